@@ -1,0 +1,92 @@
+#include "backends/audit/audit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Compiled-in drivers; later backends add a line (behind WITH_AUDIT_<X>). */
+static const aw_audit_driver *const drivers[] = {
+    &aw_audit_memory_driver,
+    NULL,
+};
+
+const aw_audit_driver *aw_audit_driver_find(const char *name)
+{
+    for (size_t i = 0; name && drivers[i]; i++)
+        if (strcmp(drivers[i]->name, name) == 0)
+            return drivers[i];
+    return NULL;
+}
+
+const char *aw_audit_driver_names(void)
+{
+    static char names[256];
+    if (!names[0]) {
+        size_t o = 0;
+        for (size_t i = 0; drivers[i]; i++) {
+            size_t n = strlen(drivers[i]->name);
+            if (o + n + 3 >= sizeof(names))
+                break;
+            if (i) {
+                memcpy(names + o, ", ", 2);
+                o += 2;
+            }
+            memcpy(names + o, drivers[i]->name, n);
+            o += n;
+        }
+        names[o] = '\0';
+    }
+    return names;
+}
+
+aw_status aw_audit_new(const char *name, const aw_audit_options *opts, aw_audit **out,
+                       aw_error *err)
+{
+    *out = NULL;
+    const aw_audit_driver *d = aw_audit_driver_find(name);
+    if (!d)
+        return aw_error_set(err, AW_CONFIG, "audit.backend: unknown backend \"%s\" (valid: %s)",
+                            name ? name : "", aw_audit_driver_names());
+    aw_audit *a = calloc(1, sizeof(*a));
+    if (!a)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    a->driver = d;
+    aw_status rc = d->create(opts, &a->backend, err);
+    if (rc != AW_OK) {
+        free(a);
+        return rc;
+    }
+    *out = a;
+    return AW_OK;
+}
+
+void aw_audit_destroy(aw_audit *a)
+{
+    if (!a)
+        return;
+    a->driver->destroy(a->backend);
+    free(a);
+}
+
+aw_status aw_audit_session_open(aw_audit *a, aw_audit_session **out, aw_error *err)
+{
+    *out = NULL;
+    aw_audit_session *s = calloc(1, sizeof(*s));
+    if (!s)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    s->driver = a->driver;
+    aw_status rc = a->driver->session_open(a->backend, &s->session, err);
+    if (rc != AW_OK) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return AW_OK;
+}
+
+void aw_audit_session_close(aw_audit_session *s)
+{
+    if (!s)
+        return;
+    s->driver->session_close(s->session);
+    free(s);
+}

@@ -1,0 +1,113 @@
+#include "backends/state/state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Compiled-in drivers. Later backends add a line here (behind their
+ * WITH_STATE_<X> option). Names must be unique. */
+static const aw_state_driver *const drivers[] = {
+    &aw_state_memory_driver,
+    NULL,
+};
+
+const aw_state_driver *aw_state_driver_find(const char *name)
+{
+    for (size_t i = 0; name && drivers[i]; i++)
+        if (strcmp(drivers[i]->name, name) == 0)
+            return drivers[i];
+    return NULL;
+}
+
+const char *aw_state_driver_names(void)
+{
+    static char names[256];
+    /* Built on first use; the table is constant so concurrent builds write
+     * identical bytes. Called from start-up paths only. */
+    if (!names[0]) {
+        size_t o = 0;
+        for (size_t i = 0; drivers[i]; i++) {
+            size_t n = strlen(drivers[i]->name);
+            if (o + n + 3 >= sizeof(names))
+                break;
+            if (i) {
+                memcpy(names + o, ", ", 2);
+                o += 2;
+            }
+            memcpy(names + o, drivers[i]->name, n);
+            o += n;
+        }
+        names[o] = '\0';
+    }
+    return names;
+}
+
+aw_status aw_state_new(const char *name, const aw_state_options *opts, aw_state **out,
+                       aw_error *err)
+{
+    *out = NULL;
+    const aw_state_driver *d = aw_state_driver_find(name);
+    if (!d)
+        return aw_error_set(err, AW_CONFIG, "state.backend: unknown backend \"%s\" (valid: %s)",
+                            name ? name : "", aw_state_driver_names());
+    aw_state *st = calloc(1, sizeof(*st));
+    if (!st)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    st->driver = d;
+    aw_status rc = d->create(opts, &st->backend, err);
+    if (rc != AW_OK) {
+        free(st);
+        return rc;
+    }
+    *out = st;
+    return AW_OK;
+}
+
+void aw_state_destroy(aw_state *st)
+{
+    if (!st)
+        return;
+    st->driver->destroy(st->backend);
+    free(st);
+}
+
+aw_status aw_state_session_open(aw_state *st, aw_state_session **out, aw_error *err)
+{
+    *out = NULL;
+    aw_state_session *ss = calloc(1, sizeof(*ss));
+    if (!ss)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    ss->driver = st->driver;
+    aw_status rc = st->driver->session_open(st->backend, &ss->session, err);
+    if (rc != AW_OK) {
+        free(ss);
+        return rc;
+    }
+    *out = ss;
+    return AW_OK;
+}
+
+void aw_state_session_close(aw_state_session *ss)
+{
+    if (!ss)
+        return;
+    ss->driver->session_close(ss->session);
+    free(ss);
+}
+
+void aw_state_value_clear(aw_state_value *v)
+{
+    if (!v)
+        return;
+    free(v->data);
+    memset(v, 0, sizeof(*v));
+}
+
+void aw_claim_clear(aw_claim *c)
+{
+    if (!c)
+        return;
+    free(c->done_summary);
+    free(c->done_topic);
+    c->done_summary = NULL;
+    c->done_topic = NULL;
+}

@@ -1,0 +1,118 @@
+/* The state interface for callers (the worker, tests, tools).
+ *
+ * aw_state is the shared backend handle (thread-safe); aw_state_session is
+ * one thread's connection. Ownership: aw_state_new() returns an object owned
+ * by the caller, freed with aw_state_destroy() after every session of it was
+ * closed. Sessions are owned by the thread that opened them. */
+#ifndef AW_STATE_H
+#define AW_STATE_H
+
+#include "backends/state/state_backend.h"
+
+typedef struct aw_state {
+    const aw_state_driver *driver;
+    void *backend;
+} aw_state;
+
+typedef struct aw_state_session {
+    const aw_state_driver *driver;
+    void *session;
+} aw_state_session;
+
+/* Look a driver up by name; NULL if unknown. */
+const aw_state_driver *aw_state_driver_find(const char *name);
+/* Comma-separated list of compiled-in driver names, for error messages. */
+const char *aw_state_driver_names(void);
+
+/* Create a backend by name. Unknown name -> AW_CONFIG naming the valid ones. */
+aw_status aw_state_new(const char *name, const aw_state_options *opts, aw_state **out,
+                       aw_error *err);
+void aw_state_destroy(aw_state *st);
+
+aw_status aw_state_session_open(aw_state *st, aw_state_session **out, aw_error *err);
+void aw_state_session_close(aw_state_session *ss);
+
+static inline bool aw_state_is_atomic(const aw_state *st)
+{
+    return (st->driver->caps & AW_STATE_CAP_ATOMIC) != 0;
+}
+
+/* Thin wrappers: see state_backend.h for the semantics of each. */
+static inline aw_status aw_state_check_and_set(aw_state_session *s, const aw_state_key *k,
+                                               const void *v, size_t len, int64_t ttl_ms,
+                                               bool *written, aw_error *err)
+{
+    return s->driver->check_and_set(s->session, k, v, len, ttl_ms, written, err);
+}
+static inline aw_status aw_state_get(aw_state_session *s, const aw_state_key *k,
+                                     aw_state_value *out, aw_error *err)
+{
+    return s->driver->get(s->session, k, out, err);
+}
+static inline aw_status aw_state_set(aw_state_session *s, const aw_state_key *k, const void *v,
+                                     size_t len, int64_t ttl_ms, uint64_t *version,
+                                     aw_error *err)
+{
+    return s->driver->set(s->session, k, v, len, ttl_ms, version, err);
+}
+static inline aw_status aw_state_delete(aw_state_session *s, const aw_state_key *k,
+                                        bool *existed, aw_error *err)
+{
+    return s->driver->del(s->session, k, existed, err);
+}
+static inline aw_status aw_state_increment(aw_state_session *s, const aw_state_key *k,
+                                           int64_t delta, int64_t ttl_ms, int64_t *value,
+                                           aw_error *err)
+{
+    return s->driver->increment(s->session, k, delta, ttl_ms, value, err);
+}
+static inline aw_status aw_state_compare_and_swap(aw_state_session *s, const aw_state_key *k,
+                                                  uint64_t expected, const void *v, size_t len,
+                                                  int64_t ttl_ms, uint64_t *current,
+                                                  aw_error *err)
+{
+    return s->driver->compare_and_swap(s->session, k, expected, v, len, ttl_ms, current, err);
+}
+static inline aw_status aw_state_scan(aw_state_session *s, const char *ns, const char *tenant,
+                                      const char *kind, const char *prefix,
+                                      aw_state_scan_fn fn, void *ud, aw_error *err)
+{
+    return s->driver->scan(s->session, ns, tenant, kind, prefix, fn, ud, err);
+}
+static inline aw_status aw_state_lock_acquire(aw_state_session *s, const aw_state_key *k,
+                                              int64_t ttl_ms, uint64_t *token, aw_error *err)
+{
+    return s->driver->lock_acquire(s->session, k, ttl_ms, token, err);
+}
+static inline aw_status aw_state_lock_extend(aw_state_session *s, const aw_state_key *k,
+                                             uint64_t token, int64_t ttl_ms, aw_error *err)
+{
+    return s->driver->lock_extend(s->session, k, token, ttl_ms, err);
+}
+static inline aw_status aw_state_lock_release(aw_state_session *s, const aw_state_key *k,
+                                              uint64_t token, aw_error *err)
+{
+    return s->driver->lock_release(s->session, k, token, err);
+}
+static inline aw_status aw_state_claim_batch(aw_state_session *s, aw_claim *items, size_t n,
+                                             aw_error *err)
+{
+    return s->driver->claim_batch(s->session, items, n, err);
+}
+static inline aw_status aw_state_complete_batch(aw_state_session *s, aw_complete *items,
+                                                size_t n, aw_error *err)
+{
+    return s->driver->complete_batch(s->session, items, n, err);
+}
+static inline aw_status aw_state_lease_renew(aw_state_session *s, const aw_state_key *k,
+                                             uint64_t token, int64_t lease_ms, aw_error *err)
+{
+    return s->driver->lease_renew(s->session, k, token, lease_ms, err);
+}
+static inline aw_status aw_state_lease_release(aw_state_session *s, const aw_state_key *k,
+                                               uint64_t token, aw_error *err)
+{
+    return s->driver->lease_release(s->session, k, token, err);
+}
+
+#endif

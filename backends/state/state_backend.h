@@ -1,0 +1,84 @@
+/* The state backend interface, for implementers (callers use state.h).
+ *
+ * One `static const aw_state_driver` per backend, registered by name in
+ * backends/state/registry.c. A backend object (`void *backend`) is created once
+ * and shared by all threads: create/destroy and session_open must be
+ * thread-safe. A session (`void *session`) belongs to one thread at a time (it
+ * wraps a redisContext, PGconn, CURL*...): operations on one session are never
+ * called concurrently.
+ *
+ * Required slots: every one except `describe`. A backend without atomic
+ * compare-and-set still fills every slot (best effort) and leaves
+ * AW_STATE_CAP_ATOMIC out of caps; the worker then refuses it for dedup and
+ * locks unless the operator opts in.
+ *
+ * Every operation returns AW_OK or an error code and fills err. Semantics are
+ * those of ../shared/reference/contracts.md section 2, checked for every
+ * backend by tests/conformance:
+ *  - ttl_ms <= 0 means "no expiry", and `set` without TTL clears an old expiry;
+ *  - expired keys behave exactly as absent keys;
+ *  - versions are 1 on insert and +1 on every write of the key;
+ *  - tokens (locks and claims) strictly increase per name/identity. */
+#ifndef AW_STATE_BACKEND_H
+#define AW_STATE_BACKEND_H
+
+#include "backends/state/state_types.h"
+
+typedef struct aw_state_driver {
+    const char *name;
+    unsigned caps;
+
+    aw_status (*create)(const aw_state_options *opts, void **backend, aw_error *err);
+    void (*destroy)(void *backend);
+    aw_status (*session_open)(void *backend, void **session, aw_error *err);
+    void (*session_close)(void *session);
+
+    /* *written = true iff the key was absent or expired and is now set. */
+    aw_status (*check_and_set)(void *s, const aw_state_key *k, const void *val, size_t len,
+                               int64_t ttl_ms, bool *written, aw_error *err);
+    /* AW_NOT_FOUND when absent. out->version is filled too. */
+    aw_status (*get)(void *s, const aw_state_key *k, aw_state_value *out, aw_error *err);
+    /* Upsert; *version (may be NULL) receives the new version. */
+    aw_status (*set)(void *s, const aw_state_key *k, const void *val, size_t len,
+                     int64_t ttl_ms, uint64_t *version, aw_error *err);
+    /* *existed = true iff a live key was deleted. */
+    aw_status (*del)(void *s, const aw_state_key *k, bool *existed, aw_error *err);
+    /* Atomic add; an absent/expired key counts as 0. ttl_ms applies when the
+     * counter is created (an existing counter keeps its expiry). */
+    aw_status (*increment)(void *s, const aw_state_key *k, int64_t delta, int64_t ttl_ms,
+                           int64_t *value, aw_error *err);
+    /* Write iff the current version equals expected (0 = "key must be
+     * absent"). On mismatch return AW_CONFLICT with *current set (0 if absent). */
+    aw_status (*compare_and_swap)(void *s, const aw_state_key *k, uint64_t expected,
+                                  const void *val, size_t len, int64_t ttl_ms,
+                                  uint64_t *current, aw_error *err);
+    /* Live keys of (ns, tenant, kind) whose id starts with prefix, literally. */
+    aw_status (*scan)(void *s, const char *ns, const char *tenant, const char *kind,
+                      const char *prefix, aw_state_scan_fn fn, void *ud, aw_error *err);
+
+    /* Locks: k names the lock. acquire returns AW_CONFLICT while another
+     * holder's lease lives. extend/release by a non-holder (or after expiry)
+     * change nothing and return AW_CONFLICT. */
+    aw_status (*lock_acquire)(void *s, const aw_state_key *k, int64_t ttl_ms,
+                              uint64_t *token, aw_error *err);
+    aw_status (*lock_extend)(void *s, const aw_state_key *k, uint64_t token, int64_t ttl_ms,
+                             aw_error *err);
+    aw_status (*lock_release)(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
+
+    /* Two-phase dedup, a whole micro-batch per call (one round trip for
+     * remote backends). Per-item results go into the items; the return code
+     * covers the call (on error no item result is meaningful). */
+    aw_status (*claim_batch)(void *s, aw_claim *items, size_t n, aw_error *err);
+    aw_status (*complete_batch)(void *s, aw_complete *items, size_t n, aw_error *err);
+    /* Renew a held lease; AW_CONFLICT if the token no longer holds it. */
+    aw_status (*lease_renew)(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
+                             aw_error *err);
+    /* Drop a held lease without a done record (execution abandoned, e.g. on
+     * shutdown before the provider ran). AW_CONFLICT if not held. */
+    aw_status (*lease_release)(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
+} aw_state_driver;
+
+/* Drivers compiled in. NULL-terminated, for the registry. */
+extern const aw_state_driver aw_state_memory_driver;
+
+#endif

@@ -1,0 +1,24 @@
+/* Clocks and RFC 3339 timestamps. All times are int64 milliseconds. */
+#ifndef AW_CLOCK_H
+#define AW_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Wall clock (CLOCK_REALTIME), ms since the Unix epoch: for records and TTLs. */
+int64_t aw_time_now_ms(void);
+
+/* Monotonic clock, ms: for timeouts, backoff and durations. */
+int64_t aw_mono_now_ms(void);
+
+/* "2026-11-25T20:14:38.123Z" into out (at least 25 bytes). Returns out. */
+char *aw_time_format_rfc3339(int64_t ms, char *out, size_t outsz);
+
+/* Parse an RFC 3339 date-time (fraction and offset optional only as RFC 3339
+ * allows: "T" or " " separator, "Z" or +hh:mm). Return 0 and set *ms, or -1. */
+int aw_time_parse_rfc3339(const char *s, int64_t *ms);
+
+/* Sleep for ms (no-op for <= 0). Not for test synchronisation. */
+void aw_sleep_ms(int64_t ms);
+
+#endif

@@ -1,0 +1,49 @@
+#include "common/aw_key.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int aw_key_encode(aw_buf *out, const char *ns, const char *tenant, const char *kind,
+                  const char *id)
+{
+    if (aw_buf_printf(out, "%zu:%s%zu:%s%zu:%s", strlen(ns), ns, strlen(tenant), tenant,
+                      strlen(kind), kind))
+        return -1;
+    return aw_buf_puts(out, id ? id : "");
+}
+
+static int take(const char **p, const char *end, const char **part, size_t *len)
+{
+    size_t n = 0;
+    const char *q = *p;
+    if (q >= end || *q < '0' || *q > '9')
+        return -1;
+    while (q < end && *q >= '0' && *q <= '9') {
+        n = n * 10 + (size_t)(*q - '0');
+        if (n > (size_t)(end - *p))
+            return -1;
+        q++;
+    }
+    if (q >= end || *q != ':')
+        return -1;
+    q++;
+    if ((size_t)(end - q) < n)
+        return -1;
+    *part = q;
+    *len = n;
+    *p = q + n;
+    return 0;
+}
+
+int aw_key_decode(const char *key, size_t keylen, const char **ns, size_t *ns_len,
+                  const char **tenant, size_t *tenant_len, const char **kind,
+                  size_t *kind_len, const char **id, size_t *id_len)
+{
+    const char *p = key, *end = key + keylen;
+    if (take(&p, end, ns, ns_len) || take(&p, end, tenant, tenant_len) ||
+        take(&p, end, kind, kind_len))
+        return -1;
+    *id = p;
+    *id_len = (size_t)(end - p);
+    return 0;
+}

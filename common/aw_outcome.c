@@ -1,0 +1,26 @@
+#include "common/aw_outcome.h"
+
+#include <string.h>
+
+static const char *const names[AW_OUTCOME_COUNT] = {
+    [AW_OUTCOME_EXECUTED] = "executed",
+    [AW_OUTCOME_FAILED] = "failed",
+    [AW_OUTCOME_DEDUPLICATED] = "deduplicated",
+    [AW_OUTCOME_REJECTED] = "rejected",
+};
+
+const char *aw_outcome_name(aw_outcome o)
+{
+    return (unsigned)o < AW_OUTCOME_COUNT ? names[o] : "unknown";
+}
+
+bool aw_outcome_parse(const char *s, aw_outcome *out)
+{
+    for (int i = 0; s && i < AW_OUTCOME_COUNT; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (aw_outcome)i;
+            return true;
+        }
+    }
+    return false;
+}

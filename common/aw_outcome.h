@@ -1,0 +1,20 @@
+/* The four terminal outcomes of a consumed message (contracts section 1). */
+#ifndef AW_OUTCOME_H
+#define AW_OUTCOME_H
+
+#include <stdbool.h>
+
+typedef enum aw_outcome {
+    AW_OUTCOME_EXECUTED = 0,
+    AW_OUTCOME_FAILED,
+    AW_OUTCOME_DEDUPLICATED,
+    AW_OUTCOME_REJECTED,
+    AW_OUTCOME_COUNT
+} aw_outcome;
+
+/* "executed", "failed", "deduplicated", "rejected". Never NULL. */
+const char *aw_outcome_name(aw_outcome o);
+/* Return true and set *out when s names an outcome. */
+bool aw_outcome_parse(const char *s, aw_outcome *out);
+
+#endif

@@ -1,0 +1,113 @@
+/* Configuration: a libconfig file loaded through one key table
+ * (config/config_keys.c) that gives every key its type, default, bounds and
+ * help text. The same table drives validation, `config check` output, the
+ * --help text and the config reference in the docs.
+ *
+ * Ownership: aw_config_load_*() return a new aw_config owned by the caller,
+ * freed with aw_config_destroy(). Every string in it is a private copy (libconfig's
+ * strings die with config_destroy()). The struct is read-only once loaded and
+ * may then be shared by all threads without locking. */
+#ifndef AW_CONFIG_H
+#define AW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/aw_error.h"
+
+typedef struct aw_provider_config {
+    char *name;          /* unique; actions select it by their `provider` field */
+    char *type;          /* "log", "webhook", "noop" */
+    char *url;           /* webhook: target URL (may hold secrets: never logged) */
+    int timeout_ms;      /* per attempt */
+    int max_attempts;    /* >= 1 */
+    int backoff_base_ms; /* first retry delay; doubles per attempt, with jitter */
+    int backoff_max_ms;
+} aw_provider_config;
+
+typedef struct aw_config {
+    char *source;        /* file name, or "<dev>" / "<string>" */
+    char *worker_id;     /* default: hostname-pid */
+
+    struct {
+        char *brokers;   /* "embedded" starts an in-process mock cluster */
+        char *group_id;
+        char **topics;
+        size_t n_topics;
+        char *reply_topic;
+        char *dlq_topic;
+        char **properties;   /* "key=value", passed to librdkafka as is */
+        size_t n_properties;
+        int embedded_partitions; /* partitions per topic of the embedded cluster */
+    } kafka;
+
+    struct {
+        char *backend;
+        char *url;
+        char *key_prefix;
+        bool allow_eventual_consistency;
+    } state;
+
+    struct {
+        bool enabled;
+        char *backend;
+        char *url;
+        int64_t retention_s;
+    } audit;
+
+    struct {
+        int threads;
+        int max_in_flight;   /* messages consumed but not yet committed */
+        int batch_size;      /* micro-batch taken by a worker at once */
+        int shutdown_timeout_ms; /* bound on draining in-flight work at exit */
+        int rebalance_timeout_ms; /* bound on draining revoked partitions */
+    } workers;
+
+    struct {
+        int64_t window_s;    /* done records live this long */
+        int64_t lease_ms;    /* a claim's lease; renewed while executing */
+        int64_t busy_retry_ms; /* first wait when another replica holds the lease */
+    } dedup;
+
+    struct {
+        int64_t max_message_bytes;
+    } ingest;
+
+    struct {
+        char *level;         /* debug, info, warn, error */
+        char *format;        /* text, json */
+    } log;
+
+    aw_provider_config *providers;
+    size_t n_providers;
+} aw_config;
+
+/* Load and validate. On error AW_CONFIG with err->msg naming the file, the
+ * line (when libconfig knows it), the key and the problem, e.g.
+ * "cfg.conf:7: workers.threads: must be between 1 and 1024 (got 0)". */
+aw_status aw_config_load_file(const char *path, aw_config **out, aw_error *err);
+aw_status aw_config_load_string(const char *text, aw_config **out, aw_error *err);
+
+/* The configuration of `acteon-worker dev`: embedded Kafka, memory backends,
+ * the log provider (named "log", also registered as "webhook"-less demo). */
+aw_status aw_config_dev_default(aw_config **out, aw_error *err);
+
+/* Apply environment overrides ACTEON_<SECTION>_<KEY> (e.g. ACTEON_STATE_URL)
+ * to scalar keys. Called by the loaders; exposed for tests. */
+
+void aw_config_destroy(aw_config *cfg);
+
+/* Print the effective configuration in libconfig syntax, secrets masked
+ * (URL passwords, properties whose name contains "password", "secret" or
+ * "key"). */
+void aw_config_print(const aw_config *cfg, FILE *out);
+
+/* Print the key reference (key, type, default, help) from the key table. */
+void aw_config_print_reference(FILE *out);
+
+/* Find a provider by name; NULL if none. */
+const aw_provider_config *aw_config_find_provider(const aw_config *cfg, const char *name);
+
+#endif

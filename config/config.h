@@ -90,18 +90,25 @@ typedef struct aw_config {
 aw_status aw_config_load_file(const char *path, aw_config **out, aw_error *err);
 aw_status aw_config_load_string(const char *text, aw_config **out, aw_error *err);
 
-/* The configuration of `acteon-worker dev`: embedded Kafka, memory backends,
- * the log provider (named "log", also registered as "webhook"-less demo). */
+/* The configuration of `acteon-worker dev`: embedded Kafka (group
+ * "acteon-dev", topic "acteon.actions"), memory state and audit, providers
+ * "log" (type log) and "noop" (type noop); environment overrides apply. */
 aw_status aw_config_dev_default(aw_config **out, aw_error *err);
 
-/* Apply environment overrides ACTEON_<SECTION>_<KEY> (e.g. ACTEON_STATE_URL)
- * to scalar keys. Called by the loaders; exposed for tests. */
+/* Apply environment overrides ACTEON_<SECTION>_<KEY> (e.g. ACTEON_STATE_URL,
+ * ACTEON_WORKER_ID) to scalar keys, validated like the file ("env VAR: key:
+ * problem"). Lists (topics, properties, providers) are not overridable.
+ * Called by the loaders (aw_config_dev_default too); exposed for tests. All
+ * variables are validated before any is applied: on error cfg is unchanged.
+ * Rules spanning keys (reply_topic not among topics) are the loaders' job. */
+aw_status aw_config_apply_env(aw_config *cfg, aw_error *err);
 
 void aw_config_destroy(aw_config *cfg);
 
 /* Print the effective configuration in libconfig syntax, secrets masked
- * (URL passwords, properties whose name contains "password", "secret" or
- * "key"). */
+ * (URL passwords via aw_redact_url; values of kafka properties whose name
+ * contains "password", "secret", "sasl.oauthbearer.config" or ".key." or ends
+ * in ".key"). Without secrets the output loads back to an equal config. */
 void aw_config_print(const aw_config *cfg, FILE *out);
 
 /* Print the key reference (key, type, default, help) from the key table. */

@@ -1,2 +1,63 @@
+/* acteon-worker: a Kafka worker pool that executes actions exactly once
+ * per dedup window, with pluggable state and audit backends. */
 #include <stdio.h>
-int main(void) { puts("acteon-worker " AW_VERSION); return 0; }
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "worker/cli.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: acteon-worker [--log-level LEVEL] [--log-format text|json] COMMAND [ARGS]\n"
+            "\n"
+            "commands:\n"
+            "  run -c FILE [--brokers B]    consume and execute actions (the service)\n"
+            "  dev [--examples FILE]        demo: embedded Kafka, memory backends, sample\n"
+            "                               actions; prints each outcome; Ctrl-C to stop\n"
+            "  produce -c FILE [--topic T]  send JSON lines from stdin, keyed by identity\n"
+            "  config check -c FILE         validate a config, print it (secrets masked)\n"
+            "  config reference             list every config key with type and default\n"
+            "\n"
+            "Every command takes --help. --version prints the version.\n");
+}
+
+int main(int argc, char **argv)
+{
+    int i = 1;
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc)
+            aw_cli_log_level = argv[++i];
+        else if (strcmp(argv[i], "--log-format") == 0 && i + 1 < argc)
+            aw_cli_log_format = argv[++i];
+        else
+            break;
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[i];
+    int sub_argc = argc - i;
+    char **sub_argv = argv + i;
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("acteon-worker %s (librdkafka %s)\n", AW_VERSION, rd_kafka_version_str());
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0)
+        return aw_cmd_run(sub_argc, sub_argv);
+    if (strcmp(cmd, "dev") == 0)
+        return aw_cmd_dev(sub_argc, sub_argv);
+    if (strcmp(cmd, "produce") == 0)
+        return aw_cmd_produce(sub_argc, sub_argv);
+    if (strcmp(cmd, "config") == 0)
+        return aw_cmd_config(sub_argc, sub_argv);
+    fprintf(stderr, "acteon-worker: unknown command \"%s\"\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

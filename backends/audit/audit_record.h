@@ -1,0 +1,31 @@
+/* The reply message (contracts section 4) and record comparison, on top of
+ * the audit record functions declared in audit_types.h.
+ *
+ * The reply JSON is the audit-record JSON (schemas/audit-record.schema.json)
+ * minus "payload" (schemas/reply.schema.json): replaying the reply topic
+ * rebuilds every audit record exactly, except the payload, which a reply
+ * never carries (it may be large and holds the producer's data). */
+#ifndef AW_AUDIT_RECORD_H
+#define AW_AUDIT_RECORD_H
+
+#include <stdbool.h>
+
+#include "backends/audit/audit_types.h"
+
+/* The reply value for r: a new reference, or NULL when out of memory or when
+ * r breaks its own invariants (details/metadata not JSON object text, a
+ * string that is not UTF-8, fencing_token above INT64_MAX). */
+json_t *aw_reply_from_record(const aw_audit_record *r);
+
+/* Parse a reply into *out (overwritten, not cleared first), payload = NULL.
+ * Unknown members, "payload" included, are ignored so that newer replies
+ * still replay. On failure *out is left zeroed and err names the bad field
+ * (AW_PERMANENT) or says out of memory (AW_NOMEM). */
+aw_status aw_record_from_reply(const json_t *reply, aw_audit_record *out, aw_error *err);
+
+/* True when a and b hold the same record. details, payload and metadata are
+ * compared as JSON values, not text: a backend may re-serialise them
+ * (PostgreSQL jsonb reorders keys, Elasticsearch drops whitespace). */
+bool aw_audit_record_equal(const aw_audit_record *a, const aw_audit_record *b);
+
+#endif

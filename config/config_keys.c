@@ -1,0 +1,311 @@
+/* The one table of configuration keys (see config_keys.h). Everything a user
+ * can write in the file is here: type, default, bounds, allowed values,
+ * secrecy and help. config.c interprets it; nothing else hard-codes a key. */
+#include "config/config_keys.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config/config.h"
+
+#define AW_CFG(field) offsetof(aw_config, field)
+#define AW_PRV(field) offsetof(aw_provider_config, field)
+
+/* ---- value checks shared by several rows ------------------------------- */
+
+/* Kafka's own rule (kafka/common/internals/Topic.java): legal characters
+ * [a-zA-Z0-9._-], 1..249 of them, and not "." or "..". */
+static const char *check_topic(const char *v, char *why, size_t whysz)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > 249) {
+        snprintf(why, whysz, "topic name must be 1 to 249 characters (got %zu)", n);
+        return why;
+    }
+    if (strcmp(v, ".") == 0 || strcmp(v, "..") == 0) {
+        snprintf(why, whysz, "\"%s\" is not a valid topic name", v);
+        return why;
+    }
+    for (const char *p = v; *p; p++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        if (!ok) {
+            snprintf(why, whysz,
+                     "invalid topic name \"%.64s\" (allowed: letters, digits, '.', '_', '-')",
+                     v);
+            return why;
+        }
+    }
+    return NULL;
+}
+
+/* The value is not echoed: a malformed entry may well be a password typed
+ * on the wrong line. */
+static const char *check_property(const char *v, char *why, size_t whysz)
+{
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v) {
+        snprintf(why, whysz, "expected \"key=value\" with a non-empty key");
+        return why;
+    }
+    for (const char *p = v; p < eq; p++) {
+        if (*p == ' ' || *p == '\t' || *p == '\n') {
+            snprintf(why, whysz, "property key must not contain white space");
+            return why;
+        }
+    }
+    return NULL;
+}
+
+/* Enforced for every URL given; the webhook provider additionally requires
+ * one (config.c), other provider types ignore it. */
+static const char *check_http_url(const char *v, char *why, size_t whysz)
+{
+    if (v[0] == '\0' || strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0)
+        return NULL;
+    snprintf(why, whysz, "must start with http:// or https://");
+    return why;
+}
+
+bool aw_config_property_is_secret(const char *key, size_t keylen)
+{
+    /* librdkafka's sensitive properties: sasl.password, ssl.key.password,
+     * ssl.keystore.password, sasl.oauthbearer.client.secret,
+     * sasl.oauthbearer.config, ssl.key.pem (a private key), *.key. */
+    static const char *const needles[] = {"password", "secret", "sasl.oauthbearer.config",
+                                          ".key."};
+    char buf[256];
+    if (keylen >= sizeof(buf))
+        return true; /* absurdly long key: mask rather than guess */
+    for (size_t i = 0; i < keylen; i++)
+        buf[i] = (char)((key[i] >= 'A' && key[i] <= 'Z') ? key[i] - 'A' + 'a' : key[i]);
+    buf[keylen] = '\0';
+    for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++)
+        if (strstr(buf, needles[i]))
+            return true;
+    return keylen >= 4 && strcmp(buf + keylen - 4, ".key") == 0;
+}
+
+/* Rules spanning two keys of one provider. */
+static const char *check_provider(const void *elem, const char **key, char *why, size_t whysz)
+{
+    const aw_provider_config *p = elem;
+    if (strcmp(p->type, "webhook") == 0 && (!p->url || p->url[0] == '\0')) {
+        *key = "url";
+        snprintf(why, whysz, "required for type webhook (an http:// or https:// URL)");
+        return why;
+    }
+    if (p->backoff_max_ms < p->backoff_base_ms) {
+        *key = "backoff_max_ms";
+        snprintf(why, whysz, "must be >= backoff_base_ms (%d) (got %d)", p->backoff_base_ms,
+                 p->backoff_max_ms);
+        return why;
+    }
+    return NULL;
+}
+
+/* "<hostname>-<pid>": unique per process on a host, readable in logs. */
+static void default_worker_id(char *buf, size_t bufsz)
+{
+    char host[256];
+    if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
+        snprintf(host, sizeof(host), "acteon-worker");
+    host[sizeof(host) - 1] = '\0';
+    snprintf(buf, bufsz, "%s-%ld", host, (long)getpid());
+}
+
+/* ---- allowed values ---------------------------------------------------- */
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const log_formats[] = {"text", "json", NULL};
+static const char *const provider_types[] = {"log", "webhook", "noop", NULL};
+
+/* ---- providers[] element rows ------------------------------------------ */
+
+static const aw_config_key provider_keys[] = {
+    {.path = "name", .type = AW_KEY_STRING,
+     .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY | AW_KEY_UNIQUE,
+     .offset = AW_PRV(name),
+     .help = "Unique provider name; an action selects it by its `provider` field."},
+    {.path = "type", .type = AW_KEY_STRING, .flags = AW_KEY_REQUIRED,
+     .offset = AW_PRV(type), .allowed = provider_types,
+     .help = "Implementation: log (logs the action), webhook (HTTP POST), "
+             "noop (succeeds, does nothing)."},
+    {.path = "url", .type = AW_KEY_STRING, .flags = AW_KEY_SECRET, .offset = AW_PRV(url),
+     .def_str = "", .check = check_http_url,
+     .help = "webhook: target URL, http:// or https:// (required for webhook). "
+             "A password in it is never printed or logged."},
+    {.path = "timeout_ms", .type = AW_KEY_INT, .offset = AW_PRV(timeout_ms), .def_num = 5000,
+     .min = 1, .max = 600000, .help = "Timeout of one attempt, in milliseconds."},
+    {.path = "max_attempts", .type = AW_KEY_INT, .offset = AW_PRV(max_attempts),
+     .def_num = 4, .min = 1, .max = 100,
+     .help = "Attempts before the action fails (1 = no retry). Only transient "
+             "errors are retried."},
+    {.path = "backoff_base_ms", .type = AW_KEY_INT, .offset = AW_PRV(backoff_base_ms),
+     .def_num = 100, .min = 1, .max = 3600000,
+     .help = "Delay before the first retry; doubles per attempt, with jitter."},
+    {.path = "backoff_max_ms", .type = AW_KEY_INT, .offset = AW_PRV(backoff_max_ms),
+     .def_num = 10000, .min = 1, .max = 3600000,
+     .help = "Upper bound of the retry delay; must be >= backoff_base_ms."},
+};
+
+/* ---- the table --------------------------------------------------------- */
+
+static const aw_config_key keys[] = {
+    {.path = "worker_id", .type = AW_KEY_STRING, .flags = AW_KEY_NONEMPTY | AW_KEY_DYNAMIC,
+     .offset = AW_CFG(worker_id), .dyn_default = "<hostname>-<pid>",
+     .dyn_fn = default_worker_id,
+     .help = "Identity of this process in audit records, leases and logs."},
+
+    /* kafka */
+    {.path = "kafka.brokers", .type = AW_KEY_STRING, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY,
+     .offset = AW_CFG(kafka.brokers),
+     .help = "Bootstrap brokers, \"host:port,host:port\"; \"embedded\" starts an "
+             "in-process mock cluster (development and tests)."},
+    {.path = "kafka.group_id", .type = AW_KEY_STRING,
+     .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY, .offset = AW_CFG(kafka.group_id),
+     .help = "Consumer group shared by all replicas."},
+    {.path = "kafka.topics", .type = AW_KEY_STR_LIST,
+     .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY, .offset = AW_CFG(kafka.topics),
+     .count_offset = AW_CFG(kafka.n_topics), .check = check_topic,
+     .help = "Topics the actions are read from."},
+    {.path = "kafka.reply_topic", .type = AW_KEY_STRING, .flags = AW_KEY_NONEMPTY,
+     .offset = AW_CFG(kafka.reply_topic), .def_str = "acteon.replies", .check = check_topic,
+     .help = "Topic the replies (outcomes) are written to."},
+    {.path = "kafka.dlq_topic", .type = AW_KEY_STRING, .flags = AW_KEY_NONEMPTY,
+     .offset = AW_CFG(kafka.dlq_topic), .def_str = "acteon.dlq", .check = check_topic,
+     .help = "Dead-letter topic: rejected messages, original bytes plus headers "
+             "saying why and where they came from."},
+    {.path = "kafka.properties", .type = AW_KEY_STR_LIST, .flags = AW_KEY_SECRET,
+     .offset = AW_CFG(kafka.properties), .count_offset = AW_CFG(kafka.n_properties),
+     .check = check_property, .def_text = "[ ]",
+     .help = "librdkafka properties \"key=value\", passed as is (like kcat -X). "
+             "Values of password/secret/key properties are never printed."},
+    {.path = "kafka.embedded_partitions", .type = AW_KEY_INT,
+     .offset = AW_CFG(kafka.embedded_partitions), .def_num = 4, .min = 1, .max = 256,
+     .help = "brokers = \"embedded\": partitions per topic of the mock cluster."},
+
+    /* state */
+    {.path = "state.backend", .type = AW_KEY_STRING, .flags = AW_KEY_NONEMPTY,
+     .offset = AW_CFG(state.backend), .def_str = "memory",
+     .help = "State (dedup) backend: memory, or one compiled in (redis, postgres, "
+             "dynamodb ...). Unknown names fail at start-up."},
+    {.path = "state.url", .type = AW_KEY_STRING, .flags = AW_KEY_SECRET,
+     .offset = AW_CFG(state.url), .def_str = "",
+     .help = "Backend connection URL (\"\" for memory). A password in it is never "
+             "printed or logged."},
+    {.path = "state.key_prefix", .type = AW_KEY_STRING, .offset = AW_CFG(state.key_prefix),
+     .def_str = "acteon:", .help = "Prepended to every stored key; may be \"\"."},
+    {.path = "state.allow_eventual_consistency", .type = AW_KEY_BOOL,
+     .offset = AW_CFG(state.allow_eventual_consistency), .def_num = 0,
+     .help = "Accept a backend that is not strongly consistent across processes "
+             "(duplicates become possible across replicas)."},
+
+    /* audit */
+    {.path = "audit.enabled", .type = AW_KEY_BOOL, .offset = AW_CFG(audit.enabled),
+     .def_num = 1, .help = "Write one audit record per terminal outcome."},
+    {.path = "audit.backend", .type = AW_KEY_STRING, .flags = AW_KEY_NONEMPTY,
+     .offset = AW_CFG(audit.backend), .def_str = "memory",
+     .help = "Audit backend: memory, or one compiled in (postgres, clickhouse, "
+             "elasticsearch ...)."},
+    {.path = "audit.url", .type = AW_KEY_STRING, .flags = AW_KEY_SECRET,
+     .offset = AW_CFG(audit.url), .def_str = "",
+     .help = "Backend connection URL (\"\" for memory). A password in it is never "
+             "printed or logged."},
+    {.path = "audit.retention_s", .type = AW_KEY_INT64, .offset = AW_CFG(audit.retention_s),
+     .def_num = 30 * 86400, .min = 60, .max = 100LL * 365 * 86400,
+     .help = "Audit records are kept this long, in seconds (default 30 days). "
+             "Above 2147483647 write the L suffix (libconfig 1.5 wraps plain integers)."},
+
+    /* workers */
+    {.path = "workers.threads", .type = AW_KEY_INT, .offset = AW_CFG(workers.threads),
+     .def_num = 8, .min = 1, .max = 1024, .help = "Worker threads executing actions."},
+    {.path = "workers.max_in_flight", .type = AW_KEY_INT,
+     .offset = AW_CFG(workers.max_in_flight), .def_num = 10000, .min = 1, .max = 10000000,
+     .help = "Messages consumed but not yet committed; consumption pauses above it."},
+    {.path = "workers.batch_size", .type = AW_KEY_INT, .offset = AW_CFG(workers.batch_size),
+     .def_num = 64, .min = 1, .max = 100000,
+     .help = "Micro-batch a worker takes at once (one state round trip per batch)."},
+    {.path = "workers.shutdown_timeout_ms", .type = AW_KEY_INT,
+     .offset = AW_CFG(workers.shutdown_timeout_ms), .def_num = 30000, .min = 1,
+     .max = 3600000, .help = "Bound on draining in-flight work at exit."},
+    {.path = "workers.rebalance_timeout_ms", .type = AW_KEY_INT,
+     .offset = AW_CFG(workers.rebalance_timeout_ms), .def_num = 10000, .min = 1,
+     .max = 3600000, .help = "Bound on draining revoked partitions during a rebalance."},
+
+    /* dedup */
+    {.path = "dedup.window_s", .type = AW_KEY_INT64, .offset = AW_CFG(dedup.window_s),
+     .def_num = 86400, .min = 1, .max = 100LL * 365 * 86400,
+     .help = "Done records live this long, in seconds: a repeated action within the "
+             "window is deduplicated. Above 2147483647 write the L suffix."},
+    {.path = "dedup.lease_ms", .type = AW_KEY_INT64, .offset = AW_CFG(dedup.lease_ms),
+     .def_num = 30000, .min = 100, .max = 86400000,
+     .help = "Lease of a claim, renewed while the provider runs; a crashed holder's "
+             "claim is taken over after it."},
+    {.path = "dedup.busy_retry_ms", .type = AW_KEY_INT64, .offset = AW_CFG(dedup.busy_retry_ms),
+     .def_num = 50, .min = 1, .max = 60000,
+     .help = "First wait when another replica holds the lease (then backs off)."},
+
+    /* ingest */
+    {.path = "ingest.max_message_bytes", .type = AW_KEY_INT64,
+     .offset = AW_CFG(ingest.max_message_bytes), .def_num = 1048576, .min = 1024,
+     .max = 64LL * 1024 * 1024,
+     .help = "Larger messages are rejected to the DLQ without being parsed."},
+
+    /* log */
+    {.path = "log.level", .type = AW_KEY_STRING, .offset = AW_CFG(log.level),
+     .def_str = "info", .allowed = log_levels, .help = "Least severe level logged."},
+    {.path = "log.format", .type = AW_KEY_STRING, .offset = AW_CFG(log.format),
+     .def_str = "text", .allowed = log_formats,
+     .help = "text for terminals, json (one object per line) for collectors."},
+
+    /* providers */
+    {.path = "providers", .type = AW_KEY_GROUP_LIST, .flags = AW_KEY_NONEMPTY,
+     .offset = AW_CFG(providers), .count_offset = AW_CFG(n_providers),
+     .sub = provider_keys, .n_sub = sizeof(provider_keys) / sizeof(provider_keys[0]),
+     .elem_size = sizeof(aw_provider_config), .elem_check = check_provider,
+     .def_text = "( { name = \"log\"; type = \"log\"; } )",
+     .help = "Providers that execute actions, a list of groups ( { ... }, { ... } )."},
+};
+
+/* Replies or dead letters written to a consumed topic would come back as
+ * actions, be rejected, and be written again: a loop. */
+const char *aw_config_check_all(const aw_config *cfg, const char **key, char *why,
+                                size_t whysz)
+{
+    for (size_t i = 0; i < cfg->kafka.n_topics; i++) {
+        const char *t = cfg->kafka.topics[i];
+        if (strcmp(t, cfg->kafka.reply_topic) == 0 || strcmp(t, cfg->kafka.dlq_topic) == 0) {
+            *key = strcmp(t, cfg->kafka.reply_topic) == 0 ? "kafka.reply_topic"
+                                                            : "kafka.dlq_topic";
+            snprintf(why, whysz, "must not be one of kafka.topics (\"%.64s\" is consumed)", t);
+            return why;
+        }
+    }
+    return NULL;
+}
+
+const aw_config_key *aw_config_keys(size_t *n)
+{
+    *n = sizeof(keys) / sizeof(keys[0]);
+    return keys;
+}
+
+const aw_config_key *aw_config_key_find(const char *path)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(keys[i].path, path) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+const aw_config_key *aw_config_sub_key_find(const aw_config_key *list, const char *name)
+{
+    for (size_t i = 0; i < list->n_sub; i++)
+        if (strcmp(list->sub[i].path, name) == 0)
+            return &list->sub[i];
+    return NULL;
+}

@@ -1,0 +1,429 @@
+#include "ingest/consumer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/aw_clock.h"
+#include "common/aw_log.h"
+#include "ingest/kafka_conf.h"
+#include "ingest/offset_tracker.h"
+
+/* One partition this consumer has (or had) assigned. */
+typedef struct part {
+    char *topic;
+    int32_t partition;
+    aw_offset_tracker *tracker;
+    uint32_t gen;        /* bumped at every assign/reset: late completions of an
+                            older generation are ignored */
+    bool assigned;
+    bool revoking;
+    int64_t stored;      /* last offset handed to rd_kafka_offsets_store */
+} part;
+
+struct aw_consumer {
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *queue;     /* the consumer queue (batch polling) */
+    aw_consumer_hooks hooks;
+    int rebalance_timeout_ms;
+    part *parts;                 /* all fields: polling thread only */
+    size_t n_parts, cap_parts;
+    size_t last_hit;             /* lookup cache: messages come in runs */
+    uint32_t next_gen;
+    bool paused;
+    bool cooperative;
+};
+
+static part *find_part(aw_consumer *c, const char *topic, int32_t partition)
+{
+    if (c->last_hit < c->n_parts) {
+        part *p = &c->parts[c->last_hit];
+        if (p->partition == partition && strcmp(p->topic, topic) == 0)
+            return p;
+    }
+    for (size_t i = 0; i < c->n_parts; i++) {
+        part *p = &c->parts[i];
+        if (p->partition == partition && strcmp(p->topic, topic) == 0) {
+            c->last_hit = i;
+            return p;
+        }
+    }
+    return NULL;
+}
+
+static part *get_part(aw_consumer *c, const char *topic, int32_t partition)
+{
+    part *p = find_part(c, topic, partition);
+    if (p)
+        return p;
+    if (c->n_parts == c->cap_parts) {
+        size_t ncap = c->cap_parts ? c->cap_parts * 2 : 16;
+        part *n = realloc(c->parts, ncap * sizeof(part));
+        if (!n)
+            return NULL;
+        c->parts = n;
+        c->cap_parts = ncap;
+    }
+    p = &c->parts[c->n_parts];
+    memset(p, 0, sizeof(*p));
+    p->topic = strdup(topic);
+    p->tracker = aw_offset_tracker_new();
+    if (!p->topic || !p->tracker) {
+        free(p->topic);
+        aw_offset_tracker_destroy(p->tracker);
+        return NULL;
+    }
+    p->partition = partition;
+    p->stored = -1;
+    c->n_parts++;
+    return p;
+}
+
+static void part_reset(aw_consumer *c, part *p)
+{
+    aw_offset_tracker_reset(p->tracker);
+    p->gen = ++c->next_gen;
+    p->stored = -1;
+}
+
+size_t aw_consumer_revoking_in_flight(const aw_consumer *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_parts; i++)
+        if (c->parts[i].revoking)
+            n += aw_offset_tracker_in_flight(c->parts[i].tracker);
+    return n;
+}
+
+size_t aw_consumer_assigned_count(const aw_consumer *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_parts; i++)
+        n += c->parts[i].assigned;
+    return n;
+}
+
+void aw_consumer_store(aw_consumer *c)
+{
+    rd_kafka_topic_partition_list_t *list = NULL;
+    for (size_t i = 0; i < c->n_parts; i++) {
+        part *p = &c->parts[i];
+        int64_t off = aw_offset_tracker_committable(p->tracker);
+        if (!p->assigned || off < 0 || off <= p->stored)
+            continue;
+        if (!list)
+            list = rd_kafka_topic_partition_list_new((int)c->n_parts);
+        rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = off;
+        p->stored = off;
+    }
+    if (!list)
+        return;
+    rd_kafka_resp_err_t e = rd_kafka_offsets_store(c->rk, list);
+    if (e) {
+        /* A partition that was just taken away refuses the store (_STATE);
+         * the new owner re-processes from its committed offset, and dedup
+         * makes that safe. */
+        AW_WARN("consumer", "offsets_store: %s", rd_kafka_err2str(e));
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+}
+
+void aw_consumer_done(aw_consumer *c, const char *topic, int32_t partition, int64_t offset,
+                      uint32_t gen)
+{
+    part *p = find_part(c, topic, partition);
+    if (!p || p->gen != gen)
+        return;
+    if (aw_offset_tracker_mark_done(p->tracker, offset))
+        AW_WARN("consumer", "completion for %s[%d]@%lld not in flight", topic, partition,
+                (long long)offset);
+}
+
+static void apply_pause(aw_consumer *c, rd_kafka_topic_partition_list_t *list, bool paused)
+{
+    if (!list || list->cnt == 0)
+        return;
+    rd_kafka_resp_err_t e =
+        paused ? rd_kafka_pause_partitions(c->rk, list) : rd_kafka_resume_partitions(c->rk, list);
+    if (e)
+        AW_WARN("consumer", "%s partitions: %s", paused ? "pause" : "resume",
+                rd_kafka_err2str(e));
+}
+
+void aw_consumer_set_paused(aw_consumer *c, bool paused)
+{
+    if (c->paused == paused)
+        return;
+    c->paused = paused;
+    rd_kafka_topic_partition_list_t *list = NULL;
+    if (rd_kafka_assignment(c->rk, &list) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        apply_pause(c, list, paused);
+        rd_kafka_topic_partition_list_destroy(list);
+    }
+    AW_DEBUG("consumer", "%s fetching", paused ? "paused" : "resumed");
+}
+
+bool aw_consumer_paused(const aw_consumer *c) { return c->paused; }
+
+static void on_assign(aw_consumer *c, rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        part *p = get_part(c, parts->elems[i].topic, parts->elems[i].partition);
+        if (!p) {
+            AW_ERROR("consumer", "out of memory tracking %s[%d]", parts->elems[i].topic,
+                     parts->elems[i].partition);
+            continue;
+        }
+        part_reset(c, p);
+        p->assigned = true;
+        p->revoking = false;
+    }
+    rd_kafka_error_t *error = NULL;
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (c->cooperative)
+        error = rd_kafka_incremental_assign(c->rk, parts);
+    else
+        e = rd_kafka_assign(c->rk, parts);
+    if (error) {
+        AW_ERROR("consumer", "incremental assign: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    } else if (e) {
+        AW_ERROR("consumer", "assign: %s", rd_kafka_err2str(e));
+    }
+    if (c->paused)
+        apply_pause(c, parts, true);
+    AW_INFO("consumer", "assigned %d partition(s), %zu in total", parts->cnt,
+            aw_consumer_assigned_count(c));
+    if (c->hooks.assigned)
+        c->hooks.assigned(c->hooks.ud, aw_consumer_assigned_count(c));
+}
+
+static void on_revoke(aw_consumer *c, rd_kafka_topic_partition_list_t *parts)
+{
+    bool lost = rd_kafka_assignment_lost(c->rk);
+    for (int i = 0; i < parts->cnt; i++) {
+        part *p = find_part(c, parts->elems[i].topic, parts->elems[i].partition);
+        if (p)
+            p->revoking = true;
+    }
+    if (!lost) {
+        /* Finish what we can within the bound, then commit what is complete:
+         * the next owner starts right after it. Work left unfinished is
+         * redelivered to the next owner, which the dedup layer absorbs. */
+        int64_t deadline = aw_mono_now_ms() + c->rebalance_timeout_ms;
+        if (c->hooks.drain)
+            c->hooks.drain(c->hooks.ud, c, deadline);
+        size_t left = aw_consumer_revoking_in_flight(c);
+        if (left)
+            AW_WARN("consumer", "rebalance: abandoning %zu in-flight message(s) after %d ms",
+                    left, c->rebalance_timeout_ms);
+        aw_consumer_store(c);
+        rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 0);
+        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            AW_WARN("consumer", "commit on revoke: %s", rd_kafka_err2str(e));
+    } else {
+        AW_WARN("consumer", "assignment lost: dropping in-flight work without commit");
+    }
+    for (int i = 0; i < parts->cnt; i++) {
+        part *p = find_part(c, parts->elems[i].topic, parts->elems[i].partition);
+        if (!p)
+            continue;
+        part_reset(c, p);
+        p->assigned = false;
+        p->revoking = false;
+    }
+    if (c->cooperative) {
+        rd_kafka_error_t *error = rd_kafka_incremental_unassign(c->rk, parts);
+        if (error) {
+            AW_ERROR("consumer", "incremental unassign: %s", rd_kafka_error_string(error));
+            rd_kafka_error_destroy(error);
+        }
+    } else {
+        rd_kafka_assign(c->rk, NULL);
+    }
+    AW_INFO("consumer", "revoked %d partition(s)%s", parts->cnt, lost ? " (lost)" : "");
+    if (c->hooks.assigned)
+        c->hooks.assigned(c->hooks.ud, aw_consumer_assigned_count(c));
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    aw_consumer *c = opaque;
+    c->cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+        on_assign(c, parts);
+    else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+        on_revoke(c, parts);
+    else {
+        AW_ERROR("consumer", "rebalance error: %s", rd_kafka_err2str(err));
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    aw_log(level <= 3 ? AW_LOG_ERROR : level <= 4 ? AW_LOG_WARN : level <= 6 ? AW_LOG_INFO
+                                                                             : AW_LOG_DEBUG,
+           "librdkafka", "%s: %s", fac, buf);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT)
+        AW_WARN("consumer", "%s: %s", rd_kafka_err2name(err), reason);
+    else
+        AW_ERROR("consumer", "%s: %s", rd_kafka_err2name(err), reason);
+}
+
+aw_status aw_consumer_new(const aw_consumer_options *o, const aw_consumer_hooks *hooks,
+                          aw_consumer **out, aw_error *err)
+{
+    *out = NULL;
+    char errstr[512];
+    aw_consumer *c = calloc(1, sizeof(*c));
+    if (!c)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    c->hooks = *hooks;
+    c->rebalance_timeout_ms = o->rebalance_timeout_ms;
+
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    /* Our defaults first; the user's pass-through properties override them,
+     * except the two that the no-loss promise depends on (checked below). */
+    static const char *const defaults[][2] = {
+        {"enable.auto.commit", "true"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.commit.interval.ms", "1000"},
+        {"auto.offset.reset", "earliest"},
+        {"enable.partition.eof", "false"},
+        {"session.timeout.ms", "10000"},
+    };
+    aw_status rc = AW_OK;
+    for (size_t i = 0; rc == AW_OK && i < sizeof(defaults) / sizeof(defaults[0]); i++)
+        rc = aw_kafka_conf_set(conf, defaults[i][0], defaults[i][1], err);
+    if (rc == AW_OK)
+        rc = aw_kafka_conf_set(conf, "bootstrap.servers", o->brokers, err);
+    if (rc == AW_OK)
+        rc = aw_kafka_conf_set(conf, "group.id", o->group_id, err);
+    if (rc == AW_OK && o->client_id)
+        rc = aw_kafka_conf_set(conf, "client.id", o->client_id, err);
+    if (rc == AW_OK)
+        rc = aw_kafka_conf_apply(conf, o->properties, o->n_properties, AW_KAFKA_CONSUMER, err);
+    if (rc != AW_OK)
+        goto fail_conf;
+    size_t sz = sizeof(errstr);
+    if (rd_kafka_conf_get(conf, "enable.auto.offset.store", errstr, &sz) == RD_KAFKA_CONF_OK &&
+        strcmp(errstr, "false") != 0) {
+        rc = aw_error_set(err, AW_CONFIG,
+                          "kafka.properties: enable.auto.offset.store must stay false "
+                          "(offsets are stored only after a message's outcome is durable)");
+        goto fail_conf;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_opaque(conf, c);
+
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (!c->rk) {
+        rc = aw_error_set(err, AW_CONFIG, "kafka consumer: %s", errstr);
+        goto fail_conf;
+    }
+    conf = NULL; /* owned by rk now */
+    rd_kafka_poll_set_consumer(c->rk);
+    c->queue = rd_kafka_queue_get_consumer(c->rk);
+
+    rd_kafka_topic_partition_list_t *subs =
+        rd_kafka_topic_partition_list_new((int)o->n_topics);
+    for (size_t i = 0; i < o->n_topics; i++)
+        rd_kafka_topic_partition_list_add(subs, o->topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    if (e) {
+        rc = aw_error_set(err, AW_CONFIG, "kafka subscribe: %s", rd_kafka_err2str(e));
+        goto fail;
+    }
+    AW_INFO("consumer", "librdkafka %s, group %s, %zu topic(s)", rd_kafka_version_str(),
+            o->group_id, o->n_topics);
+    *out = c;
+    return AW_OK;
+
+fail_conf:
+    rd_kafka_conf_destroy(conf);
+fail:
+    aw_consumer_destroy(c);
+    return rc;
+}
+
+size_t aw_consumer_poll(aw_consumer *c, rd_kafka_message_t **msgs, uint32_t *gens, size_t max,
+                        int timeout_ms)
+{
+    ssize_t n = rd_kafka_consume_batch_queue(c->queue, timeout_ms, msgs, max);
+    if (n <= 0)
+        return 0;
+    size_t kept = 0;
+    for (ssize_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = msgs[i];
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                AW_WARN("consumer", "consume error: %s", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        part *p = find_part(c, topic, m->partition);
+        if (!p || !p->assigned) {
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (aw_offset_tracker_add(p->tracker, m->offset)) {
+            /* The partition rewound (offset reset or seek): start tracking
+             * afresh; older in-flight work is now of a stale generation. */
+            AW_WARN("consumer", "%s[%d] rewound to %lld: tracking afresh", topic, m->partition,
+                    (long long)m->offset);
+            part_reset(c, p);
+            if (aw_offset_tracker_add(p->tracker, m->offset)) {
+                rd_kafka_message_destroy(m);
+                continue;
+            }
+        }
+        gens[kept] = p->gen;
+        msgs[kept++] = m;
+    }
+    return kept;
+}
+
+aw_status aw_consumer_commit(aw_consumer *c, aw_error *err)
+{
+    rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 0);
+    if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        return aw_error_set(err, AW_TRANSIENT, "commit: %s", rd_kafka_err2str(e));
+    return AW_OK;
+}
+
+void aw_consumer_close(aw_consumer *c)
+{
+    if (!c || !c->rk)
+        return;
+    rd_kafka_resp_err_t e = rd_kafka_consumer_close(c->rk);
+    if (e)
+        AW_WARN("consumer", "close: %s", rd_kafka_err2str(e));
+}
+
+void aw_consumer_destroy(aw_consumer *c)
+{
+    if (!c)
+        return;
+    if (c->queue)
+        rd_kafka_queue_destroy(c->queue);
+    if (c->rk)
+        rd_kafka_destroy(c->rk);
+    for (size_t i = 0; i < c->n_parts; i++) {
+        free(c->parts[i].topic);
+        aw_offset_tracker_destroy(c->parts[i].tracker);
+    }
+    free(c->parts);
+    free(c);
+}

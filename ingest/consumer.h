@@ -1,0 +1,81 @@
+/* The consumer-group consumer: subscription, rebalances, per-partition
+ * completion tracking and offset storage, pause/resume for backpressure.
+ *
+ * Threading: every function here is called from the one polling thread
+ * (the rebalance callback runs inside aw_consumer_poll() on that thread, and
+ * calls hooks->drain there too). Nothing is shared with workers: completions
+ * reach the polling thread through the runtime, which calls
+ * aw_consumer_done(). */
+#ifndef AW_CONSUMER_H
+#define AW_CONSUMER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "common/aw_error.h"
+
+typedef struct aw_consumer aw_consumer;
+
+typedef struct aw_consumer_hooks {
+    /* Called inside the rebalance callback before partitions are let go:
+     * feed completions to aw_consumer_done() until
+     * aw_consumer_revoking_in_flight() is 0 or the monotonic deadline passes. */
+    void (*drain)(void *ud, aw_consumer *c, int64_t deadline_mono_ms);
+    /* Told after an assignment change (for logs and metrics); may be NULL. */
+    void (*assigned)(void *ud, size_t n_partitions);
+    void *ud;
+} aw_consumer_hooks;
+
+typedef struct aw_consumer_options {
+    const char *brokers;
+    const char *group_id;
+    const char *client_id;
+    char *const *topics;
+    size_t n_topics;
+    char *const *properties; /* user "key=value" pass-through, applied last */
+    size_t n_properties;
+    int rebalance_timeout_ms; /* bound on draining revoked partitions */
+} aw_consumer_options;
+
+/* Create and subscribe. hooks is copied. */
+aw_status aw_consumer_new(const aw_consumer_options *o, const aw_consumer_hooks *hooks,
+                          aw_consumer **out, aw_error *err);
+
+/* Poll up to max messages (waiting up to timeout_ms for the first). Each
+ * returned message (ownership passes to the caller) is registered as in
+ * flight; gens[i] receives its partition's assignment generation, to be
+ * passed back to aw_consumer_done(). Consumer errors are logged, not
+ * returned. */
+size_t aw_consumer_poll(aw_consumer *c, rd_kafka_message_t **msgs, uint32_t *gens, size_t max,
+                        int timeout_ms);
+
+/* A message reached its terminal outcome. Stale generations (the partition
+ * was revoked or reset meanwhile) are ignored. */
+void aw_consumer_done(aw_consumer *c, const char *topic, int32_t partition, int64_t offset,
+                      uint32_t gen);
+
+/* Store (for auto-commit) every partition's committable offset that moved. */
+void aw_consumer_store(aw_consumer *c);
+
+/* In-flight messages of partitions being revoked right now. */
+size_t aw_consumer_revoking_in_flight(const aw_consumer *c);
+
+/* Pause or resume fetching on every assigned partition (backpressure and
+ * shutdown). Also applies to partitions assigned later. */
+void aw_consumer_set_paused(aw_consumer *c, bool paused);
+bool aw_consumer_paused(const aw_consumer *c);
+
+/* Synchronous commit of the stored offsets. */
+aw_status aw_consumer_commit(aw_consumer *c, aw_error *err);
+
+/* Leave the group (runs the final revoke, which drains and commits). */
+void aw_consumer_close(aw_consumer *c);
+void aw_consumer_destroy(aw_consumer *c);
+
+/* Number of partitions currently assigned. */
+size_t aw_consumer_assigned_count(const aw_consumer *c);
+
+#endif

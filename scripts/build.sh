@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Build one flavour: scripts/build.sh [release|asan|tsan]
+#   release -> build/       (the binary: build/acteon-worker)
+#   asan    -> build-asan/  (AddressSanitizer + UndefinedBehaviorSanitizer)
+#   tsan    -> build-tsan/  (ThreadSanitizer)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+flavour=${1:-release}
+case "$flavour" in
+    release) dir=build; opts=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+    asan) dir=build-asan; opts=(-DCMAKE_BUILD_TYPE=Debug -DAW_SANITIZE_ADDRESS=ON) ;;
+    tsan) dir=build-tsan; opts=(-DCMAKE_BUILD_TYPE=Debug -DAW_SANITIZE_THREAD=ON) ;;
+    *) echo "usage: $0 [release|asan|tsan]" >&2; exit 2 ;;
+esac
+cmake -S . -B "$dir" "${opts[@]}" >/dev/null
+cmake --build "$dir" -j "$(nproc)" >/dev/null
+echo "built $flavour in $dir/"

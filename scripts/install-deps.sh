@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the Debian packages acteon-worker builds and tests with, if any is
+# missing. Idempotent; uses sudo when not root. (Do not install Debian's npm:
+# it fights a preinstalled Node.)
+set -euo pipefail
+
+PACKAGES=(
+    build-essential cmake pkg-config
+    librdkafka-dev libjansson-dev libconfig-dev libcurl4-openssl-dev
+    libhiredis-dev libmicrohttpd-dev libcmocka-dev
+    kcat python3 clang libclang-rt-14-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "installing: ${missing[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

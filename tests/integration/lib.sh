@@ -1,0 +1,127 @@
+# Shared helpers for the integration tests (sourced). Each test gets its own
+# temp dir, mock Kafka cluster process and webhook target; everything is
+# stopped on exit. No sleeps as synchronisation: wait_for polls a condition
+# with a deadline.
+set -euo pipefail
+
+: "${AW_BUILD_DIR:?AW_BUILD_DIR must point at the build directory}"
+: "${AW_SOURCE_DIR:?AW_SOURCE_DIR must point at the source tree}"
+WORKER="$AW_BUILD_DIR/acteon-worker"
+SUPPORT="$AW_BUILD_DIR/tests"
+T=$(mktemp -d "${TMPDIR:-/tmp}/aw-it.XXXXXX")
+PIDS=()
+
+cleanup() {
+    local rc=$?
+    for pid in "${PIDS[@]:-}"; do
+        [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]:-}"; do
+        [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+    done
+    if [ $rc -ne 0 ]; then
+        echo "---- test failed (rc=$rc); logs in $T ----" >&2
+        for f in "$T"/*.log; do
+            [ -f "$f" ] || continue
+            echo "==== $f (last 40 lines)" >&2
+            tail -n 40 "$f" >&2
+        done
+    else
+        rm -rf "$T"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass() { echo "ok: $*"; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND until it succeeds.
+wait_for() {
+    local secs=$1 what=$2; shift 2
+    local deadline=$((SECONDS + secs))
+    until "$@"; do
+        [ $SECONDS -lt $deadline ] || fail "timed out after ${secs}s waiting for $what"
+        sleep 0.2
+    done
+}
+
+# start_mock TOPIC:PARTS...: start a mock cluster; sets BOOT.
+start_mock() {
+    local args=()
+    for t in "$@"; do args+=(--topic "$t"); done
+    "$SUPPORT/mock_cluster" --bootstrap-file "$T/bootstrap" "${args[@]}" >"$T/mock.log" 2>&1 &
+    PIDS+=($!)
+    wait_for 20 "mock cluster" test -s "$T/bootstrap"
+    BOOT=$(cat "$T/bootstrap")
+}
+
+# start_webhook [ARGS...]: start the webhook target; sets HOOK_URL, HOOK_LOG.
+start_webhook() {
+    HOOK_LOG="$T/hook.calls"
+    : >"$HOOK_LOG"
+    "$SUPPORT/webhook_target" --port-file "$T/hook.port" --log "$HOOK_LOG" "$@" \
+        >"$T/webhook.log" 2>&1 &
+    PIDS+=($!)
+    wait_for 20 "webhook target" test -s "$T/hook.port"
+    HOOK_URL="http://127.0.0.1:$(cat "$T/hook.port")/hook"
+}
+
+# write_config FILE [EXTRA_PROVIDERS]: a config for the mock cluster, memory
+# backends, the webhook provider (named "webhook") and the log provider.
+write_config() {
+    cat >"$1" <<CONF
+kafka = { brokers = "$BOOT"; group_id = "${GROUP:-it-workers}";
+          topics = [ "acteon.actions" ]; reply_topic = "acteon.replies";
+          dlq_topic = "acteon.dlq";
+          properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500" ]; };
+state = { backend = "memory"; url = ""; };
+audit = { enabled = true; backend = "memory"; url = ""; };
+workers = { threads = ${THREADS:-4}; max_in_flight = ${MAX_IN_FLIGHT:-2000};
+            shutdown_timeout_ms = 20000; };
+dedup = { window_s = 3600; lease_ms = ${LEASE_MS:-10000}; };
+providers = ( { name = "webhook"; type = "webhook"; url = "$HOOK_URL";
+                timeout_ms = 5000; max_attempts = 4; backoff_base_ms = 20; },
+              { name = "log"; type = "log"; } );
+CONF
+}
+
+# start_worker NAME CONFIG: run a worker in the background; sets WORKER_PID.
+start_worker() {
+    "$WORKER" --log-level "${LOG_LEVEL:-info}" run -c "$2" >"$T/$1.log" 2>&1 &
+    WORKER_PID=$!
+    PIDS+=($WORKER_PID)
+}
+
+# stop_worker PID: SIGTERM and require a clean exit 0.
+stop_worker() {
+    kill -TERM "$1"
+    local rc=0
+    wait "$1" || rc=$?
+    [ $rc -eq 0 ] || fail "worker exited with $rc after SIGTERM"
+}
+
+# read_topic TOPIC FORMAT: every message of TOPIC (kcat format string).
+read_topic() {
+    kcat -C -b "$BOOT" -t "$1" -e -q -f "$2" 2>/dev/null
+}
+
+count_topic() { read_topic "$1" 'x\n' | wc -l; }
+
+# topic_has TOPIC N: true when TOPIC holds at least N messages.
+topic_has() { [ "$(count_topic "$1")" -ge "$2" ]; }
+
+# produce_file FILE: send each line (keyed by identity) with kcat-compatible
+# keys computed by the worker's own producer.
+produce_file() {
+    "$WORKER" --log-level warn produce -c "$T/worker.conf" --brokers "$BOOT" <"$1" \
+        >"$T/produce.log" 2>&1 || fail "produce failed: $(cat "$T/produce.log")"
+}
+
+# committed_at_end GROUP TOPIC: every partition's committed offset equals its
+# high watermark.
+committed_at_end() {
+    "$SUPPORT/kafka_offsets" -b "$BOOT" -g "$1" -t "$2" >"$T/offsets.txt" 2>>"$T/offsets.log" \
+        || return 1
+    awk '{ if ($3 > 0 && $2 != $3) bad = 1 } END { exit bad }' "$T/offsets.txt"
+}

@@ -1,0 +1,434 @@
+/* webhook_target: a real HTTP server standing in for a webhook receiver in
+ * the tests (libmicrohttpd).
+ *
+ * usage: webhook_target --port-file F --log F [--fail-first N] [--fail-status S]
+ *                       [--delay-ms D] [--fail-ids-file F] [--detail-log F]
+ *
+ * Listens on 127.0.0.1 on an ephemeral port and, once it accepts connections,
+ * writes the port to --port-file atomically (temp file + rename), so a reader
+ * sees either no file or the whole number.
+ *
+ * Every POST (any path) is answered and appended to --log as one flushed line
+ *   <action_id>\t<fencing_token>\t<idempotency_key>\t<attempt>\t<status>
+ * ("-" for an absent header). The status is 200 unless the request is one of
+ * the first --fail-first N (counted from 1 across all connections) or its
+ * action id is listed in --fail-ids-file (one id per line; the file is read
+ * again for every request, so a test may change it while the target runs; a
+ * missing file lists nothing): those get --fail-status (default 500).
+ * --delay-ms waits before answering (cut short at shutdown).
+ * --detail-log appends one JSON object per POST: method, url, headers (names
+ * lower-cased), body (when valid UTF-8), body_len, status.
+ *
+ * GET /stats answers {"requests": <POSTs received>, "connections": <TCP
+ * connections accepted>}; the second number shows keep-alive reuse.
+ *
+ * SIGTERM or SIGINT: stop accepting, finish open requests, exit 0. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "common/aw_buf.h"
+
+#define TARGET_MAX_BODY (16 * 1024 * 1024)
+
+typedef struct target_opts {
+    const char *port_file;
+    const char *log_path;
+    const char *detail_path;
+    const char *fail_ids_file;
+    long fail_first;
+    int fail_status;
+    long delay_ms;
+} target_opts;
+
+/* Shared by MHD's connection threads. opts is read-only once the daemon
+ * runs; mu guards every other field. */
+typedef struct target {
+    target_opts opts;
+    pthread_mutex_t mu;
+    pthread_cond_t stop_cv; /* signalled once at shutdown, wakes delayed requests */
+    bool stopping;
+    FILE *log;
+    FILE *detail;          /* NULL without --detail-log */
+    long requests;
+    long connections;
+} target;
+
+/* One HTTP request in flight (MHD's per-request con_cls). */
+typedef struct request_ctx {
+    aw_buf body;
+    bool too_large;
+} request_ctx;
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static int parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static const char *header_or_dash(struct MHD_Connection *c, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+    return v && *v ? v : "-";
+}
+
+/* Write s with tabs and control bytes replaced, so one request stays one
+ * line of five fields. */
+static void put_field(FILE *f, const char *s)
+{
+    for (; *s; s++)
+        fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
+static bool id_listed(const char *path, const char *id)
+{
+    if (!path)
+        return false;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char line[1024];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        found = line[0] && strcmp(line, id) == 0;
+    }
+    fclose(f);
+    return found;
+}
+
+/* Wait delay_ms, or less if the target is stopping. */
+static void delay_answer(target *t)
+{
+    if (t->opts.delay_ms <= 0)
+        return;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += t->opts.delay_ms / 1000;
+    until.tv_nsec += (t->opts.delay_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&t->mu);
+    while (!t->stopping)
+        if (pthread_cond_timedwait(&t->stop_cv, &t->mu, &until) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&t->mu);
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *body)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result ret = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* ---- the detail log ------------------------------------------------------ */
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    json_t *headers = cls;
+    char name[128];
+    size_t i = 0;
+    for (; key[i] && i + 1 < sizeof(name); i++)
+        name[i] = (char)tolower((unsigned char)key[i]);
+    name[i] = '\0';
+    json_object_set_new(headers, name, json_string(value ? value : ""));
+    return MHD_YES;
+}
+
+/* Called with t->mu held. */
+static void write_detail(target *t, struct MHD_Connection *c, const char *method,
+                         const char *url, const request_ctx *rq, int status)
+{
+    if (!t->detail)
+        return;
+    json_t *headers = json_object();
+    MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, headers);
+    json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:i}", "method", method, "url", url, "headers",
+                          headers, "body_len", (json_int_t)rq->body.len, "status", status);
+    if (!o)
+        return;
+    json_t *body = json_stringn(rq->body.data ? rq->body.data : "", rq->body.len);
+    if (body) /* NULL when not valid UTF-8: body_len still says what came */
+        json_object_set_new(o, "body", body);
+    char *line = json_dumps(o, JSON_COMPACT);
+    if (line) {
+        fprintf(t->detail, "%s\n", line);
+        fflush(t->detail);
+        free(line);
+    }
+    json_decref(o);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static enum MHD_Result handle_hook(target *t, struct MHD_Connection *c, const char *method,
+                                   const char *url, const request_ctx *rq)
+{
+    const char *id = header_or_dash(c, "X-Acteon-Action-Id");
+    pthread_mutex_lock(&t->mu);
+    long n = ++t->requests;
+    pthread_mutex_unlock(&t->mu);
+
+    int status = 200;
+    if (rq->too_large)
+        status = 413;
+    else if (n <= t->opts.fail_first || id_listed(t->opts.fail_ids_file, id))
+        status = t->opts.fail_status;
+    delay_answer(t);
+
+    /* Logged before the answer is queued: a client holding its response
+     * knows the line is already in the file. */
+    pthread_mutex_lock(&t->mu);
+    put_field(t->log, id);
+    fputc('\t', t->log);
+    put_field(t->log, header_or_dash(c, "X-Acteon-Fencing-Token"));
+    fputc('\t', t->log);
+    put_field(t->log, header_or_dash(c, "Idempotency-Key"));
+    fputc('\t', t->log);
+    put_field(t->log, header_or_dash(c, "X-Acteon-Attempt"));
+    fprintf(t->log, "\t%d\n", status);
+    fflush(t->log);
+    write_detail(t, c, method, url, rq, status);
+    pthread_mutex_unlock(&t->mu);
+
+    char body[96];
+    if (status >= 200 && status <= 299)
+        snprintf(body, sizeof(body), "{\"ok\":true}");
+    else
+        snprintf(body, sizeof(body), "{\"error\":\"injected failure\",\"status\":%d}", status);
+    return respond(c, (unsigned)status, body);
+}
+
+static enum MHD_Result handle_stats(target *t, struct MHD_Connection *c)
+{
+    pthread_mutex_lock(&t->mu);
+    long requests = t->requests, connections = t->connections;
+    pthread_mutex_unlock(&t->mu);
+    char body[96];
+    snprintf(body, sizeof(body), "{\"requests\": %ld, \"connections\": %ld}", requests,
+             connections);
+    return respond(c, 200, body);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    target *t = cls;
+    request_ctx *rq = *con_cls;
+    if (!rq) { /* first call: headers only */
+        rq = calloc(1, sizeof(*rq));
+        if (!rq)
+            return MHD_NO;
+        *con_cls = rq;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (rq->body.len + *upload_data_size > TARGET_MAX_BODY ||
+            aw_buf_append(&rq->body, upload_data, *upload_data_size))
+            rq->too_large = true;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (strcmp(method, "POST") == 0)
+        return handle_hook(t, c, method, url, rq);
+    if (strcmp(method, "GET") == 0 && strcmp(url, "/stats") == 0)
+        return handle_stats(t, c);
+    return respond(c, 404, "{\"error\":\"not found\"}");
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)c, (void)toe;
+    request_ctx *rq = *con_cls;
+    if (!rq)
+        return;
+    aw_buf_free(&rq->body);
+    free(rq);
+    *con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)c, (void)socket_context;
+    target *t = cls;
+    if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+        return;
+    pthread_mutex_lock(&t->mu);
+    t->connections++;
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* ---- main ---------------------------------------------------------------- */
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: webhook_target --port-file F --log F [--fail-first N] "
+                    "[--fail-status S] [--delay-ms D] [--fail-ids-file F] [--detail-log F]\n");
+}
+
+static int parse_args(int argc, char **argv, target_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->fail_status = 500;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long n;
+        if (!v)
+            return -1;
+        i++;
+        if (strcmp(a, "--port-file") == 0)
+            o->port_file = v;
+        else if (strcmp(a, "--log") == 0)
+            o->log_path = v;
+        else if (strcmp(a, "--detail-log") == 0)
+            o->detail_path = v;
+        else if (strcmp(a, "--fail-ids-file") == 0)
+            o->fail_ids_file = v;
+        else if (strcmp(a, "--fail-first") == 0 && !parse_long(v, 0, LONG_MAX, &n))
+            o->fail_first = n;
+        else if (strcmp(a, "--fail-status") == 0 && !parse_long(v, 100, 599, &n))
+            o->fail_status = (int)n;
+        else if (strcmp(a, "--delay-ms") == 0 && !parse_long(v, 0, 3600 * 1000L, &n))
+            o->delay_ms = n;
+        else
+            return -1;
+    }
+    return o->port_file && o->log_path ? 0 : -1;
+}
+
+static int write_port_file(const char *path, unsigned port)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+        return -1;
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    int bad = fprintf(f, "%u\n", port) < 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static struct MHD_Daemon *start_daemon(target *t)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(0);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
+        NULL, NULL, on_request, t, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, t, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, t, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+}
+
+static void wait_for_stop_signal(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig;
+    while (sigwait(&set, &sig) != 0)
+        ;
+}
+
+int main(int argc, char **argv)
+{
+    target t;
+    memset(&t, 0, sizeof(t));
+    if (parse_args(argc, argv, &t.opts)) {
+        usage();
+        return 2;
+    }
+    /* Block the stop signals before MHD starts its threads so they inherit
+     * the mask and only sigwait() in main sees them. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 1;
+    struct MHD_Daemon *d = NULL;
+    pthread_mutex_init(&t.mu, NULL);
+    pthread_cond_init(&t.stop_cv, NULL);
+    t.log = fopen(t.opts.log_path, "a");
+    if (!t.log) {
+        perror(t.opts.log_path);
+        goto out;
+    }
+    if (t.opts.detail_path && !(t.detail = fopen(t.opts.detail_path, "a"))) {
+        perror(t.opts.detail_path);
+        goto out;
+    }
+    d = start_daemon(&t);
+    const union MHD_DaemonInfo *info = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    if (!info || !info->port) {
+        fprintf(stderr, "webhook_target: cannot start the HTTP daemon\n");
+        goto out;
+    }
+    if (write_port_file(t.opts.port_file, info->port)) {
+        perror(t.opts.port_file);
+        goto out;
+    }
+    wait_for_stop_signal();
+    rc = 0;
+out:
+    if (d) {
+        pthread_mutex_lock(&t.mu);
+        t.stopping = true;
+        pthread_cond_broadcast(&t.stop_cv);
+        pthread_mutex_unlock(&t.mu);
+        MHD_stop_daemon(d);
+    }
+    if (t.detail)
+        fclose(t.detail);
+    if (t.log)
+        fclose(t.log);
+    pthread_cond_destroy(&t.stop_cv);
+    pthread_mutex_destroy(&t.mu);
+    return rc;
+}

@@ -1,0 +1,56 @@
+/* One consumed message on its way through the pipeline.
+ *
+ * Life cycle: created by the polling thread (ingest -> dispatch), owned by
+ * exactly one worker thread while processed, then handed to the producer
+ * (reply/DLQ delivery) and finally back to the polling thread through the
+ * runtime's completion queue, which frees it. `pending` counts the
+ * acknowledgements still missing (audit durable, reply delivered, DLQ
+ * delivered); whoever brings it to zero hands the job back. */
+#ifndef AW_JOB_H
+#define AW_JOB_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "backends/audit/audit_types.h"
+#include "ingest/action.h"
+
+struct aw_job;
+
+/* What a delivery report refers to: one reply or DLQ copy of a job. */
+typedef enum aw_delivery_kind { AW_DELIVERY_REPLY = 0, AW_DELIVERY_DLQ } aw_delivery_kind;
+
+typedef struct aw_delivery {
+    struct aw_job *job;
+    aw_delivery_kind kind;
+    bool to_override;          /* sent to the action's reply_to: fall back to
+                                  the default reply topic if that topic is
+                                  unknown */
+} aw_delivery;
+
+typedef struct aw_job {
+    rd_kafka_message_t *msg;   /* owned; the original message */
+    uint32_t generation;       /* assignment generation of its partition */
+    bool rejected;             /* decode/validation failed: see reject */
+    aw_action action;          /* valid when !rejected */
+    aw_reject reject;
+    uint64_t hash;             /* identity hash (shard + per-key order) */
+    int64_t consumed_at_mono;
+    int64_t not_before_mono;   /* lease busy elsewhere: retry after this */
+    int busy_waits;            /* how many times the claim found a live lease */
+
+    aw_audit_record record;    /* the outcome, filled by the pipeline */
+    atomic_int pending;        /* acknowledgements still missing */
+    atomic_bool delivery_failed; /* a reply/DLQ delivery failed for good */
+    bool abandoned;            /* given up (hard stop): offset not committed */
+    aw_delivery deliveries[2]; /* delivery report contexts (reply, DLQ) */
+    struct aw_job *next;       /* intrusive link for queues */
+} aw_job;
+
+/* Borrowed views of the message. */
+static inline const char *aw_job_topic(const aw_job *j) { return rd_kafka_topic_name(j->msg->rkt); }
+
+#endif

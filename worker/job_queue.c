@@ -1,0 +1,101 @@
+#include "worker/job_queue.h"
+
+#include <errno.h>
+#include <time.h>
+
+int aw_job_queue_init(aw_job_queue *q)
+{
+    q->head = q->tail = NULL;
+    q->len = 0;
+    q->closed = false;
+    if (pthread_mutex_init(&q->lock, NULL))
+        return -1;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&q->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc) {
+        pthread_mutex_destroy(&q->lock);
+        return -1;
+    }
+    return 0;
+}
+
+void aw_job_queue_destroy(aw_job_queue *q)
+{
+    pthread_cond_destroy(&q->cond);
+    pthread_mutex_destroy(&q->lock);
+}
+
+void aw_job_queue_push(aw_job_queue *q, aw_job *j)
+{
+    j->next = NULL;
+    pthread_mutex_lock(&q->lock);
+    if (q->tail)
+        q->tail->next = j;
+    else
+        q->head = j;
+    q->tail = j;
+    q->len++;
+    pthread_cond_signal(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+}
+
+static void deadline_after(struct timespec *ts, int64_t ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
+
+size_t aw_job_queue_pop(aw_job_queue *q, size_t max, int64_t timeout_ms, aw_job **out)
+{
+    *out = NULL;
+    struct timespec deadline;
+    if (timeout_ms > 0)
+        deadline_after(&deadline, timeout_ms);
+    pthread_mutex_lock(&q->lock);
+    while (!q->head && !q->closed && timeout_ms != 0) {
+        int rc = timeout_ms < 0 ? pthread_cond_wait(&q->cond, &q->lock)
+                                : pthread_cond_timedwait(&q->cond, &q->lock, &deadline);
+        if (rc == ETIMEDOUT)
+            break;
+    }
+    size_t n = 0;
+    aw_job *first = q->head, *last = NULL;
+    while (q->head && n < max) {
+        last = q->head;
+        q->head = q->head->next;
+        n++;
+    }
+    if (!q->head)
+        q->tail = NULL;
+    q->len -= n;
+    pthread_mutex_unlock(&q->lock);
+    if (last) {
+        last->next = NULL;
+        *out = first;
+    }
+    return n;
+}
+
+void aw_job_queue_close(aw_job_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->closed = true;
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+}
+
+size_t aw_job_queue_len(aw_job_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    size_t n = q->len;
+    pthread_mutex_unlock(&q->lock);
+    return n;
+}

@@ -1,0 +1,37 @@
+/* A FIFO of jobs between threads (multi-producer, multi-consumer).
+ * Unbounded by itself: the runtime bounds the total in flight and pauses
+ * consumption instead. All fields are guarded by `lock`. */
+#ifndef AW_JOB_QUEUE_H
+#define AW_JOB_QUEUE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "worker/job.h"
+
+typedef struct aw_job_queue {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;   /* signalled on push and on close */
+    aw_job *head, *tail;   /* guarded by lock */
+    size_t len;            /* guarded by lock */
+    bool closed;           /* guarded by lock */
+} aw_job_queue;
+
+int aw_job_queue_init(aw_job_queue *q);
+void aw_job_queue_destroy(aw_job_queue *q);
+
+void aw_job_queue_push(aw_job_queue *q, aw_job *j);
+
+/* Take up to max jobs (linked through ->next, in FIFO order) into *out.
+ * Waits up to timeout_ms (<0 = forever, 0 = no wait) for the first one.
+ * Returns how many were taken; 0 on timeout or when closed and empty. */
+size_t aw_job_queue_pop(aw_job_queue *q, size_t max, int64_t timeout_ms, aw_job **out);
+
+/* Wake every waiter; later pops return what is left, then 0 at once. */
+void aw_job_queue_close(aw_job_queue *q);
+
+size_t aw_job_queue_len(aw_job_queue *q);
+
+#endif

@@ -1,0 +1,227 @@
+#include "worker/lease_keeper.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/aw_clock.h"
+#include "common/aw_log.h"
+
+typedef struct lease {
+    uint64_t handle;
+    char *ns, *tenant, *id;
+    uint64_t token;
+    int64_t last_renew_mono;
+    bool lost;
+} lease;
+
+struct aw_lease_keeper {
+    aw_state *state;            /* borrowed; immutable */
+    int64_t lease_ms;           /* immutable */
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;        /* wakes the thread on stop */
+    /* guarded by lock: */
+    lease *leases;
+    size_t n, cap;
+    uint64_t next_handle;
+    uint64_t renewals;
+    bool stop;
+};
+
+static void lease_free(lease *l)
+{
+    free(l->ns);
+    free(l->tenant);
+    free(l->id);
+}
+
+/* Renew every lease due, without holding the lock during state I/O. */
+static void renew_due(aw_lease_keeper *k, aw_state_session *ss)
+{
+    int64_t now = aw_mono_now_ms();
+    int64_t due_age = k->lease_ms / 3;
+    pthread_mutex_lock(&k->lock);
+    size_t n_due = 0;
+    lease *due = k->n ? calloc(k->n, sizeof(lease)) : NULL;
+    for (size_t i = 0; due && i < k->n; i++) {
+        lease *l = &k->leases[i];
+        if (l->lost || now - l->last_renew_mono < due_age)
+            continue;
+        lease *d = &due[n_due];
+        d->handle = l->handle;
+        d->token = l->token;
+        d->ns = strdup(l->ns);
+        d->tenant = strdup(l->tenant);
+        d->id = strdup(l->id);
+        if (!d->ns || !d->tenant || !d->id) {
+            lease_free(d);
+            continue;
+        }
+        n_due++;
+    }
+    pthread_mutex_unlock(&k->lock);
+
+    for (size_t i = 0; i < n_due; i++) {
+        lease *d = &due[i];
+        aw_state_key key = {.ns = d->ns, .tenant = d->tenant, .kind = "dedup", .id = d->id};
+        aw_error err;
+        aw_status rc = aw_state_lease_renew(ss, &key, d->token, k->lease_ms, &err);
+        pthread_mutex_lock(&k->lock);
+        for (size_t j = 0; j < k->n; j++) {
+            lease *l = &k->leases[j];
+            if (l->handle != d->handle)
+                continue;
+            if (rc == AW_OK) {
+                l->last_renew_mono = aw_mono_now_ms();
+                k->renewals++;
+            } else if (rc == AW_CONFLICT) {
+                l->lost = true;
+            }
+            break;
+        }
+        pthread_mutex_unlock(&k->lock);
+        if (rc == AW_CONFLICT)
+            AW_WARN("lease", "lease of %s:%s:%s lost (token %llu)", d->ns, d->tenant, d->id,
+                    (unsigned long long)d->token);
+        else if (rc != AW_OK)
+            AW_WARN("lease", "renew %s:%s:%s: %s (will retry)", d->ns, d->tenant, d->id,
+                    err.msg);
+        lease_free(d);
+    }
+    free(due);
+}
+
+static void *keeper_thread(void *arg)
+{
+    aw_lease_keeper *k = arg;
+    aw_state_session *ss = NULL;
+    aw_error err;
+    int64_t tick = k->lease_ms / 6 > 0 ? k->lease_ms / 6 : 1;
+    for (;;) {
+        pthread_mutex_lock(&k->lock);
+        if (!k->stop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_sec += tick / 1000;
+            ts.tv_nsec += (tick % 1000) * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&k->cond, &k->lock, &ts);
+        }
+        bool stop = k->stop;
+        bool any = k->n > 0;
+        pthread_mutex_unlock(&k->lock);
+        if (stop)
+            break;
+        if (!any)
+            continue;
+        if (!ss && aw_state_session_open(k->state, &ss, &err) != AW_OK) {
+            AW_WARN("lease", "cannot open a state session: %s", err.msg);
+            ss = NULL;
+            continue;
+        }
+        renew_due(k, ss);
+    }
+    aw_state_session_close(ss);
+    return NULL;
+}
+
+aw_status aw_lease_keeper_new(aw_state *st, int64_t lease_ms, aw_lease_keeper **out,
+                              aw_error *err)
+{
+    *out = NULL;
+    aw_lease_keeper *k = calloc(1, sizeof(*k));
+    if (!k)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    k->state = st;
+    k->lease_ms = lease_ms;
+    k->next_handle = 1;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&k->lock, NULL);
+    pthread_cond_init(&k->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&k->thread, NULL, keeper_thread, k)) {
+        pthread_cond_destroy(&k->cond);
+        pthread_mutex_destroy(&k->lock);
+        free(k);
+        return aw_error_set(err, AW_INTERNAL, "cannot start the lease keeper thread");
+    }
+    *out = k;
+    return AW_OK;
+}
+
+void aw_lease_keeper_destroy(aw_lease_keeper *k)
+{
+    if (!k)
+        return;
+    pthread_mutex_lock(&k->lock);
+    k->stop = true;
+    pthread_cond_signal(&k->cond);
+    pthread_mutex_unlock(&k->lock);
+    pthread_join(k->thread, NULL);
+    for (size_t i = 0; i < k->n; i++)
+        lease_free(&k->leases[i]);
+    free(k->leases);
+    pthread_cond_destroy(&k->cond);
+    pthread_mutex_destroy(&k->lock);
+    free(k);
+}
+
+uint64_t aw_lease_keeper_add(aw_lease_keeper *k, const aw_state_key *key, uint64_t token)
+{
+    lease l = {.token = token, .last_renew_mono = aw_mono_now_ms()};
+    l.ns = strdup(key->ns);
+    l.tenant = strdup(key->tenant);
+    l.id = strdup(key->id);
+    if (!l.ns || !l.tenant || !l.id) {
+        lease_free(&l);
+        return 0;
+    }
+    pthread_mutex_lock(&k->lock);
+    if (k->n == k->cap) {
+        size_t ncap = k->cap ? k->cap * 2 : 16;
+        lease *nl = realloc(k->leases, ncap * sizeof(lease));
+        if (!nl) {
+            pthread_mutex_unlock(&k->lock);
+            lease_free(&l);
+            return 0;
+        }
+        k->leases = nl;
+        k->cap = ncap;
+    }
+    l.handle = k->next_handle++;
+    k->leases[k->n++] = l;
+    pthread_mutex_unlock(&k->lock);
+    return l.handle;
+}
+
+bool aw_lease_keeper_remove(aw_lease_keeper *k, uint64_t handle)
+{
+    bool lost = false;
+    pthread_mutex_lock(&k->lock);
+    for (size_t i = 0; i < k->n; i++) {
+        if (k->leases[i].handle != handle)
+            continue;
+        lost = k->leases[i].lost;
+        lease_free(&k->leases[i]);
+        k->leases[i] = k->leases[--k->n];
+        break;
+    }
+    pthread_mutex_unlock(&k->lock);
+    return lost;
+}
+
+uint64_t aw_lease_keeper_renewals(aw_lease_keeper *k)
+{
+    pthread_mutex_lock(&k->lock);
+    uint64_t n = k->renewals;
+    pthread_mutex_unlock(&k->lock);
+    return n;
+}

@@ -1,0 +1,240 @@
+#include "worker/outcome.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/audit/audit_record.h"
+#include "common/aw_clock.h"
+#include "common/aw_log.h"
+
+static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
+
+static char *dump_or_null(const json_t *j)
+{
+    return j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+}
+
+aw_status aw_outcome_begin(aw_runtime *rt, aw_job *job, int64_t now_ms, aw_error *err)
+{
+    aw_audit_record *r = &job->record;
+    const rd_kafka_message_t *m = job->msg;
+    const char *topic = aw_job_topic(job);
+    char id[320];
+    aw_audit_record_id(id, sizeof(id), topic, m->partition, m->offset);
+    r->record_id = strdup(id);
+    r->source_topic = strdup(topic);
+    r->source_partition = m->partition;
+    r->source_offset = m->offset;
+    r->worker_id = dup_or_empty(rt->cfg->worker_id);
+    r->dispatched_at_ms = now_ms;
+    if (job->rejected) {
+        r->action_id = dup_or_empty(job->reject.action_id);
+        r->ns = dup_or_empty(NULL);
+        r->tenant = dup_or_empty(NULL);
+        r->provider = dup_or_empty(NULL);
+        r->action_type = dup_or_empty(NULL);
+        r->dedup_identity = dup_or_empty(NULL);
+    } else {
+        const aw_action *a = &job->action;
+        aw_buf ident = {0};
+        aw_action_identity(a, &ident);
+        r->action_id = dup_or_empty(a->id);
+        r->ns = dup_or_empty(a->ns);
+        r->tenant = dup_or_empty(a->tenant);
+        r->provider = dup_or_empty(a->provider);
+        r->action_type = dup_or_empty(a->action_type);
+        r->dedup_identity = aw_buf_steal(&ident);
+        r->metadata = dump_or_null(a->metadata);
+        r->payload = dump_or_null(a->payload);
+        if ((a->metadata && !r->metadata) || (a->payload && !r->payload))
+            return aw_error_set(err, AW_NOMEM, "out of memory building the audit record");
+    }
+    if (!r->record_id || !r->source_topic || !r->worker_id || !r->action_id || !r->ns ||
+        !r->tenant || !r->provider || !r->action_type || !r->dedup_identity)
+        return aw_error_set(err, AW_NOMEM, "out of memory building the audit record");
+    return AW_OK;
+}
+
+aw_status aw_outcome_finish(aw_runtime *rt, aw_job *job, aw_outcome outcome, json_t *details,
+                            uint64_t fencing_token, int64_t attempts, aw_error *err)
+{
+    aw_audit_record *r = &job->record;
+    r->outcome = outcome;
+    free(r->details);
+    r->details = details ? json_dumps(details, JSON_COMPACT) : strdup("{}");
+    json_decref(details);
+    if (!r->details)
+        return aw_error_set(err, AW_NOMEM, "out of memory building the audit record");
+    r->fencing_token = fencing_token;
+    r->attempts = attempts;
+    r->completed_at_ms = aw_time_now_ms();
+    r->duration_ms = aw_mono_now_ms() - job->consumed_at_mono;
+    if (r->duration_ms < 0)
+        r->duration_ms = 0;
+    r->expires_at_ms = r->completed_at_ms + rt->cfg->audit.retention_s * 1000;
+    atomic_fetch_add(&rt->outcomes[outcome], 1);
+    if (rt->on_outcome)
+        rt->on_outcome(rt->on_outcome_ud, r);
+    return AW_OK;
+}
+
+int aw_outcome_deliveries(const aw_runtime *rt, const aw_job *job)
+{
+    (void)rt;
+    if (job->rejected)
+        return job->reject.action_id[0] ? 2 : 1;
+    return 1;
+}
+
+static rd_kafka_headers_t *reply_headers(const aw_job *job)
+{
+    const aw_audit_record *r = &job->record;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+    char num[32];
+    rd_kafka_header_add(h, "acteon.correlation_id", -1, r->action_id, -1);
+    rd_kafka_header_add(h, "acteon.outcome", -1, aw_outcome_name(r->outcome), -1);
+    rd_kafka_header_add(h, "acteon.source_topic", -1, r->source_topic, -1);
+    snprintf(num, sizeof(num), "%" PRId32, r->source_partition);
+    rd_kafka_header_add(h, "acteon.source_partition", -1, num, -1);
+    snprintf(num, sizeof(num), "%" PRId64, r->source_offset);
+    rd_kafka_header_add(h, "acteon.source_offset", -1, num, -1);
+    if (!job->rejected && job->action.traceparent)
+        rd_kafka_header_add(h, "traceparent", -1, job->action.traceparent, -1);
+    if (!job->rejected && job->action.tracestate)
+        rd_kafka_header_add(h, "tracestate", -1, job->action.tracestate, -1);
+    return h;
+}
+
+static rd_kafka_headers_t *dlq_headers(const aw_job *job)
+{
+    const aw_audit_record *r = &job->record;
+    rd_kafka_headers_t *orig = NULL, *h;
+    /* Keep the producer's own headers, then add ours. */
+    if (rd_kafka_message_headers(job->msg, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig)
+        h = rd_kafka_headers_copy(orig);
+    else
+        h = rd_kafka_headers_new(8);
+    char num[40];
+    rd_kafka_header_add(h, "acteon.dlq.reason", -1, aw_reject_reason_name(job->reject.reason), -1);
+    rd_kafka_header_add(h, "acteon.dlq.error", -1, job->reject.detail, -1);
+    rd_kafka_header_add(h, "acteon.dlq.source_topic", -1, r->source_topic, -1);
+    snprintf(num, sizeof(num), "%" PRId32, r->source_partition);
+    rd_kafka_header_add(h, "acteon.dlq.source_partition", -1, num, -1);
+    snprintf(num, sizeof(num), "%" PRId64, r->source_offset);
+    rd_kafka_header_add(h, "acteon.dlq.source_offset", -1, num, -1);
+    aw_time_format_rfc3339(r->dispatched_at_ms, num, sizeof(num));
+    rd_kafka_header_add(h, "acteon.dlq.first_seen", -1, num, -1);
+    if (r->action_id[0])
+        rd_kafka_header_add(h, "acteon.dlq.action_id", -1, r->action_id, -1);
+    return h;
+}
+
+static void delivery_failed(aw_runtime *rt, aw_job *job)
+{
+    atomic_store(&job->delivery_failed, true);
+    atomic_fetch_add(&rt->delivery_failures, 1);
+    aw_runtime_job_ack(rt, job);
+}
+
+static void send_reply(aw_runtime *rt, aw_job *job)
+{
+    aw_delivery *d = &job->deliveries[AW_DELIVERY_REPLY];
+    d->job = job;
+    d->kind = AW_DELIVERY_REPLY;
+    const char *topic = rt->cfg->kafka.reply_topic;
+    d->to_override = false;
+    if (!job->rejected && job->action.reply_to) {
+        topic = job->action.reply_to;
+        d->to_override = true;
+    }
+    json_t *j = aw_reply_from_record(&job->record);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    aw_error err;
+    if (!text) {
+        AW_ERROR("reply", "%s: out of memory encoding the reply", job->record.record_id);
+        delivery_failed(rt, job);
+        return;
+    }
+    const char *key = job->record.action_id;
+    if (aw_producer_send(rt->producer, topic, key, strlen(key), text, strlen(text),
+                         reply_headers(job), d, &err) != AW_OK) {
+        AW_ERROR("reply", "%s: %s", job->record.record_id, err.msg);
+        delivery_failed(rt, job);
+    }
+    free(text);
+}
+
+static void send_dlq(aw_runtime *rt, aw_job *job)
+{
+    aw_delivery *d = &job->deliveries[AW_DELIVERY_DLQ];
+    d->job = job;
+    d->kind = AW_DELIVERY_DLQ;
+    d->to_override = false;
+    const rd_kafka_message_t *m = job->msg;
+    aw_error err;
+    if (aw_producer_send(rt->producer, rt->cfg->kafka.dlq_topic, m->key, m->key_len, m->payload,
+                         m->len, dlq_headers(job), d, &err) != AW_OK) {
+        AW_ERROR("dlq", "%s: %s", job->record.record_id, err.msg);
+        delivery_failed(rt, job);
+    }
+}
+
+void aw_outcome_send(aw_runtime *rt, aw_job *job)
+{
+    if (job->rejected) {
+        send_dlq(rt, job);
+        if (job->reject.action_id[0])
+            send_reply(rt, job);
+    } else {
+        send_reply(rt, job);
+    }
+}
+
+static bool unknown_topic(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+           e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+}
+
+void aw_outcome_delivered(void *ud, aw_producer *p, const rd_kafka_message_t *msg, void *opaque)
+{
+    aw_runtime *rt = ud;
+    aw_delivery *d = opaque;
+    aw_job *job = d->job;
+    if (!msg->err) {
+        aw_runtime_job_ack(rt, job);
+        return;
+    }
+    if (d->kind == AW_DELIVERY_REPLY && d->to_override && unknown_topic(msg->err)) {
+        /* The action named a reply topic that does not exist (or that we may
+         * not write): the reply goes to the default reply topic instead,
+         * saying why, rather than being lost. */
+        d->to_override = false;
+        rd_kafka_headers_t *orig = NULL, *h;
+        if (rd_kafka_message_headers(msg, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig)
+            h = rd_kafka_headers_copy(orig);
+        else
+            h = rd_kafka_headers_new(2);
+        rd_kafka_header_add(h, "acteon.reply_to_error", -1, rd_kafka_err2str(msg->err), -1);
+        AW_WARN("reply", "%s: reply_to topic %s: %s; replying on %s", job->record.record_id,
+                rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err),
+                rt->cfg->kafka.reply_topic);
+        aw_error err;
+        if (aw_producer_send(p, rt->cfg->kafka.reply_topic, msg->key, msg->key_len, msg->payload,
+                             msg->len, h, d, &err) == AW_OK)
+            return;
+        AW_ERROR("reply", "%s: %s", job->record.record_id, err.msg);
+    } else if (msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
+               msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+        /* Not acknowledged: the offset stays uncommitted, so the message is
+         * processed again after a restart or rebalance (dedup answers it with
+         * its original outcome and the reply is sent again). */
+        AW_ERROR(d->kind == AW_DELIVERY_DLQ ? "dlq" : "reply", "%s: delivery to %s failed: %s",
+                 job->record.record_id, rd_kafka_topic_name(msg->rkt),
+                 rd_kafka_err2str(msg->err));
+    }
+    delivery_failed(rt, job);
+}

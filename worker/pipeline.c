@@ -1,0 +1,381 @@
+#include "worker/pipeline.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/aw_backoff.h"
+#include "common/aw_clock.h"
+#include "common/aw_log.h"
+#include "worker/outcome.h"
+
+/* Per-job scratch of one batch. */
+typedef struct item {
+    aw_job *job;
+    int provider;           /* index in the provider set */
+    bool finished;          /* reached an outcome (or abandoned) this round */
+    bool executed;          /* the provider ran: complete must follow */
+    uint64_t token;
+    aw_outcome outcome;
+    json_t *details;        /* owned until aw_outcome_finish */
+    int64_t attempts;
+} item;
+
+static aw_state_key job_key(const aw_job *j)
+{
+    return (aw_state_key){.ns = j->action.ns, .tenant = j->action.tenant, .kind = "dedup",
+                          .id = aw_action_key(&j->action)};
+}
+
+/* Run a state call until it succeeds or fails for good. Transient failures
+ * (backend down) are retried with backoff for as long as it takes: work
+ * stalls, the in-flight window fills and consumption pauses; nothing is
+ * dropped. Returns false on a permanent error or a hard stop. */
+#define RETRY_STATE(w, what, call)                                                       \
+    ({                                                                                   \
+        bool ok_ = false;                                                                \
+        for (int attempt_ = 1;; attempt_++) {                                            \
+            aw_error err_;                                                               \
+            aw_error_clear(&err_);                                                       \
+            aw_status rc_ = (call);                                                      \
+            if (rc_ == AW_OK) {                                                          \
+                ok_ = true;                                                              \
+                break;                                                                   \
+            }                                                                            \
+            AW_WARN("worker", "%s: %s (attempt %d)", what, err_.msg, attempt_);          \
+            if (!err_.retriable || !aw_worker_sleep((w), aw_backoff_ms(attempt_, 50, 5000))) \
+                break;                                                                   \
+        }                                                                                \
+        ok_;                                                                             \
+    })
+
+static void reject(aw_worker *w, item *it)
+{
+    aw_job *j = it->job;
+    (void)w;
+    json_t *d = json_object();
+    json_object_set_new(d, "reason", json_string(aw_reject_reason_name(j->reject.reason)));
+    if (j->reject.field[0])
+        json_object_set_new(d, "field", json_string(j->reject.field));
+    json_object_set_new(d, "error", json_string(j->reject.detail));
+    it->outcome = AW_OUTCOME_REJECTED;
+    it->details = d;
+    it->finished = true;
+}
+
+/* A done record exists. The same message coming back (redelivery after a
+ * crash between complete and commit) gets its original outcome again; any
+ * other message with this identity is a duplicate. */
+static void answer_done(item *it, const aw_claim *c)
+{
+    const rd_kafka_message_t *m = it->job->msg;
+    json_t *summary = c->done_summary ? json_loads(c->done_summary, 0, NULL) : NULL;
+    const char *orig = summary ? json_string_value(json_object_get(summary, "outcome")) : NULL;
+    aw_outcome orig_outcome = AW_OUTCOME_EXECUTED;
+    if (orig)
+        aw_outcome_parse(orig, &orig_outcome);
+    bool same = c->done_topic && strcmp(c->done_topic, aw_job_topic(it->job)) == 0 &&
+                c->done_partition == m->partition && c->done_offset == m->offset;
+    it->token = c->done_token;
+    it->finished = true;
+    if (same) {
+        json_t *d = summary ? json_object_get(summary, "details") : NULL;
+        it->outcome = orig_outcome;
+        it->details = d ? json_incref(d) : json_object();
+        json_object_set_new(it->details, "redelivered", json_true());
+        it->attempts = summary ? json_integer_value(json_object_get(summary, "attempts")) : 0;
+    } else {
+        json_t *d = json_object();
+        json_object_set_new(d, "original_outcome", json_string(aw_outcome_name(orig_outcome)));
+        json_t *src = json_object();
+        json_object_set_new(src, "topic", json_string(c->done_topic ? c->done_topic : ""));
+        json_object_set_new(src, "partition", json_integer(c->done_partition));
+        json_object_set_new(src, "offset", json_integer(c->done_offset));
+        json_object_set_new(d, "original_source", src);
+        json_t *oid = summary ? json_object_get(summary, "action_id") : NULL;
+        if (json_is_string(oid))
+            json_object_set(d, "original_action_id", oid);
+        json_object_set_new(d, "original_fencing_token", json_integer((json_int_t)c->done_token));
+        it->outcome = AW_OUTCOME_DEDUPLICATED;
+        it->details = d;
+    }
+    json_decref(summary);
+}
+
+static void busy(aw_worker *w, item *it, const aw_claim *c)
+{
+    aw_job *j = it->job;
+    j->busy_waits++;
+    int64_t wait = aw_backoff_ms(j->busy_waits, w->rt->cfg->dedup.busy_retry_ms, 1000);
+    if (c->retry_after_ms > 0 && c->retry_after_ms < wait)
+        wait = c->retry_after_ms;
+    j->not_before_mono = aw_mono_now_ms() + wait;
+    if (j->busy_waits == 1 || j->busy_waits % 50 == 0)
+        AW_DEBUG("worker", "%s: identity leased elsewhere (token %" PRIu64 "), waiting",
+                 j->record.record_id, c->token);
+}
+
+/* One provider call with retries (exponential backoff with jitter for
+ * retryable failures, up to max_attempts). The lease is renewed meanwhile. */
+static void execute(aw_worker *w, item *it, const char *identity)
+{
+    aw_runtime *rt = w->rt;
+    aw_job *j = it->job;
+    const aw_provider_config *pc = aw_provider_set_config(rt->providers, it->provider);
+    aw_state_key key = job_key(j);
+    uint64_t handle = aw_lease_keeper_add(rt->keeper, &key, it->token);
+    aw_provider_result res;
+    int attempt = 0;
+    for (;;) {
+        attempt++;
+        memset(&res, 0, sizeof(res));
+        aw_provider_call call = {.action = &j->action, .body = j->msg->payload,
+                                 .body_len = j->msg->len, .identity = identity,
+                                 .fencing_token = it->token, .attempt = attempt};
+        aw_error err;
+        aw_error_clear(&err);
+        if (aw_provider_execute(w->providers, it->provider, &call, &res, &err) != AW_OK) {
+            res.ok = false;
+            res.retriable = err.retriable;
+            snprintf(res.error_code, sizeof(res.error_code), "%s", aw_status_name(err.code));
+            snprintf(res.error, sizeof(res.error), "%s", err.msg);
+        }
+        if (res.ok || !res.retriable || attempt >= pc->max_attempts)
+            break;
+        if (!aw_worker_sleep(w, aw_backoff_ms(attempt, pc->backoff_base_ms, pc->backoff_max_ms)))
+            break; /* hard stop: report what we have */
+    }
+    bool lost = handle ? aw_lease_keeper_remove(rt->keeper, handle) : false;
+    json_t *d = json_object();
+    if (res.http_status)
+        json_object_set_new(d, "provider_status", json_integer(res.http_status));
+    if (!res.ok) {
+        json_object_set_new(d, "error_code", json_string(res.error_code));
+        json_object_set_new(d, "error", json_string(res.error));
+    }
+    json_object_set_new(d, "attempts", json_integer(attempt));
+    if (lost)
+        json_object_set_new(d, "lease_lost", json_true());
+    it->outcome = res.ok ? AW_OUTCOME_EXECUTED : AW_OUTCOME_FAILED;
+    it->details = d;
+    it->attempts = attempt;
+    it->executed = true;
+    it->finished = true;
+}
+
+/* Claim every valid job of the batch in one round trip. */
+static bool claim_all(aw_worker *w, item *items, size_t n)
+{
+    aw_claim *claims = calloc(n, sizeof(*claims));
+    size_t *idx = calloc(n, sizeof(*idx));
+    size_t nc = 0;
+    bool ok = claims && idx;
+    for (size_t i = 0; ok && i < n; i++) {
+        if (items[i].finished)
+            continue;
+        claims[nc].key = job_key(items[i].job);
+        claims[nc].lease_ms = w->rt->cfg->dedup.lease_ms;
+        idx[nc++] = i;
+    }
+    if (ok && nc)
+        ok = RETRY_STATE(w, "claim", aw_state_claim_batch(w->state, claims, nc, &err_));
+    for (size_t k = 0; ok && k < nc; k++) {
+        item *it = &items[idx[k]];
+        switch (claims[k].result) {
+        case AW_CLAIM_ACQUIRED:
+            it->token = claims[k].token;
+            break;
+        case AW_CLAIM_DONE:
+            answer_done(it, &claims[k]);
+            break;
+        case AW_CLAIM_BUSY:
+            busy(w, it, &claims[k]);
+            it->provider = -1; /* not this round */
+            break;
+        }
+    }
+    for (size_t k = 0; claims && k < nc; k++)
+        aw_claim_clear(&claims[k]);
+    free(claims);
+    free(idx);
+    return ok;
+}
+
+static void summary_for(const item *it, aw_buf *out)
+{
+    json_t *s = json_object();
+    json_object_set_new(s, "outcome", json_string(aw_outcome_name(it->outcome)));
+    json_object_set_new(s, "action_id", json_string(it->job->action.id));
+    json_object_set_new(s, "attempts", json_integer(it->attempts));
+    json_object_set(s, "details", it->details);
+    char *text = json_dumps(s, JSON_COMPACT);
+    json_decref(s);
+    if (text)
+        aw_buf_puts(out, text);
+    free(text);
+}
+
+/* Write the done records of everything executed this round, one round trip. */
+static bool complete_all(aw_worker *w, item *items, size_t n)
+{
+    aw_complete *cs = calloc(n, sizeof(*cs));
+    aw_buf *sums = calloc(n, sizeof(*sums));
+    size_t *idx = calloc(n, sizeof(*idx));
+    size_t nc = 0;
+    bool ok = cs && sums && idx;
+    for (size_t i = 0; ok && i < n; i++) {
+        item *it = &items[i];
+        if (!it->executed)
+            continue;
+        summary_for(it, &sums[nc]);
+        const rd_kafka_message_t *m = it->job->msg;
+        cs[nc] = (aw_complete){.key = job_key(it->job), .token = it->token,
+                               .source = {aw_job_topic(it->job), m->partition, m->offset},
+                               .summary = sums[nc].data ? sums[nc].data : "{}",
+                               .window_ms = w->rt->cfg->dedup.window_s * 1000};
+        idx[nc++] = i;
+    }
+    if (ok && nc)
+        ok = RETRY_STATE(w, "complete", aw_state_complete_batch(w->state, cs, nc, &err_));
+    for (size_t k = 0; ok && k < nc; k++) {
+        if (!cs[k].stale)
+            continue;
+        /* Our lease expired and another holder took over while the provider
+         * ran: the call may have happened twice; the fencing token lets the
+         * provider refuse the stale one. Say so in the record. */
+        item *it = &items[idx[k]];
+        AW_WARN("worker", "%s: lease lost before completion (token %" PRIu64 ")",
+                it->job->record.record_id, it->token);
+        json_object_set_new(it->details, "lease_lost", json_true());
+    }
+    for (size_t k = 0; sums && k < nc; k++)
+        aw_buf_free(&sums[k]);
+    free(cs);
+    free(sums);
+    free(idx);
+    return ok;
+}
+
+static bool audit_all(aw_worker *w, item *items, size_t n)
+{
+    if (!w->audit)
+        return true;
+    aw_audit_record *recs = malloc(n * sizeof(*recs));
+    if (!recs)
+        return false;
+    size_t nr = 0;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].finished && !items[i].job->abandoned)
+            recs[nr++] = items[i].job->record; /* shallow: the jobs own the strings */
+    size_t inserted = 0;
+    bool ok = nr == 0 ||
+              RETRY_STATE(w, "audit", aw_audit_append_batch(w->audit, recs, nr, &inserted, &err_));
+    free(recs);
+    return ok;
+}
+
+size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
+{
+    aw_runtime *rt = w->rt;
+    item *items = calloc(n, sizeof(*items));
+    if (!items)
+        return 0;
+    int64_t now = aw_time_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        item *it = &items[i];
+        it->job = jobs[i];
+        aw_error err;
+        if (!it->job->record.record_id && aw_outcome_begin(rt, it->job, now, &err) != AW_OK) {
+            AW_ERROR("worker", "%s", err.msg);
+            it->job->abandoned = true;
+            it->finished = true;
+            continue;
+        }
+        if (it->job->rejected) {
+            reject(w, it);
+            continue;
+        }
+        it->provider = aw_provider_set_find(rt->providers, it->job->action.provider);
+        if (it->provider < 0) {
+            aw_reject *r = &it->job->reject;
+            r->reason = AW_REJECT_UNKNOWN_PROVIDER;
+            snprintf(r->field, sizeof(r->field), "provider");
+            snprintf(r->detail, sizeof(r->detail), "provider: no provider named \"%.128s\" is configured",
+                     it->job->action.provider);
+            snprintf(r->action_id, sizeof(r->action_id), "%s", it->job->action.id);
+            it->job->rejected = true;
+            reject(w, it);
+        }
+    }
+
+    bool ok = claim_all(w, items, n);
+    for (size_t i = 0; ok && i < n; i++) {
+        item *it = &items[i];
+        if (it->finished || it->provider < 0)
+            continue;
+        if (atomic_load(&rt->hard_stop)) {
+            /* Not started: give the lease back so another replica need not
+             * wait for it to expire. */
+            aw_state_key key = job_key(it->job);
+            aw_error err;
+            aw_state_lease_release(w->state, &key, it->token, &err);
+            it->job->abandoned = true;
+            it->finished = true;
+            continue;
+        }
+        execute(w, it, it->job->record.dedup_identity);
+    }
+    if (ok)
+        ok = complete_all(w, items, n);
+
+    size_t nf = 0;
+    for (size_t i = 0; i < n; i++) {
+        item *it = &items[i];
+        if (!ok && !it->job->rejected && !it->job->abandoned) {
+            /* The state backend failed for good, or we are stopping hard:
+             * nothing is recorded for this job and its offset stays
+             * uncommitted, so it is processed again later. */
+            it->job->abandoned = true;
+            it->finished = true;
+        }
+        if (!it->finished)
+            continue;
+        if (!it->job->abandoned) {
+            aw_error err;
+            if (aw_outcome_finish(rt, it->job, it->outcome, it->details, it->token, it->attempts,
+                                  &err) != AW_OK) {
+                AW_ERROR("worker", "%s", err.msg);
+                it->job->abandoned = true;
+            }
+            it->details = NULL;
+        }
+        json_decref(it->details);
+        it->details = NULL;
+    }
+
+    /* Replies go out first so their delivery overlaps the audit write; a job
+     * is acknowledged once for the audit and once per delivery. */
+    for (size_t i = 0; i < n; i++) {
+        item *it = &items[i];
+        if (!it->finished || it->job->abandoned)
+            continue;
+        atomic_store(&it->job->pending, aw_outcome_deliveries(rt, it->job) + 1);
+        aw_outcome_send(rt, it->job);
+    }
+    bool audited = audit_all(w, items, n);
+    for (size_t i = 0; i < n; i++) {
+        item *it = &items[i];
+        if (!it->finished)
+            continue;
+        finished[nf++] = it->job;
+        if (it->job->abandoned) {
+            aw_runtime_job_ack(rt, it->job);
+            continue;
+        }
+        if (!audited)
+            atomic_store(&it->job->delivery_failed, true);
+        aw_runtime_job_ack(rt, it->job);
+    }
+    free(items);
+    return nf;
+}

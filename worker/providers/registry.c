@@ -1,0 +1,57 @@
+/* The table of compiled-in provider types. */
+#include "worker/provider.h"
+
+#include <pthread.h>
+#include <string.h>
+
+/* Types must be unique; a new provider adds one line. */
+static const aw_provider_driver *const drivers[] = {
+    &aw_provider_log_driver,
+    &aw_provider_noop_driver,
+    &aw_provider_webhook_driver,
+    NULL,
+};
+
+const aw_provider_driver *aw_provider_driver_find(const char *type)
+{
+    for (size_t i = 0; type && drivers[i]; i++)
+        if (strcmp(drivers[i]->type, type) == 0)
+            return drivers[i];
+    return NULL;
+}
+
+/* Built once (pthread_once) so that concurrent callers never race on the
+ * buffer; read-only afterwards. */
+static char g_types[128];
+static pthread_once_t g_types_once = PTHREAD_ONCE_INIT;
+
+static void build_types(void)
+{
+    size_t o = 0;
+    for (size_t i = 0; drivers[i]; i++) {
+        size_t n = strlen(drivers[i]->type);
+        if (o + n + 3 >= sizeof(g_types))
+            break;
+        if (i) {
+            memcpy(g_types + o, ", ", 2);
+            o += 2;
+        }
+        memcpy(g_types + o, drivers[i]->type, n);
+        o += n;
+    }
+    g_types[o] = '\0';
+}
+
+const char *aw_provider_driver_types(void)
+{
+    pthread_once(&g_types_once, build_types);
+    return g_types;
+}
+
+bool aw_http_status_retriable(int status)
+{
+    /* 408: the server gave up waiting for us; 429: throttled; 5xx: the
+     * server failed. Everything else (other 4xx, 3xx since redirects are not
+     * followed) says the request itself is wrong and would fail again. */
+    return status == 408 || status == 429 || (status >= 500 && status <= 599);
+}

@@ -1,0 +1,192 @@
+#include "worker/worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/aw_backoff.h"
+#include "common/aw_clock.h"
+#include "common/aw_log.h"
+#include "worker/batch_select.h"
+#include "worker/pipeline.h"
+
+bool aw_worker_sleep(aw_worker *w, int64_t ms)
+{
+    int64_t end = aw_mono_now_ms() + ms;
+    for (;;) {
+        if (atomic_load(&w->rt->hard_stop))
+            return false;
+        int64_t left = end - aw_mono_now_ms();
+        if (left <= 0)
+            return true;
+        aw_sleep_ms(left < 50 ? left : 50);
+    }
+}
+
+/* Open this thread's backend and provider sessions, retrying while a backend
+ * is unreachable (consumption stalls meanwhile: nothing is dropped). */
+static bool open_sessions(aw_worker *w)
+{
+    aw_runtime *rt = w->rt;
+    aw_error err;
+    for (int attempt = 1;; attempt++) {
+        aw_status rc = AW_OK;
+        if (!w->state)
+            rc = aw_state_session_open(rt->state, &w->state, &err);
+        if (rc == AW_OK && rt->audit && !w->audit)
+            rc = aw_audit_session_open(rt->audit, &w->audit, &err);
+        if (rc == AW_OK && !w->providers)
+            rc = aw_provider_sessions_open(rt->providers, &w->providers, &err);
+        if (rc == AW_OK)
+            return true;
+        AW_WARN("worker", "worker %zu: opening sessions: %s (attempt %d)", w->index, err.msg,
+                attempt);
+        if (!aw_worker_sleep(w, aw_backoff_ms(attempt, 100, 5000)))
+            return false;
+    }
+}
+
+static int pending_push(aw_worker *w, aw_job *j)
+{
+    if (w->n_pending == w->cap_pending) {
+        size_t ncap = w->cap_pending ? w->cap_pending * 2 : 128;
+        aw_job **n = realloc(w->pending, ncap * sizeof(*n));
+        if (!n)
+            return -1;
+        w->pending = n;
+        w->cap_pending = ncap;
+    }
+    w->pending[w->n_pending++] = j;
+    return 0;
+}
+
+/* Move jobs from the shared queue into the local pending list. */
+static size_t fill(aw_worker *w, int64_t timeout_ms)
+{
+    size_t want = (size_t)w->rt->cfg->workers.batch_size * 2;
+    if (w->n_pending >= want)
+        return 0;
+    aw_job *list = NULL;
+    size_t n = aw_job_queue_pop(&w->queue, want - w->n_pending, timeout_ms, &list);
+    while (list) {
+        aw_job *next = list->next;
+        list->next = NULL;
+        if (pending_push(w, list)) {
+            /* Out of memory: give the job up; it is redelivered after a
+             * restart because its offset is never marked done. */
+            list->abandoned = true;
+            aw_runtime_job_ack(w->rt, list);
+        }
+        list = next;
+    }
+    return n;
+}
+
+/* Drop finished jobs (those the pipeline handed on) from the pending list,
+ * keeping the order of the rest. */
+static void compact(aw_worker *w, aw_job **finished, size_t n_finished)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < w->n_pending; i++) {
+        bool done = false;
+        for (size_t k = 0; k < n_finished && !done; k++)
+            done = w->pending[i] == finished[k];
+        if (!done)
+            w->pending[o++] = w->pending[i];
+    }
+    w->n_pending = o;
+}
+
+static void abandon_all(aw_worker *w)
+{
+    for (size_t i = 0; i < w->n_pending; i++) {
+        w->pending[i]->abandoned = true;
+        aw_runtime_job_ack(w->rt, w->pending[i]);
+    }
+    w->n_pending = 0;
+    aw_job *list = NULL;
+    while (aw_job_queue_pop(&w->queue, 1024, 0, &list)) {
+        while (list) {
+            aw_job *next = list->next;
+            list->abandoned = true;
+            aw_runtime_job_ack(w->rt, list);
+            list = next;
+        }
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    aw_worker *w = arg;
+    size_t max = (size_t)w->rt->cfg->workers.batch_size;
+    aw_job **batch = calloc(max, sizeof(*batch));
+    aw_job **finished = calloc(max, sizeof(*finished));
+    if (!batch || !finished || !open_sessions(w)) {
+        abandon_all(w);
+        free(batch);
+        free(finished);
+        return NULL;
+    }
+    int64_t next_due = INT64_MAX;
+    for (;;) {
+        if (atomic_load(&w->rt->hard_stop))
+            break;
+        int64_t now = aw_mono_now_ms();
+        int64_t wait = 0;
+        if (w->n_pending == 0)
+            wait = 200;
+        else if (next_due != INT64_MAX && next_due > now)
+            wait = next_due - now < 200 ? next_due - now : 200;
+        size_t got = fill(w, wait);
+        if (got == 0 && w->n_pending == 0) {
+            /* Empty and nothing came: closed queue means we are done. */
+            pthread_mutex_lock(&w->queue.lock);
+            bool closed = w->queue.closed && !w->queue.head;
+            pthread_mutex_unlock(&w->queue.lock);
+            if (closed)
+                break;
+            continue;
+        }
+        size_t n = aw_batch_select(w->pending, w->n_pending, batch, max, aw_mono_now_ms(), &next_due);
+        if (n == 0)
+            continue;
+        size_t n_finished = aw_pipeline_run(w, batch, n, finished);
+        compact(w, finished, n_finished);
+    }
+    abandon_all(w);
+    free(batch);
+    free(finished);
+    aw_provider_sessions_close(w->providers);
+    aw_audit_session_close(w->audit);
+    aw_state_session_close(w->state);
+    w->providers = NULL;
+    w->audit = NULL;
+    w->state = NULL;
+    return NULL;
+}
+
+aw_status aw_worker_start(aw_worker *w, aw_runtime *rt, size_t index, aw_error *err)
+{
+    memset(w, 0, sizeof(*w));
+    w->rt = rt;
+    w->index = index;
+    if (aw_job_queue_init(&w->queue))
+        return aw_error_set(err, AW_INTERNAL, "worker %zu: queue init failed", index);
+    if (pthread_create(&w->thread, NULL, worker_main, w)) {
+        aw_job_queue_destroy(&w->queue);
+        return aw_error_set(err, AW_INTERNAL, "worker %zu: cannot start thread", index);
+    }
+    w->started = true;
+    return AW_OK;
+}
+
+void aw_worker_join(aw_worker *w)
+{
+    if (!w->started)
+        return;
+    aw_job_queue_close(&w->queue);
+    pthread_join(w->thread, NULL);
+    aw_job_queue_destroy(&w->queue);
+    free(w->pending);
+    w->pending = NULL;
+    w->started = false;
+}

@@ -1,5 +1,6 @@
 /* acteon-worker: a Kafka worker pool that executes actions exactly once
  * per dedup window, with pluggable state and audit backends. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,7 +46,10 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    bool version = strcmp(cmd, "version") == 0;
+    for (int k = 1; k < argc; k++)
+        version = version || strcmp(argv[k], "--version") == 0;
+    if (version) {
         printf("acteon-worker %s (librdkafka %s)\n", AW_VERSION, rd_kafka_version_str());
         return 0;
     }

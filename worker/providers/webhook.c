@@ -297,9 +297,8 @@ static void map_transport_error(webhook_session *s, CURLcode cc, aw_provider_res
     snprintf(res->error_code, sizeof(res->error_code), "%s", code);
     /* libcurl's messages name host and port, never the userinfo. A cut
      * message is acceptable: it is for humans. */
-    int n = snprintf(res->error, sizeof(res->error), "%s: %s", curl_easy_strerror(cc),
-                     s->errbuf[0] ? s->errbuf : "-");
-    (void)n;
+    snprintf(res->error, sizeof(res->error), "%.60s: %.190s", curl_easy_strerror(cc),
+             s->errbuf[0] ? s->errbuf : "-");
 }
 
 static void map_http_status(webhook_session *s, long status, aw_provider_result *res)

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# A real Apache Kafka broker (KRaft, one node, 127.0.0.1) for the integration
+# tests, assembled from Maven Central jars (tests/kafka/pom.xml). Needs Java 17
+# and Maven on PATH. Test infrastructure only.
+#
+#   scripts/kafka-broker.sh fetch                      jars -> build-kafka/libs (cached)
+#   scripts/kafka-broker.sh start DIR                  format + start; writes DIR/bootstrap
+#   scripts/kafka-broker.sh create-topic DIR NAME PARTS
+#   scripts/kafka-broker.sh stop DIR                   SIGTERM, bounded wait (then SIGKILL)
+#
+# start writes DIR/server.properties, DIR/data (log.dirs), DIR/kafka.log,
+# DIR/kafka.pid and, once the broker says it started, DIR/bootstrap
+# ("127.0.0.1:PORT"). Ports are chosen free at run time. Every wait is a poll
+# with a deadline.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+pom="$root/tests/kafka/pom.xml"
+libs=${AW_KAFKA_LIBS:-$root/build-kafka/libs}
+start_timeout=${AW_KAFKA_START_TIMEOUT:-90}
+stop_timeout=${AW_KAFKA_STOP_TIMEOUT:-30}
+
+die() { echo "kafka-broker: $*" >&2; exit 1; }
+usage() {
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+need_tools() {
+    command -v java >/dev/null || die "java not found on PATH (Java 17 needed)"
+}
+
+abs_dir() { mkdir -p "$1" && (cd "$1" && pwd); }
+
+# A JVM for the short-lived CLI tools: small heap, quick start, quiet logging.
+tool_java() {
+    java -Xms32m -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+        -Dlog4j.configuration="file:$root/tests/kafka/tools-log4j.properties" \
+        -cp "$libs/*" "$@"
+}
+
+fetched() {
+    local stamp="$libs/.pom.sha256"
+    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(sha256sum "$pom" | cut -d' ' -f1)" ] &&
+        compgen -G "$libs/kafka_2.13-*.jar" >/dev/null
+}
+
+cmd_fetch() {
+    if fetched; then
+        echo "kafka-broker: jars already in $libs"
+        return 0
+    fi
+    command -v mvn >/dev/null || die "mvn not found on PATH (Maven needed to fetch the broker jars)"
+    rm -rf "$libs"
+    mkdir -p "$libs"
+    local t0=$SECONDS
+    mvn -B -q -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
+        -DoutputDirectory="$libs" || die "mvn could not fetch the broker jars (see above)"
+    compgen -G "$libs/kafka_2.13-*.jar" >/dev/null || die "no kafka_2.13 jar in $libs after mvn"
+    sha256sum "$pom" | cut -d' ' -f1 >"$libs/.pom.sha256"
+    echo "kafka-broker: fetched $(ls "$libs"/*.jar | wc -l) jars into $libs in $((SECONDS - t0))s"
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+    local st
+    [ -r "/proc/$1/stat" ] || return 1
+    st=$(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1)
+    [ "$st" != Z ]
+}
+
+# Two distinct free TCP ports on 127.0.0.1 (both held open while choosing).
+free_ports() {
+    python3 - <<'PY'
+import socket
+socks = []
+for _ in range(2):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+cmd_start() {
+    [ $# -eq 1 ] || usage
+    need_tools
+    local dir pid port cport id attempt deadline
+    dir=$(abs_dir "$1")
+    if [ -f "$dir/kafka.pid" ] && alive "$(cat "$dir/kafka.pid")"; then
+        die "a broker is already running from $dir (pid $(cat "$dir/kafka.pid"))"
+    fi
+    cmd_fetch >/dev/null
+    rm -f "$dir/bootstrap"
+    for attempt in 1 2 3; do
+        read -r port cport < <(free_ports)
+        rm -rf "$dir/data"
+        sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$cport|g" -e "s|@LOG_DIR@|$dir/data|g" \
+            "$root/tests/kafka/server.properties.in" >"$dir/server.properties"
+        id=$(tool_java kafka.tools.StorageTool random-uuid) || die "StorageTool random-uuid failed"
+        tool_java kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" \
+            >"$dir/format.log" 2>&1 || die "StorageTool format failed: $(cat "$dir/format.log")"
+        nohup java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+            -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+            -Dlog4j.configuration="file:$root/tests/kafka/log4j.properties" \
+            -cp "$libs/*" kafka.Kafka "$dir/server.properties" \
+            </dev/null >"$dir/kafka.log" 2>&1 &
+        pid=$!
+        echo "$pid" >"$dir/kafka.pid"
+        deadline=$((SECONDS + start_timeout))
+        while ! grep -q 'Kafka Server started' "$dir/kafka.log"; do
+            if ! alive "$pid"; then
+                if grep -q 'Address already in use' "$dir/kafka.log" && [ "$attempt" -lt 3 ]; then
+                    echo "kafka-broker: port taken meanwhile, retrying" >&2
+                    continue 2
+                fi
+                tail -n 30 "$dir/kafka.log" >&2
+                die "broker exited during start-up (log: $dir/kafka.log)"
+            fi
+            if [ $SECONDS -ge $deadline ]; then
+                tail -n 30 "$dir/kafka.log" >&2
+                cmd_stop "$dir" || true
+                die "broker did not start within ${start_timeout}s (log: $dir/kafka.log)"
+            fi
+            sleep 0.2
+        done
+        echo "127.0.0.1:$port" >"$dir/bootstrap.tmp"
+        mv "$dir/bootstrap.tmp" "$dir/bootstrap"
+        echo "kafka-broker: started pid $pid at 127.0.0.1:$port (cluster $id)"
+        return 0
+    done
+    die "could not find free ports"
+}
+
+cmd_create_topic() {
+    [ $# -eq 3 ] || usage
+    need_tools
+    local dir
+    dir=$(abs_dir "$1")
+    [ -s "$dir/bootstrap" ] || die "no broker bootstrap in $dir"
+    tool_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$(cat "$dir/bootstrap")" \
+        --create --if-not-exists --topic "$2" --partitions "$3" --replication-factor 1
+}
+
+cmd_stop() {
+    [ $# -eq 1 ] || usage
+    local dir pid deadline
+    dir=$(abs_dir "$1")
+    [ -f "$dir/kafka.pid" ] || return 0
+    pid=$(cat "$dir/kafka.pid")
+    if alive "$pid"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        deadline=$((SECONDS + stop_timeout))
+        while alive "$pid"; do
+            if [ $SECONDS -ge $deadline ]; then
+                echo "kafka-broker: pid $pid still running after ${stop_timeout}s, SIGKILL" >&2
+                kill -KILL "$pid" 2>/dev/null || true
+                break
+            fi
+            sleep 0.2
+        done
+    fi
+    rm -f "$dir/kafka.pid" "$dir/bootstrap"
+}
+
+[ $# -ge 1 ] || usage
+sub=$1
+shift
+case "$sub" in
+    fetch) cmd_fetch "$@" ;;
+    start) cmd_start "$@" ;;
+    create-topic) cmd_create_topic "$@" ;;
+    stop) cmd_stop "$@" ;;
+    *) usage ;;
+esac

@@ -27,27 +27,41 @@ static aw_state_key job_key(const aw_job *j)
                           .id = aw_action_key(&j->action)};
 }
 
-/* Run a state call until it succeeds or fails for good. Transient failures
- * (backend down) are retried with backoff for as long as it takes: work
- * stalls, the in-flight window fills and consumption pauses; nothing is
+/* One backend round trip of a batch, retried by with_retry(). */
+typedef aw_status (*batch_call)(aw_worker *w, void *items, size_t n, aw_error *err);
+
+/* Run a backend call until it succeeds or fails for good. Transient
+ * failures (backend down) are retried with backoff for as long as it takes:
+ * work stalls, the in-flight window fills and consumption pauses; nothing is
  * dropped. Returns false on a permanent error or a hard stop. */
-#define RETRY_STATE(w, what, call)                                                       \
-    ({                                                                                   \
-        bool ok_ = false;                                                                \
-        for (int attempt_ = 1;; attempt_++) {                                            \
-            aw_error err_;                                                               \
-            aw_error_clear(&err_);                                                       \
-            aw_status rc_ = (call);                                                      \
-            if (rc_ == AW_OK) {                                                          \
-                ok_ = true;                                                              \
-                break;                                                                   \
-            }                                                                            \
-            AW_WARN("worker", "%s: %s (attempt %d)", what, err_.msg, attempt_);          \
-            if (!err_.retriable || !aw_worker_sleep((w), aw_backoff_ms(attempt_, 50, 5000))) \
-                break;                                                                   \
-        }                                                                                \
-        ok_;                                                                             \
-    })
+static bool with_retry(aw_worker *w, const char *what, batch_call call, void *items, size_t n)
+{
+    for (int attempt = 1;; attempt++) {
+        aw_error err;
+        aw_error_clear(&err);
+        if (call(w, items, n, &err) == AW_OK)
+            return true;
+        AW_WARN("worker", "%s: %s (attempt %d)", what, err.msg, attempt);
+        if (!err.retriable || !aw_worker_sleep(w, aw_backoff_ms(attempt, 50, 5000)))
+            return false;
+    }
+}
+
+static aw_status call_claim(aw_worker *w, void *items, size_t n, aw_error *err)
+{
+    return aw_state_claim_batch(w->state, items, n, err);
+}
+
+static aw_status call_complete(aw_worker *w, void *items, size_t n, aw_error *err)
+{
+    return aw_state_complete_batch(w->state, items, n, err);
+}
+
+static aw_status call_audit(aw_worker *w, void *items, size_t n, aw_error *err)
+{
+    size_t inserted = 0;
+    return aw_audit_append_batch(w->audit, items, n, &inserted, err);
+}
 
 static void reject(aw_worker *w, item *it)
 {
@@ -178,7 +192,7 @@ static bool claim_all(aw_worker *w, item *items, size_t n)
         idx[nc++] = i;
     }
     if (ok && nc)
-        ok = RETRY_STATE(w, "claim", aw_state_claim_batch(w->state, claims, nc, &err_));
+        ok = with_retry(w, "claim", call_claim, claims, nc);
     for (size_t k = 0; ok && k < nc; k++) {
         item *it = &items[idx[k]];
         switch (claims[k].result) {
@@ -236,7 +250,7 @@ static bool complete_all(aw_worker *w, item *items, size_t n)
         idx[nc++] = i;
     }
     if (ok && nc)
-        ok = RETRY_STATE(w, "complete", aw_state_complete_batch(w->state, cs, nc, &err_));
+        ok = with_retry(w, "complete", call_complete, cs, nc);
     for (size_t k = 0; ok && k < nc; k++) {
         if (!cs[k].stale)
             continue;
@@ -267,9 +281,7 @@ static bool audit_all(aw_worker *w, item *items, size_t n)
     for (size_t i = 0; i < n; i++)
         if (items[i].finished && !items[i].job->abandoned)
             recs[nr++] = items[i].job->record; /* shallow: the jobs own the strings */
-    size_t inserted = 0;
-    bool ok = nr == 0 ||
-              RETRY_STATE(w, "audit", aw_audit_append_batch(w->audit, recs, nr, &inserted, &err_));
+    bool ok = nr == 0 || with_retry(w, "audit", call_audit, recs, nr);
     free(recs);
     return ok;
 }

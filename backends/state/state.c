@@ -1,7 +1,10 @@
 #include "backends/state/state.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/aw_names.h"
 
 /* Compiled-in drivers. Later backends add a line here (behind their
  * WITH_STATE_<X> option). Names must be unique. */
@@ -18,27 +21,18 @@ const aw_state_driver *aw_state_driver_find(const char *name)
     return NULL;
 }
 
+static const char *name_at(size_t i) { return drivers[i] ? drivers[i]->name : NULL; }
+
+/* Built once so concurrent callers never race on the buffer. */
+static char g_names[256];
+static pthread_once_t g_names_once = PTHREAD_ONCE_INIT;
+
+static void build_names(void) { aw_names_join(g_names, sizeof(g_names), name_at); }
+
 const char *aw_state_driver_names(void)
 {
-    static char names[256];
-    /* Built on first use; the table is constant so concurrent builds write
-     * identical bytes. Called from start-up paths only. */
-    if (!names[0]) {
-        size_t o = 0;
-        for (size_t i = 0; drivers[i]; i++) {
-            size_t n = strlen(drivers[i]->name);
-            if (o + n + 3 >= sizeof(names))
-                break;
-            if (i) {
-                memcpy(names + o, ", ", 2);
-                o += 2;
-            }
-            memcpy(names + o, drivers[i]->name, n);
-            o += n;
-        }
-        names[o] = '\0';
-    }
-    return names;
+    pthread_once(&g_names_once, build_names);
+    return g_names;
 }
 
 aw_status aw_state_new(const char *name, const aw_state_options *opts, aw_state **out,

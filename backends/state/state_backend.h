@@ -18,7 +18,15 @@
  *  - ttl_ms <= 0 means "no expiry", and `set` without TTL clears an old expiry;
  *  - expired keys behave exactly as absent keys;
  *  - versions are 1 on insert and +1 on every write of the key;
- *  - tokens (locks and claims) strictly increase per name/identity. */
+ *  - tokens (locks and claims) strictly increase per name/identity;
+ *  - a counter is a value like any other: increment bumps the version, get
+ *    returns its decimal text, incrementing a non-number is AW_PERMANENT;
+ *  - dedup records (claim/complete/lease_*) live apart from plain values and
+ *    locks; their key.kind is ignored;
+ *  - lease_ms <= 0 is refused (AW_PERMANENT): a lease must expire, or a
+ *    crashed holder would block its identity forever;
+ *  - complete after the lease expired reports `stale` even if nobody took
+ *    over: holding the lease means holding it now (the worker renews it). */
 #ifndef AW_STATE_BACKEND_H
 #define AW_STATE_BACKEND_H
 
@@ -70,7 +78,9 @@ typedef struct aw_state_driver {
      * covers the call (on error no item result is meaningful). */
     aw_status (*claim_batch)(void *s, aw_claim *items, size_t n, aw_error *err);
     aw_status (*complete_batch)(void *s, aw_complete *items, size_t n, aw_error *err);
-    /* Renew a held lease; AW_CONFLICT if the token no longer holds it. */
+    /* Renew a held lease; AW_CONFLICT if the token no longer holds it.
+     * claim_batch outputs are overwritten without being freed: call
+     * aw_claim_clear() before reusing an item. */
     aw_status (*lease_renew)(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
                              aw_error *err);
     /* Drop a held lease without a done record (execution abandoned, e.g. on

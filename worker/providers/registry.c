@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "common/aw_names.h"
+
 /* Types must be unique; a new provider adds one line. */
 static const aw_provider_driver *const drivers[] = {
     &aw_provider_log_driver,
@@ -20,27 +22,13 @@ const aw_provider_driver *aw_provider_driver_find(const char *type)
     return NULL;
 }
 
-/* Built once (pthread_once) so that concurrent callers never race on the
- * buffer; read-only afterwards. */
+static const char *type_at(size_t i) { return drivers[i] ? drivers[i]->type : NULL; }
+
+/* Built once so concurrent callers never race on the buffer. */
 static char g_types[128];
 static pthread_once_t g_types_once = PTHREAD_ONCE_INIT;
 
-static void build_types(void)
-{
-    size_t o = 0;
-    for (size_t i = 0; drivers[i]; i++) {
-        size_t n = strlen(drivers[i]->type);
-        if (o + n + 3 >= sizeof(g_types))
-            break;
-        if (i) {
-            memcpy(g_types + o, ", ", 2);
-            o += 2;
-        }
-        memcpy(g_types + o, drivers[i]->type, n);
-        o += n;
-    }
-    g_types[o] = '\0';
-}
+static void build_types(void) { aw_names_join(g_types, sizeof(g_types), type_at); }
 
 const char *aw_provider_driver_types(void)
 {

@@ -242,7 +242,8 @@ static aw_status mem_ref_build(mem_session *ss, char space, const char *ns, cons
 {
     mem_backend *b = ss->b;
     if (!ns || !tenant || !kind)
-        return aw_error_set(err, AW_PERMANENT, "state key: namespace, tenant and kind are required");
+        return aw_error_set(err, AW_PERMANENT,
+                            "state key: namespace, tenant and kind are required");
     aw_buf_reset(&ss->key);
     if (aw_buf_append(&ss->key, b->key_prefix, b->prefix_len) ||
         aw_buf_append(&ss->key, &space, 1) || aw_key_encode(&ss->key, ns, tenant, kind, id))
@@ -776,8 +777,9 @@ static aw_status mem_compare_and_swap(void *s, const aw_state_key *k, uint64_t e
     if (current)
         *current = cur;
     if (rc == AW_CONFLICT)
-        return aw_error_set(err, AW_CONFLICT, "version mismatch: expected %" PRIu64 ", found %" PRIu64,
-                            expected, cur);
+        return aw_error_set(err, AW_CONFLICT,
+                            "version mismatch: expected %" PRIu64 ", found %" PRIu64, expected,
+                            cur);
     return rc == AW_NOMEM ? mem_nomem(err) : AW_OK;
 }
 

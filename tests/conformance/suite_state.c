@@ -1,0 +1,1599 @@
+/* State backend conformance suite (contracts section 2). See suite_state.h.
+ *
+ * Timing: TTL tests use short TTLs (CONF_SHORT_TTL_MS) and then wait for a
+ * condition (the key is gone, the lock can be taken again) by polling with a
+ * bound (CONF_WAIT_MS); nothing sleeps to "let time pass". Where a step only
+ * means something if it ran before a short TTL elapsed (renewing a 150 ms
+ * lease), the test checks the elapsed time and retries the scenario with
+ * fresh keys instead of failing on a slow machine (TSan, loaded CI).
+ *
+ * Threads: cmocka's assertions longjmp and must only run on the test's own
+ * thread, so worker threads record what they saw and the test thread checks
+ * it after joining them. */
+#include "suite_state.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <cmocka.h>
+
+#include "common/aw_clock.h"
+
+#define CONF_SHORT_TTL_MS 150
+#define CONF_LONG_TTL_MS (10 * 60 * 1000)
+#define CONF_WAIT_MS 10000        /* bound on every wait for a condition */
+#define CONF_POLL_MS 5            /* poll interval inside such a wait */
+#define CONF_TIMING_ATTEMPTS 5    /* scenario retries when a short TTL ran out */
+#define CONF_TENANT "tenant-1"
+#define CONF_KIND "kv"
+#define CONF_MAX_HITS 64
+
+/* ---- fixtures and the run ---------------------------------------------- */
+
+typedef struct conf_fixture conf_fixture;
+
+typedef struct conf_test {
+    const char *name;
+    void (*fn)(conf_fixture *fx);
+    bool needs_atomic; /* relies on AW_STATE_CAP_ATOMIC */
+} conf_test;
+
+typedef struct conf_group {
+    const char *name;
+    const conf_test *tests;
+    size_t n;
+} conf_group;
+
+/* One test's world: its backend (shared by the group), its own session and
+ * namespace, and an error struct for the calls it makes. */
+struct conf_fixture {
+    const conf_test *test;
+    aw_state *st;
+    aw_state_session *ss;
+    char ns[64];
+    aw_error err;
+};
+
+/* The run in progress. Only cmocka's thread touches it (see suite_state.h). */
+static struct {
+    const aw_state_driver *driver;
+    aw_state_options opts;
+    aw_state *st;      /* the current group's backend */
+    int unsupported;
+} g_run;
+
+#define assert_status(fx, call, want)                                                       \
+    do {                                                                                    \
+        aw_status rc_ = (call);                                                             \
+        if (rc_ != (want))                                                                  \
+            fail_msg("%s -> %s, want %s (%s)", #call, aw_status_name(rc_),                  \
+                     aw_status_name(want), (fx)->err.msg);                                  \
+    } while (0)
+
+#define assert_ok(fx, call) assert_status(fx, call, AW_OK)
+
+static void conf_random_hex(char *out, size_t outsz, const char *label)
+{
+    static atomic_uint_fast64_t fallback;
+    uint64_t r[2];
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+        r[0] = (uint64_t)aw_time_now_ms();
+        r[1] = atomic_fetch_add(&fallback, 1) ^ (uint64_t)(uintptr_t)out;
+    }
+    snprintf(out, outsz, "%s-%016" PRIx64 "%016" PRIx64, label, r[0], r[1]);
+}
+
+static aw_state_key conf_key_in(const conf_fixture *fx, const char *kind, const char *id)
+{
+    return (aw_state_key){.ns = fx->ns, .tenant = CONF_TENANT, .kind = kind, .id = id};
+}
+
+static aw_state_key conf_key(const conf_fixture *fx, const char *id)
+{
+    return conf_key_in(fx, CONF_KIND, id);
+}
+
+static bool conf_late(int64_t t0, int64_t ttl_ms) { return aw_mono_now_ms() - t0 >= ttl_ms; }
+
+/* Poll pred until it holds or CONF_WAIT_MS passed. The pause between polls
+ * paces the loop; the condition, not the pause, is what the test waits for. */
+static bool conf_wait_for(conf_fixture *fx, bool (*pred)(conf_fixture *, void *), void *arg)
+{
+    int64_t deadline = aw_mono_now_ms() + CONF_WAIT_MS;
+    for (;;) {
+        if (pred(fx, arg))
+            return true;
+        if (aw_mono_now_ms() >= deadline)
+            return false;
+        aw_sleep_ms(CONF_POLL_MS);
+    }
+}
+
+static bool conf_pred_absent(conf_fixture *fx, void *arg)
+{
+    aw_state_value v = {0};
+    aw_status rc = aw_state_get(fx->ss, arg, &v, &fx->err);
+    aw_state_value_clear(&v);
+    if (rc != AW_OK && rc != AW_NOT_FOUND)
+        fail_msg("get while waiting: %s (%s)", aw_status_name(rc), fx->err.msg);
+    return rc == AW_NOT_FOUND;
+}
+
+static void conf_wait_absent(conf_fixture *fx, const aw_state_key *k)
+{
+    if (!conf_wait_for(fx, conf_pred_absent, (void *)k))
+        fail_msg("key \"%s\" still present %d ms later", k->id, CONF_WAIT_MS);
+}
+
+/* Wait until every key written before this call with a TTL of ttl_ms has
+ * expired, without reading those keys: a read may purge an expired key, and
+ * the operation under test must treat an expired key nobody has read yet as
+ * absent. A marker written now with the same TTL expires last (one clock per
+ * backend), so its absence is the proof. */
+static void conf_wait_past(conf_fixture *fx, int64_t ttl_ms)
+{
+    char id[64];
+    conf_random_hex(id, sizeof(id), "marker");
+    aw_state_key marker = conf_key_in(fx, "marker", id);
+    assert_ok(fx, aw_state_set(fx->ss, &marker, "m", 1, ttl_ms, NULL, &fx->err));
+    conf_wait_absent(fx, &marker);
+}
+
+typedef struct conf_lock_try {
+    aw_state_key key;
+    int64_t ttl_ms;
+    uint64_t token;
+} conf_lock_try;
+
+static bool conf_pred_lock(conf_fixture *fx, void *arg)
+{
+    conf_lock_try *t = arg;
+    aw_status rc = aw_state_lock_acquire(fx->ss, &t->key, t->ttl_ms, &t->token, &fx->err);
+    if (rc != AW_OK && rc != AW_CONFLICT)
+        fail_msg("lock_acquire while waiting: %s (%s)", aw_status_name(rc), fx->err.msg);
+    return rc == AW_OK;
+}
+
+/* Wait until the lock can be taken again; returns the new token. */
+static uint64_t conf_wait_lock(conf_fixture *fx, const aw_state_key *k, int64_t ttl_ms)
+{
+    conf_lock_try t = {.key = *k, .ttl_ms = ttl_ms};
+    if (!conf_wait_for(fx, conf_pred_lock, &t))
+        fail_msg("lock \"%s\" still held %d ms later", k->id, CONF_WAIT_MS);
+    return t.token;
+}
+
+/* Claim one identity; the caller clears c. */
+static void conf_claim1(conf_fixture *fx, const aw_state_key *k, int64_t lease_ms, aw_claim *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->key = *k;
+    c->lease_ms = lease_ms;
+    assert_ok(fx, aw_state_claim_batch(fx->ss, c, 1, &fx->err));
+}
+
+static bool conf_pred_claim(conf_fixture *fx, void *arg)
+{
+    conf_lock_try *t = arg;
+    aw_claim c;
+    conf_claim1(fx, &t->key, t->ttl_ms, &c);
+    bool got = c.result == AW_CLAIM_ACQUIRED;
+    t->token = c.token;
+    aw_claim_clear(&c);
+    return got;
+}
+
+/* Wait until the identity can be claimed again; returns the new token. */
+static uint64_t conf_wait_claim(conf_fixture *fx, const aw_state_key *k, int64_t lease_ms)
+{
+    conf_lock_try t = {.key = *k, .ttl_ms = lease_ms};
+    if (!conf_wait_for(fx, conf_pred_claim, &t))
+        fail_msg("identity \"%s\" not claimable %d ms later", k->id, CONF_WAIT_MS);
+    return t.token;
+}
+
+/* Complete one identity; returns item.stale. */
+static bool conf_complete1(conf_fixture *fx, const aw_state_key *k, uint64_t token,
+                           const char *summary, int64_t window_ms)
+{
+    aw_complete c = {.key = *k,
+                     .token = token,
+                     .source = {.topic = "actions", .partition = 3, .offset = 42},
+                     .summary = summary,
+                     .window_ms = window_ms};
+    assert_ok(fx, aw_state_complete_batch(fx->ss, &c, 1, &fx->err));
+    return c.stale;
+}
+
+static void conf_set(conf_fixture *fx, const aw_state_key *k, const char *val, int64_t ttl_ms,
+                     uint64_t *version)
+{
+    assert_ok(fx, aw_state_set(fx->ss, k, val, strlen(val), ttl_ms, version, &fx->err));
+}
+
+/* Get a key that must exist and compare its text and (if non-zero) version. */
+static void conf_expect(conf_fixture *fx, const aw_state_key *k, const char *val,
+                        uint64_t version)
+{
+    aw_state_value v = {0};
+    assert_ok(fx, aw_state_get(fx->ss, k, &v, &fx->err));
+    assert_int_equal(v.len, strlen(val));
+    assert_memory_equal(v.data, val, v.len);
+    if (version)
+        assert_int_equal(v.version, version);
+    aw_state_value_clear(&v);
+}
+
+static void conf_expect_absent(conf_fixture *fx, const aw_state_key *k)
+{
+    aw_state_value v = {0};
+    assert_status(fx, aw_state_get(fx->ss, k, &v, &fx->err), AW_NOT_FOUND);
+    assert_null(v.data);
+}
+
+/* ---- key/value ----------------------------------------------------------- */
+
+static void test_kv_missing(conf_fixture *fx)
+{
+    aw_state_key k = conf_key(fx, "never-written");
+    bool existed = true;
+    uint64_t cur = 99;
+    conf_expect_absent(fx, &k);
+    assert_ok(fx, aw_state_delete(fx->ss, &k, &existed, &fx->err));
+    assert_false(existed);
+    /* A failed CAS on a missing key must not create it. */
+    assert_status(fx, aw_state_compare_and_swap(fx->ss, &k, 5, "x", 1, 0, &cur, &fx->err),
+                  AW_CONFLICT);
+    assert_int_equal(cur, 0);
+    conf_expect_absent(fx, &k);
+}
+
+static void test_kv_versions(conf_fixture *fx)
+{
+    aw_state_key k = conf_key(fx, "versioned");
+    uint64_t v = 0;
+    conf_set(fx, &k, "one", 0, &v);
+    assert_int_equal(v, 1);
+    conf_expect(fx, &k, "one", 1);
+    conf_set(fx, &k, "two", 0, &v);
+    assert_int_equal(v, 2);
+    conf_set(fx, &k, "three", 0, NULL);
+    conf_expect(fx, &k, "three", 3);
+}
+
+static void test_kv_check_and_set(conf_fixture *fx)
+{
+    aw_state_key k = conf_key(fx, "cas-once");
+    bool written = false;
+    assert_ok(fx, aw_state_check_and_set(fx->ss, &k, "first", 5, 0, &written, &fx->err));
+    assert_true(written);
+    conf_expect(fx, &k, "first", 1);
+    assert_ok(fx, aw_state_check_and_set(fx->ss, &k, "second", 6, 0, &written, &fx->err));
+    assert_false(written);
+    conf_expect(fx, &k, "first", 1);
+}
+
+static void test_kv_delete(conf_fixture *fx)
+{
+    aw_state_key k = conf_key(fx, "deleted");
+    bool existed = false;
+    uint64_t v = 0;
+    conf_set(fx, &k, "a", 0, NULL);
+    conf_set(fx, &k, "b", 0, NULL);
+    assert_ok(fx, aw_state_delete(fx->ss, &k, &existed, &fx->err));
+    assert_true(existed);
+    conf_expect_absent(fx, &k);
+    assert_ok(fx, aw_state_delete(fx->ss, &k, &existed, &fx->err));
+    assert_false(existed);
+    /* Written again after a delete it is a new key: version 1. */
+    conf_set(fx, &k, "c", 0, &v);
+    assert_int_equal(v, 1);
+}
+
+static void test_kv_binary_values(conf_fixture *fx)
+{
+    static const char bin[] = {'a', '\0', 'b', '\0', '\0', (char)0xff, (char)0x80, '\n', '\0'};
+    aw_state_key k = conf_key(fx, "binary"), k2 = conf_key(fx, "binary-cas"),
+                 k3 = conf_key(fx, "empty");
+    aw_state_value v = {0};
+    bool written = false;
+    assert_ok(fx, aw_state_set(fx->ss, &k, bin, sizeof(bin), 0, NULL, &fx->err));
+    assert_ok(fx, aw_state_get(fx->ss, &k, &v, &fx->err));
+    assert_int_equal(v.len, sizeof(bin));
+    assert_memory_equal(v.data, bin, sizeof(bin));
+    assert_int_equal(v.data[v.len], '\0'); /* NUL-terminated for convenience */
+    aw_state_value_clear(&v);
+
+    assert_ok(fx, aw_state_check_and_set(fx->ss, &k2, bin, sizeof(bin), 0, &written, &fx->err));
+    assert_true(written);
+    assert_ok(fx, aw_state_get(fx->ss, &k2, &v, &fx->err));
+    assert_int_equal(v.len, sizeof(bin));
+    assert_memory_equal(v.data, bin, sizeof(bin));
+    aw_state_value_clear(&v);
+
+    assert_ok(fx, aw_state_set(fx->ss, &k3, "", 0, 0, NULL, &fx->err));
+    assert_ok(fx, aw_state_get(fx->ss, &k3, &v, &fx->err));
+    assert_int_equal(v.len, 0);
+    assert_non_null(v.data);
+    aw_state_value_clear(&v);
+}
+
+/* Length-prefixed key parts: no separator inside a part can alias another
+ * (namespace, tenant, kind, id) tuple. */
+static void test_kv_no_key_collisions(conf_fixture *fx)
+{
+    char ns_a[96], ns_ab[96];
+    snprintf(ns_a, sizeof(ns_a), "%s.a", fx->ns);
+    snprintf(ns_ab, sizeof(ns_ab), "%s.a:b", fx->ns);
+    aw_state_key pairs[][2] = {
+        {{ns_a, "b:c", CONF_KIND, "x"}, {ns_ab, "c", CONF_KIND, "x"}},
+        {{ns_a, "t", "k:x", "y"}, {ns_a, "t", "k", "x:y"}},
+        {{ns_a, "t:k", "x", "y"}, {ns_a, "t", "k:x", "y"}},
+        {{ns_a, "1:t", "k", "y"}, {ns_a, "1", "t:k", "y"}},
+    };
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        bool existed = false;
+        conf_set(fx, &pairs[i][0], "left", 0, NULL);
+        conf_set(fx, &pairs[i][1], "right", 0, NULL);
+        conf_expect(fx, &pairs[i][0], "left", 1);
+        conf_expect(fx, &pairs[i][1], "right", 1);
+        assert_ok(fx, aw_state_delete(fx->ss, &pairs[i][0], &existed, &fx->err));
+        assert_true(existed);
+        conf_expect(fx, &pairs[i][1], "right", 1);
+    }
+}
+
+/* ---- TTL ---------------------------------------------------------------- */
+
+/* A key just written with a short TTL must be live, unless this thread was
+ * descheduled for longer than the TTL (then absent is the right answer). */
+static void conf_expect_live_or_late(conf_fixture *fx, const aw_state_key *k, const char *val,
+                                     int64_t t0)
+{
+    aw_state_value v = {0};
+    aw_status rc = aw_state_get(fx->ss, k, &v, &fx->err);
+    if (rc == AW_NOT_FOUND) {
+        assert_true(conf_late(t0, CONF_SHORT_TTL_MS));
+        return;
+    }
+    assert_ok(fx, rc);
+    assert_int_equal(v.len, strlen(val));
+    assert_memory_equal(v.data, val, v.len);
+    aw_state_value_clear(&v);
+}
+
+static void test_ttl_expiry(conf_fixture *fx)
+{
+    aw_state_key k = conf_key(fx, "short-lived"), keep = conf_key(fx, "long-lived"),
+                 unread = conf_key(fx, "unread");
+    bool existed = true;
+    conf_set(fx, &keep, "stays", CONF_LONG_TTL_MS, NULL);
+    int64_t t0 = aw_mono_now_ms();
+    conf_set(fx, &k, "soon gone", CONF_SHORT_TTL_MS, NULL);
+    conf_set(fx, &unread, "soon gone", CONF_SHORT_TTL_MS, NULL);
+    conf_expect_live_or_late(fx, &k, "soon gone", t0);
+    conf_wait_absent(fx, &k);
+    conf_wait_past(fx, CONF_SHORT_TTL_MS);
+    /* Expired counts as absent for delete too ("true iff a live key"). */
+    assert_ok(fx, aw_state_delete(fx->ss, &unread, &existed, &fx->err));
+    assert_false(existed);
+    conf_expect(fx, &keep, "stays", 1);
+}
+
+static void test_ttl_set_without_ttl_clears_expiry(conf_fixture *fx)
+{
+    aw_state_key k = conf_key(fx, "made-permanent");
+    uint64_t v = 0;
+    int64_t t0 = aw_mono_now_ms();
+    conf_set(fx, &k, "expiring", CONF_SHORT_TTL_MS, NULL);
+    conf_set(fx, &k, "permanent", 0, &v);
+    /* 2 = an update of the live key; 1 only if the first write had already
+     * expired (slow machine), which makes this run prove less but not fail. */
+    assert_true(v == 2 || (v == 1 && conf_late(t0, CONF_SHORT_TTL_MS)));
+    conf_wait_past(fx, CONF_SHORT_TTL_MS); /* k's old deadline is over */
+    conf_expect(fx, &k, "permanent", v);
+}
+
+static void test_ttl_check_and_set_after_expiry(conf_fixture *fx)
+{
+    aw_state_key k = conf_key(fx, "cas-expired");
+    bool written = false;
+    assert_ok(fx, aw_state_check_and_set(fx->ss, &k, "old", 3, CONF_SHORT_TTL_MS, &written,
+                                         &fx->err));
+    assert_true(written);
+    conf_wait_past(fx, CONF_SHORT_TTL_MS);
+    assert_ok(fx, aw_state_check_and_set(fx->ss, &k, "new", 3, 0, &written, &fx->err));
+    assert_true(written);
+    /* An expired key behaves as absent: the rewrite is an insert. */
+    conf_expect(fx, &k, "new", 1);
+}
+
+/* ---- counters ----------------------------------------------------------- */
+
+static void test_counter_basics(conf_fixture *fx)
+{
+    aw_state_key k = conf_key(fx, "counter");
+    int64_t val = 0;
+    assert_ok(fx, aw_state_increment(fx->ss, &k, 5, 0, &val, &fx->err));
+    assert_int_equal(val, 5);
+    assert_ok(fx, aw_state_increment(fx->ss, &k, -7, 0, &val, &fx->err));
+    assert_int_equal(val, -2);
+    assert_ok(fx, aw_state_increment(fx->ss, &k, 0, 0, &val, &fx->err));
+    assert_int_equal(val, -2);
+    /* One representation: get returns the decimal text; every increment is
+     * a write (versions 1, 2, 3). */
+    conf_expect(fx, &k, "-2", 3);
+}
+
+static void test_counter_reads_set_value(conf_fixture *fx)
+{
+    aw_state_key k = conf_key(fx, "counter-set"), bad = conf_key(fx, "not-a-number");
+    int64_t val = 0;
+    conf_set(fx, &k, "41", 0, NULL);
+    assert_ok(fx, aw_state_increment(fx->ss, &k, 1, 0, &val, &fx->err));
+    assert_int_equal(val, 42);
+    conf_expect(fx, &k, "42", 2);
+    /* Not a number: a permanent error, and nothing changes. */
+    conf_set(fx, &bad, "forty", 0, NULL);
+    assert_status(fx, aw_state_increment(fx->ss, &bad, 1, 0, &val, &fx->err), AW_PERMANENT);
+    conf_expect(fx, &bad, "forty", 1);
+}
+
+static void test_counter_ttl_on_create_only(conf_fixture *fx)
+{
+    for (int attempt = 0;; attempt++) {
+        assert_true(attempt < CONF_TIMING_ATTEMPTS);
+        char id[32];
+        snprintf(id, sizeof(id), "counter-ttl-%d", attempt);
+        aw_state_key k = conf_key(fx, id);
+        int64_t val = 0;
+        int64_t t0 = aw_mono_now_ms();
+        assert_ok(fx, aw_state_increment(fx->ss, &k, 1, CONF_SHORT_TTL_MS, &val, &fx->err));
+        assert_int_equal(val, 1);
+        /* A later TTL does not move the deadline of an existing counter. */
+        assert_ok(fx, aw_state_increment(fx->ss, &k, 1, CONF_LONG_TTL_MS, &val, &fx->err));
+        if (val == 1 && conf_late(t0, CONF_SHORT_TTL_MS))
+            continue; /* expired in between: recreated with the long TTL; retry */
+        assert_int_equal(val, 2);
+        conf_wait_past(fx, CONF_SHORT_TTL_MS);
+        /* After expiry it counts from 0 again (12 would mean the second
+         * increment moved the deadline). */
+        assert_ok(fx, aw_state_increment(fx->ss, &k, 10, 0, &val, &fx->err));
+        assert_int_equal(val, 10);
+        return;
+    }
+}
+
+/* ---- compare-and-swap ----------------------------------------------------- */
+
+static void test_cas_expected_zero(conf_fixture *fx)
+{
+    aw_state_key k = conf_key(fx, "cas-create");
+    uint64_t cur = 0;
+    assert_ok(fx, aw_state_compare_and_swap(fx->ss, &k, 0, "a", 1, 0, &cur, &fx->err));
+    conf_expect(fx, &k, "a", 1);
+    assert_status(fx, aw_state_compare_and_swap(fx->ss, &k, 0, "b", 1, 0, &cur, &fx->err),
+                  AW_CONFLICT);
+    assert_int_equal(cur, 1);
+    conf_expect(fx, &k, "a", 1);
+}
+
+static void test_cas_versions(conf_fixture *fx)
+{
+    aw_state_key k = conf_key(fx, "cas-update");
+    uint64_t cur = 0;
+    conf_set(fx, &k, "v1", 0, NULL);
+    assert_ok(fx, aw_state_compare_and_swap(fx->ss, &k, 1, "v2", 2, 0, &cur, &fx->err));
+    conf_expect(fx, &k, "v2", 2);
+    /* A second writer holding the old version loses and learns the current. */
+    assert_status(fx, aw_state_compare_and_swap(fx->ss, &k, 1, "lost", 4, 0, &cur, &fx->err),
+                  AW_CONFLICT);
+    assert_int_equal(cur, 2);
+    assert_status(fx, aw_state_compare_and_swap(fx->ss, &k, 7, "lost", 4, 0, &cur, &fx->err),
+                  AW_CONFLICT);
+    assert_int_equal(cur, 2);
+    conf_expect(fx, &k, "v2", 2);
+    assert_ok(fx, aw_state_compare_and_swap(fx->ss, &k, 2, "v3", 2, 0, &cur, &fx->err));
+    conf_expect(fx, &k, "v3", 3);
+}
+
+static void test_cas_after_expiry(conf_fixture *fx)
+{
+    aw_state_key k = conf_key(fx, "cas-expiry");
+    uint64_t cur = 0;
+    conf_set(fx, &k, "old", CONF_SHORT_TTL_MS, NULL);
+    conf_wait_past(fx, CONF_SHORT_TTL_MS);
+    /* Expired = absent: version 1 no longer matches, 0 does. */
+    assert_status(fx, aw_state_compare_and_swap(fx->ss, &k, 1, "x", 1, 0, &cur, &fx->err),
+                  AW_CONFLICT);
+    assert_int_equal(cur, 0);
+    assert_ok(fx, aw_state_compare_and_swap(fx->ss, &k, 0, "new", 3, 0, &cur, &fx->err));
+    conf_expect(fx, &k, "new", 1);
+}
+
+/* ---- scan ----------------------------------------------------------------- */
+
+typedef struct conf_hit {
+    char *id;
+    char *val;
+    size_t len;
+} conf_hit;
+
+typedef struct conf_scan_result {
+    conf_hit hits[CONF_MAX_HITS];
+    size_t n;
+    size_t calls;
+    size_t stop_after; /* 0 = never stop */
+    bool overflow;
+} conf_scan_result;
+
+static int conf_scan_cb(void *ud, const char *id, const char *value, size_t len)
+{
+    conf_scan_result *r = ud;
+    r->calls++;
+    if (r->n == CONF_MAX_HITS) {
+        r->overflow = true;
+        return 1;
+    }
+    conf_hit *h = &r->hits[r->n++];
+    h->id = strdup(id);
+    h->val = malloc(len + 1);
+    if (h->val) {
+        memcpy(h->val, value, len);
+        h->val[len] = '\0';
+    }
+    h->len = len;
+    return r->stop_after && r->calls >= r->stop_after;
+}
+
+static int conf_hit_cmp(const void *a, const void *b)
+{
+    return strcmp(((const conf_hit *)a)->id, ((const conf_hit *)b)->id);
+}
+
+static void conf_scan_free(conf_scan_result *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->hits[i].id);
+        free(r->hits[i].val);
+    }
+    memset(r, 0, sizeof(*r));
+}
+
+/* Scan and return the ids found, sorted and joined with '|' (order is not
+ * part of the contract). */
+static void conf_scan_ids(conf_fixture *fx, const char *ns, const char *tenant, const char *kind,
+                          const char *prefix, char *out, size_t outsz, conf_scan_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    assert_ok(fx, aw_state_scan(fx->ss, ns, tenant, kind, prefix, conf_scan_cb, r, &fx->err));
+    assert_false(r->overflow);
+    qsort(r->hits, r->n, sizeof(r->hits[0]), conf_hit_cmp);
+    out[0] = '\0';
+    for (size_t i = 0; i < r->n; i++) {
+        assert_non_null(r->hits[i].id);
+        assert_non_null(r->hits[i].val);
+        if (i)
+            strncat(out, "|", outsz - strlen(out) - 1);
+        strncat(out, r->hits[i].id, outsz - strlen(out) - 1);
+    }
+}
+
+static void conf_expect_scan(conf_fixture *fx, const char *prefix, const char *want)
+{
+    char got[512];
+    conf_scan_result r;
+    conf_scan_ids(fx, fx->ns, CONF_TENANT, CONF_KIND, prefix, got, sizeof(got), &r);
+    /* The value of each hit is "v:" + its id (see test_scan_literal_prefix). */
+    for (size_t i = 0; i < r.n; i++) {
+        char v[128];
+        snprintf(v, sizeof(v), "v:%s", r.hits[i].id);
+        assert_string_equal(r.hits[i].val, v);
+    }
+    conf_scan_free(&r);
+    if (strcmp(got, want) != 0)
+        fail_msg("scan prefix \"%s\": got {%s}, want {%s}", prefix, got, want);
+}
+
+static void test_scan_literal_prefix(conf_fixture *fx)
+{
+    static const char *const ids[] = {
+        "50%_off", "50%x", "50abc", "5", "a_b", "axb", "a_", "*star",
+        "xstar",   "p:q",  "p:qr",  "pq", "[ab]", "a", "back\\slash", "back\\x",
+    };
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        char v[128];
+        snprintf(v, sizeof(v), "v:%s", ids[i]);
+        aw_state_key k = conf_key(fx, ids[i]);
+        conf_set(fx, &k, v, 0, NULL);
+    }
+    /* SQL LIKE would let % and _ match anything, a glob * and [..]: none may. */
+    conf_expect_scan(fx, "50%", "50%_off|50%x");
+    conf_expect_scan(fx, "50%_", "50%_off");
+    conf_expect_scan(fx, "a_", "a_|a_b");
+    conf_expect_scan(fx, "*", "*star");
+    conf_expect_scan(fx, "[a", "[ab]");
+    conf_expect_scan(fx, "p:", "p:q|p:qr");
+    conf_expect_scan(fx, "p:q", "p:q|p:qr");
+    conf_expect_scan(fx, "back\\s", "back\\slash");
+    conf_expect_scan(fx, "nothing", "");
+    conf_expect_scan(fx, "",
+                     "*star|5|50%_off|50%x|50abc|[ab]|a|a_|a_b|axb|back\\slash|back\\x|p:q|p:qr|"
+                     "pq|xstar");
+}
+
+static void test_scan_isolation(conf_fixture *fx)
+{
+    char ns_a[96], ns_ab[96], got[512];
+    conf_scan_result r;
+    snprintf(ns_a, sizeof(ns_a), "%s.a", fx->ns);
+    snprintf(ns_ab, sizeof(ns_ab), "%s.a:b", fx->ns);
+    aw_state_key keys[] = {
+        {ns_a, "b:c", "k", "id-1"},  /* the one scanned */
+        {ns_a, "b:c", "k", "id-2"},
+        {ns_ab, "c", "k", "id-3"},   /* naive "a:b:c:k" collision */
+        {ns_a, "b:c", "k2", "id-4"}, /* other kind */
+        {ns_a, "b:c", "", "kid-5"},  /* kind "" + id "k..." */
+        {ns_a, "b", "c:k", "id-6"},  /* tenant/kind split elsewhere */
+        {ns_a, "b:c:k", "x", "id-7"},
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        conf_set(fx, &keys[i], "v", 0, NULL);
+    conf_scan_ids(fx, ns_a, "b:c", "k", "", got, sizeof(got), &r);
+    conf_scan_free(&r);
+    assert_string_equal(got, "id-1|id-2");
+    conf_scan_ids(fx, ns_ab, "c", "k", "id", got, sizeof(got), &r);
+    conf_scan_free(&r);
+    assert_string_equal(got, "id-3");
+    conf_scan_ids(fx, ns_a, "b:c", "", "", got, sizeof(got), &r);
+    conf_scan_free(&r);
+    assert_string_equal(got, "kid-5");
+}
+
+static void test_scan_skips_expired(conf_fixture *fx)
+{
+    aw_state_key gone = conf_key(fx, "item-gone"), kept = conf_key(fx, "item-kept");
+    conf_set(fx, &kept, "v:item-kept", 0, NULL);
+    conf_set(fx, &gone, "v:item-gone", CONF_SHORT_TTL_MS, NULL);
+    conf_wait_past(fx, CONF_SHORT_TTL_MS); /* gone expired, never read */
+    conf_expect_scan(fx, "item-", "item-kept");
+}
+
+static void test_scan_values_and_stop(conf_fixture *fx)
+{
+    static const char bin[] = {'x', '\0', 'y'};
+    conf_scan_result r = {0};
+    for (int i = 0; i < 5; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "stop-%d", i);
+        aw_state_key k = conf_key(fx, id);
+        assert_ok(fx, aw_state_set(fx->ss, &k, bin, sizeof(bin), 0, NULL, &fx->err));
+    }
+    r.stop_after = 2;
+    assert_ok(fx, aw_state_scan(fx->ss, fx->ns, CONF_TENANT, CONF_KIND, "stop-", conf_scan_cb, &r,
+                                &fx->err));
+    /* A non-zero return stops the scan; values come back with their length. */
+    assert_int_equal(r.calls, 2);
+    for (size_t i = 0; i < r.n; i++) {
+        assert_int_equal(r.hits[i].len, sizeof(bin));
+        assert_memory_equal(r.hits[i].val, bin, sizeof(bin));
+    }
+    conf_scan_free(&r);
+}
+
+/* ---- locks ---------------------------------------------------------------- */
+
+static void test_lock_exclusion(conf_fixture *fx)
+{
+    aw_state_key k = conf_key_in(fx, "lock", "exclusive"), other = conf_key_in(fx, "lock", "other");
+    uint64_t t1 = 0, t2 = 0, t3 = 0;
+    assert_ok(fx, aw_state_lock_acquire(fx->ss, &k, CONF_LONG_TTL_MS, &t1, &fx->err));
+    assert_true(t1 > 0);
+    assert_status(fx, aw_state_lock_acquire(fx->ss, &k, CONF_LONG_TTL_MS, &t2, &fx->err),
+                  AW_CONFLICT);
+    /* Other names are independent. */
+    assert_ok(fx, aw_state_lock_acquire(fx->ss, &other, CONF_LONG_TTL_MS, &t3, &fx->err));
+    assert_ok(fx, aw_state_lock_release(fx->ss, &k, t1, &fx->err));
+    assert_ok(fx, aw_state_lock_acquire(fx->ss, &k, CONF_LONG_TTL_MS, &t2, &fx->err));
+    assert_true(t2 > t1);
+    assert_ok(fx, aw_state_lock_release(fx->ss, &k, t2, &fx->err));
+    assert_ok(fx, aw_state_lock_release(fx->ss, &other, t3, &fx->err));
+}
+
+static void test_lock_non_holder(conf_fixture *fx)
+{
+    aw_state_key k = conf_key_in(fx, "lock", "guarded"), never = conf_key_in(fx, "lock", "never");
+    uint64_t t = 0, t2 = 0;
+    assert_status(fx, aw_state_lock_extend(fx->ss, &never, 1, CONF_LONG_TTL_MS, &fx->err),
+                  AW_CONFLICT);
+    assert_status(fx, aw_state_lock_release(fx->ss, &never, 1, &fx->err), AW_CONFLICT);
+    assert_ok(fx, aw_state_lock_acquire(fx->ss, &k, CONF_LONG_TTL_MS, &t, &fx->err));
+    assert_status(fx, aw_state_lock_extend(fx->ss, &k, t + 1000, CONF_LONG_TTL_MS, &fx->err),
+                  AW_CONFLICT);
+    assert_status(fx, aw_state_lock_release(fx->ss, &k, t + 1000, &fx->err), AW_CONFLICT);
+    /* Refused calls changed nothing: still held by t. */
+    assert_status(fx, aw_state_lock_acquire(fx->ss, &k, CONF_LONG_TTL_MS, &t2, &fx->err),
+                  AW_CONFLICT);
+    assert_ok(fx, aw_state_lock_extend(fx->ss, &k, t, CONF_LONG_TTL_MS, &fx->err));
+    assert_ok(fx, aw_state_lock_release(fx->ss, &k, t, &fx->err));
+    /* Released: the old holder can neither release nor extend again. */
+    assert_status(fx, aw_state_lock_release(fx->ss, &k, t, &fx->err), AW_CONFLICT);
+    assert_status(fx, aw_state_lock_extend(fx->ss, &k, t, CONF_LONG_TTL_MS, &fx->err),
+                  AW_CONFLICT);
+}
+
+static void test_lock_expiry(conf_fixture *fx)
+{
+    aw_state_key k = conf_key_in(fx, "lock", "expiring");
+    uint64_t t1 = 0, t3 = 0;
+    assert_ok(fx, aw_state_lock_acquire(fx->ss, &k, CONF_SHORT_TTL_MS, &t1, &fx->err));
+    uint64_t t2 = conf_wait_lock(fx, &k, CONF_LONG_TTL_MS);
+    assert_true(t2 > t1);
+    /* The expired holder is a non-holder now. */
+    assert_status(fx, aw_state_lock_extend(fx->ss, &k, t1, CONF_LONG_TTL_MS, &fx->err),
+                  AW_CONFLICT);
+    assert_status(fx, aw_state_lock_release(fx->ss, &k, t1, &fx->err), AW_CONFLICT);
+    assert_status(fx, aw_state_lock_acquire(fx->ss, &k, CONF_LONG_TTL_MS, &t3, &fx->err),
+                  AW_CONFLICT);
+    assert_ok(fx, aw_state_lock_release(fx->ss, &k, t2, &fx->err));
+}
+
+static void test_lock_extend(conf_fixture *fx)
+{
+    for (int attempt = 0;; attempt++) {
+        assert_true(attempt < CONF_TIMING_ATTEMPTS);
+        char id[32], mid[32];
+        snprintf(id, sizeof(id), "extended-%d", attempt);
+        snprintf(mid, sizeof(mid), "marker-%d", attempt);
+        aw_state_key k = conf_key_in(fx, "lock", id), marker = conf_key_in(fx, "lock", mid);
+        uint64_t t = 0, tm = 0, t2 = 0;
+        int64_t t0 = aw_mono_now_ms();
+        assert_ok(fx, aw_state_lock_acquire(fx->ss, &k, CONF_SHORT_TTL_MS, &t, &fx->err));
+        assert_ok(fx, aw_state_lock_acquire(fx->ss, &marker, CONF_SHORT_TTL_MS, &tm, &fx->err));
+        aw_status rc = aw_state_lock_extend(fx->ss, &k, t, CONF_LONG_TTL_MS, &fx->err);
+        if (rc == AW_CONFLICT && conf_late(t0, CONF_SHORT_TTL_MS))
+            continue; /* the lease ran out before the extend: retry */
+        assert_ok(fx, rc);
+        /* The marker taken after k with the same TTL expiring proves k's
+         * original deadline passed; the extended lock is still held. */
+        uint64_t tm2 = conf_wait_lock(fx, &marker, CONF_LONG_TTL_MS);
+        assert_true(tm2 > tm);
+        assert_status(fx, aw_state_lock_acquire(fx->ss, &k, CONF_LONG_TTL_MS, &t2, &fx->err),
+                      AW_CONFLICT);
+        assert_ok(fx, aw_state_lock_release(fx->ss, &k, t, &fx->err));
+        return;
+    }
+}
+
+static void test_lock_tokens_increase(conf_fixture *fx)
+{
+    aw_state_key k = conf_key_in(fx, "lock", "monotonic");
+    uint64_t last = 0, t = 0;
+    for (int i = 0; i < 20; i++) {
+        assert_ok(fx, aw_state_lock_acquire(fx->ss, &k, CONF_LONG_TTL_MS, &t, &fx->err));
+        assert_true(t > last);
+        last = t;
+        assert_ok(fx, aw_state_lock_release(fx->ss, &k, t, &fx->err));
+    }
+    /* Across expiry (the backend may forget the lock row): still increasing. */
+    for (int i = 0; i < 3; i++) {
+        assert_ok(fx, aw_state_lock_acquire(fx->ss, &k, CONF_SHORT_TTL_MS, &t, &fx->err));
+        assert_true(t > last);
+        last = t;
+        t = conf_wait_lock(fx, &k, CONF_SHORT_TTL_MS);
+        assert_true(t > last);
+        last = t;
+        t = conf_wait_lock(fx, &k, CONF_LONG_TTL_MS);
+        assert_true(t > last);
+        last = t;
+        assert_ok(fx, aw_state_lock_release(fx->ss, &k, t, &fx->err));
+    }
+}
+
+/* ---- two-phase dedup ------------------------------------------------------- */
+
+static void test_claim_fresh_and_busy(conf_fixture *fx)
+{
+    aw_claim c[3];
+    const char *ids[3] = {"order-1", "order-2", "order:3"};
+    memset(c, 0, sizeof(c));
+    for (int i = 0; i < 3; i++) {
+        c[i].key = conf_key_in(fx, "dedup", ids[i]);
+        c[i].lease_ms = CONF_LONG_TTL_MS;
+    }
+    assert_ok(fx, aw_state_claim_batch(fx->ss, c, 3, &fx->err));
+    uint64_t tokens[3];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(c[i].result, AW_CLAIM_ACQUIRED);
+        assert_true(c[i].token > 0);
+        tokens[i] = c[i].token;
+        aw_claim_clear(&c[i]);
+    }
+    /* Claimed again while the leases live: BUSY, with holder and wait. */
+    assert_ok(fx, aw_state_claim_batch(fx->ss, c, 3, &fx->err));
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(c[i].result, AW_CLAIM_BUSY);
+        assert_int_equal(c[i].token, tokens[i]);
+        assert_true(c[i].retry_after_ms > 0 && c[i].retry_after_ms <= CONF_LONG_TTL_MS);
+        aw_claim_clear(&c[i]);
+    }
+}
+
+static void test_claim_complete_done(conf_fixture *fx)
+{
+    aw_claim c[3];
+    aw_complete done[3];
+    char ids[3][16], summaries[3][64];
+    memset(c, 0, sizeof(c));
+    memset(done, 0, sizeof(done));
+    for (int i = 0; i < 3; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "pay-%d", i);
+        c[i].key = conf_key_in(fx, "dedup", ids[i]);
+        c[i].lease_ms = CONF_LONG_TTL_MS;
+        snprintf(summaries[i], sizeof(summaries[i]), "{\"outcome\":\"executed\",\"n\":%d}", i);
+    }
+    assert_ok(fx, aw_state_claim_batch(fx->ss, c, 3, &fx->err));
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(c[i].result, AW_CLAIM_ACQUIRED);
+        done[i] = (aw_complete){.key = c[i].key,
+                                .token = c[i].token,
+                                .source = {.topic = "orders", .partition = i, .offset = 100 + i},
+                                .summary = summaries[i],
+                                .window_ms = CONF_LONG_TTL_MS};
+    }
+    assert_ok(fx, aw_state_complete_batch(fx->ss, done, 3, &fx->err));
+    for (int i = 0; i < 3; i++)
+        assert_false(done[i].stale);
+    assert_ok(fx, aw_state_claim_batch(fx->ss, c, 3, &fx->err));
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(c[i].result, AW_CLAIM_DONE);
+        assert_string_equal(c[i].done_summary, summaries[i]);
+        assert_string_equal(c[i].done_topic, "orders");
+        assert_int_equal(c[i].done_partition, i);
+        assert_int_equal(c[i].done_offset, 100 + i);
+        assert_int_equal(c[i].done_token, done[i].token);
+        aw_claim_clear(&c[i]);
+    }
+}
+
+static void test_claim_mixed_batch(conf_fixture *fx)
+{
+    aw_state_key kd = conf_key_in(fx, "dedup", "m-done"), kb = conf_key_in(fx, "dedup", "m-busy"),
+                 kn = conf_key_in(fx, "dedup", "m-new");
+    aw_claim c[3];
+    conf_claim1(fx, &kd, CONF_LONG_TTL_MS, &c[0]);
+    uint64_t td = c[0].token;
+    assert_false(conf_complete1(fx, &kd, td, "{}", CONF_LONG_TTL_MS));
+    conf_claim1(fx, &kb, CONF_LONG_TTL_MS, &c[1]);
+    uint64_t tb = c[1].token;
+    memset(c, 0, sizeof(c));
+    c[0] = (aw_claim){.key = kd, .lease_ms = CONF_LONG_TTL_MS};
+    c[1] = (aw_claim){.key = kb, .lease_ms = CONF_LONG_TTL_MS};
+    c[2] = (aw_claim){.key = kn, .lease_ms = CONF_LONG_TTL_MS};
+    assert_ok(fx, aw_state_claim_batch(fx->ss, c, 3, &fx->err));
+    assert_int_equal(c[0].result, AW_CLAIM_DONE);
+    assert_int_equal(c[0].done_token, td);
+    assert_int_equal(c[1].result, AW_CLAIM_BUSY);
+    assert_int_equal(c[1].token, tb);
+    assert_int_equal(c[2].result, AW_CLAIM_ACQUIRED);
+    for (int i = 0; i < 3; i++)
+        aw_claim_clear(&c[i]);
+}
+
+static void test_claim_stale_complete(conf_fixture *fx)
+{
+    aw_state_key k = conf_key_in(fx, "dedup", "stale");
+    aw_claim c;
+    conf_claim1(fx, &k, CONF_LONG_TTL_MS, &c);
+    uint64_t t = c.token;
+    assert_true(conf_complete1(fx, &k, t + 1000, "{\"wrong\":1}", CONF_LONG_TTL_MS));
+    /* Nothing was written: the lease is still t's. */
+    conf_claim1(fx, &k, CONF_LONG_TTL_MS, &c);
+    assert_int_equal(c.result, AW_CLAIM_BUSY);
+    assert_int_equal(c.token, t);
+    assert_false(conf_complete1(fx, &k, t, "{\"right\":1}", CONF_LONG_TTL_MS));
+    /* Completing twice: the lease is gone, so the second is stale. */
+    assert_true(conf_complete1(fx, &k, t, "{\"again\":1}", CONF_LONG_TTL_MS));
+    conf_claim1(fx, &k, CONF_LONG_TTL_MS, &c);
+    assert_int_equal(c.result, AW_CLAIM_DONE);
+    assert_string_equal(c.done_summary, "{\"right\":1}");
+    aw_claim_clear(&c);
+}
+
+static void test_claim_expired_lease_takeover(conf_fixture *fx)
+{
+    aw_state_key k = conf_key_in(fx, "dedup", "crashed-holder");
+    aw_claim c;
+    conf_claim1(fx, &k, CONF_SHORT_TTL_MS, &c);
+    assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
+    uint64_t t1 = c.token;
+    uint64_t t2 = conf_wait_claim(fx, &k, CONF_LONG_TTL_MS);
+    assert_true(t2 > t1);
+    /* The old holder finishing late is refused and overwrites nothing. */
+    assert_true(conf_complete1(fx, &k, t1, "{\"late\":1}", CONF_LONG_TTL_MS));
+    assert_status(fx, aw_state_lease_renew(fx->ss, &k, t1, CONF_LONG_TTL_MS, &fx->err),
+                  AW_CONFLICT);
+    conf_claim1(fx, &k, CONF_LONG_TTL_MS, &c);
+    assert_int_equal(c.result, AW_CLAIM_BUSY);
+    assert_int_equal(c.token, t2);
+    assert_false(conf_complete1(fx, &k, t2, "{\"new\":1}", CONF_LONG_TTL_MS));
+    conf_claim1(fx, &k, CONF_LONG_TTL_MS, &c);
+    assert_int_equal(c.result, AW_CLAIM_DONE);
+    assert_int_equal(c.done_token, t2);
+    assert_string_equal(c.done_summary, "{\"new\":1}");
+    aw_claim_clear(&c);
+}
+
+static void test_claim_lease_renew(conf_fixture *fx)
+{
+    for (int attempt = 0;; attempt++) {
+        assert_true(attempt < CONF_TIMING_ATTEMPTS);
+        char id[32], mid[32];
+        snprintf(id, sizeof(id), "slow-call-%d", attempt);
+        snprintf(mid, sizeof(mid), "renew-marker-%d", attempt);
+        aw_state_key k = conf_key_in(fx, "dedup", id), marker = conf_key_in(fx, "dedup", mid);
+        aw_claim c, m;
+        int64_t t0 = aw_mono_now_ms();
+        conf_claim1(fx, &k, CONF_SHORT_TTL_MS, &c);
+        conf_claim1(fx, &marker, CONF_SHORT_TTL_MS, &m);
+        assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
+        uint64_t t = c.token;
+        aw_status rc = aw_state_lease_renew(fx->ss, &k, t, CONF_LONG_TTL_MS, &fx->err);
+        if (rc == AW_CONFLICT && conf_late(t0, CONF_SHORT_TTL_MS))
+            continue; /* lease ran out before the renewal: retry */
+        assert_ok(fx, rc);
+        assert_status(fx, aw_state_lease_renew(fx->ss, &k, t + 1000, CONF_LONG_TTL_MS, &fx->err),
+                      AW_CONFLICT);
+        /* Past the original lease (the marker's expired): still ours. */
+        assert_true(conf_wait_claim(fx, &marker, CONF_LONG_TTL_MS) > m.token);
+        conf_claim1(fx, &k, CONF_LONG_TTL_MS, &c);
+        assert_int_equal(c.result, AW_CLAIM_BUSY);
+        assert_int_equal(c.token, t);
+        assert_false(conf_complete1(fx, &k, t, "{}", CONF_LONG_TTL_MS));
+        /* A done record is not a lease: nothing left to renew. */
+        assert_status(fx, aw_state_lease_renew(fx->ss, &k, t, CONF_LONG_TTL_MS, &fx->err),
+                      AW_CONFLICT);
+        return;
+    }
+}
+
+static void test_claim_lease_release(conf_fixture *fx)
+{
+    aw_state_key k = conf_key_in(fx, "dedup", "abandoned"),
+                 never = conf_key_in(fx, "dedup", "never-claimed");
+    aw_claim c;
+    assert_status(fx, aw_state_lease_release(fx->ss, &never, 1, &fx->err), AW_CONFLICT);
+    assert_status(fx, aw_state_lease_renew(fx->ss, &never, 1, CONF_LONG_TTL_MS, &fx->err),
+                  AW_CONFLICT);
+    assert_true(conf_complete1(fx, &never, 1, "{}", CONF_LONG_TTL_MS));
+    conf_claim1(fx, &k, CONF_LONG_TTL_MS, &c);
+    uint64_t t1 = c.token;
+    assert_status(fx, aw_state_lease_release(fx->ss, &k, t1 + 1000, &fx->err), AW_CONFLICT);
+    conf_claim1(fx, &k, CONF_LONG_TTL_MS, &c);
+    assert_int_equal(c.result, AW_CLAIM_BUSY);
+    assert_ok(fx, aw_state_lease_release(fx->ss, &k, t1, &fx->err));
+    assert_status(fx, aw_state_lease_release(fx->ss, &k, t1, &fx->err), AW_CONFLICT);
+    /* Released without a done record: free for the next claimer, higher token. */
+    conf_claim1(fx, &k, CONF_LONG_TTL_MS, &c);
+    assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
+    assert_true(c.token > t1);
+}
+
+static void test_claim_done_expires(conf_fixture *fx)
+{
+    aw_state_key k = conf_key_in(fx, "dedup", "short-window");
+    aw_claim c;
+    conf_claim1(fx, &k, CONF_LONG_TTL_MS, &c);
+    uint64_t t1 = c.token;
+    int64_t t0 = aw_mono_now_ms();
+    assert_false(conf_complete1(fx, &k, t1, "{}", CONF_SHORT_TTL_MS));
+    conf_claim1(fx, &k, CONF_LONG_TTL_MS, &c);
+    if (c.result == AW_CLAIM_ACQUIRED) {
+        assert_true(conf_late(t0, CONF_SHORT_TTL_MS)); /* window already over */
+        assert_true(c.token > t1);
+        return;
+    }
+    assert_int_equal(c.result, AW_CLAIM_DONE);
+    aw_claim_clear(&c);
+    /* After the dedup window the identity may run again, with a new token. */
+    assert_true(conf_wait_claim(fx, &k, CONF_LONG_TTL_MS) > t1);
+}
+
+static void test_claim_kind_ignored(conf_fixture *fx)
+{
+    aw_state_key a = conf_key_in(fx, "dedup", "any-kind"), b = a, d = a;
+    b.kind = "something-else";
+    d.kind = "";
+    aw_claim c;
+    conf_claim1(fx, &a, CONF_LONG_TTL_MS, &c);
+    uint64_t t = c.token;
+    assert_ok(fx, aw_state_lease_renew(fx->ss, &b, t, CONF_LONG_TTL_MS, &fx->err));
+    assert_false(conf_complete1(fx, &d, t, "{}", CONF_LONG_TTL_MS));
+    conf_claim1(fx, &b, CONF_LONG_TTL_MS, &c);
+    assert_int_equal(c.result, AW_CLAIM_DONE);
+    aw_claim_clear(&c);
+}
+
+/* ---- concurrency ------------------------------------------------------------ */
+
+#define RACE_THREADS 8
+#define RACE_IDS 1000
+#define RACE_BATCH 50
+#define HAMMER_OPS 5000
+#define CAS_WINS 100
+#define SET_OPS 500
+#define LOCK_WINS 50
+#define SPIN_LIMIT_MS 60000 /* bound on retry loops inside race threads */
+
+/* What every racing thread shares; read-only once the threads run, except
+ * the atomics. */
+typedef struct race_shared {
+    aw_state *st;
+    const char *ns;
+    pthread_barrier_t start;
+    char ids[RACE_IDS][24];
+    _Atomic unsigned char seen[RACE_THREADS * HAMMER_OPS];
+    atomic_int holders;
+    atomic_int exclusion_broken;
+    atomic_int order_broken;
+    _Atomic uint64_t last_token;
+} race_shared;
+
+/* One racing thread: its result and what it observed. */
+typedef struct race_thread {
+    race_shared *sh;
+    int index;
+    pthread_t tid;
+    aw_status rc;
+    char msg[300];
+    aw_claim_result result[RACE_IDS];
+    uint64_t token[RACE_IDS]; /* ACQUIRED/BUSY: token; DONE: done_token */
+    int wins;
+} race_thread;
+
+static void race_fail(race_thread *t, aw_status rc, const char *what, const aw_error *err)
+{
+    if (t->rc != AW_OK)
+        return;
+    t->rc = rc != AW_OK ? rc : AW_INTERNAL;
+    snprintf(t->msg, sizeof(t->msg), "thread %d: %s: %s (%s)", t->index, what, aw_status_name(rc),
+             err ? err->msg : "");
+}
+
+typedef struct race_start {
+    race_thread *t;
+    void (*fn)(race_thread *, aw_state_session *);
+} race_start;
+
+static void *race_main(void *arg)
+{
+    race_start *rs = arg;
+    race_thread *t = rs->t;
+    aw_state_session *ss = NULL;
+    aw_error err = {0};
+    aw_status rc = aw_state_session_open(t->sh->st, &ss, &err);
+    if (rc != AW_OK)
+        race_fail(t, rc, "session_open", &err);
+    /* Everyone waits at the barrier, even after a failure, so nobody hangs. */
+    pthread_barrier_wait(&t->sh->start);
+    if (ss)
+        rs->fn(t, ss);
+    aw_state_session_close(ss);
+    return NULL;
+}
+
+/* Run fn on RACE_THREADS threads, each with its own session opened before
+ * the start barrier; fail the test if any thread reported an error. */
+static void race_run(conf_fixture *fx, race_shared *sh, race_thread *ts,
+                     void (*fn)(race_thread *, aw_state_session *))
+{
+    race_start starts[RACE_THREADS];
+    sh->st = fx->st;
+    sh->ns = fx->ns;
+    assert_int_equal(pthread_barrier_init(&sh->start, NULL, RACE_THREADS), 0);
+    for (int i = 0; i < RACE_THREADS; i++) {
+        ts[i].sh = sh;
+        ts[i].index = i;
+        starts[i] = (race_start){.t = &ts[i], .fn = fn};
+        assert_int_equal(pthread_create(&ts[i].tid, NULL, race_main, &starts[i]), 0);
+    }
+    for (int i = 0; i < RACE_THREADS; i++)
+        pthread_join(ts[i].tid, NULL);
+    pthread_barrier_destroy(&sh->start);
+    for (int i = 0; i < RACE_THREADS; i++)
+        if (ts[i].rc != AW_OK)
+            fail_msg("%s", ts[i].msg);
+}
+
+static aw_state_key race_key(const race_thread *t, const char *kind, const char *id)
+{
+    return (aw_state_key){.ns = t->sh->ns, .tenant = CONF_TENANT, .kind = kind, .id = id};
+}
+
+static void race_claim_all(race_thread *t, aw_state_session *ss)
+{
+    aw_error err = {0};
+    aw_claim batch[RACE_BATCH];
+    for (size_t off = 0; off < RACE_IDS && t->rc == AW_OK; off += RACE_BATCH) {
+        memset(batch, 0, sizeof(batch));
+        for (size_t i = 0; i < RACE_BATCH; i++) {
+            batch[i].key = race_key(t, "dedup", t->sh->ids[off + i]);
+            batch[i].lease_ms = CONF_LONG_TTL_MS;
+        }
+        aw_status rc = aw_state_claim_batch(ss, batch, RACE_BATCH, &err);
+        if (rc != AW_OK)
+            race_fail(t, rc, "claim_batch", &err);
+        for (size_t i = 0; i < RACE_BATCH; i++) {
+            t->result[off + i] = batch[i].result;
+            t->token[off + i] =
+                batch[i].result == AW_CLAIM_DONE ? batch[i].done_token : batch[i].token;
+            aw_claim_clear(&batch[i]);
+        }
+    }
+}
+
+/* Complete what this thread acquired, in batches; summary and partition name
+ * the thread so the done records can be traced back to the winner. */
+static void race_complete_wins(race_thread *t, aw_state_session *ss)
+{
+    aw_error err = {0};
+    aw_complete batch[RACE_BATCH];
+    char summary[32];
+    size_t n = 0;
+    snprintf(summary, sizeof(summary), "{\"thread\":%d}", t->index);
+    for (size_t i = 0; i <= RACE_IDS && t->rc == AW_OK; i++) {
+        if (i < RACE_IDS && t->result[i] == AW_CLAIM_ACQUIRED) {
+            batch[n++] = (aw_complete){
+                .key = race_key(t, "dedup", t->sh->ids[i]),
+                .token = t->token[i],
+                .source = {.topic = "race", .partition = t->index, .offset = (int64_t)i},
+                .summary = summary,
+                .window_ms = CONF_LONG_TTL_MS};
+        }
+        if (n == RACE_BATCH || (i == RACE_IDS && n > 0)) {
+            aw_status rc = aw_state_complete_batch(ss, batch, n, &err);
+            if (rc != AW_OK)
+                race_fail(t, rc, "complete_batch", &err);
+            for (size_t j = 0; j < n && t->rc == AW_OK; j++)
+                if (batch[j].stale)
+                    race_fail(t, AW_CONFLICT, "complete of an acquired lease was stale", NULL);
+            n = 0;
+        }
+    }
+}
+
+static void race_claim_thread(race_thread *t, aw_state_session *ss)
+{
+    race_claim_all(t, ss);
+    if (t->rc == AW_OK)
+        race_complete_wins(t, ss);
+}
+
+/* The winner of identity i and its token; fails unless exactly one thread
+ * acquired it and every other observation names that same token. */
+static int race_winner(const race_thread *ts, size_t i, uint64_t *token)
+{
+    int winner = -1, acquired = 0;
+    for (int t = 0; t < RACE_THREADS; t++) {
+        if (ts[t].result[i] == AW_CLAIM_ACQUIRED) {
+            acquired++;
+            winner = t;
+            *token = ts[t].token[i];
+        }
+    }
+    if (acquired != 1)
+        fail_msg("identity %zu acquired %d times", i, acquired);
+    for (int t = 0; t < RACE_THREADS; t++)
+        if (ts[t].token[i] != *token)
+            fail_msg("identity %zu: thread %d saw token %" PRIu64 ", winner has %" PRIu64, i, t,
+                     ts[t].token[i], *token);
+    return winner;
+}
+
+static void test_race_claim(conf_fixture *fx)
+{
+    race_shared *sh = calloc(1, sizeof(*sh));
+    race_thread *ts = calloc(RACE_THREADS, sizeof(*ts));
+    assert_non_null(sh);
+    assert_non_null(ts);
+    for (size_t i = 0; i < RACE_IDS; i++)
+        snprintf(sh->ids[i], sizeof(sh->ids[i]), "race-%04zu", i);
+    race_run(fx, sh, ts, race_claim_thread);
+
+    aw_claim batch[RACE_BATCH];
+    for (size_t off = 0; off < RACE_IDS; off += RACE_BATCH) {
+        memset(batch, 0, sizeof(batch));
+        for (size_t i = 0; i < RACE_BATCH; i++) {
+            batch[i].key = conf_key_in(fx, "dedup", sh->ids[off + i]);
+            batch[i].lease_ms = CONF_LONG_TTL_MS;
+        }
+        assert_ok(fx, aw_state_claim_batch(fx->ss, batch, RACE_BATCH, &fx->err));
+        for (size_t i = 0; i < RACE_BATCH; i++) {
+            uint64_t token = 0;
+            int w = race_winner(ts, off + i, &token);
+            char summary[32];
+            snprintf(summary, sizeof(summary), "{\"thread\":%d}", w);
+            assert_int_equal(batch[i].result, AW_CLAIM_DONE);
+            assert_int_equal(batch[i].done_token, token);
+            assert_int_equal(batch[i].done_partition, w);
+            assert_int_equal(batch[i].done_offset, off + i);
+            assert_string_equal(batch[i].done_topic, "race");
+            assert_string_equal(batch[i].done_summary, summary);
+            aw_claim_clear(&batch[i]);
+        }
+    }
+    free(ts);
+    free(sh);
+}
+
+static void race_increment_thread(race_thread *t, aw_state_session *ss)
+{
+    aw_error err = {0};
+    aw_state_key k = race_key(t, CONF_KIND, "hammered");
+    for (int i = 0; i < HAMMER_OPS && t->rc == AW_OK; i++) {
+        int64_t v = 0;
+        aw_status rc = aw_state_increment(ss, &k, 1, 0, &v, &err);
+        if (rc != AW_OK)
+            race_fail(t, rc, "increment", &err);
+        else if (v < 1 || v > RACE_THREADS * HAMMER_OPS)
+            race_fail(t, AW_INTERNAL, "increment returned a value out of range", NULL);
+        else
+            atomic_fetch_add(&t->sh->seen[v - 1], 1);
+    }
+}
+
+static void test_race_increment(conf_fixture *fx)
+{
+    race_shared *sh = calloc(1, sizeof(*sh));
+    race_thread *ts = calloc(RACE_THREADS, sizeof(*ts));
+    assert_non_null(sh);
+    assert_non_null(ts);
+    race_run(fx, sh, ts, race_increment_thread);
+    /* Atomic adds: every intermediate value was returned exactly once. */
+    for (int i = 0; i < RACE_THREADS * HAMMER_OPS; i++)
+        if (atomic_load(&sh->seen[i]) != 1)
+            fail_msg("value %d returned %d times", i + 1, (int)atomic_load(&sh->seen[i]));
+    char want[32];
+    snprintf(want, sizeof(want), "%d", RACE_THREADS * HAMMER_OPS);
+    aw_state_key k = conf_key(fx, "hammered");
+    conf_expect(fx, &k, want, (uint64_t)RACE_THREADS * HAMMER_OPS);
+    free(ts);
+    free(sh);
+}
+
+/* Read-modify-write through compare_and_swap until CAS_WINS updates landed. */
+static void race_cas_thread(race_thread *t, aw_state_session *ss)
+{
+    aw_error err = {0};
+    aw_state_key k = race_key(t, CONF_KIND, "cas-counter");
+    int64_t deadline = aw_mono_now_ms() + SPIN_LIMIT_MS;
+    while (t->wins < CAS_WINS && t->rc == AW_OK) {
+        aw_state_value v = {0};
+        uint64_t cur = 0;
+        long long n = 0;
+        aw_status rc = aw_state_get(ss, &k, &v, &err);
+        if (rc == AW_OK)
+            n = strtoll(v.data, NULL, 10);
+        else if (rc != AW_NOT_FOUND)
+            race_fail(t, rc, "get", &err);
+        char next[32];
+        int len = snprintf(next, sizeof(next), "%lld", n + 1);
+        rc = aw_state_compare_and_swap(ss, &k, v.version, next, (size_t)len, 0, &cur, &err);
+        aw_state_value_clear(&v);
+        if (rc == AW_OK)
+            t->wins++;
+        else if (rc != AW_CONFLICT)
+            race_fail(t, rc, "compare_and_swap", &err);
+        else if (aw_mono_now_ms() > deadline)
+            race_fail(t, AW_INTERNAL, "no CAS progress within the bound", NULL);
+    }
+}
+
+static void test_race_cas(conf_fixture *fx)
+{
+    race_shared *sh = calloc(1, sizeof(*sh));
+    race_thread *ts = calloc(RACE_THREADS, sizeof(*ts));
+    assert_non_null(sh);
+    assert_non_null(ts);
+    race_run(fx, sh, ts, race_cas_thread);
+    char want[32];
+    snprintf(want, sizeof(want), "%d", RACE_THREADS * CAS_WINS);
+    aw_state_key k = conf_key(fx, "cas-counter");
+    /* No lost update: the value and the version both count every win. */
+    conf_expect(fx, &k, want, (uint64_t)RACE_THREADS * CAS_WINS);
+    free(ts);
+    free(sh);
+}
+
+/* Concurrent upserts: each write gets its own version (no separate,
+ * non-atomic read of the old one). */
+static void race_set_thread(race_thread *t, aw_state_session *ss)
+{
+    aw_error err = {0};
+    aw_state_key k = race_key(t, CONF_KIND, "set-race");
+    for (int i = 0; i < SET_OPS && t->rc == AW_OK; i++) {
+        uint64_t v = 0;
+        aw_status rc = aw_state_set(ss, &k, "x", 1, 0, &v, &err);
+        if (rc != AW_OK)
+            race_fail(t, rc, "set", &err);
+        else if (v < 1 || v > RACE_THREADS * SET_OPS)
+            race_fail(t, AW_INTERNAL, "set returned a version out of range", NULL);
+        else
+            atomic_fetch_add(&t->sh->seen[v - 1], 1);
+    }
+}
+
+static void test_race_set_versions(conf_fixture *fx)
+{
+    race_shared *sh = calloc(1, sizeof(*sh));
+    race_thread *ts = calloc(RACE_THREADS, sizeof(*ts));
+    assert_non_null(sh);
+    assert_non_null(ts);
+    race_run(fx, sh, ts, race_set_thread);
+    for (int i = 0; i < RACE_THREADS * SET_OPS; i++)
+        if (atomic_load(&sh->seen[i]) != 1)
+            fail_msg("version %d returned %d times", i + 1, (int)atomic_load(&sh->seen[i]));
+    aw_state_key k = conf_key(fx, "set-race");
+    conf_expect(fx, &k, "x", (uint64_t)RACE_THREADS * SET_OPS);
+    free(ts);
+    free(sh);
+}
+
+/* Take the same lock LOCK_WINS times; inside, check nobody else is inside
+ * and that tokens grow in the order the lock was held. */
+static void race_lock_thread(race_thread *t, aw_state_session *ss)
+{
+    aw_error err = {0};
+    aw_state_key k = race_key(t, "lock", "contended");
+    race_shared *sh = t->sh;
+    int64_t deadline = aw_mono_now_ms() + SPIN_LIMIT_MS;
+    while (t->wins < LOCK_WINS && t->rc == AW_OK) {
+        uint64_t tok = 0;
+        aw_status rc = aw_state_lock_acquire(ss, &k, CONF_LONG_TTL_MS, &tok, &err);
+        if (rc == AW_CONFLICT) {
+            if (aw_mono_now_ms() > deadline)
+                race_fail(t, AW_INTERNAL, "lock not obtained within the bound", NULL);
+            sched_yield();
+            continue;
+        }
+        if (rc != AW_OK) {
+            race_fail(t, rc, "lock_acquire", &err);
+            break;
+        }
+        if (atomic_fetch_add(&sh->holders, 1) != 0)
+            atomic_fetch_add(&sh->exclusion_broken, 1);
+        if (atomic_exchange(&sh->last_token, tok) >= tok)
+            atomic_fetch_add(&sh->order_broken, 1);
+        atomic_fetch_sub(&sh->holders, 1);
+        rc = aw_state_lock_release(ss, &k, tok, &err);
+        if (rc != AW_OK)
+            race_fail(t, rc, "lock_release by the holder", &err);
+        t->wins++;
+    }
+}
+
+static void test_race_lock(conf_fixture *fx)
+{
+    race_shared *sh = calloc(1, sizeof(*sh));
+    race_thread *ts = calloc(RACE_THREADS, sizeof(*ts));
+    assert_non_null(sh);
+    assert_non_null(ts);
+    race_run(fx, sh, ts, race_lock_thread);
+    assert_int_equal(atomic_load(&sh->exclusion_broken), 0);
+    assert_int_equal(atomic_load(&sh->order_broken), 0);
+    free(ts);
+    free(sh);
+}
+
+/* ---- the tables and the runner ------------------------------------------------ */
+
+static const conf_test kv_tests[] = {
+    {"kv_missing_keys", test_kv_missing, false},
+    {"kv_versions", test_kv_versions, false},
+    {"kv_check_and_set", test_kv_check_and_set, false},
+    {"kv_delete", test_kv_delete, false},
+    {"kv_binary_values", test_kv_binary_values, false},
+    {"kv_no_key_collisions", test_kv_no_key_collisions, false},
+};
+
+static const conf_test ttl_tests[] = {
+    {"ttl_expiry", test_ttl_expiry, false},
+    {"ttl_set_without_ttl_clears_expiry", test_ttl_set_without_ttl_clears_expiry, false},
+    {"ttl_check_and_set_after_expiry", test_ttl_check_and_set_after_expiry, false},
+};
+
+static const conf_test counter_tests[] = {
+    {"counter_basics", test_counter_basics, false},
+    {"counter_reads_set_value", test_counter_reads_set_value, false},
+    {"counter_ttl_on_create_only", test_counter_ttl_on_create_only, false},
+};
+
+static const conf_test cas_tests[] = {
+    {"cas_expected_zero", test_cas_expected_zero, true},
+    {"cas_versions", test_cas_versions, true},
+    {"cas_after_expiry", test_cas_after_expiry, true},
+};
+
+static const conf_test scan_tests[] = {
+    {"scan_literal_prefix", test_scan_literal_prefix, false},
+    {"scan_isolation", test_scan_isolation, false},
+    {"scan_skips_expired", test_scan_skips_expired, false},
+    {"scan_values_and_stop", test_scan_values_and_stop, false},
+};
+
+static const conf_test lock_tests[] = {
+    {"lock_exclusion", test_lock_exclusion, true},
+    {"lock_non_holder_refused", test_lock_non_holder, true},
+    {"lock_expiry", test_lock_expiry, true},
+    {"lock_extend", test_lock_extend, true},
+    {"lock_tokens_increase", test_lock_tokens_increase, true},
+};
+
+static const conf_test dedup_tests[] = {
+    {"claim_fresh_and_busy", test_claim_fresh_and_busy, true},
+    {"claim_complete_done", test_claim_complete_done, true},
+    {"claim_mixed_batch", test_claim_mixed_batch, true},
+    {"claim_stale_complete", test_claim_stale_complete, true},
+    {"claim_expired_lease_takeover", test_claim_expired_lease_takeover, true},
+    {"claim_lease_renew", test_claim_lease_renew, true},
+    {"claim_lease_release", test_claim_lease_release, true},
+    {"claim_done_expires", test_claim_done_expires, true},
+    {"claim_kind_ignored", test_claim_kind_ignored, true},
+};
+
+static const conf_test race_tests[] = {
+    {"race_claim_8x1000", test_race_claim, true},
+    {"race_increment_8_threads", test_race_increment, true},
+    {"race_cas_counter", test_race_cas, true},
+    {"race_set_versions", test_race_set_versions, true},
+    {"race_lock", test_race_lock, true},
+};
+
+#define CONF_GROUP(name, t) {name, t, sizeof(t) / sizeof((t)[0])}
+
+static const conf_group conf_groups[] = {
+    CONF_GROUP("kv", kv_tests),         CONF_GROUP("ttl", ttl_tests),
+    CONF_GROUP("counters", counter_tests), CONF_GROUP("cas", cas_tests),
+    CONF_GROUP("scan", scan_tests),     CONF_GROUP("locks", lock_tests),
+    CONF_GROUP("dedup", dedup_tests),   CONF_GROUP("concurrency", race_tests),
+};
+
+/* Group setup: a fresh backend. Registered drivers go through aw_state_new
+ * (so the registry is exercised too); others are created directly. The
+ * backend is kept in g_run, not in *state, because cmocka would hand a group
+ * state to every test in place of the per-test initial_state. */
+static int conf_group_setup(void **state)
+{
+    (void)state;
+    aw_error err = {0};
+    aw_status rc;
+    const aw_state_driver *d = g_run.driver;
+    if (aw_state_driver_find(d->name) == d) {
+        rc = aw_state_new(d->name, &g_run.opts, &g_run.st, &err);
+    } else {
+        aw_state *st = calloc(1, sizeof(*st));
+        rc = st ? AW_OK : AW_NOMEM;
+        if (st) {
+            st->driver = d;
+            rc = d->create(&g_run.opts, &st->backend, &err);
+            if (rc != AW_OK)
+                free(st);
+            else
+                g_run.st = st;
+        }
+    }
+    if (rc != AW_OK) {
+        print_error("cannot create state backend %s: %s (%s)\n", d->name, aw_status_name(rc),
+                    err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int conf_group_teardown(void **state)
+{
+    (void)state;
+    aw_state_destroy(g_run.st);
+    g_run.st = NULL;
+    return 0;
+}
+
+static int conf_setup(void **state)
+{
+    const conf_test *t = *state;
+    conf_fixture *fx = calloc(1, sizeof(*fx));
+    if (!fx)
+        return -1;
+    fx->test = t;
+    fx->st = g_run.st;
+    if (aw_state_session_open(fx->st, &fx->ss, &fx->err) != AW_OK) {
+        print_error("session_open: %s\n", fx->err.msg);
+        free(fx);
+        return -1;
+    }
+    conf_random_hex(fx->ns, sizeof(fx->ns), "awconf");
+    *state = fx;
+    return 0;
+}
+
+static int conf_teardown(void **state)
+{
+    conf_fixture *fx = *state;
+    aw_state_session_close(fx->ss);
+    free(fx);
+    return 0;
+}
+
+/* Every test goes through here: the capability check is declared in the
+ * tables, not repeated in each test. */
+static void conf_run_test(void **state)
+{
+    conf_fixture *fx = *state;
+    if (fx->test->needs_atomic && !aw_state_is_atomic(fx->st)) {
+        g_run.unsupported++;
+        printf("UNSUPPORTED: %s (%s has no atomic compare-and-set)\n", fx->test->name,
+               g_run.driver->name);
+        fflush(stdout);
+        skip();
+    }
+    fx->test->fn(fx);
+}
+
+static int conf_run_group(const conf_group *g)
+{
+    struct CMUnitTest *cm = calloc(g->n, sizeof(*cm));
+    char name[128];
+    if (!cm) {
+        fprintf(stderr, "state conformance: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < g->n; i++) {
+        cm[i].name = g->tests[i].name;
+        cm[i].test_func = conf_run_test;
+        cm[i].setup_func = conf_setup;
+        cm[i].teardown_func = conf_teardown;
+        cm[i].initial_state = (void *)&g->tests[i];
+    }
+    snprintf(name, sizeof(name), "state[%s] %s", g_run.driver->name, g->name);
+    /* cmocka's default output does not name groups; say which run this is. */
+    printf("[----------] %s\n", name);
+    int failed = _cmocka_run_group_tests(name, cm, g->n, conf_group_setup, conf_group_teardown);
+    free(cm);
+    return failed;
+}
+
+int aw_state_conformance_run_driver(const aw_state_driver *driver, const aw_state_options *opts,
+                                    int *unsupported)
+{
+    static const aw_state_options defaults = {.url = "", .key_prefix = ""};
+    int failed = 0;
+    g_run.driver = driver;
+    g_run.opts = opts ? *opts : defaults;
+    g_run.unsupported = 0;
+    for (size_t i = 0; i < sizeof(conf_groups) / sizeof(conf_groups[0]); i++)
+        failed += conf_run_group(&conf_groups[i]);
+    if (unsupported)
+        *unsupported = g_run.unsupported;
+    return failed;
+}
+
+int aw_state_conformance_run(const char *backend_name, const aw_state_options *opts)
+{
+    const aw_state_driver *d = aw_state_driver_find(backend_name);
+    if (!d) {
+        fprintf(stderr, "state conformance: unknown backend \"%s\" (valid: %s)\n",
+                backend_name ? backend_name : "", aw_state_driver_names());
+        return 1;
+    }
+    return aw_state_conformance_run_driver(d, opts, NULL);
+}

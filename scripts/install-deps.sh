@@ -7,9 +7,15 @@ set -euo pipefail
 PACKAGES=(
     build-essential cmake pkg-config
     librdkafka-dev libjansson-dev libconfig-dev libcurl4-openssl-dev
-    libhiredis-dev libmicrohttpd-dev libcmocka-dev
+    libhiredis-dev libpq-dev libmicrohttpd-dev libcmocka-dev
+    redis-server postgresql
     kcat python3 clang libclang-rt-14-dev
 )
+# Java 17 and Maven run the real Kafka broker of the integration tests
+# (scripts/kafka-broker.sh). They may be installed outside dpkg: look on PATH
+# first and ask apt only for what is absent.
+command -v java >/dev/null 2>&1 || PACKAGES+=(default-jre-headless)
+command -v mvn >/dev/null 2>&1 || PACKAGES+=(maven)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

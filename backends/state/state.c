@@ -10,6 +10,13 @@
  * WITH_STATE_<X> option). Names must be unique. */
 static const aw_state_driver *const drivers[] = {
     &aw_state_memory_driver,
+    &aw_state_faulty_driver, /* fault injection, for tests */
+#ifdef AW_WITH_STATE_REDIS
+    &aw_state_redis_driver,
+#endif
+#ifdef AW_WITH_STATE_POSTGRES
+    &aw_state_postgres_driver,
+#endif
     NULL,
 };
 

@@ -90,5 +90,8 @@ typedef struct aw_state_driver {
 
 /* Drivers compiled in. NULL-terminated, for the registry. */
 extern const aw_state_driver aw_state_memory_driver;
+extern const aw_state_driver aw_state_faulty_driver;   /* fault injection (tests) */
+extern const aw_state_driver aw_state_redis_driver;    /* AW_WITH_STATE_REDIS */
+extern const aw_state_driver aw_state_postgres_driver; /* AW_WITH_STATE_POSTGRES */
 
 #endif

@@ -159,7 +159,7 @@ void aw_consumer_set_paused(aw_consumer *c, bool paused)
         apply_pause(c, list, paused);
         rd_kafka_topic_partition_list_destroy(list);
     }
-    AW_DEBUG("consumer", "%s fetching", paused ? "paused" : "resumed");
+    AW_INFO("consumer", "%s fetching", paused ? "paused" : "resumed");
 }
 
 bool aw_consumer_paused(const aw_consumer *c) { return c->paused; }

@@ -100,10 +100,13 @@ static void backpressure(aw_runtime *rt)
     long in_flight = atomic_load(&rt->in_flight);
     long max = rt->cfg->workers.max_in_flight;
     bool paused = aw_consumer_paused(rt->consumer);
-    if (!paused && in_flight >= max)
+    if (!paused && in_flight >= max) {
+        AW_INFO("runtime", "in-flight window full (%ld of %ld): pausing consumption", in_flight,
+                max);
         aw_consumer_set_paused(rt->consumer, true);
-    else if (paused && in_flight <= max / 2 && !atomic_load(&rt->stopping))
+    } else if (paused && in_flight <= max / 2 && !atomic_load(&rt->stopping)) {
         aw_consumer_set_paused(rt->consumer, false);
+    }
 }
 
 static void log_progress(aw_runtime *rt)

@@ -3,10 +3,13 @@
  * Nothing survives the process.
  *
  * Layout: every record lives in one heap entry, reachable two ways:
- *  - `sorted`, an array kept in query order (completed_at_ms desc, record_id
- *    desc) by binary insertion, so a query binary-searches its start (the
- *    time bound or the cursor) and scans only the rows it returns or skips
- *    by filter: no sort per call;
+ *  - `sorted`, an array kept in REVERSE query order (oldest first) by binary
+ *    insertion, so a query binary-searches its start (the time bound or the
+ *    cursor) and scans only the rows it returns or skips by filter: no sort
+ *    per call. Reverse, because records arrive roughly in completion order:
+ *    the newest goes at the end, and an append moves nothing (in query
+ *    order every append would shift the whole array). row() maps a query
+ *    position to the array;
  *  - `buckets`, a chained hash set on record_id, for idempotent appends.
  *
  * Threads: the backend is shared. One rwlock guards `sorted`, `count`, `cap`,
@@ -28,7 +31,7 @@ typedef struct mem_entry {
 
 typedef struct mem_audit {
     pthread_rwlock_t lock;
-    mem_entry **sorted; /* query order, count used of cap */
+    mem_entry **sorted; /* reverse query order (oldest first), count used of cap */
     size_t count;
     size_t cap;
     mem_entry **buckets; /* nbuckets is a power of two */
@@ -55,13 +58,19 @@ static int key_cmp(int64_t ms_a, const char *id_a, int64_t ms_b, const char *id_
     return -strcmp(id_a, id_b);
 }
 
-/* First index whose row comes strictly after (ms, id) in query order. */
+/* The record at query position i (0 = newest). */
+static const aw_audit_record *row(const mem_audit *a, size_t i)
+{
+    return &a->sorted[a->count - 1 - i]->rec;
+}
+
+/* First query position whose row comes strictly after (ms, id). */
 static size_t first_after(const mem_audit *a, int64_t ms, const char *id)
 {
     size_t lo = 0, hi = a->count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const aw_audit_record *r = &a->sorted[mid]->rec;
+        const aw_audit_record *r = row(a, mid);
         if (key_cmp(r->completed_at_ms, r->record_id, ms, id) <= 0)
             lo = mid + 1;
         else
@@ -238,7 +247,9 @@ static bool insert_locked(mem_audit *a, mem_entry *e)
 {
     if (hash_find(a, e->hash, e->rec.record_id))
         return false;
-    size_t at = first_after(a, e->rec.completed_at_ms, e->rec.record_id);
+    /* Query position `at` is array index count - at: the newest record goes
+     * last and moves nothing. */
+    size_t at = a->count - first_after(a, e->rec.completed_at_ms, e->rec.record_id);
     memmove(&a->sorted[at + 1], &a->sorted[at], (a->count - at) * sizeof(a->sorted[0]));
     a->sorted[at] = e;
     a->count++;
@@ -347,7 +358,7 @@ static aw_status collect_locked(const mem_audit *a, const aw_audit_query *q, siz
     size_t cap = 0;
     bool more = false;
     for (size_t i = start; i < a->count; i++) {
-        const aw_audit_record *r = &a->sorted[i]->rec;
+        const aw_audit_record *r = row(a, i);
         if (q->from_ms != 0 && r->completed_at_ms < q->from_ms)
             break; /* everything further is older still */
         if (!row_matches(q, r))
@@ -389,7 +400,7 @@ static aw_status mem_query(void *session, const aw_audit_query *q, aw_audit_page
 
 /* ---- cleanup ------------------------------------------------------------ */
 
-/* Oldest rows first (from the end of the array): with expires_at =
+/* Oldest rows first (from the start of the array): with expires_at =
  * completed_at + retention they are the ones most likely expired. Bounded
  * deletes; the scan itself is O(n) with one compaction pass. */
 static aw_status mem_cleanup(void *session, int64_t now_ms, size_t max_rows, size_t *deleted,
@@ -399,7 +410,7 @@ static aw_status mem_cleanup(void *session, int64_t now_ms, size_t max_rows, siz
     mem_audit *a = ((mem_session *)session)->a;
     *deleted = 0;
     pthread_rwlock_wrlock(&a->lock);
-    for (size_t i = a->count; i-- > 0 && *deleted < max_rows;) {
+    for (size_t i = 0; i < a->count && *deleted < max_rows; i++) {
         mem_entry *e = a->sorted[i];
         if (e->rec.expires_at_ms > now_ms)
             continue;

@@ -19,6 +19,13 @@ int64_t aw_mono_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t aw_mono_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 char *aw_time_format_rfc3339(int64_t ms, char *out, size_t outsz)
 {
     time_t secs = (time_t)(ms / 1000);

@@ -10,6 +10,8 @@ int64_t aw_time_now_ms(void);
 
 /* Monotonic clock, ms: for timeouts, backoff and durations. */
 int64_t aw_mono_now_ms(void);
+/* Monotonic clock, microseconds: for latency histograms. */
+int64_t aw_mono_now_us(void);
 
 /* "2026-11-25T20:14:38.123Z" into out (at least 25 bytes). Returns out. */
 char *aw_time_format_rfc3339(int64_t ms, char *out, size_t outsz);

@@ -841,6 +841,7 @@ static const char dev_config[] =
     "          topics = [ \"acteon.actions\" ]; };\n"
     "state = { backend = \"memory\"; url = \"\"; };\n"
     "audit = { enabled = true; backend = \"memory\"; url = \"\"; };\n"
+    "http = { listen = \"127.0.0.1:9464\"; };\n"
     "providers = ( { name = \"log\"; type = \"log\"; },\n"
     "              { name = \"noop\"; type = \"noop\"; } );\n";
 

@@ -76,6 +76,10 @@ typedef struct aw_config {
     } ingest;
 
     struct {
+        char *listen;        /* "host:port" of /metrics, /healthz, /readyz; "" = off */
+    } http;
+
+    struct {
         char *level;         /* debug, info, warn, error */
         char *format;        /* text, json */
     } log;

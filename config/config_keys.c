@@ -255,6 +255,12 @@ static const aw_config_key keys[] = {
      .max = 64LL * 1024 * 1024,
      .help = "Larger messages are rejected to the DLQ without being parsed."},
 
+    /* http */
+    {.path = "http.listen", .type = AW_KEY_STRING, .offset = AW_CFG(http.listen),
+     .def_str = "",
+     .help = "host:port of the operator endpoint (/metrics in Prometheus format, /healthz, "
+             "/readyz); empty = off. Port 0 picks a free port (logged)."},
+
     /* log */
     {.path = "log.level", .type = AW_KEY_STRING, .offset = AW_CFG(log.level),
      .def_str = "info", .allowed = log_levels, .help = "Least severe level logged."},

@@ -268,6 +268,15 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
            "librdkafka", "%s: %s", fac, buf);
 }
 
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    (void)rk;
+    aw_consumer *c = opaque;
+    if (c->hooks.stats)
+        c->hooks.stats(c->hooks.ud, json, len);
+    return 0; /* librdkafka frees json */
+}
+
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     (void)rk;
@@ -299,6 +308,7 @@ aw_status aw_consumer_new(const aw_consumer_options *o, const aw_consumer_hooks 
         {"auto.offset.reset", "earliest"},
         {"enable.partition.eof", "false"},
         {"session.timeout.ms", "10000"},
+        {"statistics.interval.ms", "5000"},
     };
     aw_status rc = AW_OK;
     for (size_t i = 0; rc == AW_OK && i < sizeof(defaults) / sizeof(defaults[0]); i++)
@@ -324,6 +334,7 @@ aw_status aw_consumer_new(const aw_consumer_options *o, const aw_consumer_hooks 
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_stats_cb(conf, stats_cb);
     rd_kafka_conf_set_opaque(conf, c);
 
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));

@@ -26,6 +26,9 @@ typedef struct aw_consumer_hooks {
     void (*drain)(void *ud, aw_consumer *c, int64_t deadline_mono_ms);
     /* Told after an assignment change (for logs and metrics); may be NULL. */
     void (*assigned)(void *ud, size_t n_partitions);
+    /* librdkafka statistics JSON (statistics.interval.ms, default 5 s), on
+     * the polling thread; may be NULL. */
+    void (*stats)(void *ud, const char *json, size_t len);
     void *ud;
 } aw_consumer_hooks;
 

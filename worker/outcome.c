@@ -74,7 +74,8 @@ aw_status aw_outcome_finish(aw_runtime *rt, aw_job *job, aw_outcome outcome, jso
     if (r->duration_ms < 0)
         r->duration_ms = 0;
     r->expires_at_ms = r->completed_at_ms + rt->cfg->audit.retention_s * 1000;
-    atomic_fetch_add(&rt->outcomes[outcome], 1);
+    atomic_fetch_add(&rt->metrics.outcomes[outcome], 1);
+    aw_histogram_observe_us(&rt->metrics.end_to_end_ms, r->duration_ms * 1000);
     if (rt->on_outcome)
         rt->on_outcome(rt->on_outcome_ud, r);
     return AW_OK;
@@ -134,7 +135,7 @@ static rd_kafka_headers_t *dlq_headers(const aw_job *job)
 static void delivery_failed(aw_runtime *rt, aw_job *job)
 {
     atomic_store(&job->delivery_failed, true);
-    atomic_fetch_add(&rt->delivery_failures, 1);
+    atomic_fetch_add(&rt->metrics.delivery_failures, 1);
     aw_runtime_job_ack(rt, job);
 }
 
@@ -205,6 +206,8 @@ void aw_outcome_delivered(void *ud, aw_producer *p, const rd_kafka_message_t *ms
     aw_delivery *d = opaque;
     aw_job *job = d->job;
     if (!msg->err) {
+        atomic_fetch_add(d->kind == AW_DELIVERY_DLQ ? &rt->metrics.dlq_delivered
+                                                    : &rt->metrics.replies_delivered, 1);
         aw_runtime_job_ack(rt, job);
         return;
     }

@@ -30,18 +30,33 @@ static aw_state_key job_key(const aw_job *j)
 /* One backend round trip of a batch, retried by with_retry(). */
 typedef aw_status (*batch_call)(aw_worker *w, void *items, size_t n, aw_error *err);
 
+/* What a retried call reports to: its name in logs, its retry counter, its
+ * latency histogram and the reachability flag /readyz reads. */
+typedef struct call_site {
+    const char *what;
+    atomic_ulong *retries;
+    aw_histogram *latency;
+    atomic_bool *reachable;
+} call_site;
+
 /* Run a backend call until it succeeds or fails for good. Transient
  * failures (backend down) are retried with backoff for as long as it takes:
  * work stalls, the in-flight window fills and consumption pauses; nothing is
  * dropped. Returns false on a permanent error or a hard stop. */
-static bool with_retry(aw_worker *w, const char *what, batch_call call, void *items, size_t n)
+static bool with_retry(aw_worker *w, const call_site *site, batch_call call, void *items,
+                       size_t n)
 {
     for (int attempt = 1;; attempt++) {
         aw_error err;
         aw_error_clear(&err);
-        if (call(w, items, n, &err) == AW_OK)
+        int64_t t0 = aw_mono_now_us();
+        aw_status rc = call(w, items, n, &err);
+        aw_histogram_observe_us(site->latency, aw_mono_now_us() - t0);
+        atomic_store(site->reachable, rc == AW_OK || !err.retriable);
+        if (rc == AW_OK)
             return true;
-        AW_WARN("worker", "%s: %s (attempt %d)", what, err.msg, attempt);
+        atomic_fetch_add(site->retries, 1);
+        AW_WARN("worker", "%s: %s (attempt %d)", site->what, err.msg, attempt);
         if (!err.retriable || !aw_worker_sleep(w, aw_backoff_ms(attempt, 50, 5000)))
             return false;
     }
@@ -120,6 +135,7 @@ static void busy(aw_worker *w, item *it, const aw_claim *c)
 {
     aw_job *j = it->job;
     j->busy_waits++;
+    atomic_fetch_add(&w->rt->metrics.lease_busy_waits, 1);
     int64_t wait = aw_backoff_ms(j->busy_waits, w->rt->cfg->dedup.busy_retry_ms, 1000);
     if (c->retry_after_ms > 0 && c->retry_after_ms < wait)
         wait = c->retry_after_ms;
@@ -148,7 +164,10 @@ static void execute(aw_worker *w, item *it, const char *identity)
                                  .fencing_token = it->token, .attempt = attempt};
         aw_error err;
         aw_error_clear(&err);
-        if (aw_provider_execute(w->providers, it->provider, &call, &res, &err) != AW_OK) {
+        int64_t t0 = aw_mono_now_us();
+        aw_status rc = aw_provider_execute(w->providers, it->provider, &call, &res, &err);
+        aw_histogram_observe_us(&rt->metrics.provider_ms, aw_mono_now_us() - t0);
+        if (rc != AW_OK) {
             res.ok = false;
             res.retriable = err.retriable;
             snprintf(res.error_code, sizeof(res.error_code), "%s", aw_status_name(err.code));
@@ -156,6 +175,7 @@ static void execute(aw_worker *w, item *it, const char *identity)
         }
         if (res.ok || !res.retriable || attempt >= pc->max_attempts)
             break;
+        atomic_fetch_add(&rt->metrics.provider_retries, 1);
         if (!aw_worker_sleep(w, aw_backoff_ms(attempt, pc->backoff_base_ms, pc->backoff_max_ms)))
             break; /* hard stop: report what we have */
     }
@@ -192,7 +212,10 @@ static bool claim_all(aw_worker *w, item *items, size_t n)
         idx[nc++] = i;
     }
     if (ok && nc)
-        ok = with_retry(w, "claim", call_claim, claims, nc);
+        ok = with_retry(w,
+                        &(call_site){"claim", &w->rt->metrics.state_retries,
+                                     &w->rt->metrics.claim_ms, &w->rt->state_ok},
+                        call_claim, claims, nc);
     for (size_t k = 0; ok && k < nc; k++) {
         item *it = &items[idx[k]];
         switch (claims[k].result) {
@@ -250,7 +273,10 @@ static bool complete_all(aw_worker *w, item *items, size_t n)
         idx[nc++] = i;
     }
     if (ok && nc)
-        ok = with_retry(w, "complete", call_complete, cs, nc);
+        ok = with_retry(w,
+                        &(call_site){"complete", &w->rt->metrics.state_retries,
+                                     &w->rt->metrics.complete_ms, &w->rt->state_ok},
+                        call_complete, cs, nc);
     for (size_t k = 0; ok && k < nc; k++) {
         if (!cs[k].stale)
             continue;
@@ -281,7 +307,11 @@ static bool audit_all(aw_worker *w, item *items, size_t n)
     for (size_t i = 0; i < n; i++)
         if (items[i].finished && !items[i].job->abandoned)
             recs[nr++] = items[i].job->record; /* shallow: the jobs own the strings */
-    bool ok = nr == 0 || with_retry(w, "audit", call_audit, recs, nr);
+    bool ok = nr == 0 ||
+              with_retry(w,
+                         &(call_site){"audit", &w->rt->metrics.audit_retries,
+                                      &w->rt->metrics.audit_ms, &w->rt->audit_ok},
+                         call_audit, recs, nr);
     free(recs);
     return ok;
 }

@@ -1,5 +1,6 @@
 #include "worker/runtime.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,7 @@ static void dispatch(aw_runtime *rt, rd_kafka_message_t **msgs, uint32_t *gens, 
             continue;
         }
         atomic_fetch_add(&rt->in_flight, 1);
+        atomic_fetch_add(&rt->metrics.consumed, 1);
         aw_worker *w = &rt->workers[j->hash % rt->n_workers];
         aw_job_queue_push(&w->queue, j);
     }
@@ -95,6 +97,19 @@ static void drain_hook(void *ud, aw_consumer *c, int64_t deadline)
     }
 }
 
+static void assigned_hook(void *ud, size_t n_partitions)
+{
+    aw_runtime *rt = ud;
+    atomic_fetch_add(&rt->metrics.rebalances, 1);
+    atomic_store(&rt->metrics.assigned_partitions, (long)n_partitions);
+}
+
+static void stats_hook(void *ud, const char *json, size_t len)
+{
+    aw_runtime *rt = ud;
+    aw_metrics_update_lag(&rt->metrics, json, len);
+}
+
 static void backpressure(aw_runtime *rt)
 {
     long in_flight = atomic_load(&rt->in_flight);
@@ -104,21 +119,24 @@ static void backpressure(aw_runtime *rt)
         AW_INFO("runtime", "in-flight window full (%ld of %ld): pausing consumption", in_flight,
                 max);
         aw_consumer_set_paused(rt->consumer, true);
+        atomic_store(&rt->metrics.paused, 1);
     } else if (paused && in_flight <= max / 2 && !atomic_load(&rt->stopping)) {
         aw_consumer_set_paused(rt->consumer, false);
+        atomic_store(&rt->metrics.paused, 0);
     }
 }
 
 static void log_progress(aw_runtime *rt)
 {
+    aw_metrics *m = &rt->metrics;
     AW_INFO("runtime",
-            "executed=%ld failed=%ld deduplicated=%ld rejected=%ld in_flight=%ld "
-            "delivery_failures=%ld",
-            atomic_load(&rt->outcomes[AW_OUTCOME_EXECUTED]),
-            atomic_load(&rt->outcomes[AW_OUTCOME_FAILED]),
-            atomic_load(&rt->outcomes[AW_OUTCOME_DEDUPLICATED]),
-            atomic_load(&rt->outcomes[AW_OUTCOME_REJECTED]), atomic_load(&rt->in_flight),
-            atomic_load(&rt->delivery_failures));
+            "executed=%lu failed=%lu deduplicated=%lu rejected=%lu in_flight=%ld "
+            "delivery_failures=%lu",
+            atomic_load(&m->outcomes[AW_OUTCOME_EXECUTED]),
+            atomic_load(&m->outcomes[AW_OUTCOME_FAILED]),
+            atomic_load(&m->outcomes[AW_OUTCOME_DEDUPLICATED]),
+            atomic_load(&m->outcomes[AW_OUTCOME_REJECTED]), atomic_load(&rt->in_flight),
+            atomic_load(&m->delivery_failures));
 }
 
 /* Stop fetching, let the workers finish what they hold within the bound,
@@ -171,7 +189,8 @@ aw_status aw_runtime_run(aw_runtime *rt, aw_error *err)
         .n_properties = rt->cfg->kafka.n_properties,
         .rebalance_timeout_ms = rt->cfg->workers.rebalance_timeout_ms,
     };
-    aw_consumer_hooks hooks = {.drain = drain_hook, .ud = rt};
+    aw_consumer_hooks hooks = {.drain = drain_hook, .assigned = assigned_hook,
+                               .stats = stats_hook, .ud = rt};
     aw_status rc = aw_consumer_new(&co, &hooks, &rt->consumer, err);
     if (rc != AW_OK)
         return rc;
@@ -180,6 +199,7 @@ aw_status aw_runtime_run(aw_runtime *rt, aw_error *err)
     uint32_t gens[POLL_BATCH];
     int64_t next_progress = aw_mono_now_ms() + 30000;
     while (!atomic_load(&rt->stopping)) {
+        atomic_store(&rt->last_tick_mono, aw_mono_now_ms());
         /* Never take more than the window has room for: the window, not
          * the fetch size, bounds memory and the work a stop must drain.
          * When full (and paused) keep polling a little, to serve the group
@@ -213,6 +233,71 @@ void aw_runtime_stop(aw_runtime *rt)
     /* Only lock-free atomics: safe from a signal handler. */
     if (atomic_exchange(&rt->stopping, true))
         atomic_store(&rt->hard_stop, true);
+}
+
+/* ---- operator endpoint (its own thread: atomics only) ----------------- */
+
+static void http_metrics(void *ud, aw_buf *out)
+{
+    aw_runtime *rt = ud;
+    aw_metrics_gauges g = {.in_flight = atomic_load(&rt->in_flight),
+                           .max_in_flight = rt->cfg->workers.max_in_flight};
+    aw_metrics_render(&rt->metrics, &g, out);
+}
+
+static bool http_healthy(void *ud, char *why, size_t whysz)
+{
+    aw_runtime *rt = ud;
+    /* The loop may legitimately block in a rebalance drain for up to
+     * rebalance_timeout_ms; beyond that plus slack it is stuck. */
+    int64_t silent = aw_mono_now_ms() - atomic_load(&rt->last_tick_mono);
+    int64_t limit = rt->cfg->workers.rebalance_timeout_ms + 10000;
+    if (atomic_load(&rt->last_tick_mono) == 0) {
+        snprintf(why, whysz, "starting");
+        return true;
+    }
+    if (silent > limit) {
+        snprintf(why, whysz, "consumer loop silent for %lld ms", (long long)silent);
+        return false;
+    }
+    return true;
+}
+
+static bool http_ready(void *ud, char *why, size_t whysz)
+{
+    aw_runtime *rt = ud;
+    if (atomic_load(&rt->stopping)) {
+        snprintf(why, whysz, "stopping");
+        return false;
+    }
+    if (atomic_load(&rt->metrics.assigned_partitions) <= 0) {
+        snprintf(why, whysz, "no partitions assigned");
+        return false;
+    }
+    if (!atomic_load(&rt->state_ok)) {
+        snprintf(why, whysz, "state backend unreachable");
+        return false;
+    }
+    if (rt->audit && !atomic_load(&rt->audit_ok)) {
+        snprintf(why, whysz, "audit backend unreachable");
+        return false;
+    }
+    return true;
+}
+
+static aw_status start_http(aw_runtime *rt, aw_error *err)
+{
+    if (!rt->cfg->http.listen || !rt->cfg->http.listen[0])
+        return AW_OK;
+    aw_http_handlers h = {.metrics = http_metrics, .healthy = http_healthy,
+                          .ready = http_ready, .ud = rt};
+    aw_status rc = aw_http_endpoint_start(rt->cfg->http.listen, &h, &rt->http, err);
+    if (rc != AW_OK && strcmp(rt->cfg->source ? rt->cfg->source : "", "<dev>") == 0) {
+        /* The demo must run even when another demo holds the port. */
+        AW_WARN("runtime", "%s: continuing without the HTTP endpoint", err->msg);
+        return AW_OK;
+    }
+    return rc;
 }
 
 /* ---- construction ------------------------------------------------------- */
@@ -258,6 +343,11 @@ aw_status aw_runtime_new(const aw_config *cfg, const char *brokers, aw_runtime *
         free(rt);
         return aw_error_set(err, AW_INTERNAL, "cannot create the completion queue");
     }
+    if (aw_metrics_init(&rt->metrics)) {
+        aw_job_queue_destroy(&rt->done);
+        free(rt);
+        return aw_error_set(err, AW_INTERNAL, "cannot create the metrics");
+    }
     rc = open_backends(rt, err);
     if (rc == AW_OK)
         rc = aw_provider_set_new(cfg, &rt->providers, err);
@@ -277,6 +367,8 @@ aw_status aw_runtime_new(const aw_config *cfg, const char *brokers, aw_runtime *
         if (!rt->workers)
             rc = aw_error_set(err, AW_NOMEM, "out of memory");
     }
+    if (rc == AW_OK)
+        rc = start_http(rt, err);
     for (size_t i = 0; rc == AW_OK && i < (size_t)cfg->workers.threads; i++) {
         rc = aw_worker_start(&rt->workers[i], rt, i, err);
         if (rc == AW_OK)
@@ -295,6 +387,8 @@ void aw_runtime_destroy(aw_runtime *rt)
     if (!rt)
         return;
     atomic_store(&rt->stopping, true);
+    aw_http_endpoint_stop(rt->http);
+    rt->http = NULL;
     for (size_t i = 0; i < rt->n_workers; i++)
         aw_worker_join(&rt->workers[i]);
     if (rt->producer) {
@@ -310,6 +404,7 @@ void aw_runtime_destroy(aw_runtime *rt)
     aw_audit_destroy(rt->audit);
     aw_state_destroy(rt->state);
     aw_job_queue_destroy(&rt->done);
+    aw_metrics_destroy(&rt->metrics);
     free(rt->workers);
     free(rt);
 }

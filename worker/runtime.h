@@ -23,7 +23,9 @@
 #include "ingest/consumer.h"
 #include "worker/job.h"
 #include "worker/job_queue.h"
+#include "worker/http_endpoint.h"
 #include "worker/lease_keeper.h"
+#include "worker/metrics.h"
 #include "worker/producer.h"
 #include "worker/provider_set.h"
 
@@ -55,8 +57,11 @@ struct aw_runtime {
     atomic_long in_flight;       /* jobs alive (consumed, not yet freed) */
     atomic_bool stopping;        /* graceful stop requested */
     atomic_bool hard_stop;       /* second signal: give up waiting */
-    atomic_long outcomes[AW_OUTCOME_COUNT]; /* counters, for logs and tests */
-    atomic_long delivery_failures;
+    aw_metrics metrics;          /* atomics; see metrics.h */
+    aw_http_endpoint *http;      /* NULL when http.listen is empty */
+    atomic_llong last_tick_mono; /* polling loop heartbeat, for /healthz */
+    atomic_bool state_ok;        /* last state call succeeded, for /readyz */
+    atomic_bool audit_ok;        /* last audit call succeeded, for /readyz */
 };
 
 /* Build everything from cfg (borrowed; must outlive the runtime). brokers

@@ -36,6 +36,8 @@ static bool open_sessions(aw_worker *w)
             rc = aw_audit_session_open(rt->audit, &w->audit, &err);
         if (rc == AW_OK && !w->providers)
             rc = aw_provider_sessions_open(rt->providers, &w->providers, &err);
+        atomic_store(&rt->state_ok, w->state != NULL);
+        atomic_store(&rt->audit_ok, !rt->audit || w->audit != NULL);
         if (rc == AW_OK)
             return true;
         AW_WARN("worker", "worker %zu: opening sessions: %s (attempt %d)", w->index, err.msg,

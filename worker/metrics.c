@@ -1,0 +1,161 @@
+#include "worker/metrics.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+/* Upper bounds in ms; the last bucket is +Inf. */
+static const double bounds_ms[AW_HIST_BUCKETS - 1] = {0.5, 1, 2.5, 5, 10, 25, 50, 100,
+                                                      250, 500, 1000, 2500, 5000, 10000};
+
+void aw_histogram_observe_us(aw_histogram *h, int64_t us)
+{
+    if (us < 0)
+        us = 0;
+    size_t i = 0;
+    while (i < AW_HIST_BUCKETS - 1 && (double)us / 1000.0 > bounds_ms[i])
+        i++;
+    atomic_fetch_add(&h->buckets[i], 1);
+    atomic_fetch_add(&h->count, 1);
+    atomic_fetch_add(&h->sum_us, (unsigned long long)us);
+}
+
+int aw_metrics_init(aw_metrics *m)
+{
+    memset(m, 0, sizeof(*m));
+    return pthread_mutex_init(&m->lag_lock, NULL) ? -1 : 0;
+}
+
+void aw_metrics_destroy(aw_metrics *m)
+{
+    free(m->lags);
+    pthread_mutex_destroy(&m->lag_lock);
+}
+
+static void add_lag(aw_metrics *m, const char *topic, int32_t partition, int64_t lag,
+                    int64_t committed)
+{
+    if (m->n_lags == m->cap_lags) {
+        size_t ncap = m->cap_lags ? m->cap_lags * 2 : 16;
+        aw_partition_lag *n = realloc(m->lags, ncap * sizeof(*n));
+        if (!n)
+            return;
+        m->lags = n;
+        m->cap_lags = ncap;
+    }
+    aw_partition_lag *l = &m->lags[m->n_lags++];
+    snprintf(l->topic, sizeof(l->topic), "%s", topic);
+    l->partition = partition;
+    l->lag = lag;
+    l->committed = committed;
+}
+
+/* STATISTICS.md: topics.<t>.partitions.<p>.{consumer_lag, committed_offset};
+ * partition -1 is the internal "unassigned" entry and is skipped, and so
+ * are partitions this consumer does not fetch (consumer_lag = -1). */
+void aw_metrics_update_lag(aw_metrics *m, const char *stats_json, size_t len)
+{
+    json_t *root = json_loadb(stats_json, len, 0, NULL);
+    if (!root)
+        return;
+    pthread_mutex_lock(&m->lag_lock);
+    m->n_lags = 0;
+    const char *tname;
+    json_t *topic;
+    json_object_foreach(json_object_get(root, "topics"), tname, topic)
+    {
+        const char *pname;
+        json_t *p;
+        json_object_foreach(json_object_get(topic, "partitions"), pname, p)
+        {
+            json_int_t id = json_integer_value(json_object_get(p, "partition"));
+            json_int_t lag = json_integer_value(json_object_get(p, "consumer_lag"));
+            if (id < 0 || lag < 0)
+                continue;
+            add_lag(m, tname, (int32_t)id, lag,
+                    json_integer_value(json_object_get(p, "committed_offset")));
+        }
+    }
+    pthread_mutex_unlock(&m->lag_lock);
+    json_decref(root);
+}
+
+static void counter(aw_buf *o, const char *name, const char *help, unsigned long v)
+{
+    aw_buf_printf(o, "# HELP %s %s\n# TYPE %s counter\n%s %lu\n", name, help, name, name, v);
+}
+
+static void gauge(aw_buf *o, const char *name, const char *help, long v)
+{
+    aw_buf_printf(o, "# HELP %s %s\n# TYPE %s gauge\n%s %ld\n", name, help, name, name, v);
+}
+
+static void histogram(aw_buf *o, const char *name, const char *help, aw_histogram *h)
+{
+    aw_buf_printf(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    unsigned long cum = 0;
+    for (size_t i = 0; i < AW_HIST_BUCKETS; i++) {
+        cum += atomic_load(&h->buckets[i]);
+        if (i < AW_HIST_BUCKETS - 1)
+            aw_buf_printf(o, "%s_bucket{le=\"%g\"} %lu\n", name, bounds_ms[i] / 1000.0, cum);
+        else
+            aw_buf_printf(o, "%s_bucket{le=\"+Inf\"} %lu\n", name, cum);
+    }
+    aw_buf_printf(o, "%s_sum %.6f\n%s_count %lu\n", name,
+                  (double)atomic_load(&h->sum_us) / 1e6, name, atomic_load(&h->count));
+}
+
+int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
+{
+    counter(o, "acteon_messages_consumed_total", "Messages consumed from the action topics.",
+            atomic_load(&m->consumed));
+    aw_buf_puts(o, "# HELP acteon_outcomes_total Terminal outcomes by kind.\n"
+                   "# TYPE acteon_outcomes_total counter\n");
+    for (int i = 0; i < AW_OUTCOME_COUNT; i++)
+        aw_buf_printf(o, "acteon_outcomes_total{outcome=\"%s\"} %lu\n",
+                      aw_outcome_name((aw_outcome)i), atomic_load(&m->outcomes[i]));
+    counter(o, "acteon_dlq_messages_total", "Messages written to the dead-letter topic.",
+            atomic_load(&m->dlq_delivered));
+    counter(o, "acteon_replies_total", "Replies acknowledged by the broker.",
+            atomic_load(&m->replies_delivered));
+    counter(o, "acteon_delivery_failures_total",
+            "Replies or DLQ copies that failed for good (offset left uncommitted).",
+            atomic_load(&m->delivery_failures));
+    aw_buf_puts(o, "# HELP acteon_retries_total Retried calls by target.\n"
+                   "# TYPE acteon_retries_total counter\n");
+    aw_buf_printf(o, "acteon_retries_total{target=\"state\"} %lu\n",
+                  atomic_load(&m->state_retries));
+    aw_buf_printf(o, "acteon_retries_total{target=\"audit\"} %lu\n",
+                  atomic_load(&m->audit_retries));
+    aw_buf_printf(o, "acteon_retries_total{target=\"provider\"} %lu\n",
+                  atomic_load(&m->provider_retries));
+    counter(o, "acteon_lease_busy_waits_total",
+            "Claims that found the identity leased by another holder.",
+            atomic_load(&m->lease_busy_waits));
+    counter(o, "acteon_rebalances_total", "Partition assignment changes.",
+            atomic_load(&m->rebalances));
+    gauge(o, "acteon_assigned_partitions", "Partitions currently assigned.",
+          atomic_load(&m->assigned_partitions));
+    gauge(o, "acteon_in_flight", "Messages consumed and not yet committed.", g->in_flight);
+    gauge(o, "acteon_in_flight_max", "Bound on in-flight messages (workers.max_in_flight).",
+          g->max_in_flight);
+    gauge(o, "acteon_consumption_paused", "1 while fetching is paused (backpressure).",
+          atomic_load(&m->paused));
+    histogram(o, "acteon_claim_seconds", "State claim_batch round trips.", &m->claim_ms);
+    histogram(o, "acteon_complete_seconds", "State complete_batch round trips.",
+              &m->complete_ms);
+    histogram(o, "acteon_audit_write_seconds", "Audit append_batch round trips.", &m->audit_ms);
+    histogram(o, "acteon_provider_seconds", "Provider calls (one attempt each).",
+              &m->provider_ms);
+    histogram(o, "acteon_processing_seconds", "From consumption to terminal outcome.",
+              &m->end_to_end_ms);
+    aw_buf_puts(o, "# HELP acteon_consumer_lag Messages behind the high watermark, per "
+                   "partition (librdkafka statistics).\n# TYPE acteon_consumer_lag gauge\n");
+    pthread_mutex_lock(&m->lag_lock);
+    for (size_t i = 0; i < m->n_lags; i++)
+        aw_buf_printf(o, "acteon_consumer_lag{topic=\"%s\",partition=\"%d\"} %lld\n",
+                      m->lags[i].topic, m->lags[i].partition, (long long)m->lags[i].lag);
+    pthread_mutex_unlock(&m->lag_lock);
+    return 0;
+}

@@ -1,0 +1,69 @@
+/* Process metrics, rendered in the Prometheus text format by the HTTP
+ * endpoint. Counters, gauges and histograms are lock-free atomics updated
+ * from any thread; the per-partition lag table (written by the consumer's
+ * statistics callback) has its own mutex. */
+#ifndef AW_METRICS_H
+#define AW_METRICS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/aw_buf.h"
+#include "common/aw_outcome.h"
+
+#define AW_HIST_BUCKETS 15
+
+/* Latency histogram in milliseconds (fixed buckets, see metrics.c). */
+typedef struct aw_histogram {
+    atomic_ulong buckets[AW_HIST_BUCKETS]; /* cumulative at render time */
+    atomic_ulong count;
+    atomic_ullong sum_us;
+} aw_histogram;
+
+void aw_histogram_observe_us(aw_histogram *h, int64_t us);
+
+typedef struct aw_partition_lag {
+    char topic[250];
+    int32_t partition;
+    int64_t lag;             /* consumer_lag from librdkafka statistics */
+    int64_t committed;
+} aw_partition_lag;
+
+typedef struct aw_metrics {
+    atomic_ulong consumed;
+    atomic_ulong outcomes[AW_OUTCOME_COUNT];
+    atomic_ulong dlq_delivered;
+    atomic_ulong replies_delivered;
+    atomic_ulong delivery_failures;
+    atomic_ulong state_retries;
+    atomic_ulong audit_retries;
+    atomic_ulong provider_retries;
+    atomic_ulong lease_busy_waits;
+    atomic_ulong rebalances;
+    atomic_long assigned_partitions;
+    atomic_int paused;
+    aw_histogram claim_ms, complete_ms, audit_ms, provider_ms, end_to_end_ms;
+
+    pthread_mutex_t lag_lock;   /* guards lags, n_lags */
+    aw_partition_lag *lags;
+    size_t n_lags, cap_lags;
+} aw_metrics;
+
+int aw_metrics_init(aw_metrics *m);
+void aw_metrics_destroy(aw_metrics *m);
+
+/* Replace the lag table from a librdkafka statistics JSON document. */
+void aw_metrics_update_lag(aw_metrics *m, const char *stats_json, size_t len);
+
+/* Extra gauges the runtime knows (in flight, last loop tick). */
+typedef struct aw_metrics_gauges {
+    long in_flight;
+    long max_in_flight;
+} aw_metrics_gauges;
+
+/* Append the Prometheus exposition text to out. */
+int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *out);
+
+#endif

@@ -22,7 +22,7 @@ stop_timeout=${AW_KAFKA_STOP_TIMEOUT:-30}
 
 die() { echo "kafka-broker: $*" >&2; exit 1; }
 usage() {
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -93,7 +93,8 @@ cmd_start() {
     cmd_fetch >/dev/null
     rm -f "$dir/bootstrap"
     for attempt in 1 2 3; do
-        read -r port cport < <(free_ports)
+        read -r port cport < <(free_ports) || true
+        [ -n "${cport:-}" ] || die "cannot pick free ports (python3 needed)"
         rm -rf "$dir/data"
         sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$cport|g" -e "s|@LOG_DIR@|$dir/data|g" \
             "$root/tests/kafka/server.properties.in" >"$dir/server.properties"
@@ -107,8 +108,10 @@ cmd_start() {
             </dev/null >"$dir/kafka.log" 2>&1 &
         pid=$!
         echo "$pid" >"$dir/kafka.pid"
+        # Ready when KafkaRaftServer logs "[KafkaRaftServer nodeId=1] Kafka
+        # Server started" (3.9.2, KRaft): an open port is not enough.
         deadline=$((SECONDS + start_timeout))
-        while ! grep -q 'Kafka Server started' "$dir/kafka.log"; do
+        while ! grep -q 'KafkaRaftServer nodeId=1\] Kafka Server started' "$dir/kafka.log"; do
             if ! alive "$pid"; then
                 if grep -q 'Address already in use' "$dir/kafka.log" && [ "$attempt" -lt 3 ]; then
                     echo "kafka-broker: port taken meanwhile, retrying" >&2

@@ -4,6 +4,13 @@
 #   release build:      unit, conformance and integration tests
 #   ASan+UBSan build:   unit, conformance and integration tests
 #   TSan build:         the concurrency tests (conformance races, integration)
+# One real Apache Kafka broker (scripts/kafka-broker.sh: KRaft, 127.0.0.1,
+# jars from Maven Central, needs Java 17 + Maven) is started in the background
+# while the builds run, shared by every integration test of every flavour
+# (AW_KAFKA_BOOTSTRAP), and stopped at exit. integration-mock/* tests run on
+# librdkafka's mock cluster regardless. AW_KAFKA=mock scripts/test.sh skips the
+# broker and runs every integration test on the mock cluster; with
+# AW_KAFKA_BOOTSTRAP already set, that broker is used and none is started.
 # Exit status 0 only if everything passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +23,51 @@ export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:supp
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/lsan.supp}
 
 failed=()
+
+# ---- the real Kafka broker: fetch + start in the background, during the builds
+kafka_dir=""
+kafka_start_pid=""
+servers_dir=""
+stop_all() {
+    local rc=$?
+    if [ -n "$servers_dir" ]; then
+        scripts/test-servers.sh stop "$servers_dir" || true
+        if [ $rc -eq 0 ]; then rm -rf "$servers_dir"; fi
+    fi
+    if [ -n "$kafka_start_pid" ]; then
+        wait "$kafka_start_pid" 2>/dev/null || true # bounded: start has its own deadline
+    fi
+    if [ -n "$kafka_dir" ]; then
+        scripts/kafka-broker.sh stop "$kafka_dir" || true
+        if [ $rc -eq 0 ]; then rm -rf "$kafka_dir"; else echo "kafka broker files kept in $kafka_dir"; fi
+    fi
+    exit $rc
+}
+if [ -n "${AW_KAFKA_BOOTSTRAP:-}" ] && [ "${AW_KAFKA:-}" != mock ]; then
+    echo "==== using the Kafka broker at AW_KAFKA_BOOTSTRAP=$AW_KAFKA_BOOTSTRAP (none started)"
+elif [ "${AW_KAFKA:-}" != mock ]; then
+    mkdir -p build-kafka
+    kafka_dir=$(mktemp -d "$root/build-kafka/broker.XXXXXX")
+    (scripts/kafka-broker.sh fetch && scripts/kafka-broker.sh start "$kafka_dir") \
+        >"$kafka_dir/start.log" 2>&1 &
+    kafka_start_pid=$!
+    kafka_t0=$SECONDS
+fi
+
+trap stop_all EXIT
+
+# ---- Redis, PostgreSQL, ... (scripts/servers/*.sh): a few seconds, in parallel
+mkdir -p build-servers
+servers_dir=$(mktemp -d "$root/build-servers/run.XXXXXX")
+chmod o+x "$root" "$root/build-servers" "$servers_dir" # postgres runs as its own user
+if scripts/test-servers.sh start "$servers_dir"; then
+    # shellcheck disable=SC1091
+    source "$servers_dir/env"
+    export $(sed -n 's/^export \([A-Z_]*\)=.*/\1/p' "$servers_dir/env")
+else
+    failed+=("test servers start (logs: $servers_dir)")
+fi
+
 run_tier() { # run_tier BUILD_DIR LABEL_REGEX NAME
     echo "==== $3"
     if ! ctest --test-dir "$1" -L "$2" --output-on-failure -j 2; then
@@ -26,6 +78,20 @@ run_tier() { # run_tier BUILD_DIR LABEL_REGEX NAME
 for flavour in release asan tsan; do
     scripts/build.sh "$flavour"
 done
+
+if [ -n "$kafka_start_pid" ]; then
+    if wait "$kafka_start_pid"; then
+        export AW_KAFKA_BOOTSTRAP
+        AW_KAFKA_BOOTSTRAP=$(cat "$kafka_dir/bootstrap")
+        echo "==== real Kafka broker at $AW_KAFKA_BOOTSTRAP (ready $((SECONDS - kafka_t0))s after launch)"
+    else
+        cat "$kafka_dir/start.log" >&2
+        echo "==== the real Kafka broker did not start: integration tests fall back to the mock cluster" >&2
+        failed+=("real Kafka broker start (log: $kafka_dir)")
+        export AW_KAFKA=mock
+    fi
+    kafka_start_pid=""
+fi
 
 run_tier build 'unit|conformance|integration' "release: unit + conformance + integration"
 run_tier build-asan 'unit|conformance|integration' "asan+ubsan: unit + conformance + integration"

@@ -16,6 +16,7 @@ typedef struct item {
     bool finished;          /* reached an outcome (or abandoned) this round */
     bool executed;          /* the provider ran: complete must follow */
     uint64_t token;
+    uint64_t lease_handle;  /* lease keeper registration, 0 = none */
     aw_outcome outcome;
     json_t *details;        /* owned until aw_outcome_finish */
     int64_t attempts;
@@ -153,7 +154,9 @@ static void execute(aw_worker *w, item *it, const char *identity)
     aw_job *j = it->job;
     const aw_provider_config *pc = aw_provider_set_config(rt->providers, it->provider);
     aw_state_key key = job_key(j);
-    uint64_t handle = aw_lease_keeper_add(rt->keeper, &key, it->token);
+    /* Renewed from here until the done record is written (complete may be
+     * retried through a backend outage). */
+    it->lease_handle = aw_lease_keeper_add(rt->keeper, &key, it->token);
     aw_provider_result res;
     int attempt = 0;
     for (;;) {
@@ -179,7 +182,6 @@ static void execute(aw_worker *w, item *it, const char *identity)
         if (!aw_worker_sleep(w, aw_backoff_ms(attempt, pc->backoff_base_ms, pc->backoff_max_ms)))
             break; /* hard stop: report what we have */
     }
-    bool lost = handle ? aw_lease_keeper_remove(rt->keeper, handle) : false;
     json_t *d = json_object();
     if (res.http_status)
         json_object_set_new(d, "provider_status", json_integer(res.http_status));
@@ -188,8 +190,6 @@ static void execute(aw_worker *w, item *it, const char *identity)
         json_object_set_new(d, "error", json_string(res.error));
     }
     json_object_set_new(d, "attempts", json_integer(attempt));
-    if (lost)
-        json_object_set_new(d, "lease_lost", json_true());
     it->outcome = res.ok ? AW_OUTCOME_EXECUTED : AW_OUTCOME_FAILED;
     it->details = d;
     it->attempts = attempt;
@@ -369,6 +369,11 @@ size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
     }
     if (ok)
         ok = complete_all(w, items, n);
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].lease_handle)
+            aw_lease_keeper_remove(rt->keeper, items[i].lease_handle);
+        items[i].lease_handle = 0;
+    }
 
     size_t nf = 0;
     for (size_t i = 0; i < n; i++) {

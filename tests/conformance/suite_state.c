@@ -9,13 +9,19 @@
  *
  * Threads: cmocka's assertions longjmp and must only run on the test's own
  * thread, so worker threads record what they saw and the test thread checks
- * it after joining them. */
+ * it after joining them.
+ *
+ * Processes: the cross-process group (run only for backends whose state is
+ * shared between processes) forks; see its section. */
 #include "suite_state.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -23,7 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/random.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -68,6 +77,7 @@ struct conf_fixture {
 static struct {
     const aw_state_driver *driver;
     aw_state_options opts;
+    aw_state_conformance_options copts;
     aw_state *st;      /* the current group's backend */
     int unsupported;
 } g_run;
@@ -1395,6 +1405,386 @@ static void test_race_lock(conf_fixture *fx)
     free(sh);
 }
 
+/* ---- cross-process ------------------------------------------------------------
+ *
+ * Scale-out proven: XPROC_CHILDREN forked processes, each creating its own
+ * backend from the run's options (as separate worker replicas would), race
+ * to claim the same XPROC_IDS identities in batches of XPROC_BATCH, then
+ * complete what they won. Exactly one process may get ACQUIRED per
+ * identity; every other observation (BUSY or DONE) must name the winner's
+ * token; afterwards every identity is DONE with the winner's record.
+ *
+ * Fork safety: the test process is single-threaded here (every earlier
+ * race joined its threads), so no other thread can hold a mutex at fork
+ * time. A child never returns into cmocka: it creates its own backend and
+ * session (nothing of the parent's is used), writes a binary report to its
+ * pipe and leaves with _exit. A start pipe that the parent closes releases
+ * all children at once after each said it is ready (no sleeping). */
+
+#define XPROC_CHILDREN 3
+#define XPROC_IDS 1000
+#define XPROC_BATCH 50
+#define XPROC_WAIT_MS 120000 /* bound on the whole race */
+
+typedef struct xproc_report {
+    int32_t rc; /* aw_status of the child's first failure, AW_OK if none */
+    char msg[300];
+    uint8_t result[XPROC_IDS];  /* aw_claim_result */
+    uint64_t token[XPROC_IDS];  /* ACQUIRED/BUSY: token; DONE: done_token */
+    uint32_t acquired;
+    uint32_t busy;              /* identities found leased by another process */
+    uint32_t stale;             /* completes of its own leases found stale */
+} xproc_report;
+
+/* A backend for the run, as the group setup makes it: through the registry
+ * for registered drivers, directly otherwise. */
+static aw_status conf_backend_new(aw_state **out, aw_error *err)
+{
+    const aw_state_driver *d = g_run.driver;
+    *out = NULL;
+    if (aw_state_driver_find(d->name) == d)
+        return aw_state_new(d->name, &g_run.opts, out, err);
+    aw_state *st = calloc(1, sizeof(*st));
+    if (!st)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    st->driver = d;
+    aw_status rc = d->create(&g_run.opts, &st->backend, err);
+    if (rc != AW_OK) {
+        free(st);
+        return rc;
+    }
+    *out = st;
+    return AW_OK;
+}
+
+static void xproc_fail(xproc_report *rep, aw_status rc, const char *what, const aw_error *err)
+{
+    if (rep->rc != AW_OK)
+        return;
+    rep->rc = rc != AW_OK ? rc : AW_INTERNAL;
+    snprintf(rep->msg, sizeof(rep->msg), "%s: %s (%s)", what, aw_status_name(rc),
+             err ? err->msg : "");
+}
+
+static void xproc_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* the parent reports the short read */
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static aw_state_key xproc_key(const char *ns, const char *id)
+{
+    return (aw_state_key){.ns = ns, .tenant = CONF_TENANT, .kind = "dedup", .id = id};
+}
+
+/* Each process claims the identities in its own shuffled order (seeded by
+ * its index): walking them in one shared order, the process that starts
+ * first stays ahead and wins whole batches, a relay rather than a race.
+ * Shuffled, the processes collide on identities all along, inside batches. */
+static void xproc_order(size_t *order, int index)
+{
+    uint64_t x = 0x9e3779b97f4a7c15ULL * (uint64_t)(index + 1);
+    for (size_t i = 0; i < XPROC_IDS; i++)
+        order[i] = i;
+    for (size_t i = XPROC_IDS - 1; i > 0; i--) {
+        x ^= x << 13; /* xorshift64 */
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t j = (size_t)(x % (i + 1));
+        size_t t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
+static void xproc_claim_all(xproc_report *rep, aw_state_session *ss, const char *ns,
+                            char (*ids)[24], int index)
+{
+    aw_error err = {0};
+    aw_claim batch[XPROC_BATCH];
+    size_t order[XPROC_IDS];
+    xproc_order(order, index);
+    for (size_t off = 0; off < XPROC_IDS && rep->rc == AW_OK; off += XPROC_BATCH) {
+        memset(batch, 0, sizeof(batch));
+        for (size_t i = 0; i < XPROC_BATCH; i++) {
+            batch[i].key = xproc_key(ns, ids[order[off + i]]);
+            batch[i].lease_ms = CONF_LONG_TTL_MS;
+        }
+        aw_status rc = aw_state_claim_batch(ss, batch, XPROC_BATCH, &err);
+        if (rc != AW_OK) {
+            xproc_fail(rep, rc, "claim_batch", &err);
+            break;
+        }
+        for (size_t i = 0; i < XPROC_BATCH; i++) {
+            size_t id = order[off + i];
+            rep->result[id] = (uint8_t)batch[i].result;
+            rep->token[id] =
+                batch[i].result == AW_CLAIM_DONE ? batch[i].done_token : batch[i].token;
+            rep->acquired += batch[i].result == AW_CLAIM_ACQUIRED;
+            rep->busy += batch[i].result == AW_CLAIM_BUSY;
+            aw_claim_clear(&batch[i]);
+        }
+    }
+}
+
+static void xproc_complete_wins(xproc_report *rep, aw_state_session *ss, const char *ns,
+                                char (*ids)[24], int index)
+{
+    aw_error err = {0};
+    aw_complete batch[XPROC_BATCH];
+    char summary[32];
+    size_t n = 0;
+    snprintf(summary, sizeof(summary), "{\"process\":%d}", index);
+    for (size_t i = 0; i <= XPROC_IDS && rep->rc == AW_OK; i++) {
+        if (i < XPROC_IDS && rep->result[i] == AW_CLAIM_ACQUIRED)
+            batch[n++] = (aw_complete){.key = xproc_key(ns, ids[i]),
+                                       .token = rep->token[i],
+                                       .source = {.topic = "xproc",
+                                                  .partition = index,
+                                                  .offset = (int64_t)i},
+                                       .summary = summary,
+                                       .window_ms = CONF_LONG_TTL_MS};
+        if (n == XPROC_BATCH || (i == XPROC_IDS && n > 0)) {
+            aw_status rc = aw_state_complete_batch(ss, batch, n, &err);
+            if (rc != AW_OK)
+                xproc_fail(rep, rc, "complete_batch", &err);
+            for (size_t j = 0; j < n && rc == AW_OK; j++)
+                rep->stale += batch[j].stale;
+            n = 0;
+        }
+    }
+}
+
+/* The child: never returns. */
+static void xproc_child(int index, const char *ns, char (*ids)[24], int ready_fd, int go_fd,
+                        int report_fd)
+{
+    static xproc_report rep; /* this process's own copy after fork */
+    aw_state *st = NULL;
+    aw_state_session *ss = NULL;
+    aw_error err = {0};
+    char go;
+    memset(&rep, 0, sizeof(rep));
+    aw_status rc = conf_backend_new(&st, &err);
+    if (rc != AW_OK)
+        xproc_fail(&rep, rc, "create", &err);
+    else if ((rc = aw_state_session_open(st, &ss, &err)) != AW_OK)
+        xproc_fail(&rep, rc, "session_open", &err);
+    /* Ready (or failed: say so anyway, so the parent does not wait). */
+    xproc_write_all(ready_fd, "r", 1);
+    ssize_t n;
+    while ((n = read(go_fd, &go, 1)) < 0 && errno == EINTR)
+        ;
+    if (rep.rc == AW_OK)
+        xproc_claim_all(&rep, ss, ns, ids, index);
+    if (rep.rc == AW_OK)
+        xproc_complete_wins(&rep, ss, ns, ids, index);
+    xproc_write_all(report_fd, &rep, sizeof(rep));
+    aw_state_session_close(ss);
+    aw_state_destroy(st);
+    _exit(0);
+}
+
+/* Read exactly len bytes before the deadline. */
+static bool xproc_read_all(int fd, void *buf, size_t len, int64_t deadline)
+{
+    char *p = buf;
+    while (len > 0) {
+        int64_t left = deadline - aw_mono_now_ms();
+        if (left <= 0)
+            return false;
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int pr = poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr < 0)
+            return false;
+        if (pr == 0)
+            continue;
+        ssize_t r = read(fd, p, len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false; /* EOF: the child died before reporting */
+        p += r;
+        len -= (size_t)r;
+    }
+    return true;
+}
+
+/* Reap a child before the deadline; kill it (it is ours) past it.
+ * Returns its wait status, or -1 if it had to be killed. */
+static int xproc_reap(pid_t pid, int64_t deadline)
+{
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (aw_mono_now_ms() >= deadline) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            return -1;
+        }
+        /* Poll pacing while a child finishes its last calls. */
+        aw_sleep_ms(CONF_POLL_MS);
+    }
+}
+
+typedef struct xproc_run {
+    pid_t pid[XPROC_CHILDREN];
+    int report_fd[XPROC_CHILDREN];
+    int nstarted;
+    xproc_report rep[XPROC_CHILDREN];
+    char ids[XPROC_IDS][24];
+} xproc_run;
+
+/* Fork the children; on failure the ones started are killed and reaped. */
+static bool xproc_start(conf_fixture *fx, xproc_run *run, char *why, size_t whysz)
+{
+    int ready[2] = {-1, -1}, go[2] = {-1, -1};
+    bool ok = pipe(ready) == 0 && pipe(go) == 0;
+    fflush(stdout); /* children must not inherit unflushed output */
+    fflush(stderr);
+    for (int i = 0; ok && i < XPROC_CHILDREN; i++) {
+        int rep[2];
+        if (pipe(rep) != 0) {
+            ok = false;
+            break;
+        }
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(ready[0]);
+            close(go[1]); /* else the start pipe never reaches EOF */
+            close(rep[0]);
+            xproc_child(i, fx->ns, run->ids, ready[1], go[0], rep[1]);
+        }
+        close(rep[1]); /* later children must not hold this child's pipe */
+        if (pid < 0) {
+            close(rep[0]);
+            ok = false;
+            break;
+        }
+        run->pid[i] = pid;
+        run->report_fd[i] = rep[0];
+        run->nstarted++;
+    }
+    if (ready[1] >= 0)
+        close(ready[1]);
+    if (go[0] >= 0)
+        close(go[0]);
+    /* Wait until every child has its backend and session, then start all. */
+    char buf[XPROC_CHILDREN];
+    int64_t deadline = aw_mono_now_ms() + CONF_WAIT_MS;
+    if (ok && !xproc_read_all(ready[0], buf, XPROC_CHILDREN, deadline)) {
+        snprintf(why, whysz, "children not ready within %d ms", CONF_WAIT_MS);
+        ok = false;
+    } else if (!ok) {
+        snprintf(why, whysz, "pipe/fork failed: %s", strerror(errno));
+    }
+    if (ready[0] >= 0)
+        close(ready[0]);
+    if (go[1] >= 0)
+        close(go[1]); /* EOF on go[0]: every child starts now */
+    return ok;
+}
+
+static void test_xproc_claim(conf_fixture *fx)
+{
+    xproc_run *run = calloc(1, sizeof(*run));
+    char why[200] = "";
+    assert_non_null(run);
+    for (size_t i = 0; i < XPROC_IDS; i++)
+        snprintf(run->ids[i], sizeof(run->ids[i]), "xproc-%04zu", i);
+    bool ok = xproc_start(fx, run, why, sizeof(why));
+    int64_t deadline = aw_mono_now_ms() + XPROC_WAIT_MS;
+    for (int i = 0; i < run->nstarted; i++) {
+        if (ok && !xproc_read_all(run->report_fd[i], &run->rep[i], sizeof(run->rep[i]), deadline)) {
+            snprintf(why, sizeof(why), "no complete report from child %d", i);
+            ok = false;
+        }
+        close(run->report_fd[i]);
+    }
+    for (int i = 0; i < run->nstarted; i++) {
+        int status = xproc_reap(run->pid[i], ok ? deadline : aw_mono_now_ms());
+        if (ok && (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+            snprintf(why, sizeof(why), "child %d ended abnormally (status %d)", i, status);
+            ok = false;
+        }
+    }
+    if (!ok) {
+        free(run);
+        fail_msg("cross-process race: %s", why);
+    }
+    uint32_t total = 0;
+    for (int i = 0; i < XPROC_CHILDREN; i++) {
+        if (run->rep[i].rc != AW_OK)
+            fail_msg("child %d: %s", i, run->rep[i].msg);
+        assert_int_equal(run->rep[i].stale, 0);
+        total += run->rep[i].acquired;
+    }
+    /* Exactly one ACQUIRED per identity overall; everyone saw that token. */
+    assert_int_equal(total, XPROC_IDS);
+    uint64_t winner_token[XPROC_IDS];
+    int winner[XPROC_IDS];
+    for (size_t id = 0; id < XPROC_IDS; id++) {
+        int acquired = 0;
+        winner[id] = -1;
+        for (int i = 0; i < XPROC_CHILDREN; i++)
+            if (run->rep[i].result[id] == AW_CLAIM_ACQUIRED) {
+                acquired++;
+                winner[id] = i;
+            }
+        if (acquired != 1)
+            fail_msg("identity %zu acquired by %d processes", id, acquired);
+        winner_token[id] = run->rep[winner[id]].token[id];
+        for (int i = 0; i < XPROC_CHILDREN; i++)
+            if (run->rep[i].token[id] != winner_token[id])
+                fail_msg("identity %zu: process %d saw token %" PRIu64 ", winner has %" PRIu64,
+                         id, i, run->rep[i].token[id], winner_token[id]);
+    }
+    /* Then every identity is DONE with the winner's record. */
+    aw_claim batch[XPROC_BATCH];
+    for (size_t off = 0; off < XPROC_IDS; off += XPROC_BATCH) {
+        memset(batch, 0, sizeof(batch));
+        for (size_t i = 0; i < XPROC_BATCH; i++) {
+            batch[i].key = xproc_key(fx->ns, run->ids[off + i]);
+            batch[i].lease_ms = CONF_LONG_TTL_MS;
+        }
+        assert_ok(fx, aw_state_claim_batch(fx->ss, batch, XPROC_BATCH, &fx->err));
+        for (size_t i = 0; i < XPROC_BATCH; i++) {
+            size_t id = off + i;
+            char summary[32];
+            snprintf(summary, sizeof(summary), "{\"process\":%d}", winner[id]);
+            assert_int_equal(batch[i].result, AW_CLAIM_DONE);
+            assert_int_equal(batch[i].done_token, winner_token[id]);
+            assert_int_equal(batch[i].done_partition, winner[id]);
+            assert_int_equal(batch[i].done_offset, id);
+            assert_string_equal(batch[i].done_topic, "xproc");
+            assert_string_equal(batch[i].done_summary, summary);
+            aw_claim_clear(&batch[i]);
+        }
+    }
+    /* How the race went (printed, not asserted: scheduling decides). */
+    printf("[   INFO   ] cross-process: acquired/busy/done per process:");
+    for (int i = 0; i < XPROC_CHILDREN; i++)
+        printf(" p%d=%u/%u/%u", i, run->rep[i].acquired, run->rep[i].busy,
+               XPROC_IDS - run->rep[i].acquired - run->rep[i].busy);
+    printf("\n");
+    free(run);
+}
+
 /* ---- the tables and the runner ------------------------------------------------ */
 
 static const conf_test kv_tests[] = {
@@ -1459,6 +1849,10 @@ static const conf_test race_tests[] = {
     {"race_lock", test_race_lock, true},
 };
 
+static const conf_test xproc_tests[] = {
+    {"cross_process_claim_3x1000", test_xproc_claim, true},
+};
+
 #define CONF_GROUP(name, t) {name, t, sizeof(t) / sizeof((t)[0])}
 
 static const conf_group conf_groups[] = {
@@ -1468,6 +1862,9 @@ static const conf_group conf_groups[] = {
     CONF_GROUP("dedup", dedup_tests),   CONF_GROUP("concurrency", race_tests),
 };
 
+/* Run only with aw_state_conformance_options.cross_process. */
+static const conf_group conf_xproc_group = CONF_GROUP("cross-process", xproc_tests);
+
 /* Group setup: a fresh backend. Registered drivers go through aw_state_new
  * (so the registry is exercised too); others are created directly. The
  * backend is kept in g_run, not in *state, because cmocka would hand a group
@@ -1476,25 +1873,10 @@ static int conf_group_setup(void **state)
 {
     (void)state;
     aw_error err = {0};
-    aw_status rc;
-    const aw_state_driver *d = g_run.driver;
-    if (aw_state_driver_find(d->name) == d) {
-        rc = aw_state_new(d->name, &g_run.opts, &g_run.st, &err);
-    } else {
-        aw_state *st = calloc(1, sizeof(*st));
-        rc = st ? AW_OK : AW_NOMEM;
-        if (st) {
-            st->driver = d;
-            rc = d->create(&g_run.opts, &st->backend, &err);
-            if (rc != AW_OK)
-                free(st);
-            else
-                g_run.st = st;
-        }
-    }
+    aw_status rc = conf_backend_new(&g_run.st, &err);
     if (rc != AW_OK) {
-        print_error("cannot create state backend %s: %s (%s)\n", d->name, aw_status_name(rc),
-                    err.msg);
+        print_error("cannot create state backend %s: %s (%s)\n", g_run.driver->name,
+                    aw_status_name(rc), err.msg);
         return -1;
     }
     return 0;
@@ -1572,28 +1954,45 @@ static int conf_run_group(const conf_group *g)
     return failed;
 }
 
-int aw_state_conformance_run_driver(const aw_state_driver *driver, const aw_state_options *opts,
-                                    int *unsupported)
+int aw_state_conformance_run_with(const char *backend_name, const aw_state_driver *driver,
+                                  const aw_state_options *opts,
+                                  const aw_state_conformance_options *copts, int *unsupported)
 {
     static const aw_state_options defaults = {.url = "", .key_prefix = ""};
+    static const aw_state_conformance_options default_copts = {.cross_process = false};
     int failed = 0;
+    if (!driver) {
+        driver = aw_state_driver_find(backend_name);
+        if (!driver) {
+            fprintf(stderr, "state conformance: unknown backend \"%s\" (valid: %s)\n",
+                    backend_name ? backend_name : "", aw_state_driver_names());
+            return 1;
+        }
+    }
     g_run.driver = driver;
     g_run.opts = opts ? *opts : defaults;
+    g_run.copts = copts ? *copts : default_copts;
     g_run.unsupported = 0;
     for (size_t i = 0; i < sizeof(conf_groups) / sizeof(conf_groups[0]); i++)
         failed += conf_run_group(&conf_groups[i]);
+    if (g_run.copts.cross_process) {
+        failed += conf_run_group(&conf_xproc_group);
+    } else {
+        printf("[----------] state[%s] %s: not run (state is not shared between processes)\n",
+               driver->name, conf_xproc_group.name);
+    }
     if (unsupported)
         *unsupported = g_run.unsupported;
     return failed;
 }
 
+int aw_state_conformance_run_driver(const aw_state_driver *driver, const aw_state_options *opts,
+                                    int *unsupported)
+{
+    return aw_state_conformance_run_with(NULL, driver, opts, NULL, unsupported);
+}
+
 int aw_state_conformance_run(const char *backend_name, const aw_state_options *opts)
 {
-    const aw_state_driver *d = aw_state_driver_find(backend_name);
-    if (!d) {
-        fprintf(stderr, "state conformance: unknown backend \"%s\" (valid: %s)\n",
-                backend_name ? backend_name : "", aw_state_driver_names());
-        return 1;
-    }
-    return aw_state_conformance_run_driver(d, opts, NULL);
+    return aw_state_conformance_run_with(backend_name, NULL, opts, NULL, NULL);
 }

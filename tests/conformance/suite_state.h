@@ -13,12 +13,29 @@
  * on stdout, is reported by cmocka as skipped and is counted in
  * *unsupported.
  *
+ * Cross-process: with aw_state_conformance_options.cross_process the run
+ * also forks 3 child processes (see suite_state.c, "cross-process"). The
+ * test program must be single-threaded when a run starts (every suite
+ * thread is joined before its test returns), so no mutex can be held by
+ * another thread at fork time.
+ *
  * Not reentrant: one run at a time per process (the run's backend lives in
  * file-scope state shared with cmocka's fixtures). */
 #ifndef AW_SUITE_STATE_H
 #define AW_SUITE_STATE_H
 
 #include "backends/state/state.h"
+
+/* What a run covers beyond the backend's own options. A zeroed struct (or
+ * NULL) gives the defaults. */
+typedef struct aw_state_conformance_options {
+    /* The backend's state is shared between processes (Redis, PostgreSQL,
+     * DynamoDB): also run the "cross-process" group, in which 3 forked
+     * processes, each with its own backend created from the same options,
+     * race to claim the same 1,000 identities. Leave false for per-process
+     * backends (memory): the group is then listed as not run. */
+    bool cross_process;
+} aw_state_conformance_options;
 
 /* Run the suite against the registered backend named backend_name. opts may
  * be NULL (defaults: empty url and key prefix). Return the number of failed
@@ -30,5 +47,11 @@ int aw_state_conformance_run(const char *backend_name, const aw_state_options *o
  * (may be NULL) receives the number of tests reported UNSUPPORTED. */
 int aw_state_conformance_run_driver(const aw_state_driver *driver, const aw_state_options *opts,
                                     int *unsupported);
+
+/* Both of the above with run options (copts may be NULL = defaults);
+ * driver_name or driver: exactly one of them non-NULL. */
+int aw_state_conformance_run_with(const char *backend_name, const aw_state_driver *driver,
+                                  const aw_state_options *opts,
+                                  const aw_state_conformance_options *copts, int *unsupported);
 
 #endif

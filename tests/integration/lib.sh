@@ -1,15 +1,44 @@
 # Shared helpers for the integration tests (sourced). Each test gets its own
-# temp dir, mock Kafka cluster process and webhook target; everything is
-# stopped on exit. No sleeps as synchronisation: wait_for polls a condition
-# with a deadline.
+# temp dir, Kafka topics and consumer group, and webhook target; everything it
+# started is stopped on exit. No sleeps as synchronisation: wait_for polls a
+# condition with a deadline.
+#
+# Kafka peer, chosen by AW_KAFKA:
+#   real  the broker at AW_KAFKA_BOOTSTRAP (a real Apache Kafka broker that
+#         scripts/test.sh starts once per run and shares between all tests and
+#         build flavours); topics are created with tests/support/kafka_admin.
+#   mock  a librdkafka mock cluster process per test (tests/support/mock_cluster),
+#         its topics made at start.
+#   unset real when AW_KAFKA_BOOTSTRAP is set, else mock (so plain ctest works).
+# Because the real broker is shared, every test run uses its own topic names
+# and group id: ACTIONS_TOPIC, REPLY_TOPIC, DLQ_TOPIC, GROUP (a random suffix).
 set -euo pipefail
 
 : "${AW_BUILD_DIR:?AW_BUILD_DIR must point at the build directory}"
 : "${AW_SOURCE_DIR:?AW_SOURCE_DIR must point at the source tree}"
+case "${AW_KAFKA:-}" in
+    mock) KAFKA_PEER=mock ;;
+    real)
+        [ -n "${AW_KAFKA_BOOTSTRAP:-}" ] || { echo "FAIL: AW_KAFKA=real needs AW_KAFKA_BOOTSTRAP" >&2; exit 1; }
+        KAFKA_PEER=real ;;
+    "") if [ -n "${AW_KAFKA_BOOTSTRAP:-}" ]; then KAFKA_PEER=real; else KAFKA_PEER=mock; fi ;;
+    *) echo "FAIL: AW_KAFKA must be real or mock, not '$AW_KAFKA'" >&2; exit 1 ;;
+esac
+
 WORKER="$AW_BUILD_DIR/acteon-worker"
 SUPPORT="$AW_BUILD_DIR/tests"
 T=$(mktemp -d "${TMPDIR:-/tmp}/aw-it.XXXXXX")
 PIDS=()
+
+# Unique names per test run: test name + the temp dir's random suffix.
+TEST_NAME=$(basename "$0" .sh)
+TEST_NAME=${TEST_NAME#test_}
+RUN_ID="${TEST_NAME//_/-}-${T##*.}"
+ACTIONS_TOPIC="aw-it.$RUN_ID.actions"
+REPLY_TOPIC="aw-it.$RUN_ID.replies"
+DLQ_TOPIC="aw-it.$RUN_ID.dlq"
+GROUP="aw-it.$RUN_ID.workers"
+echo "kafka peer: $KAFKA_PEER; topics $ACTIONS_TOPIC, $REPLY_TOPIC, $DLQ_TOPIC; group $GROUP"
 
 cleanup() {
     local rc=$?
@@ -20,12 +49,14 @@ cleanup() {
         [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
     done
     if [ $rc -ne 0 ]; then
-        echo "---- test failed (rc=$rc); logs in $T ----" >&2
+        echo "---- test failed (rc=$rc) on the $KAFKA_PEER Kafka peer; logs in $T ----" >&2
         for f in "$T"/*.log; do
             [ -f "$f" ] || continue
             echo "==== $f (last 40 lines)" >&2
             tail -n 40 "$f" >&2
         done
+    elif [ -n "${AW_IT_KEEP:-}" ]; then
+        echo "logs kept in $T"
     else
         rm -rf "$T"
     fi
@@ -46,14 +77,25 @@ wait_for() {
     done
 }
 
-# start_mock TOPIC:PARTS...: start a mock cluster; sets BOOT.
-start_mock() {
+# start_kafka TOPIC:PARTS...: make the topics on the chosen peer (see the
+# top of this file) and wait until every partition has a leader; sets BOOT.
+start_kafka() {
     local args=()
-    for t in "$@"; do args+=(--topic "$t"); done
-    "$SUPPORT/mock_cluster" --bootstrap-file "$T/bootstrap" "${args[@]}" >"$T/mock.log" 2>&1 &
-    PIDS+=($!)
-    wait_for 20 "mock cluster" test -s "$T/bootstrap"
-    BOOT=$(cat "$T/bootstrap")
+    for t in "$@"; do args+=(-t "$t"); done
+    if [ "$KAFKA_PEER" = real ]; then
+        BOOT=$AW_KAFKA_BOOTSTRAP
+        "$SUPPORT/kafka_admin" -b "$BOOT" "${args[@]}" >"$T/admin.log" 2>&1 \
+            || fail "cannot create topics on $BOOT: $(cat "$T/admin.log")"
+    else
+        local margs=()
+        for t in "$@"; do margs+=(--topic "$t"); done
+        "$SUPPORT/mock_cluster" --bootstrap-file "$T/bootstrap" "${margs[@]}" >"$T/mock.log" 2>&1 &
+        PIDS+=($!)
+        wait_for 20 "mock cluster" test -s "$T/bootstrap"
+        BOOT=$(cat "$T/bootstrap")
+        "$SUPPORT/kafka_admin" -b "$BOOT" --check "${args[@]}" >"$T/admin.log" 2>&1 \
+            || fail "mock cluster topics not ready: $(cat "$T/admin.log")"
+    fi
 }
 
 # start_webhook [ARGS...]: start the webhook target; sets HOOK_URL, HOOK_LOG.
@@ -67,22 +109,25 @@ start_webhook() {
     HOOK_URL="http://127.0.0.1:$(cat "$T/hook.port")/hook"
 }
 
-# write_config FILE [EXTRA_PROVIDERS]: a config for the mock cluster, memory
-# backends, the webhook provider (named "webhook") and the log provider.
+# write_config FILE: a config for the Kafka peer (this test's topics and
+# group), the state and audit backends (STATE_BACKEND/STATE_URL,
+# AUDIT_BACKEND/AUDIT_URL; memory by default), the webhook provider (named
+# "webhook"), the log provider, and EXTRA_CONFIG appended as is.
 write_config() {
     cat >"$1" <<CONF
-kafka = { brokers = "$BOOT"; group_id = "${GROUP:-it-workers}";
-          topics = [ "acteon.actions" ]; reply_topic = "acteon.replies";
-          dlq_topic = "acteon.dlq";
+kafka = { brokers = "$BOOT"; group_id = "$GROUP";
+          topics = [ "$ACTIONS_TOPIC" ]; reply_topic = "$REPLY_TOPIC";
+          dlq_topic = "$DLQ_TOPIC";
           properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500" ]; };
-state = { backend = "memory"; url = ""; };
-audit = { enabled = true; backend = "memory"; url = ""; };
+state = { backend = "${STATE_BACKEND:-memory}"; url = "${STATE_URL:-}"; };
+audit = { enabled = true; backend = "${AUDIT_BACKEND:-memory}"; url = "${AUDIT_URL:-}"; };
 workers = { threads = ${THREADS:-4}; max_in_flight = ${MAX_IN_FLIGHT:-2000};
             shutdown_timeout_ms = 20000; };
 dedup = { window_s = 3600; lease_ms = ${LEASE_MS:-10000}; };
 providers = ( { name = "webhook"; type = "webhook"; url = "$HOOK_URL";
                 timeout_ms = 5000; max_attempts = 4; backoff_base_ms = 20; },
               { name = "log"; type = "log"; } );
+${EXTRA_CONFIG:-}
 CONF
 }
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# End to end on the mock cluster with memory backends and a real webhook:
+# End to end on the Kafka peer (lib.sh: real broker or mock cluster) with
+# memory backends and a real webhook:
 # 1,000 actions, 100 repeating an earlier id, 20 malformed ->
 # 880 executed, 100 deduplicated, exactly one webhook call per distinct id,
 # 20 DLQ messages each with a reason, committed offsets at the end of every
 # partition, and a clean exit on SIGTERM.
 source "$(dirname "$0")/lib.sh"
 
-start_mock acteon.actions:4 acteon.replies:4 acteon.dlq:1
+start_kafka "$ACTIONS_TOPIC:4" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 start_webhook
 write_config "$T/worker.conf"
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --ids "$T/ids.txt" >"$T/actions.jsonl"
@@ -14,12 +15,12 @@ produce_file "$T/actions.jsonl"
 
 start_worker worker "$T/worker.conf"
 # 8 of the malformed lines carry a readable id: they get a "rejected" reply too.
-wait_for 120 "988 replies" topic_has acteon.replies 988
-wait_for 60 "20 DLQ messages" topic_has acteon.dlq 20
-wait_for 30 "offsets committed at the end" committed_at_end it-workers acteon.actions
+wait_for 120 "988 replies" topic_has "$REPLY_TOPIC" 988
+wait_for 60 "20 DLQ messages" topic_has "$DLQ_TOPIC" 20
+wait_for 30 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
 stop_worker "$WORKER_PID"
 
-read_topic acteon.replies '%s\n' >"$T/replies.jsonl"
+read_topic "$REPLY_TOPIC" '%s\n' >"$T/replies.jsonl"
 python3 "$AW_SOURCE_DIR/tests/integration/check_replies.py" --executed 880 --deduplicated 100 \
     --rejected 8 <"$T/replies.jsonl" || fail "reply outcomes"
 pass "880 executed, 100 deduplicated replies"
@@ -34,18 +35,18 @@ awk -F'\t' '$2 < 1 || $3 !~ /^it:/ { bad = 1 } END { exit bad }' "$HOOK_LOG" \
     || fail "webhook calls without fencing token or idempotency key"
 pass "exactly one webhook call per distinct id, with fencing token and idempotency key"
 
-dlq=$(count_topic acteon.dlq)
+dlq=$(count_topic "$DLQ_TOPIC")
 [ "$dlq" -eq 20 ] || fail "DLQ: want 20, got $dlq"
-read_topic acteon.dlq '%h\n' >"$T/dlq.headers"
+read_topic "$DLQ_TOPIC" '%h\n' >"$T/dlq.headers"
 reasons=$(grep -c 'acteon.dlq.reason=' "$T/dlq.headers" || true)
 [ "$reasons" -eq 20 ] || fail "DLQ messages with a reason header: want 20, got $reasons"
 grep -q 'acteon.dlq.source_offset=' "$T/dlq.headers" || fail "DLQ without source offset"
 grep -q 'acteon.dlq.reason=invalid_json' "$T/dlq.headers" || fail "no invalid_json reason"
 grep -q 'acteon.dlq.reason=missing_field' "$T/dlq.headers" || fail "no missing_field reason"
-read_topic acteon.dlq '%s\n' | grep -qx 'this is not json' || fail "DLQ body not the original bytes"
+read_topic "$DLQ_TOPIC" '%s\n' | grep -qx 'this is not json' || fail "DLQ body not the original bytes"
 pass "20 DLQ messages with reasons and original bytes"
 
-committed_at_end it-workers acteon.actions || fail "offsets not committed at the end"
+committed_at_end "$GROUP" "$ACTIONS_TOPIC" || fail "offsets not committed at the end"
 pass "committed offsets at the end of every partition"
 grep -q "executed=880 failed=0 deduplicated=100 rejected=20" "$T/worker.log" \
     || fail "worker's final counters"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Restarts mid-run on the mock cluster with memory state:
+# Restarts mid-run on the Kafka peer (lib.sh: real broker or mock cluster)
+# with memory state:
 #  1. graceful (SIGTERM) then restart: every action executed exactly once,
 #     a reply for every message, offsets committed at the end;
 #  2. crash (kill -9) then restart: nothing lost (every action executed at
@@ -8,14 +9,14 @@
 #     shared backends (Redis, PostgreSQL) are for.
 source "$(dirname "$0")/lib.sh"
 
-start_mock acteon.actions:4 acteon.replies:4 acteon.dlq:1
+start_kafka "$ACTIONS_TOPIC:4" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 # 20 ms per call, 4 threads and a small in-flight window: slow enough to
 # stop the worker mid-run with most of the topic still unconsumed.
 MAX_IN_FLIGHT=40
 start_webhook --delay-ms 20
 write_config "$T/worker.conf"
 
-replies_distinct() { read_topic acteon.replies '%s\n' | python3 -c '
+replies_distinct() { read_topic "$REPLY_TOPIC" '%s\n' | python3 -c '
 import json, sys
 print(len({(r["source"]["partition"], r["source"]["offset"]) for r in map(json.loads, filter(str.strip, sys.stdin))}))'; }
 hook_calls_at_least() { [ "$(wc -l <"$HOOK_LOG")" -ge "$1" ]; }
@@ -26,13 +27,13 @@ python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 600 --dups 0 -
     --ids "$T/ids1.txt" >"$T/batch1.jsonl"
 produce_file "$T/batch1.jsonl"
 start_worker worker-a "$T/worker.conf"
-wait_for 60 "some replies" topic_has acteon.replies 100
+wait_for 60 "some replies" topic_has "$REPLY_TOPIC" 100
 stop_worker "$WORKER_PID"
 done_a=$(wc -l <"$HOOK_LOG")
 [ "$done_a" -lt 600 ] || fail "worker A finished everything before it was stopped"
 start_worker worker-b "$T/worker.conf"
 wait_for 120 "600 distinct replies" has_distinct_replies 600
-wait_for 30 "offsets committed at the end" committed_at_end it-workers acteon.actions
+wait_for 30 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
 stop_worker "$WORKER_PID"
 calls=$(wc -l <"$HOOK_LOG")
 distinct=$(cut -f1 "$HOOK_LOG" | sort -u | wc -l)
@@ -53,7 +54,7 @@ kill -KILL "$WORKER_PID"
 wait "$WORKER_PID" 2>/dev/null || true
 start_worker worker-d "$T/worker.conf"
 wait_for 180 "1200 distinct replies" has_distinct_replies 1200
-wait_for 30 "offsets committed at the end" committed_at_end it-workers acteon.actions
+wait_for 30 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
 stop_worker "$WORKER_PID"
 missing=$(cut -f1 "$HOOK_LOG" | sort -u | comm -13 - <(sort "$T/ids2.txt") | wc -l)
 [ "$missing" -eq 0 ] || fail "crash: $missing action(s) never executed"

@@ -1,0 +1,172 @@
+/* Lua sources of the "redis" state backend: see redis_scripts.h. */
+#include "backends/state/redis/redis_scripts.h"
+
+#include <stddef.h>
+
+/* The fencing-token counter (KEYS[2] where used). One counter per key
+ * prefix serves every lock name and dedup identity, so tokens increase per
+ * name (they increase, period) and cost one key in all: nothing per
+ * identity is left behind when leases and locks expire.
+ *
+ * The counter never expires. Should it be lost anyway (a restart without
+ * AOF, FLUSHDB, an eviction under an allkeys-* policy), it is re-seeded from
+ * the server clock in microseconds: the next token is then above every token
+ * issued before, as long as fewer than one token per microsecond was issued
+ * on average (a single Redis runs well under 10^6 scripts/s) and the server
+ * clock did not step back. The seed is built by string concatenation
+ * (seconds .. six-digit microseconds): exact, no double arithmetic. */
+#define LUA_NEXT_TOKEN                                                         \
+    "local function next_token(k)\n"                                           \
+    "  if redis.call('EXISTS', k) == 0 then\n"                                 \
+    "    local now = redis.call('TIME')\n"                                     \
+    "    redis.call('SET', k, now[1] .. string.format('%06d', tonumber(now[2])))\n" \
+    "  end\n"                                                                  \
+    "  redis.call('INCR', k)\n"                                                \
+    "  return redis.call('GET', k)\n"                                          \
+    "end\n"
+
+/* Expiry of a written key: PEXPIRE for a TTL, PERSIST without one. */
+#define LUA_SET_TTL                                                            \
+    "local function set_ttl(k, ttl)\n"                                         \
+    "  if tonumber(ttl) > 0 then redis.call('PEXPIRE', k, ttl)\n"              \
+    "  else redis.call('PERSIST', k) end\n"                                    \
+    "end\n"
+
+static const char *const sources[AW_RS_COUNT] = {
+    [AW_RS_INSERT] =
+        /* Set only if absent (an expired key is absent): version 1. */
+        "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+        "redis.call('HSET', KEYS[1], 'v', ARGV[1], 'n', '1')\n"
+        "if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end\n"
+        "return 1\n",
+
+    [AW_RS_SET] =
+        /* Upsert: the version is bumped by the same script that writes, so
+         * two concurrent sets never get the same version. HINCRBY on an
+         * absent (or expired) key starts from 0: version 1. */
+        LUA_SET_TTL
+        "redis.call('HINCRBY', KEYS[1], 'n', 1)\n"
+        "redis.call('HSET', KEYS[1], 'v', ARGV[1])\n"
+        "set_ttl(KEYS[1], ARGV[2])\n"
+        "return redis.call('HGET', KEYS[1], 'n')\n",
+
+    [AW_RS_INCR] =
+        /* A counter is a value like any other: its decimal text in 'v'. The
+         * memory backend accepts any strtoll-clean decimal of up to 20
+         * characters ("007", "-0"); HINCRBY accepts only canonical ones, so
+         * a non-canonical number is rewritten canonically first (and put
+         * back if the addition overflows: nothing changes on an error). The
+         * TTL applies when the counter is created; an existing counter keeps
+         * its expiry. The new value is returned as text (exact int64). */
+        "local cur = redis.call('HGET', KEYS[1], 'v')\n"
+        "if cur then\n"
+        "  local sign, digits = string.match(cur, '^(%-?)0*(%d+)$')\n"
+        "  if #cur > 20 or not digits then\n"
+        "    return redis.error_reply('NOTANUMBER increment: the stored value is not a '\n"
+        "      .. 'decimal integer')\n"
+        "  end\n"
+        "  local canon = sign .. digits\n"
+        "  if digits == '0' then canon = '0' end\n"
+        "  if canon ~= cur then redis.call('HSET', KEYS[1], 'v', canon) end\n"
+        "  local r = redis.pcall('HINCRBY', KEYS[1], 'v', ARGV[1])\n"
+        "  if type(r) == 'table' and r.err then\n"
+        "    if canon ~= cur then redis.call('HSET', KEYS[1], 'v', cur) end\n"
+        "    return redis.error_reply('NOTANUMBER increment: ' .. r.err)\n"
+        "  end\n"
+        "  redis.call('HINCRBY', KEYS[1], 'n', 1)\n"
+        "else\n"
+        "  redis.call('HSET', KEYS[1], 'v', ARGV[1], 'n', '1')\n"
+        "  if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end\n"
+        "end\n"
+        "return redis.call('HGET', KEYS[1], 'v')\n",
+
+    [AW_RS_CAS] =
+        /* Versions compared as decimal text (both sides canonical). Absent
+         * or expired = version 0. */
+        LUA_SET_TTL
+        "local cur = redis.call('HGET', KEYS[1], 'n') or '0'\n"
+        "if cur ~= ARGV[1] then return {0, cur} end\n"
+        "redis.call('HINCRBY', KEYS[1], 'n', 1)\n"
+        "redis.call('HSET', KEYS[1], 'v', ARGV[2])\n"
+        "set_ttl(KEYS[1], ARGV[3])\n"
+        "return {1, redis.call('HGET', KEYS[1], 'n')}\n",
+
+    [AW_RS_LOCK_ACQUIRE] =
+        LUA_NEXT_TOKEN
+        "if redis.call('EXISTS', KEYS[1]) == 1 then return false end\n"
+        "local t = next_token(KEYS[2])\n"
+        "if tonumber(ARGV[1]) > 0 then redis.call('SET', KEYS[1], t, 'PX', ARGV[1])\n"
+        "else redis.call('SET', KEYS[1], t) end\n"
+        "return t\n",
+
+    [AW_RS_LOCK_EXTEND] =
+        LUA_SET_TTL
+        "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end\n"
+        "set_ttl(KEYS[1], ARGV[2])\n"
+        "return 1\n",
+
+    [AW_RS_LOCK_RELEASE] =
+        "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end\n"
+        "redis.call('DEL', KEYS[1])\n"
+        "return 1\n",
+
+    [AW_RS_CLAIM] =
+        /* Done -> DONE with the record; a live lease -> BUSY with the
+         * holder's token and remaining lease; absent or expired -> a new
+         * lease with a token above every earlier one. */
+        LUA_NEXT_TOKEN
+        "local h = redis.call('HMGET', KEYS[1], 's', 't', 'sum', 'top', 'p', 'o')\n"
+        "if h[1] == 'D' then return {'D', h[2], h[3], h[4], h[5], h[6]} end\n"
+        "if h[1] == 'L' then return {'B', h[2], redis.call('PTTL', KEYS[1])} end\n"
+        "local t = next_token(KEYS[2])\n"
+        "redis.call('HSET', KEYS[1], 's', 'L', 't', t)\n"
+        "redis.call('PEXPIRE', KEYS[1], ARGV[1])\n"
+        "return {'A', t}\n",
+
+    [AW_RS_COMPLETE] =
+        /* Only the live lease of this token turns into a done record; else
+         * nothing is written (stale). */
+        LUA_SET_TTL
+        "local h = redis.call('HMGET', KEYS[1], 's', 't')\n"
+        "if h[1] ~= 'L' or h[2] ~= ARGV[1] then return 0 end\n"
+        "redis.call('HSET', KEYS[1], 's', 'D', 'sum', ARGV[2], 'top', ARGV[3], 'p', ARGV[4], "
+        "'o', ARGV[5])\n"
+        "set_ttl(KEYS[1], ARGV[6])\n"
+        "return 1\n",
+
+    [AW_RS_LEASE_RENEW] =
+        "local h = redis.call('HMGET', KEYS[1], 's', 't')\n"
+        "if h[1] ~= 'L' or h[2] ~= ARGV[1] then return 0 end\n"
+        "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+        "return 1\n",
+
+    [AW_RS_LEASE_RELEASE] =
+        "local h = redis.call('HMGET', KEYS[1], 's', 't')\n"
+        "if h[1] ~= 'L' or h[2] ~= ARGV[1] then return 0 end\n"
+        "redis.call('DEL', KEYS[1])\n"
+        "return 1\n",
+};
+
+static const char *const names[AW_RS_COUNT] = {
+    [AW_RS_INSERT] = "check_and_set",
+    [AW_RS_SET] = "set",
+    [AW_RS_INCR] = "increment",
+    [AW_RS_CAS] = "compare_and_swap",
+    [AW_RS_LOCK_ACQUIRE] = "lock_acquire",
+    [AW_RS_LOCK_EXTEND] = "lock_extend",
+    [AW_RS_LOCK_RELEASE] = "lock_release",
+    [AW_RS_CLAIM] = "claim",
+    [AW_RS_COMPLETE] = "complete",
+    [AW_RS_LEASE_RENEW] = "lease_renew",
+    [AW_RS_LEASE_RELEASE] = "lease_release",
+};
+
+const char *aw_redis_script_source(aw_redis_script s)
+{
+    return (unsigned)s < AW_RS_COUNT ? sources[s] : NULL;
+}
+
+const char *aw_redis_script_name(aw_redis_script s)
+{
+    return (unsigned)s < AW_RS_COUNT ? names[s] : "?";
+}

@@ -9,12 +9,16 @@
 #include "common/aw_log.h"
 #include "worker/outcome.h"
 
+/* Longest time an executed action waits for its done record. */
+#define COMPLETE_EVERY_MS 20
+
 /* Per-job scratch of one batch. */
 typedef struct item {
     aw_job *job;
     int provider;           /* index in the provider set */
     bool finished;          /* reached an outcome (or abandoned) this round */
     bool executed;          /* the provider ran: complete must follow */
+    bool completed;         /* its complete was sent (done record or stale) */
     uint64_t token;
     uint64_t lease_handle;  /* lease keeper registration, 0 = none */
     aw_outcome outcome;
@@ -153,10 +157,6 @@ static void execute(aw_worker *w, item *it, const char *identity)
     aw_runtime *rt = w->rt;
     aw_job *j = it->job;
     const aw_provider_config *pc = aw_provider_set_config(rt->providers, it->provider);
-    aw_state_key key = job_key(j);
-    /* Renewed from here until the done record is written (complete may be
-     * retried through a backend outage). */
-    it->lease_handle = aw_lease_keeper_add(rt->keeper, &key, it->token);
     aw_provider_result res;
     int attempt = 0;
     for (;;) {
@@ -221,6 +221,10 @@ static bool claim_all(aw_worker *w, item *items, size_t n)
         switch (claims[k].result) {
         case AW_CLAIM_ACQUIRED:
             it->token = claims[k].token;
+            /* Renewed from now until the done record is written: the
+             * claim covers the wait for its turn in the batch, the provider
+             * call and complete retries through a backend outage. */
+            it->lease_handle = aw_lease_keeper_add(w->rt->keeper, &claims[k].key, it->token);
             break;
         case AW_CLAIM_DONE:
             answer_done(it, &claims[k]);
@@ -252,7 +256,8 @@ static void summary_for(const item *it, aw_buf *out)
     free(text);
 }
 
-/* Write the done records of everything executed this round, one round trip. */
+/* Write the done records of everything executed and not yet completed, one
+ * round trip. */
 static bool complete_all(aw_worker *w, item *items, size_t n)
 {
     aw_complete *cs = calloc(n, sizeof(*cs));
@@ -262,7 +267,7 @@ static bool complete_all(aw_worker *w, item *items, size_t n)
     bool ok = cs && sums && idx;
     for (size_t i = 0; ok && i < n; i++) {
         item *it = &items[i];
-        if (!it->executed)
+        if (!it->executed || it->completed)
             continue;
         summary_for(it, &sums[nc]);
         const rd_kafka_message_t *m = it->job->msg;
@@ -278,6 +283,7 @@ static bool complete_all(aw_worker *w, item *items, size_t n)
                                      &w->rt->metrics.complete_ms, &w->rt->state_ok},
                         call_complete, cs, nc);
     for (size_t k = 0; ok && k < nc; k++) {
+        items[idx[k]].completed = true;
         if (!cs[k].stale)
             continue;
         /* Our lease expired and another holder took over while the provider
@@ -351,6 +357,11 @@ size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
     }
 
     bool ok = claim_all(w, items, n);
+    /* An executed action is exposed (a crash repeats it) until its done
+     * record exists, so done records are written at most COMPLETE_EVERY_MS
+     * after the call, not only at the end of the batch: with slow providers
+     * a batch takes seconds. */
+    int64_t last_complete = aw_mono_now_ms();
     for (size_t i = 0; ok && i < n; i++) {
         item *it = &items[i];
         if (it->finished || it->provider < 0)
@@ -366,6 +377,10 @@ size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
             continue;
         }
         execute(w, it, it->job->record.dedup_identity);
+        if (aw_mono_now_ms() - last_complete >= COMPLETE_EVERY_MS) {
+            ok = complete_all(w, items, n);
+            last_complete = aw_mono_now_ms();
+        }
     }
     if (ok)
         ok = complete_all(w, items, n);

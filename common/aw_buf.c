@@ -77,3 +77,14 @@ char *aw_buf_steal(aw_buf *b)
     b->len = b->cap = 0;
     return p;
 }
+
+char *aw_memdup(const void *p, size_t len)
+{
+    char *c = malloc(len + 1);
+    if (!c)
+        return NULL;
+    if (len)
+        memcpy(c, p, len);
+    c[len] = '\0';
+    return c;
+}

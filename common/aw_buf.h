@@ -20,6 +20,10 @@ int aw_buf_puts(aw_buf *b, const char *s);
 int aw_buf_printf(aw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void aw_buf_reset(aw_buf *b);
 void aw_buf_free(aw_buf *b);
+/* malloc'd copy of len bytes plus a NUL (binary-safe, and a C string for
+ * text); NULL when out of memory. */
+char *aw_memdup(const void *p, size_t len);
+
 /* Hand the data over to the caller (free() it); the buffer becomes empty. */
 char *aw_buf_steal(aw_buf *b);
 

@@ -202,18 +202,6 @@ static void mem_seed(uint64_t seed[2])
 
 static aw_status mem_nomem(aw_error *err) { return aw_error_set(err, AW_NOMEM, "out of memory"); }
 
-/* Copy of len bytes plus a NUL, so readers can hand out C strings too. */
-static char *mem_dup(const void *p, size_t len)
-{
-    char *c = malloc(len + 1);
-    if (!c)
-        return NULL;
-    if (len)
-        memcpy(c, p, len);
-    c[len] = '\0';
-    return c;
-}
-
 /* Absolute monotonic deadline for a TTL; 0 (never) when ttl_ms <= 0. */
 static int64_t mem_deadline(int64_t now, int64_t ttl_ms)
 {
@@ -591,7 +579,7 @@ static aw_status mem_check_and_set(void *s, const aw_state_key *k, const void *v
     if (rc != AW_OK)
         return rc;
     /* Copy before locking: the mutex is held for pointer swaps only. */
-    char *copy = mem_dup(val, len);
+    char *copy = aw_memdup(val, len);
     if (!copy)
         return mem_nomem(err);
     pthread_mutex_lock(&ref.shard->mu);
@@ -623,7 +611,7 @@ static aw_status mem_get(void *s, const aw_state_key *k, aw_state_value *out, aw
     mem_entry *e = mem_live(&ref, aw_mono_now_ms());
     if (!e) {
         rc = AW_NOT_FOUND;
-    } else if ((out->data = mem_dup(e->val, e->vlen)) != NULL) {
+    } else if ((out->data = aw_memdup(e->val, e->vlen)) != NULL) {
         out->len = e->vlen;
         out->version = e->version;
     } else {
@@ -643,7 +631,7 @@ static aw_status mem_set(void *s, const aw_state_key *k, const void *val, size_t
     aw_status rc = mem_ref_key(ss, MEM_SPACE_VALUE, k, &ref, err);
     if (rc != AW_OK)
         return rc;
-    char *copy = mem_dup(val, len);
+    char *copy = aw_memdup(val, len);
     if (!copy)
         return mem_nomem(err);
     pthread_mutex_lock(&ref.shard->mu);
@@ -722,7 +710,7 @@ static aw_status mem_increment_locked(const mem_ref *ref, int64_t delta, int64_t
         return aw_error_set(err, AW_PERMANENT, "increment: int64 overflow");
     char num[24];
     int n = snprintf(num, sizeof(num), "%" PRId64, cur + delta);
-    char *copy = mem_dup(num, (size_t)n);
+    char *copy = aw_memdup(num, (size_t)n);
     if (!copy || (!e && !(e = mem_insert(ref)))) {
         free(copy);
         return mem_nomem(err);
@@ -756,7 +744,7 @@ static aw_status mem_compare_and_swap(void *s, const aw_state_key *k, uint64_t e
     aw_status rc = mem_ref_key(ss, MEM_SPACE_VALUE, k, &ref, err);
     if (rc != AW_OK)
         return rc;
-    char *copy = mem_dup(val, len);
+    char *copy = aw_memdup(val, len);
     if (!copy)
         return mem_nomem(err);
     pthread_mutex_lock(&ref.shard->mu);
@@ -821,8 +809,8 @@ static int mem_collect_shard(mem_shard *sh, const char *pfx, size_t plen, size_t
             if (h) {
                 h->next = *out;
                 *out = h;
-                h->id = mem_dup(e->key + id_off, e->klen - id_off);
-                h->val = mem_dup(e->val, e->vlen);
+                h->id = aw_memdup(e->key + id_off, e->klen - id_off);
+                h->val = aw_memdup(e->val, e->vlen);
                 h->vlen = e->vlen;
             }
             if (!h || !h->id || !h->val)
@@ -946,7 +934,7 @@ static aw_status mem_check_lease_ms(int64_t lease_ms, aw_error *err)
 static aw_status mem_claim_done(const mem_entry *e, aw_claim *c)
 {
     c->result = AW_CLAIM_DONE;
-    c->done_summary = mem_dup(e->val, e->vlen);
+    c->done_summary = aw_memdup(e->val, e->vlen);
     c->done_topic = strdup(e->topic ? e->topic : "");
     c->done_partition = e->partition;
     c->done_offset = e->offset;
@@ -1038,7 +1026,7 @@ static aw_status mem_complete_one(mem_session *ss, aw_complete *c, aw_error *err
         return rc;
     const char *sum = c->summary ? c->summary : "";
     size_t sum_len = strlen(sum);
-    char *summary = mem_dup(sum, sum_len);
+    char *summary = aw_memdup(sum, sum_len);
     char *topic = strdup(c->source.topic ? c->source.topic : "");
     if (!summary || !topic) {
         free(summary);

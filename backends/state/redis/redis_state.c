@@ -104,17 +104,6 @@ static int64_t rs_ttl(int64_t ttl_ms)
     return ttl_ms > RS_MAX_TTL_MS ? RS_MAX_TTL_MS : ttl_ms;
 }
 
-static char *rs_dup(const char *p, size_t len)
-{
-    char *c = malloc(len + 1);
-    if (!c)
-        return NULL;
-    if (len)
-        memcpy(c, p, len);
-    c[len] = '\0';
-    return c;
-}
-
 static aw_status rs_unexpected(rs_session *s, const char *what, aw_error *err)
 {
     return aw_error_set(err, AW_INTERNAL, "redis %s: %s: unexpected reply", s->b->cfg.where,
@@ -413,7 +402,7 @@ static aw_status rs_get(void *ss, const aw_state_key *k, aw_state_value *out, aw
     } else if (r->element[0]->type != REDIS_REPLY_STRING ||
                !rs_reply_u64(r->element[1], &version)) {
         rc = rs_unexpected(s, "get", err);
-    } else if (!(out->data = rs_dup(r->element[0]->str, r->element[0]->len))) {
+    } else if (!(out->data = aw_memdup(r->element[0]->str, r->element[0]->len))) {
         rc = rs_nomem(err);
     } else {
         out->len = r->element[0]->len;
@@ -595,7 +584,7 @@ static aw_status rs_scan_keys(rs_session *s, const char *pfx, size_t plen, rs_hi
                     hits->v = v;
                     hits->cap = cap;
                 }
-                char *copy = rs_dup(k->str, k->len);
+                char *copy = aw_memdup(k->str, k->len);
                 if (!copy)
                     rc = rs_nomem(err);
                 else
@@ -816,8 +805,8 @@ static aw_status rs_claim_parse(rs_session *s, const redisReply *r, aw_claim *c,
         return rs_unexpected(s, "claim", err);
     c->result = AW_CLAIM_DONE;
     c->done_partition = (int32_t)partition;
-    c->done_summary = rs_dup(sum->str, sum->len);
-    c->done_topic = rs_dup(top->str, top->len);
+    c->done_summary = aw_memdup(sum->str, sum->len);
+    c->done_topic = aw_memdup(top->str, top->len);
     return c->done_summary && c->done_topic ? AW_OK : rs_nomem(err);
 }
 

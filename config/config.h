@@ -41,6 +41,8 @@ typedef struct aw_config {
         char **properties;   /* "key=value", passed to librdkafka as is */
         size_t n_properties;
         int embedded_partitions; /* partitions per topic of the embedded cluster */
+        bool transactional_replies; /* replies, DLQ copies and offsets in one txn */
+        int transaction_interval_ms; /* how often the open transaction commits */
     } kafka;
 
     struct {

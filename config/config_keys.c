@@ -187,6 +187,20 @@ static const aw_config_key keys[] = {
     {.path = "kafka.embedded_partitions", .type = AW_KEY_INT,
      .offset = AW_CFG(kafka.embedded_partitions), .def_num = 4, .min = 1, .max = 256,
      .help = "brokers = \"embedded\": partitions per topic of the mock cluster."},
+    {.path = "kafka.transactional_replies", .type = AW_KEY_BOOL,
+     .offset = AW_CFG(kafka.transactional_replies), .def_num = 0,
+     .help = "Produce replies and DLQ copies and commit the consumed offsets in one "
+             "Kafka transaction (transactional.id \"<group_id>-<worker_id>\"; give each "
+             "replica a stable worker_id). Readers with isolation.level=read_committed "
+             "then see exactly one reply per message, even across crashes. Auto-commit is "
+             "off. Needs a real broker, Kafka >= 2.5 (the embedded mock cluster does not "
+             "honour transactions)."},
+    {.path = "kafka.transaction_interval_ms", .type = AW_KEY_INT,
+     .offset = AW_CFG(kafka.transaction_interval_ms), .def_num = 100, .min = 10,
+     .max = 60000,
+     .help = "transactional_replies: the open transaction (replies of completed messages "
+             "and their offsets) is committed this often; replies become visible to "
+             "read_committed readers at that pace."},
 
     /* state */
     {.path = "state.backend", .type = AW_KEY_STRING, .flags = AW_KEY_NONEMPTY,

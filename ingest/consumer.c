@@ -31,6 +31,7 @@ struct aw_consumer {
     uint32_t next_gen;
     bool paused;
     bool cooperative;
+    bool transactional;
 };
 
 static part *find_part(aw_consumer *c, const char *topic, int32_t partition)
@@ -104,6 +105,8 @@ size_t aw_consumer_assigned_count(const aw_consumer *c)
 
 void aw_consumer_store(aw_consumer *c)
 {
+    if (c->transactional)
+        return; /* offsets go into the producer's transaction */
     rd_kafka_topic_partition_list_t *list = NULL;
     for (size_t i = 0; i < c->n_parts; i++) {
         part *p = &c->parts[i];
@@ -127,15 +130,81 @@ void aw_consumer_store(aw_consumer *c)
     rd_kafka_topic_partition_list_destroy(list);
 }
 
-void aw_consumer_done(aw_consumer *c, const char *topic, int32_t partition, int64_t offset,
+bool aw_consumer_done(aw_consumer *c, const char *topic, int32_t partition, int64_t offset,
                       uint32_t gen)
 {
     part *p = find_part(c, topic, partition);
     if (!p || p->gen != gen)
-        return;
-    if (aw_offset_tracker_mark_done(p->tracker, offset))
+        return false;
+    if (aw_offset_tracker_mark_done(p->tracker, offset)) {
         AW_WARN("consumer", "completion for %s[%d]@%lld not in flight", topic, partition,
                 (long long)offset);
+        return false;
+    }
+    return true;
+}
+
+rd_kafka_topic_partition_list_t *aw_consumer_committable_list(aw_consumer *c)
+{
+    rd_kafka_topic_partition_list_t *list = NULL;
+    for (size_t i = 0; i < c->n_parts; i++) {
+        part *p = &c->parts[i];
+        int64_t off = aw_offset_tracker_committable(p->tracker);
+        if (!p->assigned || off < 0)
+            continue;
+        if (!list)
+            list = rd_kafka_topic_partition_list_new((int)c->n_parts);
+        rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = off;
+    }
+    return list;
+}
+
+bool aw_consumer_is_current(aw_consumer *c, const char *topic, int32_t partition, uint32_t gen)
+{
+    part *p = find_part(c, topic, partition);
+    return p && p->assigned && p->gen == gen;
+}
+
+rd_kafka_consumer_group_metadata_t *aw_consumer_group_metadata(aw_consumer *c)
+{
+    return rd_kafka_consumer_group_metadata(c->rk);
+}
+
+void aw_consumer_rewind(aw_consumer *c)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
+    for (size_t i = 0; i < c->n_parts; i++) {
+        part *p = &c->parts[i];
+        if (p->assigned && !p->revoking)
+            rd_kafka_topic_partition_list_add(list, p->topic, p->partition);
+    }
+    if (list->cnt > 0) {
+        /* Where the last committed transaction left each partition. */
+        rd_kafka_resp_err_t e = rd_kafka_committed(c->rk, list, 30000);
+        if (e)
+            AW_ERROR("consumer", "rewind: committed offsets: %s", rd_kafka_err2str(e));
+        for (int i = 0; !e && i < list->cnt; i++) {
+            rd_kafka_topic_partition_t *tp = &list->elems[i];
+            /* Nothing committed yet: start over from the beginning (the
+             * auto.offset.reset=earliest default). */
+            if (tp->offset < 0)
+                tp->offset = RD_KAFKA_OFFSET_BEGINNING;
+            part *p = find_part(c, tp->topic, tp->partition);
+            if (p)
+                part_reset(c, p);
+        }
+        rd_kafka_error_t *err = e ? NULL : rd_kafka_seek_partitions(c->rk, list, 30000);
+        if (err) {
+            AW_ERROR("consumer", "rewind: seek: %s", rd_kafka_error_string(err));
+            rd_kafka_error_destroy(err);
+        }
+        for (int i = 0; !e && i < list->cnt; i++)
+            if (list->elems[i].err)
+                AW_ERROR("consumer", "rewind: seek %s[%d]: %s", list->elems[i].topic,
+                         list->elems[i].partition, rd_kafka_err2str(list->elems[i].err));
+        AW_WARN("consumer", "rewound %d partition(s) to their committed offsets", list->cnt);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
 }
 
 static void apply_pause(aw_consumer *c, rd_kafka_topic_partition_list_t *list, bool paused)
@@ -189,8 +258,10 @@ static void on_assign(aw_consumer *c, rd_kafka_topic_partition_list_t *parts)
     } else if (e) {
         AW_ERROR("consumer", "assign: %s", rd_kafka_err2str(e));
     }
-    if (c->paused)
-        apply_pause(c, parts, true);
+    /* librdkafka keeps a partition's pause flag across unassign/assign: a
+     * partition paused before a rebalance would come back paused while we
+     * believe fetching runs. Always state the current wish explicitly. */
+    apply_pause(c, parts, c->paused);
     AW_INFO("consumer", "assigned %d partition(s), %zu in total", parts->cnt,
             aw_consumer_assigned_count(c));
     if (c->hooks.assigned)
@@ -216,10 +287,14 @@ static void on_revoke(aw_consumer *c, rd_kafka_topic_partition_list_t *parts)
         if (left)
             AW_WARN("consumer", "rebalance: abandoning %zu in-flight message(s) after %d ms",
                     left, c->rebalance_timeout_ms);
-        aw_consumer_store(c);
-        rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 0);
-        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
-            AW_WARN("consumer", "commit on revoke: %s", rd_kafka_err2str(e));
+        if (c->hooks.commit) {
+            c->hooks.commit(c->hooks.ud, c);
+        } else {
+            aw_consumer_store(c);
+            rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 0);
+            if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+                AW_WARN("consumer", "commit on revoke: %s", rd_kafka_err2str(e));
+        }
     } else {
         AW_WARN("consumer", "assignment lost: dropping in-flight work without commit");
     }
@@ -297,6 +372,7 @@ aw_status aw_consumer_new(const aw_consumer_options *o, const aw_consumer_hooks 
         return aw_error_set(err, AW_NOMEM, "out of memory");
     c->hooks = *hooks;
     c->rebalance_timeout_ms = o->rebalance_timeout_ms;
+    c->transactional = o->transactional;
 
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     /* Our defaults first; the user's pass-through properties override them,
@@ -321,6 +397,10 @@ aw_status aw_consumer_new(const aw_consumer_options *o, const aw_consumer_hooks 
         rc = aw_kafka_conf_set(conf, "client.id", o->client_id, err);
     if (rc == AW_OK)
         rc = aw_kafka_conf_apply(conf, o->properties, o->n_properties, AW_KAFKA_CONSUMER, err);
+    /* Transactional mode: offsets are committed only inside the producer's
+     * transaction, never by the consumer. */
+    if (rc == AW_OK && o->transactional)
+        rc = aw_kafka_conf_set(conf, "enable.auto.commit", "false", err);
     if (rc != AW_OK)
         goto fail_conf;
     size_t sz = sizeof(errstr);

@@ -29,6 +29,10 @@ typedef struct aw_consumer_hooks {
     /* librdkafka statistics JSON (statistics.interval.ms, default 5 s), on
      * the polling thread; may be NULL. */
     void (*stats)(void *ud, const char *json, size_t len);
+    /* When set (transactional mode), called on revoke after drain instead of
+     * storing and committing through the consumer: the runtime commits the
+     * completed offsets in its transaction. May be NULL. */
+    void (*commit)(void *ud, aw_consumer *c);
     void *ud;
 } aw_consumer_hooks;
 
@@ -41,6 +45,9 @@ typedef struct aw_consumer_options {
     char *const *properties; /* user "key=value" pass-through, applied last */
     size_t n_properties;
     int rebalance_timeout_ms; /* bound on draining revoked partitions */
+    bool transactional;       /* offsets go into the producer's transaction:
+                                 enable.auto.commit is forced to false and the
+                                 consumer never stores or commits */
 } aw_consumer_options;
 
 /* Create and subscribe. hooks is copied. */
@@ -56,8 +63,8 @@ size_t aw_consumer_poll(aw_consumer *c, rd_kafka_message_t **msgs, uint32_t *gen
                         int timeout_ms);
 
 /* A message reached its terminal outcome. Stale generations (the partition
- * was revoked or reset meanwhile) are ignored. */
-void aw_consumer_done(aw_consumer *c, const char *topic, int32_t partition, int64_t offset,
+ * was revoked or reset meanwhile) are ignored: returns false for them. */
+bool aw_consumer_done(aw_consumer *c, const char *topic, int32_t partition, int64_t offset,
                       uint32_t gen);
 
 /* Store (for auto-commit) every partition's committable offset that moved. */
@@ -77,6 +84,23 @@ aw_status aw_consumer_commit(aw_consumer *c, aw_error *err);
 /* Leave the group (runs the final revoke, which drains and commits). */
 void aw_consumer_close(aw_consumer *c);
 void aw_consumer_destroy(aw_consumer *c);
+
+/* ---- transactional mode -------------------------------------------------- */
+
+/* The committable offset (contiguous done prefix) of every assigned
+ * partition that has one; NULL when there is none. Caller destroys. */
+rd_kafka_topic_partition_list_t *aw_consumer_committable_list(aw_consumer *c);
+
+/* True when gen is the partition's current generation and it is assigned. */
+bool aw_consumer_is_current(aw_consumer *c, const char *topic, int32_t partition, uint32_t gen);
+
+/* For rd_kafka_send_offsets_to_transaction; caller destroys. */
+rd_kafka_consumer_group_metadata_t *aw_consumer_group_metadata(aw_consumer *c);
+
+/* After an aborted transaction: seek every assigned partition (not being
+ * revoked) back to its committed offset and forget its tracking (a new
+ * generation: completions of the aborted work are ignored). */
+void aw_consumer_rewind(aw_consumer *c);
 
 /* Number of partitions currently assigned. */
 size_t aw_consumer_assigned_count(const aw_consumer *c);

@@ -7,6 +7,7 @@ int aw_cmd_run(int argc, char **argv);
 int aw_cmd_dev(int argc, char **argv);
 int aw_cmd_produce(int argc, char **argv);
 int aw_cmd_config(int argc, char **argv);
+int aw_cmd_migrate(int argc, char **argv);
 
 /* Shared by the commands: install SIGINT/SIGTERM handlers that stop rt
  * (first signal drains, second exits at once). */

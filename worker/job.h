@@ -46,6 +46,9 @@ typedef struct aw_job {
     atomic_int pending;        /* acknowledgements still missing */
     atomic_bool delivery_failed; /* a reply/DLQ delivery failed for good */
     bool abandoned;            /* given up (hard stop): offset not committed */
+    bool txn_replied;          /* transactional mode: its reply/DLQ copy was
+                                  produced in the open transaction by the
+                                  polling thread (its offset is already done) */
     aw_delivery deliveries[2]; /* delivery report contexts (reply, DLQ) */
     struct aw_job *next;       /* intrusive link for queues */
 } aw_job;

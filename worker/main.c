@@ -20,6 +20,8 @@ static void usage(FILE *out)
             "  produce -c FILE [--topic T]  send JSON lines from stdin, keyed by identity\n"
             "  config check -c FILE         validate a config, print it (secrets masked)\n"
             "  config reference             list every config key with type and default\n"
+            "  migrate -c FILE              create or update the backends' schemas (run never\n"
+            "                               does; it refuses to start on a missing schema)\n"
             "\n"
             "Every command takes --help. --version prints the version.\n");
 }
@@ -61,6 +63,8 @@ int main(int argc, char **argv)
         return aw_cmd_produce(sub_argc, sub_argv);
     if (strcmp(cmd, "config") == 0)
         return aw_cmd_config(sub_argc, sub_argv);
+    if (strcmp(cmd, "migrate") == 0)
+        return aw_cmd_migrate(sub_argc, sub_argv);
     fprintf(stderr, "acteon-worker: unknown command \"%s\"\n\n", cmd);
     usage(stderr);
     return 2;

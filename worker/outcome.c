@@ -132,12 +132,18 @@ static rd_kafka_headers_t *dlq_headers(const aw_job *job)
     return h;
 }
 
-static void delivery_failed(aw_runtime *rt, aw_job *job)
+static void delivery_failed_ex(aw_runtime *rt, aw_job *job, bool purged)
 {
     atomic_store(&job->delivery_failed, true);
+    /* A transaction missing one of its replies must not commit (purged
+     * messages belong to a transaction being aborted anyway). */
+    if (job->txn_replied && !purged)
+        atomic_fetch_add(&rt->txn_send_failures, 1);
     atomic_fetch_add(&rt->metrics.delivery_failures, 1);
     aw_runtime_job_ack(rt, job);
 }
+
+static void delivery_failed(aw_runtime *rt, aw_job *job) { delivery_failed_ex(rt, job, false); }
 
 static void send_reply(aw_runtime *rt, aw_job *job)
 {
@@ -239,5 +245,6 @@ void aw_outcome_delivered(void *ud, aw_producer *p, const rd_kafka_message_t *ms
                  job->record.record_id, rd_kafka_topic_name(msg->rkt),
                  rd_kafka_err2str(msg->err));
     }
-    delivery_failed(rt, job);
+    delivery_failed_ex(rt, job, msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+                                    msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT);
 }

@@ -415,6 +415,29 @@ size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
         it->details = NULL;
     }
 
+    if (rt->cfg->kafka.transactional_replies) {
+        /* Transactional mode: the audit record is made durable first; the
+         * polling thread then produces the reply/DLQ copy inside the open
+         * transaction together with the offset, once the message is in its
+         * partition's completed prefix. So "reply committed" implies
+         * "terminal outcome recorded" and "offset committed". */
+        bool audited = audit_all(w, items, n);
+        for (size_t i = 0; i < n; i++) {
+            item *it = &items[i];
+            if (!it->finished)
+                continue;
+            finished[nf++] = it->job;
+            if (!it->job->abandoned) {
+                if (!audited)
+                    atomic_store(&it->job->delivery_failed, true);
+                atomic_store(&it->job->pending, 1);
+            }
+            aw_runtime_job_ack(rt, it->job);
+        }
+        free(items);
+        return nf;
+    }
+
     /* Replies go out first so their delivery overlaps the audit write; a job
      * is acknowledged once for the audit and once per delivery. */
     for (size_t i = 0; i < n; i++) {

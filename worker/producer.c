@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,8 @@ struct aw_producer {
     pthread_t thread;
     atomic_bool stop;     /* set by destroy, read by the delivery thread */
     bool thread_started;
+    bool transactional;
+    bool txn_fatal;       /* polling thread only */
 };
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -70,8 +73,16 @@ aw_status aw_producer_new(const aw_producer_options *o, aw_producer **out, aw_er
         {"topic.metadata.propagation.max.ms", "10000"},
     };
     aw_status rc = AW_OK;
-    for (size_t i = 0; rc == AW_OK && i < sizeof(defaults) / sizeof(defaults[0]); i++)
+    for (size_t i = 0; rc == AW_OK && i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+        /* A transaction bounds its messages' lifetime: librdkafka requires
+         * message.timeout.ms <= transaction.timeout.ms, and a stalled
+         * transaction is aborted and redone rather than waited for. */
+        if (o->transactional_id && strcmp(defaults[i][0], "message.timeout.ms") == 0)
+            continue;
         rc = aw_kafka_conf_set(conf, defaults[i][0], defaults[i][1], err);
+    }
+    if (rc == AW_OK && o->transactional_id)
+        rc = aw_kafka_conf_set(conf, "transactional.id", o->transactional_id, err);
     if (rc == AW_OK)
         rc = aw_kafka_conf_set(conf, "bootstrap.servers", o->brokers, err);
     if (rc == AW_OK && o->client_id)
@@ -99,8 +110,116 @@ aw_status aw_producer_new(const aw_producer_options *o, aw_producer **out, aw_er
         return aw_error_set(err, AW_INTERNAL, "cannot start the delivery thread");
     }
     p->thread_started = true;
+    if (o->transactional_id) {
+        p->transactional = true;
+        rd_kafka_error_t *e = rd_kafka_init_transactions(p->rk, 60000);
+        if (!e)
+            e = rd_kafka_begin_transaction(p->rk);
+        if (e) {
+            rc = aw_error_set(err, AW_CONFIG,
+                              "kafka producer: transactions (transactional.id %s): %s "
+                              "(kafka.transactional_replies needs Kafka >= 2.5)",
+                              o->transactional_id, rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            p->txn_fatal = true;
+            aw_producer_destroy(p);
+            return rc;
+        }
+        AW_INFO("producer", "transactional replies: transactional.id %s", o->transactional_id);
+    }
     *out = p;
     return AW_OK;
+}
+
+/* Abort the open transaction (bounded retries of retriable errors). */
+static aw_status txn_abort(aw_producer *p, int timeout_ms, aw_error *err)
+{
+    int64_t deadline = aw_mono_now_ms() + timeout_ms;
+    for (;;) {
+        rd_kafka_error_t *e = rd_kafka_abort_transaction(p->rk, timeout_ms);
+        if (!e)
+            return AW_OK;
+        bool retry = rd_kafka_error_is_retriable(e) && aw_mono_now_ms() < deadline;
+        aw_status rc = aw_error_set(err, AW_PERMANENT, "abort_transaction: %s",
+                                    rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        if (!retry) {
+            p->txn_fatal = true;
+            return rc;
+        }
+        aw_sleep_ms(100);
+    }
+}
+
+aw_status aw_producer_txn_commit(aw_producer *p, const rd_kafka_topic_partition_list_t *offsets,
+                                 const rd_kafka_consumer_group_metadata_t *cgmd, bool abort_now,
+                                 int timeout_ms, aw_error *err)
+{
+    if (!p->transactional || p->txn_fatal)
+        return aw_error_set(err, AW_PERMANENT, "no usable transactional producer");
+    int64_t deadline = aw_mono_now_ms() + timeout_ms;
+    rd_kafka_error_t *e = NULL;
+    const char *step = "send_offsets_to_transaction";
+    if (abort_now)
+        goto abort;
+    while (offsets && offsets->cnt > 0) {
+        e = rd_kafka_send_offsets_to_transaction(p->rk, offsets, cgmd, timeout_ms);
+        if (!e)
+            break;
+        if (!rd_kafka_error_is_retriable(e) || aw_mono_now_ms() >= deadline)
+            goto failed;
+        rd_kafka_error_destroy(e);
+        aw_sleep_ms(50);
+    }
+    step = "commit_transaction";
+    for (;;) {
+        e = rd_kafka_commit_transaction(p->rk, timeout_ms);
+        if (!e)
+            break;
+        if (!rd_kafka_error_is_retriable(e) || aw_mono_now_ms() >= deadline)
+            goto failed;
+        rd_kafka_error_destroy(e);
+        aw_sleep_ms(50);
+    }
+    e = rd_kafka_begin_transaction(p->rk);
+    if (e) {
+        step = "begin_transaction";
+        goto fatal;
+    }
+    return AW_OK;
+
+failed:
+    /* Fatal (fenced by a newer instance, ...): stop. Anything else - an
+     * abortable error, or a retriable one past the deadline, whose outcome
+     * we cannot know - is resolved by aborting. */
+    if (rd_kafka_error_is_fatal(e))
+        goto fatal;
+    aw_error_set(err, AW_TRANSIENT, "%s: %s", step, rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    e = NULL;
+abort: {
+    aw_error aerr;
+    aw_error_clear(&aerr);
+    if (txn_abort(p, timeout_ms, &aerr) != AW_OK) {
+        *err = aerr;
+        return AW_PERMANENT;
+    }
+    rd_kafka_error_t *b = rd_kafka_begin_transaction(p->rk);
+    if (b) {
+        aw_error_set(err, AW_PERMANENT, "begin_transaction: %s", rd_kafka_error_string(b));
+        rd_kafka_error_destroy(b);
+        p->txn_fatal = true;
+        return AW_PERMANENT;
+    }
+    if (abort_now)
+        aw_error_set(err, AW_TRANSIENT, "transaction aborted");
+    return AW_TRANSIENT;
+}
+fatal:
+    aw_error_set(err, AW_PERMANENT, "%s: %s", step, rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    p->txn_fatal = true;
+    return AW_PERMANENT;
 }
 
 aw_status aw_producer_send(aw_producer *p, const char *topic, const void *key, size_t key_len,
@@ -135,6 +254,10 @@ int aw_producer_flush(aw_producer *p, int timeout_ms)
 
 int aw_producer_fatal(aw_producer *p, char *reason, size_t reason_sz)
 {
+    if (p->txn_fatal) {
+        snprintf(reason, reason_sz, "transaction failed fatally");
+        return 1;
+    }
     return rd_kafka_fatal_error(p->rk, reason, reason_sz) != RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
@@ -145,6 +268,13 @@ void aw_producer_destroy(aw_producer *p)
     /* Purge what is left so every outstanding message gets its delivery
      * report (with a purge error): the owners of the opaques learn about it
      * instead of leaking. */
+    if (p->transactional && !p->txn_fatal) {
+        /* The open transaction holds nothing committed-worthy: abort it so
+         * read_committed readers need not wait for transaction.timeout.ms. */
+        rd_kafka_error_t *e = rd_kafka_abort_transaction(p->rk, 5000);
+        if (e)
+            rd_kafka_error_destroy(e);
+    }
     rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_flush(p->rk, 2000);
     if (p->thread_started) {

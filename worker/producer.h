@@ -9,6 +9,7 @@
 #ifndef AW_PRODUCER_H
 #define AW_PRODUCER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <librdkafka/rdkafka.h>
@@ -27,6 +28,11 @@ typedef struct aw_producer_options {
     size_t n_properties;
     aw_delivery_fn on_delivery;
     void *ud;
+    /* Non-NULL: a transactional producer (transactional.id). aw_producer_new
+     * then runs init_transactions and opens the first transaction; every
+     * message sent belongs to the open transaction until
+     * aw_producer_txn_commit(). */
+    const char *transactional_id;
 } aw_producer_options;
 
 aw_status aw_producer_new(const aw_producer_options *o, aw_producer **out, aw_error *err);
@@ -44,6 +50,19 @@ int aw_producer_flush(aw_producer *p, int timeout_ms);
 
 /* Stops the delivery thread and destroys the handle (call flush first). */
 void aw_producer_destroy(aw_producer *p);
+
+/* Transactional producers only (polling thread). Adds `offsets` (may be
+ * NULL or empty) for the consumer group of `cgmd` to the open transaction
+ * and commits it; retriable errors are retried within timeout_ms. Then opens
+ * the next transaction. Returns
+ *   AW_OK         committed;
+ *   AW_TRANSIENT  the transaction was aborted (an abortable error, or
+ *                 abort_now): nothing of it is visible, the caller rewinds;
+ *   AW_PERMANENT  fatal (fenced by a newer instance, ...): stop, commit nothing.
+ * Call aw_producer_flush() first so every delivery report has arrived. */
+aw_status aw_producer_txn_commit(aw_producer *p, const rd_kafka_topic_partition_list_t *offsets,
+                                 const rd_kafka_consumer_group_metadata_t *cgmd, bool abort_now,
+                                 int timeout_ms, aw_error *err);
 
 /* A fatal producer error (idempotence broken) was raised. */
 int aw_producer_fatal(aw_producer *p, char *reason, size_t reason_sz);

@@ -69,21 +69,202 @@ static void dispatch(aw_runtime *rt, rd_kafka_message_t **msgs, uint32_t *gens, 
     }
 }
 
-/* Hand finished jobs to the offset trackers and free them. */
+static bool txn_mode(const aw_runtime *rt) { return rt->cfg->kafka.transactional_replies; }
+
+static void release_job(aw_runtime *rt, aw_job *job)
+{
+    aw_job_free(job);
+    atomic_fetch_sub(&rt->in_flight, 1);
+}
+
+/* Hand finished jobs to the offset trackers and free them. In transactional
+ * mode a done job is kept (rt->held) until its reply is produced in the
+ * transaction that commits its offset; a job coming back from that reply's
+ * delivery report is simply freed. */
 static size_t process_done(aw_runtime *rt, int64_t timeout_ms)
 {
     aw_job *list = NULL;
     size_t n = aw_job_queue_pop(&rt->done, 4096, timeout_ms, &list);
     while (list) {
         aw_job *next = list->next;
-        if (!list->abandoned && !atomic_load(&list->delivery_failed) && rt->consumer)
-            aw_consumer_done(rt->consumer, aw_job_topic(list), list->msg->partition,
-                             list->msg->offset, list->generation);
-        aw_job_free(list);
-        atomic_fetch_sub(&rt->in_flight, 1);
+        bool done = false;
+        if (!list->txn_replied && !list->abandoned && !atomic_load(&list->delivery_failed) &&
+            rt->consumer)
+            done = aw_consumer_done(rt->consumer, aw_job_topic(list), list->msg->partition,
+                                    list->msg->offset, list->generation);
+        if (done && txn_mode(rt)) {
+            list->next = NULL;
+            *rt->held_tail = list;
+            rt->held_tail = &list->next;
+            rt->n_held++;
+        } else {
+            release_job(rt, list);
+        }
         list = next;
     }
     return n;
+}
+
+/* ---- transactions (kafka.transactional_replies) --------------------------
+ *
+ * Workers never produce in this mode. A finished job (audit durable) comes
+ * back here, marks its offset done and waits in rt->held. A commit takes a
+ * snapshot of every assigned partition's committable offset (the contiguous
+ * done prefix), produces the replies/DLQ copies of exactly the held jobs
+ * below it, flushes (every delivery report of the transaction is in), and
+ * commits those offsets and messages in one transaction. So the committed
+ * replies are exactly the committed offsets' messages: out-of-order
+ * completions beyond a gap wait for a later transaction instead of having a
+ * reply committed without their offset. An abort rewinds the partitions to
+ * their committed offsets; the messages come again, dedup answers them with
+ * their original outcome (same source) and the replies go into a later
+ * transaction. Only the polling thread produces in this mode (plus the
+ * delivery thread's reply_to fallback, inside flush's wait), so no lock
+ * between producers and the committer is needed. */
+
+static bool same_offsets(const rd_kafka_topic_partition_list_t *a,
+                         const rd_kafka_topic_partition_list_t *b)
+{
+    if (!a || !b)
+        return !a && !b;
+    if (a->cnt != b->cnt)
+        return false;
+    for (int i = 0; i < a->cnt; i++) {
+        const rd_kafka_topic_partition_t *x = &a->elems[i];
+        rd_kafka_topic_partition_t *y =
+            rd_kafka_topic_partition_list_find(b, x->topic, x->partition);
+        if (!y || y->offset != x->offset)
+            return false;
+    }
+    return true;
+}
+
+/* Free held jobs of partitions that were revoked, reset or rewound. */
+static void drop_stale_held(aw_runtime *rt)
+{
+    aw_job *list = rt->held;
+    rt->held = NULL;
+    rt->held_tail = &rt->held;
+    rt->n_held = 0;
+    while (list) {
+        aw_job *j = list;
+        list = j->next;
+        j->next = NULL;
+        if (rt->consumer && aw_consumer_is_current(rt->consumer, aw_job_topic(j),
+                                                   j->msg->partition, j->generation)) {
+            *rt->held_tail = j;
+            rt->held_tail = &j->next;
+            rt->n_held++;
+        } else {
+            release_job(rt, j);
+        }
+    }
+}
+
+static void txn_commit(aw_runtime *rt)
+{
+    aw_consumer *c = rt->consumer;
+    if (rt->txn_fatal || !c)
+        return;
+    while (process_done(rt, 0) > 0) {
+    }
+    drop_stale_held(rt);
+    rd_kafka_topic_partition_list_t *offs = aw_consumer_committable_list(c);
+    /* Produce the replies of exactly the held jobs below the snapshot. */
+    aw_job *list = rt->held;
+    rt->held = NULL;
+    rt->held_tail = &rt->held;
+    rt->n_held = 0;
+    size_t sent = 0;
+    while (list) {
+        aw_job *j = list;
+        list = j->next;
+        j->next = NULL;
+        rd_kafka_topic_partition_t *tp =
+            offs ? rd_kafka_topic_partition_list_find(offs, aw_job_topic(j), j->msg->partition)
+                 : NULL;
+        if (tp && j->msg->offset < tp->offset) {
+            j->txn_replied = true;
+            atomic_store(&j->pending, aw_outcome_deliveries(rt, j));
+            aw_outcome_send(rt, j); /* its delivery reports hand it back: freed */
+            sent++;
+        } else {
+            *rt->held_tail = j;
+            rt->held_tail = &j->next;
+            rt->n_held++;
+        }
+    }
+    if (sent == 0 && same_offsets(offs, rt->txn_last)) {
+        if (offs)
+            rd_kafka_topic_partition_list_destroy(offs);
+        return; /* nothing new */
+    }
+    int left = aw_producer_flush(rt->producer, 30000);
+    while (process_done(rt, 0) > 0) {
+    }
+    unsigned long failures = atomic_exchange(&rt->txn_send_failures, 0);
+    bool abort_now = left > 0 || failures > 0;
+    if (abort_now)
+        AW_WARN("runtime", "transaction: %d reply/DLQ message(s) undelivered, %lu failed: "
+                "aborting", left, failures);
+    rd_kafka_consumer_group_metadata_t *cgmd = aw_consumer_group_metadata(c);
+    aw_error err;
+    aw_error_clear(&err);
+    aw_status rc = aw_producer_txn_commit(rt->producer, offs, cgmd, abort_now, 30000, &err);
+    rd_kafka_consumer_group_metadata_destroy(cgmd);
+    if (rc == AW_OK) {
+        rt->txn_commits++;
+        AW_DEBUG("runtime", "transaction committed: %zu reply/DLQ job(s), %d partition(s)", sent,
+                 offs ? offs->cnt : 0);
+        if (rt->txn_last)
+            rd_kafka_topic_partition_list_destroy(rt->txn_last);
+        rt->txn_last = offs;
+        return;
+    }
+    if (offs)
+        rd_kafka_topic_partition_list_destroy(offs);
+    if (rt->txn_last)
+        rd_kafka_topic_partition_list_destroy(rt->txn_last);
+    rt->txn_last = NULL;
+    if (rc == AW_TRANSIENT) {
+        rt->txn_aborts++;
+        AW_WARN("runtime", "transaction aborted (%s): rewinding to the committed offsets",
+                err.msg);
+        /* Purged messages of the aborted transaction are no failures of
+         * the next one. */
+        aw_producer_flush(rt->producer, 1000);
+        while (process_done(rt, 0) > 0) {
+        }
+        atomic_store(&rt->txn_send_failures, 0);
+        aw_consumer_rewind(c);
+        drop_stale_held(rt);
+        return;
+    }
+    AW_ERROR("runtime", "transaction failed fatally (%s): stopping without commit", err.msg);
+    rt->txn_fatal = true;
+    atomic_store(&rt->stopping, true);
+}
+
+static void commit_hook(void *ud, aw_consumer *c)
+{
+    (void)c;
+    txn_commit(ud);
+}
+
+/* Non-transactional: store the completed offsets for auto-commit.
+ * Transactional: commit the transaction every transaction_interval_ms (or
+ * now when forced). */
+static void commit_tick(aw_runtime *rt, bool force)
+{
+    if (!txn_mode(rt)) {
+        aw_consumer_store(rt->consumer);
+        return;
+    }
+    int64_t now = aw_mono_now_ms();
+    if (!force && now < rt->next_txn_mono)
+        return;
+    txn_commit(rt);
+    rt->next_txn_mono = aw_mono_now_ms() + rt->cfg->kafka.transaction_interval_ms;
 }
 
 static void drain_hook(void *ud, aw_consumer *c, int64_t deadline)
@@ -137,6 +318,9 @@ static void log_progress(aw_runtime *rt)
             atomic_load(&m->outcomes[AW_OUTCOME_DEDUPLICATED]),
             atomic_load(&m->outcomes[AW_OUTCOME_REJECTED]), atomic_load(&rt->in_flight),
             atomic_load(&m->delivery_failures));
+    if (txn_mode(rt))
+        AW_INFO("runtime", "transactions committed=%lu aborted=%lu held=%ld", rt->txn_commits,
+                rt->txn_aborts, rt->n_held);
 }
 
 /* Stop fetching, let the workers finish what they hold within the bound,
@@ -149,7 +333,8 @@ static void shutdown_consumer(aw_runtime *rt)
     uint32_t gens[64];
     AW_INFO("runtime", "stopping: draining %ld in-flight message(s) (bound %d ms)",
             atomic_load(&rt->in_flight), rt->cfg->workers.shutdown_timeout_ms);
-    while (atomic_load(&rt->in_flight) > 0 && !atomic_load(&rt->hard_stop) &&
+    /* Held jobs (transactional mode) wait for a commit, not for workers. */
+    while (atomic_load(&rt->in_flight) - rt->n_held > 0 && !atomic_load(&rt->hard_stop) &&
            aw_mono_now_ms() < deadline) {
         /* Keep serving the group (heartbeats, rebalances) while draining;
          * anything fetched now is left uncommitted for the next owner. */
@@ -157,9 +342,9 @@ static void shutdown_consumer(aw_runtime *rt)
         for (size_t i = 0; i < n; i++)
             rd_kafka_message_destroy(msgs[i]);
         process_done(rt, 50);
-        aw_consumer_store(rt->consumer);
+        commit_tick(rt, false);
     }
-    if (atomic_load(&rt->in_flight) > 0) {
+    if (atomic_load(&rt->in_flight) - rt->n_held > 0) {
         AW_WARN("runtime", "giving up on %ld in-flight message(s): they stay uncommitted",
                 atomic_load(&rt->in_flight));
         atomic_store(&rt->hard_stop, true);
@@ -173,7 +358,7 @@ static void shutdown_consumer(aw_runtime *rt)
         AW_WARN("runtime", "%d reply/DLQ message(s) undelivered at exit", left);
     while (atomic_load(&rt->in_flight) > 0 && process_done(rt, 100) > 0) {
     }
-    aw_consumer_store(rt->consumer);
+    commit_tick(rt, true);
     aw_consumer_close(rt->consumer);
 }
 
@@ -188,9 +373,11 @@ aw_status aw_runtime_run(aw_runtime *rt, aw_error *err)
         .properties = rt->cfg->kafka.properties,
         .n_properties = rt->cfg->kafka.n_properties,
         .rebalance_timeout_ms = rt->cfg->workers.rebalance_timeout_ms,
+        .transactional = txn_mode(rt),
     };
     aw_consumer_hooks hooks = {.drain = drain_hook, .assigned = assigned_hook,
-                               .stats = stats_hook, .ud = rt};
+                               .stats = stats_hook, .commit = txn_mode(rt) ? commit_hook : NULL,
+                               .ud = rt};
     aw_status rc = aw_consumer_new(&co, &hooks, &rt->consumer, err);
     if (rc != AW_OK)
         return rc;
@@ -209,7 +396,7 @@ aw_status aw_runtime_run(aw_runtime *rt, aw_error *err)
         size_t n = aw_consumer_poll(rt->consumer, msgs, gens, want, 20);
         dispatch(rt, msgs, gens, n);
         process_done(rt, 0);
-        aw_consumer_store(rt->consumer);
+        commit_tick(rt, false);
         backpressure(rt);
         if (aw_mono_now_ms() >= next_progress) {
             log_progress(rt);
@@ -223,8 +410,15 @@ aw_status aw_runtime_run(aw_runtime *rt, aw_error *err)
     }
     shutdown_consumer(rt);
     log_progress(rt);
+    drop_stale_held(rt); /* consumer closed: nothing is current any more */
     aw_consumer_destroy(rt->consumer);
     rt->consumer = NULL;
+    if (rt->txn_last)
+        rd_kafka_topic_partition_list_destroy(rt->txn_last);
+    rt->txn_last = NULL;
+    if (rt->txn_fatal)
+        return aw_error_set(err, AW_INTERNAL,
+                            "transactional producer failed fatally: nothing more committed");
     return AW_OK;
 }
 
@@ -338,6 +532,7 @@ aw_status aw_runtime_new(const aw_config *cfg, const char *brokers, aw_runtime *
         return aw_error_set(err, AW_NOMEM, "out of memory");
     rt->cfg = cfg;
     rt->brokers = brokers ? brokers : cfg->kafka.brokers;
+    rt->held_tail = &rt->held;
     aw_status rc = AW_INTERNAL;
     if (aw_job_queue_init(&rt->done)) {
         free(rt);
@@ -353,8 +548,12 @@ aw_status aw_runtime_new(const aw_config *cfg, const char *brokers, aw_runtime *
         rc = aw_provider_set_new(cfg, &rt->providers, err);
     if (rc == AW_OK)
         rc = aw_lease_keeper_new(rt->state, cfg->dedup.lease_ms, &rt->keeper, err);
+    char txn_id[512];
+    snprintf(txn_id, sizeof(txn_id), "%s-%s", cfg->kafka.group_id, cfg->worker_id);
     if (rc == AW_OK) {
         aw_producer_options po = {.brokers = rt->brokers,
+                                  .transactional_id =
+                                      cfg->kafka.transactional_replies ? txn_id : NULL,
                                   .client_id = cfg->worker_id,
                                   .properties = cfg->kafka.properties,
                                   .n_properties = cfg->kafka.n_properties,
@@ -399,6 +598,8 @@ void aw_runtime_destroy(aw_runtime *rt)
     while (process_done(rt, 0) > 0) {
     }
     aw_consumer_destroy(rt->consumer);
+    rt->consumer = NULL;
+    drop_stale_held(rt);
     aw_lease_keeper_destroy(rt->keeper);
     aw_provider_set_destroy(rt->providers);
     aw_audit_destroy(rt->audit);

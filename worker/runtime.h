@@ -62,6 +62,17 @@ struct aw_runtime {
     atomic_llong last_tick_mono; /* polling loop heartbeat, for /healthz */
     atomic_bool state_ok;        /* last state call succeeded, for /readyz */
     atomic_bool audit_ok;        /* last audit call succeeded, for /readyz */
+
+    /* kafka.transactional_replies (see runtime.c, "transactions"). */
+    atomic_ulong txn_send_failures; /* failed sends of the open transaction */
+    aw_job *held;                /* polling thread only: done jobs (offset marked,
+                                    audit durable) whose reply is not produced yet */
+    aw_job **held_tail;
+    long n_held;
+    rd_kafka_topic_partition_list_t *txn_last; /* offsets of the last commit */
+    int64_t next_txn_mono;       /* polling thread only: next periodic commit */
+    bool txn_fatal;              /* polling thread only: stop, commit nothing */
+    unsigned long txn_commits, txn_aborts; /* polling thread only */
 };
 
 /* Build everything from cfg (borrowed; must outlive the runtime). brokers

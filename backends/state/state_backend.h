@@ -7,7 +7,7 @@
  * wraps a redisContext, PGconn, CURL*...): operations on one session are never
  * called concurrently.
  *
- * Required slots: every one except `describe`. A backend without atomic
+ * Required slots: every one except `migrate`. A backend without atomic
  * compare-and-set still fills every slot (best effort) and leaves
  * AW_STATE_CAP_ATOMIC out of caps; the worker then refuses it for dedup and
  * locks unless the operator opts in.
@@ -86,6 +86,15 @@ typedef struct aw_state_driver {
     /* Drop a held lease without a done record (execution abandoned, e.g. on
      * shutdown before the provider ran). AW_CONFLICT if not held. */
     aw_status (*lease_release)(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
+
+    /* Optional (NULL = the backend has no schema to manage). Bring the
+     * backend's schema up to date: forward-only, idempotent (a second run
+     * applies nothing), safe to run concurrently from several processes.
+     * Called by `acteon-worker migrate -c FILE` only; create() never
+     * migrates, it fails when the schema is missing or older than the
+     * build needs, saying to run that command. *applied (may be NULL)
+     * receives the number of migrations this call applied. */
+    aw_status (*migrate)(const aw_state_options *opts, int *applied, aw_error *err);
 } aw_state_driver;
 
 /* Drivers compiled in. NULL-terminated, for the registry. */

@@ -5,7 +5,8 @@
 #                        with its socket in DIR, wait (bounded) until it
 #                        accepts connections, create the database acteon_test
 #                        and write to DIR/env:
-#                          export AW_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:PORT/acteon_test
+#                          export AW_TEST_POSTGRES_URL=\
+#                            postgres://postgres@127.0.0.1:PORT/acteon_test
 #   postgres_stop DIR    pg_ctl stop -m fast, bounded (immediate after 20 s)
 #
 # Traps (../shared/reference/servers.md): root cannot run postgres, so every
@@ -54,20 +55,28 @@ _pg_ready() { # port dir
 }
 
 postgres_start() {
-    local dir=$1 port attempt deadline
+    local dir=$1 port attempt
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     [ -x "$_pg_bin/postgres" ] || {
-        echo "PostgreSQL 15 server binaries not found in $_pg_bin (apt-get install postgresql-15)" >&2
+        echo "PostgreSQL 15 server binaries not found in $_pg_bin" \
+            "(apt-get install postgresql-15)" >&2
         return 1
     }
-    if [ -f "$dir/data/postmaster.pid" ] && [ -f "$dir/port" ] && _pg_ready "$(cat "$dir/port")"; then
+    if [ -f "$dir/data/postmaster.pid" ] && [ -f "$dir/port" ] &&
+        _pg_ready "$(cat "$dir/port")"; then
         echo "a PostgreSQL started from $dir is still running: stop it first" >&2
         return 1
     fi
     # The socket path (DIR/.s.PGSQL.PORT) must fit sun_path (108 bytes).
-    [ ${#dir} -lt 90 ] || { echo "postgres: $dir is too long for a Unix socket path" >&2; return 1; }
-    _pg_open_path "$dir" || { echo "postgres: cannot make $dir reachable for the postgres user" >&2; return 1; }
+    [ ${#dir} -lt 90 ] || {
+        echo "postgres: $dir is too long for a Unix socket path" >&2
+        return 1
+    }
+    _pg_open_path "$dir" || {
+        echo "postgres: cannot make $dir reachable for the postgres user" >&2
+        return 1
+    }
     if [ ! -f "$dir/data/PG_VERSION" ]; then
         rm -rf "$dir/data"
         _pg_as "$_pg_bin/initdb" -D "$dir/data" -A trust -E UTF8 --locale=C.UTF-8 --no-sync \
@@ -83,13 +92,11 @@ postgres_start() {
         port=$(_pg_free_port)
         rm -f "$dir/postgres.log"
         # pg_ctl -w waits (bounded by -t) until the server accepts connections.
+        # fsync and full-page writes off: test data need not survive a crash.
         if _pg_as "$_pg_bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
-            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=on -c full_page_writes=off -c max_connections=200" \
+            -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off \
+                -c full_page_writes=off -c max_connections=200" \
             start >"$dir/pg_ctl.log" 2>&1; then
-            deadline=$((SECONDS + 10))
-            while [ $SECONDS -lt $deadline ] && ! _pg_ready "$port"; do
-                sleep 0.05
-            done
             if ! _pg_ready "$port"; then
                 echo "postgres started but does not answer on port $port" >&2
                 postgres_stop "$dir"
@@ -105,7 +112,8 @@ postgres_start() {
                     return 1
                 }
             fi
-            echo "export AW_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$port/acteon_test" >"$dir/env"
+            echo "export AW_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$port/acteon_test" \
+                >"$dir/env"
             echo "postgres on 127.0.0.1:$port (socket in $dir)"
             return 0
         fi

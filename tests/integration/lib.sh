@@ -112,13 +112,16 @@ start_webhook() {
 # write_config FILE: a config for the Kafka peer (this test's topics and
 # group), the state and audit backends (STATE_BACKEND/STATE_URL,
 # AUDIT_BACKEND/AUDIT_URL; memory by default), the webhook provider (named
-# "webhook"), the log provider, and EXTRA_CONFIG appended as is.
+# "webhook"), the log provider, and EXTRA_CONFIG appended as is. KAFKA_EXTRA
+# is inserted as is inside the kafka group (kafka.* keys, e.g.
+# "transactional_replies = true;").
 write_config() {
     cat >"$1" <<CONF
 kafka = { brokers = "$BOOT"; group_id = "$GROUP";
           topics = [ "$ACTIONS_TOPIC" ]; reply_topic = "$REPLY_TOPIC";
           dlq_topic = "$DLQ_TOPIC";
-          properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500" ]; };
+          properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500" ];
+          ${KAFKA_EXTRA:-} };
 state = { backend = "${STATE_BACKEND:-memory}"; url = "${STATE_URL:-}"; };
 audit = { enabled = true; backend = "${AUDIT_BACKEND:-memory}"; url = "${AUDIT_URL:-}"; };
 workers = { threads = ${THREADS:-4}; max_in_flight = ${MAX_IN_FLIGHT:-2000};

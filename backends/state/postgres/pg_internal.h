@@ -1,0 +1,65 @@
+/* What the files of the "postgres" state backend share: the backend and
+ * session objects and the key encoding. Not for other modules (tests use
+ * pg_state.h). */
+#ifndef AW_PG_INTERNAL_H
+#define AW_PG_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backends/state/postgres/pg_conn.h"
+#include "backends/state/postgres/pg_reaper.h"
+#include "backends/state/state_backend.h"
+#include "common/aw_buf.h"
+
+/* Kind under which dedup records are encoded (callers' key.kind is ignored). */
+#define AW_PG_DEDUP_KIND "dedup"
+
+/* Shared by every session; immutable after create (read by every thread
+ * without a lock). The reaper has its own thread and connection and only
+ * reads cfg. */
+typedef struct pg_backend {
+    aw_pg_config cfg;
+    char *prefix;            /* key_prefix, prepended to every stored key */
+    size_t prefix_len;
+    aw_pg_reaper *reaper;    /* NULL when disabled (reaper_interval_ms < 0) */
+} pg_backend;
+
+/* One session = one connection, used by one thread at a time (the
+ * interface's rule), so nothing here is locked. The buffers are scratch
+ * space reused by every call. */
+#define PG_BATCH_ARRAYS 7
+typedef struct pg_session {
+    pg_backend *b;
+    aw_pg_conn conn;
+    aw_buf key;                        /* the stored key of a single-key call */
+    aw_buf keys;                       /* a batch's stored keys, back to back */
+    size_t *key_off;                   /* where item i's key starts in keys */
+    size_t *key_len;
+    size_t *first;                     /* item -> first item with the same key */
+    size_t *uniq;                      /* unique position -> item */
+    size_t cap;                        /* capacity of the four arrays above */
+    aw_buf arr[PG_BATCH_ARRAYS];       /* binary array parameters */
+} pg_session;
+
+aw_status pg_nomem(aw_error *err);
+
+/* Build the stored key of k in s->key (dedup: kind replaced by
+ * AW_PG_DEDUP_KIND). AW_PERMANENT when a required part is missing. */
+aw_status pg_key(pg_session *s, const aw_state_key *k, bool dedup, aw_error *err);
+/* Append the stored key of k to out. -1 when out of memory, -2 when a
+ * required part is missing. */
+int pg_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, bool dedup);
+
+/* lease_ms <= 0 is refused: a lease must end on its own. */
+aw_status pg_check_lease_ms(int64_t lease_ms, aw_error *err);
+
+/* Two-phase dedup (pg_dedup.c). */
+aw_status pg_claim_batch(void *s, aw_claim *items, size_t n, aw_error *err);
+aw_status pg_complete_batch(void *s, aw_complete *items, size_t n, aw_error *err);
+aw_status pg_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
+                         aw_error *err);
+aw_status pg_lease_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
+
+#endif

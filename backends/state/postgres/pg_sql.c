@@ -1,0 +1,349 @@
+/* The statements of the "postgres" state backend: see pg_sql.h. */
+#include "backends/state/postgres/pg_sql.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Fragments shared by the statements below. */
+#define LIVE "(expires_at IS NULL OR expires_at > now())"
+#define T_LIVE "(t.expires_at IS NULL OR t.expires_at > now())"
+/* NULL <= now() is NULL, so a row without expiry never counts as expired. */
+#define T_EXPIRED "t.expires_at <= now()"
+#define AW_PG_STR2(x) #x
+#define AW_PG_STR(x) AW_PG_STR2(x)
+#define EXPIRY(p) "now() + " p "::bigint * interval '1 millisecond'"
+
+static const aw_pg_stmt_def stmts[AW_PG_STMT_COUNT] = {
+    /* $1 key, $2 value, $3 ttl_ms. Insert, or replace an expired row (a new
+     * key again: version 1). A live row is left alone (no row returned). */
+    [AW_PG_INSERT] = {"aw_insert",
+                      "INSERT INTO aw_state_values AS t (key, value, version, expires_at) "
+                      "VALUES ($1::bytea, $2::bytea, 1, " EXPIRY("$3") ") "
+                      "ON CONFLICT (key) DO UPDATE "
+                      "SET value = excluded.value, version = 1, expires_at = excluded.expires_at "
+                      "WHERE " T_EXPIRED " "
+                      "RETURNING t.version",
+                      3},
+
+    [AW_PG_GET] = {"aw_get",
+                   "SELECT value, version FROM aw_state_values "
+                   "WHERE key = $1::bytea AND " LIVE,
+                   1},
+
+    /* Upsert with the next version computed under the row lock of the same
+     * statement (never by a separate read): two concurrent sets get two
+     * versions. An expired row counts as absent: version 1 again. No TTL
+     * (NULL) clears an earlier expiry. */
+    [AW_PG_SET] = {"aw_set",
+                   "INSERT INTO aw_state_values AS t (key, value, version, expires_at) "
+                   "VALUES ($1::bytea, $2::bytea, 1, " EXPIRY("$3") ") "
+                   "ON CONFLICT (key) DO UPDATE "
+                   "SET value = excluded.value, "
+                   "    version = CASE WHEN " T_EXPIRED " THEN 1 ELSE t.version + 1 END, "
+                   "    expires_at = excluded.expires_at "
+                   "RETURNING t.version",
+                   3},
+
+    /* Returns whether the deleted row was live (an expired one is purged
+     * too, and reported as absent). */
+    [AW_PG_DELETE] = {"aw_delete",
+                      "DELETE FROM aw_state_values WHERE key = $1::bytea RETURNING " LIVE, 1},
+
+    /* $1 key, $2 delta, $3 ttl_ms (applies only when the counter is
+     * created). aw_state_counter_add (migration 0001) refuses a stored
+     * value that is not a decimal int64 and an overflow, failing the
+     * statement, so nothing is written then. */
+    [AW_PG_INCREMENT] =
+        {"aw_increment",
+         "INSERT INTO aw_state_values AS t (key, value, version, expires_at) "
+         "VALUES ($1::bytea, convert_to($2::bigint::text, 'UTF8'), 1, " EXPIRY("$3") ") "
+         "ON CONFLICT (key) DO UPDATE "
+         "SET value = CASE WHEN " T_EXPIRED " THEN excluded.value "
+         "                 ELSE aw_state_counter_add(t.value, $2::bigint) END, "
+         "    version = CASE WHEN " T_EXPIRED " THEN 1 ELSE t.version + 1 END, "
+         "    expires_at = CASE WHEN " T_EXPIRED " THEN excluded.expires_at "
+         "                      ELSE t.expires_at END "
+         "RETURNING t.value",
+         3},
+
+    /* $1 key, $2 expected version, $3 value, $4 ttl_ms: the function of
+     * migration 0001 (row lock, retry on a concurrent first insert). */
+    [AW_PG_CAS] = {"aw_cas",
+                   "SELECT o_ok, o_version "
+                   "FROM aw_state_cas($1::bytea, $2::bigint, $3::bytea, $4::bigint)",
+                   4},
+
+    /* Keyset page of a prefix scan: $1 the lower bound (the prefix, then
+     * the last key seen), $2 the first key past the prefix (a pure range on
+     * the primary key: no LIKE, so no byte of a prefix is a wildcard), $3
+     * non-zero to exclude $1 itself (every page after the first), $4 where
+     * the id starts in the key (0-based). */
+    [AW_PG_SCAN] = {"aw_scan",
+                    "SELECT substring(key FROM ($4::bigint + 1)::integer), value "
+                    "FROM aw_state_values "
+                    "WHERE key >= $1::bytea AND key < $2::bytea "
+                    "  AND NOT (key = $1::bytea AND $3::bigint <> 0) AND " LIVE " "
+                    "ORDER BY key LIMIT " AW_PG_STR(AW_PG_SCAN_PAGE),
+                    4},
+
+    /* $1 name, $2 ttl_ms. The token is drawn in the SET clause, i.e. after
+     * the row lock of a takeover is held, so it exceeds the expired holder's
+     * (see pg_reaper.h for the insert path). */
+    [AW_PG_LOCK_ACQUIRE] = {"aw_lock_acquire",
+                            "INSERT INTO aw_state_locks AS t (name, token, expires_at) "
+                            "VALUES ($1::bytea, nextval('aw_state_tokens'), " EXPIRY("$2") ") "
+                            "ON CONFLICT (name) DO UPDATE "
+                            "SET token = nextval('aw_state_tokens'), "
+                            "    expires_at = excluded.expires_at "
+                            "WHERE " T_EXPIRED " "
+                            "RETURNING t.token",
+                            2},
+
+    /* $1 name, $2 token, $3 ttl_ms. */
+    [AW_PG_LOCK_EXTEND] = {"aw_lock_extend",
+                           "UPDATE aw_state_locks SET expires_at = " EXPIRY("$3") " "
+                           "WHERE name = $1::bytea AND token = $2::bigint AND " LIVE " "
+                           "RETURNING 1",
+                           3},
+
+    /* Released = expired now; the reaper deletes the row after its grace. */
+    [AW_PG_LOCK_RELEASE] = {"aw_lock_release",
+                            "UPDATE aw_state_locks SET expires_at = now() "
+                            "WHERE name = $1::bytea AND token = $2::bigint AND " LIVE " "
+                            "RETURNING 1",
+                            2},
+
+    /* claim_batch: ONE statement for the whole batch ($1 keys, $2 lease_ms,
+     * unique keys: duplicates are resolved by the caller). Rows are taken
+     * in key order (INSERT ... SELECT ... ORDER BY), so two claim batches
+     * never wait on each other in a cycle. Per key, under its row
+     * lock: absent -> insert a lease; expired (lease or done record) ->
+     * take it over with a fresh token drawn in the SET clause; live -> the
+     * row is rewritten unchanged, which is what makes ON CONFLICT return
+     * the holder's record (a concurrent insert is invisible to any read of
+     * this statement's snapshot, the row lock sees it). claim_prev_token
+     * records the token before this statement, so token <> claim_prev_token
+     * <=> this statement took the lease. Out: ord, 'A'/'D'/'B', token,
+     * remaining lease ms, done summary/topic/partition/offset. */
+    [AW_PG_CLAIM] =
+        {"aw_claim",
+         "WITH input AS ("
+         "  SELECT i.key, i.lease_ms, i.ord"
+         "    FROM unnest($1::bytea[], $2::bigint[]) WITH ORDINALITY AS i(key, lease_ms, ord)"
+         "), claimed AS ("
+         "  INSERT INTO aw_state_dedup AS t (key, state, token, claim_prev_token, expires_at)"
+         "  SELECT key, 'lease', nextval('aw_state_tokens'), 0,"
+         "         now() + lease_ms * interval '1 millisecond'"
+         "    FROM input ORDER BY key"
+         "  ON CONFLICT (key) DO UPDATE SET"
+         "    state = CASE WHEN " T_EXPIRED " THEN 'lease' ELSE t.state END,"
+         "    token = CASE WHEN " T_EXPIRED " THEN nextval('aw_state_tokens') ELSE t.token END,"
+         "    claim_prev_token = t.token,"
+         "    expires_at = CASE WHEN " T_EXPIRED " THEN excluded.expires_at"
+         "                      ELSE t.expires_at END,"
+         "    summary = CASE WHEN " T_EXPIRED " THEN NULL ELSE t.summary END,"
+         "    source_topic = CASE WHEN " T_EXPIRED " THEN NULL ELSE t.source_topic END,"
+         "    source_partition = CASE WHEN " T_EXPIRED " THEN NULL"
+         "                            ELSE t.source_partition END,"
+         "    source_offset = CASE WHEN " T_EXPIRED " THEN NULL ELSE t.source_offset END"
+         "  RETURNING t.key, t.state, t.token, t.claim_prev_token, t.expires_at, t.summary,"
+         "            t.source_topic, t.source_partition, t.source_offset"
+         ")"
+         "SELECT i.ord,"
+         "       CASE WHEN c.token <> c.claim_prev_token THEN 'A'"
+         "            WHEN c.state = 'done' THEN 'D' ELSE 'B' END,"
+         "       c.token,"
+         "       greatest(1, ceil(extract(epoch FROM c.expires_at - now()) * 1000))::bigint,"
+         "       c.summary, c.source_topic, c.source_partition, c.source_offset"
+         "  FROM input i JOIN claimed c ON c.key = i.key",
+         2},
+
+    /* complete_batch: ONE statement for the whole batch ($1 keys, $2
+     * tokens, $3 topics, $4 partitions, $5 offsets, $6 summaries, $7
+     * window_ms with NULL = no expiry; (key, token) pairs unique: the caller
+     * resolves duplicates, so each row joins at most one item). Every lease
+     * still held with the given token becomes a done record; the ords of
+     * those come back, every other item is stale and nothing of it was
+     * written. A takeover that committed meanwhile is seen: UPDATE re-checks
+     * token, state and expiry on the newest row version before writing.
+     * Lock order: the UPDATE is driven by the input sorted by key (a nested
+     * loop over the primary key, the plan PostgreSQL picks for a batch), the
+     * same order as claims, so batches do not wait on each other in a cycle.
+     * Were a plan ever to differ and a cycle form, the deadlock detector
+     * aborts one statement (40P01: AW_TRANSIENT, nothing written). A
+     * separate SELECT ... ORDER BY key FOR UPDATE pass would make the order
+     * certain but measured twice as slow (it writes every row twice). */
+    [AW_PG_COMPLETE] =
+        {"aw_complete",
+         "WITH input AS ("
+         "  SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bytea[], $4::integer[],"
+         "                       $5::bigint[], $6::bytea[], $7::bigint[])"
+         "    WITH ORDINALITY AS i(key, token, topic, part, off, summary, window_ms, ord)"
+         "), done AS ("
+         "  UPDATE aw_state_dedup t"
+         "     SET state = 'done', summary = i.summary, source_topic = i.topic,"
+         "         source_partition = i.part, source_offset = i.off,"
+         "         expires_at = now() + i.window_ms * interval '1 millisecond'"
+         "    FROM (SELECT * FROM input ORDER BY key) i"
+         "   WHERE t.key = i.key AND t.token = i.token AND t.state = 'lease'"
+         "     AND t.expires_at > now()"
+         "  RETURNING i.ord"
+         ")"
+         "SELECT ord FROM done",
+         7},
+
+    /* $1 key, $2 token, $3 lease_ms. */
+    [AW_PG_LEASE_RENEW] = {"aw_lease_renew",
+                           "UPDATE aw_state_dedup SET expires_at = " EXPIRY("$3") " "
+                           "WHERE key = $1::bytea AND token = $2::bigint AND state = 'lease' "
+                           "  AND expires_at > now() "
+                           "RETURNING 1",
+                           3},
+
+    /* Released = expired now (absent for every reader); the reaper deletes
+     * the row after its grace. */
+    [AW_PG_LEASE_RELEASE] = {"aw_lease_release",
+                             "UPDATE aw_state_dedup SET expires_at = now() "
+                             "WHERE key = $1::bytea AND token = $2::bigint AND state = 'lease' "
+                             "  AND expires_at > now() "
+                             "RETURNING 1",
+                             2},
+
+    /* Reaper chunks: $1 rows at most, $2 grace ms (rows must have expired
+     * that long ago). SKIP LOCKED: a reaper never waits for a worker, nor
+     * for another process's reaper. The expiry is checked again on the row
+     * actually deleted, so a row made live meanwhile (a set, a takeover)
+     * survives. */
+#define REAP(table)                                                                          \
+    "DELETE FROM " table " WHERE ctid = ANY (ARRAY("                                         \
+    "  SELECT ctid FROM " table                                                              \
+    "   WHERE expires_at <= now() - $2::bigint * interval '1 millisecond'"                   \
+    "   LIMIT $1::bigint FOR UPDATE SKIP LOCKED))"                                           \
+    " AND expires_at <= now() - $2::bigint * interval '1 millisecond'"
+    [AW_PG_REAP_VALUES] = {"aw_reap_values", REAP("aw_state_values"), 2},
+    [AW_PG_REAP_LOCKS] = {"aw_reap_locks", REAP("aw_state_locks"), 2},
+    [AW_PG_REAP_DEDUP] = {"aw_reap_dedup", REAP("aw_state_dedup"), 2},
+#undef REAP
+};
+
+const aw_pg_stmt_def *aw_pg_stmt_get(aw_pg_stmt id)
+{
+    return id < AW_PG_STMT_COUNT ? &stmts[id] : NULL;
+}
+
+/* ---- parameters ---------------------------------------------------------- */
+
+static void put_be64(char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (char)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static void put_be32(char *p, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--) {
+        p[i] = (char)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+void aw_pg_params_init(aw_pg_params *p) { memset(p, 0, sizeof(*p)); }
+
+/* Overflowing the fixed parameter array is a bug in this backend (every
+ * statement has a fixed shape): stop at once in every build. */
+static int param_slot(aw_pg_params *p)
+{
+    if (p->n >= AW_PG_MAX_PARAMS)
+        abort();
+    return p->n++;
+}
+
+void aw_pg_param_bytes(aw_pg_params *p, const void *data, size_t len)
+{
+    int i = param_slot(p);
+    /* libpq wants a non-NULL pointer for a non-NULL value, even when empty. */
+    p->values[i] = data ? data : "";
+    p->lengths[i] = (int)len;
+    p->formats[i] = 1;
+}
+
+void aw_pg_param_i64(aw_pg_params *p, int64_t v)
+{
+    int i = param_slot(p);
+    put_be64(p->nums[i], (uint64_t)v);
+    p->values[i] = p->nums[i];
+    p->lengths[i] = 8;
+    p->formats[i] = 1;
+}
+
+void aw_pg_param_ttl(aw_pg_params *p, int64_t ttl_ms)
+{
+    if (ttl_ms <= 0)
+        aw_pg_param_null(p);
+    else
+        aw_pg_param_i64(p, ttl_ms > AW_PG_MAX_TTL_MS ? AW_PG_MAX_TTL_MS : ttl_ms);
+}
+
+void aw_pg_param_null(aw_pg_params *p)
+{
+    int i = param_slot(p);
+    p->values[i] = NULL;
+    p->lengths[i] = 0;
+    p->formats[i] = 1;
+}
+
+void aw_pg_param_text(aw_pg_params *p, const char *s)
+{
+    int i = param_slot(p);
+    p->values[i] = s;
+    p->lengths[i] = 0;
+    p->formats[i] = 0;
+}
+
+/* ---- binary arrays ------------------------------------------------------- */
+
+int aw_pg_array_begin(aw_buf *b, uint32_t oid, size_t n, bool has_nulls)
+{
+    char h[20];
+    aw_buf_reset(b);
+    put_be32(h, 1);                    /* dimensions */
+    put_be32(h + 4, has_nulls ? 1 : 0); /* flags */
+    put_be32(h + 8, oid);               /* element type */
+    put_be32(h + 12, (uint32_t)n);      /* length of dimension 1 */
+    put_be32(h + 16, 1);                /* lower bound */
+    return aw_buf_append(b, h, sizeof(h));
+}
+
+int aw_pg_array_bytes(aw_buf *b, const void *data, size_t len)
+{
+    char h[4];
+    put_be32(h, (uint32_t)len);
+    if (aw_buf_append(b, h, sizeof(h)))
+        return -1;
+    return len ? aw_buf_append(b, data, len) : 0;
+}
+
+int aw_pg_array_i64(aw_buf *b, int64_t v)
+{
+    char e[12];
+    put_be32(e, 8);
+    put_be64(e + 4, (uint64_t)v);
+    return aw_buf_append(b, e, sizeof(e));
+}
+
+int aw_pg_array_i32(aw_buf *b, int32_t v)
+{
+    char e[8];
+    put_be32(e, 4);
+    put_be32(e + 4, (uint32_t)v);
+    return aw_buf_append(b, e, sizeof(e));
+}
+
+int aw_pg_array_null(aw_buf *b)
+{
+    char h[4];
+    put_be32(h, UINT32_MAX); /* length -1 */
+    return aw_buf_append(b, h, sizeof(h));
+}

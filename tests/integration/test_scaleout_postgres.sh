@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Scale-out on a shared state backend (PostgreSQL): three worker processes in one
+# consumer group with PostgreSQL state.
+#  1. 2,000 actions (200 repeating an earlier id) while the group forms and
+#     rebalances: exactly one webhook call per distinct id, 1,800 executed
+#     and 200 deduplicated, offsets committed at the end.
+#  2. kill -9 of one worker while its calls run: its partitions move, its
+#     leases expire and are taken over. Nothing is lost; an action whose
+#     call was cut short may run again, but only with a higher fencing
+#     token, so the provider can refuse the stale holder.
+source "$(dirname "$0")/lib.sh"
+[ -n "${AW_TEST_POSTGRES_URL:-}" ] || { echo "SKIP: AW_TEST_POSTGRES_URL not set (scripts/test.sh starts PostgreSQL)"; exit 77; }
+STATE_BACKEND=postgres
+STATE_URL="$AW_TEST_POSTGRES_URL"
+source "$(dirname "$0")/scaleout_body.sh"

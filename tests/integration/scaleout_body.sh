@@ -41,18 +41,37 @@ for w in w1 w2 w3; do
 done
 pass "3 workers: every distinct action executed exactly once"
 
-# ---- 2. kill -9 one of them mid-run -----------------------------------------
+# ---- 2. SIGTERM one of them mid-run, start a replacement: exactly once ----
+: >"$HOOK_LOG"
+python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 1500 --dups 150 --bad 0 \
+    --seed 3 --ids "$T/ids_g.txt" >"$T/batch_g.jsonl"
+sed -i 's/"act-/"term-/' "$T/batch_g.jsonl"
+sed -i 's/^act-/term-/' "$T/ids_g.txt"
+produce_file "$T/batch_g.jsonl"
+hook_calls_at_least() { [ "$(wc -l <"$HOOK_LOG")" -ge "$1" ]; }
+wait_for 60 "some calls of the graceful batch" hook_calls_at_least 200
+stop_worker "$W2"
+start_worker w4 "$T/worker.conf"; W2=$WORKER_PID
+wait_for 240 "3500 distinct replies" has_distinct_replies 3500
+wait_for 60 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
+calls=$(wc -l <"$HOOK_LOG")
+distinct=$(cut -f1 "$HOOK_LOG" | sort -u | wc -l)
+[ "$calls" -eq 1350 ] && [ "$distinct" -eq 1350 ] \
+    || fail "SIGTERM + replacement: want 1350 calls for 1350 ids, got $calls for $distinct"
+pass "SIGTERM one worker, start a replacement: every action executed exactly once"
+
+# ---- 3. kill -9 one of them mid-run, start a replacement -------------------
 : >"$HOOK_LOG"
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 1500 --dups 0 --bad 0 \
     --seed 5 --ids "$T/ids2.txt" >"$T/batch2.jsonl"
 sed -i 's/"act-/"kill-/' "$T/batch2.jsonl"
 sed -i 's/^act-/kill-/' "$T/ids2.txt"
 produce_file "$T/batch2.jsonl"
-hook_calls_at_least() { [ "$(wc -l <"$HOOK_LOG")" -ge "$1" ]; }
 wait_for 60 "some calls of the second batch" hook_calls_at_least 200
 kill -KILL "$W2"
 wait "$W2" 2>/dev/null || true
-wait_for 240 "3500 distinct replies" has_distinct_replies 3500
+start_worker w5 "$T/worker.conf"; W2=$WORKER_PID
+wait_for 240 "5000 distinct replies" has_distinct_replies 5000
 wait_for 60 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
 missing=$(cut -f1 "$HOOK_LOG" | sort -u | comm -13 - <(sort "$T/ids2.txt") | wc -l)
 [ "$missing" -eq 0 ] || fail "after kill -9: $missing action(s) never executed"
@@ -77,4 +96,5 @@ if len(again) > 64:
 PY
 pass "kill -9: nothing lost; repeats only with higher fencing tokens"
 stop_worker "$W1"
+stop_worker "$W2"
 stop_worker "$W3"

@@ -4,7 +4,9 @@
 #  1. 2,000 actions (200 repeating an earlier id) while the group forms and
 #     rebalances: exactly one webhook call per distinct id, 1,800 executed
 #     and 200 deduplicated, offsets committed at the end.
-#  2. kill -9 of one worker while its calls run: its partitions move, its
+#  2. SIGTERM of one worker mid-run and a replacement started: exactly
+#     once, with no exception.
+#  3. kill -9 of one worker while its calls run (and a replacement): its partitions move, its
 #     leases expire and are taken over. Nothing is lost; an action whose
 #     call was cut short may run again, but only with a higher fencing
 #     token, so the provider can refuse the stale holder.

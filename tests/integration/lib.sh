@@ -40,8 +40,12 @@ DLQ_TOPIC="aw-it.$RUN_ID.dlq"
 GROUP="aw-it.$RUN_ID.workers"
 echo "kafka peer: $KAFKA_PEER; topics $ACTIONS_TOPIC, $REPLY_TOPIC, $DLQ_TOPIC; group $GROUP"
 
+CLEANUP_HOOKS=() # commands run first at exit (servers a test started itself)
 cleanup() {
     local rc=$?
+    for hook in "${CLEANUP_HOOKS[@]:-}"; do
+        [ -n "$hook" ] && eval "$hook" >/dev/null 2>&1 || true
+    done
     for pid in "${PIDS[@]:-}"; do
         [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
     done

@@ -177,3 +177,17 @@ committed_at_end() {
         || return 1
     awk '{ if ($3 > 0 && $2 != $3) bad = 1 } END { exit bad }' "$T/offsets.txt"
 }
+
+# check_exact_run EXECUTED DEDUPLICATED REJECTED: the reply topic holds
+# exactly these outcomes (one per message, by source) and the webhook saw
+# exactly one call per executed action.
+check_exact_run() {
+    read_topic "$REPLY_TOPIC" '%s\n' >"$T/replies.jsonl"
+    python3 "$AW_SOURCE_DIR/tests/integration/check_replies.py" --executed "$1" \
+        --deduplicated "$2" --rejected "$3" <"$T/replies.jsonl" || fail "reply outcomes"
+    local calls distinct
+    calls=$(wc -l <"$HOOK_LOG")
+    distinct=$(cut -f1 "$HOOK_LOG" | sort -u | wc -l)
+    [ "$calls" -eq "$1" ] && [ "$distinct" -eq "$1" ] \
+        || fail "webhook: want $1 calls for $1 ids, got $calls for $distinct"
+}

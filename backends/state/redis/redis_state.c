@@ -703,40 +703,40 @@ static aw_status rs_lock_acquire(void *ss, const aw_state_key *k, int64_t ttl_ms
     return rc;
 }
 
+/* The token operations (lock extend/release, lease renew/release): one
+ * script on one key that answers whether the token held it. ttl_ms < 0:
+ * the script takes no TTL argument. */
+static aw_status rs_token_op(rs_session *s, char space, const aw_state_key *k, int script,
+                             uint64_t token, int64_t ttl_ms, const char *what,
+                             const char *not_held, aw_error *err)
+{
+    aw_redis_cmd cmd;
+    bool held = false;
+    aw_status rc = rs_key(s, space, k, err);
+    if (rc != AW_OK)
+        return rc;
+    aw_redis_cmd_script(&cmd, script, 1);
+    aw_redis_cmd_arg(&cmd, s->keys.data, s->keys.len);
+    aw_redis_cmd_unum(&cmd, token);
+    if (ttl_ms >= 0)
+        aw_redis_cmd_num(&cmd, rs_ttl(ttl_ms));
+    rc = rs_run_flag(s, &cmd, what, &held, err);
+    if (rc == AW_OK && !held)
+        rc = aw_error_set(err, AW_CONFLICT, "%s", not_held);
+    return rc;
+}
+
 static aw_status rs_lock_extend(void *ss, const aw_state_key *k, uint64_t token, int64_t ttl_ms,
                                 aw_error *err)
 {
-    rs_session *s = ss;
-    aw_redis_cmd cmd;
-    bool held = false;
-    aw_status rc = rs_key(s, AW_REDIS_SPACE_LOCK, k, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_redis_cmd_script(&cmd, AW_RS_LOCK_EXTEND, 1);
-    aw_redis_cmd_arg(&cmd, s->keys.data, s->keys.len);
-    aw_redis_cmd_unum(&cmd, token);
-    aw_redis_cmd_num(&cmd, rs_ttl(ttl_ms));
-    rc = rs_run_flag(s, &cmd, "lock_extend", &held, err);
-    if (rc == AW_OK && !held)
-        rc = aw_error_set(err, AW_CONFLICT, "lock not held with this token");
-    return rc;
+    return rs_token_op(ss, AW_REDIS_SPACE_LOCK, k, AW_RS_LOCK_EXTEND, token, ttl_ms > 0 ? ttl_ms : 0,
+                       "lock_extend", "lock not held with this token", err);
 }
 
 static aw_status rs_lock_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
 {
-    rs_session *s = ss;
-    aw_redis_cmd cmd;
-    bool held = false;
-    aw_status rc = rs_key(s, AW_REDIS_SPACE_LOCK, k, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_redis_cmd_script(&cmd, AW_RS_LOCK_RELEASE, 1);
-    aw_redis_cmd_arg(&cmd, s->keys.data, s->keys.len);
-    aw_redis_cmd_unum(&cmd, token);
-    rc = rs_run_flag(s, &cmd, "lock_release", &held, err);
-    if (rc == AW_OK && !held)
-        rc = aw_error_set(err, AW_CONFLICT, "lock not held with this token");
-    return rc;
+    return rs_token_op(ss, AW_REDIS_SPACE_LOCK, k, AW_RS_LOCK_RELEASE, token, -1, "lock_release",
+                       "lock not held with this token", err);
 }
 
 /* ---- two-phase dedup -------------------------------------------------------- */
@@ -903,38 +903,17 @@ static aw_status rs_lease_renew(void *ss, const aw_state_key *k, uint64_t token,
                                 aw_error *err)
 {
     rs_session *s = ss;
-    aw_redis_cmd cmd;
-    bool held = false;
     aw_status rc = rs_check_lease_ms(lease_ms, err);
-    if (rc == AW_OK)
-        rc = rs_key(s, AW_REDIS_SPACE_DEDUP, k, err);
     if (rc != AW_OK)
         return rc;
-    aw_redis_cmd_script(&cmd, AW_RS_LEASE_RENEW, 1);
-    aw_redis_cmd_arg(&cmd, s->keys.data, s->keys.len);
-    aw_redis_cmd_unum(&cmd, token);
-    aw_redis_cmd_num(&cmd, rs_ttl(lease_ms));
-    rc = rs_run_flag(s, &cmd, "lease_renew", &held, err);
-    if (rc == AW_OK && !held)
-        rc = aw_error_set(err, AW_CONFLICT, "lease not held with this token");
-    return rc;
+    return rs_token_op(s, AW_REDIS_SPACE_DEDUP, k, AW_RS_LEASE_RENEW, token, lease_ms,
+                       "lease_renew", "lease not held with this token", err);
 }
 
 static aw_status rs_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
 {
-    rs_session *s = ss;
-    aw_redis_cmd cmd;
-    bool held = false;
-    aw_status rc = rs_key(s, AW_REDIS_SPACE_DEDUP, k, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_redis_cmd_script(&cmd, AW_RS_LEASE_RELEASE, 1);
-    aw_redis_cmd_arg(&cmd, s->keys.data, s->keys.len);
-    aw_redis_cmd_unum(&cmd, token);
-    rc = rs_run_flag(s, &cmd, "lease_release", &held, err);
-    if (rc == AW_OK && !held)
-        rc = aw_error_set(err, AW_CONFLICT, "lease not held with this token");
-    return rc;
+    return rs_token_op(ss, AW_REDIS_SPACE_DEDUP, k, AW_RS_LEASE_RELEASE, token, -1,
+                       "lease_release", "lease not held with this token", err);
 }
 
 const aw_state_driver aw_state_redis_driver = {

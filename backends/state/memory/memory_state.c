@@ -887,36 +887,42 @@ static mem_entry *mem_lock_held(const mem_ref *ref, uint64_t token, int64_t now)
     return e && e->token == token ? e : NULL;
 }
 
-static aw_status mem_lock_extend(void *s, const aw_state_key *k, uint64_t token, int64_t ttl_ms,
-                                 aw_error *err)
+/* The token operations (lock extend/release, lease renew/release): find
+ * the entry this token holds in its space, then extend it to ttl_ms, or
+ * drop it when ttl_ms < 0. */
+typedef mem_entry *(*mem_held_fn)(const mem_ref *ref, uint64_t token, int64_t now);
+
+static aw_status mem_token_op(mem_session *ss, char space, mem_held_fn held_fn,
+                              const aw_state_key *k, uint64_t token, int64_t ttl_ms,
+                              const char *not_held, aw_error *err)
 {
-    mem_session *ss = s;
     mem_ref ref;
-    aw_status rc = mem_ref_key(ss, MEM_SPACE_LOCK, k, &ref, err);
+    aw_status rc = mem_ref_key(ss, space, k, &ref, err);
     if (rc != AW_OK)
         return rc;
     pthread_mutex_lock(&ref.shard->mu);
     int64_t now = aw_mono_now_ms();
-    mem_entry *e = mem_lock_held(&ref, token, now);
-    if (e)
+    mem_entry *e = held_fn(&ref, token, now);
+    bool held = e != NULL;
+    if (e && ttl_ms >= 0)
         e->expires_ms = mem_deadline(now, ttl_ms);
+    else if (e)
+        mem_unlink(ref.shard, mem_link(&ref));
     pthread_mutex_unlock(&ref.shard->mu);
-    return e ? AW_OK : aw_error_set(err, AW_CONFLICT, "lock not held with this token");
+    return held ? AW_OK : aw_error_set(err, AW_CONFLICT, "%s", not_held);
+}
+
+static aw_status mem_lock_extend(void *s, const aw_state_key *k, uint64_t token, int64_t ttl_ms,
+                                 aw_error *err)
+{
+    return mem_token_op(s, MEM_SPACE_LOCK, mem_lock_held, k, token, ttl_ms > 0 ? ttl_ms : 0,
+                        "lock not held with this token", err);
 }
 
 static aw_status mem_lock_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err)
 {
-    mem_session *ss = s;
-    mem_ref ref;
-    aw_status rc = mem_ref_key(ss, MEM_SPACE_LOCK, k, &ref, err);
-    if (rc != AW_OK)
-        return rc;
-    pthread_mutex_lock(&ref.shard->mu);
-    bool held = mem_lock_held(&ref, token, aw_mono_now_ms()) != NULL;
-    if (held)
-        mem_unlink(ref.shard, mem_link(&ref));
-    pthread_mutex_unlock(&ref.shard->mu);
-    return held ? AW_OK : aw_error_set(err, AW_CONFLICT, "lock not held with this token");
+    return mem_token_op(s, MEM_SPACE_LOCK, mem_lock_held, k, token, -1,
+                        "lock not held with this token", err);
 }
 
 /* ---- two-phase dedup ---------------------------------------------------- */
@@ -1062,35 +1068,17 @@ static mem_entry *mem_lease_held(const mem_ref *ref, uint64_t token, int64_t now
 static aw_status mem_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
                                  aw_error *err)
 {
-    mem_session *ss = s;
-    mem_ref ref;
     aw_status rc = mem_check_lease_ms(lease_ms, err);
-    if (rc == AW_OK)
-        rc = mem_ref_key(ss, MEM_SPACE_DEDUP, k, &ref, err);
     if (rc != AW_OK)
         return rc;
-    pthread_mutex_lock(&ref.shard->mu);
-    int64_t now = aw_mono_now_ms();
-    mem_entry *e = mem_lease_held(&ref, token, now);
-    if (e)
-        e->expires_ms = mem_deadline(now, lease_ms);
-    pthread_mutex_unlock(&ref.shard->mu);
-    return e ? AW_OK : aw_error_set(err, AW_CONFLICT, "lease not held with this token");
+    return mem_token_op(s, MEM_SPACE_DEDUP, mem_lease_held, k, token, lease_ms,
+                        "lease not held with this token", err);
 }
 
 static aw_status mem_lease_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err)
 {
-    mem_session *ss = s;
-    mem_ref ref;
-    aw_status rc = mem_ref_key(ss, MEM_SPACE_DEDUP, k, &ref, err);
-    if (rc != AW_OK)
-        return rc;
-    pthread_mutex_lock(&ref.shard->mu);
-    bool held = mem_lease_held(&ref, token, aw_mono_now_ms()) != NULL;
-    if (held)
-        mem_unlink(ref.shard, mem_link(&ref));
-    pthread_mutex_unlock(&ref.shard->mu);
-    return held ? AW_OK : aw_error_set(err, AW_CONFLICT, "lease not held with this token");
+    return mem_token_op(s, MEM_SPACE_DEDUP, mem_lease_held, k, token, -1,
+                        "lease not held with this token", err);
 }
 
 const aw_state_driver aw_state_memory_driver = {

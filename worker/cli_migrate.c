@@ -3,14 +3,14 @@
  * whose schema is missing or old refuses to start and names this command.
  *
  * Each step is a backend interface with an optional migrate slot (NULL:
- * nothing to manage, e.g. memory or Redis). Today that is the state
- * backend; audit backends with a schema (PostgreSQL, ClickHouse,
- * Elasticsearch) add a step to the table below. Every backend's migrate is
+ * nothing to manage, e.g. memory or Redis): the state backend, then the
+ * audit backend (when audit is enabled). Every backend's migrate is
  * idempotent and safe to run concurrently, so a deploy job may run this on
  * every replica. */
 #include <stdio.h>
 #include <string.h>
 
+#include "backends/audit/audit.h"
 #include "backends/state/state.h"
 #include "common/aw_log.h"
 #include "config/config.h"
@@ -40,16 +40,37 @@ static aw_status migrate_state(const aw_config *cfg, const char **name, int *app
     return d->migrate(&so, applied, err);
 }
 
+static aw_status migrate_audit(const aw_config *cfg, const char **name, int *applied,
+                               bool *none, aw_error *err)
+{
+    *name = cfg->audit.backend;
+    if (!cfg->audit.enabled) {
+        *name = "(disabled)";
+        *none = true;
+        return AW_OK;
+    }
+    const aw_audit_driver *d = aw_audit_driver_find(cfg->audit.backend);
+    if (!d)
+        return aw_error_set(err, AW_CONFIG, "audit.backend: unknown backend \"%s\" (valid: %s)",
+                            cfg->audit.backend, aw_audit_driver_names());
+    if (!d->migrate) {
+        *none = true;
+        return AW_OK;
+    }
+    aw_audit_options ao = {.url = cfg->audit.url, .retention_ms = cfg->audit.retention_s * 1000};
+    return d->migrate(&ao, applied, err);
+}
+
 static const migrate_step steps[] = {
     {"state", migrate_state},
-    /* {"audit", migrate_audit}: when audit backends get a migrate slot. */
+    {"audit", migrate_audit},
 };
 
 static int migrate_usage(FILE *out)
 {
     fprintf(out, "usage: acteon-worker migrate -c FILE\n"
-                 "  Create or update the schema of the configured backends (state; audit\n"
-                 "  later). Forward-only and idempotent: a second run applies nothing;\n"
+                 "  Create or update the schema of the configured backends (state, then\n"
+                 "  audit). Forward-only and idempotent: a second run applies nothing;\n"
                  "  concurrent runs are safe. `run` never migrates by itself.\n");
     return out == stdout ? 0 : 2;
 }

@@ -31,6 +31,13 @@ typedef struct aw_audit_driver {
     aw_status (*query)(void *s, const aw_audit_query *q, aw_audit_page *out, aw_error *err);
     aw_status (*cleanup)(void *s, int64_t now_ms, size_t max_rows, size_t *deleted,
                          aw_error *err);
+
+    /* Optional (NULL: no schema to manage). Create or update the backend's
+     * schema (tables, indexes, templates), idempotent and safe to run
+     * concurrently; *applied = number of steps applied (0 = up to date).
+     * Called by `acteon-worker migrate -c FILE` only: create() never
+     * migrates, it fails naming that command when the schema is missing. */
+    aw_status (*migrate)(const aw_audit_options *opts, int *applied, aw_error *err);
 } aw_audit_driver;
 
 extern const aw_audit_driver aw_audit_memory_driver;

@@ -23,4 +23,9 @@ int aw_time_parse_rfc3339(const char *s, int64_t *ms);
 /* Sleep for ms (no-op for <= 0). Not for test synchronisation. */
 void aw_sleep_ms(int64_t ms);
 
+/* The CLOCK_MONOTONIC time ms from now, for pthread_cond_timedwait on a
+ * condition variable created with pthread_condattr_setclock(MONOTONIC). */
+struct timespec;
+void aw_mono_deadline(struct timespec *ts, int64_t ms);
+
 #endif

@@ -57,6 +57,11 @@ typedef struct aw_config {
         char *backend;
         char *url;
         int64_t retention_s;
+        int batch_size;          /* records per backend call, at most */
+        int flush_interval_ms;   /* longest wait for a batch to fill */
+        int queue_capacity;      /* records queued for the writers, at most */
+        int writers;             /* writer threads */
+        int cleanup_interval_s;  /* retention cleanup period, 0 = off */
     } audit;
 
     struct {

@@ -233,6 +233,23 @@ static const aw_config_key keys[] = {
      .def_num = 30 * 86400, .min = 60, .max = 100LL * 365 * 86400,
      .help = "Audit records are kept this long, in seconds (default 30 days). "
              "Above 2147483647 write the L suffix (libconfig 1.5 wraps plain integers)."},
+    {.path = "audit.batch_size", .type = AW_KEY_INT, .offset = AW_CFG(audit.batch_size),
+     .def_num = 500, .min = 1, .max = 100000,
+     .help = "Most records the audit writer sends in one backend call."},
+    {.path = "audit.flush_interval_ms", .type = AW_KEY_INT,
+     .offset = AW_CFG(audit.flush_interval_ms), .def_num = 50, .min = 0, .max = 60000,
+     .help = "Longest a record waits for its batch to fill before it is written anyway."},
+    {.path = "audit.queue_capacity", .type = AW_KEY_INT, .offset = AW_CFG(audit.queue_capacity),
+     .def_num = 10000, .min = 1, .max = 10000000,
+     .help = "Records waiting for the audit writer at most; when full, workers wait "
+             "and consumption pauses (nothing is dropped)."},
+    {.path = "audit.writers", .type = AW_KEY_INT, .offset = AW_CFG(audit.writers),
+     .def_num = 1, .min = 1, .max = 64,
+     .help = "Audit writer threads, each with its own backend session."},
+    {.path = "audit.cleanup_interval_s", .type = AW_KEY_INT,
+     .offset = AW_CFG(audit.cleanup_interval_s), .def_num = 600, .min = 0, .max = 86400,
+     .help = "How often expired audit records are deleted, in bounded chunks (0 = never; "
+             "run it on one replica or all, it is idempotent)."},
 
     /* workers */
     {.path = "workers.threads", .type = AW_KEY_INT, .offset = AW_CFG(workers.threads),

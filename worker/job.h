@@ -50,6 +50,7 @@ typedef struct aw_job {
                                   produced in the open transaction by the
                                   polling thread (its offset is already done) */
     aw_delivery deliveries[2]; /* delivery report contexts (reply, DLQ) */
+    int64_t audit_queued_mono; /* when the audit writer queued its record */
     struct aw_job *next;       /* intrusive link for queues */
 } aw_job;
 

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <time.h>
 
+#include "common/aw_clock.h"
+
 int aw_job_queue_init(aw_job_queue *q)
 {
     q->head = q->tail = NULL;
@@ -42,23 +44,12 @@ void aw_job_queue_push(aw_job_queue *q, aw_job *j)
     pthread_mutex_unlock(&q->lock);
 }
 
-static void deadline_after(struct timespec *ts, int64_t ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
-}
-
 size_t aw_job_queue_pop(aw_job_queue *q, size_t max, int64_t timeout_ms, aw_job **out)
 {
     *out = NULL;
     struct timespec deadline;
     if (timeout_ms > 0)
-        deadline_after(&deadline, timeout_ms);
+        aw_mono_deadline(&deadline, timeout_ms);
     pthread_mutex_lock(&q->lock);
     while (!q->head && !q->closed && timeout_ms != 0) {
         int rc = timeout_ms < 0 ? pthread_cond_wait(&q->cond, &q->lock)

@@ -104,13 +104,7 @@ static void *keeper_thread(void *arg)
         pthread_mutex_lock(&k->lock);
         if (!k->stop) {
             struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_sec += tick / 1000;
-            ts.tv_nsec += (tick % 1000) * 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
+            aw_mono_deadline(&ts, tick);
             pthread_cond_timedwait(&k->cond, &k->lock, &ts);
         }
         bool stop = k->stop;

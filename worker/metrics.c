@@ -130,6 +130,13 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
                   atomic_load(&m->audit_retries));
     aw_buf_printf(o, "acteon_retries_total{target=\"provider\"} %lu\n",
                   atomic_load(&m->provider_retries));
+    counter(o, "acteon_audit_records_total", "Audit records newly stored by the audit writer.",
+            atomic_load(&m->audit_records));
+    counter(o, "acteon_audit_batches_total", "Audit backend calls that succeeded.",
+            atomic_load(&m->audit_batches));
+    counter(o, "acteon_audit_refused_total",
+            "Audit records the backend refused for good (offset left uncommitted).",
+            atomic_load(&m->audit_refused));
     counter(o, "acteon_lease_busy_waits_total",
             "Claims that found the identity leased by another holder.",
             atomic_load(&m->lease_busy_waits));
@@ -140,6 +147,10 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
     gauge(o, "acteon_in_flight", "Messages consumed and not yet committed.", g->in_flight);
     gauge(o, "acteon_in_flight_max", "Bound on in-flight messages (workers.max_in_flight).",
           g->max_in_flight);
+    gauge(o, "acteon_audit_queue_depth", "Audit records waiting for the audit writer.",
+          g->audit_queue_depth);
+    gauge(o, "acteon_audit_queue_capacity", "Bound on the audit queue (audit.queue_capacity).",
+          g->audit_queue_capacity);
     gauge(o, "acteon_consumption_paused", "1 while fetching is paused (backpressure).",
           atomic_load(&m->paused));
     histogram(o, "acteon_claim_seconds", "State claim_batch round trips.", &m->claim_ms);

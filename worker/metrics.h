@@ -39,6 +39,9 @@ typedef struct aw_metrics {
     atomic_ulong delivery_failures;
     atomic_ulong state_retries;
     atomic_ulong audit_retries;
+    atomic_ulong audit_records;    /* newly stored (duplicates not counted) */
+    atomic_ulong audit_batches;
+    atomic_ulong audit_refused;    /* refused for good */
     atomic_ulong provider_retries;
     atomic_ulong lease_busy_waits;
     atomic_ulong rebalances;
@@ -61,6 +64,8 @@ void aw_metrics_update_lag(aw_metrics *m, const char *stats_json, size_t len);
 typedef struct aw_metrics_gauges {
     long in_flight;
     long max_in_flight;
+    long audit_queue_depth;
+    long audit_queue_capacity;
 } aw_metrics_gauges;
 
 /* Append the Prometheus exposition text to out. */

@@ -77,12 +77,6 @@ static aw_status call_complete(aw_worker *w, void *items, size_t n, aw_error *er
     return aw_state_complete_batch(w->state, items, n, err);
 }
 
-static aw_status call_audit(aw_worker *w, void *items, size_t n, aw_error *err)
-{
-    size_t inserted = 0;
-    return aw_audit_append_batch(w->audit, items, n, &inserted, err);
-}
-
 static void reject(aw_worker *w, item *it)
 {
     aw_job *j = it->job;
@@ -302,26 +296,6 @@ static bool complete_all(aw_worker *w, item *items, size_t n)
     return ok;
 }
 
-static bool audit_all(aw_worker *w, item *items, size_t n)
-{
-    if (!w->audit)
-        return true;
-    aw_audit_record *recs = malloc(n * sizeof(*recs));
-    if (!recs)
-        return false;
-    size_t nr = 0;
-    for (size_t i = 0; i < n; i++)
-        if (items[i].finished && !items[i].job->abandoned)
-            recs[nr++] = items[i].job->record; /* shallow: the jobs own the strings */
-    bool ok = nr == 0 ||
-              with_retry(w,
-                         &(call_site){"audit", &w->rt->metrics.audit_retries,
-                                      &w->rt->metrics.audit_ms, &w->rt->audit_ok},
-                         call_audit, recs, nr);
-    free(recs);
-    return ok;
-}
-
 size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
 {
     aw_runtime *rt = w->rt;
@@ -415,39 +389,19 @@ size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
         it->details = NULL;
     }
 
-    if (rt->cfg->kafka.transactional_replies) {
-        /* Transactional mode: the audit record is made durable first; the
-         * polling thread then produces the reply/DLQ copy inside the open
-         * transaction together with the offset, once the message is in its
-         * partition's completed prefix. So "reply committed" implies
-         * "terminal outcome recorded" and "offset committed". */
-        bool audited = audit_all(w, items, n);
-        for (size_t i = 0; i < n; i++) {
-            item *it = &items[i];
-            if (!it->finished)
-                continue;
-            finished[nf++] = it->job;
-            if (!it->job->abandoned) {
-                if (!audited)
-                    atomic_store(&it->job->delivery_failed, true);
-                atomic_store(&it->job->pending, 1);
-            }
-            aw_runtime_job_ack(rt, it->job);
-        }
-        free(items);
-        return nf;
-    }
-
-    /* Replies go out first so their delivery overlaps the audit write; a job
-     * is acknowledged once for the audit and once per delivery. */
-    for (size_t i = 0; i < n; i++) {
-        item *it = &items[i];
-        if (!it->finished || it->job->abandoned)
-            continue;
-        atomic_store(&it->job->pending, aw_outcome_deliveries(rt, it->job) + 1);
-        aw_outcome_send(rt, it->job);
-    }
-    bool audited = audit_all(w, items, n);
+    /* Every finished job is handed back; an abandoned one at once, the others
+     * once their acknowledgements are in: the audit record durable (audit
+     * writer) and, outside transactional mode, each reply/DLQ copy
+     * delivered. In transactional mode the polling thread produces the
+     * reply/DLQ copy inside the open transaction together with the offset,
+     * once the message is in its partition's completed prefix, so "reply
+     * committed" implies "terminal outcome recorded" and "offset
+     * committed". Replies go out before the audit write so the two
+     * overlap. */
+    bool txn = rt->cfg->kafka.transactional_replies;
+    /* Not touched after their acknowledgement: a job may be freed by then. */
+    aw_job **to_audit = malloc(n * sizeof(*to_audit));
+    size_t na = 0;
     for (size_t i = 0; i < n; i++) {
         item *it = &items[i];
         if (!it->finished)
@@ -457,10 +411,19 @@ size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
             aw_runtime_job_ack(rt, it->job);
             continue;
         }
-        if (!audited)
-            atomic_store(&it->job->delivery_failed, true);
-        aw_runtime_job_ack(rt, it->job);
+        atomic_store(&it->job->pending, txn ? 1 : aw_outcome_deliveries(rt, it->job) + 1);
+        if (!txn)
+            aw_outcome_send(rt, it->job);
+        if (!rt->audit_writer)
+            aw_runtime_job_ack(rt, it->job);
+        else if (to_audit)
+            to_audit[na++] = it->job;
+        else /* no memory for the list: one at a time */
+            aw_audit_writer_push(rt->audit_writer, &it->job, 1);
     }
+    if (na)
+        aw_audit_writer_push(rt->audit_writer, to_audit, na);
+    free(to_audit);
     free(items);
     return nf;
 }

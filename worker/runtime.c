@@ -351,6 +351,10 @@ static void shutdown_consumer(aw_runtime *rt)
     }
     for (size_t i = 0; i < rt->n_workers; i++)
         aw_worker_join(&rt->workers[i]);
+    /* The workers pushed their last records: write them (or, after a hard
+     * stop, hand them back failed). */
+    aw_audit_writer_stop(rt->audit_writer);
+    rt->audit_writer = NULL;
     /* Deliveries still outstanding after the bound are purged: their jobs
      * come back as failed and stay uncommitted. */
     int left = aw_producer_flush(rt->producer, atomic_load(&rt->hard_stop) ? 1000 : 10000);
@@ -436,6 +440,10 @@ static void http_metrics(void *ud, aw_buf *out)
     aw_runtime *rt = ud;
     aw_metrics_gauges g = {.in_flight = atomic_load(&rt->in_flight),
                            .max_in_flight = rt->cfg->workers.max_in_flight};
+    if (rt->audit_writer) {
+        g.audit_queue_depth = (long)aw_audit_writer_depth(rt->audit_writer);
+        g.audit_queue_capacity = rt->cfg->audit.queue_capacity;
+    }
     aw_metrics_render(&rt->metrics, &g, out);
 }
 
@@ -566,6 +574,8 @@ aw_status aw_runtime_new(const aw_config *cfg, const char *brokers, aw_runtime *
         if (!rt->workers)
             rc = aw_error_set(err, AW_NOMEM, "out of memory");
     }
+    if (rc == AW_OK && rt->audit)
+        rc = aw_audit_writer_start(rt, &rt->audit_writer, err);
     if (rc == AW_OK)
         rc = start_http(rt, err);
     for (size_t i = 0; rc == AW_OK && i < (size_t)cfg->workers.threads; i++) {
@@ -590,6 +600,8 @@ void aw_runtime_destroy(aw_runtime *rt)
     rt->http = NULL;
     for (size_t i = 0; i < rt->n_workers; i++)
         aw_worker_join(&rt->workers[i]);
+    aw_audit_writer_stop(rt->audit_writer);
+    rt->audit_writer = NULL;
     if (rt->producer) {
         aw_producer_flush(rt->producer, 1000);
         aw_producer_destroy(rt->producer);

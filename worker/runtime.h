@@ -3,7 +3,8 @@
  * Threads:
  *  - the polling thread (the caller of aw_runtime_run): owns the consumer,
  *    the offset trackers and dispatch; frees finished jobs;
- *  - N worker threads (worker.c): claim, execute, complete, audit, reply;
+ *  - N worker threads (worker.c): claim, execute, complete, reply;
+ *  - audit.writers audit writer threads (audit_writer.c): batched records;
  *  - the producer's delivery thread: reports reply/DLQ deliveries;
  *  - the lease keeper thread; the memory backends' reaper threads.
  * Shared fields are documented on the struct; the rest is immutable after
@@ -23,6 +24,7 @@
 #include "ingest/consumer.h"
 #include "worker/job.h"
 #include "worker/job_queue.h"
+#include "worker/audit_writer.h"
 #include "worker/http_endpoint.h"
 #include "worker/lease_keeper.h"
 #include "worker/metrics.h"
@@ -42,6 +44,7 @@ struct aw_runtime {
     const char *brokers;         /* effective bootstrap (embedded or configured) */
     aw_state *state;
     aw_audit *audit;             /* NULL when audit is disabled */
+    aw_audit_writer *audit_writer; /* NULL when audit is disabled */
     aw_provider_set *providers;
     aw_producer *producer;
     aw_lease_keeper *keeper;

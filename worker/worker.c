@@ -32,12 +32,9 @@ static bool open_sessions(aw_worker *w)
         aw_status rc = AW_OK;
         if (!w->state)
             rc = aw_state_session_open(rt->state, &w->state, &err);
-        if (rc == AW_OK && rt->audit && !w->audit)
-            rc = aw_audit_session_open(rt->audit, &w->audit, &err);
         if (rc == AW_OK && !w->providers)
             rc = aw_provider_sessions_open(rt->providers, &w->providers, &err);
         atomic_store(&rt->state_ok, w->state != NULL);
-        atomic_store(&rt->audit_ok, !rt->audit || w->audit != NULL);
         if (rc == AW_OK)
             return true;
         AW_WARN("worker", "worker %zu: opening sessions: %s (attempt %d)", w->index, err.msg,
@@ -158,10 +155,8 @@ static void *worker_main(void *arg)
     free(batch);
     free(finished);
     aw_provider_sessions_close(w->providers);
-    aw_audit_session_close(w->audit);
     aw_state_session_close(w->state);
     w->providers = NULL;
-    w->audit = NULL;
     w->state = NULL;
     return NULL;
 }

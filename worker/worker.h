@@ -22,7 +22,6 @@ struct aw_worker {
 
     /* worker thread only: */
     aw_state_session *state;
-    aw_audit_session *audit;
     aw_provider_sessions *providers;
     aw_job **pending;          /* jobs taken from the queue, in arrival order */
     size_t n_pending, cap_pending;

@@ -29,7 +29,8 @@ pass "/healthz, /readyz and 404"
 metric() { curl -s "$URL/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 all_done() { [ "$(metric acteon_messages_consumed_total)" = 60 ] &&
              [ "$(metric 'acteon_outcomes_total{outcome="executed"}')" = 50 ] &&
-             [ "$(metric acteon_dlq_messages_total)" = 5 ]; }
+             [ "$(metric acteon_dlq_messages_total)" = 5 ] &&
+             [ "$(metric acteon_audit_records_total)" = 60 ]; }
 wait_for 60 "60 messages through" all_done
 curl -s "$URL/metrics" >"$T/metrics.txt"
 check() { grep -qx "$1" "$T/metrics.txt" || fail "metrics: no line '$1'"; }
@@ -37,6 +38,9 @@ check 'acteon_outcomes_total{outcome="deduplicated"} 5'
 check 'acteon_outcomes_total{outcome="rejected"} 5'
 check 'acteon_dlq_messages_total 5'
 check 'acteon_assigned_partitions 2'
+check 'acteon_audit_queue_depth 0'
+check 'acteon_audit_queue_capacity 10000'
+check 'acteon_audit_refused_total 0'
 grep -q '^# TYPE acteon_claim_seconds histogram$' "$T/metrics.txt" || fail "no claim histogram"
 grep -q '^acteon_provider_seconds_count 50$' "$T/metrics.txt" || fail "provider histogram count"
 grep -q '^acteon_claim_seconds_bucket{le="+Inf"} ' "$T/metrics.txt" || fail "no +Inf bucket"

@@ -438,24 +438,13 @@ static void mem_reap_shard(mem_backend *b, mem_shard *sh)
     }
 }
 
-static void mem_deadline_ts(int64_t ms_from_now, struct timespec *ts)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += (time_t)(ms_from_now / 1000);
-    ts->tv_nsec += (long)(ms_from_now % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 static void *mem_reaper_main(void *arg)
 {
     mem_backend *b = arg;
     pthread_mutex_lock(&b->reaper_mu);
     while (!atomic_load(&b->stop)) {
         struct timespec ts;
-        mem_deadline_ts(b->reaper_interval_ms, &ts);
+        aw_mono_deadline(&ts, b->reaper_interval_ms);
         int rc = 0;
         while (!atomic_load(&b->stop) && rc != ETIMEDOUT)
             rc = pthread_cond_timedwait(&b->reaper_cv, &b->reaper_mu, &ts);

@@ -1,0 +1,55 @@
+/* The audit writer: batches the audit records of finished jobs from every
+ * worker into large backend calls (audit.batch_size records, or whatever
+ * arrived within audit.flush_interval_ms), on audit.writers threads with a
+ * session each.
+ *
+ * Why a separate stage: a worker's micro-batch is small (one identity shard,
+ * a few dozen jobs) while audit backends want hundreds of rows per call
+ * (COPY, JSONEachRow, _bulk); and a slow audit write no longer holds up the
+ * next claim.
+ *
+ * Promise kept: a job's audit acknowledgement (aw_runtime_job_ack) is given
+ * only after the batch holding its record was acknowledged by the backend,
+ * so its offset is never marked done before its record is durable. Transient
+ * failures are retried with backoff for as long as it takes (nothing is
+ * dropped); meanwhile the queue fills, pushing workers wait, the in-flight
+ * window fills and consumption pauses. A record the backend refuses for good
+ * is isolated by splitting its batch, logged, and its job comes back marked
+ * delivery_failed: its offset stays uncommitted (processed again after a
+ * restart) rather than committed without a record.
+ *
+ * Ownership: the writer borrows the runtime (for the audit backend, metrics,
+ * hard_stop and acknowledgements) and never frees a job. A pushed job belongs
+ * to the writer until it acknowledges it; jobs are linked through job->next
+ * while queued.
+ *
+ * Threads: push() from any worker; stop() and depth() from any thread.
+ * `lock` guards the queue (head, tail, len, oldest_mono, closed); the rest
+ * is immutable after start or owned by one writer thread. */
+#ifndef AW_AUDIT_WRITER_H
+#define AW_AUDIT_WRITER_H
+
+#include <stddef.h>
+
+#include "common/aw_error.h"
+#include "worker/job.h"
+
+struct aw_runtime;
+typedef struct aw_audit_writer aw_audit_writer;
+
+/* Start the writer threads on rt->audit (must be non-NULL). */
+aw_status aw_audit_writer_start(struct aw_runtime *rt, aw_audit_writer **out, aw_error *err);
+
+/* Queue the records of n finished jobs (job->record filled, job->pending
+ * counting this acknowledgement). Waits while the queue is full; on a hard
+ * stop it stops waiting and acknowledges the jobs as failed at once. */
+void aw_audit_writer_push(aw_audit_writer *w, aw_job *const *jobs, size_t n);
+
+/* Records queued and not yet written (for the metrics). */
+size_t aw_audit_writer_depth(aw_audit_writer *w);
+
+/* Write what is queued (giving up at a hard stop: those jobs come back as
+ * failed), join the threads and free the writer. NULL is a no-op. */
+void aw_audit_writer_stop(aw_audit_writer *w);
+
+#endif

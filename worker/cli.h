@@ -3,11 +3,15 @@
 #ifndef AW_CLI_H
 #define AW_CLI_H
 
+#include <stdint.h>
+
 int aw_cmd_run(int argc, char **argv);
 int aw_cmd_dev(int argc, char **argv);
 int aw_cmd_produce(int argc, char **argv);
 int aw_cmd_config(int argc, char **argv);
 int aw_cmd_migrate(int argc, char **argv);
+int aw_cmd_audit(int argc, char **argv);
+int aw_cmd_replay(int argc, char **argv);
 
 /* Shared by the commands: install SIGINT/SIGTERM handlers that stop rt
  * (first signal drains, second exits at once). */
@@ -18,6 +22,24 @@ void aw_cli_handle_signals(struct aw_runtime *rt);
  * config unless the command line set them. */
 struct aw_config;
 int aw_cli_setup_logging(const struct aw_config *cfg);
+
+/* Load the config file and apply its logging options. Returns 0, or the
+ * exit code (2) after printing the problem. *cfg is the caller's. */
+int aw_cli_load_config(const char *file, struct aw_config **cfg);
+
+/* A time on the command line: RFC 3339 ("2026-11-25T10:00:00Z") or a
+ * duration before now ("90s", "15m", "2h", "7d"). Returns 0 and sets *ms
+ * (wall clock), or -1. */
+int aw_cli_parse_time(const char *s, int64_t now_ms, int64_t *ms);
+
+/* Open the configured audit backend for a command that reads or writes
+ * records from outside the worker (search, replay): refuses a disabled
+ * audit and the memory backend, which lives inside one worker process.
+ * Returns 0, or the exit code after printing the problem. */
+struct aw_audit;
+struct aw_audit_session;
+int aw_cli_open_audit(const char *cmd, const struct aw_config *cfg, struct aw_audit **audit,
+                      struct aw_audit_session **session);
 
 /* Set by main from the global options; NULL when not given. */
 extern const char *aw_cli_log_level;

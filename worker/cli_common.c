@@ -1,6 +1,11 @@
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "backends/audit/audit.h"
+#include "common/aw_clock.h"
 
 #include "common/aw_log.h"
 #include "config/config.h"
@@ -50,5 +55,78 @@ int aw_cli_setup_logging(const struct aw_config *cfg)
         return -1;
     }
     aw_log_init(level, format, 2);
+    return 0;
+}
+
+int aw_cli_load_config(const char *file, aw_config **cfg)
+{
+    aw_error err;
+    aw_error_clear(&err);
+    *cfg = NULL;
+    if (aw_config_load_file(file, cfg, &err) != AW_OK) {
+        fprintf(stderr, "acteon-worker: %s\n", err.msg);
+        return 2;
+    }
+    if (aw_cli_setup_logging(*cfg)) {
+        aw_config_destroy(*cfg);
+        *cfg = NULL;
+        return 2;
+    }
+    return 0;
+}
+
+int aw_cli_parse_time(const char *s, int64_t now_ms, int64_t *ms)
+{
+    if (!s || !*s)
+        return -1;
+    if (aw_time_parse_rfc3339(s, ms) == 0)
+        return 0;
+    errno = 0;
+    char *end = NULL;
+    long long n = strtoll(s, &end, 10);
+    if (errno || end == s || n < 0 || end[0] == '\0' || end[1] != '\0')
+        return -1;
+    long long unit;
+    switch (end[0]) {
+    case 's': unit = 1000; break;
+    case 'm': unit = 60 * 1000; break;
+    case 'h': unit = 3600 * 1000; break;
+    case 'd': unit = 24 * 3600 * 1000LL; break;
+    default: return -1;
+    }
+    if (n > now_ms / unit)
+        return -1; /* before the epoch */
+    *ms = now_ms - n * unit;
+    return 0;
+}
+
+int aw_cli_open_audit(const char *cmd, const aw_config *cfg, aw_audit **audit,
+                      aw_audit_session **session)
+{
+    *audit = NULL;
+    *session = NULL;
+    if (!cfg->audit.enabled) {
+        fprintf(stderr, "acteon-worker %s: audit.enabled is false in this config\n", cmd);
+        return 2;
+    }
+    if (strcmp(cfg->audit.backend, "memory") == 0) {
+        fprintf(stderr, "acteon-worker %s: audit.backend \"memory\" lives inside one worker "
+                        "process; configure a shared audit backend (postgres, clickhouse, "
+                        "elasticsearch)\n", cmd);
+        return 2;
+    }
+    aw_audit_options ao = {.url = cfg->audit.url, .retention_ms = cfg->audit.retention_s * 1000};
+    aw_error err;
+    aw_error_clear(&err);
+    aw_status rc = aw_audit_new(cfg->audit.backend, &ao, audit, &err);
+    if (rc == AW_OK)
+        rc = aw_audit_session_open(*audit, session, &err);
+    if (rc != AW_OK) {
+        fprintf(stderr, "acteon-worker %s: audit backend %s: %s\n", cmd, cfg->audit.backend,
+                err.msg);
+        aw_audit_destroy(*audit);
+        *audit = NULL;
+        return rc == AW_CONFIG ? 2 : 1;
+    }
     return 0;
 }

@@ -91,16 +91,10 @@ int aw_cmd_migrate(int argc, char **argv)
     if (!file)
         return migrate_usage(stderr);
     aw_config *cfg = NULL;
-    aw_error err = {0};
-    if (aw_config_load_file(file, &cfg, &err) != AW_OK) {
-        fprintf(stderr, "acteon-worker: %s\n", err.msg);
-        return 2;
-    }
-    if (aw_cli_setup_logging(cfg)) {
-        aw_config_destroy(cfg);
-        return 2;
-    }
-    int code = 0;
+    int code = aw_cli_load_config(file, &cfg);
+    if (code)
+        return code;
+    aw_error err;
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && code == 0; i++) {
         const char *name = "";
         int applied = 0;

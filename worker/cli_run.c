@@ -98,16 +98,10 @@ int aw_cmd_run(int argc, char **argv)
     if (!file)
         return run_usage(stderr);
     aw_config *cfg = NULL;
-    aw_error err;
-    if (aw_config_load_file(file, &cfg, &err) != AW_OK) {
-        fprintf(stderr, "acteon-worker: %s\n", err.msg);
-        return 2;
-    }
-    if (aw_cli_setup_logging(cfg)) {
-        aw_config_destroy(cfg);
-        return 2;
-    }
-    int code = aw_cli_serve(cfg, brokers, NULL, NULL, NULL, NULL);
+    int code = aw_cli_load_config(file, &cfg);
+    if (code)
+        return code;
+    code = aw_cli_serve(cfg, brokers, NULL, NULL, NULL, NULL);
     aw_config_destroy(cfg);
     return code;
 }
@@ -138,15 +132,9 @@ int aw_cmd_produce(int argc, char **argv)
     if (!file)
         return produce_usage(stderr);
     aw_config *cfg = NULL;
-    aw_error err;
-    if (aw_config_load_file(file, &cfg, &err) != AW_OK) {
-        fprintf(stderr, "acteon-worker: %s\n", err.msg);
-        return 2;
-    }
-    if (aw_cli_setup_logging(cfg)) {
-        aw_config_destroy(cfg);
-        return 2;
-    }
+    int code = aw_cli_load_config(file, &cfg);
+    if (code)
+        return code;
     if (!brokers)
         brokers = cfg->kafka.brokers;
     if (strcmp(brokers, "embedded") == 0) {
@@ -160,6 +148,7 @@ int aw_cmd_produce(int argc, char **argv)
                           .properties = cfg->kafka.properties,
                           .n_properties = cfg->kafka.n_properties};
     size_t sent = 0;
+    aw_error err;
     aw_status rc = aw_feed_lines(&fo, stdin, &sent, &err);
     fprintf(stderr, "acteon-worker produce: %zu message(s) sent to %s\n", sent, fo.topic);
     if (rc != AW_OK)

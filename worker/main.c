@@ -22,6 +22,9 @@ static void usage(FILE *out)
             "  config reference             list every config key with type and default\n"
             "  migrate -c FILE              create or update the backends' schemas (run never\n"
             "                               does; it refuses to start on a missing schema)\n"
+            "  audit search -c FILE [...]   query the audit trail (filters, time range, pages)\n"
+            "  replay -c FILE [--topic T]   rebuild audit records from the reply and DLQ\n"
+            "                               topics, executing nothing (idempotent)\n"
             "\n"
             "Every command takes --help. --version prints the version.\n");
 }
@@ -65,6 +68,10 @@ int main(int argc, char **argv)
         return aw_cmd_config(sub_argc, sub_argv);
     if (strcmp(cmd, "migrate") == 0)
         return aw_cmd_migrate(sub_argc, sub_argv);
+    if (strcmp(cmd, "audit") == 0)
+        return aw_cmd_audit(sub_argc, sub_argv);
+    if (strcmp(cmd, "replay") == 0)
+        return aw_cmd_replay(sub_argc, sub_argv);
     fprintf(stderr, "acteon-worker: unknown command \"%s\"\n\n", cmd);
     usage(stderr);
     return 2;

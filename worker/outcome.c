@@ -129,6 +129,15 @@ static rd_kafka_headers_t *dlq_headers(const aw_job *job)
     rd_kafka_header_add(h, "acteon.dlq.first_seen", -1, num, -1);
     if (r->action_id[0])
         rd_kafka_header_add(h, "acteon.dlq.action_id", -1, r->action_id, -1);
+    /* The whole outcome, as a reply would carry it: a rejected message with
+     * no readable id has no reply, and `replay` rebuilds its audit record
+     * from the DLQ copy instead. */
+    json_t *rec = aw_reply_from_record(r);
+    char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    json_decref(rec);
+    if (text)
+        rd_kafka_header_add(h, AW_AUDIT_RECORD_HEADER, -1, text, -1);
+    free(text);
     return h;
 }
 

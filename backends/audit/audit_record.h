@@ -12,6 +12,10 @@
 
 #include "backends/audit/audit_types.h"
 
+/* Kafka header on DLQ copies holding the reply JSON of the message's
+ * outcome, so the DLQ topic replays like a reply topic. */
+#define AW_AUDIT_RECORD_HEADER "acteon.audit_record"
+
 /* The reply value for r: a new reference, or NULL when out of memory or when
  * r breaks its own invariants (details/metadata not JSON object text, a
  * string that is not UTF-8, fencing_token above INT64_MAX). */

@@ -317,9 +317,7 @@ aw_status aw_pg_conn_connect(aw_pg_conn *c, aw_error *err)
     return AW_OK;
 }
 
-/* Connected, or reconnect unless the backoff after a failed attempt says
- * not yet (then fail fast with the reason of that failure). */
-static aw_status conn_ensure(aw_pg_conn *c, aw_error *err)
+aw_status aw_pg_conn_ensure(aw_pg_conn *c, aw_error *err)
 {
     if (c->pg)
         return AW_OK;
@@ -425,7 +423,7 @@ aw_status aw_pg_exec_stmt(aw_pg_conn *c, unsigned slot, const aw_pg_stmt_def *d,
     if (!d || slot >= 64 || p->n != d->nparams)
         return aw_error_set(err, AW_INTERNAL, "postgres: statement %u called with %d parameters",
                             slot, p->n);
-    aw_status rc = conn_ensure(c, err);
+    aw_status rc = aw_pg_conn_ensure(c, err);
     if (rc == AW_OK)
         rc = conn_prepare(c, slot, d, err);
     if (rc != AW_OK)

@@ -83,6 +83,10 @@ void aw_pg_config_clear(aw_pg_config *cfg);
 void aw_pg_conn_init(aw_pg_conn *c, const aw_pg_config *cfg, int interrupt_fd);
 /* Connect now unless connected (ignores the backoff). */
 aw_status aw_pg_conn_connect(aw_pg_conn *c, aw_error *err);
+/* Connected, or reconnect now unless the backoff after a failed attempt
+ * says not yet (then fail fast, AW_TRANSIENT, with that failure's reason).
+ * aw_pg_exec_stmt does this itself; call it before aw_pg_exec_params. */
+aw_status aw_pg_conn_ensure(aw_pg_conn *c, aw_error *err);
 /* Close the connection (the struct stays usable: the next call reconnects). */
 void aw_pg_conn_drop(aw_pg_conn *c);
 /* The server process id of the current connection, 0 when disconnected. */

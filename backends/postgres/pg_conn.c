@@ -31,7 +31,6 @@ aw_status aw_pg_config_init(aw_pg_config *cfg, const char *section, const char *
                             int connect_timeout_ms, int command_timeout_ms, aw_error *err)
 {
     memset(cfg, 0, sizeof(*cfg));
-    cfg->section = section;
     if (connect_timeout_ms < 0 ||
         (command_timeout_ms < 0 && command_timeout_ms != AW_PG_NO_TIMEOUT))
         return aw_error_set(err, AW_CONFIG,

@@ -43,7 +43,6 @@
 
 /* What every connection of one backend uses. Immutable after create. */
 typedef struct aw_pg_config {
-    const char *section;     /* "state" or "audit": names the config keys in messages */
     char *url;               /* libpq URI or conninfo: a secret, never logged */
     int connect_timeout_ms;
     int command_timeout_ms;  /* 0: no statement_timeout, no client bound (migrate) */
@@ -72,7 +71,7 @@ typedef struct aw_pg_conn {
 
 /* Parse/validate url and the options into cfg (0 = default timeouts; for
  * command_timeout_ms, pass AW_PG_NO_TIMEOUT for none). section ("state",
- * "audit": a string literal, kept) names the config keys in messages.
+ * "audit") names the config keys in messages.
  * AW_CONFIG on a bad URL or option. */
 #define AW_PG_NO_TIMEOUT (-1)
 aw_status aw_pg_config_init(aw_pg_config *cfg, const char *section, const char *url,

@@ -9,6 +9,9 @@
 /* Compiled-in drivers; later backends add a line (behind WITH_AUDIT_<X>). */
 static const aw_audit_driver *const drivers[] = {
     &aw_audit_memory_driver,
+#ifdef AW_WITH_STATE_POSTGRES
+    &aw_audit_postgres_driver,
+#endif
     NULL,
 };
 

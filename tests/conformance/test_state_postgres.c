@@ -52,8 +52,9 @@ int main(void)
 
 #include <libpq-fe.h>
 
-#include "backends/state/postgres/pg_conn.h"
-#include "backends/state/postgres/pg_migrate.h"
+#include "backends/postgres/pg_conn.h"
+#include "backends/postgres/pg_migrate.h"
+#include "backends/state/postgres/pg_sql.h"
 #include "backends/state/postgres/pg_state.h"
 #include "backends/state/state.h"
 #include "common/aw_buf.h"

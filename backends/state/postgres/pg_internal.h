@@ -8,7 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backends/state/postgres/pg_conn.h"
+#include "backends/postgres/pg_conn.h"
+#include "backends/state/postgres/pg_sql.h"
 #include "backends/state/postgres/pg_reaper.h"
 #include "backends/state/state_backend.h"
 #include "common/aw_buf.h"

@@ -38,7 +38,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backends/state/postgres/pg_conn.h"
+#include "backends/postgres/pg_conn.h"
+#include "backends/state/postgres/pg_sql.h"
 
 #define AW_PG_DEFAULT_REAPER_MS 1000
 #define AW_PG_REAP_CHUNK 1000

@@ -10,9 +10,10 @@
  * use a schema other than the first of search_path). The schema comes from
  * `acteon-worker migrate -c FILE` (pg_migrate.h); the worker never creates
  * or changes it and refuses to start when it is missing or older than this
- * build needs. Files: pg_conn (connection, errors), pg_sql (every statement),
- * pg_state (this: driver, values, locks), pg_dedup (claim/complete),
- * pg_reaper, pg_migrate.
+ * build needs. Files: pg_sql (every statement), pg_state (this: driver,
+ * values, locks), pg_dedup (claim/complete), pg_reaper; shared with the
+ * audit backend in backends/postgres/: pg_conn (connection, errors),
+ * pg_params (parameters, arrays), pg_migrate.
  *
  * What it guarantees, honestly:
  *  - Against ONE primary, every promise of contracts section 2 holds for
@@ -71,7 +72,7 @@
 #include <string.h>
 
 #include "backends/state/postgres/pg_internal.h"
-#include "backends/state/postgres/pg_migrate.h"
+#include "backends/postgres/pg_migrate.h"
 #include "backends/state/postgres/pg_reaper.h"
 #include "common/aw_key.h"
 #include "common/aw_log.h"
@@ -130,7 +131,7 @@ static aw_status pg_create(const aw_state_options *opts, void **out, aw_error *e
     pg_backend *b = calloc(1, sizeof(*b));
     if (!b)
         return pg_nomem(err);
-    aw_status rc = aw_pg_config_init(&b->cfg, opts ? opts->url : NULL,
+    aw_status rc = aw_pg_config_init(&b->cfg, "state", opts ? opts->url : NULL,
                                      opts ? opts->connect_timeout_ms : 0,
                                      opts ? opts->command_timeout_ms : 0, err);
     if (rc != AW_OK)
@@ -211,7 +212,7 @@ static aw_status pg_migrate(const aw_state_options *opts, int *applied, aw_error
     aw_pg_config cfg;
     /* No statement_timeout: building an index on a large table may take
      * long; waits for locks are bounded by lock_timeout instead. */
-    aw_status rc = aw_pg_config_init(&cfg, opts ? opts->url : NULL,
+    aw_status rc = aw_pg_config_init(&cfg, "state", opts ? opts->url : NULL,
                                      opts ? opts->connect_timeout_ms : 0, AW_PG_NO_TIMEOUT, err);
     if (rc == AW_OK)
         rc = aw_pg_migrate(&cfg, applied, err);

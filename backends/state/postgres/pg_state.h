@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backends/state/postgres/pg_conn.h"
-#include "backends/state/postgres/pg_migrate.h"
+#include "backends/postgres/pg_conn.h"
+#include "backends/postgres/pg_migrate.h"
 
 /* The session connection's counters: execs counts prepared statements
  * executed (PQsendQueryPrepared calls), round_trips every statement sent. */

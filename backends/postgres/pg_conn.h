@@ -1,4 +1,4 @@
-/* One libpq connection of the "postgres" state backend: connect with a
+/* One libpq connection of a PostgreSQL backend (state or audit): connect with a
  * deadline, statement_timeout, prepared statements (each PREPARED once per
  * connection, on first use), execution with a client-side deadline, the one
  * mapping of PostgreSQL errors to statuses, reconnect with backoff.
@@ -31,7 +31,7 @@
 
 #include <libpq-fe.h>
 
-#include "backends/state/postgres/pg_sql.h"
+#include "backends/postgres/pg_params.h"
 #include "common/aw_error.h"
 
 #define AW_PG_DEFAULT_CONNECT_TIMEOUT_MS 5000
@@ -70,28 +70,35 @@ typedef struct aw_pg_conn {
 } aw_pg_conn;
 
 /* Parse/validate url and the options into cfg (0 = default timeouts; for
- * command_timeout_ms, pass AW_PG_NO_TIMEOUT for none). AW_CONFIG on a bad
- * URL or option. */
+ * command_timeout_ms, pass AW_PG_NO_TIMEOUT for none). section ("state",
+ * "audit") names the config keys in messages.
+ * AW_CONFIG on a bad URL or option. */
 #define AW_PG_NO_TIMEOUT (-1)
-aw_status aw_pg_config_init(aw_pg_config *cfg, const char *url, int connect_timeout_ms,
-                            int command_timeout_ms, aw_error *err);
+aw_status aw_pg_config_init(aw_pg_config *cfg, const char *section, const char *url,
+                            int connect_timeout_ms, int command_timeout_ms, aw_error *err);
 void aw_pg_config_clear(aw_pg_config *cfg);
 
 /* Bind c to cfg (no I/O). interrupt_fd may be -1. */
 void aw_pg_conn_init(aw_pg_conn *c, const aw_pg_config *cfg, int interrupt_fd);
 /* Connect now unless connected (ignores the backoff). */
 aw_status aw_pg_conn_connect(aw_pg_conn *c, aw_error *err);
+/* Connected, or reconnect now unless the backoff after a failed attempt
+ * says not yet (then fail fast, AW_TRANSIENT, with that failure's reason).
+ * aw_pg_exec_stmt does this itself; call it before aw_pg_exec_params. */
+aw_status aw_pg_conn_ensure(aw_pg_conn *c, aw_error *err);
 /* Close the connection (the struct stays usable: the next call reconnects). */
 void aw_pg_conn_drop(aw_pg_conn *c);
 /* The server process id of the current connection, 0 when disconnected. */
 int aw_pg_conn_backend_pid(const aw_pg_conn *c);
 
-/* Execute prepared statement id (prepared first if this connection has not
- * yet) with p's parameters; results are in binary format. On AW_OK *res is
+/* Execute statement d with p's parameters, preparing it first if this
+ * connection has not yet. slot (< 64) identifies d among the statements of
+ * the connection's owner (a connection serves one backend, so each backend
+ * numbers its own table from 0). Results are in binary format. On AW_OK *res is
  * the result (PGRES_TUPLES_OK or PGRES_COMMAND_OK): PQclear it. On failure
  * *res is NULL and err says what went wrong, mapped by aw_pg_error_status. */
-aw_status aw_pg_exec(aw_pg_conn *c, aw_pg_stmt id, const aw_pg_params *p, PGresult **res,
-                     aw_error *err);
+aw_status aw_pg_exec_stmt(aw_pg_conn *c, unsigned slot, const aw_pg_stmt_def *d,
+                          const aw_pg_params *p, PGresult **res, aw_error *err);
 
 /* One unnamed, parameterised statement (text or binary parameters as p
  * says; p may be NULL). *res as for aw_pg_exec; res may be NULL when the

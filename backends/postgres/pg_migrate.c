@@ -1,5 +1,5 @@
-/* Schema migrations of the "postgres" state backend: see pg_migrate.h. */
-#include "backends/state/postgres/pg_migrate.h"
+/* Schema migrations of the PostgreSQL backends: see pg_migrate.h. */
+#include "backends/postgres/pg_migrate.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -65,7 +65,7 @@ aw_status aw_pg_schema_check(aw_pg_conn *c, aw_error *err)
         return rc;
     if (!exists)
         return aw_error_set(err, AW_CONFIG,
-                            "postgres %s: the state schema is missing (no aw_schema_migrations "
+                            "postgres %s: the schema is missing (no aw_schema_migrations "
                             "table in the connection's search_path): " MIGRATE_HINT,
                             c->cfg->where);
     PGresult *r = NULL;
@@ -78,7 +78,7 @@ aw_status aw_pg_schema_check(aw_pg_conn *c, aw_error *err)
     PQclear(r);
     if (want && have < want->version)
         return aw_error_set(err, AW_CONFIG,
-                            "postgres %s: the state schema is at version %d, this build needs "
+                            "postgres %s: the schema is at version %d, this build needs "
                             "%d (%s): " MIGRATE_HINT,
                             c->cfg->where, have, want->version, want->file);
     return AW_OK;

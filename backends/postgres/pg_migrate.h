@@ -1,4 +1,5 @@
-/* Schema migrations of the "postgres" state backend.
+/* Schema migrations of the PostgreSQL backends (state and audit: one
+ * numbered sequence, one runner, one aw_schema_migrations table).
  *
  * The files migrations/postgres/NNNN_name.sql are embedded into the binary
  * at build time (CMakeLists.txt generates pg_migrations_data.c from them,
@@ -30,7 +31,7 @@
 
 #include <stddef.h>
 
-#include "backends/state/postgres/pg_conn.h"
+#include "backends/postgres/pg_conn.h"
 
 #define AW_PG_MIGRATE_LOCK_KEY 0x61776d6967726174LL /* "awmigrat" */
 #define AW_PG_MIGRATE_LOCK_TIMEOUT_MS 60000

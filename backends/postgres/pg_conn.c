@@ -1,5 +1,5 @@
-/* One libpq connection of the "postgres" state backend: see pg_conn.h. */
-#include "backends/state/postgres/pg_conn.h"
+/* One libpq connection of a PostgreSQL backend: see pg_conn.h. */
+#include "backends/postgres/pg_conn.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -27,24 +27,26 @@ static const char *opt_value(const PQconninfoOption *opts, const char *key)
     return NULL;
 }
 
-aw_status aw_pg_config_init(aw_pg_config *cfg, const char *url, int connect_timeout_ms,
-                            int command_timeout_ms, aw_error *err)
+aw_status aw_pg_config_init(aw_pg_config *cfg, const char *section, const char *url,
+                            int connect_timeout_ms, int command_timeout_ms, aw_error *err)
 {
     memset(cfg, 0, sizeof(*cfg));
     if (connect_timeout_ms < 0 ||
         (command_timeout_ms < 0 && command_timeout_ms != AW_PG_NO_TIMEOUT))
         return aw_error_set(err, AW_CONFIG,
-                            "postgres state: connect/command timeouts must be >= 0 (0 = default)");
+                            "postgres %s: connect/command timeouts must be >= 0 (0 = default)",
+                            section);
     if (command_timeout_ms > AW_PG_MAX_COMMAND_TIMEOUT_MS)
         return aw_error_set(err, AW_CONFIG,
-                            "postgres state: command timeout %d ms is above the limit of %d ms "
+                            "postgres %s: command timeout %d ms is above the limit of %d ms "
                             "(fencing tokens rely on statements ending well within the "
                             "reaper's grace period)",
-                            command_timeout_ms, AW_PG_MAX_COMMAND_TIMEOUT_MS);
+                            section, command_timeout_ms, AW_PG_MAX_COMMAND_TIMEOUT_MS);
     if (!url || !*url)
         return aw_error_set(err, AW_CONFIG,
-                            "state.url: empty; the postgres backend needs a libpq URI such as "
-                            "postgres://user:password@host:5432/db?sslmode=require");
+                            "%s.url: empty; the postgres backend needs a libpq URI such as "
+                            "postgres://user:password@host:5432/db?sslmode=require",
+                            section);
     /* libpq's parse messages may quote parts of the string (a password
      * among them): they are not repeated here. */
     char *perr = NULL;
@@ -53,8 +55,9 @@ aw_status aw_pg_config_init(aw_pg_config *cfg, const char *url, int connect_time
         if (perr)
             PQfreemem(perr);
         return aw_error_set(err, AW_CONFIG,
-                            "state.url: not a valid libpq connection URI (expected "
-                            "postgres://user:password@host:port/db?param=value...)");
+                            "%s.url: not a valid libpq connection URI (expected "
+                            "postgres://user:password@host:port/db?param=value...)",
+                            section);
     }
     const char *host = opt_value(opts, "host"), *hostaddr = opt_value(opts, "hostaddr");
     const char *port = opt_value(opts, "port"), *db = opt_value(opts, "dbname");
@@ -243,7 +246,7 @@ static void notice_to_log(void *arg, const char *message)
     (void)arg;
     char line[200];
     first_line(message, line, sizeof(line));
-    AW_DEBUG("state.postgres", "server notice: %s", line);
+    AW_DEBUG("postgres", "server notice: %s", line);
 }
 
 static aw_status connect_fail(aw_pg_conn *c, aw_status st, const char *msg, aw_error *err)
@@ -313,9 +316,7 @@ aw_status aw_pg_conn_connect(aw_pg_conn *c, aw_error *err)
     return AW_OK;
 }
 
-/* Connected, or reconnect unless the backoff after a failed attempt says
- * not yet (then fail fast with the reason of that failure). */
-static aw_status conn_ensure(aw_pg_conn *c, aw_error *err)
+aw_status aw_pg_conn_ensure(aw_pg_conn *c, aw_error *err)
 {
     if (c->pg)
         return AW_OK;
@@ -400,9 +401,9 @@ static aw_status send_fail(aw_pg_conn *c, const char *what, aw_error *err)
     return conn_fail(c, NULL, what, err);
 }
 
-static aw_status conn_prepare(aw_pg_conn *c, aw_pg_stmt id, aw_error *err)
+static aw_status conn_prepare(aw_pg_conn *c, unsigned id, const aw_pg_stmt_def *d,
+                              aw_error *err)
 {
-    const aw_pg_stmt_def *d = aw_pg_stmt_get(id);
     if (c->prepared & (UINT64_C(1) << id))
         return AW_OK;
     if (!PQsendPrepare(c->pg, d->name, d->sql, d->nparams, NULL))
@@ -414,17 +415,16 @@ static aw_status conn_prepare(aw_pg_conn *c, aw_pg_stmt id, aw_error *err)
     return rc;
 }
 
-aw_status aw_pg_exec(aw_pg_conn *c, aw_pg_stmt id, const aw_pg_params *p, PGresult **res,
-                     aw_error *err)
+aw_status aw_pg_exec_stmt(aw_pg_conn *c, unsigned slot, const aw_pg_stmt_def *d,
+                          const aw_pg_params *p, PGresult **res, aw_error *err)
 {
-    const aw_pg_stmt_def *d = aw_pg_stmt_get(id);
     *res = NULL;
-    if (!d || p->n != d->nparams)
-        return aw_error_set(err, AW_INTERNAL, "postgres: statement %d called with %d parameters",
-                            (int)id, p->n);
-    aw_status rc = conn_ensure(c, err);
+    if (!d || slot >= 64 || p->n != d->nparams)
+        return aw_error_set(err, AW_INTERNAL, "postgres: statement %u called with %d parameters",
+                            slot, p->n);
+    aw_status rc = aw_pg_conn_ensure(c, err);
     if (rc == AW_OK)
-        rc = conn_prepare(c, id, err);
+        rc = conn_prepare(c, slot, d, err);
     if (rc != AW_OK)
         return rc;
     if (!PQsendQueryPrepared(c->pg, d->name, p->n, p->values, p->lengths, p->formats, 1))

@@ -18,7 +18,7 @@
 [ -n "${AW_TEST_REDIS_URL:-}" ] || { echo "SKIP: AW_TEST_REDIS_URL is not set"; exit 77; }
 STATE_BACKEND=redis
 STATE_URL=$AW_TEST_REDIS_URL
-EXTRA_CONFIG="audit = { batch_size = 300; flush_interval_ms = 20; };"
+AUDIT_EXTRA="batch_size = 300; flush_interval_ms = 20;"
 CHECK="python3 $AW_SOURCE_DIR/tests/integration/audit_check.py"
 
 start_kafka "$ACTIONS_TOPIC:4" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"

@@ -30,7 +30,9 @@ SUPPORT="$AW_BUILD_DIR/tests"
 T=$(mktemp -d "${TMPDIR:-/tmp}/aw-it.XXXXXX")
 PIDS=()
 
-# Unique names per test run: test name + the temp dir's random suffix.
+# Unique names per test run: test name + the temp dir's random suffix. The
+# same RUN_ID prefixes every state key (write_config), since the state servers
+# are shared too.
 TEST_NAME=$(basename "$0" .sh)
 TEST_NAME=${TEST_NAME#test_}
 RUN_ID="${TEST_NAME//_/-}-${T##*.}"
@@ -126,8 +128,10 @@ kafka = { brokers = "$BOOT"; group_id = "$GROUP";
           dlq_topic = "$DLQ_TOPIC";
           properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500" ];
           ${KAFKA_EXTRA:-} };
-state = { backend = "${STATE_BACKEND:-memory}"; url = "${STATE_URL:-}"; };
-audit = { enabled = true; backend = "${AUDIT_BACKEND:-memory}"; url = "${AUDIT_URL:-}"; };
+state = { backend = "${STATE_BACKEND:-memory}"; url = "${STATE_URL:-}";
+          key_prefix = "${STATE_KEY_PREFIX:-$RUN_ID:}"; };
+audit = { enabled = true; backend = "${AUDIT_BACKEND:-memory}"; url = "${AUDIT_URL:-}";
+          ${AUDIT_EXTRA:-} };
 workers = { threads = ${THREADS:-4}; max_in_flight = ${MAX_IN_FLIGHT:-2000};
             shutdown_timeout_ms = 20000; };
 dedup = { window_s = 3600; lease_ms = ${LEASE_MS:-10000}; };

@@ -5,11 +5,8 @@ start_kafka "$ACTIONS_TOPIC:8" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 start_webhook --delay-ms 2
 LEASE_MS=3000
 MAX_IN_FLIGHT=200
-# A key prefix of our own: the Redis server is shared by every test.
 EXTRA_CONFIG=""
 write_config "$T/worker.conf"
-sed -i "s|^state = { backend = \"$STATE_BACKEND\"; url = \"\\([^\"]*\\)\"; };|state = { backend = \"$STATE_BACKEND\"; url = \"\\1\"; key_prefix = \"$RUN_ID:\"; };|" "$T/worker.conf"
-grep -q "key_prefix = \"$RUN_ID:\"" "$T/worker.conf" || fail "could not set the key prefix"
 if [ "$STATE_BACKEND" = postgres ]; then
     "$WORKER" --log-level warn migrate -c "$T/worker.conf" >"$T/migrate.log" 2>&1 \
         || fail "migrate: $(cat "$T/migrate.log")"

@@ -29,9 +29,6 @@ KAFKA_EXTRA="transactional_replies = $TXN;"
 # transactional.id and aborts its killed predecessor's open transaction.
 EXTRA_CONFIG='worker_id = "txn-worker";'
 write_config "$T/worker.conf"
-# A key prefix of our own: the Redis server is shared by every test.
-sed -i "s|^state = { backend = \"redis\"; url = \"\\([^\"]*\\)\"; };|state = { backend = \"redis\"; url = \"\\1\"; key_prefix = \"$RUN_ID:\"; };|" "$T/worker.conf"
-grep -q "key_prefix = \"$RUN_ID:\"" "$T/worker.conf" || fail "could not set the key prefix"
 grep -q "transactional_replies = $TXN;" "$T/worker.conf" || fail "could not set transactional_replies"
 
 # read_replies ISOLATION: every reply's "partition offset" (source), one a line.

@@ -4,7 +4,9 @@
 #   release build:      unit, conformance and integration tests
 #   ASan+UBSan build:   unit, conformance and integration tests
 #   TSan build:         the concurrency tests (conformance races, integration)
-# One real Apache Kafka broker (scripts/kafka-broker.sh: KRaft, 127.0.0.1,
+# One real OpenSearch node (scripts/opensearch-node.sh, Maven Central jars)
+# starts alongside it for the Elasticsearch audit backend
+# (AW_TEST_OPENSEARCH_URL). One real Apache Kafka broker (scripts/kafka-broker.sh: KRaft, 127.0.0.1,
 # jars from Maven Central, needs Java 17 + Maven) is started in the background
 # while the builds run, shared by every integration test of every flavour
 # (AW_KAFKA_BOOTSTRAP), and stopped at exit. integration-mock/* tests run on
@@ -27,6 +29,8 @@ failed=()
 # ---- the real Kafka broker: fetch + start in the background, during the builds
 kafka_dir=""
 kafka_start_pid=""
+os_dir=""
+os_start_pid=""
 servers_dir=""
 stop_all() {
     local rc=$?
@@ -41,6 +45,13 @@ stop_all() {
         scripts/kafka-broker.sh stop "$kafka_dir" || true
         if [ $rc -eq 0 ]; then rm -rf "$kafka_dir"; else echo "kafka broker files kept in $kafka_dir"; fi
     fi
+    if [ -n "$os_start_pid" ]; then
+        wait "$os_start_pid" 2>/dev/null || true # bounded: start has its own deadline
+    fi
+    if [ -n "$os_dir" ]; then
+        scripts/opensearch-node.sh stop "$os_dir" || true
+        if [ $rc -eq 0 ]; then rm -rf "$os_dir"; else echo "opensearch files kept in $os_dir"; fi
+    fi
     exit $rc
 }
 if [ -n "${AW_KAFKA_BOOTSTRAP:-}" ] && [ "${AW_KAFKA:-}" != mock ]; then
@@ -52,6 +63,21 @@ elif [ "${AW_KAFKA:-}" != mock ]; then
         >"$kafka_dir/start.log" 2>&1 &
     kafka_start_pid=$!
     kafka_t0=$SECONDS
+fi
+
+
+# ---- a real OpenSearch node (scripts/opensearch-node.sh: jars from Maven
+# Central) for the Elasticsearch audit backend, also during the builds
+# (AW_TEST_OPENSEARCH_URL). Set it yourself to use another cluster.
+if [ -n "${AW_TEST_OPENSEARCH_URL:-}" ]; then
+    echo "==== using the OpenSearch node at AW_TEST_OPENSEARCH_URL (none started)"
+else
+    mkdir -p build-opensearch
+    os_dir=$(mktemp -d "$root/build-opensearch/node.XXXXXX")
+    (scripts/opensearch-node.sh fetch && scripts/opensearch-node.sh start "$os_dir") \
+        >"$os_dir/start.log" 2>&1 &
+    os_start_pid=$!
+    os_t0=$SECONDS
 fi
 
 trap stop_all EXIT
@@ -107,6 +133,19 @@ if [ -n "$kafka_start_pid" ]; then
         export AW_KAFKA=mock
     fi
     kafka_start_pid=""
+fi
+
+if [ -n "$os_start_pid" ]; then
+    if wait "$os_start_pid"; then
+        # shellcheck disable=SC1091
+        source "$os_dir/env"
+        export AW_TEST_OPENSEARCH_URL
+        echo "==== OpenSearch node at $AW_TEST_OPENSEARCH_URL (ready $((SECONDS - os_t0))s after launch)"
+    else
+        cat "$os_dir/start.log" >&2
+        failed+=("OpenSearch node start (log: $os_dir)")
+    fi
+    os_start_pid=""
 fi
 
 run_tier build 'unit|conformance|integration' "release: unit + conformance + integration"

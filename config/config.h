@@ -62,6 +62,8 @@ typedef struct aw_config {
         int queue_capacity;      /* records queued for the writers, at most */
         int writers;             /* writer threads */
         int cleanup_interval_s;  /* retention cleanup period, 0 = off */
+        int connect_timeout_ms;  /* per connection attempt */
+        int request_timeout_ms;  /* per backend call */
     } audit;
 
     struct {

@@ -233,6 +233,13 @@ static const aw_config_key keys[] = {
      .def_num = 30 * 86400, .min = 60, .max = 100LL * 365 * 86400,
      .help = "Audit records are kept this long, in seconds (default 30 days). "
              "Above 2147483647 write the L suffix (libconfig 1.5 wraps plain integers)."},
+    {.path = "audit.connect_timeout_ms", .type = AW_KEY_INT,
+     .offset = AW_CFG(audit.connect_timeout_ms), .def_num = 5000, .min = 100, .max = 600000,
+     .help = "Bound on connecting to the audit backend."},
+    {.path = "audit.request_timeout_ms", .type = AW_KEY_INT,
+     .offset = AW_CFG(audit.request_timeout_ms), .def_num = 30000, .min = 100, .max = 600000,
+     .help = "Bound on one audit backend call (a batch write, a query, a cleanup chunk); "
+             "a timeout is retried with backoff."},
     {.path = "audit.batch_size", .type = AW_KEY_INT, .offset = AW_CFG(audit.batch_size),
      .def_num = 500, .min = 1, .max = 100000,
      .help = "Most records the audit writer sends in one backend call."},

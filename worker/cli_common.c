@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "worker/cli.h"
 #include "worker/runtime.h"
+#include "worker/backend_options.h"
 
 const char *aw_cli_log_level = NULL;
 const char *aw_cli_log_format = NULL;
@@ -115,7 +116,7 @@ int aw_cli_open_audit(const char *cmd, const aw_config *cfg, aw_audit **audit,
                         "elasticsearch)\n", cmd);
         return 2;
     }
-    aw_audit_options ao = {.url = cfg->audit.url, .retention_ms = cfg->audit.retention_s * 1000};
+    aw_audit_options ao = aw_audit_options_from_config(cfg);
     aw_error err;
     aw_error_clear(&err);
     aw_status rc = aw_audit_new(cfg->audit.backend, &ao, audit, &err);

@@ -15,6 +15,7 @@
 #include "common/aw_log.h"
 #include "config/config.h"
 #include "worker/cli.h"
+#include "worker/backend_options.h"
 
 typedef struct migrate_step {
     const char *what;    /* "state" */
@@ -36,7 +37,7 @@ static aw_status migrate_state(const aw_config *cfg, const char **name, int *app
         *none = true;
         return AW_OK;
     }
-    aw_state_options so = {.url = cfg->state.url, .key_prefix = cfg->state.key_prefix};
+    aw_state_options so = aw_state_options_from_config(cfg);
     return d->migrate(&so, applied, err);
 }
 
@@ -57,7 +58,7 @@ static aw_status migrate_audit(const aw_config *cfg, const char **name, int *app
         *none = true;
         return AW_OK;
     }
-    aw_audit_options ao = {.url = cfg->audit.url, .retention_ms = cfg->audit.retention_s * 1000};
+    aw_audit_options ao = aw_audit_options_from_config(cfg);
     return d->migrate(&ao, applied, err);
 }
 

@@ -8,6 +8,7 @@
 #include "common/aw_log.h"
 #include "worker/outcome.h"
 #include "worker/worker.h"
+#include "worker/backend_options.h"
 
 #define POLL_BATCH 512
 
@@ -507,7 +508,7 @@ static aw_status start_http(aw_runtime *rt, aw_error *err)
 static aw_status open_backends(aw_runtime *rt, aw_error *err)
 {
     const aw_config *cfg = rt->cfg;
-    aw_state_options so = {.url = cfg->state.url, .key_prefix = cfg->state.key_prefix};
+    aw_state_options so = aw_state_options_from_config(cfg);
     aw_status rc = aw_state_new(cfg->state.backend, &so, &rt->state, err);
     if (rc != AW_OK)
         return rc;
@@ -522,8 +523,7 @@ static aw_status open_backends(aw_runtime *rt, aw_error *err)
                 cfg->state.backend);
     }
     if (cfg->audit.enabled) {
-        aw_audit_options ao = {.url = cfg->audit.url,
-                               .retention_ms = cfg->audit.retention_s * 1000};
+        aw_audit_options ao = aw_audit_options_from_config(cfg);
         rc = aw_audit_new(cfg->audit.backend, &ao, &rt->audit, err);
         if (rc != AW_OK)
             return rc;

@@ -10,6 +10,7 @@ PACKAGES=(
     libhiredis-dev libpq-dev libmicrohttpd-dev libcmocka-dev
     redis-server postgresql
     kcat python3 clang libclang-rt-14-dev
+    docker-compose
 )
 # Java 17 and Maven run the real Kafka broker of the integration tests
 # (scripts/kafka-broker.sh). They may be installed outside dpkg: look on PATH

@@ -9,6 +9,7 @@
 /* Compiled-in drivers; later backends add a line (behind WITH_AUDIT_<X>). */
 static const aw_audit_driver *const drivers[] = {
     &aw_audit_memory_driver,
+    &aw_audit_elasticsearch_driver,
     NULL,
 };
 

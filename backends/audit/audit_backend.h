@@ -41,5 +41,6 @@ typedef struct aw_audit_driver {
 } aw_audit_driver;
 
 extern const aw_audit_driver aw_audit_memory_driver;
+extern const aw_audit_driver aw_audit_elasticsearch_driver; /* elasticsearch/es_audit.h */
 
 #endif

@@ -130,7 +130,7 @@ static void fake_stop(fake_proc *fp)
     fp->pid = 0;
 }
 
-/* An HTTP call to the fake (its /_fake endpoints need no auth). */
+/* An HTTP call to the fake, as the operator (with the credentials). */
 static long fake_call(const fake_proc *fp, const char *method, const char *path,
                       const char *body, aw_buf *resp)
 {
@@ -138,6 +138,7 @@ static long fake_call(const fake_proc *fp, const char *method, const char *path,
     aw_error err = {0};
     if (aw_http_easy_new(2000, 10000, &h, &err) != AW_OK)
         return -1;
+    curl_easy_setopt(h, CURLOPT_USERPWD, FAKE_USER ":" FAKE_PASS_PLAIN);
     char url[256];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", fp->port, path);
     long status = -1;
@@ -224,6 +225,17 @@ static void recs_free(aw_audit_record *r, size_t n)
     for (size_t i = 0; r && i < n; i++)
         aw_audit_record_clear(&r[i]);
     free(r);
+}
+
+/* "<prefix>-YYYY.MM.DD" of ms (UTC), computed here independently of the
+ * backend. */
+static void es_day_name(char *out, size_t outsz, const char *prefix, int64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, outsz, "%s-%04d.%02d.%02d", prefix, tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday);
 }
 
 /* ---- specifics ------------------------------------------------------------- */
@@ -483,6 +495,93 @@ static void test_payload_shapes(void **state)
     recs_free(r, N);
 }
 
+/* A backend of its own on prefix `index` (migrated first). */
+static void open_backend(es_ctx *c, const char *index, const char *more, aw_audit **a,
+                         aw_audit_session **s)
+{
+    char url[512];
+    fake_url(url, sizeof(url), c->fake.port, index, more);
+    aw_audit_options o = {.url = url, .retention_ms = RETENTION_MS};
+    aw_error err = {0};
+    int applied;
+    assert_int_equal(aw_audit_driver_find("elasticsearch")->migrate(&o, &applied, &err), AW_OK);
+    if (aw_audit_new("elasticsearch", &o, a, &err) != AW_OK ||
+        aw_audit_session_open(*a, s, &err) != AW_OK)
+        fail_msg("open %s: %s", index, err.msg);
+}
+
+static bool index_exists(es_ctx *c, const char *name)
+{
+    aw_buf b = {0};
+    char path[300];
+    snprintf(path, sizeof(path), "/_cat/indices/%s?format=json&h=index", name);
+    assert_int_equal(fake_call(&c->fake, "GET", path, NULL, &b), 200);
+    bool found = b.data && strstr(b.data, name) != NULL;
+    aw_buf_free(&b);
+    return found;
+}
+
+/* cleanup deletes expired rows (bounded), then drops dated indices that
+ * are empty and entirely past the retention; not with drop_indices=off,
+ * and never today's. (Prefixes that overlap, like x and x-y, cannot both be
+ * migrated: Elasticsearch refuses two templates of equal priority with
+ * overlapping patterns, and so does the fake; es_index_day's guard is
+ * covered by the unit test.) */
+static void test_cleanup_drops_empty_old_indices(void **state)
+{
+    es_ctx *c = *state;
+    const int64_t now = aw_time_now_ms(), old = now - 40 * DAY_MS;
+    aw_audit *a1, *a2;
+    aw_audit_session *s1, *s2;
+    open_backend(c, "awt-drop", NULL, &a1, &s1);
+    open_backend(c, "awt-keep", "drop_indices=off", &a2, &s2);
+    char ns[160];
+    enum { N = 5 };
+    aw_audit_record *r = recs_make("drop", c->run, N + 1, old, ns, sizeof(ns));
+    for (int i = 0; i < N; i++) {
+        r[i].completed_at_ms = old; /* one dated index, all expired */
+        r[i].expires_at_ms = now - DAY_MS;
+    }
+    r[N].completed_at_ms = now; /* today's index, live */
+    size_t ins, del;
+    aw_error err = {0};
+    assert_int_equal(aw_audit_append_batch(s1, r, N + 1, &ins, &err), AW_OK);
+    assert_int_equal(aw_audit_append_batch(s2, r, N, &ins, &err), AW_OK);
+    char old1[64], old2[64], today1[64];
+    es_day_name(old1, sizeof(old1), "awt-drop", old);
+    es_day_name(old2, sizeof(old2), "awt-keep", old);
+    es_day_name(today1, sizeof(today1), "awt-drop", now);
+    assert_true(index_exists(c, old1));
+    json_int_t dropped0 = stat_of(&c->fake, "indices_deleted");
+    /* the budget used up: rows go, the index stays for a later call */
+    assert_int_equal(aw_audit_cleanup(s1, now, N, &del, &err), AW_OK);
+    assert_int_equal(del, N);
+    assert_int_equal(stat_of(&c->fake, "indices_deleted"), dropped0);
+    /* backlog drained: the empty old index goes, today's stays */
+    assert_int_equal(aw_audit_cleanup(s1, now, 100, &del, &err), AW_OK);
+    assert_int_equal(del, 0);
+    assert_int_equal(stat_of(&c->fake, "indices_deleted"), dropped0 + 1);
+    assert_false(index_exists(c, old1));
+    assert_true(index_exists(c, today1));
+    aw_audit_query q = {.ns = ns, .outcome = -1};
+    aw_audit_page p;
+    assert_int_equal(aw_audit_query_run(s1, &q, &p, &err), AW_OK);
+    assert_int_equal(p.count, 1); /* the live record */
+    assert_string_equal(p.records[0].record_id, r[N].record_id);
+    aw_audit_page_clear(&p);
+    /* drop_indices=off: emptied, kept */
+    assert_int_equal(aw_audit_cleanup(s2, now, 100, &del, &err), AW_OK);
+    assert_int_equal(del, N);
+    assert_int_equal(aw_audit_cleanup(s2, now, 100, &del, &err), AW_OK);
+    assert_true(index_exists(c, old2));
+    assert_int_equal(stat_of(&c->fake, "indices_deleted"), dropped0 + 1);
+    recs_free(r, N + 1);
+    aw_audit_session_close(s2);
+    aw_audit_destroy(a2);
+    aw_audit_session_close(s1);
+    aw_audit_destroy(a1);
+}
+
 static void test_opensearch_has_no_ilm(void **state)
 {
     (void)state;
@@ -619,6 +718,7 @@ int main(void)
         cmocka_unit_test_prestate(test_item_permanent, &c),
         cmocka_unit_test_prestate(test_request_429_transient, &c),
         cmocka_unit_test_prestate(test_payload_shapes, &c),
+        cmocka_unit_test_prestate(test_cleanup_drops_empty_old_indices, &c),
         cmocka_unit_test_prestate(test_opensearch_has_no_ilm, &c),
         cmocka_unit_test_prestate(test_no_rejected_shapes, &c),
     };

@@ -14,7 +14,9 @@
  *   GET  /                               cluster info (--opensearch: OpenSearch 2)
  *   PUT|GET /_index_template/NAME        composable templates (index_patterns,
  *                                        priority, version, template.settings,
- *                                        template.mappings with dynamic + properties)
+ *                                        template.mappings with dynamic + properties);
+ *                                        400 for patterns overlapping another
+ *                                        template of the same priority, like ES
  *   PUT|GET /_ilm/policy/NAME            ILM policies (--opensearch: 400, no handler)
  *   POST /_bulk                          `create` actions only: per index+_id,
  *                                        201 created or 409 version_conflict;
@@ -26,6 +28,11 @@
  *                                        track_total_hits
  *   POST /TARGET/_delete_by_query        same query grammar, max_docs, conflicts
  *   POST|GET [/TARGET]/_refresh          no-op (writes are visible at once)
+ *   GET  /_cat/indices/TARGET?format=json&h=index,docs.count
+ *                                        (docs.count as a string, like ES)
+ *   DELETE /NAME                         one index by exact name (a pattern is
+ *                                        refused: the backend must never delete
+ *                                        by wildcard)
  *   POST /_fake/faults  {"item_429_every":N,"item_500_every":N,
  *                        "request_429_next":N,"reject_id_containing":"S"|null}
  *                                        set fault injection (absent keys unchanged)
@@ -81,7 +88,7 @@ typedef struct faults {
 typedef struct stats {
     long requests, bulk_requests, bulk_items, created, conflicts, injected_item_429,
         injected_item_500, injected_item_400, injected_request_429, item_mapping_errors,
-        searches, delete_by_query, deleted, rejected_shapes;
+        searches, delete_by_query, deleted, indices_deleted, rejected_shapes;
     char last_rejection[512];
 } stats;
 
@@ -286,6 +293,49 @@ static bool mapping_ok(fake *fk, const json_t *mappings, answer *rej)
     return true;
 }
 
+/* Can some index name match both patterns? Exact for the usual "prefix*"
+ * shape (one is a prefix of the other); otherwise approximated by matching
+ * each pattern against the other's text. */
+static bool patterns_overlap(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la && lb && a[la - 1] == '*' && b[lb - 1] == '*' && !memchr(a, '*', la - 1) &&
+        !memchr(b, '*', lb - 1))
+        return strncmp(a, b, (la < lb ? la : lb) - 1) == 0;
+    return glob_match(a, b) || glob_match(b, a);
+}
+
+/* Elasticsearch refuses a template whose patterns overlap those of another
+ * template with the same priority (which one would apply is ambiguous). */
+static bool overlapping_template(fake *fk, const char *name, const json_t *b, answer *rej)
+{
+    const char *other;
+    json_t *t;
+    json_int_t pr = json_integer_value(json_object_get(b, "priority"));
+    json_object_foreach(fk->templates, other, t) {
+        if (!strcmp(other, name) || json_integer_value(json_object_get(t, "priority")) != pr)
+            continue;
+        const json_t *pa = json_object_get(b, "index_patterns"), *pb;
+        pb = json_object_get(t, "index_patterns");
+        for (size_t i = 0; i < json_array_size(pa); i++)
+            for (size_t k = 0; k < json_array_size(pb); k++) {
+                const char *x = json_string_value(json_array_get(pa, i));
+                const char *y = json_string_value(json_array_get(pb, k));
+                if (x && y && patterns_overlap(x, y)) {
+                    char reason[640];
+                    snprintf(reason, sizeof(reason),
+                             "index template [%.100s] has index patterns [%.100s] matching "
+                             "patterns from existing templates [%.100s] with patterns "
+                             "(%.100s) that have the same priority [%lld]",
+                             name, x, other, y, (long long)pr);
+                    *rej = es_error(400, "illegal_argument_exception", reason);
+                    return true;
+                }
+            }
+    }
+    return false;
+}
+
 static answer put_template(fake *fk, const char *name, const request_ctx *rq)
 {
     static const char *const keys[] = {"index_patterns", "template", "priority", "version",
@@ -314,6 +364,8 @@ static answer put_template(fake *fk, const char *name, const request_ctx *rq)
     else if (!json_is_object(json_object_get(t, "settings")) && json_object_get(t, "settings"))
         rej = reject(fk, "template.settings: expected an object");
     else if (!mapping_ok(fk, json_object_get(t, "mappings"), &rej))
+        ;
+    else if (overlapping_template(fk, name, b, &rej))
         ;
     else {
         json_object_set(fk->templates, name, b);
@@ -1083,13 +1135,53 @@ out:
     return rej;
 }
 
+static answer handle_cat_indices(fake *fk, struct MHD_Connection *c, const char *target)
+{
+    static const char *const allowed[] = {"format", "h", NULL};
+    answer rej;
+    json_t *p = url_params(fk, c, allowed, "_cat/indices", &rej);
+    if (!p)
+        return rej;
+    const char *format = param(p, "format"), *h = param(p, "h");
+    bool ok = format && !strcmp(format, "json") && h &&
+              (!strcmp(h, "index,docs.count") || !strcmp(h, "index"));
+    json_decref(p);
+    if (!ok)
+        return reject(fk, "_cat/indices: es_fake answers format=json&h=index[,docs.count] only");
+    json_t *rows = json_array();
+    const char *name;
+    json_t *ix;
+    json_object_foreach(fk->indices, name, ix) {
+        if (!glob_match(target, name))
+            continue;
+        char cnt[32];
+        snprintf(cnt, sizeof(cnt), "%zu", json_object_size(json_object_get(ix, "docs")));
+        json_array_append_new(rows, json_pack("{s:s, s:s}", "index", name, "docs.count", cnt));
+    }
+    return (answer){200, rows};
+}
+
+static answer handle_delete_index(fake *fk, const char *name)
+{
+    if (strchr(name, '*') || strchr(name, ',') || strchr(name, '/') || !strcmp(name, "_all"))
+        return reject(fk, "DELETE /%s: es_fake deletes one index by exact name only", name);
+    if (!json_object_get(fk->indices, name)) {
+        char reason[300];
+        snprintf(reason, sizeof(reason), "no such index [%.200s]", name);
+        return es_error(404, "index_not_found_exception", reason);
+    }
+    json_object_del(fk->indices, name);
+    fk->st.indices_deleted++;
+    return (answer){200, json_pack("{s:b}", "acknowledged", 1)};
+}
+
 /* ---- control ------------------------------------------------------------- */
 
 static json_t *stats_json(fake *fk)
 {
     const stats *s = &fk->st;
     json_t *j = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
         "requests", (json_int_t)s->requests, "bulk_requests", (json_int_t)s->bulk_requests,
         "bulk_items", (json_int_t)s->bulk_items, "created", (json_int_t)s->created, "conflicts",
         (json_int_t)s->conflicts, "injected_item_429", (json_int_t)s->injected_item_429,
@@ -1098,7 +1190,8 @@ static json_t *stats_json(fake *fk)
         (json_int_t)s->injected_request_429, "item_mapping_errors",
         (json_int_t)s->item_mapping_errors, "searches", (json_int_t)s->searches,
         "delete_by_query", (json_int_t)s->delete_by_query, "deleted", (json_int_t)s->deleted,
-        "rejected_shapes", (json_int_t)s->rejected_shapes, "last_rejection", s->last_rejection);
+        "indices_deleted", (json_int_t)s->indices_deleted, "rejected_shapes",
+        (json_int_t)s->rejected_shapes, "last_rejection", s->last_rejection);
     long docs = 0;
     const char *name;
     json_t *ix;
@@ -1209,6 +1302,10 @@ static answer route(fake *fk, struct MHD_Connection *c, const char *url, const c
     }
     if (!strcmp(url, "/_bulk") && post)
         return handle_bulk(fk, c, rq);
+    if (!strncmp(url, "/_cat/indices/", 14) && url[14] && get)
+        return handle_cat_indices(fk, c, url + 14);
+    if (!strcmp(method, "DELETE") && url[0] == '/' && url[1] && url[1] != '_')
+        return handle_delete_index(fk, url + 1);
     if ((!strcmp(url, "/_refresh") || (strlen(url) > 9 && !strcmp(url + strlen(url) - 9, "/_refresh")))
         && (get || post))
         return (answer){200, json_pack("{s:{s:i, s:i, s:i}}", "_shards", "total", 1,

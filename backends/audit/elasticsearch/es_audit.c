@@ -333,8 +333,44 @@ static aw_status es_query(void *session, const aw_audit_query *q, aw_audit_page 
 
 /* ---- cleanup ------------------------------------------------------------ */
 
-/* Bounded by max_docs. Whole old indices are left to ILM (ilm=on) or stay
- * as (eventually empty) dated indices. */
+/* Dated indices that are empty and whose whole day lies beyond the
+ * retention: nothing left to delete row by row, but each still holds
+ * shards. At most ES_DROP_MAX per call. Failures are only logged: the rows
+ * are already gone, and the next cleanup tries again. */
+#define ES_DROP_MAX 16
+
+static void drop_empty_indices(es_session *s, int64_t now_ms)
+{
+    const es_conf *c = &s->b->conf;
+    char path[ES_INDEX_MAX + 96];
+    snprintf(path, sizeof(path), "/_cat/indices/%s-*?format=json&h=index,docs.count", c->index);
+    long status;
+    aw_error err = {0};
+    if (call_json(s, "elasticsearch _cat/indices", "GET", path, NULL, &status, &err) != AW_OK ||
+        status != 200) {
+        AW_WARN("audit", "elasticsearch: cannot list indices: %s",
+                err.msg[0] ? err.msg : "unexpected answer");
+        return;
+    }
+    char names[ES_DROP_MAX][ES_INDEX_NAME_MAX];
+    size_t n = es_parse_empty_indices(s->resp.data, s->resp.len, names, ES_DROP_MAX);
+    for (size_t i = 0; i < n; i++) {
+        int64_t day;
+        if (es_index_day(c, names[i], &day) != 0 || day + 86400000LL + s->b->retention_ms > now_ms)
+            continue;
+        snprintf(path, sizeof(path), "/%s", names[i]);
+        if (call_json(s, "elasticsearch DELETE index", "DELETE", path, NULL, &status, &err) !=
+                AW_OK ||
+            (status != 200 && status != 404))
+            AW_WARN("audit", "elasticsearch: cannot delete index %s: %s", names[i],
+                    err.msg[0] ? err.msg : "unexpected answer");
+        else
+            AW_INFO("audit", "elasticsearch: deleted empty expired index %s", names[i]);
+    }
+}
+
+/* Row by row, bounded by max_docs; then, when drop_indices is on and the
+ * budget was not used up (the backlog is drained), empty expired indices. */
 static aw_status es_cleanup(void *session, int64_t now_ms, size_t max_rows, size_t *deleted,
                             aw_error *err)
 {
@@ -360,7 +396,10 @@ static aw_status es_cleanup(void *session, int64_t now_ms, size_t max_rows, size
         return rc;
     if (status != 200)
         return answer_error(s, what, status, err);
-    return es_parse_deleted(s->resp.data, s->resp.len, deleted, err);
+    rc = es_parse_deleted(s->resp.data, s->resp.len, deleted, err);
+    if (rc == AW_OK && s->b->conf.drop_indices && *deleted < max_rows)
+        drop_empty_indices(s, now_ms);
+    return rc;
 }
 
 /* ---- migrate ------------------------------------------------------------ */

@@ -83,7 +83,8 @@ static bool index_name_ok(const char *s)
     return true;
 }
 
-#define ES_OPTIONS "index, refresh, ilm, ca, retries, backoff_ms, shards, replicas"
+#define ES_OPTIONS \
+    "index, refresh, ilm, drop_indices, ca, retries, backoff_ms, shards, replicas"
 
 /* One "key=value" option (already decoded). */
 static aw_status apply_option(es_conf *c, const char *key, const char *val, aw_error *err)
@@ -107,6 +108,13 @@ static aw_status apply_option(es_conf *c, const char *key, const char *val, aw_e
             c->ilm = false;
         else
             return aw_error_set(err, AW_CONFIG, "audit.url: ilm must be on or off");
+    } else if (strcmp(key, "drop_indices") == 0) {
+        if (!strcmp(val, "on") || !strcmp(val, "true") || !strcmp(val, "1"))
+            c->drop_indices = true;
+        else if (!strcmp(val, "off") || !strcmp(val, "false") || !strcmp(val, "0"))
+            c->drop_indices = false;
+        else
+            return aw_error_set(err, AW_CONFIG, "audit.url: drop_indices must be on or off");
     } else if (strcmp(key, "ca") == 0) {
         free(c->ca_path);
         if (!(c->ca_path = strdup(val)))
@@ -196,6 +204,7 @@ aw_status es_conf_parse(const char *url, es_conf *c, aw_error *err)
     memset(c, 0, sizeof(*c));
     snprintf(c->index, sizeof(c->index), "%s", ES_DEFAULT_INDEX);
     snprintf(c->refresh, sizeof(c->refresh), "false");
+    c->drop_indices = true;
     c->retries = 3;
     c->backoff_ms = 100;
     c->shards = 1;
@@ -242,4 +251,26 @@ void es_index_for(const es_conf *c, int64_t ms, char *out, size_t outsz)
     gmtime_r(&secs, &tm);
     snprintf(out, outsz, "%s-%04d.%02d.%02d", c->index, tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday);
+}
+
+int es_index_day(const es_conf *c, const char *name, int64_t *day_start_ms)
+{
+    size_t n = strlen(c->index);
+    if (strncmp(name, c->index, n) != 0 || name[n] != '-' || strlen(name + n + 1) != 10)
+        return -1;
+    const char *d = name + n + 1; /* YYYY.MM.DD */
+    for (int i = 0; i < 10; i++)
+        if ((i == 4 || i == 7) ? d[i] != '.' : !isdigit((unsigned char)d[i]))
+            return -1;
+    struct tm tm = {0};
+    tm.tm_year = atoi(d) - 1900;
+    tm.tm_mon = atoi(d + 5) - 1;
+    tm.tm_mday = atoi(d + 8);
+    time_t t = timegm(&tm);
+    char back[ES_INDEX_MAX + 16];
+    es_index_for(c, (int64_t)t * 1000, back, sizeof(back));
+    if (t == (time_t)-1 || strcmp(back, name) != 0) /* 2026.02.30 is not a day */
+        return -1;
+    *day_start_ms = (int64_t)t * 1000;
+    return 0;
 }

@@ -27,6 +27,13 @@
  *                   it in the template. Elasticsearch only: OpenSearch has
  *                   ISM, not ILM, and answers 400 to _ilm. With off, expired
  *                   records are removed by cleanup (_delete_by_query).
+ *   drop_indices=on|off
+ *                   (default on) cleanup also deletes dated indices that are
+ *                   empty and whose whole day is older than the retention,
+ *                   so a cluster without ILM does not collect one empty
+ *                   index (and its shards) per day forever. Only empty ones:
+ *                   a record's own expires_at decides when it goes, and the
+ *                   max_rows bound of cleanup holds.
  *   ca=PATH         CA bundle file for https (CURLOPT_CAINFO).
  *   retries=N       per-item retry rounds inside one append (0..10, default 3)
  *                   for items the cluster answered 429/5xx.
@@ -57,6 +64,7 @@ typedef struct es_conf {
     char index[ES_INDEX_MAX + 1];
     char refresh[16]; /* "false", "true" or "wait_for" */
     bool ilm;
+    bool drop_indices;
     int retries;
     int backoff_ms;
     int shards;
@@ -70,5 +78,10 @@ void es_conf_clear(es_conf *c);
 
 /* "<index>-YYYY.MM.DD" of ms (UTC) into out (>= ES_INDEX_MAX + 12 bytes). */
 void es_index_for(const es_conf *c, int64_t ms, char *out, size_t outsz);
+
+/* The inverse: 0 and the UTC start of the day (ms) when name is exactly
+ * "<index>-YYYY.MM.DD" (a valid date), else -1. Guards index drops: an
+ * index of another prefix that NAME-* also matches is never touched. */
+int es_index_day(const es_conf *c, const char *name, int64_t *day_start_ms);
 
 #endif

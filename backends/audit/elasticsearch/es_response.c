@@ -161,3 +161,22 @@ long long es_parse_policy_hash(const char *body, size_t len, const char *name)
     json_decref(j);
     return v;
 }
+
+size_t es_parse_empty_indices(const char *body, size_t len, char (*names)[ES_INDEX_NAME_MAX],
+                              size_t max)
+{
+    json_t *j = load(body, len);
+    size_t k = 0;
+    for (size_t i = 0; i < json_array_size(j) && k < max; i++) {
+        const json_t *row = json_array_get(j, i);
+        const char *name = json_string_value(json_object_get(row, "index"));
+        const json_t *cnt = json_object_get(row, "docs.count");
+        /* _cat answers strings; "null" for a closed or red index: skip */
+        bool empty = (json_is_string(cnt) && strcmp(json_string_value(cnt), "0") == 0) ||
+                     (json_is_integer(cnt) && json_integer_value(cnt) == 0);
+        if (name && empty && strlen(name) < ES_INDEX_NAME_MAX)
+            snprintf(names[k++], ES_INDEX_NAME_MAX, "%s", name);
+    }
+    json_decref(j);
+    return k;
+}

@@ -36,6 +36,13 @@ aw_status es_parse_search(const char *body, size_t len, size_t limit, aw_audit_p
  * failures (shard or bulk rejections: a later run retries). */
 aw_status es_parse_deleted(const char *body, size_t len, size_t *deleted, aw_error *err);
 
+/* Names of the indices with "docs.count" "0" in a
+ * GET _cat/indices?format=json&h=index,docs.count answer, at most max of
+ * them, into names[i] (each ES_INDEX_NAME_MAX bytes); returns how many. */
+#define ES_INDEX_NAME_MAX 256
+size_t es_parse_empty_indices(const char *body, size_t len, char (*names)[ES_INDEX_NAME_MAX],
+                              size_t max);
+
 /* "version" of index template `name` in a GET _index_template answer, or -1. */
 long long es_parse_template_version(const char *body, size_t len, const char *name);
 /* _meta.acteon_hash of policy `name` in a GET _ilm/policy answer, or -1. */

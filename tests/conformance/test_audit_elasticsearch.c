@@ -443,6 +443,9 @@ static void test_item_permanent(void **state)
     recs_free(r, N);
 }
 
+static void open_backend(es_ctx *c, const char *index, const char *more, aw_audit **a,
+                         aw_audit_session **s);
+
 static void test_request_429_transient(void **state)
 {
     es_ctx *c = *state;
@@ -450,10 +453,18 @@ static void test_request_429_transient(void **state)
     char ns[160];
     aw_audit_record *r = recs_make("req429", c->run, N, aw_time_now_ms() - 3600000, ns,
                                    sizeof(ns));
+    /* without the ids search, the first request of an append is the _bulk */
+    aw_audit *a;
+    aw_audit_session *s1;
+    open_backend(c, "awt-conf", "dedup_across_days=off", &a, &s1);
     set_faults(&c->fake, "{\"request_429_next\":1}");
+    json_int_t bulks0 = stat_of(&c->fake, "bulk_requests");
     size_t inserted = 99;
     aw_error err = {0};
-    assert_int_equal(aw_audit_append_batch(c->s, r, N, &inserted, &err), AW_TRANSIENT);
+    assert_int_equal(aw_audit_append_batch(s1, r, N, &inserted, &err), AW_TRANSIENT);
+    assert_int_equal(stat_of(&c->fake, "bulk_requests"), bulks0); /* refused whole */
+    aw_audit_session_close(s1);
+    aw_audit_destroy(a);
     assert_true(err.retriable);
     assert_int_equal(inserted, 0);
     assert_non_null(strstr(err.msg, "429"));
@@ -519,6 +530,46 @@ static bool index_exists(es_ctx *c, const char *name)
     bool found = b.data && strstr(b.data, name) != NULL;
     aw_buf_free(&b);
     return found;
+}
+
+/* A redelivery whose completed_at moved past UTC midnight targets the next
+ * day's index, where create cannot see the first copy: dedup_across_days
+ * finds it by _id first. With the check off the gap shows (two copies). */
+static void test_redelivery_across_midnight(void **state)
+{
+    es_ctx *c = *state;
+    const int64_t midnight = aw_time_now_ms() / DAY_MS * DAY_MS;
+    char ns[160];
+    aw_audit_record *r = recs_make("midnight", c->run, 4, midnight - 100, ns, sizeof(ns));
+    /* r[0], r[1]: first delivery just before midnight; r[2], r[3]: the same
+     * record ids redelivered just after it */
+    for (int i = 0; i < 2; i++) {
+        r[i].completed_at_ms = midnight - 100;
+        aw_audit_record_clear(&r[i + 2]);
+        assert_int_equal(aw_audit_record_copy(&r[i + 2], &r[i], NULL), AW_OK);
+        r[i + 2].completed_at_ms = midnight + 100;
+    }
+    size_t ins;
+    aw_error err = {0};
+    assert_int_equal(aw_audit_append_batch(c->s, r, 1, &ins, &err), AW_OK);
+    assert_int_equal(ins, 1);
+    assert_int_equal(aw_audit_append_batch(c->s, &r[2], 1, &ins, &err), AW_OK);
+    assert_int_equal(ins, 0); /* found in yesterday's index: not stored again */
+    assert_int_equal(count_ns(c, ns), 1);
+    aw_audit *a;
+    aw_audit_session *s1;
+    open_backend(c, "awt-conf", "dedup_across_days=off", &a, &s1);
+    assert_int_equal(aw_audit_append_batch(s1, &r[1], 1, &ins, &err), AW_OK);
+    assert_int_equal(aw_audit_append_batch(s1, &r[3], 1, &ins, &err), AW_OK);
+    assert_int_equal(ins, 1); /* the documented gap without the check */
+    aw_audit_query q = {.ns = ns, .outcome = -1};
+    aw_audit_page p;
+    assert_int_equal(aw_audit_query_run(c->s, &q, &p, &err), AW_OK);
+    assert_int_equal(p.count, 3); /* r[1]'s record id twice */
+    aw_audit_page_clear(&p);
+    aw_audit_session_close(s1);
+    aw_audit_destroy(a);
+    recs_free(r, 4);
 }
 
 /* cleanup deletes expired rows (bounded), then drops dated indices that
@@ -718,6 +769,7 @@ int main(void)
         cmocka_unit_test_prestate(test_item_permanent, &c),
         cmocka_unit_test_prestate(test_request_429_transient, &c),
         cmocka_unit_test_prestate(test_payload_shapes, &c),
+        cmocka_unit_test_prestate(test_redelivery_across_midnight, &c),
         cmocka_unit_test_prestate(test_cleanup_drops_empty_old_indices, &c),
         cmocka_unit_test_prestate(test_opensearch_has_no_ilm, &c),
         cmocka_unit_test_prestate(test_no_rejected_shapes, &c),

@@ -23,9 +23,9 @@
  *                                        strict mappings give per-item 400
  *                                        strict_dynamic_mapping_exception /
  *                                        mapper_parsing_exception, like ES
- *   POST /TARGET/_search                 bool.filter of term and range, sort on
- *                                        keyword/long fields, search_after, size,
- *                                        track_total_hits
+ *   POST /TARGET/_search                 bool.filter of term, range and ids, sort
+ *                                        on keyword/long fields, search_after, size,
+ *                                        track_total_hits, _source true|false
  *   POST /TARGET/_delete_by_query        same query grammar, max_docs, conflicts
  *   POST|GET [/TARGET]/_refresh          no-op (writes are visible at once)
  *   GET  /_cat/indices/TARGET?format=json&h=index,docs.count
@@ -685,19 +685,50 @@ static void targets_free(targets *t)
     json_decref(t->props);
 }
 
-typedef enum clause_kind { CL_TERM, CL_RANGE } clause_kind;
+typedef enum clause_kind { CL_TERM, CL_RANGE, CL_IDS } clause_kind;
 
 typedef struct clause {
     clause_kind kind;
     const char *field;
     const json_t *value;           /* term */
     const json_t *gte, *gt, *lte, *lt; /* range */
+    json_t *ids;                       /* ids: a set (object), owned */
 } clause;
 
 typedef struct query {
     clause cl[16];
     size_t n;
 } query;
+
+static void query_free(query *q)
+{
+    for (size_t i = 0; i < q->n; i++)
+        json_decref(q->cl[i].ids);
+    q->n = 0;
+}
+
+/* {"ids":{"values":[S...]}}: matched on _id through a set. */
+static bool parse_ids(fake *fk, const json_t *spec, clause *cl, answer *rej)
+{
+    const json_t *vals = json_object_get(spec, "values");
+    if (!json_is_object(spec) || json_object_size(spec) != 1 || !json_is_array(vals) ||
+        json_array_size(vals) > 10000) {
+        *rej = reject(fk, "ids: expected {\"values\":[S...]} (at most 10000)");
+        return false;
+    }
+    cl->kind = CL_IDS;
+    cl->field = "_id";
+    cl->ids = json_object();
+    for (size_t i = 0; i < json_array_size(vals); i++) {
+        const char *id = json_string_value(json_array_get(vals, i));
+        if (!id) {
+            *rej = reject(fk, "ids: values must be strings");
+            return false;
+        }
+        json_object_set_new(cl->ids, id, json_true());
+    }
+    return true;
+}
 
 static const char *field_type(const targets *t, const char *f)
 {
@@ -730,6 +761,11 @@ static bool parse_query(fake *fk, const json_t *qj, const targets *t, query *q, 
     }
     for (size_t i = 0; i < json_array_size(filter); i++) {
         const json_t *c = json_array_get(filter, i);
+        if (json_object_size(c) == 1 && json_object_get(c, "ids")) {
+            if (!parse_ids(fk, json_object_get(c, "ids"), &q->cl[q->n++], rej))
+                return false;
+            continue;
+        }
         const json_t *term = json_object_get(c, "term"), *range = json_object_get(c, "range");
         const json_t *inner = term ? term : range;
         if (json_object_size(c) != 1 || !json_is_object(inner) || json_object_size(inner) != 1) {
@@ -791,8 +827,10 @@ static bool parse_query(fake *fk, const json_t *qj, const targets *t, query *q, 
     return true;
 }
 
-static bool clause_match(const clause *cl, const json_t *doc)
+static bool clause_match(const clause *cl, const char *id, const json_t *doc)
 {
+    if (cl->kind == CL_IDS)
+        return json_object_get(cl->ids, id) != NULL;
     const json_t *v = json_object_get(doc, cl->field);
     if (!v)
         return false;
@@ -812,10 +850,10 @@ static bool clause_match(const clause *cl, const json_t *doc)
            (!cl->lt || x < json_integer_value(cl->lt));
 }
 
-static bool query_match(const query *q, const json_t *doc)
+static bool query_match(const query *q, const char *id, const json_t *doc)
 {
     for (size_t i = 0; i < q->n; i++)
-        if (!clause_match(&q->cl[i], doc))
+        if (!clause_match(&q->cl[i], id, doc))
             return false;
     return true;
 }
@@ -930,7 +968,7 @@ static hit *collect_hits(const targets *t, const query *q, const sort_spec *s, s
         const char *id;
         json_t *doc;
         json_object_foreach(docs, id, doc) {
-            if (!query_match(q, doc))
+            if (!query_match(q, id, doc))
                 continue;
             if (k == cap) {
                 hit *nh = realloc(h, (cap *= 2) * sizeof(*h));
@@ -966,7 +1004,7 @@ static answer handle_search(fake *fk, struct MHD_Connection *c, const char *targ
 {
     static const char *const allowed[] = {"ignore_unavailable", "allow_no_indices", NULL};
     static const char *const keys[] = {"size", "track_total_hits", "query", "sort",
-                                       "search_after", NULL};
+                                       "search_after", "_source", NULL};
     answer rej;
     json_t *p = url_params(fk, c, allowed, "_search", &rej);
     if (!p)
@@ -975,7 +1013,7 @@ static answer handle_search(fake *fk, struct MHD_Connection *c, const char *targ
     json_t *b = NULL;
     targets t = {0};
     hit *hits = NULL;
-    query q;
+    query q = {.n = 0};
     sort_spec s;
     const char *bad;
     if (!param_bool_ok(p, "ignore_unavailable") || !param_bool_ok(p, "allow_no_indices")) {
@@ -990,6 +1028,7 @@ static answer handle_search(fake *fk, struct MHD_Connection *c, const char *targ
     const json_t *size = json_object_get(b, "size");
     const json_t *tth = json_object_get(b, "track_total_hits");
     const json_t *after = json_object_get(b, "search_after");
+    const json_t *source = json_object_get(b, "_source");
     if (!json_is_object(b)) {
         rej = reject(fk, "_search: body is not a JSON object");
         goto out;
@@ -1003,13 +1042,17 @@ static answer handle_search(fake *fk, struct MHD_Connection *c, const char *targ
         rej = reject(fk, "_search: size must be an integer in 0..10000 (index.max_result_window)");
         goto out;
     }
+    if (source && !json_is_boolean(source)) {
+        rej = reject(fk, "_search: es_fake supports a boolean _source only");
+        goto out;
+    }
     if (tth && !json_is_boolean(tth)) {
         rej = reject(fk, "_search: es_fake supports a boolean track_total_hits only");
         goto out;
     }
     if (!resolve_targets(fk, target, p, &t, &rej))
         goto out;
-    memset(&q, 0, sizeof(q)); /* no query = match_all */
+    /* no query = match_all */
     if ((json_object_get(b, "query") && !parse_query(fk, json_object_get(b, "query"), &t, &q, &rej)) ||
         !parse_sort(fk, json_object_get(b, "sort"), &t, &s, &rej))
         goto out;
@@ -1040,10 +1083,14 @@ static answer handle_search(fake *fk, struct MHD_Connection *c, const char *targ
         json_t *sortv = json_array();
         for (size_t k = 0; k < s.n; k++)
             json_array_append(sortv, json_object_get(hits[i].doc, s.field[k]));
-        json_array_append_new(arr, json_pack("{s:s, s:s, s:n, s:O, s:o}", "_index",
-                                             index_name(fk, hits[i].ix),
-                                             "_id", hits[i].id, "_score", "_source",
-                                             hits[i].doc, "sort", sortv));
+        json_t *h = json_pack("{s:s, s:s, s:n}", "_index", index_name(fk, hits[i].ix), "_id",
+                              hits[i].id, "_score");
+        if (!json_is_false(source))
+            json_object_set(h, "_source", hits[i].doc);
+        if (s.n)
+            json_object_set(h, "sort", sortv);
+        json_decref(sortv);
+        json_array_append_new(arr, h);
     }
     json_t *hj = json_pack("{s:n, s:o}", "max_score", "hits", arr);
     if (!json_is_false(tth))
@@ -1053,6 +1100,7 @@ static answer handle_search(fake *fk, struct MHD_Connection *c, const char *targ
                                   "timed_out", 0, "_shards", "total", 1, "successful", 1,
                                   "skipped", 0, "failed", 0, "hits", hj)};
 out:
+    query_free(&q);
     free(hits);
     targets_free(&t);
     json_decref(b);
@@ -1073,7 +1121,7 @@ static answer handle_dbq(fake *fk, struct MHD_Connection *c, const char *target,
     fk->st.delete_by_query++;
     json_t *b = NULL;
     targets t = {0};
-    query q;
+    query q = {.n = 0};
     const char *bad;
     const char *md = param(p, "max_docs"), *conf = param(p, "conflicts");
     long max_docs = -1;
@@ -1116,7 +1164,7 @@ static answer handle_dbq(fake *fk, struct MHD_Connection *c, const char *target,
         json_object_foreach_safe(docs, tmp, id, doc) {
             if (max_docs >= 0 && deleted >= max_docs)
                 break;
-            if (query_match(&q, doc)) {
+            if (query_match(&q, id, doc)) {
                 json_object_del(docs, id);
                 deleted++;
             }
@@ -1129,6 +1177,7 @@ static answer handle_dbq(fake *fk, struct MHD_Connection *c, const char *target,
                                   "version_conflicts", 0, "noops", 0, "retries", "bulk", 0,
                                   "search", 0, "failures")};
 out:
+    query_free(&q);
     targets_free(&t);
     json_decref(b);
     json_decref(p);

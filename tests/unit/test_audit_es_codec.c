@@ -165,6 +165,19 @@ static void test_search_body(void **state)
     assert_string_equal(json_string_value(json_array_get(sa, 1)), "t:0:9");
     json_decref(j);
     free(body);
+    aw_audit_record r;
+    make(&r, "t:0:\"1\"", T0);
+    size_t idx[] = {0};
+    assert_int_equal(es_build_ids_search(&r, idx, 1, &body, &err), AW_OK);
+    j = json_loads(body, 0, NULL);
+    assert_true(json_is_false(json_object_get(j, "_source")));
+    f = json_object_get(json_object_get(json_object_get(j, "query"), "bool"), "filter");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(
+                            json_array_get(f, 0), "ids"), "values"), 0)),
+                        "t:0:\"1\"");
+    json_decref(j);
+    free(body);
+    aw_audit_record_clear(&r);
     q.cursor = "not a cursor";
     assert_int_equal(es_build_search(&q, 11, &body, &err), AW_PERMANENT);
     free(cursor);

@@ -261,6 +261,49 @@ static aw_status bulk_round(es_session *s, const aw_audit_record *recs, size_t *
     return AW_OK;
 }
 
+/* Chunks of the ids search (well below index.max_result_window). */
+#define ES_IDS_CHUNK 1000
+
+/* Remove from idx[0..*n) the records already stored in another day's index
+ * (dedup_across_days): a redelivery whose completed_at crossed UTC midnight.
+ * A copy in the record's own index stays in: create answers 409 for it. */
+static aw_status skip_stored_elsewhere(es_session *s, const aw_audit_record *recs, size_t *idx,
+                                       size_t *n, aw_error *err)
+{
+    const char *what = "elasticsearch _search (ids)";
+    char path[ES_INDEX_MAX + 96];
+    snprintf(path, sizeof(path), "/%s-*/_search?ignore_unavailable=true&allow_no_indices=true",
+             s->b->conf.index);
+    size_t keep = 0;
+    for (size_t start = 0; start < *n; start += ES_IDS_CHUNK) {
+        size_t k = *n - start < ES_IDS_CHUNK ? *n - start : ES_IDS_CHUNK;
+        char *body = NULL;
+        json_t *found = NULL;
+        long status;
+        aw_status rc = es_build_ids_search(recs, idx + start, k, &body, err);
+        if (rc == AW_OK)
+            rc = call_json(s, what, "POST", path, body, &status, err);
+        free(body);
+        if (rc == AW_OK && status != 200)
+            rc = answer_error(s, what, status, err);
+        if (rc == AW_OK)
+            rc = es_parse_id_hits(s->resp.data, s->resp.len, &found, err);
+        if (rc != AW_OK)
+            return rc;
+        for (size_t i = start; i < start + k; i++) {
+            const aw_audit_record *r = &recs[idx[i]];
+            const char *at = json_string_value(json_object_get(found, r->record_id));
+            char own[ES_INDEX_MAX + 16];
+            es_index_for(&s->b->conf, r->completed_at_ms, own, sizeof(own));
+            if (!at || strcmp(at, own) == 0)
+                idx[keep++] = idx[i]; /* keep <= i: nothing unread is overwritten */
+        }
+        json_decref(found);
+    }
+    *n = keep;
+    return AW_OK;
+}
+
 /* One _bulk request; then only the items answered 429/5xx are sent again,
  * with backoff, at most conf.retries more times. A whole-request 429/5xx or
  * a transport failure ends the call as transient: the caller's retry loop
@@ -283,6 +326,11 @@ static aw_status es_append_batch(void *session, const aw_audit_record *recs, siz
         idx[i] = i;
     size_t pending = n;
     char why[200] = "";
+    if (s->b->conf.dedup_across_days &&
+        (rc = skip_stored_elsewhere(s, recs, idx, &pending, err)) != AW_OK)
+        goto out;
+    if (pending == 0)
+        goto out;
     for (int round = 0;; round++) {
         size_t n_retry;
         rc = bulk_round(s, recs, idx, pending, items, inserted, &n_retry, why, sizeof(why), err);

@@ -71,6 +71,17 @@ static int parse_int(const char *s, int min, int max, int *out)
     return 0;
 }
 
+static int parse_onoff(const char *s, bool *out)
+{
+    if (!strcmp(s, "on") || !strcmp(s, "true") || !strcmp(s, "1"))
+        *out = true;
+    else if (!strcmp(s, "off") || !strcmp(s, "false") || !strcmp(s, "0"))
+        *out = false;
+    else
+        return -1;
+    return 0;
+}
+
 static bool index_name_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -84,7 +95,8 @@ static bool index_name_ok(const char *s)
 }
 
 #define ES_OPTIONS \
-    "index, refresh, ilm, drop_indices, ca, retries, backoff_ms, shards, replicas"
+    "index, refresh, ilm, drop_indices, dedup_across_days, ca, retries, backoff_ms, shards, " \
+    "replicas"
 
 /* One "key=value" option (already decoded). */
 static aw_status apply_option(es_conf *c, const char *key, const char *val, aw_error *err)
@@ -102,19 +114,15 @@ static aw_status apply_option(es_conf *c, const char *key, const char *val, aw_e
                                 "audit.url: refresh must be false, true or wait_for");
         snprintf(c->refresh, sizeof(c->refresh), "%.15s", val); /* checked: <= 8 bytes */
     } else if (strcmp(key, "ilm") == 0) {
-        if (!strcmp(val, "on") || !strcmp(val, "true") || !strcmp(val, "1"))
-            c->ilm = true;
-        else if (!strcmp(val, "off") || !strcmp(val, "false") || !strcmp(val, "0"))
-            c->ilm = false;
-        else
+        if (parse_onoff(val, &c->ilm))
             return aw_error_set(err, AW_CONFIG, "audit.url: ilm must be on or off");
     } else if (strcmp(key, "drop_indices") == 0) {
-        if (!strcmp(val, "on") || !strcmp(val, "true") || !strcmp(val, "1"))
-            c->drop_indices = true;
-        else if (!strcmp(val, "off") || !strcmp(val, "false") || !strcmp(val, "0"))
-            c->drop_indices = false;
-        else
+        if (parse_onoff(val, &c->drop_indices))
             return aw_error_set(err, AW_CONFIG, "audit.url: drop_indices must be on or off");
+    } else if (strcmp(key, "dedup_across_days") == 0) {
+        if (parse_onoff(val, &c->dedup_across_days))
+            return aw_error_set(err, AW_CONFIG,
+                                "audit.url: dedup_across_days must be on or off");
     } else if (strcmp(key, "ca") == 0) {
         free(c->ca_path);
         if (!(c->ca_path = strdup(val)))
@@ -205,6 +213,7 @@ aw_status es_conf_parse(const char *url, es_conf *c, aw_error *err)
     snprintf(c->index, sizeof(c->index), "%s", ES_DEFAULT_INDEX);
     snprintf(c->refresh, sizeof(c->refresh), "false");
     c->drop_indices = true;
+    c->dedup_across_days = true;
     c->retries = 3;
     c->backoff_ms = 100;
     c->shards = 1;

@@ -27,6 +27,15 @@
  *                   it in the template. Elasticsearch only: OpenSearch has
  *                   ISM, not ILM, and answers 400 to _ilm. With off, expired
  *                   records are removed by cleanup (_delete_by_query).
+ *   dedup_across_days=on|off
+ *                   (default on) before each _bulk, one _search by _id over
+ *                   NAME-* skips records already stored in ANOTHER day's
+ *                   index: a redelivery whose completed_at moved past UTC
+ *                   midnight would otherwise be stored a second time (create
+ *                   only sees its own index). It sees what is searchable:
+ *                   with refresh=false a copy written less than the refresh
+ *                   interval (~1 s) earlier on the other side of midnight
+ *                   can still slip through.
  *   drop_indices=on|off
  *                   (default on) cleanup also deletes dated indices that are
  *                   empty and whose whole day is older than the retention,
@@ -65,6 +74,7 @@ typedef struct es_conf {
     char refresh[16]; /* "false", "true" or "wait_for" */
     bool ilm;
     bool drop_indices;
+    bool dedup_across_days;
     int retries;
     int backoff_ms;
     int shards;

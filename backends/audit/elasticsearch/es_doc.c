@@ -51,6 +51,13 @@ static const char *str_get(const aw_audit_record *r, size_t off)
 
 /* ---- record -> document ------------------------------------------------- */
 
+/* What a NULL non-nullable string is written as (the memory backend keeps
+ * NULL; every real writer sets them): details is an object by contract. */
+static const char *empty_value(size_t off)
+{
+    return off == offsetof(aw_audit_record, details) ? "{}" : "";
+}
+
 json_t *es_doc_from_record(const aw_audit_record *r, aw_error *err)
 {
     if (r->fencing_token > (uint64_t)INT64_MAX) {
@@ -66,10 +73,7 @@ json_t *es_doc_from_record(const aw_audit_record *r, aw_error *err)
         json_t *v;
         if (!s && str_members[i].nullable)
             v = json_null();
-        else if (!(v = json_string(s ? s : (str_members[i].off ==
-                                                    offsetof(aw_audit_record, details)
-                                                ? "{}"
-                                                : ""))))
+        else if (!(v = json_string(s ? s : empty_value(str_members[i].off))))
             goto bad_string; /* not UTF-8 (or OOM, which reads the same here) */
         if (json_object_set_new(d, str_members[i].name, v))
             goto nomem;

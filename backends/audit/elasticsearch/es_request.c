@@ -119,6 +119,26 @@ aw_status es_build_search(const aw_audit_query *q, size_t size, char **body, aw_
     return AW_OK;
 }
 
+aw_status es_build_ids_search(const aw_audit_record *recs, const size_t *idx, size_t n,
+                              char **body, aw_error *err)
+{
+    *body = NULL;
+    json_t *ids = json_array();
+    for (size_t i = 0; ids && i < n; i++)
+        if (json_array_append_new(ids, json_string(recs[idx[i]].record_id))) {
+            json_decref(ids);
+            return aw_error_set(err, AW_PERMANENT,
+                                "audit record %zu: record_id is not UTF-8", idx[i]);
+        }
+    json_t *root = json_pack("{s:I, s:b, s:b, s:{s:{s:[{s:{s:o}}]}}}", "size", (json_int_t)n,
+                             "_source", 0, "track_total_hits", 0, "query", "bool", "filter",
+                             "ids", "values", ids);
+    if (root)
+        *body = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return *body ? AW_OK : aw_error_set(err, AW_NOMEM, "out of memory");
+}
+
 char *es_build_expired_query(int64_t now_ms)
 {
     json_t *j = json_pack("{s:{s:{s:[{s:{s:{s:I}}}]}}}", "query", "bool", "filter", "range",

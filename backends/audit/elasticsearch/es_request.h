@@ -28,6 +28,11 @@ aw_status es_build_bulk(const es_conf *c, const aw_audit_record *recs, const siz
  * unknown outcome. *body is malloc'd. */
 aw_status es_build_search(const aw_audit_query *q, size_t size, char **body, aw_error *err);
 
+/* A _search finding which of recs[idx[0..n)] are stored already, anywhere:
+ * an ids filter, no _source, size n. *body is malloc'd. */
+aw_status es_build_ids_search(const aw_audit_record *recs, const size_t *idx, size_t n,
+                              char **body, aw_error *err);
+
 /* The _delete_by_query body: expires_at_ms <= now_ms. */
 char *es_build_expired_query(int64_t now_ms);
 

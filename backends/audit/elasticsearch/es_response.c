@@ -180,3 +180,27 @@ size_t es_parse_empty_indices(const char *body, size_t len, char (*names)[ES_IND
     json_decref(j);
     return k;
 }
+
+aw_status es_parse_id_hits(const char *body, size_t len, json_t **found, aw_error *err)
+{
+    *found = NULL;
+    json_t *j = load(body, len);
+    const json_t *hits = json_object_get(json_object_get(j, "hits"), "hits");
+    if (!json_is_array(hits)) {
+        json_decref(j);
+        return aw_error_set(err, AW_PERMANENT, "elasticsearch _search: answer has no hits.hits");
+    }
+    json_t *m = json_object();
+    for (size_t i = 0; m && i < json_array_size(hits); i++) {
+        const json_t *h = json_array_get(hits, i);
+        const char *id = json_string_value(json_object_get(h, "_id"));
+        json_t *ix = json_object_get(h, "_index");
+        if (id && json_is_string(ix))
+            json_object_set(m, id, ix);
+    }
+    json_decref(j);
+    if (!m)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    *found = m;
+    return AW_OK;
+}

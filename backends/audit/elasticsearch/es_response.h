@@ -32,6 +32,10 @@ aw_status es_parse_bulk(const char *body, size_t len, size_t n, es_bulk_item *it
 aw_status es_parse_search(const char *body, size_t len, size_t limit, aw_audit_page *out,
                           aw_error *err);
 
+/* The hits of an ids search as a new object {_id: _index}; AW_PERMANENT
+ * when the answer has no hits array. */
+aw_status es_parse_id_hits(const char *body, size_t len, json_t **found, aw_error *err);
+
 /* "deleted" of a _delete_by_query answer; AW_TRANSIENT when it reports
  * failures (shard or bulk rejections: a later run retries). */
 aw_status es_parse_deleted(const char *body, size_t len, size_t *deleted, aw_error *err);

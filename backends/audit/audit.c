@@ -12,6 +12,7 @@ static const aw_audit_driver *const drivers[] = {
 #ifdef AW_WITH_STATE_POSTGRES
     &aw_audit_postgres_driver,
 #endif
+    &aw_audit_elasticsearch_driver,
     NULL,
 };
 

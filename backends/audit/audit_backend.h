@@ -42,5 +42,6 @@ typedef struct aw_audit_driver {
 
 extern const aw_audit_driver aw_audit_memory_driver;
 extern const aw_audit_driver aw_audit_postgres_driver; /* AW_WITH_STATE_POSTGRES */
+extern const aw_audit_driver aw_audit_elasticsearch_driver; /* elasticsearch/es_audit.h */
 
 #endif

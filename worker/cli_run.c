@@ -7,6 +7,8 @@
 #include "common/aw_log.h"
 #include "config/config.h"
 #include "ingest/kafka_conf.h"
+#include "backends/audit/audit.h"
+#include "backends/state/state.h"
 #include "worker/cli.h"
 #include "worker/feeder.h"
 #include "worker/runtime.h"
@@ -182,6 +184,18 @@ int aw_cmd_config(int argc, char **argv)
     aw_error err;
     if (aw_config_load_file(file, &cfg, &err) != AW_OK) {
         fprintf(stderr, "acteon-worker: %s\n", err.msg);
+        return 2;
+    }
+    /* The backends compiled into this binary: the config module does not
+     * know them, the worker would refuse the name only at start. */
+    if (!aw_state_driver_find(cfg->state.backend) ||
+        (cfg->audit.enabled && !aw_audit_driver_find(cfg->audit.backend))) {
+        bool state = !aw_state_driver_find(cfg->state.backend);
+        fprintf(stderr, "acteon-worker: %s: %s.backend: unknown backend \"%s\" (valid: %s)\n",
+                file, state ? "state" : "audit",
+                state ? cfg->state.backend : cfg->audit.backend,
+                state ? aw_state_driver_names() : aw_audit_driver_names());
+        aw_config_destroy(cfg);
         return 2;
     }
     printf("# %s: valid\n", file);

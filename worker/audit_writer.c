@@ -179,7 +179,8 @@ static bool write_batch(aw_audit_writer *w, aw_audit_session *s, const aw_audit_
         int64_t t0 = aw_mono_now_us();
         aw_status rc = aw_audit_append_batch(s, recs, n, &inserted, &err);
         aw_histogram_observe_us(&rt->metrics.audit_ms, aw_mono_now_us() - t0);
-        atomic_store(&rt->audit_ok, rc == AW_OK || !err.retriable);
+        aw_runtime_backend_seen(rt, "audit", &rt->audit_ok, rc == AW_OK || !err.retriable,
+                                err.msg);
         if (rc == AW_OK) {
             atomic_fetch_add(&rt->metrics.audit_records, inserted);
             atomic_fetch_add(&rt->metrics.audit_batches, 1);
@@ -236,10 +237,10 @@ static aw_audit_session *open_session(aw_audit_writer *w, size_t index)
         aw_error err;
         aw_error_clear(&err);
         if (aw_audit_session_open(w->rt->audit, &s, &err) == AW_OK) {
-            atomic_store(&w->rt->audit_ok, true);
+            aw_runtime_backend_seen(w->rt, "audit", &w->rt->audit_ok, true, NULL);
             return s;
         }
-        atomic_store(&w->rt->audit_ok, false);
+        aw_runtime_backend_seen(w->rt, "audit", &w->rt->audit_ok, false, err.msg);
         AW_WARN("audit", "writer %zu: opening a session: %s (attempt %d)", index, err.msg,
                 attempt);
         if (!nap(w, aw_backoff_ms(attempt, 100, 5000)))

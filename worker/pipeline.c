@@ -57,7 +57,8 @@ static bool with_retry(aw_worker *w, const call_site *site, batch_call call, voi
         int64_t t0 = aw_mono_now_us();
         aw_status rc = call(w, items, n, &err);
         aw_histogram_observe_us(site->latency, aw_mono_now_us() - t0);
-        atomic_store(site->reachable, rc == AW_OK || !err.retriable);
+        aw_runtime_backend_seen(w->rt, "state", site->reachable, rc == AW_OK || !err.retriable,
+                                err.msg);
         if (rc == AW_OK)
             return true;
         atomic_fetch_add(site->retries, 1);

@@ -31,6 +31,23 @@ void aw_runtime_job_ack(aw_runtime *rt, aw_job *job)
         aw_job_queue_push(&rt->done, job);
 }
 
+void aw_runtime_backend_seen(aw_runtime *rt, const char *which, atomic_bool *flag, bool ok,
+                             const char *why)
+{
+    atomic_llong *since = flag == &rt->audit_ok ? &rt->audit_down_since : &rt->state_down_since;
+    bool was = atomic_exchange(flag, ok);
+    if (ok && !was) {
+        long long t0 = atomic_exchange(since, 0);
+        if (t0)
+            AW_INFO("runtime", "%s backend up again after %lld ms", which, aw_mono_now_ms() - t0);
+    } else if (!ok) {
+        long long none = 0;
+        if (atomic_compare_exchange_strong(since, &none, aw_mono_now_ms()))
+            AW_WARN("runtime", "%s backend down: %s (retrying with backoff; consumption "
+                    "pauses when the in-flight window fills)", which, why ? why : "");
+    }
+}
+
 /* ---- polling thread ----------------------------------------------------- */
 
 static aw_job *job_new(aw_runtime *rt, rd_kafka_message_t *m, uint32_t gen)

@@ -65,6 +65,8 @@ struct aw_runtime {
     atomic_llong last_tick_mono; /* polling loop heartbeat, for /healthz */
     atomic_bool state_ok;        /* last state call succeeded, for /readyz */
     atomic_bool audit_ok;        /* last audit call succeeded, for /readyz */
+    atomic_llong state_down_since; /* mono ms of the first failure, 0 = up */
+    atomic_llong audit_down_since;
 
     /* kafka.transactional_replies (see runtime.c, "transactions"). */
     atomic_ulong txn_send_failures; /* failed sends of the open transaction */
@@ -95,6 +97,12 @@ void aw_runtime_destroy(aw_runtime *rt);
 /* Called by a worker (or the delivery thread) when one acknowledgement of
  * the job arrived; the last one hands the job back to the polling thread. */
 void aw_runtime_job_ack(aw_runtime *rt, aw_job *job);
+
+/* Record whether a backend ("state", "audit") answered, for /readyz, and
+ * log the transitions once each: "down" with the reason, "up again" with
+ * how long it was down. Any thread. */
+void aw_runtime_backend_seen(aw_runtime *rt, const char *which, atomic_bool *flag, bool ok,
+                             const char *why);
 
 /* Free a job (polling thread, or shutdown). */
 void aw_job_free(aw_job *job);

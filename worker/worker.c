@@ -34,7 +34,7 @@ static bool open_sessions(aw_worker *w)
             rc = aw_state_session_open(rt->state, &w->state, &err);
         if (rc == AW_OK && !w->providers)
             rc = aw_provider_sessions_open(rt->providers, &w->providers, &err);
-        atomic_store(&rt->state_ok, w->state != NULL);
+        aw_runtime_backend_seen(rt, "state", &rt->state_ok, w->state != NULL, err.msg);
         if (rc == AW_OK)
             return true;
         AW_WARN("worker", "worker %zu: opening sessions: %s (attempt %d)", w->index, err.msg,

@@ -37,4 +37,6 @@ wait_for 60 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_T
 stop_worker "$WORKER_PID"
 check_exact_run 880 100 8
 grep -q "resumed fetching" "$T/worker.log" || fail "consumption never resumed"
+grep -q "state backend down: " "$T/worker.log" || fail "no \"state backend down\" line"
+grep -q "state backend up again after " "$T/worker.log" || fail "no \"state backend up again\" line"
 pass "server back: exact outcomes, one call per id, consumption resumed"

@@ -26,4 +26,6 @@ grep -q "injected outage starts" "$T/worker.log" || fail "the outage never happe
 grep -q "injected fault" "$T/worker.log" || fail "no injected fault was retried"
 grep -q "pausing consumption" "$T/worker.log" || fail "consumption never paused"
 grep -q "resumed fetching" "$T/worker.log" || fail "consumption never resumed"
+grep -q "state backend down: " "$T/worker.log" || fail "no \"state backend down\" line"
+grep -q "state backend up again after " "$T/worker.log" || fail "no \"state backend up again\" line"
 pass "faults retried with backoff; consumption paused during the outage and resumed"

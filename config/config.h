@@ -21,6 +21,7 @@ typedef struct aw_provider_config {
     char *name;          /* unique; actions select it by their `provider` field */
     char *type;          /* "log", "webhook", "noop" */
     char *url;           /* webhook: target URL (may hold secrets: never logged) */
+    char *ca_file;       /* webhook: CA bundle for https, "" = the system's */
     int timeout_ms;      /* per attempt */
     int max_attempts;    /* >= 1 */
     int backoff_base_ms; /* first retry delay; doubles per attempt, with jitter */

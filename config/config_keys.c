@@ -138,6 +138,9 @@ static const aw_config_key provider_keys[] = {
      .def_str = "", .check = check_http_url,
      .help = "webhook: target URL, http:// or https:// (required for webhook). "
              "A password in it is never printed or logged."},
+    {.path = "ca_file", .type = AW_KEY_STRING, .offset = AW_PRV(ca_file), .def_str = "",
+     .help = "webhook: CA bundle (PEM file) to verify an https target with; \"\" = the "
+             "system's bundle. Certificates are always verified."},
     {.path = "timeout_ms", .type = AW_KEY_INT, .offset = AW_PRV(timeout_ms), .def_num = 5000,
      .min = 1, .max = 600000, .help = "Timeout of one attempt, in milliseconds."},
     {.path = "max_attempts", .type = AW_KEY_INT, .offset = AW_PRV(max_attempts),

@@ -39,6 +39,7 @@
 typedef struct webhook_provider {
     char *name;
     char *url;              /* may hold credentials: never logged */
+    char *ca_file;          /* NULL: the system's CA bundle */
     char url_safe[512];     /* aw_redact_url(url): the only form that is logged */
     long timeout_ms;
     long connect_timeout_ms;
@@ -80,6 +81,7 @@ static void webhook_destroy(void *provider)
         return;
     free(p->name);
     free(p->url);
+    free(p->ca_file);
     free(p);
 }
 
@@ -99,6 +101,8 @@ static aw_status webhook_create(const aw_provider_config *cfg, void **provider, 
     p->name = strdup(cfg->name ? cfg->name : "webhook");
     p->url = strdup(cfg->url);
     if (!p->name || !p->url)
+        goto nomem;
+    if (cfg->ca_file && cfg->ca_file[0] && !(p->ca_file = strdup(cfg->ca_file)))
         goto nomem;
     aw_redact_url(cfg->url, p->url_safe, sizeof(p->url_safe));
     p->timeout_ms = cfg->timeout_ms;
@@ -146,6 +150,8 @@ static CURLcode webhook_configure(webhook_session *s)
     if (!cc) cc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, p->timeout_ms);
     if (!cc) cc = curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, p->connect_timeout_ms);
     if (!cc) cc = curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (!cc && p->ca_file)
+        cc = curl_easy_setopt(h, CURLOPT_CAINFO, p->ca_file);
     if (!cc) cc = curl_easy_setopt(h, CURLOPT_USERAGENT, "acteon-worker/" AW_VERSION);
     if (!cc) cc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, webhook_on_body);
     if (!cc) cc = curl_easy_setopt(h, CURLOPT_WRITEDATA, s);

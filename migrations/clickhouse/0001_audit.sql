@@ -3,9 +3,12 @@
 -- per request; each one must be idempotent (IF NOT EXISTS), because two
 -- concurrent `acteon-worker migrate` runs may both apply it.
 --
--- ReplacingMergeTree ORDER BY record_id: a record written twice (a replay
--- racing the existence check of append_batch) collapses at merge time, and
--- queries pick one row per record_id until then (LIMIT 1 BY record_id).
+-- ReplacingMergeTree(ver) ORDER BY record_id: a record written twice (a
+-- replay racing the existence check of append_batch) collapses at merge
+-- time to the copy with the largest ver = INT64_MAX - completed_at_ms, i.e.
+-- the earliest completed one; queries pick that same copy until then
+-- (LIMIT 1 BY record_id ordered by completed_at_ms), so a merge never
+-- changes which copy a reader sees, nor where it sits in the keyset order.
 -- Daily partitions by completed_date: retention drops whole days
 -- (ALTER TABLE ... DROP PARTITION), since 18.16 has no TTL.
 -- Times are milliseconds in Int64 columns (18.16 has no DateTime64).
@@ -36,8 +39,9 @@ CREATE TABLE IF NOT EXISTS aw_audit_records (
     completed_at_ms Int64,
     duration_ms Int64,
     expires_at_ms Int64,
-    completed_date Date
-) ENGINE = ReplacingMergeTree()
+    completed_date Date,
+    ver UInt64
+) ENGINE = ReplacingMergeTree(ver)
 PARTITION BY toYYYYMMDD(completed_date)
 ORDER BY record_id
 SETTINGS index_granularity = 8192;

@@ -43,8 +43,12 @@ aw_status aw_ch_row_append(aw_buf *b, const aw_audit_record *r, aw_error *err)
     json_t *o = json_object();
     if (!o)
         return aw_error_set(err, AW_NOMEM, "out of memory");
-    char fence[24], day[11];
+    char fence[24], ver[24], day[11];
     snprintf(fence, sizeof(fence), "%" PRIu64, r->fencing_token); /* UInt64, quoted */
+    /* The ReplacingMergeTree version: the merge keeps the earliest
+     * completed copy, the one queries pick (migrations/clickhouse). */
+    int64_t done = r->completed_at_ms > 0 ? r->completed_at_ms : 0;
+    snprintf(ver, sizeof(ver), "%" PRId64, INT64_MAX - done);
     aw_ch_date(r->completed_at_ms, day);
     int bad = set_s(o, "record_id", r->record_id) | set_s(o, "action_id", r->action_id) |
               set_s(o, "ns", r->ns) | set_s(o, "tenant", r->tenant) |
@@ -61,7 +65,8 @@ aw_status aw_ch_row_append(aw_buf *b, const aw_audit_record *r, aw_error *err)
               set_i(o, "dispatched_at_ms", r->dispatched_at_ms) |
               set_i(o, "completed_at_ms", r->completed_at_ms) |
               set_i(o, "duration_ms", r->duration_ms) |
-              set_i(o, "expires_at_ms", r->expires_at_ms) | set_s(o, "completed_date", day);
+              set_i(o, "expires_at_ms", r->expires_at_ms) | set_s(o, "completed_date", day) |
+              set_s(o, "ver", ver);
     if (bad) {
         json_decref(o);
         /* json_string() refuses text that is not UTF-8; out of memory is

@@ -34,7 +34,10 @@ int aw_ch_sql_existing(aw_buf *b, const char *const *ids, size_t n);
  *   WHERE <outcome> AND (completed_at_ms, record_id) < cursor
  *   ORDER BY completed_at_ms DESC, record_id DESC LIMIT n
  * One row per record_id, the version with the smallest (completed_at_ms,
- * fencing_token, worker_id, outcome): with that choice the upper time bound
+ * fencing_token, worker_id, outcome): the copy a merge keeps too (ver =
+ * INT64_MAX - completed_at_ms; in a tie on completed_at_ms the merge keeps
+ * the last inserted, which may differ in content but never in position).
+ * With that choice the upper time bound
  * and the cursor can filter before the LIMIT BY without changing which
  * version wins, so pages neither repeat nor skip a record even while
  * copies of it exist. Filters on ns, tenant, provider, action_type and

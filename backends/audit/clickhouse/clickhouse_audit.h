@@ -25,8 +25,11 @@
  * exact. Two PROCESSES appending the same record_id at the same moment can
  * both insert it (both report it inserted). That race is harmless to
  * readers: every query keeps one row per record_id (LIMIT 1 BY record_id,
- * the version with the smallest (completed_at_ms, ...), see ch_sql.h), and
- * the engine collapses the copies at the next merge.
+ * the copy with the smallest (completed_at_ms, ...), see ch_sql.h), and
+ * the engine collapses the copies at the next merge to that same copy
+ * (ReplacingMergeTree(ver), ver = INT64_MAX - completed_at_ms), so a merge
+ * between two pages moves nothing. Copies in different day partitions
+ * never merge; the query still shows one.
  *
  * Retention (cleanup): whole day partitions whose rows have all expired are
  * dropped when their row count fits the call's budget (max_rows); then up

@@ -474,6 +474,83 @@ static void test_schema_missing(void **state)
     aw_ch_conn_close(&c);
 }
 
+/* Rows of the table in day partition p (active parts). */
+static long long partition_rows(aw_ch_conn *c, unsigned p, const char *what)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT %s FROM system.parts WHERE database = currentDatabase() AND "
+             "table = '" AW_CH_TABLE "' AND active AND partition = '%u'",
+             what, p);
+    aw_error err = {0};
+    if (aw_ch_request(c, sql, strlen(sql), "parts", &err) != AW_OK)
+        fail_msg("%s", err.msg);
+    return atoll(c->resp.data);
+}
+
+/* Retention by day partition: a fully expired day is dropped whole when it
+ * fits the budget, and only then; a smaller budget deletes single rows. The
+ * day is a random one of the 1990s, so no other run shares the partition. */
+static void test_cleanup_partitions(void **state)
+{
+    (void)state;
+    enum { N = 5 };
+    char topic[64];
+    snprintf(topic, sizeof(topic), "awch.%s.days", g_run);
+    aw_audit *a;
+    aw_audit_session *s;
+    open_backend(&a, &s);
+    aw_ch_config cfg;
+    aw_ch_conn c;
+    admin_open(&cfg, &c);
+    const int64_t day_ms = 86400000LL;
+    int64_t day0 = (int64_t)(strtoull(g_run + 8, NULL, 16) % 3650) + 7305; /* 1990.. */
+    int64_t base = day0 * day_ms + 3600000;
+    char date[11];
+    aw_ch_date(base, date);
+    unsigned p = (unsigned)atoi(date) * 10000 + (unsigned)atoi(date + 5) * 100 +
+                 (unsigned)atoi(date + 8);
+    aw_audit_record r[N];
+    for (int i = 0; i < N; i++) {
+        make_rec(&r[i], topic, i, base + i);
+        r[i].expires_at_ms = base + day_ms;
+    }
+    size_t ins = 0, deleted = 0;
+    aw_error err = {0};
+    assert_int_equal(aw_audit_append_batch(s, r, N, &ins, &err), AW_OK);
+    assert_int_equal(ins, N);
+    assert_int_equal(partition_rows(&c, p, "sum(rows)"), N);
+    const int64_t now = aw_time_now_ms();
+    /* budget 2 < 5 rows: the day stays, at most 2 rows go */
+    if (aw_audit_cleanup(s, now, 2, &deleted, &err) != AW_OK)
+        fail_msg("cleanup: %s", err.msg);
+    assert_true(deleted >= 1 && deleted <= 2);
+    long long left = partition_rows(&c, p, "sum(rows)");
+    assert_true(left >= N - 2 && left <= N);
+    /* a budget the day fits in: dropped whole (other runs' expired rows may
+     * share the budget: drain until nothing is left) */
+    size_t steps = 0;
+    do {
+        if (aw_audit_cleanup(s, now, 1000, &deleted, &err) != AW_OK)
+            fail_msg("cleanup: %s", err.msg);
+        assert_true(deleted <= 1000);
+        assert_true(++steps < 1000);
+    } while (deleted > 0);
+    assert_int_equal(partition_rows(&c, p, "sum(rows)"), 0);
+    /* dropped, not emptied by a mutation (which leaves an empty part) */
+    assert_int_equal(partition_rows(&c, p, "count()"), 0);
+    aw_audit_query q = {.ns = topic, .outcome = -1};
+    aw_audit_page pg;
+    assert_int_equal(aw_audit_query_run(s, &q, &pg, &err), AW_OK);
+    assert_int_equal(pg.count, 0);
+    aw_audit_page_clear(&pg);
+    aw_ch_conn_close(&c);
+    for (int i = 0; i < N; i++)
+        aw_audit_record_clear(&r[i]);
+    aw_audit_session_close(s);
+    aw_audit_destroy(a);
+}
+
 static void test_write_rate(void **state)
 {
     (void)state;
@@ -538,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_replay_collapses),
         cmocka_unit_test(test_server_down),
         cmocka_unit_test(test_schema_missing),
+        cmocka_unit_test(test_cleanup_partitions),
         cmocka_unit_test(test_write_rate),
     };
     failed += cmocka_run_group_tests_name("audit_clickhouse", tests, NULL, NULL);

@@ -45,7 +45,8 @@ aw_status aw_ch_config_parse(const aw_audit_options *opts, aw_ch_config *cfg, aw
     memset(cfg, 0, sizeof(*cfg));
     const char *url = opts && opts->url ? opts->url : "";
     aw_redact_url(url, cfg->where, sizeof(cfg->where));
-    cfg->connect_timeout_ms = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
+    cfg->connect_timeout_ms =
+        opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
     cfg->request_timeout_ms = opts && opts->request_timeout_ms > 0 ? opts->request_timeout_ms
                                                                    : 30000;
     snprintf(cfg->database, sizeof(cfg->database), "default");

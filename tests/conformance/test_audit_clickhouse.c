@@ -490,7 +490,9 @@ static long long partition_rows(aw_ch_conn *c, unsigned p, const char *what)
 
 /* Retention by day partition: a fully expired day is dropped whole when it
  * fits the budget, and only then; a smaller budget deletes single rows. The
- * day is a random one of the 1990s, so no other run shares the partition. */
+ * day is a random one of the 1990s, so no other run shares the partition.
+ * Like the suite's cleanup test it assumes no other process runs cleanup
+ * on the same table meanwhile (cleanup is global by contract). */
 static void test_cleanup_partitions(void **state)
 {
     (void)state;

@@ -9,6 +9,7 @@ PACKAGES=(
     librdkafka-dev libjansson-dev libconfig-dev libcurl4-openssl-dev
     libhiredis-dev libpq-dev libmicrohttpd-dev libcmocka-dev
     redis-server postgresql
+    clickhouse-server clickhouse-client
     kcat python3 clang libclang-rt-14-dev
     docker-compose
 )

@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "common/aw_names.h"
+#ifdef AW_WITH_AUDIT_CLICKHOUSE
+#include "backends/audit/clickhouse/clickhouse_audit.h"
+#endif
 
 /* Compiled-in drivers; later backends add a line (behind WITH_AUDIT_<X>). */
 static const aw_audit_driver *const drivers[] = {
@@ -13,6 +16,9 @@ static const aw_audit_driver *const drivers[] = {
     &aw_audit_postgres_driver,
 #endif
     &aw_audit_elasticsearch_driver,
+#ifdef AW_WITH_AUDIT_CLICKHOUSE
+    &aw_audit_clickhouse_driver,
+#endif
     NULL,
 };
 

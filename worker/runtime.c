@@ -483,9 +483,41 @@ static bool http_healthy(void *ud, char *why, size_t whysz)
     return true;
 }
 
+/* /readyz asks the state backend itself (one read of a probe key, at most
+ * once a second) so that readiness follows the backend even while no
+ * message flows; the workers' own calls update the same flag. */
+#define READY_PROBE_EVERY_MS 1000
+
+static void probe_state(aw_runtime *rt)
+{
+    int64_t now = aw_mono_now_ms();
+    if (rt->probe_at_mono && now - rt->probe_at_mono < READY_PROBE_EVERY_MS)
+        return;
+    rt->probe_at_mono = now;
+    aw_error err;
+    aw_error_clear(&err);
+    aw_status rc = AW_OK;
+    if (!rt->probe)
+        rc = aw_state_session_open(rt->state, &rt->probe, &err);
+    if (rc == AW_OK) {
+        aw_state_key k = {.ns = "acteon", .tenant = "readyz", .kind = "probe", .id = "probe"};
+        aw_state_value v = {0};
+        rc = aw_state_get(rt->probe, &k, &v, &err);
+        aw_state_value_clear(&v);
+        if (rc == AW_NOT_FOUND)
+            rc = AW_OK;
+    }
+    if (rc != AW_OK && rt->probe) { /* a fresh connection next time */
+        aw_state_session_close(rt->probe);
+        rt->probe = NULL;
+    }
+    aw_runtime_backend_seen(rt, "state", &rt->state_ok, rc == AW_OK, err.msg);
+}
+
 static bool http_ready(void *ud, char *why, size_t whysz)
 {
     aw_runtime *rt = ud;
+    probe_state(rt);
     if (atomic_load(&rt->stopping)) {
         snprintf(why, whysz, "stopping");
         return false;
@@ -615,6 +647,8 @@ void aw_runtime_destroy(aw_runtime *rt)
     atomic_store(&rt->stopping, true);
     aw_http_endpoint_stop(rt->http);
     rt->http = NULL;
+    aw_state_session_close(rt->probe);
+    rt->probe = NULL;
     for (size_t i = 0; i < rt->n_workers; i++)
         aw_worker_join(&rt->workers[i]);
     aw_audit_writer_stop(rt->audit_writer);

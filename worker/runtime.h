@@ -66,6 +66,8 @@ struct aw_runtime {
     atomic_bool state_ok;        /* last state call succeeded, for /readyz */
     atomic_bool audit_ok;        /* last audit call succeeded, for /readyz */
     atomic_llong state_down_since; /* mono ms of the first failure, 0 = up */
+    aw_state_session *probe;     /* HTTP thread only: /readyz's own state session */
+    int64_t probe_at_mono;       /* HTTP thread only: last probe */
     atomic_llong audit_down_since;
 
     /* kafka.transactional_replies (see runtime.c, "transactions"). */

@@ -4,19 +4,5 @@
 source "$(dirname "$0")/lib.sh"
 command -v redis-server >/dev/null || { echo "SKIP: redis-server not installed"; exit 77; }
 STATE_BACKEND=redis
-redis_up() { [ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ]; }
-redis_down() { ! redis-cli -p "$1" ping >/dev/null 2>&1; }
-server_start() {
-    mkdir -p "$T/redis"
-    redis-server --port "$1" --bind 127.0.0.1 --daemonize yes --save '' --appendonly yes \
-        --appendfsync always --dir "$T/redis" --pidfile "$T/redis/redis.pid" \
-        --logfile "$T/redis/redis.log" >/dev/null
-    wait_for 30 "redis on port $1" redis_up "$1"
-    CLEANUP_HOOKS=("redis-cli -p $1 shutdown nosave")
-}
-server_stop() {
-    redis-cli -p "$PORT" shutdown >/dev/null 2>&1 || true
-    wait_for 30 "redis to stop" redis_down "$PORT"
-}
-server_url() { echo "redis://127.0.0.1:$1/0"; }
+source "$(dirname "$0")/redis_server.sh"
 source "$(dirname "$0")/outage_body.sh"

@@ -114,53 +114,73 @@ static aw_status slot_setup(aw_ddb_conn *c, size_t i, aw_ddb_call *call, aw_erro
     return AW_OK;
 }
 
-/* One wave: calls[0..n) with n <= AW_DDB_MAX_INFLIGHT, all at once. */
-static aw_status run_wave(aw_ddb_conn *c, aw_ddb_call **calls, size_t n, aw_error *err)
+/* Run calls[0..n) through a sliding window of AW_DDB_MAX_INFLIGHT
+ * requests in flight: a finished request's easy handle takes the next call
+ * at once. A window (rather than all n at once) bounds the queue this
+ * session builds at the server, so the other requests there (another
+ * thread's lease renewal) wait behind at most that many of ours. */
+static aw_status run_window(aw_ddb_conn *c, aw_ddb_call **calls, size_t n, aw_error *err)
 {
+    size_t free_slots[AW_DDB_MAX_INFLIGHT], nfree = 0, next = 0;
+    int active = 0;
     aw_status rc = AW_OK;
-    for (size_t i = 0; i < n; i++) {
-        long st = 0;
-        const char *body = NULL;
-        if (aw_ddb_fault_hook && aw_ddb_fault_hook(calls[i]->op, &st, &body)) {
-            aw_buf_reset(&calls[i]->resp);
-            calls[i]->cc = CURLE_OK;
-            calls[i]->http_status = st;
-            if (body && aw_buf_puts(&calls[i]->resp, body))
-                return aw_error_set(err, AW_NOMEM, "out of memory");
-            continue;
+    for (size_t i = AW_DDB_MAX_INFLIGHT; i > 0; i--)
+        free_slots[nfree++] = i - 1;
+    while (rc == AW_OK) {
+        while (next < n && nfree > 0 && rc == AW_OK) {
+            aw_ddb_call *call = calls[next++];
+            long st = 0;
+            const char *body = NULL;
+            if (aw_ddb_fault_hook && aw_ddb_fault_hook(call->op, &st, &body)) {
+                aw_buf_reset(&call->resp);
+                call->cc = CURLE_OK;
+                call->http_status = st;
+                if (body && aw_buf_puts(&call->resp, body))
+                    rc = aw_error_set(err, AW_NOMEM, "out of memory");
+                continue;
+            }
+            size_t slot = free_slots[--nfree];
+            if ((rc = slot_setup(c, slot, call, err)) != AW_OK) {
+                free_slots[nfree++] = slot;
+                break;
+            }
+            call->slot = (int)slot;
+            if (curl_multi_add_handle(c->multi, c->easy[slot]) != CURLM_OK) {
+                free_slots[nfree++] = slot;
+                rc = aw_error_set(err, AW_INTERNAL, "dynamodb: curl_multi_add_handle failed");
+                break;
+            }
+            active++;
+            c->requests++;
         }
-        if ((rc = slot_setup(c, i, calls[i], err)) != AW_OK)
+        if (active == 0)
             break;
-        if (curl_multi_add_handle(c->multi, c->easy[i]) != CURLM_OK) {
-            rc = aw_error_set(err, AW_INTERNAL, "dynamodb: curl_multi_add_handle failed");
-            break;
-        }
-        c->requests++;
-    }
-    int running = 1;
-    while (rc == AW_OK && running) {
+        int running = 0;
         CURLMcode mc = curl_multi_perform(c->multi, &running);
-        if (mc == CURLM_OK && running)
+        CURLMsg *m;
+        int left;
+        while (mc == CURLM_OK && (m = curl_multi_info_read(c->multi, &left))) {
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            aw_ddb_call *call = NULL;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&call);
+            call->cc = m->data.result;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &call->http_status);
+            curl_multi_remove_handle(c->multi, m->easy_handle);
+            free_slots[nfree++] = (size_t)call->slot;
+            active--;
+        }
+        if (mc == CURLM_OK && active > 0 && (next >= n || nfree == 0))
             mc = curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
         if (mc != CURLM_OK)
             rc = aw_error_set(err, AW_INTERNAL, "dynamodb: curl multi: %s",
                               curl_multi_strerror(mc));
     }
-    CURLMsg *m;
-    int left;
-    while ((m = curl_multi_info_read(c->multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        aw_ddb_call *call = NULL;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&call);
-        if (call) {
-            call->cc = m->data.result;
-            curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &call->http_status);
-        }
-    }
-    /* Detach every handle (also after an error): the pool keeps them. */
-    for (size_t i = 0; i < n && c->easy[i]; i++)
-        curl_multi_remove_handle(c->multi, c->easy[i]);
+    /* After an error: detach whatever is still attached (the pool keeps
+     * the handles; their calls count as failed transport). */
+    for (size_t i = 0; rc != AW_OK && i < AW_DDB_MAX_INFLIGHT; i++)
+        if (c->easy[i])
+            curl_multi_remove_handle(c->multi, c->easy[i]);
     return rc;
 }
 
@@ -175,31 +195,30 @@ static bool call_throttled(const aw_ddb_call *call)
 
 aw_status aw_ddb_run(aw_ddb_conn *c, aw_ddb_call *calls, size_t n, aw_error *err)
 {
-    aw_ddb_call *ptrs[AW_DDB_MAX_INFLIGHT];
-    /* Throttling: resend at once the calls the server refused unapplied,
-     * after 20, 60, 180 ms; the caller's backoff handles the rest. */
+    /* Throttling: resend the calls the server refused unapplied, after 20,
+     * 60, 180 ms; the caller's backoff handles the rest. */
     static const int backoff_ms[] = {0, 20, 60, 180};
-    for (size_t off = 0; off < n; off += AW_DDB_MAX_INFLIGHT) {
-        size_t m = n - off < AW_DDB_MAX_INFLIGHT ? n - off : AW_DDB_MAX_INFLIGHT;
-        size_t k = m;
-        for (size_t i = 0; i < m; i++)
-            ptrs[i] = &calls[off + i];
-        for (size_t attempt = 0; attempt < 4 && k > 0; attempt++) {
-            if (attempt) {
-                aw_sleep_ms(backoff_ms[attempt]);
-                c->retries += k;
-            }
-            aw_status rc = run_wave(c, ptrs, k, err);
-            if (rc != AW_OK)
-                return rc;
-            size_t j = 0;
-            for (size_t i = 0; i < k; i++)
-                if (call_throttled(ptrs[i]))
-                    ptrs[j++] = ptrs[i];
-            k = j;
+    aw_ddb_call **ptrs = n ? malloc(n * sizeof(*ptrs)) : NULL;
+    if (n && !ptrs)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        ptrs[i] = &calls[i];
+    size_t k = n;
+    aw_status rc = AW_OK;
+    for (size_t attempt = 0; attempt < 4 && k > 0 && rc == AW_OK; attempt++) {
+        if (attempt) {
+            aw_sleep_ms(backoff_ms[attempt]);
+            c->retries += k;
         }
+        rc = run_window(c, ptrs, k, err);
+        size_t j = 0;
+        for (size_t i = 0; i < k && rc == AW_OK; i++)
+            if (call_throttled(ptrs[i]))
+                ptrs[j++] = ptrs[i];
+        k = j;
     }
-    return AW_OK;
+    free(ptrs);
+    return rc;
 }
 
 aw_status aw_ddb_call_status(const aw_ddb_call *call, aw_error *err)

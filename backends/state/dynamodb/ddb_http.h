@@ -19,10 +19,11 @@
 #include "common/aw_buf.h"
 #include "common/aw_error.h"
 
-/* Requests in flight at once per session (a batch of more runs in waves). */
-#define AW_DDB_MAX_INFLIGHT 64
+/* Requests in flight at once per session: a sliding window (a batch of
+ * more keeps this many in flight until done). */
+#define AW_DDB_MAX_INFLIGHT 16
 /* Defaults when the options say 0. A request waits in the server's queue
- * behind every other one in flight (a batch is 64 at once per session), so
+ * behind every other one in flight (a batch keeps 16 in flight per session), so
  * the bound is generous; real DynamoDB answers in milliseconds. */
 #define AW_DDB_DEFAULT_CONNECT_MS 3000
 #define AW_DDB_DEFAULT_TIMEOUT_MS 10000
@@ -34,6 +35,7 @@ typedef struct aw_ddb_call {
     CURLcode cc;
     long http_status;
     aw_buf resp;
+    int slot; /* internal: the easy handle carrying it */
 } aw_ddb_call;
 
 void aw_ddb_call_clear(aw_ddb_call *c);
@@ -59,7 +61,7 @@ aw_status aw_ddb_conn_init(aw_ddb_conn *c, const aw_ddb_url *url, int connect_ti
                            int timeout_ms, aw_error *err);
 void aw_ddb_conn_clear(aw_ddb_conn *c);
 
-/* Run n calls concurrently (at most AW_DDB_MAX_INFLIGHT at once). Each
+/* Run n calls concurrently (AW_DDB_MAX_INFLIGHT in flight at any time). Each
  * call's outcome is in the call (cc, http_status, resp); a throttled answer
  * (certainly not applied) is resent up to 3 times with a short backoff.
  * Returns AW_OK unless the transport itself failed (out of memory, multi

@@ -35,9 +35,10 @@ _dynalite_install() {
     command -v npm >/dev/null || { echo "npm is not on PATH (comes with Node)" >&2; return 1; }
     tmp=$(mktemp -d "$root/build-dynalite.tmp.XXXXXX")
     echo '{"name":"aw-dynalite","private":true}' >"$tmp/package.json"
-    # --unsafe-perm: CI runs as root; leveldown's install script must run.
-    if ! (cd "$tmp" && timeout 600 npm install --no-audit --no-fund --unsafe-perm \
-        dynalite@4 >"$tmp/npm.log" 2>&1); then
+    # As root too (CI): nothing here needs an install script to run (the
+    # leveldb binding ships prebuilt binaries, loaded by node-gyp-build).
+    if ! (cd "$tmp" && timeout 600 npm install --no-audit --no-fund dynalite@4 \
+        >"$tmp/npm.log" 2>&1); then
         echo "npm install dynalite@4 failed:" >&2
         tail -30 "$tmp/npm.log" >&2
         rm -rf "$tmp"

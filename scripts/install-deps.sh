@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
     build-essential cmake pkg-config
-    librdkafka-dev libjansson-dev libconfig-dev libcurl4-openssl-dev
+    librdkafka-dev libjansson-dev libconfig-dev libcurl4-openssl-dev libssl-dev
     libhiredis-dev libpq-dev libmicrohttpd-dev libcmocka-dev
     redis-server postgresql
     clickhouse-server clickhouse-client
@@ -17,6 +17,11 @@ PACKAGES=(
 # (scripts/kafka-broker.sh). They may be installed outside dpkg: look on PATH
 # first and ask apt only for what is absent.
 command -v java >/dev/null 2>&1 || PACKAGES+=(default-jre-headless)
+# The DynamoDB tests run dynalite with the preinstalled Node and its npm
+# (scripts/servers/dynalite.sh installs it into build-dynalite/). Debian's
+# npm is never installed here; without Node those tests skip.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
+    echo "note: node/npm not on PATH: scripts/test-servers.sh cannot start dynalite" >&2
 command -v mvn >/dev/null 2>&1 || PACKAGES+=(maven)
 
 missing=()

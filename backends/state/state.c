@@ -17,6 +17,9 @@ static const aw_state_driver *const drivers[] = {
 #ifdef AW_WITH_STATE_POSTGRES
     &aw_state_postgres_driver,
 #endif
+#ifdef AW_WITH_STATE_DYNAMODB
+    &aw_state_dynamodb_driver,
+#endif
     NULL,
 };
 

@@ -1,0 +1,301 @@
+/* Two-phase dedup of the "dynamodb" state backend (contracts section 1).
+ *
+ * claim_batch: one conditional UpdateItem per identity (see
+ * aw_ddb_build_acquire), all in flight at once on the session's multi
+ * handle; the losers' items are then read (ConsistentRead, again all at
+ * once) to tell DONE from BUSY. A loser whose read finds the record absent
+ * or expired (released or expired between the two requests) claims again,
+ * for a bounded number of rounds.
+ *
+ * One identity twice in one batch: only the first occurrence goes to the
+ * server (two requests of one batch for one item would race each other);
+ * the later ones get what the memory backend, which claims item by item,
+ * gives them: where the first got ACQUIRED a later one is BUSY with its
+ * token; otherwise the first's result. complete: only the first of equal
+ * (identity, token) pairs can complete; a repeat is stale.
+ *
+ * A batch that fails (AW_TRANSIENT) part-way may have taken some leases:
+ * a retried claim then finds them BUSY (its own, unknown to it) until they
+ * expire, as with any remote backend whose answer was lost. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/state/dynamodb/ddb_internal.h"
+#include "common/aw_clock.h"
+
+/* Grow the session's batch arrays to n items. */
+static aw_status batch_reserve(ddb_session *s, size_t n, aw_error *err)
+{
+    if (n <= s->cap)
+        return AW_OK;
+    size_t cap = s->cap ? s->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    aw_ddb_call *c = realloc(s->calls, cap * sizeof(*c));
+    if (!c)
+        return ddb_nomem(err);
+    s->calls = c;
+    aw_buf *k = realloc(s->keys, cap * sizeof(*k));
+    if (!k)
+        return ddb_nomem(err);
+    s->keys = k;
+    memset(s->calls + s->cap, 0, (cap - s->cap) * sizeof(*c));
+    memset(s->keys + s->cap, 0, (cap - s->cap) * sizeof(*k));
+    s->cap = cap;
+    return AW_OK;
+}
+
+/* Encode item i's dedup pk into s->keys[i]. */
+static aw_status batch_key(ddb_session *s, size_t i, const aw_state_key *k, aw_ddb_key *out,
+                           aw_error *err)
+{
+    aw_buf_reset(&s->keys[i]);
+    int rc = ddb_item_pk(s->b, &s->keys[i], k, DDB_SPACE_DEDUP);
+    if (rc == -2)
+        return aw_error_set(err, AW_PERMANENT,
+                            "state key: namespace, tenant and kind are required");
+    if (rc)
+        return ddb_nomem(err);
+    *out = (aw_ddb_key){s->keys[i].data, s->keys[i].len, DDB_ITEM_SK, strlen(DDB_ITEM_SK)};
+    return AW_OK;
+}
+
+static bool same_key(const ddb_session *s, size_t a, size_t b)
+{
+    return s->keys[a].len == s->keys[b].len &&
+           memcmp(s->keys[a].data, s->keys[b].data, s->keys[a].len) == 0;
+}
+
+static void claim_reset(aw_claim *c)
+{
+    c->result = AW_CLAIM_BUSY;
+    c->token = 0;
+    c->retry_after_ms = 0;
+    c->done_summary = c->done_topic = NULL;
+    c->done_partition = 0;
+    c->done_offset = 0;
+    c->done_token = 0;
+}
+
+static aw_status claim_copy(aw_claim *c, const aw_claim *first, aw_error *err)
+{
+    switch (first->result) {
+    case AW_CLAIM_ACQUIRED:
+        c->result = AW_CLAIM_BUSY;
+        c->token = first->token;
+        c->retry_after_ms = first->lease_ms;
+        return AW_OK;
+    case AW_CLAIM_BUSY:
+        c->result = AW_CLAIM_BUSY;
+        c->token = first->token;
+        c->retry_after_ms = first->retry_after_ms;
+        return AW_OK;
+    case AW_CLAIM_DONE:
+        c->result = AW_CLAIM_DONE;
+        c->done_token = first->done_token;
+        c->done_partition = first->done_partition;
+        c->done_offset = first->done_offset;
+        c->done_summary = strdup(first->done_summary ? first->done_summary : "");
+        c->done_topic = strdup(first->done_topic ? first->done_topic : "");
+        return c->done_summary && c->done_topic ? AW_OK : ddb_nomem(err);
+    }
+    return aw_error_set(err, AW_INTERNAL, "claim: bad result");
+}
+
+/* Prepare batch call slot j (for item i) with op and body. */
+static aw_status slot(ddb_session *s, size_t j, const char *op, char *body, aw_error *err)
+{
+    aw_ddb_call_clear(&s->calls[j]);
+    s->calls[j].op = op;
+    s->calls[j].body = body;
+    return body ? AW_OK : ddb_nomem(err);
+}
+
+/* Fill c from the loser's read r: DONE, BUSY, or (absent/expired) false. */
+static bool claim_from_read(aw_claim *c, aw_ddb_record *r, int64_t now)
+{
+    if (!aw_ddb_record_live(r, now))
+        return false;
+    if (r->st == 'D') {
+        c->result = AW_CLAIM_DONE;
+        c->done_token = r->tok;
+        c->done_summary = r->sum ? r->sum : strdup("");
+        c->done_topic = r->topic ? r->topic : strdup("");
+        r->sum = r->topic = NULL;
+        c->done_partition = r->part;
+        c->done_offset = r->off;
+        return true;
+    }
+    c->result = AW_CLAIM_BUSY;
+    c->token = r->tok;
+    c->retry_after_ms = r->has_exp ? r->exp_ms - now : 1;
+    if (c->retry_after_ms < 1)
+        c->retry_after_ms = 1;
+    return true;
+}
+
+aw_status ddb_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
+{
+    ddb_session *s = ss;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].lease_ms <= 0)
+            return aw_error_set(err, AW_PERMANENT, "lease_ms must be > 0 (got %" PRId64 ")",
+                                items[i].lease_ms);
+    for (size_t i = 0; i < n; i++)
+        claim_reset(&items[i]);
+    if (n == 0)
+        return AW_OK;
+    aw_status rc = batch_reserve(s, n, err);
+    size_t *first = malloc(n * sizeof(*first)), *pend = malloc(n * sizeof(*pend));
+    aw_ddb_key *keys = malloc(n * sizeof(*keys));
+    size_t npend = 0;
+    if (!first || !pend || !keys)
+        rc = ddb_nomem(err);
+    for (size_t i = 0; i < n && rc == AW_OK; i++) {
+        rc = batch_key(s, i, &items[i].key, &keys[i], err);
+        first[i] = i;
+        for (size_t j = 0; j < i && rc == AW_OK; j++)
+            if (first[j] == j && same_key(s, i, j)) {
+                first[i] = j;
+                break;
+            }
+        if (rc == AW_OK && first[i] == i)
+            pend[npend++] = i;
+    }
+    for (int round = 0; rc == AW_OK && npend > 0; round++) {
+        if (round == DDB_MAX_ROUNDS) {
+            rc = aw_error_set(err, AW_TRANSIENT, "dynamodb claim: records keep changing");
+            break;
+        }
+        /* 1. the conditional claims */
+        int64_t now = aw_time_now_ms();
+        for (size_t j = 0; j < npend && rc == AW_OK; j++) {
+            size_t i = pend[j];
+            rc = slot(s, j, "UpdateItem",
+                      aw_ddb_build_acquire(s->b->url.table, &keys[i], true, items[i].lease_ms,
+                                           now),
+                      err);
+        }
+        if (rc == AW_OK)
+            rc = aw_ddb_run(&s->conn, s->calls, npend, err);
+        size_t nlost = 0;
+        for (size_t j = 0; j < npend && rc == AW_OK; j++) {
+            size_t i = pend[j];
+            aw_status st = aw_ddb_call_status(&s->calls[j], err);
+            if (st == AW_CONFLICT) {
+                pend[nlost++] = i; /* in place: nlost <= j */
+                continue;
+            }
+            if (st != AW_OK) {
+                rc = st;
+                break;
+            }
+            aw_ddb_record r;
+            rc = aw_ddb_parse_record(s->calls[j].resp.data, s->calls[j].resp.len, "Attributes",
+                                     &r, err);
+            if (rc == AW_OK) {
+                items[i].result = AW_CLAIM_ACQUIRED;
+                items[i].token = r.tok;
+                if (!r.tok)
+                    rc = aw_error_set(err, AW_INTERNAL, "dynamodb claim: no token returned");
+            }
+            aw_ddb_record_clear(&r);
+        }
+        if (rc != AW_OK)
+            break;
+        aw_error_clear(err); /* the losses were expected */
+        if (nlost == 0)
+            break;
+        /* 2. read the records the losers met */
+        for (size_t j = 0; j < nlost && rc == AW_OK; j++)
+            rc = slot(s, j, "GetItem", aw_ddb_build_get(s->b->url.table, &keys[pend[j]]), err);
+        if (rc == AW_OK)
+            rc = aw_ddb_run(&s->conn, s->calls, nlost, err);
+        now = aw_time_now_ms();
+        npend = 0;
+        for (size_t j = 0; j < nlost && rc == AW_OK; j++) {
+            size_t i = pend[j];
+            aw_ddb_record r;
+            rc = aw_ddb_call_status(&s->calls[j], err);
+            if (rc == AW_OK)
+                rc = aw_ddb_parse_record(s->calls[j].resp.data, s->calls[j].resp.len, "Item", &r,
+                                         err);
+            if (rc != AW_OK)
+                break;
+            if (!claim_from_read(&items[i], &r, now))
+                pend[npend++] = i; /* gone meanwhile: claim again */
+            aw_ddb_record_clear(&r);
+        }
+    }
+    for (size_t i = 0; i < n && rc == AW_OK; i++)
+        if (first[i] != i)
+            rc = claim_copy(&items[i], &items[first[i]], err);
+    if (rc != AW_OK)
+        for (size_t i = 0; i < n; i++) {
+            aw_claim_clear(&items[i]);
+            claim_reset(&items[i]);
+        }
+    free(first);
+    free(pend);
+    free(keys);
+    return rc;
+}
+
+aw_status ddb_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
+{
+    ddb_session *s = ss;
+    for (size_t i = 0; i < n; i++)
+        items[i].stale = true;
+    if (n == 0)
+        return AW_OK;
+    aw_status rc = batch_reserve(s, n, err);
+    size_t *idx = malloc(n * sizeof(*idx));
+    size_t m = 0;
+    if (!idx)
+        rc = ddb_nomem(err);
+    int64_t now = aw_time_now_ms();
+    for (size_t i = 0; i < n && rc == AW_OK; i++) {
+        aw_ddb_key key;
+        rc = batch_key(s, i, &items[i].key, &key, err);
+        bool repeat = false;
+        for (size_t j = 0; j < m && rc == AW_OK && !repeat; j++)
+            repeat = items[idx[j]].token == items[i].token && same_key(s, idx[j], i);
+        if (rc != AW_OK || repeat)
+            continue; /* a repeat of (identity, token) is stale */
+        const aw_complete *c = &items[i];
+        rc = slot(s, m, "UpdateItem",
+                  aw_ddb_build_complete(s->b->url.table, &key, c->token, c->source.topic,
+                                        c->source.partition, c->source.offset, c->summary,
+                                        c->window_ms, now),
+                  err);
+        idx[m++] = i;
+    }
+    if (rc == AW_OK)
+        rc = aw_ddb_run(&s->conn, s->calls, m, err);
+    for (size_t j = 0; j < m && rc == AW_OK; j++) {
+        aw_status st = aw_ddb_call_status(&s->calls[j], err);
+        if (st == AW_OK)
+            items[idx[j]].stale = false;
+        else if (st != AW_CONFLICT)
+            rc = st;
+    }
+    if (rc == AW_OK)
+        aw_error_clear(err);
+    free(idx);
+    return rc;
+}
+
+aw_status ddb_lease_renew(void *ss, const aw_state_key *k, uint64_t token, int64_t lease_ms,
+                          aw_error *err)
+{
+    if (lease_ms <= 0)
+        return aw_error_set(err, AW_PERMANENT, "lease_ms must be > 0 (got %" PRId64 ")",
+                            lease_ms);
+    return ddb_hold(ss, k, true, token, AW_DDB_HOLD_EXTEND, lease_ms, err);
+}
+
+aw_status ddb_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
+{
+    return ddb_hold(ss, k, true, token, AW_DDB_HOLD_RELEASE, 0, err);
+}

@@ -10,7 +10,8 @@ expected="dev.conf:memory:memory
 production-general.conf:redis:postgres
 production-strict.conf:postgres:postgres
 search-heavy.conf:redis:elasticsearch
-analytics-heavy.conf:redis:clickhouse"
+analytics-heavy.conf:redis:clickhouse
+aws-native.conf:dynamodb:postgres"
 while IFS=: read -r f state audit; do
     [ -f "$f" ] || { echo "FAIL: config/examples/$f is missing"; exit 1; }
     out=$("$AW_BUILD_DIR/acteon-worker" config check -c "$f") || { echo "FAIL: $f: config check"; exit 1; }

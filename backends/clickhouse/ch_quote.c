@@ -3,12 +3,13 @@
 
 #include <string.h>
 
-int aw_ch_quote(aw_buf *b, const char *s)
+int aw_ch_quote_bytes(aw_buf *b, const void *data, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
-    if (aw_buf_reserve(b, strlen(s) + 2) != 0 || aw_buf_append(b, "'", 1) != 0)
+    const unsigned char *p = data, *end = p + len;
+    if (aw_buf_reserve(b, len + 2) != 0 || aw_buf_append(b, "'", 1) != 0)
         return -1;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (; p < end; p++) {
         char esc[4];
         size_t n;
         if (*p == '\\' || *p == '\'') {
@@ -30,3 +31,5 @@ int aw_ch_quote(aw_buf *b, const char *s)
     }
     return aw_buf_append(b, "'", 1);
 }
+
+int aw_ch_quote(aw_buf *b, const char *s) { return aw_ch_quote_bytes(b, s, strlen(s)); }

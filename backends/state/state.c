@@ -17,6 +17,9 @@ static const aw_state_driver *const drivers[] = {
 #ifdef AW_WITH_STATE_POSTGRES
     &aw_state_postgres_driver,
 #endif
+#ifdef AW_WITH_CLICKHOUSE
+    &aw_state_clickhouse_driver, /* eventually consistent: no AW_STATE_CAP_ATOMIC */
+#endif
     NULL,
 };
 

@@ -46,6 +46,7 @@
 #define CONF_TENANT "tenant-1"
 #define CONF_KIND "kv"
 #define CONF_MAX_HITS 64
+#define CONF_MAX_UNSUPPORTED 64
 
 /* ---- fixtures and the run ---------------------------------------------- */
 
@@ -80,6 +81,7 @@ static struct {
     aw_state_conformance_options copts;
     aw_state *st;      /* the current group's backend */
     int unsupported;
+    const char *unsupported_names[CONF_MAX_UNSUPPORTED]; /* for the summary line */
 } g_run;
 
 #define assert_status(fx, call, want)                                                       \
@@ -1922,6 +1924,8 @@ static void conf_run_test(void **state)
 {
     conf_fixture *fx = *state;
     if (fx->test->needs_atomic && !aw_state_is_atomic(fx->st)) {
+        if (g_run.unsupported < CONF_MAX_UNSUPPORTED)
+            g_run.unsupported_names[g_run.unsupported] = fx->test->name;
         g_run.unsupported++;
         printf("UNSUPPORTED: %s (%s has no atomic compare-and-set)\n", fx->test->name,
                g_run.driver->name);
@@ -1954,6 +1958,20 @@ static int conf_run_group(const conf_group *g)
     return failed;
 }
 
+/* One summary line naming every test not run for lack of a capability, so
+ * a best-effort backend's report says what it does not guarantee. */
+static void conf_print_unsupported(void)
+{
+    if (g_run.unsupported == 0)
+        return;
+    printf("[UNSUPPORTED] state[%s]: %d test(s) need atomic compare-and-set:", g_run.driver->name,
+           g_run.unsupported);
+    for (int i = 0; i < g_run.unsupported && i < CONF_MAX_UNSUPPORTED; i++)
+        printf("%s %s", i ? "," : "", g_run.unsupported_names[i]);
+    printf("\n");
+    fflush(stdout);
+}
+
 int aw_state_conformance_run_with(const char *backend_name, const aw_state_driver *driver,
                                   const aw_state_options *opts,
                                   const aw_state_conformance_options *copts, int *unsupported)
@@ -1981,6 +1999,7 @@ int aw_state_conformance_run_with(const char *backend_name, const aw_state_drive
         printf("[----------] state[%s] %s: not run (state is not shared between processes)\n",
                driver->name, conf_xproc_group.name);
     }
+    conf_print_unsupported();
     if (unsupported)
         *unsupported = g_run.unsupported;
     return failed;

@@ -11,7 +11,10 @@
  * backend without it they are not run silently-green: each prints
  *     UNSUPPORTED: <test> (<backend> has no atomic compare-and-set)
  * on stdout, is reported by cmocka as skipped and is counted in
- * *unsupported.
+ * *unsupported; the run ends with one line naming them all:
+ *     [UNSUPPORTED] state[<backend>]: N test(s) need atomic compare-and-set: a, b
+ * Every other test must pass: the return value counts their failures
+ * only, so a program fails on any of them and never on an unsupported one.
  *
  * Cross-process: with aw_state_conformance_options.cross_process the run
  * also forks 3 child processes (see suite_state.c, "cross-process"). The

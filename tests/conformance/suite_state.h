@@ -38,6 +38,13 @@ typedef struct aw_state_conformance_options {
      * race to claim the same 1,000 identities. Leave false for per-process
      * backends (memory): the group is then listed as not run. */
     bool cross_process;
+    /* For a backend without AW_STATE_CAP_ATOMIC: the tests that need it
+     * and race nothing (cas, locks, dedup groups) are still reported
+     * UNSUPPORTED and counted, then run anyway, single-threaded, printed
+     *     BEST-EFFORT: <test> run single-threaded
+     * and must pass: what a best-effort backend does without contention
+     * is the contract. The race groups stay skipped. */
+    bool best_effort_sequential;
 } aw_state_conformance_options;
 
 /* Run the suite against the registered backend named backend_name. opts may

@@ -2,9 +2,11 @@
 # The clickhouse state backend through the real binary (a database of this
 # run's own on the test ClickHouse):
 #  - `migrate` applies the embedded sequence, a second run applies nothing;
-#  - `run` refuses it (no atomic compare-and-set) with a message naming
-#    state.allow_eventual_consistency, and exits 2 without consuming;
-#  - with state.allow_eventual_consistency = true it starts, logs a warning
+#  - `config check` and `run` refuse it (no atomic compare-and-set) with a
+#    message naming state.allow_eventual_consistency, exit 2 (run before
+#    connecting to anything);
+#  - with state.allow_eventual_consistency = true config check warns, run
+#    starts, logs a warning
 #    that duplicates may execute, and (one worker, so no concurrent
 #    duplicates) executes 180 distinct actions and deduplicates 20 repeats.
 source "$(dirname "$0")/lib.sh"
@@ -31,6 +33,12 @@ grep -q "state backend clickhouse: schema up to date, nothing to apply" "$T/migr
 pass "migrate applies 0001 and 0002, then nothing"
 
 rc=0
+"$WORKER" config check -c "$T/refused.conf" >"$T/check1.log" 2>&1 || rc=$?
+[ $rc -eq 2 ] && grep -q 'state.allow_eventual_consistency = true' "$T/check1.log" \
+    || fail "config check without the flag: want exit 2 naming the key, got $rc: $(cat "$T/check1.log")"
+pass "config check refuses clickhouse state without the flag, naming the key"
+
+rc=0
 timeout 60 "$WORKER" run -c "$T/refused.conf" >"$T/refused.log" 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "run without the flag: want exit 2 (config), got $rc"
 grep -q 'state.allow_eventual_consistency = true' "$T/refused.log" \
@@ -39,6 +47,9 @@ pass "run refuses clickhouse state without state.allow_eventual_consistency (exi
 
 STATE_EXTRA="allow_eventual_consistency = true;"
 write_config "$T/worker.conf"
+"$WORKER" config check -c "$T/worker.conf" >"$T/check2.log" 2>&1 || fail "config check with the flag: $(cat "$T/check2.log")"
+grep -q "warning: state backend clickhouse is eventually consistent" "$T/check2.log" \
+    || fail "config check with the flag does not warn: $(cat "$T/check2.log")"
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 200 --dups 20 --bad 0 \
     --ids "$T/ids.txt" >"$T/actions.jsonl"
 produce_file "$T/actions.jsonl"

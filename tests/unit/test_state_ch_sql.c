@@ -12,6 +12,12 @@
 #include "backends/clickhouse/ch_quote.h"
 #include "backends/state/clickhouse/chs_sql.h"
 
+/* Pure code: tested even in a build without the ClickHouse backends. */
+#ifndef AW_WITH_CLICKHOUSE
+#include "backends/clickhouse/ch_quote.c"
+#include "backends/state/clickhouse/chs_sql.c"
+#endif
+
 static void test_quote_bytes(void **state)
 {
     (void)state;

@@ -10,7 +10,10 @@
 #    that duplicates may execute, and (one worker, so no concurrent
 #    duplicates) executes 180 distinct actions and deduplicates 20 repeats.
 source "$(dirname "$0")/lib.sh"
-[ -n "${AW_TEST_CLICKHOUSE_URL:-}" ] || { echo "SKIP: AW_TEST_CLICKHOUSE_URL not set (scripts/test.sh starts ClickHouse)"; exit 77; }
+[ -n "${AW_TEST_CLICKHOUSE_URL:-}" ] || {
+    echo "SKIP: AW_TEST_CLICKHOUSE_URL not set (scripts/test.sh starts ClickHouse)"
+    exit 77
+}
 CH_BASE=${AW_TEST_CLICKHOUSE_URL%%\?*}
 CH_BASE=${CH_BASE%/}
 DB="awit_${RUN_ID//-/_}"

@@ -89,7 +89,10 @@ int aw_chs_sql_row(aw_buf *b, const aw_chs_write *w, bool first)
     return 0;
 }
 
-int aw_chs_sql_optimize(aw_buf *b) { return aw_buf_puts(b, "OPTIMIZE TABLE " AW_CHS_TABLE " FINAL"); }
+int aw_chs_sql_optimize(aw_buf *b)
+{
+    return aw_buf_puts(b, "OPTIMIZE TABLE " AW_CHS_TABLE " FINAL");
+}
 
 int aw_chs_sql_reap(aw_buf *b, int64_t cutoff_ms)
 {

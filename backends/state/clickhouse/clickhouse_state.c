@@ -28,7 +28,7 @@ static int64_t chs_deadline(int64_t now, int64_t ttl_ms) { return ttl_ms > 0 ? n
 
 aw_status chs_key(chs_session *s, char space, const aw_state_key *k, aw_error *err)
 {
-    (void)space; /* the space is a column of its own, not part of the key */
+    /* The space is a column of its own; here it only picks the kind. */
     aw_buf_reset(&s->key);
     if (aw_buf_append(&s->key, s->b->prefix, s->b->prefix_len) ||
         aw_key_encode(&s->key, k->ns ? k->ns : "", k->tenant ? k->tenant : "",
@@ -363,7 +363,8 @@ static aw_status chs_increment(void *ss, const aw_state_key *k, int64_t delta, i
     uint64_t v = 1;
     bool live = aw_chs_row_live(&r, now);
     if (live && !parse_counter(&r, &cur))
-        rc = aw_error_set(err, AW_PERMANENT, "increment: the stored value is not a decimal integer");
+        rc = aw_error_set(err, AW_PERMANENT,
+                          "increment: the stored value is not a decimal integer");
     else if ((delta > 0 && cur > INT64_MAX - delta) || (delta < 0 && cur < INT64_MIN - delta))
         rc = aw_error_set(err, AW_PERMANENT, "increment: int64 overflow");
     if (rc == AW_OK) {

@@ -209,7 +209,7 @@ static const aw_config_key keys[] = {
     {.path = "state.backend", .type = AW_KEY_STRING, .flags = AW_KEY_NONEMPTY,
      .offset = AW_CFG(state.backend), .def_str = "memory",
      .help = "State (dedup) backend: memory, or one compiled in (redis, postgres, "
-             "dynamodb ...). Unknown names fail at start-up."},
+             "clickhouse, dynamodb ...). Unknown names fail at start-up."},
     {.path = "state.url", .type = AW_KEY_STRING, .flags = AW_KEY_SECRET,
      .offset = AW_CFG(state.url), .def_str = "",
      .help = "Backend connection URL (\"\" for memory). A password in it is never "
@@ -218,8 +218,9 @@ static const aw_config_key keys[] = {
      .def_str = "acteon:", .help = "Prepended to every stored key; may be \"\"."},
     {.path = "state.allow_eventual_consistency", .type = AW_KEY_BOOL,
      .offset = AW_CFG(state.allow_eventual_consistency), .def_num = 0,
-     .help = "Accept a backend that is not strongly consistent across processes "
-             "(duplicates become possible across replicas)."},
+     .help = "Accept a backend without atomic compare-and-set (clickhouse) for dedup "
+             "and locks: the worker then starts with a warning, and concurrent "
+             "duplicates may execute (README, state backends)."},
 
     /* audit */
     {.path = "audit.enabled", .type = AW_KEY_BOOL, .offset = AW_CFG(audit.enabled),

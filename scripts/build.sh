@@ -15,7 +15,7 @@ esac
 # Every backend the test suite covers, stated explicitly so that a build
 # folder configured earlier with other options cannot silently skip one.
 backends=(-DWITH_STATE_REDIS=ON -DWITH_STATE_POSTGRES=ON -DWITH_STATE_DYNAMODB=ON
-          -DWITH_AUDIT_CLICKHOUSE=ON)
+          -DWITH_CLICKHOUSE=ON)
 cmake -S . -B "$dir" "${opts[@]}" "${backends[@]}" >/dev/null
 cmake --build "$dir" -j "$(nproc)" >/dev/null
 echo "built $flavour in $dir/"

@@ -198,6 +198,18 @@ int aw_cmd_config(int argc, char **argv)
         aw_config_destroy(cfg);
         return 2;
     }
+    bool best_effort = false;
+    if (aw_state_check_consistency(cfg->state.backend, cfg->state.allow_eventual_consistency,
+                                   &best_effort, &err) != AW_OK) {
+        fprintf(stderr, "acteon-worker: %s: %s\n", file, err.msg);
+        aw_config_destroy(cfg);
+        return 2;
+    }
+    if (best_effort)
+        fprintf(stderr,
+                "acteon-worker: %s: warning: state backend %s is eventually consistent: "
+                "duplicates may execute\n",
+                file, cfg->state.backend);
     printf("# %s: valid\n", file);
     aw_config_print(cfg, stdout);
     aw_config_destroy(cfg);

@@ -558,19 +558,19 @@ static aw_status open_backends(aw_runtime *rt, aw_error *err)
 {
     const aw_config *cfg = rt->cfg;
     aw_state_options so = aw_state_options_from_config(cfg);
-    aw_status rc = aw_state_new(cfg->state.backend, &so, &rt->state, err);
+    bool best_effort = false;
+    /* Refuse before connecting: the answer must not depend on the server. */
+    aw_status rc = aw_state_check_consistency(cfg->state.backend,
+                                              cfg->state.allow_eventual_consistency, &best_effort,
+                                              err);
     if (rc != AW_OK)
         return rc;
-    if (!aw_state_is_atomic(rt->state)) {
-        if (!cfg->state.allow_eventual_consistency)
-            return aw_error_set(err, AW_CONFIG,
-                                "state.backend: \"%s\" has no atomic compare-and-set, so it "
-                                "cannot guarantee dedup or locks; set "
-                                "state.allow_eventual_consistency = true to run best effort",
-                                cfg->state.backend);
+    rc = aw_state_new(cfg->state.backend, &so, &rt->state, err);
+    if (rc != AW_OK)
+        return rc;
+    if (best_effort)
         AW_WARN("runtime", "state backend %s is eventually consistent: duplicates may execute",
                 cfg->state.backend);
-    }
     if (cfg->audit.enabled) {
         aw_audit_options ao = aw_audit_options_from_config(cfg);
         rc = aw_audit_new(cfg->audit.backend, &ao, &rt->audit, err);

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "common/aw_names.h"
-#ifdef AW_WITH_AUDIT_CLICKHOUSE
+#ifdef AW_WITH_CLICKHOUSE
 #include "backends/audit/clickhouse/clickhouse_audit.h"
 #endif
 
@@ -16,7 +16,7 @@ static const aw_audit_driver *const drivers[] = {
     &aw_audit_postgres_driver,
 #endif
     &aw_audit_elasticsearch_driver,
-#ifdef AW_WITH_AUDIT_CLICKHOUSE
+#ifdef AW_WITH_CLICKHOUSE
     &aw_audit_clickhouse_driver,
 #endif
     NULL,

@@ -20,6 +20,9 @@ static const aw_state_driver *const drivers[] = {
 #ifdef AW_WITH_STATE_DYNAMODB
     &aw_state_dynamodb_driver,
 #endif
+#ifdef AW_WITH_CLICKHOUSE
+    &aw_state_clickhouse_driver, /* eventually consistent: no AW_STATE_CAP_ATOMIC */
+#endif
     NULL,
 };
 
@@ -29,6 +32,22 @@ const aw_state_driver *aw_state_driver_find(const char *name)
         if (strcmp(drivers[i]->name, name) == 0)
             return drivers[i];
     return NULL;
+}
+
+aw_status aw_state_check_consistency(const char *name, bool allow_eventual, bool *best_effort,
+                                     aw_error *err)
+{
+    const aw_state_driver *d = aw_state_driver_find(name);
+    bool atomic = !d || (d->caps & AW_STATE_CAP_ATOMIC) != 0;
+    if (best_effort)
+        *best_effort = !atomic && allow_eventual;
+    if (atomic || allow_eventual)
+        return AW_OK;
+    return aw_error_set(err, AW_CONFIG,
+                        "state.backend: \"%s\" has no atomic compare-and-set, so it cannot "
+                        "guarantee dedup or locks; set state.allow_eventual_consistency = true "
+                        "to run best effort",
+                        name);
 }
 
 static const char *name_at(size_t i) { return drivers[i] ? drivers[i]->name : NULL; }

@@ -37,6 +37,15 @@ static inline bool aw_state_is_atomic(const aw_state *st)
     return (st->driver->caps & AW_STATE_CAP_ATOMIC) != 0;
 }
 
+/* The start-up rule for backends without AW_STATE_CAP_ATOMIC, in one place
+ * for `run` and `config check`: AW_CONFIG naming
+ * state.allow_eventual_consistency when the backend `name` is not atomic
+ * and allow_eventual is false; AW_OK otherwise (unknown names included:
+ * aw_state_new reports those). *best_effort (may be NULL) is set when the
+ * backend is accepted only because of the flag: the caller warns. Pure. */
+aw_status aw_state_check_consistency(const char *name, bool allow_eventual, bool *best_effort,
+                                     aw_error *err);
+
 /* Thin wrappers: see state_backend.h for the semantics of each. */
 static inline aw_status aw_state_check_and_set(aw_state_session *s, const aw_state_key *k,
                                                const void *v, size_t len, int64_t ttl_ms,

@@ -103,5 +103,6 @@ extern const aw_state_driver aw_state_faulty_driver;   /* fault injection (tests
 extern const aw_state_driver aw_state_redis_driver;    /* AW_WITH_STATE_REDIS */
 extern const aw_state_driver aw_state_postgres_driver; /* AW_WITH_STATE_POSTGRES */
 extern const aw_state_driver aw_state_dynamodb_driver; /* AW_WITH_STATE_DYNAMODB */
+extern const aw_state_driver aw_state_clickhouse_driver; /* AW_WITH_CLICKHOUSE; not atomic */
 
 #endif

@@ -11,7 +11,10 @@
  * backend without it they are not run silently-green: each prints
  *     UNSUPPORTED: <test> (<backend> has no atomic compare-and-set)
  * on stdout, is reported by cmocka as skipped and is counted in
- * *unsupported.
+ * *unsupported; the run ends with one line naming them all:
+ *     [UNSUPPORTED] state[<backend>]: N test(s) need atomic compare-and-set: a, b
+ * Every other test must pass: the return value counts their failures
+ * only, so a program fails on any of them and never on an unsupported one.
  *
  * Cross-process: with aw_state_conformance_options.cross_process the run
  * also forks 3 child processes (see suite_state.c, "cross-process"). The
@@ -35,6 +38,13 @@ typedef struct aw_state_conformance_options {
      * race to claim the same 1,000 identities. Leave false for per-process
      * backends (memory): the group is then listed as not run. */
     bool cross_process;
+    /* For a backend without AW_STATE_CAP_ATOMIC: the tests that need it
+     * and race nothing (cas, locks, dedup groups) are still reported
+     * UNSUPPORTED and counted, then run anyway, single-threaded, printed
+     *     BEST-EFFORT: <test> run single-threaded
+     * and must pass: what a best-effort backend does without contention
+     * is the contract. The race groups stay skipped. */
+    bool best_effort_sequential;
 } aw_state_conformance_options;
 
 /* Run the suite against the registered backend named backend_name. opts may

@@ -26,12 +26,12 @@
 
 #include <cmocka.h>
 
-#ifndef AW_WITH_AUDIT_CLICKHOUSE
+#ifndef AW_WITH_CLICKHOUSE
 
 int main(void)
 {
     printf("SKIP: the clickhouse audit backend is not compiled in "
-           "(cmake -DWITH_AUDIT_CLICKHOUSE=ON)\n");
+           "(cmake -DWITH_CLICKHOUSE=ON)\n");
     return 77;
 }
 
@@ -45,10 +45,10 @@ int main(void)
 
 #include "backends/audit/audit.h"
 #include "backends/audit/audit_record.h"
-#include "backends/audit/clickhouse/ch_http.h"
-#include "backends/audit/clickhouse/ch_migrate.h"
 #include "backends/audit/clickhouse/ch_rows.h"
 #include "backends/audit/clickhouse/ch_sql.h"
+#include "backends/clickhouse/ch_http.h"
+#include "backends/clickhouse/ch_migrate.h"
 #include "backends/http/http.h"
 #include "common/aw_clock.h"
 #include "suite_audit.h"
@@ -67,9 +67,8 @@ static void random_hex(char *out, size_t outsz)
 /* A raw connection to the test server ("the operator"). */
 static void admin_open(aw_ch_config *cfg, aw_ch_conn *c)
 {
-    aw_audit_options o = {.url = g_url};
     aw_error err = {0};
-    assert_int_equal(aw_ch_config_parse(&o, cfg, &err), AW_OK);
+    assert_int_equal(aw_ch_config_parse("audit.url", g_url, 0, 0, cfg, &err), AW_OK);
     assert_int_equal(aw_ch_conn_open(c, cfg, &err), AW_OK);
 }
 
@@ -160,10 +159,9 @@ static void test_url(void **state)
         {"not a url", AW_CONFIG, NULL, NULL, NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        aw_audit_options o = {.url = cases[i].url};
         aw_ch_config cfg;
         aw_error err = {0};
-        aw_status rc = aw_ch_config_parse(&o, &cfg, &err);
+        aw_status rc = aw_ch_config_parse("audit.url", cases[i].url, 0, 0, &cfg, &err);
         if (rc != cases[i].rc)
             fail_msg("%s: %s (%s)", cases[i].url, aw_status_name(rc), err.msg);
         if (rc != AW_OK) {

@@ -117,7 +117,8 @@ start_webhook() {
 
 # write_config FILE: a config for the Kafka peer (this test's topics and
 # group), the state and audit backends (STATE_BACKEND/STATE_URL,
-# AUDIT_BACKEND/AUDIT_URL; memory by default), the webhook provider (named
+# AUDIT_BACKEND/AUDIT_URL; memory by default; STATE_EXTRA and AUDIT_EXTRA
+# inserted as is inside their groups), the webhook provider (named
 # "webhook"), the log provider, and EXTRA_CONFIG appended as is. KAFKA_EXTRA
 # is inserted as is inside the kafka group (kafka.* keys, e.g.
 # "transactional_replies = true;").
@@ -129,7 +130,7 @@ kafka = { brokers = "$BOOT"; group_id = "$GROUP";
           properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500" ];
           ${KAFKA_EXTRA:-} };
 state = { backend = "${STATE_BACKEND:-memory}"; url = "${STATE_URL:-}";
-          key_prefix = "${STATE_KEY_PREFIX:-$RUN_ID:}"; };
+          key_prefix = "${STATE_KEY_PREFIX:-$RUN_ID:}"; ${STATE_EXTRA:-} };
 audit = { enabled = true; backend = "${AUDIT_BACKEND:-memory}"; url = "${AUDIT_URL:-}";
           ${AUDIT_EXTRA:-} };
 workers = { threads = ${THREADS:-4}; max_in_flight = ${MAX_IN_FLIGHT:-2000};

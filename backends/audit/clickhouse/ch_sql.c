@@ -6,34 +6,6 @@
 #include "backends/audit/clickhouse/ch_rows.h"
 #include "common/aw_outcome.h"
 
-int aw_ch_quote(aw_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    if (aw_buf_reserve(b, strlen(s) + 2) != 0 || aw_buf_append(b, "'", 1) != 0)
-        return -1;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char esc[4];
-        size_t n;
-        if (*p == '\\' || *p == '\'') {
-            esc[0] = '\\';
-            esc[1] = (char)*p;
-            n = 2;
-        } else if (*p < 0x20 || *p == 0x7f) {
-            esc[0] = '\\';
-            esc[1] = 'x';
-            esc[2] = hex[*p >> 4];
-            esc[3] = hex[*p & 15];
-            n = 4;
-        } else {
-            esc[0] = (char)*p;
-            n = 1;
-        }
-        if (aw_buf_append(b, esc, n) != 0)
-            return -1;
-    }
-    return aw_buf_append(b, "'", 1);
-}
-
 static int quote_list(aw_buf *b, const char *const *ids, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -1,10 +1,8 @@
 /* Pure builders of the ClickHouse statements of the audit backend.
  *
- * ClickHouse 18.16 has no query parameters ({name:Type} arrived in 19.x),
- * so values are embedded as string literals built by aw_ch_quote() and by
- * nothing else: single quotes around, backslash and quote escaped, every
- * control byte (< 0x20, 0x7f) written as \xHH, other bytes copied. Numbers
- * are printed from integers. Nothing a caller supplies can end the literal.
+ * Values are embedded as string literals built by aw_ch_quote()
+ * (backends/clickhouse/ch_quote.h: 18.16 has no query parameters) and by
+ * nothing else; numbers are printed from integers.
  *
  * Every builder appends to b and returns 0, or -1 when out of memory. */
 #ifndef AW_CH_SQL_H
@@ -14,13 +12,10 @@
 #include <stdint.h>
 
 #include "backends/audit/audit_types.h"
+#include "backends/clickhouse/ch_quote.h"
 #include "common/aw_buf.h"
 
 #define AW_CH_TABLE "aw_audit_records"
-#define AW_CH_MIGRATIONS_TABLE "aw_audit_schema_migrations"
-
-/* Append s (NUL-terminated) as a ClickHouse string literal. */
-int aw_ch_quote(aw_buf *b, const char *s);
 
 /* SELECT record_id FROM the table WHERE record_id IN (ids[0..n)). */
 int aw_ch_sql_existing(aw_buf *b, const char *const *ids, size_t n);

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "backends/audit/clickhouse/ch_http.h"
-#include "backends/audit/clickhouse/ch_migrate.h"
 #include "backends/audit/clickhouse/ch_rows.h"
 #include "backends/audit/clickhouse/ch_sql.h"
+#include "backends/clickhouse/ch_http.h"
+#include "backends/clickhouse/ch_migrate.h"
 #include "backends/http/http.h"
 #include "common/aw_clock.h"
 
@@ -54,7 +54,8 @@ static aw_status ch_create(const aw_audit_options *opts, void **backend, aw_erro
     ch_audit *a = calloc(1, sizeof(*a));
     if (!a)
         return aw_error_set(err, AW_NOMEM, "out of memory");
-    aw_status rc = aw_ch_config_parse(opts, &a->cfg, err);
+    aw_status rc = aw_ch_config_parse("audit.url", opts->url, opts->connect_timeout_ms,
+                                      opts->request_timeout_ms, &a->cfg, err);
     if (rc != AW_OK) {
         free(a);
         return rc;
@@ -108,7 +109,8 @@ static aw_status ch_migrate_slot(const aw_audit_options *opts, int *applied, aw_
 {
     aw_http_global_init();
     aw_ch_config cfg;
-    aw_status rc = aw_ch_config_parse(opts, &cfg, err);
+    aw_status rc = aw_ch_config_parse("audit.url", opts->url, opts->connect_timeout_ms,
+                                      opts->request_timeout_ms, &cfg, err);
     if (rc != AW_OK)
         return rc;
     aw_ch_conn c;

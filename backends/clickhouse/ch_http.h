@@ -1,4 +1,6 @@
 /* ClickHouse over HTTP: the URL, one request, and the error mapping.
+ * Shared by the audit and the state backends (backends/clickhouse/ is
+ * compiled with WITH_CLICKHOUSE).
  *
  * aw_ch_config_parse() and aw_ch_error_status() are pure (unit tested
  * without a server); aw_ch_request() is the one function that talks to
@@ -8,12 +10,13 @@
 
 #include <curl/curl.h>
 
-#include "backends/audit/audit_types.h"
+#include "common/aw_error.h"
 #include "common/aw_buf.h"
 
 #define AW_CH_DB_MAX 64
 
-/* Parsed audit.url (format in clickhouse_audit.h). Immutable after parse;
+/* A parsed ClickHouse URL (format in clickhouse_audit.h and
+ * clickhouse_state.h). Immutable after parse;
  * shared read-only by every session. */
 typedef struct aw_ch_config {
     char base_url[512];  /* "http://host:port/?database=DB", no credentials */
@@ -25,9 +28,11 @@ typedef struct aw_ch_config {
     long request_timeout_ms;
 } aw_ch_config;
 
-/* Fill *cfg from opts (url and timeouts; 0 = 5 s connect, 30 s request).
- * AW_CONFIG naming the problem on a bad URL. */
-aw_status aw_ch_config_parse(const aw_audit_options *opts, aw_ch_config *cfg, aw_error *err);
+/* Fill *cfg from url and the timeouts (<= 0: 5 s connect, 30 s request).
+ * AW_CONFIG naming the problem and the setting ("audit.url", "state.url")
+ * on a bad URL. */
+aw_status aw_ch_config_parse(const char *setting, const char *url, int connect_timeout_ms,
+                             int request_timeout_ms, aw_ch_config *cfg, aw_error *err);
 
 /* A connection to ClickHouse: one CURL handle (kept alive between requests)
  * and the last response body. Owned by one thread. */

@@ -1,4 +1,4 @@
-#include "backends/audit/clickhouse/ch_http.h"
+#include "backends/clickhouse/ch_http.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -21,15 +21,15 @@ static bool db_name_ok(const char *s)
 }
 
 /* The database of an http(s) URL: the only query parameter we accept. */
-static aw_status query_database(const char *query, char *db, size_t dbsz, const char *where,
-                                aw_error *err)
+static aw_status query_database(const char *query, char *db, size_t dbsz, const char *setting,
+                                const char *where, aw_error *err)
 {
     if (!query || !*query)
         return AW_OK;
     if (strncmp(query, "database=", 9) != 0 || strchr(query, '&'))
         return aw_error_set(err, AW_CONFIG,
-                            "audit.url %s: the only query parameter understood is database=NAME",
-                            where);
+                            "%s %s: the only query parameter understood is database=NAME",
+                            setting, where);
     snprintf(db, dbsz, "%s", query + 9);
     return AW_OK;
 }
@@ -40,15 +40,14 @@ static char *url_part(CURLU *u, CURLUPart part, unsigned flags)
     return curl_url_get(u, part, &v, flags) == CURLUE_OK ? v : NULL;
 }
 
-aw_status aw_ch_config_parse(const aw_audit_options *opts, aw_ch_config *cfg, aw_error *err)
+aw_status aw_ch_config_parse(const char *setting, const char *url, int connect_timeout_ms,
+                             int request_timeout_ms, aw_ch_config *cfg, aw_error *err)
 {
     memset(cfg, 0, sizeof(*cfg));
-    const char *url = opts && opts->url ? opts->url : "";
+    url = url ? url : "";
     aw_redact_url(url, cfg->where, sizeof(cfg->where));
-    cfg->connect_timeout_ms =
-        opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
-    cfg->request_timeout_ms = opts && opts->request_timeout_ms > 0 ? opts->request_timeout_ms
-                                                                   : 30000;
+    cfg->connect_timeout_ms = connect_timeout_ms > 0 ? connect_timeout_ms : 5000;
+    cfg->request_timeout_ms = request_timeout_ms > 0 ? request_timeout_ms : 30000;
     snprintf(cfg->database, sizeof(cfg->database), "default");
     aw_status rc = AW_OK;
     char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL;
@@ -58,9 +57,9 @@ aw_status aw_ch_config_parse(const aw_audit_options *opts, aw_ch_config *cfg, aw
         return aw_error_set(err, AW_NOMEM, "out of memory");
     if (!*url || curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
         rc = aw_error_set(err, AW_CONFIG,
-                          "audit.url \"%s\": not a URL (want clickhouse://[user[:password]@]"
+                          "%s \"%s\": not a URL (want clickhouse://[user[:password]@]"
                           "host[:port]/database or http://host:port/?database=NAME)",
-                          cfg->where);
+                          setting, cfg->where);
         goto out;
     }
     scheme = url_part(u, CURLUPART_SCHEME, 0);
@@ -81,12 +80,12 @@ aw_status aw_ch_config_parse(const aw_audit_options *opts, aw_ch_config *cfg, aw
         tls = scheme[4] == 's';
     } else {
         rc = aw_error_set(err, AW_CONFIG,
-                          "audit.url %s: scheme must be clickhouse, clickhouses, http or https",
-                          cfg->where);
+                          "%s %s: scheme must be clickhouse, clickhouses, http or https",
+                          setting, cfg->where);
         goto out;
     }
     if (!host || !*host) {
-        rc = aw_error_set(err, AW_CONFIG, "audit.url %s: no host", cfg->where);
+        rc = aw_error_set(err, AW_CONFIG, "%s %s: no host", setting, cfg->where);
         goto out;
     }
     if (native) {
@@ -96,30 +95,31 @@ aw_status aw_ch_config_parse(const aw_audit_options *opts, aw_ch_config *cfg, aw
         if (*p)
             snprintf(cfg->database, sizeof(cfg->database), "%s", p);
         if (query && *query) {
-            rc = aw_error_set(err, AW_CONFIG, "audit.url %s: no query parameters expected",
+            rc = aw_error_set(err, AW_CONFIG, "%s %s: no query parameters expected", setting,
                               cfg->where);
             goto out;
         }
     } else {
         if (path && strcmp(path, "/") != 0 && *path) {
             rc = aw_error_set(err, AW_CONFIG,
-                              "audit.url %s: the path must be / (database=NAME goes in the "
+                              "%s %s: the path must be / (database=NAME goes in the "
                               "query)",
-                              cfg->where);
+                              setting, cfg->where);
             goto out;
         }
-        if ((rc = query_database(query, cfg->database, sizeof(cfg->database), cfg->where,
-                                 err)) != AW_OK)
+        if ((rc = query_database(query, cfg->database, sizeof(cfg->database), setting,
+                                 cfg->where, err)) != AW_OK)
             goto out;
     }
     if (!db_name_ok(cfg->database)) {
-        rc = aw_error_set(err, AW_CONFIG, "audit.url %s: database name must be [A-Za-z0-9_]+",
-                          cfg->where);
+        rc = aw_error_set(err, AW_CONFIG, "%s %s: database name must be [A-Za-z0-9_]+",
+                          setting, cfg->where);
         goto out;
     }
     if ((user && strlen(user) >= sizeof(cfg->user)) ||
         (pass && strlen(pass) >= sizeof(cfg->password))) {
-        rc = aw_error_set(err, AW_CONFIG, "audit.url %s: user or password too long", cfg->where);
+        rc = aw_error_set(err, AW_CONFIG, "%s %s: user or password too long", setting,
+                          cfg->where);
         goto out;
     }
     snprintf(cfg->user, sizeof(cfg->user), "%s", user ? user : "");
@@ -128,7 +128,7 @@ aw_status aw_ch_config_parse(const aw_audit_options *opts, aw_ch_config *cfg, aw
                      tls ? "https" : "http", host, port ? port : (tls ? "8443" : "8123"),
                      cfg->database);
     if (n < 0 || (size_t)n >= sizeof(cfg->base_url))
-        rc = aw_error_set(err, AW_CONFIG, "audit.url %s: too long", cfg->where);
+        rc = aw_error_set(err, AW_CONFIG, "%s %s: too long", setting, cfg->where);
 out:
     curl_free(scheme);
     curl_free(host);

@@ -1,11 +1,13 @@
-/* Schema migrations of the "clickhouse" audit backend: see ch_migrate.h. */
-#include "backends/audit/clickhouse/ch_migrate.h"
+/* Schema migrations of the ClickHouse backends: see ch_migrate.h. */
+#include "backends/clickhouse/ch_migrate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/audit/clickhouse/ch_sql.h"
+#include <jansson.h>
+
+#include "backends/clickhouse/ch_quote.h"
 #include "common/aw_log.h"
 
 #define MIGRATE_HINT "run acteon-worker migrate -c FILE"
@@ -114,7 +116,7 @@ aw_status aw_ch_schema_check(aw_ch_conn *c, aw_error *err)
     aw_status rc = read_applied(c, &l, err);
     if (rc == AW_CONFIG && aw_ch_error_code(c->resp.data) == 60)
         return aw_error_set(err, AW_CONFIG,
-                            "clickhouse %s: the audit schema is missing (no "
+                            "clickhouse %s: the schema is missing (no "
                             AW_CH_MIGRATIONS_TABLE "): " MIGRATE_HINT, c->cfg->where);
     if (rc != AW_OK)
         return rc;
@@ -122,7 +124,7 @@ aw_status aw_ch_schema_check(aw_ch_conn *c, aw_error *err)
     int have = l.n ? l.rows[l.n - 1].version : 0;
     if (want && have < want->version)
         return aw_error_set(err, AW_CONFIG,
-                            "clickhouse %s: the audit schema is at version %d, this build needs "
+                            "clickhouse %s: the schema is at version %d, this build needs "
                             "%d (%s): " MIGRATE_HINT,
                             c->cfg->where, have, want->version, want->file);
     return AW_OK;

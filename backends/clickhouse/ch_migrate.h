@@ -1,4 +1,9 @@
-/* Schema migrations of the "clickhouse" audit backend.
+/* Schema migrations of the ClickHouse backends (audit and state).
+ *
+ * One embedded sequence for both: the audit and the state driver's migrate
+ * slots both run aw_ch_migrate(), so configuring either (or both, against
+ * the same database) applies every file; a second run applies nothing.
+ * create() of either checks that the newest embedded version is recorded.
  *
  * migrations/clickhouse/NNNN_name.sql are embedded at build time
  * (aw_embed_migrations in CMakeLists.txt). A file holds statements separated
@@ -6,8 +11,10 @@
  * line end inside a literal), sent one per request.
  *
  * aw_ch_migrate() (the driver's migrate slot):
- *  - creates aw_audit_schema_migrations (version, name, checksum,
- *    applied_at; ReplacingMergeTree on version) if missing;
+ *  - creates AW_CH_MIGRATIONS_TABLE (version, name, checksum, applied_at;
+ *    ReplacingMergeTree on version) if missing. Its name comes from its
+ *    first user, the audit backend; it is kept so deployments migrated
+ *    before the state backend existed stay recognised;
  *  - an applied migration whose checksum differs from the embedded file is
  *    an error naming the file (forward-only);
  *  - applies the pending files in version order, then records each one.
@@ -20,7 +27,9 @@
 
 #include <stddef.h>
 
-#include "backends/audit/clickhouse/ch_http.h"
+#include "backends/clickhouse/ch_http.h"
+
+#define AW_CH_MIGRATIONS_TABLE "aw_audit_schema_migrations"
 
 typedef struct aw_ch_migration {
     int version;

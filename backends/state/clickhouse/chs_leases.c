@@ -1,0 +1,371 @@
+/* Locks and two-phase dedup of the "clickhouse" state backend. Best effort:
+ * every operation reads the newest row, decides, then inserts a new row; a
+ * concurrent caller can decide on the same read (clickhouse_state.h). A
+ * token is the ver of the row that took the lock or lease, so tokens of a
+ * name increase as long as each writer read its predecessor's row, and two
+ * colliding writers still get different tokens: the loser's complete,
+ * extend or release then reports stale / AW_CONFLICT once it reads the
+ * winner's row. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/state/clickhouse/chs_internal.h"
+#include "common/aw_clock.h"
+
+/* ---- locks ---------------------------------------------------------------- */
+
+static aw_status read_space(chs_session *s, char space, const aw_state_key *k, aw_chs_row *r,
+                            bool *found, aw_error *err)
+{
+    aw_status rc = chs_key(s, space, k, err);
+    return rc == AW_OK ? chs_read(s, space, r, found, err) : rc;
+}
+
+static aw_status write_row(chs_session *s, const aw_chs_write *w, const char *what,
+                           aw_error *err)
+{
+    aw_buf_reset(&s->sql);
+    if (aw_chs_sql_insert_head(&s->sql) || aw_chs_sql_row(&s->sql, w, true))
+        return chs_nomem(err);
+    return chs_exec(s, what, err);
+}
+
+static aw_chs_write token_row(chs_session *s, char space, const aw_state_key *k,
+                              const aw_chs_row *r, bool found, int64_t now)
+{
+    return (aw_chs_write){.space = space,
+                          .key = s->key.data,
+                          .klen = s->key.len,
+                          .id = k->id,
+                          .ver = chs_next_ver(s, found ? r->ver : 0, now),
+                          .token = found ? r->token : 0,
+                          .phase = found ? r->phase : 0,
+                          .written_at_ms = now};
+}
+
+aw_status aw_chs_lock_acquire(void *ss, const aw_state_key *k, int64_t ttl_ms, uint64_t *token,
+                              aw_error *err)
+{
+    chs_session *s = ss;
+    aw_chs_row r;
+    bool found;
+    aw_status rc = read_space(s, AW_CHS_SPACE_LOCK, k, &r, &found, err);
+    if (rc != AW_OK)
+        return rc;
+    int64_t now = aw_time_now_ms();
+    if (aw_chs_row_live(&r, now)) {
+        rc = aw_error_set(err, AW_CONFLICT, "lock held (token %" PRIu64 ")", r.token);
+    } else {
+        aw_chs_write w = token_row(s, AW_CHS_SPACE_LOCK, k, &r, found, now);
+        w.token = w.ver;
+        w.expires_at_ms = ttl_ms > 0 ? now + ttl_ms : 0;
+        rc = write_row(s, &w, "lock_acquire", err);
+        if (rc == AW_OK)
+            *token = w.token;
+    }
+    aw_chs_row_clear(&r);
+    chs_maybe_reap(s, now);
+    return rc;
+}
+
+/* Rewrite a held lock or lease (extend/renew: expires > 0; release: a
+ * tombstone). AW_CONFLICT when token does not hold it now. */
+static aw_status rewrite_held(chs_session *s, char space, const aw_state_key *k, uint64_t token,
+                              int64_t ttl_ms, bool release, const char *what, aw_error *err)
+{
+    aw_chs_row r;
+    bool found;
+    aw_status rc = read_space(s, space, k, &r, &found, err);
+    if (rc != AW_OK)
+        return rc;
+    int64_t now = aw_time_now_ms();
+    bool held = aw_chs_row_live(&r, now) && r.token == token &&
+                (space != AW_CHS_SPACE_DEDUP || r.phase == AW_CHS_PHASE_LEASE);
+    if (!held) {
+        rc = aw_error_set(err, AW_CONFLICT, "%s: token %" PRIu64 " does not hold \"%s\"", what,
+                          token, k->id ? k->id : "");
+    } else {
+        aw_chs_write w = token_row(s, space, k, &r, found, now);
+        w.deleted = release;
+        w.expires_at_ms = release ? 0 : (ttl_ms > 0 ? now + ttl_ms : 0);
+        rc = write_row(s, &w, what, err);
+    }
+    aw_chs_row_clear(&r);
+    return rc;
+}
+
+aw_status aw_chs_lock_extend(void *s, const aw_state_key *k, uint64_t token, int64_t ttl_ms,
+                             aw_error *err)
+{
+    return rewrite_held(s, AW_CHS_SPACE_LOCK, k, token, ttl_ms, false, "lock_extend", err);
+}
+
+aw_status aw_chs_lock_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err)
+{
+    return rewrite_held(s, AW_CHS_SPACE_LOCK, k, token, 0, true, "lock_release", err);
+}
+
+static aw_status check_lease_ms(int64_t lease_ms, aw_error *err)
+{
+    if (lease_ms > 0)
+        return AW_OK;
+    return aw_error_set(err, AW_PERMANENT, "lease_ms must be > 0 (got %" PRId64 ")", lease_ms);
+}
+
+aw_status aw_chs_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
+                             aw_error *err)
+{
+    aw_status rc = check_lease_ms(lease_ms, err);
+    if (rc != AW_OK)
+        return rc;
+    return rewrite_held(s, AW_CHS_SPACE_DEDUP, k, token, lease_ms, false, "lease_renew", err);
+}
+
+aw_status aw_chs_lease_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err)
+{
+    return rewrite_held(s, AW_CHS_SPACE_DEDUP, k, token, 0, true, "lease_release", err);
+}
+
+/* ---- batches: one SELECT for every identity, one INSERT for the writes ------ */
+
+/* The encoded keys of a batch and the newest row of each (found or not). */
+typedef struct batch {
+    aw_buf keys;     /* every key, back to back */
+    size_t *off;
+    size_t *len;
+    aw_chs_row *rows; /* rows[i].key == NULL: no row for item i */
+    size_t n;
+} batch;
+
+static void batch_free(batch *bt)
+{
+    for (size_t i = 0; bt->rows && i < bt->n; i++)
+        aw_chs_row_clear(&bt->rows[i]);
+    free(bt->rows);
+    free(bt->off);
+    free(bt->len);
+    aw_buf_free(&bt->keys);
+}
+
+static const char *batch_key(const batch *bt, size_t i) { return bt->keys.data + bt->off[i]; }
+
+static bool same_key(const batch *bt, size_t i, size_t j)
+{
+    return bt->len[i] == bt->len[j] && memcmp(batch_key(bt, i), batch_key(bt, j), bt->len[i]) == 0;
+}
+
+static aw_status on_batch_row(void *ctx, aw_chs_row *row, aw_error *err)
+{
+    (void)err;
+    batch *bt = ctx;
+    for (size_t i = 0; i < bt->n; i++) {
+        if (bt->rows[i].key || row->klen != bt->len[i] ||
+            memcmp(row->key, batch_key(bt, i), row->klen) != 0)
+            continue;
+        /* The first item with this key takes the row; later duplicates of
+         * the key are judged against the batch's own decisions. */
+        bt->rows[i] = *row;
+        memset(row, 0, sizeof(*row));
+        break;
+    }
+    return AW_OK;
+}
+
+/* Encode the keys of n items (key_at(items, i)) and read their rows. */
+static aw_status batch_read(chs_session *s, batch *bt, size_t n,
+                            const aw_state_key *(*key_at)(const void *, size_t),
+                            const void *items, aw_error *err)
+{
+    memset(bt, 0, sizeof(*bt));
+    bt->n = n;
+    bt->off = calloc(n ? n : 1, sizeof(*bt->off));
+    bt->len = calloc(n ? n : 1, sizeof(*bt->len));
+    bt->rows = calloc(n ? n : 1, sizeof(*bt->rows));
+    const char **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+    aw_status rc = bt->off && bt->len && bt->rows && ptrs ? AW_OK : chs_nomem(err);
+    for (size_t i = 0; rc == AW_OK && i < n; i++) {
+        rc = chs_key(s, AW_CHS_SPACE_DEDUP, key_at(items, i), err);
+        bt->off[i] = bt->keys.len;
+        bt->len[i] = s->key.len;
+        if (rc == AW_OK && aw_buf_append(&bt->keys, s->key.data, s->key.len))
+            rc = chs_nomem(err);
+    }
+    for (size_t i = 0; rc == AW_OK && i < n; i++)
+        ptrs[i] = batch_key(bt, i);
+    aw_buf_reset(&s->sql);
+    if (rc == AW_OK && aw_chs_sql_latest(&s->sql, AW_CHS_SPACE_DEDUP, ptrs, bt->len, n))
+        rc = chs_nomem(err);
+    free(ptrs);
+    if (rc == AW_OK)
+        rc = chs_exec(s, "read dedup records", err);
+    if (rc == AW_OK)
+        rc = aw_chs_parse_rows(s->conn.resp.data, s->conn.resp.len, on_batch_row, bt, err);
+    return rc;
+}
+
+static const aw_state_key *claim_key(const void *items, size_t i)
+{
+    return &((const aw_claim *)items)[i].key;
+}
+
+static const aw_state_key *complete_key(const void *items, size_t i)
+{
+    return &((const aw_complete *)items)[i].key;
+}
+
+static void claim_reset(aw_claim *c)
+{
+    c->result = AW_CLAIM_BUSY;
+    c->token = 0;
+    c->retry_after_ms = 0;
+    c->done_summary = c->done_topic = NULL;
+    c->done_partition = 0;
+    c->done_offset = 0;
+    c->done_token = 0;
+}
+
+/* Decide item i from its row; append the lease row to s->sql when taken. */
+static aw_status claim_one(chs_session *s, batch *bt, aw_claim *items, size_t i, int64_t now,
+                           size_t *nwrites, aw_error *err)
+{
+    aw_claim *c = &items[i];
+    for (size_t j = 0; j < i; j++) {
+        if (items[j].result == AW_CLAIM_ACQUIRED && same_key(bt, i, j)) {
+            c->result = AW_CLAIM_BUSY; /* taken earlier in this batch */
+            c->token = items[j].token;
+            c->retry_after_ms = items[j].lease_ms;
+            return AW_OK;
+        }
+        if (same_key(bt, i, j)) {
+            bt->rows[i] = bt->rows[j]; /* shallow: judged like item j */
+            break;
+        }
+    }
+    const aw_chs_row *r = &bt->rows[i];
+    bool found = r->key != NULL;
+    if (aw_chs_row_live(r, now) && r->phase == AW_CHS_PHASE_DONE) {
+        c->result = AW_CLAIM_DONE;
+        c->done_summary = strdup(r->value ? r->value : "");
+        c->done_topic = strdup(r->topic ? r->topic : "");
+        c->done_partition = r->partition;
+        c->done_offset = r->offset;
+        c->done_token = r->token;
+        return c->done_summary && c->done_topic ? AW_OK : chs_nomem(err);
+    }
+    if (aw_chs_row_live(r, now)) {
+        c->result = AW_CLAIM_BUSY;
+        c->token = r->token;
+        c->retry_after_ms = r->expires_at_ms > now ? r->expires_at_ms - now : 1;
+        return AW_OK;
+    }
+    aw_chs_write w = {.space = AW_CHS_SPACE_DEDUP,
+                      .key = batch_key(bt, i),
+                      .klen = bt->len[i],
+                      .id = c->key.id,
+                      .ver = chs_next_ver(s, found ? r->ver : 0, now),
+                      .phase = AW_CHS_PHASE_LEASE,
+                      .expires_at_ms = now + c->lease_ms,
+                      .written_at_ms = now};
+    w.token = w.ver;
+    if (aw_chs_sql_row(&s->sql, &w, *nwrites == 0))
+        return chs_nomem(err);
+    (*nwrites)++;
+    c->result = AW_CLAIM_ACQUIRED;
+    c->token = w.token;
+    return AW_OK;
+}
+
+/* Shallow copies made by claim_one for duplicate keys must not be freed
+ * twice: drop them before batch_free. */
+static void batch_unshare(batch *bt)
+{
+    for (size_t i = 0; i < bt->n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (bt->rows[i].key && bt->rows[i].key == bt->rows[j].key) {
+                memset(&bt->rows[i], 0, sizeof(bt->rows[i]));
+                break;
+            }
+}
+
+aw_status aw_chs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
+{
+    chs_session *s = ss;
+    for (size_t i = 0; i < n; i++) {
+        aw_status rc = check_lease_ms(items[i].lease_ms, err);
+        if (rc != AW_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        claim_reset(&items[i]);
+    batch bt;
+    aw_status rc = batch_read(s, &bt, n, claim_key, items, err);
+    int64_t now = aw_time_now_ms();
+    size_t nwrites = 0;
+    aw_buf_reset(&s->sql);
+    if (rc == AW_OK && aw_chs_sql_insert_head(&s->sql))
+        rc = chs_nomem(err);
+    for (size_t i = 0; rc == AW_OK && i < n; i++)
+        rc = claim_one(s, &bt, items, i, now, &nwrites, err);
+    /* Between the SELECT above and this INSERT another process may take
+     * the same lease: both then execute (not atomic, see the header). */
+    if (rc == AW_OK && nwrites)
+        rc = chs_exec(s, "take dedup leases", err);
+    batch_unshare(&bt);
+    batch_free(&bt);
+    if (rc == AW_OK)
+        chs_maybe_reap(s, now);
+    return rc;
+}
+
+aw_status aw_chs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
+{
+    chs_session *s = ss;
+    for (size_t i = 0; i < n; i++)
+        items[i].stale = true;
+    batch bt;
+    aw_status rc = batch_read(s, &bt, n, complete_key, items, err);
+    int64_t now = aw_time_now_ms();
+    size_t nwrites = 0;
+    aw_buf_reset(&s->sql);
+    if (rc == AW_OK && aw_chs_sql_insert_head(&s->sql))
+        rc = chs_nomem(err);
+    for (size_t i = 0; rc == AW_OK && i < n; i++) {
+        aw_complete *c = &items[i];
+        bool dup = false;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = same_key(&bt, i, j); /* the first completion of a key decides */
+        const aw_chs_row *r = &bt.rows[i];
+        if (dup || !aw_chs_row_live(r, now) || r->phase != AW_CHS_PHASE_LEASE ||
+            r->token != c->token)
+            continue;
+        const char *sum = c->summary ? c->summary : "";
+        aw_chs_write w = {.space = AW_CHS_SPACE_DEDUP,
+                          .key = batch_key(&bt, i),
+                          .klen = bt.len[i],
+                          .id = c->key.id,
+                          .value = sum,
+                          .vlen = strlen(sum),
+                          .ver = chs_next_ver(s, r->ver, now),
+                          .token = c->token,
+                          .phase = AW_CHS_PHASE_DONE,
+                          .topic = c->source.topic,
+                          .partition = c->source.partition,
+                          .offset = c->source.offset,
+                          .expires_at_ms = c->window_ms > 0 ? now + c->window_ms : 0,
+                          .written_at_ms = now};
+        if (aw_chs_sql_row(&s->sql, &w, nwrites == 0)) {
+            rc = chs_nomem(err);
+            break;
+        }
+        nwrites++;
+        c->stale = false;
+    }
+    if (rc == AW_OK && nwrites)
+        rc = chs_exec(s, "write done records", err);
+    if (rc != AW_OK)
+        for (size_t i = 0; i < n; i++)
+            items[i].stale = true;
+    batch_free(&bt);
+    return rc;
+}

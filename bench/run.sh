@@ -54,7 +54,8 @@ shift $((OPTIND - 1))
 COMBOS=("$@")
 [ ${#COMBOS[@]} -gt 0 ] || COMBOS=("${COMBOS_ALL[@]}")
 BUILD=$(cd "$BUILD" && pwd)
-WORKER=$BUILD/acteon-worker
+# AW_BENCH_WORKER: another worker binary (e.g. before/after a change).
+WORKER=${AW_BENCH_WORKER:-$BUILD/acteon-worker}
 B=$BUILD/bench
 for f in "$WORKER" "$B/bench_load" "$B/bench_consume" "$B/bench_replies" \
     "$B/bench_backend" "$BUILD/tests/mock_cluster"; do
@@ -72,9 +73,19 @@ KAFKA_PROPS=${AW_BENCH_KAFKA_PROPS:-'"fetch.wait.max.ms=10"'}
 W=$(mktemp -d "${TMPDIR:-/tmp}/aw-bench.XXXXXX")
 PIDS=()
 SERVERS_STARTED=
+# stop_pid PID: SIGTERM, then SIGKILL after 30 s (a worker whose broker is
+# gone can block in rd_kafka_consumer_close); only processes started here.
+stop_pid() {
+    kill -TERM "$1" 2>/dev/null || return 0
+    local deadline=$((SECONDS + 30))
+    while kill -0 "$1" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
 cleanup() {
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+    # Newest first: the worker stops before the mock cluster it talks to.
+    local i
+    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
     [ -z "$SERVERS_STARTED" ] || "$SRC/scripts/test-servers.sh" stop "$W/servers" >/dev/null 2>&1 || true
     [ -n "${AW_BENCH_KEEP:-}" ] && echo "files kept in $W" >&2 || rm -rf "$W"
 }
@@ -167,9 +178,12 @@ for combo in "${COMBOS[@]}"; do
     d="$W/$run"
     mkdir -p "$d"
     log "$combo: mock cluster, pre-fill $N actions"
-    # 16 partitions: the mock keeps ~5 MiB / 100k messages per partition.
-    "$BUILD/tests/mock_cluster" --bootstrap-file "$d/bootstrap" --topic fill:16 \
-        --topic paced:4 --topic replies:16 --topic dlq:1 >"$d/mock.log" 2>&1 &
+    # The mock keeps about 5 MiB (and 100k messages) per partition and drops
+    # the oldest beyond that: an action is ~290 bytes, a reply ~700, and the
+    # reply topic gets N + the paced load. 32 and 64 partitions leave room
+    # for N up to ~300,000.
+    "$BUILD/tests/mock_cluster" --bootstrap-file "$d/bootstrap" --topic fill:32 \
+        --topic paced:4 --topic replies:64 --topic dlq:1 >"$d/mock.log" 2>&1 &
     MOCK=$!
     PIDS+=($MOCK)
     wait_file 20 "$d/bootstrap"
@@ -203,10 +217,8 @@ for combo in "${COMBOS[@]}"; do
     paced=$("$B/bench_replies" -b "$BOOT" -t replies -n $((N + paced_n)) --fill fill \
         --paced paced | grep '^paced')
     rss_kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$WPID/status")
-    kill -TERM "$WPID"
-    wait "$WPID" || log "$combo: worker exited with $? (see $d/worker.log)"
-    kill -TERM "$MOCK"
-    wait "$MOCK" || true
+    stop_pid "$WPID"
+    stop_pid "$MOCK"
     PIDS=()
 
     {

@@ -73,7 +73,7 @@ int main(int argc, char **argv)
     long acked = 0;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) ||
-        rd_kafka_conf_set(conf, "linger.ms", rate > 0 ? "0" : "5", errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "linger.ms", rate > 0 ? "1" : "5", errstr, sizeof(errstr)) ||
         rd_kafka_conf_set(conf, "queue.buffering.max.messages", "1000000", errstr,
                           sizeof(errstr))) {
         fprintf(stderr, "bench_load: %s\n", errstr);

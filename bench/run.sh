@@ -12,8 +12,8 @@
 #      (bench_backend, same config file);
 #   4. the worker drains the topic; its drain rate comes from the replies'
 #      completed_at (bench_replies), CPU and peak RSS from /proc;
-#   5. latency: a paced load (half the measured drain rate, 10 s) on the
-#      "paced" topic while the worker runs: produce -> reply completed_at.
+#   5. latency: a paced load (1,000/s, at most half the drain rate; 10 s) on
+#      the "paced" topic while the worker runs: produce -> reply completed_at.
 # Ratios are to figures measured in this same run (machines are noisy: the
 # ratios hold, absolute times do not) and to the seed's published figures.
 #
@@ -63,6 +63,9 @@ for f in "$WORKER" "$B/bench_load" "$B/bench_consume" "$B/bench_replies" \
 done
 THREADS=${AW_BENCH_THREADS:-4}
 PACED_S=${AW_BENCH_PACED_S:-10}
+# The latency phase runs at this rate (or half the drain rate if that is
+# lower): one fixed load for every combination, so their latencies compare.
+PACED_RATE=${AW_BENCH_PACED_RATE:-1000}
 CLK_TCK=$(getconf CLK_TCK)
 # librdkafka properties of the worker, as a libconfig list body. The mock
 # cluster answers a Fetch with no data only after the full fetch.wait.max.ms
@@ -200,6 +203,7 @@ for combo in "${COMBOS[@]}"; do
     log "$combo: backend ceiling (bench_backend, no Kafka)"
     bc=$("$B/bench_backend" -c "$d/worker.conf" -n "$N" --run-id "$run-bb")
 
+    load1=$(cut -d' ' -f1 /proc/loadavg) # how busy the machine is (others too)
     log "$combo: worker drains $N actions"
     "$WORKER" run -c "$d/worker.conf" >"$d/worker.log" 2>&1 &
     WPID=$!
@@ -209,7 +213,7 @@ for combo in "${COMBOS[@]}"; do
     cpu=$(awk -v u="$ut" -v s="$stt" -v t="$CLK_TCK" 'BEGIN { printf "%.2f", (u + s) / t }')
 
     rate=$(kv rate "$fill")
-    paced_rate=$(awk -v r="$rate" 'BEGIN { printf "%d", r / 2 }')
+    paced_rate=$(awk -v r="$rate" -v p="$PACED_RATE" 'BEGIN { printf "%d", r / 2 < p ? r / 2 : p }')
     paced_n=$((paced_rate * PACED_S))
     log "$combo: latency, paced load of $paced_rate/s for ${PACED_S}s"
     "$B/bench_load" -b "$BOOT" -t paced -n "$paced_n" --rate "$paced_rate" \
@@ -232,15 +236,15 @@ for combo in "${COMBOS[@]}"; do
     cat "$d/figures" >&2
     kafka_rate=$(kv rate "$kc")
     be_rate=$(kv rate "$bc")
-    ROWS+=("$combo|$rate|$(kv p50_ms "$paced")|$(kv p99_ms "$paced")|$paced_rate|$((rss_kb / 1024))|$(awk -v c="$cpu" -v n="$N" 'BEGIN { printf "%.3f", c * 1000 / n }')|$kafka_rate|$(ratio "$rate" "$kafka_rate")|$be_rate|$(ratio "$rate" "$be_rate")|${SEED[$st]:-}|$(ratio "$rate" "${SEED[$st]:-0}")|$(kv executed "$fill")/$(kv deduplicated "$fill")")
+    ROWS+=("$combo|$rate|$(kv p50_ms "$paced")|$(kv p99_ms "$paced")|$paced_rate|$((rss_kb / 1024))|$(awk -v c="$cpu" -v n="$N" 'BEGIN { printf "%.3f", c * 1000 / n }')|$kafka_rate|$(ratio "$rate" "$kafka_rate")|$be_rate|$(ratio "$rate" "$be_rate")|${SEED[$st]:-}|$(ratio "$rate" "${SEED[$st]:-0}")|$(kv executed "$fill")/$(kv deduplicated "$fill")|$load1")
 done
 
 echo
 echo "N=$N actions per combination (10% duplicates, provider noop), workers.threads=$THREADS;" \
     "$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1);" \
     "$(date -u +%Y-%m-%dT%H:%MZ)"
-printf '| %s |\n' "state/audit | actions/s | p50 ms | p99 ms | at /s | peak RSS MiB | CPU s/1000 | Kafka ceiling /s | x Kafka | backend ceiling /s | x backend | seed /s | x seed | executed/dedup"
-printf '|%s\n' "---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+printf '| %s |\n' "state/audit | actions/s | p50 ms | p99 ms | at /s | peak RSS MiB | CPU s/1000 | Kafka ceiling /s | x Kafka | backend ceiling /s | x backend | seed /s | x seed | executed/dedup | load"
+printf '|%s\n' "---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for r in "${ROWS[@]}"; do
     printf '| %s |\n' "${r//|/ | }"
 done

@@ -36,10 +36,13 @@ COMBOS_ALL=(
 )
 # The seed's throughput per state backend (docs: backends.md), actions/s.
 declare -A SEED=([memory]=50000 [redis]=2000 [postgres]=850 [dynamodb]=340 [clickhouse]=120)
-# The env variable holding each backend's URL (set by scripts/test-servers.sh).
+# The env variable holding each backend's URL: scripts/test-servers.sh sets
+# the Redis and PostgreSQL ones; AW_TEST_OPENSEARCH_URL is the node of
+# scripts/opensearch-node.sh; the ClickHouse and DynamoDB names are what the
+# servers being added are expected to export (adjust when they land).
 declare -A URL_VAR=([redis]=AW_TEST_REDIS_URL [postgres]=AW_TEST_POSTGRES_URL
     [clickhouse]=AW_TEST_CLICKHOUSE_URL [dynamodb]=AW_TEST_DYNAMODB_URL
-    [elasticsearch]=AW_TEST_ELASTICSEARCH_URL)
+    [elasticsearch]=AW_TEST_OPENSEARCH_URL)
 
 N=100000
 BUILD=build

@@ -405,6 +405,23 @@ static void test_reply_is_record_minus_payload(void **state)
     }
 }
 
+/* The reply never reads the payload (it is left out, not parsed and then
+ * dropped): the record's other fields alone decide whether it builds. */
+static void test_reply_does_not_read_the_payload(void **state)
+{
+    (void)state;
+    aw_audit_record view = golden_view();
+    view.payload = "{ not json";
+    json_t *reply = aw_reply_from_record(&view);
+    assert_non_null(reply);
+    assert_null(json_object_get(reply, "payload"));
+    view.payload = NULL;
+    json_t *want = aw_audit_record_to_json(&view);
+    assert_true(json_equal(reply, want));
+    json_decref(want);
+    json_decref(reply);
+}
+
 static void test_reply_rejects_missing_fields(void **state)
 {
     (void)state;
@@ -715,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_from_json_rejects),
         cmocka_unit_test(test_to_json_refuses_broken_records),
         cmocka_unit_test(test_reply_is_record_minus_payload),
+        cmocka_unit_test(test_reply_does_not_read_the_payload),
         cmocka_unit_test(test_reply_rejects_missing_fields),
         cmocka_unit_test(test_cursor_roundtrip),
         cmocka_unit_test(test_cursor_garbage),

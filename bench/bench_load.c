@@ -1,0 +1,139 @@
+/* Produce N benchmark actions to a topic, keyed like `acteon-worker produce`
+ * (by dedup identity, so one identity stays on one partition).
+ *
+ *   bench_load -b BROKERS -t TOPIC -n N [--prefix P] [--rate PER_S]
+ *
+ * Every 10th action repeats the identity of the action 5 before it (10%
+ * duplicates, each seen after its original was produced). Provider "noop".
+ * metadata.sent_us is the wall time of the produce call, in microseconds:
+ * bench_replies subtracts it from the reply's completed_at (the Kafka
+ * CreateTime of the message is the same instant, but replies do not carry
+ * it). --rate paces the load (open loop) for the latency phase; without it
+ * the topic is filled as fast as the producer goes. Prints the produce rate. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "bench/bench_kafka.h"
+#include "common/aw_buf.h"
+#include "ingest/action.h"
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    if (m->err) {
+        fprintf(stderr, "bench_load: delivery failed: %s\n", rd_kafka_err2str(m->err));
+        exit(1);
+    }
+    (*(long *)opaque)++;
+}
+
+static void sleep_until_us(int64_t t)
+{
+    int64_t d = t - aw_bench_now_us();
+    if (d > 0) {
+        struct timespec ts = {.tv_sec = d / 1000000, .tv_nsec = (d % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *brokers = NULL, *topic = NULL, *prefix = "b";
+    long n = 0;
+    double rate = 0;
+    static const struct option opts[] = {{"prefix", required_argument, NULL, 'p'},
+                                         {"rate", required_argument, NULL, 'r'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "b:t:n:", opts, NULL)) != -1) {
+        if (c == 'b')
+            brokers = optarg;
+        else if (c == 't')
+            topic = optarg;
+        else if (c == 'n')
+            n = atol(optarg);
+        else if (c == 'p')
+            prefix = optarg;
+        else if (c == 'r')
+            rate = atof(optarg);
+        else
+            return 2;
+    }
+    if (!brokers || !topic || n <= 0) {
+        fprintf(stderr, "usage: bench_load -b BROKERS -t TOPIC -n N [--prefix P] [--rate R]\n");
+        return 2;
+    }
+    char errstr[256];
+    long acked = 0;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "linger.ms", rate > 0 ? "1" : "5", errstr, sizeof(errstr)) ||
+        rd_kafka_conf_set(conf, "queue.buffering.max.messages", "1000000", errstr,
+                          sizeof(errstr))) {
+        fprintf(stderr, "bench_load: %s\n", errstr);
+        return 1;
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_conf_set_opaque(conf, &acked);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        fprintf(stderr, "bench_load: %s\n", errstr);
+        return 1;
+    }
+    char line[1024];
+    aw_buf key = {0};
+    int64_t t0 = aw_bench_now_us();
+    for (long i = 0; i < n; i++) {
+        if (rate > 0)
+            sleep_until_us(t0 + (int64_t)((double)i * 1e6 / rate));
+        long ident = i % 10 == 9 ? i - 5 : i;
+        int len = snprintf(line, sizeof(line),
+                           "{\"id\":\"%s-%ld\",\"namespace\":\"bench\",\"tenant\":\"t%ld\","
+                           "\"provider\":\"noop\",\"action_type\":\"notify\","
+                           "\"payload\":{\"n\":%ld,\"to\":\"user%ld@example.com\","
+                           "\"subject\":\"benchmark action\"},"
+                           "\"metadata\":{\"sent_us\":\"%" PRId64 "\"}}",
+                           prefix, ident, ident % 8, i, ident, aw_bench_now_us());
+        aw_action a;
+        aw_reject rej;
+        if (aw_action_decode(line, (size_t)len, 0, &a, &rej) != 0) {
+            fprintf(stderr, "bench_load: generated an invalid action: %s\n", rej.detail);
+            return 1;
+        }
+        aw_buf_reset(&key);
+        aw_action_identity(&a, &key);
+        aw_action_clear(&a);
+        for (;;) {
+            rd_kafka_resp_err_t e = rd_kafka_producev(
+                rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_KEY(key.data, key.len), RD_KAFKA_V_VALUE(line, (size_t)len),
+                RD_KAFKA_V_END);
+            if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                rd_kafka_poll(rk, 10);
+                continue;
+            }
+            if (e) {
+                fprintf(stderr, "bench_load: produce: %s\n", rd_kafka_err2str(e));
+                return 1;
+            }
+            break;
+        }
+        rd_kafka_poll(rk, 0);
+    }
+    rd_kafka_flush(rk, 60000);
+    double s = (double)(aw_bench_now_us() - t0) / 1e6;
+    if (acked != n) {
+        fprintf(stderr, "bench_load: %ld of %ld acknowledged\n", acked, n);
+        return 1;
+    }
+    printf("produced=%ld seconds=%.3f rate=%.0f\n", n, s, (double)n / s);
+    aw_buf_free(&key);
+    rd_kafka_destroy(rk);
+    return 0;
+}

@@ -1,0 +1,146 @@
+/* Read the worker's replies and turn them into the end-to-end figures.
+ *
+ *   bench_replies -b BROKERS -t REPLY_TOPIC -n TOTAL --fill TOPIC [--paced TOPIC]
+ *
+ * Waits (at most 600 s) until TOTAL replies are on the reply topic, then
+ * prints one line of key=value figures per source topic:
+ *   rate     (replies - 1) / (last completed_at - first completed_at): the
+ *            worker's steady drain rate, without start-up and group join;
+ *   p50/p99  completed_at - metadata.sent_us (produce time, bench_load), ms;
+ *   outcomes executed / deduplicated / other.
+ * For the pre-filled topic the latency is mostly time spent queued in
+ * Kafka; the paced topic (open-loop load below the drain rate) gives the
+ * latency an action sees when the worker keeps up. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "bench/bench_kafka.h"
+#include "common/aw_clock.h"
+
+typedef struct series {
+    const char *topic;
+    double *lat_ms;
+    long n, cap, executed, dedup, other;
+    int64_t first_us, last_us;
+} series;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void add(series *s, int64_t completed_us, double lat_ms, const char *outcome)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 4096;
+        s->lat_ms = realloc(s->lat_ms, (size_t)s->cap * sizeof(double));
+        if (!s->lat_ms)
+            exit(1);
+    }
+    s->lat_ms[s->n++] = lat_ms;
+    if (!s->first_us || completed_us < s->first_us)
+        s->first_us = completed_us;
+    if (completed_us > s->last_us)
+        s->last_us = completed_us;
+    if (strcmp(outcome, "executed") == 0)
+        s->executed++;
+    else if (strcmp(outcome, "deduplicated") == 0)
+        s->dedup++;
+    else
+        s->other++;
+}
+
+static void report(const char *name, series *s)
+{
+    if (!s->n)
+        return;
+    qsort(s->lat_ms, (size_t)s->n, sizeof(double), cmp_double);
+    double span = (double)(s->last_us - s->first_us) / 1e6;
+    printf("%s replies=%ld executed=%ld deduplicated=%ld other=%ld rate=%.0f "
+           "p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n",
+           name, s->n, s->executed, s->dedup, s->other,
+           span > 0 ? (double)(s->n - 1) / span : 0.0, s->lat_ms[s->n / 2],
+           s->lat_ms[(long)((double)s->n * 0.99)], s->lat_ms[s->n - 1]);
+}
+
+int main(int argc, char **argv)
+{
+    const char *brokers = NULL, *topic = NULL;
+    series fill = {0}, paced = {0};
+    long total = 0;
+    static const struct option opts[] = {{"fill", required_argument, NULL, 'f'},
+                                         {"paced", required_argument, NULL, 'p'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "b:t:n:", opts, NULL)) != -1) {
+        if (c == 'b')
+            brokers = optarg;
+        else if (c == 't')
+            topic = optarg;
+        else if (c == 'n')
+            total = atol(optarg);
+        else if (c == 'f')
+            fill.topic = optarg;
+        else if (c == 'p')
+            paced.topic = optarg;
+        else
+            return 2;
+    }
+    if (!brokers || !topic || total <= 0 || !fill.topic) {
+        fprintf(stderr, "usage: bench_replies -b B -t REPLY_TOPIC -n TOTAL --fill T "
+                        "[--paced T]\n");
+        return 2;
+    }
+    rd_kafka_t *rk = aw_bench_consumer_new(brokers);
+    const char *topics[] = {topic, NULL};
+    aw_bench_assign_all(rk, topics);
+    long got = 0, bad = 0;
+    int64_t deadline = aw_bench_now_us() + 600 * 1000000LL;
+    while (got < total && aw_bench_now_us() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m)
+            continue;
+        if (m->err) {
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        got++;
+        json_t *j = json_loadb(m->payload, m->len, 0, NULL);
+        const char *src = json_string_value(json_object_get(json_object_get(j, "source"), "topic"));
+        const char *at = json_string_value(json_object_get(j, "completed_at"));
+        const char *outcome = json_string_value(json_object_get(j, "outcome"));
+        const char *sent =
+            json_string_value(json_object_get(json_object_get(j, "metadata"), "sent_us"));
+        int64_t at_ms;
+        series *s = !src ? NULL
+                    : strcmp(src, fill.topic) == 0                  ? &fill
+                    : paced.topic && strcmp(src, paced.topic) == 0 ? &paced
+                                                                    : NULL;
+        if (s && at && sent && outcome && aw_time_parse_rfc3339(at, &at_ms) == 0) {
+            /* completed_at has millisecond resolution: the latency is
+             * accurate to 1 ms, enough for figures of several ms. */
+            int64_t sent_us = strtoll(sent, NULL, 10);
+            add(s, at_ms * 1000, (double)(at_ms * 1000 - sent_us) / 1000.0, outcome);
+        } else {
+            bad++;
+        }
+        json_decref(j);
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    report("fill", &fill);
+    report("paced", &paced);
+    if (bad)
+        printf("unreadable replies=%ld\n", bad);
+    if (got < total) {
+        fprintf(stderr, "bench_replies: only %ld of %ld replies in 600 s\n", got, total);
+        return 1;
+    }
+    return 0;
+}

@@ -282,7 +282,7 @@ static aw_status get_source(const json_t *j, aw_audit_record *r, aw_error *err)
     const json_t *src = json_object_get(j, "source");
     if (!json_is_object(src))
         return bad_field(err, "source", "an object");
-    json_int_t partition, offset;
+    json_int_t partition = 0, offset = 0;
     aw_status rc;
     if ((rc = get_str(src, "topic", true, &r->source_topic, err)) ||
         (rc = get_int(src, "partition", "source.partition", INT32_MAX, &partition, err)) ||
@@ -295,7 +295,7 @@ static aw_status get_source(const json_t *j, aw_audit_record *r, aw_error *err)
 
 static aw_status get_numbers(const json_t *j, aw_audit_record *r, aw_error *err)
 {
-    json_int_t token, attempts, duration;
+    json_int_t token = 0, attempts = 0, duration = 0;
     aw_status rc;
     if ((rc = get_int(j, "fencing_token", "fencing_token", INT64_MAX, &token, err)) ||
         (rc = get_int(j, "attempts", "attempts", INT64_MAX, &attempts, err)) ||

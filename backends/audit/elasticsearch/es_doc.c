@@ -143,7 +143,7 @@ static aw_status parse_doc(const json_t *doc, aw_audit_record *r, aw_error *err)
         return bad(err, "record_id", "a non-empty string");
     if (!aw_outcome_parse(json_string_value(json_object_get(doc, "outcome")), &r->outcome))
         return bad(err, "outcome", "an outcome name");
-    int64_t part, token;
+    int64_t part = 0, token = 0;
     aw_status rc;
     if ((rc = get_long(doc, "source_partition", 0, INT32_MAX, &part, err)) ||
         (rc = get_long(doc, "source_offset", INT64_MIN, INT64_MAX, &r->source_offset, err)) ||

@@ -32,6 +32,7 @@ struct aw_consumer {
     bool paused;
     bool cooperative;
     bool transactional;
+    bool close_abandoned;        /* close gave up: destroy must not close again */
 };
 
 static part *find_part(aw_consumer *c, const char *topic, int32_t partition)
@@ -494,13 +495,30 @@ aw_status aw_consumer_commit(aw_consumer *c, aw_error *err)
     return AW_OK;
 }
 
-void aw_consumer_close(aw_consumer *c)
+void aw_consumer_close(aw_consumer *c, int timeout_ms)
 {
     if (!c || !c->rk)
         return;
-    rd_kafka_resp_err_t e = rd_kafka_consumer_close(c->rk);
-    if (e)
-        AW_WARN("consumer", "close: %s", rd_kafka_err2str(e));
+    /* rd_kafka_consumer_close() waits for the group coordinator with no
+     * bound: with the brokers gone, a stopping worker would hang forever.
+     * Close through a queue served here instead (the rebalance callback
+     * still runs: the final revoke commits), and give up at the deadline. */
+    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+    rd_kafka_error_t *e = rd_kafka_consumer_close_queue(c->rk, q);
+    if (e) {
+        AW_WARN("consumer", "close: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    } else {
+        int64_t end = aw_mono_now_ms() + timeout_ms;
+        while (!rd_kafka_consumer_closed(c->rk) && aw_mono_now_ms() < end)
+            rd_kafka_queue_poll_callback(q, 100);
+        if (!rd_kafka_consumer_closed(c->rk)) {
+            AW_WARN("consumer", "leaving the group did not finish within %d ms (brokers "
+                    "unreachable?): closing without it", timeout_ms);
+            c->close_abandoned = true;
+        }
+    }
+    rd_kafka_queue_destroy(q);
 }
 
 void aw_consumer_destroy(aw_consumer *c)
@@ -510,7 +528,8 @@ void aw_consumer_destroy(aw_consumer *c)
     if (c->queue)
         rd_kafka_queue_destroy(c->queue);
     if (c->rk)
-        rd_kafka_destroy(c->rk);
+        rd_kafka_destroy_flags(c->rk,
+                               c->close_abandoned ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);
     for (size_t i = 0; i < c->n_parts; i++) {
         free(c->parts[i].topic);
         aw_offset_tracker_destroy(c->parts[i].tracker);

@@ -81,8 +81,9 @@ bool aw_consumer_paused(const aw_consumer *c);
 /* Synchronous commit of the stored offsets. */
 aw_status aw_consumer_commit(aw_consumer *c, aw_error *err);
 
-/* Leave the group (runs the final revoke, which drains and commits). */
-void aw_consumer_close(aw_consumer *c);
+/* Leave the group (runs the final revoke, which drains and commits), giving
+ * up after timeout_ms (brokers unreachable): destroy then skips the close. */
+void aw_consumer_close(aw_consumer *c, int timeout_ms);
 void aw_consumer_destroy(aw_consumer *c);
 
 /* ---- transactional mode -------------------------------------------------- */

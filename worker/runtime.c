@@ -381,7 +381,9 @@ static void shutdown_consumer(aw_runtime *rt)
     while (atomic_load(&rt->in_flight) > 0 && process_done(rt, 100) > 0) {
     }
     commit_tick(rt, true);
-    aw_consumer_close(rt->consumer);
+    /* Leaving the group is bounded too: with the brokers gone it cannot
+     * finish, and the process must still exit. */
+    aw_consumer_close(rt->consumer, atomic_load(&rt->hard_stop) ? 1000 : 10000);
 }
 
 aw_status aw_runtime_run(aw_runtime *rt, aw_error *err)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets (tests/fuzz/fuzz_*.c) with clang in build-fuzz/
 # and run each for SECONDS (default 60): scripts/fuzz.sh [SECONDS]
+# scripts/fuzz.sh --build-only builds them and runs nothing.
 # Each target starts from its committed seeds (tests/fuzz/corpus/<name>/) plus
 # what earlier runs in this build folder found (build-fuzz/corpus/<name>/).
 # A crash, leak, sanitizer report, timeout or OOM fails the run; the input
@@ -11,7 +12,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
-case "$seconds" in '' | *[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;; esac
+build_only=false
+[ "$seconds" = --build-only ] && { build_only=true; seconds=0; }
+# 0 would mean "forever" to libFuzzer's -max_total_time.
+case "$seconds" in '' | *[!0-9]* | 0*) $build_only || { echo "usage: $0 [SECONDS | --build-only]" >&2; exit 2; } ;; esac
 
 # A clear message when the runtime is missing, instead of a link error deep
 # in the build.
@@ -28,6 +32,7 @@ fi
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAW_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j "$(nproc)" >/dev/null
 echo "built the fuzz targets in build-fuzz/fuzz/"
+$build_only && exit 0
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/lsan.supp}

@@ -1,6 +1,6 @@
-/* aw_action_decode: every Kafka message value goes through it. A small size
- * limit keeps the too_large path reachable; the identity helpers run on every
- * accepted action, as the worker does. */
+/* aw_action_decode: every Kafka message value goes through it. A size limit
+ * below libFuzzer's default -max_len (4096) keeps too_large reachable; the
+ * identity helpers run on every accepted action, as the worker does. */
 #include "ingest/action.h"
 #include "tests/fuzz/fuzz_util.h"
 
@@ -8,7 +8,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     aw_action a;
     aw_reject rej;
-    if (aw_action_decode(data, size, 4096, &a, &rej) == 0) {
+    if (aw_action_decode(data, size, 2048, &a, &rej) == 0) {
         aw_buf b = {0};
         if (aw_action_identity(&a, &b) == 0)
             (void)aw_action_identity_hash(&a);

@@ -19,17 +19,19 @@ VALID lists odd but valid actions, each executed exactly once.
       target's log. PEER (mock or real) only labels the output. Exit status
       1 with the reasons on failure.
 
-Size: ingest.max_message_bytes is 1 MiB in the test config and the too_large
-case is 2 MiB. A 50 MiB message would be the more hostile one, but the mock
-cluster keeps only ~5 MiB per partition and the worker would have to copy it
-to the DLQ as well; the code path (len > max_bytes, before any parsing) is
-the same.
+Size: ingest.max_message_bytes is 256 KiB in the test config and the
+too_large case is 512 KiB. A 50 MiB message would be the more hostile one,
+but the mock cluster keeps only ~5 MiB per partition and a real broker takes
+~1 MB per message by default (message.max.bytes), the DLQ copy included with
+its headers; the code path (len > max_bytes, before any parsing) is the
+same. For the same reason the object bomb is 40,000 deep (240 KB, under the
+limit, so it must be caught as too_deep); the array bomb is 100,000 deep.
 """
 import hashlib
 import json
 import sys
 
-MAX_MESSAGE_BYTES = 1024 * 1024  # must equal ingest.max_message_bytes of the test
+MAX_MESSAGE_BYTES = 256 * 1024  # must equal ingest.max_message_bytes of the test
 
 BASE = {"id": "h-1", "namespace": "it", "tenant": "t1", "provider": "webhook",
         "action_type": "notify", "payload": {"k": "v"}}
@@ -59,8 +61,8 @@ CASES = [
     ("JSON string", b'"an action"', "not_an_object", ""),
     ("JSON null", b"null", "not_an_object", ""),
     ("arrays nested 100,000 deep", b"[" * 100000 + b"]" * 100000, "too_deep", ""),
-    ("objects nested 100,000 deep", b'{"a":' * 100000 + b"1" + b"}" * 100000, "too_deep", ""),
-    ("2 MiB message over the 1 MiB limit",
+    ("objects nested 40,000 deep", b'{"a":' * 40000 + b"1" + b"}" * 40000, "too_deep", ""),
+    ("512 KiB message over the 256 KiB limit",
      action(id="too-large", payload="x" * (2 * MAX_MESSAGE_BYTES)), "too_large", ""),
     ("invalid UTF-8 in a string", b'{"id":"\xff\xfe","namespace":"it","tenant":"t1",'
      b'"provider":"webhook","action_type":"notify","payload":1}', "invalid_json", ""),

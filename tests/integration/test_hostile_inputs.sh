@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The hostile input corpus (tests/integration/hostile_inputs.py), each case
 # followed by a valid action, sent byte for byte by kcat (one file = one
-# message) to a 1-partition actions topic; ingest.max_message_bytes = 1 MiB.
+# message) to a 1-partition actions topic; ingest.max_message_bytes = 256 KiB.
 # Asserts: every hostile case reaches the DLQ once, with its exact
 # acteon.dlq.reason, its original bytes (sha256) and an acteon.audit_record
 # header naming its source offset; every valid action is executed exactly
@@ -13,13 +13,13 @@ source "$(dirname "$0")/lib.sh"
 CASES="$AW_SOURCE_DIR/tests/integration/hostile_inputs.py"
 start_kafka "$ACTIONS_TOPIC:1" "$REPLY_TOPIC:1" "$DLQ_TOPIC:1"
 start_webhook
-EXTRA_CONFIG='ingest = { max_message_bytes = 1048576; };' write_config "$T/worker.conf"
+EXTRA_CONFIG='ingest = { max_message_bytes = 262144; };' write_config "$T/worker.conf"
 
 mkdir "$T/msgs"
 total=$(python3 "$CASES" write "$T/msgs" "$RUN_ID")
 # kcat sends each file as one message, in order (idempotence keeps that
 # order on the wire), but skips empty files: an empty value goes as
-# "key<TAB>" with -K instead. message.max.bytes: the 2 MiB case must pass.
+# "key<TAB>" with -K instead. message.max.bytes: the too_large case must pass.
 kcat_produce() {
     kcat -P -b "$BOOT" -t "$ACTIONS_TOPIC" -p 0 -X enable.idempotence=true \
         -X message.max.bytes=8000000 "$@" >>"$T/kcat.log" 2>&1 \

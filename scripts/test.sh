@@ -4,6 +4,8 @@
 #   release build:      unit, conformance and integration tests
 #   ASan+UBSan build:   unit, conformance and integration tests
 #   TSan build:         the concurrency tests (conformance races, integration)
+#   fuzz build (clang): every libFuzzer target of tests/fuzz for 30 s
+#                       (scripts/fuzz.sh; AW_FUZZ_SECONDS changes the time)
 # One real OpenSearch node (scripts/opensearch-node.sh, Maven Central jars)
 # starts alongside it for the Elasticsearch audit backend
 # (AW_TEST_OPENSEARCH_URL). One real Apache Kafka broker (scripts/kafka-broker.sh: KRaft, 127.0.0.1,
@@ -120,6 +122,9 @@ fi
 for flavour in release asan tsan; do
     scripts/build.sh "$flavour"
 done
+# Built with the others, while the servers start; the fuzz tier only runs.
+fuzz_built=true
+scripts/fuzz.sh --build-only || fuzz_built=false
 
 if [ -n "$kafka_start_pid" ]; then
     if wait "$kafka_start_pid"; then
@@ -150,6 +155,11 @@ fi
 
 run_tier build 'unit|conformance|integration' "release: unit + conformance + integration"
 run_tier build-asan 'unit|conformance|integration' "asan+ubsan: unit + conformance + integration"
+fuzz_tier="fuzz: ${AW_FUZZ_SECONDS:-30} s per target (logs: build-fuzz/logs, inputs: build-fuzz/artifacts)"
+echo "==== $fuzz_tier"
+if ! $fuzz_built || ! scripts/fuzz.sh "${AW_FUZZ_SECONDS:-30}"; then
+    failed+=("$fuzz_tier")
+fi
 run_tier build-tsan 'concurrency' "tsan: concurrency"
 
 if [ ${#failed[@]} -ne 0 ]; then

@@ -29,6 +29,9 @@ typedef struct aw_delivery {
     bool to_override;          /* sent to the action's reply_to: fall back to
                                   the default reply topic if that topic is
                                   unknown */
+    bool value_omitted;        /* DLQ copy sent without the original value,
+                                  which the producer or the DLQ topic refused
+                                  as too large */
 } aw_delivery;
 
 typedef struct aw_job {

@@ -108,6 +108,17 @@ static rd_kafka_headers_t *reply_headers(const aw_job *job)
     return h;
 }
 
+/* Header saying why a DLQ copy has no value; the bytes stay on the source
+ * topic (acteon.dlq.source_*) until its retention ends. */
+#define AW_DLQ_VALUE_OMITTED_HEADER "acteon.dlq.value_omitted"
+
+static void add_value_omitted(rd_kafka_headers_t *h, size_t len, const char *why)
+{
+    char text[384];
+    snprintf(text, sizeof(text), "%zu bytes: %s", len, why);
+    rd_kafka_header_add(h, AW_DLQ_VALUE_OMITTED_HEADER, -1, text, -1);
+}
+
 static rd_kafka_headers_t *dlq_headers(const aw_job *job)
 {
     const aw_audit_record *r = &job->record;
@@ -190,9 +201,22 @@ static void send_dlq(aw_runtime *rt, aw_job *job)
     d->kind = AW_DELIVERY_DLQ;
     d->to_override = false;
     const rd_kafka_message_t *m = job->msg;
+    d->value_omitted = false;
     aw_error err;
     if (aw_producer_send(rt->producer, rt->cfg->kafka.dlq_topic, m->key, m->key_len, m->payload,
-                         m->len, dlq_headers(job), d, &err) != AW_OK) {
+                         m->len, dlq_headers(job), d, &err) == AW_OK)
+        return;
+    /* Refused before sending (in practice: over the producer's
+     * message.max.bytes). Retrying the same bytes would be refused forever
+     * and hold back every later commit of the partition: dead-letter the
+     * outcome without the value instead. */
+    AW_WARN("dlq", "%s: %s; sending the DLQ copy without its value", job->record.record_id,
+            err.msg);
+    rd_kafka_headers_t *h = dlq_headers(job);
+    add_value_omitted(h, m->len, err.msg);
+    d->value_omitted = true;
+    if (aw_producer_send(rt->producer, rt->cfg->kafka.dlq_topic, m->key, m->key_len, NULL, 0, h,
+                         d, &err) != AW_OK) {
         AW_ERROR("dlq", "%s: %s", job->record.record_id, err.msg);
         delivery_failed(rt, job);
     }
@@ -207,6 +231,11 @@ void aw_outcome_send(aw_runtime *rt, aw_job *job)
     } else {
         send_reply(rt, job);
     }
+}
+
+static bool too_large(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
 }
 
 static bool unknown_topic(rd_kafka_resp_err_t e)
@@ -245,6 +274,25 @@ void aw_outcome_delivered(void *ud, aw_producer *p, const rd_kafka_message_t *ms
                              msg->len, h, d, &err) == AW_OK)
             return;
         AW_ERROR("reply", "%s: %s", job->record.record_id, err.msg);
+    } else if (d->kind == AW_DELIVERY_DLQ && !d->value_omitted && too_large(msg->err)) {
+        /* The DLQ topic refused the copy (its max.message.bytes is below the
+         * source topic's, or our headers pushed it over): the same bytes
+         * would be refused forever, so send the outcome without them. */
+        d->value_omitted = true;
+        rd_kafka_headers_t *orig = NULL, *h;
+        if (rd_kafka_message_headers(msg, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig)
+            h = rd_kafka_headers_copy(orig);
+        else
+            h = rd_kafka_headers_new(2);
+        add_value_omitted(h, msg->len, rd_kafka_err2str(msg->err));
+        AW_WARN("dlq", "%s: %s refused the copy: %s; sending it without its value",
+                job->record.record_id, rd_kafka_topic_name(msg->rkt),
+                rd_kafka_err2str(msg->err));
+        aw_error err;
+        if (aw_producer_send(p, rd_kafka_topic_name(msg->rkt), msg->key, msg->key_len, NULL, 0,
+                             h, d, &err) == AW_OK)
+            return;
+        AW_ERROR("dlq", "%s: %s", job->record.record_id, err.msg);
     } else if (msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
                msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
         /* Not acknowledged: the offset stays uncommitted, so the message is

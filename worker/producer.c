@@ -71,6 +71,12 @@ aw_status aw_producer_new(const aw_producer_options *o, aw_producer **out, aw_er
         {"linger.ms", "5"},
         {"message.timeout.ms", "0"},
         {"topic.metadata.propagation.max.ms", "10000"},
+        /* A DLQ copy carries the original value, which may be as large as
+         * anything the consumer accepts (receive.message.max.bytes, 100 MB
+         * by default): with librdkafka's 1 MB producer default a too_large
+         * message could never be dead-lettered, and its uncommitted offset
+         * held back every later commit of its partition. */
+        {"message.max.bytes", "100000000"},
     };
     aw_status rc = AW_OK;
     for (size_t i = 0; rc == AW_OK && i < sizeof(defaults) / sizeof(defaults[0]); i++) {

@@ -16,8 +16,10 @@ void aw_job_free(aw_job *job)
 {
     if (!job)
         return;
-    if (!job->rejected)
-        aw_action_clear(&job->action);
+    /* Not only when !rejected: the pipeline rejects decoded actions too
+     * (unknown provider), and those still own their JSON tree. A failed
+     * decode leaves the action zeroed, which clears as a no-op. */
+    aw_action_clear(&job->action);
     aw_audit_record_clear(&job->record);
     rd_kafka_message_destroy(job->msg);
     free(job);

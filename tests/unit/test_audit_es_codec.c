@@ -73,6 +73,16 @@ static void test_conf(void **state)
     assert_int_equal(es_index_day(&c, "aud-2026.02.30", &day), -1);   /* not a day */
     assert_int_equal(es_index_day(&c, "aud-2026.11.250", &day), -1);
     assert_int_equal(es_index_day(&c, "au-2026.11.25", &day), -1);
+    /* Times at the ends of int64 (fuzz_es_conf: -INT64_MIN overflowed). */
+    es_index_for(&c, -1, ix, sizeof(ix));
+    assert_string_equal(ix, "aud-1969.12.31");
+    es_index_for(&c, -86400000LL, ix, sizeof(ix));
+    assert_string_equal(ix, "aud-1969.12.31");
+    es_index_for(&c, INT64_MIN, ix, sizeof(ix));
+    assert_int_equal(strncmp(ix, "aud-", 4), 0);
+    assert_int_equal(es_index_day(&c, ix, &day), -1);
+    es_index_for(&c, INT64_MAX, ix, sizeof(ix));
+    assert_int_equal(strncmp(ix, "aud-", 4), 0);
     es_conf_clear(&c);
     assert_int_equal(es_conf_parse("http://h:9200", &c, &err), AW_OK);
     assert_string_equal(c.base, "http://h:9200");

@@ -254,10 +254,15 @@ out:
 
 void es_index_for(const es_conf *c, int64_t ms, char *out, size_t outsz)
 {
-    /* floor division, so a (bogus) pre-1970 time still maps to one day */
-    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+    /* Floor division, so a (bogus) pre-1970 time still maps to one day.
+     * Never negate ms: completed_at comes from replies anyone can write, and
+     * -INT64_MIN overflows (found by tests/fuzz/fuzz_es_conf.c). */
+    time_t secs = (time_t)(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
     struct tm tm;
-    gmtime_r(&secs, &tm);
+    if (!gmtime_r(&secs, &tm)) { /* year beyond int: not with a 64-bit time_t; keeps tm set */
+        secs = 0;
+        gmtime_r(&secs, &tm);
+    }
     snprintf(out, outsz, "%s-%04d.%02d.%02d", c->index, tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday);
 }

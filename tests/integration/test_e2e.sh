@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End to end on the Kafka peer (lib.sh: real broker or mock cluster) with
-# memory backends and a real webhook:
+# memory backends (or the state backend a wrapper names) and a real webhook:
 # 1,000 actions, 100 repeating an earlier id, 20 malformed ->
 # 880 executed, 100 deduplicated, exactly one webhook call per distinct id,
 # 20 DLQ messages each with a reason, committed offsets at the end of every
@@ -10,6 +10,10 @@ source "$(dirname "$0")/lib.sh"
 start_kafka "$ACTIONS_TOPIC:4" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 start_webhook
 write_config "$T/worker.conf"
+# A no-op for memory state; creates the schema of a shared backend when a
+# wrapper (test_e2e_<backend>.sh) sets STATE_BACKEND/STATE_URL.
+"$WORKER" --log-level warn migrate -c "$T/worker.conf" >"$T/migrate.log" 2>&1 \
+    || fail "migrate: $(cat "$T/migrate.log")"
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --ids "$T/ids.txt" >"$T/actions.jsonl"
 produce_file "$T/actions.jsonl"
 

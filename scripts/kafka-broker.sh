@@ -111,23 +111,10 @@ cmd_create_topic() {
 
 cmd_stop() {
     [ $# -eq 1 ] || usage
-    local dir pid deadline
+    local dir
     dir=$(abs_dir "$1")
-    [ -f "$dir/kafka.pid" ] || return 0
-    pid=$(cat "$dir/kafka.pid")
-    if alive "$pid"; then
-        kill -TERM "$pid" 2>/dev/null || true
-        deadline=$((SECONDS + stop_timeout))
-        while alive "$pid"; do
-            if [ $SECONDS -ge $deadline ]; then
-                echo "kafka-broker: pid $pid still running after ${stop_timeout}s, SIGKILL" >&2
-                kill -KILL "$pid" 2>/dev/null || true
-                break
-            fi
-            sleep 0.2
-        done
-    fi
-    rm -f "$dir/kafka.pid" "$dir/bootstrap"
+    stop_pidfile kafka-broker "$dir/kafka.pid" "$stop_timeout"
+    rm -f "$dir/bootstrap"
 }
 
 [ $# -ge 1 ] || usage

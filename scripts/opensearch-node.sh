@@ -110,23 +110,10 @@ cmd_start() {
 
 cmd_stop() {
     [ $# -eq 1 ] || usage
-    local dir pid deadline
+    local dir
     dir=$(abs_dir "$1")
-    [ -f "$dir/opensearch.pid" ] || return 0
-    pid=$(cat "$dir/opensearch.pid")
-    if alive "$pid"; then
-        kill -TERM "$pid" 2>/dev/null || true
-        deadline=$((SECONDS + stop_timeout))
-        while alive "$pid"; do
-            if [ $SECONDS -ge $deadline ]; then
-                echo "opensearch-node: pid $pid still running after ${stop_timeout}s, SIGKILL" >&2
-                kill -KILL "$pid" 2>/dev/null || true
-                break
-            fi
-            sleep 0.2
-        done
-    fi
-    rm -f "$dir/opensearch.pid" "$dir/env"
+    stop_pidfile opensearch-node "$dir/opensearch.pid" "$stop_timeout"
+    rm -f "$dir/env"
 }
 
 [ $# -ge 1 ] || usage

@@ -50,3 +50,25 @@ for _ in range(2):
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
+
+# stop_pidfile NAME PIDFILE TIMEOUT_S: SIGTERM the process in PIDFILE, wait
+# up to TIMEOUT_S for it to go (a zombie counts as gone), then SIGKILL;
+# removes PIDFILE. No PIDFILE: nothing to do.
+stop_pidfile() {
+    local name=$1 pidfile=$2 timeout=$3 pid deadline
+    [ -f "$pidfile" ] || return 0
+    pid=$(cat "$pidfile")
+    if alive "$pid"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        deadline=$((SECONDS + timeout))
+        while alive "$pid"; do
+            if [ $SECONDS -ge $deadline ]; then
+                echo "$name: pid $pid still running after ${timeout}s, SIGKILL" >&2
+                kill -KILL "$pid" 2>/dev/null || true
+                break
+            fi
+            sleep 0.2
+        done
+    fi
+    rm -f "$pidfile"
+}

@@ -39,6 +39,8 @@ typedef struct aw_config {
         size_t n_topics;
         char *reply_topic;
         char *dlq_topic;
+        char **reply_to_allow;  /* glob patterns a message's reply_to may name */
+        size_t n_reply_to_allow;
         char **properties;   /* "key=value", passed to librdkafka as is */
         size_t n_properties;
         int embedded_partitions; /* partitions per topic of the embedded cluster */

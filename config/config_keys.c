@@ -182,6 +182,13 @@ static const aw_config_key keys[] = {
      .offset = AW_CFG(kafka.dlq_topic), .def_str = "acteon.dlq", .check = check_topic,
      .help = "Dead-letter topic: rejected messages, original bytes plus headers "
              "saying why and where they came from."},
+    {.path = "kafka.reply_to_allow", .type = AW_KEY_STR_LIST,
+     .offset = AW_CFG(kafka.reply_to_allow), .count_offset = AW_CFG(kafka.n_reply_to_allow),
+     .help = "Topics an action's reply_to may name: shell glob patterns (fnmatch), e.g. "
+             "[ \"billing.replies\", \"team-*.replies\" ]. Empty (the default): none; a "
+             "reply_to outside the list is answered on kafka.reply_topic with header "
+             "acteon.reply_to_error, so a message cannot make the worker write (or, with "
+             "broker auto-creation, create) any other topic."},
     {.path = "kafka.properties", .type = AW_KEY_STR_LIST, .flags = AW_KEY_SECRET,
      .offset = AW_CFG(kafka.properties), .count_offset = AW_CFG(kafka.n_properties),
      .check = check_property, .def_text = "[ ]",

@@ -1,5 +1,6 @@
 #include "worker/outcome.h"
 
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +166,15 @@ static void delivery_failed_ex(aw_runtime *rt, aw_job *job, bool purged)
 
 static void delivery_failed(aw_runtime *rt, aw_job *job) { delivery_failed_ex(rt, job, false); }
 
+/* An action may direct its reply only to a topic the operator allowed. */
+static bool reply_to_allowed(const aw_config *cfg, const char *topic)
+{
+    for (size_t i = 0; i < cfg->kafka.n_reply_to_allow; i++)
+        if (fnmatch(cfg->kafka.reply_to_allow[i], topic, 0) == 0)
+            return true;
+    return false;
+}
+
 static void send_reply(aw_runtime *rt, aw_job *job)
 {
     aw_delivery *d = &job->deliveries[AW_DELIVERY_REPLY];
@@ -172,9 +182,14 @@ static void send_reply(aw_runtime *rt, aw_job *job)
     d->kind = AW_DELIVERY_REPLY;
     const char *topic = rt->cfg->kafka.reply_topic;
     d->to_override = false;
+    bool refused = false;
     if (!job->rejected && job->action.reply_to) {
-        topic = job->action.reply_to;
-        d->to_override = true;
+        if (reply_to_allowed(rt->cfg, job->action.reply_to)) {
+            topic = job->action.reply_to;
+            d->to_override = true;
+        } else {
+            refused = true;
+        }
     }
     json_t *j = aw_reply_from_record(&job->record);
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -186,8 +201,17 @@ static void send_reply(aw_runtime *rt, aw_job *job)
         return;
     }
     const char *key = job->record.action_id;
-    if (aw_producer_send(rt->producer, topic, key, strlen(key), text, strlen(text),
-                         reply_headers(job), d, &err) != AW_OK) {
+    rd_kafka_headers_t *h = reply_headers(job);
+    if (refused) {
+        AW_WARN("reply", "%s: reply_to \"%.249s\" is not in kafka.reply_to_allow; replying on %s",
+                job->record.record_id, job->action.reply_to, rt->cfg->kafka.reply_topic);
+        char why[400];
+        snprintf(why, sizeof(why), "reply_to \"%s\" is not allowed (kafka.reply_to_allow)",
+                 job->action.reply_to);
+        rd_kafka_header_add(h, "acteon.reply_to_error", -1, why, -1);
+    }
+    if (aw_producer_send(rt->producer, topic, key, strlen(key), text, strlen(text), h, d,
+                         &err) != AW_OK) {
         AW_ERROR("reply", "%s: %s", job->record.record_id, err.msg);
         delivery_failed(rt, job);
     }

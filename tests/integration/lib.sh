@@ -96,7 +96,8 @@ start_kafka() {
         local margs=()
         for t in "$@"; do margs+=(--topic "$t"); done
         "$SUPPORT/mock_cluster" --bootstrap-file "$T/bootstrap" "${margs[@]}" >"$T/mock.log" 2>&1 &
-        PIDS+=($!)
+        MOCK_PID=$!
+        PIDS+=($MOCK_PID)
         wait_for 20 "mock cluster" test -s "$T/bootstrap"
         BOOT=$(cat "$T/bootstrap")
         "$SUPPORT/kafka_admin" -b "$BOOT" --check "${args[@]}" >"$T/admin.log" 2>&1 \

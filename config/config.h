@@ -65,6 +65,7 @@ typedef struct aw_config {
         int queue_capacity;      /* records queued for the writers, at most */
         int writers;             /* writer threads */
         int cleanup_interval_s;  /* retention cleanup period, 0 = off */
+        int cleanup_batch;       /* records deleted per cleanup call, at most */
         int connect_timeout_ms;  /* per connection attempt */
         int request_timeout_ms;  /* per backend call */
     } audit;

@@ -264,6 +264,10 @@ static const aw_config_key keys[] = {
     {.path = "audit.writers", .type = AW_KEY_INT, .offset = AW_CFG(audit.writers),
      .def_num = 1, .min = 1, .max = 64,
      .help = "Audit writer threads, each with its own backend session."},
+    {.path = "audit.cleanup_batch", .type = AW_KEY_INT, .offset = AW_CFG(audit.cleanup_batch),
+     .def_num = 10000, .min = 1, .max = 100000000,
+     .help = "Expired records deleted per cleanup call (ten calls per round at most). "
+             "ClickHouse drops a whole expired day when it fits: set this to a day's volume."},
     {.path = "audit.cleanup_interval_s", .type = AW_KEY_INT,
      .offset = AW_CFG(audit.cleanup_interval_s), .def_num = 600, .min = 0, .max = 86400,
      .help = "How often expired audit records are deleted, in bounded chunks (0 = never; "

@@ -12,10 +12,9 @@
 #include "common/aw_log.h"
 #include "worker/runtime.h"
 
-/* Expired records deleted per cleanup call, and calls per cleanup round:
- * bounded work, so a large backlog is worked off over several rounds
- * instead of one long statement holding up the writes. */
-#define CLEANUP_CHUNK 10000
+/* Cleanup calls per round (each deletes at most audit.cleanup_batch
+ * records): bounded work, so a large backlog is worked off over several
+ * rounds instead of one long statement holding up the writes. */
 #define CLEANUP_CALLS_PER_ROUND 10
 
 /* One writer thread and its scratch arrays (batch_size each), owned by it. */
@@ -35,6 +34,7 @@ struct aw_audit_writer {
     int64_t flush_ms;
     size_t capacity;
     int64_t cleanup_every_ms;  /* 0 = no cleanup */
+    size_t cleanup_batch;
 
     pthread_mutex_t lock;
     pthread_cond_t not_empty;  /* signalled on push and close */
@@ -216,12 +216,12 @@ static void cleanup_round(aw_audit_writer *w, aw_audit_session *s)
         aw_error err;
         aw_error_clear(&err);
         size_t deleted = 0;
-        if (aw_audit_cleanup(s, aw_time_now_ms(), CLEANUP_CHUNK, &deleted, &err) != AW_OK) {
+        if (aw_audit_cleanup(s, aw_time_now_ms(), w->cleanup_batch, &deleted, &err) != AW_OK) {
             AW_WARN("audit", "retention cleanup: %s", err.msg);
             break;
         }
         total += deleted;
-        if (deleted < CLEANUP_CHUNK)
+        if (deleted < w->cleanup_batch)
             break;
     }
     if (total)
@@ -303,6 +303,7 @@ aw_status aw_audit_writer_start(aw_runtime *rt, aw_audit_writer **out, aw_error 
     w->flush_ms = cfg->audit.flush_interval_ms;
     w->capacity = (size_t)cfg->audit.queue_capacity;
     w->cleanup_every_ms = (int64_t)cfg->audit.cleanup_interval_s * 1000;
+    w->cleanup_batch = (size_t)cfg->audit.cleanup_batch;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

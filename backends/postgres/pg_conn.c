@@ -36,7 +36,9 @@ aw_status aw_pg_config_init(aw_pg_config *cfg, const char *section, const char *
         return aw_error_set(err, AW_CONFIG,
                             "postgres %s: connect/command timeouts must be >= 0 (0 = default)",
                             section);
-    if (command_timeout_ms > AW_PG_MAX_COMMAND_TIMEOUT_MS)
+    /* Only state needs the cap (its fencing relies on it); audit calls may
+     * legitimately take longer (a large batch, a cleanup chunk). */
+    if (strcmp(section, "state") == 0 && command_timeout_ms > AW_PG_MAX_COMMAND_TIMEOUT_MS)
         return aw_error_set(err, AW_CONFIG,
                             "postgres %s: command timeout %d ms is above the limit of %d ms "
                             "(fencing tokens rely on statements ending well within the "

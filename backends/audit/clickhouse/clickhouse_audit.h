@@ -35,7 +35,7 @@
  * dropped when their row count fits the call's budget (max_rows); then up
  * to the remaining budget of expired records are deleted with one
  * `ALTER TABLE ... DELETE` mutation, awaited (bounded) so that the count
- * reported is what is gone. Operators set the cleanup batch at least as
+ * reported is what is gone. Operators set audit.cleanup_batch at least as
  * large as a day's volume to get the cheap whole-day drops.
  *
  * Threads: the backend object (config, the append mutex) is shared; a

@@ -38,6 +38,10 @@ aw_status chs_key(chs_session *s, char space, const aw_state_key *k, aw_error *e
  * no row at all: *found = false). */
 aw_status chs_read(chs_session *s, char space, aw_chs_row *row, bool *found, aw_error *err);
 
+/* chs_key, then chs_read: the newest row of k in space. */
+aw_status chs_read_key(chs_session *s, char space, const aw_state_key *k, aw_chs_row *row,
+                       bool *found, aw_error *err);
+
 /* The ver of the next row of a key whose newest row has prev_ver (0 when
  * none), at the writer's clock now_ms. See 0002_state.sql. */
 uint64_t chs_next_ver(chs_session *s, uint64_t prev_ver, int64_t now_ms);

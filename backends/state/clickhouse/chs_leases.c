@@ -15,13 +15,6 @@
 
 /* ---- locks ---------------------------------------------------------------- */
 
-static aw_status read_space(chs_session *s, char space, const aw_state_key *k, aw_chs_row *r,
-                            bool *found, aw_error *err)
-{
-    aw_status rc = chs_key(s, space, k, err);
-    return rc == AW_OK ? chs_read(s, space, r, found, err) : rc;
-}
-
 static aw_status write_row(chs_session *s, const aw_chs_write *w, const char *what,
                            aw_error *err)
 {
@@ -50,7 +43,7 @@ aw_status aw_chs_lock_acquire(void *ss, const aw_state_key *k, int64_t ttl_ms, u
     chs_session *s = ss;
     aw_chs_row r;
     bool found;
-    aw_status rc = read_space(s, AW_CHS_SPACE_LOCK, k, &r, &found, err);
+    aw_status rc = chs_read_key(s, AW_CHS_SPACE_LOCK, k, &r, &found, err);
     if (rc != AW_OK)
         return rc;
     int64_t now = aw_time_now_ms();
@@ -76,7 +69,7 @@ static aw_status rewrite_held(chs_session *s, char space, const aw_state_key *k,
 {
     aw_chs_row r;
     bool found;
-    aw_status rc = read_space(s, space, k, &r, &found, err);
+    aw_status rc = chs_read_key(s, space, k, &r, &found, err);
     if (rc != AW_OK)
         return rc;
     int64_t now = aw_time_now_ms();

@@ -69,6 +69,13 @@ aw_status chs_read(chs_session *s, char space, aw_chs_row *row, bool *found, aw_
     return AW_OK;
 }
 
+aw_status chs_read_key(chs_session *s, char space, const aw_state_key *k, aw_chs_row *row,
+                       bool *found, aw_error *err)
+{
+    aw_status rc = chs_key(s, space, k, err);
+    return rc == AW_OK ? chs_read(s, space, row, found, err) : rc;
+}
+
 uint64_t chs_next_ver(chs_session *s, uint64_t prev_ver, int64_t now_ms)
 {
     uint64_t seq = (prev_ver >> 16) + 1;
@@ -245,9 +252,7 @@ static aw_status chs_check_and_set(void *ss, const aw_state_key *k, const void *
     aw_chs_row r;
     bool found;
     *written = false;
-    aw_status rc = chs_key(s, AW_CHS_SPACE_VALUE, k, err);
-    if (rc == AW_OK)
-        rc = chs_read(s, AW_CHS_SPACE_VALUE, &r, &found, err);
+    aw_status rc = chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
     if (rc != AW_OK)
         return rc;
     int64_t now = aw_time_now_ms();
@@ -269,9 +274,7 @@ static aw_status chs_get(void *ss, const aw_state_key *k, aw_state_value *out, a
     aw_chs_row r;
     bool found;
     memset(out, 0, sizeof(*out));
-    aw_status rc = chs_key(s, AW_CHS_SPACE_VALUE, k, err);
-    if (rc == AW_OK)
-        rc = chs_read(s, AW_CHS_SPACE_VALUE, &r, &found, err);
+    aw_status rc = chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
     if (rc != AW_OK)
         return rc;
     if (!aw_chs_row_live(&r, aw_time_now_ms())) {
@@ -292,9 +295,7 @@ static aw_status chs_set(void *ss, const aw_state_key *k, const void *val, size_
     chs_session *s = ss;
     aw_chs_row r;
     bool found;
-    aw_status rc = chs_key(s, AW_CHS_SPACE_VALUE, k, err);
-    if (rc == AW_OK)
-        rc = chs_read(s, AW_CHS_SPACE_VALUE, &r, &found, err);
+    aw_status rc = chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
     if (rc != AW_OK)
         return rc;
     int64_t now = aw_time_now_ms();
@@ -316,9 +317,7 @@ static aw_status chs_del(void *ss, const aw_state_key *k, bool *existed, aw_erro
     aw_chs_row r;
     bool found;
     *existed = false;
-    aw_status rc = chs_key(s, AW_CHS_SPACE_VALUE, k, err);
-    if (rc == AW_OK)
-        rc = chs_read(s, AW_CHS_SPACE_VALUE, &r, &found, err);
+    aw_status rc = chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
     if (rc != AW_OK)
         return rc;
     int64_t now = aw_time_now_ms();
@@ -354,9 +353,7 @@ static aw_status chs_increment(void *ss, const aw_state_key *k, int64_t delta, i
     chs_session *s = ss;
     aw_chs_row r;
     bool found;
-    aw_status rc = chs_key(s, AW_CHS_SPACE_VALUE, k, err);
-    if (rc == AW_OK)
-        rc = chs_read(s, AW_CHS_SPACE_VALUE, &r, &found, err);
+    aw_status rc = chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
     if (rc != AW_OK)
         return rc;
     int64_t now = aw_time_now_ms(), cur = 0, expires = chs_deadline(now, ttl_ms);
@@ -390,9 +387,7 @@ static aw_status chs_compare_and_swap(void *ss, const aw_state_key *k, uint64_t 
     chs_session *s = ss;
     aw_chs_row r;
     bool found;
-    aw_status rc = chs_key(s, AW_CHS_SPACE_VALUE, k, err);
-    if (rc == AW_OK)
-        rc = chs_read(s, AW_CHS_SPACE_VALUE, &r, &found, err);
+    aw_status rc = chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
     if (rc != AW_OK)
         return rc;
     int64_t now = aw_time_now_ms();

@@ -105,4 +105,10 @@ extern const aw_state_driver aw_state_postgres_driver; /* AW_WITH_STATE_POSTGRES
 extern const aw_state_driver aw_state_dynamodb_driver; /* AW_WITH_STATE_DYNAMODB */
 extern const aw_state_driver aw_state_clickhouse_driver; /* AW_WITH_CLICKHOUSE; not atomic */
 
+/* For claim_batch implementations: c (cleared) becomes what a repeat of an
+ * identity earlier in the same batch sees behind `first`'s answer: BUSY
+ * behind an acquired or busy lease, the same done record behind DONE.
+ * AW_NOMEM when copying the done record fails. */
+aw_status aw_claim_copy_repeat(aw_claim *c, const aw_claim *first, aw_error *err);
+
 #endif

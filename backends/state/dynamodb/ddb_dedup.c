@@ -78,30 +78,6 @@ static void claim_reset(aw_claim *c)
     c->done_token = 0;
 }
 
-static aw_status claim_copy(aw_claim *c, const aw_claim *first, aw_error *err)
-{
-    switch (first->result) {
-    case AW_CLAIM_ACQUIRED:
-        c->result = AW_CLAIM_BUSY;
-        c->token = first->token;
-        c->retry_after_ms = first->lease_ms;
-        return AW_OK;
-    case AW_CLAIM_BUSY:
-        c->result = AW_CLAIM_BUSY;
-        c->token = first->token;
-        c->retry_after_ms = first->retry_after_ms;
-        return AW_OK;
-    case AW_CLAIM_DONE:
-        c->result = AW_CLAIM_DONE;
-        c->done_token = first->done_token;
-        c->done_partition = first->done_partition;
-        c->done_offset = first->done_offset;
-        c->done_summary = strdup(first->done_summary ? first->done_summary : "");
-        c->done_topic = strdup(first->done_topic ? first->done_topic : "");
-        return c->done_summary && c->done_topic ? AW_OK : ddb_nomem(err);
-    }
-    return aw_error_set(err, AW_INTERNAL, "claim: bad result");
-}
 
 /* Prepare batch call slot j (for item i) with op and body. */
 static aw_status slot(ddb_session *s, size_t j, const char *op, char *body, aw_error *err)
@@ -230,7 +206,7 @@ aw_status ddb_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
     }
     for (size_t i = 0; i < n && rc == AW_OK; i++)
         if (first[i] != i)
-            rc = claim_copy(&items[i], &items[first[i]], err);
+            rc = aw_claim_copy_repeat(&items[i], &items[first[i]], err);
     if (rc != AW_OK)
         for (size_t i = 0; i < n; i++) {
             aw_claim_clear(&items[i]);

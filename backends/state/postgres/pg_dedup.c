@@ -187,32 +187,6 @@ static aw_status claim_from_row(aw_claim *c, const PGresult *r, int i, aw_error 
     }
 }
 
-/* A repeat of an identity earlier in the batch: what the first got, seen
- * from behind it. */
-static aw_status claim_copy(aw_claim *c, const aw_claim *first, aw_error *err)
-{
-    switch (first->result) {
-    case AW_CLAIM_ACQUIRED:
-        c->result = AW_CLAIM_BUSY;
-        c->token = first->token;
-        c->retry_after_ms = first->lease_ms;
-        return AW_OK;
-    case AW_CLAIM_BUSY:
-        c->result = AW_CLAIM_BUSY;
-        c->token = first->token;
-        c->retry_after_ms = first->retry_after_ms;
-        return AW_OK;
-    case AW_CLAIM_DONE:
-        c->result = AW_CLAIM_DONE;
-        c->done_token = first->done_token;
-        c->done_partition = first->done_partition;
-        c->done_offset = first->done_offset;
-        c->done_summary = strdup(first->done_summary ? first->done_summary : "");
-        c->done_topic = strdup(first->done_topic ? first->done_topic : "");
-        return c->done_summary && c->done_topic ? AW_OK : pg_nomem(err);
-    }
-    return aw_error_set(err, AW_INTERNAL, "claim: bad result");
-}
 
 aw_status pg_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
 {
@@ -263,7 +237,7 @@ aw_status pg_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
     PQclear(r);
     for (size_t i = 0; i < n && rc == AW_OK; i++)
         if (s->first[i] != i)
-            rc = claim_copy(&items[i], &items[s->first[i]], err);
+            rc = aw_claim_copy_repeat(&items[i], &items[s->first[i]], err);
     if (rc != AW_OK) {
         /* No item result is meaningful after an error: free what was set. */
         for (size_t i = 0; i < n; i++) {

@@ -487,6 +487,34 @@ size_t aw_consumer_poll(aw_consumer *c, rd_kafka_message_t **msgs, uint32_t *gen
     return kept;
 }
 
+int aw_consumer_refetch(aw_consumer *c)
+{
+    rd_kafka_topic_partition_list_t *list = NULL;
+    if (rd_kafka_assignment(c->rk, &list) != RD_KAFKA_RESP_ERR_NO_ERROR || !list)
+        return 0;
+    int n = 0;
+    if (list->cnt > 0 && rd_kafka_position(c->rk, list) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_topic_partition_list_t *seek = rd_kafka_topic_partition_list_new(list->cnt);
+        for (int i = 0; i < list->cnt; i++)
+            if (list->elems[i].offset >= 0) /* nothing consumed yet: nothing to restart */
+                rd_kafka_topic_partition_list_add(seek, list->elems[i].topic,
+                                                  list->elems[i].partition)
+                    ->offset = list->elems[i].offset;
+        if (seek->cnt > 0) {
+            rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, seek, 0 /* async */);
+            if (e) {
+                AW_WARN("consumer", "refetch: %s", rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+            } else {
+                n = seek->cnt;
+            }
+        }
+        rd_kafka_topic_partition_list_destroy(seek);
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return n;
+}
+
 aw_status aw_consumer_commit(aw_consumer *c, aw_error *err)
 {
     rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 0);

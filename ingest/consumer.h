@@ -78,6 +78,13 @@ size_t aw_consumer_revoking_in_flight(const aw_consumer *c);
 void aw_consumer_set_paused(aw_consumer *c, bool paused);
 bool aw_consumer_paused(const aw_consumer *c);
 
+/* Seek every assigned partition to its current position (the offset after
+ * the last message handed to us), which restarts its fetcher: the way out
+ * of a fetch that stalled after a pause/resume (librdkafka 2.0.2). Messages
+ * prefetched beyond the position are fetched again, none is skipped.
+ * Returns how many partitions were sought. Polling thread only. */
+int aw_consumer_refetch(aw_consumer *c);
+
 /* Synchronous commit of the stored offsets. */
 aw_status aw_consumer_commit(aw_consumer *c, aw_error *err);
 

@@ -170,3 +170,14 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
     pthread_mutex_unlock(&m->lag_lock);
     return 0;
 }
+
+int64_t aw_metrics_total_lag(aw_metrics *m)
+{
+    int64_t sum = 0;
+    pthread_mutex_lock(&m->lag_lock);
+    for (size_t i = 0; i < m->n_lags; i++)
+        if (m->lags[i].lag > 0)
+            sum += m->lags[i].lag;
+    pthread_mutex_unlock(&m->lag_lock);
+    return sum;
+}

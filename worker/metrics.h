@@ -57,6 +57,10 @@ typedef struct aw_metrics {
 int aw_metrics_init(aw_metrics *m);
 void aw_metrics_destroy(aw_metrics *m);
 
+/* Sum of the positive per-partition lags of the last statistics (0 when
+ * none were seen yet). Any thread. */
+int64_t aw_metrics_total_lag(aw_metrics *m);
+
 /* Replace the lag table from a librdkafka statistics JSON document. */
 void aw_metrics_update_lag(aw_metrics *m, const char *stats_json, size_t len);
 

@@ -388,6 +388,29 @@ static void shutdown_consumer(aw_runtime *rt)
     aw_consumer_close(rt->consumer, atomic_load(&rt->hard_stop) ? 1000 : 10000);
 }
 
+/* Fetch-stall watchdog. librdkafka 2.0.2 can leave a partition without
+ * fetches after rapid pause/resume cycles (seen on a real broker under
+ * constant backpressure): nothing in flight, not paused, the statistics
+ * report lag, yet no message arrives. After STALL_MS of that, restart the
+ * fetchers from the current positions (nothing skipped, nothing repeated
+ * beyond what was prefetched). Polling thread only. */
+#define STALL_MS 10000
+
+static bool stalled(aw_runtime *rt, int64_t now, int64_t last_msg, int64_t last_refetch)
+{
+    if (now - last_msg < STALL_MS || now - last_refetch < STALL_MS ||
+        aw_consumer_paused(rt->consumer) || atomic_load(&rt->in_flight) - rt->n_held > 0)
+        return false;
+    int64_t lag = aw_metrics_total_lag(&rt->metrics);
+    if (lag <= 0)
+        return false;
+    int n = aw_consumer_refetch(rt->consumer);
+    AW_WARN("runtime", "no message for %lld ms although the consumer lag is %lld: restarted "
+            "the fetch of %d partition(s) from their positions", (long long)(now - last_msg),
+            (long long)lag, n);
+    return true;
+}
+
 aw_status aw_runtime_run(aw_runtime *rt, aw_error *err)
 {
     aw_consumer_options co = {
@@ -411,6 +434,7 @@ aw_status aw_runtime_run(aw_runtime *rt, aw_error *err)
     rd_kafka_message_t *msgs[POLL_BATCH];
     uint32_t gens[POLL_BATCH];
     int64_t next_progress = aw_mono_now_ms() + 30000;
+    int64_t last_msg_mono = aw_mono_now_ms(), last_refetch_mono = 0;
     while (!atomic_load(&rt->stopping)) {
         atomic_store(&rt->last_tick_mono, aw_mono_now_ms());
         /* Never take more than the window has room for: the window, not
@@ -420,6 +444,11 @@ aw_status aw_runtime_run(aw_runtime *rt, aw_error *err)
         long room = rt->cfg->workers.max_in_flight - atomic_load(&rt->in_flight);
         size_t want = room <= 0 ? 1 : room < POLL_BATCH ? (size_t)room : POLL_BATCH;
         size_t n = aw_consumer_poll(rt->consumer, msgs, gens, want, 20);
+        int64_t now = aw_mono_now_ms();
+        if (n)
+            last_msg_mono = now;
+        else if (stalled(rt, now, last_msg_mono, last_refetch_mono))
+            last_refetch_mono = now;
         dispatch(rt, msgs, gens, n);
         process_done(rt, 0);
         commit_tick(rt, false);

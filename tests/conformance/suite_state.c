@@ -1134,6 +1134,24 @@ static aw_state_key race_key(const race_thread *t, const char *kind, const char 
     return (aw_state_key){.ns = t->sh->ns, .tenant = CONF_TENANT, .kind = kind, .id = id};
 }
 
+/* claim_batch as the worker calls it: a transient failure is retried (the
+ * contract allows them under contention, e.g. a PostgreSQL deadlock abort,
+ * 40P01, which writes nothing). Bounded; anything else is returned. */
+static aw_status claim_batch_retrying(aw_state_session *ss, aw_claim *batch, size_t n,
+                                      aw_error *err)
+{
+    aw_status rc = AW_OK;
+    for (int attempt = 1; attempt <= 20; attempt++) {
+        rc = aw_state_claim_batch(ss, batch, n, err);
+        if (rc != AW_TRANSIENT || !err->retriable)
+            break;
+        for (size_t i = 0; i < n; i++)
+            aw_claim_clear(&batch[i]);
+        aw_sleep_ms(attempt * 5);
+    }
+    return rc;
+}
+
 static void race_claim_all(race_thread *t, aw_state_session *ss)
 {
     aw_error err = {0};
@@ -1144,7 +1162,7 @@ static void race_claim_all(race_thread *t, aw_state_session *ss)
             batch[i].key = race_key(t, "dedup", t->sh->ids[off + i]);
             batch[i].lease_ms = CONF_LONG_TTL_MS;
         }
-        aw_status rc = aw_state_claim_batch(ss, batch, RACE_BATCH, &err);
+        aw_status rc = claim_batch_retrying(ss, batch, RACE_BATCH, &err);
         if (rc != AW_OK)
             race_fail(t, rc, "claim_batch", &err);
         for (size_t i = 0; i < RACE_BATCH; i++) {
@@ -1522,7 +1540,7 @@ static void xproc_claim_all(xproc_report *rep, aw_state_session *ss, const char 
             batch[i].key = xproc_key(ns, ids[order[off + i]]);
             batch[i].lease_ms = CONF_LONG_TTL_MS;
         }
-        aw_status rc = aw_state_claim_batch(ss, batch, XPROC_BATCH, &err);
+        aw_status rc = claim_batch_retrying(ss, batch, XPROC_BATCH, &err);
         if (rc != AW_OK) {
             xproc_fail(rep, rc, "claim_batch", &err);
             break;

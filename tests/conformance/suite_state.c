@@ -1152,6 +1152,21 @@ static aw_status claim_batch_retrying(aw_state_session *ss, aw_claim *batch, siz
     return rc;
 }
 
+/* The same for complete_batch (the statement is atomic: a transient
+ * failure completed nothing, so it is simply sent again). */
+static aw_status complete_batch_retrying(aw_state_session *ss, aw_complete *batch, size_t n,
+                                         aw_error *err)
+{
+    aw_status rc = AW_OK;
+    for (int attempt = 1; attempt <= 20; attempt++) {
+        rc = aw_state_complete_batch(ss, batch, n, err);
+        if (rc != AW_TRANSIENT || !err->retriable)
+            break;
+        aw_sleep_ms(attempt * 5);
+    }
+    return rc;
+}
+
 static void race_claim_all(race_thread *t, aw_state_session *ss)
 {
     aw_error err = {0};
@@ -1193,7 +1208,7 @@ static void race_complete_wins(race_thread *t, aw_state_session *ss)
                 .window_ms = CONF_LONG_TTL_MS};
         }
         if (n == RACE_BATCH || (i == RACE_IDS && n > 0)) {
-            aw_status rc = aw_state_complete_batch(ss, batch, n, &err);
+            aw_status rc = complete_batch_retrying(ss, batch, n, &err);
             if (rc != AW_OK)
                 race_fail(t, rc, "complete_batch", &err);
             for (size_t j = 0; j < n && t->rc == AW_OK; j++)
@@ -1575,7 +1590,7 @@ static void xproc_complete_wins(xproc_report *rep, aw_state_session *ss, const c
                                        .summary = summary,
                                        .window_ms = CONF_LONG_TTL_MS};
         if (n == XPROC_BATCH || (i == XPROC_IDS && n > 0)) {
-            aw_status rc = aw_state_complete_batch(ss, batch, n, &err);
+            aw_status rc = complete_batch_retrying(ss, batch, n, &err);
             if (rc != AW_OK)
                 xproc_fail(rep, rc, "complete_batch", &err);
             for (size_t j = 0; j < n && rc == AW_OK; j++)

@@ -544,9 +544,8 @@ static uint64_t aw_fnv1a(uint64_t h, const unsigned char *p, size_t n)
 /* The part's length as 8 little-endian bytes, then its bytes: the length
  * separates parts unambiguously ("a"+"b:c" and "a:b"+"c" differ) and the
  * fixed byte order keeps the hash identical on every platform. */
-static uint64_t aw_fnv1a_part(uint64_t h, const char *s)
+static uint64_t aw_fnv1a_part(uint64_t h, const char *s, size_t n)
 {
-    size_t n = strlen(s);
     unsigned char len[8];
     for (int i = 0; i < 8; i++)
         len[i] = (unsigned char)((uint64_t)n >> (8 * i));
@@ -554,12 +553,13 @@ static uint64_t aw_fnv1a_part(uint64_t h, const char *s)
     return aw_fnv1a(h, (const unsigned char *)s, n);
 }
 
-uint64_t aw_action_identity_hash(const aw_action *a)
+uint64_t aw_identity_hash(const char *ns, size_t ns_len, const char *tenant, size_t tenant_len,
+                          const char *key, size_t key_len)
 {
     uint64_t h = AW_FNV64_OFFSET;
-    h = aw_fnv1a_part(h, a->ns);
-    h = aw_fnv1a_part(h, a->tenant);
-    h = aw_fnv1a_part(h, aw_action_key(a));
+    h = aw_fnv1a_part(h, ns, ns_len);
+    h = aw_fnv1a_part(h, tenant, tenant_len);
+    h = aw_fnv1a_part(h, key, key_len);
     /* FNV-1a's low k bits depend only on the low k bits of the input bytes
      * (the lowest bit is their parity), and callers shard with hash % n,
      * often with n a power of two. A final avalanche (MurmurHash3's fmix64)
@@ -570,4 +570,11 @@ uint64_t aw_action_identity_hash(const aw_action *a)
     h *= 0xc4ceb9fe1a85ec53ULL;
     h ^= h >> 33;
     return h;
+}
+
+uint64_t aw_action_identity_hash(const aw_action *a)
+{
+    const char *key = aw_action_key(a);
+    return aw_identity_hash(a->ns, strlen(a->ns), a->tenant, strlen(a->tenant), key,
+                            strlen(key));
 }

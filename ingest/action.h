@@ -83,4 +83,8 @@ int aw_action_identity(const aw_action *a, aw_buf *out);
  * used to shard work so one identity always lands on one worker thread. */
 uint64_t aw_action_identity_hash(const aw_action *a);
 
+/* The same hash from the three parts' bytes (not NUL-terminated). */
+uint64_t aw_identity_hash(const char *ns, size_t ns_len, const char *tenant, size_t tenant_len,
+                          const char *key, size_t key_len);
+
 #endif

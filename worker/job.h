@@ -37,6 +37,9 @@ typedef struct aw_delivery {
 typedef struct aw_job {
     rd_kafka_message_t *msg;   /* owned; the original message */
     uint32_t generation;       /* assignment generation of its partition */
+    bool decoded;              /* action/reject valid; until then only hash is
+                                  (the polling thread scans the identity, the
+                                  worker thread decodes: aw_job_decode) */
     bool rejected;             /* decode/validation failed: see reject */
     aw_action action;          /* valid when !rejected */
     aw_reject reject;
@@ -45,7 +48,9 @@ typedef struct aw_job {
     int64_t not_before_mono;   /* lease busy elsewhere: retry after this */
     int busy_waits;            /* how many times the claim found a live lease */
 
-    aw_audit_record record;    /* the outcome, filled by the pipeline */
+    aw_audit_record record;    /* the outcome, filled by the pipeline; its
+                                  fixed strings point into `strings` */
+    char *strings;             /* owned: one block (worker/outcome.c) */
     atomic_int pending;        /* acknowledgements still missing */
     atomic_bool delivery_failed; /* a reply/DLQ delivery failed for good */
     bool abandoned;            /* given up (hard stop): offset not committed */
@@ -56,6 +61,17 @@ typedef struct aw_job {
     int64_t audit_queued_mono; /* when the audit writer queued its record */
     struct aw_job *next;       /* intrusive link for queues */
 } aw_job;
+
+/* A new job for message m (ownership moves to the job): finds the dedup
+ * identity hash without decoding when it can (ingest/action_scan.h), else
+ * decodes at once. NULL when out of memory (m is then still the caller's). */
+aw_job *aw_job_new(rd_kafka_message_t *m, uint32_t generation, size_t max_bytes);
+
+/* Decode and validate the message if not done yet (worker thread). */
+void aw_job_decode(aw_job *job, size_t max_bytes);
+
+/* Free a job and everything it owns. */
+void aw_job_free(aw_job *job);
 
 /* Borrowed views of the message. */
 static inline const char *aw_job_topic(const aw_job *j) { return rd_kafka_topic_name(j->msg->rkt); }

@@ -30,19 +30,23 @@ void aw_job_queue_destroy(aw_job_queue *q)
     pthread_mutex_destroy(&q->lock);
 }
 
-void aw_job_queue_push(aw_job_queue *q, aw_job *j)
+void aw_job_queue_push_list(aw_job_queue *q, aw_job *head, aw_job *tail, size_t n)
 {
-    j->next = NULL;
+    if (!head)
+        return;
+    tail->next = NULL;
     pthread_mutex_lock(&q->lock);
     if (q->tail)
-        q->tail->next = j;
+        q->tail->next = head;
     else
-        q->head = j;
-    q->tail = j;
-    q->len++;
+        q->head = head;
+    q->tail = tail;
+    q->len += n;
     pthread_cond_signal(&q->cond);
     pthread_mutex_unlock(&q->lock);
 }
+
+void aw_job_queue_push(aw_job_queue *q, aw_job *j) { aw_job_queue_push_list(q, j, j, 1); }
 
 size_t aw_job_queue_pop(aw_job_queue *q, size_t max, int64_t timeout_ms, aw_job **out)
 {

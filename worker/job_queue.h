@@ -23,6 +23,8 @@ int aw_job_queue_init(aw_job_queue *q);
 void aw_job_queue_destroy(aw_job_queue *q);
 
 void aw_job_queue_push(aw_job_queue *q, aw_job *j);
+/* Append n jobs linked through ->next from head to tail, in one lock. */
+void aw_job_queue_push_list(aw_job_queue *q, aw_job *head, aw_job *tail, size_t n);
 
 /* Take up to max jobs (linked through ->next, in FIFO order) into *out.
  * Waits up to timeout_ms (<0 = forever, 0 = no wait) for the first one.

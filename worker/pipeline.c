@@ -413,8 +413,14 @@ size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
             continue;
         }
         atomic_store(&it->job->pending, txn ? 1 : aw_outcome_deliveries(rt, it->job) + 1);
-        if (!txn)
+        if (!txn) {
             aw_outcome_send(rt, it->job);
+            /* Nothing reads the parsed action any more (the reply is built,
+             * the audit record has its own copy): free the tree on the
+             * thread that allocated it, before any acknowledgement can hand
+             * the job back. */
+            aw_action_clear(&it->job->action);
+        }
         if (!rt->audit_writer)
             aw_runtime_job_ack(rt, it->job);
         else if (to_audit)

@@ -12,19 +12,6 @@
 
 #define POLL_BATCH 512
 
-void aw_job_free(aw_job *job)
-{
-    if (!job)
-        return;
-    /* Not only when !rejected: the pipeline rejects decoded actions too
-     * (unknown provider), and those still own their JSON tree. A failed
-     * decode leaves the action zeroed, which clears as a no-op. */
-    aw_action_clear(&job->action);
-    aw_audit_record_clear(&job->record);
-    rd_kafka_message_destroy(job->msg);
-    free(job);
-}
-
 void aw_runtime_job_ack(aw_runtime *rt, aw_job *job)
 {
     /* pending is 0 for jobs handed back without acknowledgements
@@ -52,29 +39,12 @@ void aw_runtime_backend_seen(aw_runtime *rt, const char *which, atomic_bool *fla
 
 /* ---- polling thread ----------------------------------------------------- */
 
-static aw_job *job_new(aw_runtime *rt, rd_kafka_message_t *m, uint32_t gen)
-{
-    aw_job *j = calloc(1, sizeof(*j));
-    if (!j)
-        return NULL;
-    j->msg = m;
-    j->generation = gen;
-    j->consumed_at_mono = aw_mono_now_ms();
-    if (aw_action_decode(m->payload, m->len, (size_t)rt->cfg->ingest.max_message_bytes,
-                         &j->action, &j->reject) != 0) {
-        j->rejected = true;
-        /* No identity: spread rejected messages by position. */
-        j->hash = (uint64_t)m->offset * 0x9e3779b97f4a7c15ull + (uint64_t)m->partition;
-    } else {
-        j->hash = aw_action_identity_hash(&j->action);
-    }
-    return j;
-}
-
+/* Shard the polled messages by identity, one queue append per worker. */
 static void dispatch(aw_runtime *rt, rd_kafka_message_t **msgs, uint32_t *gens, size_t n)
 {
+    size_t nw = rt->n_workers;
     for (size_t i = 0; i < n; i++) {
-        aw_job *j = job_new(rt, msgs[i], gens[i]);
+        aw_job *j = aw_job_new(msgs[i], gens[i], (size_t)rt->cfg->ingest.max_message_bytes);
         if (!j) {
             /* Out of memory: leave it in flight (never committed); it is
              * redelivered after a restart. */
@@ -84,8 +54,20 @@ static void dispatch(aw_runtime *rt, rd_kafka_message_t **msgs, uint32_t *gens, 
         }
         atomic_fetch_add(&rt->in_flight, 1);
         atomic_fetch_add(&rt->metrics.consumed, 1);
-        aw_worker *w = &rt->workers[j->hash % rt->n_workers];
-        aw_job_queue_push(&w->queue, j);
+        aw_worker *w = &rt->workers[j->hash % nw];
+        j->next = NULL;
+        if (w->out_tail)
+            w->out_tail->next = j;
+        else
+            w->out_head = j;
+        w->out_tail = j;
+        w->out_n++;
+    }
+    for (size_t k = 0; k < nw; k++) {
+        aw_worker *w = &rt->workers[k];
+        aw_job_queue_push_list(&w->queue, w->out_head, w->out_tail, w->out_n);
+        w->out_head = w->out_tail = NULL;
+        w->out_n = 0;
     }
 }
 

@@ -106,7 +106,4 @@ void aw_runtime_job_ack(aw_runtime *rt, aw_job *job);
 void aw_runtime_backend_seen(aw_runtime *rt, const char *which, atomic_bool *flag, bool ok,
                              const char *why);
 
-/* Free a job (polling thread, or shutdown). */
-void aw_job_free(aw_job *job);
-
 #endif

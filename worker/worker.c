@@ -66,9 +66,13 @@ static size_t fill(aw_worker *w, int64_t timeout_ms)
         return 0;
     aw_job *list = NULL;
     size_t n = aw_job_queue_pop(&w->queue, want - w->n_pending, timeout_ms, &list);
+    size_t max_bytes = (size_t)w->rt->cfg->ingest.max_message_bytes;
     while (list) {
         aw_job *next = list->next;
         list->next = NULL;
+        /* Parsing and validation happen here, in parallel on every worker,
+         * not on the polling thread (which only scanned the identity). */
+        aw_job_decode(list, max_bytes);
         if (pending_push(w, list)) {
             /* Out of memory: give the job up; it is redelivered after a
              * restart because its offset is never marked done. */

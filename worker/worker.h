@@ -25,6 +25,10 @@ struct aw_worker {
     aw_provider_sessions *providers;
     aw_job **pending;          /* jobs taken from the queue, in arrival order */
     size_t n_pending, cap_pending;
+
+    /* polling thread only: jobs of one poll on their way to `queue` */
+    aw_job *out_head, *out_tail;
+    size_t out_n;
 };
 
 aw_status aw_worker_start(aw_worker *w, aw_runtime *rt, size_t index, aw_error *err);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/aw_clock.h"
+#include "common/aw_json_out.h"
 
 /* ---- ownership ---------------------------------------------------------- */
 
@@ -194,6 +195,45 @@ json_t *aw_audit_record_to_json(const aw_audit_record *r)
         return NULL;
     }
     return j;
+}
+
+/* Written straight to text, in put_fields' order without the payload:
+ * tests/unit/test_audit_record.c checks that it is byte for byte
+ * json_dumps(aw_reply_from_record(r), JSON_COMPACT). details and metadata are
+ * stored as JSON text already and are copied as they are, after checking
+ * that they are objects (their bytes came from jansson's compact dumps: the
+ * worker writes them; json_dumps of the parsed text gives the same bytes). */
+int aw_reply_write(const aw_audit_record *r, aw_buf *b)
+{
+    char t[40];
+    if (r->fencing_token > (uint64_t)INT64_MAX)
+        return -1;
+    const char *details = r->details ? r->details : "{}";
+    if (details[0] != '{' || (r->metadata && r->metadata[0] != '{'))
+        return -1;
+#define STR(name, v) (aw_json_out_name(b, name) || aw_json_out_cstr(b, v) || aw_buf_append(b, ",", 1))
+#define INT(name, v) (aw_json_out_name(b, name) || aw_json_out_int(b, v) || aw_buf_append(b, ",", 1))
+#define RAW(name, v) (aw_json_out_name(b, name) || aw_buf_puts(b, v) || aw_buf_append(b, ",", 1))
+#define TIME(name, ms) STR(name, aw_time_format_rfc3339(ms, t, sizeof t))
+    int rc = aw_buf_append(b, "{", 1) || STR("record_id", r->record_id) ||
+             STR("action_id", r->action_id) || STR("namespace", r->ns) ||
+             STR("tenant", r->tenant) || STR("provider", r->provider) ||
+             STR("action_type", r->action_type) || STR("dedup_identity", r->dedup_identity) ||
+             STR("outcome", aw_outcome_name(r->outcome)) || RAW("details", details) ||
+             (r->metadata && RAW("metadata", r->metadata)) ||
+             aw_buf_puts(b, "\"source\":{") || STR("topic", r->source_topic) ||
+             INT("partition", r->source_partition) || aw_json_out_name(b, "offset") ||
+             aw_json_out_int(b, r->source_offset) || aw_buf_append(b, "},", 2) ||
+             STR("worker_id", r->worker_id) || INT("fencing_token", (int64_t)r->fencing_token) ||
+             INT("attempts", r->attempts) || TIME("dispatched_at", r->dispatched_at_ms) ||
+             TIME("completed_at", r->completed_at_ms) || TIME("expires_at", r->expires_at_ms) ||
+             aw_json_out_name(b, "duration_ms") || aw_json_out_int(b, r->duration_ms) ||
+             aw_buf_append(b, "}", 1);
+#undef STR
+#undef INT
+#undef RAW
+#undef TIME
+    return rc ? -1 : 0;
 }
 
 json_t *aw_reply_from_record(const aw_audit_record *r)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "backends/audit/audit_types.h"
+#include "common/aw_buf.h"
 
 /* Kafka header on DLQ copies holding the reply JSON of the message's
  * outcome, so the DLQ topic replays like a reply topic. */
@@ -20,6 +21,14 @@
  * r breaks its own invariants (details/metadata not JSON object text, a
  * string that is not UTF-8, fencing_token above INT64_MAX). */
 json_t *aw_reply_from_record(const aw_audit_record *r);
+
+/* The same reply appended to b as compact JSON text, the bytes
+ * json_dumps(aw_reply_from_record(r), JSON_COMPACT) gives, without building
+ * a tree (the worker writes one per message). details and metadata must be
+ * compact object text as jansson writes it (the worker's records are).
+ * Returns -1 when r breaks an invariant or out of memory (b then holds
+ * a partial text: discard it). */
+int aw_reply_write(const aw_audit_record *r, aw_buf *b);
 
 /* Parse a reply into *out (overwritten, not cleared first), payload = NULL.
  * Unknown members, "payload" included, are ignored so that newer replies

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ingest/action.h"
+#include "ingest/action_scan.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -225,6 +226,19 @@ static int check_case(const json_t *c, result *r)
     return bad;
 }
 
+/* Wherever the decoder accepts a case and the scanner decides, they agree
+ * (the scanner shards the message before the worker decodes it). */
+static int check_scan(const json_t *c, const result *r, const char *in, size_t len)
+{
+    uint64_t h;
+    if (r->rc != 0 || aw_action_scan_identity(in, len, &h) != 0 ||
+        h == aw_action_identity_hash(&r->a))
+        return 0;
+    print_error("case \"%s\": the scanner found another identity than the decoder\n",
+                json_string_value(json_object_get(c, "name")));
+    return 1;
+}
+
 static void test_case_table(void **state)
 {
     (void)state;
@@ -244,6 +258,7 @@ static void test_case_table(void **state)
         result r;
         decode(&r, in, len, 0);
         bad += check_case(c, &r);
+        bad += check_scan(c, &r, in, len);
         aw_action_clear(&r.a);
         free(in);
     }
@@ -702,6 +717,45 @@ static void test_identity(void **state)
         assert_in_range(count[i], IDS / SHARDS * 9 / 10, IDS / SHARDS * 11 / 10);
 }
 
+/* ---- the polling thread's identity scanner (ingest/action_scan.c) ------- */
+
+static int scan(const char *text, uint64_t *h) { return aw_action_scan_identity(text, strlen(text), h); }
+
+static void test_scan_identity(void **state)
+{
+    (void)state;
+    uint64_t h = 0;
+    aw_action a = fake("notifications", "acme", "n-0001", NULL);
+    /* Field order, whitespace, nested look-alikes and unknown fields of
+     * every kind do not matter. */
+    assert_int_equal(scan("{\"id\":\"n-0001\",\"namespace\":\"notifications\",\"tenant\":\"acme\"}", &h), 0);
+    assert_int_equal(h, aw_action_identity_hash(&a));
+    assert_int_equal(scan(" \r\n{ \"payload\" : {\"id\":\"x\",\"tenant\":[\"}\",{\"a\":\"]\\\"\"}]},"
+                          "\"n\":-1.5e3 , \"t\":true,\"f\":null,\"tenant\":\"acme\",\t"
+                          "\"namespace\":\"notifications\",\"id\":\"n-0001\"}\n", &h), 0);
+    assert_int_equal(h, aw_action_identity_hash(&a));
+    /* dedup_key replaces id, wherever it comes. */
+    aw_action d = fake("n", "t", "id-1", "k");
+    assert_int_equal(scan("{\"dedup_key\":\"k\",\"namespace\":\"n\",\"tenant\":\"t\",\"id\":\"id-1\"}", &h), 0);
+    assert_int_equal(h, aw_action_identity_hash(&d));
+    /* What only the decoder can decide: escapes in keys or identity values,
+     * non-string or repeated identity fields, missing ones, non-objects. */
+    static const char *const undecided[] = {
+        "{\"\\u0069d\":\"a\",\"namespace\":\"n\",\"tenant\":\"t\"}",
+        "{\"id\":\"a\\u0041\",\"namespace\":\"n\",\"tenant\":\"t\"}",
+        "{\"id\":7,\"namespace\":\"n\",\"tenant\":\"t\"}",
+        "{\"id\":\"a\",\"namespace\":\"n\",\"tenant\":\"t\",\"tenant\":\"u\"}",
+        "{\"id\":\"a\",\"namespace\":\"n\"}",
+        "{\"id\":\"a\",\"namespace\":\"n\",\"tenant\":\"t\",\"dedup_key\":null}",
+        "[\"id\",\"a\"]", "{}", "", "{\"id\":\"a\"", "{\"id\" \"a\"}",
+        "{\"id\":\"a\",\"namespace\":\"n\",\"tenant\":\"t\",\"p\":{\"x\":\"}",
+    };
+    for (size_t i = 0; i < sizeof undecided / sizeof *undecided; i++)
+        if (scan(undecided[i], &h) != -1)
+            fail_msg("scanner decided on %s", undecided[i]);
+    assert_int_equal(aw_action_scan_identity(NULL, 0, &h), -1);
+}
+
 /* ---- examples/actions.jsonl --------------------------------------------- */
 
 /* What each line of the demo input must do: "ok" (a new identity), "dup"
@@ -876,6 +930,7 @@ int main(void)
         cmocka_unit_test(test_output_fields),
         cmocka_unit_test(test_reject_names),
         cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_scan_identity),
         cmocka_unit_test(test_examples),
         cmocka_unit_test(test_schema_agrees),
     };

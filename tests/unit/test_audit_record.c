@@ -435,6 +435,80 @@ static void test_reply_rejects_missing_fields(void **state)
     json_decref(reply);
 }
 
+/* aw_reply_write (the worker's hot path) writes exactly the bytes of
+ * json_dumps(aw_reply_from_record(r), JSON_COMPACT), or fails where it fails. */
+static void expect_same_reply_bytes(const aw_audit_record *r)
+{
+    json_t *j = aw_reply_from_record(r);
+    char *want = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    aw_buf got = {0};
+    int rc = aw_reply_write(r, &got);
+    if (!want) {
+        assert_int_equal(rc, -1);
+    } else {
+        assert_int_equal(rc, 0);
+        assert_string_equal(got.data, want);
+        assert_int_equal(got.len, strlen(want));
+    }
+    aw_buf_free(&got);
+    free(want);
+    json_decref(j);
+}
+
+static void test_reply_write_is_jansson_bytes(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < N_VIEWS; i++) {
+        aw_audit_record view = all_views[i]();
+        expect_same_reply_bytes(&view);
+    }
+    /* Every ASCII byte, escapes included, in each string field's place. */
+    char ascii[128];
+    for (int c = 1; c < 128; c++)
+        ascii[c - 1] = (char)c;
+    ascii[127] = '\0';
+    aw_audit_record r = golden_view();
+    r.action_id = ascii;
+    expect_same_reply_bytes(&r);
+    r = golden_view();
+    r.tenant = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xef\xbf\xbf \xe2\x80\xa8";
+    r.source_topic = "t/x";
+    r.details = "{\"error\":\"a\\\"b\\u0001\\n\",\"n\":-5}";
+    expect_same_reply_bytes(&r);
+    /* Not UTF-8 (jansson refuses them; so must the writer): a lone
+     * continuation byte, an overlong form, a surrogate, above U+10FFFF, a
+     * truncated sequence, 0xFF. */
+    static char bad0[] = "\x80", bad1[] = "\xc0\xaf", bad2[] = "\xed\xa0\x80",
+                bad3[] = "\xf4\x90\x80\x80", bad4[] = "a\xe2\x82", bad5[] = "\xff";
+    char *const bad[] = {bad0, bad1, bad2, bad3, bad4, bad5};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        r = golden_view();
+        r.worker_id = bad[i];
+        expect_same_reply_bytes(&r);
+    }
+    /* Times: the epoch, before it, year boundaries, and the negative and
+     * large integers. */
+    static const int64_t times[] = {0, -1, -86400001, 946684799999, 946684800000,
+                                    253402300799999, 1772366400250};
+    for (size_t i = 0; i < sizeof times / sizeof *times; i++) {
+        r = golden_view();
+        r.dispatched_at_ms = r.completed_at_ms = r.expires_at_ms = times[i];
+        r.duration_ms = -times[i];
+        r.source_offset = INT64_MIN + (int64_t)i;
+        r.source_partition = INT32_MIN;
+        expect_same_reply_bytes(&r);
+    }
+    /* Broken invariants are refused, not written. */
+    r = golden_view();
+    r.fencing_token = (uint64_t)INT64_MAX + 1;
+    aw_buf b = {0};
+    assert_int_equal(aw_reply_write(&r, &b), -1);
+    r = golden_view();
+    r.details = "[1]";
+    assert_int_equal(aw_reply_write(&r, &b), -1);
+    aw_buf_free(&b);
+}
+
 /* ---- cursor ------------------------------------------------------------- */
 
 static bool is_b64url(const char *s)
@@ -733,6 +807,7 @@ int main(void)
         cmocka_unit_test(test_to_json_refuses_broken_records),
         cmocka_unit_test(test_reply_is_record_minus_payload),
         cmocka_unit_test(test_reply_does_not_read_the_payload),
+        cmocka_unit_test(test_reply_write_is_jansson_bytes),
         cmocka_unit_test(test_reply_rejects_missing_fields),
         cmocka_unit_test(test_cursor_roundtrip),
         cmocka_unit_test(test_cursor_garbage),

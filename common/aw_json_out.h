@@ -1,0 +1,29 @@
+/* Writing JSON text straight into an aw_buf, byte for byte as jansson's
+ * json_dumps(JSON_COMPACT) would write the same values, without building a
+ * tree first. For the hot path (a reply per message): building and dumping
+ * a jansson tree costs a few dozen allocations per message.
+ *
+ * tests/unit/test_json_out.c checks the byte equality against jansson. */
+#ifndef AW_JSON_OUT_H
+#define AW_JSON_OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/aw_buf.h"
+
+/* A JSON string of s[0..len): quotes and escapes as jansson writes them.
+ * Returns -1 (b unchanged in content up to where it stopped: callers drop
+ * the whole buffer) when s is not valid UTF-8, which jansson refuses too, or
+ * when out of memory. */
+int aw_json_out_string(aw_buf *b, const char *s, size_t len);
+/* The same for a C string (NULL writes ""). */
+int aw_json_out_cstr(aw_buf *b, const char *s);
+/* A signed integer. */
+int aw_json_out_int(aw_buf *b, int64_t v);
+/* Raw bytes: already JSON text, or punctuation. */
+int aw_json_out_raw(aw_buf *b, const char *s, size_t len);
+/* `"name":` (names are literals of ours: plain ASCII, nothing to escape). */
+int aw_json_out_name(aw_buf *b, const char *name);
+
+#endif

@@ -1,0 +1,61 @@
+#include "worker/job.h"
+
+#include <stdlib.h>
+
+#include "common/aw_clock.h"
+#include "ingest/action_scan.h"
+
+/* Rejected messages have no identity: spread them by position. */
+static uint64_t position_hash(const rd_kafka_message_t *m)
+{
+    return (uint64_t)m->offset * 0x9e3779b97f4a7c15ull + (uint64_t)m->partition;
+}
+
+aw_job *aw_job_new(rd_kafka_message_t *m, uint32_t generation, size_t max_bytes)
+{
+    aw_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    j->msg = m;
+    j->generation = generation;
+    j->consumed_at_mono = aw_mono_now_ms();
+    /* An oversized message is rejected by size alone: never scan it. */
+    if (m->len > max_bytes || aw_action_scan_identity(m->payload, m->len, &j->hash) != 0) {
+        aw_job_decode(j, max_bytes);
+        if (j->rejected)
+            j->hash = position_hash(m);
+    }
+    return j;
+}
+
+void aw_job_decode(aw_job *j, size_t max_bytes)
+{
+    if (j->decoded)
+        return;
+    j->decoded = true;
+    const rd_kafka_message_t *m = j->msg;
+    if (aw_action_decode(m->payload, m->len, max_bytes, &j->action, &j->reject) != 0)
+        j->rejected = true;
+    else
+        /* Equal to the scanned hash (tests/fuzz/fuzz_action.c checks it);
+         * batch selection compares identities through it. */
+        j->hash = aw_action_identity_hash(&j->action);
+}
+
+void aw_job_free(aw_job *job)
+{
+    if (!job)
+        return;
+    /* Not only when !rejected: the pipeline rejects decoded actions too
+     * (unknown provider), and those still own their JSON tree. A failed
+     * decode leaves the action zeroed, which clears as a no-op. */
+    aw_action_clear(&job->action);
+    /* The fixed strings live in one block; the rest are the record's own. */
+    aw_audit_record *r = &job->record;
+    r->record_id = r->source_topic = r->worker_id = r->action_id = r->ns = r->tenant = NULL;
+    r->provider = r->action_type = r->dedup_identity = NULL;
+    free(job->strings);
+    aw_audit_record_clear(r);
+    rd_kafka_message_destroy(job->msg);
+    free(job);
+}

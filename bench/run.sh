@@ -122,8 +122,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 # AW_BENCH_SLOW_CONC ("1 64"); 1 is the one-call-at-a-time path, the
 # baseline of the same run, and drains only AW_BENCH_SLOW_BASE_N actions
 # (N / 10: at ~160/s a full N would take minutes). "none" leaves the key out
-# (a worker binary that predates it, via AW_BENCH_WORKER). Ideal = threads x
-# min(max_concurrency, workers.batch_size) / delay.
+# (a worker binary that predates it, via AW_BENCH_WORKER; no ideal then).
+# Ideal = threads x min(max_concurrency, workers.batch_size) / delay.
 slow_webhook() {
     local threads=${AW_BENCH_SLOW_THREADS:-8} delay=${AW_BENCH_SLOW_DELAY_MS:-50}
     local concs=${AW_BENCH_SLOW_CONC:-"1 64"} base_n=${AW_BENCH_SLOW_BASE_N:-$((N / 10))}
@@ -178,9 +178,10 @@ CONF
         calls=$(wc -l <"$d/hook.calls")
         rate=$(kv rate "$fill")
         eff=$conc
-        [ "$conc" != none ] || eff=64
+        [ "$conc" != none ] || eff=0 # unknown: the binary's own behaviour
         [ "$eff" -le $batch ] || eff=$batch
         ideal=$((threads * eff * 1000 / delay))
+        [ "$ideal" -gt 0 ] || ideal=-
         [ "$conc" != 1 ] || seq_rate=$rate
         echo "slow-webhook max_concurrency=$conc: $fill calls=$calls cpu_ms_per_1000=$cpu" >&2
         rows+=("$conc|$n|$rate|$ideal|$(ratio "$rate" "$ideal")|SEQ|$(kv executed "$fill")|$calls|$cpu|$load1")

@@ -29,6 +29,7 @@
 #include "common/aw_clock.h"
 #include "common/aw_log.h"
 #include "worker/provider.h"
+#include "worker/provider_set.h"
 
 extern char **environ;
 
@@ -1180,6 +1181,49 @@ static void test_webhook_many_stop(void **state)
     target_stop(t);
 }
 
+/* A driver without execute_many (noop) runs through the one-at-a-time path
+ * of aw_provider_execute_many, honouring the stop flag and the deadline. */
+static void test_execute_many_fallback(void **state)
+{
+    (void)state;
+    aw_provider_config pc = {.name = "noop", .type = "noop", .timeout_ms = 1000,
+                             .max_attempts = 1, .max_concurrency = 1};
+    aw_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.providers = &pc;
+    cfg.n_providers = 1;
+    aw_provider_set *ps = NULL;
+    aw_provider_sessions *ss = NULL;
+    aw_error err = {0};
+    assert_int_equal(aw_provider_set_new(&cfg, &ps, &err), AW_OK);
+    assert_int_equal(aw_provider_sessions_open(ps, &ss, &err), AW_OK);
+    assert_null(aw_provider_driver_find("noop")->execute_many);
+    many m;
+    many_init(&m, 3);
+
+    memset(m.res, 0x5a, sizeof(m.res));
+    aw_provider_execute_many(ss, 0, m.calls, m.res, m.n, NULL);
+    for (size_t i = 0; i < m.n; i++) {
+        assert_true(m.res[i].ok);
+        assert_false(m.res[i].not_started);
+    }
+    atomic_bool flag = true;
+    aw_provider_stop stop = {.flag = &flag};
+    aw_provider_execute_many(ss, 0, m.calls, m.res, m.n, &stop);
+    for (size_t i = 0; i < m.n; i++)
+        assert_true(m.res[i].not_started);
+    atomic_store(&flag, false);
+    stop.start_until_ms = aw_mono_now_ms() - 1;
+    aw_provider_execute_many(ss, 0, m.calls, m.res, m.n, &stop);
+    assert_true(m.res[0].ok);
+    assert_true(m.res[1].not_started);
+    assert_true(m.res[2].not_started);
+
+    many_clear(&m);
+    aw_provider_sessions_close(ss);
+    aw_provider_set_destroy(ps);
+}
+
 /* ---- fixtures ------------------------------------------------------------ */
 
 static int stop_leftover_targets(void **state)
@@ -1241,6 +1285,7 @@ int main(void)
         T(test_webhook_many_timeouts),
         T(test_webhook_many_connection_refused),
         T(test_webhook_many_stop),
+        T(test_execute_many_fallback),
     };
     return cmocka_run_group_tests_name("providers", tests, group_setup, group_teardown);
 }

@@ -2,9 +2,12 @@
  * (by dedup identity, so one identity stays on one partition).
  *
  *   bench_load -b BROKERS -t TOPIC -n N [--prefix P] [--rate PER_S]
+ *              [--provider NAME] [--unique]
  *
  * Every 10th action repeats the identity of the action 5 before it (10%
- * duplicates, each seen after its original was produced). Provider "noop".
+ * duplicates, each seen after its original was produced) unless --unique.
+ * Provider "noop" unless --provider names another (bench/run.sh
+ * slow-webhook: "webhook").
  * metadata.sent_us is the wall time of the produce call, in microseconds:
  * bench_replies subtracts it from the reply's completed_at (the Kafka
  * CreateTime of the message is the same instant, but replies do not carry
@@ -12,6 +15,7 @@
  * the topic is filled as fast as the producer goes. Prints the produce rate. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +48,14 @@ static void sleep_until_us(int64_t t)
 
 int main(int argc, char **argv)
 {
-    const char *brokers = NULL, *topic = NULL, *prefix = "b";
+    const char *brokers = NULL, *topic = NULL, *prefix = "b", *provider = "noop";
     long n = 0;
+    bool unique = false;
     double rate = 0;
     static const struct option opts[] = {{"prefix", required_argument, NULL, 'p'},
                                          {"rate", required_argument, NULL, 'r'},
+                                         {"provider", required_argument, NULL, 'P'},
+                                         {"unique", no_argument, NULL, 'u'},
                                          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "b:t:n:", opts, NULL)) != -1) {
@@ -62,11 +69,16 @@ int main(int argc, char **argv)
             prefix = optarg;
         else if (c == 'r')
             rate = atof(optarg);
+        else if (c == 'P')
+            provider = optarg;
+        else if (c == 'u')
+            unique = true;
         else
             return 2;
     }
     if (!brokers || !topic || n <= 0) {
-        fprintf(stderr, "usage: bench_load -b BROKERS -t TOPIC -n N [--prefix P] [--rate R]\n");
+        fprintf(stderr, "usage: bench_load -b BROKERS -t TOPIC -n N [--prefix P] [--rate R] "
+                        "[--provider NAME] [--unique]\n");
         return 2;
     }
     char errstr[256];
@@ -92,14 +104,14 @@ int main(int argc, char **argv)
     for (long i = 0; i < n; i++) {
         if (rate > 0)
             sleep_until_us(t0 + (int64_t)((double)i * 1e6 / rate));
-        long ident = i % 10 == 9 ? i - 5 : i;
+        long ident = !unique && i % 10 == 9 ? i - 5 : i;
         int len = snprintf(line, sizeof(line),
                            "{\"id\":\"%s-%ld\",\"namespace\":\"bench\",\"tenant\":\"t%ld\","
-                           "\"provider\":\"noop\",\"action_type\":\"notify\","
+                           "\"provider\":\"%s\",\"action_type\":\"notify\","
                            "\"payload\":{\"n\":%ld,\"to\":\"user%ld@example.com\","
                            "\"subject\":\"benchmark action\"},"
                            "\"metadata\":{\"sent_us\":\"%" PRId64 "\"}}",
-                           prefix, ident, ident % 8, i, ident, aw_bench_now_us());
+                           prefix, ident, ident % 8, provider, i, ident, aw_bench_now_us());
         aw_action a;
         aw_reject rej;
         if (aw_action_decode(line, (size_t)len, 0, &a, &rej) != 0) {

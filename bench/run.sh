@@ -2,6 +2,7 @@
 # Run the benchmarks and print one table (see docs/performance.md).
 #
 #   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] [COMBO...]    e.g. bench/run.sh redis/postgres
+#   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] slow-webhook  (see slow_webhook below)
 #
 # For each state/audit combination, on a fresh librdkafka mock cluster
 # (tests/support/mock_cluster, a separate process like a broker):
@@ -44,7 +45,7 @@ declare -A URL_VAR=([redis]=AW_TEST_REDIS_URL [postgres]=AW_TEST_POSTGRES_URL
     [clickhouse]=AW_TEST_CLICKHOUSE_URL [dynamodb]=AW_TEST_DYNAMODB_URL
     [elasticsearch]=AW_TEST_OPENSEARCH_URL)
 
-N=100000
+N=
 BUILD=build
 while getopts "n:b:" o; do
     case $o in
@@ -55,6 +56,9 @@ while getopts "n:b:" o; do
 done
 shift $((OPTIND - 1))
 COMBOS=("$@")
+MODE=combos
+[ "${COMBOS[0]:-}" != slow-webhook ] || MODE=slow-webhook
+[ -n "$N" ] || { [ $MODE = slow-webhook ] && N=20000 || N=100000; }
 [ ${#COMBOS[@]} -gt 0 ] || COMBOS=("${COMBOS_ALL[@]}")
 BUILD=$(cd "$BUILD" && pwd)
 # AW_BENCH_WORKER: another worker binary (e.g. before/after a change).
@@ -109,6 +113,96 @@ wait_file() {
 # kv KEY LINE: the value of KEY=value in LINE.
 kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+# ---- slow-webhook: in-flight concurrency against a 50 ms provider -------
+# A webhook target (tests/support/webhook_target, one thread per connection)
+# answers every call after AW_BENCH_SLOW_DELAY_MS (50); memory state and
+# audit, workers.threads = AW_BENCH_SLOW_THREADS (8), N unique actions for
+# provider "webhook". One run per providers[].max_concurrency value in
+# AW_BENCH_SLOW_CONC ("1 64"); 1 is the one-call-at-a-time path, the
+# baseline of the same run, and drains only AW_BENCH_SLOW_BASE_N actions
+# (N / 10: at ~160/s a full N would take minutes). "none" leaves the key out
+# (a worker binary that predates it, via AW_BENCH_WORKER; no ideal then).
+# Ideal = threads x min(max_concurrency, workers.batch_size) / delay.
+slow_webhook() {
+    local threads=${AW_BENCH_SLOW_THREADS:-8} delay=${AW_BENCH_SLOW_DELAY_MS:-50}
+    local concs=${AW_BENCH_SLOW_CONC:-"1 64"} base_n=${AW_BENCH_SLOW_BASE_N:-$((N / 10))}
+    local batch=64 rows=() seq_rate= conc
+    for conc in $concs; do
+        local n=$N run="slow-$conc-$RANDOM$RANDOM"
+        [ "$conc" != 1 ] || n=$base_n
+        local d="$W/$run"
+        mkdir -p "$d"
+        log "slow-webhook max_concurrency=$conc: mock cluster, target (${delay} ms), pre-fill $n"
+        "$BUILD/tests/mock_cluster" --bootstrap-file "$d/bootstrap" --topic fill:32 \
+            --topic replies:64 --topic dlq:1 >"$d/mock.log" 2>&1 &
+        PIDS+=($!)
+        "$BUILD/tests/webhook_target" --port-file "$d/hook.port" --log "$d/hook.calls" \
+            --delay-ms "$delay" >"$d/target.log" 2>&1 &
+        PIDS+=($!)
+        wait_file 20 "$d/bootstrap"
+        wait_file 20 "$d/hook.port"
+        BOOT=$(cat "$d/bootstrap")
+        local key="max_concurrency = $conc;"
+        [ "$conc" != none ] || key=
+        cat >"$d/worker.conf" <<CONF
+worker_id = "bench";
+kafka = { brokers = "$BOOT"; group_id = "bench-$run";
+          topics = [ "fill" ]; reply_topic = "replies"; dlq_topic = "dlq";
+          properties = [ $KAFKA_PROPS ]; };
+state = { backend = "memory"; };
+audit = { enabled = true; backend = "memory"; };
+workers = { threads = $threads; batch_size = $batch; };
+dedup = { window_s = 3600; };
+log = { level = "warn"; };
+providers = ( { name = "webhook"; type = "webhook";
+                url = "http://127.0.0.1:$(cat "$d/hook.port")/hook";
+                timeout_ms = 5000; $key } );
+CONF
+        "$B/bench_load" -b "$BOOT" -t fill -n "$n" --prefix "$run" --provider webhook \
+            --unique >/dev/null
+        local load1
+        load1=$(cut -d' ' -f1 /proc/loadavg)
+        "$WORKER" run -c "$d/worker.conf" >"$d/worker.log" 2>&1 &
+        local wpid=$!
+        PIDS+=($wpid)
+        local fill
+        fill=$("$B/bench_replies" -b "$BOOT" -t replies -n "$n" --fill fill | grep '^fill')
+        local ut stt cpu
+        read -r ut stt < <(awk '{ print $14, $15 }' "/proc/$wpid/stat")
+        cpu=$(awk -v u="$ut" -v s="$stt" -v t="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.3f", (u + s) / t * 1000 / n }')
+        local i
+        for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
+        PIDS=()
+        local calls rate eff ideal
+        calls=$(wc -l <"$d/hook.calls")
+        rate=$(kv rate "$fill")
+        eff=$conc
+        [ "$conc" != none ] || eff=0 # unknown: the binary's own behaviour
+        [ "$eff" -le $batch ] || eff=$batch
+        ideal=$((threads * eff * 1000 / delay))
+        [ "$ideal" -gt 0 ] || ideal=-
+        [ "$conc" != 1 ] || seq_rate=$rate
+        echo "slow-webhook max_concurrency=$conc: $fill calls=$calls cpu_ms_per_1000=$cpu" >&2
+        rows+=("$conc|$n|$rate|$ideal|$(ratio "$rate" "$ideal")|SEQ|$(kv executed "$fill")|$calls|$cpu|$load1")
+    done
+    echo
+    echo "slow-webhook: webhook answering in $delay ms, workers.threads=$threads," \
+        "workers.batch_size=$batch, memory state/audit, unique actions;" \
+        "$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1);" \
+        "$(date -u +%Y-%m-%dT%H:%MZ)"
+    printf '| %s |\n' "max_concurrency | actions | actions/s | ideal /s | x ideal | x sequential | executed | provider calls | CPU s/1000 | load"
+    printf '|%s\n' "---|---|---|---|---|---|---|---|---|---|"
+    local r
+    for r in "${rows[@]}"; do
+        r=${r/SEQ/$(ratio "$(cut -d'|' -f3 <<<"$r")" "${seq_rate:-0}")}
+        printf '| %s |\n' "${r//|/ | }"
+    done
+}
+if [ $MODE = slow-webhook ]; then
+    slow_webhook
+    exit 0
+fi
 
 needs_servers=
 for c in "${COMBOS[@]}"; do

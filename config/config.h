@@ -26,6 +26,7 @@ typedef struct aw_provider_config {
     int max_attempts;    /* >= 1 */
     int backoff_base_ms; /* first retry delay; doubles per attempt, with jitter */
     int backoff_max_ms;
+    int max_concurrency; /* webhook: calls in flight at once per worker thread */
 } aw_provider_config;
 
 typedef struct aw_config {

@@ -153,6 +153,11 @@ static const aw_config_key provider_keys[] = {
     {.path = "backoff_max_ms", .type = AW_KEY_INT, .offset = AW_PRV(backoff_max_ms),
      .def_num = 10000, .min = 1, .max = 3600000,
      .help = "Upper bound of the retry delay; must be >= backoff_base_ms."},
+    {.path = "max_concurrency", .type = AW_KEY_INT, .offset = AW_PRV(max_concurrency),
+     .def_num = 64, .min = 1, .max = 1024,
+     .help = "webhook: calls one worker thread keeps in flight at once (its micro-batch "
+             "runs them concurrently; 1 = one after the other). Each needs a connection: "
+             "allow workers.threads x this many sockets."},
 };
 
 /* ---- the table --------------------------------------------------------- */

@@ -7,6 +7,7 @@
 #include "common/aw_backoff.h"
 #include "common/aw_clock.h"
 #include "common/aw_log.h"
+#include "worker/execute_round.h"
 #include "worker/outcome.h"
 
 /* Longest time an executed action waits for its done record. */
@@ -145,49 +146,21 @@ static void busy(aw_worker *w, item *it, const aw_claim *c)
                  j->record.record_id, c->token);
 }
 
-/* One provider call with retries (exponential backoff with jitter for
- * retryable failures, up to max_attempts). The lease is renewed meanwhile. */
-static void execute(aw_worker *w, item *it, const char *identity)
+/* The provider's last answer (worker/execute_round) becomes the outcome. */
+static void execute_done(item *it, const aw_exec_item *x)
 {
-    aw_runtime *rt = w->rt;
-    aw_job *j = it->job;
-    const aw_provider_config *pc = aw_provider_set_config(rt->providers, it->provider);
-    aw_provider_result res;
-    int attempt = 0;
-    for (;;) {
-        attempt++;
-        memset(&res, 0, sizeof(res));
-        aw_provider_call call = {.action = &j->action, .body = j->msg->payload,
-                                 .body_len = j->msg->len, .identity = identity,
-                                 .fencing_token = it->token, .attempt = attempt};
-        aw_error err;
-        aw_error_clear(&err);
-        int64_t t0 = aw_mono_now_us();
-        aw_status rc = aw_provider_execute(w->providers, it->provider, &call, &res, &err);
-        aw_histogram_observe_us(&rt->metrics.provider_ms, aw_mono_now_us() - t0);
-        if (rc != AW_OK) {
-            res.ok = false;
-            res.retriable = err.retriable;
-            snprintf(res.error_code, sizeof(res.error_code), "%s", aw_status_name(err.code));
-            snprintf(res.error, sizeof(res.error), "%s", err.msg);
-        }
-        if (res.ok || !res.retriable || attempt >= pc->max_attempts)
-            break;
-        atomic_fetch_add(&rt->metrics.provider_retries, 1);
-        if (!aw_worker_sleep(w, aw_backoff_ms(attempt, pc->backoff_base_ms, pc->backoff_max_ms)))
-            break; /* hard stop: report what we have */
-    }
+    const aw_provider_result *res = &x->res;
     json_t *d = json_object();
-    if (res.http_status)
-        json_object_set_new(d, "provider_status", json_integer(res.http_status));
-    if (!res.ok) {
-        json_object_set_new(d, "error_code", json_string(res.error_code));
-        json_object_set_new(d, "error", json_string(res.error));
+    if (res->http_status)
+        json_object_set_new(d, "provider_status", json_integer(res->http_status));
+    if (!res->ok) {
+        json_object_set_new(d, "error_code", json_string(res->error_code));
+        json_object_set_new(d, "error", json_string(res->error));
     }
-    json_object_set_new(d, "attempts", json_integer(attempt));
-    it->outcome = res.ok ? AW_OUTCOME_EXECUTED : AW_OUTCOME_FAILED;
+    json_object_set_new(d, "attempts", json_integer(x->attempts));
+    it->outcome = res->ok ? AW_OUTCOME_EXECUTED : AW_OUTCOME_FAILED;
     it->details = d;
-    it->attempts = attempt;
+    it->attempts = x->attempts;
     it->executed = true;
     it->finished = true;
 }
@@ -332,31 +305,39 @@ size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
     }
 
     bool ok = claim_all(w, items, n);
-    /* An executed action is exposed (a crash repeats it) until its done
-     * record exists, so done records are written at most COMPLETE_EVERY_MS
-     * after the call, not only at the end of the batch: with slow providers
-     * a batch takes seconds. */
-    int64_t last_complete = aw_mono_now_ms();
-    for (size_t i = 0; ok && i < n; i++) {
-        item *it = &items[i];
-        if (it->finished || it->provider < 0)
-            continue;
-        if (atomic_load(&rt->hard_stop)) {
-            /* Not started: give the lease back so another replica need not
-             * wait for it to expire. */
-            aw_state_key key = job_key(it->job);
-            aw_error err;
-            aw_state_lease_release(w->state, &key, it->token, &err);
-            it->job->abandoned = true;
-            it->finished = true;
-            continue;
+    /* Execute in rounds of concurrent calls (worker/execute_round.h). An
+     * executed action is exposed (a crash repeats it) until its done record
+     * exists, so done records are written after every round, and a round
+     * starts no call later than COMPLETE_EVERY_MS after its first. */
+    aw_exec *ex = ok ? aw_exec_new(n) : NULL;
+    ok = ok && ex;
+    for (size_t i = 0; ok && i < n; i++)
+        if (!items[i].finished && items[i].provider >= 0)
+            aw_exec_add(ex, items[i].job, items[i].provider, items[i].token, i);
+    while (ok && aw_exec_pending(ex)) {
+        bool going = aw_exec_round(w, ex, COMPLETE_EVERY_MS);
+        for (size_t k = 0; k < ex->n; k++) {
+            const aw_exec_item *x = &ex->items[k];
+            item *it = &items[x->tag];
+            if (it->finished)
+                continue;
+            if (x->final) {
+                execute_done(it, x);
+            } else if (!going) {
+                /* Not started: give the lease back so another replica need
+                 * not wait for it to expire. */
+                aw_state_key key = job_key(it->job);
+                aw_error err;
+                aw_state_lease_release(w->state, &key, it->token, &err);
+                it->job->abandoned = true;
+                it->finished = true;
+            }
         }
-        execute(w, it, it->job->record.dedup_identity);
-        if (aw_mono_now_ms() - last_complete >= COMPLETE_EVERY_MS) {
-            ok = complete_all(w, items, n);
-            last_complete = aw_mono_now_ms();
-        }
+        ok = complete_all(w, items, n);
+        if (!going)
+            break;
     }
+    aw_exec_free(ex);
     if (ok)
         ok = complete_all(w, items, n);
     for (size_t i = 0; i < n; i++) {

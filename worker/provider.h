@@ -5,10 +5,16 @@
  * connections are reused per thread and never shared).
  *
  * execute() performs one attempt. Retries with backoff are the caller's job
- * (worker/pipeline), driven by result->retriable. */
+ * (worker/pipeline, worker/execute_round), driven by result->retriable.
+ *
+ * execute_many() (optional) performs one attempt of each of several calls
+ * concurrently, up to the driver's own bound in flight at once; callers go
+ * through aw_provider_execute_many() (provider_set.h), which runs drivers
+ * without it one call at a time. */
 #ifndef AW_PROVIDER_H
 #define AW_PROVIDER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,7 +38,19 @@ typedef struct aw_provider_result {
     int http_status;           /* 0 when not HTTP or no answer */
     char error_code[32];       /* "timeout", "connect", "http_500", ... ("" if ok) */
     char error[256];           /* human-readable ("" if ok) */
+    /* Set by execute_many only: */
+    bool not_started;          /* the call was not made (stop flag or start
+                                  deadline): every other field is meaningless */
+    int64_t elapsed_us;        /* from the start of the call to its answer */
 } aw_provider_result;
+
+/* When execute_many stops starting calls; calls already under way always run
+ * to their answer (or their timeout). */
+typedef struct aw_provider_stop {
+    const atomic_bool *flag;   /* set -> start nothing more (NULL: never) */
+    int64_t start_until_ms;    /* aw_mono_now_ms(): start nothing after it,
+                                  except the first call (0: no deadline) */
+} aw_provider_stop;
 
 typedef struct aw_provider_driver {
     const char *type;
@@ -44,6 +62,15 @@ typedef struct aw_provider_driver {
      * *res; an error code only for a broken session. */
     aw_status (*execute)(void *session, const aw_provider_call *call, aw_provider_result *res,
                          aw_error *err);
+    /* Optional. One attempt of each of calls[0..n) concurrently; res[i]
+     * receives the answer to calls[i], or not_started when stop (may be
+     * NULL) kept it from being made. Returns AW_OK when every res[i] is
+     * filled; a problem of one call (a refused header, no memory for its
+     * request) is that call's result. An error code only when no call was
+     * made at all (a broken session): then no res[i] is meaningful. */
+    aw_status (*execute_many)(void *session, const aw_provider_call *calls,
+                              aw_provider_result *res, size_t n, const aw_provider_stop *stop,
+                              aw_error *err);
 } aw_provider_driver;
 
 extern const aw_provider_driver aw_provider_log_driver;
@@ -53,6 +80,11 @@ extern const aw_provider_driver aw_provider_noop_driver;
 /* Find a driver by type; NULL when unknown. */
 const aw_provider_driver *aw_provider_driver_find(const char *type);
 const char *aw_provider_driver_types(void);
+
+/* May execute_many start a call now, having started `started` of them?
+ * Not once stop->flag is set; not after stop->start_until_ms unless
+ * started == 0 (every batch makes progress). stop may be NULL. */
+bool aw_provider_may_start(const aw_provider_stop *stop, size_t started);
 
 /* Is an HTTP status worth retrying? 408, 429 and 5xx. */
 bool aw_http_status_retriable(int status);

@@ -1,7 +1,10 @@
 #include "worker/provider_set.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/aw_clock.h"
 
 typedef struct entry {
     const aw_provider_config *cfg;  /* borrowed from the config */
@@ -105,9 +108,45 @@ void aw_provider_sessions_close(aw_provider_sessions *s)
     free(s);
 }
 
-aw_status aw_provider_execute(aw_provider_sessions *s, int idx, const aw_provider_call *call,
-                              aw_provider_result *res, aw_error *err)
+
+/* A failure that is not an answer, reported as one (what the pipeline has
+ * always recorded for it). */
+static void result_from_error(const aw_error *err, aw_provider_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->retriable = err->retriable;
+    snprintf(res->error_code, sizeof(res->error_code), "%s", aw_status_name(err->code));
+    snprintf(res->error, sizeof(res->error), "%s", err->msg);
+}
+
+void aw_provider_execute_many(aw_provider_sessions *s, int idx, const aw_provider_call *calls,
+                              aw_provider_result *res, size_t n, const aw_provider_stop *stop)
 {
     const entry *e = &s->ps->entries[idx];
-    return e->driver->execute(s->sessions[idx], call, res, err);
+    aw_error err;
+    aw_error_clear(&err);
+    if (e->driver->execute_many) {
+        int64_t t0 = aw_mono_now_us();
+        if (e->driver->execute_many(s->sessions[idx], calls, res, n, stop, &err) == AW_OK)
+            return;
+        int64_t took = aw_mono_now_us() - t0;
+        for (size_t i = 0; i < n; i++) {
+            result_from_error(&err, &res[i]);
+            res[i].elapsed_us = took;
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!aw_provider_may_start(stop, i)) {
+            memset(&res[i], 0, sizeof(res[i]));
+            res[i].not_started = true;
+            continue;
+        }
+        aw_error_clear(&err);
+        int64_t t0 = aw_mono_now_us();
+        if (e->driver->execute(s->sessions[idx], &calls[i], &res[i], &err) != AW_OK)
+            result_from_error(&err, &res[i]);
+        res[i].not_started = false;
+        res[i].elapsed_us = aw_mono_now_us() - t0;
+    }
 }

@@ -21,8 +21,13 @@ aw_status aw_provider_sessions_open(const aw_provider_set *ps, aw_provider_sessi
                                     aw_error *err);
 void aw_provider_sessions_close(aw_provider_sessions *s);
 
-/* One attempt through provider idx. */
-aw_status aw_provider_execute(aw_provider_sessions *s, int idx, const aw_provider_call *call,
-                              aw_provider_result *res, aw_error *err);
+/* One attempt of each of calls[0..n) through provider idx: concurrently when
+ * the driver has execute_many, else one after the other (stop is honoured
+ * between calls). Every res[i] is filled: an answer with elapsed_us set, or
+ * not_started. A failure that is not an answer (a broken session) becomes a
+ * failed result: error_code the status name, error its message, retriable
+ * as the error says. */
+void aw_provider_execute_many(aw_provider_sessions *s, int idx, const aw_provider_call *calls,
+                              aw_provider_result *res, size_t n, const aw_provider_stop *stop);
 
 #endif

@@ -3,6 +3,7 @@
  *
  * usage: webhook_target --port-file F --log F [--fail-first N] [--fail-status S]
  *                       [--delay-ms D] [--fail-ids-file F] [--detail-log F]
+ *                       [--barrier N]
  *
  * Listens on 127.0.0.1 on an ephemeral port and, once it accepts connections,
  * writes the port to --port-file atomically (temp file + rename), so a reader
@@ -16,11 +17,21 @@
  * again for every request, so a test may change it while the target runs; a
  * missing file lists nothing): those get --fail-status (default 500).
  * --delay-ms waits before answering (cut short at shutdown).
+ * --barrier N holds every request until N POSTs have arrived (at most
+ * 10 s; cut short at shutdown): N calls answered at all proves N were in
+ * flight together, without any timing in the test.
  * --detail-log appends one JSON object per POST: method, url, headers (names
  * lower-cased), body (when valid UTF-8), body_len, status.
  *
  * GET /stats answers {"requests": <POSTs received>, "connections": <TCP
- * connections accepted>}; the second number shows keep-alive reuse.
+ * connections accepted>, "max_in_flight": <most POSTs being handled at
+ * once>}; connections shows keep-alive reuse, max_in_flight concurrency.
+ *
+ * Concurrency: one thread per connection (poll()-based, so descriptors above
+ * FD_SETSIZE work), up to TARGET_MAX_CONNECTIONS at once: a delayed answer
+ * holds only its own connection, so N concurrent clients see the delay
+ * once, not N times (the webhook's execute_many and bench/run.sh
+ * slow-webhook rely on it).
  *
  * SIGTERM or SIGINT: stop accepting, finish open requests, exit 0. */
 #include <arpa/inet.h>
@@ -43,6 +54,12 @@
 #include "common/aw_buf.h"
 
 #define TARGET_MAX_BODY (16 * 1024 * 1024)
+/* Above workers.threads x max_concurrency of any test or benchmark. */
+#define TARGET_MAX_CONNECTIONS 4096
+/* Per connection thread: the handlers need little, and hundreds run. */
+#define TARGET_THREAD_STACK (256 * 1024)
+/* Longest a request waits at --barrier. */
+#define TARGET_BARRIER_MAX_S 10
 
 typedef struct target_opts {
     const char *port_file;
@@ -52,6 +69,7 @@ typedef struct target_opts {
     long fail_first;
     int fail_status;
     long delay_ms;
+    long barrier;
 } target_opts;
 
 /* Shared by MHD's connection threads. opts is read-only once the daemon
@@ -59,12 +77,14 @@ typedef struct target_opts {
 typedef struct target {
     target_opts opts;
     pthread_mutex_t mu;
-    pthread_cond_t stop_cv; /* signalled once at shutdown, wakes delayed requests */
+    pthread_cond_t stop_cv; /* signalled at shutdown and on every POST
+                               arrival: wakes delayed and held requests */
     bool stopping;
     FILE *log;
     FILE *detail;          /* NULL without --detail-log */
     long requests;
     long connections;
+    long in_flight, max_in_flight; /* POSTs between arrival and answer */
 } target;
 
 /* One HTTP request in flight (MHD's per-request con_cls). */
@@ -117,21 +137,29 @@ static bool id_listed(const char *path, const char *id)
     return found;
 }
 
-/* Wait delay_ms, or less if the target is stopping. */
-static void delay_answer(target *t)
+static struct timespec deadline_in_ms(long ms)
 {
-    if (t->opts.delay_ms <= 0)
-        return;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += t->opts.delay_ms / 1000;
-    until.tv_nsec += (t->opts.delay_ms % 1000) * 1000000L;
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
     if (until.tv_nsec >= 1000000000L) {
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
+    return until;
+}
+
+/* Wait for --barrier, then delay_ms, or less if the target is stopping. */
+static void delay_answer(target *t)
+{
     pthread_mutex_lock(&t->mu);
-    while (!t->stopping)
+    struct timespec until = deadline_in_ms(TARGET_BARRIER_MAX_S * 1000L);
+    while (!t->stopping && t->requests < t->opts.barrier)
+        if (pthread_cond_timedwait(&t->stop_cv, &t->mu, &until) == ETIMEDOUT)
+            break;
+    until = deadline_in_ms(t->opts.delay_ms);
+    while (!t->stopping && t->opts.delay_ms > 0)
         if (pthread_cond_timedwait(&t->stop_cv, &t->mu, &until) == ETIMEDOUT)
             break;
     pthread_mutex_unlock(&t->mu);
@@ -197,6 +225,12 @@ static enum MHD_Result handle_hook(target *t, struct MHD_Connection *c, const ch
     const char *id = header_or_dash(c, "X-Acteon-Action-Id");
     pthread_mutex_lock(&t->mu);
     long n = ++t->requests;
+    if (++t->in_flight > t->max_in_flight)
+        t->max_in_flight = t->in_flight;
+    /* Requests held at --barrier may go. Only then: every broadcast wakes
+     * every delayed request too (hundreds in a benchmark). */
+    if (n <= t->opts.barrier)
+        pthread_cond_broadcast(&t->stop_cv);
     pthread_mutex_unlock(&t->mu);
 
     int status = 200;
@@ -219,6 +253,7 @@ static enum MHD_Result handle_hook(target *t, struct MHD_Connection *c, const ch
     fprintf(t->log, "\t%d\n", status);
     fflush(t->log);
     write_detail(t, c, method, url, rq, status);
+    t->in_flight--;
     pthread_mutex_unlock(&t->mu);
 
     char body[96];
@@ -232,11 +267,12 @@ static enum MHD_Result handle_hook(target *t, struct MHD_Connection *c, const ch
 static enum MHD_Result handle_stats(target *t, struct MHD_Connection *c)
 {
     pthread_mutex_lock(&t->mu);
-    long requests = t->requests, connections = t->connections;
+    long requests = t->requests, connections = t->connections, max_in_flight = t->max_in_flight;
     pthread_mutex_unlock(&t->mu);
-    char body[96];
-    snprintf(body, sizeof(body), "{\"requests\": %ld, \"connections\": %ld}", requests,
-             connections);
+    char body[128];
+    snprintf(body, sizeof(body),
+             "{\"requests\": %ld, \"connections\": %ld, \"max_in_flight\": %ld}", requests,
+             connections, max_in_flight);
     return respond(c, 200, body);
 }
 
@@ -298,7 +334,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 static void usage(void)
 {
     fprintf(stderr, "usage: webhook_target --port-file F --log F [--fail-first N] "
-                    "[--fail-status S] [--delay-ms D] [--fail-ids-file F] [--detail-log F]\n");
+                    "[--fail-status S] [--delay-ms D] [--fail-ids-file F] [--detail-log F] "
+                    "[--barrier N]\n");
 }
 
 static int parse_args(int argc, char **argv, target_opts *o)
@@ -326,6 +363,8 @@ static int parse_args(int argc, char **argv, target_opts *o)
             o->fail_status = (int)n;
         else if (strcmp(a, "--delay-ms") == 0 && !parse_long(v, 0, 3600 * 1000L, &n))
             o->delay_ms = n;
+        else if (strcmp(a, "--barrier") == 0 && !parse_long(v, 0, LONG_MAX, &n))
+            o->barrier = n;
         else
             return -1;
     }
@@ -357,10 +396,14 @@ static struct MHD_Daemon *start_daemon(target *t)
     sa.sin_port = htons(0);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     return MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, on_request, t, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+            MHD_USE_ERROR_LOG,
+        0, NULL, NULL, on_request, t, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, t, MHD_OPTION_NOTIFY_CONNECTION,
-        on_connection, t, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+        on_connection, t, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)TARGET_MAX_CONNECTIONS,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_THREAD_STACK_SIZE,
+        (size_t)TARGET_THREAD_STACK, MHD_OPTION_END);
 }
 
 static void wait_for_stop_signal(void)

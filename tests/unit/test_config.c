@@ -113,6 +113,7 @@ static void assert_config_equal(const aw_config *a, const aw_config *b)
         assert_int_equal(p->max_attempts, q->max_attempts);
         assert_int_equal(p->backoff_base_ms, q->backoff_base_ms);
         assert_int_equal(p->backoff_max_ms, q->backoff_max_ms);
+        assert_int_equal(p->max_concurrency, q->max_concurrency);
     }
 }
 
@@ -204,6 +205,7 @@ static void test_shape(void **state)
     assert_int_equal(w->max_attempts, 4);
     assert_int_equal(w->backoff_base_ms, 100);
     assert_int_equal(w->backoff_max_ms, 10000);
+    assert_int_equal(w->max_concurrency, 64);
     const aw_provider_config *l = aw_config_find_provider(cfg, "log");
     assert_ptr_equal(l, &cfg->providers[1]);
     assert_string_equal(l->url, "");
@@ -515,6 +517,9 @@ static const error_case error_cases[] = {
     {"backoff-order", PROV("{ name = \"l\"; type = \"log\"; backoff_base_ms = 500;"
                            " backoff_max_ms = 100; }"),
      ":2: providers[0].backoff_max_ms: must be >= backoff_base_ms (500) (got 100)"},
+    {"max-concurrency-zero", PROV("{ name = \"w\"; type = \"webhook\"; url = \"http://h/\";"
+                                  " max_concurrency = 0; }"),
+     ":2: providers[0].max_concurrency: must be between 1 and 1024 (got 0)"},
     /* across keys */
     {"reply-is-input", "kafka = { brokers = \"b\"; group_id = \"g\"; topics = [ \"a\", \"r\" ];\n"
                        "  reply_topic = \"r\"; };\n",
@@ -829,6 +834,7 @@ static const char *const all_keys[] = {
     "providers[].max_attempts",
     "providers[].backoff_base_ms",
     "providers[].backoff_max_ms",
+    "providers[].max_concurrency",
 };
 
 static void test_reference(void **state)

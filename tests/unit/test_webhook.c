@@ -29,6 +29,7 @@
 #include "common/aw_clock.h"
 #include "common/aw_log.h"
 #include "worker/provider.h"
+#include "worker/provider_set.h"
 
 extern char **environ;
 
@@ -217,7 +218,8 @@ static size_t collect_body(char *data, size_t size, size_t nmemb, void *ud)
 
 /* GET /stats. The stats request opens a connection of its own, which the
  * target counts before answering: *connections includes it. */
-static void target_stats(const target_proc *t, long *requests, long *connections)
+static void target_stats_all(const target_proc *t, long *requests, long *connections,
+                             long *max_in_flight)
 {
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/stats", t->port);
@@ -235,8 +237,15 @@ static void target_stats(const target_proc *t, long *requests, long *connections
     assert_non_null(o);
     *requests = (long)json_integer_value(json_object_get(o, "requests"));
     *connections = (long)json_integer_value(json_object_get(o, "connections"));
+    *max_in_flight = (long)json_integer_value(json_object_get(o, "max_in_flight"));
     json_decref(o);
     aw_buf_free(&body);
+}
+
+static void target_stats(const target_proc *t, long *requests, long *connections)
+{
+    long max_in_flight;
+    target_stats_all(t, requests, connections, &max_in_flight);
 }
 
 /* The index-th detail record (one JSON object per POST); caller decrefs. */
@@ -329,17 +338,23 @@ typedef struct hook {
     void *session;
 } hook;
 
-static void hook_open(hook *h, const char *url, int timeout_ms)
+static void hook_open_n(hook *h, const char *url, int timeout_ms, int max_concurrency)
 {
     aw_provider_config cfg = {
         .name = "hook", .type = "webhook", .url = (char *)url, .timeout_ms = timeout_ms,
         .max_attempts = 3, .backoff_base_ms = 10, .backoff_max_ms = 100,
+        .max_concurrency = max_concurrency,
     };
     aw_error err = {0};
     h->d = aw_provider_driver_find("webhook");
     assert_non_null(h->d);
     assert_int_equal(h->d->create(&cfg, &h->provider, &err), AW_OK);
     assert_int_equal(h->d->session_open(h->provider, &h->session, &err), AW_OK);
+}
+
+static void hook_open(hook *h, const char *url, int timeout_ms)
+{
+    hook_open_n(h, url, timeout_ms, 64);
 }
 
 static void hook_close(hook *h)
@@ -538,18 +553,22 @@ static void test_webhook_create_rejects_bad_config(void **state)
     static const struct {
         const char *url;
         int timeout_ms;
+        int max_concurrency;
         const char *msg_part;
     } cases[] = {
-        {NULL, 1000, "url: required"},
-        {"", 1000, "url: required"},
-        {"ftp://example.com/x", 1000, "http:// or https://"},
-        {"127.0.0.1:80/hook", 1000, "http:// or https://"},
-        {"http://127.0.0.1:1/hook", 0, "timeout_ms"},
-        {"http://127.0.0.1:1/hook", -5, "timeout_ms"},
+        {NULL, 1000, 8, "url: required"},
+        {"", 1000, 8, "url: required"},
+        {"ftp://example.com/x", 1000, 8, "http:// or https://"},
+        {"127.0.0.1:80/hook", 1000, 8, "http:// or https://"},
+        {"http://127.0.0.1:1/hook", 0, 8, "timeout_ms"},
+        {"http://127.0.0.1:1/hook", -5, 8, "timeout_ms"},
+        {"http://127.0.0.1:1/hook", 1000, 0, "max_concurrency: must be > 0 (got 0)"},
+        {"http://127.0.0.1:1/hook", 1000, -1, "max_concurrency: must be > 0 (got -1)"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         aw_provider_config cfg = {.name = "bad", .type = "webhook", .url = (char *)cases[i].url,
-                                  .timeout_ms = cases[i].timeout_ms, .max_attempts = 1};
+                                  .timeout_ms = cases[i].timeout_ms, .max_attempts = 1,
+                                  .max_concurrency = cases[i].max_concurrency};
         aw_error err = {0};
         void *p = (void *)&cfg;
         assert_int_equal(d->create(&cfg, &p, &err), AW_CONFIG);
@@ -919,6 +938,292 @@ static void test_webhook_large_body(void **state)
     target_stop(t);
 }
 
+/* ---- webhook: execute_many ----------------------------------------------- */
+
+#define MANY_MAX 32
+
+/* n actions "m-0".."m-<n-1>" (identity n:t:m-i) and their calls. */
+typedef struct many {
+    size_t n;
+    test_action ta[MANY_MAX];
+    aw_provider_call calls[MANY_MAX];
+    aw_provider_result res[MANY_MAX];
+} many;
+
+static void many_init(many *m, size_t n)
+{
+    assert_true(n <= MANY_MAX);
+    memset(m, 0, sizeof(*m));
+    m->n = n;
+    for (size_t i = 0; i < n; i++) {
+        char text[256];
+        snprintf(text, sizeof(text),
+                 "{\"id\":\"m-%zu\",\"namespace\":\"n\",\"tenant\":\"t\",\"provider\":\"hook\","
+                 "\"action_type\":\"x\",\"payload\":{\"i\":%zu}}",
+                 i, i);
+        test_action_init(&m->ta[i], text);
+        m->calls[i] = make_call(&m->ta[i], 100 + i, 1);
+    }
+}
+
+static void many_clear(many *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        test_action_clear(&m->ta[i]);
+}
+
+static void hook_many(hook *h, many *m, const aw_provider_stop *stop)
+{
+    aw_error err = {0};
+    assert_non_null(h->d->execute_many);
+    /* Garbage first: every result must be written. */
+    memset(m->res, 0x5a, sizeof(m->res));
+    assert_int_equal(h->d->execute_many(h->session, m->calls, m->res, m->n, stop, &err), AW_OK);
+}
+
+/* The target holds every request until 16 are in flight: all 16 answered
+ * means they ran together (one after the other, the first would wait at the
+ * barrier until its 5 s timeout). Each went out with its own headers. */
+static void test_webhook_many_runs_calls_together(void **state)
+{
+    (void)state;
+    const char *args[] = {"--barrier", "16", NULL};
+    target_proc *t = target_start(args);
+    char url[64];
+    hook h;
+    hook_open_n(&h, target_url(t, url, sizeof(url)), 5000, 16);
+    many m;
+    many_init(&m, 16);
+    hook_many(&h, &m, NULL);
+    for (size_t i = 0; i < m.n; i++) {
+        assert_true(m.res[i].ok);
+        assert_false(m.res[i].not_started);
+        assert_int_equal(m.res[i].http_status, 200);
+        assert_string_equal(m.res[i].error_code, "");
+        assert_true(m.res[i].elapsed_us > 0);
+    }
+    long requests, connections, max_in_flight;
+    target_stats_all(t, &requests, &connections, &max_in_flight);
+    assert_int_equal(requests, 16);
+    assert_int_equal(max_in_flight, 16);
+    assert_int_equal(connections, 16 + 1);
+
+    /* Every call's own headers: one log line per id, token 100 + i. */
+    char *log = slurp(t->log);
+    assert_int_equal(count_lines(log), 16);
+    for (size_t i = 0; i < m.n; i++) {
+        char line[128];
+        snprintf(line, sizeof(line), "m-%zu\t%zu\tn:t:m-%zu\t1\t200\n", i, 100 + i, i);
+        assert_non_null(strstr(log, line));
+    }
+    free(log);
+
+    /* A second batch reuses the pool's 16 connections. */
+    for (size_t i = 0; i < m.n; i++)
+        m.calls[i].attempt = 2;
+    hook_many(&h, &m, NULL);
+    for (size_t i = 0; i < m.n; i++)
+        assert_true(m.res[i].ok);
+    target_stats_all(t, &requests, &connections, &max_in_flight);
+    assert_int_equal(requests, 32);
+    assert_int_equal(connections, 16 + 2);
+
+    many_clear(&m);
+    hook_close(&h);
+    target_stop(t);
+}
+
+/* More calls than max_concurrency: never more in flight, all answered. */
+static void test_webhook_many_bounded(void **state)
+{
+    (void)state;
+    const char *args[] = {"--delay-ms", "20", NULL};
+    target_proc *t = target_start(args);
+    char url[64];
+    hook h;
+    hook_open_n(&h, target_url(t, url, sizeof(url)), 5000, 4);
+    many m;
+    many_init(&m, 13);
+    hook_many(&h, &m, NULL);
+    for (size_t i = 0; i < m.n; i++)
+        assert_true(m.res[i].ok);
+    long requests, connections, max_in_flight;
+    target_stats_all(t, &requests, &connections, &max_in_flight);
+    assert_int_equal(requests, 13);
+    assert_true(max_in_flight >= 1 && max_in_flight <= 4);
+    assert_true(connections <= 4 + 1); /* a freed handle reuses its connection */
+    many_clear(&m);
+    hook_close(&h);
+    target_stop(t);
+}
+
+/* One batch, four kinds of answer, each in its own result. */
+static void test_webhook_many_mixed_results(void **state)
+{
+    (void)state;
+    char ids[PATH_MAX];
+    snprintf(ids, sizeof(ids), "%s/many-fail-ids", g_dir);
+    FILE *f = fopen(ids, "w");
+    assert_non_null(f);
+    fputs("m-1\nm-4\n", f);
+    fclose(f);
+    const char *args[] = {"--fail-ids-file", ids, "--fail-status", "503", NULL};
+    target_proc *t = target_start(args);
+    char url[64];
+    hook h;
+    hook_open_n(&h, target_url(t, url, sizeof(url)), 5000, 8);
+    many m;
+    many_init(&m, 6);
+    /* m-2 cannot be sent: a newline in its identity. */
+    snprintf(m.ta[2].identity, sizeof(m.ta[2].identity), "n:t:\nX-Evil: 1");
+    hook_many(&h, &m, NULL);
+
+    static const struct {
+        bool ok, retriable;
+        int status;
+        const char *code;
+    } want[] = {
+        {true, false, 200, ""},           {false, true, 503, "http_503"},
+        {false, false, 0, "invalid_header"}, {true, false, 200, ""},
+        {false, true, 503, "http_503"},   {true, false, 200, ""},
+    };
+    for (size_t i = 0; i < m.n; i++) {
+        assert_false(m.res[i].not_started);
+        assert_int_equal(m.res[i].ok, want[i].ok);
+        assert_int_equal(m.res[i].retriable, want[i].retriable);
+        assert_int_equal(m.res[i].http_status, want[i].status);
+        assert_string_equal(m.res[i].error_code, want[i].code);
+    }
+    assert_non_null(strstr(m.res[1].error, "injected failure"));
+    long requests, connections;
+    target_stats(t, &requests, &connections);
+    assert_int_equal(requests, 5); /* not m-2 */
+    many_clear(&m);
+    hook_close(&h);
+    target_stop(t);
+}
+
+static void test_webhook_many_timeouts(void **state)
+{
+    (void)state;
+    const char *args[] = {"--delay-ms", "3000", NULL};
+    target_proc *t = target_start(args);
+    char url[64];
+    hook h;
+    hook_open_n(&h, target_url(t, url, sizeof(url)), 200, 8);
+    many m;
+    many_init(&m, 5);
+    hook_many(&h, &m, NULL);
+    for (size_t i = 0; i < m.n; i++) {
+        assert_false(m.res[i].ok);
+        assert_true(m.res[i].retriable);
+        assert_int_equal(m.res[i].http_status, 0);
+        assert_string_equal(m.res[i].error_code, "timeout");
+    }
+    hook_close(&h);
+    many_clear(&m);
+    target_stop(t);
+}
+
+static void test_webhook_many_connection_refused(void **state)
+{
+    (void)state;
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", unused_port());
+    hook h;
+    hook_open_n(&h, url, 2000, 8);
+    many m;
+    many_init(&m, 4);
+    hook_many(&h, &m, NULL);
+    for (size_t i = 0; i < m.n; i++) {
+        assert_false(m.res[i].ok);
+        assert_true(m.res[i].retriable);
+        assert_string_equal(m.res[i].error_code, "connect");
+        assert_true(m.res[i].error[0] != '\0');
+    }
+    many_clear(&m);
+    hook_close(&h);
+}
+
+/* The stop flag starts nothing; a passed start deadline starts the first
+ * call only (each batch makes progress). */
+static void test_webhook_many_stop(void **state)
+{
+    (void)state;
+    target_proc *t = target_start(NULL);
+    char url[64];
+    hook h;
+    hook_open_n(&h, target_url(t, url, sizeof(url)), 5000, 1);
+    many m;
+    many_init(&m, 3);
+
+    atomic_bool flag = true;
+    aw_provider_stop stop = {.flag = &flag};
+    hook_many(&h, &m, &stop);
+    for (size_t i = 0; i < m.n; i++)
+        assert_true(m.res[i].not_started);
+    long requests, connections;
+    target_stats(t, &requests, &connections);
+    assert_int_equal(requests, 0);
+
+    atomic_store(&flag, false);
+    stop.start_until_ms = aw_mono_now_ms() - 1;
+    hook_many(&h, &m, &stop);
+    assert_false(m.res[0].not_started);
+    assert_true(m.res[0].ok);
+    assert_true(m.res[1].not_started);
+    assert_true(m.res[2].not_started);
+    target_stats(t, &requests, &connections);
+    assert_int_equal(requests, 1);
+
+    many_clear(&m);
+    hook_close(&h);
+    target_stop(t);
+}
+
+/* A driver without execute_many (noop) runs through the one-at-a-time path
+ * of aw_provider_execute_many, honouring the stop flag and the deadline. */
+static void test_execute_many_fallback(void **state)
+{
+    (void)state;
+    aw_provider_config pc = {.name = "noop", .type = "noop", .timeout_ms = 1000,
+                             .max_attempts = 1, .max_concurrency = 1};
+    aw_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.providers = &pc;
+    cfg.n_providers = 1;
+    aw_provider_set *ps = NULL;
+    aw_provider_sessions *ss = NULL;
+    aw_error err = {0};
+    assert_int_equal(aw_provider_set_new(&cfg, &ps, &err), AW_OK);
+    assert_int_equal(aw_provider_sessions_open(ps, &ss, &err), AW_OK);
+    assert_null(aw_provider_driver_find("noop")->execute_many);
+    many m;
+    many_init(&m, 3);
+
+    memset(m.res, 0x5a, sizeof(m.res));
+    aw_provider_execute_many(ss, 0, m.calls, m.res, m.n, NULL);
+    for (size_t i = 0; i < m.n; i++) {
+        assert_true(m.res[i].ok);
+        assert_false(m.res[i].not_started);
+    }
+    atomic_bool flag = true;
+    aw_provider_stop stop = {.flag = &flag};
+    aw_provider_execute_many(ss, 0, m.calls, m.res, m.n, &stop);
+    for (size_t i = 0; i < m.n; i++)
+        assert_true(m.res[i].not_started);
+    atomic_store(&flag, false);
+    stop.start_until_ms = aw_mono_now_ms() - 1;
+    aw_provider_execute_many(ss, 0, m.calls, m.res, m.n, &stop);
+    assert_true(m.res[0].ok);
+    assert_true(m.res[1].not_started);
+    assert_true(m.res[2].not_started);
+
+    many_clear(&m);
+    aw_provider_sessions_close(ss);
+    aw_provider_set_destroy(ps);
+}
+
 /* ---- fixtures ------------------------------------------------------------ */
 
 static int stop_leftover_targets(void **state)
@@ -974,6 +1279,13 @@ int main(void)
         T(test_webhook_refuses_header_injection),
         T(test_webhook_never_logs_url_credentials),
         T(test_webhook_large_body),
+        T(test_webhook_many_runs_calls_together),
+        T(test_webhook_many_bounded),
+        T(test_webhook_many_mixed_results),
+        T(test_webhook_many_timeouts),
+        T(test_webhook_many_connection_refused),
+        T(test_webhook_many_stop),
+        T(test_execute_many_fallback),
     };
     return cmocka_run_group_tests_name("providers", tests, group_setup, group_teardown);
 }

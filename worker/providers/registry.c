@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "common/aw_clock.h"
 #include "common/aw_names.h"
 
 /* Types must be unique; a new provider adds one line. */
@@ -42,4 +43,13 @@ bool aw_http_status_retriable(int status)
      * server failed. Everything else (other 4xx, 3xx since redirects are not
      * followed) says the request itself is wrong and would fail again. */
     return status == 408 || status == 429 || (status >= 500 && status <= 599);
+}
+
+bool aw_provider_may_start(const aw_provider_stop *stop, size_t started)
+{
+    if (!stop)
+        return true;
+    if (stop->flag && atomic_load(stop->flag))
+        return false;
+    return started == 0 || stop->start_until_ms == 0 || aw_mono_now_ms() < stop->start_until_ms;
 }

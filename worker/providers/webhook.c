@@ -14,18 +14,26 @@
  * retriable "timeout"; refused, unresolvable or reset connections are
  * retriable "connect" (backends/http maps the libcurl codes).
  *
+ * Concurrency: execute_many runs the calls of a micro-batch together on one
+ * curl multi handle, at most max_concurrency in flight (a sliding window:
+ * the next call starts when one answers). execute is execute_many of one.
+ *
  * Threads: the provider is immutable after create and shared; a session owns
- * one CURL easy handle and is used by one worker thread at a time, so the
- * handle's connection cache gives keep-alive reuse without locking. */
+ * one CURL multi handle and a pool of max_concurrency easy handles (created
+ * on first use, then reused) and is used by one worker thread at a time. The
+ * multi handle's connection cache keeps the connections alive between calls
+ * and batches, without locking. */
 #include "worker/provider.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "backends/http/http.h"
+#include "common/aw_clock.h"
 #include "common/aw_log.h"
 
 /* Bytes of an error answer kept for the result's message. */
@@ -35,6 +43,9 @@
 #define WEBHOOK_CONNECT_TIMEOUT_MAX_MS 3000L
 /* One "Name: value" header line; longer values are refused. */
 #define WEBHOOK_HEADER_MAX 2048
+/* Longest wait for socket activity in one pass of the multi loop; libcurl
+ * shortens it to its own next timeout. */
+#define WEBHOOK_POLL_MS 100
 
 typedef struct webhook_provider {
     char *name;
@@ -43,14 +54,27 @@ typedef struct webhook_provider {
     char url_safe[512];     /* aw_redact_url(url): the only form that is logged */
     long timeout_ms;
     long connect_timeout_ms;
+    size_t max_concurrency; /* easy handles (calls in flight) per session */
 } webhook_provider;
 
-typedef struct webhook_session {
-    const webhook_provider *p;
-    CURL *curl;
+/* One easy handle of a session's pool and the call it carries. */
+typedef struct webhook_slot {
+    CURL *curl;                      /* NULL until first used */
+    struct curl_slist *headers;      /* of the call under way, else NULL */
+    bool busy;                       /* a call is under way (in the multi) */
+    size_t call;                     /* index in calls[] of the call under way */
+    int64_t t0_us;                   /* when it started */
     char errbuf[CURL_ERROR_SIZE];
     char resp[WEBHOOK_RESP_KEEP + 1]; /* first bytes of the answer body */
     size_t resp_len;
+} webhook_slot;
+
+typedef struct webhook_session {
+    const webhook_provider *p;
+    CURLM *multi;
+    webhook_slot *slots;             /* p->max_concurrency of them */
+    size_t *free_slots;              /* stack of indexes into slots */
+    size_t n_free;
 } webhook_session;
 
 /* ---- create / destroy ---------------------------------------------------- */
@@ -71,6 +95,9 @@ static aw_status webhook_check_config(const aw_provider_config *cfg, aw_error *e
     if (cfg->timeout_ms <= 0)
         return aw_error_set(err, AW_CONFIG, "providers.%s.timeout_ms: must be > 0 (got %d)", name,
                             cfg->timeout_ms);
+    if (cfg->max_concurrency <= 0)
+        return aw_error_set(err, AW_CONFIG, "providers.%s.max_concurrency: must be > 0 (got %d)",
+                            name, cfg->max_concurrency);
     return AW_OK;
 }
 
@@ -109,8 +136,9 @@ static aw_status webhook_create(const aw_provider_config *cfg, void **provider, 
     p->connect_timeout_ms = p->timeout_ms < WEBHOOK_CONNECT_TIMEOUT_MAX_MS
                                 ? p->timeout_ms
                                 : WEBHOOK_CONNECT_TIMEOUT_MAX_MS;
-    AW_INFO("provider.webhook", "provider %s: POST %s (timeout %ld ms)", p->name, p->url_safe,
-            p->timeout_ms);
+    p->max_concurrency = (size_t)cfg->max_concurrency;
+    AW_INFO("provider.webhook", "provider %s: POST %s (timeout %ld ms, %zu calls in flight per "
+            "thread)", p->name, p->url_safe, p->timeout_ms, p->max_concurrency);
     *provider = p;
     return AW_OK;
 nomem:
@@ -123,21 +151,20 @@ nomem:
 /* Keep the first WEBHOOK_RESP_KEEP bytes of the answer, drop the rest. */
 static size_t webhook_on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
-    webhook_session *s = ud;
+    webhook_slot *sl = ud;
     size_t n = size * nmemb;
-    size_t room = WEBHOOK_RESP_KEEP - s->resp_len;
+    size_t room = WEBHOOK_RESP_KEEP - sl->resp_len;
     size_t take = n < room ? n : room;
-    memcpy(s->resp + s->resp_len, data, take);
-    s->resp_len += take;
-    s->resp[s->resp_len] = '\0';
+    memcpy(sl->resp + sl->resp_len, data, take);
+    sl->resp_len += take;
+    sl->resp[sl->resp_len] = '\0';
     return n; /* everything "consumed": a short count would abort the transfer */
 }
 
-/* The options that stay the same for every call of the session. */
-static CURLcode webhook_configure(webhook_session *s)
+/* The options that stay the same for every call made with the handle. */
+static CURLcode webhook_configure(const webhook_provider *p, webhook_slot *sl)
 {
-    CURL *h = s->curl;
-    const webhook_provider *p = s->p;
+    CURL *h = sl->curl;
     CURLcode cc = CURLE_OK;
     /* Timeouts via signals (SIGALRM) are not thread-safe. */
     if (!cc) cc = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -154,8 +181,9 @@ static CURLcode webhook_configure(webhook_session *s)
         cc = curl_easy_setopt(h, CURLOPT_CAINFO, p->ca_file);
     if (!cc) cc = curl_easy_setopt(h, CURLOPT_USERAGENT, "acteon-worker/" AW_VERSION);
     if (!cc) cc = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, webhook_on_body);
-    if (!cc) cc = curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
-    if (!cc) cc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, s->errbuf);
+    if (!cc) cc = curl_easy_setopt(h, CURLOPT_WRITEDATA, sl);
+    if (!cc) cc = curl_easy_setopt(h, CURLOPT_ERRORBUFFER, sl->errbuf);
+    if (!cc) cc = curl_easy_setopt(h, CURLOPT_PRIVATE, sl);
     return cc;
 }
 
@@ -164,28 +192,42 @@ static void webhook_session_close(void *session)
     webhook_session *s = session;
     if (!s)
         return;
-    if (s->curl)
-        curl_easy_cleanup(s->curl);
+    /* Between calls no handle is in the multi: the pool is idle. */
+    if (s->multi)
+        curl_multi_cleanup(s->multi);
+    for (size_t i = 0; s->slots && i < s->p->max_concurrency; i++)
+        if (s->slots[i].curl)
+            curl_easy_cleanup(s->slots[i].curl);
+    free(s->slots);
+    free(s->free_slots);
     free(s);
 }
 
 static aw_status webhook_session_open(void *provider, void **session, aw_error *err)
 {
     *session = NULL;
+    const webhook_provider *p = provider;
     webhook_session *s = calloc(1, sizeof(*s));
     if (!s)
         return aw_error_set(err, AW_NOMEM, "out of memory");
     aw_status rc;
-    s->p = provider;
-    s->curl = curl_easy_init();
-    if (!s->curl) {
-        rc = aw_error_set(err, AW_NOMEM, "curl_easy_init failed");
+    s->p = p;
+    s->slots = calloc(p->max_concurrency, sizeof(*s->slots));
+    s->free_slots = calloc(p->max_concurrency, sizeof(*s->free_slots));
+    s->multi = curl_multi_init();
+    if (!s->slots || !s->free_slots || !s->multi) {
+        rc = aw_error_set(err, AW_NOMEM, "webhook %s: out of memory opening a session", p->name);
         goto fail;
     }
-    CURLcode cc = webhook_configure(s);
-    if (cc != CURLE_OK) {
-        rc = aw_error_set(err, AW_INTERNAL, "webhook %s: curl option: %s", s->p->name,
-                          curl_easy_strerror(cc));
+    /* Slot 0 on top: a lone call always takes the same handle. */
+    for (size_t i = 0; i < p->max_concurrency; i++)
+        s->free_slots[i] = p->max_concurrency - 1 - i;
+    s->n_free = p->max_concurrency;
+    /* Keep one idle connection per handle for the next batch. */
+    CURLMcode mc = curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)p->max_concurrency);
+    if (mc != CURLM_OK) {
+        rc = aw_error_set(err, AW_INTERNAL, "webhook %s: curl multi option: %s", p->name,
+                          curl_multi_strerror(mc));
         goto fail;
     }
     *session = s;
@@ -284,16 +326,16 @@ static aw_status build_headers(const webhook_session *s, const aw_provider_call 
 /* The kept answer bytes as printable ASCII: the message travels into JSON
  * replies and audit records, where invalid UTF-8 or a cut multi-byte
  * character would break encoding. */
-static void resp_printable(webhook_session *s)
+static void resp_printable(webhook_slot *sl)
 {
-    for (size_t i = 0; i < s->resp_len; i++) {
-        unsigned char c = (unsigned char)s->resp[i];
+    for (size_t i = 0; i < sl->resp_len; i++) {
+        unsigned char c = (unsigned char)sl->resp[i];
         if (c < 0x20 || c >= 0x7f)
-            s->resp[i] = (c == '\n' || c == '\r' || c == '\t') ? ' ' : '?';
+            sl->resp[i] = (c == '\n' || c == '\r' || c == '\t') ? ' ' : '?';
     }
 }
 
-static void map_transport_error(webhook_session *s, CURLcode cc, aw_provider_result *res)
+static void map_transport_error(const webhook_slot *sl, CURLcode cc, aw_provider_result *res)
 {
     aw_status st = aw_http_curl_status(cc);
     char code[16];
@@ -304,61 +346,208 @@ static void map_transport_error(webhook_session *s, CURLcode cc, aw_provider_res
     /* libcurl's messages name host and port, never the userinfo. A cut
      * message is acceptable: it is for humans. */
     snprintf(res->error, sizeof(res->error), "%.60s: %.190s", curl_easy_strerror(cc),
-             s->errbuf[0] ? s->errbuf : "-");
+             sl->errbuf[0] ? sl->errbuf : "-");
 }
 
-static void map_http_status(webhook_session *s, long status, aw_provider_result *res)
+static void map_http_status(webhook_slot *sl, long status, aw_provider_result *res)
 {
     res->http_status = (int)status;
     if (status >= 200 && status <= 299) {
         res->ok = true;
         return;
     }
-    resp_printable(s);
+    resp_printable(sl);
     res->ok = false;
     res->retriable = aw_http_status_retriable((int)status);
     snprintf(res->error_code, sizeof(res->error_code), "http_%ld", status);
     snprintf(res->error, sizeof(res->error), "HTTP %ld: %s", status,
-             s->resp_len ? s->resp : "(empty body)");
+             sl->resp_len ? sl->resp : "(empty body)");
+}
+
+/* A failure that is not an answer (no memory, a libcurl misuse), as the
+ * call's result: the pipeline has always recorded these by status name. */
+static void result_local_failure(aw_provider_result *res, aw_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void result_local_failure(aw_provider_result *res, aw_status st, const char *fmt, ...)
+{
+    memset(res, 0, sizeof(*res));
+    res->retriable = st == AW_TRANSIENT;
+    snprintf(res->error_code, sizeof(res->error_code), "%s", aw_status_name(st));
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->error, sizeof(res->error), fmt, ap);
+    va_end(ap);
+}
+
+/* Start one call on a free slot. Returns true when it is under way; false
+ * when res already holds its answer (refused header, local failure): then
+ * nothing was sent and the slot stays free. */
+static bool start_call(webhook_session *s, const aw_provider_call *call, size_t index,
+                       aw_provider_result *res)
+{
+    const webhook_provider *p = s->p;
+    memset(res, 0, sizeof(*res));
+    if (!call->action || !call->body) {
+        result_local_failure(res, AW_INTERNAL, "webhook: call without action or body");
+        return false;
+    }
+    struct curl_slist *headers = NULL;
+    aw_status rc = build_headers(s, call, &headers, res);
+    if (rc == AW_PERMANENT)
+        return false; /* a non-retriable failure, nothing was sent */
+    if (rc != AW_OK) {
+        result_local_failure(res, rc, "webhook %s: out of memory building headers", p->name);
+        return false;
+    }
+    webhook_slot *sl = &s->slots[s->free_slots[s->n_free - 1]];
+    CURLcode cc = CURLE_OK;
+    if (!sl->curl) {
+        if (!(sl->curl = curl_easy_init()))
+            cc = CURLE_OUT_OF_MEMORY;
+        else
+            cc = webhook_configure(p, sl);
+        if (cc != CURLE_OK) {
+            if (sl->curl)
+                curl_easy_cleanup(sl->curl);
+            sl->curl = NULL;
+            curl_slist_free_all(headers);
+            result_local_failure(res, cc == CURLE_OUT_OF_MEMORY ? AW_NOMEM : AW_INTERNAL,
+                                 "webhook %s: curl handle: %s", p->name, curl_easy_strerror(cc));
+            return false;
+        }
+    }
+    sl->resp_len = 0;
+    sl->resp[0] = '\0';
+    sl->errbuf[0] = '\0';
+    sl->call = index;
+    sl->headers = headers;
+    curl_easy_setopt(sl->curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(sl->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
+    curl_easy_setopt(sl->curl, CURLOPT_POSTFIELDS, call->body);
+    sl->t0_us = aw_mono_now_us();
+    CURLMcode mc = curl_multi_add_handle(s->multi, sl->curl);
+    if (mc != CURLM_OK) {
+        curl_easy_setopt(sl->curl, CURLOPT_HTTPHEADER, NULL);
+        curl_slist_free_all(headers);
+        sl->headers = NULL;
+        result_local_failure(res, mc == CURLM_OUT_OF_MEMORY ? AW_NOMEM : AW_INTERNAL,
+                             "webhook %s: curl multi: %s", p->name, curl_multi_strerror(mc));
+        return false;
+    }
+    sl->busy = true;
+    s->n_free--;
+    return true;
+}
+
+/* Take a slot's handle out of the multi and give the slot back. */
+static void release_slot(webhook_session *s, webhook_slot *sl)
+{
+    curl_multi_remove_handle(s->multi, sl->curl);
+    /* The handle must not keep pointers to memory that dies here. */
+    curl_easy_setopt(sl->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(sl->headers);
+    sl->headers = NULL;
+    sl->busy = false;
+    s->free_slots[s->n_free++] = (size_t)(sl - s->slots);
+}
+
+/* A call answered (or timed out, or failed to connect): its result. */
+static void finish_call(webhook_session *s, webhook_slot *sl, CURLcode cc,
+                        aw_provider_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->elapsed_us = aw_mono_now_us() - sl->t0_us;
+    long status = 0;
+    if (cc == CURLE_OK)
+        cc = curl_easy_getinfo(sl->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (cc != CURLE_OK)
+        map_transport_error(sl, cc, res);
+    else
+        map_http_status(sl, status, res);
+    release_slot(s, sl);
+    if (!res->ok)
+        AW_DEBUG("provider.webhook", "provider %s: POST %s: %s (%s)", s->p->name, s->p->url_safe,
+                 res->error_code, res->retriable ? "retriable" : "not retriable");
+}
+
+/* Collect the calls that ended; returns how many. */
+static size_t collect_done(webhook_session *s, aw_provider_result *res)
+{
+    size_t done = 0;
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        char *priv = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+        webhook_slot *sl = (webhook_slot *)priv;
+        CURLcode cc = m->data.result; /* m dies with the removal below */
+        finish_call(s, sl, cc, &res[sl->call]);
+        done++;
+    }
+    return done;
+}
+
+/* The multi handle itself failed (no memory): every call under way fails
+ * with it, and so does every call not started, or a broken handle would
+ * have them retried forever. */
+static void fail_all(webhook_session *s, CURLMcode mc, aw_provider_result *res, size_t from,
+                     size_t n)
+{
+    aw_status st = mc == CURLM_OUT_OF_MEMORY ? AW_NOMEM : AW_INTERNAL;
+    for (size_t i = 0; i < s->p->max_concurrency; i++) {
+        webhook_slot *sl = &s->slots[i];
+        if (!sl->busy)
+            continue;
+        int64_t took = aw_mono_now_us() - sl->t0_us;
+        release_slot(s, sl);
+        result_local_failure(&res[sl->call], st, "webhook %s: curl multi: %s", s->p->name,
+                             curl_multi_strerror(mc));
+        res[sl->call].elapsed_us = took;
+    }
+    for (size_t i = from; i < n; i++)
+        result_local_failure(&res[i], st, "webhook %s: curl multi: %s", s->p->name,
+                             curl_multi_strerror(mc));
+}
+
+static aw_status webhook_execute_many(void *session, const aw_provider_call *calls,
+                                      aw_provider_result *res, size_t n,
+                                      const aw_provider_stop *stop, aw_error *err)
+{
+    (void)err; /* every failure is some call's result */
+    webhook_session *s = session;
+    size_t next = 0, running = 0;
+    for (;;) {
+        while (next < n && s->n_free > 0 && aw_provider_may_start(stop, next)) {
+            if (start_call(s, &calls[next], next, &res[next]))
+                running++;
+            next++;
+        }
+        if (running == 0)
+            break;
+        int still;
+        CURLMcode mc = curl_multi_perform(s->multi, &still);
+        if (mc == CURLM_OK)
+            running -= collect_done(s, res);
+        if (mc == CURLM_OK && running > 0)
+            mc = curl_multi_poll(s->multi, NULL, 0, WEBHOOK_POLL_MS, NULL);
+        if (mc != CURLM_OK) {
+            fail_all(s, mc, res, next, n);
+            return AW_OK;
+        }
+    }
+    for (; next < n; next++) {
+        memset(&res[next], 0, sizeof(res[next]));
+        res[next].not_started = true;
+    }
+    return AW_OK;
 }
 
 static aw_status webhook_execute(void *session, const aw_provider_call *call,
                                  aw_provider_result *res, aw_error *err)
 {
-    webhook_session *s = session;
-    memset(res, 0, sizeof(*res));
-    if (!call->action || !call->body)
-        return aw_error_set(err, AW_INTERNAL, "webhook: call without action or body");
-
-    struct curl_slist *headers = NULL;
-    aw_status rc = build_headers(s, call, &headers, res);
-    if (rc == AW_PERMANENT)
-        return AW_OK; /* an answer: a non-retriable failure, nothing was sent */
-    if (rc != AW_OK)
-        return aw_error_set(err, rc, "webhook %s: out of memory building headers", s->p->name);
-
-    s->resp_len = 0;
-    s->resp[0] = '\0';
-    s->errbuf[0] = '\0';
-    curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->body_len);
-    curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, call->body);
-    CURLcode cc = curl_easy_perform(s->curl);
-    /* The handle must not keep pointers to memory that dies here. */
-    curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(headers);
-
-    long status = 0;
-    if (cc == CURLE_OK)
-        cc = curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
-    if (cc != CURLE_OK)
-        map_transport_error(s, cc, res);
-    else
-        map_http_status(s, status, res);
-    if (!res->ok)
-        AW_DEBUG("provider.webhook", "provider %s: POST %s: %s (%s)", s->p->name, s->p->url_safe,
-                 res->error_code, res->retriable ? "retriable" : "not retriable");
-    return AW_OK;
+    return webhook_execute_many(session, call, res, 1, NULL, err);
 }
 
 const aw_provider_driver aw_provider_webhook_driver = {
@@ -368,4 +557,5 @@ const aw_provider_driver aw_provider_webhook_driver = {
     .session_open = webhook_session_open,
     .session_close = webhook_session_close,
     .execute = webhook_execute,
+    .execute_many = webhook_execute_many,
 };

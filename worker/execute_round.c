@@ -1,0 +1,137 @@
+#include "worker/execute_round.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/aw_backoff.h"
+#include "common/aw_clock.h"
+
+aw_exec *aw_exec_new(size_t cap)
+{
+    aw_exec *x = calloc(1, sizeof(*x));
+    if (!x)
+        return NULL;
+    size_t c = cap ? cap : 1;
+    x->cap = cap;
+    x->items = calloc(c, sizeof(*x->items));
+    x->calls = calloc(c, sizeof(*x->calls));
+    x->res = calloc(c, sizeof(*x->res));
+    x->due = calloc(c, sizeof(*x->due));
+    if (!x->items || !x->calls || !x->res || !x->due) {
+        aw_exec_free(x);
+        return NULL;
+    }
+    return x;
+}
+
+void aw_exec_free(aw_exec *x)
+{
+    if (!x)
+        return;
+    free(x->items);
+    free(x->calls);
+    free(x->res);
+    free(x->due);
+    free(x);
+}
+
+void aw_exec_add(aw_exec *x, aw_job *job, int provider, uint64_t token, size_t tag)
+{
+    if (x->n < x->cap)
+        x->items[x->n++] = (aw_exec_item){.job = job, .provider = provider, .token = token,
+                                          .tag = tag};
+}
+
+bool aw_exec_pending(const aw_exec *x)
+{
+    for (size_t i = 0; i < x->n; i++)
+        if (!x->items[i].final)
+            return true;
+    return false;
+}
+
+/* Hard stop: what made an attempt reports it; the rest never started. */
+static bool stopped(aw_exec *x)
+{
+    for (size_t i = 0; i < x->n; i++)
+        if (x->items[i].attempts > 0)
+            x->items[i].final = true;
+    return false;
+}
+
+/* Book one answer: done, or another attempt after a backoff. */
+static void answered(aw_worker *w, aw_exec_item *it, const aw_provider_result *res)
+{
+    aw_runtime *rt = w->rt;
+    const aw_provider_config *pc = aw_provider_set_config(rt->providers, it->provider);
+    aw_histogram_observe_us(&rt->metrics.provider_ms, res->elapsed_us);
+    it->attempts++;
+    it->res = *res;
+    if (res->ok || !res->retriable || it->attempts >= pc->max_attempts) {
+        it->final = true;
+        return;
+    }
+    atomic_fetch_add(&rt->metrics.provider_retries, 1);
+    it->next_ms = aw_mono_now_ms() +
+                  aw_backoff_ms(it->attempts, pc->backoff_base_ms, pc->backoff_max_ms);
+}
+
+/* Make the next attempt of the due items of one provider together. */
+static void run_provider(aw_worker *w, aw_exec *x, int provider, size_t n_due,
+                         int64_t start_window_ms)
+{
+    size_t m = 0;
+    for (size_t k = 0; k < n_due; k++) {
+        aw_exec_item *it = &x->items[x->due[k]];
+        if (it->provider != provider)
+            continue;
+        aw_job *j = it->job;
+        x->calls[m++] = (aw_provider_call){
+            .action = &j->action, .body = j->msg->payload, .body_len = j->msg->len,
+            .identity = j->record.dedup_identity, .fencing_token = it->token,
+            .attempt = it->attempts + 1};
+    }
+    aw_provider_stop stop = {.flag = &w->rt->hard_stop,
+                             .start_until_ms = aw_mono_now_ms() + start_window_ms};
+    aw_provider_execute_many(w->providers, provider, x->calls, x->res, m, &stop);
+    m = 0;
+    for (size_t k = 0; k < n_due; k++) {
+        aw_exec_item *it = &x->items[x->due[k]];
+        if (it->provider != provider)
+            continue;
+        const aw_provider_result *r = &x->res[m++];
+        if (!r->not_started) /* else: still due, next round */
+            answered(w, it, r);
+    }
+}
+
+bool aw_exec_round(aw_worker *w, aw_exec *x, int64_t start_window_ms)
+{
+    int64_t earliest = INT64_MAX;
+    for (size_t i = 0; i < x->n; i++)
+        if (!x->items[i].final && x->items[i].next_ms < earliest)
+            earliest = x->items[i].next_ms;
+    if (earliest == INT64_MAX)
+        return true;
+    int64_t now = aw_mono_now_ms();
+    if (atomic_load(&w->rt->hard_stop) ||
+        (earliest > now && !aw_worker_sleep(w, earliest - now)))
+        return stopped(x);
+    now = aw_mono_now_ms();
+    size_t n_due = 0;
+    for (size_t i = 0; i < x->n; i++)
+        if (!x->items[i].final && x->items[i].next_ms <= now)
+            x->due[n_due++] = i;
+    /* One execute_many per provider present, in order of first appearance.
+     * A batch rarely mixes providers; when it does they run one after the
+     * other. */
+    for (size_t k = 0; k < n_due; k++) {
+        int p = x->items[x->due[k]].provider;
+        bool seen = false;
+        for (size_t e = 0; e < k && !seen; e++)
+            seen = x->items[x->due[e]].provider == p;
+        if (!seen)
+            run_provider(w, x, p, n_due, start_window_ms);
+    }
+    return atomic_load(&w->rt->hard_stop) ? stopped(x) : true;
+}

@@ -1,0 +1,66 @@
+/* The execute phase of one micro-batch (contracts section 1: claim ->
+ * execute -> complete), as rounds of concurrent provider calls.
+ *
+ * A round: wait until the earliest item may make its next attempt, then
+ * every such item makes it, all together (aw_provider_execute_many, one
+ * call per provider present). Each answer decides: done (success, a
+ * non-retriable failure, or the last of max_attempts), or another attempt
+ * after an exponential backoff with jitter (the item's next_ms). The caller
+ * writes the done records between rounds, so a round starts no call later
+ * than start_window_ms after its start: the done record of a call that
+ * returned early is not held back by a long tail of calls still to start
+ * (with max_concurrency = 1 the rounds are the old one-at-a-time loop).
+ *
+ * Metrics: provider_ms observes every call made, provider_retries counts
+ * every retry scheduled (as the one-at-a-time loop did).
+ *
+ * Threads: an aw_exec belongs to the worker thread that runs the batch. */
+#ifndef AW_EXECUTE_ROUND_H
+#define AW_EXECUTE_ROUND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "worker/provider.h"
+#include "worker/worker.h"
+
+typedef struct aw_exec_item {
+    /* set by aw_exec_add */
+    aw_job *job;                /* borrowed */
+    int provider;               /* index in the provider set */
+    uint64_t token;             /* fencing token of the claim */
+    size_t tag;                 /* the caller's own index */
+    /* kept by the rounds */
+    int attempts;               /* attempts made */
+    int64_t next_ms;            /* aw_mono_now_ms(): no attempt before */
+    bool final;                 /* res is the outcome */
+    aw_provider_result res;     /* of the last attempt made */
+} aw_exec_item;
+
+typedef struct aw_exec {
+    aw_exec_item *items;
+    size_t n, cap;
+    /* scratch of one round, cap entries each */
+    aw_provider_call *calls;
+    aw_provider_result *res;
+    size_t *due;
+} aw_exec;
+
+/* Room for cap items; NULL when out of memory. Free with aw_exec_free. */
+aw_exec *aw_exec_new(size_t cap);
+void aw_exec_free(aw_exec *x);
+
+/* Add a claimed job (at most cap of them). */
+void aw_exec_add(aw_exec *x, aw_job *job, int provider, uint64_t token, size_t tag);
+
+/* Is an item not final yet? */
+bool aw_exec_pending(const aw_exec *x);
+
+/* Run one round (see the top). Returns false on a hard stop: then every
+ * item that made an attempt is final with its last result ("report what we
+ * have"), and an item that made none is left not final: it never started,
+ * and the caller gives its lease back. */
+bool aw_exec_round(aw_worker *w, aw_exec *x, int64_t start_window_ms);
+
+#endif

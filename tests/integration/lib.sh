@@ -149,13 +149,15 @@ start_webhook() {
 # inserted as is inside their groups), the webhook provider (named
 # "webhook"), the log provider, and EXTRA_CONFIG appended as is. KAFKA_EXTRA
 # is inserted as is inside the kafka group (kafka.* keys, e.g.
-# "transactional_replies = true;").
+# "transactional_replies = true;"), KAFKA_PROPERTIES as is after the
+# default librdkafka properties (e.g. ', "statistics.interval.ms=500"').
 write_config() {
     cat >"$1" <<CONF
 kafka = { brokers = "$BOOT"; group_id = "$GROUP";
           topics = [ "$ACTIONS_TOPIC" ]; reply_topic = "$REPLY_TOPIC";
           dlq_topic = "$DLQ_TOPIC";
-          properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500" ];
+          properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500"
+                         ${KAFKA_PROPERTIES:-} ];
           ${KAFKA_EXTRA:-} };
 state = { backend = "${STATE_BACKEND:-memory}"; url = "${STATE_URL:-}";
           key_prefix = "${STATE_KEY_PREFIX:-$RUN_ID:}"; ${STATE_EXTRA:-} };

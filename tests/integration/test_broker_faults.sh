@@ -7,7 +7,9 @@
 #  b. every partition leader moves to another broker;
 #  c. Fetch, Produce and OffsetCommit requests fail with the errors
 #     librdkafka retries (NOT_LEADER_FOR_PARTITION, REQUEST_TIMED_OUT,
-#     NOT_COORDINATOR), each until the worker has used them all up.
+#     NOT_COORDINATOR), each until the worker has used them all up;
+#  d. the broker of the group coordinator goes down for longer than the
+#     session timeout: the assignment is lost and comes back.
 # Then: every message has exactly one terminal outcome on the reply topic
 # (a re-sent reply carries the original outcome), the webhook saw one call
 # per executed id, every offset is committed and the worker stops cleanly.
@@ -82,6 +84,17 @@ mock_ctl broker-errors 1 OffsetCommit REQUEST_TIMED_OUT 2
 wait_for 60 "the worker to run into every injected error" all_used
 pass "Fetch, Produce and OffsetCommit errors injected and all hit"
 
+# ---- d. the group coordinator's broker down beyond the session timeout
+# (6 s): the consumer loses its assignment, drops its in-flight work without
+# commit and rejoins once the broker is back; the redelivered messages are
+# answered with their original outcomes, never executed again.
+progress 100
+mock_ctl broker-down 1
+lost() { grep -q "assignment lost\|revoked .* (lost)" "$T/worker.log"; }
+wait_for 60 "the consumer to lose its assignment" lost
+mock_ctl broker-up 1
+pass "coordinator broker down beyond the session timeout: assignment lost, rejoined"
+
 # ---- the end: exact outcomes, nothing lost, nothing executed twice
 wait_for 120 "2982 replies" topic_has "$REPLY_TOPIC" 2982
 wait_for 60 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
@@ -92,4 +105,9 @@ check_exact_run 2670 300 12
 read_topic "$DLQ_TOPIC" '%h\n' | grep -o 'acteon.dlq.source_partition=[0-9]*,acteon.dlq.source_offset=[0-9]*' \
     | sort -u >"$T/dlq.sources"
 [ "$(wc -l <"$T/dlq.sources")" -eq 30 ] || fail "DLQ: want 30 distinct sources, got $(wc -l <"$T/dlq.sources")"
+# Between the lost assignment and the rejoin nothing is assigned: the
+# fetch-stall watchdog has nothing to restart and must stay quiet (it used
+# to fire on the stale lag of the last statistics).
+grep "restarted the fetch of 0 partition" "$T/worker.log" \
+    && fail "the fetch-stall watchdog fired with no partition to restart"
 pass "exact outcomes after the faults: 2670 executed once each, 300 deduplicated, 30 rejected"

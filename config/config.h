@@ -47,6 +47,7 @@ typedef struct aw_config {
         int embedded_partitions; /* partitions per topic of the embedded cluster */
         bool transactional_replies; /* replies, DLQ copies and offsets in one txn */
         int transaction_interval_ms; /* how often the open transaction commits */
+        int fetch_stall_ms;  /* fetch-stall watchdog threshold, 0 = off */
     } kafka;
 
     struct {

@@ -373,15 +373,19 @@ static void shutdown_consumer(aw_runtime *rt)
 /* Fetch-stall watchdog. librdkafka 2.0.2 can leave a partition without
  * fetches after rapid pause/resume cycles (seen on a real broker under
  * constant backpressure): nothing in flight, not paused, the statistics
- * report lag, yet no message arrives. After STALL_MS of that, restart the
- * fetchers from the current positions (nothing skipped, nothing repeated
- * beyond what was prefetched). Polling thread only. */
-#define STALL_MS 10000
-
+ * report lag, yet no message arrives. After kafka.fetch_stall_ms of that,
+ * restart the fetchers from the current positions (nothing skipped, nothing
+ * repeated beyond what was prefetched). Polling thread only. */
 static bool stalled(aw_runtime *rt, int64_t now, int64_t last_msg, int64_t last_refetch)
 {
-    if (now - last_msg < STALL_MS || now - last_refetch < STALL_MS ||
+    int64_t stall_ms = rt->cfg->kafka.fetch_stall_ms;
+    if (stall_ms <= 0 || now - last_msg < stall_ms || now - last_refetch < stall_ms ||
         aw_consumer_paused(rt->consumer) || atomic_load(&rt->in_flight) - rt->n_held > 0)
+        return false;
+    /* Between a lost assignment and the rejoin nothing is assigned and the
+     * lag table still holds the last statistics: nothing to restart (seen
+     * with the group coordinator's broker down, test_broker_faults). */
+    if (aw_consumer_assigned_count(rt->consumer) == 0)
         return false;
     int64_t lag = aw_metrics_total_lag(&rt->metrics);
     if (lag <= 0)

@@ -85,6 +85,8 @@ wait_for() {
 
 # start_kafka TOPIC:PARTS...: make the topics on the chosen peer (see the
 # top of this file) and wait until every partition has a leader; sets BOOT.
+# The mock cluster gets MOCK_BROKERS brokers (default 1) and a control
+# channel for mock_ctl.
 start_kafka() {
     local args=()
     for t in "$@"; do args+=(-t "$t"); done
@@ -95,7 +97,8 @@ start_kafka() {
     else
         local margs=()
         for t in "$@"; do margs+=(--topic "$t"); done
-        "$SUPPORT/mock_cluster" --bootstrap-file "$T/bootstrap" "${margs[@]}" >"$T/mock.log" 2>&1 &
+        "$SUPPORT/mock_cluster" --bootstrap-file "$T/bootstrap" --brokers "${MOCK_BROKERS:-1}" \
+            --control "$T/mock.ctl" "${margs[@]}" >"$T/mock.log" 2>&1 &
         MOCK_PID=$!
         PIDS+=($MOCK_PID)
         wait_for 20 "mock cluster" test -s "$T/bootstrap"
@@ -103,6 +106,30 @@ start_kafka() {
         "$SUPPORT/kafka_admin" -b "$BOOT" --check "${args[@]}" >"$T/admin.log" 2>&1 \
             || fail "mock cluster topics not ready: $(cat "$T/admin.log")"
     fi
+}
+
+# mock_ctl COMMAND ARGS...: apply a fault through the mock cluster's control
+# channel (the commands are listed in tests/support/mock_cluster.c) and wait,
+# bounded, until the cluster says it is in place; prints the answer's detail
+# (error-count prints the count). Fails the test on an error answer.
+mock_ctl() {
+    [ "$KAFKA_PEER" = mock ] || fail "mock_ctl needs the mock cluster"
+    # Unique even when called in a subshell ($(mock_ctl error-count ...)).
+    local tag="c$(date +%s%N).$BASHPID" answer=""
+    # The cluster holds the pipe open: the write cannot block unless it died.
+    timeout 10 bash -c 'printf "%s\n" "$2" >"$1"' _ "$T/mock.ctl" "$tag $*" \
+        || fail "mock_ctl $*: cannot write to the control channel"
+    local deadline=$((SECONDS + 20))
+    until answer=$(grep -m1 "^$tag " "$T/mock.ctl.ack" 2>/dev/null); do
+        [ $SECONDS -lt $deadline ] || fail "mock_ctl $*: no answer within 20 s"
+        sleep 0.05
+    done
+    answer=${answer#"$tag "}
+    case "$answer" in
+        ok) ;;
+        ok\ *) echo "${answer#ok }" ;;
+        *) fail "mock_ctl $*: $answer" ;;
+    esac
 }
 
 # start_webhook [ARGS...]: start the webhook target; sets HOOK_URL, HOOK_LOG.
@@ -122,13 +149,15 @@ start_webhook() {
 # inserted as is inside their groups), the webhook provider (named
 # "webhook"), the log provider, and EXTRA_CONFIG appended as is. KAFKA_EXTRA
 # is inserted as is inside the kafka group (kafka.* keys, e.g.
-# "transactional_replies = true;").
+# "transactional_replies = true;"), KAFKA_PROPERTIES as is after the
+# default librdkafka properties (e.g. ', "statistics.interval.ms=500"').
 write_config() {
     cat >"$1" <<CONF
 kafka = { brokers = "$BOOT"; group_id = "$GROUP";
           topics = [ "$ACTIONS_TOPIC" ]; reply_topic = "$REPLY_TOPIC";
           dlq_topic = "$DLQ_TOPIC";
-          properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500" ];
+          properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500"
+                         ${KAFKA_PROPERTIES:-} ];
           ${KAFKA_EXTRA:-} };
 state = { backend = "${STATE_BACKEND:-memory}"; url = "${STATE_URL:-}";
           key_prefix = "${STATE_KEY_PREFIX:-$RUN_ID:}"; ${STATE_EXTRA:-} };

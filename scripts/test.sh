@@ -4,7 +4,7 @@
 #   release build:      unit, conformance and integration tests
 #   valgrind:           the unit programs of the release build under memcheck
 #                       (ctest label valgrind: a definite or indirect leak or
-#                       a memory error fails; about 15 s)
+#                       a memory error fails; 6 to 15 s)
 #   ASan+UBSan build:   unit, conformance and integration tests
 #   TSan build:         the concurrency tests (conformance races, integration)
 #   fuzz build (clang): every libFuzzer target of tests/fuzz for 30 s

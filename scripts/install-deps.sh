@@ -10,7 +10,7 @@ PACKAGES=(
     libhiredis-dev libpq-dev libmicrohttpd-dev libcmocka-dev
     redis-server postgresql
     clickhouse-server clickhouse-client
-    kcat python3 python3-jsonschema clang libclang-rt-14-dev
+    kcat python3 python3-jsonschema clang libclang-rt-14-dev valgrind
     docker-compose
 )
 # Java 17 and Maven run the real Kafka broker of the integration tests

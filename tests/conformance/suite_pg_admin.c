@@ -1,4 +1,5 @@
 #include "suite_pg_admin.h"
+#include "suite_util.h"
 
 #ifdef AW_WITH_STATE_POSTGRES
 
@@ -9,20 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "common/aw_clock.h"
-
-void aw_pgt_random_hex(char *out, size_t outsz, const char *label)
-{
-    uint64_t r = 0;
-    if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-        r = (uint64_t)aw_time_now_ms() ^ (uint64_t)getpid();
-    snprintf(out, outsz, "%s%016" PRIx64, label, r);
-}
 
 void aw_pgt_url_for(const char *url, const char *schema, char *out, size_t outsz)
 {
@@ -81,7 +73,7 @@ long long aw_pgt_admin_int(PGconn *c, const char *sql, int n, const char *const 
 void aw_pgt_schema_create(PGconn *adm, char *name, size_t namesz)
 {
     char sql[160];
-    aw_pgt_random_hex(name, namesz, "awt_");
+    aw_ct_random_hex(name, namesz, "awt_");
     snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", name);
     aw_pgt_admin_sql(adm, sql);
 }

@@ -11,8 +11,6 @@
 
 #include <libpq-fe.h>
 
-/* label + 16 random hex digits into out. */
-void aw_pgt_random_hex(char *out, size_t outsz, const char *label);
 /* url with the search_path set to schema (NULL: url itself). */
 void aw_pgt_url_for(const char *url, const char *schema, char *out, size_t outsz);
 /* A connection with server notices silenced ("drop cascades to ..."). */

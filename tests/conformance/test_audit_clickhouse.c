@@ -39,7 +39,6 @@ int main(void)
 
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -52,32 +51,11 @@ int main(void)
 #include "backends/http/http.h"
 #include "common/aw_clock.h"
 #include "suite_audit.h"
+#include "suite_ch_admin.h"
+#include "suite_util.h"
 
 static const char *g_url;
 static char g_run[20];
-
-static void random_hex(char *out, size_t outsz)
-{
-    uint64_t r = 0;
-    if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-        r = (uint64_t)aw_time_now_ms() ^ (uint64_t)getpid();
-    snprintf(out, outsz, "%016" PRIx64, r);
-}
-
-/* A raw connection to the test server ("the operator"). */
-static void admin_open(aw_ch_config *cfg, aw_ch_conn *c)
-{
-    aw_error err = {0};
-    assert_int_equal(aw_ch_config_parse("audit.url", g_url, 0, 0, cfg, &err), AW_OK);
-    assert_int_equal(aw_ch_conn_open(c, cfg, &err), AW_OK);
-}
-
-static void admin_exec(aw_ch_conn *c, const char *sql)
-{
-    aw_error err = {0};
-    if (aw_ch_request(c, sql, strlen(sql), "test", &err) != AW_OK)
-        fail_msg("%s: %s", sql, err.msg);
-}
 
 /* ---- pure parts ------------------------------------------------------------ */
 
@@ -115,7 +93,7 @@ static void test_quote_roundtrip(void **state)
     (void)state;
     aw_ch_config cfg;
     aw_ch_conn c;
-    admin_open(&cfg, &c);
+    aw_cht_admin_open("audit.url", g_url, &cfg, &c);
     for (size_t i = 0; i < sizeof(quote_cases) / sizeof(quote_cases[0]); i++) {
         const char *in = quote_cases[i].in;
         aw_buf b = {0};
@@ -362,7 +340,7 @@ static void test_replay_collapses(void **state)
      * record once, as first written (the smallest completed_at). */
     aw_ch_config cfg;
     aw_ch_conn c;
-    admin_open(&cfg, &c);
+    aw_cht_admin_open("audit.url", g_url, &cfg, &c);
     aw_buf body = {0};
     assert_int_equal(aw_buf_puts(&body, AW_CH_INSERT_HEAD), 0);
     for (int i = 0; i < N; i++) {
@@ -380,7 +358,7 @@ static void test_replay_collapses(void **state)
     /* the merge keeps the same copies the queries picked: nothing moves
      * (base and base+5 s may straddle midnight: then two partitions, no
      * merge, same answer) */
-    admin_exec(&c, "OPTIMIZE TABLE " AW_CH_TABLE " FINAL");
+    aw_cht_admin_exec(&c, "OPTIMIZE TABLE " AW_CH_TABLE " FINAL");
     check_first_copies(s, topic, r, N);
     char d0[11], d1[11];
     aw_ch_date(base, d0);
@@ -437,10 +415,10 @@ static void test_schema_missing(void **state)
     (void)state;
     aw_ch_config cfg;
     aw_ch_conn c;
-    admin_open(&cfg, &c);
+    aw_cht_admin_open("audit.url", g_url, &cfg, &c);
     char sql[128], url[256];
     snprintf(sql, sizeof(sql), "CREATE DATABASE IF NOT EXISTS awt_%s", g_run);
-    admin_exec(&c, sql);
+    aw_cht_admin_exec(&c, sql);
     snprintf(url, sizeof(url), "%.*sawt_%s", (int)(strstr(cfg.base_url, "database=") -
                                                    cfg.base_url + 9),
              cfg.base_url, g_run);
@@ -464,11 +442,11 @@ static void test_schema_missing(void **state)
     snprintf(sql, sizeof(sql),
              "INSERT INTO awt_%s." AW_CH_MIGRATIONS_TABLE " VALUES (1, 'x', 'bad', now())",
              g_run);
-    admin_exec(&c, sql);
+    aw_cht_admin_exec(&c, sql);
     assert_int_equal(d->migrate(&o, &applied, &err), AW_PERMANENT);
     assert_non_null(strstr(err.msg, aw_ch_migrations[0].file));
     snprintf(sql, sizeof(sql), "DROP DATABASE awt_%s", g_run);
-    admin_exec(&c, sql);
+    aw_cht_admin_exec(&c, sql);
     aw_ch_conn_close(&c);
 }
 
@@ -502,7 +480,7 @@ static void test_cleanup_partitions(void **state)
     open_backend(&a, &s);
     aw_ch_config cfg;
     aw_ch_conn c;
-    admin_open(&cfg, &c);
+    aw_cht_admin_open("audit.url", g_url, &cfg, &c);
     const int64_t day_ms = 86400000LL;
     int64_t day0 = (int64_t)(strtoull(g_run + 8, NULL, 16) % 3650) + 7305; /* 1990.. */
     int64_t base = day0 * day_ms + 3600000;
@@ -589,14 +567,11 @@ static void test_write_rate(void **state)
 
 int main(void)
 {
-    g_url = getenv("AW_TEST_CLICKHOUSE_URL");
-    if (!g_url || !*g_url) {
-        printf("SKIP: AW_TEST_CLICKHOUSE_URL is not set (scripts/test-servers.sh start DIR; "
-               "source DIR/env)\n");
+    g_url = aw_ct_server_url("AW_TEST_CLICKHOUSE_URL");
+    if (!g_url)
         return 77;
-    }
     aw_http_global_init();
-    random_hex(g_run, sizeof(g_run));
+    aw_ct_random_hex(g_run, sizeof(g_run), "");
     aw_audit_options opts = {.url = g_url, .retention_ms = 7 * 24 * 3600 * 1000LL};
     aw_error err = {0};
     int applied = -1;

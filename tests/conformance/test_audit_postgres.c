@@ -40,7 +40,6 @@ int main(void)
 
 #include <inttypes.h>
 #include <stdbool.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -51,6 +50,7 @@ int main(void)
 #include "common/aw_clock.h"
 #include "suite_audit.h"
 #include "suite_pg_admin.h"
+#include "suite_util.h"
 
 #define WAIT_MS 10000 /* bound on every wait for a condition */
 #define POLL_MS 5
@@ -74,16 +74,6 @@ static aw_audit *new_pg(const char *url)
     if (rc != AW_OK)
         fail_msg("aw_audit_new(postgres): %s (%s)", aw_status_name(rc), err.msg);
     return a;
-}
-
-static aw_audit_session *open_session(aw_audit *a)
-{
-    aw_audit_session *s = NULL;
-    aw_error err = {0};
-    aw_status rc = aw_audit_session_open(a, &s, &err);
-    if (rc != AW_OK)
-        fail_msg("session_open: %s (%s)", aw_status_name(rc), err.msg);
-    return s;
 }
 
 static aw_pg_stats stats_of(aw_audit_session *s)
@@ -173,10 +163,10 @@ static void test_one_statement_per_batch(void **state)
 {
     (void)state;
     char ns[48];
-    aw_pgt_random_hex(ns, sizeof(ns), "awt.batch.");
+    aw_ct_random_hex(ns, sizeof(ns), "awt.batch.");
     enum { N = 500 };
     aw_audit *a = new_pg(g_url);
-    aw_audit_session *s = open_session(a);
+    aw_audit_session *s = aw_ct_audit_session(a);
     aw_audit_record *r = make_recs(ns, 0, 2 * N);
     assert_int_equal(append_ok(s, r, N), N); /* prepares, then executes */
     aw_pg_stats before = stats_of(s);
@@ -203,9 +193,9 @@ static void test_bad_record_fails_whole_batch(void **state)
 {
     (void)state;
     char ns[48];
-    aw_pgt_random_hex(ns, sizeof(ns), "awt.bad.");
+    aw_ct_random_hex(ns, sizeof(ns), "awt.bad.");
     aw_audit *a = new_pg(g_url);
-    aw_audit_session *s = open_session(a);
+    aw_audit_session *s = aw_ct_audit_session(a);
     aw_audit_record *r = make_recs(ns, 0, 10);
     free(r[7].details);
     r[7].details = strdup("{not json");
@@ -242,9 +232,9 @@ static void test_reconnect_after_terminate(void **state)
 {
     (void)state;
     char ns[48];
-    aw_pgt_random_hex(ns, sizeof(ns), "awt.kill.");
+    aw_ct_random_hex(ns, sizeof(ns), "awt.kill.");
     aw_audit *a = new_pg(g_url);
-    aw_audit_session *s = open_session(a);
+    aw_audit_session *s = aw_ct_audit_session(a);
     aw_audit_record *r = make_recs(ns, 0, 20);
     assert_int_equal(append_ok(s, r, 10), 10);
     int pid = aw_audit_postgres_session_pid(s->session);
@@ -342,7 +332,7 @@ static void test_missing_schema(void **state)
     assert_int_equal(migrate_url(url, &applied, &err), AW_OK);
     assert_int_equal(applied, 0);
     a = new_pg(url);
-    aw_audit_session *s = open_session(a);
+    aw_audit_session *s = aw_ct_audit_session(a);
     aw_audit_record *r = make_recs("awt.gone", 0, 3);
     assert_int_equal(append_ok(s, r, 3), 3);
     snprintf(sql, sizeof(sql), "DROP TABLE %s.aw_audit_records", schema);
@@ -392,9 +382,9 @@ static void test_throughput(void **state)
     (void)state;
     enum { TOTAL = 20000, BATCH = 500 };
     char ns[48];
-    aw_pgt_random_hex(ns, sizeof(ns), "awt.tput.");
+    aw_ct_random_hex(ns, sizeof(ns), "awt.tput.");
     aw_audit *a = new_pg(g_url);
-    aw_audit_session *s = open_session(a);
+    aw_audit_session *s = aw_ct_audit_session(a);
     aw_audit_record *r = make_recs(ns, 0, TOTAL);
     assert_int_equal(append_ok(s, r, 1), 1); /* connect and prepare outside the timing */
     int64_t t0 = aw_mono_now_ms();
@@ -437,12 +427,9 @@ static void test_throughput(void **state)
 
 int main(void)
 {
-    g_url = getenv("AW_TEST_POSTGRES_URL");
-    if (!g_url || !*g_url) {
-        printf("SKIP: AW_TEST_POSTGRES_URL is not set (scripts/test-servers.sh start DIR, then "
-               "source DIR/env)\n");
+    g_url = aw_ct_server_url("AW_TEST_POSTGRES_URL");
+    if (!g_url)
         return 77;
-    }
 
     /* 0. The schema, as `acteon-worker migrate` makes it. */
     aw_error err = {0};

@@ -44,7 +44,6 @@ int main(void)
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,6 +53,8 @@ int main(void)
 #include "backends/state/state.h"
 #include "common/aw_clock.h"
 #include "suite_state.h"
+#include "suite_ch_admin.h"
+#include "suite_util.h"
 
 #define WAIT_MS 10000 /* bound on every wait for a condition */
 #define POLL_MS 5
@@ -65,53 +66,10 @@ static char g_prefix[64];  /* per run, so reruns on one server never meet */
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static void random_hex(char *out, size_t outsz, const char *label)
-{
-    uint64_t r = 0;
-    if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-        r = (uint64_t)aw_time_now_ms() ^ (uint64_t)getpid();
-    snprintf(out, outsz, "%s%016" PRIx64, label, r);
-}
-
 static aw_state *new_ch(void)
 {
     aw_state_options o = {.url = g_url, .key_prefix = g_prefix};
-    aw_state *st = NULL;
-    aw_error err = {0};
-    aw_status rc = aw_state_new("clickhouse", &o, &st, &err);
-    if (rc != AW_OK)
-        fail_msg("aw_state_new(clickhouse): %s (%s)", aw_status_name(rc), err.msg);
-    return st;
-}
-
-static aw_state_session *open_session(aw_state *st)
-{
-    aw_state_session *ss = NULL;
-    aw_error err = {0};
-    aw_status rc = aw_state_session_open(st, &ss, &err);
-    if (rc != AW_OK)
-        fail_msg("session_open: %s (%s)", aw_status_name(rc), err.msg);
-    return ss;
-}
-
-static aw_state_key key_in(const char *ns, const char *kind, const char *id)
-{
-    return (aw_state_key){.ns = ns, .tenant = "tenant", .kind = kind, .id = id};
-}
-
-/* A raw connection to the test server ("the operator"). */
-static void admin_open(aw_ch_config *cfg, aw_ch_conn *c)
-{
-    aw_error err = {0};
-    assert_int_equal(aw_ch_config_parse("state.url", g_url, 0, 0, cfg, &err), AW_OK);
-    assert_int_equal(aw_ch_conn_open(c, cfg, &err), AW_OK);
-}
-
-static void admin_exec(aw_ch_conn *c, const char *sql)
-{
-    aw_error err = {0};
-    if (aw_ch_request(c, sql, strlen(sql), "test", &err) != AW_OK)
-        fail_msg("%s: %s", sql, err.msg);
+    return aw_ct_state_new("clickhouse", &o);
 }
 
 /* Stored rows (all versions, unmerged) of the value key (ns, kind, id). */
@@ -122,7 +80,7 @@ static long stored_rows(aw_ch_conn *c, const char *ns, const char *id)
              "SELECT count() FROM " AW_CHS_TABLE " WHERE space = 'v' AND id = '%s' AND "
              "position(key, '%s') > 0 FORMAT TabSeparated",
              id, ns); /* test-made ids and namespaces: hex and dashes only */
-    admin_exec(c, sql);
+    aw_cht_admin_exec(c, sql);
     return strtol(c->resp.data ? c->resp.data : "-1", NULL, 10);
 }
 
@@ -155,35 +113,35 @@ static void test_latest_version_wins(void **state)
 {
     (void)state;
     char ns[40];
-    random_hex(ns, sizeof(ns), "lv-");
+    aw_ct_random_hex(ns, sizeof(ns), "lv-");
     aw_state *st = new_ch();
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     aw_ch_config cfg;
     aw_ch_conn adm;
-    admin_open(&cfg, &adm);
-    aw_state_key k = key_in(ns, "kv", "k1");
+    aw_cht_admin_open("state.url", g_url, &cfg, &adm);
+    aw_state_key k = aw_ct_key(ns, "kv", "k1");
     aw_error err = {0};
     char val[16];
     /* Background merges would collapse the rows at their own pace. */
-    admin_exec(&adm, "SYSTEM STOP MERGES " AW_CHS_TABLE);
+    aw_cht_admin_exec(&adm, "SYSTEM STOP MERGES " AW_CHS_TABLE);
     for (int i = 1; i <= 5; i++) {
         snprintf(val, sizeof(val), "v%d", i);
         assert_int_equal(aw_state_set(ss, &k, val, strlen(val), 0, NULL, &err), AW_OK);
         expect_kv(ss, &k, val, (uint64_t)i);
     }
     assert_int_equal(stored_rows(&adm, ns, "k1"), 5);
-    admin_exec(&adm, "SYSTEM START MERGES " AW_CHS_TABLE);
-    admin_exec(&adm, "OPTIMIZE TABLE " AW_CHS_TABLE " FINAL");
+    aw_cht_admin_exec(&adm, "SYSTEM START MERGES " AW_CHS_TABLE);
+    aw_cht_admin_exec(&adm, "OPTIMIZE TABLE " AW_CHS_TABLE " FINAL");
     assert_int_equal(stored_rows(&adm, ns, "k1"), 1);
     expect_kv(ss, &k, "v5", 5);
     /* And writing on after the merge goes on from the merged row. */
     assert_int_equal(aw_state_set(ss, &k, "v6", 2, 0, NULL, &err), AW_OK);
     expect_kv(ss, &k, "v6", 6);
     int64_t v = 0;
-    aw_state_key c = key_in(ns, "kv", "ctr");
+    aw_state_key c = aw_ct_key(ns, "kv", "ctr");
     for (int i = 0; i < 3; i++)
         assert_int_equal(aw_state_increment(ss, &c, 2, 0, &v, &err), AW_OK);
-    admin_exec(&adm, "OPTIMIZE TABLE " AW_CHS_TABLE " FINAL");
+    aw_cht_admin_exec(&adm, "OPTIMIZE TABLE " AW_CHS_TABLE " FINAL");
     assert_int_equal(aw_state_increment(ss, &c, 2, 0, &v, &err), AW_OK);
     assert_int_equal(v, 8);
     expect_kv(ss, &c, "8", 4);
@@ -198,24 +156,24 @@ static void test_delete_tombstones(void **state)
 {
     (void)state;
     char ns[40];
-    random_hex(ns, sizeof(ns), "del-");
+    aw_ct_random_hex(ns, sizeof(ns), "del-");
     aw_state *st = new_ch();
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     aw_ch_config cfg;
     aw_ch_conn adm;
-    admin_open(&cfg, &adm);
-    aw_state_key k = key_in(ns, "kv", "gone");
+    aw_cht_admin_open("state.url", g_url, &cfg, &adm);
+    aw_state_key k = aw_ct_key(ns, "kv", "gone");
     aw_error err = {0};
     bool existed = false;
-    admin_exec(&adm, "SYSTEM STOP MERGES " AW_CHS_TABLE);
+    aw_cht_admin_exec(&adm, "SYSTEM STOP MERGES " AW_CHS_TABLE);
     assert_int_equal(aw_state_set(ss, &k, "a", 1, 0, NULL, &err), AW_OK);
     assert_int_equal(aw_state_set(ss, &k, "b", 1, 0, NULL, &err), AW_OK);
     assert_int_equal(aw_state_delete(ss, &k, &existed, &err), AW_OK);
     assert_true(existed);
     expect_absent(ss, &k);
     assert_int_equal(stored_rows(&adm, ns, "gone"), 3); /* two values + tombstone */
-    admin_exec(&adm, "SYSTEM START MERGES " AW_CHS_TABLE);
-    admin_exec(&adm, "OPTIMIZE TABLE " AW_CHS_TABLE " FINAL");
+    aw_cht_admin_exec(&adm, "SYSTEM START MERGES " AW_CHS_TABLE);
+    aw_cht_admin_exec(&adm, "OPTIMIZE TABLE " AW_CHS_TABLE " FINAL");
     expect_absent(ss, &k);
     assert_int_equal(aw_state_delete(ss, &k, &existed, &err), AW_OK);
     assert_false(existed);
@@ -233,13 +191,13 @@ static void test_expiry_on_read(void **state)
 {
     (void)state;
     char ns[40];
-    random_hex(ns, sizeof(ns), "exp-");
+    aw_ct_random_hex(ns, sizeof(ns), "exp-");
     aw_state *st = new_ch();
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     aw_ch_config cfg;
     aw_ch_conn adm;
-    admin_open(&cfg, &adm);
-    aw_state_key k = key_in(ns, "kv", "short");
+    aw_cht_admin_open("state.url", g_url, &cfg, &adm);
+    aw_state_key k = aw_ct_key(ns, "kv", "short");
     aw_error err = {0};
     assert_int_equal(aw_state_set(ss, &k, "x", 1, 100, NULL, &err), AW_OK);
     int64_t deadline = aw_mono_now_ms() + WAIT_MS;
@@ -285,9 +243,9 @@ static void test_hostile_keys(void **state)
     };
     static const char bin[] = {'\'', '\0', '\\', '\n', (char)0xff, 'x'};
     char ns[40];
-    random_hex(ns, sizeof(ns), "ns'\\-");
+    aw_ct_random_hex(ns, sizeof(ns), "ns'\\-");
     aw_state *st = new_ch();
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     aw_error err = {0};
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
         aw_state_key k = {.ns = ns, .tenant = "ten'ant\\", .kind = "k'\n", .id = ids[i]};
@@ -319,7 +277,7 @@ static long count_where(aw_ch_conn *c, const char *cond)
     char sql[512];
     snprintf(sql, sizeof(sql), "SELECT count() FROM " AW_CHS_TABLE " WHERE %s FORMAT TabSeparated",
              cond);
-    admin_exec(c, sql);
+    aw_cht_admin_exec(c, sql);
     return strtol(c->resp.data ? c->resp.data : "-1", NULL, 10);
 }
 
@@ -329,16 +287,16 @@ static void test_reaper(void **state)
 {
     (void)state;
     char ns[40], cond[256];
-    random_hex(ns, sizeof(ns), "reap-");
+    aw_ct_random_hex(ns, sizeof(ns), "reap-");
     aw_state *st = new_ch();
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     aw_ch_config cfg;
     aw_ch_conn adm;
-    admin_open(&cfg, &adm);
+    aw_cht_admin_open("state.url", g_url, &cfg, &adm);
     aw_error err = {0};
     bool existed;
-    aw_state_key live = key_in(ns, "kv", "live"), dead = key_in(ns, "kv", "dead"),
-                 exp = key_in(ns, "kv", "exp"), lock = key_in(ns, "lock", "L");
+    aw_state_key live = aw_ct_key(ns, "kv", "live"), dead = aw_ct_key(ns, "kv", "dead"),
+                 exp = aw_ct_key(ns, "kv", "exp"), lock = aw_ct_key(ns, "lock", "L");
     assert_int_equal(aw_state_set(ss, &live, "1", 1, 0, NULL, &err), AW_OK);
     assert_int_equal(aw_state_set(ss, &dead, "1", 1, 0, NULL, &err), AW_OK);
     assert_int_equal(aw_state_delete(ss, &dead, &existed, &err), AW_OK);
@@ -422,7 +380,7 @@ typedef struct dup_thread {
 static void *dup_main(void *arg)
 {
     dup_thread *t = arg;
-    aw_claim c = {.key = key_in(t->sh->ns, "dedup", t->sh->id), .lease_ms = 60000};
+    aw_claim c = {.key = aw_ct_key(t->sh->ns, "dedup", t->sh->id), .lease_ms = 60000};
     aw_error err = {0};
     pthread_barrier_wait(&t->sh->go);
     t->rc = aw_state_claim_batch(t->ss, &c, 1, &err);
@@ -444,7 +402,7 @@ static int dup_run(aw_state *st, const char *ns, int run)
     assert_int_equal(pthread_barrier_init(&sh.go, NULL, DUP_THREADS), 0);
     for (int i = 0; i < DUP_THREADS; i++) { /* sessions first: connecting is not the race */
         t[i].sh = &sh;
-        t[i].ss = open_session(st);
+        t[i].ss = aw_ct_state_session(st);
     }
     for (int i = 0; i < DUP_THREADS; i++)
         assert_int_equal(pthread_create(&th[i], NULL, dup_main, &t[i]), 0);
@@ -465,7 +423,7 @@ static void test_duplicates_20_threads(void **state)
 {
     (void)state;
     char ns[40];
-    random_hex(ns, sizeof(ns), "dup-");
+    aw_ct_random_hex(ns, sizeof(ns), "dup-");
     aw_state *st = new_ch();
     int runs[DUP_RUNS], min = DUP_THREADS, max = 0, sum = 0;
     for (int r = 0; r < DUP_RUNS; r++) {
@@ -488,14 +446,10 @@ static void test_duplicates_20_threads(void **state)
 
 int main(void)
 {
-    g_url = getenv("AW_TEST_CLICKHOUSE_URL");
-    if (!g_url || !*g_url) {
-        printf("SKIP: AW_TEST_CLICKHOUSE_URL is not set (scripts/test-servers.sh start DIR, "
-               "then source DIR/env)\n");
+    g_url = aw_ct_server_url("AW_TEST_CLICKHOUSE_URL");
+    if (!g_url)
         return 77;
-    }
-    random_hex(g_prefix, sizeof(g_prefix) - 1, "awtest-");
-    strcat(g_prefix, ":");
+    aw_ct_run_prefix(g_prefix, sizeof(g_prefix));
 
     /* 0. The schema, as `acteon-worker migrate` makes it; then idempotent. */
     const aw_state_driver *d = aw_state_driver_find("clickhouse");

@@ -45,7 +45,6 @@ int main(void)
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -55,6 +54,7 @@ int main(void)
 #include "backends/state/state.h"
 #include "common/aw_clock.h"
 #include "suite_state.h"
+#include "suite_util.h"
 
 #define WAIT_MS 10000 /* bound on every wait for a condition */
 
@@ -62,14 +62,6 @@ static const char *g_url; /* AW_TEST_DYNAMODB_URL */
 static char g_prefix[64]; /* per run, so reruns on one table never meet */
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static void random_hex(char *out, size_t outsz, const char *label)
-{
-    uint64_t r = 0;
-    if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-        r = (uint64_t)aw_time_now_ms() ^ (uint64_t)getpid();
-    snprintf(out, outsz, "%s%016" PRIx64, label, r);
-}
 
 /* g_url with its table replaced by table. */
 static void url_with_table(char *out, size_t outsz, const char *table)
@@ -83,33 +75,7 @@ static void url_with_table(char *out, size_t outsz, const char *table)
 static aw_state *new_ddb_url(const char *url)
 {
     aw_state_options o = {.url = url, .key_prefix = g_prefix};
-    aw_state *st = NULL;
-    aw_error err = {0};
-    aw_status rc = aw_state_new("dynamodb", &o, &st, &err);
-    if (rc != AW_OK)
-        fail_msg("aw_state_new(dynamodb): %s (%s)", aw_status_name(rc), err.msg);
-    return st;
-}
-
-static aw_state_session *open_session(aw_state *st)
-{
-    aw_state_session *ss = NULL;
-    aw_error err = {0};
-    aw_status rc = aw_state_session_open(st, &ss, &err);
-    if (rc != AW_OK)
-        fail_msg("session_open: %s (%s)", aw_status_name(rc), err.msg);
-    return ss;
-}
-
-static aw_state_key key_in(const char *ns, const char *kind, const char *id)
-{
-    return (aw_state_key){.ns = ns, .tenant = "tenant", .kind = kind, .id = id};
-}
-
-static aw_status migrate_url(const char *url, int *applied, aw_error *err)
-{
-    aw_state_options o = {.url = url};
-    return aw_state_dynamodb_driver.migrate(&o, applied, err);
+    return aw_ct_state_new("dynamodb", &o);
 }
 
 /* ---- a tiny local HTTP responder ------------------------------------------ */
@@ -248,7 +214,7 @@ static void test_table_missing_names_migrate(void **state)
 {
     (void)state;
     char table[48], url[512];
-    random_hex(table, sizeof(table), "aw_missing_");
+    aw_ct_random_hex(table, sizeof(table), "aw_missing_");
     url_with_table(url, sizeof(url), table);
     aw_state_options o = {.url = url};
     aw_state *st = NULL;
@@ -266,18 +232,18 @@ static void test_migrate_twice(void **state)
 {
     (void)state;
     char table[48], url[512];
-    random_hex(table, sizeof(table), "aw_migrate_");
+    aw_ct_random_hex(table, sizeof(table), "aw_migrate_");
     url_with_table(url, sizeof(url), table);
     int applied = -1;
     aw_error err = {0};
-    assert_int_equal(migrate_url(url, &applied, &err), AW_OK);
+    assert_int_equal(aw_ct_state_migrate("dynamodb", url, &applied, &err), AW_OK);
     assert_int_equal(applied, 1);
-    assert_int_equal(migrate_url(url, &applied, &err), AW_OK);
+    assert_int_equal(aw_ct_state_migrate("dynamodb", url, &applied, &err), AW_OK);
     assert_int_equal(applied, 0);
     aw_state *st = new_ddb_url(url);
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     bool written = false;
-    aw_state_key k = key_in("m", "kv", "k");
+    aw_state_key k = aw_ct_key("m", "kv", "k");
     assert_int_equal(aw_state_check_and_set(ss, &k, "x", 1, 0, &written, &err), AW_OK);
     assert_true(written);
     aw_state_session_close(ss);
@@ -314,8 +280,8 @@ static void test_error_mapping_over_http(void **state)
     char url[256];
     snprintf(url, sizeof(url), "dynamodb://k:s@us-east-1/tbl?endpoint=http://127.0.0.1:%d", r.port);
     aw_state *st = new_ddb_url(url);
-    aw_state_session *ss = open_session(st);
-    aw_state_key k = key_in("e", "kv", "k");
+    aw_state_session *ss = aw_ct_state_session(st);
+    aw_state_key k = aw_ct_key("e", "kv", "k");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         responder_set(&r, cases[i].status, cases[i].body);
         aw_state_value v = {0};
@@ -327,9 +293,9 @@ static void test_error_mapping_over_http(void **state)
         assert_int_equal(err.retriable, cases[i].want == AW_TRANSIENT);
         assert_int_equal(responder_requests(&r), cases[i].requests);
         /* A batch is refused as a whole the same way. */
-        aw_claim c[3] = {{.key = key_in("e", "d", "a"), .lease_ms = 1000},
-                         {.key = key_in("e", "d", "b"), .lease_ms = 1000},
-                         {.key = key_in("e", "d", "c"), .lease_ms = 1000}};
+        aw_claim c[3] = {{.key = aw_ct_key("e", "d", "a"), .lease_ms = 1000},
+                         {.key = aw_ct_key("e", "d", "b"), .lease_ms = 1000},
+                         {.key = aw_ct_key("e", "d", "c"), .lease_ms = 1000}};
         assert_int_equal(aw_state_claim_batch(ss, c, 3, &err), cases[i].want);
     }
     /* The normal "lost the race": not an error. */
@@ -364,13 +330,13 @@ static void test_throttle_resent_inside(void **state)
 {
     (void)state;
     char ns[48];
-    random_hex(ns, sizeof(ns), "thr-");
+    aw_ct_random_hex(ns, sizeof(ns), "thr-");
     aw_state *st = new_ddb_url(g_url);
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     aw_error err = {0};
     atomic_store(&g_throttle_left, 2);
     aw_ddb_fault_hook = throttle_hook;
-    aw_claim c = {.key = key_in(ns, "d", "x"), .lease_ms = 60000};
+    aw_claim c = {.key = aw_ct_key(ns, "d", "x"), .lease_ms = 60000};
     aw_status rc = aw_state_claim_batch(ss, &c, 1, &err);
     aw_ddb_fault_hook = NULL;
     assert_int_equal(rc, AW_OK);
@@ -411,10 +377,10 @@ static void test_sigv4_of_captured_request(void **state)
              "?endpoint=http://127.0.0.1:%d&token=FQoGZXIvYXdzEXAMPLETOKEN%%2F%%2B%%3D",
              r.port);
     aw_state *st = new_ddb_url(url);
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     aw_state_value v = {0};
     aw_error err = {0};
-    aw_state_key k = key_in("s", "kv", "k");
+    aw_state_key k = aw_ct_key("s", "kv", "k");
     assert_int_equal(aw_state_get(ss, &k, &v, &err), AW_NOT_FOUND);
     aw_state_session_close(ss);
     aw_state_destroy(st);
@@ -492,7 +458,7 @@ static void *takeover_main(void *ud)
     t->rc = aw_state_session_open(t->st, &ss, &err);
     pthread_barrier_wait(t->start);
     if (t->rc == AW_OK) {
-        aw_claim c = {.key = key_in(t->ns, "dedup", t->id), .lease_ms = 60000};
+        aw_claim c = {.key = aw_ct_key(t->ns, "dedup", t->id), .lease_ms = 60000};
         t->rc = aw_state_claim_batch(ss, &c, 1, &err);
         t->result = c.result;
         t->token = c.token;
@@ -508,13 +474,13 @@ static void test_expired_takeover_one_winner(void **state)
 {
     (void)state;
     char ns[48], id[32];
-    random_hex(ns, sizeof(ns), "takeover-");
+    aw_ct_random_hex(ns, sizeof(ns), "takeover-");
     aw_state *st = new_ddb_url(g_url);
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     aw_error err = {0};
     for (int round = 0; round < TAKEOVER_ROUNDS; round++) {
         snprintf(id, sizeof(id), "id-%d", round);
-        aw_claim c = {.key = key_in(ns, "dedup", id), .lease_ms = 100};
+        aw_claim c = {.key = aw_ct_key(ns, "dedup", id), .lease_ms = 100};
         assert_int_equal(aw_state_claim_batch(ss, &c, 1, &err), AW_OK);
         assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
         uint64_t old = c.token;
@@ -563,9 +529,9 @@ static void test_claim_rates(void **state)
     (void)state;
     enum { B = 64, BATCHES = 20, SEQ = 300 };
     char ns[48];
-    random_hex(ns, sizeof(ns), "rate-");
+    aw_ct_random_hex(ns, sizeof(ns), "rate-");
     aw_state *st = new_ddb_url(g_url);
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     aw_error err = {0};
     aw_claim *c = calloc(B, sizeof(*c));
     char(*ids)[24] = calloc(B * BATCHES + SEQ, sizeof(*ids));
@@ -575,7 +541,7 @@ static void test_claim_rates(void **state)
     for (int b = 0; b < BATCHES; b++) {
         for (int i = 0; i < B; i++) {
             snprintf(ids[b * B + i], sizeof(ids[0]), "b%05d", b * B + i);
-            c[i] = (aw_claim){.key = key_in(ns, "dedup", ids[b * B + i]), .lease_ms = 60000};
+            c[i] = (aw_claim){.key = aw_ct_key(ns, "dedup", ids[b * B + i]), .lease_ms = 60000};
         }
         assert_int_equal(aw_state_claim_batch(ss, c, B, &err), AW_OK);
         for (int i = 0; i < B; i++)
@@ -585,7 +551,7 @@ static void test_claim_rates(void **state)
     t0 = aw_mono_now_us();
     for (int i = 0; i < SEQ; i++) {
         snprintf(ids[B * BATCHES + i], sizeof(ids[0]), "s%05d", i);
-        aw_claim one = {.key = key_in(ns, "dedup", ids[B * BATCHES + i]), .lease_ms = 60000};
+        aw_claim one = {.key = aw_ct_key(ns, "dedup", ids[B * BATCHES + i]), .lease_ms = 60000};
         assert_int_equal(aw_state_claim_batch(ss, &one, 1, &err), AW_OK);
         assert_int_equal(one.result, AW_CLAIM_ACQUIRED);
     }
@@ -601,18 +567,14 @@ static void test_claim_rates(void **state)
 
 int main(void)
 {
-    g_url = getenv("AW_TEST_DYNAMODB_URL");
-    if (!g_url || !*g_url) {
-        printf("SKIP: AW_TEST_DYNAMODB_URL is not set (scripts/test-servers.sh start DIR, then "
-               "source DIR/env)\n");
+    g_url = aw_ct_server_url("AW_TEST_DYNAMODB_URL");
+    if (!g_url)
         return 77;
-    }
-    random_hex(g_prefix, sizeof(g_prefix) - 1, "awtest-");
-    strcat(g_prefix, ":");
+    aw_ct_run_prefix(g_prefix, sizeof(g_prefix));
 
     int applied = -1;
     aw_error err = {0};
-    aw_status rc = migrate_url(g_url, &applied, &err);
+    aw_status rc = aw_ct_state_migrate("dynamodb", g_url, &applied, &err);
     if (rc != AW_OK) {
         printf("migrate failed: %s (%s)\n", aw_status_name(rc), err.msg);
         return 1;

@@ -46,7 +46,6 @@ int main(void)
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -62,6 +61,7 @@ int main(void)
 #include "common/aw_key.h"
 #include "suite_pg_admin.h"
 #include "suite_state.h"
+#include "suite_util.h"
 
 #define WAIT_MS 10000 /* bound on every wait for a condition */
 #define POLL_MS 5
@@ -71,34 +71,25 @@ static char g_prefix[64];    /* per run, so reruns on one database never meet */
 
 /* ---- helpers ------------------------------------------------------------- */
 
+static aw_state_options pg_options(const char *url, int64_t reaper_ms, int command_timeout_ms)
+{
+    return (aw_state_options){.url = url,
+                              .key_prefix = g_prefix,
+                              .reaper_interval_ms = reaper_ms,
+                              .command_timeout_ms = command_timeout_ms};
+}
+
 static aw_status try_new(const char *url, int64_t reaper_ms, int command_timeout_ms,
                          aw_state **st, aw_error *err)
 {
-    aw_state_options o = {.url = url,
-                          .key_prefix = g_prefix,
-                          .reaper_interval_ms = reaper_ms,
-                          .command_timeout_ms = command_timeout_ms};
+    aw_state_options o = pg_options(url, reaper_ms, command_timeout_ms);
     return aw_state_new("postgres", &o, st, err);
 }
 
 static aw_state *new_pg(const char *url, int64_t reaper_ms)
 {
-    aw_state *st = NULL;
-    aw_error err = {0};
-    aw_status rc = try_new(url, reaper_ms, 0, &st, &err);
-    if (rc != AW_OK)
-        fail_msg("aw_state_new(postgres): %s (%s)", aw_status_name(rc), err.msg);
-    return st;
-}
-
-static aw_state_session *open_session(aw_state *st)
-{
-    aw_state_session *ss = NULL;
-    aw_error err = {0};
-    aw_status rc = aw_state_session_open(st, &ss, &err);
-    if (rc != AW_OK)
-        fail_msg("session_open: %s (%s)", aw_status_name(rc), err.msg);
-    return ss;
+    aw_state_options o = pg_options(url, reaper_ms, 0);
+    return aw_ct_state_new("postgres", &o);
 }
 
 static aw_pg_stats stats_of(aw_state_session *ss)
@@ -107,17 +98,6 @@ static aw_pg_stats stats_of(aw_state_session *ss)
     assert_ptr_equal(ss->driver, &aw_state_postgres_driver);
     aw_state_postgres_session_stats(ss->session, &s);
     return s;
-}
-
-static aw_state_key key_in(const char *ns, const char *kind, const char *id)
-{
-    return (aw_state_key){.ns = ns, .tenant = "tenant", .kind = kind, .id = id};
-}
-
-static aw_status migrate_url(const char *url, int *applied, aw_error *err)
-{
-    aw_state_options o = {.url = url};
-    return aw_state_postgres_driver.migrate(&o, applied, err);
 }
 
 static long long migration_rows(PGconn *adm, const char *schema)
@@ -139,17 +119,17 @@ static void test_migrate_twice(void **state)
     aw_pgt_url_for(g_url, schema, url, sizeof(url));
     aw_error err = {0};
     int applied = -1;
-    assert_int_equal(migrate_url(url, &applied, &err), AW_OK);
+    assert_int_equal(aw_ct_state_migrate("postgres", url, &applied, &err), AW_OK);
     assert_int_equal(applied, (int)aw_pg_migrations_count);
     assert_int_equal(migration_rows(adm, schema), (long long)aw_pg_migrations_count);
     applied = -1;
-    assert_int_equal(migrate_url(url, &applied, &err), AW_OK);
+    assert_int_equal(aw_ct_state_migrate("postgres", url, &applied, &err), AW_OK);
     assert_int_equal(applied, 0);
     assert_int_equal(migration_rows(adm, schema), (long long)aw_pg_migrations_count);
     /* And the schema serves a backend. */
     aw_state *st = new_pg(url, -1);
-    aw_state_session *ss = open_session(st);
-    aw_state_key k = key_in("mig", "kv", "k");
+    aw_state_session *ss = aw_ct_state_session(st);
+    aw_state_key k = aw_ct_key("mig", "kv", "k");
     uint64_t v = 0;
     assert_int_equal(aw_state_set(ss, &k, "x", 1, 0, &v, &err), AW_OK);
     assert_int_equal(v, 1);
@@ -173,7 +153,7 @@ static void *migrate_main(void *arg)
 {
     migrate_thread *t = arg;
     pthread_barrier_wait(t->start);
-    t->rc = migrate_url(t->url, &t->applied, &t->err);
+    t->rc = aw_ct_state_migrate("postgres", t->url, &t->applied, &t->err);
     return NULL;
 }
 
@@ -218,12 +198,12 @@ static void test_migrate_tampered_checksum(void **state)
     aw_pgt_url_for(g_url, schema, url, sizeof(url));
     aw_error err = {0};
     int applied = 0;
-    assert_int_equal(migrate_url(url, &applied, &err), AW_OK);
+    assert_int_equal(aw_ct_state_migrate("postgres", url, &applied, &err), AW_OK);
     snprintf(sql, sizeof(sql),
              "UPDATE %s.aw_schema_migrations SET checksum = repeat('0', 64) WHERE version = %d",
              schema, aw_pg_migrations[0].version);
     aw_pgt_admin_sql(adm, sql);
-    assert_int_equal(migrate_url(url, &applied, &err), AW_PERMANENT);
+    assert_int_equal(aw_ct_state_migrate("postgres", url, &applied, &err), AW_PERMANENT);
     assert_int_equal(applied, 0);
     assert_non_null(strstr(err.msg, aw_pg_migrations[0].file));
     assert_non_null(strstr(err.msg, "checksum"));
@@ -235,7 +215,7 @@ static void test_migrate_tampered_checksum(void **state)
              "VALUES (999999, '999999_future.sql', 'abc')",
              schema, aw_pg_migrations[0].sha256, aw_pg_migrations[0].version, schema);
     aw_pgt_admin_sql(adm, sql);
-    assert_int_equal(migrate_url(url, &applied, &err), AW_OK);
+    assert_int_equal(aw_ct_state_migrate("postgres", url, &applied, &err), AW_OK);
     assert_int_equal(applied, 0);
     aw_pgt_schema_drop(adm, schema);
     PQfinish(adm);
@@ -269,10 +249,10 @@ static void test_missing_schema(void **state)
 
     aw_pgt_schema_create(adm, schema, sizeof(schema));
     aw_pgt_url_for(g_url, schema, url, sizeof(url));
-    assert_int_equal(migrate_url(url, NULL, &err), AW_OK);
+    assert_int_equal(aw_ct_state_migrate("postgres", url, NULL, &err), AW_OK);
     st = new_pg(url, -1);
-    aw_state_session *ss = open_session(st);
-    aw_state_key k = key_in("gone", "kv", "k");
+    aw_state_session *ss = aw_ct_state_session(st);
+    aw_state_key k = aw_ct_key("gone", "kv", "k");
     assert_int_equal(aw_state_set(ss, &k, "x", 1, 0, NULL, &err), AW_OK);
     aw_pgt_schema_drop(adm, schema);
     assert_int_equal(aw_state_set(ss, &k, "x", 1, 0, NULL, &err), AW_PERMANENT);
@@ -292,12 +272,12 @@ static void test_reconnect_after_terminate(void **state)
 {
     (void)state;
     char ns[48];
-    aw_pgt_random_hex(ns, sizeof(ns), "kill-");
+    aw_ct_random_hex(ns, sizeof(ns), "kill-");
     aw_state *st = new_pg(g_url, -1);
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     PGconn *adm = aw_pgt_admin_open(g_url);
     aw_error err = {0};
-    aw_state_key k = key_in(ns, "kv", "k");
+    aw_state_key k = aw_ct_key(ns, "kv", "k");
     assert_int_equal(aw_state_set(ss, &k, "before", 6, 0, NULL, &err), AW_OK);
     int pid = aw_state_postgres_session_pid(ss->session);
     assert_true(pid > 0);
@@ -325,7 +305,7 @@ static void test_reconnect_after_terminate(void **state)
     assert_int_not_equal(aw_state_postgres_session_pid(ss->session), pid);
     assert_int_equal(stats_of(ss).connects, 2);
     /* Every kind of statement works on the new connection. */
-    aw_claim c = {.key = key_in(ns, "dedup", "d"), .lease_ms = 60000};
+    aw_claim c = {.key = aw_ct_key(ns, "dedup", "d"), .lease_ms = 60000};
     assert_int_equal(aw_state_claim_batch(ss, &c, 1, &err), AW_OK);
     assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
     PQfinish(adm);
@@ -343,11 +323,11 @@ static void test_statement_timeout(void **state)
     aw_pgt_schema_create(adm, schema, sizeof(schema));
     aw_pgt_url_for(g_url, schema, url, sizeof(url));
     aw_error err = {0};
-    assert_int_equal(migrate_url(url, NULL, &err), AW_OK);
+    assert_int_equal(aw_ct_state_migrate("postgres", url, NULL, &err), AW_OK);
     aw_state *st = NULL;
     assert_int_equal(try_new(url, -1, 300, &st, &err), AW_OK);
-    aw_state_session *ss = open_session(st);
-    aw_state_key k = key_in("timeout", "kv", "k");
+    aw_state_session *ss = aw_ct_state_session(st);
+    aw_state_key k = aw_ct_key("timeout", "kv", "k");
     assert_int_equal(aw_state_set(ss, &k, "a", 1, 0, NULL, &err), AW_OK);
     snprintf(sql, sizeof(sql), "BEGIN; LOCK TABLE %s.aw_state_values IN ACCESS EXCLUSIVE MODE",
              schema);
@@ -477,26 +457,26 @@ static void test_reaper(void **state)
 {
     (void)state;
     char ns[48];
-    aw_pgt_random_hex(ns, sizeof(ns), "reap-");
+    aw_ct_random_hex(ns, sizeof(ns), "reap-");
     aw_state *st = new_pg(g_url, 20);
     assert_true(aw_state_postgres_has_reaper(st->backend));
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     PGconn *adm = aw_pgt_admin_open(g_url);
     aw_error err = {0};
     for (int i = 0; i < 300; i++) {
         char id[16];
         snprintf(id, sizeof(id), "gone-%d", i);
-        aw_state_key k = key_in(ns, "kv", id);
+        aw_state_key k = aw_ct_key(ns, "kv", id);
         assert_int_equal(aw_state_set(ss, &k, "v", 1, 30, NULL, &err), AW_OK);
     }
     for (int i = 0; i < 5; i++) {
         char id[16];
         snprintf(id, sizeof(id), "kept-%d", i);
-        aw_state_key k = key_in(ns, "kv", id);
+        aw_state_key k = aw_ct_key(ns, "kv", id);
         assert_int_equal(aw_state_set(ss, &k, "v", 1, 0, NULL, &err), AW_OK);
     }
-    aw_state_key lk = key_in(ns, "lock", "l"), dk = key_in(ns, "dedup", "d"),
-                 done = key_in(ns, "dedup", "done");
+    aw_state_key lk = aw_ct_key(ns, "lock", "l"), dk = aw_ct_key(ns, "dedup", "d"),
+                 done = aw_ct_key(ns, "dedup", "done");
     uint64_t t1 = 0, t2 = 0;
     assert_int_equal(aw_state_lock_acquire(ss, &lk, 30, &t1, &err), AW_OK);
     aw_claim c[2] = {{.key = dk, .lease_ms = 30}, {.key = done, .lease_ms = 60000}};
@@ -546,9 +526,9 @@ static void test_one_statement_per_batch(void **state)
     (void)state;
     enum { N = 100 };
     char ns[48];
-    aw_pgt_random_hex(ns, sizeof(ns), "batch-");
+    aw_ct_random_hex(ns, sizeof(ns), "batch-");
     aw_state *st = new_pg(g_url, -1);
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     aw_error err = {0};
     aw_claim *c = calloc(N, sizeof(*c));
     aw_complete *d = calloc(N, sizeof(*d));
@@ -557,13 +537,13 @@ static void test_one_statement_per_batch(void **state)
     assert_non_null(d);
     assert_non_null(ids);
     /* Warm up: the first use of each statement prepares it (once). */
-    aw_claim w = {.key = key_in(ns, "dedup", "warm"), .lease_ms = 60000};
+    aw_claim w = {.key = aw_ct_key(ns, "dedup", "warm"), .lease_ms = 60000};
     assert_int_equal(aw_state_claim_batch(ss, &w, 1, &err), AW_OK);
     aw_complete wd = {.key = w.key, .token = w.token, .summary = "{}", .window_ms = 60000};
     assert_int_equal(aw_state_complete_batch(ss, &wd, 1, &err), AW_OK);
     for (int i = 0; i < N; i++) {
         snprintf(ids[i], sizeof(ids[i]), "p%03d", i);
-        c[i].key = key_in(ns, "dedup", ids[i]);
+        c[i].key = aw_ct_key(ns, "dedup", ids[i]);
         c[i].lease_ms = 60000;
     }
     aw_pg_stats s0 = stats_of(ss);
@@ -621,11 +601,11 @@ static void dup_scenario(const char *backend, const char *url, dup_outcome *out)
     aw_state *st = NULL;
     aw_error err = {0};
     assert_int_equal(aw_state_new(backend, &o, &st, &err), AW_OK);
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     char ns[48];
-    aw_pgt_random_hex(ns, sizeof(ns), "dup-");
-    aw_state_key a = key_in(ns, "dedup", "a"), b = key_in(ns, "dedup", "b"),
-                 cc = key_in(ns, "dedup", "c");
+    aw_ct_random_hex(ns, sizeof(ns), "dup-");
+    aw_state_key a = aw_ct_key(ns, "dedup", "a"), b = aw_ct_key(ns, "dedup", "b"),
+                 cc = aw_ct_key(ns, "dedup", "c");
     /* b is done before the batch. */
     aw_claim pre = {.key = b, .lease_ms = 60000};
     assert_int_equal(aw_state_claim_batch(ss, &pre, 1, &err), AW_OK);
@@ -709,9 +689,9 @@ static void test_non_utf8_keys(void **state)
 {
     (void)state;
     char ns[48];
-    aw_pgt_random_hex(ns, sizeof(ns), "bytes-");
+    aw_ct_random_hex(ns, sizeof(ns), "bytes-");
     aw_state *st = new_pg(g_url, -1);
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     aw_error err = {0};
     aw_state_key k = {.ns = ns, .tenant = "t\xff\xfe", .kind = "k\x80", .id = "id\xc3\x28"};
     aw_state_value v = {0};
@@ -760,7 +740,7 @@ static int page_cb(void *ud, const char *id, const char *value, size_t len)
     (void)value;
     (void)len;
     if (p->n % 100 == 0) {
-        aw_state_key k = key_in(p->ns, "kv", id);
+        aw_state_key k = aw_ct_key(p->ns, "kv", id);
         aw_state_value v = {0};
         aw_error err = {0};
         if (aw_state_get(p->ss, &k, &v, &err) == AW_OK)
@@ -777,14 +757,14 @@ static void test_scan_pages(void **state)
     (void)state;
     enum { N = 1203 };
     char ns[48];
-    aw_pgt_random_hex(ns, sizeof(ns), "pages-");
+    aw_ct_random_hex(ns, sizeof(ns), "pages-");
     aw_state *st = new_pg(g_url, -1);
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     aw_error err = {0};
     for (int i = 0; i < N; i++) {
         char id[16];
         snprintf(id, sizeof(id), "p%04d", i);
-        aw_state_key k = key_in(ns, "kv", id);
+        aw_state_key k = aw_ct_key(ns, "kv", id);
         assert_int_equal(aw_state_set(ss, &k, "v", 1, 0, NULL, &err), AW_OK);
     }
     page_scan *p = calloc(1, sizeof(*p));
@@ -851,12 +831,12 @@ static void test_counter_exact(void **state)
 {
     (void)state;
     char ns[48];
-    aw_pgt_random_hex(ns, sizeof(ns), "ctr-");
+    aw_ct_random_hex(ns, sizeof(ns), "ctr-");
     aw_state *st = new_pg(g_url, -1);
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     aw_error err = {0};
-    aw_state_key k = key_in(ns, "kv", "big"), z = key_in(ns, "kv", "zeros"),
-                 neg = key_in(ns, "kv", "neg"), sp = key_in(ns, "kv", "space");
+    aw_state_key k = aw_ct_key(ns, "kv", "big"), z = aw_ct_key(ns, "kv", "zeros"),
+                 neg = aw_ct_key(ns, "kv", "neg"), sp = aw_ct_key(ns, "kv", "space");
     int64_t val = 0;
     aw_state_value v = {0};
     assert_int_equal(aw_state_set(ss, &k, "9223372036854775806", 19, 0, NULL, &err), AW_OK);
@@ -886,19 +866,15 @@ static void test_counter_exact(void **state)
 
 int main(void)
 {
-    g_url = getenv("AW_TEST_POSTGRES_URL");
-    if (!g_url || !*g_url) {
-        printf("SKIP: AW_TEST_POSTGRES_URL is not set (scripts/test-servers.sh start DIR, then "
-               "source DIR/env)\n");
+    g_url = aw_ct_server_url("AW_TEST_POSTGRES_URL");
+    if (!g_url)
         return 77;
-    }
-    aw_pgt_random_hex(g_prefix, sizeof(g_prefix) - 1, "awtest-");
-    strcat(g_prefix, ":");
+    aw_ct_run_prefix(g_prefix, sizeof(g_prefix));
 
     /* 0. The schema, as `acteon-worker migrate` makes it. */
     aw_error err = {0};
     int applied = 0;
-    aw_status rc = migrate_url(g_url, &applied, &err);
+    aw_status rc = aw_ct_state_migrate("postgres", g_url, &applied, &err);
     if (rc != AW_OK) {
         fprintf(stderr, "migrate: %s (%s)\n", aw_status_name(rc), err.msg);
         return 1;

@@ -41,7 +41,6 @@ int main(void)
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdbool.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -55,6 +54,7 @@ int main(void)
 #include "common/aw_buf.h"
 #include "common/aw_clock.h"
 #include "suite_state.h"
+#include "suite_util.h"
 
 #define WAIT_MS 10000 /* bound on every wait for a condition */
 #define POLL_MS 5
@@ -65,37 +65,14 @@ static char g_prefix[64];      /* per run, so reruns on one server never meet */
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static void random_hex(char *out, size_t outsz, const char *label)
-{
-    uint64_t r = 0;
-    if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-        r = (uint64_t)aw_time_now_ms() ^ (uint64_t)getpid();
-    snprintf(out, outsz, "%s%016" PRIx64, label, r);
-}
-
 static aw_state *new_redis_opts(const char *url, const char *prefix, int command_timeout_ms)
 {
     aw_state_options o = {
         .url = url, .key_prefix = prefix, .command_timeout_ms = command_timeout_ms};
-    aw_state *st = NULL;
-    aw_error err = {0};
-    aw_status rc = aw_state_new("redis", &o, &st, &err);
-    if (rc != AW_OK)
-        fail_msg("aw_state_new(redis): %s (%s)", aw_status_name(rc), err.msg);
-    return st;
+    return aw_ct_state_new("redis", &o);
 }
 
 static aw_state *new_redis(void) { return new_redis_opts(g_url, g_prefix, 0); }
-
-static aw_state_session *open_session(aw_state *st)
-{
-    aw_state_session *ss = NULL;
-    aw_error err = {0};
-    aw_status rc = aw_state_session_open(st, &ss, &err);
-    if (rc != AW_OK)
-        fail_msg("session_open: %s (%s)", aw_status_name(rc), err.msg);
-    return ss;
-}
 
 static aw_redis_stats stats_of(aw_state_session *ss)
 {
@@ -103,11 +80,6 @@ static aw_redis_stats stats_of(aw_state_session *ss)
     assert_ptr_equal(ss->driver, &aw_state_redis_driver);
     aw_state_redis_session_stats(ss->session, &s);
     return s;
-}
-
-static aw_state_key key_in(const char *ns, const char *kind, const char *id)
-{
-    return (aw_state_key){.ns = ns, .tenant = "tenant", .kind = kind, .id = id};
 }
 
 /* A plain hiredis connection to the server and db of url (the test
@@ -261,12 +233,12 @@ static void test_noscript_recovery(void **state)
 {
     (void)state;
     char ns[48];
-    random_hex(ns, sizeof(ns), "noscript-");
+    aw_ct_random_hex(ns, sizeof(ns), "noscript-");
     aw_state *st = new_redis();
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     redisContext *adm = admin_open();
     aw_error err = {0};
-    aw_state_key k = key_in(ns, "kv", "a");
+    aw_state_key k = aw_ct_key(ns, "kv", "a");
     uint64_t v = 0;
     assert_int_equal(aw_state_set(ss, &k, "1", 1, 0, &v, &err), AW_OK);
     aw_redis_stats s0 = stats_of(ss);
@@ -286,7 +258,7 @@ static void test_noscript_recovery(void **state)
     char ids[10][8];
     for (int i = 0; i < 10; i++) {
         snprintf(ids[i], sizeof(ids[i]), "c%d", i);
-        c[i].key = key_in(ns, "dedup", ids[i]);
+        c[i].key = aw_ct_key(ns, "dedup", ids[i]);
         c[i].lease_ms = 60000;
     }
     assert_int_equal(aw_state_claim_batch(ss, c, 10, &err), AW_OK);
@@ -319,12 +291,12 @@ static void test_reconnect_after_kill(void **state)
 {
     (void)state;
     char ns[48], id[32];
-    random_hex(ns, sizeof(ns), "kill-");
+    aw_ct_random_hex(ns, sizeof(ns), "kill-");
     aw_state *st = new_redis();
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     redisContext *adm = admin_open();
     aw_error err = {0};
-    aw_state_key k = key_in(ns, "kv", "survivor");
+    aw_state_key k = aw_ct_key(ns, "kv", "survivor");
     assert_int_equal(aw_state_set(ss, &k, "x", 1, 0, NULL, &err), AW_OK);
     aw_redis_stats s0 = stats_of(ss);
     assert_true(s0.client_id > 0);
@@ -365,9 +337,9 @@ static void test_no_sigpipe_on_closed_connection(void **state)
     (void)state;
     enum { N = 20000 };
     char ns[48], id[32];
-    random_hex(ns, sizeof(ns), "sigpipe-");
+    aw_ct_random_hex(ns, sizeof(ns), "sigpipe-");
     aw_state *st = new_redis();
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     redisContext *adm = admin_open();
     aw_error err = {0};
     aw_claim *c = calloc(N, sizeof(*c));
@@ -376,7 +348,7 @@ static void test_no_sigpipe_on_closed_connection(void **state)
     assert_non_null(ids);
     for (int i = 0; i < N; i++) {
         snprintf(ids[i], sizeof(ids[i]), "s%05d", i);
-        c[i].key = key_in(ns, "dedup", ids[i]);
+        c[i].key = aw_ct_key(ns, "dedup", ids[i]);
         c[i].lease_ms = 60000;
     }
     for (int round = 0; round < 3; round++) {
@@ -390,7 +362,7 @@ static void test_no_sigpipe_on_closed_connection(void **state)
             fail_msg("batch into a killed connection: %s (%s)", aw_status_name(rc), err.msg);
         printf("[   INFO   ] round %d: %s\n", round, err.msg);
         /* The next call reconnects (nothing of the refused batch ran). */
-        aw_claim one = {.key = key_in(ns, "dedup", "after"), .lease_ms = 60000};
+        aw_claim one = {.key = aw_ct_key(ns, "dedup", "after"), .lease_ms = 60000};
         assert_int_equal(aw_state_claim_batch(ss, &one, 1, &err), AW_OK);
         ns[0]++; /* fresh identities for the next round */
     }
@@ -408,12 +380,12 @@ static void test_command_timeout(void **state)
 {
     (void)state;
     char ns[48];
-    random_hex(ns, sizeof(ns), "timeout-");
+    aw_ct_random_hex(ns, sizeof(ns), "timeout-");
     aw_state *st = new_redis_opts(g_url, g_prefix, 200);
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     redisContext *adm = admin_open();
     aw_error err = {0};
-    aw_state_key k = key_in(ns, "kv", "k");
+    aw_state_key k = aw_ct_key(ns, "kv", "k");
     assert_int_equal(aw_state_set(ss, &k, "x", 1, 0, NULL, &err), AW_OK);
 
     admin_ok(adm, admin(adm, "CLIENT", "PAUSE", "1500", "ALL", NULL));
@@ -484,17 +456,17 @@ static void test_wrong_password(void **state)
 
     /* A Redis 6+ ACL user: wrong password refused, right one works. */
     redisContext *adm = admin_open();
-    random_hex(user, sizeof(user), "awtest-user-");
+    aw_ct_random_hex(user, sizeof(user), "awtest-user-");
     admin_ok(adm, admin(adm, "ACL", "SETUSER", user, "on", ">Right-Passw0rd-plugh", "~*", "&*",
                         "+@all", NULL));
     url_with_auth(url, sizeof(url), user, "Wr0ngPassw0rd-xyzzy");
     expect_refused(url, "xyzzy", "AUTH");
     url_with_auth(url, sizeof(url), user, "Right-Passw0rd-plugh");
     aw_state *st = new_redis_opts(url, g_prefix, 0);
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     char ns[48];
-    random_hex(ns, sizeof(ns), "acl-");
-    aw_state_key k = key_in(ns, "kv", "k");
+    aw_ct_random_hex(ns, sizeof(ns), "acl-");
+    aw_state_key k = aw_ct_key(ns, "kv", "k");
     aw_error err = {0};
     assert_int_equal(aw_state_set(ss, &k, "x", 1, 0, NULL, &err), AW_OK);
     /* A user without script rights: the refusal is a config error, clear. */
@@ -567,12 +539,12 @@ static void test_prefix_isolation(void **state)
      * byte: v, l, d or f). */
     snprintf(pa, sizeof(pa), "%siso-a:", g_prefix);
     snprintf(pb, sizeof(pb), "%siso-b:", g_prefix);
-    random_hex(ns, sizeof(ns), "iso-");
+    aw_ct_random_hex(ns, sizeof(ns), "iso-");
     aw_state *a = new_redis_opts(g_url, pa, 0), *b = new_redis_opts(g_url, pb, 0);
-    aw_state_session *sa = open_session(a), *sb = open_session(b);
+    aw_state_session *sa = aw_ct_state_session(a), *sb = aw_ct_state_session(b);
     aw_error err = {0};
-    aw_state_key k = key_in(ns, "kv", "same"), lk = key_in(ns, "lock", "same"),
-                 dk = key_in(ns, "dedup", "same");
+    aw_state_key k = aw_ct_key(ns, "kv", "same"), lk = aw_ct_key(ns, "lock", "same"),
+                 dk = aw_ct_key(ns, "dedup", "same");
     assert_int_equal(aw_state_set(sa, &k, "A", 1, 0, NULL, &err), AW_OK);
     aw_state_value v = {0};
     assert_int_equal(aw_state_get(sb, &k, &v, &err), AW_NOT_FOUND);
@@ -611,11 +583,11 @@ static void test_db_isolation(void **state)
         skip();
     }
     char ns[48];
-    random_hex(ns, sizeof(ns), "db-");
+    aw_ct_random_hex(ns, sizeof(ns), "db-");
     aw_state *t = new_redis(), *u = new_redis_opts(g_unix_url, g_prefix, 0);
-    aw_state_session *st = open_session(t), *su = open_session(u);
+    aw_state_session *st = aw_ct_state_session(t), *su = aw_ct_state_session(u);
     aw_error err = {0};
-    aw_state_key k = key_in(ns, "kv", "k");
+    aw_state_key k = aw_ct_key(ns, "kv", "k");
     aw_state_value v = {0};
     assert_int_equal(aw_state_set(st, &k, "tcp", 3, 0, NULL, &err), AW_OK);
     assert_int_equal(aw_state_get(su, &k, &v, &err), AW_NOT_FOUND);
@@ -640,9 +612,9 @@ static void test_one_round_trip_per_batch(void **state)
     (void)state;
     enum { N = 100 };
     char ns[48];
-    random_hex(ns, sizeof(ns), "pipe-");
+    aw_ct_random_hex(ns, sizeof(ns), "pipe-");
     aw_state *st = new_redis();
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     redisContext *adm = admin_open();
     aw_error err = {0};
     aw_claim *c = calloc(N, sizeof(*c));
@@ -653,7 +625,7 @@ static void test_one_round_trip_per_batch(void **state)
     assert_non_null(ids);
     for (int i = 0; i < N; i++) {
         snprintf(ids[i], sizeof(ids[i]), "p%03d", i);
-        c[i].key = key_in(ns, "dedup", ids[i]);
+        c[i].key = aw_ct_key(ns, "dedup", ids[i]);
         c[i].lease_ms = 60000;
     }
     aw_redis_stats s0 = stats_of(ss);
@@ -700,12 +672,12 @@ static void test_counter_exact(void **state)
 {
     (void)state;
     char ns[48];
-    random_hex(ns, sizeof(ns), "ctr-");
+    aw_ct_random_hex(ns, sizeof(ns), "ctr-");
     aw_state *st = new_redis();
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     aw_error err = {0};
-    aw_state_key k = key_in(ns, "kv", "big"), z = key_in(ns, "kv", "zeros"),
-                 neg = key_in(ns, "kv", "neg");
+    aw_state_key k = aw_ct_key(ns, "kv", "big"), z = aw_ct_key(ns, "kv", "zeros"),
+                 neg = aw_ct_key(ns, "kv", "neg");
     int64_t val = 0;
     aw_state_value v = {0};
     assert_int_equal(aw_state_set(ss, &k, "9223372036854775806", 19, 0, NULL, &err), AW_OK);
@@ -736,12 +708,12 @@ static void test_tokens_survive_counter_loss(void **state)
 {
     (void)state;
     char ns[48];
-    random_hex(ns, sizeof(ns), "tok-");
+    aw_ct_random_hex(ns, sizeof(ns), "tok-");
     aw_state *st = new_redis();
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     redisContext *adm = admin_open();
     aw_error err = {0};
-    aw_state_key lk = key_in(ns, "lock", "l"), dk = key_in(ns, "dedup", "d");
+    aw_state_key lk = aw_ct_key(ns, "lock", "l"), dk = aw_ct_key(ns, "dedup", "d");
     uint64_t t1 = 0, t2 = 0;
     assert_int_equal(aw_state_lock_acquire(ss, &lk, 60000, &t1, &err), AW_OK);
     aw_claim c = {.key = dk, .lease_ms = 60000};
@@ -770,14 +742,14 @@ static void test_records_carry_ttls(void **state)
 {
     (void)state;
     char ns[48];
-    random_hex(ns, sizeof(ns), "ttl-");
+    aw_ct_random_hex(ns, sizeof(ns), "ttl-");
     aw_state *st = new_redis();
-    aw_state_session *ss = open_session(st);
+    aw_state_session *ss = aw_ct_state_session(st);
     redisContext *adm = admin_open();
     aw_error err = {0};
     aw_buf key = {0};
-    aw_state_key dk = key_in(ns, "ignored", "d"), lk = key_in(ns, "lock", "l"),
-                 vk = key_in(ns, "kv", "v");
+    aw_state_key dk = aw_ct_key(ns, "ignored", "d"), lk = aw_ct_key(ns, "lock", "l"),
+                 vk = aw_ct_key(ns, "kv", "v");
     aw_claim c = {.key = dk, .lease_ms = 30000};
     assert_int_equal(aw_state_claim_batch(ss, &c, 1, &err), AW_OK);
     stored_key(&key, AW_REDIS_SPACE_DEDUP, ns, AW_REDIS_DEDUP_KIND, "d");
@@ -842,17 +814,13 @@ static void test_error_mapping(void **state)
 
 int main(void)
 {
-    g_url = getenv("AW_TEST_REDIS_URL");
-    if (!g_url || !*g_url) {
-        printf("SKIP: AW_TEST_REDIS_URL is not set (scripts/test-servers.sh start DIR, then "
-               "source DIR/env)\n");
+    g_url = aw_ct_server_url("AW_TEST_REDIS_URL");
+    if (!g_url)
         return 77;
-    }
     g_unix_url = getenv("AW_TEST_REDIS_UNIX_URL");
     if (g_unix_url && !*g_unix_url)
         g_unix_url = NULL;
-    random_hex(g_prefix, sizeof(g_prefix) - 1, "awtest-");
-    strcat(g_prefix, ":");
+    aw_ct_run_prefix(g_prefix, sizeof(g_prefix));
 
     aw_state_options opts = {.url = g_url, .key_prefix = g_prefix};
     aw_state_conformance_options copts = {.cross_process = true};

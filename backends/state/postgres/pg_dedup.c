@@ -333,11 +333,9 @@ static aw_status lease_op(pg_session *s, aw_pg_stmt id, const aw_state_key *k, u
 {
     aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = pg_key(s, k, true, err);
+    aw_status rc = pg_key_params(s, k, true, &p, err);
     if (rc != AW_OK)
         return rc;
-    aw_pg_params_init(&p);
-    aw_pg_param_bytes(&p, s->key.data, s->key.len);
     aw_pg_param_i64(&p, (int64_t)token);
     if (id == AW_PG_LEASE_RENEW)
         aw_pg_param_ttl(&p, lease_ms);

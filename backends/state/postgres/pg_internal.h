@@ -46,9 +46,12 @@ typedef struct pg_session {
 
 aw_status pg_nomem(aw_error *err);
 
-/* Build the stored key of k in s->key (dedup: kind replaced by
- * AW_PG_DEDUP_KIND). AW_PERMANENT when a required part is missing. */
-aw_status pg_key(pg_session *s, const aw_state_key *k, bool dedup, aw_error *err);
+/* The prologue of every single-key statement: build the stored key of k in
+ * s->key (dedup: kind replaced by AW_PG_DEDUP_KIND), then start p with it as
+ * $1 (p borrows s->key until the next call). AW_PERMANENT when a required
+ * part of k is missing; p is untouched on error. */
+aw_status pg_key_params(pg_session *s, const aw_state_key *k, bool dedup, aw_pg_params *p,
+                        aw_error *err);
 /* Append the stored key of k to out. -1 when out of memory, -2 when a
  * required part is missing. */
 int pg_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, bool dedup);

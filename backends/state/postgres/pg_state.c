@@ -92,14 +92,19 @@ int pg_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, bool 
     return 0;
 }
 
-aw_status pg_key(pg_session *s, const aw_state_key *k, bool dedup, aw_error *err)
+aw_status pg_key_params(pg_session *s, const aw_state_key *k, bool dedup, aw_pg_params *p,
+                        aw_error *err)
 {
     aw_buf_reset(&s->key);
     int rc = pg_key_append(s->b, &s->key, k, dedup);
     if (rc == -2)
         return aw_error_set(err, AW_PERMANENT,
                             "state key: namespace, tenant and kind are required");
-    return rc ? pg_nomem(err) : AW_OK;
+    if (rc)
+        return pg_nomem(err);
+    aw_pg_params_init(p);
+    aw_pg_param_bytes(p, s->key.data, s->key.len);
+    return AW_OK;
 }
 
 aw_status pg_check_lease_ms(int64_t lease_ms, aw_error *err)
@@ -236,11 +241,9 @@ static aw_status pg_check_and_set(void *ss, const aw_state_key *k, const void *v
     aw_pg_params p;
     PGresult *r = NULL;
     *written = false;
-    aw_status rc = pg_key(s, k, false, err);
+    aw_status rc = pg_key_params(s, k, false, &p, err);
     if (rc != AW_OK)
         return rc;
-    aw_pg_params_init(&p);
-    aw_pg_param_bytes(&p, s->key.data, s->key.len);
     aw_pg_param_bytes(&p, val, len);
     aw_pg_param_ttl(&p, ttl_ms);
     rc = run(s, AW_PG_INSERT, &p, &r, err);
@@ -257,11 +260,9 @@ static aw_status pg_get(void *ss, const aw_state_key *k, aw_state_value *out, aw
     aw_pg_params p;
     PGresult *r = NULL;
     memset(out, 0, sizeof(*out));
-    aw_status rc = pg_key(s, k, false, err);
+    aw_status rc = pg_key_params(s, k, false, &p, err);
     if (rc != AW_OK)
         return rc;
-    aw_pg_params_init(&p);
-    aw_pg_param_bytes(&p, s->key.data, s->key.len);
     rc = run(s, AW_PG_GET, &p, &r, err);
     if (rc != AW_OK)
         return rc;
@@ -287,11 +288,9 @@ static aw_status pg_set(void *ss, const aw_state_key *k, const void *val, size_t
     pg_session *s = ss;
     aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = pg_key(s, k, false, err);
+    aw_status rc = pg_key_params(s, k, false, &p, err);
     if (rc != AW_OK)
         return rc;
-    aw_pg_params_init(&p);
-    aw_pg_param_bytes(&p, s->key.data, s->key.len);
     aw_pg_param_bytes(&p, val, len);
     aw_pg_param_ttl(&p, ttl_ms);
     rc = run(s, AW_PG_SET, &p, &r, err);
@@ -309,11 +308,9 @@ static aw_status pg_del(void *ss, const aw_state_key *k, bool *existed, aw_error
     aw_pg_params p;
     PGresult *r = NULL;
     *existed = false;
-    aw_status rc = pg_key(s, k, false, err);
+    aw_status rc = pg_key_params(s, k, false, &p, err);
     if (rc != AW_OK)
         return rc;
-    aw_pg_params_init(&p);
-    aw_pg_param_bytes(&p, s->key.data, s->key.len);
     rc = run(s, AW_PG_DELETE, &p, &r, err);
     if (rc != AW_OK)
         return rc;
@@ -346,11 +343,9 @@ static aw_status pg_increment(void *ss, const aw_state_key *k, int64_t delta, in
     pg_session *s = ss;
     aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = pg_key(s, k, false, err);
+    aw_status rc = pg_key_params(s, k, false, &p, err);
     if (rc != AW_OK)
         return rc;
-    aw_pg_params_init(&p);
-    aw_pg_param_bytes(&p, s->key.data, s->key.len);
     aw_pg_param_i64(&p, delta);
     aw_pg_param_ttl(&p, ttl_ms);
     rc = run(s, AW_PG_INCREMENT, &p, &r, err);
@@ -369,15 +364,13 @@ static aw_status pg_compare_and_swap(void *ss, const aw_state_key *k, uint64_t e
     pg_session *s = ss;
     aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = pg_key(s, k, false, err);
-    if (rc != AW_OK)
-        return rc;
     if (expected > (uint64_t)INT64_MAX) {
         /* No stored version can be that large: a mismatch whatever is there. */
         expected = (uint64_t)INT64_MAX;
     }
-    aw_pg_params_init(&p);
-    aw_pg_param_bytes(&p, s->key.data, s->key.len);
+    aw_status rc = pg_key_params(s, k, false, &p, err);
+    if (rc != AW_OK)
+        return rc;
     aw_pg_param_i64(&p, (int64_t)expected);
     aw_pg_param_bytes(&p, val, len);
     aw_pg_param_ttl(&p, ttl_ms);
@@ -494,11 +487,9 @@ static aw_status pg_lock_acquire(void *ss, const aw_state_key *k, int64_t ttl_ms
     aw_pg_params p;
     PGresult *r = NULL;
     *token = 0;
-    aw_status rc = pg_key(s, k, false, err);
+    aw_status rc = pg_key_params(s, k, false, &p, err);
     if (rc != AW_OK)
         return rc;
-    aw_pg_params_init(&p);
-    aw_pg_param_bytes(&p, s->key.data, s->key.len);
     aw_pg_param_ttl(&p, ttl_ms);
     rc = run(s, AW_PG_LOCK_ACQUIRE, &p, &r, err);
     if (rc != AW_OK)
@@ -516,11 +507,9 @@ static aw_status pg_lock_held_op(pg_session *s, aw_pg_stmt id, const aw_state_ke
 {
     aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = pg_key(s, k, false, err);
+    aw_status rc = pg_key_params(s, k, false, &p, err);
     if (rc != AW_OK)
         return rc;
-    aw_pg_params_init(&p);
-    aw_pg_param_bytes(&p, s->key.data, s->key.len);
     aw_pg_param_i64(&p, (int64_t)token);
     if (id == AW_PG_LOCK_EXTEND)
         aw_pg_param_ttl(&p, ttl_ms);

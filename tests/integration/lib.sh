@@ -122,13 +122,15 @@ start_webhook() {
 # inserted as is inside their groups), the webhook provider (named
 # "webhook"), the log provider, and EXTRA_CONFIG appended as is. KAFKA_EXTRA
 # is inserted as is inside the kafka group (kafka.* keys, e.g.
-# "transactional_replies = true;").
+# "transactional_replies = true;"); KAFKA_PROPERTIES is appended to the
+# librdkafka pass-through list (quoted strings, e.g. '"statistics.interval.ms=1000"').
 write_config() {
     cat >"$1" <<CONF
 kafka = { brokers = "$BOOT"; group_id = "$GROUP";
           topics = [ "$ACTIONS_TOPIC" ]; reply_topic = "$REPLY_TOPIC";
           dlq_topic = "$DLQ_TOPIC";
-          properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500" ];
+          properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500"
+                         ${KAFKA_PROPERTIES:+, $KAFKA_PROPERTIES} ];
           ${KAFKA_EXTRA:-} };
 state = { backend = "${STATE_BACKEND:-memory}"; url = "${STATE_URL:-}";
           key_prefix = "${STATE_KEY_PREFIX:-$RUN_ID:}"; ${STATE_EXTRA:-} };
@@ -197,3 +199,15 @@ check_exact_run() {
     [ "$calls" -eq "$1" ] && [ "$distinct" -eq "$1" ] \
         || fail "webhook: want $1 calls for $1 ids, got $calls for $distinct"
 }
+
+# metrics_url LOG: the /metrics URL of the worker that wrote LOG (its config
+# has http.listen = "127.0.0.1:0"); empty until the endpoint is up.
+metrics_url() {
+    local port
+    port=$(sed -n 's/.*serving \/metrics.*(port \([0-9]*\)).*/\1/p' "$1" | head -1)
+    [ -z "$port" ] || echo "http://127.0.0.1:$port/metrics"
+}
+
+# metric NAME FILE: the value of the sample NAME (with its labels, exactly
+# as printed) in the Prometheus text FILE; empty when absent.
+metric() { awk -v m="$1" '$1 == m { print $2 }' "$2"; }

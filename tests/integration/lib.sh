@@ -105,22 +105,43 @@ start_kafka() {
     fi
 }
 
-# start_webhook [ARGS...]: start the webhook target; sets HOOK_URL, HOOK_LOG.
+# start_webhook [ARGS...]: start the webhook target; sets HOOK_URL, HOOK_LOG,
+# HOOK_PORT, HOOK_PID.
 start_webhook() {
     HOOK_LOG="$T/hook.calls"
     : >"$HOOK_LOG"
-    "$SUPPORT/webhook_target" --port-file "$T/hook.port" --log "$HOOK_LOG" "$@" \
-        >"$T/webhook.log" 2>&1 &
-    PIDS+=($!)
-    wait_for 20 "webhook target" test -s "$T/hook.port"
-    HOOK_URL="http://127.0.0.1:$(cat "$T/hook.port")/hook"
+    _launch_webhook "$@"
+    HOOK_PORT=$(cat "$T/hook.port")
+    HOOK_URL="http://127.0.0.1:$HOOK_PORT/hook"
 }
+
+_launch_webhook() {
+    rm -f "$T/hook.port"
+    "$SUPPORT/webhook_target" --port-file "$T/hook.port" --log "$HOOK_LOG" "$@" \
+        >>"$T/webhook.log" 2>&1 &
+    HOOK_PID=$!
+    PIDS+=($HOOK_PID)
+    wait_for 20 "webhook target" test -s "$T/hook.port"
+}
+
+# stop_webhook: SIGTERM the target (it finishes open requests) and wait; new
+# connections to its port are then refused.
+stop_webhook() {
+    kill -TERM "$HOOK_PID"
+    wait "$HOOK_PID" || fail "webhook target exited with $?"
+}
+
+# restart_webhook [ARGS...]: a new target on the port of the stopped one,
+# appending to the same HOOK_LOG (HOOK_URL stays valid).
+restart_webhook() { _launch_webhook --port "$HOOK_PORT" "$@"; }
 
 # write_config FILE: a config for the Kafka peer (this test's topics and
 # group), the state and audit backends (STATE_BACKEND/STATE_URL,
 # AUDIT_BACKEND/AUDIT_URL; memory by default; STATE_EXTRA and AUDIT_EXTRA
 # inserted as is inside their groups), the webhook provider (named
-# "webhook"), the log provider, and EXTRA_CONFIG appended as is. KAFKA_EXTRA
+# "webhook"; WEBHOOK_MAX_ATTEMPTS, WEBHOOK_BACKOFF_MS and
+# WEBHOOK_BACKOFF_MAX_MS set its retries), the log provider, and
+# EXTRA_CONFIG appended as is. KAFKA_EXTRA
 # is inserted as is inside the kafka group (kafka.* keys, e.g.
 # "transactional_replies = true;"); KAFKA_PROPERTIES is appended to the
 # librdkafka pass-through list (quoted strings, e.g. '"statistics.interval.ms=1000"').
@@ -140,7 +161,9 @@ workers = { threads = ${THREADS:-4}; max_in_flight = ${MAX_IN_FLIGHT:-2000};
             shutdown_timeout_ms = 20000; };
 dedup = { window_s = 3600; lease_ms = ${LEASE_MS:-10000}; };
 providers = ( { name = "webhook"; type = "webhook"; url = "$HOOK_URL";
-                timeout_ms = 5000; max_attempts = 4; backoff_base_ms = 20; },
+                timeout_ms = 5000; max_attempts = ${WEBHOOK_MAX_ATTEMPTS:-4};
+                backoff_base_ms = ${WEBHOOK_BACKOFF_MS:-20};
+                backoff_max_ms = ${WEBHOOK_BACKOFF_MAX_MS:-10000}; },
               { name = "log"; type = "log"; } );
 ${EXTRA_CONFIG:-}
 CONF

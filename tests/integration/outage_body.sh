@@ -13,10 +13,11 @@
 # message.
 #
 # Audit outages also check, from the operator endpoint and /proc, that the
-# pause bounds memory and drops nothing: once the queue and the window are
-# full, for a few seconds of samples, the queue depth stays <= its capacity,
-# in-flight <= max_in_flight, nothing more is consumed, the consumer lag
-# stays > 0 and the worker's RSS stays within a bound (see outage_paused.sh).
+# pause bounds memory and drops nothing: once the queue is full and
+# consumption paused, for a few seconds of samples, the queue depth stays
+# <= its capacity, in-flight <= max_in_flight, nothing more is consumed,
+# the consumer lag stays > 0 and the worker's RSS stays within a bound (see
+# outage_paused.sh).
 start_kafka "$ACTIONS_TOPIC:4" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 start_webhook --delay-ms 2
 MAX_IN_FLIGHT=100

@@ -19,14 +19,17 @@
 #     RSS_GROWTH_KB above the first.
 # The RSS bounds: what the pause holds beyond the run before the outage is
 # at most 100 messages in flight and 40 queued records, each a few KiB, so
-# well under 1 MiB; RSS_SLACK_KB (16 MiB) leaves room for allocator arenas
-# and, under ASan, its quarantine, and is still far below what reading the
-# whole backlog into memory would add at production sizes. While paused
-# nothing is consumed, so between samples only retry churn allocates:
-# RSS_GROWTH_KB (2 MiB) over ~3 s catches a leak per retry or per poll.
+# well under 1 MiB. While paused nothing is consumed, so between samples
+# only retry churn allocates: measured, the release build's RSS stays within
+# 0.2 MiB over the samples; under ASan, whose quarantine keeps freed memory
+# resident, it grew 1.4 MiB over the samples and 7 MiB from before the
+# outage. RSS_GROWTH_KB (8 MiB over ~3 s) and RSS_SLACK_KB (32 MiB) leave
+# room for that and for allocator arenas; they catch memory that grows with
+# the backlog, not a small leak (8 MiB over ~150 poll loops of 20 ms is
+# about 50 KiB a loop): the metrics above are the exact part.
 PAUSED_SAMPLES=10
-RSS_SLACK_KB=$((16 * 1024))
-RSS_GROWTH_KB=$((2 * 1024))
+RSS_SLACK_KB=$((32 * 1024))
+RSS_GROWTH_KB=$((8 * 1024))
 
 vm_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 

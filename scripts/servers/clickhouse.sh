@@ -10,6 +10,11 @@
 #                              http://127.0.0.1:PORT/?database=acteon_test
 #   clickhouse_stop DIR    SIGTERM to the pid in DIR/clickhouse.pid, bounded
 #                          wait (SIGKILL after 20 s)
+#   clickhouse_kill DIR    SIGKILL (no shutdown at all: the outage tests'
+#                          crash), bounded wait until it is gone; DIR keeps
+#                          its config, port and data
+#   clickhouse_restart DIR start it again from DIR's config: the same ports,
+#                          the same data; bounded wait until it answers
 #
 # Traps (../shared/reference/servers.md): Debian ships 18.16 (2018). It runs
 # as root with its own config file, so no runuser dance. Every listener it
@@ -111,6 +116,16 @@ XML
 XML
 }
 
+# Start the server from DIR/config.xml in the background; prints its pid
+# (also written to DIR/clickhouse.pid).
+_ch_launch() { # dir bin
+    # Own process group (setsid) so the test script's job control never
+    # signals it; the pid file is ours, written from $!.
+    setsid $2 --config-file="$1/config.xml" >>"$1/stdout.log" 2>&1 </dev/null &
+    echo $! >"$1/clickhouse.pid"
+    echo $!
+}
+
 clickhouse_start() {
     local dir=$1 bin port tcp inter attempt deadline pid
     mkdir -p "$dir"
@@ -131,11 +146,7 @@ clickhouse_start() {
         inter=$(_ch_free_port)
         _ch_write_config "$dir" "$port" "$tcp" "$inter"
         rm -f "$dir/clickhouse.log" "$dir/clickhouse.err.log" "$dir/stdout.log"
-        # Own process group (setsid) so the test script's job control never
-        # signals it; the pid file is ours, written from $!.
-        setsid $bin --config-file="$dir/config.xml" >"$dir/stdout.log" 2>&1 </dev/null &
-        pid=$!
-        echo "$pid" >"$dir/clickhouse.pid"
+        pid=$(_ch_launch "$dir" "$bin")
         deadline=$((SECONDS + 30))
         while [ $SECONDS -lt $deadline ]; do
             if _ch_ping "$port"; then
@@ -168,12 +179,13 @@ clickhouse_start() {
     return 1
 }
 
-# SIGTERM the pid in DIR/clickhouse.pid and wait (bounded); SIGKILL at 20 s.
+# Send SIGNAL (default TERM) to the pid in DIR/clickhouse.pid and wait
+# (bounded); SIGKILL at 20 s.
 _ch_stop_pid() {
-    local dir=$1 pid deadline
+    local dir=$1 sig=${2:-TERM} pid deadline
     pid=$(cat "$dir/clickhouse.pid" 2>/dev/null || true)
     [ -n "$pid" ] || return 0
-    kill "$pid" 2>/dev/null || true
+    kill -"$sig" "$pid" 2>/dev/null || true
     deadline=$((SECONDS + 20))
     while [ $SECONDS -lt $deadline ]; do
         if ! kill -0 "$pid" 2>/dev/null ||
@@ -196,4 +208,27 @@ clickhouse_stop() {
     [ -f "$dir/clickhouse.pid" ] || { rm -f "$dir/port"; return 0; }
     _ch_stop_pid "$dir" || return 1
     rm -f "$dir/port"
+}
+
+clickhouse_kill() {
+    local dir
+    dir=$(cd "$1" && pwd)
+    _ch_stop_pid "$dir" KILL
+}
+
+clickhouse_restart() {
+    local dir bin port pid deadline
+    dir=$(cd "$1" && pwd)
+    port=$(cat "$dir/port") || return 1
+    bin=$(_ch_bin) || return 1
+    pid=$(_ch_launch "$dir" "$bin")
+    deadline=$((SECONDS + 30))
+    while [ $SECONDS -lt $deadline ]; do
+        _ch_ping "$port" && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "clickhouse did not come back on port $port:" >&2
+    tail -n 30 "$dir/stdout.log" "$dir/clickhouse.err.log" >&2 2>/dev/null || true
+    return 1
 }

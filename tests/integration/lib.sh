@@ -51,8 +51,18 @@ cleanup() {
     for pid in "${PIDS[@]:-}"; do
         [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
     done
+    # Bounded: a process that ignores SIGTERM for 30 s is killed (and the
+    # test reports it), so a hang cannot hold the suite until ctest's timeout.
+    local deadline=$((SECONDS + 30)) pid
     for pid in "${PIDS[@]:-}"; do
-        [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+        [ -n "$pid" ] || continue
+        while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+        if kill -0 "$pid" 2>/dev/null; then
+            echo "cleanup: pid $pid ($(tr '\0' ' ' </proc/$pid/cmdline 2>/dev/null | cut -c1-80)) still running 30 s after SIGTERM: killed" >&2
+            kill -KILL "$pid" 2>/dev/null || true
+            [ $rc -ne 0 ] || rc=1
+        fi
+        wait "$pid" 2>/dev/null || true
     done
     if [ $rc -ne 0 ]; then
         echo "---- test failed (rc=$rc) on the $KAFKA_PEER Kafka peer; logs in $T ----" >&2
@@ -132,32 +142,54 @@ mock_ctl() {
     esac
 }
 
-# start_webhook [ARGS...]: start the webhook target; sets HOOK_URL, HOOK_LOG.
+# start_webhook [ARGS...]: start the webhook target; sets HOOK_URL, HOOK_LOG,
+# HOOK_PORT, HOOK_PID.
 start_webhook() {
     HOOK_LOG="$T/hook.calls"
     : >"$HOOK_LOG"
-    "$SUPPORT/webhook_target" --port-file "$T/hook.port" --log "$HOOK_LOG" "$@" \
-        >"$T/webhook.log" 2>&1 &
-    PIDS+=($!)
-    wait_for 20 "webhook target" test -s "$T/hook.port"
-    HOOK_URL="http://127.0.0.1:$(cat "$T/hook.port")/hook"
+    _launch_webhook "$@"
+    HOOK_PORT=$(cat "$T/hook.port")
+    HOOK_URL="http://127.0.0.1:$HOOK_PORT/hook"
 }
+
+_launch_webhook() {
+    rm -f "$T/hook.port"
+    "$SUPPORT/webhook_target" --port-file "$T/hook.port" --log "$HOOK_LOG" "$@" \
+        >>"$T/webhook.log" 2>&1 &
+    HOOK_PID=$!
+    PIDS+=($HOOK_PID)
+    wait_for 20 "webhook target" test -s "$T/hook.port"
+}
+
+# stop_webhook: SIGTERM the target (it finishes open requests) and wait; new
+# connections to its port are then refused.
+stop_webhook() {
+    kill -TERM "$HOOK_PID"
+    wait "$HOOK_PID" || fail "webhook target exited with $?"
+}
+
+# restart_webhook [ARGS...]: a new target on the port of the stopped one,
+# appending to the same HOOK_LOG (HOOK_URL stays valid).
+restart_webhook() { _launch_webhook --port "$HOOK_PORT" "$@"; }
 
 # write_config FILE: a config for the Kafka peer (this test's topics and
 # group), the state and audit backends (STATE_BACKEND/STATE_URL,
 # AUDIT_BACKEND/AUDIT_URL; memory by default; STATE_EXTRA and AUDIT_EXTRA
 # inserted as is inside their groups), the webhook provider (named
-# "webhook"), the log provider, and EXTRA_CONFIG appended as is. KAFKA_EXTRA
+# "webhook"; WEBHOOK_MAX_ATTEMPTS, WEBHOOK_BACKOFF_MS and
+# WEBHOOK_BACKOFF_MAX_MS set its retries, WEBHOOK_EXTRA is inserted as is),
+# the log provider, and
+# EXTRA_CONFIG appended as is. KAFKA_EXTRA
 # is inserted as is inside the kafka group (kafka.* keys, e.g.
-# "transactional_replies = true;"), KAFKA_PROPERTIES as is after the
-# default librdkafka properties (e.g. ', "statistics.interval.ms=500"').
+# "transactional_replies = true;"); KAFKA_PROPERTIES is appended to the
+# librdkafka pass-through list (quoted strings, e.g. '"statistics.interval.ms=1000"').
 write_config() {
     cat >"$1" <<CONF
 kafka = { brokers = "$BOOT"; group_id = "$GROUP";
           topics = [ "$ACTIONS_TOPIC" ]; reply_topic = "$REPLY_TOPIC";
           dlq_topic = "$DLQ_TOPIC";
           properties = [ "session.timeout.ms=6000", "heartbeat.interval.ms=500"
-                         ${KAFKA_PROPERTIES:-} ];
+                         ${KAFKA_PROPERTIES:+, $KAFKA_PROPERTIES} ];
           ${KAFKA_EXTRA:-} };
 state = { backend = "${STATE_BACKEND:-memory}"; url = "${STATE_URL:-}";
           key_prefix = "${STATE_KEY_PREFIX:-$RUN_ID:}"; ${STATE_EXTRA:-} };
@@ -167,7 +199,9 @@ workers = { threads = ${THREADS:-4}; max_in_flight = ${MAX_IN_FLIGHT:-2000};
             shutdown_timeout_ms = 20000; };
 dedup = { window_s = 3600; lease_ms = ${LEASE_MS:-10000}; };
 providers = ( { name = "webhook"; type = "webhook"; url = "$HOOK_URL";
-                timeout_ms = 5000; max_attempts = 4; backoff_base_ms = 20; },
+                timeout_ms = 5000; max_attempts = ${WEBHOOK_MAX_ATTEMPTS:-4};
+                backoff_base_ms = ${WEBHOOK_BACKOFF_MS:-20};
+                backoff_max_ms = ${WEBHOOK_BACKOFF_MAX_MS:-10000}; ${WEBHOOK_EXTRA:-} },
               { name = "log"; type = "log"; } );
 ${EXTRA_CONFIG:-}
 CONF
@@ -226,3 +260,15 @@ check_exact_run() {
     [ "$calls" -eq "$1" ] && [ "$distinct" -eq "$1" ] \
         || fail "webhook: want $1 calls for $1 ids, got $calls for $distinct"
 }
+
+# metrics_url LOG: the /metrics URL of the worker that wrote LOG (its config
+# has http.listen = "127.0.0.1:0"); empty until the endpoint is up.
+metrics_url() {
+    local port
+    port=$(sed -n 's/.*serving \/metrics.*(port \([0-9]*\)).*/\1/p' "$1" | head -1)
+    [ -z "$port" ] || echo "http://127.0.0.1:$port/metrics"
+}
+
+# metric NAME FILE: the value of the sample NAME (with its labels, exactly
+# as printed) in the Prometheus text FILE; empty when absent.
+metric() { awk -v m="$1" '$1 == m { print $2 }' "$2"; }

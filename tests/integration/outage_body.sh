@@ -11,6 +11,13 @@
 # pauses, and once the server is back the run completes with exact
 # outcomes: nothing lost, nothing executed twice, one audit record per
 # message.
+#
+# Audit outages also check, from the operator endpoint and /proc, that the
+# pause bounds memory and drops nothing: once the queue is full and
+# consumption paused, for a few seconds of samples, the queue depth stays
+# <= its capacity, in-flight <= max_in_flight, nothing more is consumed,
+# the consumer lag stays > 0 and the worker's RSS stays within a bound (see
+# outage_paused.sh).
 start_kafka "$ACTIONS_TOPIC:4" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 start_webhook --delay-ms 2
 MAX_IN_FLIGHT=100
@@ -24,6 +31,9 @@ if [ "$OUTAGE_OF" = audit ]; then
     STATE_URL=$AW_TEST_REDIS_URL
     AUDIT_URL=$(server_url "$PORT")
     AUDIT_EXTRA="queue_capacity = 40; batch_size = 20; flush_interval_ms = 10;"
+    EXTRA_CONFIG='http = { listen = "127.0.0.1:0"; };'
+    KAFKA_PROPERTIES='"statistics.interval.ms=1000"' # consumer lag every second
+    source "$AW_SOURCE_DIR/tests/integration/outage_paused.sh"
 else
     STATE_URL=$(server_url "$PORT")
 fi
@@ -36,9 +46,11 @@ start_worker worker "$T/worker.conf"
 
 hook_calls_at_least() { [ "$(wc -l <"$HOOK_LOG")" -ge "$1" ]; }
 wait_for 120 "the first 150 calls" hook_calls_at_least 150
+if [ "$OUTAGE_OF" = audit ]; then rss_before=$(vm_rss_kb "$WORKER_PID"); fi
 server_stop
 retrying() { grep -q "(attempt 3[,)]" "$T/worker.log" && grep -q "pausing consumption" "$T/worker.log"; }
 wait_for 60 "retries with backoff and a paused consumer" retrying
+if [ "$OUTAGE_OF" = audit ]; then check_paused_bounds "$rss_before"; fi
 before=$(wc -l <"$HOOK_LOG")
 server_start "$PORT"
 pass "$OUTAGE_OF server down: retried with backoff, consumption paused ($before calls so far)"

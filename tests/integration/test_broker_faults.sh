@@ -30,8 +30,10 @@ place_leaders 0
 mock_ctl leader "$DLQ_TOPIC" 0 1
 mock_ctl coordinator group "$GROUP" 1
 
-# About 200 calls/s: the run lasts long enough for every fault to hit it.
+# About 200 calls/s (one call at a time per worker thread): the run lasts
+# long enough for every fault to hit it.
 start_webhook --delay-ms 15
+WEBHOOK_EXTRA="max_concurrency = 1;"
 MAX_IN_FLIGHT=400
 write_config "$T/worker.conf"
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 3000 --dups 300 --bad 30 \

@@ -12,7 +12,7 @@ start_kafka "$ACTIONS_TOPIC:2" "$REPLY_TOPIC:2" "$DLQ_TOPIC:1"
 start_webhook
 # Lag is read from the statistics: make them frequent, so that a snapshot
 # taken before the last commit cannot outlive the stall threshold.
-KAFKA_PROPERTIES=', "statistics.interval.ms=500"'
+KAFKA_PROPERTIES='"statistics.interval.ms=500"'
 KAFKA_EXTRA="fetch_stall_ms = 3000;"
 write_config "$T/worker.conf"
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 200 --dups 0 --bad 0 \

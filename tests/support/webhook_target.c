@@ -1,13 +1,15 @@
 /* webhook_target: a real HTTP server standing in for a webhook receiver in
  * the tests (libmicrohttpd).
  *
- * usage: webhook_target --port-file F --log F [--fail-first N] [--fail-status S]
- *                       [--delay-ms D] [--fail-ids-file F] [--detail-log F]
- *                       [--barrier N]
+ * usage: webhook_target --port-file F --log F [--port P] [--fail-first N]
+ *                       [--fail-status S] [--delay-ms D] [--fail-ids-file F]
+ *                       [--detail-log F] [--barrier N]
  *
- * Listens on 127.0.0.1 on an ephemeral port and, once it accepts connections,
- * writes the port to --port-file atomically (temp file + rename), so a reader
- * sees either no file or the whole number.
+ * Listens on 127.0.0.1 on --port (default 0: an ephemeral port; a test that
+ * stopped a target starts the next one on the same port, so clients see the
+ * webhook go away and come back) and, once it accepts connections, writes
+ * the port to --port-file atomically (temp file + rename), so a reader sees
+ * either no file or the whole number.
  *
  * Every POST (any path) is answered and appended to --log as one flushed line
  *   <action_id>\t<fencing_token>\t<idempotency_key>\t<attempt>\t<status>
@@ -33,7 +35,12 @@
  * once, not N times (the webhook's execute_many and bench/run.sh
  * slow-webhook rely on it).
  *
- * SIGTERM or SIGINT: stop accepting, finish open requests, exit 0. */
+ * SIGTERM or SIGINT: stop accepting, finish open requests, exit 0. A request
+ * that was logged gets its whole answer written before the connections are
+ * cut; one still waiting (--delay-ms) or arriving meanwhile is closed
+ * unanswered and not logged. So a client saw an answer iff its line is in
+ * the log, even when a test stops the target mid-run: the client's retry of
+ * an unanswered call is not a second success. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -70,6 +77,7 @@ typedef struct target_opts {
     int fail_status;
     long delay_ms;
     long barrier;
+    long port; /* 0: ephemeral */
 } target_opts;
 
 /* Shared by MHD's connection threads. opts is read-only once the daemon
@@ -80,6 +88,8 @@ typedef struct target {
     pthread_cond_t stop_cv; /* signalled at shutdown and on every POST
                                arrival: wakes delayed and held requests */
     bool stopping;
+    pthread_cond_t idle_cv; /* signalled when `answering` drops */
+    long answering;         /* logged, answer not yet completely sent */
     FILE *log;
     FILE *detail;          /* NULL without --detail-log */
     long requests;
@@ -91,6 +101,7 @@ typedef struct target {
 typedef struct request_ctx {
     aw_buf body;
     bool too_large;
+    bool answering; /* counted in target.answering */
 } request_ctx;
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -220,7 +231,7 @@ static void write_detail(target *t, struct MHD_Connection *c, const char *method
 /* ---- requests ------------------------------------------------------------ */
 
 static enum MHD_Result handle_hook(target *t, struct MHD_Connection *c, const char *method,
-                                   const char *url, const request_ctx *rq)
+                                   const char *url, request_ctx *rq)
 {
     const char *id = header_or_dash(c, "X-Acteon-Action-Id");
     pthread_mutex_lock(&t->mu);
@@ -241,8 +252,15 @@ static enum MHD_Result handle_hook(target *t, struct MHD_Connection *c, const ch
     delay_answer(t);
 
     /* Logged before the answer is queued: a client holding its response
-     * knows the line is already in the file. */
+     * knows the line is already in the file. Once stopping, nothing more
+     * is logged or answered (see the top of the file). */
     pthread_mutex_lock(&t->mu);
+    if (t->stopping) {
+        pthread_mutex_unlock(&t->mu);
+        return MHD_NO;
+    }
+    rq->answering = true;
+    t->answering++;
     put_field(t->log, id);
     fputc('\t', t->log);
     put_field(t->log, header_or_dash(c, "X-Acteon-Fencing-Token"));
@@ -308,10 +326,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls, (void)c, (void)toe;
+    (void)c, (void)toe;
+    target *t = cls;
     request_ctx *rq = *con_cls;
     if (!rq)
         return;
+    if (rq->answering) {
+        pthread_mutex_lock(&t->mu);
+        t->answering--;
+        pthread_cond_broadcast(&t->idle_cv);
+        pthread_mutex_unlock(&t->mu);
+    }
     aw_buf_free(&rq->body);
     free(rq);
     *con_cls = NULL;
@@ -333,7 +358,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: webhook_target --port-file F --log F [--fail-first N] "
+    fprintf(stderr, "usage: webhook_target --port-file F --log F [--port P] [--fail-first N] "
                     "[--fail-status S] [--delay-ms D] [--fail-ids-file F] [--detail-log F] "
                     "[--barrier N]\n");
 }
@@ -365,6 +390,8 @@ static int parse_args(int argc, char **argv, target_opts *o)
             o->delay_ms = n;
         else if (strcmp(a, "--barrier") == 0 && !parse_long(v, 0, LONG_MAX, &n))
             o->barrier = n;
+        else if (strcmp(a, "--port") == 0 && !parse_long(v, 0, 65535, &n))
+            o->port = n;
         else
             return -1;
     }
@@ -393,7 +420,7 @@ static struct MHD_Daemon *start_daemon(target *t)
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
-    sa.sin_port = htons(0);
+    sa.sin_port = htons((uint16_t)t->opts.port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     return MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
@@ -438,6 +465,7 @@ int main(int argc, char **argv)
     struct MHD_Daemon *d = NULL;
     pthread_mutex_init(&t.mu, NULL);
     pthread_cond_init(&t.stop_cv, NULL);
+    pthread_cond_init(&t.idle_cv, NULL);
     t.log = fopen(t.opts.log_path, "a");
     if (!t.log) {
         perror(t.opts.log_path);
@@ -461,9 +489,17 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     if (d) {
+        /* Let the answers of logged requests go out (bounded) before
+         * MHD_stop_daemon cuts every connection. */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 5;
         pthread_mutex_lock(&t.mu);
         t.stopping = true;
         pthread_cond_broadcast(&t.stop_cv);
+        while (t.answering > 0)
+            if (pthread_cond_timedwait(&t.idle_cv, &t.mu, &until) == ETIMEDOUT)
+                break;
         pthread_mutex_unlock(&t.mu);
         MHD_stop_daemon(d);
     }
@@ -472,6 +508,7 @@ out:
     if (t.log)
         fclose(t.log);
     pthread_cond_destroy(&t.stop_cv);
+    pthread_cond_destroy(&t.idle_cv);
     pthread_mutex_destroy(&t.mu);
     return rc;
 }

@@ -85,14 +85,14 @@ aw_status aw_outcome_begin(aw_runtime *rt, aw_job *job, int64_t now_ms, aw_error
     return AW_OK;
 }
 
-aw_status aw_outcome_finish(aw_runtime *rt, aw_job *job, aw_outcome outcome, json_t *details,
-                            uint64_t fencing_token, int64_t attempts, aw_error *err)
+aw_status aw_outcome_finish(aw_runtime *rt, aw_job *job, aw_outcome outcome,
+                            char *details_text, uint64_t fencing_token, int64_t attempts,
+                            aw_error *err)
 {
     aw_audit_record *r = &job->record;
     r->outcome = outcome;
     free(r->details);
-    r->details = details ? json_dumps(details, JSON_COMPACT) : strdup("{}");
-    json_decref(details);
+    r->details = details_text;
     if (!r->details)
         return aw_error_set(err, AW_NOMEM, "out of memory building the audit record");
     r->fencing_token = fencing_token;

@@ -10,9 +10,11 @@
  * worker id, dispatched_at). */
 aw_status aw_outcome_begin(aw_runtime *rt, aw_job *job, int64_t now_ms, aw_error *err);
 
-/* Set the outcome; details is consumed (stolen reference). */
-aw_status aw_outcome_finish(aw_runtime *rt, aw_job *job, aw_outcome outcome, json_t *details,
-                            uint64_t fencing_token, int64_t attempts, aw_error *err);
+/* Set the outcome. details_text (compact JSON object text, malloc'd) is
+ * taken over by the record; NULL means out of memory and fails. */
+aw_status aw_outcome_finish(aw_runtime *rt, aw_job *job, aw_outcome outcome,
+                            char *details_text, uint64_t fencing_token, int64_t attempts,
+                            aw_error *err);
 
 /* Number of deliveries the job needs (reply and/or DLQ). */
 int aw_outcome_deliveries(const aw_runtime *rt, const aw_job *job);

@@ -6,6 +6,7 @@
 
 #include "common/aw_backoff.h"
 #include "common/aw_clock.h"
+#include "common/aw_json_out.h"
 #include "common/aw_log.h"
 #include "worker/execute_round.h"
 #include "worker/outcome.h"
@@ -23,7 +24,10 @@ typedef struct item {
     uint64_t token;
     uint64_t lease_handle;  /* lease keeper registration, 0 = none */
     aw_outcome outcome;
-    json_t *details;        /* owned until aw_outcome_finish */
+    json_t *details;        /* owned */
+    char *details_text;     /* owned: details as compact JSON, made once
+                               (details_text()) for the done record and the
+                               audit record; NULL until then */
     int64_t attempts;
 } item;
 
@@ -210,18 +214,27 @@ static bool claim_all(aw_worker *w, item *items, size_t n)
     return ok;
 }
 
-static void summary_for(const item *it, aw_buf *out)
+/* details as compact JSON text, dumped once and kept; NULL when out of
+ * memory. */
+static const char *details_text(item *it)
 {
-    json_t *s = json_object();
-    json_object_set_new(s, "outcome", json_string(aw_outcome_name(it->outcome)));
-    json_object_set_new(s, "action_id", json_string(it->job->action.id));
-    json_object_set_new(s, "attempts", json_integer(it->attempts));
-    json_object_set(s, "details", it->details);
-    char *text = json_dumps(s, JSON_COMPACT);
-    json_decref(s);
-    if (text)
-        aw_buf_puts(out, text);
-    free(text);
+    if (!it->details_text)
+        it->details_text = it->details ? json_dumps(it->details, JSON_COMPACT) : strdup("{}");
+    return it->details_text;
+}
+
+/* The done record's summary, written directly (one per executed action):
+ * {"outcome":..,"action_id":..,"attempts":..,"details":{..}}. */
+static void summary_for(item *it, aw_buf *out)
+{
+    const char *d = details_text(it);
+    if (aw_buf_puts(out, "{\"outcome\":\"") || aw_buf_puts(out, aw_outcome_name(it->outcome)) ||
+        aw_buf_puts(out, "\",") || aw_json_out_name(out, "action_id") ||
+        aw_json_out_cstr(out, it->job->action.id) || aw_buf_puts(out, ",") ||
+        aw_json_out_name(out, "attempts") || aw_json_out_int(out, it->attempts) ||
+        aw_buf_puts(out, ",") || aw_json_out_name(out, "details") || aw_buf_puts(out, d ? d : "{}") ||
+        aw_buf_puts(out, "}"))
+        aw_buf_free(out); /* out of memory: the caller writes "{}" */
 }
 
 /* Write the done records of everything executed and not yet completed, one
@@ -261,6 +274,8 @@ static bool complete_all(aw_worker *w, item *items, size_t n)
         AW_WARN("worker", "%s: lease lost before completion (token %" PRIu64 ")",
                 it->job->record.record_id, it->token);
         json_object_set_new(it->details, "lease_lost", json_true());
+        free(it->details_text); /* dumped again with the flag */
+        it->details_text = NULL;
     }
     for (size_t k = 0; sums && k < nc; k++)
         aw_buf_free(&sums[k]);
@@ -360,15 +375,18 @@ size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
             continue;
         if (!it->job->abandoned) {
             aw_error err;
-            if (aw_outcome_finish(rt, it->job, it->outcome, it->details, it->token, it->attempts,
-                                  &err) != AW_OK) {
+            details_text(it);
+            if (aw_outcome_finish(rt, it->job, it->outcome, it->details_text, it->token,
+                                  it->attempts, &err) != AW_OK) {
                 AW_ERROR("worker", "%s", err.msg);
                 it->job->abandoned = true;
             }
-            it->details = NULL;
+            it->details_text = NULL;
         }
         json_decref(it->details);
         it->details = NULL;
+        free(it->details_text);
+        it->details_text = NULL;
     }
 
     /* Every finished job is handed back; an abandoned one at once, the others

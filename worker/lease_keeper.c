@@ -11,7 +11,7 @@
 
 typedef struct lease {
     uint64_t handle;
-    char *ns, *tenant, *id;
+    const char *ns, *tenant, *id; /* borrowed from the registering worker */
     uint64_t token;
     int64_t last_renew_mono;
     bool lost;
@@ -31,11 +31,18 @@ struct aw_lease_keeper {
     bool stop;
 };
 
-static void lease_free(lease *l)
+/* The renewal thread's own copy of a due lease. */
+typedef struct due_lease {
+    uint64_t handle;
+    char *ns, *tenant, *id;
+    uint64_t token;
+} due_lease;
+
+static void due_free(due_lease *d)
 {
-    free(l->ns);
-    free(l->tenant);
-    free(l->id);
+    free(d->ns);
+    free(d->tenant);
+    free(d->id);
 }
 
 /* Renew every lease due, without holding the lock during state I/O. */
@@ -45,19 +52,19 @@ static void renew_due(aw_lease_keeper *k, aw_state_session *ss)
     int64_t due_age = k->lease_ms / 3;
     pthread_mutex_lock(&k->lock);
     size_t n_due = 0;
-    lease *due = k->n ? calloc(k->n, sizeof(lease)) : NULL;
+    due_lease *due = k->n ? calloc(k->n, sizeof(*due)) : NULL;
     for (size_t i = 0; due && i < k->n; i++) {
         lease *l = &k->leases[i];
         if (l->lost || now - l->last_renew_mono < due_age)
             continue;
-        lease *d = &due[n_due];
+        due_lease *d = &due[n_due];
         d->handle = l->handle;
         d->token = l->token;
         d->ns = strdup(l->ns);
         d->tenant = strdup(l->tenant);
         d->id = strdup(l->id);
         if (!d->ns || !d->tenant || !d->id) {
-            lease_free(d);
+            due_free(d);
             continue;
         }
         n_due++;
@@ -65,7 +72,7 @@ static void renew_due(aw_lease_keeper *k, aw_state_session *ss)
     pthread_mutex_unlock(&k->lock);
 
     for (size_t i = 0; i < n_due; i++) {
-        lease *d = &due[i];
+        due_lease *d = &due[i];
         aw_state_key key = {.ns = d->ns, .tenant = d->tenant, .kind = "dedup", .id = d->id};
         aw_error err;
         aw_status rc = aw_state_lease_renew(ss, &key, d->token, k->lease_ms, &err);
@@ -89,7 +96,7 @@ static void renew_due(aw_lease_keeper *k, aw_state_session *ss)
         else if (rc != AW_OK)
             AW_WARN("lease", "renew %s:%s:%s: %s (will retry)", d->ns, d->tenant, d->id,
                     err.msg);
-        lease_free(d);
+        due_free(d);
     }
     free(due);
 }
@@ -160,54 +167,57 @@ void aw_lease_keeper_destroy(aw_lease_keeper *k)
     pthread_cond_signal(&k->cond);
     pthread_mutex_unlock(&k->lock);
     pthread_join(k->thread, NULL);
-    for (size_t i = 0; i < k->n; i++)
-        lease_free(&k->leases[i]);
-    free(k->leases);
+    free(k->leases); /* the key strings are the workers' */
     pthread_cond_destroy(&k->cond);
     pthread_mutex_destroy(&k->lock);
     free(k);
 }
 
-uint64_t aw_lease_keeper_add(aw_lease_keeper *k, const aw_state_key *key, uint64_t token)
+uint64_t aw_lease_keeper_add_batch(aw_lease_keeper *k, const aw_state_key *keys,
+                                   const uint64_t *tokens, size_t n)
 {
-    lease l = {.token = token, .last_renew_mono = aw_mono_now_ms()};
-    l.ns = strdup(key->ns);
-    l.tenant = strdup(key->tenant);
-    l.id = strdup(key->id);
-    if (!l.ns || !l.tenant || !l.id) {
-        lease_free(&l);
+    if (n == 0)
         return 0;
-    }
+    int64_t now = aw_mono_now_ms();
     pthread_mutex_lock(&k->lock);
-    if (k->n == k->cap) {
-        size_t ncap = k->cap ? k->cap * 2 : 16;
+    if (k->n + n > k->cap) {
+        size_t ncap = k->cap ? k->cap : 16;
+        while (ncap < k->n + n)
+            ncap *= 2;
         lease *nl = realloc(k->leases, ncap * sizeof(lease));
         if (!nl) {
             pthread_mutex_unlock(&k->lock);
-            lease_free(&l);
             return 0;
         }
         k->leases = nl;
         k->cap = ncap;
     }
-    l.handle = k->next_handle++;
-    k->leases[k->n++] = l;
+    uint64_t first = k->next_handle;
+    k->next_handle += n;
+    for (size_t i = 0; i < n; i++)
+        k->leases[k->n++] = (lease){.handle = first + i, .ns = keys[i].ns,
+                                    .tenant = keys[i].tenant, .id = keys[i].id,
+                                    .token = tokens[i], .last_renew_mono = now};
     pthread_mutex_unlock(&k->lock);
-    return l.handle;
+    return first;
 }
 
-bool aw_lease_keeper_remove(aw_lease_keeper *k, uint64_t handle)
+bool aw_lease_keeper_remove_batch(aw_lease_keeper *k, uint64_t first, size_t n)
 {
     bool lost = false;
+    if (first == 0 || n == 0)
+        return false;
     pthread_mutex_lock(&k->lock);
+    /* One pass, compacting in place (order does not matter). */
+    size_t o = 0;
     for (size_t i = 0; i < k->n; i++) {
-        if (k->leases[i].handle != handle)
-            continue;
-        lost = k->leases[i].lost;
-        lease_free(&k->leases[i]);
-        k->leases[i] = k->leases[--k->n];
-        break;
+        lease *l = &k->leases[i];
+        if (l->handle >= first && l->handle - first < n)
+            lost |= l->lost;
+        else
+            k->leases[o++] = *l;
     }
+    k->n = o;
     pthread_mutex_unlock(&k->lock);
     return lost;
 }

@@ -10,6 +10,7 @@
 #define AW_LEASE_KEEPER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "backends/state/state.h"
@@ -21,13 +22,18 @@ aw_status aw_lease_keeper_new(aw_state *st, int64_t lease_ms, aw_lease_keeper **
                               aw_error *err);
 void aw_lease_keeper_destroy(aw_lease_keeper *k);
 
-/* Register a held lease (key strings are copied). Returns a handle > 0, or 0
- * when out of memory (the lease is then simply not renewed). */
-uint64_t aw_lease_keeper_add(aw_lease_keeper *k, const aw_state_key *key, uint64_t token);
+/* Register n held leases at once (one lock). The key strings are borrowed:
+ * they must stay valid until the leases are removed (the renewal thread
+ * copies what it needs under the lock). The leases get the handles
+ * first..first+n-1; returns first (> 0), or 0 when out of memory (the
+ * leases are then simply not renewed). */
+uint64_t aw_lease_keeper_add_batch(aw_lease_keeper *k, const aw_state_key *keys,
+                                   const uint64_t *tokens, size_t n);
 
-/* Unregister. Returns true if a renewal was refused meanwhile (the lease was
- * lost: another holder may have taken over). */
-bool aw_lease_keeper_remove(aw_lease_keeper *k, uint64_t handle);
+/* Unregister the n leases of one aw_lease_keeper_add_batch(). Returns true
+ * if a renewal of one of them was refused meanwhile (the lease was lost:
+ * another holder may have taken over). */
+bool aw_lease_keeper_remove_batch(aw_lease_keeper *k, uint64_t first, size_t n);
 
 /* Renewals done so far (for tests and metrics). */
 uint64_t aw_lease_keeper_renewals(aw_lease_keeper *k);

@@ -22,7 +22,6 @@ typedef struct item {
     bool executed;          /* the provider ran: complete must follow */
     bool completed;         /* its complete was sent (done record or stale) */
     uint64_t token;
-    uint64_t lease_handle;  /* lease keeper registration, 0 = none */
     aw_outcome outcome;
     json_t *details;        /* owned */
     char *details_text;     /* owned: details as compact JSON, made once
@@ -170,12 +169,23 @@ static void execute_done(item *it, const aw_exec_item *x)
 }
 
 /* Claim every valid job of the batch in one round trip. */
-static bool claim_all(aw_worker *w, item *items, size_t n)
+/* The leases taken by one batch, registered with the lease keeper as one
+ * group: renewed from the claim until the done records are written (the
+ * wait for a turn in the batch, the provider call, complete retries through
+ * a backend outage). */
+typedef struct lease_group {
+    uint64_t first; /* keeper handle of the first, 0 = none registered */
+    size_t n;
+} lease_group;
+
+static bool claim_all(aw_worker *w, item *items, size_t n, lease_group *leases)
 {
     aw_claim *claims = calloc(n, sizeof(*claims));
     size_t *idx = calloc(n, sizeof(*idx));
-    size_t nc = 0;
-    bool ok = claims && idx;
+    aw_state_key *leased_keys = calloc(n, sizeof(*leased_keys));
+    uint64_t *leased_tokens = calloc(n, sizeof(*leased_tokens));
+    size_t nc = 0, n_leased = 0;
+    bool ok = claims && idx && leased_keys && leased_tokens;
     for (size_t i = 0; ok && i < n; i++) {
         if (items[i].finished)
             continue;
@@ -193,10 +203,8 @@ static bool claim_all(aw_worker *w, item *items, size_t n)
         switch (claims[k].result) {
         case AW_CLAIM_ACQUIRED:
             it->token = claims[k].token;
-            /* Renewed from now until the done record is written: the
-             * claim covers the wait for its turn in the batch, the provider
-             * call and complete retries through a backend outage. */
-            it->lease_handle = aw_lease_keeper_add(w->rt->keeper, &claims[k].key, it->token);
+            leased_keys[n_leased] = claims[k].key;
+            leased_tokens[n_leased++] = it->token;
             break;
         case AW_CLAIM_DONE:
             answer_done(it, &claims[k]);
@@ -207,10 +215,17 @@ static bool claim_all(aw_worker *w, item *items, size_t n)
             break;
         }
     }
+    /* The keys point into the jobs' actions, which outlive the group. */
+    leases->n = n_leased;
+    leases->first = n_leased ? aw_lease_keeper_add_batch(w->rt->keeper, leased_keys,
+                                                         leased_tokens, n_leased)
+                             : 0;
     for (size_t k = 0; claims && k < nc; k++)
         aw_claim_clear(&claims[k]);
     free(claims);
     free(idx);
+    free(leased_keys);
+    free(leased_tokens);
     return ok;
 }
 
@@ -319,7 +334,8 @@ size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
         }
     }
 
-    bool ok = claim_all(w, items, n);
+    lease_group leases = {0};
+    bool ok = claim_all(w, items, n, &leases);
     /* Execute in rounds of concurrent calls (worker/execute_round.h). An
      * executed action is exposed (a crash repeats it) until its done record
      * exists, so done records are written after every round, and a round
@@ -355,11 +371,7 @@ size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
     aw_exec_free(ex);
     if (ok)
         ok = complete_all(w, items, n);
-    for (size_t i = 0; i < n; i++) {
-        if (items[i].lease_handle)
-            aw_lease_keeper_remove(rt->keeper, items[i].lease_handle);
-        items[i].lease_handle = 0;
-    }
+    aw_lease_keeper_remove_batch(rt->keeper, leases.first, leases.n);
 
     size_t nf = 0;
     for (size_t i = 0; i < n; i++) {

@@ -8,10 +8,8 @@ source "$(dirname "$0")/lib.sh"
 
 start_kafka "$ACTIONS_TOPIC:1" "$REPLY_TOPIC:1" "$DLQ_TOPIC:1"
 start_webhook
-EXTRA_CONFIG='ingest = { max_message_bytes = 131072; };' write_config "$T/worker.conf"
-sed -i 's/"heartbeat.interval.ms=500" ]/"heartbeat.interval.ms=500", "producer.message.max.bytes=262144" ]/' \
-    "$T/worker.conf"
-grep -q producer.message.max.bytes "$T/worker.conf" || fail "config edit"
+EXTRA_CONFIG='ingest = { max_message_bytes = 131072; };' \
+    KAFKA_PROPERTIES='"producer.message.max.bytes=262144"' write_config "$T/worker.conf"
 
 python3 - "$T" <<'PY'
 import json, sys

@@ -65,34 +65,48 @@ pass "40 x 503 then recovery: $executed executed, $failed failed, each success e
 # ---- 3. connections refused, then the target comes back on the same port
 # (fresh topics). max_attempts 3 with a 200..400 ms backoff: an action
 # whose three attempts all fall in the outage fails ("connect"), one still
-# retrying when the target is back succeeds on a later attempt. The outage
-# lasts until at least 6 actions have failed. Expected exactly: every
+# retrying when the target is back succeeds on a later attempt. Two
+# outages: a short one (back as soon as a refused call was retried: some
+# actions succeed on a later attempt) and a long one (until at least 6
+# actions have failed). Outcomes are counted per batch, when its last
+# attempts are done, hence two outages rather than one. Expected exactly: every
 # message ends executed or failed, never both, never missing; the target
 # logged one call per executed id (the one that succeeded, with the attempt
 # number the reply reports) and none for a failed id; every failure used
 # its 3 attempts on refused connections.
 ACTIONS_TOPIC=$A3; REPLY_TOPIC=$R3; GROUP=$G3
-start_webhook --delay-ms 50 # 4 threads: about 80 calls/s, the run outlasts the stop
+# 4 threads, one call at a time each: about 80 calls/s, the run outlasts the stops
+start_webhook --delay-ms 50
 WEBHOOK_MAX_ATTEMPTS=3 WEBHOOK_BACKOFF_MS=200 WEBHOOK_BACKOFF_MAX_MS=400
+WEBHOOK_EXTRA="max_concurrency = 1;"
 EXTRA_CONFIG='http = { listen = "127.0.0.1:0"; };'
 write_config "$T/worker.conf"
 cp "$T/worker.conf" "$T/worker3.conf"
-python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 200 --dups 0 --bad 0 --seed 12 \
+python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 400 --dups 0 --bad 0 --seed 12 \
     --ids "$T/ids3.txt" >"$T/actions3.jsonl"
 produce_file "$T/actions3.jsonl"
 start_worker worker3 "$T/worker3.conf"
 hook_calls_at_least() { [ "$(wc -l <"$HOOK_LOG")" -ge "$1" ]; }
-wait_for 60 "the first 20 calls" hook_calls_at_least 20
-stop_webhook
-failed_at_least() {
+metric_at_least() { # metric_at_least NAME N
     local url
     url=$(metrics_url "$T/worker3.log")
     [ -n "$url" ] && curl -sf "$url" >"$T/metrics3.txt" &&
-        [ "$(metric 'acteon_outcomes_total{outcome="failed"}' "$T/metrics3.txt")" -ge "$1" ]
+        [ "$(metric "$1" "$T/metrics3.txt")" -ge "$2" ]
 }
-wait_for 60 "6 actions failed on refused connections" failed_at_least 6
+# 3a. a short outage: back as soon as the worker has retried a refused call,
+# so actions still inside their attempts succeed on a later one.
+wait_for 60 "the first 20 calls" hook_calls_at_least 20
+stop_webhook
+wait_for 60 "a retried refused call" metric_at_least 'acteon_retries_total{target="provider"}' 1
 restart_webhook --delay-ms 50
-wait_for 120 "200 replies" topic_has "$REPLY_TOPIC" 200
+# 3b. a long outage: until at least 6 actions used all their attempts.
+calls_then=$(wc -l <"$HOOK_LOG")
+wait_for 60 "100 more calls" hook_calls_at_least $((calls_then + 100))
+stop_webhook
+wait_for 60 "6 actions failed on refused connections" \
+    metric_at_least 'acteon_outcomes_total{outcome="failed"}' 6
+restart_webhook --delay-ms 50
+wait_for 120 "400 replies" topic_has "$REPLY_TOPIC" 400
 wait_for 30 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
 stop_worker "$WORKER_PID"
 read_topic "$REPLY_TOPIC" '%s\n' >"$T/replies3.jsonl"
@@ -107,12 +121,12 @@ by_src = {}
 for r in replies:
     s = r["source"]
     by_src[(s["partition"], s["offset"])] = r  # check_replies: one outcome per source
-assert len(by_src) == 200, f"{len(by_src)} messages with a reply, want 200"
+assert len(by_src) == 400, f"{len(by_src)} messages with a reply, want 400"
 outcome = {r["action_id"]: r for r in by_src.values()}
 assert set(outcome) == ids, "replies do not cover exactly the produced ids"
 executed = {i for i, r in outcome.items() if r["outcome"] == "executed"}
 failed = {i for i, r in outcome.items() if r["outcome"] == "failed"}
-assert len(executed) + len(failed) == 200, "an outcome other than executed or failed"
+assert len(executed) + len(failed) == 400, "an outcome other than executed or failed"
 call_ids = [c[0] for c in calls]
 assert all(c[4] == "200" for c in calls), "the target answered something other than 200"
 assert len(call_ids) == len(set(call_ids)), "an id was called (and succeeded) twice"

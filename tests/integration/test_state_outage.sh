@@ -8,7 +8,8 @@ source "$(dirname "$0")/lib.sh"
 start_kafka "$ACTIONS_TOPIC:4" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 start_webhook
 STATE_BACKEND=faulty
-STATE_URL="memory?transient_every=5&outage_after=150&outage_ms=4000"
+# about 130 state calls in all (one claim and one or two completes per batch)
+STATE_URL="memory?transient_every=5&outage_after=40&outage_ms=4000"
 MAX_IN_FLIGHT=100
 write_config "$T/worker.conf"
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --ids "$T/ids.txt" >"$T/actions.jsonl"

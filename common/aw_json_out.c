@@ -39,6 +39,23 @@ int aw_json_out_string(aw_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    /* Most strings need no escape: copy them whole. */
+    size_t plain = 0;
+    while (plain < len && p[plain] >= 0x20 && p[plain] < 0x80 && p[plain] != '"' &&
+           p[plain] != '\\')
+        plain++;
+    if (plain == len) {
+        if (aw_buf_reserve(b, len + 2))
+            return -1;
+        char *o = b->data + b->len;
+        *o++ = '"';
+        memcpy(o, s, len);
+        o += len;
+        *o++ = '"';
+        *o = '\0';
+        b->len = (size_t)(o - b->data);
+        return 0;
+    }
     /* Worst case: every byte a 6-byte \u00XX escape. */
     if (aw_buf_reserve(b, len * 6 + 2))
         return -1;

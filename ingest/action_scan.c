@@ -74,10 +74,18 @@ static bool key_is(const char *k, size_t n, const char *name)
     return strlen(name) == n && memcmp(k, name, n) == 0;
 }
 
-int aw_action_scan_identity(const void *data, size_t len, uint64_t *hash)
+/* Visit every top-level member of the object in data: name (raw bytes
+ * between its quotes, never escaped) and the value's raw bytes [v, v_end).
+ * visit returns 0 to go on, -1 to stop the scan with -1. Returns 0 after the
+ * last member, -1 when the scan cannot be sure of the members: not an
+ * object, an escaped name, or input it cannot follow (the decoder says
+ * what is wrong with it). */
+typedef int (*member_fn)(const char *name, size_t name_len, const char *v, const char *v_end,
+                         void *ud);
+
+static int scan_members(const void *data, size_t len, member_fn visit, void *ud)
 {
     const char *p = data, *end = p + len;
-    span id = {0}, ns = {0}, tenant = {0}, dedup = {0};
     if (!data)
         return -1;
     p = skip_ws(p, end);
@@ -85,7 +93,7 @@ int aw_action_scan_identity(const void *data, size_t len, uint64_t *hash)
         return -1;
     p = skip_ws(p + 1, end);
     if (p < end && *p == '}')
-        return -1; /* no fields: rejected by the decoder */
+        return 0;
     for (;;) {
         if (p >= end || *p != '"')
             return -1;
@@ -99,36 +107,75 @@ int aw_action_scan_identity(const void *data, size_t len, uint64_t *hash)
         if (p >= end || *p != ':')
             return -1;
         p = skip_ws(p + 1, end);
-        span *want = key_is(k, kn, "id")          ? &id
-                     : key_is(k, kn, "namespace") ? &ns
-                     : key_is(k, kn, "tenant")    ? &tenant
-                     : key_is(k, kn, "dedup_key") ? &dedup
-                                                  : NULL;
-        if (want) {
-            if (want->seen || p >= end || *p != '"')
-                return -1; /* repeated, or not a string: the decoder says why */
-            const char *v = p + 1;
-            p = skip_string(p, end, &esc);
-            if (!p || esc)
-                return -1;
-            *want = (span){v, (size_t)(p - 1 - v), true};
-        } else {
-            p = skip_value(p, end);
-            if (!p)
-                return -1;
-        }
+        const char *v = p;
+        p = skip_value(p, end);
+        if (!p || visit(k, kn, v, p, ud) != 0)
+            return -1;
         p = skip_ws(p, end);
         if (p < end && *p == ',') {
             p = skip_ws(p + 1, end);
             continue;
         }
         if (p < end && *p == '}')
-            break;
+            return 0;
         return -1;
     }
-    if (!id.seen || !ns.seen || !tenant.seen)
+}
+
+typedef struct identity_spans {
+    span id, ns, tenant, dedup;
+} identity_spans;
+
+static int visit_identity(const char *k, size_t kn, const char *v, const char *v_end, void *ud)
+{
+    identity_spans *s = ud;
+    span *want = key_is(k, kn, "id")          ? &s->id
+                 : key_is(k, kn, "namespace") ? &s->ns
+                 : key_is(k, kn, "tenant")    ? &s->tenant
+                 : key_is(k, kn, "dedup_key") ? &s->dedup
+                                              : NULL;
+    if (!want)
+        return 0;
+    /* Repeated, not a string, or escaped: the decoder says why or what. */
+    if (want->seen || *v != '"' || memchr(v, '\\', (size_t)(v_end - v)))
         return -1;
-    const span *key = dedup.seen ? &dedup : &id;
-    *hash = aw_identity_hash(ns.p, ns.n, tenant.p, tenant.n, key->p, key->n);
+    *want = (span){v + 1, (size_t)(v_end - v - 2), true};
     return 0;
+}
+
+int aw_action_scan_identity(const void *data, size_t len, uint64_t *hash)
+{
+    identity_spans s = {0};
+    if (scan_members(data, len, visit_identity, &s) != 0 || !s.id.seen || !s.ns.seen ||
+        !s.tenant.seen)
+        return -1;
+    const span *key = s.dedup.seen ? &s.dedup : &s.id;
+    *hash = aw_identity_hash(s.ns.p, s.ns.n, s.tenant.p, s.tenant.n, key->p, key->n);
+    return 0;
+}
+
+typedef struct raw_lookup {
+    const char *const *names;
+    aw_raw_value *out;
+    size_t n;
+} raw_lookup;
+
+static int visit_raw(const char *k, size_t kn, const char *v, const char *v_end, void *ud)
+{
+    raw_lookup *l = ud;
+    for (size_t i = 0; i < l->n; i++)
+        if (key_is(k, kn, l->names[i])) {
+            l->out[i] = (aw_raw_value){v, (size_t)(v_end - v)};
+            break;
+        }
+    return 0;
+}
+
+int aw_action_raw_members(const void *data, size_t len, const char *const *names,
+                          aw_raw_value *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = (aw_raw_value){NULL, 0};
+    raw_lookup l = {names, out, n};
+    return scan_members(data, len, visit_raw, &l);
 }

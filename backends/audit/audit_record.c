@@ -211,6 +211,16 @@ int aw_reply_write(const aw_audit_record *r, aw_buf *b)
     const char *details = r->details ? r->details : "{}";
     if (details[0] != '{' || (r->metadata && r->metadata[0] != '{'))
         return -1;
+    /* One allocation in the common case: the strings plus the member names,
+     * numbers and times (under 400 bytes). */
+    const char *const parts[] = {r->record_id, r->action_id, r->ns, r->tenant, r->provider,
+                                 r->action_type, r->dedup_identity, details, r->metadata,
+                                 r->source_topic, r->worker_id};
+    size_t want = 400;
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+        want += parts[i] ? strlen(parts[i]) : 0;
+    if (aw_buf_reserve(b, want))
+        return -1;
 #define STR(name, v) (aw_json_out_name(b, name) || aw_json_out_cstr(b, v) || aw_buf_append(b, ",", 1))
 #define INT(name, v) (aw_json_out_name(b, name) || aw_json_out_int(b, v) || aw_buf_append(b, ",", 1))
 #define RAW(name, v) (aw_json_out_name(b, name) || aw_buf_puts(b, v) || aw_buf_append(b, ",", 1))

@@ -974,9 +974,14 @@ static void test_claim_lease_renew(conf_fixture *fx)
         assert_int_equal(c.result, AW_CLAIM_BUSY);
         assert_int_equal(c.token, t);
         assert_false(conf_complete1(fx, &k, t, "{}", CONF_LONG_TTL_MS));
-        /* A done record is not a lease: nothing left to renew. */
+        /* A done record is not a lease: nothing left to renew, and the
+         * refused renewal (the lease keeper's, late) leaves it standing. */
         assert_status(fx, aw_state_lease_renew(fx->ss, &k, t, CONF_LONG_TTL_MS, &fx->err),
                       AW_CONFLICT);
+        conf_claim1(fx, &k, CONF_LONG_TTL_MS, &c);
+        assert_int_equal(c.result, AW_CLAIM_DONE);
+        assert_int_equal(c.done_token, t);
+        aw_claim_clear(&c);
         return;
     }
 }

@@ -15,7 +15,9 @@
  *  2. ClickHouse specifics: the latest version wins before and after a
  *     merge (OPTIMIZE ... FINAL), delete tombstones, expiry on read while
  *     the row is still stored, hostile keys and values quoted safely, the
- *     reaper, server down -> AW_TRANSIENT;
+ *     reaper, server down -> AW_TRANSIENT; a lease renewal landing after
+ *     the done record (replayed row by row, then run for real with a
+ *     renewer thread) never brings back a lease or a duplicate;
  *  3. the measurement the docs quote: 20 threads (own sessions) claim one
  *     identity at once; how many get ACQUIRED, i.e. would execute, over
  *     DUP_RUNS runs. Printed, not asserted (scheduling decides), except
@@ -45,6 +47,7 @@ int main(void)
 #include <pthread.h>
 #include <stdbool.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backends/clickhouse/ch_http.h"
@@ -360,6 +363,245 @@ static void test_server_down_is_transient(void **state)
     assert_non_null(strstr(err.msg, "state.url"));
 }
 
+/* ---- a lease renewal landing after the done record ------------------------- */
+
+#define LATE_LEASE_MS 300 /* the late renewal's lease; the test outlives it */
+
+static void claim_expect_done(aw_state_session *ss, const aw_state_key *k, uint64_t token,
+                              const char *summary, const char *when)
+{
+    aw_claim c = {.key = *k, .lease_ms = 60000};
+    aw_error err = {0};
+    aw_status rc = aw_state_claim_batch(ss, &c, 1, &err);
+    if (rc != AW_OK)
+        fail_msg("claim %s: %s (%s)", when, aw_status_name(rc), err.msg);
+    if (c.result != AW_CLAIM_DONE)
+        fail_msg("claim %s: %s (token %" PRIu64 "), want DONE: the done record was lost", when,
+                 c.result == AW_CLAIM_BUSY ? "BUSY" : "ACQUIRED", c.token);
+    assert_true(c.done_token == token);
+    assert_string_equal(c.done_summary, summary);
+    aw_claim_clear(&c);
+}
+
+static bool complete_one(aw_state_session *ss, const aw_state_key *k, uint64_t token,
+                         const char *summary)
+{
+    aw_complete c = {.key = *k, .token = token, .summary = summary, .window_ms = 3600000,
+                     .source = {.topic = "actions", .partition = 1, .offset = 7}};
+    aw_error err = {0};
+    aw_status rc = aw_state_complete_batch(ss, &c, 1, &err);
+    if (rc != AW_OK)
+        fail_msg("complete: %s (%s)", aw_status_name(rc), err.msg);
+    return c.stale;
+}
+
+/* The race the lease keeper can run inside one worker, replayed
+ * deterministically: its renewal read the lease before complete wrote the
+ * done record, and its INSERT lands after it with a larger ver (the next
+ * ver after the lease's, at a later millisecond). The row is the one
+ * lease_renew writes (phase lease, same token, nothing else), inserted by
+ * hand because the read-then-write of one call cannot be interleaved from
+ * outside. The done record must win every read, a retried complete, the
+ * merge, the late lease's expiry and the reaper. */
+static void test_renewal_after_done(void **state)
+{
+    (void)state;
+    char ns[40], sql[1024];
+    aw_ct_random_hex(ns, sizeof(ns), "late-");
+    aw_state *st = new_ch();
+    aw_state_session *ss = aw_ct_state_session(st);
+    aw_ch_config cfg;
+    aw_ch_conn adm;
+    aw_cht_admin_open("state.url", g_url, &cfg, &adm);
+    aw_state_key k = aw_ct_key(ns, "dedup", "once");
+    aw_claim c = {.key = k, .lease_ms = 60000};
+    aw_error err = {0};
+    assert_int_equal(aw_state_claim_batch(ss, &c, 1, &err), AW_OK);
+    assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
+    uint64_t t = c.token;
+    assert_false(complete_one(ss, &k, t, "{\"first\":1}"));
+    claim_expect_done(ss, &k, t, "{\"first\":1}", "after complete");
+
+    int64_t now = aw_time_now_ms(), late_expiry = now + LATE_LEASE_MS;
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO " AW_CHS_TABLE
+             " (space, key, id, value, version, ver, token, phase, topic, partition, offset, "
+             "expires_at_ms, deleted, written_at_ms) SELECT space, key, id, '', 0, ver + 1, "
+             "token, %d, '', 0, 0, %" PRId64 ", 0, %" PRId64 " FROM " AW_CHS_TABLE
+             " WHERE space = 'd' AND id = 'once' AND position(key, '%s') > 0 "
+             "ORDER BY ver DESC LIMIT 1",
+             AW_CHS_PHASE_LEASE, late_expiry, now, ns); /* ns: test-made, hex and dashes */
+    aw_cht_admin_exec(&adm, sql);
+    snprintf(sql, sizeof(sql),
+             "SELECT count() FROM " AW_CHS_TABLE " WHERE space = 'd' AND id = 'once' AND "
+             "position(key, '%s') > 0 AND phase = %d AND expires_at_ms = %" PRId64
+             " FORMAT TabSeparated",
+             ns, AW_CHS_PHASE_LEASE, late_expiry);
+    aw_cht_admin_exec(&adm, sql);
+    assert_int_equal(strtol(adm.resp.data ? adm.resp.data : "0", NULL, 10), 1);
+
+    claim_expect_done(ss, &k, t, "{\"first\":1}", "after the late renewal");
+    /* The holder's complete, retried (its answer was lost): still stale. */
+    assert_true(complete_one(ss, &k, t, "{\"second\":1}"));
+    claim_expect_done(ss, &k, t, "{\"first\":1}", "after a repeated complete");
+    /* The merge keeps the largest ver per key: the late lease must not be
+     * the only thing left of this identity. */
+    aw_cht_admin_exec(&adm, "OPTIMIZE TABLE " AW_CHS_TABLE " FINAL");
+    claim_expect_done(ss, &k, t, "{\"first\":1}", "after the merge");
+    /* Once the late lease ran out (the moment a duplicate used to run). */
+    while (aw_time_now_ms() <= late_expiry + 1) {
+        claim_expect_done(ss, &k, t, "{\"first\":1}", "while the late lease runs out");
+        aw_sleep_ms(20); /* poll pacing */
+    }
+    claim_expect_done(ss, &k, t, "{\"first\":1}", "after the late lease expired");
+    /* The reaper, two minutes on: the late lease is dead and goes, the done
+     * record (an hour's window) stays. */
+    assert_int_equal(aw_state_clickhouse_reap(ss->session, aw_time_now_ms() + 120000, &err),
+                     AW_OK);
+    snprintf(sql, sizeof(sql), "space = 'd' AND id = 'once' AND position(key, '%s') > 0", ns);
+    int64_t deadline = aw_mono_now_ms() + WAIT_MS;
+    while (count_where(&adm, sql) != 0) {
+        if (aw_mono_now_ms() >= deadline)
+            fail_msg("reaper: the expired late lease is still stored");
+        aw_sleep_ms(20); /* poll pacing: the DELETE is a mutation */
+    }
+    claim_expect_done(ss, &k, t, "{\"first\":1}", "after the reaper");
+    aw_ch_conn_close(&adm);
+    aw_state_session_close(ss);
+    aw_state_destroy(st);
+}
+
+/* The same race run for real: a renewer thread (the lease keeper's role, own
+ * session) renews the current lease in a loop while this thread completes
+ * it. Every identity must then answer DONE. Before done records had a space
+ * of their own, some of RENEW_IDS lost theirs in most runs. */
+#define RENEW_IDS 40
+
+typedef struct renewer {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    aw_state_session *ss;
+    /* guarded by mu: */
+    const aw_state_key *key; /* NULL: idle */
+    uint64_t token;
+    unsigned long renewals;  /* renew calls answered for the current key */
+    bool idle;               /* the renewer saw key == NULL */
+    bool quit;
+} renewer;
+
+static void *renewer_main(void *arg)
+{
+    renewer *r = arg;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        while (!r->quit && !r->key) {
+            r->idle = true;
+            pthread_cond_broadcast(&r->cv);
+            pthread_cond_wait(&r->cv, &r->mu);
+        }
+        if (r->quit)
+            break;
+        r->idle = false;
+        aw_state_key k = *r->key;
+        uint64_t token = r->token;
+        pthread_mutex_unlock(&r->mu);
+        aw_error err = {0};
+        aw_state_lease_renew(r->ss, &k, token, 60000, &err); /* OK or CONFLICT: both fine */
+        pthread_mutex_lock(&r->mu);
+        r->renewals++;
+        pthread_cond_broadcast(&r->cv);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* Wait (bounded) until pred holds under r->mu. */
+static void renewer_wait(renewer *r, bool (*pred)(const renewer *), const char *what)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += WAIT_MS / 1000;
+    while (!pred(r))
+        if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) != 0 && !pred(r))
+            fail_msg("renewer: %s not seen in %d ms", what, WAIT_MS);
+}
+
+static bool renewed_once(const renewer *r) { return r->renewals > 0; }
+static bool renewer_idle(const renewer *r) { return r->idle; }
+
+static void test_renewals_racing_completes(void **state)
+{
+    (void)state;
+    char ns[40], ids[RENEW_IDS][16];
+    aw_ct_random_hex(ns, sizeof(ns), "renew-");
+    aw_state *st = new_ch();
+    aw_state_session *ss = aw_ct_state_session(st);
+    renewer r = {.ss = aw_ct_state_session(st)};
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.cv, NULL);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, renewer_main, &r), 0);
+    aw_state_key keys[RENEW_IDS];
+    uint64_t tokens[RENEW_IDS];
+    aw_error err = {0};
+    for (int i = 0; i < RENEW_IDS; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "id-%d", i);
+        keys[i] = aw_ct_key(ns, "dedup", ids[i]);
+        aw_claim c = {.key = keys[i], .lease_ms = 60000};
+        assert_int_equal(aw_state_claim_batch(ss, &c, 1, &err), AW_OK);
+        assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
+        tokens[i] = c.token;
+        pthread_mutex_lock(&r.mu);
+        r.key = &keys[i];
+        r.token = c.token;
+        r.renewals = 0;
+        pthread_cond_broadcast(&r.cv);
+        renewer_wait(&r, renewed_once, "a renewal"); /* the renewer is mid-loop now */
+        pthread_mutex_unlock(&r.mu);
+        assert_false(complete_one(ss, &keys[i], tokens[i], "{}"));
+        pthread_mutex_lock(&r.mu);
+        r.key = NULL; /* its renewal in flight lands before it goes idle */
+        renewer_wait(&r, renewer_idle, "idle");
+        pthread_mutex_unlock(&r.mu);
+    }
+    pthread_mutex_lock(&r.mu);
+    r.quit = true;
+    pthread_cond_broadcast(&r.cv);
+    pthread_mutex_unlock(&r.mu);
+    pthread_join(th, NULL);
+    int lost = 0;
+    for (int i = 0; i < RENEW_IDS; i++) {
+        aw_claim c = {.key = keys[i], .lease_ms = 60000};
+        assert_int_equal(aw_state_claim_batch(ss, &c, 1, &err), AW_OK);
+        if (c.result != AW_CLAIM_DONE || c.done_token != tokens[i])
+            lost++;
+        aw_claim_clear(&c);
+    }
+    /* How often the race was run: identities whose newest lease-space row
+     * is a lease again, i.e. a renewal landed after the done record. */
+    aw_ch_config cfg;
+    aw_ch_conn adm;
+    char sql[512];
+    aw_cht_admin_open("state.url", g_url, &cfg, &adm);
+    snprintf(sql, sizeof(sql),
+             "SELECT count() FROM (SELECT phase FROM " AW_CHS_TABLE
+             " WHERE space = 'd' AND position(key, '%s') > 0 ORDER BY key, ver DESC "
+             "LIMIT 1 BY key) WHERE phase = %d FORMAT TabSeparated",
+             ns, AW_CHS_PHASE_LEASE);
+    aw_cht_admin_exec(&adm, sql);
+    long raced = strtol(adm.resp.data ? adm.resp.data : "-1", NULL, 10);
+    aw_ch_conn_close(&adm);
+    printf("[   INFO   ] renewals racing completes: a renewal landed after the done record "
+           "of %ld of %d identities; %d done records lost\n",
+           raced, RENEW_IDS, lost);
+    assert_int_equal(lost, 0);
+    pthread_cond_destroy(&r.cv);
+    pthread_mutex_destroy(&r.mu);
+    aw_state_session_close(r.ss);
+    aw_state_session_close(ss);
+    aw_state_destroy(st);
+}
+
 /* ---- 20 concurrent duplicates ------------------------------------------------ */
 
 typedef struct dup_shared {
@@ -480,6 +722,8 @@ int main(void)
         cmocka_unit_test(test_hostile_keys),
         cmocka_unit_test(test_reaper),
         cmocka_unit_test(test_server_down_is_transient),
+        cmocka_unit_test(test_renewal_after_done),
+        cmocka_unit_test(test_renewals_racing_completes),
         cmocka_unit_test(test_duplicates_20_threads),
     };
     failed += cmocka_run_group_tests_name("state[clickhouse] specifics", specifics, NULL, NULL);

@@ -8,7 +8,12 @@
 #  - with state.allow_eventual_consistency = true config check warns, run
 #    starts, logs a warning
 #    that duplicates may execute, and (one worker, so no concurrent
-#    duplicates) executes 180 distinct actions and deduplicates 20 repeats.
+#    duplicates) executes 180 distinct actions and deduplicates 20 repeats;
+#  - the same with a webhook slower than a third of the lease, so the lease
+#    keeper renews during every call and its renewals race the completes:
+#    40 actions, then the same 40 again once all were answered, execute
+#    exactly once (a renewal landing after the done record used to bring
+#    the lease back, and the repeat ran when it expired).
 source "$(dirname "$0")/lib.sh"
 [ -n "${AW_TEST_CLICKHOUSE_URL:-}" ] || {
     echo "SKIP: AW_TEST_CLICKHOUSE_URL not set (scripts/test.sh starts ClickHouse)"
@@ -65,3 +70,20 @@ wait_for 30 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_T
 stop_worker "$WORKER_PID"
 check_exact_run 180 20 0
 pass "one worker: 180 executed, 20 deduplicated, one webhook call per id"
+
+# Slow calls: renewals in flight while the done records are written.
+stop_webhook
+restart_webhook --delay-ms 1100
+LEASE_MS=3000 write_config "$T/slow.conf"
+python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 40 --dups 0 --bad 0 \
+    --ids "$T/slow-ids.txt" | sed 's/"id": "act-/"id": "slow-/' >"$T/slow.jsonl"
+grep -q '"id": "slow-00039"' "$T/slow.jsonl" || fail "slow actions not renamed"
+produce_file "$T/slow.jsonl"
+start_worker slow "$T/slow.conf"
+wait_for 60 "240 replies" topic_has "$REPLY_TOPIC" 240
+produce_file "$T/slow.jsonl"
+wait_for 60 "280 replies" topic_has "$REPLY_TOPIC" 280
+wait_for 30 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
+stop_worker "$WORKER_PID"
+check_exact_run 220 60 0
+pass "slow calls (renewed leases), repeated once answered: 40 executed once, 40 deduplicated"

@@ -34,10 +34,16 @@ static void test_latest_shape(void **state)
     const char *keys[] = {"k'1", "k2"};
     size_t lens[] = {3, 2};
     aw_buf b = {0};
-    assert_int_equal(aw_chs_sql_latest(&b, AW_CHS_SPACE_DEDUP, keys, lens, 2), 0);
-    assert_non_null(strstr(b.data, "WHERE space = 'd' AND key IN ('k\\'1', 'k2')"));
-    assert_non_null(strstr(b.data, "ORDER BY key, ver DESC LIMIT 1 BY key FORMAT TabSeparated"));
+    assert_int_equal(aw_chs_sql_latest(&b, "v", keys, lens, 2), 0);
+    assert_non_null(strstr(b.data, "WHERE space IN ('v') AND key IN ('k\\'1', 'k2')"));
+    assert_non_null(strstr(
+        b.data, "ORDER BY space, key, ver DESC LIMIT 1 BY space, key FORMAT TabSeparated"));
     assert_null(strstr(b.data, "FINAL"));
+    aw_buf_reset(&b);
+    /* Dedup reads: leases and done records, one row per space and key. */
+    const char spaces[] = {AW_CHS_SPACE_DEDUP, AW_CHS_SPACE_DONE, '\0'};
+    assert_int_equal(aw_chs_sql_latest(&b, spaces, keys, lens, 1), 0);
+    assert_non_null(strstr(b.data, "WHERE space IN ('d', 'D') AND key IN ('k\\'1')"));
     aw_buf_free(&b);
 }
 
@@ -89,8 +95,10 @@ static aw_status on_row(void *ctx, aw_chs_row *row, aw_error *err)
 static void test_parse_rows(void **state)
 {
     (void)state;
-    /* key "k\0", value "a\0b", topic "t", id "i"; 64-bit numbers unquoted */
-    const char text[] = "6B00\t18446744073709551615\t2\t3\t2\t0\t-1\t-5\t9\t610062\t74\t69\n";
+    /* key "k\0", value "a\0b", topic "t", id "i", space 'D'; 64-bit
+     * numbers unquoted */
+    const char text[] =
+        "6B00\t18446744073709551615\t2\t3\t2\t0\t-1\t-5\t9\t610062\t74\t69\t44\n";
     got g = {0};
     aw_error err = {0};
     assert_int_equal(aw_chs_parse_rows(text, strlen(text), on_row, &g, &err), AW_OK);
@@ -106,6 +114,7 @@ static void test_parse_rows(void **state)
     assert_memory_equal(g.last.value, "a\0b", 3);
     assert_string_equal(g.last.topic, "t");
     assert_string_equal(g.last.id, "i");
+    assert_int_equal(g.last.space, AW_CHS_SPACE_DONE);
     assert_true(aw_chs_row_live(&g.last, 0) == false); /* expires -1: in the past */
     aw_chs_row_clear(&g.last);
     aw_chs_row none = {0};
@@ -116,12 +125,14 @@ static void test_parse_malformed(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "6B\t1\t1\t1\t0\t0\t0\t0\t0\t\t\n",             /* 11 fields */
-        "6B\t1\t1\t1\t0\t0\t0\t0\t0\t\t\t\t\n",       /* 13 fields */
-        "6G\t1\t1\t1\t0\t0\t0\t0\t0\t\t\t\n",         /* bad hex */
-        "6B\tx\t1\t1\t0\t0\t0\t0\t0\t\t\t69\n",       /* not a number */
-        "6\t1\t1\t1\t0\t0\t0\t0\t0\t\t\t69\n",        /* odd hex */
-        "6B\t-1\t1\t1\t0\t0\t0\t0\t0\t\t\t69\n",      /* negative unsigned */
+        "6B\t1\t1\t1\t0\t0\t0\t0\t0\t\t\t64\n",             /* 12 fields */
+        "6B\t1\t1\t1\t0\t0\t0\t0\t0\t\t\t\t64\t\n",       /* 14 fields */
+        "6G\t1\t1\t1\t0\t0\t0\t0\t0\t\t\t\t64\n",         /* bad hex */
+        "6B\tx\t1\t1\t0\t0\t0\t0\t0\t\t\t69\t64\n",       /* not a number */
+        "6\t1\t1\t1\t0\t0\t0\t0\t0\t\t\t69\t64\n",        /* odd hex */
+        "6B\t-1\t1\t1\t0\t0\t0\t0\t0\t\t\t69\t64\n",      /* negative unsigned */
+        "6B\t1\t1\t1\t0\t0\t0\t0\t0\t\t\t69\t6464\n",     /* space of 2 bytes */
+        "6B\t1\t1\t1\t0\t0\t0\t0\t0\t\t\t69\t\n",         /* no space */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         got g = {0};

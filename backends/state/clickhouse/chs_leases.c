@@ -5,7 +5,17 @@
  * name increase as long as each writer read its predecessor's row, and two
  * colliding writers still get different tokens: the loser's complete,
  * extend or release then reports stale / AW_CONFLICT once it reads the
- * winner's row. */
+ * winner's row.
+ *
+ * Done records are written twice by complete, in one INSERT: as the next
+ * row of the lease's key in space 'd' (which ends the lease: renew and
+ * release refuse, a claim after the window takes the key at once) and in
+ * space 'D' of their own. The lease keeper renews from another thread and
+ * session: a renewal that read the lease before the done record was
+ * written inserts a lease row after it, newer in space 'd'. Claims and
+ * completes therefore read both spaces and let a live done record of
+ * either win; nothing but complete writes space 'D', so no lease row can
+ * hide it from a reader or make the merge drop it. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,20 +132,27 @@ aw_status aw_chs_lease_release(void *s, const aw_state_key *k, uint64_t token, a
 
 /* ---- batches: one SELECT for every identity, one INSERT for the writes ------ */
 
-/* The encoded keys of a batch and the newest row of each (found or not). */
+/* The encoded keys of a batch and the newest row of each (found or not) in
+ * space 'd' and in space 'D'. */
 typedef struct batch {
     aw_buf keys;     /* every key, back to back */
     size_t *off;
     size_t *len;
-    aw_chs_row *rows; /* rows[i].key == NULL: no row for item i */
+    aw_chs_row *rows; /* space 'd'; rows[i].key == NULL: no row for item i */
+    aw_chs_row *done; /* space 'D'; likewise */
     size_t n;
 } batch;
+
+static const char dedup_spaces[] = {AW_CHS_SPACE_DEDUP, AW_CHS_SPACE_DONE, '\0'};
 
 static void batch_free(batch *bt)
 {
     for (size_t i = 0; bt->rows && i < bt->n; i++)
         aw_chs_row_clear(&bt->rows[i]);
+    for (size_t i = 0; bt->done && i < bt->n; i++)
+        aw_chs_row_clear(&bt->done[i]);
     free(bt->rows);
+    free(bt->done);
     free(bt->off);
     free(bt->len);
     aw_buf_free(&bt->keys);
@@ -152,13 +169,14 @@ static aw_status on_batch_row(void *ctx, aw_chs_row *row, aw_error *err)
 {
     (void)err;
     batch *bt = ctx;
+    aw_chs_row *dst = row->space == AW_CHS_SPACE_DONE ? bt->done : bt->rows;
     for (size_t i = 0; i < bt->n; i++) {
-        if (bt->rows[i].key || row->klen != bt->len[i] ||
+        if (dst[i].key || row->klen != bt->len[i] ||
             memcmp(row->key, batch_key(bt, i), row->klen) != 0)
             continue;
         /* The first item with this key takes the row; later duplicates of
          * the key are judged against the batch's own decisions. */
-        bt->rows[i] = *row;
+        dst[i] = *row;
         memset(row, 0, sizeof(*row));
         break;
     }
@@ -175,8 +193,9 @@ static aw_status batch_read(chs_session *s, batch *bt, size_t n,
     bt->off = calloc(n ? n : 1, sizeof(*bt->off));
     bt->len = calloc(n ? n : 1, sizeof(*bt->len));
     bt->rows = calloc(n ? n : 1, sizeof(*bt->rows));
+    bt->done = calloc(n ? n : 1, sizeof(*bt->done));
     const char **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
-    aw_status rc = bt->off && bt->len && bt->rows && ptrs ? AW_OK : chs_nomem(err);
+    aw_status rc = bt->off && bt->len && bt->rows && bt->done && ptrs ? AW_OK : chs_nomem(err);
     for (size_t i = 0; rc == AW_OK && i < n; i++) {
         rc = chs_key(s, AW_CHS_SPACE_DEDUP, key_at(items, i), err);
         bt->off[i] = bt->keys.len;
@@ -187,7 +206,7 @@ static aw_status batch_read(chs_session *s, batch *bt, size_t n,
     for (size_t i = 0; rc == AW_OK && i < n; i++)
         ptrs[i] = batch_key(bt, i);
     aw_buf_reset(&s->sql);
-    if (rc == AW_OK && aw_chs_sql_latest(&s->sql, AW_CHS_SPACE_DEDUP, ptrs, bt->len, n))
+    if (rc == AW_OK && aw_chs_sql_latest(&s->sql, dedup_spaces, ptrs, bt->len, n))
         rc = chs_nomem(err);
     free(ptrs);
     if (rc == AW_OK)
@@ -205,6 +224,25 @@ static const aw_state_key *claim_key(const void *items, size_t i)
 static const aw_state_key *complete_key(const void *items, size_t i)
 {
     return &((const aw_complete *)items)[i].key;
+}
+
+/* Item i's live done record: space 'D' first, else a done row of space 'd'
+ * (records completed before space 'D' existed have only that one). NULL
+ * when neither is live at now. */
+static const aw_chs_row *live_done(const batch *bt, size_t i, int64_t now)
+{
+    if (aw_chs_row_live(&bt->done[i], now) && bt->done[i].phase == AW_CHS_PHASE_DONE)
+        return &bt->done[i];
+    if (aw_chs_row_live(&bt->rows[i], now) && bt->rows[i].phase == AW_CHS_PHASE_DONE)
+        return &bt->rows[i];
+    return NULL;
+}
+
+/* What the next row of item i's key follows: the larger ver of its two
+ * spaces (0 when it has no row), so tokens keep growing. */
+static uint64_t prev_ver(const batch *bt, size_t i)
+{
+    return bt->rows[i].ver > bt->done[i].ver ? bt->rows[i].ver : bt->done[i].ver;
 }
 
 static void claim_reset(aw_claim *c)
@@ -232,20 +270,21 @@ static aw_status claim_one(chs_session *s, batch *bt, aw_claim *items, size_t i,
         }
         if (same_key(bt, i, j)) {
             bt->rows[i] = bt->rows[j]; /* shallow: judged like item j */
+            bt->done[i] = bt->done[j];
             break;
         }
     }
-    const aw_chs_row *r = &bt->rows[i];
-    bool found = r->key != NULL;
-    if (aw_chs_row_live(r, now) && r->phase == AW_CHS_PHASE_DONE) {
+    const aw_chs_row *d = live_done(bt, i, now);
+    if (d) {
         c->result = AW_CLAIM_DONE;
-        c->done_summary = strdup(r->value ? r->value : "");
-        c->done_topic = strdup(r->topic ? r->topic : "");
-        c->done_partition = r->partition;
-        c->done_offset = r->offset;
-        c->done_token = r->token;
+        c->done_summary = strdup(d->value ? d->value : "");
+        c->done_topic = strdup(d->topic ? d->topic : "");
+        c->done_partition = d->partition;
+        c->done_offset = d->offset;
+        c->done_token = d->token;
         return c->done_summary && c->done_topic ? AW_OK : chs_nomem(err);
     }
+    const aw_chs_row *r = &bt->rows[i];
     if (aw_chs_row_live(r, now)) {
         c->result = AW_CLAIM_BUSY;
         c->token = r->token;
@@ -256,7 +295,7 @@ static aw_status claim_one(chs_session *s, batch *bt, aw_claim *items, size_t i,
                       .key = batch_key(bt, i),
                       .klen = bt->len[i],
                       .id = c->key.id,
-                      .ver = chs_next_ver(s, found ? r->ver : 0, now),
+                      .ver = chs_next_ver(s, prev_ver(bt, i), now),
                       .phase = AW_CHS_PHASE_LEASE,
                       .expires_at_ms = now + c->lease_ms,
                       .written_at_ms = now};
@@ -269,16 +308,22 @@ static aw_status claim_one(chs_session *s, batch *bt, aw_claim *items, size_t i,
     return AW_OK;
 }
 
+static void rows_unshare(aw_chs_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (rows[i].key && rows[i].key == rows[j].key) {
+                memset(&rows[i], 0, sizeof(rows[i]));
+                break;
+            }
+}
+
 /* Shallow copies made by claim_one for duplicate keys must not be freed
  * twice: drop them before batch_free. */
 static void batch_unshare(batch *bt)
 {
-    for (size_t i = 0; i < bt->n; i++)
-        for (size_t j = 0; j < i; j++)
-            if (bt->rows[i].key && bt->rows[i].key == bt->rows[j].key) {
-                memset(&bt->rows[i], 0, sizeof(bt->rows[i]));
-                break;
-            }
+    rows_unshare(bt->rows, bt->n);
+    rows_unshare(bt->done, bt->n);
 }
 
 aw_status aw_chs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
@@ -329,8 +374,11 @@ aw_status aw_chs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
         for (size_t j = 0; j < i && !dup; j++)
             dup = same_key(&bt, i, j); /* the first completion of a key decides */
         const aw_chs_row *r = &bt.rows[i];
-        if (dup || !aw_chs_row_live(r, now) || r->phase != AW_CHS_PHASE_LEASE ||
-            r->token != c->token)
+        /* A live done record stands even when a late renewal made the
+         * caller's lease the newest row of 'd' again: a repeated complete
+         * is stale, as it is without the race. */
+        if (dup || live_done(&bt, i, now) || !aw_chs_row_live(r, now) ||
+            r->phase != AW_CHS_PHASE_LEASE || r->token != c->token)
             continue;
         const char *sum = c->summary ? c->summary : "";
         aw_chs_write w = {.space = AW_CHS_SPACE_DEDUP,
@@ -339,7 +387,7 @@ aw_status aw_chs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
                           .id = c->key.id,
                           .value = sum,
                           .vlen = strlen(sum),
-                          .ver = chs_next_ver(s, r->ver, now),
+                          .ver = chs_next_ver(s, prev_ver(&bt, i), now),
                           .token = c->token,
                           .phase = AW_CHS_PHASE_DONE,
                           .topic = c->source.topic,
@@ -347,7 +395,9 @@ aw_status aw_chs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
                           .offset = c->source.offset,
                           .expires_at_ms = c->window_ms > 0 ? now + c->window_ms : 0,
                           .written_at_ms = now};
-        if (aw_chs_sql_row(&s->sql, &w, nwrites == 0)) {
+        aw_chs_write own = w; /* the copy no lease row can outrank */
+        own.space = AW_CHS_SPACE_DONE;
+        if (aw_chs_sql_row(&s->sql, &w, nwrites == 0) || aw_chs_sql_row(&s->sql, &own, false)) {
             rc = chs_nomem(err);
             break;
         }

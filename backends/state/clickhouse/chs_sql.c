@@ -11,8 +11,8 @@
 /* Column order of every SELECT, matching parse_line(). */
 #define CHS_COLS                                                                             \
     "hex(key), ver, version, token, phase, deleted, expires_at_ms, partition, offset, "    \
-    "hex(value), hex(topic), hex(id)"
-#define CHS_NCOLS 12
+    "hex(value), hex(topic), hex(id), hex(space)"
+#define CHS_NCOLS 13
 
 #define CHS_INSERT_COLS                                                                      \
     "space, key, id, value, version, ver, token, phase, topic, partition, offset, "        \
@@ -35,16 +35,21 @@ static int space_lit(aw_buf *b, char space)
     return aw_ch_quote(b, s);
 }
 
-int aw_chs_sql_latest(aw_buf *b, char space, const char *const *keys, const size_t *klens,
-                      size_t n)
+int aw_chs_sql_latest(aw_buf *b, const char *spaces, const char *const *keys,
+                      const size_t *klens, size_t n)
 {
-    if (aw_buf_puts(b, "SELECT " CHS_COLS " FROM " AW_CHS_TABLE " WHERE space = ") ||
-        space_lit(b, space) || aw_buf_puts(b, " AND key IN ("))
+    if (aw_buf_puts(b, "SELECT " CHS_COLS " FROM " AW_CHS_TABLE " WHERE space IN ("))
+        return -1;
+    for (const char *sp = spaces; *sp; sp++)
+        if ((sp != spaces && aw_buf_puts(b, ", ")) || space_lit(b, *sp))
+            return -1;
+    if (aw_buf_puts(b, ") AND key IN ("))
         return -1;
     for (size_t i = 0; i < n; i++)
         if ((i && aw_buf_puts(b, ", ")) || aw_ch_quote_bytes(b, keys[i], klens[i]))
             return -1;
-    return aw_buf_puts(b, ") ORDER BY key, ver DESC LIMIT 1 BY key FORMAT TabSeparated");
+    return aw_buf_puts(
+        b, ") ORDER BY space, key, ver DESC LIMIT 1 BY space, key FORMAT TabSeparated");
 }
 
 int aw_chs_sql_scan(aw_buf *b, const char *pfx, size_t plen, int64_t now_ms)
@@ -190,6 +195,14 @@ static int parse_line(const char *line, size_t len, aw_chs_row *r)
         return -1;
     uint64_t phase = 0, deleted = 0;
     int64_t part = 0;
+    char *space = NULL;
+    size_t splen = 0;
+    if (unhex(f[12], fl[12], &space, &splen) || splen != 1) {
+        free(space);
+        return -1;
+    }
+    r->space = space[0];
+    free(space);
     if (unhex(f[0], fl[0], &r->key, &r->klen) || num_u64(f[1], fl[1], &r->ver) ||
         num_u64(f[2], fl[2], &r->version) || num_u64(f[3], fl[3], &r->token) ||
         num_u64(f[4], fl[4], &phase) || num_u64(f[5], fl[5], &deleted) ||

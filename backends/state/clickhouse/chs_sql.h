@@ -21,6 +21,11 @@
 #define AW_CHS_SPACE_VALUE 'v'
 #define AW_CHS_SPACE_LOCK 'l'
 #define AW_CHS_SPACE_DEDUP 'd'
+/* Done records again, apart from the leases of space 'd': a lease row
+ * (a renewal that read the lease before complete wrote the done record)
+ * can then never be newer than a done record, neither for a reader nor for
+ * the merge, which keeps only the largest ver of each (space, key). */
+#define AW_CHS_SPACE_DONE 'D'
 #define AW_CHS_DEDUP_KIND "dedup" /* dedup records ignore the caller's kind */
 
 #define AW_CHS_PHASE_VALUE 0
@@ -51,6 +56,7 @@ typedef struct aw_chs_write {
 /* The newest row of a key as read back. Strings owned (malloc'd,
  * NUL-terminated); release with aw_chs_row_clear(). */
 typedef struct aw_chs_row {
+    char space;
     char *key;
     size_t klen;
     uint64_t ver;
@@ -76,12 +82,13 @@ static inline bool aw_chs_row_live(const aw_chs_row *r, int64_t now_ms)
     return r && r->key && !r->deleted && (r->expires_at_ms == 0 || r->expires_at_ms > now_ms);
 }
 
-/* The newest row of each of keys[0..n) (lengths klens) in space:
- *   SELECT cols FROM aw_state WHERE space = S AND key IN (...)
- *   ORDER BY key, ver DESC LIMIT 1 BY key FORMAT TabSeparated
+/* The newest row of each of keys[0..n) (lengths klens) in each space named
+ * by a letter of spaces (e.g. "d", or "dD": up to one row per space and key):
+ *   SELECT cols FROM aw_state WHERE space IN (...) AND key IN (...)
+ *   ORDER BY space, key, ver DESC LIMIT 1 BY space, key FORMAT TabSeparated
  * LIMIT 1 BY rather than FINAL: see clickhouse_state.h. */
-int aw_chs_sql_latest(aw_buf *b, char space, const char *const *keys, const size_t *klens,
-                      size_t n);
+int aw_chs_sql_latest(aw_buf *b, const char *spaces, const char *const *keys,
+                      const size_t *klens, size_t n);
 
 /* Live values of space 'v' whose key starts with the bytes pfx[0..plen),
  * newest row per key, judged at now_ms; the prefix is compared with

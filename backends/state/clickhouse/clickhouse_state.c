@@ -55,8 +55,9 @@ aw_status chs_read(chs_session *s, char space, aw_chs_row *row, bool *found, aw_
     *found = false;
     const char *keys[1] = {s->key.data};
     size_t klens[1] = {s->key.len};
+    const char spaces[2] = {space, '\0'};
     aw_buf_reset(&s->sql);
-    if (aw_chs_sql_latest(&s->sql, space, keys, klens, 1))
+    if (aw_chs_sql_latest(&s->sql, spaces, keys, klens, 1))
         return chs_nomem(err);
     aw_status rc = aw_ch_request(&s->conn, s->sql.data, s->sql.len, "read state", err);
     if (rc == AW_OK)

@@ -15,10 +15,17 @@
  * update; ReplacingMergeTree(ver) ORDER BY (space, key), key = key_prefix +
  * aw_key_encode(ns, tenant, kind, id). A delete writes a tombstone row.
  * ver = (max(previous seq + 1, writer's clock ms) << 16) | 16 random bits.
+ * Spaces (column space): 'v' values, 'l' locks, 'd' dedup leases and done
+ * records, and 'D' (not in 0002_state.sql's comment, which is applied and
+ * never edited) a second copy of each done record, written by complete in
+ * the same INSERT and by nothing else: a lease row written by a renewal
+ * that read the lease before the done record landed is newer in 'd', never
+ * in 'D' (chs_leases.c). Claims and completes read 'd' and 'D' in one
+ * SELECT; a live done record in either wins.
  *
  * Reads see the latest version without waiting for merges:
- *   ... WHERE space = S AND key IN (...) ORDER BY key, ver DESC
- *   LIMIT 1 BY key
+ *   ... WHERE space IN (S...) AND key IN (...) ORDER BY space, key,
+ *   ver DESC LIMIT 1 BY space, key
  * rather than FINAL: on 18.16 FINAL merges every part of the range at read
  * time on one thread and is documented as slow, while the LIMIT 1 BY form
  * reads the few rows of the key through the primary index. Because vers
@@ -50,9 +57,21 @@
  * ClickHouse 18.16, 2 cores, 80 runs): of 20 threads claiming one identity
  * at once, 1 to 20 executed, median 18, mean 15.3; all 20 in 33 runs.
  * Acteon measured 10 to 20 of 20 on its equivalent. Without contention
- * (sequential duplicates) dedup is exact. Use it where a duplicate now
- * and then is acceptable (analytics-side counters, best-effort dedup),
- * never for money or exactly-once side effects.
+ * (sequential duplicates, as in one worker process, which keeps per-key
+ * order) dedup is exact: a done record, once written, answers
+ * every later claim within its window whatever lease renewals of the
+ * lease keeper land after it, and survives merges and the reaper
+ * (test_renewal_after_done, test_renewals_racing_completes; before space
+ * 'D', 25 of 40 done records were lost to such renewals in that test).
+ * Remaining soft spots without contention: a late renewal's lease row can
+ * make a claim answer BUSY for up to one lease after a done window shorter
+ * than the lease; a lease that expires before its renewal (dedup.lease_ms
+ * too short for the keeper's round trips) makes complete stale, so no done
+ * record is written; an extend racing a release of the same lock holder
+ * can bring the lock back until its TTL (the worker uses no locks); and
+ * workers of a version before space 'D' read only 'd'. Use it where a
+ * duplicate now and then is acceptable (analytics-side counters,
+ * best-effort dedup), never for money or exactly-once side effects.
  *
  * Threads: the backend object (parsed URL, key prefix, the reaper's next
  * due time, atomic) is shared; a session (one CURL handle and buffers)

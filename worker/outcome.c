@@ -9,6 +9,7 @@
 #include "backends/audit/audit_record.h"
 #include "common/aw_clock.h"
 #include "common/aw_log.h"
+#include "ingest/action_scan.h"
 
 static char *dump_or_null(const json_t *j)
 {
@@ -77,8 +78,20 @@ aw_status aw_outcome_begin(aw_runtime *rt, aw_job *job, int64_t now_ms, aw_error
     r->source_offset = m->offset;
     r->dispatched_at_ms = now_ms;
     if (!job->rejected) {
-        r->metadata = dump_or_null(job->action.metadata);
-        r->payload = dump_or_null(job->action.payload);
+        /* The producer's own bytes of payload and metadata (a validated
+         * message's values are JSON text as they stand): copying them costs
+         * far less than serialising the parsed values again. */
+        static const char *const names[] = {"payload", "metadata"};
+        aw_raw_value raw[2];
+        if (aw_action_raw_members(m->payload, m->len, names, raw, 2) == 0) {
+            r->payload = raw[0].p ? aw_memdup(raw[0].p, raw[0].len) : NULL;
+            /* metadata only when decoded as an object (an absent one is NULL) */
+            r->metadata = job->action.metadata && raw[1].p ? aw_memdup(raw[1].p, raw[1].len)
+                                                           : NULL;
+        } else {
+            r->payload = dump_or_null(job->action.payload);
+            r->metadata = dump_or_null(job->action.metadata);
+        }
         if ((job->action.metadata && !r->metadata) || (job->action.payload && !r->payload))
             return aw_error_set(err, AW_NOMEM, "out of memory building the audit record");
     }

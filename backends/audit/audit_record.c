@@ -199,10 +199,10 @@ json_t *aw_audit_record_to_json(const aw_audit_record *r)
 
 /* Written straight to text, in put_fields' order without the payload:
  * tests/unit/test_audit_record.c checks that it is byte for byte
- * json_dumps(aw_reply_from_record(r), JSON_COMPACT). details and metadata are
- * stored as JSON text already and are copied as they are, after checking
- * that they are objects (their bytes came from jansson's compact dumps: the
- * worker writes them; json_dumps of the parsed text gives the same bytes). */
+ * json_dumps(aw_reply_from_record(r), JSON_COMPACT) for compact records.
+ * details and metadata are stored as JSON object text already and are
+ * copied as they are after a look at their first byte: the worker wrote
+ * details, and metadata is a validated message's own bytes. */
 int aw_reply_write(const aw_audit_record *r, aw_buf *b)
 {
     char t[40];

@@ -22,10 +22,11 @@
  * string that is not UTF-8, fencing_token above INT64_MAX). */
 json_t *aw_reply_from_record(const aw_audit_record *r);
 
-/* The same reply appended to b as compact JSON text, the bytes
- * json_dumps(aw_reply_from_record(r), JSON_COMPACT) gives, without building
- * a tree (the worker writes one per message). details and metadata must be
- * compact object text as jansson writes it (the worker's records are).
+/* The same reply appended to b as JSON text, without building a tree (the
+ * worker writes one per message). details and metadata are copied as they
+ * are (JSON object text: the worker's details are jansson's compact dumps,
+ * its metadata the producer's own bytes); when they are compact, the result
+ * is byte for byte json_dumps(aw_reply_from_record(r), JSON_COMPACT).
  * Returns -1 when r breaks an invariant or out of memory (b then holds
  * a partial text: discard it). */
 int aw_reply_write(const aw_audit_record *r, aw_buf *b);

@@ -17,6 +17,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         aw_buf b = {0};
         if (aw_action_identity(&a, &b) == 0 && scan_ok && aw_action_identity_hash(&a) != scanned)
             abort(); /* the scanner sharded this action by another identity */
+        /* The raw payload and metadata the audit record keeps are those
+         * values (ingest/action_scan.h). */
+        static const char *const names[] = {"payload", "metadata"};
+        aw_raw_value raw[2];
+        if (aw_action_raw_members(data, size, names, raw, 2) == 0) {
+            const json_t *want[2] = {a.payload, a.metadata};
+            for (int i = 0; i < 2; i++) {
+                if (!raw[i].p) {
+                    if (want[i])
+                        abort(); /* decoded a member the scan did not find */
+                    continue;
+                }
+                json_t *v = json_loadb(raw[i].p, raw[i].len, JSON_DECODE_ANY, NULL);
+                if (!v || !want[i] || !json_equal(v, want[i]))
+                    abort();
+                json_decref(v);
+            }
+        }
         aw_buf_free(&b);
         aw_action_clear(&a);
         return 0;

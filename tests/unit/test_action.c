@@ -756,6 +756,30 @@ static void test_scan_identity(void **state)
     assert_int_equal(aw_action_scan_identity(NULL, 0, &h), -1);
 }
 
+/* The producer's own bytes of top-level values, for the audit record. */
+static void test_raw_members(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"payload", "metadata", "missing"};
+    aw_raw_value v[3];
+    const char *msg = "{ \"id\":\"a\", \"payload\" : { \"k\" : [1, \"}\\\"\", {\"x\":null}] } ,"
+                      "\"metadata\":{\"m\":\"v\"}, \"n\": 12.5e1 }";
+    assert_int_equal(aw_action_raw_members(msg, strlen(msg), names, v, 3), 0);
+    assert_int_equal(v[0].len, strlen("{ \"k\" : [1, \"}\\\"\", {\"x\":null}] }"));
+    assert_memory_equal(v[0].p, "{ \"k\" : [1, \"}\\\"\", {\"x\":null}] }", v[0].len);
+    assert_int_equal(v[1].len, strlen("{\"m\":\"v\"}"));
+    assert_memory_equal(v[1].p, "{\"m\":\"v\"}", v[1].len);
+    assert_null(v[2].p);
+    /* scalars end at the delimiter */
+    const char *scalar = "{\"payload\":null}";
+    assert_int_equal(aw_action_raw_members(scalar, strlen(scalar), names, v, 1), 0);
+    assert_int_equal(v[0].len, 4);
+    assert_memory_equal(v[0].p, "null", 4);
+    /* an escaped member name: the caller serialises the decoded value */
+    const char *esc = "{\"pay\\u006coad\":1}";
+    assert_int_equal(aw_action_raw_members(esc, strlen(esc), names, v, 1), -1);
+}
+
 /* ---- examples/actions.jsonl --------------------------------------------- */
 
 /* What each line of the demo input must do: "ok" (a new identity), "dup"
@@ -931,6 +955,7 @@ int main(void)
         cmocka_unit_test(test_reject_names),
         cmocka_unit_test(test_identity),
         cmocka_unit_test(test_scan_identity),
+        cmocka_unit_test(test_raw_members),
         cmocka_unit_test(test_examples),
         cmocka_unit_test(test_schema_agrees),
     };

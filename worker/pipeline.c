@@ -180,10 +180,11 @@ typedef struct lease_group {
 
 static bool claim_all(aw_worker *w, item *items, size_t n, lease_group *leases)
 {
-    aw_claim *claims = calloc(n, sizeof(*claims));
-    size_t *idx = calloc(n, sizeof(*idx));
-    aw_state_key *leased_keys = calloc(n, sizeof(*leased_keys));
-    uint64_t *leased_tokens = calloc(n, sizeof(*leased_tokens));
+    aw_scratch *sc = &w->scratch;
+    aw_claim *claims = aw_scratch_calloc(sc, n, sizeof(*claims));
+    size_t *idx = aw_scratch_calloc(sc, n, sizeof(*idx));
+    aw_state_key *leased_keys = aw_scratch_calloc(sc, n, sizeof(*leased_keys));
+    uint64_t *leased_tokens = aw_scratch_calloc(sc, n, sizeof(*leased_tokens));
     size_t nc = 0, n_leased = 0;
     bool ok = claims && idx && leased_keys && leased_tokens;
     for (size_t i = 0; ok && i < n; i++) {
@@ -222,10 +223,6 @@ static bool claim_all(aw_worker *w, item *items, size_t n, lease_group *leases)
                              : 0;
     for (size_t k = 0; claims && k < nc; k++)
         aw_claim_clear(&claims[k]);
-    free(claims);
-    free(idx);
-    free(leased_keys);
-    free(leased_tokens);
     return ok;
 }
 
@@ -238,41 +235,67 @@ static const char *details_text(item *it)
     return it->details_text;
 }
 
-/* The done record's summary, written directly (one per executed action):
- * {"outcome":..,"action_id":..,"attempts":..,"details":{..}}. */
-static void summary_for(item *it, aw_buf *out)
+/* Append the done record's summary, written directly (one per executed
+ * action): {"outcome":..,"action_id":..,"attempts":..,"details":{..}}.
+ * Returns -1 when out of memory, with out as it was. */
+static int summary_for(item *it, aw_buf *out)
 {
+    size_t start = out->len;
     const char *d = details_text(it);
-    if (aw_buf_puts(out, "{\"outcome\":\"") || aw_buf_puts(out, aw_outcome_name(it->outcome)) ||
-        aw_buf_puts(out, "\",") || aw_json_out_name(out, "action_id") ||
-        aw_json_out_cstr(out, it->job->action.id) || aw_buf_puts(out, ",") ||
-        aw_json_out_name(out, "attempts") || aw_json_out_int(out, it->attempts) ||
-        aw_buf_puts(out, ",") || aw_json_out_name(out, "details") || aw_buf_puts(out, d ? d : "{}") ||
-        aw_buf_puts(out, "}"))
-        aw_buf_free(out); /* out of memory: the caller writes "{}" */
+    if (d && !aw_buf_puts(out, "{\"outcome\":\"") &&
+        !aw_buf_puts(out, aw_outcome_name(it->outcome)) && !aw_buf_puts(out, "\",") &&
+        !aw_json_out_name(out, "action_id") && !aw_json_out_cstr(out, it->job->action.id) &&
+        !aw_buf_puts(out, ",") && !aw_json_out_name(out, "attempts") &&
+        !aw_json_out_int(out, it->attempts) && !aw_buf_puts(out, ",") &&
+        !aw_json_out_name(out, "details") && !aw_buf_puts(out, d) && !aw_buf_puts(out, "}"))
+        return 0;
+    if (out->data) {
+        out->len = start;
+        out->data[start] = '\0';
+    }
+    return -1;
 }
+
+/* The arrays of complete_all, taken from the worker's scratch on its first
+ * call for a batch and reused by the later ones (one per execution round). */
+typedef struct completion {
+    aw_complete *cs;
+    size_t *idx;
+    size_t *off; /* offset of each summary in w->summaries */
+} completion;
 
 /* Write the done records of everything executed and not yet completed, one
  * round trip. */
-static bool complete_all(aw_worker *w, item *items, size_t n)
+static bool complete_all(aw_worker *w, item *items, size_t n, completion *c)
 {
-    aw_complete *cs = calloc(n, sizeof(*cs));
-    aw_buf *sums = calloc(n, sizeof(*sums));
-    size_t *idx = calloc(n, sizeof(*idx));
+    if (!c->cs) {
+        c->cs = aw_scratch_calloc(&w->scratch, n, sizeof(*c->cs));
+        c->idx = aw_scratch_calloc(&w->scratch, n, sizeof(*c->idx));
+        c->off = aw_scratch_calloc(&w->scratch, n, sizeof(*c->off));
+    }
+    aw_complete *cs = c->cs;
+    size_t *idx = c->idx;
     size_t nc = 0;
-    bool ok = cs && sums && idx;
+    bool ok = cs && idx && c->off;
+    /* Every summary in one buffer, NUL-separated; pointers are taken once
+     * it stops growing. */
+    aw_buf *sums = &w->summaries;
+    aw_buf_reset(sums);
     for (size_t i = 0; ok && i < n; i++) {
         item *it = &items[i];
         if (!it->executed || it->completed)
             continue;
-        summary_for(it, &sums[nc]);
+        c->off[nc] = sums->len;
+        if (summary_for(it, sums) || aw_buf_append(sums, "", 1))
+            ok = false; /* out of memory: the batch is retried later */
         const rd_kafka_message_t *m = it->job->msg;
         cs[nc] = (aw_complete){.key = job_key(it->job), .token = it->token,
                                .source = {aw_job_topic(it->job), m->partition, m->offset},
-                               .summary = sums[nc].data ? sums[nc].data : "{}",
                                .window_ms = w->rt->cfg->dedup.window_s * 1000};
         idx[nc++] = i;
     }
+    for (size_t k = 0; ok && k < nc; k++)
+        cs[k].summary = sums->data + c->off[k];
     if (ok && nc)
         ok = with_retry(w,
                         &(call_site){"complete", &w->rt->metrics.state_retries,
@@ -292,18 +315,15 @@ static bool complete_all(aw_worker *w, item *items, size_t n)
         free(it->details_text); /* dumped again with the flag */
         it->details_text = NULL;
     }
-    for (size_t k = 0; sums && k < nc; k++)
-        aw_buf_free(&sums[k]);
-    free(cs);
-    free(sums);
-    free(idx);
     return ok;
 }
 
 size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
 {
     aw_runtime *rt = w->rt;
-    item *items = calloc(n, sizeof(*items));
+    aw_scratch_reset(&w->scratch);
+    completion completion_arrays = {0};
+    item *items = aw_scratch_calloc(&w->scratch, n, sizeof(*items));
     if (!items)
         return 0;
     int64_t now = aw_time_now_ms();
@@ -364,13 +384,13 @@ size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
                 it->finished = true;
             }
         }
-        ok = complete_all(w, items, n);
+        ok = complete_all(w, items, n, &completion_arrays);
         if (!going)
             break;
     }
     aw_exec_free(ex);
     if (ok)
-        ok = complete_all(w, items, n);
+        ok = complete_all(w, items, n, &completion_arrays);
     aw_lease_keeper_remove_batch(rt->keeper, leases.first, leases.n);
 
     size_t nf = 0;
@@ -412,7 +432,7 @@ size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
      * overlap. */
     bool txn = rt->cfg->kafka.transactional_replies;
     /* Not touched after their acknowledgement: a job may be freed by then. */
-    aw_job **to_audit = malloc(n * sizeof(*to_audit));
+    aw_job **to_audit = aw_scratch_calloc(&w->scratch, n, sizeof(*to_audit));
     size_t na = 0;
     for (size_t i = 0; i < n; i++) {
         item *it = &items[i];
@@ -441,7 +461,6 @@ size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
     }
     if (na)
         aw_audit_writer_push(rt->audit_writer, to_audit, na);
-    free(to_audit);
-    free(items);
+
     return nf;
 }

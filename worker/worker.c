@@ -189,5 +189,7 @@ void aw_worker_join(aw_worker *w)
     aw_job_queue_destroy(&w->queue);
     free(w->pending);
     w->pending = NULL;
+    aw_scratch_free(&w->scratch);
+    aw_buf_free(&w->summaries);
     w->started = false;
 }

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/aw_buf.h"
+#include "common/aw_scratch.h"
 #include "worker/runtime.h"
 
 struct aw_worker {
@@ -25,6 +27,8 @@ struct aw_worker {
     aw_provider_sessions *providers;
     aw_job **pending;          /* jobs taken from the queue, in arrival order */
     size_t n_pending, cap_pending;
+    aw_scratch scratch;        /* arrays of the batch in the pipeline */
+    aw_buf summaries;          /* done-record summaries of one complete call */
 
     /* polling thread only: jobs of one poll on their way to `queue` */
     aw_job *out_head, *out_tail;

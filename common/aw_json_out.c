@@ -35,6 +35,22 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 
 int aw_json_out_raw(aw_buf *b, const char *s, size_t len) { return aw_buf_append(b, s, len); }
 
+/* '"' s '"' suffix, for bytes that need no escape. */
+static int put_quoted(aw_buf *b, const char *s, size_t len, const char *suffix)
+{
+    size_t sn = strlen(suffix);
+    if (aw_buf_reserve(b, len + 2 + sn))
+        return -1;
+    char *o = b->data + b->len;
+    *o++ = '"';
+    memcpy(o, s, len);
+    o += len;
+    *o++ = '"';
+    memcpy(o, suffix, sn + 1);
+    b->len = (size_t)(o + sn - b->data);
+    return 0;
+}
+
 int aw_json_out_string(aw_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -44,18 +60,8 @@ int aw_json_out_string(aw_buf *b, const char *s, size_t len)
     while (plain < len && p[plain] >= 0x20 && p[plain] < 0x80 && p[plain] != '"' &&
            p[plain] != '\\')
         plain++;
-    if (plain == len) {
-        if (aw_buf_reserve(b, len + 2))
-            return -1;
-        char *o = b->data + b->len;
-        *o++ = '"';
-        memcpy(o, s, len);
-        o += len;
-        *o++ = '"';
-        *o = '\0';
-        b->len = (size_t)(o - b->data);
-        return 0;
-    }
+    if (plain == len)
+        return put_quoted(b, s, len, "");
     /* Worst case: every byte a 6-byte \u00XX escape. */
     if (aw_buf_reserve(b, len * 6 + 2))
         return -1;
@@ -119,18 +125,4 @@ int aw_json_out_int(aw_buf *b, int64_t v)
     return aw_buf_append(b, p, (size_t)(e - p));
 }
 
-int aw_json_out_name(aw_buf *b, const char *name)
-{
-    size_t n = strlen(name);
-    if (aw_buf_reserve(b, n + 3))
-        return -1;
-    char *o = b->data + b->len;
-    *o++ = '"';
-    memcpy(o, name, n);
-    o += n;
-    *o++ = '"';
-    *o++ = ':';
-    *o = '\0';
-    b->len = (size_t)(o - b->data);
-    return 0;
-}
+int aw_json_out_name(aw_buf *b, const char *name) { return put_quoted(b, name, strlen(name), ":"); }

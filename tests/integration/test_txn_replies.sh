@@ -21,6 +21,7 @@ start_kafka "$ACTIONS_TOPIC:4" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 # most of the topic still to do.
 start_webhook --delay-ms 5
 THREADS=2
+WEBHOOK_EXTRA="max_concurrency = 1;" # one call at a time per thread
 STATE_BACKEND=redis
 STATE_URL="$AW_TEST_REDIS_URL"
 LEASE_MS=3000

@@ -169,6 +169,8 @@ start_mock() {
 cpu_s() {
     awk -v t="$CLK_TCK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"
 }
+# The window every table states: it bounds the drain (docs/performance.md).
+window_note() { echo "workers.max_in_flight=${AW_BENCH_MAX_IN_FLIGHT:-10000 (default)}"; }
 per1000() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.3f", c * 1000 / n }'; }
 
 # ---- slow-webhook: in-flight concurrency against a 50 ms provider -------
@@ -315,7 +317,8 @@ combo_n() {
 # ---- one worker run -------------------------------------------------------
 # write_config FILE STATE AUDIT RUN THREADS [EXTRA]: the worker's config on
 # the mock cluster BOOT; EXTRA is appended (top-level groups the template
-# leaves out: ingest, http). DEDUP_WINDOW_S (default 3600) is dedup.window_s.
+# leaves out: ingest, http). DEDUP_WINDOW_S (default 3600) is dedup.window_s;
+# AW_BENCH_MAX_IN_FLIGHT sets workers.max_in_flight (default: the worker's).
 write_config() {
     cat >"$1" <<CONF
 worker_id = "bench";
@@ -324,7 +327,7 @@ kafka = { brokers = "$BOOT"; group_id = "bench-$4";
           properties = [ $KAFKA_PROPS ]; };
 state = { backend = "$2"; url = "$(backend_url "$2" "$4")"; key_prefix = "bench-$4:"; };
 audit = { enabled = true; backend = "$3"; url = "$(backend_url "$3" "$4")"; };
-workers = { threads = $5; };
+workers = { threads = $5; ${AW_BENCH_MAX_IN_FLIGHT:+max_in_flight = $AW_BENCH_MAX_IN_FLIGHT;} };
 dedup = { window_s = ${DEDUP_WINDOW_S:-3600}; };
 log = { level = "warn"; };
 providers = ( { name = "noop"; type = "noop"; } );
@@ -450,7 +453,7 @@ main_table() {
 
     echo
     echo "N=$N actions per combination (capped: ${!N_CAP[*]} at ${N_CAP[*]}; 10% duplicates, provider noop)," \
-        "workers.threads=$THREADS; $(machine)"
+        "workers.threads=$THREADS, $(window_note); $(machine)"
     print_table "state/audit|actions|actions/s|p50 ms|p99 ms|at /s|peak RSS MiB|CPU s/1000|Kafka ceiling /s|x Kafka|backend ceiling /s|x backend|seed /s|x seed|executed/dedup|load" "${rows[@]}"
     if [ ${#BASE[@]} -gt 0 ]; then
         echo
@@ -497,7 +500,7 @@ threads_curve() {
     done
     echo
     echo "threads: drain rate against workers.threads, N=$N actions per point (10% duplicates," \
-        "provider noop), one fresh mock cluster per point; $(machine)"
+        "provider noop), $(window_note), one fresh mock cluster per point; $(machine)"
     print_table "state/audit|workers.threads|actions|actions/s|CPU s/1000|Kafka ceiling /s|x Kafka|executed/dedup|load" "${rows[@]}"
     if [ ${#pivot[@]} -gt 0 ]; then
         echo
@@ -545,7 +548,7 @@ payload_curve() {
     done
     echo
     echo "payload: $combo, workers.threads=$THREADS, $parts partitions (fill and replies)," \
-        "10% duplicates, provider noop; MB = 10^6 bytes of action messages; $(machine)"
+        "10% duplicates, provider noop, $(window_note); MB = 10^6 bytes of action messages; $(machine)"
     print_table "payload B|message B|actions|actions/s|MB/s|CPU s/1000|Kafka ceiling /s|Kafka MB/s|x Kafka|executed/dedup|load" "${rows[@]}"
 }
 
@@ -569,7 +572,7 @@ payload_curve() {
 rss_flat() {
     local combo=${COMBOS[0]:-redis/postgres} every=$((N / 10)) tail=$((N / 20))
     local total parts port run d miss next got last_got t0 stall rss anon cpu metrics
-    local rows=() first_rss= last_rss=
+    local rows=() first_rss= last_rss= first_max= last_max= wmax=0 win=$((N / 20))
     ensure_servers "$combo"
     if miss=$(missing_server "$combo"); then
         echo "rss: $combo: no server ($miss)" >&2
@@ -601,17 +604,19 @@ print(s.getsockname()[1])')
         kill -0 "$WPID" 2>/dev/null || { echo "rss: the worker exited: $(tail -3 "$d/worker.log")" >&2; exit 1; }
         metrics=$(curl -sf -m 2 "http://127.0.0.1:$port/metrics" 2>/dev/null) || metrics=
         got=$(awk '/^acteon_outcomes_total/ { s += $2 } END { print s + 0 }' <<<"$metrics")
+        read -r rss anon < <(awk '/^VmRSS/ { r = $2 } /^RssAnon/ { a = $2 } END { print r, a }' "/proc/$WPID/status")
         [ -z "${AW_BENCH_DEBUG:-}" ] ||
-            echo "rss: $got $(grep -E '^acteon_(in_flight|consumption_paused) ' <<<"$metrics" | tr '\n' ' ')" >&2
+            echo "rss: $got VmRSS $rss $(grep -E '^acteon_(in_flight|consumption_paused) ' <<<"$metrics" | tr '\n' ' ')" >&2
         if [ "$got" -gt "$last_got" ]; then last_got=$got stall=$SECONDS; fi
         [ $((SECONDS - stall)) -lt 120 ] || { echo "rss: no progress for 120 s at $got actions" >&2; exit 1; }
+        [ "$got" -lt $((next - win)) ] || [ "$rss" -le "$wmax" ] || wmax=$rss
         if [ "$got" -ge "$next" ]; then
-            read -r rss anon < <(awk '/^VmRSS/ { r = $2 } /^RssAnon/ { a = $2 } END { print r, a }' "/proc/$WPID/status")
             cpu=$(cpu_s "$WPID")
-            rows+=("$next|$got|$((rss / 1024))|$((anon / 1024))|$((SECONDS - t0))|$(per1000 "$cpu" "$got")")
-            echo "rss: $got actions: VmRSS ${rss} kB RssAnon ${anon} kB cpu_s=$cpu" >&2
-            [ -n "$first_rss" ] || first_rss=$rss
-            last_rss=$rss
+            rows+=("$next|$got|$((rss / 1024))|$((wmax / 1024))|$((anon / 1024))|$((SECONDS - t0))|$(per1000 "$cpu" "$got")")
+            echo "rss: $got actions: VmRSS ${rss} kB (max ${wmax} kB since $((next - win))) RssAnon ${anon} kB cpu_s=$cpu" >&2
+            [ -n "$first_rss" ] || first_rss=$rss first_max=$wmax
+            last_rss=$rss last_max=$wmax
+            wmax=0
             while [ "$next" -le "$got" ]; do next=$((next + every)); done
         fi
         sleep 0.2
@@ -624,11 +629,13 @@ print(s.getsockname()[1])')
     echo
     echo "rss: $combo, workers.threads=$THREADS, $total actions pre-filled on $parts partitions" \
         "(N=$N + a tail of $tail), 10% duplicates, provider noop, dedup.window_s=${DEDUP_WINDOW_S:-3600}," \
-        "MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-unset}; load $LOAD1; $(machine)"
-    print_table "actions|sampled at|VmRSS MiB|RssAnon MiB|s since start|CPU s/1000" "${rows[@]}"
+        "$(window_note), MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-unset}; load $LOAD1; $(machine)"
+    print_table "actions|sampled at|VmRSS MiB|max VmRSS over the last $win MiB|RssAnon MiB|s since start|CPU s/1000" "${rows[@]}"
     echo
     echo "VmRSS after $N actions / after $every: $((last_rss / 1024)) / $((first_rss / 1024)) MiB =" \
-        "$(ratio "$last_rss" "$first_rss") (target <= 1.10); peak (VmHWM) $((hwm / 1024)) MiB"
+        "$(ratio "$last_rss" "$first_rss"); the highest VmRSS over the $win actions before each:" \
+        "$((last_max / 1024)) / $((first_max / 1024)) MiB = $(ratio "$last_max" "$first_max") (target <= 1.10);" \
+        "peak (VmHWM) $((hwm / 1024)) MiB"
 }
 
 case $MODE in

@@ -145,6 +145,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_load: cannot build action %ld (payload of %ld bytes: the "
                             "smallest is about 70)\n",
                     i, payload_bytes);
+            aw_buf_free(&key);
+            aw_buf_free(&payload);
+            aw_buf_free(&line);
+            rd_kafka_destroy(rk);
             return 1;
         }
         aw_action a;

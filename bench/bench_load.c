@@ -2,12 +2,16 @@
  * (by dedup identity, so one identity stays on one partition).
  *
  *   bench_load -b BROKERS -t TOPIC -n N [--prefix P] [--rate PER_S]
- *              [--provider NAME] [--unique]
+ *              [--provider NAME] [--unique] [--payload-bytes B]
  *
  * Every 10th action repeats the identity of the action 5 before it (10%
  * duplicates, each seen after its original was produced) unless --unique.
  * Provider "noop" unless --provider names another (bench/run.sh
  * slow-webhook: "webhook").
+ * --payload-bytes B pads the action's payload object (its JSON text, the
+ * part a producer controls) to exactly B bytes with a "pad" string field
+ * (bench/run.sh payload); without it the payload is about 70 bytes and the
+ * whole action about 290.
  * metadata.sent_us is the wall time of the produce call, in microseconds:
  * bench_replies subtracts it from the reply's completed_at (the Kafka
  * CreateTime of the message is the same instant, but replies do not carry
@@ -46,16 +50,36 @@ static void sleep_until_us(int64_t t)
     }
 }
 
+/* Close the payload object in p (its text so far has no closing brace),
+ * padded to exactly `bytes` bytes when bytes > 0. Returns -1 if the
+ * unpadded payload is already longer, or on allocation failure. */
+static int pad_payload(aw_buf *p, size_t bytes)
+{
+    static const char field[] = ",\"pad\":\"\"}";
+    if (bytes == 0)
+        return aw_buf_puts(p, "}");
+    size_t fixed = p->len + sizeof(field) - 1;
+    if (bytes < fixed)
+        return -1;
+    if (aw_buf_puts(p, ",\"pad\":\"") != 0 || aw_buf_reserve(p, bytes - fixed + 3) != 0)
+        return -1;
+    for (size_t k = 0; k < bytes - fixed; k++)
+        p->data[p->len++] = (char)('a' + k % 26);
+    p->data[p->len] = '\0';
+    return aw_buf_puts(p, "\"}");
+}
+
 int main(int argc, char **argv)
 {
     const char *brokers = NULL, *topic = NULL, *prefix = "b", *provider = "noop";
-    long n = 0;
+    long n = 0, payload_bytes = 0;
     bool unique = false;
     double rate = 0;
     static const struct option opts[] = {{"prefix", required_argument, NULL, 'p'},
                                          {"rate", required_argument, NULL, 'r'},
                                          {"provider", required_argument, NULL, 'P'},
                                          {"unique", no_argument, NULL, 'u'},
+                                         {"payload-bytes", required_argument, NULL, 'B'},
                                          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "b:t:n:", opts, NULL)) != -1) {
@@ -73,12 +97,14 @@ int main(int argc, char **argv)
             provider = optarg;
         else if (c == 'u')
             unique = true;
+        else if (c == 'B')
+            payload_bytes = atol(optarg);
         else
             return 2;
     }
-    if (!brokers || !topic || n <= 0) {
+    if (!brokers || !topic || n <= 0 || payload_bytes < 0 || payload_bytes > 16 << 20) {
         fprintf(stderr, "usage: bench_load -b BROKERS -t TOPIC -n N [--prefix P] [--rate R] "
-                        "[--provider NAME] [--unique]\n");
+                        "[--provider NAME] [--unique] [--payload-bytes B (<= 16 MiB)]\n");
         return 2;
     }
     char errstr[256];
@@ -98,23 +124,36 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_load: %s\n", errstr);
         return 1;
     }
-    char line[1024];
-    aw_buf key = {0};
+    aw_buf key = {0}, payload = {0}, line = {0};
     int64_t t0 = aw_bench_now_us();
     for (long i = 0; i < n; i++) {
         if (rate > 0)
             sleep_until_us(t0 + (int64_t)((double)i * 1e6 / rate));
         long ident = !unique && i % 10 == 9 ? i - 5 : i;
-        int len = snprintf(line, sizeof(line),
-                           "{\"id\":\"%s-%ld\",\"namespace\":\"bench\",\"tenant\":\"t%ld\","
-                           "\"provider\":\"%s\",\"action_type\":\"notify\","
-                           "\"payload\":{\"n\":%ld,\"to\":\"user%ld@example.com\","
-                           "\"subject\":\"benchmark action\"},"
-                           "\"metadata\":{\"sent_us\":\"%" PRId64 "\"}}",
-                           prefix, ident, ident % 8, provider, i, ident, aw_bench_now_us());
+        aw_buf_reset(&payload);
+        aw_buf_reset(&line);
+        if (aw_buf_printf(&payload,
+                          "{\"n\":%ld,\"to\":\"user%ld@example.com\",\"subject\":\"benchmark action\"",
+                          i, ident) != 0 ||
+            pad_payload(&payload, (size_t)payload_bytes) != 0 ||
+            aw_buf_printf(&line,
+                          "{\"id\":\"%s-%ld\",\"namespace\":\"bench\",\"tenant\":\"t%ld\","
+                          "\"provider\":\"%s\",\"action_type\":\"notify\",\"payload\":%s,"
+                          "\"metadata\":{\"sent_us\":\"%" PRId64 "\"}}",
+                          prefix, ident, ident % 8, provider, payload.data,
+                          aw_bench_now_us()) != 0) {
+            fprintf(stderr, "bench_load: cannot build action %ld (payload of %ld bytes: the "
+                            "smallest is about 70)\n",
+                    i, payload_bytes);
+            aw_buf_free(&key);
+            aw_buf_free(&payload);
+            aw_buf_free(&line);
+            rd_kafka_destroy(rk);
+            return 1;
+        }
         aw_action a;
         aw_reject rej;
-        if (aw_action_decode(line, (size_t)len, 0, &a, &rej) != 0) {
+        if (aw_action_decode(line.data, line.len, 0, &a, &rej) != 0) {
             fprintf(stderr, "bench_load: generated an invalid action: %s\n", rej.detail);
             return 1;
         }
@@ -124,7 +163,7 @@ int main(int argc, char **argv)
         for (;;) {
             rd_kafka_resp_err_t e = rd_kafka_producev(
                 rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_KEY(key.data, key.len), RD_KAFKA_V_VALUE(line, (size_t)len),
+                RD_KAFKA_V_KEY(key.data, key.len), RD_KAFKA_V_VALUE(line.data, line.len),
                 RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 rd_kafka_poll(rk, 10);
@@ -146,6 +185,8 @@ int main(int argc, char **argv)
     }
     printf("produced=%ld seconds=%.3f rate=%.0f\n", n, s, (double)n / s);
     aw_buf_free(&key);
+    aw_buf_free(&payload);
+    aw_buf_free(&line);
     rd_kafka_destroy(rk);
     return 0;
 }

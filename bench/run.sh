@@ -3,6 +3,9 @@
 #
 #   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] [COMBO...]    e.g. bench/run.sh redis/postgres
 #   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] slow-webhook  (see slow_webhook below)
+#   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] threads [COMBO...]  (threads_curve)
+#   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] payload [COMBO]     (payload_curve)
+#   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] rss [COMBO]         (rss_flat)
 #
 # For each state/audit combination, on a fresh librdkafka mock cluster
 # (tests/support/mock_cluster, a separate process like a broker):
@@ -17,10 +20,14 @@
 #      the "paced" topic while the worker runs: produce -> reply completed_at.
 # Ratios are to figures measured in this same run (machines are noisy: the
 # ratios hold, absolute times do not) and to the seed's published figures.
+# The curves (threads, payload) repeat steps 1, 2 and 4 per point; rss is one
+# long drain sampled from /proc.
 #
-# Servers: Redis and PostgreSQL (and others as scripts/servers/ grows) are
-# started with scripts/test-servers.sh unless AW_TEST_<NAME>_URL is already
-# set; a combination whose server is missing is skipped with a note.
+# Servers: Redis, PostgreSQL, ClickHouse and dynalite (DynamoDB) are started
+# with scripts/test-servers.sh unless their AW_TEST_<NAME>_URL is already
+# set; Elasticsearch is an OpenSearch node the caller starts
+# (scripts/opensearch-node.sh, AW_TEST_OPENSEARCH_URL). A combination whose
+# server is missing is skipped with a note.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$(pwd)
@@ -38,12 +45,15 @@ COMBOS_ALL=(
 # The seed's throughput per state backend (docs: backends.md), actions/s.
 declare -A SEED=([memory]=50000 [redis]=2000 [postgres]=850 [dynamodb]=340 [clickhouse]=120)
 # The env variable holding each backend's URL: scripts/test-servers.sh sets
-# the Redis and PostgreSQL ones; AW_TEST_OPENSEARCH_URL is the node of
-# scripts/opensearch-node.sh; the ClickHouse and DynamoDB names are what the
-# servers being added are expected to export (adjust when they land).
+# all but the last; AW_TEST_OPENSEARCH_URL is the node of
+# scripts/opensearch-node.sh (http://host:port; the index is added per run).
 declare -A URL_VAR=([redis]=AW_TEST_REDIS_URL [postgres]=AW_TEST_POSTGRES_URL
     [clickhouse]=AW_TEST_CLICKHOUSE_URL [dynamodb]=AW_TEST_DYNAMODB_URL
     [elasticsearch]=AW_TEST_OPENSEARCH_URL)
+# At most this many actions for a combination using the backend: dynalite
+# does about 1,000 sequential calls/s (two per action, and the backend
+# ceiling runs the same calls again), so N = 100,000 would take 7 minutes.
+declare -A N_CAP=([dynamodb]=10000)
 
 N=
 BUILD=build
@@ -51,15 +61,23 @@ while getopts "n:b:" o; do
     case $o in
     n) N=$OPTARG ;;
     b) BUILD=$OPTARG ;;
-    *) echo "usage: $0 [-n ACTIONS] [-b BUILD_DIR] [STATE/AUDIT...]" >&2; exit 2 ;;
+    *) echo "usage: $0 [-n ACTIONS] [-b BUILD_DIR] [STATE/AUDIT... | slow-webhook | threads [STATE/AUDIT...] | payload [STATE/AUDIT] | rss [STATE/AUDIT]]" >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
-COMBOS=("$@")
 MODE=combos
-[ "${COMBOS[0]:-}" != slow-webhook ] || MODE=slow-webhook
-[ -n "$N" ] || { [ $MODE = slow-webhook ] && N=20000 || N=100000; }
-[ ${#COMBOS[@]} -gt 0 ] || COMBOS=("${COMBOS_ALL[@]}")
+case "${1:-}" in
+slow-webhook | threads | payload | rss) MODE=$1; shift ;;
+esac
+COMBOS=("$@")
+if [ -z "$N" ]; then
+    case $MODE in
+    slow-webhook) N=20000 ;;
+    rss) N=1000000 ;;
+    *) N=100000 ;;
+    esac
+fi
+[ $MODE != combos ] || [ ${#COMBOS[@]} -gt 0 ] || COMBOS=("${COMBOS_ALL[@]}")
 BUILD=$(cd "$BUILD" && pwd)
 # AW_BENCH_WORKER: another worker binary (e.g. before/after a change).
 WORKER=${AW_BENCH_WORKER:-$BUILD/acteon-worker}
@@ -79,6 +97,11 @@ CLK_TCK=$(getconf CLK_TCK)
 # (500 ms by default; a real broker answers as soon as data arrives), which
 # would add 0-500 ms to every latency at low load: wait 10 ms at most.
 KAFKA_PROPS=${AW_BENCH_KAFKA_PROPS:-'"fetch.wait.max.ms=10"'}
+# The mock keeps about 5 MiB (and 100,000 messages) per partition and drops
+# the oldest beyond that. The curves size N or the partition count so that a
+# topic holds at most this much per partition: half the limit, a margin for
+# uneven keys.
+PART_BUDGET=$((5 * 1024 * 1024 / 2))
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/aw-bench.XXXXXX")
 PIDS=()
@@ -92,10 +115,15 @@ stop_pid() {
     kill -KILL "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
 }
-cleanup() {
-    # Newest first: the worker stops before the mock cluster it talks to.
+# stop_all: every process started here so far, newest first (the worker
+# stops before the mock cluster it talks to).
+stop_all() {
     local i
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[$i]}"; done
+    PIDS=()
+}
+cleanup() {
+    stop_all
     [ -z "$SERVERS_STARTED" ] || "$SRC/scripts/test-servers.sh" stop "$W/servers" >/dev/null 2>&1 || true
     [ -n "${AW_BENCH_KEEP:-}" ] && echo "files kept in $W" >&2 || rm -rf "$W"
 }
@@ -113,6 +141,37 @@ wait_file() {
 # kv KEY LINE: the value of KEY=value in LINE.
 kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+machine() {
+    echo "$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1);" \
+        "$(date -u +%Y-%m-%dT%H:%MZ); commit $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo '?')"
+}
+print_table() { # print_table HEADER ROW...: a Markdown table, fields split on |
+    local cols h
+    h=$1; shift
+    cols=$(awk -F'|' '{ print NF }' <<<"$h")
+    printf '| %s |\n' "${h//|/ | }"
+    printf '|%s\n' "$(printf -- '---|%.0s' $(seq "$cols"))"
+    for h in "$@"; do printf '| %s |\n' "${h//|/ | }"; done
+}
+
+# start_mock DIR TOPIC:PARTITIONS...: a fresh mock cluster; sets BOOT, MOCK.
+start_mock() {
+    local d=$1 t args=()
+    shift
+    for t in "$@"; do args+=(--topic "$t"); done
+    "$BUILD/tests/mock_cluster" --bootstrap-file "$d/bootstrap" "${args[@]}" >"$d/mock.log" 2>&1 &
+    MOCK=$!
+    PIDS+=($MOCK)
+    wait_file 20 "$d/bootstrap"
+    BOOT=$(cat "$d/bootstrap")
+}
+# cpu_s PID: user + system CPU seconds of PID so far.
+cpu_s() {
+    awk -v t="$CLK_TCK" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"
+}
+# The window every table states: it bounds the drain (docs/performance.md).
+window_note() { echo "workers.max_in_flight=${AW_BENCH_MAX_IN_FLIGHT:-10000 (default)}"; }
+per1000() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.3f", c * 1000 / n }'; }
 
 # ---- slow-webhook: in-flight concurrency against a 50 ms provider -------
 # A webhook target (tests/support/webhook_target, one thread per connection)
@@ -199,155 +258,390 @@ CONF
         printf '| %s |\n' "${r//|/ | }"
     done
 }
-if [ $MODE = slow-webhook ]; then
-    slow_webhook
-    exit 0
-fi
-
-needs_servers=
-for c in "${COMBOS[@]}"; do
-    for b in ${c/\// }; do
-        [ "$b" = memory ] || [ -n "${!URL_VAR[$b]:-}" ] || needs_servers=1
+# ---- servers --------------------------------------------------------------
+# ensure_servers COMBO...: start the test servers once if a combination
+# needs a backend whose URL is not set.
+ensure_servers() {
+    local c b needs=
+    for c in "$@"; do
+        for b in ${c/\// }; do
+            [ "$b" = memory ] || [ "$b" = elasticsearch ] || [ -n "${!URL_VAR[$b]:-}" ] || needs=1
+        done
     done
-done
-if [ -n "$needs_servers" ]; then
+    [ -n "$needs" ] && [ -z "$SERVERS_STARTED" ] || return 0
     log "starting test servers (scripts/test-servers.sh)"
     SERVERS_STARTED=1
     "$SRC/scripts/test-servers.sh" start "$W/servers" >"$W/servers.log" 2>&1 ||
         log "some servers did not start (their combinations are skipped): $(grep -i fail "$W/servers.log" | head -3)"
     # shellcheck disable=SC1091
     source "$W/servers/env"
-fi
-
-# ---- server baselines with the servers' own public tools -----------------
-# What the server itself does on this machine now, with the worker's pipeline
-# depth (64 = workers.batch_size) and connections (workers.threads).
-BASE=()
-if [ -n "${AW_TEST_REDIS_URL:-}" ] && command -v redis-benchmark >/dev/null; then
-    log "server baselines: redis-benchmark"
-    hp=${AW_TEST_REDIS_URL#redis://}; hp=${hp%%/*}
-    val=$(printf 'v%.0s' {1..200})
-    for t in SET EVAL; do
-        if [ $t = SET ]; then args=(-t set -d 200); else
-            args=(EVAL "return redis.call('set',KEYS[1],ARGV[1])" 1 "aw-bench:__rand_int__" "$val")
-        fi
-        r=$(redis-benchmark -h "${hp%:*}" -p "${hp#*:}" -n 200000 -P 64 -c "$THREADS" --csv "${args[@]}" 2>/dev/null |
-            awk -F'"' 'NR == 2 { printf "%.0f", $4 }')
-        BASE+=("redis-benchmark $t (200-byte value), pipeline 64, $THREADS connections|${r:-?} ops/s")
+}
+# missing_server COMBO: prints the URL variables a combination lacks;
+# status 0 when one is missing.
+missing_server() {
+    local b miss=
+    for b in ${1/\// }; do
+        [ "$b" = memory ] || [ -n "${!URL_VAR[$b]:-}" ] || miss+=" ${URL_VAR[$b]}"
     done
-fi
-if [ -n "${AW_TEST_POSTGRES_URL:-}" ] && command -v pgbench >/dev/null; then
-    log "server baselines: pgbench"
-    psql "$AW_TEST_POSTGRES_URL" -qc "CREATE TABLE IF NOT EXISTS aw_bench_raw (k bigint PRIMARY KEY, v text)" >/dev/null
-    printf '%s\n' '\set k random(1, 10000000000)' \
-        "INSERT INTO aw_bench_raw SELECT :k::bigint * 100 + g, repeat('x', 200) FROM generate_series(1, 64) g ON CONFLICT DO NOTHING;" >"$W/pg.sql"
-    tps=$(pgbench -n -c "$THREADS" -j 2 -T 5 -f "$W/pg.sql" "$AW_TEST_POSTGRES_URL" 2>"$W/pgbench.log" |
-        sed -n 's/^tps = \([0-9.]*\).*/\1/p') || true
-    BASE+=("pgbench INSERT of 64 200-byte rows per statement, $THREADS connections|$(awk -v t="${tps:-0}" 'BEGIN { printf "%.0f rows/s (%.0f statements/s)", t * 64, t }')")
-    psql "$AW_TEST_POSTGRES_URL" -qc "DROP TABLE aw_bench_raw" >/dev/null
-fi
+    [ -n "$miss" ] && echo "set${miss}"
+}
+# backend_url BACKEND RUN: the URL a run uses ("" for memory). Elasticsearch
+# gets an index prefix of the run's own (dated indices aw-bench-RUN-*),
+# deleted by drop_run_data.
+backend_url() {
+    [ "$1" != memory ] || return 0
+    local u=${!URL_VAR[$1]:-}
+    case $1 in
+    elasticsearch) u="${u%/}/?index=aw-bench-$2&replicas=0" ;;
+    esac
+    echo "$u"
+}
+drop_run_data() { # drop_run_data COMBO RUN: what a run left in shared servers
+    case $1 in
+    */elasticsearch)
+        local es=${AW_TEST_OPENSEARCH_URL%/}
+        curl -sf -X DELETE "$es/aw-bench-$2-*" >/dev/null || true
+        curl -sf -X DELETE "$es/_index_template/aw-bench-$2" >/dev/null || true
+        ;;
+    esac
+}
+# combo_n COMBO N: N, capped by N_CAP for the combination's backends.
+combo_n() {
+    local n=$2 b
+    for b in ${1/\// }; do
+        [ -z "${N_CAP[$b]:-}" ] || [ "$n" -le "${N_CAP[$b]}" ] || n=${N_CAP[$b]}
+    done
+    echo "$n"
+}
 
-# write_config FILE STATE AUDIT STATE_URL AUDIT_URL RUN
+# ---- one worker run -------------------------------------------------------
+# write_config FILE STATE AUDIT RUN THREADS [EXTRA]: the worker's config on
+# the mock cluster BOOT; EXTRA is appended (top-level groups the template
+# leaves out: ingest, http). DEDUP_WINDOW_S (default 3600) is dedup.window_s;
+# AW_BENCH_MAX_IN_FLIGHT sets workers.max_in_flight (default: the worker's).
 write_config() {
     cat >"$1" <<CONF
 worker_id = "bench";
-kafka = { brokers = "$BOOT"; group_id = "bench-$6";
+kafka = { brokers = "$BOOT"; group_id = "bench-$4";
           topics = [ "fill", "paced" ]; reply_topic = "replies"; dlq_topic = "dlq";
           properties = [ $KAFKA_PROPS ]; };
-state = { backend = "$2"; url = "$4"; key_prefix = "bench-$6:"; };
-audit = { enabled = true; backend = "$3"; url = "$5"; };
-workers = { threads = $THREADS; };
-dedup = { window_s = 3600; };
+state = { backend = "$2"; url = "$(backend_url "$2" "$4")"; key_prefix = "bench-$4:"; };
+audit = { enabled = true; backend = "$3"; url = "$(backend_url "$3" "$4")"; };
+workers = { threads = $5; ${AW_BENCH_MAX_IN_FLIGHT:+max_in_flight = $AW_BENCH_MAX_IN_FLIGHT;} };
+dedup = { window_s = ${DEDUP_WINDOW_S:-3600}; };
 log = { level = "warn"; };
 providers = ( { name = "noop"; type = "noop"; } );
+${6:-}
 CONF
 }
-
-ROWS=()
-for combo in "${COMBOS[@]}"; do
-    st=${combo%/*} au=${combo#*/}
-    st_url="" au_url=""
-    if [ "$st" != memory ]; then st_url=${!URL_VAR[$st]:-}; fi
-    if [ "$au" != memory ]; then au_url=${!URL_VAR[$au]:-}; fi
-    if { [ "$st" != memory ] && [ -z "$st_url" ]; } || { [ "$au" != memory ] && [ -z "$au_url" ]; }; then
-        log "$combo: skipped (no server: set ${URL_VAR[$st]:-}${URL_VAR[$au]:+ ${URL_VAR[$au]}})"
-        ROWS+=("$combo|skipped: no server")
-        continue
-    fi
-    run="${combo//\//-}-$RANDOM$RANDOM"
-    d="$W/$run"
+# prepare_run COMBO RUN DIR THREADS N FILL_PARTITIONS [bench_load options]:
+# mock cluster, worker config, migrations, N actions pre-filled on "fill";
+# sets LOAD (bench_load's line).
+prepare_run() {
+    local combo=$1 run=$2 d=$3 threads=$4 n=$5 parts=$6
+    shift 6
     mkdir -p "$d"
-    log "$combo: mock cluster, pre-fill $N actions"
-    # The mock keeps about 5 MiB (and 100k messages) per partition and drops
-    # the oldest beyond that: an action is ~290 bytes, a reply ~700, and the
-    # reply topic gets N + the paced load. 32 and 64 partitions leave room
-    # for N up to ~300,000.
-    "$BUILD/tests/mock_cluster" --bootstrap-file "$d/bootstrap" --topic fill:32 \
-        --topic paced:4 --topic replies:64 --topic dlq:1 >"$d/mock.log" 2>&1 &
-    MOCK=$!
-    PIDS+=($MOCK)
-    wait_file 20 "$d/bootstrap"
-    BOOT=$(cat "$d/bootstrap")
-    write_config "$d/worker.conf" "$st" "$au" "$st_url" "$au_url" "$run"
-    if [ "$st" != memory ] || [ "$au" != memory ]; then
+    start_mock "$d" "fill:$parts" paced:4 replies:64 dlq:1
+    write_config "$d/worker.conf" "${combo%/*}" "${combo#*/}" "$run" "$threads" "${EXTRA_CONF:-}"
+    if [ "$combo" != memory/memory ]; then
         "$WORKER" --log-level warn migrate -c "$d/worker.conf" >"$d/migrate.log" 2>&1 ||
             { log "$combo: migrate failed: $(tail -1 "$d/migrate.log")"; exit 1; }
     fi
-    load=$("$B/bench_load" -b "$BOOT" -t fill -n "$N" --prefix "$run")
-
-    log "$combo: Kafka ceiling (plain consumer)"
-    kc=$("$B/bench_consume" -b "$BOOT" -t fill -n "$N")
-    log "$combo: backend ceiling (bench_backend, no Kafka)"
-    bc=$("$B/bench_backend" -c "$d/worker.conf" -n "$N" --run-id "$run-bb")
-
-    load1=$(cut -d' ' -f1 /proc/loadavg) # how busy the machine is (others too)
-    log "$combo: worker drains $N actions"
-    "$WORKER" run -c "$d/worker.conf" >"$d/worker.log" 2>&1 &
+    LOAD=$("$B/bench_load" -b "$BOOT" -t fill -n "$n" --prefix "$run" "$@")
+}
+# start_worker DIR: the worker on DIR/worker.conf; sets WPID and LOAD1 (the
+# 1-minute load average just before: how busy the machine is, others too).
+start_worker() {
+    LOAD1=$(cut -d' ' -f1 /proc/loadavg)
+    "$WORKER" run -c "$1/worker.conf" >"$1/worker.log" 2>&1 &
     WPID=$!
     PIDS+=($WPID)
-    fill=$("$B/bench_replies" -b "$BOOT" -t replies -n "$N" --fill fill | grep '^fill')
-    read -r ut stt < <(awk '{ print $14, $15 }' "/proc/$WPID/stat")
-    cpu=$(awk -v u="$ut" -v s="$stt" -v t="$CLK_TCK" 'BEGIN { printf "%.2f", (u + s) / t }')
+}
+# drain DIR N: start the worker and wait until the N pre-filled actions are
+# answered; sets FILL (bench_replies' line), CPU (worker CPU seconds from
+# start to the end of the drain), WPID, LOAD1.
+drain() {
+    start_worker "$1"
+    FILL=$("$B/bench_replies" -b "$BOOT" -t replies -n "$2" --fill fill | grep '^fill')
+    CPU=$(cpu_s "$WPID")
+}
 
-    rate=$(kv rate "$fill")
-    paced_rate=$(awk -v r="$rate" -v p="$PACED_RATE" 'BEGIN { printf "%d", r / 2 < p ? r / 2 : p }')
-    paced_n=$((paced_rate * PACED_S))
-    log "$combo: latency, paced load of $paced_rate/s for ${PACED_S}s"
-    "$B/bench_load" -b "$BOOT" -t paced -n "$paced_n" --rate "$paced_rate" \
-        --prefix "$run-p" >/dev/null
-    paced=$("$B/bench_replies" -b "$BOOT" -t replies -n $((N + paced_n)) --fill fill \
-        --paced paced | grep '^paced')
-    rss_kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$WPID/status")
-    stop_pid "$WPID"
-    stop_pid "$MOCK"
-    PIDS=()
+# ---- the main table ---------------------------------------------------------
+server_baselines() {
+    # What the server itself does on this machine now, with the worker's
+    # pipeline depth (64 = workers.batch_size) and connections (workers.threads).
+    local hp val t args r tps
+    if [ -n "${AW_TEST_REDIS_URL:-}" ] && command -v redis-benchmark >/dev/null; then
+        log "server baselines: redis-benchmark"
+        hp=${AW_TEST_REDIS_URL#redis://}; hp=${hp%%/*}
+        val=$(printf 'v%.0s' {1..200})
+        for t in SET EVAL; do
+            if [ $t = SET ]; then args=(-t set -d 200); else
+                args=(EVAL "return redis.call('set',KEYS[1],ARGV[1])" 1 "aw-bench:__rand_int__" "$val")
+            fi
+            r=$(redis-benchmark -h "${hp%:*}" -p "${hp#*:}" -n 200000 -P 64 -c "$THREADS" --csv "${args[@]}" 2>/dev/null |
+                awk -F'"' 'NR == 2 { printf "%.0f", $4 }')
+            BASE+=("redis-benchmark $t (200-byte value), pipeline 64, $THREADS connections|${r:-?} ops/s")
+        done
+    fi
+    if [ -n "${AW_TEST_POSTGRES_URL:-}" ] && command -v pgbench >/dev/null; then
+        log "server baselines: pgbench"
+        psql "$AW_TEST_POSTGRES_URL" -qc "CREATE TABLE IF NOT EXISTS aw_bench_raw (k bigint PRIMARY KEY, v text)" >/dev/null
+        printf '%s\n' '\set k random(1, 10000000000)' \
+            "INSERT INTO aw_bench_raw SELECT :k::bigint * 100 + g, repeat('x', 200) FROM generate_series(1, 64) g ON CONFLICT DO NOTHING;" >"$W/pg.sql"
+        tps=$(pgbench -n -c "$THREADS" -j 2 -T 5 -f "$W/pg.sql" "$AW_TEST_POSTGRES_URL" 2>"$W/pgbench.log" |
+            sed -n 's/^tps = \([0-9.]*\).*/\1/p') || true
+        BASE+=("pgbench INSERT of 64 200-byte rows per statement, $THREADS connections|$(awk -v t="${tps:-0}" 'BEGIN { printf "%.0f rows/s (%.0f statements/s)", t * 64, t }')")
+        psql "$AW_TEST_POSTGRES_URL" -qc "DROP TABLE aw_bench_raw" >/dev/null
+    fi
+}
 
-    {
-        echo "# $combo"
-        echo "load: $load"
-        echo "kafka: $kc"
-        echo "backend: $bc"
-        echo "worker: $fill cpu_s=$cpu rss_kb=$rss_kb"
-        echo "paced: $paced"
-    } >"$d/figures"
-    cat "$d/figures" >&2
-    kafka_rate=$(kv rate "$kc")
-    be_rate=$(kv rate "$bc")
-    ROWS+=("$combo|$rate|$(kv p50_ms "$paced")|$(kv p99_ms "$paced")|$paced_rate|$((rss_kb / 1024))|$(awk -v c="$cpu" -v n="$N" 'BEGIN { printf "%.3f", c * 1000 / n }')|$kafka_rate|$(ratio "$rate" "$kafka_rate")|$be_rate|$(ratio "$rate" "$be_rate")|${SEED[$st]:-}|$(ratio "$rate" "${SEED[$st]:-0}")|$(kv executed "$fill")/$(kv deduplicated "$fill")|$load1")
-done
+main_table() {
+    local combo st au run d n miss kc bc paced_rate paced_n paced rss_kb rate kafka_rate be_rate
+    local rows=()
+    BASE=()
+    ensure_servers "${COMBOS[@]}"
+    server_baselines
+    for combo in "${COMBOS[@]}"; do
+        st=${combo%/*} au=${combo#*/}
+        if miss=$(missing_server "$combo"); then
+            log "$combo: skipped (no server: $miss)"
+            rows+=("$combo|skipped: no server ($miss)")
+            continue
+        fi
+        run="${combo//\//-}-$RANDOM$RANDOM"
+        d="$W/$run"
+        n=$(combo_n "$combo" "$N")
+        log "$combo: mock cluster, pre-fill $n actions"
+        # An action is ~250 bytes, a reply ~700, and the reply topic gets
+        # N + the paced load. 32 and 64 partitions leave room for N up to
+        # ~300,000.
+        prepare_run "$combo" "$run" "$d" "$THREADS" "$n" 32
 
-echo
-echo "N=$N actions per combination (10% duplicates, provider noop), workers.threads=$THREADS;" \
-    "$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1);" \
-    "$(date -u +%Y-%m-%dT%H:%MZ)"
-printf '| %s |\n' "state/audit | actions/s | p50 ms | p99 ms | at /s | peak RSS MiB | CPU s/1000 | Kafka ceiling /s | x Kafka | backend ceiling /s | x backend | seed /s | x seed | executed/dedup | load"
-printf '|%s\n' "---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-for r in "${ROWS[@]}"; do
-    printf '| %s |\n' "${r//|/ | }"
-done
-if [ ${#BASE[@]} -gt 0 ]; then
+        log "$combo: Kafka ceiling (plain consumer)"
+        kc=$("$B/bench_consume" -b "$BOOT" -t fill -n "$n")
+        log "$combo: backend ceiling (bench_backend, no Kafka)"
+        bc=$("$B/bench_backend" -c "$d/worker.conf" -n "$n" --run-id "$run-bb")
+
+        log "$combo: worker drains $n actions"
+        drain "$d" "$n"
+        rate=$(kv rate "$FILL")
+        paced_rate=$(awk -v r="$rate" -v p="$PACED_RATE" 'BEGIN { printf "%d", r / 2 < p ? r / 2 : p }')
+        paced_n=$((paced_rate * PACED_S))
+        log "$combo: latency, paced load of $paced_rate/s for ${PACED_S}s"
+        "$B/bench_load" -b "$BOOT" -t paced -n "$paced_n" --rate "$paced_rate" \
+            --prefix "$run-p" >/dev/null
+        paced=$("$B/bench_replies" -b "$BOOT" -t replies -n $((n + paced_n)) --fill fill \
+            --paced paced | grep '^paced')
+        rss_kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$WPID/status")
+        stop_all
+        drop_run_data "$combo" "$run"
+
+        {
+            echo "# $combo"
+            echo "load: $LOAD"
+            echo "kafka: $kc"
+            echo "backend: $bc"
+            echo "worker: $FILL cpu_s=$CPU rss_kb=$rss_kb"
+            echo "paced: $paced"
+        } >"$d/figures"
+        cat "$d/figures" >&2
+        kafka_rate=$(kv rate "$kc")
+        be_rate=$(kv rate "$bc")
+        rows+=("$combo|$n|$rate|$(kv p50_ms "$paced")|$(kv p99_ms "$paced")|$paced_rate|$((rss_kb / 1024))|$(per1000 "$CPU" "$n")|$kafka_rate|$(ratio "$rate" "$kafka_rate")|$be_rate|$(ratio "$rate" "$be_rate")|${SEED[$st]:-}|$(ratio "$rate" "${SEED[$st]:-0}")|$(kv executed "$FILL")/$(kv deduplicated "$FILL")|$LOAD1")
+    done
+
     echo
-    echo "| server baseline (public tool) | result |"
-    echo "|---|---|"
-    for r in "${BASE[@]}"; do printf '| %s |\n' "${r//|/ | }"; done
-fi
+    echo "N=$N actions per combination (capped: ${!N_CAP[*]} at ${N_CAP[*]}; 10% duplicates, provider noop)," \
+        "workers.threads=$THREADS, $(window_note); $(machine)"
+    print_table "state/audit|actions|actions/s|p50 ms|p99 ms|at /s|peak RSS MiB|CPU s/1000|Kafka ceiling /s|x Kafka|backend ceiling /s|x backend|seed /s|x seed|executed/dedup|load" "${rows[@]}"
+    if [ ${#BASE[@]} -gt 0 ]; then
+        echo
+        print_table "server baseline (public tool)|result" "${BASE[@]}"
+    fi
+}
+
+# ---- threads: drain rate against workers.threads ---------------------------
+# For each combination (memory/memory and redis/postgres unless given) and
+# each value of AW_BENCH_THREADS_LIST ("1 2 4 8 16"): a fresh mock cluster,
+# N actions pre-filled, the Kafka ceiling on that topic, the worker drain
+# (steps 1, 2 and 4 of the main table; no backend ceiling, no latency).
+threads_curve() {
+    local list=${AW_BENCH_THREADS_LIST:-"1 2 4 8 16"} combo t run d n miss kc rate kafka_rate
+    local rows=() pivot=() line
+    [ ${#COMBOS[@]} -gt 0 ] || COMBOS=(memory/memory redis/postgres)
+    ensure_servers "${COMBOS[@]}"
+    declare -A by=()
+    for combo in "${COMBOS[@]}"; do
+        if miss=$(missing_server "$combo"); then
+            log "$combo: skipped (no server: $miss)"
+            rows+=("$combo|skipped: no server ($miss)")
+            continue
+        fi
+        n=$(combo_n "$combo" "$N")
+        for t in $list; do
+            run="${combo//\//-}-t$t-$RANDOM$RANDOM"
+            d="$W/$run"
+            log "threads: $combo, workers.threads=$t, pre-fill $n"
+            prepare_run "$combo" "$run" "$d" "$t" "$n" 32
+            kc=$("$B/bench_consume" -b "$BOOT" -t fill -n "$n")
+            drain "$d" "$n"
+            stop_all
+            drop_run_data "$combo" "$run"
+            echo "threads=$t $combo: $FILL cpu_s=$CPU kafka: $kc" >&2
+            rate=$(kv rate "$FILL")
+            kafka_rate=$(kv rate "$kc")
+            by[$combo:$t]=$rate
+            rows+=("$combo|$t|$n|$rate|$(per1000 "$CPU" "$n")|$kafka_rate|$(ratio "$rate" "$kafka_rate")|$(kv executed "$FILL")/$(kv deduplicated "$FILL")|$LOAD1")
+        done
+        line=$combo
+        for t in $list; do line+="|${by[$combo:$t]}"; done
+        pivot+=("$line")
+    done
+    echo
+    echo "threads: drain rate against workers.threads, N=$N actions per point (10% duplicates," \
+        "provider noop), $(window_note), one fresh mock cluster per point; $(machine)"
+    print_table "state/audit|workers.threads|actions|actions/s|CPU s/1000|Kafka ceiling /s|x Kafka|executed/dedup|load" "${rows[@]}"
+    if [ ${#pivot[@]} -gt 0 ]; then
+        echo
+        print_table "actions/s at workers.threads =|${list// /|}" "${pivot[@]}"
+    fi
+}
+
+# ---- payload: drain rate against the action's payload size ----------------
+# memory/memory (or the combination given), workers.threads = THREADS, one
+# run per size in AW_BENCH_PAYLOAD_SIZES (bytes of the payload object's JSON
+# text, bench_load --payload-bytes). The mock keeps ~5 MiB per partition, so
+# the fill and reply topics get 64 partitions and each size drains at most
+# 64 x PART_BUDGET / (size + 700) actions (the reply carries the payload
+# too, plus ~700 bytes), never more than N: 100 B and 1 KiB run the full N
+# = 100,000, 8 KiB ~20,000, 64 KiB ~2,500.
+# ingest.max_message_bytes is set to at least size + 4 KiB.
+payload_curve() {
+    local sizes=${AW_BENCH_PAYLOAD_SIZES:-"100 1024 8192 65536"} combo=${COMBOS[0]:-memory/memory}
+    local parts=64 size n run d kc rate msg kafka_rate rows=() miss
+    ensure_servers "$combo"
+    if miss=$(missing_server "$combo"); then
+        echo "payload: $combo: no server ($miss)" >&2
+        exit 1
+    fi
+    for size in $sizes; do
+        n=$((parts * PART_BUDGET / (size + 700)))
+        [ "$n" -le "$N" ] || n=$N
+        n=$(combo_n "$combo" "$n")
+        run="${combo//\//-}-p$size-$RANDOM$RANDOM"
+        d="$W/$run"
+        local max=$((size + 4096))
+        [ $max -ge 1048576 ] || max=1048576
+        log "payload: $size bytes, pre-fill $n actions on $parts partitions"
+        EXTRA_CONF="ingest = { max_message_bytes = $max; };" \
+            prepare_run "$combo" "$run" "$d" "$THREADS" "$n" $parts --payload-bytes "$size"
+        kc=$("$B/bench_consume" -b "$BOOT" -t fill -n "$n")
+        drain "$d" "$n"
+        stop_all
+        drop_run_data "$combo" "$run"
+        echo "payload=$size $combo: $FILL cpu_s=$CPU kafka: $kc" >&2
+        rate=$(kv rate "$FILL")
+        kafka_rate=$(kv rate "$kc")
+        msg=$(awk -v b="$(kv bytes "$kc")" -v c="$(kv consumed "$kc")" 'BEGIN { printf "%d", b / c }')
+        rows+=("$size|$msg|$n|$rate|$(awk -v r="$rate" -v m="$msg" 'BEGIN { printf "%.1f", r * m / 1e6 }')|$(per1000 "$CPU" "$n")|$kafka_rate|$(awk -v r="$kafka_rate" -v m="$msg" 'BEGIN { printf "%.0f", r * m / 1e6 }')|$(ratio "$rate" "$kafka_rate")|$(kv executed "$FILL")/$(kv deduplicated "$FILL")|$LOAD1")
+    done
+    echo
+    echo "payload: $combo, workers.threads=$THREADS, $parts partitions (fill and replies)," \
+        "10% duplicates, provider noop, $(window_note); MB = 10^6 bytes of action messages; $(machine)"
+    print_table "payload B|message B|actions|actions/s|MB/s|CPU s/1000|Kafka ceiling /s|Kafka MB/s|x Kafka|executed/dedup|load" "${rows[@]}"
+}
+
+# ---- rss: is the worker's memory flat over N = 1,000,000 actions? ---------
+# One worker (redis/postgres unless a combination is given) drains N actions
+# plus a tail of N/20 in one go, so that at the last sample it still has a
+# backlog, as at the first (a worker that has run dry holds less: no
+# prefetched messages, nothing in flight). The fill topic gets enough
+# partitions for PART_BUDGET each; the reply topic keeps 64 partitions and
+# the mock drops the oldest replies (nothing reads them: progress is the
+# worker's own acteon_outcomes_total on /metrics). VmRSS and RssAnon of the
+# worker are read from /proc at every N/10 actions.
+# Backends: the memory ones keep what they are asked to keep, so a memory
+# combination grows by design: memory state holds every done record for
+# dedup.window_s (its reaper frees expired ones; rss runs set the window to
+# AW_BENCH_RSS_WINDOW_S, 10 s, for memory state), and memory audit holds
+# every record for audit.retention_s (at least 60 s, deleted every
+# audit.cleanup_interval_s), i.e. rate x 60 s of records at the very least.
+# Redis/PostgreSQL keep that in the servers: the worker's own memory is
+# what is left, which is what must stay flat.
+rss_flat() {
+    local combo=${COMBOS[0]:-redis/postgres} every=$((N / 10)) tail=$((N / 20))
+    local total parts port run d miss next got last_got t0 stall rss anon cpu metrics
+    local rows=() first_rss= last_rss= first_max= last_max= wmax=0 win=$((N / 20))
+    ensure_servers "$combo"
+    if miss=$(missing_server "$combo"); then
+        echo "rss: $combo: no server ($miss)" >&2
+        exit 1
+    fi
+    [ "${combo#*/}" != memory ] ||
+        log "rss: memory audit keeps every record for audit.retention_s (>= 60 s): RSS grows by design"
+    if [ "${combo%/*}" = memory ]; then DEDUP_WINDOW_S=${AW_BENCH_RSS_WINDOW_S:-10}; fi
+    total=$((N + tail))
+    # ~250 bytes an action
+    parts=$((total * 250 / PART_BUDGET + 1))
+    [ $parts -ge 32 ] || parts=32
+    port=$(python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+    run="rss-${combo//\//-}-$RANDOM$RANDOM"
+    d="$W/$run"
+    log "rss: $combo, pre-fill $total actions on $parts partitions"
+    EXTRA_CONF="http = { listen = \"127.0.0.1:$port\"; };" \
+        prepare_run "$combo" "$run" "$d" "$THREADS" "$total" "$parts"
+    log "rss: worker drains; VmRSS every $every actions"
+    start_worker "$d"
+    t0=$SECONDS
+    stall=$SECONDS
+    last_got=0
+    next=$every
+    while [ "$next" -le "$N" ]; do
+        kill -0 "$WPID" 2>/dev/null || { echo "rss: the worker exited: $(tail -3 "$d/worker.log")" >&2; exit 1; }
+        metrics=$(curl -sf -m 2 "http://127.0.0.1:$port/metrics" 2>/dev/null) || metrics=
+        got=$(awk '/^acteon_outcomes_total/ { s += $2 } END { print s + 0 }' <<<"$metrics")
+        read -r rss anon < <(awk '/^VmRSS/ { r = $2 } /^RssAnon/ { a = $2 } END { print r, a }' "/proc/$WPID/status")
+        [ -z "${AW_BENCH_DEBUG:-}" ] ||
+            echo "rss: $got VmRSS $rss $(grep -E '^acteon_(in_flight|consumption_paused) ' <<<"$metrics" | tr '\n' ' ')" >&2
+        if [ "$got" -gt "$last_got" ]; then last_got=$got stall=$SECONDS; fi
+        [ $((SECONDS - stall)) -lt 120 ] || { echo "rss: no progress for 120 s at $got actions" >&2; exit 1; }
+        [ "$got" -lt $((next - win)) ] || [ "$rss" -le "$wmax" ] || wmax=$rss
+        if [ "$got" -ge "$next" ]; then
+            cpu=$(cpu_s "$WPID")
+            rows+=("$next|$got|$((rss / 1024))|$((wmax / 1024))|$((anon / 1024))|$((SECONDS - t0))|$(per1000 "$cpu" "$got")")
+            echo "rss: $got actions: VmRSS ${rss} kB (max ${wmax} kB since $((next - win))) RssAnon ${anon} kB cpu_s=$cpu" >&2
+            [ -n "$first_rss" ] || first_rss=$rss first_max=$wmax
+            last_rss=$rss last_max=$wmax
+            wmax=0
+            while [ "$next" -le "$got" ]; do next=$((next + every)); done
+        fi
+        sleep 0.2
+    done
+    local hwm
+    hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$WPID/status")
+    LOAD1="$LOAD1 -> $(cut -d' ' -f1 /proc/loadavg)"
+    stop_all
+    drop_run_data "$combo" "$run"
+    echo
+    echo "rss: $combo, workers.threads=$THREADS, $total actions pre-filled on $parts partitions" \
+        "(N=$N + a tail of $tail), 10% duplicates, provider noop, dedup.window_s=${DEDUP_WINDOW_S:-3600}," \
+        "$(window_note), MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-unset}; load $LOAD1; $(machine)"
+    print_table "actions|sampled at|VmRSS MiB|max VmRSS over the last $win MiB|RssAnon MiB|s since start|CPU s/1000" "${rows[@]}"
+    echo
+    echo "VmRSS after $N actions / after $every: $((last_rss / 1024)) / $((first_rss / 1024)) MiB =" \
+        "$(ratio "$last_rss" "$first_rss"); the highest VmRSS over the $win actions before each:" \
+        "$((last_max / 1024)) / $((first_max / 1024)) MiB = $(ratio "$last_max" "$first_max") (target <= 1.10);" \
+        "peak (VmHWM) $((hwm / 1024)) MiB"
+}
+
+case $MODE in
+combos) main_table ;;
+slow-webhook) slow_webhook ;;
+threads) threads_curve ;;
+payload) payload_curve ;;
+rss) rss_flat ;;
+esac

@@ -391,6 +391,13 @@ static bool stalled(aw_runtime *rt, int64_t now, int64_t last_msg, int64_t last_
     if (lag <= 0)
         return false;
     int n = aw_consumer_refetch(rt->consumer);
+    /* No assigned partition has a position yet (just assigned: the fetch
+     * starts from the committed offsets anyway): nothing was restarted, and
+     * the next look is kafka.fetch_stall_ms away. */
+    if (n == 0) {
+        AW_DEBUG("runtime", "fetch-stall watchdog: no partition has a position yet");
+        return true;
+    }
     AW_WARN("runtime", "no message for %lld ms although the consumer lag is %lld: restarted "
             "the fetch of %d partition(s) from their positions", (long long)(now - last_msg),
             (long long)lag, n);

@@ -8,12 +8,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 || size > 64 * 1024)
         return 0;
     unsigned pick = data[0];
-    /* A heap copy of exactly the body: ASan sees any read past len. */
-    size_t len = size - 1;
-    char *body = malloc(len ? len : 1);
-    if (!body)
-        abort();
-    memcpy(body, data + 1, len);
+    size_t len;
+    char *body = aw_fuzz_body(data, size, &len);
     aw_error err = {0};
     switch (pick % 7) {
     case 0: {

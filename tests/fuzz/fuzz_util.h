@@ -23,6 +23,18 @@ static inline char *aw_fuzz_cstr(const uint8_t *data, size_t size)
     return s;
 }
 
+/* The answer after the first input byte (which picks the parser), as a heap
+ * copy of exactly its length: ASan then sees any read past len. */
+static inline char *aw_fuzz_body(const uint8_t *data, size_t size, size_t *len)
+{
+    *len = size - 1;
+    char *body = malloc(*len ? *len : 1);
+    if (!body)
+        abort();
+    memcpy(body, data + 1, *len);
+    return body;
+}
+
 /* Non-overlapping occurrences of needle (non-empty) in hay. */
 static inline size_t aw_fuzz_count(const char *hay, const char *needle)
 {

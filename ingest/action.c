@@ -10,27 +10,22 @@
  *   id, namespace, tenant, provider, action_type, payload (required) ->
  *   dedup_key, created_at, metadata, reply_to, trace_context (optional).
  *
- * This runs once per consumed message on the hot path: one parse, no
- * allocation beyond jansson's tree, nothing formatted unless rejecting. */
+ * This runs once per consumed message on the hot path: one pass over the
+ * bytes (ingest/json_check.h, no tree), one allocation for the strings,
+ * nothing formatted unless rejecting. */
 #include "ingest/action.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/aw_clock.h"
+#include "ingest/json_check.h"
 
 #define AW_STR_(x) #x
 #define AW_STR(x) AW_STR_(x)
-
-/* Stack overflow from deep nesting can only come from jansson's recursive
- * parser; our own depth check runs before it, so jansson never recurses more
- * than AW_ACTION_MAX_DEPTH + 1 levels. Its own bound (jansson >= 2.8,
- * CVE-2016-4425) is a second line of defence. */
-#if !defined(JSON_PARSER_MAX_DEPTH) || JSON_PARSER_MAX_DEPTH < AW_ACTION_MAX_DEPTH
-#error "jansson >= 2.8 with JSON_PARSER_MAX_DEPTH >= AW_ACTION_MAX_DEPTH is required"
-#endif
 
 static const char *const aw_reject_names[AW_REJECT_COUNT] = {
     [AW_REJECT_TOO_LARGE] = "too_large",
@@ -93,21 +88,6 @@ static void aw_printable(char *out, size_t outsz, const char *s, size_t n)
         memcpy(out + outsz - 4, "...", 4);
 }
 
-static const char *aw_json_kind(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE: return "true";
-    case JSON_FALSE: return "false";
-    case JSON_NULL: return "null";
-    }
-    return "an unknown value";
-}
-
 /* ---- raw-byte checks ---------------------------------------------------- */
 
 /* True when [ and { nest deeper than AW_ACTION_MAX_DEPTH outside strings.
@@ -148,29 +128,92 @@ static bool aw_too_deep(const unsigned char *p, size_t len)
     return false;
 }
 
-static int aw_parse(aw_decode_ctx *c, const void *data, size_t len, json_t **root)
+/* ---- the members the schema names --------------------------------------- */
+
+/* Top-level members first, then those of trace_context. */
+enum {
+    F_ID, F_NS, F_TENANT, F_PROVIDER, F_TYPE, F_PAYLOAD, F_DEDUP_KEY, F_CREATED_AT,
+    F_METADATA, F_REPLY_TO, F_TRACE_CONTEXT, F_TRACEPARENT, F_TRACESTATE, F_COUNT
+};
+
+static const struct {
+    const char *name;
+    size_t len;
+} aw_member_names[F_COUNT] = {
+    [F_ID] = {"id", 2},
+    [F_NS] = {"namespace", 9},
+    [F_TENANT] = {"tenant", 6},
+    [F_PROVIDER] = {"provider", 8},
+    [F_TYPE] = {"action_type", 11},
+    [F_PAYLOAD] = {"payload", 7},
+    [F_DEDUP_KEY] = {"dedup_key", 9},
+    [F_CREATED_AT] = {"created_at", 10},
+    [F_METADATA] = {"metadata", 8},
+    [F_REPLY_TO] = {"reply_to", 8},
+    [F_TRACE_CONTEXT] = {"trace_context", 13},
+    [F_TRACEPARENT] = {"traceparent", 11},
+    [F_TRACESTATE] = {"tracestate", 10},
+};
+
+/* What the check found of each named member; s[] are the unescaped strings
+ * (in the action's block) of those that are strings. */
+typedef struct aw_members {
+    bool has[F_COUNT];
+    aw_json_value v[F_COUNT];
+    const char *s[F_COUNT];
+} aw_members;
+
+typedef struct aw_collect {
+    aw_members *m;
+    int from, to; /* the names looked for: [from, to) */
+} aw_collect;
+
+static void aw_collect_member(void *ctx, const char *key, size_t key_len,
+                              const aw_json_value *v)
 {
-    json_error_t jerr;
-    /* DECODE_ANY: a top-level scalar is valid JSON and gets the more precise
-     * not_an_object. REJECT_DUPLICATES: {"tenant":"a","tenant":"b"} means
-     * different things to different parsers; such ambiguity is how one
-     * validator's view and another consumer's diverge. No JSON_ALLOW_NUL:
-     * strings are C strings from here on. */
-    *root = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (*root)
+    aw_collect *c = ctx;
+    for (int f = c->from; f < c->to; f++) {
+        if (aw_member_names[f].len == key_len &&
+            memcmp(aw_member_names[f].name, key, key_len) == 0) {
+            c->m->has[f] = true;
+            c->m->v[f] = *v;
+            return;
+        }
+    }
+}
+
+/* Unescape every named string member into one block (*block, caller frees),
+ * so the action costs one allocation whatever it holds. */
+static int aw_copy_strings(aw_members *m, char **block)
+{
+    size_t size = 0;
+    for (int f = 0; f < F_COUNT; f++)
+        if (m->has[f] && m->v[f].kind == AW_JSON_STRING)
+            size += m->v[f].str_len + 1;
+    *block = NULL;
+    if (size == 0)
         return 0;
-    enum json_error_code code = json_error_code(&jerr);
-    if (code == json_error_stack_overflow) /* unreachable after aw_too_deep */
+    char *p = malloc(size);
+    if (!p)
+        return -1;
+    *block = p;
+    for (int f = 0; f < F_COUNT; f++) {
+        if (m->has[f] && m->v[f].kind == AW_JSON_STRING) {
+            aw_json_string_copy(&m->v[f], p);
+            m->s[f] = p;
+            p += m->v[f].str_len + 1;
+        }
+    }
+    return 0;
+}
+
+static int aw_reject_json(aw_decode_ctx *c, const aw_json_error *e)
+{
+    if (e->too_deep) /* unreachable after aw_too_deep, which is exact for JSON */
         return aw_reject_set(c, AW_REJECT_TOO_DEEP, NULL,
                              "JSON nesting deeper than %d levels", AW_ACTION_MAX_DEPTH);
-    char text[sizeof jerr.text];
-    if (code == json_error_null_character || code == json_error_null_byte_in_key)
-        /* jansson's own text names its flag, which means nothing to a producer. */
-        snprintf(text, sizeof text, "\\u0000 is not allowed in any string or key");
-    else
-        aw_printable(text, sizeof text, jerr.text, strnlen(jerr.text, sizeof jerr.text - 1));
-    return aw_reject_set(c, AW_REJECT_INVALID_JSON, NULL, "invalid JSON at byte %d: %s",
-                         jerr.position, text);
+    return aw_reject_set(c, AW_REJECT_INVALID_JSON, NULL, "invalid JSON at byte %zu: %s",
+                         e->offset, e->text);
 }
 
 /* ---- field rules -------------------------------------------------------- */
@@ -180,7 +223,7 @@ static int aw_parse(aw_decode_ctx *c, const void *data, size_t len, json_t **roo
  * those code points are single bytes that occur in no other encoding, so a
  * byte scan is exact. */
 typedef struct aw_text_rule {
-    const char *key;   /* member name in its object */
+    int member;
     const char *field; /* name reported in aw_reject.field */
     size_t min, max;
     bool no_ctl;
@@ -192,19 +235,19 @@ typedef struct aw_text_rule {
 #define AW_NAME_RULE "must be a string of 1.." AW_STR(AW_ACTION_MAX_NAME_LEN) \
     " bytes (UTF-8) without control characters"
 
-static const aw_text_rule aw_rule_id = {"id", "id", 1, AW_ACTION_MAX_ID_LEN, true, AW_ID_RULE};
-static const aw_text_rule aw_rule_ns = {"namespace", "namespace", 1, AW_ACTION_MAX_NAME_LEN,
-                                        true, AW_NAME_RULE};
-static const aw_text_rule aw_rule_tenant = {"tenant", "tenant", 1, AW_ACTION_MAX_NAME_LEN,
-                                            true, AW_NAME_RULE};
-static const aw_text_rule aw_rule_provider = {"provider", "provider", 1,
-                                              AW_ACTION_MAX_NAME_LEN, true, AW_NAME_RULE};
-static const aw_text_rule aw_rule_action_type = {"action_type", "action_type", 1,
+static const aw_text_rule aw_rule_id = {F_ID, "id", 1, AW_ACTION_MAX_ID_LEN, true, AW_ID_RULE};
+static const aw_text_rule aw_rule_ns = {F_NS, "namespace", 1, AW_ACTION_MAX_NAME_LEN, true,
+                                        AW_NAME_RULE};
+static const aw_text_rule aw_rule_tenant = {F_TENANT, "tenant", 1, AW_ACTION_MAX_NAME_LEN, true,
+                                            AW_NAME_RULE};
+static const aw_text_rule aw_rule_provider = {F_PROVIDER, "provider", 1, AW_ACTION_MAX_NAME_LEN,
+                                              true, AW_NAME_RULE};
+static const aw_text_rule aw_rule_action_type = {F_TYPE, "action_type", 1,
                                                  AW_ACTION_MAX_NAME_LEN, true, AW_NAME_RULE};
-static const aw_text_rule aw_rule_dedup_key = {"dedup_key", "dedup_key", 1,
+static const aw_text_rule aw_rule_dedup_key = {F_DEDUP_KEY, "dedup_key", 1,
                                                AW_ACTION_MAX_ID_LEN, true, AW_ID_RULE};
 static const aw_text_rule aw_rule_tracestate = {
-    "tracestate", "trace_context.tracestate", 0, AW_ACTION_MAX_TRACE_LEN, true,
+    F_TRACESTATE, "trace_context.tracestate", 0, AW_ACTION_MAX_TRACE_LEN, true,
     "must be a string of at most " AW_STR(AW_ACTION_MAX_TRACE_LEN)
     " bytes (UTF-8) without control characters"};
 
@@ -219,70 +262,56 @@ static size_t aw_first_ctl(const char *s, size_t n)
     return n;
 }
 
-static bool aw_text_ok(const json_t *v, const aw_text_rule *r)
-{
-    if (!json_is_string(v))
-        return false;
-    size_t n = json_string_length(v);
-    if (n < r->min || n > r->max)
-        return false;
-    return !r->no_ctl || aw_first_ctl(json_string_value(v), n) == n;
-}
-
-/* Reject v for breaking r, saying what was found instead. */
-static int aw_reject_text(aw_decode_ctx *c, const aw_text_rule *r, const json_t *v)
-{
-    if (!json_is_string(v))
-        return aw_reject_set(c, AW_REJECT_INVALID_FIELD, r->field, "%s: %s; got %s",
-                             r->field, r->rule, aw_json_kind(v));
-    size_t n = json_string_length(v);
-    if (n == 0)
-        return aw_reject_set(c, AW_REJECT_INVALID_FIELD, r->field,
-                             "%s: %s; got an empty string", r->field, r->rule);
-    if (n > r->max)
-        return aw_reject_set(c, AW_REJECT_INVALID_FIELD, r->field,
-                             "%s: %s; got %zu bytes", r->field, r->rule, n);
-    size_t at = aw_first_ctl(json_string_value(v), n);
-    return aw_reject_set(c, AW_REJECT_INVALID_FIELD, r->field,
-                         "%s: %s; got control character 0x%02x at byte %zu", r->field,
-                         r->rule, (unsigned)(unsigned char)json_string_value(v)[at], at);
-}
-
-/* Read the string member r->key of obj into *out (left as is when absent and
+/* Read the string member r->member into *out (left as is when absent and
  * optional). */
-static int aw_take_text(aw_decode_ctx *c, const json_t *obj, const aw_text_rule *r,
+static int aw_take_text(aw_decode_ctx *c, const aw_members *m, const aw_text_rule *r,
                         bool required, const char **out)
 {
-    const json_t *v = json_object_get(obj, r->key);
-    if (!v) {
+    if (!m->has[r->member]) {
         if (!required)
             return 0;
         return aw_reject_set(c, AW_REJECT_MISSING_FIELD, r->field,
                              "%s: required field is missing", r->field);
     }
-    if (!aw_text_ok(v, r))
-        return aw_reject_text(c, r, v);
-    *out = json_string_value(v);
+    const aw_json_value *v = &m->v[r->member];
+    if (v->kind != AW_JSON_STRING)
+        return aw_reject_set(c, AW_REJECT_INVALID_FIELD, r->field, "%s: %s; got %s",
+                             r->field, r->rule, aw_json_kind_phrase(v->kind));
+    const char *s = m->s[r->member];
+    size_t n = v->str_len;
+    if (n < r->min)
+        return aw_reject_set(c, AW_REJECT_INVALID_FIELD, r->field,
+                             "%s: %s; got an empty string", r->field, r->rule);
+    if (n > r->max)
+        return aw_reject_set(c, AW_REJECT_INVALID_FIELD, r->field,
+                             "%s: %s; got %zu bytes", r->field, r->rule, n);
+    size_t at = r->no_ctl ? aw_first_ctl(s, n) : n;
+    if (at < n)
+        return aw_reject_set(c, AW_REJECT_INVALID_FIELD, r->field,
+                             "%s: %s; got control character 0x%02x at byte %zu", r->field,
+                             r->rule, (unsigned)(unsigned char)s[at], at);
+    *out = s;
     return 0;
 }
 
 #define AW_CREATED_AT_RULE "must be an RFC 3339 date-time such as 2025-01-15T09:30:00Z"
 
-static int aw_take_created_at(aw_decode_ctx *c, const json_t *root, int64_t *ms)
+static int aw_take_created_at(aw_decode_ctx *c, const aw_members *m, int64_t *ms)
 {
-    const json_t *v = json_object_get(root, "created_at");
-    if (!v)
+    if (!m->has[F_CREATED_AT])
         return 0;
-    if (!json_is_string(v))
+    const aw_json_value *v = &m->v[F_CREATED_AT];
+    if (v->kind != AW_JSON_STRING)
         return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "created_at",
-                             "created_at: " AW_CREATED_AT_RULE "; got %s", aw_json_kind(v));
-    const char *s = json_string_value(v);
+                             "created_at: " AW_CREATED_AT_RULE "; got %s",
+                             aw_json_kind_phrase(v->kind));
+    const char *s = m->s[F_CREATED_AT];
     /* aw_time_parse_rfc3339 also takes the " " separator RFC 3339 allows by
      * agreement; JSON Schema's date-time follows the ABNF, which has only T. */
-    bool t_sep = json_string_length(v) > 10 && (s[10] == 'T' || s[10] == 't');
+    bool t_sep = v->str_len > 10 && (s[10] == 'T' || s[10] == 't');
     if (!t_sep || aw_time_parse_rfc3339(s, ms) != 0) {
         char shown[48];
-        aw_printable(shown, sizeof shown, s, json_string_length(v));
+        aw_printable(shown, sizeof shown, s, v->str_len);
         return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "created_at",
                              "created_at: " AW_CREATED_AT_RULE "; got \"%s\"", shown);
     }
@@ -294,42 +323,67 @@ static int aw_take_created_at(aw_decode_ctx *c, const json_t *root, int64_t *ms)
     " string values, each key and value at most " AW_STR(AW_ACTION_MAX_METADATA_LEN) \
     " bytes (UTF-8)"
 
-static int aw_check_metadata(aw_decode_ctx *c, const json_t *m)
+/* The first metadata entry that breaks the rule, in document order. */
+typedef struct aw_metadata_scan {
+    enum { META_OK, META_LONG_KEY, META_NOT_STRING, META_LONG_VALUE } problem;
+    char shown[33]; /* its key, printable */
+    size_t key_len, value_len;
+    aw_json_kind kind;
+} aw_metadata_scan;
+
+static void aw_metadata_member(void *ctx, const char *key, size_t key_len,
+                               const aw_json_value *v)
 {
-    if (!json_is_object(m))
+    aw_metadata_scan *s = ctx;
+    if (s->problem != META_OK)
+        return;
+    if (key_len > AW_ACTION_MAX_METADATA_LEN)
+        s->problem = META_LONG_KEY;
+    else if (v->kind != AW_JSON_STRING)
+        s->problem = META_NOT_STRING;
+    else if (v->str_len > AW_ACTION_MAX_METADATA_LEN)
+        s->problem = META_LONG_VALUE;
+    else
+        return;
+    aw_printable(s->shown, sizeof s->shown, key, key_len);
+    s->key_len = key_len;
+    s->value_len = v->str_len;
+    s->kind = v->kind;
+}
+
+static int aw_check_metadata(aw_decode_ctx *c, const aw_json_value *v)
+{
+    if (v->kind != AW_JSON_OBJECT)
         return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "metadata",
-                             "metadata: " AW_METADATA_RULE "; got %s", aw_json_kind(m));
-    size_t entries = json_object_size(m);
-    if (entries > AW_ACTION_MAX_METADATA_ENTRIES)
+                             "metadata: " AW_METADATA_RULE "; got %s",
+                             aw_json_kind_phrase(v->kind));
+    if (v->count > AW_ACTION_MAX_METADATA_ENTRIES)
         return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "metadata",
-                             "metadata: " AW_METADATA_RULE "; got %zu entries", entries);
-    char shown[33];
-    /* jansson's iterator API takes non-const objects but does not modify them. */
-    json_t *obj = (json_t *)m;
-    for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
-        const char *key = json_object_iter_key(it);
-        const json_t *v = json_object_iter_value(it);
-        size_t klen = strlen(key); /* keys hold no NUL: the parser refuses it */
-        if (klen > AW_ACTION_MAX_METADATA_LEN) {
-            aw_printable(shown, sizeof shown, key, klen);
-            return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "metadata",
-                                 "metadata: " AW_METADATA_RULE "; got a key of %zu bytes "
-                                 "(\"%s\")", klen, shown);
-        }
-        if (!json_is_string(v)) {
-            aw_printable(shown, sizeof shown, key, klen);
-            return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "metadata",
-                                 "metadata: " AW_METADATA_RULE "; got %s at key \"%s\"",
-                                 aw_json_kind(v), shown);
-        }
-        if (json_string_length(v) > AW_ACTION_MAX_METADATA_LEN) {
-            aw_printable(shown, sizeof shown, key, klen);
-            return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "metadata",
-                                 "metadata: " AW_METADATA_RULE "; got a value of %zu bytes "
-                                 "at key \"%s\"", json_string_length(v), shown);
-        }
+                             "metadata: " AW_METADATA_RULE "; got %zu entries", v->count);
+    /* Its text was checked with the message: this pass only visits the
+     * entries (it cannot fail). */
+    aw_metadata_scan s = {.problem = META_OK};
+    aw_json_value root;
+    aw_json_error err;
+    (void)aw_json_check(v->text, v->len, AW_ACTION_MAX_DEPTH, aw_metadata_member, &s, &root,
+                        &err);
+    switch (s.problem) {
+    case META_OK:
+        return 0;
+    case META_LONG_KEY:
+        return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "metadata",
+                             "metadata: " AW_METADATA_RULE "; got a key of %zu bytes (\"%s\")",
+                             s.key_len, s.shown);
+    case META_NOT_STRING:
+        return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "metadata",
+                             "metadata: " AW_METADATA_RULE "; got %s at key \"%s\"",
+                             aw_json_kind_phrase(s.kind), s.shown);
+    case META_LONG_VALUE:
+        break;
     }
-    return 0;
+    return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "metadata",
+                         "metadata: " AW_METADATA_RULE "; got a value of %zu bytes at key "
+                         "\"%s\"", s.value_len, s.shown);
 }
 
 #define AW_REPLY_TO_RULE                                                           \
@@ -353,16 +407,17 @@ static bool aw_topic_ok(const char *s, size_t n)
     return strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
 }
 
-static int aw_take_reply_to(aw_decode_ctx *c, const json_t *root, const char **out)
+static int aw_take_reply_to(aw_decode_ctx *c, const aw_members *m, const char **out)
 {
-    const json_t *v = json_object_get(root, "reply_to");
-    if (!v)
+    if (!m->has[F_REPLY_TO])
         return 0;
-    if (!json_is_string(v))
+    const aw_json_value *v = &m->v[F_REPLY_TO];
+    if (v->kind != AW_JSON_STRING)
         return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "reply_to",
-                             "reply_to: " AW_REPLY_TO_RULE "; got %s", aw_json_kind(v));
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
+                             "reply_to: " AW_REPLY_TO_RULE "; got %s",
+                             aw_json_kind_phrase(v->kind));
+    const char *s = m->s[F_REPLY_TO];
+    size_t n = v->str_len;
     if (n > AW_ACTION_MAX_TOPIC_LEN)
         return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "reply_to",
                              "reply_to: " AW_REPLY_TO_RULE "; got %zu bytes", n);
@@ -394,20 +449,19 @@ static bool aw_traceparent_ok(const char *s, size_t n)
     return true;
 }
 
-static int aw_take_traceparent(aw_decode_ctx *c, const json_t *tc, const char **out)
+static int aw_take_traceparent(aw_decode_ctx *c, const aw_members *m, const char **out)
 {
-    const json_t *v = json_object_get(tc, "traceparent");
-    if (!v)
+    if (!m->has[F_TRACEPARENT])
         return 0;
-    if (!json_is_string(v))
+    const aw_json_value *v = &m->v[F_TRACEPARENT];
+    if (v->kind != AW_JSON_STRING)
         return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "trace_context.traceparent",
                              "trace_context.traceparent: " AW_TRACEPARENT_RULE "; got %s",
-                             aw_json_kind(v));
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
-    if (!aw_traceparent_ok(s, n)) {
+                             aw_json_kind_phrase(v->kind));
+    const char *s = m->s[F_TRACEPARENT];
+    if (!aw_traceparent_ok(s, v->str_len)) {
         char shown[64];
-        aw_printable(shown, sizeof shown, s, n);
+        aw_printable(shown, sizeof shown, s, v->str_len);
         return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "trace_context.traceparent",
                              "trace_context.traceparent: " AW_TRACEPARENT_RULE
                              "; got \"%s\"", shown);
@@ -416,55 +470,57 @@ static int aw_take_traceparent(aw_decode_ctx *c, const json_t *tc, const char **
     return 0;
 }
 
-static int aw_take_trace_context(aw_decode_ctx *c, const json_t *root, aw_action *a)
+static int aw_take_trace_context(aw_decode_ctx *c, const aw_members *m, aw_action *a)
 {
-    const json_t *tc = json_object_get(root, "trace_context");
-    if (!tc)
+    if (!m->has[F_TRACE_CONTEXT])
         return 0;
-    if (!json_is_object(tc))
+    const aw_json_value *v = &m->v[F_TRACE_CONTEXT];
+    if (v->kind != AW_JSON_OBJECT)
         return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "trace_context",
-                             "trace_context: must be an object; got %s", aw_json_kind(tc));
-    if (aw_take_traceparent(c, tc, &a->traceparent))
+                             "trace_context: must be an object; got %s",
+                             aw_json_kind_phrase(v->kind));
+    if (aw_take_traceparent(c, m, &a->traceparent))
         return -1;
-    return aw_take_text(c, tc, &aw_rule_tracestate, false, &a->tracestate);
+    return aw_take_text(c, m, &aw_rule_tracestate, false, &a->tracestate);
 }
 
 /* ---- decode ------------------------------------------------------------- */
 
-static int aw_take_required(aw_decode_ctx *c, const json_t *root, aw_action *a)
+static int aw_take_required(aw_decode_ctx *c, const aw_members *m, aw_action *a)
 {
     /* id first: once it is known, every later rejection carries it. */
-    if (aw_take_text(c, root, &aw_rule_id, true, &a->id))
+    if (aw_take_text(c, m, &aw_rule_id, true, &a->id))
         return -1;
     c->id = a->id;
-    if (aw_take_text(c, root, &aw_rule_ns, true, &a->ns) ||
-        aw_take_text(c, root, &aw_rule_tenant, true, &a->tenant) ||
-        aw_take_text(c, root, &aw_rule_provider, true, &a->provider) ||
-        aw_take_text(c, root, &aw_rule_action_type, true, &a->action_type))
+    if (aw_take_text(c, m, &aw_rule_ns, true, &a->ns) ||
+        aw_take_text(c, m, &aw_rule_tenant, true, &a->tenant) ||
+        aw_take_text(c, m, &aw_rule_provider, true, &a->provider) ||
+        aw_take_text(c, m, &aw_rule_action_type, true, &a->action_type))
         return -1;
     /* Any JSON value, null included, but present. */
-    a->payload = json_object_get(root, "payload");
-    if (!a->payload)
+    if (!m->has[F_PAYLOAD])
         return aw_reject_set(c, AW_REJECT_MISSING_FIELD, "payload",
                              "payload: required field is missing (any JSON value, "
                              "null included)");
+    a->payload = m->v[F_PAYLOAD].text;
+    a->payload_len = m->v[F_PAYLOAD].len;
     return 0;
 }
 
-static int aw_take_optional(aw_decode_ctx *c, const json_t *root, aw_action *a)
+static int aw_take_optional(aw_decode_ctx *c, const aw_members *m, aw_action *a)
 {
-    if (aw_take_text(c, root, &aw_rule_dedup_key, false, &a->dedup_key) ||
-        aw_take_created_at(c, root, &a->created_at_ms))
+    if (aw_take_text(c, m, &aw_rule_dedup_key, false, &a->dedup_key) ||
+        aw_take_created_at(c, m, &a->created_at_ms))
         return -1;
-    json_t *m = json_object_get(root, "metadata");
-    if (m) {
-        if (aw_check_metadata(c, m))
+    if (m->has[F_METADATA]) {
+        if (aw_check_metadata(c, &m->v[F_METADATA]))
             return -1;
-        a->metadata = m;
+        a->metadata = m->v[F_METADATA].text;
+        a->metadata_len = m->v[F_METADATA].len;
     }
-    if (aw_take_reply_to(c, root, &a->reply_to))
+    if (aw_take_reply_to(c, m, &a->reply_to))
         return -1;
-    return aw_take_trace_context(c, root, a);
+    return aw_take_trace_context(c, m, a);
 }
 
 int aw_action_decode(const void *data, size_t len, size_t max_bytes, aw_action *out,
@@ -486,18 +542,28 @@ int aw_action_decode(const void *data, size_t len, size_t max_bytes, aw_action *
         return aw_reject_set(&c, AW_REJECT_TOO_DEEP, NULL,
                              "JSON nesting deeper than %d levels (the top-level value "
                              "counts as one)", AW_ACTION_MAX_DEPTH);
-    json_t *root;
-    if (aw_parse(&c, data, len, &root))
-        return -1;
-    if (!json_is_object(root)) {
-        aw_reject_set(&c, AW_REJECT_NOT_OBJECT, NULL,
-                      "message must be a JSON object; got %s", aw_json_kind(root));
-        json_decref(root);
-        return -1;
+    aw_members m;
+    memset(m.has, 0, sizeof m.has);
+    aw_collect top = {&m, F_ID, F_TRACEPARENT};
+    aw_json_value root;
+    aw_json_error jerr;
+    if (aw_json_check(data, len, AW_ACTION_MAX_DEPTH, aw_collect_member, &top, &root, &jerr))
+        return aw_reject_json(&c, &jerr);
+    if (root.kind != AW_JSON_OBJECT)
+        return aw_reject_set(&c, AW_REJECT_NOT_OBJECT, NULL,
+                             "message must be a JSON object; got %s",
+                             aw_json_kind_phrase(root.kind));
+    if (m.has[F_TRACE_CONTEXT] && m.v[F_TRACE_CONTEXT].kind == AW_JSON_OBJECT) {
+        aw_collect trace = {&m, F_TRACEPARENT, F_COUNT};
+        const aw_json_value *tc = &m.v[F_TRACE_CONTEXT];
+        (void)aw_json_check(tc->text, tc->len, AW_ACTION_MAX_DEPTH, aw_collect_member, &trace,
+                            &root, &jerr); /* checked with the message: cannot fail */
     }
-    out->root = root;
-    if (aw_take_required(&c, root, out) || aw_take_optional(&c, root, out)) {
-        aw_action_clear(out); /* frees root, zeroes out */
+    if (aw_copy_strings(&m, &out->strings))
+        return aw_reject_set(&c, AW_REJECT_INVALID_JSON, NULL,
+                             "out of memory decoding the message");
+    if (aw_take_required(&c, &m, out) || aw_take_optional(&c, &m, out)) {
+        aw_action_clear(out); /* frees the strings, zeroes out */
         return -1;
     }
     return 0;
@@ -507,7 +573,7 @@ void aw_action_clear(aw_action *a)
 {
     if (!a)
         return;
-    json_decref(a->root);
+    free(a->strings);
     memset(a, 0, sizeof *a);
 }
 

@@ -1,16 +1,16 @@
 /* Decoding and validating one action message (schemas/action.schema.json).
  *
- * aw_action_decode() parses the bytes of a Kafka message value and checks
- * them against the schema. On success the action owns its parsed JSON tree
- * (root) and every string pointer below points into it: they live until
- * aw_action_clear(). On rejection nothing is owned and *rej says why. */
+ * aw_action_decode() checks the bytes of a Kafka message value (strict JSON,
+ * ingest/json_check.h) and the schema's rules, and copies out the string
+ * fields. On success the action owns one block holding those strings (until
+ * aw_action_clear()); payload and metadata are spans of the decoded bytes,
+ * valid as long as the caller keeps those bytes. On rejection nothing is
+ * owned and *rej says why. No JSON tree is built. */
 #ifndef AW_ACTION_H
 #define AW_ACTION_H
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include <jansson.h>
 
 #include "common/aw_buf.h"
 
@@ -25,7 +25,7 @@
 #define AW_ACTION_DEFAULT_MAX_BYTES (1024 * 1024)
 
 typedef struct aw_action {
-    json_t *root;            /* owned: the whole message, unknown fields kept */
+    char *strings;           /* owned: the string fields below, unescaped, in one block */
     const char *id;
     const char *ns;
     const char *tenant;
@@ -36,8 +36,12 @@ typedef struct aw_action {
     const char *traceparent; /* NULL when absent */
     const char *tracestate;  /* NULL when absent */
     int64_t created_at_ms;   /* 0 when absent */
-    json_t *payload;         /* borrowed from root; any JSON */
-    json_t *metadata;        /* borrowed from root; object or NULL */
+    /* Borrowed from the decoded bytes: the JSON text of the values as the
+     * producer wrote them (not NUL-terminated). */
+    const char *payload;     /* any JSON value, null included; always set */
+    size_t payload_len;
+    const char *metadata;    /* an object; NULL when absent */
+    size_t metadata_len;
 } aw_action;
 
 typedef enum aw_reject_reason {

@@ -153,29 +153,3 @@ int aw_action_scan_identity(const void *data, size_t len, uint64_t *hash)
     *hash = aw_identity_hash(s.ns.p, s.ns.n, s.tenant.p, s.tenant.n, key->p, key->n);
     return 0;
 }
-
-typedef struct raw_lookup {
-    const char *const *names;
-    aw_raw_value *out;
-    size_t n;
-} raw_lookup;
-
-static int visit_raw(const char *k, size_t kn, const char *v, const char *v_end, void *ud)
-{
-    raw_lookup *l = ud;
-    for (size_t i = 0; i < l->n; i++)
-        if (key_is(k, kn, l->names[i])) {
-            l->out[i] = (aw_raw_value){v, (size_t)(v_end - v)};
-            break;
-        }
-    return 0;
-}
-
-int aw_action_raw_members(const void *data, size_t len, const char *const *names,
-                          aw_raw_value *out, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = (aw_raw_value){NULL, 0};
-    raw_lookup l = {names, out, n};
-    return scan_members(data, len, visit_raw, &l);
-}

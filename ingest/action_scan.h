@@ -25,18 +25,4 @@
  * Reads data[0..len) only; never allocates. */
 int aw_action_scan_identity(const void *data, size_t len, uint64_t *hash);
 
-/* The raw bytes of a top-level member's value, as the producer wrote them. */
-typedef struct aw_raw_value {
-    const char *p; /* NULL when the member is absent */
-    size_t len;
-} aw_raw_value;
-
-/* For each names[i], the raw value of that top-level member into out[i]
- * (p NULL when absent). Meant for messages aw_action_decode() accepted:
- * the bytes are then valid JSON text of that value (whitespace and escapes
- * as written, not re-serialised). Returns -1 when the scan cannot be sure
- * (an escaped member name): the caller then serialises the decoded value. */
-int aw_action_raw_members(const void *data, size_t len, const char *const *names,
-                          aw_raw_value *out, size_t n);
-
 #endif

@@ -9,12 +9,6 @@
 #include "backends/audit/audit_record.h"
 #include "common/aw_clock.h"
 #include "common/aw_log.h"
-#include "ingest/action_scan.h"
-
-static char *dump_or_null(const json_t *j)
-{
-    return j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-}
 
 /* The record's fixed strings, packed into one allocation (job->strings):
  * one malloc and one free per message instead of nine, and the free happens
@@ -80,18 +74,10 @@ aw_status aw_outcome_begin(aw_runtime *rt, aw_job *job, int64_t now_ms, aw_error
     if (!job->rejected) {
         /* The producer's own bytes of payload and metadata (a validated
          * message's values are JSON text as they stand): copying them costs
-         * far less than serialising the parsed values again. */
-        static const char *const names[] = {"payload", "metadata"};
-        aw_raw_value raw[2];
-        if (aw_action_raw_members(m->payload, m->len, names, raw, 2) == 0) {
-            r->payload = raw[0].p ? aw_memdup(raw[0].p, raw[0].len) : NULL;
-            /* metadata only when decoded as an object (an absent one is NULL) */
-            r->metadata = job->action.metadata && raw[1].p ? aw_memdup(raw[1].p, raw[1].len)
-                                                           : NULL;
-        } else {
-            r->payload = dump_or_null(job->action.payload);
-            r->metadata = dump_or_null(job->action.metadata);
-        }
+         * far less than serialising parsed values again. */
+        const aw_action *a = &job->action;
+        r->payload = a->payload ? aw_memdup(a->payload, a->payload_len) : NULL;
+        r->metadata = a->metadata ? aw_memdup(a->metadata, a->metadata_len) : NULL;
         if ((job->action.metadata && !r->metadata) || (job->action.payload && !r->payload))
             return aw_error_set(err, AW_NOMEM, "out of memory building the audit record");
     }

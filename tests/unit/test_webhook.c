@@ -270,7 +270,8 @@ static const char *detail_header(json_t *detail, const char *name)
 /* ---- actions built by hand (independent of ingest/action.c) -------------- */
 
 typedef struct test_action {
-    aw_action action;
+    aw_action action; /* its strings point into root */
+    json_t *root;
     char *body;       /* the "message bytes" */
     char identity[512];
 } test_action;
@@ -289,7 +290,7 @@ static void test_action_init(test_action *ta, const char *json_text)
     ta->body = strdup(json_text);
     assert_non_null(ta->body);
     aw_action *a = &ta->action;
-    a->root = root;
+    ta->root = root;
     a->id = str_field(root, "id");
     a->ns = str_field(root, "namespace");
     a->tenant = str_field(root, "tenant");
@@ -298,15 +299,13 @@ static void test_action_init(test_action *ta, const char *json_text)
     a->dedup_key = str_field(root, "dedup_key");
     a->traceparent = str_field(root, "traceparent");
     a->tracestate = str_field(root, "tracestate");
-    a->payload = json_object_get(root, "payload");
-    a->metadata = json_object_get(root, "metadata");
     snprintf(ta->identity, sizeof(ta->identity), "%s:%s:%s", a->ns, a->tenant,
              a->dedup_key ? a->dedup_key : a->id);
 }
 
 static void test_action_clear(test_action *ta)
 {
-    json_decref(ta->action.root);
+    json_decref(ta->root);
     free(ta->body);
     memset(ta, 0, sizeof(*ta));
 }

@@ -10,9 +10,20 @@ int aw_buf_reserve(aw_buf *b, size_t extra)
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return 0;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < need)
-        cap *= 2;
+    size_t cap;
+    if (b->cap == 0) {
+        /* The first reservation is usually the whole text (a reply, a
+         * summary): take what it asks, in 64-byte steps, rather than the
+         * next power of two. A 600-byte reply then stays below glibc's
+         * 1 KiB large-request line, past which every malloc first merges
+         * all freed small chunks (malloc_consolidate): that once cost a
+         * few percent of the worker's CPU. */
+        cap = (need + 63) & ~(size_t)63;
+    } else {
+        cap = b->cap;
+        while (cap < need)
+            cap *= 2;
+    }
     char *p = realloc(b->data, cap);
     if (!p)
         return -1;
@@ -87,4 +98,21 @@ char *aw_memdup(const void *p, size_t len)
         memcpy(c, p, len);
     c[len] = '\0';
     return c;
+}
+
+size_t aw_format_int(char *out, int64_t v)
+{
+    char tmp[AW_INT_TEXT], *e = tmp + sizeof tmp, *p = e;
+    /* Through unsigned arithmetic, so INT64_MIN does not overflow. */
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    size_t n = (size_t)(e - p);
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
 }

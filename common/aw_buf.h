@@ -4,6 +4,7 @@
 #define AW_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/aw_error.h"
 
@@ -23,6 +24,12 @@ void aw_buf_free(aw_buf *b);
 /* malloc'd copy of len bytes plus a NUL (binary-safe, and a C string for
  * text); NULL when out of memory. */
 char *aw_memdup(const void *p, size_t len);
+
+/* v in decimal into out (at least AW_INT_TEXT bytes), NUL-terminated;
+ * returns its length. For the hot path, where snprintf costs hundreds of
+ * instructions per number. */
+#define AW_INT_TEXT 21
+size_t aw_format_int(char *out, int64_t v);
 
 /* Hand the data over to the caller (free() it); the buffer becomes empty. */
 char *aw_buf_steal(aw_buf *b);

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "common/aw_text_scan.h"
+
 /* Length of the valid UTF-8 sequence starting at p (at most n bytes), or 0
  * when invalid (overlong forms, surrogates, above U+10FFFF: what jansson's
  * utf8 check refuses). */
@@ -51,38 +53,30 @@ static int put_quoted(aw_buf *b, const char *s, size_t len, const char *suffix)
     return 0;
 }
 
-int aw_json_out_string(aw_buf *b, const char *s, size_t len)
+char *aw_json_escape_into(char *o, const char *s, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    /* Most strings need no escape: copy them whole. */
-    size_t plain = 0;
-    while (plain < len && p[plain] >= 0x20 && p[plain] < 0x80 && p[plain] != '"' &&
-           p[plain] != '\\')
-        plain++;
-    if (plain == len)
-        return put_quoted(b, s, len, "");
-    /* Worst case: every byte a 6-byte \u00XX escape. */
-    if (aw_buf_reserve(b, len * 6 + 2))
-        return -1;
-    char *o = b->data + b->len;
     *o++ = '"';
     while (p < end) {
+        /* Runs of bytes that need no escape are copied whole. */
+        const unsigned char *run = aw_scan_plain(p, end);
+        memcpy(o, p, (size_t)(run - p));
+        o += run - p;
+        p = run;
+        if (p >= end)
+            break;
         unsigned char c = *p;
         if (c >= 0x80) {
             size_t n = utf8_len(p, (size_t)(end - p));
             if (!n)
-                return -1;
+                return NULL;
             memcpy(o, p, n);
             o += n;
             p += n;
             continue;
         }
         p++;
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-            continue;
-        }
         *o++ = '\\';
         switch (c) {
         case '"': *o++ = '"'; break;
@@ -101,6 +95,22 @@ int aw_json_out_string(aw_buf *b, const char *s, size_t len)
         }
     }
     *o++ = '"';
+    return o;
+}
+
+int aw_json_out_string(aw_buf *b, const char *s, size_t len)
+{
+    /* Most strings need no escape: reserve for what they are, not for the
+     * worst case. */
+    const unsigned char *u = (const unsigned char *)s;
+    size_t need = aw_scan_plain(u, u + len) == u + len ? len + 2 : AW_JSON_ESCAPED_MAX(len);
+    if (aw_buf_reserve(b, need))
+        return -1;
+    char *o = aw_json_escape_into(b->data + b->len, s, len);
+    if (!o) {
+        b->data[b->len] = '\0';
+        return -1;
+    }
     *o = '\0';
     b->len = (size_t)(o - b->data);
     return 0;
@@ -113,16 +123,8 @@ int aw_json_out_cstr(aw_buf *b, const char *s)
 
 int aw_json_out_int(aw_buf *b, int64_t v)
 {
-    char tmp[24], *e = tmp + sizeof tmp, *p = e;
-    /* Through unsigned arithmetic, so INT64_MIN does not overflow. */
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    return aw_buf_append(b, p, (size_t)(e - p));
+    char tmp[AW_INT_TEXT];
+    return aw_buf_append(b, tmp, aw_format_int(tmp, v));
 }
 
 int aw_json_out_name(aw_buf *b, const char *name) { return put_quoted(b, name, strlen(name), ":"); }

@@ -17,6 +17,14 @@
  * the whole buffer) when s is not valid UTF-8, which jansson refuses too, or
  * when out of memory. */
 int aw_json_out_string(aw_buf *b, const char *s, size_t len);
+/* The bytes at most needed for the JSON string of len bytes: every byte a
+ * 6-byte \u00XX escape, and the quotes. */
+#define AW_JSON_ESCAPED_MAX(len) ((len) * 6 + 2)
+/* Write the JSON string of s[0..len) at o, which has room for
+ * AW_JSON_ESCAPED_MAX(len) bytes; return the end (no NUL written), or NULL
+ * when s is not valid UTF-8. For writers that reserve once for a whole
+ * document. */
+char *aw_json_escape_into(char *o, const char *s, size_t len);
 /* The same for a C string (NULL writes ""). */
 int aw_json_out_cstr(aw_buf *b, const char *s);
 /* A signed integer. */

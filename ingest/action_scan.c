@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "common/aw_text_scan.h"
 #include "ingest/action.h"
 
 /* A top-level string value, as raw bytes between its quotes. */
@@ -24,15 +25,16 @@ static const char *skip_ws(const char *p, const char *end)
  * which case the raw bytes are not the decoded value. */
 static const char *skip_string(const char *p, const char *end, bool *escaped)
 {
-    for (p++; p < end; p++) {
-        if (*p == '"')
-            return p + 1;
-        if (*p == '\\') {
-            *escaped = true;
-            p++;
-        }
+    const unsigned char *u = (const unsigned char *)p + 1, *e = (const unsigned char *)end;
+    for (;;) {
+        u = aw_scan_quote(u, e);
+        if (u >= e)
+            return NULL;
+        if (*u == '"')
+            return (const char *)u + 1;
+        *escaped = true;
+        u += 2; /* the escaped byte cannot end the string */
     }
-    return NULL;
 }
 
 /* Skip one value of any kind without looking inside it beyond brackets and

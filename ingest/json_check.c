@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/aw_text_scan.h"
+
 #define INLINE_KEYS 64
 #define INLINE_DECODED 1024
 #define INLINE_NUMBER 64
@@ -166,8 +168,7 @@ static int check_string(checker *c, aw_json_value *v, bool *escaped)
     *escaped = false;
     for (;;) {
         const unsigned char *run = p;
-        while (p < end && string_class(*p) == 0)
-            p++;
+        p = aw_scan_plain(p, end);
         decoded += (size_t)(p - run);
         if (p >= end)
             return fail(c, p, "premature end of input in a string");

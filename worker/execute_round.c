@@ -6,33 +6,16 @@
 #include "common/aw_backoff.h"
 #include "common/aw_clock.h"
 
-aw_exec *aw_exec_new(size_t cap)
+int aw_exec_init(aw_exec *x, aw_scratch *s, size_t cap)
 {
-    aw_exec *x = calloc(1, sizeof(*x));
-    if (!x)
-        return NULL;
+    memset(x, 0, sizeof(*x));
     size_t c = cap ? cap : 1;
     x->cap = cap;
-    x->items = calloc(c, sizeof(*x->items));
-    x->calls = calloc(c, sizeof(*x->calls));
-    x->res = calloc(c, sizeof(*x->res));
-    x->due = calloc(c, sizeof(*x->due));
-    if (!x->items || !x->calls || !x->res || !x->due) {
-        aw_exec_free(x);
-        return NULL;
-    }
-    return x;
-}
-
-void aw_exec_free(aw_exec *x)
-{
-    if (!x)
-        return;
-    free(x->items);
-    free(x->calls);
-    free(x->res);
-    free(x->due);
-    free(x);
+    x->items = aw_scratch_calloc(s, c, sizeof(*x->items));
+    x->calls = aw_scratch_calloc(s, c, sizeof(*x->calls));
+    x->res = aw_scratch_calloc(s, c, sizeof(*x->res));
+    x->due = aw_scratch_calloc(s, c, sizeof(*x->due));
+    return x->items && x->calls && x->res && x->due ? 0 : -1;
 }
 
 void aw_exec_add(aw_exec *x, aw_job *job, int provider, uint64_t token, size_t tag)

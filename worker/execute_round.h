@@ -47,9 +47,9 @@ typedef struct aw_exec {
     size_t *due;
 } aw_exec;
 
-/* Room for cap items; NULL when out of memory. Free with aw_exec_free. */
-aw_exec *aw_exec_new(size_t cap);
-void aw_exec_free(aw_exec *x);
+/* Room for cap items, taken from s (the worker's per-batch scratch: freed
+ * by its reset, nothing to free here). -1 when out of memory. */
+int aw_exec_init(aw_exec *x, aw_scratch *s, size_t cap);
 
 /* Add a claimed job (at most cap of them). */
 void aw_exec_add(aw_exec *x, aw_job *job, int provider, uint64_t token, size_t tag);

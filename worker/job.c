@@ -20,7 +20,8 @@ aw_job *aw_job_new(rd_kafka_message_t *m, uint32_t generation, size_t max_bytes)
     j->generation = generation;
     j->consumed_at_mono = aw_mono_now_ms();
     /* An oversized message is rejected by size alone: never scan it. */
-    if (m->len > max_bytes || aw_action_scan_identity(m->payload, m->len, &j->hash) != 0) {
+    j->scanned = m->len <= max_bytes && aw_action_scan_identity(m->payload, m->len, &j->hash) == 0;
+    if (!j->scanned) {
         aw_job_decode(j, max_bytes);
         if (j->rejected)
             j->hash = position_hash(m);
@@ -36,9 +37,9 @@ void aw_job_decode(aw_job *j, size_t max_bytes)
     const rd_kafka_message_t *m = j->msg;
     if (aw_action_decode(m->payload, m->len, max_bytes, &j->action, &j->reject) != 0)
         j->rejected = true;
-    else
-        /* Equal to the scanned hash (tests/fuzz/fuzz_action.c checks it);
-         * batch selection compares identities through it. */
+    else if (!j->scanned)
+        /* A scanned hash is equal to this one (tests/fuzz/fuzz_action.c
+         * checks it); batch selection compares identities through it. */
         j->hash = aw_action_identity_hash(&j->action);
 }
 
@@ -47,13 +48,13 @@ void aw_job_free(aw_job *job)
     if (!job)
         return;
     /* Not only when !rejected: the pipeline rejects decoded actions too
-     * (unknown provider), and those still own their JSON tree. A failed
+     * (unknown provider), and those still own their strings. A failed
      * decode leaves the action zeroed, which clears as a no-op. */
     aw_action_clear(&job->action);
-    /* The fixed strings live in one block; the rest are the record's own. */
+    /* The record's strings but details live in one block (worker/outcome.c). */
     aw_audit_record *r = &job->record;
     r->record_id = r->source_topic = r->worker_id = r->action_id = r->ns = r->tenant = NULL;
-    r->provider = r->action_type = r->dedup_identity = NULL;
+    r->provider = r->action_type = r->dedup_identity = r->payload = r->metadata = NULL;
     free(job->strings);
     aw_audit_record_clear(r);
     rd_kafka_message_destroy(job->msg);

@@ -44,12 +44,13 @@ typedef struct aw_job {
     aw_action action;          /* valid when !rejected */
     aw_reject reject;
     uint64_t hash;             /* identity hash (shard + per-key order) */
+    bool scanned;              /* hash came from the identity scan */
     int64_t consumed_at_mono;
     int64_t not_before_mono;   /* lease busy elsewhere: retry after this */
     int busy_waits;            /* how many times the claim found a live lease */
 
     aw_audit_record record;    /* the outcome, filled by the pipeline; its
-                                  fixed strings point into `strings` */
+                                  strings but details point into `strings` */
     char *strings;             /* owned: one block (worker/outcome.c) */
     atomic_int pending;        /* acknowledgements still missing */
     atomic_bool delivery_failed; /* a reply/DLQ delivery failed for good */

@@ -25,8 +25,8 @@ aw_status aw_outcome_begin(aw_runtime *rt, aw_job *job, int64_t now_ms, aw_error
     aw_audit_record_id(id, sizeof(id), topic, m->partition, m->offset);
     const char *src[S_COUNT] = {id, topic, rt->cfg->worker_id ? rt->cfg->worker_id : "",
                                 job->reject.action_id, "", "", "", "", ""};
+    const aw_action *a = &job->action;
     if (!job->rejected) {
-        const aw_action *a = &job->action;
         src[S_ACTION_ID] = a->id;
         src[S_NS] = a->ns;
         src[S_TENANT] = a->tenant;
@@ -39,6 +39,11 @@ aw_status aw_outcome_begin(aw_runtime *rt, aw_job *job, int64_t now_ms, aw_error
         total += (len[i] = strlen(src[i])) + 1;
     /* + "ns:tenant:key" (aw_action_identity's form), "" when rejected */
     total += len[S_NS] + len[S_TENANT] + len[S_KEY] + 3;
+    /* + the producer's own bytes of payload and metadata (a validated
+     * message's values are JSON text as they stand: copying them costs far
+     * less than serialising parsed values again) */
+    if (!job->rejected)
+        total += (a->payload ? a->payload_len + 1 : 0) + (a->metadata ? a->metadata_len + 1 : 0);
     char *p = job->strings = malloc(total);
     if (!p)
         return aw_error_set(err, AW_NOMEM, "out of memory building the audit record");
@@ -59,7 +64,19 @@ aw_status aw_outcome_begin(aw_runtime *rt, aw_job *job, int64_t now_ms, aw_error
         memcpy(p, src[S_KEY], len[S_KEY]);
         p += len[S_KEY];
     }
-    *p = '\0';
+    *p++ = '\0';
+    if (!job->rejected && a->payload) {
+        r->payload = p;
+        memcpy(p, a->payload, a->payload_len);
+        p += a->payload_len;
+        *p++ = '\0';
+    }
+    if (!job->rejected && a->metadata) {
+        r->metadata = p;
+        memcpy(p, a->metadata, a->metadata_len);
+        p += a->metadata_len;
+        *p++ = '\0';
+    }
     r->record_id = dst[S_RECORD_ID];
     r->source_topic = dst[S_TOPIC];
     r->worker_id = dst[S_WORKER];
@@ -71,16 +88,6 @@ aw_status aw_outcome_begin(aw_runtime *rt, aw_job *job, int64_t now_ms, aw_error
     r->source_partition = m->partition;
     r->source_offset = m->offset;
     r->dispatched_at_ms = now_ms;
-    if (!job->rejected) {
-        /* The producer's own bytes of payload and metadata (a validated
-         * message's values are JSON text as they stand): copying them costs
-         * far less than serialising parsed values again. */
-        const aw_action *a = &job->action;
-        r->payload = a->payload ? aw_memdup(a->payload, a->payload_len) : NULL;
-        r->metadata = a->metadata ? aw_memdup(a->metadata, a->metadata_len) : NULL;
-        if ((job->action.metadata && !r->metadata) || (job->action.payload && !r->payload))
-            return aw_error_set(err, AW_NOMEM, "out of memory building the audit record");
-    }
     return AW_OK;
 }
 
@@ -124,10 +131,10 @@ static rd_kafka_headers_t *reply_headers(const aw_job *job)
     rd_kafka_header_add(h, "acteon.correlation_id", -1, r->action_id, -1);
     rd_kafka_header_add(h, "acteon.outcome", -1, aw_outcome_name(r->outcome), -1);
     rd_kafka_header_add(h, "acteon.source_topic", -1, r->source_topic, -1);
-    snprintf(num, sizeof(num), "%" PRId32, r->source_partition);
-    rd_kafka_header_add(h, "acteon.source_partition", -1, num, -1);
-    snprintf(num, sizeof(num), "%" PRId64, r->source_offset);
-    rd_kafka_header_add(h, "acteon.source_offset", -1, num, -1);
+    rd_kafka_header_add(h, "acteon.source_partition", -1, num,
+                        (ssize_t)aw_format_int(num, r->source_partition));
+    rd_kafka_header_add(h, "acteon.source_offset", -1, num,
+                        (ssize_t)aw_format_int(num, r->source_offset));
     if (!job->rejected && job->action.traceparent)
         rd_kafka_header_add(h, "traceparent", -1, job->action.traceparent, -1);
     if (!job->rejected && job->action.tracestate)

@@ -149,20 +149,44 @@ static void busy(aw_worker *w, item *it, const aw_claim *c)
                  j->record.record_id, c->token);
 }
 
-/* The provider's last answer (worker/execute_round) becomes the outcome. */
+/* Append "name":"value", as json_object_set_new(.., json_string(value)) did:
+ * a NULL value, or one that is not valid UTF-8 (json_string refuses it), is
+ * left out. Out of memory also leaves it out; the caller's next append
+ * fails then. */
+static void put_text_member(aw_buf *b, const char *name, const char *value)
+{
+    size_t at = b->len;
+    if (!value || (!aw_json_out_name(b, name) && !aw_json_out_cstr(b, value) &&
+                   !aw_buf_puts(b, ",")))
+        return;
+    if (b->data) {
+        b->len = at;
+        b->data[at] = '\0';
+    }
+}
+
+/* The provider's last answer (worker/execute_round) becomes the outcome.
+ * Its details are written as text directly (one per executed action; a
+ * jansson tree and its dump cost a dozen allocations): the members and their
+ * order are those the tree had. */
 static void execute_done(item *it, const aw_exec_item *x)
 {
     const aw_provider_result *res = &x->res;
-    json_t *d = json_object();
+    aw_buf b = {0};
+    bool ok = !aw_buf_puts(&b, "{");
     if (res->http_status)
-        json_object_set_new(d, "provider_status", json_integer(res->http_status));
-    if (!res->ok) {
-        json_object_set_new(d, "error_code", json_string(res->error_code));
-        json_object_set_new(d, "error", json_string(res->error));
+        ok = ok && !aw_json_out_name(&b, "provider_status") &&
+             !aw_json_out_int(&b, res->http_status) && !aw_buf_puts(&b, ",");
+    if (ok && !res->ok) {
+        put_text_member(&b, "error_code", res->error_code);
+        put_text_member(&b, "error", res->error);
     }
-    json_object_set_new(d, "attempts", json_integer(x->attempts));
+    ok = ok && !aw_json_out_name(&b, "attempts") && !aw_json_out_int(&b, x->attempts) &&
+         !aw_buf_puts(&b, "}");
+    if (!ok)
+        aw_buf_free(&b); /* out of memory: details_text() falls back to {} */
+    it->details_text = b.data;
     it->outcome = res->ok ? AW_OUTCOME_EXECUTED : AW_OUTCOME_FAILED;
-    it->details = d;
     it->attempts = x->attempts;
     it->executed = true;
     it->finished = true;
@@ -311,6 +335,10 @@ static bool complete_all(aw_worker *w, item *items, size_t n, completion *c)
         item *it = &items[idx[k]];
         AW_WARN("worker", "%s: lease lost before completion (token %" PRIu64 ")",
                 it->job->record.record_id, it->token);
+        if (!it->details && it->details_text) /* written as text by execute_done */
+            it->details = json_loads(it->details_text, 0, NULL);
+        if (!it->details)
+            it->details = json_object();
         json_object_set_new(it->details, "lease_lost", json_true());
         free(it->details_text); /* dumped again with the flag */
         it->details_text = NULL;
@@ -360,8 +388,8 @@ size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
      * executed action is exposed (a crash repeats it) until its done record
      * exists, so done records are written after every round, and a round
      * starts no call later than COMPLETE_EVERY_MS after its first. */
-    aw_exec *ex = ok ? aw_exec_new(n) : NULL;
-    ok = ok && ex;
+    aw_exec exec, *ex = &exec;
+    ok = ok && aw_exec_init(ex, &w->scratch, n) == 0;
     for (size_t i = 0; ok && i < n; i++)
         if (!items[i].finished && items[i].provider >= 0)
             aw_exec_add(ex, items[i].job, items[i].provider, items[i].token, i);
@@ -388,7 +416,6 @@ size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished)
         if (!going)
             break;
     }
-    aw_exec_free(ex);
     if (ok)
         ok = complete_all(w, items, n, &completion_arrays);
     aw_lease_keeper_remove_batch(rt->keeper, leases.first, leases.n);

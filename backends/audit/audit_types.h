@@ -42,6 +42,13 @@ void aw_audit_record_clear(aw_audit_record *r);
 /* Deep copy; dst is overwritten (not cleared first). */
 aw_status aw_audit_record_copy(aw_audit_record *dst, const aw_audit_record *src, aw_error *err);
 
+/* A copy whose strings live in one caller-owned block instead: for stores
+ * that keep many records (one allocation per record instead of a dozen).
+ * block holds aw_audit_record_strings_size(src) bytes; dst's strings point
+ * into it, so free the block, never aw_audit_record_clear(dst). */
+size_t aw_audit_record_strings_size(const aw_audit_record *src);
+void aw_audit_record_copy_packed(aw_audit_record *dst, const aw_audit_record *src, char *block);
+
 /* "<topic>:<partition>:<offset>" into out. Kafka topic names cannot contain
  * ':', so the id is unambiguous. */
 void aw_audit_record_id(char *out, size_t outsz, const char *topic, int32_t partition,

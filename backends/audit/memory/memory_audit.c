@@ -24,7 +24,7 @@
 #include "backends/audit/audit_backend.h"
 
 typedef struct mem_entry {
-    aw_audit_record rec;
+    aw_audit_record rec;     /* its strings follow the entry, same allocation */
     uint64_t hash;           /* of rec.record_id */
     struct mem_entry *hnext; /* bucket chain */
 } mem_entry;
@@ -139,11 +139,9 @@ static void hash_grow(mem_audit *a, size_t want)
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
+/* An entry and its record's strings are one allocation (entry_new). */
 static void entry_free(mem_entry *e)
 {
-    if (!e)
-        return;
-    aw_audit_record_clear(&e->rec);
     free(e);
 }
 
@@ -204,6 +202,19 @@ static void mem_session_close(void *session)
 
 /* ---- append ------------------------------------------------------------- */
 
+/* A stored copy of r: the entry with the record's strings packed after it. */
+static mem_entry *entry_new(const aw_audit_record *r)
+{
+    size_t strings = aw_audit_record_strings_size(r);
+    mem_entry *e = malloc(sizeof(*e) + strings);
+    if (!e)
+        return NULL;
+    aw_audit_record_copy_packed(&e->rec, r, (char *)(e + 1));
+    e->hash = fnv1a(e->rec.record_id);
+    e->hnext = NULL;
+    return e;
+}
+
 /* Deep copies of the batch, made before taking the lock. */
 static aw_status copy_batch(const aw_audit_record *recs, size_t n, mem_entry **out,
                             aw_error *err)
@@ -212,10 +223,8 @@ static aw_status copy_batch(const aw_audit_record *recs, size_t n, mem_entry **o
     for (size_t i = 0; i < n && rc == AW_OK; i++) {
         if (!recs[i].record_id || !recs[i].record_id[0])
             rc = aw_error_set(err, AW_PERMANENT, "audit memory: record %zu has no record_id", i);
-        else if (!(out[i] = calloc(1, sizeof(*out[i]))))
+        else if (!(out[i] = entry_new(&recs[i])))
             rc = aw_error_set(err, AW_NOMEM, "out of memory");
-        else if ((rc = aw_audit_record_copy(&out[i]->rec, &recs[i], err)) == AW_OK)
-            out[i]->hash = fnv1a(out[i]->rec.record_id);
     }
     if (rc != AW_OK) {
         for (size_t i = 0; i < n; i++) {

@@ -55,7 +55,7 @@ for i in "${!bins[@]}"; do
     # "at /s" over 1 s).
     paced=$(awk -F'|' '/^\| memory\/memory/ {gsub(/ /, "", $7); print $7}' "$work/run.$i.log")
     actions=$((N + ${paced:-0}))
-    total=$(cat "$out"* 2>/dev/null | awk '/^totals:/ {s += $2} END {print s + 0}')
+    total=$(cat "$out"* 2>/dev/null | awk '/^totals:/ {s += $2} END {printf "%.0f", s}')
     [ "$total" -gt 0 ] || { echo "instructions: no callgrind counts for $bin" >&2; exit 1; }
     per=$((total / actions))
     [ -n "$first" ] || first=$per

@@ -5,7 +5,10 @@
 
 Counts distinct messages by source coordinates (replies may be re-sent after
 a redelivery; consumers treat them as idempotent by source), and asserts
-each message has exactly one outcome."""
+each message has exactly one outcome. The details of executed and
+deduplicated replies have their documented members (docs/messages.md), and a
+duplicate's original_source names a message that got original_outcome
+whenever that message's reply is among those read."""
 import argparse
 import json
 import sys
@@ -17,6 +20,7 @@ ap.add_argument("--summary", action="store_true")
 args = ap.parse_args()
 
 by_source = {}
+duplicates = []  # (source, original source, original outcome)
 for line in sys.stdin:
     line = line.strip()
     if not line:
@@ -28,6 +32,28 @@ for line in sys.stdin:
     if prev is not None and prev != r["outcome"]:
         sys.exit(f"message {key} has two outcomes: {prev} and {r['outcome']}")
     by_source[key] = r["outcome"]
+    d = r.get("details")
+    if r["outcome"] == "executed" and not (isinstance(d, dict) and
+                                           isinstance(d.get("attempts"), int) and
+                                           d["attempts"] >= 1):
+        sys.exit(f"message {key}: executed without details.attempts >= 1: {d}")
+    if r["outcome"] == "deduplicated" and not d.get("redelivered"):
+        o = d.get("original_source")
+        if not (isinstance(o, dict) and isinstance(o.get("topic"), str) and
+                isinstance(o.get("partition"), int) and isinstance(o.get("offset"), int) and
+                isinstance(d.get("original_outcome"), str) and
+                isinstance(d.get("original_action_id"), str) and
+                isinstance(d.get("original_fencing_token"), int)):
+            sys.exit(f"message {key}: deduplicated without the original's details: {d}")
+        duplicates.append((key, (o["topic"], o["partition"], o["offset"]),
+                           d["original_outcome"]))
+
+for key, orig, orig_outcome in duplicates:
+    if orig == key:
+        sys.exit(f"message {key}: deduplicated against itself")
+    if orig in by_source and by_source[orig] != orig_outcome:
+        sys.exit(f"message {key}: original {orig} got {by_source[orig]}, "
+                 f"details say {orig_outcome}")
 
 counts = {}
 for o in by_source.values():

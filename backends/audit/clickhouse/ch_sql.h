@@ -53,7 +53,4 @@ int aw_ch_sql_delete_ids(aw_buf *b, int64_t now_ms, const char *const *ids, size
 /* How many mutations of the table are still running. */
 int aw_ch_sql_pending_mutations(aw_buf *b);
 
-/* The INSERT statement line; the JSONEachRow rows follow it. */
-#define AW_CH_INSERT_HEAD "INSERT INTO " AW_CH_TABLE " FORMAT JSONEachRow\n"
-
 #endif

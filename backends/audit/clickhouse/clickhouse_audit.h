@@ -19,7 +19,7 @@
  *   1. drops duplicates inside the batch (the first occurrence wins),
  *   2. asks which record_ids of the batch are already stored (one SELECT on
  *      the ORDER BY key per chunk of ~2000 ids),
- *   3. inserts the others in ONE `INSERT ... FORMAT JSONEachRow` POST, every
+ *   3. inserts the others in ONE `INSERT ... FORMAT TabSeparated` POST, every
  *      column sent.
  * Steps 2 and 3 run under a per-backend mutex, so appends of one process are
  * exact. Two PROCESSES appending the same record_id at the same moment can

@@ -35,6 +35,18 @@ static size_t utf8_len(const unsigned char *p, size_t n)
     return len;
 }
 
+bool aw_utf8_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    while (p < end) {
+        size_t n = *p < 0x80 ? 1 : utf8_len(p, (size_t)(end - p));
+        if (!n)
+            return false;
+        p += n;
+    }
+    return true;
+}
+
 int aw_json_out_raw(aw_buf *b, const char *s, size_t len) { return aw_buf_append(b, s, len); }
 
 /* '"' s '"' suffix, for bytes that need no escape. */

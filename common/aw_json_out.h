@@ -7,6 +7,7 @@
 #ifndef AW_JSON_OUT_H
 #define AW_JSON_OUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,9 @@ int aw_json_out_string(aw_buf *b, const char *s, size_t len);
 char *aw_json_escape_into(char *o, const char *s, size_t len);
 /* The same for a C string (NULL writes ""). */
 int aw_json_out_cstr(aw_buf *b, const char *s);
+/* Whether s[0..len) is valid UTF-8 by the rule above (what jansson accepts):
+ * for writers of other formats whose text is read back as JSON. */
+bool aw_utf8_valid(const char *s, size_t len);
 /* A signed integer. */
 int aw_json_out_int(aw_buf *b, int64_t v);
 /* Raw bytes: already JSON text, or punctuation. */

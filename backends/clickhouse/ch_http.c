@@ -223,14 +223,13 @@ void aw_ch_conn_close(aw_ch_conn *c)
         curl_easy_cleanup(c->h);
     c->h = NULL;
     aw_buf_free(&c->resp);
+    aw_buf_free(&c->ext);
 }
 
-aw_status aw_ch_request(aw_ch_conn *c, const char *body, size_t len, const char *what,
-                        aw_error *err)
+/* Run the request set up on c->h; map a failure. */
+static aw_status perform(aw_ch_conn *c, const char *what, aw_error *err)
 {
     aw_buf_reset(&c->resp);
-    curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     CURLcode cc = curl_easy_perform(c->h);
     if (cc != CURLE_OK) {
         aw_status st = aw_http_curl_status(cc);
@@ -251,4 +250,58 @@ aw_status aw_ch_request(aw_ch_conn *c, const char *body, size_t len, const char 
     int n = (int)strcspn(text, "\r\n");
     return aw_error_set(err, st, "clickhouse %s: %s: HTTP %ld: %.*s%s", c->cfg->where, what,
                         status, n > 160 ? 160 : n, text, hint);
+}
+
+aw_status aw_ch_request(aw_ch_conn *c, const char *body, size_t len, const char *what,
+                        aw_error *err)
+{
+    curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    return perform(c, what, err);
+}
+
+#define CH_EXT_BOUNDARY "aw-clickhouse-external-table-7c1f0e"
+
+/* base_url&query=Q&TABLE_structure=S, URL-escaped. */
+static int ext_url(CURL *h, aw_buf *u, const char *base, const char *query, const char *table,
+                   const char *structure)
+{
+    char *q = curl_easy_escape(h, query, 0), *st = curl_easy_escape(h, structure, 0);
+    int rc = !q || !st ||
+             aw_buf_printf(u, "%s&query=%s&%s_structure=%s", base, q, table, st) != 0;
+    curl_free(q);
+    curl_free(st);
+    return rc ? -1 : 0;
+}
+
+aw_status aw_ch_request_ext(aw_ch_conn *c, const char *query, const char *table,
+                            const char *structure, const char *rows, size_t len,
+                            const char *what, aw_error *err)
+{
+    aw_buf url = {0};
+    aw_buf_reset(&c->ext);
+    struct curl_slist *hdr =
+        curl_slist_append(NULL, "Content-Type: multipart/form-data; boundary=" CH_EXT_BOUNDARY);
+    if (!hdr || ext_url(c->h, &url, c->cfg->base_url, query, table, structure) != 0 ||
+        aw_buf_printf(&c->ext,
+                      "--" CH_EXT_BOUNDARY "\r\nContent-Disposition: form-data; name=\"%s\"; "
+                      "filename=\"%s\"\r\n\r\n",
+                      table, table) != 0 ||
+        aw_buf_append(&c->ext, rows, len) != 0 ||
+        aw_buf_puts(&c->ext, "\r\n--" CH_EXT_BOUNDARY "--\r\n") != 0) {
+        curl_slist_free_all(hdr);
+        aw_buf_free(&url);
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    }
+    curl_easy_setopt(c->h, CURLOPT_URL, url.data);
+    curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, c->ext.data);
+    curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->ext.len);
+    aw_status rc = perform(c, what, err);
+    /* back to the plain requests of aw_ch_request (the connection stays) */
+    curl_easy_setopt(c->h, CURLOPT_URL, c->cfg->base_url);
+    curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(hdr);
+    aw_buf_free(&url);
+    return rc;
 }

@@ -40,6 +40,7 @@ typedef struct aw_ch_conn {
     const aw_ch_config *cfg; /* not owned */
     CURL *h;
     aw_buf resp;
+    aw_buf ext; /* scratch: the request body of aw_ch_request_ext */
 } aw_ch_conn;
 
 aw_status aw_ch_conn_open(aw_ch_conn *c, const aw_ch_config *cfg, aw_error *err);
@@ -50,6 +51,17 @@ void aw_ch_conn_close(aw_ch_conn *c);
  * operation in messages. */
 aw_status aw_ch_request(aw_ch_conn *c, const char *body, size_t len, const char *what,
                         aw_error *err);
+
+/* The query with one external table (ClickHouse's "external data"): the
+ * statement travels in the URL (query=...), the table's columns in
+ * TABLE_structure ("name Type, ..."), its TabSeparated rows (rows[0..len),
+ * escaped as ch_tsv.h says, so no CR or LF inside a field: a fixed
+ * boundary cannot occur in them) as the one part of a multipart/form-data
+ * body. The query names the table like any other (`x IN TABLE`). The
+ * rows are copied into c->ext. Otherwise as aw_ch_request. */
+aw_status aw_ch_request_ext(aw_ch_conn *c, const char *query, const char *table,
+                            const char *structure, const char *rows, size_t len,
+                            const char *what, aw_error *err);
 
 /* The "Code: N" of a ClickHouse exception text, or -1. */
 int aw_ch_error_code(const char *body);

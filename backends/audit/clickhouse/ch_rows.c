@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "backends/clickhouse/ch_tsv.h"
+#include "common/aw_json_out.h"
 #include "common/aw_outcome.h"
 
 /* ClickHouse's Date is a UInt16 day number, but 18.16 only reads dates up
@@ -27,61 +29,89 @@ void aw_ch_date(int64_t ms, char out[11])
     snprintf(out, 11, "%04u-%02u-%02u", y, m, d);
 }
 
-static int set_s(json_t *o, const char *k, const char *v)
+/* One TabSeparated row being written: the first failure sticks (-1 out of
+ * memory, -2 a string that is not UTF-8) and later columns do nothing. */
+typedef struct row_w {
+    aw_buf *b;
+    int rc;
+} row_w;
+
+/* Text columns must be UTF-8: queries read them back as JSON
+ * (aw_ch_row_parse), which refuses anything else. */
+static void col_s(row_w *w, const char *s)
 {
-    json_t *s = json_string(v ? v : "");
-    return s ? json_object_set_new(o, k, s) : -1;
+    if (w->rc)
+        return;
+    s = s ? s : "";
+    size_t n = strlen(s);
+    if (!aw_utf8_valid(s, n))
+        w->rc = -2;
+    else if (aw_ch_tsv_bytes(w->b, s, n) != 0 || aw_buf_append(w->b, "\t", 1) != 0)
+        w->rc = -1;
 }
 
-static int set_i(json_t *o, const char *k, int64_t v)
+static void col_i(row_w *w, int64_t v)
 {
-    return json_object_set_new(o, k, json_integer((json_int_t)v));
+    if (!w->rc && (aw_ch_tsv_int(w->b, v) != 0 || aw_buf_append(w->b, "\t", 1) != 0))
+        w->rc = -1;
+}
+
+static void col_u(row_w *w, uint64_t v)
+{
+    if (!w->rc && (aw_ch_tsv_uint(w->b, v) != 0 || aw_buf_append(w->b, "\t", 1) != 0))
+        w->rc = -1;
 }
 
 aw_status aw_ch_row_append(aw_buf *b, const aw_audit_record *r, aw_error *err)
 {
-    json_t *o = json_object();
-    if (!o)
-        return aw_error_set(err, AW_NOMEM, "out of memory");
-    char fence[24], ver[24], day[11];
-    snprintf(fence, sizeof(fence), "%" PRIu64, r->fencing_token); /* UInt64, quoted */
+    size_t start = b->len;
+    row_w w = {b, 0};
+    char day[11];
+    aw_ch_date(r->completed_at_ms, day);
     /* The ReplacingMergeTree version: the merge keeps the earliest
      * completed copy, the one queries pick (migrations/clickhouse). */
     int64_t done = r->completed_at_ms > 0 ? r->completed_at_ms : 0;
-    snprintf(ver, sizeof(ver), "%" PRId64, INT64_MAX - done);
-    aw_ch_date(r->completed_at_ms, day);
-    int bad = set_s(o, "record_id", r->record_id) | set_s(o, "action_id", r->action_id) |
-              set_s(o, "ns", r->ns) | set_s(o, "tenant", r->tenant) |
-              set_s(o, "provider", r->provider) | set_s(o, "action_type", r->action_type) |
-              set_s(o, "dedup_identity", r->dedup_identity) |
-              set_s(o, "outcome", aw_outcome_name(r->outcome)) |
-              set_s(o, "details", r->details ? r->details : "{}") |
-              set_s(o, "payload", r->payload) | set_i(o, "has_payload", r->payload != NULL) |
-              set_s(o, "metadata", r->metadata) | set_i(o, "has_metadata", r->metadata != NULL) |
-              set_s(o, "source_topic", r->source_topic) |
-              set_i(o, "source_partition", r->source_partition) |
-              set_i(o, "source_offset", r->source_offset) | set_s(o, "worker_id", r->worker_id) |
-              set_s(o, "fencing_token", fence) | set_i(o, "attempts", r->attempts) |
-              set_i(o, "dispatched_at_ms", r->dispatched_at_ms) |
-              set_i(o, "completed_at_ms", r->completed_at_ms) |
-              set_i(o, "duration_ms", r->duration_ms) |
-              set_i(o, "expires_at_ms", r->expires_at_ms) | set_s(o, "completed_date", day) |
-              set_s(o, "ver", ver);
-    if (bad) {
-        json_decref(o);
-        /* json_string() refuses text that is not UTF-8; out of memory is
-         * the other (rare) cause. */
+    /* In AW_CH_ROW_COLUMNS order. */
+    col_s(&w, r->record_id);
+    col_s(&w, r->action_id);
+    col_s(&w, r->ns);
+    col_s(&w, r->tenant);
+    col_s(&w, r->provider);
+    col_s(&w, r->action_type);
+    col_s(&w, r->dedup_identity);
+    col_s(&w, aw_outcome_name(r->outcome));
+    col_s(&w, r->details ? r->details : "{}");
+    col_s(&w, r->payload);
+    col_i(&w, r->payload != NULL);
+    col_s(&w, r->metadata);
+    col_i(&w, r->metadata != NULL);
+    col_s(&w, r->source_topic);
+    col_i(&w, r->source_partition);
+    col_i(&w, r->source_offset);
+    col_s(&w, r->worker_id);
+    col_u(&w, r->fencing_token);
+    col_i(&w, r->attempts);
+    col_i(&w, r->dispatched_at_ms);
+    col_i(&w, r->completed_at_ms);
+    col_i(&w, r->duration_ms);
+    col_i(&w, r->expires_at_ms);
+    col_s(&w, day);
+    col_u(&w, (uint64_t)(INT64_MAX - done));
+    if (w.rc) {
+        /* drop the partial row: the buffer is as the caller left it */
+        b->len = start;
+        if (b->data)
+            b->data[start] = '\0';
+        if (w.rc == -1)
+            return aw_error_set(err, AW_NOMEM, "out of memory");
         return aw_error_set(err, AW_PERMANENT,
                             "clickhouse: record %s has a field that is not UTF-8 text",
-                            r->record_id ? r->record_id : "?");
+                            r->record_id && aw_utf8_valid(r->record_id, strlen(r->record_id))
+                                ? r->record_id
+                                : "?");
     }
-    char *line = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (!line)
-        return aw_error_set(err, AW_NOMEM, "out of memory");
-    int rc = aw_buf_puts(b, line) || aw_buf_puts(b, "\n");
-    free(line);
-    return rc ? aw_error_set(err, AW_NOMEM, "out of memory") : AW_OK;
+    b->data[b->len - 1] = '\n'; /* the last column ends the row */
+    return AW_OK;
 }
 
 /* ---- parse ---------------------------------------------------------------- */

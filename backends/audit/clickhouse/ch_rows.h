@@ -1,13 +1,29 @@
-/* Pure conversions between an audit record and a JSONEachRow row of the
- * aw_audit_records table (migrations/clickhouse). */
+/* Pure conversions between an audit record and a row of the
+ * aw_audit_records table (migrations/clickhouse): written as TabSeparated
+ * (ClickHouse parses it about 3x faster than JSONEachRow, and no jansson
+ * tree is built per row), read back from JSONEachRow answers of queries. */
 #ifndef AW_CH_ROWS_H
 #define AW_CH_ROWS_H
 
 #include "backends/audit/audit_types.h"
+#include "backends/audit/clickhouse/ch_sql.h"
 #include "common/aw_buf.h"
 
-/* Append r as one JSONEachRow line (every column, then '\n'). AW_PERMANENT
- * when r cannot be encoded (a string that is not UTF-8), AW_NOMEM. */
+/* The columns of a row, in the order aw_ch_row_append writes them: every
+ * one (18.16 fills a missing column with its zero value, not the DEFAULT). */
+#define AW_CH_ROW_COLUMNS                                                                      \
+    "record_id, action_id, ns, tenant, provider, action_type, dedup_identity, outcome, "      \
+    "details, payload, has_payload, metadata, has_metadata, source_topic, source_partition, "  \
+    "source_offset, worker_id, fencing_token, attempts, dispatched_at_ms, completed_at_ms, "   \
+    "duration_ms, expires_at_ms, completed_date, ver"
+
+/* The INSERT statement line; the rows of aw_ch_row_append follow it. */
+#define AW_CH_INSERT_HEAD                                                                      \
+    "INSERT INTO " AW_CH_TABLE " (" AW_CH_ROW_COLUMNS ") FORMAT TabSeparated\n"
+
+/* Append r as one TabSeparated row (every column of AW_CH_ROW_COLUMNS, then
+ * '\n'). AW_PERMANENT when r cannot be encoded (a string that is not
+ * UTF-8), AW_NOMEM; b is unchanged then. */
 aw_status aw_ch_row_append(aw_buf *b, const aw_audit_record *r, aw_error *err);
 
 /* Parse one JSONEachRow line (64-bit integers quoted or not) into *out,

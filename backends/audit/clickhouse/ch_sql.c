@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "backends/audit/clickhouse/ch_rows.h"
+#include "backends/clickhouse/ch_tsv.h"
 #include "common/aw_outcome.h"
 
 static int quote_list(aw_buf *b, const char *const *ids, size_t n)
@@ -14,11 +15,11 @@ static int quote_list(aw_buf *b, const char *const *ids, size_t n)
     return 0;
 }
 
-int aw_ch_sql_existing(aw_buf *b, const char *const *ids, size_t n)
+int aw_ch_ids_tsv(aw_buf *b, const char *const *ids, size_t n)
 {
-    if (aw_buf_puts(b, "SELECT DISTINCT record_id FROM " AW_CH_TABLE " WHERE record_id IN (") ||
-        quote_list(b, ids, n) || aw_buf_puts(b, ") FORMAT JSONEachRow"))
-        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (aw_ch_tsv_bytes(b, ids[i], strlen(ids[i])) != 0 || aw_buf_append(b, "\n", 1) != 0)
+            return -1;
     return 0;
 }
 

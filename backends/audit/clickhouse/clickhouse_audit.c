@@ -15,8 +15,9 @@
 #include "backends/http/http.h"
 #include "common/aw_clock.h"
 
-/* Ids per existence check or delete mutation: keeps the statement well
- * under max_query_size (256 KiB by default; a record id is <= ~280 bytes). */
+/* Ids per delete mutation: keeps the statement well under max_query_size
+ * (256 KiB by default; a record id is <= ~280 bytes). The existence check
+ * sends its ids as an external table instead: no such bound. */
 #define CH_IDS_PER_STATEMENT 500
 /* Longest record id a cursor may carry: topic (<= 249) + two integers. */
 #define CH_CURSOR_ID_MAX 512
@@ -24,7 +25,8 @@
 
 /* Shared by every session. cfg is immutable after create. append_lock
  * serialises the existence check and the insert of append_batch, so that
- * two sessions of this process never both insert one record_id. */
+ * two sessions of this process never both insert one record_id; rows are
+ * encoded before it is taken, so writers overlap in that work. */
 typedef struct ch_audit {
     aw_ch_config cfg;
     pthread_mutex_t append_lock;
@@ -33,7 +35,9 @@ typedef struct ch_audit {
 typedef struct ch_session {
     ch_audit *a;
     aw_ch_conn conn;
-    aw_buf sql; /* reused statement buffer */
+    aw_buf sql;  /* reused statement buffer */
+    aw_buf rows; /* reused: the INSERT of append_batch, head then rows */
+    aw_buf ids;  /* reused: the batch's ids, rows of the external table */
 } ch_session;
 
 /* ---- lifecycle ------------------------------------------------------------ */
@@ -102,6 +106,8 @@ static void ch_session_close(void *session)
         return;
     aw_ch_conn_close(&s->conn);
     aw_buf_free(&s->sql);
+    aw_buf_free(&s->rows);
+    aw_buf_free(&s->ids);
     free(s);
 }
 
@@ -123,12 +129,12 @@ static aw_status ch_migrate_slot(const aw_audit_options *opts, int *applied, aw_
 
 /* ---- answers --------------------------------------------------------------- */
 
-/* Run s->sql; call fn for every JSONEachRow line of the answer. */
-static aw_status run_rows(ch_session *s, const char *what,
-                          aw_status (*fn)(void *ctx, const char *line, size_t len, aw_error *err),
-                          void *ctx, aw_error *err)
+typedef aw_status (*line_fn)(void *ctx, const char *line, size_t len, aw_error *err);
+
+/* Call fn for every JSONEachRow line of the last answer, when rc is AW_OK
+ * (the request's status); returns the first failure. */
+static aw_status each_line(ch_session *s, aw_status rc, line_fn fn, void *ctx, aw_error *err)
 {
-    aw_status rc = aw_ch_request(&s->conn, s->sql.data, s->sql.len, what, err);
     const char *p = s->conn.resp.data ? s->conn.resp.data : "";
     while (rc == AW_OK && *p) {
         size_t n = strcspn(p, "\n");
@@ -137,6 +143,13 @@ static aw_status run_rows(ch_session *s, const char *what,
         p += n + (p[n] == '\n');
     }
     return rc;
+}
+
+/* Run s->sql; call fn for every line of the answer. */
+static aw_status run_rows(ch_session *s, const char *what, line_fn fn, void *ctx, aw_error *err)
+{
+    aw_status rc = aw_ch_request(&s->conn, s->sql.data, s->sql.len, what, err);
+    return each_line(s, rc, fn, ctx, err);
 }
 
 /* A list of record_ids read from an answer ({"record_id": ...} lines). */
@@ -222,18 +235,18 @@ static aw_status dedup_batch(const aw_audit_record *recs, size_t n, bool *keep,
     return AW_OK;
 }
 
-/* Which of the (sorted) ids are stored already: into *existing (sorted). */
+/* Which of the (sorted) ids are stored already: into *existing (sorted).
+ * One request, the ids as an external table (ch_sql.h). */
 static aw_status find_existing(ch_session *s, const char **ids, size_t n, id_list *existing,
                                aw_error *err)
 {
-    aw_status rc = AW_OK;
-    for (size_t i = 0; rc == AW_OK && i < n; i += CH_IDS_PER_STATEMENT) {
-        size_t k = n - i < CH_IDS_PER_STATEMENT ? n - i : CH_IDS_PER_STATEMENT;
-        aw_buf_reset(&s->sql);
-        if (aw_ch_sql_existing(&s->sql, ids + i, k))
-            return aw_error_set(err, AW_NOMEM, "out of memory");
-        rc = run_rows(s, "check existing records", on_id, existing, err);
-    }
+    aw_buf_reset(&s->ids);
+    if (aw_ch_ids_tsv(&s->ids, ids, n) != 0)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    aw_status rc = aw_ch_request_ext(&s->conn, AW_CH_SQL_EXISTING, AW_CH_IDS_TABLE,
+                                     AW_CH_IDS_STRUCTURE, s->ids.data, s->ids.len,
+                                     "check existing records", err);
+    rc = each_line(s, rc, on_id, existing, err);
     if (rc == AW_OK && existing->n > 1)
         qsort(existing->ids, existing->n, sizeof(char *), cmp_str_ptr);
     return rc;
@@ -244,24 +257,57 @@ static bool in_sorted(const id_list *l, const char *id)
     return l->n && bsearch(&id, l->ids, l->n, sizeof(char *), cmp_str_ptr) != NULL;
 }
 
+/* s->rows = the INSERT of every kept record; row i (kept) starts at
+ * off[i], off[n] is the end. Done outside the lock. */
+static aw_status encode_rows(ch_session *s, const aw_audit_record *recs, size_t n,
+                             const bool *keep, size_t *off, aw_error *err)
+{
+    aw_buf_reset(&s->rows);
+    if (aw_buf_puts(&s->rows, AW_CH_INSERT_HEAD) != 0)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        off[i] = s->rows.len;
+        if (keep[i]) {
+            aw_status rc = aw_ch_row_append(&s->rows, &recs[i], err);
+            if (rc != AW_OK)
+                return rc;
+        }
+    }
+    off[n] = s->rows.len;
+    return AW_OK;
+}
+
+/* Drop the rows of records already stored from s->rows (rare: replays);
+ * the number of rows left goes to *count. */
+static void drop_existing(ch_session *s, const aw_audit_record *recs, size_t n,
+                          const bool *keep, const size_t *off, const id_list *existing,
+                          size_t *count)
+{
+    size_t w = off[0];
+    *count = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!keep[i] || in_sorted(existing, recs[i].record_id))
+            continue;
+        size_t len = off[i + 1] - off[i];
+        memmove(s->rows.data + w, s->rows.data + off[i], len);
+        w += len;
+        (*count)++;
+    }
+    s->rows.len = w;
+    s->rows.data[w] = '\0';
+}
+
 static aw_status append_locked(ch_session *s, const aw_audit_record *recs, size_t n,
-                               const bool *keep, const char **uniq, size_t nuniq,
-                               size_t *inserted, aw_error *err)
+                               const bool *keep, const size_t *off, const char **uniq,
+                               size_t nuniq, size_t *inserted, aw_error *err)
 {
     id_list existing = {0};
     aw_status rc = find_existing(s, uniq, nuniq, &existing, err);
-    aw_buf_reset(&s->sql);
-    if (rc == AW_OK && aw_buf_puts(&s->sql, AW_CH_INSERT_HEAD))
-        rc = aw_error_set(err, AW_NOMEM, "out of memory");
-    size_t count = 0;
-    for (size_t i = 0; rc == AW_OK && i < n; i++) {
-        if (!keep[i] || in_sorted(&existing, recs[i].record_id))
-            continue;
-        rc = aw_ch_row_append(&s->sql, &recs[i], err);
-        count++;
-    }
+    size_t count = nuniq;
+    if (rc == AW_OK && existing.n > 0)
+        drop_existing(s, recs, n, keep, off, &existing, &count);
     if (rc == AW_OK && count > 0)
-        rc = aw_ch_request(&s->conn, s->sql.data, s->sql.len, "insert audit records", err);
+        rc = aw_ch_request(&s->conn, s->rows.data, s->rows.len, "insert audit records", err);
     if (rc == AW_OK)
         *inserted = count;
     id_list_free(&existing);
@@ -281,15 +327,19 @@ static aw_status ch_append_batch(void *session, const aw_audit_record *recs, siz
                                 i);
     bool *keep = calloc(n, sizeof(*keep));
     const char **uniq = calloc(n, sizeof(*uniq));
-    aw_status rc = keep && uniq ? AW_OK : aw_error_set(err, AW_NOMEM, "out of memory");
+    size_t *off = calloc(n + 1, sizeof(*off));
+    aw_status rc = keep && uniq && off ? AW_OK : aw_error_set(err, AW_NOMEM, "out of memory");
     size_t nuniq = 0;
     if (rc == AW_OK)
         rc = dedup_batch(recs, n, keep, uniq, &nuniq, err);
+    if (rc == AW_OK)
+        rc = encode_rows(s, recs, n, keep, off, err);
     if (rc == AW_OK) {
         pthread_mutex_lock(&s->a->append_lock);
-        rc = append_locked(s, recs, n, keep, uniq, nuniq, inserted, err);
+        rc = append_locked(s, recs, n, keep, off, uniq, nuniq, inserted, err);
         pthread_mutex_unlock(&s->a->append_lock);
     }
+    free(off);
     free(uniq);
     free(keep);
     return rc;

@@ -17,12 +17,12 @@
  * time (and only inside one day partition), so *inserted could not be exact
  * from the engine alone. append_batch therefore:
  *   1. drops duplicates inside the batch (the first occurrence wins),
- *   2. asks which record_ids of the batch are already stored (one SELECT on
- *      the ORDER BY key per chunk of ~2000 ids),
- *   3. inserts the others in ONE `INSERT ... FORMAT JSONEachRow` POST, every
- *      column sent.
+ *   2. asks which record_ids of the batch are already stored: ONE SELECT on
+ *      the ORDER BY key, the ids sent as an external table (ch_sql.h),
+ *   3. inserts the others in ONE `INSERT ... FORMAT TabSeparated` POST, every
+ *      column sent (rows encoded before step 2; a stored one is cut out).
  * Steps 2 and 3 run under a per-backend mutex, so appends of one process are
- * exact. Two PROCESSES appending the same record_id at the same moment can
+ * exact; the encoding runs before it, so writers overlap there. Two PROCESSES appending the same record_id at the same moment can
  * both insert it (both report it inserted). That race is harmless to
  * readers: every query keeps one row per record_id (LIMIT 1 BY record_id,
  * the copy with the smallest (completed_at_ms, ...), see ch_sql.h), and

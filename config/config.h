@@ -62,7 +62,9 @@ typedef struct aw_config {
         char *backend;
         char *url;
         int64_t retention_s;
-        int batch_size;          /* records per backend call, at most */
+        int batch_size;          /* records per backend call, at most (default
+                                    500; AW_CLICKHOUSE_AUDIT_BATCH_SIZE with
+                                    the clickhouse backend) */
         int flush_interval_ms;   /* longest wait for a batch to fill */
         int queue_capacity;      /* records queued for the writers, at most */
         int writers;             /* writer threads */
@@ -135,5 +137,9 @@ void aw_config_print_reference(FILE *out);
 
 /* Find a provider by name; NULL if none. */
 const aw_provider_config *aw_config_find_provider(const aw_config *cfg, const char *name);
+
+/* audit.batch_size when the audit backend is clickhouse and the key is not
+ * given (config/config.c: apply_backend_defaults). */
+#define AW_CLICKHOUSE_AUDIT_BATCH_SIZE 5000
 
 #endif

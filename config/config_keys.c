@@ -265,7 +265,9 @@ static const aw_config_key keys[] = {
              "a timeout is retried with backoff."},
     {.path = "audit.batch_size", .type = AW_KEY_INT, .offset = AW_CFG(audit.batch_size),
      .def_num = 500, .min = 1, .max = 100000,
-     .help = "Most records the audit writer sends in one backend call."},
+     .help = "Most records the audit writer sends in one backend call (5000 when "
+             "audit.backend is clickhouse and this key is not given: ClickHouse pays "
+             "per INSERT)."},
     {.path = "audit.flush_interval_ms", .type = AW_KEY_INT,
      .offset = AW_CFG(audit.flush_interval_ms), .def_num = 50, .min = 0, .max = 60000,
      .help = "Longest a record waits for its batch to fill before it is written anyway."},

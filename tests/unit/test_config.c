@@ -888,6 +888,38 @@ static int make_tmpdir(void)
     return mkdtemp(g_tmpdir) ? 0 : -1;
 }
 
+/* audit.batch_size follows the audit backend unless the file or the
+ * environment gives it. */
+static void test_backend_batch_default(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *audit, *env;
+        int want;
+    } cases[] = {
+        {"backend = \"clickhouse\"; url = \"http://h:8123/?database=d\";", NULL, 5000},
+        {"backend = \"clickhouse\"; url = \"http://h:8123/?database=d\"; batch_size = 500;",
+         NULL, 500},
+        {"backend = \"clickhouse\"; url = \"http://h:8123/?database=d\";", "700", 700},
+        {"backend = \"postgres\"; url = \"postgres://h/db\";", NULL, 500},
+        {"backend = \"memory\"; url = \"\";", NULL, 500},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, BASE "audit = { enabled = true; %s };\n", cases[i].audit);
+        if (cases[i].env)
+            setenv("ACTEON_AUDIT_BATCH_SIZE", cases[i].env, 1);
+        else
+            unsetenv("ACTEON_AUDIT_BATCH_SIZE");
+        aw_config *cfg = load_ok(text);
+        if (cfg->audit.batch_size != cases[i].want)
+            fail_msg("case %zu: batch_size %d, want %d", i, cfg->audit.batch_size,
+                     cases[i].want);
+        aw_config_destroy(cfg);
+    }
+    unsetenv("ACTEON_AUDIT_BATCH_SIZE");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -913,6 +945,7 @@ int main(void)
         cmocka_unit_test_teardown(test_errors_hide_secrets, env_teardown),
         cmocka_unit_test_teardown(test_round_trip_shape, env_teardown),
         cmocka_unit_test(test_reference),
+        cmocka_unit_test_teardown(test_backend_batch_default, env_teardown),
         cmocka_unit_test_teardown(test_print_lists_every_key, env_teardown),
     };
     clear_acteon_env();

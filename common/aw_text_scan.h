@@ -5,8 +5,10 @@
  * bytes are plain string content. Testing a 64-bit word at once for
  * "any byte below 0x20, '"', '\\' or 0x80 and above" (the classic zero-byte
  * bit tricks) and only then looking at single bytes makes those walks
- * several times cheaper. The word tests may flag a word that holds no such
- * byte (never the reverse): the byte loop then decides. */
+ * several times cheaper. The word tests can flag bytes above a true hit
+ * (a borrow carries into them) but never below one, and never miss one: on
+ * little-endian machines the lowest flagged byte is the answer, elsewhere a
+ * byte loop finds it. */
 #ifndef AW_TEXT_SCAN_H
 #define AW_TEXT_SCAN_H
 
@@ -29,6 +31,12 @@ static inline uint64_t aw_ts_load(const unsigned char *p)
     return x;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define AW_TS_FIRST(p, mask) return (p) + (__builtin_ctzll(mask) >> 3)
+#else
+#define AW_TS_FIRST(p, mask) break
+#endif
+
 /* The first byte in [p, end) that is a control character, '"', '\\' or
  * not ASCII; end when there is none. */
 static inline const unsigned char *aw_scan_plain(const unsigned char *p, const unsigned char *end)
@@ -39,7 +47,7 @@ static inline const unsigned char *aw_scan_plain(const unsigned char *p, const u
                            aw_ts_zero_byte(x ^ (AW_TS_ONES * '"')) |
                            aw_ts_zero_byte(x ^ (AW_TS_ONES * '\\'));
         if (special)
-            break;
+            AW_TS_FIRST(p, special);
         p += 8;
     }
     while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
@@ -52,8 +60,10 @@ static inline const unsigned char *aw_scan_quote(const unsigned char *p, const u
 {
     while (end - p >= 8) {
         uint64_t x = aw_ts_load(p);
-        if (aw_ts_zero_byte(x ^ (AW_TS_ONES * '"')) | aw_ts_zero_byte(x ^ (AW_TS_ONES * '\\')))
-            break;
+        uint64_t hit = aw_ts_zero_byte(x ^ (AW_TS_ONES * '"')) |
+                       aw_ts_zero_byte(x ^ (AW_TS_ONES * '\\'));
+        if (hit)
+            AW_TS_FIRST(p, hit);
         p += 8;
     }
     while (p < end && *p != '"' && *p != '\\')

@@ -125,7 +125,7 @@ static const unsigned char *quote_ref(const unsigned char *p, const unsigned cha
 }
 
 /* Every special byte at every position of buffers of every length up to 40,
- * the rest filled with each byte value in turn. */
+ * followed by another, the rest filled with plain bytes of several values. */
 static void test_scans(void **state)
 {
     (void)state;
@@ -139,6 +139,10 @@ static void test_scans(void **state)
                     memset(buf, fill, sizeof buf);
                     if (at < len)
                         buf[at] = specials[s];
+                    /* a second one just after, of another kind: the scans
+                     * must still stop at the first */
+                    if (at + 1 < len)
+                        buf[at + 1] = specials[(s + 3) % sizeof specials];
                     const unsigned char *end = buf + len;
                     for (size_t from = 0; from <= len; from += 3) {
                         assert_ptr_equal(aw_scan_plain(buf + from, end),

@@ -16,19 +16,15 @@
  * all its threads: a single-threaded server such as dynalite is bound by
  * that). Figures from a shared machine move: compare two binaries in the
  * same run, interleaved. Nothing here asserts anything. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include "backends/state/state.h"
 #include "bench/bench_kafka.h"
-#include "config/config.h"
-#include "worker/backend_options.h"
 
 enum phase { P_CLAIM, P_RENEW, P_COMPLETE, P_DUP, P_RELEASE_TAKE, P_RELEASE, P_N };
 static const char *const phase_name[P_N] = {"claim", "renew", "complete", "dup", NULL,
@@ -149,10 +145,7 @@ static void *thread_main(void *arg)
     part *p = arg;
     const aw_config *cfg = p->sh->cfg;
     size_t bs = (size_t)cfg->workers.batch_size;
-    aw_error err;
-    aw_state_session *s = NULL;
-    if (aw_state_session_open(p->sh->state, &s, &err) != AW_OK)
-        die("state session", &err);
+    aw_state_session *s = aw_bench_state_session(p->sh->state);
     items a, b;
     items_init(&a, p, "a");
     items_init(&b, p, "b");
@@ -175,58 +168,18 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-/* CPU seconds (user + system) of a process from /proc/PID/stat; -1 if
- * unreadable. */
-static double proc_cpu_s(long pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[len] = '\0';
-    char *p = strrchr(buf, ')'); /* the command name may contain spaces */
-    unsigned long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 int main(int argc, char **argv)
 {
-    const char *file = NULL, *run_id = "sc";
-    long n = 0, server_pid = 0;
-    static const struct option opts[] = {{"run-id", required_argument, NULL, 'r'},
-                                         {"server-pid", required_argument, NULL, 'p'},
-                                         {NULL, 0, NULL, 0}};
-    int ch;
-    while ((ch = getopt_long(argc, argv, "c:n:", opts, NULL)) != -1) {
-        if (ch == 'c')
-            file = optarg;
-        else if (ch == 'n')
-            n = atol(optarg);
-        else if (ch == 'r')
-            run_id = optarg;
-        else if (ch == 'p')
-            server_pid = atol(optarg);
-        else
-            return 2;
-    }
-    if (!file || n <= 0) {
-        fprintf(stderr, "usage: bench_state_calls -c WORKER_CONFIG -n N [--server-pid PID] "
-                        "[--run-id ID]\n");
+    aw_bench_args a = {.run_id = "sc"};
+    if (aw_bench_args_parse(argc, argv, "bench_state_calls", &a))
         return 2;
-    }
-    aw_error err;
+    long n = a.n, server_pid = a.server_pid;
+    const char *run_id = a.run_id;
     aw_config *cfg = NULL;
-    if (aw_config_load_file(file, &cfg, &err) != AW_OK)
-        die(file, &err);
-    shared sh = {.cfg = cfg, .run_id = run_id, .n = n, .nthreads = cfg->workers.threads};
-    aw_state_options so = aw_state_options_from_config(cfg);
-    if (aw_state_new(cfg->state.backend, &so, &sh.state, &err) != AW_OK)
-        die("state", &err);
+    shared sh = {.run_id = run_id, .n = n};
+    aw_bench_open_state(a.config, &cfg, &sh.state);
+    sh.cfg = cfg;
+    sh.nthreads = cfg->workers.threads;
     int k = sh.nthreads;
     pthread_barrier_init(&sh.start, NULL, (unsigned)k + 1);
     pthread_barrier_init(&sh.end, NULL, (unsigned)k + 1);
@@ -241,14 +194,14 @@ int main(int argc, char **argv)
            cfg->workers.batch_size, n);
     for (int ph = 0; ph < P_N; ph++) {
         struct rusage r0, r1;
-        double srv0 = server_pid ? proc_cpu_s(server_pid) : -1;
+        double srv0 = server_pid ? aw_bench_proc_cpu_s(server_pid) : -1;
         getrusage(RUSAGE_SELF, &r0);
         int64_t t0 = aw_bench_now_us();
         pthread_barrier_wait(&sh.start);
         pthread_barrier_wait(&sh.end);
         double wall = (double)(aw_bench_now_us() - t0) / 1e6;
         getrusage(RUSAGE_SELF, &r1);
-        double srv1 = server_pid ? proc_cpu_s(server_pid) : -1;
+        double srv1 = server_pid ? aw_bench_proc_cpu_s(server_pid) : -1;
         if (!phase_name[ph])
             continue;
         double ours = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec +

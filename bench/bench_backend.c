@@ -3,7 +3,7 @@
  * provider and no worker pipeline, using the worker's own config file (same
  * backends, URLs, key prefix, threads, batch sizes, lease and window).
  *
- *   bench_backend -c WORKER_CONFIG -n N [--run-id ID]
+ *   bench_backend -c WORKER_CONFIG -n N [--run-id ID] [--server-pid PID]
  *
  * workers.threads threads each take an equal share of the N actions in
  * micro-batches of workers.batch_size: claim_batch, then complete_batch of
@@ -15,7 +15,6 @@
  * on a small machine they compete for the same cores.
  * Prints the state rate, the audit rate and the combined rate
  * N / (wall time until both are done): the ceiling of this combination. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -56,9 +55,7 @@ static void *state_thread(void *arg)
     const aw_config *cfg = p->c->cfg;
     size_t bs = (size_t)cfg->workers.batch_size;
     aw_error err;
-    aw_state_session *s = NULL;
-    if (aw_state_session_open(p->c->state, &s, &err) != AW_OK)
-        die("state session", &err);
+    aw_state_session *s = aw_bench_state_session(p->c->state);
     aw_claim *claims = calloc(bs, sizeof(*claims));
     aw_complete *cs = calloc(bs, sizeof(*cs));
     char (*ids)[48] = calloc(bs, sizeof(*ids));
@@ -198,38 +195,21 @@ static int64_t join(int k, pthread_t *tids, part *ps, long *failed)
 
 int main(int argc, char **argv)
 {
-    const char *file = NULL, *run_id = "bb";
-    long n = 0;
-    static const struct option opts[] = {{"run-id", required_argument, NULL, 'r'},
-                                         {NULL, 0, NULL, 0}};
-    int ch;
-    while ((ch = getopt_long(argc, argv, "c:n:", opts, NULL)) != -1) {
-        if (ch == 'c')
-            file = optarg;
-        else if (ch == 'n')
-            n = atol(optarg);
-        else if (ch == 'r')
-            run_id = optarg;
-        else
-            return 2;
-    }
-    if (!file || n <= 0) {
-        fprintf(stderr, "usage: bench_backend -c WORKER_CONFIG -n N [--run-id ID]\n");
+    aw_bench_args a = {.run_id = "bb"};
+    if (aw_bench_args_parse(argc, argv, "bench_backend", &a))
         return 2;
-    }
+    long n = a.n;
     aw_error err;
     aw_config *cfg = NULL;
-    if (aw_config_load_file(file, &cfg, &err) != AW_OK)
-        die(file, &err);
-    ctx c = {.cfg = cfg, .run_id = run_id, .n = n};
-    aw_state_options so = aw_state_options_from_config(cfg);
-    if (aw_state_new(cfg->state.backend, &so, &c.state, &err) != AW_OK)
-        die("state", &err);
+    ctx c = {.run_id = a.run_id, .n = n};
+    aw_bench_open_state(a.config, &cfg, &c.state);
+    c.cfg = cfg;
     aw_audit_options ao = aw_audit_options_from_config(cfg);
     if (aw_audit_new(cfg->audit.backend, &ao, &c.audit, &err) != AW_OK)
         die("audit", &err);
     int ns = cfg->workers.threads, na = cfg->audit.writers;
     pthread_t st[ns], at[na];
+    double srv0 = a.server_pid ? aw_bench_proc_cpu_s(a.server_pid) : -1;
     int64_t t0 = aw_bench_now_us();
     part *sp = start(&c, ns, state_thread, st);
     part *ap = start(&c, na, audit_thread, at);
@@ -242,6 +222,9 @@ int main(int argc, char **argv)
            n, cfg->state.backend, cfg->audit.backend, ns, cfg->workers.batch_size,
            cfg->audit.batch_size, (double)n / s_state, (double)n / s_audit, (double)n / s_all,
            failed);
+    double srv1 = a.server_pid ? aw_bench_proc_cpu_s(a.server_pid) : -1;
+    if (srv0 >= 0 && srv1 >= 0)
+        printf("server_cpu_us_per_action=%.0f\n", (srv1 - srv0) * 1e6 / (double)n);
     free(sp);
     free(ap);
     aw_audit_destroy(c.audit);

@@ -1,9 +1,13 @@
 #include "bench/bench_kafka.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "worker/backend_options.h"
 
 int64_t aw_bench_now_us(void)
 {
@@ -67,4 +71,72 @@ int aw_bench_assign_all(rd_kafka_t *rk, const char *const *topics)
         exit(1);
     }
     return n;
+}
+
+void aw_bench_open_state(const char *path, aw_config **cfg, aw_state **st)
+{
+    aw_error err;
+    if (aw_config_load_file(path, cfg, &err) != AW_OK) {
+        fprintf(stderr, "%s: %s\n", path, err.msg);
+        exit(1);
+    }
+    aw_state_options so = aw_state_options_from_config(*cfg);
+    if (aw_state_new((*cfg)->state.backend, &so, st, &err) != AW_OK) {
+        fprintf(stderr, "state: %s\n", err.msg);
+        exit(1);
+    }
+}
+
+aw_state_session *aw_bench_state_session(aw_state *st)
+{
+    aw_error err;
+    aw_state_session *s = NULL;
+    if (aw_state_session_open(st, &s, &err) != AW_OK) {
+        fprintf(stderr, "state session: %s\n", err.msg);
+        exit(1);
+    }
+    return s;
+}
+
+int aw_bench_args_parse(int argc, char **argv, const char *prog, aw_bench_args *out)
+{
+    static const struct option opts[] = {{"run-id", required_argument, NULL, 'r'},
+                                         {"server-pid", required_argument, NULL, 'p'},
+                                         {NULL, 0, NULL, 0}};
+    int ch;
+    while ((ch = getopt_long(argc, argv, "c:n:", opts, NULL)) != -1) {
+        if (ch == 'c')
+            out->config = optarg;
+        else if (ch == 'n')
+            out->n = atol(optarg);
+        else if (ch == 'r')
+            out->run_id = optarg;
+        else if (ch == 'p')
+            out->server_pid = atol(optarg);
+        else
+            out->n = -1;
+    }
+    if (!out->config || out->n <= 0) {
+        fprintf(stderr, "usage: %s -c WORKER_CONFIG -n N [--run-id ID] [--server-pid PID]\n",
+                prog);
+        return 2;
+    }
+    return 0;
+}
+
+double aw_bench_proc_cpu_s(long pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    char *p = strrchr(buf, ')'); /* the command name may contain spaces */
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }

@@ -1,12 +1,16 @@
 /* Helpers shared by the benchmark programs: a plain librdkafka consumer that
  * reads whole topics from the beginning (no consumer group: nothing to join,
- * nothing committed), and a wall clock in microseconds. */
+ * nothing committed), a wall clock in microseconds, and the state backend of
+ * a worker config. */
 #ifndef AW_BENCH_KAFKA_H
 #define AW_BENCH_KAFKA_H
 
 #include <stdint.h>
 
 #include <librdkafka/rdkafka.h>
+
+#include "backends/state/state.h"
+#include "config/config.h"
 
 /* Wall clock in microseconds (Kafka timestamps and completed_at are wall time). */
 int64_t aw_bench_now_us(void);
@@ -19,5 +23,26 @@ rd_kafka_t *aw_bench_consumer_new(const char *brokers);
 /* Assign every partition of each topic (NULL-terminated list) at the
  * beginning. Returns the number of partitions, exits on failure. */
 int aw_bench_assign_all(rd_kafka_t *rk, const char *const *topics);
+
+/* The command line of the state benchmarks (bench_backend,
+ * bench_state_calls): -c WORKER_CONFIG -n N [--run-id ID] [--server-pid PID].
+ * Strings point into argv. Returns 0, or prints usage (prog) and returns 2. */
+typedef struct aw_bench_args {
+    const char *config, *run_id;
+    long n, server_pid; /* server_pid 0: not given */
+} aw_bench_args;
+int aw_bench_args_parse(int argc, char **argv, const char *prog, aw_bench_args *out);
+
+/* CPU seconds (user + system, all threads) of process pid, from
+ * /proc/PID/stat; -1 if unreadable. */
+double aw_bench_proc_cpu_s(long pid);
+
+/* Load the worker config at path (*cfg: the caller's, aw_config_destroy)
+ * and create its state backend as the worker does (*st: the caller's,
+ * aw_state_destroy). Exits the process on failure. */
+void aw_bench_open_state(const char *path, aw_config **cfg, aw_state **st);
+
+/* A session of st (the caller closes it). Exits the process on failure. */
+aw_state_session *aw_bench_state_session(aw_state *st);
 
 #endif

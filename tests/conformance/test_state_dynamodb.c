@@ -10,8 +10,9 @@
  *     applies nothing the second time; throttling and 5xx are AW_TRANSIENT
  *     (a tiny local HTTP responder plays the server), throttled requests
  *     are resent inside (fault hook), other 4xx are AW_PERMANENT with the
- *     server's message; the Authorization header libcurl sends is the SigV4
- *     signature of exactly that request (checked with our own signer, which
+ *     server's message; the Authorization header sent is the SigV4
+ *     signature of exactly that request as it went out (recomputed from the
+ *     captured bytes by the reference path of our signer, which
  *     test_dynamodb_sign checks against AWS's vectors), session token
  *     included and signed, secret never sent; an expired lease is taken
  *     over by exactly one of 16 concurrent claimers, with a higher token;
@@ -363,8 +364,9 @@ static bool header_of(const char *req, const char *name, char *out, size_t outsz
     return false;
 }
 
-/* libcurl's Authorization header is SigV4 of what it sent: recompute it
- * from the captured request with our signer (AWS vectors: test_dynamodb_sign). */
+/* The Authorization header sent (by the session's cached-key signer) is
+ * SigV4 of what went out: recompute it from the captured request with the
+ * reference signer (AWS vectors: test_dynamodb_sign). */
 static void test_sigv4_of_captured_request(void **state)
 {
     (void)state;
@@ -429,7 +431,7 @@ static void test_sigv4_of_captured_request(void **state)
     aw_sigv4_output out;
     assert_int_equal(aw_sigv4_sign(&in, &out), 0);
     if (strcmp(out.authorization.data, auth) != 0)
-        fail_msg("libcurl sent\n  %s\nSigV4 of that request is\n  %s\ncanonical request:\n%s",
+        fail_msg("sent\n  %s\nSigV4 of that request is\n  %s\ncanonical request:\n%s",
                  auth, out.authorization.data, out.canonical_request.data);
     printf("[   INFO   ] SignedHeaders=%s; signature verified\n", names);
     aw_sigv4_output_clear(&out);

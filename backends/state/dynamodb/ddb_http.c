@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
 
 #include "backends/http/http.h"
 #include "backends/state/dynamodb/ddb_parse.h"
@@ -26,6 +29,33 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
     return aw_buf_append(b, p, size * n) ? 0 : size * n;
 }
 
+/* The Host header of the endpoint (host, and :port unless the scheme's
+ * default), and whether we can sign for it: only with the path "/" and no
+ * query (the canonical URI and query of anything else are left to
+ * libcurl). Returns false if the endpoint does not parse. */
+static bool endpoint_host(aw_ddb_conn *c)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL, *path = NULL, *query = NULL;
+    bool ok = u && curl_url_set(u, CURLUPART_URL, c->url->endpoint, 0) == CURLUE_OK &&
+              curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK;
+    if (ok) {
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT);
+        curl_url_get(u, CURLUPART_PATH, &path, 0);
+        curl_url_get(u, CURLUPART_QUERY, &query, 0);
+        int n = snprintf(c->host, sizeof(c->host), "%s%s%s", host, port ? ":" : "",
+                         port ? port : "");
+        c->curl_signs = n < 0 || (size_t)n >= sizeof(c->host) || query ||
+                        (path && strcmp(path, "/") != 0);
+    }
+    curl_free(host);
+    curl_free(port);
+    curl_free(path);
+    curl_free(query);
+    curl_url_cleanup(u);
+    return ok;
+}
+
 aw_status aw_ddb_conn_init(aw_ddb_conn *c, const aw_ddb_url *url, int connect_timeout_ms,
                            int timeout_ms, aw_error *err)
 {
@@ -36,6 +66,8 @@ aw_status aw_ddb_conn_init(aw_ddb_conn *c, const aw_ddb_url *url, int connect_ti
     snprintf(c->sigv4, sizeof(c->sigv4), "aws:amz:%s:dynamodb", url->region);
     if (!aw_http_global_ok())
         return aw_error_set(err, AW_INTERNAL, "dynamodb: libcurl could not be initialised");
+    if (!endpoint_host(c))
+        return aw_error_set(err, AW_CONFIG, "dynamodb: endpoint is not a valid URL");
     c->multi = curl_multi_init();
     if (!c->multi)
         return aw_error_set(err, AW_NOMEM, "out of memory");
@@ -57,7 +89,61 @@ void aw_ddb_conn_clear(aw_ddb_conn *c)
     }
     if (c->multi)
         curl_multi_cleanup(c->multi);
+    aw_sigv4_output_clear(&c->sig);
+    OPENSSL_cleanse(c->key, sizeof(c->key));
     memset(c, 0, sizeof(*c));
+}
+
+/* Append Host, X-Amz-Date and the SigV4 Authorization of call to h (which
+ * holds the Content-Type, X-Amz-Target and maybe X-Amz-Security-Token
+ * lines). Returns the list, or NULL when out of memory (h is then the
+ * caller's to free). Signs every header sent but curl's own
+ * Content-Length, Accept and User-Agent (none is needed in SigV4). */
+static struct curl_slist *sign(aw_ddb_conn *c, struct curl_slist *h, const aw_ddb_call *call)
+{
+    char amz_date[20], names[3][64], line[1024];
+    struct tm tm;
+    time_t now = time(NULL);
+    if (!gmtime_r(&now, &tm) || strftime(amz_date, sizeof(amz_date), "%Y%m%dT%H%M%SZ", &tm) != 16)
+        return NULL;
+    if (memcmp(c->key_date, amz_date, 8) != 0) {
+        memcpy(c->key_date, amz_date, 8);
+        if (aw_sigv4_signing_key(c->url->secret_access_key, c->key_date, c->url->region,
+                                 "dynamodb", c->key)) {
+            c->key_date[0] = '\0';
+            return NULL;
+        }
+    }
+    aw_sigv4_header hs[5];
+    size_t nh = 0;
+    for (struct curl_slist *l = h; l && nh < 3; l = l->next) {
+        const char *colon = strchr(l->data, ':');
+        size_t n = colon ? (size_t)(colon - l->data) : 0;
+        if (!n || n >= 64)
+            return NULL;
+        memcpy(names[nh], l->data, n);
+        names[nh][n] = '\0';
+        hs[nh] = (aw_sigv4_header){names[nh], colon + 1};
+        nh++;
+    }
+    hs[nh++] = (aw_sigv4_header){"host", c->host};
+    hs[nh++] = (aw_sigv4_header){"x-amz-date", amz_date};
+    aw_sigv4_input in = {.method = "POST", .path = "/", .query = "", .headers = hs,
+                         .nheaders = nh, .payload = call->body,
+                         .payload_len = strlen(call->body), .amz_date = amz_date,
+                         .region = c->url->region, .service = "dynamodb",
+                         .access_key_id = c->url->access_key_id};
+    if (aw_sigv4_sign_with_key(&in, c->key, &c->sig))
+        return NULL;
+    char host[sizeof(c->host) + 8], date[40];
+    snprintf(host, sizeof(host), "Host: %s", c->host);
+    snprintf(date, sizeof(date), "X-Amz-Date: %s", amz_date);
+    int n = snprintf(line, sizeof(line), "Authorization: %s", c->sig.authorization.data);
+    if (n < 0 || (size_t)n >= sizeof(line))
+        return NULL;
+    struct curl_slist *l1 = curl_slist_append(h, host);
+    struct curl_slist *l2 = l1 ? curl_slist_append(l1, date) : NULL;
+    return l2 ? curl_slist_append(l2, line) : NULL;
 }
 
 /* Prepare pool slot i for call: options that differ per call. */
@@ -69,9 +155,11 @@ static aw_status slot_setup(aw_ddb_conn *c, size_t i, aw_ddb_call *call, aw_erro
         if (!e)
             return aw_error_set(err, AW_NOMEM, "out of memory");
         curl_easy_setopt(e, CURLOPT_URL, c->url->endpoint);
-        curl_easy_setopt(e, CURLOPT_AWS_SIGV4, c->sigv4);
-        curl_easy_setopt(e, CURLOPT_USERNAME, c->url->access_key_id);
-        curl_easy_setopt(e, CURLOPT_PASSWORD, c->url->secret_access_key);
+        if (c->curl_signs) {
+            curl_easy_setopt(e, CURLOPT_AWS_SIGV4, c->sigv4);
+            curl_easy_setopt(e, CURLOPT_USERNAME, c->url->access_key_id);
+            curl_easy_setopt(e, CURLOPT_PASSWORD, c->url->secret_access_key);
+        }
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms);
@@ -85,9 +173,9 @@ static aw_status slot_setup(aw_ddb_conn *c, size_t i, aw_ddb_call *call, aw_erro
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-amz-json-1.0");
     struct curl_slist *h2 = h ? curl_slist_append(h, target) : NULL;
     h = h2 ? h2 : h;
-    /* libcurl signs but does not add the session token: the header goes in
-     * by hand (and is signed with the others). Built in a heap string: the
-     * token may be long. */
+    /* The session token header goes in by hand (libcurl's signing does not
+     * add it either) and is signed with the others. Built in a heap string:
+     * the token may be long. */
     if (h2 && c->url->session_token) {
         size_t n = strlen(c->url->session_token) + 32;
         char *t = malloc(n);
@@ -98,6 +186,8 @@ static aw_status slot_setup(aw_ddb_conn *c, size_t i, aw_ddb_call *call, aw_erro
             free(t);
         }
     }
+    if (h2 && !c->curl_signs)
+        h2 = sign(c, h2, call);
     if (!h2) {
         curl_slist_free_all(h);
         return aw_error_set(err, AW_NOMEM, "out of memory");

@@ -1,6 +1,8 @@
 /* The libcurl glue of the "dynamodb" state backend: one connection object
  * per session (a CURLM plus a pool of CURL easy handles, never shared
- * between threads), signing by libcurl (CURLOPT_AWS_SIGV4), and N calls run
+ * between threads), SigV4 signing by ddb_sign with the day's key cached in
+ * the conn (libcurl's CURLOPT_AWS_SIGV4 only for an endpoint with a path or
+ * query, whose canonical form we do not build), and N calls run
  * concurrently on the session's own multi handle (conditional writes cannot
  * go into BatchWriteItem, so a batch is N requests in flight at once over
  * reused keep-alive connections).
@@ -15,6 +17,7 @@
 
 #include <curl/curl.h>
 
+#include "backends/state/dynamodb/ddb_sign.h"
 #include "backends/state/dynamodb/ddb_url.h"
 #include "common/aw_buf.h"
 #include "common/aw_error.h"
@@ -53,6 +56,14 @@ typedef struct aw_ddb_conn {
     struct curl_slist *headers[AW_DDB_MAX_INFLIGHT];
     char sigv4[160];
     long connect_timeout_ms, timeout_ms;
+    /* Signing: the Host header we send and sign; the signing key of
+     * key_date ("YYYYMMDD", derived again when the UTC day changes); the
+     * signer's buffers, reused. curl_signs: libcurl signs instead. */
+    bool curl_signs;
+    char host[256];
+    char key_date[9];
+    unsigned char key[32];
+    aw_sigv4_output sig;
     /* Statistics (read by tests): requests sent, throttled answers resent. */
     unsigned long requests, retries;
 } aw_ddb_conn;

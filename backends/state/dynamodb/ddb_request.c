@@ -12,9 +12,16 @@
 
 #include "backends/state/dynamodb/ddb_attrs.h"
 
-/* Conditions on the item as seen at the caller's clock reading :now. */
-#define LIVE "(attribute_not_exists(" AW_DDB_A_EXP ") OR " AW_DDB_A_EXP " > :now)"
-#define ABSENT_OR_EXPIRED "(attribute_not_exists(pk) OR " AW_DDB_A_EXP " <= :now)"
+/* Conditions on the item as seen at the caller's clock reading :now.
+ * Written for the cost of parsing them, which is most of what dynalite
+ * (the test server: a generated PEG parser per request) spends on a call:
+ * no parentheses around a whole condition (they made it backtrack, 190 us
+ * of 280 for a claim), and LIVE as one negated comparison instead of
+ * "attribute_not_exists(exp) OR exp > :now" (a comparison with a missing
+ * attribute is false, so the two agree on every item, in DynamoDB too).
+ * LIVE still needs no parentheses after AND: NOT binds tighter. */
+#define LIVE "NOT " AW_DDB_A_EXP " <= :now"
+#define ABSENT_OR_EXPIRED "attribute_not_exists(pk) OR " AW_DDB_A_EXP " <= :now"
 
 char *aw_ddb_base64(const void *p, size_t n)
 {

@@ -6,8 +6,10 @@
  *
  * URL: dynamodb://[ACCESS_KEY_ID:SECRET_ACCESS_KEY@]REGION/TABLE[?endpoint=URL][&token=SESSION_TOKEN]
  * (credentials otherwise from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
- * AWS_SESSION_TOKEN). Requests are signed with SigV4 by libcurl
- * (CURLOPT_AWS_SIGV4); the session token goes in X-Amz-Security-Token.
+ * AWS_SESSION_TOKEN). Requests are signed with SigV4 by ddb_sign.c, the
+ * day's signing key cached per session (by libcurl's CURLOPT_AWS_SIGV4 for
+ * an endpoint with a path or query); the session token goes in
+ * X-Amz-Security-Token, signed.
  *
  * Schema: ONE table, key (pk B HASH, sk B RANGE), created by
  * `acteon-worker migrate -c FILE` from migrations/dynamodb/ (embedded),

@@ -856,10 +856,14 @@ aw_status aw_config_load_string(const char *text, aw_config **out, aw_error *err
 
 static const char dev_config[] =
     "kafka = { brokers = \"embedded\"; group_id = \"acteon-dev\";\n"
-    "          topics = [ \"acteon.actions\" ]; };\n"
+    "          topics = [ \"acteon.actions\" ];\n"
+    "          reply_to_allow = [ \"*.replies\" ]; };\n"
     "state = { backend = \"memory\"; url = \"\"; };\n"
     "audit = { enabled = true; backend = \"memory\"; url = \"\"; };\n"
     "http = { listen = \"127.0.0.1:9464\"; };\n"
+    /* The demo's stdout is its outcome lines; logs go to stderr, quiet
+     * unless asked (--log-level info). */
+    "log = { level = \"warn\"; };\n"
     "providers = ( { name = \"log\"; type = \"log\"; },\n"
     "              { name = \"noop\"; type = \"noop\"; } );\n";
 

@@ -1,28 +1,56 @@
 #!/usr/bin/env bash
-# Install the Debian packages acteon-worker builds and tests with, if any is
-# missing. Idempotent; uses sudo when not root. (Do not install Debian's npm:
-# it fights a preinstalled Node.)
+# Install the Debian 12 packages acteon-worker needs, if any is missing.
+# Idempotent; uses sudo when not root.
+#
+#   scripts/install-deps.sh          everything the test suite uses (command 2)
+#   scripts/install-deps.sh --demo   only what building and the demo need (command 1)
+#
+# Tools that may come from outside dpkg (Java, Maven, Node.js with npm) are
+# looked up on PATH first: a preinstalled one is kept, and Debian's package is
+# installed only where none is found.
 set -euo pipefail
 
+demo=false
+case "${1:-}" in
+    "") ;;
+    --demo) demo=true ;;
+    *) echo "usage: $0 [--demo]" >&2; exit 2 ;;
+esac
+
+# Building the worker (every backend compiled in) and running `acteon-worker dev`.
 PACKAGES=(
     build-essential cmake pkg-config
     librdkafka-dev libjansson-dev libconfig-dev libcurl4-openssl-dev libssl-dev
     libhiredis-dev libpq-dev libmicrohttpd-dev libcmocka-dev
-    redis-server postgresql
-    clickhouse-server clickhouse-client
-    kcat python3 python3-jsonschema clang libclang-rt-14-dev valgrind
-    docker-compose
 )
-# Java 17 and Maven run the real Kafka broker of the integration tests
-# (scripts/kafka-broker.sh). They may be installed outside dpkg: look on PATH
-# first and ask apt only for what is absent.
-command -v java >/dev/null 2>&1 || PACKAGES+=(default-jre-headless)
-# The DynamoDB tests run dynalite with the preinstalled Node and its npm
-# (scripts/servers/dynalite.sh installs it into build-dynalite/). Debian's
-# npm is never installed here; without Node those tests skip.
-command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
-    echo "note: node/npm not on PATH: scripts/test-servers.sh cannot start dynalite" >&2
-command -v mvn >/dev/null 2>&1 || PACKAGES+=(maven)
+if ! $demo; then
+    PACKAGES+=(
+        # the test servers (scripts/test-servers.sh) and their clients
+        redis-server postgresql clickhouse-server clickhouse-client
+        # Kafka client for the integration tests, schema checks, HTTP probes
+        kcat python3 python3-jsonschema curl
+        # sanitizer and fuzz builds; llvm provides llvm-symbolizer, without
+        # which LeakSanitizer cannot match the function names in tests/lsan.supp
+        clang libclang-rt-14-dev llvm valgrind
+        # tests/docs: docker-compose.yml is validated offline
+        docker-compose
+    )
+    # Java 17 and Maven run the real Kafka broker and OpenSearch node.
+    command -v java >/dev/null 2>&1 || PACKAGES+=(default-jre-headless)
+    command -v mvn >/dev/null 2>&1 || PACKAGES+=(maven)
+    # Node.js and npm run dynalite (the DynamoDB stand-in). A Node installed
+    # from elsewhere (e.g. nodesource) ships its own npm: Debian's npm would
+    # conflict with it, so both come from Debian only when neither is there.
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        if command -v node >/dev/null 2>&1 && ! dpkg-query -W -f='${Status}' nodejs 2>/dev/null |
+            grep -q "install ok installed"; then
+            echo "install-deps: node is on PATH but npm is not, and this Node is not Debian's:" \
+                "install npm with it (Debian's npm package would conflict)" >&2
+            exit 1
+        fi
+        PACKAGES+=(nodejs npm)
+    fi
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -33,6 +61,15 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-echo "installing: ${missing[*]}" >&2
+echo "install-deps: installing ${#missing[@]} package(s) and their dependencies: ${missing[*]}" >&2
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Quiet on success; on failure apt's own messages are shown.
+log=$(mktemp)
+if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+    "${missing[@]}" >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    rm -f "$log"
+    echo "install-deps: apt-get install failed (above)" >&2
+    exit 1
+fi
+rm -f "$log"

@@ -2,13 +2,14 @@
 # Start or stop the real servers the test suite needs (Redis, PostgreSQL, ...)
 # on 127.0.0.1, each in its own folder under DIR, on free ports.
 #
-#   scripts/test-servers.sh start DIR   # then: source DIR/env
+#   scripts/test-servers.sh start DIR   # prints each server's URL; then: source DIR/env
 #   scripts/test-servers.sh stop DIR
 #
 # Each scripts/servers/NAME.sh defines NAME_start DIR and NAME_stop DIR.
 # NAME_start starts the server (bounded wait until it answers) and writes
 # export lines (AW_TEST_<NAME>_URL=...) to DIR/env; NAME_stop stops it and
-# waits (bounded) until it is gone. Servers start in parallel.
+# waits (bounded) until it is gone. Servers start in parallel; each is
+# reported on its own (a failed one with its log's last lines, in DIR/failed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmd=${1:-}
@@ -25,7 +26,11 @@ done
 
 case "$cmd" in
 start)
+    # Each server is reported on its own. One that fails is named with the
+    # last lines of its log; the others are still written to DIR/env (their
+    # tests can run) and DIR/failed lists the failed ones. Exit 1 if any failed.
     : >"$dir/env"
+    : >"$dir/failed"
     pids=()
     for s in "${servers[@]}"; do
         mkdir -p "$dir/$s"
@@ -37,13 +42,15 @@ start)
         s=${servers[$i]}
         if wait "${pids[$i]}"; then
             cat "$dir/$s/env" >>"$dir/env"
-            echo "started $s"
+            echo "started $s: $(sed -n 's/^export \([A-Z_]*\)=\(.*\)$/\1=\2/p' "$dir/$s/env" | tr '\n' ' ')"
         else
-            echo "FAILED to start $s:" >&2
-            cat "$dir/$s.start.log" >&2
+            echo "$s" >>"$dir/failed"
+            echo "FAILED to start $s (log: $dir/$s.start.log, last lines:)" >&2
+            tail -n 15 "$dir/$s.start.log" | sed 's/^/    /' >&2
             rc=1
         fi
     done
+    [ $rc -eq 0 ] || echo "test servers not started: $(tr '\n' ' ' <"$dir/failed")" >&2
     exit $rc
     ;;
 stop)

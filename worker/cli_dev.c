@@ -1,5 +1,7 @@
 /* `acteon-worker dev`: the whole pipeline on an embedded mock Kafka cluster
- * with memory backends, fed with sample actions, printing every outcome. */
+ * with memory backends, fed with sample actions. stdout carries what a
+ * newcomer reads: one line per outcome and, at the stop, a summary; logs go
+ * to stderr (warn and worse unless --log-level says otherwise). */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +20,8 @@ typedef struct dev_state {
     const aw_config *cfg;
     const char *examples;
     bool color;
-    pthread_mutex_t print_lock; /* one outcome line at a time on stdout */
+    pthread_mutex_t print_lock; /* guards stdout and counts */
+    unsigned long counts[AW_OUTCOME_COUNT];
 } dev_state;
 
 static void print_outcome(void *ud, const aw_audit_record *r)
@@ -28,6 +31,7 @@ static void print_outcome(void *ud, const aw_audit_record *r)
                                                           "\033[35m"};
     const char *on = ds->color ? colors[r->outcome] : "", *off = ds->color ? "\033[0m" : "";
     pthread_mutex_lock(&ds->print_lock);
+    ds->counts[r->outcome]++;
     if (r->outcome == AW_OUTCOME_REJECTED)
         printf("%s%-12s%s %s[%d]@%lld id=%s %s\n", on, aw_outcome_name(r->outcome), off,
                r->source_topic, r->source_partition, (long long)r->source_offset,
@@ -40,13 +44,23 @@ static void print_outcome(void *ud, const aw_audit_record *r)
     pthread_mutex_unlock(&ds->print_lock);
 }
 
+/* Called once the worker has stopped: no outcome can arrive any more. */
+static void print_summary(dev_state *ds)
+{
+    printf("\nsummary:");
+    for (int o = 0; o < AW_OUTCOME_COUNT; o++)
+        printf("%s %lu %s", o ? "," : "", ds->counts[o], aw_outcome_name((aw_outcome)o));
+    printf("\n");
+    fflush(stdout);
+}
+
 static int feed_examples(void *ud, const char *brokers)
 {
     dev_state *ds = ud;
     printf("Kafka (embedded mock cluster) bootstrap: %s\n"
            "  produce more:  acteon-worker produce -c config/examples/dev.conf --brokers %s < file.jsonl\n"
            "  read replies:  kcat -C -b %s -t %s\n"
-           "Feeding %s ... (Ctrl-C to stop)\n\n",
+           "Feeding %s ... (Ctrl-C to stop)\n",
            brokers, brokers, brokers, ds->cfg->kafka.reply_topic, ds->examples);
     fflush(stdout);
     FILE *in = fopen(ds->examples, "r");
@@ -64,7 +78,8 @@ static int feed_examples(void *ud, const char *brokers)
         AW_ERROR("dev", "feeding examples: %s", err.msg);
         return -1;
     }
-    AW_INFO("dev", "fed %zu sample action(s)", sent);
+    printf("Fed %zu sample action(s); each outcome follows as it happens.\n\n", sent);
+    fflush(stdout);
     return 0;
 }
 
@@ -85,7 +100,9 @@ int aw_cmd_dev(int argc, char **argv)
             printf("usage: acteon-worker dev [--examples FILE]\n"
                    "  Start an embedded Kafka mock cluster, memory state and audit, the\n"
                    "  log provider; feed FILE (default examples/actions.jsonl) and print\n"
-                   "  each outcome; keep consuming until Ctrl-C.\n");
+                   "  each outcome on stdout (logs on stderr at warn; acteon-worker\n"
+                   "  --log-level info dev shows more); keep consuming until Ctrl-C, then\n"
+                   "  print a summary of the outcomes.\n");
             return 0;
         } else {
             fprintf(stderr, "acteon-worker dev: unexpected argument \"%s\"\n", argv[i]);
@@ -105,6 +122,7 @@ int aw_cmd_dev(int argc, char **argv)
     ds.cfg = cfg;
     pthread_mutex_init(&ds.print_lock, NULL);
     int code = aw_cli_serve(cfg, NULL, print_outcome, &ds, feed_examples, &ds);
+    print_summary(&ds);
     pthread_mutex_destroy(&ds.print_lock);
     aw_config_destroy(cfg);
     return code;

@@ -23,8 +23,17 @@ fetch_jars() {
     command -v mvn >/dev/null || die "mvn not found on PATH (Maven needed to fetch the $name jars)"
     rm -rf "$dir"
     mkdir -p "$dir"
-    mvn -B -q -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime \
-        -DoutputDirectory="$dir" || die "mvn could not fetch the $name jars (see above)"
+    # Maven's whole output goes to a log; on failure its errors are shown
+    # (with -q, a failed download showed only "No plugin found for prefix").
+    local log
+    log=$(mktemp)
+    if ! mvn -B -ntp -Dstyle.color=never -f "$pom" dependency:copy-dependencies \
+        -DincludeScope=runtime -DoutputDirectory="$dir" >"$log" 2>&1; then
+        { grep -E '^\[(ERROR|WARNING)\]' "$log" | head -n 40; echo "--- last lines:"; tail -n 15 "$log"; } >&2
+        rm -f "$log"
+        die "mvn could not fetch the $name jars (Maven's errors above)"
+    fi
+    rm -f "$log"
     sha256sum "$pom" | cut -d' ' -f1 >"$dir/.pom.sha256"
     jars_fetched "$pom" "$dir" "$@" || die "the $name jars are incomplete in $dir after mvn"
     echo "$name: fetched $(ls "$dir"/*.jar | wc -l) jars into $dir in $((SECONDS - t0))s"

@@ -16,7 +16,7 @@
 #   clickhouse_restart DIR start it again from DIR's config: the same ports,
 #                          the same data; bounded wait until it answers
 #
-# Traps (../shared/reference/servers.md): Debian ships 18.16 (2018). It runs
+# Traps: Debian ships 18.16 (2018). It runs
 # as root with its own config file, so no runuser dance. Every listener it
 # opens gets an explicit free port (the TCP port 9000 and the interserver
 # port 9009 of the defaults would clash with anything else on the machine).

@@ -9,7 +9,7 @@
 #                            postgres://postgres@127.0.0.1:PORT/acteon_test
 #   postgres_stop DIR    pg_ctl stop -m fast, bounded (immediate after 20 s)
 #
-# Traps (../shared/reference/servers.md): root cannot run postgres, so every
+# Traps: root cannot run postgres, so every
 # server binary runs through `runuser -u postgres --` with its full path,
 # and every parent folder of DIR must be traversable by postgres (chmod o+x
 # on each one that is not). Nothing is ever written outside DIR.

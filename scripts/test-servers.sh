@@ -2,7 +2,8 @@
 # Start or stop the real servers the test suite needs (Redis, PostgreSQL, ...)
 # on 127.0.0.1, each in its own folder under DIR, on free ports.
 #
-#   scripts/test-servers.sh start DIR   # prints each server's URL; then: source DIR/env
+#   scripts/test-servers.sh start DIR [NAME...]  # prints each server's URL; then: source DIR/env
+#                                                # NAMEs: redis postgres clickhouse dynalite (default: all)
 #   scripts/test-servers.sh stop DIR
 #
 # Each scripts/servers/NAME.sh defines NAME_start DIR and NAME_stop DIR.
@@ -23,6 +24,13 @@ for f in scripts/servers/*.sh; do
     [ -f "$f" ] || continue
     servers+=("$(basename "$f" .sh)")
 done
+# Optional NAMEs after DIR: only those servers (start), e.g. redis postgres.
+if [ $# -gt 2 ]; then
+    for s in "${@:3}"; do
+        [ -f "scripts/servers/$s.sh" ] || { echo "unknown server \"$s\" (${servers[*]})" >&2; exit 2; }
+    done
+    servers=("${@:3}")
+fi
 
 case "$cmd" in
 start)

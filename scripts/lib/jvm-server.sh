@@ -1,6 +1,35 @@
 # Shared by the scripts that run a JVM test server from Maven Central jars
 # (kafka-broker.sh, opensearch-node.sh). Sourced; the caller defines die().
 
+abs_dir() { mkdir -p "$1" && (cd "$1" && pwd); }
+
+# await_start NAME PID LOG TIMEOUT_S ATTEMPT READY_CMD...: poll READY_CMD
+# until it succeeds (return 0). If the process exits first because its port
+# was taken meanwhile (and ATTEMPT < 3), return 2 so that the caller picks
+# other ports; any other exit or the deadline dies with the log's last lines
+# (the caller's stop_on_timeout function stops a process that hangs).
+await_start() {
+    local name=$1 pid=$2 log=$3 timeout=$4 attempt=$5 deadline
+    shift 5
+    deadline=$((SECONDS + timeout))
+    until "$@"; do
+        if ! alive "$pid"; then
+            if grep -q 'BindException\|Address already in use' "$log" && [ "$attempt" -lt 3 ]; then
+                echo "$name: port taken meanwhile, retrying" >&2
+                return 2
+            fi
+            tail -n 40 "$log" >&2
+            die "exited during start-up (log: $log)"
+        fi
+        if [ $SECONDS -ge $deadline ]; then
+            tail -n 40 "$log" >&2
+            stop_on_timeout || true
+            die "not ready within ${timeout}s (log: $log)"
+        fi
+        sleep 0.3
+    done
+}
+
 # jars_fetched POM DIR GLOB...: DIR holds the jars of this POM (checksum
 # stamp) and a file matching each GLOB.
 jars_fetched() {

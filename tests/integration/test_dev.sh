@@ -30,4 +30,14 @@ kill -INT $pid
 rc=0
 wait $pid || rc=$?
 [ $rc -eq 0 ] || { echo "FAIL: dev exited with $rc on SIGINT" >&2; cat "$T/err" >&2; exit 1; }
-echo "ok: dev shows executed, deduplicated and rejected outcomes and stops cleanly"
+grep -qx 'summary: 21 executed, 0 failed, 5 deduplicated, 4 rejected' "$T/out" ||
+    { echo "FAIL: no closing summary on stdout" >&2; tail -n 5 "$T/out" >&2; exit 1; }
+# stdout is for the newcomer: outcome lines, the banner and the summary only;
+# logs go to stderr, and at the demo's default level (warn) there are none.
+if grep -vE '^(executed|failed|deduplicated|rejected) |^(Kafka|  produce|  read|Feeding|Fed|summary:)|^$' \
+    "$T/out" >&2; then
+    echo "FAIL: unexpected lines on stdout (above)" >&2
+    exit 1
+fi
+[ ! -s "$T/err" ] || { echo "FAIL: the demo logged at its default level:" >&2; cat "$T/err" >&2; exit 1; }
+echo "ok: dev shows executed, deduplicated and rejected outcomes, stops cleanly with a summary"

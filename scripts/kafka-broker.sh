@@ -55,7 +55,7 @@ cmd_start() {
     cmd_fetch >/dev/null
     rm -f "$dir/bootstrap"
     for attempt in 1 2 3; do
-        read -r port cport < <(free_ports) || true
+        read -r port cport < <(free_ports 2) || true
         [ -n "${cport:-}" ] || die "cannot pick free ports (python3 needed)"
         rm -rf "$dir/data"
         sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$cport|g" -e "s|@LOG_DIR@|$dir/data|g" \
@@ -97,19 +97,7 @@ cmd_create_topic() {
 
 cmd_stop() {
     [ $# -eq 1 ] || usage
-    local dir
-    dir=$(abs_dir "$1")
-    stop_pidfile kafka-broker "$dir/kafka.pid" "$stop_timeout"
-    rm -f "$dir/bootstrap"
+    stop_server kafka-broker "$1" kafka.pid bootstrap
 }
 
-[ $# -ge 1 ] || usage
-sub=$1
-shift
-case "$sub" in
-    fetch) cmd_fetch "$@" ;;
-    start) cmd_start "$@" ;;
-    create-topic) cmd_create_topic "$@" ;;
-    stop) cmd_stop "$@" ;;
-    *) usage ;;
-esac
+jvm_main "$@"

@@ -65,7 +65,7 @@ cmd_start() {
     rm -f "$dir/env"
     t0=$EPOCHREALTIME
     for attempt in 1 2 3; do
-        read -r port tport < <(free_ports) || true
+        read -r port tport < <(free_ports 2) || true
         [ -n "${tport:-}" ] || die "cannot pick free ports (python3 needed)"
         rm -rf "$dir/data" "$dir/logs" "$dir/node_1"
         # Java single-file source mode compiles the launcher in memory; no
@@ -99,18 +99,7 @@ cmd_start() {
 
 cmd_stop() {
     [ $# -eq 1 ] || usage
-    local dir
-    dir=$(abs_dir "$1")
-    stop_pidfile opensearch-node "$dir/opensearch.pid" "$stop_timeout"
-    rm -f "$dir/env"
+    stop_server opensearch-node "$1" opensearch.pid env
 }
 
-[ $# -ge 1 ] || usage
-sub=$1
-shift
-case "$sub" in
-    fetch) cmd_fetch "$@" ;;
-    start) cmd_start "$@" ;;
-    stop) cmd_stop "$@" ;;
-    *) usage ;;
-esac
+jvm_main "$@"

@@ -1,6 +1,9 @@
 # Shared by the scripts that run a JVM test server from Maven Central jars
 # (kafka-broker.sh, opensearch-node.sh). Sourced; the caller defines die().
 
+# shellcheck source=scripts/lib/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
+
 abs_dir() { mkdir -p "$1" && (cd "$1" && pwd); }
 
 # await_start NAME PID LOG TIMEOUT_S ATTEMPT READY_CMD...: poll READY_CMD
@@ -76,19 +79,6 @@ alive() {
     [ "$st" != Z ]
 }
 
-# Two distinct free TCP ports on 127.0.0.1 (both held open while choosing).
-free_ports() {
-    python3 - <<'PY'
-import socket
-socks = []
-for _ in range(2):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-}
-
 # stop_pidfile NAME PIDFILE TIMEOUT_S: SIGTERM the process in PIDFILE, wait
 # up to TIMEOUT_S for it to go (a zombie counts as gone), then SIGKILL;
 # removes PIDFILE. No PIDFILE: nothing to do.
@@ -109,4 +99,22 @@ stop_pidfile() {
         done
     fi
     rm -f "$pidfile"
+}
+
+# stop_server NAME DIR PIDFILE_NAME READY_FILE_NAME: the common `stop DIR`.
+stop_server() {
+    local dir
+    dir=$(abs_dir "$2")
+    stop_pidfile "$1" "$dir/$3" "$stop_timeout"
+    rm -f "${dir:?}/$4"
+}
+
+# jvm_main ARG...: dispatch `SCRIPT COMMAND ARG...` to the caller's
+# cmd_COMMAND (dashes become underscores), else usage.
+jvm_main() {
+    [ $# -ge 1 ] || usage
+    local fn="cmd_${1//-/_}"
+    shift
+    declare -F "$fn" >/dev/null || usage
+    "$fn" "$@"
 }

@@ -22,13 +22,8 @@
 # port 9009 of the defaults would clash with anything else on the machine).
 # Nothing is written outside DIR.
 
-_ch_free_port() {
-    python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
+# shellcheck source=scripts/lib/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.sh"
 
 _ch_ping() { # port
     local out
@@ -141,9 +136,7 @@ clickhouse_start() {
     # A port free when python3 looks may be taken before the server binds:
     # then try other ones.
     for attempt in 1 2 3 4 5; do
-        port=$(_ch_free_port)
-        tcp=$(_ch_free_port)
-        inter=$(_ch_free_port)
+        read -r port tcp inter < <(free_ports 3)
         _ch_write_config "$dir" "$port" "$tcp" "$inter"
         rm -f "$dir/clickhouse.log" "$dir/clickhouse.err.log" "$dir/stdout.log"
         pid=$(_ch_launch "$dir" "$bin")

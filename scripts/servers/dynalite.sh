@@ -18,13 +18,8 @@
 
 _dynalite_root() { cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd; }
 
-_dynalite_free_port() {
-    python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
+# shellcheck source=scripts/lib/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.sh"
 
 # Install dynalite into ROOT/build-dynalite once. A half-done install (killed
 # npm) never counts as present: it is built in a temporary folder and renamed.
@@ -75,7 +70,7 @@ dynalite_start() {
     _dynalite_install "$root" || return 1
     table="aw_test_$(python3 -c 'import secrets; print(secrets.token_hex(6))')"
     for attempt in 1 2 3 4 5; do
-        port=$(_dynalite_free_port)
+        port=$(free_ports)
         node "$root/build-dynalite/node_modules/dynalite/cli.js" --host 127.0.0.1 \
             --port "$port" --createTableMs 0 --deleteTableMs 0 --updateTableMs 0 \
             >"$dir/dynalite.log" 2>&1 </dev/null &

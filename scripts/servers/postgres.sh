@@ -16,13 +16,8 @@
 
 _pg_bin=/usr/lib/postgresql/15/bin
 
-_pg_free_port() {
-    python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
+# shellcheck source=scripts/lib/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.sh"
 
 # Run a server binary as the postgres user (or as ourselves when we are it).
 _pg_as() {
@@ -89,7 +84,7 @@ postgres_start() {
     # The port is free when python3 looks, but another process may take it
     # before the server binds: then try another one.
     for attempt in 1 2 3 4 5; do
-        port=$(_pg_free_port)
+        port=$(free_ports)
         rm -f "$dir/postgres.log"
         # pg_ctl -w waits (bounded by -t) until the server accepts connections.
         # fsync and full-page writes off: test data need not survive a crash.

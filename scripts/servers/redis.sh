@@ -11,13 +11,8 @@
 #                     gone: a daemonized server that exited stays a zombie
 #                     for 2 to 3 s, so `kill -0` is no proof.
 
-_redis_free_port() {
-    python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
+# shellcheck source=scripts/lib/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.sh"
 
 # Succeeds when a Redis answers PONG on port $1 (or socket $1 when it is a path).
 _redis_ping() {
@@ -44,7 +39,7 @@ redis_start() {
     # The port is free when python3 looks, but another process may take it
     # before redis-server binds: then try another one.
     for attempt in 1 2 3 4 5; do
-        port=$(_redis_free_port)
+        port=$(free_ports)
         rm -f "$dir/redis.pid" "$dir/redis.log"
         redis-server --port "$port" --bind 127.0.0.1 --daemonize yes --save '' \
             --appendonly no --dir "$dir" --pidfile "$dir/redis.pid" \

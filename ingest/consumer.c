@@ -230,15 +230,13 @@ void aw_consumer_set_paused(aw_consumer *c, bool paused)
         rd_kafka_topic_partition_list_destroy(list);
     }
     /* librdkafka 2.0.2 starts fetching a resumed partition again only after
-     * about 0.9 s (measured on the mock cluster: the in-flight window drained
-     * in 0.1 s, then nothing came for 0.85-0.9 s after every resume, which
-     * capped a drain at the window per second). A seek to the current
-     * positions fetches at once: the same restart as the fetch-stall
+     * most of a second, which caps a drain at one in-flight window per
+     * second (docs/performance.md, "The in-flight window"). A seek to the
+     * current positions fetches at once: the same restart as the fetch-stall
      * watchdog, which skips and repeats nothing (tests/integration/
-     * test_fetch_stall.sh). bench/run.sh memory/memory, same run:
-     * 10,950 and 10,928 actions/s without it, 25,265 and 28,918 with it.
-     * Not in transactional mode, where an abort rewinds partitions to their
-     * committed offsets with a seek of its own that this one must not race. */
+     * test_fetch_stall.sh). Not in transactional mode, where an abort
+     * rewinds partitions to their committed offsets with a seek of its own
+     * that this one must not race. */
     if (!paused && !c->transactional)
         aw_consumer_refetch(c);
     AW_INFO("consumer", "%s fetching", paused ? "paused" : "resumed");
@@ -351,9 +349,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    aw_log(level <= 3 ? AW_LOG_ERROR : level <= 4 ? AW_LOG_WARN : level <= 6 ? AW_LOG_INFO
-                                                                             : AW_LOG_DEBUG,
-           "librdkafka", "%s: %s", fac, buf);
+    aw_log(aw_kafka_log_level(level, AW_LOG_INFO), "librdkafka", "%s: %s", fac, buf);
 }
 
 static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)

@@ -41,8 +41,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    aw_log(level <= 3 ? AW_LOG_ERROR : level <= 4 ? AW_LOG_WARN : AW_LOG_DEBUG, "librdkafka",
-           "%s: %s", fac, buf);
+    aw_log(aw_kafka_log_level(level, AW_LOG_DEBUG), "librdkafka", "%s: %s", fac, buf);
 }
 
 static void *delivery_thread(void *arg)

@@ -1,4 +1,4 @@
-#include "worker/outcome.h"
+#include "worker/outcome_delivery.h"
 
 #include <fnmatch.h>
 #include <inttypes.h>
@@ -10,114 +10,8 @@
 #include "common/aw_clock.h"
 #include "common/aw_log.h"
 
-/* The record's fixed strings, packed into one allocation (job->strings):
- * one malloc and one free per message instead of nine, and the free happens
- * on another thread than the malloc, which is what costs most in glibc. */
-enum { S_RECORD_ID, S_TOPIC, S_WORKER, S_ACTION_ID, S_NS, S_TENANT, S_PROVIDER, S_TYPE,
-       S_KEY, S_COUNT };
-
-aw_status aw_outcome_begin(aw_runtime *rt, aw_job *job, int64_t now_ms, aw_error *err)
+int aw_outcome_deliveries(const aw_job *job)
 {
-    aw_audit_record *r = &job->record;
-    const rd_kafka_message_t *m = job->msg;
-    const char *topic = aw_job_topic(job);
-    char id[320];
-    aw_audit_record_id(id, sizeof(id), topic, m->partition, m->offset);
-    const char *src[S_COUNT] = {id, topic, rt->cfg->worker_id ? rt->cfg->worker_id : "",
-                                job->reject.action_id, "", "", "", "", ""};
-    const aw_action *a = &job->action;
-    if (!job->rejected) {
-        src[S_ACTION_ID] = a->id;
-        src[S_NS] = a->ns;
-        src[S_TENANT] = a->tenant;
-        src[S_PROVIDER] = a->provider;
-        src[S_TYPE] = a->action_type;
-        src[S_KEY] = aw_action_key(a);
-    }
-    size_t len[S_COUNT], total = 0;
-    for (int i = 0; i < S_COUNT; i++)
-        total += (len[i] = strlen(src[i])) + 1;
-    /* + "ns:tenant:key" (aw_action_identity's form), "" when rejected */
-    total += len[S_NS] + len[S_TENANT] + len[S_KEY] + 3;
-    /* + the producer's own bytes of payload and metadata (a validated
-     * message's values are JSON text as they stand: copying them costs far
-     * less than serialising parsed values again) */
-    if (!job->rejected)
-        total += (a->payload ? a->payload_len + 1 : 0) + (a->metadata ? a->metadata_len + 1 : 0);
-    char *p = job->strings = malloc(total);
-    if (!p)
-        return aw_error_set(err, AW_NOMEM, "out of memory building the audit record");
-    char *dst[S_COUNT];
-    for (int i = 0; i < S_COUNT; i++) {
-        memcpy(p, src[i], len[i] + 1);
-        dst[i] = p;
-        p += len[i] + 1;
-    }
-    r->dedup_identity = p;
-    if (!job->rejected) {
-        memcpy(p, src[S_NS], len[S_NS]);
-        p += len[S_NS];
-        *p++ = ':';
-        memcpy(p, src[S_TENANT], len[S_TENANT]);
-        p += len[S_TENANT];
-        *p++ = ':';
-        memcpy(p, src[S_KEY], len[S_KEY]);
-        p += len[S_KEY];
-    }
-    *p++ = '\0';
-    if (!job->rejected && a->payload) {
-        r->payload = p;
-        memcpy(p, a->payload, a->payload_len);
-        p += a->payload_len;
-        *p++ = '\0';
-    }
-    if (!job->rejected && a->metadata) {
-        r->metadata = p;
-        memcpy(p, a->metadata, a->metadata_len);
-        p += a->metadata_len;
-        *p++ = '\0';
-    }
-    r->record_id = dst[S_RECORD_ID];
-    r->source_topic = dst[S_TOPIC];
-    r->worker_id = dst[S_WORKER];
-    r->action_id = dst[S_ACTION_ID];
-    r->ns = dst[S_NS];
-    r->tenant = dst[S_TENANT];
-    r->provider = dst[S_PROVIDER];
-    r->action_type = dst[S_TYPE];
-    r->source_partition = m->partition;
-    r->source_offset = m->offset;
-    r->dispatched_at_ms = now_ms;
-    return AW_OK;
-}
-
-aw_status aw_outcome_finish(aw_runtime *rt, aw_job *job, aw_outcome outcome,
-                            char *details_text, uint64_t fencing_token, int64_t attempts,
-                            aw_error *err)
-{
-    aw_audit_record *r = &job->record;
-    r->outcome = outcome;
-    free(r->details);
-    r->details = details_text;
-    if (!r->details)
-        return aw_error_set(err, AW_NOMEM, "out of memory building the audit record");
-    r->fencing_token = fencing_token;
-    r->attempts = attempts;
-    r->completed_at_ms = aw_time_now_ms();
-    r->duration_ms = aw_mono_now_ms() - job->consumed_at_mono;
-    if (r->duration_ms < 0)
-        r->duration_ms = 0;
-    r->expires_at_ms = r->completed_at_ms + rt->cfg->audit.retention_s * 1000;
-    atomic_fetch_add(&rt->metrics.outcomes[outcome], 1);
-    aw_histogram_observe_us(&rt->metrics.end_to_end_ms, r->duration_ms * 1000);
-    if (rt->on_outcome)
-        rt->on_outcome(rt->on_outcome_ud, r);
-    return AW_OK;
-}
-
-int aw_outcome_deliveries(const aw_runtime *rt, const aw_job *job)
-{
-    (void)rt;
     if (job->rejected)
         return job->reject.action_id[0] ? 2 : 1;
     return 1;
@@ -184,18 +78,18 @@ static rd_kafka_headers_t *dlq_headers(const aw_job *job)
     return h;
 }
 
-static void delivery_failed_ex(aw_runtime *rt, aw_job *job, bool purged)
+static void delivery_failed_ex(aw_worker_ctx *ctx, aw_job *job, bool purged)
 {
     atomic_store(&job->delivery_failed, true);
     /* A transaction missing one of its replies must not commit (purged
      * messages belong to a transaction being aborted anyway). */
     if (job->txn_replied && !purged)
-        atomic_fetch_add(&rt->txn_send_failures, 1);
-    atomic_fetch_add(&rt->metrics.delivery_failures, 1);
-    aw_runtime_job_ack(rt, job);
+        atomic_fetch_add(&ctx->txn_send_failures, 1);
+    atomic_fetch_add(&ctx->metrics.delivery_failures, 1);
+    aw_job_queue_ack(&ctx->done, job);
 }
 
-static void delivery_failed(aw_runtime *rt, aw_job *job) { delivery_failed_ex(rt, job, false); }
+static void delivery_failed(aw_worker_ctx *ctx, aw_job *job) { delivery_failed_ex(ctx, job, false); }
 
 /* An action may direct its reply only to a topic the operator allowed. */
 static bool reply_to_allowed(const aw_config *cfg, const char *topic)
@@ -206,16 +100,16 @@ static bool reply_to_allowed(const aw_config *cfg, const char *topic)
     return false;
 }
 
-static void send_reply(aw_runtime *rt, aw_job *job)
+static void send_reply(aw_worker_ctx *ctx, aw_job *job)
 {
     aw_delivery *d = &job->deliveries[AW_DELIVERY_REPLY];
     d->job = job;
     d->kind = AW_DELIVERY_REPLY;
-    const char *topic = rt->cfg->kafka.reply_topic;
+    const char *topic = ctx->cfg->kafka.reply_topic;
     d->to_override = false;
     bool refused = false;
     if (!job->rejected && job->action.reply_to) {
-        if (reply_to_allowed(rt->cfg, job->action.reply_to)) {
+        if (reply_to_allowed(ctx->cfg, job->action.reply_to)) {
             topic = job->action.reply_to;
             d->to_override = true;
         } else {
@@ -227,28 +121,28 @@ static void send_reply(aw_runtime *rt, aw_job *job)
     if (aw_reply_write(&job->record, &text) != 0) {
         AW_ERROR("reply", "%s: cannot encode the reply (out of memory?)", job->record.record_id);
         aw_buf_free(&text);
-        delivery_failed(rt, job);
+        delivery_failed(ctx, job);
         return;
     }
     const char *key = job->record.action_id;
     rd_kafka_headers_t *h = reply_headers(job);
     if (refused) {
         AW_WARN("reply", "%s: reply_to \"%.249s\" is not in kafka.reply_to_allow; replying on %s",
-                job->record.record_id, job->action.reply_to, rt->cfg->kafka.reply_topic);
+                job->record.record_id, job->action.reply_to, ctx->cfg->kafka.reply_topic);
         char why[400];
         snprintf(why, sizeof(why), "reply_to \"%s\" is not allowed (kafka.reply_to_allow)",
                  job->action.reply_to);
         rd_kafka_header_add(h, "acteon.reply_to_error", -1, why, -1);
     }
-    if (aw_producer_send(rt->producer, topic, key, strlen(key), text.data, text.len, h, d,
+    if (aw_producer_send(ctx->producer, topic, key, strlen(key), text.data, text.len, h, d,
                          &err) != AW_OK) {
         AW_ERROR("reply", "%s: %s", job->record.record_id, err.msg);
-        delivery_failed(rt, job);
+        delivery_failed(ctx, job);
     }
     aw_buf_free(&text);
 }
 
-static void send_dlq(aw_runtime *rt, aw_job *job)
+static void send_dlq(aw_worker_ctx *ctx, aw_job *job)
 {
     aw_delivery *d = &job->deliveries[AW_DELIVERY_DLQ];
     d->job = job;
@@ -257,7 +151,7 @@ static void send_dlq(aw_runtime *rt, aw_job *job)
     const rd_kafka_message_t *m = job->msg;
     d->value_omitted = false;
     aw_error err;
-    if (aw_producer_send(rt->producer, rt->cfg->kafka.dlq_topic, m->key, m->key_len, m->payload,
+    if (aw_producer_send(ctx->producer, ctx->cfg->kafka.dlq_topic, m->key, m->key_len, m->payload,
                          m->len, dlq_headers(job), d, &err) == AW_OK)
         return;
     /* Refused before sending (in practice: over the producer's
@@ -269,21 +163,21 @@ static void send_dlq(aw_runtime *rt, aw_job *job)
     rd_kafka_headers_t *h = dlq_headers(job);
     add_value_omitted(h, m->len, err.msg);
     d->value_omitted = true;
-    if (aw_producer_send(rt->producer, rt->cfg->kafka.dlq_topic, m->key, m->key_len, NULL, 0, h,
+    if (aw_producer_send(ctx->producer, ctx->cfg->kafka.dlq_topic, m->key, m->key_len, NULL, 0, h,
                          d, &err) != AW_OK) {
         AW_ERROR("dlq", "%s: %s", job->record.record_id, err.msg);
-        delivery_failed(rt, job);
+        delivery_failed(ctx, job);
     }
 }
 
-void aw_outcome_send(aw_runtime *rt, aw_job *job)
+void aw_outcome_send(aw_worker_ctx *ctx, aw_job *job)
 {
     if (job->rejected) {
-        send_dlq(rt, job);
+        send_dlq(ctx, job);
         if (job->reject.action_id[0])
-            send_reply(rt, job);
+            send_reply(ctx, job);
     } else {
-        send_reply(rt, job);
+        send_reply(ctx, job);
     }
 }
 
@@ -300,13 +194,13 @@ static bool unknown_topic(rd_kafka_resp_err_t e)
 
 void aw_outcome_delivered(void *ud, aw_producer *p, const rd_kafka_message_t *msg, void *opaque)
 {
-    aw_runtime *rt = ud;
+    aw_worker_ctx *ctx = ud;
     aw_delivery *d = opaque;
     aw_job *job = d->job;
     if (!msg->err) {
-        atomic_fetch_add(d->kind == AW_DELIVERY_DLQ ? &rt->metrics.dlq_delivered
-                                                    : &rt->metrics.replies_delivered, 1);
-        aw_runtime_job_ack(rt, job);
+        atomic_fetch_add(d->kind == AW_DELIVERY_DLQ ? &ctx->metrics.dlq_delivered
+                                                    : &ctx->metrics.replies_delivered, 1);
+        aw_job_queue_ack(&ctx->done, job);
         return;
     }
     if (d->kind == AW_DELIVERY_REPLY && d->to_override && unknown_topic(msg->err)) {
@@ -322,9 +216,9 @@ void aw_outcome_delivered(void *ud, aw_producer *p, const rd_kafka_message_t *ms
         rd_kafka_header_add(h, "acteon.reply_to_error", -1, rd_kafka_err2str(msg->err), -1);
         AW_WARN("reply", "%s: reply_to topic %s: %s; replying on %s", job->record.record_id,
                 rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err),
-                rt->cfg->kafka.reply_topic);
+                ctx->cfg->kafka.reply_topic);
         aw_error err;
-        if (aw_producer_send(p, rt->cfg->kafka.reply_topic, msg->key, msg->key_len, msg->payload,
+        if (aw_producer_send(p, ctx->cfg->kafka.reply_topic, msg->key, msg->key_len, msg->payload,
                              msg->len, h, d, &err) == AW_OK)
             return;
         AW_ERROR("reply", "%s: %s", job->record.record_id, err.msg);
@@ -356,6 +250,6 @@ void aw_outcome_delivered(void *ud, aw_producer *p, const rd_kafka_message_t *ms
                  job->record.record_id, rd_kafka_topic_name(msg->rkt),
                  rd_kafka_err2str(msg->err));
     }
-    delivery_failed_ex(rt, job, msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+    delivery_failed_ex(ctx, job, msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
                                     msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT);
 }

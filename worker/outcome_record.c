@@ -12,6 +12,48 @@
 enum { S_RECORD_ID, S_TOPIC, S_WORKER, S_ACTION_ID, S_NS, S_TENANT, S_PROVIDER, S_TYPE,
        S_KEY, S_COUNT };
 
+/* Copy s[0..n) and a NUL to p; returns the end. */
+static char *put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p + n + 1;
+}
+
+/* "ns:tenant:key" (aw_action_identity's form) at p, "" without src
+ * (rejected). Returns the end. */
+static char *put_identity(aw_audit_record *r, char *p, const char *const *src,
+                          const size_t *len)
+{
+    r->dedup_identity = p;
+    if (src) {
+        memcpy(p, src[S_NS], len[S_NS]);
+        p += len[S_NS];
+        *p++ = ':';
+        memcpy(p, src[S_TENANT], len[S_TENANT]);
+        p += len[S_TENANT];
+        *p++ = ':';
+        memcpy(p, src[S_KEY], len[S_KEY]);
+        p += len[S_KEY];
+    }
+    *p++ = '\0';
+    return p;
+}
+
+/* The producer's own bytes of payload and metadata at p. Returns the end. */
+static char *put_json_values(aw_audit_record *r, char *p, const aw_action *a)
+{
+    if (a->payload) {
+        r->payload = p;
+        p = put(p, a->payload, a->payload_len);
+    }
+    if (a->metadata) {
+        r->metadata = p;
+        p = put(p, a->metadata, a->metadata_len);
+    }
+    return p;
+}
+
 aw_status aw_outcome_begin(const aw_worker_ctx *ctx, aw_job *job, int64_t now_ms, aw_error *err)
 {
     aw_audit_record *r = &job->record;
@@ -49,30 +91,9 @@ aw_status aw_outcome_begin(const aw_worker_ctx *ctx, aw_job *job, int64_t now_ms
         dst[i] = p;
         p += len[i] + 1;
     }
-    r->dedup_identity = p;
-    if (!job->rejected) {
-        memcpy(p, src[S_NS], len[S_NS]);
-        p += len[S_NS];
-        *p++ = ':';
-        memcpy(p, src[S_TENANT], len[S_TENANT]);
-        p += len[S_TENANT];
-        *p++ = ':';
-        memcpy(p, src[S_KEY], len[S_KEY]);
-        p += len[S_KEY];
-    }
-    *p++ = '\0';
-    if (!job->rejected && a->payload) {
-        r->payload = p;
-        memcpy(p, a->payload, a->payload_len);
-        p += a->payload_len;
-        *p++ = '\0';
-    }
-    if (!job->rejected && a->metadata) {
-        r->metadata = p;
-        memcpy(p, a->metadata, a->metadata_len);
-        p += a->metadata_len;
-        *p++ = '\0';
-    }
+    p = put_identity(r, p, job->rejected ? NULL : src, len);
+    if (!job->rejected)
+        p = put_json_values(r, p, a);
     r->record_id = dst[S_RECORD_ID];
     r->source_topic = dst[S_TOPIC];
     r->worker_id = dst[S_WORKER];

@@ -47,15 +47,20 @@ static void add_value_omitted(rd_kafka_headers_t *h, size_t len, const char *why
     rd_kafka_header_add(h, AW_DLQ_VALUE_OMITTED_HEADER, -1, text, -1);
 }
 
+/* A copy of m's headers, or new ones (room for `room`) when it has none. */
+static rd_kafka_headers_t *copy_headers(const rd_kafka_message_t *m, size_t room)
+{
+    rd_kafka_headers_t *orig = NULL;
+    if (rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig)
+        return rd_kafka_headers_copy(orig);
+    return rd_kafka_headers_new(room);
+}
+
 static rd_kafka_headers_t *dlq_headers(const aw_job *job)
 {
     const aw_audit_record *r = &job->record;
-    rd_kafka_headers_t *orig = NULL, *h;
     /* Keep the producer's own headers, then add ours. */
-    if (rd_kafka_message_headers(job->msg, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig)
-        h = rd_kafka_headers_copy(orig);
-    else
-        h = rd_kafka_headers_new(8);
+    rd_kafka_headers_t *h = copy_headers(job->msg, 8);
     char num[40];
     rd_kafka_header_add(h, "acteon.dlq.reason", -1, aw_reject_reason_name(job->reject.reason), -1);
     rd_kafka_header_add(h, "acteon.dlq.error", -1, job->reject.detail, -1);
@@ -192,6 +197,50 @@ static bool unknown_topic(rd_kafka_resp_err_t e)
            e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
 }
 
+/* The action named a reply topic that does not exist (or that we may not
+ * write): the reply goes to the default reply topic instead, saying why,
+ * rather than being lost. Returns true when sent again. */
+static bool reply_on_default_topic(aw_worker_ctx *ctx, aw_producer *p,
+                                   const rd_kafka_message_t *msg, aw_delivery *d)
+{
+    d->to_override = false;
+    rd_kafka_headers_t *h = copy_headers(msg, 2);
+    rd_kafka_header_add(h, "acteon.reply_to_error", -1, rd_kafka_err2str(msg->err), -1);
+    AW_WARN("reply", "%s: reply_to topic %s: %s; replying on %s", d->job->record.record_id,
+            rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err),
+            ctx->cfg->kafka.reply_topic);
+    aw_error err;
+    if (aw_producer_send(p, ctx->cfg->kafka.reply_topic, msg->key, msg->key_len, msg->payload,
+                         msg->len, h, d, &err) == AW_OK)
+        return true;
+    AW_ERROR("reply", "%s: %s", d->job->record.record_id, err.msg);
+    return false;
+}
+
+/* The DLQ topic refused the copy (its max.message.bytes is below the source
+ * topic's, or our headers pushed it over): the same bytes would be refused
+ * forever, so send the outcome without them. Returns true when sent again. */
+static bool dlq_without_value(aw_producer *p, const rd_kafka_message_t *msg, aw_delivery *d)
+{
+    d->value_omitted = true;
+    rd_kafka_headers_t *h = copy_headers(msg, 2);
+    add_value_omitted(h, msg->len, rd_kafka_err2str(msg->err));
+    AW_WARN("dlq", "%s: %s refused the copy: %s; sending it without its value",
+            d->job->record.record_id, rd_kafka_topic_name(msg->rkt),
+            rd_kafka_err2str(msg->err));
+    aw_error err;
+    if (aw_producer_send(p, rd_kafka_topic_name(msg->rkt), msg->key, msg->key_len, NULL, 0, h,
+                         d, &err) == AW_OK)
+        return true;
+    AW_ERROR("dlq", "%s: %s", d->job->record.record_id, err.msg);
+    return false;
+}
+
+static bool purged(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR__PURGE_QUEUE || e == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+}
+
 void aw_outcome_delivered(void *ud, aw_producer *p, const rd_kafka_message_t *msg, void *opaque)
 {
     aw_worker_ctx *ctx = ud;
@@ -204,45 +253,12 @@ void aw_outcome_delivered(void *ud, aw_producer *p, const rd_kafka_message_t *ms
         return;
     }
     if (d->kind == AW_DELIVERY_REPLY && d->to_override && unknown_topic(msg->err)) {
-        /* The action named a reply topic that does not exist (or that we may
-         * not write): the reply goes to the default reply topic instead,
-         * saying why, rather than being lost. */
-        d->to_override = false;
-        rd_kafka_headers_t *orig = NULL, *h;
-        if (rd_kafka_message_headers(msg, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig)
-            h = rd_kafka_headers_copy(orig);
-        else
-            h = rd_kafka_headers_new(2);
-        rd_kafka_header_add(h, "acteon.reply_to_error", -1, rd_kafka_err2str(msg->err), -1);
-        AW_WARN("reply", "%s: reply_to topic %s: %s; replying on %s", job->record.record_id,
-                rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err),
-                ctx->cfg->kafka.reply_topic);
-        aw_error err;
-        if (aw_producer_send(p, ctx->cfg->kafka.reply_topic, msg->key, msg->key_len, msg->payload,
-                             msg->len, h, d, &err) == AW_OK)
+        if (reply_on_default_topic(ctx, p, msg, d))
             return;
-        AW_ERROR("reply", "%s: %s", job->record.record_id, err.msg);
     } else if (d->kind == AW_DELIVERY_DLQ && !d->value_omitted && too_large(msg->err)) {
-        /* The DLQ topic refused the copy (its max.message.bytes is below the
-         * source topic's, or our headers pushed it over): the same bytes
-         * would be refused forever, so send the outcome without them. */
-        d->value_omitted = true;
-        rd_kafka_headers_t *orig = NULL, *h;
-        if (rd_kafka_message_headers(msg, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig)
-            h = rd_kafka_headers_copy(orig);
-        else
-            h = rd_kafka_headers_new(2);
-        add_value_omitted(h, msg->len, rd_kafka_err2str(msg->err));
-        AW_WARN("dlq", "%s: %s refused the copy: %s; sending it without its value",
-                job->record.record_id, rd_kafka_topic_name(msg->rkt),
-                rd_kafka_err2str(msg->err));
-        aw_error err;
-        if (aw_producer_send(p, rd_kafka_topic_name(msg->rkt), msg->key, msg->key_len, NULL, 0,
-                             h, d, &err) == AW_OK)
+        if (dlq_without_value(p, msg, d))
             return;
-        AW_ERROR("dlq", "%s: %s", job->record.record_id, err.msg);
-    } else if (msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE &&
-               msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+    } else if (!purged(msg->err)) {
         /* Not acknowledged: the offset stays uncommitted, so the message is
          * processed again after a restart or rebalance (dedup answers it with
          * its original outcome and the reply is sent again). */
@@ -250,6 +266,5 @@ void aw_outcome_delivered(void *ud, aw_producer *p, const rd_kafka_message_t *ms
                  job->record.record_id, rd_kafka_topic_name(msg->rkt),
                  rd_kafka_err2str(msg->err));
     }
-    delivery_failed_ex(ctx, job, msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
-                                    msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT);
+    delivery_failed_ex(ctx, job, purged(msg->err));
 }

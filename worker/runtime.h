@@ -16,6 +16,10 @@
  * documented there); everything else is immutable after aw_runtime_new()
  * returns or belongs to the one thread named on it.
  *
+ * The functions below run on the caller's thread, which becomes the polling
+ * thread in aw_runtime_run; aw_runtime_stop may be called from any thread
+ * or a signal handler.
+ *
  * Ownership: the runtime owns everything it builds (backends, providers,
  * producer, keeper, workers, consumer, endpoint) and every job in flight;
  * it borrows cfg. */

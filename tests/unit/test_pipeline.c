@@ -18,6 +18,7 @@
 #include "backends/audit/audit_record.h"
 #include "common/aw_clock.h"
 #include "worker/pipeline.h"
+#include "worker/worker.h"
 
 #define WAIT_MS 10000
 #define TOPIC "actions"
@@ -376,6 +377,51 @@ static void test_stop_during_retry(void **state)
     teardown(&fx);
 }
 
+/* A worker thread (worker/worker.h) takes what is queued to it, runs it
+ * through the pipeline and hands every job back; copies of one identity in
+ * one batch are answered as duplicates of the first in offset order. */
+static void test_worker_thread(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    aw_worker w;
+    aw_error err = {0};
+    assert_int_equal(aw_worker_start(&w, &fx.ctx, 0, &err), AW_OK);
+    enum { N = 20 };
+    aw_job *jobs[N];
+    for (int i = 0; i < N; i++) {
+        char id[16], key[16];
+        snprintf(id, sizeof(id), "a-%d", i);
+        snprintf(key, sizeof(key), "k-%d", i % 5); /* four copies of each identity */
+        jobs[i] = make_job(&fx, i + 1, id, key, "noop");
+        aw_job_queue_push(&w.queue, jobs[i]);
+    }
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (fx.n_back < N && aw_mono_now_ms() < end) {
+        aw_job *list = NULL;
+        aw_job_queue_pop(&fx.ctx.done, 64, 20, &list);
+        for (; list; list = list->next)
+            fx.back[fx.n_back++] = list;
+    }
+    aw_worker_join(&w);
+    assert_int_equal(fx.n_back, N);
+    for (int i = 0; i < N; i++) {
+        assert_false(jobs[i]->abandoned);
+        /* the first message of each identity executed, the later ones
+         * name it as the original */
+        aw_outcome want = i < 5 ? AW_OUTCOME_EXECUTED : AW_OUTCOME_DEDUPLICATED;
+        assert_int_equal(jobs[i]->record.outcome, want);
+        if (i >= 5) {
+            char orig[64];
+            snprintf(orig, sizeof(orig), "\"original_action_id\":\"a-%d\"", i % 5);
+            assert_non_null(strstr(jobs[i]->record.details, orig));
+        }
+    }
+    assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_EXECUTED]), 5);
+    teardown(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_backend_outage),
         cmocka_unit_test(test_stop_during_outage),
         cmocka_unit_test(test_stop_during_retry),
+        cmocka_unit_test(test_worker_thread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,21 +139,28 @@ static aw_job *make_job(fixture *fx, int64_t offset, const char *id, const char 
     return make_raw_job(fx, offset, text);
 }
 
-/* Run one batch; every finished job must come back on the completion
- * queue (within WAIT_MS). Returns how many finished. */
-static size_t run(fixture *fx, aw_job **jobs, size_t n)
+/* Collect jobs from the completion queue until `want` more came back or
+ * WAIT_MS passed; returns how many came. */
+static size_t collect_back(fixture *fx, size_t want)
 {
-    aw_job *finished[64];
-    size_t nf = aw_pipeline_run(&fx->p, jobs, n, finished);
     size_t got = 0;
     int64_t end = aw_mono_now_ms() + WAIT_MS;
-    while (got < nf && aw_mono_now_ms() < end) {
+    while (got < want && aw_mono_now_ms() < end) {
         aw_job *list = NULL;
         aw_job_queue_pop(&fx->ctx.done, 64, 20, &list);
         for (; list; list = list->next, got++)
             fx->back[fx->n_back++] = list;
     }
-    assert_int_equal(got, nf);
+    return got;
+}
+
+/* Run one batch; every finished job must come back on the completion
+ * queue. Returns how many finished. */
+static size_t run(fixture *fx, aw_job **jobs, size_t n)
+{
+    aw_job *finished[64];
+    size_t nf = aw_pipeline_run(&fx->p, jobs, n, finished);
+    assert_int_equal(collect_back(fx, nf), nf);
     return nf;
 }
 
@@ -397,15 +404,9 @@ static void test_worker_thread(void **state)
         jobs[i] = make_job(&fx, i + 1, id, key, "noop");
         aw_job_queue_push(&w.queue, jobs[i]);
     }
-    int64_t end = aw_mono_now_ms() + WAIT_MS;
-    while (fx.n_back < N && aw_mono_now_ms() < end) {
-        aw_job *list = NULL;
-        aw_job_queue_pop(&fx.ctx.done, 64, 20, &list);
-        for (; list; list = list->next)
-            fx.back[fx.n_back++] = list;
-    }
+    size_t got = collect_back(&fx, N);
     aw_worker_join(&w);
-    assert_int_equal(fx.n_back, N);
+    assert_int_equal(got, N);
     for (int i = 0; i < N; i++) {
         assert_false(jobs[i]->abandoned);
         /* the first message of each identity executed, the later ones

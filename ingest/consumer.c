@@ -371,21 +371,12 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         AW_ERROR("consumer", "%s: %s", rd_kafka_err2name(err), reason);
 }
 
-aw_status aw_consumer_new(const aw_consumer_options *o, const aw_consumer_hooks *hooks,
-                          aw_consumer **out, aw_error *err)
+/* The consumer's librdkafka configuration: our defaults first; the user's
+ * pass-through properties override them, except the two that the no-loss
+ * promise depends on (checked here). */
+static aw_status consumer_conf(const aw_consumer_options *o, rd_kafka_conf_t *conf,
+                               aw_error *err)
 {
-    *out = NULL;
-    char errstr[512];
-    aw_consumer *c = calloc(1, sizeof(*c));
-    if (!c)
-        return aw_error_set(err, AW_NOMEM, "out of memory");
-    c->hooks = *hooks;
-    c->rebalance_timeout_ms = o->rebalance_timeout_ms;
-    c->transactional = o->transactional;
-
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    /* Our defaults first; the user's pass-through properties override them,
-     * except the two that the no-loss promise depends on (checked below). */
     static const char *const defaults[][2] = {
         {"enable.auto.commit", "true"},
         {"enable.auto.offset.store", "false"},
@@ -411,15 +402,33 @@ aw_status aw_consumer_new(const aw_consumer_options *o, const aw_consumer_hooks 
     if (rc == AW_OK && o->transactional)
         rc = aw_kafka_conf_set(conf, "enable.auto.commit", "false", err);
     if (rc != AW_OK)
+        return rc;
+    char value[64];
+    size_t sz = sizeof(value);
+    if (rd_kafka_conf_get(conf, "enable.auto.offset.store", value, &sz) == RD_KAFKA_CONF_OK &&
+        strcmp(value, "false") != 0)
+        return aw_error_set(err, AW_CONFIG,
+                            "kafka.properties: enable.auto.offset.store must stay false "
+                            "(offsets are stored only after a message's outcome is durable)");
+    return AW_OK;
+}
+
+aw_status aw_consumer_new(const aw_consumer_options *o, const aw_consumer_hooks *hooks,
+                          aw_consumer **out, aw_error *err)
+{
+    *out = NULL;
+    char errstr[512];
+    aw_consumer *c = calloc(1, sizeof(*c));
+    if (!c)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    c->hooks = *hooks;
+    c->rebalance_timeout_ms = o->rebalance_timeout_ms;
+    c->transactional = o->transactional;
+
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    aw_status rc = consumer_conf(o, conf, err);
+    if (rc != AW_OK)
         goto fail_conf;
-    size_t sz = sizeof(errstr);
-    if (rd_kafka_conf_get(conf, "enable.auto.offset.store", errstr, &sz) == RD_KAFKA_CONF_OK &&
-        strcmp(errstr, "false") != 0) {
-        rc = aw_error_set(err, AW_CONFIG,
-                          "kafka.properties: enable.auto.offset.store must stay false "
-                          "(offsets are stored only after a message's outcome is durable)");
-        goto fail_conf;
-    }
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);

@@ -230,15 +230,13 @@ void aw_consumer_set_paused(aw_consumer *c, bool paused)
         rd_kafka_topic_partition_list_destroy(list);
     }
     /* librdkafka 2.0.2 starts fetching a resumed partition again only after
-     * about 0.9 s (measured on the mock cluster: the in-flight window drained
-     * in 0.1 s, then nothing came for 0.85-0.9 s after every resume, which
-     * capped a drain at the window per second). A seek to the current
-     * positions fetches at once: the same restart as the fetch-stall
+     * most of a second, which caps a drain at one in-flight window per
+     * second (docs/performance.md, "The in-flight window"). A seek to the
+     * current positions fetches at once: the same restart as the fetch-stall
      * watchdog, which skips and repeats nothing (tests/integration/
-     * test_fetch_stall.sh). bench/run.sh memory/memory, same run:
-     * 10,950 and 10,928 actions/s without it, 25,265 and 28,918 with it.
-     * Not in transactional mode, where an abort rewinds partitions to their
-     * committed offsets with a seek of its own that this one must not race. */
+     * test_fetch_stall.sh). Not in transactional mode, where an abort
+     * rewinds partitions to their committed offsets with a seek of its own
+     * that this one must not race. */
     if (!paused && !c->transactional)
         aw_consumer_refetch(c);
     AW_INFO("consumer", "%s fetching", paused ? "paused" : "resumed");
@@ -351,9 +349,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    aw_log(level <= 3 ? AW_LOG_ERROR : level <= 4 ? AW_LOG_WARN : level <= 6 ? AW_LOG_INFO
-                                                                             : AW_LOG_DEBUG,
-           "librdkafka", "%s: %s", fac, buf);
+    aw_log(aw_kafka_log_level(level, AW_LOG_INFO), "librdkafka", "%s: %s", fac, buf);
 }
 
 static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
@@ -375,21 +371,12 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         AW_ERROR("consumer", "%s: %s", rd_kafka_err2name(err), reason);
 }
 
-aw_status aw_consumer_new(const aw_consumer_options *o, const aw_consumer_hooks *hooks,
-                          aw_consumer **out, aw_error *err)
+/* The consumer's librdkafka configuration: our defaults first; the user's
+ * pass-through properties override them, except the two that the no-loss
+ * promise depends on (checked here). */
+static aw_status consumer_conf(const aw_consumer_options *o, rd_kafka_conf_t *conf,
+                               aw_error *err)
 {
-    *out = NULL;
-    char errstr[512];
-    aw_consumer *c = calloc(1, sizeof(*c));
-    if (!c)
-        return aw_error_set(err, AW_NOMEM, "out of memory");
-    c->hooks = *hooks;
-    c->rebalance_timeout_ms = o->rebalance_timeout_ms;
-    c->transactional = o->transactional;
-
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    /* Our defaults first; the user's pass-through properties override them,
-     * except the two that the no-loss promise depends on (checked below). */
     static const char *const defaults[][2] = {
         {"enable.auto.commit", "true"},
         {"enable.auto.offset.store", "false"},
@@ -415,15 +402,33 @@ aw_status aw_consumer_new(const aw_consumer_options *o, const aw_consumer_hooks 
     if (rc == AW_OK && o->transactional)
         rc = aw_kafka_conf_set(conf, "enable.auto.commit", "false", err);
     if (rc != AW_OK)
+        return rc;
+    char value[64];
+    size_t sz = sizeof(value);
+    if (rd_kafka_conf_get(conf, "enable.auto.offset.store", value, &sz) == RD_KAFKA_CONF_OK &&
+        strcmp(value, "false") != 0)
+        return aw_error_set(err, AW_CONFIG,
+                            "kafka.properties: enable.auto.offset.store must stay false "
+                            "(offsets are stored only after a message's outcome is durable)");
+    return AW_OK;
+}
+
+aw_status aw_consumer_new(const aw_consumer_options *o, const aw_consumer_hooks *hooks,
+                          aw_consumer **out, aw_error *err)
+{
+    *out = NULL;
+    char errstr[512];
+    aw_consumer *c = calloc(1, sizeof(*c));
+    if (!c)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    c->hooks = *hooks;
+    c->rebalance_timeout_ms = o->rebalance_timeout_ms;
+    c->transactional = o->transactional;
+
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    aw_status rc = consumer_conf(o, conf, err);
+    if (rc != AW_OK)
         goto fail_conf;
-    size_t sz = sizeof(errstr);
-    if (rd_kafka_conf_get(conf, "enable.auto.offset.store", errstr, &sz) == RD_KAFKA_CONF_OK &&
-        strcmp(errstr, "false") != 0) {
-        rc = aw_error_set(err, AW_CONFIG,
-                          "kafka.properties: enable.auto.offset.store must stay false "
-                          "(offsets are stored only after a message's outcome is durable)");
-        goto fail_conf;
-    }
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);

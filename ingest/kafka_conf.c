@@ -116,3 +116,12 @@ void aw_embedded_kafka_stop(aw_embedded_kafka *ek)
     rd_kafka_destroy(ek->rk);
     free(ek);
 }
+
+aw_log_level aw_kafka_log_level(int syslog_level, aw_log_level notice_and_info)
+{
+    if (syslog_level <= 3)
+        return AW_LOG_ERROR;
+    if (syslog_level <= 4)
+        return AW_LOG_WARN;
+    return syslog_level <= 6 ? notice_and_info : AW_LOG_DEBUG;
+}

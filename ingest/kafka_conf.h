@@ -7,6 +7,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "common/aw_error.h"
+#include "common/aw_log.h"
 
 typedef enum aw_kafka_role { AW_KAFKA_CONSUMER, AW_KAFKA_PRODUCER } aw_kafka_role;
 
@@ -23,6 +24,13 @@ aw_status aw_kafka_conf_apply(rd_kafka_conf_t *conf, char *const *props, size_t 
 /* Set one property; AW_CONFIG naming it on failure. */
 aw_status aw_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
                             aw_error *err);
+
+/* Our log level for a librdkafka log line. librdkafka's levels are syslog's
+ * (0 emergency .. 7 debug): up to 3 is an error, 4 a warning, 7 debug.
+ * Notice and info (5, 6) become `notice_and_info`: the consumer shows its
+ * group and rebalance notices (AW_LOG_INFO), which an operator follows; the
+ * producer's are chatter about connections (AW_LOG_DEBUG). Any thread. */
+aw_log_level aw_kafka_log_level(int syslog_level, aw_log_level notice_and_info);
 
 /* An in-process Kafka-protocol mock cluster (librdkafka's), for `dev` and
  * tests. Owns a private rd_kafka_t that keeps the cluster alive. */

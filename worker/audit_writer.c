@@ -10,7 +10,6 @@
 #include "common/aw_backoff.h"
 #include "common/aw_clock.h"
 #include "common/aw_log.h"
-#include "worker/runtime.h"
 
 /* Cleanup calls per round (each deletes at most audit.cleanup_batch
  * records): bounded work, so a large backlog is worked off over several
@@ -29,12 +28,7 @@ typedef struct writer_thread {
 } writer_thread;
 
 struct aw_audit_writer {
-    aw_runtime *rt;            /* borrowed */
-    size_t batch_size;
-    int64_t flush_ms;
-    size_t capacity;
-    int64_t cleanup_every_ms;  /* 0 = no cleanup */
-    size_t cleanup_batch;
+    aw_audit_writer_options o; /* immutable; what it points to is borrowed */
 
     pthread_mutex_t lock;
     pthread_cond_t not_empty;  /* signalled on push and close */
@@ -51,7 +45,7 @@ struct aw_audit_writer {
 
 static bool hard_stopped(const aw_audit_writer *w)
 {
-    return atomic_load(&w->rt->hard_stop);
+    return atomic_load(w->o.hard_stop);
 }
 
 /* Sleep up to ms, in slices so a hard stop is noticed. False on hard stop. */
@@ -73,7 +67,7 @@ static void ack(aw_audit_writer *w, aw_job *j, bool failed)
 {
     if (failed)
         atomic_store(&j->delivery_failed, true);
-    aw_runtime_job_ack(w->rt, j);
+    aw_job_queue_ack(w->o.done, j);
 }
 
 /* ---- queue --------------------------------------------------------------- */
@@ -86,14 +80,14 @@ void aw_audit_writer_push(aw_audit_writer *w, aw_job *const *jobs, size_t n)
     while (i < n) {
         /* Room for at least one: a batch larger than the capacity still
          * goes in, piece by piece. */
-        while (w->len >= w->capacity && !hard_stopped(w)) {
+        while (w->len >= w->o.capacity && !hard_stopped(w)) {
             struct timespec ts;
             aw_mono_deadline(&ts, 50); /* re-check the hard stop */
             pthread_cond_timedwait(&w->not_full, &w->lock, &ts);
         }
         if (hard_stopped(w))
             break;
-        for (; i < n && w->len < w->capacity; i++) {
+        for (; i < n && w->len < w->o.capacity; i++) {
             aw_job *j = jobs[i];
             j->next = NULL;
             j->audit_queued_mono = now;
@@ -128,12 +122,12 @@ static size_t take(aw_audit_writer *w, aw_job **out, int64_t until_mono)
     size_t n = 0;
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        if (w->len >= w->batch_size || (w->closed && w->len > 0) || hard_stopped(w))
+        if (w->len >= w->o.batch_size || (w->closed && w->len > 0) || hard_stopped(w))
             break;
         if (w->closed)
             break;
         int64_t now = aw_mono_now_ms();
-        int64_t due = w->head ? w->head->audit_queued_mono + w->flush_ms : until_mono;
+        int64_t due = w->head ? w->head->audit_queued_mono + w->o.flush_ms : until_mono;
         if (now >= due)
             break;
         struct timespec ts;
@@ -141,7 +135,7 @@ static size_t take(aw_audit_writer *w, aw_job **out, int64_t until_mono)
         aw_mono_deadline(&ts, due - now < 50 ? due - now : 50);
         pthread_cond_timedwait(&w->not_empty, &w->lock, &ts);
     }
-    while (w->head && n < w->batch_size) {
+    while (w->head && n < w->o.batch_size) {
         out[n++] = w->head;
         w->head = w->head->next;
         w->len--;
@@ -171,19 +165,18 @@ static bool closed_and_empty(aw_audit_writer *w)
 static bool write_batch(aw_audit_writer *w, aw_audit_session *s, const aw_audit_record *recs,
                         size_t n, bool *refused)
 {
-    aw_runtime *rt = w->rt;
+    aw_metrics *m = w->o.metrics;
     for (int attempt = 1;; attempt++) {
         aw_error err;
         aw_error_clear(&err);
         size_t inserted = 0;
         int64_t t0 = aw_mono_now_us();
         aw_status rc = aw_audit_append_batch(s, recs, n, &inserted, &err);
-        aw_histogram_observe_us(&rt->metrics.audit_ms, aw_mono_now_us() - t0);
-        aw_runtime_backend_seen(rt, "audit", &rt->audit_ok, rc == AW_OK || !err.retriable,
-                                err.msg);
+        aw_histogram_observe_us(&m->audit_ms, aw_mono_now_us() - t0);
+        aw_backend_health_seen(w->o.health, rc == AW_OK || !err.retriable, err.msg);
         if (rc == AW_OK) {
-            atomic_fetch_add(&rt->metrics.audit_records, inserted);
-            atomic_fetch_add(&rt->metrics.audit_batches, 1);
+            atomic_fetch_add(&m->audit_records, inserted);
+            atomic_fetch_add(&m->audit_batches, 1);
             return true;
         }
         if (!err.retriable) {
@@ -191,7 +184,7 @@ static bool write_batch(aw_audit_writer *w, aw_audit_session *s, const aw_audit_
                 AW_ERROR("audit", "%s: the audit backend refuses this record for good: %s; "
                          "its offset stays uncommitted",
                          recs[0].record_id, err.msg);
-                atomic_fetch_add(&rt->metrics.audit_refused, 1);
+                atomic_fetch_add(&m->audit_refused, 1);
                 refused[0] = true;
                 return true;
             }
@@ -200,7 +193,7 @@ static bool write_batch(aw_audit_writer *w, aw_audit_session *s, const aw_audit_
             return write_batch(w, s, recs, half, refused) &&
                    write_batch(w, s, recs + half, n - half, refused + half);
         }
-        atomic_fetch_add(&rt->metrics.audit_retries, 1);
+        atomic_fetch_add(&m->audit_retries, 1);
         AW_WARN("audit", "writing %zu record(s): %s (attempt %d, retrying)", n, err.msg, attempt);
         if (!nap(w, aw_backoff_ms(attempt, 50, 5000)))
             return false;
@@ -216,12 +209,12 @@ static void cleanup_round(aw_audit_writer *w, aw_audit_session *s)
         aw_error err;
         aw_error_clear(&err);
         size_t deleted = 0;
-        if (aw_audit_cleanup(s, aw_time_now_ms(), w->cleanup_batch, &deleted, &err) != AW_OK) {
+        if (aw_audit_cleanup(s, aw_time_now_ms(), w->o.cleanup_batch, &deleted, &err) != AW_OK) {
             AW_WARN("audit", "retention cleanup: %s", err.msg);
             break;
         }
         total += deleted;
-        if (deleted < w->cleanup_batch)
+        if (deleted < w->o.cleanup_batch)
             break;
     }
     if (total)
@@ -236,11 +229,11 @@ static aw_audit_session *open_session(aw_audit_writer *w, size_t index)
         aw_audit_session *s = NULL;
         aw_error err;
         aw_error_clear(&err);
-        if (aw_audit_session_open(w->rt->audit, &s, &err) == AW_OK) {
-            aw_runtime_backend_seen(w->rt, "audit", &w->rt->audit_ok, true, NULL);
+        if (aw_audit_session_open(w->o.audit, &s, &err) == AW_OK) {
+            aw_backend_health_seen(w->o.health, true, NULL);
             return s;
         }
-        aw_runtime_backend_seen(w->rt, "audit", &w->rt->audit_ok, false, err.msg);
+        aw_backend_health_seen(w->o.health, false, err.msg);
         AW_WARN("audit", "writer %zu: opening a session: %s (attempt %d)", index, err.msg,
                 attempt);
         if (!nap(w, aw_backoff_ms(attempt, 100, 5000)))
@@ -253,8 +246,8 @@ static void *writer_main(void *arg)
     writer_thread *t = arg;
     aw_audit_writer *w = t->w;
     /* Only the first writer cleans up: one is enough per process. */
-    bool cleans = t->index == 0 && w->cleanup_every_ms > 0;
-    int64_t next_cleanup = aw_mono_now_ms() + (cleans ? w->cleanup_every_ms : INT64_MAX / 2);
+    bool cleans = t->index == 0 && w->o.cleanup_every_ms > 0;
+    int64_t next_cleanup = aw_mono_now_ms() + (cleans ? w->o.cleanup_every_ms : INT64_MAX / 2);
     /* At once, not at the first record: /readyz reports the audit backend's
      * reachability from here on. */
     aw_audit_session *s = open_session(w, t->index);
@@ -282,7 +275,7 @@ static void *writer_main(void *arg)
         }
         if (ok && cleans && aw_mono_now_ms() >= next_cleanup) {
             cleanup_round(w, s);
-            next_cleanup = aw_mono_now_ms() + w->cleanup_every_ms;
+            next_cleanup = aw_mono_now_ms() + w->o.cleanup_every_ms;
         }
     }
     aw_audit_session_close(s);
@@ -291,19 +284,25 @@ static void *writer_main(void *arg)
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
-aw_status aw_audit_writer_start(aw_runtime *rt, aw_audit_writer **out, aw_error *err)
+aw_audit_writer_options aw_audit_writer_options_from_config(const aw_config *cfg)
+{
+    return (aw_audit_writer_options){
+        .batch_size = (size_t)cfg->audit.batch_size,
+        .flush_ms = cfg->audit.flush_interval_ms,
+        .capacity = (size_t)cfg->audit.queue_capacity,
+        .writers = (size_t)cfg->audit.writers,
+        .cleanup_every_ms = (int64_t)cfg->audit.cleanup_interval_s * 1000,
+        .cleanup_batch = (size_t)cfg->audit.cleanup_batch};
+}
+
+aw_status aw_audit_writer_start(const aw_audit_writer_options *o, aw_audit_writer **out,
+                                aw_error *err)
 {
     *out = NULL;
-    const aw_config *cfg = rt->cfg;
     aw_audit_writer *w = calloc(1, sizeof(*w));
     if (!w)
         return aw_error_set(err, AW_NOMEM, "out of memory");
-    w->rt = rt;
-    w->batch_size = (size_t)cfg->audit.batch_size;
-    w->flush_ms = cfg->audit.flush_interval_ms;
-    w->capacity = (size_t)cfg->audit.queue_capacity;
-    w->cleanup_every_ms = (int64_t)cfg->audit.cleanup_interval_s * 1000;
-    w->cleanup_batch = (size_t)cfg->audit.cleanup_batch;
+    w->o = *o;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -319,19 +318,19 @@ aw_status aw_audit_writer_start(aw_runtime *rt, aw_audit_writer **out, aw_error 
         free(w);
         return aw_error_set(err, AW_INTERNAL, "audit writer: cannot create its lock");
     }
-    w->threads = calloc((size_t)cfg->audit.writers, sizeof(*w->threads));
+    w->threads = calloc(o->writers ? o->writers : 1, sizeof(*w->threads));
     if (!w->threads) {
         aw_audit_writer_stop(w);
         return aw_error_set(err, AW_NOMEM, "out of memory");
     }
-    for (size_t i = 0; i < (size_t)cfg->audit.writers; i++) {
+    for (size_t i = 0; i < o->writers; i++) {
         writer_thread *t = &w->threads[i];
         t->w = w;
         t->index = i;
         w->n_threads = i + 1;
-        t->batch = calloc(w->batch_size, sizeof(*t->batch));
-        t->recs = calloc(w->batch_size, sizeof(*t->recs));
-        t->refused = calloc(w->batch_size, sizeof(*t->refused));
+        t->batch = calloc(w->o.batch_size, sizeof(*t->batch));
+        t->recs = calloc(w->o.batch_size, sizeof(*t->recs));
+        t->refused = calloc(w->o.batch_size, sizeof(*t->refused));
         if (!t->batch || !t->recs || !t->refused) {
             aw_audit_writer_stop(w);
             return aw_error_set(err, AW_NOMEM, "out of memory");

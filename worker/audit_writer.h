@@ -8,7 +8,7 @@
  * (COPY, JSONEachRow, _bulk); and a slow audit write no longer holds up the
  * next claim.
  *
- * Promise kept: a job's audit acknowledgement (aw_runtime_job_ack) is given
+ * Promise kept: a job's audit acknowledgement (aw_job_queue_ack) is given
  * only after the batch holding its record was acknowledged by the backend,
  * so its offset is never marked done before its record is durable. Transient
  * failures are retried with backoff for as long as it takes (nothing is
@@ -18,8 +18,9 @@
  * delivery_failed: its offset stays uncommitted (processed again after a
  * restart) rather than committed without a record.
  *
- * Ownership: the writer borrows the runtime (for the audit backend, metrics,
- * hard_stop and acknowledgements) and never frees a job. A pushed job belongs
+ * Ownership: the writer borrows what its options point to (the audit
+ * backend, the completion queue, the metrics, the hard-stop flag, the health
+ * flag), which must outlive it, and never frees a job. A pushed job belongs
  * to the writer until it acknowledges it; jobs are linked through job->next
  * while queued.
  *
@@ -31,14 +32,40 @@
 
 #include <stddef.h>
 
-#include "common/aw_error.h"
-#include "worker/job.h"
+#include <stdatomic.h>
+#include <stdint.h>
 
-struct aw_runtime;
+#include "backends/audit/audit.h"
+#include "common/aw_error.h"
+#include "config/config.h"
+#include "worker/backend_health.h"
+#include "worker/job.h"
+#include "worker/job_queue.h"
+#include "worker/metrics.h"
+
 typedef struct aw_audit_writer aw_audit_writer;
 
-/* Start the writer threads on rt->audit (must be non-NULL). */
-aw_status aw_audit_writer_start(struct aw_runtime *rt, aw_audit_writer **out, aw_error *err);
+typedef struct aw_audit_writer_options {
+    aw_audit *audit;              /* the backend (non-NULL) */
+    size_t batch_size;            /* records per call at most (audit.batch_size) */
+    int64_t flush_ms;             /* longest wait of a queued record */
+    size_t capacity;              /* queue bound; pushers wait beyond it */
+    size_t writers;               /* threads, a session each */
+    int64_t cleanup_every_ms;     /* retention cleanup period; 0 = none */
+    size_t cleanup_batch;         /* records per cleanup call */
+    aw_job_queue *done;           /* acknowledgements: aw_job_queue_ack(done, job) */
+    const atomic_bool *hard_stop; /* set: stop waiting, hand jobs back failed */
+    aw_metrics *metrics;          /* audit_* counters and audit_ms */
+    aw_backend_health *health;    /* the audit backend's reachability */
+} aw_audit_writer_options;
+
+/* The sizes and periods of cfg's audit section; the pointers are left NULL
+ * for the caller to fill. */
+aw_audit_writer_options aw_audit_writer_options_from_config(const aw_config *cfg);
+
+/* Start the writer threads. o is copied. */
+aw_status aw_audit_writer_start(const aw_audit_writer_options *o, aw_audit_writer **out,
+                                aw_error *err);
 
 /* Queue the records of n finished jobs (job->record filled, job->pending
  * counting this acknowledgement). Waits while the queue is full; on a hard

@@ -1,5 +1,5 @@
 /* Choosing a worker's next micro-batch while keeping per-key order
- * (contracts section 1, "Order per key"): a job never overtakes an earlier
+ * (docs/design.md section 1, "Order per key"): a job never overtakes an earlier
  * pending job of the same dedup identity, and a job whose identity is
  * leased by another holder waits until its not_before time (without holding
  * up jobs of other identities). Pure function: no locks, no I/O. */

@@ -172,25 +172,32 @@ static int run_replay(replay *r, aw_topic_reader *tr, size_t batch_size, bool pr
     }
 }
 
-int aw_cmd_replay(int argc, char **argv)
-{
-    const char *file = NULL, *brokers = NULL, *since = NULL;
+/* The command line of `replay`. */
+typedef struct replay_args {
+    const char *file, *brokers, *since;
     const char *topics[MAX_TOPICS];
-    size_t n_topics = 0;
-    bool progress = isatty(STDERR_FILENO);
+    size_t n_topics;
+    bool progress;
+    int64_t since_ms;
+} replay_args;
+
+/* Read the arguments into a; returns -1 to go on, else the exit code. */
+static int parse_replay_args(int argc, char **argv, replay_args *a)
+{
+    a->progress = isatty(STDERR_FILENO);
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
-            file = argv[++i];
-        else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc && n_topics < MAX_TOPICS)
-            topics[n_topics++] = argv[++i];
+            a->file = argv[++i];
+        else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc && a->n_topics < MAX_TOPICS)
+            a->topics[a->n_topics++] = argv[++i];
         else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
-            since = argv[++i];
+            a->since = argv[++i];
         else if (strcmp(argv[i], "--from-beginning") == 0)
-            since = NULL;
+            a->since = NULL;
         else if (strcmp(argv[i], "--brokers") == 0 && i + 1 < argc)
-            brokers = argv[++i];
+            a->brokers = argv[++i];
         else if (strcmp(argv[i], "--no-progress") == 0)
-            progress = false;
+            a->progress = false;
         else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return replay_usage(stdout);
         else {
@@ -198,16 +205,29 @@ int aw_cmd_replay(int argc, char **argv)
             return replay_usage(stderr);
         }
     }
-    if (!file)
+    if (!a->file)
         return replay_usage(stderr);
-    int64_t since_ms = 0;
-    if (since && aw_cli_parse_time(since, aw_time_now_ms(), &since_ms) != 0) {
+    if (a->since && aw_cli_parse_time(a->since, aw_time_now_ms(), &a->since_ms) != 0) {
         fprintf(stderr, "acteon-worker replay: --since \"%s\": want RFC 3339 or a duration "
-                        "such as 2h\n", since);
+                        "such as 2h\n", a->since);
         return 2;
     }
+    return -1;
+}
+
+int aw_cmd_replay(int argc, char **argv)
+{
+    replay_args a = {0};
+    int parsed = parse_replay_args(argc, argv, &a);
+    if (parsed >= 0)
+        return parsed;
+    const char *brokers = a.brokers;
+    const char **topics = a.topics;
+    size_t n_topics = a.n_topics;
+    int64_t since_ms = a.since_ms;
+    bool progress = a.progress;
     aw_config *cfg = NULL;
-    int code = aw_cli_load_config(file, &cfg);
+    int code = aw_cli_load_config(a.file, &cfg);
     if (code)
         return code;
     if (!brokers)

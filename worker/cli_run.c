@@ -60,8 +60,7 @@ int aw_cli_serve(const aw_config *cfg, const char *brokers, aw_outcome_fn on_out
         code = err.code == AW_CONFIG ? 2 : 1;
         goto out;
     }
-    rt->on_outcome = on_outcome;
-    rt->on_outcome_ud = ud;
+    aw_runtime_set_outcome_hook(rt, on_outcome, ud);
     aw_cli_handle_signals(rt);
     if (before_run && before_run(before_ud, rt->brokers)) {
         code = 1;

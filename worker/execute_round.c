@@ -43,24 +43,23 @@ static bool stopped(aw_exec *x)
 }
 
 /* Book one answer: done, or another attempt after a backoff. */
-static void answered(aw_worker *w, aw_exec_item *it, const aw_provider_result *res)
+static void answered(aw_worker_ctx *ctx, aw_exec_item *it, const aw_provider_result *res)
 {
-    aw_runtime *rt = w->rt;
-    const aw_provider_config *pc = aw_provider_set_config(rt->providers, it->provider);
-    aw_histogram_observe_us(&rt->metrics.provider_ms, res->elapsed_us);
+    const aw_provider_config *pc = aw_provider_set_config(ctx->providers, it->provider);
+    aw_histogram_observe_us(&ctx->metrics.provider_ms, res->elapsed_us);
     it->attempts++;
     it->res = *res;
     if (res->ok || !res->retriable || it->attempts >= pc->max_attempts) {
         it->final = true;
         return;
     }
-    atomic_fetch_add(&rt->metrics.provider_retries, 1);
+    atomic_fetch_add(&ctx->metrics.provider_retries, 1);
     it->next_ms = aw_mono_now_ms() +
                   aw_backoff_ms(it->attempts, pc->backoff_base_ms, pc->backoff_max_ms);
 }
 
 /* Make the next attempt of the due items of one provider together. */
-static void run_provider(aw_worker *w, aw_exec *x, int provider, size_t n_due,
+static void run_provider(aw_worker_ctx *ctx, aw_provider_sessions *ps, aw_exec *x, int provider, size_t n_due,
                          int64_t start_window_ms)
 {
     size_t m = 0;
@@ -74,9 +73,9 @@ static void run_provider(aw_worker *w, aw_exec *x, int provider, size_t n_due,
             .identity = j->record.dedup_identity, .fencing_token = it->token,
             .attempt = it->attempts + 1};
     }
-    aw_provider_stop stop = {.flag = &w->rt->hard_stop,
+    aw_provider_stop stop = {.flag = &ctx->hard_stop,
                              .start_until_ms = aw_mono_now_ms() + start_window_ms};
-    aw_provider_execute_many(w->providers, provider, x->calls, x->res, m, &stop);
+    aw_provider_execute_many(ps, provider, x->calls, x->res, m, &stop);
     m = 0;
     for (size_t k = 0; k < n_due; k++) {
         aw_exec_item *it = &x->items[x->due[k]];
@@ -84,11 +83,12 @@ static void run_provider(aw_worker *w, aw_exec *x, int provider, size_t n_due,
             continue;
         const aw_provider_result *r = &x->res[m++];
         if (!r->not_started) /* else: still due, next round */
-            answered(w, it, r);
+            answered(ctx, it, r);
     }
 }
 
-bool aw_exec_round(aw_worker *w, aw_exec *x, int64_t start_window_ms)
+bool aw_exec_round(aw_worker_ctx *ctx, aw_provider_sessions *ps, aw_exec *x,
+                   int64_t start_window_ms)
 {
     int64_t earliest = INT64_MAX;
     for (size_t i = 0; i < x->n; i++)
@@ -97,8 +97,8 @@ bool aw_exec_round(aw_worker *w, aw_exec *x, int64_t start_window_ms)
     if (earliest == INT64_MAX)
         return true;
     int64_t now = aw_mono_now_ms();
-    if (atomic_load(&w->rt->hard_stop) ||
-        (earliest > now && !aw_worker_sleep(w, earliest - now)))
+    if (atomic_load(&ctx->hard_stop) ||
+        (earliest > now && !aw_ctx_sleep(ctx, earliest - now)))
         return stopped(x);
     now = aw_mono_now_ms();
     size_t n_due = 0;
@@ -114,7 +114,7 @@ bool aw_exec_round(aw_worker *w, aw_exec *x, int64_t start_window_ms)
         for (size_t e = 0; e < k && !seen; e++)
             seen = x->items[x->due[e]].provider == p;
         if (!seen)
-            run_provider(w, x, p, n_due, start_window_ms);
+            run_provider(ctx, ps, x, p, n_due, start_window_ms);
     }
-    return atomic_load(&w->rt->hard_stop) ? stopped(x) : true;
+    return atomic_load(&ctx->hard_stop) ? stopped(x) : true;
 }

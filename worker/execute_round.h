@@ -1,4 +1,4 @@
-/* The execute phase of one micro-batch (contracts section 1: claim ->
+/* The execute phase of one micro-batch (docs/design.md section 1: claim ->
  * execute -> complete), as rounds of concurrent provider calls.
  *
  * A round: wait until the earliest item may make its next attempt, then
@@ -14,7 +14,8 @@
  * Metrics: provider_ms observes every call made, provider_retries counts
  * every retry scheduled (as the one-at-a-time loop did).
  *
- * Threads: an aw_exec belongs to the worker thread that runs the batch. */
+ * Threads: an aw_exec belongs to the worker thread that runs the batch,
+ * which passes its own provider sessions. */
 #ifndef AW_EXECUTE_ROUND_H
 #define AW_EXECUTE_ROUND_H
 
@@ -22,8 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/aw_scratch.h"
+#include "worker/context.h"
+#include "worker/job.h"
 #include "worker/provider.h"
-#include "worker/worker.h"
+#include "worker/provider_set.h"
 
 typedef struct aw_exec_item {
     /* set by aw_exec_add */
@@ -61,6 +65,7 @@ bool aw_exec_pending(const aw_exec *x);
  * item that made an attempt is final with its last result ("report what we
  * have"), and an item that made none is left not final: it never started,
  * and the caller gives its lease back. */
-bool aw_exec_round(aw_worker *w, aw_exec *x, int64_t start_window_ms);
+bool aw_exec_round(aw_worker_ctx *ctx, aw_provider_sessions *ps, aw_exec *x,
+                   int64_t start_window_ms);
 
 #endif

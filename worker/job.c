@@ -57,6 +57,7 @@ void aw_job_free(aw_job *job)
     r->provider = r->action_type = r->dedup_identity = r->payload = r->metadata = NULL;
     free(job->strings);
     aw_audit_record_clear(r);
-    rd_kafka_message_destroy(job->msg);
+    if (job->msg) /* NULL: the message was not librdkafka's (tests) */
+        rd_kafka_message_destroy(job->msg);
     free(job);
 }

@@ -71,7 +71,8 @@ aw_job *aw_job_new(rd_kafka_message_t *m, uint32_t generation, size_t max_bytes)
 /* Decode and validate the message if not done yet (worker thread). */
 void aw_job_decode(aw_job *job, size_t max_bytes);
 
-/* Free a job and everything it owns. */
+/* Free a job and everything it owns (msg may be NULL: a caller that made
+ * the message itself takes it back first). */
 void aw_job_free(aw_job *job);
 
 /* Borrowed views of the message. */

@@ -94,3 +94,9 @@ size_t aw_job_queue_len(aw_job_queue *q)
     pthread_mutex_unlock(&q->lock);
     return n;
 }
+
+void aw_job_queue_ack(aw_job_queue *done, aw_job *job)
+{
+    if (atomic_fetch_sub(&job->pending, 1) <= 1)
+        aw_job_queue_push(done, job);
+}

@@ -1,5 +1,5 @@
 /* Renews the leases of executions in progress, so a provider call slower
- * than the lease does not let another replica take over (contracts section
+ * than the lease does not let another replica take over (docs/design.md section
  * 1: "renewing the lease while a slow call runs").
  *
  * Worker threads register a lease before calling the provider and remove it

@@ -1,20 +1,55 @@
-/* The per-batch pipeline of contracts section 1, run on a worker thread:
+/* The per-batch pipeline of docs/design.md section 1, run on a worker thread:
  *   rejected -> DLQ + audit (+ reply when an id was readable)
  *   valid    -> claim (batch) -> execute (provider, lease renewed)
  *            -> complete (batch) -> audit (batch) -> reply
  * A message's offset is marked done only when its audit record is durable
- * and its reply/DLQ delivery was acknowledged (aw_runtime_job_ack). */
+ * and its reply/DLQ delivery was acknowledged (aw_job_queue_ack).
+ *
+ * The steps of aw_pipeline_run, in pipeline.c: prepare (audit record begun,
+ * rejections decided), claim (one round trip), execute and complete (rounds
+ * of provider calls, the done records written after each), finish (the
+ * outcome set on each record), hand off (reply/DLQ sent, record to the audit
+ * writer, or the job straight back when abandoned).
+ *
+ * Threads and ownership: an aw_pipeline belongs to one worker thread, with
+ * that thread's own state and provider sessions; it borrows the context.
+ * The jobs of a batch are the caller's while the batch runs; the finished
+ * ones are handed on (to the producer, the audit writer or the completion
+ * queue) before aw_pipeline_run returns and must not be touched after. */
 #ifndef AW_PIPELINE_H
 #define AW_PIPELINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
-#include "worker/worker.h"
+#include "common/aw_buf.h"
+#include "common/aw_scratch.h"
+#include "worker/context.h"
+#include "worker/job.h"
+
+/* Called once per executed job whose provider call reached its outcome,
+ * before its done record is written (tests use it to let the lease be
+ * taken meanwhile). NULL in production. */
+typedef void (*aw_pipeline_executed_fn)(void *ud, aw_job *job, uint64_t token);
+
+typedef struct aw_pipeline {
+    aw_worker_ctx *ctx;              /* borrowed */
+    aw_state_session *state;         /* this thread's session (borrowed) */
+    aw_provider_sessions *providers; /* this thread's sessions (borrowed) */
+    aw_scratch scratch;              /* owned: the arrays of one batch */
+    aw_buf summaries;                /* owned: done-record summaries of one
+                                        complete call */
+    aw_pipeline_executed_fn on_executed;
+    void *on_executed_ud;
+} aw_pipeline;
 
 /* Process jobs[0..n). Jobs that reached an outcome (or were abandoned) are
  * handed on and listed in finished[]; jobs whose identity is leased by
- * another holder stay with the worker (not_before set). Returns the number
+ * another holder stay with the caller (not_before set). Returns the number
  * of finished jobs. */
-size_t aw_pipeline_run(aw_worker *w, aw_job **jobs, size_t n, aw_job **finished);
+size_t aw_pipeline_run(aw_pipeline *p, aw_job **jobs, size_t n, aw_job **finished);
+
+/* Free what the pipeline owns (not the sessions). */
+void aw_pipeline_free(aw_pipeline *p);
 
 #endif

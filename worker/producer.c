@@ -41,8 +41,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    aw_log(level <= 3 ? AW_LOG_ERROR : level <= 4 ? AW_LOG_WARN : AW_LOG_DEBUG, "librdkafka",
-           "%s: %s", fac, buf);
+    aw_log(aw_kafka_log_level(level, AW_LOG_DEBUG), "librdkafka", "%s: %s", fac, buf);
 }
 
 static void *delivery_thread(void *arg)
@@ -53,16 +52,11 @@ static void *delivery_thread(void *arg)
     return NULL;
 }
 
-aw_status aw_producer_new(const aw_producer_options *o, aw_producer **out, aw_error *err)
+/* The producer's librdkafka configuration: our defaults, then the user's
+ * properties. */
+static aw_status producer_conf(const aw_producer_options *o, rd_kafka_conf_t *conf,
+                               aw_error *err)
 {
-    *out = NULL;
-    char errstr[512];
-    aw_producer *p = calloc(1, sizeof(*p));
-    if (!p)
-        return aw_error_set(err, AW_NOMEM, "out of memory");
-    p->on_delivery = o->on_delivery;
-    p->ud = o->ud;
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
     /* Idempotence gives acks=all and safe retries; an infinite message
      * timeout means a broker outage stalls replies (and so, through the
      * in-flight window, consumption) instead of failing them. */
@@ -95,46 +89,70 @@ aw_status aw_producer_new(const aw_producer_options *o, aw_producer **out, aw_er
         rc = aw_kafka_conf_set(conf, "client.id", o->client_id, err);
     if (rc == AW_OK)
         rc = aw_kafka_conf_apply(conf, o->properties, o->n_properties, AW_KAFKA_PRODUCER, err);
-    if (rc != AW_OK) {
-        rd_kafka_conf_destroy(conf);
-        free(p);
+    return rc;
+}
+
+/* Initialise transactions and open the first one. */
+static aw_status start_transactions(aw_producer *p, const char *transactional_id, aw_error *err)
+{
+    p->transactional = true;
+    rd_kafka_error_t *e = rd_kafka_init_transactions(p->rk, 60000);
+    if (!e)
+        e = rd_kafka_begin_transaction(p->rk);
+    if (e) {
+        aw_status rc = aw_error_set(err, AW_CONFIG,
+                                    "kafka producer: transactions (transactional.id %s): %s "
+                                    "(kafka.transactional_replies needs Kafka >= 2.5)",
+                                    transactional_id, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        p->txn_fatal = true;
         return rc;
     }
+    AW_INFO("producer", "transactional replies: transactional.id %s", transactional_id);
+    return AW_OK;
+}
+
+aw_status aw_producer_new(const aw_producer_options *o, aw_producer **out, aw_error *err)
+{
+    *out = NULL;
+    char errstr[512];
+    aw_producer *p = calloc(1, sizeof(*p));
+    if (!p)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    p->on_delivery = o->on_delivery;
+    p->ud = o->ud;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    aw_status rc = producer_conf(o, conf, err);
+    if (rc != AW_OK)
+        goto fail_conf;
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_opaque(conf, p);
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!p->rk) {
-        rd_kafka_conf_destroy(conf);
-        free(p);
-        return aw_error_set(err, AW_CONFIG, "kafka producer: %s", errstr);
+        rc = aw_error_set(err, AW_CONFIG, "kafka producer: %s", errstr);
+        goto fail_conf;
     }
     if (pthread_create(&p->thread, NULL, delivery_thread, p)) {
-        rd_kafka_destroy(p->rk);
-        free(p);
-        return aw_error_set(err, AW_INTERNAL, "cannot start the delivery thread");
+        rc = aw_error_set(err, AW_INTERNAL, "cannot start the delivery thread");
+        goto fail_rk;
     }
     p->thread_started = true;
-    if (o->transactional_id) {
-        p->transactional = true;
-        rd_kafka_error_t *e = rd_kafka_init_transactions(p->rk, 60000);
-        if (!e)
-            e = rd_kafka_begin_transaction(p->rk);
-        if (e) {
-            rc = aw_error_set(err, AW_CONFIG,
-                              "kafka producer: transactions (transactional.id %s): %s "
-                              "(kafka.transactional_replies needs Kafka >= 2.5)",
-                              o->transactional_id, rd_kafka_error_string(e));
-            rd_kafka_error_destroy(e);
-            p->txn_fatal = true;
-            aw_producer_destroy(p);
-            return rc;
-        }
-        AW_INFO("producer", "transactional replies: transactional.id %s", o->transactional_id);
+    if (o->transactional_id && (rc = start_transactions(p, o->transactional_id, err)) != AW_OK) {
+        aw_producer_destroy(p);
+        return rc;
     }
     *out = p;
     return AW_OK;
+fail_rk:
+    rd_kafka_destroy(p->rk);
+    free(p);
+    return rc;
+fail_conf:
+    rd_kafka_conf_destroy(conf);
+    free(p);
+    return rc;
 }
 
 /* Abort the open transaction (bounded retries of retriable errors). */

@@ -7,39 +7,28 @@
 #include "common/aw_clock.h"
 #include "common/aw_log.h"
 #include "worker/batch_select.h"
-#include "worker/pipeline.h"
-
-bool aw_worker_sleep(aw_worker *w, int64_t ms)
-{
-    int64_t end = aw_mono_now_ms() + ms;
-    for (;;) {
-        if (atomic_load(&w->rt->hard_stop))
-            return false;
-        int64_t left = end - aw_mono_now_ms();
-        if (left <= 0)
-            return true;
-        aw_sleep_ms(left < 50 ? left : 50);
-    }
-}
 
 /* Open this thread's backend and provider sessions, retrying while a backend
  * is unreachable (consumption stalls meanwhile: nothing is dropped). */
 static bool open_sessions(aw_worker *w)
 {
-    aw_runtime *rt = w->rt;
+    aw_worker_ctx *ctx = w->ctx;
     aw_error err;
     for (int attempt = 1;; attempt++) {
         aw_status rc = AW_OK;
         if (!w->state)
-            rc = aw_state_session_open(rt->state, &w->state, &err);
+            rc = aw_state_session_open(ctx->state, &w->state, &err);
         if (rc == AW_OK && !w->providers)
-            rc = aw_provider_sessions_open(rt->providers, &w->providers, &err);
-        aw_runtime_backend_seen(rt, "state", &rt->state_ok, w->state != NULL, err.msg);
-        if (rc == AW_OK)
+            rc = aw_provider_sessions_open(ctx->providers, &w->providers, &err);
+        aw_backend_health_seen(&ctx->state_health, w->state != NULL, err.msg);
+        if (rc == AW_OK) {
+            w->pipeline.state = w->state;
+            w->pipeline.providers = w->providers;
             return true;
+        }
         AW_WARN("worker", "worker %zu: opening sessions: %s (attempt %d)", w->index, err.msg,
                 attempt);
-        if (!aw_worker_sleep(w, aw_backoff_ms(attempt, 100, 5000)))
+        if (!aw_ctx_sleep(ctx, aw_backoff_ms(attempt, 100, 5000)))
             return false;
     }
 }
@@ -61,12 +50,12 @@ static int pending_push(aw_worker *w, aw_job *j)
 /* Move jobs from the shared queue into the local pending list. */
 static size_t fill(aw_worker *w, int64_t timeout_ms)
 {
-    size_t want = (size_t)w->rt->cfg->workers.batch_size * 2;
+    size_t want = (size_t)w->ctx->cfg->workers.batch_size * 2;
     if (w->n_pending >= want)
         return 0;
     aw_job *list = NULL;
     size_t n = aw_job_queue_pop(&w->queue, want - w->n_pending, timeout_ms, &list);
-    size_t max_bytes = (size_t)w->rt->cfg->ingest.max_message_bytes;
+    size_t max_bytes = (size_t)w->ctx->cfg->ingest.max_message_bytes;
     while (list) {
         aw_job *next = list->next;
         list->next = NULL;
@@ -77,7 +66,7 @@ static size_t fill(aw_worker *w, int64_t timeout_ms)
             /* Out of memory: give the job up; it is redelivered after a
              * restart because its offset is never marked done. */
             list->abandoned = true;
-            aw_runtime_job_ack(w->rt, list);
+            aw_job_queue_ack(&w->ctx->done, list);
         }
         list = next;
     }
@@ -103,7 +92,7 @@ static void abandon_all(aw_worker *w)
 {
     for (size_t i = 0; i < w->n_pending; i++) {
         w->pending[i]->abandoned = true;
-        aw_runtime_job_ack(w->rt, w->pending[i]);
+        aw_job_queue_ack(&w->ctx->done, w->pending[i]);
     }
     w->n_pending = 0;
     aw_job *list = NULL;
@@ -111,7 +100,7 @@ static void abandon_all(aw_worker *w)
         while (list) {
             aw_job *next = list->next;
             list->abandoned = true;
-            aw_runtime_job_ack(w->rt, list);
+            aw_job_queue_ack(&w->ctx->done, list);
             list = next;
         }
     }
@@ -120,7 +109,7 @@ static void abandon_all(aw_worker *w)
 static void *worker_main(void *arg)
 {
     aw_worker *w = arg;
-    size_t max = (size_t)w->rt->cfg->workers.batch_size;
+    size_t max = (size_t)w->ctx->cfg->workers.batch_size;
     aw_job **batch = calloc(max, sizeof(*batch));
     aw_job **finished = calloc(max, sizeof(*finished));
     if (!batch || !finished || !open_sessions(w)) {
@@ -131,7 +120,7 @@ static void *worker_main(void *arg)
     }
     int64_t next_due = INT64_MAX;
     for (;;) {
-        if (atomic_load(&w->rt->hard_stop))
+        if (atomic_load(&w->ctx->hard_stop))
             break;
         int64_t now = aw_mono_now_ms();
         int64_t wait = 0;
@@ -152,7 +141,7 @@ static void *worker_main(void *arg)
         size_t n = aw_batch_select(w->pending, w->n_pending, batch, max, aw_mono_now_ms(), &next_due);
         if (n == 0)
             continue;
-        size_t n_finished = aw_pipeline_run(w, batch, n, finished);
+        size_t n_finished = aw_pipeline_run(&w->pipeline, batch, n, finished);
         compact(w, finished, n_finished);
     }
     abandon_all(w);
@@ -165,10 +154,11 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-aw_status aw_worker_start(aw_worker *w, aw_runtime *rt, size_t index, aw_error *err)
+aw_status aw_worker_start(aw_worker *w, aw_worker_ctx *ctx, size_t index, aw_error *err)
 {
     memset(w, 0, sizeof(*w));
-    w->rt = rt;
+    w->ctx = ctx;
+    w->pipeline.ctx = ctx;
     w->index = index;
     if (aw_job_queue_init(&w->queue))
         return aw_error_set(err, AW_INTERNAL, "worker %zu: queue init failed", index);
@@ -189,7 +179,6 @@ void aw_worker_join(aw_worker *w)
     aw_job_queue_destroy(&w->queue);
     free(w->pending);
     w->pending = NULL;
-    aw_scratch_free(&w->scratch);
-    aw_buf_free(&w->summaries);
+    aw_pipeline_free(&w->pipeline);
     w->started = false;
 }

@@ -2,8 +2,14 @@
  * jobs of one identity in offset order, and runs them through the pipeline.
  *
  * The runtime shards jobs by identity hash, so one identity always lands on
- * the same worker. Fields under "worker thread only" are touched by that
- * thread alone; `queue` is the only shared field (it has its own lock). */
+ * the same worker.
+ *
+ * Threads and ownership: `queue` is the only field shared between threads
+ * (it has its own lock); the fields under "worker thread only" are touched
+ * by the worker's thread alone, those under "polling thread only" by the
+ * polling thread alone (dispatch, runtime_poll.c). The worker borrows the
+ * context; it owns its sessions, its pipeline and the jobs it holds until
+ * it hands them on. */
 #ifndef AW_WORKER_H
 #define AW_WORKER_H
 
@@ -11,12 +17,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common/aw_buf.h"
-#include "common/aw_scratch.h"
-#include "worker/runtime.h"
+#include "worker/context.h"
+#include "worker/job_queue.h"
+#include "worker/pipeline.h"
 
-struct aw_worker {
-    aw_runtime *rt;
+typedef struct aw_worker {
+    aw_worker_ctx *ctx;        /* borrowed */
     size_t index;
     pthread_t thread;
     bool started;
@@ -25,22 +31,19 @@ struct aw_worker {
     /* worker thread only: */
     aw_state_session *state;
     aw_provider_sessions *providers;
+    aw_pipeline pipeline;      /* borrows the two sessions above */
     aw_job **pending;          /* jobs taken from the queue, in arrival order */
     size_t n_pending, cap_pending;
-    aw_scratch scratch;        /* arrays of the batch in the pipeline */
-    aw_buf summaries;          /* done-record summaries of one complete call */
 
     /* polling thread only: jobs of one poll on their way to `queue` */
     aw_job *out_head, *out_tail;
     size_t out_n;
-};
+} aw_worker;
 
-aw_status aw_worker_start(aw_worker *w, aw_runtime *rt, size_t index, aw_error *err);
+/* Start the thread (called by the polling thread during start-up). */
+aw_status aw_worker_start(aw_worker *w, aw_worker_ctx *ctx, size_t index, aw_error *err);
 /* Close the queue and join: the thread finishes (or, on hard stop, abandons)
- * what it holds first. */
+ * what it holds first. Polling thread. */
 void aw_worker_join(aw_worker *w);
-
-/* Sleep up to ms, waking early on a hard stop. Returns false on hard stop. */
-bool aw_worker_sleep(aw_worker *w, int64_t ms);
 
 #endif

@@ -14,7 +14,6 @@
 
 #include "common/aw_clock.h"
 #include "worker/audit_writer.h"
-#include "worker/runtime.h"
 
 #define WAIT_MS 10000
 
@@ -113,12 +112,16 @@ static size_t fake_stored(void)
     return n;
 }
 
-/* ---- a minimal runtime ---------------------------------------------------- */
+/* ---- what the writer borrows ---------------------------------------------- */
 
 typedef struct harness {
-    aw_config cfg;
     aw_audit audit;
-    aw_runtime rt;
+    struct {
+        aw_job_queue done;
+        aw_metrics metrics;
+        atomic_bool hard_stop;
+        aw_backend_health audit_health;
+    } rt;
     aw_audit_writer *w;
     aw_job *jobs;
     size_t n_jobs;
@@ -134,14 +137,9 @@ static void harness_start(harness *h, int batch, int flush_ms, int capacity, siz
     memset(&g_fake, 0, sizeof(g_fake));
     pthread_mutex_init(&g_fake.lock, NULL);
     pthread_cond_init(&g_fake.cond, NULL);
-    h->cfg.audit.batch_size = batch;
-    h->cfg.audit.flush_interval_ms = flush_ms;
-    h->cfg.audit.queue_capacity = capacity;
-    h->cfg.audit.writers = 1;
     h->audit.driver = &fake_driver;
     h->audit.backend = &g_fake;
-    h->rt.cfg = &h->cfg;
-    h->rt.audit = &h->audit;
+    aw_backend_health_init(&h->rt.audit_health, "audit");
     assert_int_equal(aw_job_queue_init(&h->rt.done), 0);
     assert_int_equal(aw_metrics_init(&h->rt.metrics), 0);
     h->jobs = calloc(n_jobs, sizeof(*h->jobs));
@@ -153,8 +151,13 @@ static void harness_start(harness *h, int batch, int flush_ms, int capacity, siz
         h->jobs[i].record.record_id = strdup(id);
         atomic_store(&h->jobs[i].pending, 1);
     }
+    aw_audit_writer_options o = {.audit = &h->audit, .batch_size = (size_t)batch,
+                                 .flush_ms = flush_ms, .capacity = (size_t)capacity,
+                                 .writers = 1, .done = &h->rt.done,
+                                 .hard_stop = &h->rt.hard_stop, .metrics = &h->rt.metrics,
+                                 .health = &h->rt.audit_health};
     aw_error err = {0};
-    assert_int_equal(aw_audit_writer_start(&h->rt, &h->w, &err), AW_OK);
+    assert_int_equal(aw_audit_writer_start(&o, &h->w, &err), AW_OK);
 }
 
 /* Collect handed-back jobs until `want` came back or WAIT_MS passed. */

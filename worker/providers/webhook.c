@@ -6,7 +6,7 @@
  *   Idempotency-Key: the dedup identity (ns:tenant:key)
  *   traceparent, tracestate: passed through when the action carries them.
  * The fencing token lets the receiver refuse a stale holder whose lease was
- * taken over (contracts section 1); the idempotency key lets it drop the
+ * taken over (docs/design.md section 1); the idempotency key lets it drop the
  * duplicate such a takeover can cause.
  *
  * Result: 2xx ok; 408, 429, 5xx retriable "http_<status>"; any other status

@@ -1,0 +1,440 @@
+/* The worker pipeline (worker/pipeline.h) over the memory and faulty state
+ * backends, the noop provider and a webhook nobody answers: every outcome a
+ * batch can reach, the exact details text each one carries, the lease lost
+ * while the provider ran, a backend outage in the middle of a batch and a
+ * hard stop in the middle of one. No Kafka: the messages are made here, in
+ * transactional mode (the polling thread would produce the replies), with
+ * audit off, so a finished job comes straight back on the completion queue.
+ * Every wait is for a condition, bounded. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "backends/audit/audit_record.h"
+#include "common/aw_clock.h"
+#include "worker/pipeline.h"
+#include "worker/worker.h"
+
+#define WAIT_MS 10000
+#define TOPIC "actions"
+
+typedef struct fixture {
+    aw_config *cfg;
+    rd_kafka_t *rk;            /* only to name the messages' topic */
+    rd_kafka_topic_t *rkt;
+    aw_worker_ctx ctx;
+    aw_pipeline p;
+    aw_state_session *peer;    /* another replica's session */
+    aw_job *back[64];          /* jobs handed back, in order */
+    size_t n_back;
+} fixture;
+
+static const char *CONFIG =
+    "kafka = { brokers = \"b:9092\"; group_id = \"g\"; topics = [ \"" TOPIC "\" ];\n"
+    "          transactional_replies = true; };\n"
+    "state = { backend = \"%s\"; url = \"%s\"; };\n"
+    "audit = { enabled = false; };\n"
+    "dedup = { lease_ms = 30000; busy_retry_ms = 5; };\n"
+    "providers = (\n"
+    "  { name = \"noop\"; type = \"noop\"; },\n"
+    "  { name = \"down\"; type = \"webhook\"; url = \"http://127.0.0.1:1/\"; timeout_ms = 2000;\n"
+    "    max_attempts = 3; backoff_base_ms = %d; backoff_max_ms = %d; }\n"
+    ");\n";
+
+static void setup_with(fixture *fx, const char *backend, const char *url, int backoff_ms)
+{
+    memset(fx, 0, sizeof(*fx));
+    char text[2048];
+    snprintf(text, sizeof(text), CONFIG, backend, url, backoff_ms, backoff_ms);
+    aw_error err = {0};
+    if (aw_config_load_string(text, &fx->cfg, &err) != AW_OK)
+        fail_msg("config: %s", err.msg);
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof(errstr));
+    fx->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    assert_non_null(fx->rk);
+    fx->rkt = rd_kafka_topic_new(fx->rk, TOPIC, NULL);
+    assert_non_null(fx->rkt);
+
+    aw_worker_ctx *ctx = &fx->ctx;
+    ctx->cfg = fx->cfg;
+    aw_backend_health_init(&ctx->state_health, "state");
+    aw_backend_health_init(&ctx->audit_health, "audit");
+    assert_int_equal(aw_job_queue_init(&ctx->done), 0);
+    assert_int_equal(aw_metrics_init(&ctx->metrics), 0);
+    aw_state_options so = {.url = fx->cfg->state.url, .key_prefix = fx->cfg->state.key_prefix};
+    if (aw_state_new(backend, &so, &ctx->state, &err) != AW_OK ||
+        aw_provider_set_new(fx->cfg, &ctx->providers, &err) != AW_OK ||
+        aw_lease_keeper_new(ctx->state, fx->cfg->dedup.lease_ms, &ctx->keeper, &err) != AW_OK)
+        fail_msg("setup: %s", err.msg);
+    fx->p.ctx = ctx;
+    if (aw_state_session_open(ctx->state, &fx->p.state, &err) != AW_OK ||
+        aw_provider_sessions_open(ctx->providers, &fx->p.providers, &err) != AW_OK ||
+        aw_state_session_open(ctx->state, &fx->peer, &err) != AW_OK)
+        fail_msg("sessions: %s", err.msg);
+}
+
+static void setup(fixture *fx) { setup_with(fx, "memory", "", 1); }
+
+static void free_job(aw_job *j)
+{
+    rd_kafka_message_t *m = j->msg;
+    j->msg = NULL; /* ours, not librdkafka's */
+    aw_job_free(j);
+    free(m->payload);
+    free(m);
+}
+
+static void teardown(fixture *fx)
+{
+    for (size_t i = 0; i < fx->n_back; i++)
+        free_job(fx->back[i]);
+    aw_state_session_close(fx->peer);
+    aw_provider_sessions_close(fx->p.providers);
+    aw_state_session_close(fx->p.state);
+    aw_pipeline_free(&fx->p);
+    aw_lease_keeper_destroy(fx->ctx.keeper);
+    aw_provider_set_destroy(fx->ctx.providers);
+    aw_state_destroy(fx->ctx.state);
+    aw_metrics_destroy(&fx->ctx.metrics);
+    aw_job_queue_destroy(&fx->ctx.done);
+    rd_kafka_topic_destroy(fx->rkt);
+    rd_kafka_destroy(fx->rk);
+    aw_config_destroy(fx->cfg);
+}
+
+/* A message at `offset` of partition 0 holding text, decoded as a worker
+ * decodes it. */
+static aw_job *make_raw_job(fixture *fx, int64_t offset, const char *text)
+{
+    rd_kafka_message_t *m = calloc(1, sizeof(*m));
+    assert_non_null(m);
+    m->rkt = fx->rkt;
+    m->partition = 0;
+    m->offset = offset;
+    m->payload = strdup(text);
+    m->len = strlen(text);
+    size_t max = (size_t)fx->cfg->ingest.max_message_bytes;
+    aw_job *j = aw_job_new(m, 1, max);
+    assert_non_null(j);
+    aw_job_decode(j, max);
+    return j;
+}
+
+/* An action with identity ns:t:key for provider. */
+static aw_job *make_job(fixture *fx, int64_t offset, const char *id, const char *key,
+                        const char *provider)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             "{\"id\":\"%s\",\"namespace\":\"ns\",\"tenant\":\"t\",\"provider\":\"%s\","
+             "\"action_type\":\"do\",\"dedup_key\":\"%s\",\"payload\":{\"k\":\"v\"}}",
+             id, provider, key);
+    return make_raw_job(fx, offset, text);
+}
+
+/* Collect jobs from the completion queue until `want` more came back or
+ * WAIT_MS passed; returns how many came. */
+static size_t collect_back(fixture *fx, size_t want)
+{
+    size_t got = 0;
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (got < want && aw_mono_now_ms() < end) {
+        aw_job *list = NULL;
+        aw_job_queue_pop(&fx->ctx.done, 64, 20, &list);
+        for (; list; list = list->next, got++)
+            fx->back[fx->n_back++] = list;
+    }
+    return got;
+}
+
+/* Run one batch; every finished job must come back on the completion
+ * queue. Returns how many finished. */
+static size_t run(fixture *fx, aw_job **jobs, size_t n)
+{
+    aw_job *finished[64];
+    size_t nf = aw_pipeline_run(&fx->p, jobs, n, finished);
+    assert_int_equal(collect_back(fx, nf), nf);
+    return nf;
+}
+
+static void assert_outcome(const aw_job *j, aw_outcome o, const char *details)
+{
+    assert_false(j->abandoned);
+    assert_int_equal(j->record.outcome, o);
+    assert_non_null(j->record.details);
+    assert_string_equal(j->record.details, details);
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+/* A fresh action runs once: executed, its done record written. */
+static void test_executed(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    aw_job *j = make_job(&fx, 1, "a-1", "k-1", "noop");
+    assert_int_equal(run(&fx, &j, 1), 1);
+    assert_outcome(j, AW_OUTCOME_EXECUTED, "{\"attempts\":1}");
+    assert_int_equal(j->record.attempts, 1);
+    assert_true(j->record.fencing_token > 0);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_EXECUTED]), 1);
+    assert_true(aw_backend_health_ok(&fx.ctx.state_health));
+    /* the reply carries the same details, byte for byte */
+    aw_buf reply = {0};
+    assert_int_equal(aw_reply_write(&j->record, &reply), 0);
+    assert_non_null(strstr(reply.data, "\"details\":{\"attempts\":1}"));
+    aw_buf_free(&reply);
+    teardown(&fx);
+}
+
+/* The same message again answers with its original outcome (redelivered);
+ * another message with the same identity is a duplicate naming the first. */
+static void test_deduplicated(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    aw_job *first = make_job(&fx, 1, "a-1", "k-1", "noop");
+    assert_int_equal(run(&fx, &first, 1), 1);
+    uint64_t token = first->record.fencing_token;
+
+    aw_job *again = make_job(&fx, 1, "a-1", "k-1", "noop");
+    assert_int_equal(run(&fx, &again, 1), 1);
+    assert_outcome(again, AW_OUTCOME_EXECUTED, "{\"attempts\":1,\"redelivered\":true}");
+    assert_int_equal(again->record.attempts, 1);
+
+    aw_job *dup = make_job(&fx, 2, "a-2", "k-1", "noop");
+    assert_int_equal(run(&fx, &dup, 1), 1);
+    char want[256];
+    snprintf(want, sizeof(want),
+             "{\"original_outcome\":\"executed\",\"original_source\":{\"topic\":\"" TOPIC
+             "\",\"partition\":0,\"offset\":1},\"original_action_id\":\"a-1\","
+             "\"original_fencing_token\":%llu}",
+             (unsigned long long)token);
+    assert_outcome(dup, AW_OUTCOME_DEDUPLICATED, want);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_DEDUPLICATED]), 1);
+    teardown(&fx);
+}
+
+/* A provider that never answers fails after max_attempts, each retry
+ * counted; the failure is recorded (and deduplicates later copies). */
+static void test_failed_after_retries(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    aw_job *j = make_job(&fx, 1, "a-1", "k-1", "down");
+    assert_int_equal(run(&fx, &j, 1), 1);
+    assert_false(j->abandoned);
+    assert_int_equal(j->record.outcome, AW_OUTCOME_FAILED);
+    assert_int_equal(j->record.attempts, 3);
+    assert_non_null(strstr(j->record.details, "\"error_code\":\"connect\""));
+    assert_non_null(strstr(j->record.details, ",\"attempts\":3}"));
+    assert_int_equal(atomic_load(&fx.ctx.metrics.provider_retries), 2);
+    aw_job *dup = make_job(&fx, 2, "a-2", "k-1", "noop");
+    assert_int_equal(run(&fx, &dup, 1), 1);
+    assert_int_equal(dup->record.outcome, AW_OUTCOME_DEDUPLICATED);
+    assert_non_null(strstr(dup->record.details, "\"original_outcome\":\"failed\""));
+    teardown(&fx);
+}
+
+/* Unreadable messages and unknown providers are rejected without a claim;
+ * the rest of the batch runs. */
+static void test_rejected(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    aw_job *jobs[3] = {make_raw_job(&fx, 1, "not json"),
+                       make_job(&fx, 2, "a-2", "k-2", "nowhere"),
+                       make_job(&fx, 3, "a-3", "k-3", "noop")};
+    assert_int_equal(run(&fx, jobs, 3), 3);
+    assert_int_equal(jobs[0]->record.outcome, AW_OUTCOME_REJECTED);
+    assert_non_null(strstr(jobs[0]->record.details, "{\"reason\":\""));
+    assert_outcome(jobs[1], AW_OUTCOME_REJECTED,
+                   "{\"reason\":\"unknown_provider\",\"field\":\"provider\",\"error\":"
+                   "\"provider: no provider named \\\"nowhere\\\" is configured\"}");
+    assert_outcome(jobs[2], AW_OUTCOME_EXECUTED, "{\"attempts\":1}");
+    assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_REJECTED]), 2);
+    teardown(&fx);
+}
+
+/* While the provider ran, our lease went and another replica took the
+ * identity: the done record is refused as stale and the outcome says
+ * lease_lost. */
+static void take_lease(void *ud, aw_job *job, uint64_t token)
+{
+    fixture *fx = ud;
+    aw_state_key key = {.ns = "ns", .tenant = "t", .kind = "dedup",
+                        .id = aw_action_key(&job->action)};
+    aw_error err = {0};
+    assert_int_equal(aw_state_lease_release(fx->peer, &key, token, &err), AW_OK);
+    aw_claim c = {.key = key, .lease_ms = 30000};
+    assert_int_equal(aw_state_claim_batch(fx->peer, &c, 1, &err), AW_OK);
+    assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
+    assert_true(c.token > token);
+    aw_claim_clear(&c);
+}
+
+static void test_lease_lost(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    fx.p.on_executed = take_lease;
+    fx.p.on_executed_ud = &fx;
+    aw_job *j = make_job(&fx, 1, "a-1", "k-1", "noop");
+    assert_int_equal(run(&fx, &j, 1), 1);
+    assert_outcome(j, AW_OUTCOME_EXECUTED, "{\"attempts\":1,\"lease_lost\":true}");
+    /* nothing was written for it: the other holder's lease stands */
+    fx.p.on_executed = NULL;
+    aw_job *again = make_job(&fx, 2, "a-2", "k-1", "noop");
+    aw_job *finished[1];
+    assert_int_equal(aw_pipeline_run(&fx.p, &again, 1, finished), 0);
+    assert_true(again->not_before_mono > 0);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.lease_busy_waits), 1);
+    fx.back[fx.n_back++] = again;
+    teardown(&fx);
+}
+
+/* The state backend goes down after the claim: the done records wait for
+ * it (retried with backoff, /readyz's flag down meanwhile) and the batch
+ * completes once it is back. */
+static void test_backend_outage(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_with(&fx, "faulty", "memory?outage_after=1&outage_ms=300", 1);
+    aw_job *jobs[3] = {make_job(&fx, 1, "a-1", "k-1", "noop"),
+                       make_job(&fx, 2, "a-2", "k-2", "noop"),
+                       make_job(&fx, 3, "a-3", "k-3", "noop")};
+    assert_int_equal(run(&fx, jobs, 3), 3);
+    for (int i = 0; i < 3; i++)
+        assert_outcome(jobs[i], AW_OUTCOME_EXECUTED, "{\"attempts\":1}");
+    assert_true(atomic_load(&fx.ctx.metrics.state_retries) >= 1);
+    assert_true(aw_backend_health_ok(&fx.ctx.state_health));
+    /* the records were written: a copy is a duplicate now */
+    aw_job *dup = make_job(&fx, 4, "a-4", "k-2", "noop");
+    assert_int_equal(run(&fx, &dup, 1), 1);
+    assert_int_equal(dup->record.outcome, AW_OUTCOME_DEDUPLICATED);
+    teardown(&fx);
+}
+
+/* Sets the hard stop once a counter reached 1 (bounded wait). */
+typedef struct stopper {
+    fixture *fx;
+    atomic_ulong *counter;
+    pthread_t thread;
+} stopper;
+
+static void *stopper_main(void *arg)
+{
+    stopper *s = arg;
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (atomic_load(s->counter) < 1 && aw_mono_now_ms() < end)
+        aw_sleep_ms(1);
+    atomic_store(&s->fx->ctx.hard_stop, true);
+    return NULL;
+}
+
+/* A hard stop while the state backend is down mid-batch: the executed job
+ * is abandoned (nothing recorded, its offset stays uncommitted), the
+ * rejected one keeps its outcome. */
+static void test_stop_during_outage(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_with(&fx, "faulty", "memory?outage_after=1&outage_ms=600000", 1);
+    stopper s = {.fx = &fx, .counter = &fx.ctx.metrics.state_retries};
+    assert_int_equal(pthread_create(&s.thread, NULL, stopper_main, &s), 0);
+    aw_job *jobs[2] = {make_job(&fx, 1, "a-1", "k-1", "noop"), make_raw_job(&fx, 2, "[]")};
+    assert_int_equal(run(&fx, jobs, 2), 2);
+    assert_int_equal(pthread_join(s.thread, NULL), 0);
+    assert_true(jobs[0]->abandoned);
+    assert_null(jobs[0]->record.details);
+    assert_int_equal(jobs[1]->record.outcome, AW_OUTCOME_REJECTED);
+    assert_false(jobs[1]->abandoned);
+    assert_false(aw_backend_health_ok(&fx.ctx.state_health));
+    teardown(&fx);
+}
+
+/* A hard stop while a failed call waits for its retry: what was attempted
+ * reports its last answer (failed after 1 attempt), nothing more starts. */
+static void test_stop_during_retry(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_with(&fx, "memory", "", 60000);
+    stopper s = {.fx = &fx, .counter = &fx.ctx.metrics.provider_retries};
+    assert_int_equal(pthread_create(&s.thread, NULL, stopper_main, &s), 0);
+    aw_job *j = make_job(&fx, 1, "a-1", "k-1", "down");
+    assert_int_equal(run(&fx, &j, 1), 1);
+    assert_int_equal(pthread_join(s.thread, NULL), 0);
+    assert_false(j->abandoned);
+    assert_int_equal(j->record.outcome, AW_OUTCOME_FAILED);
+    assert_int_equal(j->record.attempts, 1);
+    teardown(&fx);
+}
+
+/* A worker thread (worker/worker.h) takes what is queued to it, runs it
+ * through the pipeline and hands every job back; copies of one identity in
+ * one batch are answered as duplicates of the first in offset order. */
+static void test_worker_thread(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    aw_worker w;
+    aw_error err = {0};
+    assert_int_equal(aw_worker_start(&w, &fx.ctx, 0, &err), AW_OK);
+    enum { N = 20 };
+    aw_job *jobs[N];
+    for (int i = 0; i < N; i++) {
+        char id[16], key[16];
+        snprintf(id, sizeof(id), "a-%d", i);
+        snprintf(key, sizeof(key), "k-%d", i % 5); /* four copies of each identity */
+        jobs[i] = make_job(&fx, i + 1, id, key, "noop");
+        aw_job_queue_push(&w.queue, jobs[i]);
+    }
+    size_t got = collect_back(&fx, N);
+    aw_worker_join(&w);
+    assert_int_equal(got, N);
+    for (int i = 0; i < N; i++) {
+        assert_false(jobs[i]->abandoned);
+        /* the first message of each identity executed, the later ones
+         * name it as the original */
+        aw_outcome want = i < 5 ? AW_OUTCOME_EXECUTED : AW_OUTCOME_DEDUPLICATED;
+        assert_int_equal(jobs[i]->record.outcome, want);
+        if (i >= 5) {
+            char orig[64];
+            snprintf(orig, sizeof(orig), "\"original_action_id\":\"a-%d\"", i % 5);
+            assert_non_null(strstr(jobs[i]->record.details, orig));
+        }
+    }
+    assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_EXECUTED]), 5);
+    teardown(&fx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_executed),
+        cmocka_unit_test(test_deduplicated),
+        cmocka_unit_test(test_failed_after_retries),
+        cmocka_unit_test(test_rejected),
+        cmocka_unit_test(test_lease_lost),
+        cmocka_unit_test(test_backend_outage),
+        cmocka_unit_test(test_stop_during_outage),
+        cmocka_unit_test(test_stop_during_retry),
+        cmocka_unit_test(test_worker_thread),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

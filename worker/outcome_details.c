@@ -1,0 +1,147 @@
+#include "worker/outcome_details.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/aw_json_obj.h"
+#include "ingest/json_check.h"
+
+int aw_details_rejected(aw_buf *out, const aw_reject *r)
+{
+    aw_json_obj o;
+    aw_json_obj_begin(&o, out);
+    aw_json_obj_cstr(&o, "reason", aw_reject_reason_name(r->reason));
+    if (r->field[0])
+        aw_json_obj_cstr_or_skip(&o, "field", r->field);
+    aw_json_obj_cstr_or_skip(&o, "error", r->detail);
+    return aw_json_obj_end(&o);
+}
+
+int aw_details_executed(aw_buf *out, const aw_provider_result *res, int attempts)
+{
+    aw_json_obj o;
+    aw_json_obj_begin(&o, out);
+    if (res->http_status)
+        aw_json_obj_int(&o, "provider_status", res->http_status);
+    if (!res->ok) {
+        aw_json_obj_cstr_or_skip(&o, "error_code", res->error_code);
+        aw_json_obj_cstr_or_skip(&o, "error", res->error);
+    }
+    aw_json_obj_int(&o, "attempts", attempts);
+    return aw_json_obj_end(&o);
+}
+
+/* What a duplicate's details need of the done record's summary (JSON that
+ * aw_details_summary wrote): its outcome and action id. */
+typedef struct summary_view {
+    aw_json_value outcome, action_id;
+    bool has_outcome, has_action_id;
+} summary_view;
+
+static void summary_member(void *ctx, const char *key, size_t key_len, const aw_json_value *v)
+{
+    summary_view *sv = ctx;
+    if (v->kind != AW_JSON_STRING)
+        return;
+    if (key_len == 7 && memcmp(key, "outcome", 7) == 0)
+        sv->outcome = *v, sv->has_outcome = true;
+    else if (key_len == 9 && memcmp(key, "action_id", 9) == 0)
+        sv->action_id = *v, sv->has_action_id = true;
+}
+
+/* The summary's outcome and action id; an unreadable summary reads as none. */
+static summary_view read_summary(const char *summary)
+{
+    summary_view sv = {0};
+    aw_json_value root;
+    aw_json_error jerr;
+    if (summary && (aw_json_check(summary, strlen(summary), 64, summary_member, &sv, &root,
+                                  &jerr) != 0 ||
+                    root.kind != AW_JSON_OBJECT))
+        sv = (summary_view){0};
+    return sv;
+}
+
+static aw_outcome outcome_of(const summary_view *sv)
+{
+    aw_outcome o = AW_OUTCOME_EXECUTED;
+    char name[32];
+    if (sv->has_outcome && sv->outcome.str_len < sizeof name) {
+        aw_json_string_copy(&sv->outcome, name);
+        aw_outcome_parse(name, &o);
+    }
+    return o;
+}
+
+/* "name":<the JSON string v>, unescaped first so that the bytes are what
+ * jansson would write. */
+static void put_json_string(aw_json_obj *o, const char *name, const aw_json_value *v)
+{
+    char small[128], *s = v->str_len < sizeof small ? small : malloc(v->str_len + 1);
+    if (!s) {
+        o->failed = true;
+        return;
+    }
+    aw_json_string_copy(v, s);
+    aw_json_obj_string(o, name, s, v->str_len);
+    if (s != small)
+        free(s);
+}
+
+int aw_details_duplicate(aw_buf *out, const aw_claim *c)
+{
+    summary_view sv = read_summary(c->done_summary);
+    aw_json_obj o;
+    aw_json_obj_begin(&o, out);
+    aw_json_obj_cstr(&o, "original_outcome", aw_outcome_name(outcome_of(&sv)));
+    aw_json_obj_open(&o, "original_source");
+    aw_json_obj_cstr(&o, "topic", c->done_topic ? c->done_topic : "");
+    aw_json_obj_int(&o, "partition", c->done_partition);
+    aw_json_obj_int(&o, "offset", c->done_offset);
+    aw_json_obj_close(&o);
+    if (sv.has_action_id)
+        put_json_string(&o, "original_action_id", &sv.action_id);
+    aw_json_obj_int(&o, "original_fencing_token", (int64_t)c->done_token);
+    return aw_json_obj_end(&o);
+}
+
+int aw_details_redelivered(aw_buf *out, const aw_claim *c, aw_outcome *outcome,
+                           int64_t *attempts)
+{
+    json_t *summary = c->done_summary ? json_loads(c->done_summary, 0, NULL) : NULL;
+    const char *orig = summary ? json_string_value(json_object_get(summary, "outcome")) : NULL;
+    *outcome = AW_OUTCOME_EXECUTED;
+    if (orig)
+        aw_outcome_parse(orig, outcome);
+    json_t *d = summary ? json_object_get(summary, "details") : NULL;
+    d = d ? json_incref(d) : json_object();
+    json_object_set_new(d, "redelivered", json_true());
+    *attempts = summary ? json_integer_value(json_object_get(summary, "attempts")) : 0;
+    char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
+    int rc = text && aw_buf_puts(out, text) == 0 ? 0 : -1;
+    free(text);
+    json_decref(d);
+    json_decref(summary);
+    return rc;
+}
+
+int aw_details_add_lease_lost(aw_buf *details)
+{
+    aw_json_obj o;
+    aw_json_obj_reopen(&o, details, 0);
+    aw_json_obj_true(&o, "lease_lost");
+    return aw_json_obj_end(&o);
+}
+
+int aw_details_summary(aw_buf *out, aw_outcome outcome, const char *action_id,
+                       int64_t attempts, const char *details)
+{
+    aw_json_obj o;
+    aw_json_obj_begin(&o, out);
+    aw_json_obj_cstr(&o, "outcome", aw_outcome_name(outcome));
+    aw_json_obj_cstr(&o, "action_id", action_id);
+    aw_json_obj_int(&o, "attempts", attempts);
+    aw_json_obj_raw(&o, "details", details);
+    return aw_json_obj_end(&o);
+}

@@ -1,0 +1,52 @@
+/* The `details` object of an outcome, and the done record's summary that
+ * carries it, written as compact JSON text once, where the outcome is
+ * decided: one text per message for the done record, the audit record and
+ * the reply (no tree kept beside it, nothing parsed back). The bytes are
+ * those jansson's json_dumps(JSON_COMPACT) wrote for the trees these
+ * functions replaced: members and their order are part of the reply format
+ * (tests compare them).
+ *
+ * Every writer appends one complete object to `out` and returns 0, or -1
+ * when out of memory (out is then as it was). Pure functions of their
+ * arguments: any thread, nothing kept. */
+#ifndef AW_OUTCOME_DETAILS_H
+#define AW_OUTCOME_DETAILS_H
+
+#include <stdint.h>
+
+#include "backends/state/state_types.h"
+#include "common/aw_buf.h"
+#include "common/aw_outcome.h"
+#include "ingest/action.h"
+#include "worker/provider.h"
+
+/* Rejected: {"reason":..,"field":..,"error":..} ("field" only when known). */
+int aw_details_rejected(aw_buf *out, const aw_reject *r);
+
+/* Executed or failed: {"provider_status":..,"error_code":..,"error":..,
+ * "attempts":..} (status when the provider answered over HTTP, the errors
+ * when it failed). */
+int aw_details_executed(aw_buf *out, const aw_provider_result *res, int attempts);
+
+/* A duplicate of the message that did the work (c: a DONE claim):
+ * {"original_outcome":..,"original_source":{..},"original_action_id":..,
+ * "original_fencing_token":..}. */
+int aw_details_duplicate(aw_buf *out, const aw_claim *c);
+
+/* The same message again (c: a DONE claim from this very message): the
+ * original outcome and details with "redelivered":true; *outcome and
+ * *attempts from the summary. Rare (a crash between complete and commit):
+ * through jansson, since the backend may have rewritten the summary. */
+int aw_details_redelivered(aw_buf *out, const aw_claim *c, aw_outcome *outcome,
+                           int64_t *attempts);
+
+/* Add "lease_lost":true to the details object that fills `details`: the
+ * lease expired and another holder took over while the provider ran. */
+int aw_details_add_lease_lost(aw_buf *details);
+
+/* The done record's summary: {"outcome":..,"action_id":..,"attempts":..,
+ * "details":<details>}. */
+int aw_details_summary(aw_buf *out, aw_outcome outcome, const char *action_id,
+                       int64_t attempts, const char *details);
+
+#endif

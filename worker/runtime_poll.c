@@ -1,0 +1,261 @@
+/* The polling thread: the consumer loop (aw_runtime_run), dispatch to the
+ * workers, backpressure, the fetch-stall watchdog and the shutdown drain.
+ * Everything here runs on the polling thread; the consumer hooks run inside
+ * its aw_consumer_poll. */
+#include "worker/runtime_internal.h"
+
+#include "common/aw_clock.h"
+#include "common/aw_log.h"
+
+#define POLL_BATCH 512
+
+/* Shard the polled messages by identity, one queue append per worker. */
+static void dispatch(aw_runtime *rt, rd_kafka_message_t **msgs, uint32_t *gens, size_t n)
+{
+    size_t nw = rt->n_workers;
+    for (size_t i = 0; i < n; i++) {
+        aw_job *j = aw_job_new(msgs[i], gens[i], (size_t)rt->ctx.cfg->ingest.max_message_bytes);
+        if (!j) {
+            /* Out of memory: leave it in flight (never committed); it is
+             * redelivered after a restart. */
+            AW_ERROR("runtime", "out of memory: dropping message from memory");
+            rd_kafka_message_destroy(msgs[i]);
+            continue;
+        }
+        atomic_fetch_add(&rt->in_flight, 1);
+        atomic_fetch_add(&rt->ctx.metrics.consumed, 1);
+        aw_worker *w = &rt->workers[j->hash % nw];
+        j->next = NULL;
+        if (w->out_tail)
+            w->out_tail->next = j;
+        else
+            w->out_head = j;
+        w->out_tail = j;
+        w->out_n++;
+    }
+    for (size_t k = 0; k < nw; k++) {
+        aw_worker *w = &rt->workers[k];
+        aw_job_queue_push_list(&w->queue, w->out_head, w->out_tail, w->out_n);
+        w->out_head = w->out_tail = NULL;
+        w->out_n = 0;
+    }
+}
+
+static void drain_hook(void *ud, aw_consumer *c, int64_t deadline)
+{
+    aw_runtime *rt = ud;
+    while (aw_consumer_revoking_in_flight(c) > 0 && !atomic_load(&rt->ctx.hard_stop)) {
+        int64_t left = deadline - aw_mono_now_ms();
+        if (left <= 0)
+            break;
+        aw_runtime_process_done(rt, left < 100 ? left : 100);
+    }
+}
+
+static void assigned_hook(void *ud, size_t n_partitions)
+{
+    aw_runtime *rt = ud;
+    atomic_fetch_add(&rt->ctx.metrics.rebalances, 1);
+    atomic_store(&rt->ctx.metrics.assigned_partitions, (long)n_partitions);
+}
+
+static void stats_hook(void *ud, const char *json, size_t len)
+{
+    aw_runtime *rt = ud;
+    aw_metrics_update_lag(&rt->ctx.metrics, json, len);
+}
+
+static void backpressure(aw_runtime *rt)
+{
+    long in_flight = atomic_load(&rt->in_flight);
+    long max = rt->ctx.cfg->workers.max_in_flight;
+    bool paused = aw_consumer_paused(rt->consumer);
+    if (!paused && in_flight >= max) {
+        AW_INFO("runtime", "in-flight window full (%ld of %ld): pausing consumption", in_flight,
+                max);
+        aw_consumer_set_paused(rt->consumer, true);
+        atomic_store(&rt->ctx.metrics.paused, 1);
+    } else if (paused && in_flight <= max / 2 && !atomic_load(&rt->stopping)) {
+        aw_consumer_set_paused(rt->consumer, false);
+        atomic_store(&rt->ctx.metrics.paused, 0);
+    }
+}
+
+static void log_progress(aw_runtime *rt)
+{
+    aw_metrics *m = &rt->ctx.metrics;
+    AW_INFO("runtime",
+            "executed=%lu failed=%lu deduplicated=%lu rejected=%lu in_flight=%ld "
+            "delivery_failures=%lu",
+            atomic_load(&m->outcomes[AW_OUTCOME_EXECUTED]),
+            atomic_load(&m->outcomes[AW_OUTCOME_FAILED]),
+            atomic_load(&m->outcomes[AW_OUTCOME_DEDUPLICATED]),
+            atomic_load(&m->outcomes[AW_OUTCOME_REJECTED]), atomic_load(&rt->in_flight),
+            atomic_load(&m->delivery_failures));
+    if (aw_runtime_txn_mode(rt))
+        AW_INFO("runtime", "transactions committed=%lu aborted=%lu held=%ld", rt->txn_commits,
+                rt->txn_aborts, rt->n_held);
+}
+
+/* Stop fetching, let the workers finish what they hold within the bound,
+ * then close: the final revoke stores and commits every completed offset. */
+static void shutdown_consumer(aw_runtime *rt)
+{
+    aw_consumer_set_paused(rt->consumer, true);
+    int64_t deadline = aw_mono_now_ms() + rt->ctx.cfg->workers.shutdown_timeout_ms;
+    rd_kafka_message_t *msgs[64];
+    uint32_t gens[64];
+    AW_INFO("runtime", "stopping: draining %ld in-flight message(s) (bound %d ms)",
+            atomic_load(&rt->in_flight), rt->ctx.cfg->workers.shutdown_timeout_ms);
+    /* Held jobs (transactional mode) wait for a commit, not for workers. */
+    while (atomic_load(&rt->in_flight) - rt->n_held > 0 && !atomic_load(&rt->ctx.hard_stop) &&
+           aw_mono_now_ms() < deadline) {
+        /* Keep serving the group (heartbeats, rebalances) while draining;
+         * anything fetched now is left uncommitted for the next owner. */
+        size_t n = aw_consumer_poll(rt->consumer, msgs, gens, 64, 0);
+        for (size_t i = 0; i < n; i++)
+            rd_kafka_message_destroy(msgs[i]);
+        aw_runtime_process_done(rt, 50);
+        aw_runtime_commit_tick(rt, false);
+    }
+    if (atomic_load(&rt->in_flight) - rt->n_held > 0) {
+        AW_WARN("runtime", "giving up on %ld in-flight message(s): they stay uncommitted",
+                atomic_load(&rt->in_flight));
+        atomic_store(&rt->ctx.hard_stop, true);
+    }
+    for (size_t i = 0; i < rt->n_workers; i++)
+        aw_worker_join(&rt->workers[i]);
+    /* The workers pushed their last records: write them (or, after a hard
+     * stop, hand them back failed). */
+    aw_audit_writer_stop(rt->ctx.audit_writer);
+    rt->ctx.audit_writer = NULL;
+    /* Deliveries still outstanding after the bound are purged: their jobs
+     * come back as failed and stay uncommitted. */
+    int left = aw_producer_flush(rt->ctx.producer, atomic_load(&rt->ctx.hard_stop) ? 1000 : 10000);
+    if (left > 0)
+        AW_WARN("runtime", "%d reply/DLQ message(s) undelivered at exit", left);
+    while (atomic_load(&rt->in_flight) > 0 && aw_runtime_process_done(rt, 100) > 0) {
+    }
+    aw_runtime_commit_tick(rt, true);
+    /* Leaving the group is bounded too: with the brokers gone it cannot
+     * finish, and the process must still exit. */
+    aw_consumer_close(rt->consumer, atomic_load(&rt->ctx.hard_stop) ? 1000 : 10000);
+}
+
+/* Fetch-stall watchdog. librdkafka 2.0.2 can leave a partition without
+ * fetches after rapid pause/resume cycles (seen on a real broker under
+ * constant backpressure): nothing in flight, not paused, the statistics
+ * report lag, yet no message arrives. After kafka.fetch_stall_ms of that,
+ * restart the fetchers from the current positions (nothing skipped, nothing
+ * repeated beyond what was prefetched). Polling thread only. */
+static bool stalled(aw_runtime *rt, int64_t now, int64_t last_msg, int64_t last_refetch)
+{
+    int64_t stall_ms = rt->ctx.cfg->kafka.fetch_stall_ms;
+    if (stall_ms <= 0 || now - last_msg < stall_ms || now - last_refetch < stall_ms ||
+        aw_consumer_paused(rt->consumer) || atomic_load(&rt->in_flight) - rt->n_held > 0)
+        return false;
+    /* Between a lost assignment and the rejoin nothing is assigned and the
+     * lag table still holds the last statistics: nothing to restart (seen
+     * with the group coordinator's broker down, test_broker_faults). */
+    if (aw_consumer_assigned_count(rt->consumer) == 0)
+        return false;
+    int64_t lag = aw_metrics_total_lag(&rt->ctx.metrics);
+    if (lag <= 0)
+        return false;
+    int n = aw_consumer_refetch(rt->consumer);
+    /* No assigned partition has a position yet (just assigned: the fetch
+     * starts from the committed offsets anyway): nothing was restarted, and
+     * the next look is kafka.fetch_stall_ms away. */
+    if (n == 0) {
+        AW_DEBUG("runtime", "fetch-stall watchdog: no partition has a position yet");
+        return true;
+    }
+    AW_WARN("runtime", "no message for %lld ms although the consumer lag is %lld: restarted "
+            "the fetch of %d partition(s) from their positions", (long long)(now - last_msg),
+            (long long)lag, n);
+    return true;
+}
+
+static aw_status open_consumer(aw_runtime *rt, aw_error *err)
+{
+    const aw_config *cfg = rt->ctx.cfg;
+    aw_consumer_options co = {
+        .brokers = rt->brokers,
+        .group_id = cfg->kafka.group_id,
+        .client_id = cfg->worker_id,
+        .topics = cfg->kafka.topics,
+        .n_topics = cfg->kafka.n_topics,
+        .properties = cfg->kafka.properties,
+        .n_properties = cfg->kafka.n_properties,
+        .rebalance_timeout_ms = cfg->workers.rebalance_timeout_ms,
+        .transactional = aw_runtime_txn_mode(rt),
+    };
+    aw_consumer_hooks hooks = {.drain = drain_hook, .assigned = assigned_hook,
+                               .stats = stats_hook,
+                               .commit = aw_runtime_txn_mode(rt) ? aw_runtime_commit_hook : NULL,
+                               .ud = rt};
+    return aw_consumer_new(&co, &hooks, &rt->consumer, err);
+}
+
+/* Stop when the producer failed for good: nothing could be replied. */
+static void check_producer(aw_runtime *rt)
+{
+    char reason[256];
+    if (aw_producer_fatal(rt->ctx.producer, reason, sizeof(reason))) {
+        AW_ERROR("runtime", "producer failed fatally (%s): stopping", reason);
+        atomic_store(&rt->stopping, true);
+    }
+}
+
+static void poll_loop(aw_runtime *rt)
+{
+    rd_kafka_message_t *msgs[POLL_BATCH];
+    uint32_t gens[POLL_BATCH];
+    int64_t next_progress = aw_mono_now_ms() + 30000;
+    int64_t last_msg_mono = aw_mono_now_ms(), last_refetch_mono = 0;
+    while (!atomic_load(&rt->stopping)) {
+        atomic_store(&rt->last_tick_mono, aw_mono_now_ms());
+        /* Never take more than the window has room for: the window, not
+         * the fetch size, bounds memory and the work a stop must drain.
+         * When full (and paused) keep polling a little, to serve the group
+         * protocol and collect what was fetched before the pause. */
+        long room = rt->ctx.cfg->workers.max_in_flight - atomic_load(&rt->in_flight);
+        size_t want = room <= 0 ? 1 : room < POLL_BATCH ? (size_t)room : POLL_BATCH;
+        size_t n = aw_consumer_poll(rt->consumer, msgs, gens, want, 20);
+        int64_t now = aw_mono_now_ms();
+        if (n)
+            last_msg_mono = now;
+        else if (stalled(rt, now, last_msg_mono, last_refetch_mono))
+            last_refetch_mono = now;
+        dispatch(rt, msgs, gens, n);
+        aw_runtime_process_done(rt, 0);
+        aw_runtime_commit_tick(rt, false);
+        backpressure(rt);
+        if (aw_mono_now_ms() >= next_progress) {
+            log_progress(rt);
+            next_progress = aw_mono_now_ms() + 30000;
+        }
+        check_producer(rt);
+    }
+}
+
+aw_status aw_runtime_run(aw_runtime *rt, aw_error *err)
+{
+    aw_status rc = open_consumer(rt, err);
+    if (rc != AW_OK)
+        return rc;
+    poll_loop(rt);
+    shutdown_consumer(rt);
+    log_progress(rt);
+    aw_runtime_drop_stale_held(rt); /* consumer closed: nothing is current any more */
+    aw_consumer_destroy(rt->consumer);
+    rt->consumer = NULL;
+    if (rt->txn_last)
+        rd_kafka_topic_partition_list_destroy(rt->txn_last);
+    rt->txn_last = NULL;
+    if (rt->txn_fatal)
+        return aw_error_set(err, AW_INTERNAL,
+                            "transactional producer failed fatally: nothing more committed");
+    return AW_OK;
+}
+

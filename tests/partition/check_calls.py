@@ -5,7 +5,8 @@ and no call from a worker whose lease it could no longer renew.
 
   check_calls.py --replies R.jsonl --calls PEER_LOG --ids IDS --messages N
                  --isolated-peer ADDR --cut-start-ms MS --heal-ms MS
-                 --lease-ms MS [--state-cut] [--name NAME] [--json OUT]
+                 --lease-ms MS [--state-cut] [--global-tokens] [--name NAME]
+                 [--json OUT]
 
 --replies   the reply topic, one JSON per line (read_topic in lib.sh)
 --calls     webhook_target's --peer-log: action id, fencing token,
@@ -22,6 +23,11 @@ and no call from a worker whose lease it could no longer renew.
             its between cut start + lease_ms and the heal is a violation
             (with only the broker cut its leases stay renewable, and those
             calls are legitimate: the count is printed for information)
+--global-tokens  the backend draws every fencing token from one counter
+            (Redis: one per key prefix, backends/state/redis/redis_keys.h),
+            so a token not above the highest one any call carried before
+            the cut was issued before the cut: such a call from the
+            isolated worker after the heal used a lease it could not renew
 
 Violations (each printed; exit 1 when any is non-zero):
   lost_messages        produced messages without a reply (by source
@@ -34,7 +40,10 @@ Violations (each printed; exit 1 when any is non-zero):
                        arrival order): lower (a stale holder) or equal (the
                        same lease calling twice)
   iso_after_lease      (--state-cut only) calls from the isolated worker
-                       arriving in [cut start + lease_ms, heal)
+                       arriving in [cut start + lease_ms, heal), plus (with
+                       --global-tokens) those arriving after the heal with
+                       a token issued before the cut (the operator's
+                       symptom: tokens from before the cut, after the heal)
 Printed for information: identities called more than once (a repeat with a
 strictly higher token is the one allowed case, a call in flight when its
 holder lost the lease), extra calls in total, the isolated worker's calls
@@ -56,6 +65,7 @@ ap.add_argument("--cut-start-ms", type=int, required=True)
 ap.add_argument("--heal-ms", type=int, required=True)
 ap.add_argument("--lease-ms", type=int, required=True)
 ap.add_argument("--state-cut", action="store_true")
+ap.add_argument("--global-tokens", action="store_true")
 ap.add_argument("--name", default="run")
 ap.add_argument("--json")
 args = ap.parse_args()
@@ -98,6 +108,11 @@ unexecuted = sorted(i for i in ids
 
 iso = args.isolated_peer
 lease_gone = args.cut_start_ms + args.lease_ms
+# The highest token any call carried before the cut: every token up to it
+# was issued before the cut (with --global-tokens).
+pre_cut_tokens = [c["token"] for c in calls if c["real"] < args.cut_start_ms]
+k_cut = max(pre_cut_tokens) if pre_cut_tokens else -1
+iso_after_heal_pre_cut = 0
 max_token = {}  # identity -> highest token seen so far (all callers)
 max_other = {}  # identity -> highest token seen so far from the other workers
 per_key = defaultdict(int)
@@ -123,6 +138,8 @@ for c in calls:
             iso_after_lease += 1
         else:
             iso_after_heal += 1
+            if args.global_tokens and 0 <= t <= k_cut:
+                iso_after_heal_pre_cut += 1
             if k in max_other and t <= max_other[k]:
                 iso_after_heal_stale += 1
     else:
@@ -153,11 +170,12 @@ counts = {
     "iso_cut_after_lease": iso_after_lease,
     "iso_after_heal": iso_after_heal,
     "iso_after_heal_stale_token": iso_after_heal_stale,
+    "iso_after_heal_pre_cut_token": iso_after_heal_pre_cut,
     "state_cut": args.state_cut,
 }
 violations = ["lost_messages", "unexecuted_ids", "multi_outcome", "token_not_higher"]
 if args.state_cut:
-    counts["iso_after_lease"] = iso_after_lease
+    counts["iso_after_lease"] = iso_after_lease + iso_after_heal_pre_cut
     violations.append("iso_after_lease")
 bad = {v: counts[v] for v in violations if counts[v]}
 
@@ -173,7 +191,11 @@ print(f"[{args.name}]   calls with a token equal to one seen   {equal}")
 print(f"[{args.name}]   isolated worker ({iso}) calls: {iso_total} = {iso_before} before the cut, "
       f"{iso_cut_in_lease} in the cut within lease_ms, {iso_after_lease} in the cut after "
       f"lease_ms, {iso_after_heal} after the heal ({iso_after_heal_stale} of them with a token "
-      f"not above another worker's earlier call)")
+      f"not above another worker's earlier call, {iso_after_heal_pre_cut} with a token issued "
+      f"before the cut)")
+if args.state_cut:
+    print(f"[{args.name}]   isolated calls after its lease could not be renewed "
+          f"{iso_after_lease + iso_after_heal_pre_cut}")
 for e in lower_examples:
     print(f"[{args.name}]     e.g. {e}")
 if args.json:

@@ -214,7 +214,7 @@ run_variant() {
     python3 "$HERE/check_calls.py" --name "$v" --replies "$T/$v.replies.jsonl" \
         --calls "$PEER_LOG" --ids "$T/$v.ids" --messages "$TOTAL" --isolated-peer "$ISO_IP" \
         --cut-start-ms "$cut_start" --heal-ms "$heal_ms" --lease-ms "$LEASE_MS" \
-        ${state_cut:+--state-cut} --json "$T/$v.counts.json" || rc=$?
+        ${state_cut:+--state-cut} --global-tokens --json "$T/$v.counts.json" || rc=$?
     grep -c "lease lost" "$T/$v-w3.log" | sed "s/^/[$v]   w3 'lease lost' log lines: /" || true
     if [ -n "${PART_RESULTS:-}" ]; then
         python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["date"]=sys.argv[2]; d["cut"]=sys.argv[3]; print(json.dumps(d))' \

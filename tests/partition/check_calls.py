@@ -5,8 +5,8 @@ and no call from a worker whose lease it could no longer renew.
 
   check_calls.py --replies R.jsonl --calls PEER_LOG --ids IDS --messages N
                  --isolated-peer ADDR --cut-start-ms MS --heal-ms MS
-                 --lease-ms MS [--state-cut] [--global-tokens] [--name NAME]
-                 [--json OUT]
+                 --lease-ms MS [--state-cut] [--global-tokens]
+                 [--token-at-cut K] [--name NAME] [--json OUT]
 
 --replies   the reply topic, one JSON per line (read_topic in lib.sh)
 --calls     webhook_target's --peer-log: action id, fencing token,
@@ -28,6 +28,11 @@ and no call from a worker whose lease it could no longer renew.
             so a token not above the highest one any call carried before
             the cut was issued before the cut: such a call from the
             isolated worker after the heal used a lease it could not renew
+            (a lower bound: a token issued just before the cut and not yet
+            seen in a call is missed; --token-at-cut closes that gap)
+--token-at-cut K  the token counter read from the backend right when the cut
+            was applied (Redis: GET <key_prefix>f:tokens): every token up to
+            K was issued before the cut. Implies --global-tokens.
 
 Violations (each printed; exit 1 when any is non-zero):
   lost_messages        produced messages without a reply (by source
@@ -66,6 +71,7 @@ ap.add_argument("--heal-ms", type=int, required=True)
 ap.add_argument("--lease-ms", type=int, required=True)
 ap.add_argument("--state-cut", action="store_true")
 ap.add_argument("--global-tokens", action="store_true")
+ap.add_argument("--token-at-cut", type=int)
 ap.add_argument("--name", default="run")
 ap.add_argument("--json")
 args = ap.parse_args()
@@ -112,6 +118,9 @@ lease_gone = args.cut_start_ms + args.lease_ms
 # was issued before the cut (with --global-tokens).
 pre_cut_tokens = [c["token"] for c in calls if c["real"] < args.cut_start_ms]
 k_cut = max(pre_cut_tokens) if pre_cut_tokens else -1
+if args.token_at_cut is not None:
+    args.global_tokens = True
+    k_cut = max(k_cut, args.token_at_cut)
 iso_after_heal_pre_cut = 0
 max_token = {}  # identity -> highest token seen so far (all callers)
 max_other = {}  # identity -> highest token seen so far from the other workers
@@ -171,6 +180,7 @@ counts = {
     "iso_after_heal": iso_after_heal,
     "iso_after_heal_stale_token": iso_after_heal_stale,
     "iso_after_heal_pre_cut_token": iso_after_heal_pre_cut,
+    "token_at_cut": k_cut,
     "state_cut": args.state_cut,
 }
 violations = ["lost_messages", "unexecuted_ids", "multi_outcome", "token_not_higher"]

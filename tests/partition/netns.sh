@@ -56,7 +56,9 @@ ns_require() {
 }
 
 # ns_lock: wait (at most 15 min: a whole run of another partition test) for
-# the machine-wide lock; held on fd 9 until this shell exits.
+# the machine-wide lock; held on fd 9 until this shell exits. A child
+# inherits fd 9 and would hold the lock as long as it lives: start
+# long-lived processes with `9>&-` (ns_start_worker does).
 ns_lock() {
     exec 9>"$NS_LOCK"
     flock -w 900 9 || fail "another partition test holds $NS_LOCK for more than 15 min"
@@ -112,7 +114,7 @@ ns_destroy() {
 # (`ip netns exec` execs, so $! is the worker itself).
 ns_start_worker() {
     ip netns exec "$(ns_name "$1")" "$WORKER" --log-level "${LOG_LEVEL:-info}" run -c "$3" \
-        >"$T/$2.log" 2>&1 &
+        >"$T/$2.log" 2>&1 9>&- &
     WORKER_PID=$!
     PIDS+=($WORKER_PID)
     NS_WORKER_PIDS[$1]="${NS_WORKER_PIDS[$1]:-} $WORKER_PID"

@@ -25,6 +25,8 @@
 # per-variant counts are appended to as JSON lines).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+# lib.sh announces "kafka peer: mock" (no broker exists yet when it is
+# sourced); the test starts its own broker below and switches to it.
 source "$HERE/../integration/lib.sh"
 source "$HERE/netns.sh"
 
@@ -51,6 +53,8 @@ HOST_IP=$(ns_host_ip $NSN)
 ISO_IP=$(ns_ip $NSN)
 
 ns_require
+# Every process started from here on gets `9>&-`: the lock's descriptor
+# must not outlive this shell in a daemon (netns.sh, ns_lock).
 ns_lock
 ns_create $NSN
 
@@ -63,14 +67,14 @@ REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0
 redis-server --port "$REDIS_PORT" --bind "127.0.0.1 $HOST_IP" --protected-mode no \
     --daemonize yes --save '' \
     --appendonly no --dir "$T/redis" --pidfile "$T/redis/redis.pid" \
-    --logfile "$T/redis/redis.log" >/dev/null
+    --logfile "$T/redis/redis.log" >/dev/null 9>&-
 CLEANUP_HOOKS+=("timeout 5 redis-cli -p $REDIS_PORT shutdown nosave")
 wait_for 30 "redis on port $REDIS_PORT" redis_up "$REDIS_PORT"
 wait_for 10 "redis reachable from the namespace" ns_connects $NSN "$REDIS_PORT"
 
 mkdir -p "$T/kafka"
 AW_KAFKA_HOST=$HOST_IP "$AW_SOURCE_DIR/scripts/kafka-broker.sh" start "$T/kafka" \
-    >"$T/kafka-start.log" 2>&1 || fail "kafka broker: $(tail -20 "$T/kafka-start.log")"
+    >"$T/kafka-start.log" 2>&1 9>&- || fail "kafka broker: $(tail -20 "$T/kafka-start.log")"
 CLEANUP_HOOKS+=("'$AW_SOURCE_DIR/scripts/kafka-broker.sh' stop '$T/kafka'")
 # Real broker from here on (lib.sh chose the mock: none existed at source time).
 KAFKA_PEER=real
@@ -155,7 +159,7 @@ run_variant() {
     PEER_LOG="$T/$v.peers"
     : >"$HOOK_LOG"
     : >"$PEER_LOG"
-    _launch_webhook --bind "$HOST_IP" --peer-log "$PEER_LOG" --delay-ms "$DELAY_MS"
+    _launch_webhook --bind "$HOST_IP" --peer-log "$PEER_LOG" --delay-ms "$DELAY_MS" 9>&-
     HOOK_PORT=$(cat "$T/hook.port")
     HOOK_URL="http://$HOST_IP:$HOOK_PORT/hook"
     wait_for 10 "the webhook reachable from the namespace" ns_connects $NSN "$HOOK_PORT"
@@ -177,8 +181,8 @@ run_variant() {
     # the two host workers join and the group rebalances.
     ns_start_worker $NSN "$v-w3" "$T/$v.conf"; RUNNING+=($WORKER_PID)
     wait_for 60 "w3 assigned" assigned "$v-w3"
-    start_worker "$v-w1" "$T/$v.conf"; RUNNING+=($WORKER_PID)
-    start_worker "$v-w2" "$T/$v.conf"; RUNNING+=($WORKER_PID)
+    start_worker "$v-w1" "$T/$v.conf" 9>&-; RUNNING+=($WORKER_PID)
+    start_worker "$v-w2" "$T/$v.conf" 9>&-; RUNNING+=($WORKER_PID)
     wait_for 60 "w1 and w2 assigned" eval "assigned $v-w1 && assigned $v-w2"
     # Cut while w3 is busy: 50 more calls of its own after the group formed.
     local base

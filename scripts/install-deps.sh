@@ -29,6 +29,8 @@ if ! $demo; then
         redis-server postgresql clickhouse-server clickhouse-client
         # Kafka client for the integration tests, schema checks, HTTP probes
         kcat python3 python3-jsonschema curl
+        # tests/partition: network namespaces, veth pairs and nftables cuts
+        iproute2 nftables
         # sanitizer and fuzz builds; llvm provides llvm-symbolizer, without
         # which LeakSanitizer cannot match the function names in tests/lsan.supp
         clang libclang-rt-14-dev llvm valgrind

@@ -12,12 +12,18 @@
 # DIR/kafka.pid and, once the broker says it started, DIR/bootstrap
 # ("127.0.0.1:PORT"). Ports are chosen free at run time. Every wait is a poll
 # with a deadline.
+#
+# AW_KAFKA_HOST=ADDR (default 127.0.0.1): the client listener binds ADDR and
+# advertises it, and DIR/bootstrap says ADDR:PORT. The partition tests
+# (tests/partition/) set a veth address so a worker in another network
+# namespace can reach the broker; the controller listener stays on loopback.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 pom="$root/tests/kafka/pom.xml"
 libs=${AW_KAFKA_LIBS:-$root/build-kafka/libs}
 start_timeout=${AW_KAFKA_START_TIMEOUT:-90}
+host=${AW_KAFKA_HOST:-127.0.0.1}
 stop_timeout=${AW_KAFKA_STOP_TIMEOUT:-30}
 
 die() { echo "kafka-broker: $*" >&2; exit 1; }
@@ -58,7 +64,7 @@ cmd_start() {
         read -r port cport < <(free_ports 2) || true
         [ -n "${cport:-}" ] || die "cannot pick free ports (python3 needed)"
         rm -rf "$dir/data"
-        sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$cport|g" -e "s|@LOG_DIR@|$dir/data|g" \
+        sed -e "s|@HOST@|$host|g" -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$cport|g" -e "s|@LOG_DIR@|$dir/data|g" \
             "$root/tests/kafka/server.properties.in" >"$dir/server.properties"
         id=$(tool_java kafka.tools.StorageTool random-uuid) || die "StorageTool random-uuid failed"
         tool_java kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" \
@@ -77,9 +83,9 @@ cmd_start() {
         await_start kafka-broker "$pid" "$dir/kafka.log" "$start_timeout" "$attempt" \
             grep -q 'KafkaRaftServer nodeId=1\] Kafka Server started' "$dir/kafka.log" || rc=$?
         [ $rc -eq 2 ] && continue
-        echo "127.0.0.1:$port" >"$dir/bootstrap.tmp"
+        echo "$host:$port" >"$dir/bootstrap.tmp"
         mv "$dir/bootstrap.tmp" "$dir/bootstrap"
-        echo "kafka-broker: started pid $pid at 127.0.0.1:$port (cluster $id)"
+        echo "kafka-broker: started pid $pid at $host:$port (cluster $id)"
         return 0
     done
     die "could not find free ports"

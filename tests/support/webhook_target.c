@@ -3,9 +3,12 @@
  *
  * usage: webhook_target --port-file F --log F [--port P] [--fail-first N]
  *                       [--fail-status S] [--delay-ms D] [--fail-ids-file F]
- *                       [--detail-log F] [--barrier N]
+ *                       [--detail-log F] [--barrier N] [--bind ADDR]
+ *                       [--peer-log F]
  *
- * Listens on 127.0.0.1 on --port (default 0: an ephemeral port; a test that
+ * Listens on 127.0.0.1 (or the IPv4 address --bind ADDR, e.g. a veth
+ * address a worker in another network namespace can reach:
+ * tests/partition/) on --port (default 0: an ephemeral port; a test that
  * stopped a target starts the next one on the same port, so clients see the
  * webhook go away and come back) and, once it accepts connections, writes
  * the port to --port-file atomically (temp file + rename), so a reader sees
@@ -22,6 +25,11 @@
  * --barrier N holds every request until N POSTs have arrived (at most
  * 10 s; cut short at shutdown): N calls answered at all proves N were in
  * flight together, without any timing in the test.
+ * --peer-log appends, per POST, the same five fields followed by
+ *   \t<peer address>\t<realtime ms at arrival>\t<monotonic ms at arrival>
+ * (the peer is the caller's IPv4/IPv6 address without port): which process
+ * made the call, and when it arrived, for tests/partition/check_calls.py.
+ * A separate file so the five-field --log stays exactly as before.
  * --detail-log appends one JSON object per POST: method, url, headers (names
  * lower-cased), body (when valid UTF-8), body_len, status.
  *
@@ -73,6 +81,8 @@ typedef struct target_opts {
     const char *log_path;
     const char *detail_path;
     const char *fail_ids_file;
+    const char *peer_path;
+    const char *bind_addr; /* NULL: 127.0.0.1 */
     long fail_first;
     int fail_status;
     long delay_ms;
@@ -92,6 +102,7 @@ typedef struct target {
     long answering;         /* logged, answer not yet completely sent */
     FILE *log;
     FILE *detail;          /* NULL without --detail-log */
+    FILE *peer;            /* NULL without --peer-log */
     long requests;
     long connections;
     long in_flight, max_in_flight; /* POSTs between arrival and answer */
@@ -146,6 +157,30 @@ static bool id_listed(const char *path, const char *id)
     }
     fclose(f);
     return found;
+}
+
+static long long clock_ms(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The caller's address without port ("?" when MHD cannot say). */
+static void peer_address(struct MHD_Connection *c, char *out, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, len, "?");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)len);
 }
 
 static struct timespec deadline_in_ms(long ms)
@@ -234,6 +269,10 @@ static enum MHD_Result handle_hook(target *t, struct MHD_Connection *c, const ch
                                    const char *url, request_ctx *rq)
 {
     const char *id = header_or_dash(c, "X-Acteon-Action-Id");
+    /* Arrival, before any --delay-ms or --barrier: when the call was made. */
+    long long arrived_real = clock_ms(CLOCK_REALTIME), arrived_mono = clock_ms(CLOCK_MONOTONIC);
+    char peer[INET6_ADDRSTRLEN + 1];
+    peer_address(c, peer, sizeof(peer));
     pthread_mutex_lock(&t->mu);
     long n = ++t->requests;
     if (++t->in_flight > t->max_in_flight)
@@ -270,6 +309,17 @@ static enum MHD_Result handle_hook(target *t, struct MHD_Connection *c, const ch
     put_field(t->log, header_or_dash(c, "X-Acteon-Attempt"));
     fprintf(t->log, "\t%d\n", status);
     fflush(t->log);
+    if (t->peer) {
+        put_field(t->peer, id);
+        fputc('\t', t->peer);
+        put_field(t->peer, header_or_dash(c, "X-Acteon-Fencing-Token"));
+        fputc('\t', t->peer);
+        put_field(t->peer, header_or_dash(c, "Idempotency-Key"));
+        fputc('\t', t->peer);
+        put_field(t->peer, header_or_dash(c, "X-Acteon-Attempt"));
+        fprintf(t->peer, "\t%d\t%s\t%lld\t%lld\n", status, peer, arrived_real, arrived_mono);
+        fflush(t->peer);
+    }
     write_detail(t, c, method, url, rq, status);
     t->in_flight--;
     pthread_mutex_unlock(&t->mu);
@@ -360,7 +410,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: webhook_target --port-file F --log F [--port P] [--fail-first N] "
                     "[--fail-status S] [--delay-ms D] [--fail-ids-file F] [--detail-log F] "
-                    "[--barrier N]\n");
+                    "[--barrier N] [--bind ADDR] [--peer-log F]\n");
 }
 
 static int parse_args(int argc, char **argv, target_opts *o)
@@ -382,6 +432,10 @@ static int parse_args(int argc, char **argv, target_opts *o)
             o->detail_path = v;
         else if (strcmp(a, "--fail-ids-file") == 0)
             o->fail_ids_file = v;
+        else if (strcmp(a, "--peer-log") == 0)
+            o->peer_path = v;
+        else if (strcmp(a, "--bind") == 0)
+            o->bind_addr = v;
         else if (strcmp(a, "--fail-first") == 0 && !parse_long(v, 0, LONG_MAX, &n))
             o->fail_first = n;
         else if (strcmp(a, "--fail-status") == 0 && !parse_long(v, 100, 599, &n))
@@ -422,6 +476,10 @@ static struct MHD_Daemon *start_daemon(target *t)
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)t->opts.port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (t->opts.bind_addr && inet_pton(AF_INET, t->opts.bind_addr, &sa.sin_addr) != 1) {
+        fprintf(stderr, "webhook_target: --bind %s is not an IPv4 address\n", t->opts.bind_addr);
+        return NULL;
+    }
     return MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
             MHD_USE_ERROR_LOG,
@@ -475,6 +533,10 @@ int main(int argc, char **argv)
         perror(t.opts.detail_path);
         goto out;
     }
+    if (t.opts.peer_path && !(t.peer = fopen(t.opts.peer_path, "a"))) {
+        perror(t.opts.peer_path);
+        goto out;
+    }
     d = start_daemon(&t);
     const union MHD_DaemonInfo *info = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
     if (!info || !info->port) {
@@ -505,6 +567,8 @@ out:
     }
     if (t.detail)
         fclose(t.detail);
+    if (t.peer)
+        fclose(t.peer);
     if (t.log)
         fclose(t.log);
     pthread_cond_destroy(&t.stop_cv);

@@ -114,6 +114,7 @@ void aw_state_session_close(aw_state_session *ss)
     if (!ss)
         return;
     ss->driver->session_close(ss->session);
+    aw_state_batch_free(ss->batch);
     free(ss);
 }
 
@@ -133,31 +134,4 @@ void aw_claim_clear(aw_claim *c)
     free(c->done_topic);
     c->done_summary = NULL;
     c->done_topic = NULL;
-}
-
-aw_status aw_claim_copy_repeat(aw_claim *c, const aw_claim *first, aw_error *err)
-{
-    switch (first->result) {
-    case AW_CLAIM_ACQUIRED:
-        c->result = AW_CLAIM_BUSY;
-        c->token = first->token;
-        c->retry_after_ms = first->lease_ms;
-        return AW_OK;
-    case AW_CLAIM_BUSY:
-        c->result = AW_CLAIM_BUSY;
-        c->token = first->token;
-        c->retry_after_ms = first->retry_after_ms;
-        return AW_OK;
-    case AW_CLAIM_DONE:
-        c->result = AW_CLAIM_DONE;
-        c->done_token = first->done_token;
-        c->done_partition = first->done_partition;
-        c->done_offset = first->done_offset;
-        c->done_summary = strdup(first->done_summary ? first->done_summary : "");
-        c->done_topic = strdup(first->done_topic ? first->done_topic : "");
-        if (!c->done_summary || !c->done_topic)
-            return aw_error_set(err, AW_NOMEM, "out of memory");
-        return AW_OK;
-    }
-    return aw_error_set(err, AW_INTERNAL, "claim: bad result");
 }

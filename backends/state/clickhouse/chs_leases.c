@@ -109,19 +109,9 @@ aw_status aw_chs_lock_release(void *s, const aw_state_key *k, uint64_t token, aw
     return rewrite_held(s, AW_CHS_SPACE_LOCK, k, token, 0, true, "lock_release", err);
 }
 
-static aw_status check_lease_ms(int64_t lease_ms, aw_error *err)
-{
-    if (lease_ms > 0)
-        return AW_OK;
-    return aw_error_set(err, AW_PERMANENT, "lease_ms must be > 0 (got %" PRId64 ")", lease_ms);
-}
-
 aw_status aw_chs_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
                              aw_error *err)
 {
-    aw_status rc = check_lease_ms(lease_ms, err);
-    if (rc != AW_OK)
-        return rc;
     return rewrite_held(s, AW_CHS_SPACE_DEDUP, k, token, lease_ms, false, "lease_renew", err);
 }
 
@@ -130,7 +120,8 @@ aw_status aw_chs_lease_release(void *s, const aw_state_key *k, uint64_t token, a
     return rewrite_held(s, AW_CHS_SPACE_DEDUP, k, token, 0, true, "lease_release", err);
 }
 
-/* ---- batches: one SELECT for every identity, one INSERT for the writes ------ */
+/* ---- batches: one SELECT for every identity, one INSERT for the writes ------
+ * Each identity comes once per batch (the state front folds repeats). */
 
 /* The encoded keys of a batch and the newest row of each (found or not) in
  * space 'd' and in space 'D'. */
@@ -160,11 +151,6 @@ static void batch_free(batch *bt)
 
 static const char *batch_key(const batch *bt, size_t i) { return bt->keys.data + bt->off[i]; }
 
-static bool same_key(const batch *bt, size_t i, size_t j)
-{
-    return bt->len[i] == bt->len[j] && memcmp(batch_key(bt, i), batch_key(bt, j), bt->len[i]) == 0;
-}
-
 static aw_status on_batch_row(void *ctx, aw_chs_row *row, aw_error *err)
 {
     (void)err;
@@ -174,8 +160,6 @@ static aw_status on_batch_row(void *ctx, aw_chs_row *row, aw_error *err)
         if (dst[i].key || row->klen != bt->len[i] ||
             memcmp(row->key, batch_key(bt, i), row->klen) != 0)
             continue;
-        /* The first item with this key takes the row; later duplicates of
-         * the key are judged against the batch's own decisions. */
         dst[i] = *row;
         memset(row, 0, sizeof(*row));
         break;
@@ -245,35 +229,11 @@ static uint64_t prev_ver(const batch *bt, size_t i)
     return bt->rows[i].ver > bt->done[i].ver ? bt->rows[i].ver : bt->done[i].ver;
 }
 
-static void claim_reset(aw_claim *c)
-{
-    c->result = AW_CLAIM_BUSY;
-    c->token = 0;
-    c->retry_after_ms = 0;
-    c->done_summary = c->done_topic = NULL;
-    c->done_partition = 0;
-    c->done_offset = 0;
-    c->done_token = 0;
-}
-
 /* Decide item i from its row; append the lease row to s->sql when taken. */
 static aw_status claim_one(chs_session *s, batch *bt, aw_claim *items, size_t i, int64_t now,
                            size_t *nwrites, aw_error *err)
 {
     aw_claim *c = &items[i];
-    for (size_t j = 0; j < i; j++) {
-        if (items[j].result == AW_CLAIM_ACQUIRED && same_key(bt, i, j)) {
-            c->result = AW_CLAIM_BUSY; /* taken earlier in this batch */
-            c->token = items[j].token;
-            c->retry_after_ms = items[j].lease_ms;
-            return AW_OK;
-        }
-        if (same_key(bt, i, j)) {
-            bt->rows[i] = bt->rows[j]; /* shallow: judged like item j */
-            bt->done[i] = bt->done[j];
-            break;
-        }
-    }
     const aw_chs_row *d = live_done(bt, i, now);
     if (d) {
         c->result = AW_CLAIM_DONE;
@@ -308,34 +268,9 @@ static aw_status claim_one(chs_session *s, batch *bt, aw_claim *items, size_t i,
     return AW_OK;
 }
 
-static void rows_unshare(aw_chs_row *rows, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < i; j++)
-            if (rows[i].key && rows[i].key == rows[j].key) {
-                memset(&rows[i], 0, sizeof(rows[i]));
-                break;
-            }
-}
-
-/* Shallow copies made by claim_one for duplicate keys must not be freed
- * twice: drop them before batch_free. */
-static void batch_unshare(batch *bt)
-{
-    rows_unshare(bt->rows, bt->n);
-    rows_unshare(bt->done, bt->n);
-}
-
 aw_status aw_chs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
 {
     chs_session *s = ss;
-    for (size_t i = 0; i < n; i++) {
-        aw_status rc = check_lease_ms(items[i].lease_ms, err);
-        if (rc != AW_OK)
-            return rc;
-    }
-    for (size_t i = 0; i < n; i++)
-        claim_reset(&items[i]);
     batch bt;
     aw_status rc = batch_read(s, &bt, n, claim_key, items, err);
     int64_t now = aw_time_now_ms();
@@ -349,7 +284,6 @@ aw_status aw_chs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
      * the same lease: both then execute (not atomic, see the header). */
     if (rc == AW_OK && nwrites)
         rc = chs_exec(s, "take dedup leases", err);
-    batch_unshare(&bt);
     batch_free(&bt);
     if (rc == AW_OK)
         chs_maybe_reap(s, now);
@@ -359,8 +293,6 @@ aw_status aw_chs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
 aw_status aw_chs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
 {
     chs_session *s = ss;
-    for (size_t i = 0; i < n; i++)
-        items[i].stale = true;
     batch bt;
     aw_status rc = batch_read(s, &bt, n, complete_key, items, err);
     int64_t now = aw_time_now_ms();
@@ -370,14 +302,11 @@ aw_status aw_chs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
         rc = chs_nomem(err);
     for (size_t i = 0; rc == AW_OK && i < n; i++) {
         aw_complete *c = &items[i];
-        bool dup = false;
-        for (size_t j = 0; j < i && !dup; j++)
-            dup = same_key(&bt, i, j); /* the first completion of a key decides */
         const aw_chs_row *r = &bt.rows[i];
         /* A live done record stands even when a late renewal made the
          * caller's lease the newest row of 'd' again: a repeated complete
          * is stale, as it is without the race. */
-        if (dup || live_done(&bt, i, now) || !aw_chs_row_live(r, now) ||
+        if (live_done(&bt, i, now) || !aw_chs_row_live(r, now) ||
             r->phase != AW_CHS_PHASE_LEASE || r->token != c->token)
             continue;
         const char *sum = c->summary ? c->summary : "";
@@ -406,9 +335,6 @@ aw_status aw_chs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
     }
     if (rc == AW_OK && nwrites)
         rc = chs_exec(s, "write done records", err);
-    if (rc != AW_OK)
-        for (size_t i = 0; i < n; i++)
-            items[i].stale = true;
     batch_free(&bt);
     return rc;
 }

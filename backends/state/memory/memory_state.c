@@ -916,15 +916,6 @@ static aw_status mem_lock_release(void *s, const aw_state_key *k, uint64_t token
 
 /* ---- two-phase dedup ---------------------------------------------------- */
 
-/* A lease must end on its own when its holder dies; "no expiry" is refused
- * rather than turned into a lease nobody could ever take over. */
-static aw_status mem_check_lease_ms(int64_t lease_ms, aw_error *err)
-{
-    if (lease_ms > 0)
-        return AW_OK;
-    return aw_error_set(err, AW_PERMANENT, "lease_ms must be > 0 (got %" PRId64 ")", lease_ms);
-}
-
 /* Fill c from a done record; caller holds the shard mutex. */
 static aw_status mem_claim_done(const mem_entry *e, aw_claim *c)
 {
@@ -940,13 +931,6 @@ static aw_status mem_claim_done(const mem_entry *e, aw_claim *c)
 static aw_status mem_claim_one(mem_session *ss, aw_claim *c, aw_error *err)
 {
     mem_ref ref;
-    c->result = AW_CLAIM_BUSY;
-    c->token = 0;
-    c->retry_after_ms = 0;
-    c->done_summary = c->done_topic = NULL;
-    c->done_partition = 0;
-    c->done_offset = 0;
-    c->done_token = 0;
     aw_status rc = mem_ref_key(ss, MEM_SPACE_DEDUP, &c->key, &ref, err);
     if (rc != AW_OK)
         return rc;
@@ -977,12 +961,6 @@ static aw_status mem_claim_one(mem_session *ss, aw_claim *c, aw_error *err)
 static aw_status mem_claim_batch(void *s, aw_claim *items, size_t n, aw_error *err)
 {
     mem_session *ss = s;
-    /* Validate the whole batch first so a bad item takes no lease. */
-    for (size_t i = 0; i < n; i++) {
-        aw_status rc = mem_check_lease_ms(items[i].lease_ms, err);
-        if (rc != AW_OK)
-            return rc;
-    }
     /* Each identity is claimed atomically under its own shard mutex; the
      * batch as a whole is not a transaction (nor is it remotely). */
     for (size_t i = 0; i < n; i++) {
@@ -1015,7 +993,6 @@ static bool mem_complete_locked(const mem_ref *ref, const aw_complete *c, char *
 static aw_status mem_complete_one(mem_session *ss, aw_complete *c, aw_error *err)
 {
     mem_ref ref;
-    c->stale = true;
     aw_status rc = mem_ref_key(ss, MEM_SPACE_DEDUP, &c->key, &ref, err);
     if (rc != AW_OK)
         return rc;
@@ -1057,9 +1034,6 @@ static mem_entry *mem_lease_held(const mem_ref *ref, uint64_t token, int64_t now
 static aw_status mem_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
                                  aw_error *err)
 {
-    aw_status rc = mem_check_lease_ms(lease_ms, err);
-    if (rc != AW_OK)
-        return rc;
     return mem_token_op(s, MEM_SPACE_DEDUP, mem_lease_held, k, token, lease_ms,
                         "lease not held with this token", err);
 }

@@ -38,9 +38,7 @@ typedef struct pg_session {
     aw_buf keys;                       /* a batch's stored keys, back to back */
     size_t *key_off;                   /* where item i's key starts in keys */
     size_t *key_len;
-    size_t *first;                     /* item -> first item with the same key */
-    size_t *uniq;                      /* unique position -> item */
-    size_t cap;                        /* capacity of the four arrays above */
+    size_t cap;                        /* capacity of the two arrays above */
     aw_buf arr[PG_BATCH_ARRAYS];       /* binary array parameters */
 } pg_session;
 
@@ -55,9 +53,6 @@ aw_status pg_key_params(pg_session *s, const aw_state_key *k, bool dedup, aw_pg_
 /* Append the stored key of k to out. -1 when out of memory, -2 when a
  * required part is missing. */
 int pg_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, bool dedup);
-
-/* lease_ms <= 0 is refused: a lease must end on its own. */
-aw_status pg_check_lease_ms(int64_t lease_ms, aw_error *err);
 
 /* Two-phase dedup (pg_dedup.c). */
 aw_status pg_claim_batch(void *s, aw_claim *items, size_t n, aw_error *err);

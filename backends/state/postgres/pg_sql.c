@@ -114,7 +114,7 @@ static const aw_pg_stmt_def stmts[AW_PG_STMT_COUNT] = {
                             2},
 
     /* claim_batch: ONE statement for the whole batch ($1 keys, $2 lease_ms,
-     * unique keys: duplicates are resolved by the caller). Rows are taken
+     * unique keys: the state front folds repeats). Rows are taken
      * in key order (INSERT ... SELECT ... ORDER BY: the insert consumes
      * its input in that order whatever the plan), as complete does (see
      * there), so no two batches wait on each other in a cycle; the caller
@@ -162,8 +162,8 @@ static const aw_pg_stmt_def stmts[AW_PG_STMT_COUNT] = {
 
     /* complete_batch: ONE statement for the whole batch ($1 keys, $2
      * tokens, $3 topics, $4 partitions, $5 offsets, $6 summaries, $7
-     * window_ms with NULL = no expiry; (key, token) pairs unique: the caller
-     * resolves duplicates, so each row joins at most one item). Every lease
+     * window_ms with NULL = no expiry; keys unique: the state front folds
+     * repeats, so each row joins at most one item). Every lease
      * still held with the given token becomes a done record; the ords of
      * those come back, every other item is stale and nothing of it was
      * written. A takeover that committed meanwhile is seen: the row lock

@@ -107,13 +107,6 @@ aw_status pg_key_params(pg_session *s, const aw_state_key *k, bool dedup, aw_pg_
     return AW_OK;
 }
 
-aw_status pg_check_lease_ms(int64_t lease_ms, aw_error *err)
-{
-    if (lease_ms > 0)
-        return AW_OK;
-    return aw_error_set(err, AW_PERMANENT, "lease_ms must be > 0 (got %" PRId64 ")", lease_ms);
-}
-
 /* ---- create / destroy / sessions ------------------------------------------ */
 
 static void pg_destroy(void *backend)
@@ -188,8 +181,6 @@ static void pg_session_close(void *session)
         aw_buf_free(&s->arr[i]);
     free(s->key_off);
     free(s->key_len);
-    free(s->first);
-    free(s->uniq);
     free(s);
 }
 

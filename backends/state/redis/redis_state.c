@@ -741,13 +741,6 @@ static aw_status rs_lock_release(void *ss, const aw_state_key *k, uint64_t token
 
 /* ---- two-phase dedup -------------------------------------------------------- */
 
-static aw_status rs_check_lease_ms(int64_t lease_ms, aw_error *err)
-{
-    if (lease_ms > 0)
-        return AW_OK;
-    return aw_error_set(err, AW_PERMANENT, "lease_ms must be > 0 (got %" PRId64 ")", lease_ms);
-}
-
 /* Build the dedup keys of n items into s->keys (offsets in key_off/key_len);
  * key_of(items, i) returns item i's key. */
 static aw_status rs_batch_keys(rs_session *s, const void *items, size_t n,
@@ -813,26 +806,6 @@ static aw_status rs_claim_parse(rs_session *s, const redisReply *r, aw_claim *c,
 static aw_status rs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
 {
     rs_session *s = ss;
-    /* Validate the whole batch first so a bad item takes no lease. */
-    for (size_t i = 0; i < n; i++) {
-        aw_status rc = rs_check_lease_ms(items[i].lease_ms, err);
-        if (rc == AW_OK)
-            rc = rs_check_key(&items[i].key, true, err);
-        if (rc != AW_OK)
-            return rc;
-    }
-    for (size_t i = 0; i < n; i++) {
-        aw_claim *c = &items[i];
-        c->result = AW_CLAIM_BUSY;
-        c->token = 0;
-        c->retry_after_ms = 0;
-        c->done_summary = c->done_topic = NULL;
-        c->done_partition = 0;
-        c->done_offset = 0;
-        c->done_token = 0;
-    }
-    if (n == 0)
-        return AW_OK;
     aw_status rc = rs_batch_keys(s, items, n, rs_claim_key, err);
     if (rc != AW_OK)
         return rc;
@@ -855,19 +828,12 @@ static aw_status rs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *e
             rc = rs_claim_parse(s, s->replies[i], &items[i], err);
     }
     aw_redis_replies_free(s->replies, n);
-    if (rc != AW_OK) /* on error no item result is meaningful: free them all */
-        for (size_t i = 0; i < n; i++)
-            aw_claim_clear(&items[i]);
     return rc;
 }
 
 static aw_status rs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
 {
     rs_session *s = ss;
-    for (size_t i = 0; i < n; i++)
-        items[i].stale = true;
-    if (n == 0)
-        return AW_OK;
     aw_status rc = rs_batch_keys(s, items, n, rs_complete_key, err);
     if (rc != AW_OK)
         return rc;
@@ -902,11 +868,7 @@ static aw_status rs_complete_batch(void *ss, aw_complete *items, size_t n, aw_er
 static aw_status rs_lease_renew(void *ss, const aw_state_key *k, uint64_t token, int64_t lease_ms,
                                 aw_error *err)
 {
-    rs_session *s = ss;
-    aw_status rc = rs_check_lease_ms(lease_ms, err);
-    if (rc != AW_OK)
-        return rc;
-    return rs_token_op(s, AW_REDIS_SPACE_DEDUP, k, AW_RS_LEASE_RENEW, token, lease_ms,
+    return rs_token_op(ss, AW_REDIS_SPACE_DEDUP, k, AW_RS_LEASE_RENEW, token, lease_ms,
                        "lease_renew", "lease not held with this token", err);
 }
 

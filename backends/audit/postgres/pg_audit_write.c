@@ -5,7 +5,7 @@
  *     SELECT ... FROM unnest($1::text[], ..., $21::bigint[])
  *     ON CONFLICT (record_id) DO NOTHING
  *
- * with one binary array parameter per column (pga_stmt_get(PGA_INSERT)).
+ * with one binary array parameter per column (aw_pga_stmt_get(PGA_INSERT)).
  * Measured (2026-11, PostgreSQL 15 with fsync off, 2 cores, 20,000
  * records in batches of 500, medians of 6-8 rounds) against a multi-row
  * INSERT ... VALUES with 21 parameters per row, prepared or not, and COPY
@@ -147,7 +147,7 @@ static int build_arrays(pga_session *s, const aw_audit_record *recs, const order
     return 0;
 }
 
-aw_status pga_append_batch(void *session, const aw_audit_record *recs, size_t n,
+aw_status aw_pga_append_batch(void *session, const aw_audit_record *recs, size_t n,
                            size_t *inserted, aw_error *err)
 {
     pga_session *s = session;
@@ -163,14 +163,14 @@ aw_status pga_append_batch(void *session, const aw_audit_record *recs, size_t n,
     int brc = order ? build_arrays(s, recs, order, n) : -1;
     free(order);
     if (brc)
-        return pga_nomem(err);
+        return aw_pga_nomem(err);
 
     aw_pg_params p;
     PGresult *r = NULL;
     aw_pg_params_init(&p);
     for (int c = 0; c < PGA_COLUMNS; c++)
         aw_pg_param_bytes(&p, s->arr[c].data, s->arr[c].len);
-    rc = aw_pg_exec_stmt(&s->conn, PGA_INSERT, pga_stmt_get(PGA_INSERT), &p, &r, err);
+    rc = aw_pg_exec_stmt(&s->conn, PGA_INSERT, aw_pga_stmt_get(PGA_INSERT), &p, &r, err);
     if (rc != AW_OK)
         return rc;
     char *end = NULL;

@@ -30,8 +30,8 @@ static aw_status write_row(chs_session *s, const aw_chs_write *w, const char *wh
 {
     aw_buf_reset(&s->sql);
     if (aw_chs_sql_insert_head(&s->sql) || aw_chs_sql_row(&s->sql, w, true))
-        return chs_nomem(err);
-    return chs_exec(s, what, err);
+        return aw_chs_nomem(err);
+    return aw_chs_exec(s, what, err);
 }
 
 static aw_chs_write token_row(chs_session *s, char space, const aw_state_key *k,
@@ -41,7 +41,7 @@ static aw_chs_write token_row(chs_session *s, char space, const aw_state_key *k,
                           .key = s->key.data,
                           .klen = s->key.len,
                           .id = k->id,
-                          .ver = chs_next_ver(s, found ? r->ver : 0, now),
+                          .ver = aw_chs_next_ver(s, found ? r->ver : 0, now),
                           .token = found ? r->token : 0,
                           .phase = found ? r->phase : 0,
                           .written_at_ms = now};
@@ -53,7 +53,7 @@ aw_status aw_chs_lock_acquire(void *ss, const aw_state_key *k, int64_t ttl_ms, u
     chs_session *s = ss;
     aw_chs_row r;
     bool found;
-    aw_status rc = chs_read_key(s, AW_CHS_SPACE_LOCK, k, &r, &found, err);
+    aw_status rc = aw_chs_read_key(s, AW_CHS_SPACE_LOCK, k, &r, &found, err);
     if (rc != AW_OK)
         return rc;
     int64_t now = aw_time_now_ms();
@@ -68,7 +68,7 @@ aw_status aw_chs_lock_acquire(void *ss, const aw_state_key *k, int64_t ttl_ms, u
             *token = w.token;
     }
     aw_chs_row_clear(&r);
-    chs_maybe_reap(s, now);
+    aw_chs_maybe_reap(s, now);
     return rc;
 }
 
@@ -79,7 +79,7 @@ static aw_status rewrite_held(chs_session *s, char space, const aw_state_key *k,
 {
     aw_chs_row r;
     bool found;
-    aw_status rc = chs_read_key(s, space, k, &r, &found, err);
+    aw_status rc = aw_chs_read_key(s, space, k, &r, &found, err);
     if (rc != AW_OK)
         return rc;
     int64_t now = aw_time_now_ms();
@@ -179,22 +179,22 @@ static aw_status batch_read(chs_session *s, batch *bt, size_t n,
     bt->rows = calloc(n ? n : 1, sizeof(*bt->rows));
     bt->done = calloc(n ? n : 1, sizeof(*bt->done));
     const char **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
-    aw_status rc = bt->off && bt->len && bt->rows && bt->done && ptrs ? AW_OK : chs_nomem(err);
+    aw_status rc = bt->off && bt->len && bt->rows && bt->done && ptrs ? AW_OK : aw_chs_nomem(err);
     for (size_t i = 0; rc == AW_OK && i < n; i++) {
-        rc = chs_key(s, AW_CHS_SPACE_DEDUP, key_at(items, i), err);
+        rc = aw_chs_key(s, AW_CHS_SPACE_DEDUP, key_at(items, i), err);
         bt->off[i] = bt->keys.len;
         bt->len[i] = s->key.len;
         if (rc == AW_OK && aw_buf_append(&bt->keys, s->key.data, s->key.len))
-            rc = chs_nomem(err);
+            rc = aw_chs_nomem(err);
     }
     for (size_t i = 0; rc == AW_OK && i < n; i++)
         ptrs[i] = batch_key(bt, i);
     aw_buf_reset(&s->sql);
     if (rc == AW_OK && aw_chs_sql_latest(&s->sql, dedup_spaces, ptrs, bt->len, n))
-        rc = chs_nomem(err);
+        rc = aw_chs_nomem(err);
     free(ptrs);
     if (rc == AW_OK)
-        rc = chs_exec(s, "read dedup records", err);
+        rc = aw_chs_exec(s, "read dedup records", err);
     if (rc == AW_OK)
         rc = aw_chs_parse_rows(s->conn.resp.data, s->conn.resp.len, on_batch_row, bt, err);
     return rc;
@@ -242,7 +242,7 @@ static aw_status claim_one(chs_session *s, batch *bt, aw_claim *items, size_t i,
         c->done_partition = d->partition;
         c->done_offset = d->offset;
         c->done_token = d->token;
-        return c->done_summary && c->done_topic ? AW_OK : chs_nomem(err);
+        return c->done_summary && c->done_topic ? AW_OK : aw_chs_nomem(err);
     }
     const aw_chs_row *r = &bt->rows[i];
     if (aw_chs_row_live(r, now)) {
@@ -255,13 +255,13 @@ static aw_status claim_one(chs_session *s, batch *bt, aw_claim *items, size_t i,
                       .key = batch_key(bt, i),
                       .klen = bt->len[i],
                       .id = c->key.id,
-                      .ver = chs_next_ver(s, prev_ver(bt, i), now),
+                      .ver = aw_chs_next_ver(s, prev_ver(bt, i), now),
                       .phase = AW_CHS_PHASE_LEASE,
                       .expires_at_ms = now + c->lease_ms,
                       .written_at_ms = now};
     w.token = w.ver;
     if (aw_chs_sql_row(&s->sql, &w, *nwrites == 0))
-        return chs_nomem(err);
+        return aw_chs_nomem(err);
     (*nwrites)++;
     c->result = AW_CLAIM_ACQUIRED;
     c->token = w.token;
@@ -277,16 +277,16 @@ aw_status aw_chs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
     size_t nwrites = 0;
     aw_buf_reset(&s->sql);
     if (rc == AW_OK && aw_chs_sql_insert_head(&s->sql))
-        rc = chs_nomem(err);
+        rc = aw_chs_nomem(err);
     for (size_t i = 0; rc == AW_OK && i < n; i++)
         rc = claim_one(s, &bt, items, i, now, &nwrites, err);
     /* Between the SELECT above and this INSERT another process may take
      * the same lease: both then execute (not atomic, see the header). */
     if (rc == AW_OK && nwrites)
-        rc = chs_exec(s, "take dedup leases", err);
+        rc = aw_chs_exec(s, "take dedup leases", err);
     batch_free(&bt);
     if (rc == AW_OK)
-        chs_maybe_reap(s, now);
+        aw_chs_maybe_reap(s, now);
     return rc;
 }
 
@@ -299,7 +299,7 @@ aw_status aw_chs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
     size_t nwrites = 0;
     aw_buf_reset(&s->sql);
     if (rc == AW_OK && aw_chs_sql_insert_head(&s->sql))
-        rc = chs_nomem(err);
+        rc = aw_chs_nomem(err);
     for (size_t i = 0; rc == AW_OK && i < n; i++) {
         aw_complete *c = &items[i];
         const aw_chs_row *r = &bt.rows[i];
@@ -316,7 +316,7 @@ aw_status aw_chs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
                           .id = c->key.id,
                           .value = sum,
                           .vlen = strlen(sum),
-                          .ver = chs_next_ver(s, prev_ver(&bt, i), now),
+                          .ver = aw_chs_next_ver(s, prev_ver(&bt, i), now),
                           .token = c->token,
                           .phase = AW_CHS_PHASE_DONE,
                           .topic = c->source.topic,
@@ -327,14 +327,14 @@ aw_status aw_chs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
         aw_chs_write own = w; /* the copy no lease row can outrank */
         own.space = AW_CHS_SPACE_DONE;
         if (aw_chs_sql_row(&s->sql, &w, nwrites == 0) || aw_chs_sql_row(&s->sql, &own, false)) {
-            rc = chs_nomem(err);
+            rc = aw_chs_nomem(err);
             break;
         }
         nwrites++;
         c->stale = false;
     }
     if (rc == AW_OK && nwrites)
-        rc = chs_exec(s, "write done records", err);
+        rc = aw_chs_exec(s, "write done records", err);
     batch_free(&bt);
     return rc;
 }

@@ -31,11 +31,11 @@ static aw_status batch_reserve(ddb_session *s, size_t n, aw_error *err)
         cap *= 2;
     aw_ddb_call *c = realloc(s->calls, cap * sizeof(*c));
     if (!c)
-        return ddb_nomem(err);
+        return aw_ddb_nomem(err);
     s->calls = c;
     aw_buf *k = realloc(s->keys, cap * sizeof(*k));
     if (!k)
-        return ddb_nomem(err);
+        return aw_ddb_nomem(err);
     s->keys = k;
     memset(s->calls + s->cap, 0, (cap - s->cap) * sizeof(*c));
     memset(s->keys + s->cap, 0, (cap - s->cap) * sizeof(*k));
@@ -48,12 +48,12 @@ static aw_status batch_key(ddb_session *s, size_t i, const aw_state_key *k, aw_d
                            aw_error *err)
 {
     aw_buf_reset(&s->keys[i]);
-    int rc = ddb_item_pk(s->b, &s->keys[i], k, DDB_SPACE_DEDUP);
+    int rc = aw_ddb_item_pk(s->b, &s->keys[i], k, DDB_SPACE_DEDUP);
     if (rc == -2)
         return aw_error_set(err, AW_PERMANENT,
                             "state key: namespace, tenant and kind are required");
     if (rc)
-        return ddb_nomem(err);
+        return aw_ddb_nomem(err);
     *out = (aw_ddb_key){s->keys[i].data, s->keys[i].len, DDB_ITEM_SK, strlen(DDB_ITEM_SK)};
     return AW_OK;
 }
@@ -64,7 +64,7 @@ static aw_status slot(ddb_session *s, size_t j, const char *op, char *body, aw_e
     aw_ddb_call_clear(&s->calls[j]);
     s->calls[j].op = op;
     s->calls[j].body = body;
-    return body ? AW_OK : ddb_nomem(err);
+    return body ? AW_OK : aw_ddb_nomem(err);
 }
 
 /* Fill c from the loser's read r: DONE, BUSY, or (absent/expired) false. */
@@ -90,7 +90,7 @@ static bool claim_from_read(aw_claim *c, aw_ddb_record *r, int64_t now)
     return true;
 }
 
-aw_status ddb_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
+aw_status aw_ddb_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
 {
     ddb_session *s = ss;
     aw_status rc = batch_reserve(s, n, err);
@@ -98,7 +98,7 @@ aw_status ddb_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
     aw_ddb_key *keys = malloc(n * sizeof(*keys));
     size_t npend = 0;
     if (!pend || !keys)
-        rc = ddb_nomem(err);
+        rc = aw_ddb_nomem(err);
     for (size_t i = 0; i < n && rc == AW_OK; i++) {
         rc = batch_key(s, i, &items[i].key, &keys[i], err);
         pend[npend++] = i;
@@ -173,7 +173,7 @@ aw_status ddb_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
     return rc;
 }
 
-aw_status ddb_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
+aw_status aw_ddb_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
 {
     ddb_session *s = ss;
     aw_status rc = batch_reserve(s, n, err);
@@ -203,13 +203,13 @@ aw_status ddb_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *e
     return rc;
 }
 
-aw_status ddb_lease_renew(void *ss, const aw_state_key *k, uint64_t token, int64_t lease_ms,
+aw_status aw_ddb_lease_renew(void *ss, const aw_state_key *k, uint64_t token, int64_t lease_ms,
                           aw_error *err)
 {
-    return ddb_hold(ss, k, true, token, AW_DDB_HOLD_EXTEND, lease_ms, err);
+    return aw_ddb_hold(ss, k, true, token, AW_DDB_HOLD_EXTEND, lease_ms, err);
 }
 
-aw_status ddb_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
+aw_status aw_ddb_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
 {
-    return ddb_hold(ss, k, true, token, AW_DDB_HOLD_RELEASE, 0, err);
+    return aw_ddb_hold(ss, k, true, token, AW_DDB_HOLD_RELEASE, 0, err);
 }

@@ -21,10 +21,10 @@ static aw_status batch_reserve(pg_session *s, size_t n, aw_error *err)
         cap *= 2;
     size_t *a = realloc(s->key_off, cap * sizeof(*a));
     if (!a)
-        return pg_nomem(err);
+        return aw_pgs_nomem(err);
     s->key_off = a;
     if (!(a = realloc(s->key_len, cap * sizeof(*a))))
-        return pg_nomem(err);
+        return aw_pgs_nomem(err);
     s->key_len = a;
     s->cap = cap;
     return AW_OK;
@@ -40,12 +40,12 @@ static aw_status batch_keys(pg_session *s, const aw_state_key *(*key_of)(const v
     aw_buf_reset(&s->keys);
     for (size_t i = 0; i < n; i++) {
         s->key_off[i] = s->keys.len;
-        int krc = pg_key_append(s->b, &s->keys, key_of(items, i), true);
+        int krc = aw_pgs_key_append(s->b, &s->keys, key_of(items, i), true);
         if (krc == -2)
             return aw_error_set(err, AW_PERMANENT,
                                 "state key: namespace, tenant and kind are required");
         if (krc)
-            return pg_nomem(err);
+            return aw_pgs_nomem(err);
         s->key_len[i] = s->keys.len - s->key_off[i];
     }
     return AW_OK;
@@ -102,14 +102,14 @@ static aw_status claim_from_row(aw_claim *c, const PGresult *r, int i, aw_error 
         c->done_topic = aw_memdup(PQgetvalue(r, i, 5), (size_t)PQgetlength(r, i, 5));
         c->done_partition = aw_pg_get_i32(r, i, 6);
         c->done_offset = aw_pg_get_i64(r, i, 7);
-        return c->done_summary && c->done_topic ? AW_OK : pg_nomem(err);
+        return c->done_summary && c->done_topic ? AW_OK : aw_pgs_nomem(err);
     default:
         return aw_error_set(err, AW_INTERNAL, "claim: unexpected result code from the server");
     }
 }
 
 
-aw_status pg_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
+aw_status aw_pgs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
 {
     pg_session *s = ss;
     aw_status rc = batch_keys(s, claim_key, items, n, err);
@@ -122,7 +122,7 @@ aw_status pg_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
         arc = aw_pg_array_i64(leases, ms > AW_PG_MAX_TTL_MS ? AW_PG_MAX_TTL_MS : ms);
     }
     if (arc)
-        return pg_nomem(err);
+        return aw_pgs_nomem(err);
 
     aw_pg_params p;
     PGresult *r = NULL;
@@ -179,14 +179,14 @@ static int complete_arrays(pg_session *s, const aw_complete *items, size_t n)
     return 0;
 }
 
-aw_status pg_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
+aw_status aw_pgs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
 {
     pg_session *s = ss;
     aw_status rc = batch_keys(s, complete_key, items, n, err);
     if (rc != AW_OK)
         return rc;
     if (complete_arrays(s, items, n))
-        return pg_nomem(err);
+        return aw_pgs_nomem(err);
 
     aw_pg_params p;
     PGresult *r = NULL;
@@ -217,7 +217,7 @@ static aw_status lease_op(pg_session *s, aw_pg_stmt id, const aw_state_key *k, u
 {
     aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = pg_key_params(s, k, true, &p, err);
+    aw_status rc = aw_pgs_key_params(s, k, true, &p, err);
     if (rc != AW_OK)
         return rc;
     aw_pg_param_i64(&p, (int64_t)token);
@@ -231,13 +231,13 @@ static aw_status lease_op(pg_session *s, aw_pg_stmt id, const aw_state_key *k, u
     return held ? AW_OK : aw_error_set(err, AW_CONFLICT, "lease not held with this token");
 }
 
-aw_status pg_lease_renew(void *ss, const aw_state_key *k, uint64_t token, int64_t lease_ms,
+aw_status aw_pgs_lease_renew(void *ss, const aw_state_key *k, uint64_t token, int64_t lease_ms,
                          aw_error *err)
 {
     return lease_op(ss, AW_PG_LEASE_RENEW, k, token, lease_ms, err);
 }
 
-aw_status pg_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
+aw_status aw_pgs_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
 {
     return lease_op(ss, AW_PG_LEASE_RELEASE, k, token, 0, err);
 }

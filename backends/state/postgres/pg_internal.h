@@ -42,23 +42,23 @@ typedef struct pg_session {
     aw_buf arr[PG_BATCH_ARRAYS];       /* binary array parameters */
 } pg_session;
 
-aw_status pg_nomem(aw_error *err);
+aw_status aw_pgs_nomem(aw_error *err);
 
 /* The prologue of every single-key statement: build the stored key of k in
  * s->key (dedup: kind replaced by AW_PG_DEDUP_KIND), then start p with it as
  * $1 (p borrows s->key until the next call). AW_PERMANENT when a required
  * part of k is missing; p is untouched on error. */
-aw_status pg_key_params(pg_session *s, const aw_state_key *k, bool dedup, aw_pg_params *p,
+aw_status aw_pgs_key_params(pg_session *s, const aw_state_key *k, bool dedup, aw_pg_params *p,
                         aw_error *err);
 /* Append the stored key of k to out. -1 when out of memory, -2 when a
  * required part is missing. */
-int pg_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, bool dedup);
+int aw_pgs_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, bool dedup);
 
 /* Two-phase dedup (pg_dedup.c). */
-aw_status pg_claim_batch(void *s, aw_claim *items, size_t n, aw_error *err);
-aw_status pg_complete_batch(void *s, aw_complete *items, size_t n, aw_error *err);
-aw_status pg_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
+aw_status aw_pgs_claim_batch(void *s, aw_claim *items, size_t n, aw_error *err);
+aw_status aw_pgs_complete_batch(void *s, aw_complete *items, size_t n, aw_error *err);
+aw_status aw_pgs_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
                          aw_error *err);
-aw_status pg_lease_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
+aw_status aw_pgs_lease_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
 
 #endif

@@ -79,9 +79,9 @@
 
 /* ---- helpers shared with pg_dedup.c --------------------------------------- */
 
-aw_status pg_nomem(aw_error *err) { return aw_error_set(err, AW_NOMEM, "out of memory"); }
+aw_status aw_pgs_nomem(aw_error *err) { return aw_error_set(err, AW_NOMEM, "out of memory"); }
 
-int pg_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, bool dedup)
+int aw_pgs_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, bool dedup)
 {
     const char *kind = dedup ? AW_PG_DEDUP_KIND : k ? k->kind : NULL;
     if (!k || !k->ns || !k->tenant || !kind)
@@ -92,16 +92,16 @@ int pg_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, bool 
     return 0;
 }
 
-aw_status pg_key_params(pg_session *s, const aw_state_key *k, bool dedup, aw_pg_params *p,
+aw_status aw_pgs_key_params(pg_session *s, const aw_state_key *k, bool dedup, aw_pg_params *p,
                         aw_error *err)
 {
     aw_buf_reset(&s->key);
-    int rc = pg_key_append(s->b, &s->key, k, dedup);
+    int rc = aw_pgs_key_append(s->b, &s->key, k, dedup);
     if (rc == -2)
         return aw_error_set(err, AW_PERMANENT,
                             "state key: namespace, tenant and kind are required");
     if (rc)
-        return pg_nomem(err);
+        return aw_pgs_nomem(err);
     aw_pg_params_init(p);
     aw_pg_param_bytes(p, s->key.data, s->key.len);
     return AW_OK;
@@ -128,7 +128,7 @@ static aw_status pg_create(const aw_state_options *opts, void **out, aw_error *e
     aw_pg_conn probe;
     pg_backend *b = calloc(1, sizeof(*b));
     if (!b)
-        return pg_nomem(err);
+        return aw_pgs_nomem(err);
     aw_status rc = aw_pg_config_init(&b->cfg, "state", opts ? opts->url : NULL,
                                      opts ? opts->connect_timeout_ms : 0,
                                      opts ? opts->command_timeout_ms : 0, err);
@@ -137,7 +137,7 @@ static aw_status pg_create(const aw_state_options *opts, void **out, aw_error *e
     b->prefix = strdup(prefix);
     b->prefix_len = strlen(prefix);
     if (!b->prefix) {
-        rc = pg_nomem(err);
+        rc = aw_pgs_nomem(err);
         goto fail;
     }
     /* Check the schema once, so a database nobody migrated fails the
@@ -189,7 +189,7 @@ static aw_status pg_session_open(void *backend, void **session, aw_error *err)
     *session = NULL;
     pg_session *s = calloc(1, sizeof(*s));
     if (!s)
-        return pg_nomem(err);
+        return aw_pgs_nomem(err);
     s->b = backend;
     aw_pg_conn_init(&s->conn, &s->b->cfg, -1);
     aw_status rc = aw_pg_conn_connect(&s->conn, err);
@@ -232,7 +232,7 @@ static aw_status pg_check_and_set(void *ss, const aw_state_key *k, const void *v
     aw_pg_params p;
     PGresult *r = NULL;
     *written = false;
-    aw_status rc = pg_key_params(s, k, false, &p, err);
+    aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
     if (rc != AW_OK)
         return rc;
     aw_pg_param_bytes(&p, val, len);
@@ -251,7 +251,7 @@ static aw_status pg_get(void *ss, const aw_state_key *k, aw_state_value *out, aw
     aw_pg_params p;
     PGresult *r = NULL;
     memset(out, 0, sizeof(*out));
-    aw_status rc = pg_key_params(s, k, false, &p, err);
+    aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
     if (rc != AW_OK)
         return rc;
     rc = run(s, AW_PG_GET, &p, &r, err);
@@ -268,7 +268,7 @@ static aw_status pg_get(void *ss, const aw_state_key *k, aw_state_value *out, aw
     PQclear(r);
     if (!out->data) {
         memset(out, 0, sizeof(*out));
-        return pg_nomem(err);
+        return aw_pgs_nomem(err);
     }
     return AW_OK;
 }
@@ -279,7 +279,7 @@ static aw_status pg_set(void *ss, const aw_state_key *k, const void *val, size_t
     pg_session *s = ss;
     aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = pg_key_params(s, k, false, &p, err);
+    aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
     if (rc != AW_OK)
         return rc;
     aw_pg_param_bytes(&p, val, len);
@@ -299,7 +299,7 @@ static aw_status pg_del(void *ss, const aw_state_key *k, bool *existed, aw_error
     aw_pg_params p;
     PGresult *r = NULL;
     *existed = false;
-    aw_status rc = pg_key_params(s, k, false, &p, err);
+    aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
     if (rc != AW_OK)
         return rc;
     rc = run(s, AW_PG_DELETE, &p, &r, err);
@@ -334,7 +334,7 @@ static aw_status pg_increment(void *ss, const aw_state_key *k, int64_t delta, in
     pg_session *s = ss;
     aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = pg_key_params(s, k, false, &p, err);
+    aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
     if (rc != AW_OK)
         return rc;
     aw_pg_param_i64(&p, delta);
@@ -359,7 +359,7 @@ static aw_status pg_compare_and_swap(void *ss, const aw_state_key *k, uint64_t e
         /* No stored version can be that large: a mismatch whatever is there. */
         expected = (uint64_t)INT64_MAX;
     }
-    aw_status rc = pg_key_params(s, k, false, &p, err);
+    aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
     if (rc != AW_OK)
         return rc;
     aw_pg_param_i64(&p, (int64_t)expected);
@@ -408,7 +408,7 @@ static aw_status pg_scan(void *ss, const char *ns, const char *tenant, const cha
     aw_state_key k = {.ns = ns, .tenant = tenant, .kind = kind, .id = ""};
     aw_buf lower = {0}, upper = {0};
     aw_status rc = AW_OK;
-    int krc = pg_key_append(s->b, &lower, &k, false);
+    int krc = aw_pgs_key_append(s->b, &lower, &k, false);
     size_t id_off = lower.len;
     if (krc == -2) {
         aw_buf_free(&lower);
@@ -417,7 +417,7 @@ static aw_status pg_scan(void *ss, const char *ns, const char *tenant, const cha
     }
     if (krc || (prefix && aw_buf_puts(&lower, prefix)) ||
         aw_buf_append(&upper, lower.data, lower.len)) {
-        rc = pg_nomem(err);
+        rc = aw_pgs_nomem(err);
         goto out;
     }
     if (prefix_successor(&upper)) {
@@ -443,7 +443,7 @@ static aw_status pg_scan(void *ss, const char *ns, const char *tenant, const cha
             free(id);
             id = aw_memdup(PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
             if (!id) {
-                rc = pg_nomem(err);
+                rc = aw_pgs_nomem(err);
                 stopped = true;
                 break;
             }
@@ -453,7 +453,7 @@ static aw_status pg_scan(void *ss, const char *ns, const char *tenant, const cha
             /* Next page: after base + the last id. */
             lower.len = id_off;
             if (aw_buf_puts(&lower, id)) {
-                rc = pg_nomem(err);
+                rc = aw_pgs_nomem(err);
                 stopped = true;
             }
             after = true;
@@ -478,7 +478,7 @@ static aw_status pg_lock_acquire(void *ss, const aw_state_key *k, int64_t ttl_ms
     aw_pg_params p;
     PGresult *r = NULL;
     *token = 0;
-    aw_status rc = pg_key_params(s, k, false, &p, err);
+    aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
     if (rc != AW_OK)
         return rc;
     aw_pg_param_ttl(&p, ttl_ms);
@@ -498,7 +498,7 @@ static aw_status pg_lock_held_op(pg_session *s, aw_pg_stmt id, const aw_state_ke
 {
     aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = pg_key_params(s, k, false, &p, err);
+    aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
     if (rc != AW_OK)
         return rc;
     aw_pg_param_i64(&p, (int64_t)token);
@@ -569,9 +569,9 @@ const aw_state_driver aw_state_postgres_driver = {
     .lock_acquire = pg_lock_acquire,
     .lock_extend = pg_lock_extend,
     .lock_release = pg_lock_release,
-    .claim_batch = pg_claim_batch,
-    .complete_batch = pg_complete_batch,
-    .lease_renew = pg_lease_renew,
-    .lease_release = pg_lease_release,
+    .claim_batch = aw_pgs_claim_batch,
+    .complete_batch = aw_pgs_complete_batch,
+    .lease_renew = aw_pgs_lease_renew,
+    .lease_release = aw_pgs_lease_release,
     .migrate = pg_migrate,
 };

@@ -34,7 +34,8 @@ struct aw_state_batch {
     unsigned char *tried; /* complete: item already went to the driver */
     aw_claim *claims;     /* the unique items, when the batch has repeats */
     aw_complete *completes;
-    size_t nslots;        /* hash table: power of two, >= 2 * items */
+    size_t nslots;        /* hash table capacity */
+    size_t mask;          /* this batch's table size - 1 (a power of two >= 2n) */
     size_t *slots;        /* item + 1; 0 = empty */
 };
 
@@ -91,7 +92,9 @@ static aw_status batch_reserve(aw_state_session *s, size_t n, aw_error *err)
         b->slots = p;
         b->nslots = nslots;
     }
+    /* Only the part this batch uses is cleared and probed. */
     memset(b->slots, 0, nslots * sizeof(*b->slots));
+    b->mask = nslots - 1;
     return AW_OK;
 }
 
@@ -136,7 +139,7 @@ static aw_status check_lease_ms(int64_t lease_ms, aw_error *err)
 static size_t group(aw_state_batch *b, const void *items, size_t n,
                     const aw_state_key *(*key_at)(const void *, size_t))
 {
-    size_t nuniq = 0, mask = b->nslots - 1;
+    size_t nuniq = 0, mask = b->mask;
     for (size_t i = 0; i < n; i++) {
         const aw_state_key *k = key_at(items, i);
         b->first[i] = i;

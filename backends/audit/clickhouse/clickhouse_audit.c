@@ -69,11 +69,7 @@ static aw_status ch_create(const aw_audit_options *opts, void **backend, aw_erro
         return aw_error_set(err, AW_INTERNAL, "clickhouse: cannot create a mutex");
     }
     /* The worker never migrates: refuse to start on a missing schema. */
-    aw_ch_conn c;
-    rc = aw_ch_conn_open(&c, &a->cfg, err);
-    if (rc == AW_OK)
-        rc = aw_ch_schema_check(&c, err);
-    aw_ch_conn_close(&c);
+    rc = aw_ch_schema_check_cfg(&a->cfg, err);
     if (rc != AW_OK) {
         ch_destroy(a);
         return rc;
@@ -91,7 +87,6 @@ static aw_status ch_session_open(void *backend, void **session, aw_error *err)
     s->a = backend;
     aw_status rc = aw_ch_conn_open(&s->conn, &s->a->cfg, err);
     if (rc != AW_OK) {
-        aw_ch_conn_close(&s->conn);
         free(s);
         return rc;
     }
@@ -114,17 +109,8 @@ static void ch_session_close(void *session)
 static aw_status ch_migrate_slot(const aw_audit_options *opts, int *applied, aw_error *err)
 {
     aw_http_global_init();
-    aw_ch_config cfg;
-    aw_status rc = aw_ch_config_parse("audit.url", opts->url, opts->connect_timeout_ms,
-                                      opts->request_timeout_ms, &cfg, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_ch_conn c;
-    rc = aw_ch_conn_open(&c, &cfg, err);
-    if (rc == AW_OK)
-        rc = aw_ch_migrate(&c, applied, err);
-    aw_ch_conn_close(&c);
-    return rc;
+    return aw_ch_migrate_url("audit.url", opts->url, opts->connect_timeout_ms,
+                             opts->request_timeout_ms, applied, err);
 }
 
 /* ---- answers --------------------------------------------------------------- */

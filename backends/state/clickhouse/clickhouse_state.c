@@ -165,11 +165,7 @@ static aw_status chs_create(const aw_state_options *opts, void **out, aw_error *
                                                                : CHS_REAP_DEFAULT_MS;
     atomic_init(&b->next_reap_ms, aw_time_now_ms() + b->reap_interval_ms);
     /* Fail now, naming `migrate`, rather than on the first message. */
-    aw_ch_conn c;
-    rc = aw_ch_conn_open(&c, &b->cfg, err);
-    if (rc == AW_OK)
-        rc = aw_ch_schema_check(&c, err);
-    aw_ch_conn_close(&c);
+    rc = aw_ch_schema_check_cfg(&b->cfg, err);
     if (rc != AW_OK) {
         free(b);
         return rc;
@@ -192,7 +188,6 @@ static aw_status chs_session_open(void *backend, void **out, aw_error *err)
     s->rng |= 1; /* xorshift must not start at 0 */
     aw_status rc = aw_ch_conn_open(&s->conn, &s->b->cfg, err);
     if (rc != AW_OK) {
-        aw_ch_conn_close(&s->conn);
         free(s);
         return rc;
     }
@@ -213,18 +208,9 @@ static void chs_session_close(void *session)
 
 static aw_status chs_migrate(const aw_state_options *opts, int *applied, aw_error *err)
 {
-    aw_ch_config cfg;
-    aw_status rc = aw_ch_config_parse("state.url", opts ? opts->url : "",
-                                      opts ? opts->connect_timeout_ms : 0,
-                                      opts ? opts->command_timeout_ms : 0, &cfg, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_ch_conn c;
-    rc = aw_ch_conn_open(&c, &cfg, err);
-    if (rc == AW_OK)
-        rc = aw_ch_migrate(&c, applied, err);
-    aw_ch_conn_close(&c);
-    return rc;
+    return aw_ch_migrate_url("state.url", opts ? opts->url : "",
+                             opts ? opts->connect_timeout_ms : 0,
+                             opts ? opts->command_timeout_ms : 0, applied, err);
 }
 
 /* ---- values -------------------------------------------------------------------------- */

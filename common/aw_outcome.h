@@ -1,4 +1,4 @@
-/* The four terminal outcomes of a consumed message (contracts section 1). */
+/* The four terminal outcomes of a consumed message (docs/design.md section 1). */
 #ifndef AW_OUTCOME_H
 #define AW_OUTCOME_H
 

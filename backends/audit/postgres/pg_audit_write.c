@@ -6,18 +6,11 @@
  *     ON CONFLICT (record_id) DO NOTHING
  *
  * with one binary array parameter per column (aw_pga_stmt_get(PGA_INSERT)).
- * Measured (2026-11, PostgreSQL 15 with fsync off, 2 cores, 20,000
- * records in batches of 500, medians of 6-8 rounds) against a multi-row
- * INSERT ... VALUES with 21 parameters per row, prepared or not, and COPY
- * into a temporary table then INSERT ... SELECT ... ON CONFLICT:
- *     this schema (9 indexes):       unnest 26k/s, VALUES prepared 25k/s,
- *                                    VALUES unprepared 19k/s, COPY 27k/s
- *     primary key only:              unnest 67k/s, VALUES prepared 79k/s,
- *                                    VALUES unprepared 36k/s, COPY 63k/s
- * Index maintenance dominates, and there the three fast ones are within the
- * noise. unnest is the one that needs a single prepared statement for every
- * batch size (VALUES needs one per size, or a parse per call: the slowest)
- * and a single round trip (COPY needs two or three).
+ * Of the forms that are about as fast (index maintenance dominates; figures
+ * in docs/backends/postgres-audit.md), unnest is the one that needs a
+ * single prepared statement for every batch size (multi-row VALUES needs
+ * one per size, or a parse per call) and a single round trip (COPY into a
+ * temporary table needs two or three).
  *
  * Idempotent: a record_id already stored is skipped, and so is the second
  * occurrence of an id inside the batch (the first one wins, as in the memory

@@ -1,5 +1,5 @@
-/* Two-phase dedup of the "dynamodb" state backend (docs/design.md, state
- * backends).
+/* Two-phase dedup of the "dynamodb" state backend (docs/design.md
+ * section 1).
  *
  * claim_batch: one conditional UpdateItem per identity (see
  * aw_ddb_build_acquire), all in flight at once on the session's multi

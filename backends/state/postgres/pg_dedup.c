@@ -1,5 +1,5 @@
-/* Two-phase dedup of the "postgres" state backend (docs/design.md, state
- * backends): claim_batch and complete_batch send ONE statement per batch
+/* Two-phase dedup of the "postgres" state backend (docs/design.md
+ * section 1): claim_batch and complete_batch send ONE statement per batch
  * (arrays in through unnest, one row out per item; see AW_PG_CLAIM /
  * AW_PG_COMPLETE in pg_sql.c), lease renew/release one statement each.
  * The front (state_claims.c) hands us each identity once per batch, which

@@ -186,9 +186,8 @@ static const aw_pg_stmt_def stmts[AW_PG_STMT_COUNT] = {
      * ... ORDER BY key FOR UPDATE (the lock step runs above the sort: key
      * order whatever the join plan), and the UPDATE only writes rows this
      * statement already holds, so it waits for nobody. Costs one lock write
-     * per completed row (about +30% server time for 50-item batches,
-     * measured on PostgreSQL 15; the claim pays the same through ON
-     * CONFLICT). A 40P01 would still be AW_TRANSIENT (pg_conn.c), and
+     * per completed row (docs/backends/postgres.md; the claim pays the same
+     * through ON CONFLICT). A 40P01 would still be AW_TRANSIENT (pg_conn.c), and
      * nothing of the batch written. */
     [AW_PG_COMPLETE] =
         {"aw_complete",

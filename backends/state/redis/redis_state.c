@@ -7,7 +7,7 @@
  * redis_scripts.h. Connection handling: redis_conn.h.
  *
  * What it guarantees, honestly:
- *  - Against ONE Redis primary, every promise of contracts section 2 holds
+ *  - Against ONE Redis primary, every promise of docs/design.md section 2 holds
  *    for all threads of all worker processes: each read-modify-write is one
  *    Lua script, and Redis runs a script to completion before any other
  *    command, so check-and-set, versions, CAS, locks and the two-phase claim
@@ -610,9 +610,9 @@ static aw_status rs_scan_keys(rs_session *s, const char *pfx, size_t plen, rs_hi
 }
 
 /* A scan is O(keys in the database) on the server (SCAN has no index to
- * seek in), like the memory backend's walk: measured about 1 us per key in
- * the database (0.9 s for 760k keys, whatever the COUNT hint; COUNT 1000
- * keeps each step of the server's single thread to a few ms). Keep the
+ * seek in), like the memory backend's walk (figures in
+ * docs/backends/redis.md; COUNT 1000 keeps each step of the server's single
+ * thread short whatever the hint does to the total). Keep the
  * state in its own db when scans matter; nothing in the worker's hot path
  * scans. Values are fetched for the matching keys only, RS_SCAN_CHUNK per
  * pipelined round trip. A key that

@@ -558,34 +558,51 @@ size_t aw_state_memory_entry_count(void *backend)
 
 /* ---- generic key/value operations -------------------------------------- */
 
-static aw_status mem_check_and_set(void *s, const aw_state_key *k, const void *val, size_t len,
-                                   int64_t ttl_ms, bool *written, aw_error *err)
+/* When a value write (check_and_set, set, compare_and_swap) writes. */
+typedef enum { MEM_IF_ABSENT, MEM_ALWAYS, MEM_IF_VERSION } mem_when;
+
+/* The one value write: key and copy prepared before locking (the mutex is
+ * held for pointer swaps only), then under the shard mutex the condition
+ * decides. *cur: the new version when written, else the stored one (0 when
+ * absent). AW_CONFLICT (unformatted, the caller words it) when `when` said
+ * no; *written says whether it wrote. */
+static aw_status mem_write_value(mem_session *ss, const aw_state_key *k, const void *val,
+                                 size_t len, int64_t ttl_ms, mem_when when, uint64_t expected,
+                                 bool *written, uint64_t *cur, aw_error *err)
 {
-    mem_session *ss = s;
     mem_ref ref;
     *written = false;
     aw_status rc = mem_ref_key(ss, MEM_SPACE_VALUE, k, &ref, err);
     if (rc != AW_OK)
         return rc;
-    /* Copy before locking: the mutex is held for pointer swaps only. */
     char *copy = aw_memdup(val, len);
     if (!copy)
         return mem_nomem(err);
     pthread_mutex_lock(&ref.shard->mu);
     int64_t now = aw_mono_now_ms();
-    bool nomem = false;
-    if (!mem_live(&ref, now)) {
-        mem_entry *e = mem_insert(&ref);
-        if (e) {
-            mem_write(e, &copy, len, mem_deadline(now, ttl_ms));
-            *written = true;
-        } else {
-            nomem = true;
-        }
+    mem_entry *e = mem_live(&ref, now);
+    *cur = e ? e->version : 0;
+    if ((when == MEM_IF_ABSENT && e) || (when == MEM_IF_VERSION && *cur != expected)) {
+        rc = AW_CONFLICT;
+    } else if (e || (e = mem_insert(&ref)) != NULL) {
+        /* No TTL means no expiry: an older deadline is cleared here. */
+        mem_write(e, &copy, len, mem_deadline(now, ttl_ms));
+        *cur = e->version;
+        *written = true;
+    } else {
+        rc = AW_NOMEM;
     }
     pthread_mutex_unlock(&ref.shard->mu);
-    free(copy); /* unused when the key was live; NULL after an insert */
-    return nomem ? mem_nomem(err) : AW_OK;
+    free(copy); /* NULL after a write */
+    return rc == AW_NOMEM ? mem_nomem(err) : rc;
+}
+
+static aw_status mem_check_and_set(void *s, const aw_state_key *k, const void *val, size_t len,
+                                   int64_t ttl_ms, bool *written, aw_error *err)
+{
+    uint64_t cur;
+    aw_status rc = mem_write_value(s, k, val, len, ttl_ms, MEM_IF_ABSENT, 0, written, &cur, err);
+    return rc == AW_CONFLICT ? AW_OK : rc; /* a live key: not written, not an error */
 }
 
 static aw_status mem_get(void *s, const aw_state_key *k, aw_state_value *out, aw_error *err)
@@ -615,32 +632,12 @@ static aw_status mem_get(void *s, const aw_state_key *k, aw_state_value *out, aw
 static aw_status mem_set(void *s, const aw_state_key *k, const void *val, size_t len,
                          int64_t ttl_ms, uint64_t *version, aw_error *err)
 {
-    mem_session *ss = s;
-    mem_ref ref;
-    aw_status rc = mem_ref_key(ss, MEM_SPACE_VALUE, k, &ref, err);
-    if (rc != AW_OK)
-        return rc;
-    char *copy = aw_memdup(val, len);
-    if (!copy)
-        return mem_nomem(err);
-    pthread_mutex_lock(&ref.shard->mu);
-    int64_t now = aw_mono_now_ms();
-    mem_entry *e = mem_live(&ref, now);
-    if (!e)
-        e = mem_insert(&ref);
-    uint64_t v = 0;
-    if (e) {
-        /* No TTL means no expiry: an older deadline is cleared here. */
-        mem_write(e, &copy, len, mem_deadline(now, ttl_ms));
-        v = e->version;
-    }
-    pthread_mutex_unlock(&ref.shard->mu);
-    free(copy);
-    if (!e)
-        return mem_nomem(err);
-    if (version)
-        *version = v;
-    return AW_OK;
+    bool written;
+    uint64_t cur;
+    aw_status rc = mem_write_value(s, k, val, len, ttl_ms, MEM_ALWAYS, 0, &written, &cur, err);
+    if (rc == AW_OK && version)
+        *version = cur;
+    return rc;
 }
 
 static aw_status mem_del(void *s, const aw_state_key *k, bool *existed, aw_error *err)
@@ -728,28 +725,10 @@ static aw_status mem_compare_and_swap(void *s, const aw_state_key *k, uint64_t e
                                       const void *val, size_t len, int64_t ttl_ms,
                                       uint64_t *current, aw_error *err)
 {
-    mem_session *ss = s;
-    mem_ref ref;
-    aw_status rc = mem_ref_key(ss, MEM_SPACE_VALUE, k, &ref, err);
-    if (rc != AW_OK)
-        return rc;
-    char *copy = aw_memdup(val, len);
-    if (!copy)
-        return mem_nomem(err);
-    pthread_mutex_lock(&ref.shard->mu);
-    int64_t now = aw_mono_now_ms();
-    mem_entry *e = mem_live(&ref, now);
-    uint64_t cur = e ? e->version : 0;
-    if (cur != expected) {
-        rc = AW_CONFLICT;
-    } else if (e || (e = mem_insert(&ref)) != NULL) {
-        mem_write(e, &copy, len, mem_deadline(now, ttl_ms));
-        cur = e->version;
-    } else {
-        rc = AW_NOMEM;
-    }
-    pthread_mutex_unlock(&ref.shard->mu);
-    free(copy);
+    bool written;
+    uint64_t cur = 0;
+    aw_status rc = mem_write_value(s, k, val, len, ttl_ms, MEM_IF_VERSION, expected, &written,
+                                   &cur, err);
     /* On success *current is the new version, on conflict the stored one. */
     if (current)
         *current = cur;
@@ -757,7 +736,7 @@ static aw_status mem_compare_and_swap(void *s, const aw_state_key *k, uint64_t e
         return aw_error_set(err, AW_CONFLICT,
                             "version mismatch: expected %" PRIu64 ", found %" PRIu64, expected,
                             cur);
-    return rc == AW_NOMEM ? mem_nomem(err) : AW_OK;
+    return rc;
 }
 
 /* ---- scan --------------------------------------------------------------- */

@@ -163,6 +163,21 @@ static size_t group(aw_state_batch *b, const void *items, size_t n,
     return nuniq;
 }
 
+/* Whether the batch repeats an identity; when it does, s->batch holds its
+ * groups (first / next). A single item needs no table. */
+static aw_status find_repeats(aw_state_session *s, const void *items, size_t n,
+                              const aw_state_key *(*key_at)(const void *, size_t), bool *repeats,
+                              aw_error *err)
+{
+    *repeats = false;
+    if (n < 2)
+        return AW_OK;
+    aw_status rc = batch_reserve(s, n, err);
+    if (rc == AW_OK)
+        *repeats = group(s->batch, items, n, key_at) != n;
+    return rc;
+}
+
 /* ---- claim ---------------------------------------------------------------- */
 
 static const aw_state_key *claim_key(const void *items, size_t i)
@@ -243,15 +258,11 @@ aw_status aw_state_claim_batch(aw_state_session *s, aw_claim *items, size_t n, a
         claim_reset(&items[i]);
     if (n == 0)
         return AW_OK;
-    aw_status rc;
-    if (n == 1) {
-        rc = s->driver->claim_batch(s->session, items, n, err);
-    } else if ((rc = batch_reserve(s, n, err)) == AW_OK) {
-        if (group(s->batch, items, n, claim_key) == n)
-            rc = s->driver->claim_batch(s->session, items, n, err);
-        else
-            rc = claim_unique(s, items, n, err);
-    }
+    bool repeats;
+    aw_status rc = find_repeats(s, items, n, claim_key, &repeats, err);
+    if (rc == AW_OK)
+        rc = repeats ? claim_unique(s, items, n, err)
+                     : s->driver->claim_batch(s->session, items, n, err);
     if (rc != AW_OK)
         for (size_t i = 0; i < n; i++) {
             aw_claim_clear(&items[i]);
@@ -329,15 +340,11 @@ aw_status aw_state_complete_batch(aw_state_session *s, aw_complete *items, size_
     }
     if (n == 0)
         return AW_OK;
-    aw_status rc;
-    if (n == 1) {
-        rc = s->driver->complete_batch(s->session, items, n, err);
-    } else if ((rc = batch_reserve(s, n, err)) == AW_OK) {
-        if (group(s->batch, items, n, complete_key) == n)
-            rc = s->driver->complete_batch(s->session, items, n, err);
-        else
-            rc = complete_rounds(s, items, n, err);
-    }
+    bool repeats;
+    aw_status rc = find_repeats(s, items, n, complete_key, &repeats, err);
+    if (rc == AW_OK)
+        rc = repeats ? complete_rounds(s, items, n, err)
+                     : s->driver->complete_batch(s->session, items, n, err);
     if (rc != AW_OK)
         for (size_t i = 0; i < n; i++)
             items[i].stale = true;

@@ -232,26 +232,54 @@ static aw_chs_write value_row(chs_session *s, const aw_state_key *k, const aw_ch
                           .written_at_ms = now};
 }
 
-static aw_status chs_check_and_set(void *ss, const aw_state_key *k, const void *val, size_t len,
-                                   int64_t ttl_ms, bool *written, aw_error *err)
+/* When a value write (check_and_set, set, compare_and_swap) writes. */
+typedef enum { CHS_IF_ABSENT, CHS_ALWAYS, CHS_IF_VERSION } chs_when;
+
+/* The one value write: read the newest row, decide, write the next one.
+ * Read, then write: another writer may do the same in between (not atomic;
+ * the driver does not claim AW_STATE_CAP_ATOMIC), so two concurrent writers
+ * can both write version n+1 (documented weakness). *cur: the new version
+ * when written, else the live one (0 when absent). AW_CONFLICT
+ * (unformatted: the caller words it) when `when` said no. *now: the clock
+ * reading used, 0 when the read failed. */
+static aw_status chs_write_value(chs_session *s, const aw_state_key *k, const void *val,
+                                 size_t len, int64_t ttl_ms, chs_when when, uint64_t expected,
+                                 const char *what, uint64_t *cur, int64_t *now, aw_error *err)
 {
-    chs_session *s = ss;
     aw_chs_row r;
     bool found;
-    *written = false;
+    *now = 0;
     aw_status rc = aw_chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
     if (rc != AW_OK)
         return rc;
-    int64_t now = aw_time_now_ms();
-    /* Read, then write: another writer may do the same in between (not
-     * atomic; the driver does not claim AW_STATE_CAP_ATOMIC). */
-    if (!aw_chs_row_live(&r, now)) {
-        aw_chs_write w = value_row(s, k, &r, found, val, len, 1, chs_deadline(now, ttl_ms), now);
-        rc = chs_write1(s, &w, "check_and_set", err);
-        *written = rc == AW_OK;
+    *now = aw_time_now_ms();
+    bool live = aw_chs_row_live(&r, *now);
+    *cur = live ? r.version : 0;
+    if ((when == CHS_IF_ABSENT && live) || (when == CHS_IF_VERSION && *cur != expected)) {
+        rc = AW_CONFLICT;
+    } else {
+        aw_chs_write w = value_row(s, k, &r, found, val, len, *cur + 1,
+                                   chs_deadline(*now, ttl_ms), *now);
+        rc = chs_write1(s, &w, what, err);
+        if (rc == AW_OK)
+            (*cur)++;
     }
     aw_chs_row_clear(&r);
-    aw_chs_maybe_reap(s, now);
+    return rc;
+}
+
+static aw_status chs_check_and_set(void *ss, const aw_state_key *k, const void *val, size_t len,
+                                   int64_t ttl_ms, bool *written, aw_error *err)
+{
+    uint64_t cur;
+    int64_t now;
+    aw_status rc = chs_write_value(ss, k, val, len, ttl_ms, CHS_IF_ABSENT, 0, "check_and_set",
+                                   &cur, &now, err);
+    *written = rc == AW_OK;
+    if (rc == AW_CONFLICT)
+        rc = AW_OK; /* a live key: not written, not an error */
+    if (now)
+        aw_chs_maybe_reap(ss, now);
     return rc;
 }
 
@@ -279,22 +307,14 @@ static aw_status chs_get(void *ss, const aw_state_key *k, aw_state_value *out, a
 static aw_status chs_set(void *ss, const aw_state_key *k, const void *val, size_t len,
                          int64_t ttl_ms, uint64_t *version, aw_error *err)
 {
-    chs_session *s = ss;
-    aw_chs_row r;
-    bool found;
-    aw_status rc = aw_chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
-    if (rc != AW_OK)
-        return rc;
-    int64_t now = aw_time_now_ms();
-    /* The next version comes from this read: two concurrent writers can
-     * both write version n+1 (documented weakness). */
-    uint64_t v = aw_chs_row_live(&r, now) ? r.version + 1 : 1;
-    aw_chs_write w = value_row(s, k, &r, found, val, len, v, chs_deadline(now, ttl_ms), now);
-    rc = chs_write1(s, &w, "set", err);
-    aw_chs_row_clear(&r);
+    uint64_t cur;
+    int64_t now;
+    aw_status rc =
+        chs_write_value(ss, k, val, len, ttl_ms, CHS_ALWAYS, 0, "set", &cur, &now, err);
     if (rc == AW_OK && version)
-        *version = v;
-    aw_chs_maybe_reap(s, now);
+        *version = cur;
+    if (now)
+        aw_chs_maybe_reap(ss, now);
     return rc;
 }
 
@@ -371,26 +391,13 @@ static aw_status chs_compare_and_swap(void *ss, const aw_state_key *k, uint64_t 
                                       const void *val, size_t len, int64_t ttl_ms,
                                       uint64_t *current, aw_error *err)
 {
-    chs_session *s = ss;
-    aw_chs_row r;
-    bool found;
-    aw_status rc = aw_chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
-    if (rc != AW_OK)
-        return rc;
-    int64_t now = aw_time_now_ms();
-    uint64_t cur = aw_chs_row_live(&r, now) ? r.version : 0;
-    if (cur != expected) {
-        rc = aw_error_set(err, AW_CONFLICT,
-                          "version mismatch: expected %" PRIu64 ", found %" PRIu64, expected,
-                          cur);
-    } else {
-        aw_chs_write w = value_row(s, k, &r, found, val, len, cur + 1,
-                                   chs_deadline(now, ttl_ms), now);
-        rc = chs_write1(s, &w, "compare_and_swap", err);
-        if (rc == AW_OK)
-            cur++;
-    }
-    aw_chs_row_clear(&r);
+    uint64_t cur = 0;
+    int64_t now;
+    aw_status rc = chs_write_value(ss, k, val, len, ttl_ms, CHS_IF_VERSION, expected,
+                                   "compare_and_swap", &cur, &now, err);
+    if (rc == AW_CONFLICT)
+        aw_error_set(err, AW_CONFLICT, "version mismatch: expected %" PRIu64 ", found %" PRIu64,
+                     expected, cur);
     if (current && (rc == AW_OK || rc == AW_CONFLICT))
         *current = cur;
     return rc;

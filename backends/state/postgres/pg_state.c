@@ -225,19 +225,30 @@ static aw_status run(pg_session *s, aw_pg_stmt id, const aw_pg_params *p, PGresu
     return aw_pg_exec(&s->conn, id, p, res, err);
 }
 
-static aw_status pg_check_and_set(void *ss, const aw_state_key *k, const void *val, size_t len,
-                                  int64_t ttl_ms, bool *written, aw_error *err)
+/* The writing statements: $1 the key, then `first` (when not NULL: CAS's
+ * expected version, increment's delta), the value (when with_val), the TTL. */
+static aw_status run_write(pg_session *s, aw_pg_stmt id, const aw_state_key *k,
+                           const int64_t *first, const void *val, size_t len, bool with_val,
+                           int64_t ttl_ms, PGresult **r, aw_error *err)
 {
-    pg_session *s = ss;
     aw_pg_params p;
-    PGresult *r = NULL;
-    *written = false;
     aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
     if (rc != AW_OK)
         return rc;
-    aw_pg_param_bytes(&p, val, len);
+    if (first)
+        aw_pg_param_i64(&p, *first);
+    if (with_val)
+        aw_pg_param_bytes(&p, val, len);
     aw_pg_param_ttl(&p, ttl_ms);
-    rc = run(s, AW_PG_INSERT, &p, &r, err);
+    return run(s, id, &p, r, err);
+}
+
+static aw_status pg_check_and_set(void *ss, const aw_state_key *k, const void *val, size_t len,
+                                  int64_t ttl_ms, bool *written, aw_error *err)
+{
+    PGresult *r = NULL;
+    *written = false;
+    aw_status rc = run_write(ss, AW_PG_INSERT, k, NULL, val, len, true, ttl_ms, &r, err);
     if (rc != AW_OK)
         return rc;
     *written = PQntuples(r) == 1;
@@ -276,15 +287,8 @@ static aw_status pg_get(void *ss, const aw_state_key *k, aw_state_value *out, aw
 static aw_status pg_set(void *ss, const aw_state_key *k, const void *val, size_t len,
                         int64_t ttl_ms, uint64_t *version, aw_error *err)
 {
-    pg_session *s = ss;
-    aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_pg_param_bytes(&p, val, len);
-    aw_pg_param_ttl(&p, ttl_ms);
-    rc = run(s, AW_PG_SET, &p, &r, err);
+    aw_status rc = run_write(ss, AW_PG_SET, k, NULL, val, len, true, ttl_ms, &r, err);
     if (rc != AW_OK)
         return rc;
     if (version)
@@ -331,15 +335,8 @@ static bool parse_i64(const char *p, int len, int64_t *out)
 static aw_status pg_increment(void *ss, const aw_state_key *k, int64_t delta, int64_t ttl_ms,
                               int64_t *value, aw_error *err)
 {
-    pg_session *s = ss;
-    aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_pg_param_i64(&p, delta);
-    aw_pg_param_ttl(&p, ttl_ms);
-    rc = run(s, AW_PG_INCREMENT, &p, &r, err);
+    aw_status rc = run_write(ss, AW_PG_INCREMENT, k, &delta, NULL, 0, false, ttl_ms, &r, err);
     if (rc != AW_OK)
         return rc;
     bool ok = PQntuples(r) == 1 && parse_i64(PQgetvalue(r, 0, 0), PQgetlength(r, 0, 0), value);
@@ -352,20 +349,13 @@ static aw_status pg_compare_and_swap(void *ss, const aw_state_key *k, uint64_t e
                                      const void *val, size_t len, int64_t ttl_ms,
                                      uint64_t *current, aw_error *err)
 {
-    pg_session *s = ss;
-    aw_pg_params p;
     PGresult *r = NULL;
     if (expected > (uint64_t)INT64_MAX) {
         /* No stored version can be that large: a mismatch whatever is there. */
         expected = (uint64_t)INT64_MAX;
     }
-    aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_pg_param_i64(&p, (int64_t)expected);
-    aw_pg_param_bytes(&p, val, len);
-    aw_pg_param_ttl(&p, ttl_ms);
-    rc = run(s, AW_PG_CAS, &p, &r, err);
+    int64_t exp = (int64_t)expected;
+    aw_status rc = run_write(ss, AW_PG_CAS, k, &exp, val, len, true, ttl_ms, &r, err);
     if (rc != AW_OK)
         return rc;
     bool ok = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 && PQgetvalue(r, 0, 0)[0] == 1;

@@ -361,17 +361,27 @@ void aw_state_redis_session_stats(void *session, aw_redis_stats *out)
 
 /* ---- generic key/value ----------------------------------------------------- */
 
+/* Start cmd as script `script` on the value key of k (its KEYS[1]). */
+static aw_status rs_value_script(rs_session *s, aw_redis_script script, const aw_state_key *k,
+                                 aw_redis_cmd *cmd, aw_error *err)
+{
+    aw_status rc = rs_key(s, AW_REDIS_SPACE_VALUE, k, err);
+    if (rc != AW_OK)
+        return rc;
+    aw_redis_cmd_script(cmd, script, 1);
+    aw_redis_cmd_arg(cmd, s->keys.data, s->keys.len);
+    return AW_OK;
+}
+
 static aw_status rs_check_and_set(void *ss, const aw_state_key *k, const void *val, size_t len,
                                   int64_t ttl_ms, bool *written, aw_error *err)
 {
     rs_session *s = ss;
     aw_redis_cmd cmd;
     *written = false;
-    aw_status rc = rs_key(s, AW_REDIS_SPACE_VALUE, k, err);
+    aw_status rc = rs_value_script(s, AW_RS_INSERT, k, &cmd, err);
     if (rc != AW_OK)
         return rc;
-    aw_redis_cmd_script(&cmd, AW_RS_INSERT, 1);
-    aw_redis_cmd_arg(&cmd, s->keys.data, s->keys.len);
     aw_redis_cmd_arg(&cmd, val, len);
     aw_redis_cmd_num(&cmd, rs_ttl(ttl_ms));
     return rs_run_flag(s, &cmd, "check_and_set", written, err);
@@ -418,11 +428,9 @@ static aw_status rs_set(void *ss, const aw_state_key *k, const void *val, size_t
     rs_session *s = ss;
     aw_redis_cmd cmd;
     redisReply *r = NULL;
-    aw_status rc = rs_key(s, AW_REDIS_SPACE_VALUE, k, err);
+    aw_status rc = rs_value_script(s, AW_RS_SET, k, &cmd, err);
     if (rc != AW_OK)
         return rc;
-    aw_redis_cmd_script(&cmd, AW_RS_SET, 1);
-    aw_redis_cmd_arg(&cmd, s->keys.data, s->keys.len);
     aw_redis_cmd_arg(&cmd, val, len);
     aw_redis_cmd_num(&cmd, rs_ttl(ttl_ms));
     rc = rs_run(s, &cmd, "set", &r, err);
@@ -457,11 +465,9 @@ static aw_status rs_increment(void *ss, const aw_state_key *k, int64_t delta, in
     rs_session *s = ss;
     aw_redis_cmd cmd;
     redisReply *r = NULL;
-    aw_status rc = rs_key(s, AW_REDIS_SPACE_VALUE, k, err);
+    aw_status rc = rs_value_script(s, AW_RS_INCR, k, &cmd, err);
     if (rc != AW_OK)
         return rc;
-    aw_redis_cmd_script(&cmd, AW_RS_INCR, 1);
-    aw_redis_cmd_arg(&cmd, s->keys.data, s->keys.len);
     aw_redis_cmd_num(&cmd, delta);
     aw_redis_cmd_num(&cmd, rs_ttl(ttl_ms));
     rc = rs_run(s, &cmd, "increment", &r, err);
@@ -480,11 +486,9 @@ static aw_status rs_compare_and_swap(void *ss, const aw_state_key *k, uint64_t e
     rs_session *s = ss;
     aw_redis_cmd cmd;
     redisReply *r = NULL;
-    aw_status rc = rs_key(s, AW_REDIS_SPACE_VALUE, k, err);
+    aw_status rc = rs_value_script(s, AW_RS_CAS, k, &cmd, err);
     if (rc != AW_OK)
         return rc;
-    aw_redis_cmd_script(&cmd, AW_RS_CAS, 1);
-    aw_redis_cmd_arg(&cmd, s->keys.data, s->keys.len);
     aw_redis_cmd_unum(&cmd, expected);
     aw_redis_cmd_arg(&cmd, val, len);
     aw_redis_cmd_num(&cmd, rs_ttl(ttl_ms));

@@ -31,6 +31,7 @@ struct aw_state_batch {
     size_t *first;        /* item -> first item of its identity */
     size_t *next;         /* item -> next item of its identity, or SIZE_MAX */
     size_t *sent;         /* driver position -> item */
+    uint64_t *hash;       /* item -> identity_hash of its key */
     unsigned char *tried; /* complete: item already went to the driver */
     aw_claim *claims;     /* the unique items, when the batch has repeats */
     aw_complete *completes;
@@ -48,6 +49,7 @@ void aw_state_batch_free(aw_state_batch *b)
     free(b->first);
     free(b->next);
     free(b->sent);
+    free(b->hash);
     free(b->tried);
     free(b->claims);
     free(b->completes);
@@ -76,6 +78,7 @@ static aw_status batch_reserve(aw_state_session *s, size_t n, aw_error *err)
         GROW(first);
         GROW(next);
         GROW(sent);
+        GROW(hash);
         GROW(tried);
         GROW(claims);
         GROW(completes);
@@ -100,16 +103,16 @@ static aw_status batch_reserve(aw_state_session *s, size_t n, aw_error *err)
 
 /* ---- identities ----------------------------------------------------------- */
 
-static uint64_t hash_str(uint64_t h, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++)
-        h = (h ^ *p) * 0x100000001b3ull; /* FNV-1a */
-    return (h ^ 0xff) * 0x100000001b3ull; /* end of part: "a"+"bc" != "ab"+"c" */
-}
-
+/* The id only (FNV-1a): this runs for every item of every batch of two or
+ * more, and the namespace and tenant of a batch's items are nearly always
+ * the same. Identities that differ only there share a probe sequence, and
+ * same_identity still tells them apart. */
 static uint64_t identity_hash(const aw_state_key *k)
 {
-    return hash_str(hash_str(hash_str(0xcbf29ce484222325ull, k->ns), k->tenant), k->id);
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const unsigned char *p = (const unsigned char *)(k->id ? k->id : ""); *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    return h ^ (h >> 32); /* the table uses the low bits */
 }
 
 /* A NULL id is stored as "" by every backend (aw_key_encode). */
@@ -144,14 +147,15 @@ static size_t group(aw_state_batch *b, const void *items, size_t n,
         const aw_state_key *k = key_at(items, i);
         b->first[i] = i;
         b->next[i] = SIZE_MAX;
-        for (size_t h = (size_t)identity_hash(k) & mask;; h = (h + 1) & mask) {
+        b->hash[i] = identity_hash(k);
+        for (size_t h = (size_t)b->hash[i] & mask;; h = (h + 1) & mask) {
             size_t j = b->slots[h];
             if (j == 0) {
                 b->slots[h] = i + 1;
                 nuniq++;
                 break;
             }
-            if (same_identity(key_at(items, j - 1), k)) {
+            if (b->hash[j - 1] == b->hash[i] && same_identity(key_at(items, j - 1), k)) {
                 /* slots keep the latest item of the identity: link it. */
                 b->first[i] = b->first[j - 1];
                 b->next[j - 1] = i;

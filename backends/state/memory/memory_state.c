@@ -937,17 +937,28 @@ static aw_status mem_claim_one(mem_session *ss, aw_claim *c, aw_error *err)
     return rc == AW_NOMEM ? mem_nomem(err) : rc;
 }
 
-static aw_status mem_claim_batch(void *s, aw_claim *items, size_t n, aw_error *err)
+/* A batch item by item (n items of size bytes from items): each identity
+ * is claimed or completed atomically under its own shard mutex; the batch
+ * as a whole is not a transaction (nor is it remotely). */
+static aw_status mem_each(void *s, void *items, size_t size, size_t n,
+                          aw_status (*one)(mem_session *, void *, aw_error *), aw_error *err)
 {
-    mem_session *ss = s;
-    /* Each identity is claimed atomically under its own shard mutex; the
-     * batch as a whole is not a transaction (nor is it remotely). */
     for (size_t i = 0; i < n; i++) {
-        aw_status rc = mem_claim_one(ss, &items[i], err);
+        aw_status rc = one(s, (char *)items + i * size, err);
         if (rc != AW_OK)
             return rc;
     }
     return AW_OK;
+}
+
+static aw_status mem_claim_item(mem_session *ss, void *c, aw_error *err)
+{
+    return mem_claim_one(ss, c, err);
+}
+
+static aw_status mem_claim_batch(void *s, aw_claim *items, size_t n, aw_error *err)
+{
+    return mem_each(s, items, sizeof(*items), n, mem_claim_item, err);
 }
 
 /* Turn the caller's lease into a done record; caller holds the shard mutex.
@@ -992,15 +1003,14 @@ static aw_status mem_complete_one(mem_session *ss, aw_complete *c, aw_error *err
     return AW_OK;
 }
 
+static aw_status mem_complete_item(mem_session *ss, void *c, aw_error *err)
+{
+    return mem_complete_one(ss, c, err);
+}
+
 static aw_status mem_complete_batch(void *s, aw_complete *items, size_t n, aw_error *err)
 {
-    mem_session *ss = s;
-    for (size_t i = 0; i < n; i++) {
-        aw_status rc = mem_complete_one(ss, &items[i], err);
-        if (rc != AW_OK)
-            return rc;
-    }
-    return AW_OK;
+    return mem_each(s, items, sizeof(*items), n, mem_complete_item, err);
 }
 
 /* The live lease (not a done record) iff token holds it. */

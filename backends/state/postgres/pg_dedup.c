@@ -215,15 +215,11 @@ aw_status aw_pgs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
 static aw_status lease_op(pg_session *s, aw_pg_stmt id, const aw_state_key *k, uint64_t token,
                           int64_t lease_ms, aw_error *err)
 {
-    aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = aw_pgs_key_params(s, k, true, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_pg_param_i64(&p, (int64_t)token);
-    if (id == AW_PG_LEASE_RENEW)
-        aw_pg_param_ttl(&p, lease_ms);
-    rc = aw_pg_exec(&s->conn, id, &p, &r, err);
+    int64_t tok = (int64_t)token;
+    aw_pgs_args a = {
+        .dedup = true, .first = &tok, .with_ttl = id == AW_PG_LEASE_RENEW, .ttl_ms = lease_ms};
+    aw_status rc = aw_pgs_run_key(s, id, k, &a, &r, err);
     if (rc != AW_OK)
         return rc;
     bool held = PQntuples(r) == 1;

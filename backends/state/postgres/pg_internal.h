@@ -50,6 +50,22 @@ aw_status aw_pgs_nomem(aw_error *err);
  * part of k is missing; p is untouched on error. */
 aw_status aw_pgs_key_params(pg_session *s, const aw_state_key *k, bool dedup, aw_pg_params *p,
                         aw_error *err);
+/* What follows $1 (the key) in a statement on one key, in this order. */
+typedef struct aw_pgs_args {
+    bool dedup;          /* the key is a dedup record's (kind ignored) */
+    const int64_t *first; /* when set: CAS's expected version, a delta, a token */
+    const void *val;     /* when with_val: the value bytes */
+    size_t len;
+    bool with_val;
+    bool with_ttl;       /* then ttl_ms (aw_pg_param_ttl) */
+    int64_t ttl_ms;
+} aw_pgs_args;
+
+/* Run statement id on the key of k with a's parameters; *res as
+ * aw_pg_exec (the caller clears it). */
+aw_status aw_pgs_run_key(pg_session *s, aw_pg_stmt id, const aw_state_key *k,
+                         const aw_pgs_args *a, PGresult **res, aw_error *err);
+
 /* Append the stored key of k to out. -1 when out of memory, -2 when a
  * required part is missing. */
 int aw_pgs_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, bool dedup);

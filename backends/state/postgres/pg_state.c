@@ -225,22 +225,20 @@ static aw_status run(pg_session *s, aw_pg_stmt id, const aw_pg_params *p, PGresu
     return aw_pg_exec(&s->conn, id, p, res, err);
 }
 
-/* The writing statements: $1 the key, then `first` (when not NULL: CAS's
- * expected version, increment's delta), the value (when with_val), the TTL. */
-static aw_status run_write(pg_session *s, aw_pg_stmt id, const aw_state_key *k,
-                           const int64_t *first, const void *val, size_t len, bool with_val,
-                           int64_t ttl_ms, PGresult **r, aw_error *err)
+aw_status aw_pgs_run_key(pg_session *s, aw_pg_stmt id, const aw_state_key *k,
+                        const aw_pgs_args *a, PGresult **res, aw_error *err)
 {
     aw_pg_params p;
-    aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
+    aw_status rc = aw_pgs_key_params(s, k, a->dedup, &p, err);
     if (rc != AW_OK)
         return rc;
-    if (first)
-        aw_pg_param_i64(&p, *first);
-    if (with_val)
-        aw_pg_param_bytes(&p, val, len);
-    aw_pg_param_ttl(&p, ttl_ms);
-    return run(s, id, &p, r, err);
+    if (a->first)
+        aw_pg_param_i64(&p, *a->first);
+    if (a->with_val)
+        aw_pg_param_bytes(&p, a->val, a->len);
+    if (a->with_ttl)
+        aw_pg_param_ttl(&p, a->ttl_ms);
+    return run(s, id, &p, res, err);
 }
 
 static aw_status pg_check_and_set(void *ss, const aw_state_key *k, const void *val, size_t len,
@@ -248,7 +246,8 @@ static aw_status pg_check_and_set(void *ss, const aw_state_key *k, const void *v
 {
     PGresult *r = NULL;
     *written = false;
-    aw_status rc = run_write(ss, AW_PG_INSERT, k, NULL, val, len, true, ttl_ms, &r, err);
+    aw_pgs_args a = {.val = val, .len = len, .with_val = true, .with_ttl = true, .ttl_ms = ttl_ms};
+    aw_status rc = aw_pgs_run_key(ss, AW_PG_INSERT, k, &a, &r, err);
     if (rc != AW_OK)
         return rc;
     *written = PQntuples(r) == 1;
@@ -258,14 +257,9 @@ static aw_status pg_check_and_set(void *ss, const aw_state_key *k, const void *v
 
 static aw_status pg_get(void *ss, const aw_state_key *k, aw_state_value *out, aw_error *err)
 {
-    pg_session *s = ss;
-    aw_pg_params p;
     PGresult *r = NULL;
     memset(out, 0, sizeof(*out));
-    aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    rc = run(s, AW_PG_GET, &p, &r, err);
+    aw_status rc = aw_pgs_run_key(ss, AW_PG_GET, k, &(aw_pgs_args){0}, &r, err);
     if (rc != AW_OK)
         return rc;
     if (PQntuples(r) != 1) {
@@ -288,7 +282,8 @@ static aw_status pg_set(void *ss, const aw_state_key *k, const void *val, size_t
                         int64_t ttl_ms, uint64_t *version, aw_error *err)
 {
     PGresult *r = NULL;
-    aw_status rc = run_write(ss, AW_PG_SET, k, NULL, val, len, true, ttl_ms, &r, err);
+    aw_pgs_args a = {.val = val, .len = len, .with_val = true, .with_ttl = true, .ttl_ms = ttl_ms};
+    aw_status rc = aw_pgs_run_key(ss, AW_PG_SET, k, &a, &r, err);
     if (rc != AW_OK)
         return rc;
     if (version)
@@ -299,14 +294,9 @@ static aw_status pg_set(void *ss, const aw_state_key *k, const void *val, size_t
 
 static aw_status pg_del(void *ss, const aw_state_key *k, bool *existed, aw_error *err)
 {
-    pg_session *s = ss;
-    aw_pg_params p;
     PGresult *r = NULL;
     *existed = false;
-    aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    rc = run(s, AW_PG_DELETE, &p, &r, err);
+    aw_status rc = aw_pgs_run_key(ss, AW_PG_DELETE, k, &(aw_pgs_args){0}, &r, err);
     if (rc != AW_OK)
         return rc;
     /* bool, binary: one byte. */
@@ -336,7 +326,8 @@ static aw_status pg_increment(void *ss, const aw_state_key *k, int64_t delta, in
                               int64_t *value, aw_error *err)
 {
     PGresult *r = NULL;
-    aw_status rc = run_write(ss, AW_PG_INCREMENT, k, &delta, NULL, 0, false, ttl_ms, &r, err);
+    aw_pgs_args a = {.first = &delta, .with_ttl = true, .ttl_ms = ttl_ms};
+    aw_status rc = aw_pgs_run_key(ss, AW_PG_INCREMENT, k, &a, &r, err);
     if (rc != AW_OK)
         return rc;
     bool ok = PQntuples(r) == 1 && parse_i64(PQgetvalue(r, 0, 0), PQgetlength(r, 0, 0), value);
@@ -355,7 +346,9 @@ static aw_status pg_compare_and_swap(void *ss, const aw_state_key *k, uint64_t e
         expected = (uint64_t)INT64_MAX;
     }
     int64_t exp = (int64_t)expected;
-    aw_status rc = run_write(ss, AW_PG_CAS, k, &exp, val, len, true, ttl_ms, &r, err);
+    aw_pgs_args a = {
+        .first = &exp, .val = val, .len = len, .with_val = true, .with_ttl = true, .ttl_ms = ttl_ms};
+    aw_status rc = aw_pgs_run_key(ss, AW_PG_CAS, k, &a, &r, err);
     if (rc != AW_OK)
         return rc;
     bool ok = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 && PQgetvalue(r, 0, 0)[0] == 1;
@@ -464,15 +457,10 @@ out:
 static aw_status pg_lock_acquire(void *ss, const aw_state_key *k, int64_t ttl_ms,
                                  uint64_t *token, aw_error *err)
 {
-    pg_session *s = ss;
-    aw_pg_params p;
     PGresult *r = NULL;
     *token = 0;
-    aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_pg_param_ttl(&p, ttl_ms);
-    rc = run(s, AW_PG_LOCK_ACQUIRE, &p, &r, err);
+    aw_pgs_args a = {.with_ttl = true, .ttl_ms = ttl_ms};
+    aw_status rc = aw_pgs_run_key(ss, AW_PG_LOCK_ACQUIRE, k, &a, &r, err);
     if (rc != AW_OK)
         return rc;
     bool got = PQntuples(r) == 1;
@@ -486,15 +474,10 @@ static aw_status pg_lock_acquire(void *ss, const aw_state_key *k, int64_t ttl_ms
 static aw_status pg_lock_held_op(pg_session *s, aw_pg_stmt id, const aw_state_key *k,
                                  uint64_t token, int64_t ttl_ms, aw_error *err)
 {
-    aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = aw_pgs_key_params(s, k, false, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_pg_param_i64(&p, (int64_t)token);
-    if (id == AW_PG_LOCK_EXTEND)
-        aw_pg_param_ttl(&p, ttl_ms);
-    rc = run(s, id, &p, &r, err);
+    int64_t tok = (int64_t)token;
+    aw_pgs_args a = {.first = &tok, .with_ttl = id == AW_PG_LOCK_EXTEND, .ttl_ms = ttl_ms};
+    aw_status rc = aw_pgs_run_key(s, id, k, &a, &r, err);
     if (rc != AW_OK)
         return rc;
     bool held = PQntuples(r) == 1;

@@ -166,6 +166,16 @@ static aw_status updated_version(ddb_session *s, uint64_t *ver, aw_error *err)
     return rc;
 }
 
+/* PutItem of a new value item (its condition: absent or expired), version
+ * 1; AW_CONFLICT when a live item is there. */
+static aw_status put_new(ddb_session *s, const aw_ddb_key *key, const void *val, size_t len,
+                         bool is_num, int64_t ttl_ms, int64_t now, aw_error *err)
+{
+    return aw_ddb_do(&s->conn, &s->call, "PutItem",
+                     aw_ddb_build_insert(s->b->url.table, key, val, len, is_num, ttl_ms, now),
+                     err);
+}
+
 static aw_status ddb_check_and_set(void *ss, const aw_state_key *k, const void *val, size_t len,
                                    int64_t ttl_ms, bool *written, aw_error *err)
 {
@@ -175,10 +185,7 @@ static aw_status ddb_check_and_set(void *ss, const aw_state_key *k, const void *
     aw_status rc = aw_ddb_key_encode(s, k, DDB_SPACE_VALUE, &key, err);
     if (rc != AW_OK)
         return rc;
-    rc = aw_ddb_do(&s->conn, &s->call, "PutItem",
-                   aw_ddb_build_insert(s->b->url.table, &key, val, len, false, ttl_ms,
-                                       aw_time_now_ms()),
-                   err);
+    rc = put_new(s, &key, val, len, false, ttl_ms, aw_time_now_ms(), err);
     if (rc == AW_CONFLICT) {
         aw_error_clear(err);
         return AW_OK;
@@ -230,9 +237,7 @@ static aw_status ddb_set(void *ss, const aw_state_key *k, const void *val, size_
             return updated_version(s, version, err);
         if (rc != AW_CONFLICT)
             return rc;
-        rc = aw_ddb_do(&s->conn, &s->call, "PutItem",
-                       aw_ddb_build_insert(s->b->url.table, &key, val, len, false, ttl_ms, now),
-                       err);
+        rc = put_new(s, &key, val, len, false, ttl_ms, now, err);
         if (rc == AW_OK) {
             if (version)
                 *version = 1;
@@ -296,10 +301,7 @@ static aw_status ddb_increment(void *ss, const aw_state_key *k, int64_t delta, i
             char num[24];
             snprintf(num, sizeof(num), "%" PRId64, delta);
             aw_ddb_record_clear(&r);
-            rc = aw_ddb_do(&s->conn, &s->call, "PutItem",
-                           aw_ddb_build_insert(s->b->url.table, &key, num, strlen(num), true,
-                                               ttl_ms, now),
-                           err);
+            rc = put_new(s, &key, num, strlen(num), true, ttl_ms, now, err);
             if (rc == AW_OK)
                 *value = delta;
             if (rc != AW_CONFLICT)
@@ -344,10 +346,7 @@ static aw_status ddb_cas(void *ss, const aw_state_key *k, uint64_t expected, con
     for (int round = 0; round < DDB_MAX_ROUNDS; round++) {
         int64_t now = aw_time_now_ms();
         if (expected == 0)
-            rc = aw_ddb_do(&s->conn, &s->call, "PutItem",
-                           aw_ddb_build_insert(s->b->url.table, &key, val, len, false, ttl_ms,
-                                               now),
-                           err);
+            rc = put_new(s, &key, val, len, false, ttl_ms, now, err);
         else
             rc = aw_ddb_do(&s->conn, &s->call, "UpdateItem",
                            aw_ddb_build_update_value(s->b->url.table, &key, val, len, ttl_ms,

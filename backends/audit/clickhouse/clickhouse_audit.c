@@ -14,6 +14,7 @@
 #include "backends/clickhouse/ch_migrate.h"
 #include "backends/http/http.h"
 #include "common/aw_clock.h"
+#include "common/aw_session.h"
 
 /* Ids per delete mutation: keeps the statement well under max_query_size
  * (256 KiB by default; a record id is <= ~280 bytes). The existence check
@@ -78,22 +79,6 @@ static aw_status ch_create(const aw_audit_options *opts, void **backend, aw_erro
     return AW_OK;
 }
 
-static aw_status ch_session_open(void *backend, void **session, aw_error *err)
-{
-    *session = NULL;
-    ch_session *s = calloc(1, sizeof(*s));
-    if (!s)
-        return aw_error_set(err, AW_NOMEM, "out of memory");
-    s->a = backend;
-    aw_status rc = aw_ch_conn_open(&s->conn, &s->a->cfg, err);
-    if (rc != AW_OK) {
-        free(s);
-        return rc;
-    }
-    *session = s;
-    return AW_OK;
-}
-
 static void ch_session_close(void *session)
 {
     ch_session *s = session;
@@ -105,6 +90,19 @@ static void ch_session_close(void *session)
     aw_buf_free(&s->ids);
     free(s);
 }
+
+static aw_status ch_session_connect(void *session, aw_error *err)
+{
+    ch_session *s = session;
+    return aw_ch_conn_open(&s->conn, &s->a->cfg, err);
+}
+
+static aw_status ch_session_open(void *backend, void **session, aw_error *err)
+{
+    return aw_session_open(backend, sizeof(ch_session), ch_session_connect,
+                           ch_session_close, session, err);
+}
+
 
 static aw_status ch_migrate_slot(const aw_audit_options *opts, int *applied, aw_error *err)
 {

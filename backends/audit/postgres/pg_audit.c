@@ -26,6 +26,7 @@
 #include "backends/audit/postgres/pg_audit_internal.h"
 #include "backends/postgres/pg_migrate.h"
 #include "common/aw_log.h"
+#include "common/aw_session.h"
 
 static const aw_pg_stmt_def stmts[PGA_STMT_COUNT] = {
     /* One binary array per column (pg_audit_write.c); unnest walks them in
@@ -121,21 +122,17 @@ static void pga_session_close(void *session)
     free(s);
 }
 
+static aw_status pga_session_connect(void *session, aw_error *err)
+{
+    pga_session *s = session;
+    aw_pg_conn_init(&s->conn, &s->b->cfg, -1);
+    return aw_pg_conn_connect(&s->conn, err);
+}
+
 static aw_status pga_session_open(void *backend, void **session, aw_error *err)
 {
-    *session = NULL;
-    pga_session *s = calloc(1, sizeof(*s));
-    if (!s)
-        return aw_pga_nomem(err);
-    s->b = backend;
-    aw_pg_conn_init(&s->conn, &s->b->cfg, -1);
-    aw_status rc = aw_pg_conn_connect(&s->conn, err);
-    if (rc != AW_OK) {
-        pga_session_close(s);
-        return rc;
-    }
-    *session = s;
-    return AW_OK;
+    return aw_session_open(backend, sizeof(pga_session), pga_session_connect,
+                           pga_session_close, session, err);
 }
 
 void aw_audit_postgres_session_stats(void *session, aw_pg_stats *out)

@@ -14,6 +14,7 @@
 #include "common/aw_clock.h"
 #include "common/aw_key.h"
 #include "common/aw_log.h"
+#include "common/aw_session.h"
 
 #define CHS_REAP_DEFAULT_MS (10 * 60 * 1000)
 /* Rows are reaped only when dead for this long: the cutoff must precede the
@@ -176,23 +177,21 @@ static aw_status chs_create(const aw_state_options *opts, void **out, aw_error *
 
 static void chs_destroy(void *backend) { free(backend); }
 
-static aw_status chs_session_open(void *backend, void **out, aw_error *err)
+static void chs_session_close(void *session);
+
+static aw_status chs_session_connect(void *session, aw_error *err)
 {
-    *out = NULL;
-    chs_session *s = calloc(1, sizeof(*s));
-    if (!s)
-        return aw_chs_nomem(err);
-    s->b = backend;
+    chs_session *s = session;
     if (getrandom(&s->rng, sizeof(s->rng), 0) != (ssize_t)sizeof(s->rng))
         s->rng = (uint64_t)aw_mono_now_us() ^ (uint64_t)(uintptr_t)s;
     s->rng |= 1; /* xorshift must not start at 0 */
-    aw_status rc = aw_ch_conn_open(&s->conn, &s->b->cfg, err);
-    if (rc != AW_OK) {
-        free(s);
-        return rc;
-    }
-    *out = s;
-    return AW_OK;
+    return aw_ch_conn_open(&s->conn, &s->b->cfg, err);
+}
+
+static aw_status chs_session_open(void *backend, void **session, aw_error *err)
+{
+    return aw_session_open(backend, sizeof(chs_session), chs_session_connect, chs_session_close,
+                           session, err);
 }
 
 static void chs_session_close(void *session)

@@ -13,6 +13,7 @@
 #include "common/aw_clock.h"
 #include "common/aw_key.h"
 #include "common/aw_log.h"
+#include "common/aw_session.h"
 
 aw_status aw_ddb_nomem(aw_error *err) { return aw_error_set(err, AW_NOMEM, "out of memory"); }
 
@@ -119,21 +120,17 @@ static void ddb_session_close(void *session)
     free(s);
 }
 
+static aw_status ddb_session_connect(void *session, aw_error *err)
+{
+    ddb_session *s = session;
+    return aw_ddb_conn_init(&s->conn, &s->b->url, s->b->connect_timeout_ms,
+                            s->b->command_timeout_ms, err);
+}
+
 static aw_status ddb_session_open(void *backend, void **session, aw_error *err)
 {
-    *session = NULL;
-    ddb_session *s = calloc(1, sizeof(*s));
-    if (!s)
-        return aw_ddb_nomem(err);
-    s->b = backend;
-    aw_status rc = aw_ddb_conn_init(&s->conn, &s->b->url, s->b->connect_timeout_ms,
-                                    s->b->command_timeout_ms, err);
-    if (rc != AW_OK) {
-        ddb_session_close(s);
-        return rc;
-    }
-    *session = s;
-    return AW_OK;
+    return aw_session_open(backend, sizeof(ddb_session), ddb_session_connect,
+                           ddb_session_close, session, err);
 }
 
 const aw_ddb_conn *aw_state_dynamodb_session_conn(void *session)

@@ -76,6 +76,7 @@
 #include "backends/state/postgres/pg_reaper.h"
 #include "common/aw_key.h"
 #include "common/aw_log.h"
+#include "common/aw_session.h"
 
 /* ---- helpers shared with pg_dedup.c --------------------------------------- */
 
@@ -184,21 +185,17 @@ static void pg_session_close(void *session)
     free(s);
 }
 
+static aw_status pg_session_connect(void *session, aw_error *err)
+{
+    pg_session *s = session;
+    aw_pg_conn_init(&s->conn, &s->b->cfg, -1);
+    return aw_pg_conn_connect(&s->conn, err);
+}
+
 static aw_status pg_session_open(void *backend, void **session, aw_error *err)
 {
-    *session = NULL;
-    pg_session *s = calloc(1, sizeof(*s));
-    if (!s)
-        return aw_pgs_nomem(err);
-    s->b = backend;
-    aw_pg_conn_init(&s->conn, &s->b->cfg, -1);
-    aw_status rc = aw_pg_conn_connect(&s->conn, err);
-    if (rc != AW_OK) {
-        pg_session_close(s);
-        return rc;
-    }
-    *session = s;
-    return AW_OK;
+    return aw_session_open(backend, sizeof(pg_session), pg_session_connect,
+                           pg_session_close, session, err);
 }
 
 /* ---- migrations ---------------------------------------------------------- */

@@ -67,6 +67,7 @@
 #include "backends/state/state_backend.h"
 #include "common/aw_buf.h"
 #include "common/aw_log.h"
+#include "common/aw_session.h"
 
 /* TTLs beyond this (about 100 years) are clamped: PEXPIRE refuses values
  * whose deadline overflows. */
@@ -336,21 +337,17 @@ static void rs_session_close(void *session)
     free(s);
 }
 
+static aw_status rs_session_connect(void *session, aw_error *err)
+{
+    rs_session *s = session;
+    aw_redis_conn_init(&s->conn, &s->b->cfg);
+    return aw_redis_conn_connect(&s->conn, err);
+}
+
 static aw_status rs_session_open(void *backend, void **session, aw_error *err)
 {
-    *session = NULL;
-    rs_session *s = calloc(1, sizeof(*s));
-    if (!s)
-        return rs_nomem(err);
-    s->b = backend;
-    aw_redis_conn_init(&s->conn, &s->b->cfg);
-    aw_status rc = aw_redis_conn_connect(&s->conn, err);
-    if (rc != AW_OK) {
-        rs_session_close(s);
-        return rc;
-    }
-    *session = s;
-    return AW_OK;
+    return aw_session_open(backend, sizeof(rs_session), rs_session_connect,
+                           rs_session_close, session, err);
 }
 
 void aw_state_redis_session_stats(void *session, aw_redis_stats *out)

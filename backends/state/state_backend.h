@@ -80,7 +80,8 @@ typedef struct aw_state_driver {
      *
      * Precondition (the front, state_claims.c, establishes it, so drivers
      * do not check it again): every identity (ns, tenant, id) appears once
-     * per call; lease_ms > 0 and key.ns / key.tenant are set on every item;
+     * per call, and n >= 1; lease_ms > 0 and key.ns / key.tenant are set
+     * on every item;
      * outputs are already reset (claims BUSY with zero token, no done
      * record; completes stale), so a driver writes only what it learns.
      * The front also frees and resets every item when the driver fails.

@@ -18,22 +18,14 @@ int main(int argc, char **argv)
     long n = 0;
     int c;
     while ((c = getopt(argc, argv, "b:t:n:")) != -1) {
-        if (c == 'b')
-            brokers = optarg;
-        else if (c == 't')
-            topic = optarg;
-        else if (c == 'n')
-            n = atol(optarg);
-        else
+        if (!aw_bench_kafka_opt(c, optarg, &brokers, &topic, &n))
             return 2;
     }
     if (!brokers || !topic || n <= 0) {
         fprintf(stderr, "usage: bench_consume -b BROKERS -t TOPIC -n N\n");
         return 2;
     }
-    rd_kafka_t *rk = aw_bench_consumer_new(brokers);
-    const char *topics[] = {topic, NULL};
-    aw_bench_assign_all(rk, topics);
+    rd_kafka_t *rk = aw_bench_consume_topic(brokers, topic);
     long got = 0, bytes = 0;
     int64_t first = 0, deadline = aw_bench_now_us() + 120 * 1000000LL;
     while (got < n && aw_bench_now_us() < deadline) {

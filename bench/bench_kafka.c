@@ -140,3 +140,25 @@ double aw_bench_proc_cpu_s(long pid)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
+
+rd_kafka_t *aw_bench_consume_topic(const char *brokers, const char *topic)
+{
+    rd_kafka_t *rk = aw_bench_consumer_new(brokers);
+    const char *topics[] = {topic, NULL};
+    aw_bench_assign_all(rk, topics);
+    return rk;
+}
+
+bool aw_bench_kafka_opt(int c, const char *arg, const char **brokers, const char **topic,
+                        long *n)
+{
+    if (c == 'b')
+        *brokers = arg;
+    else if (c == 't')
+        *topic = arg;
+    else if (c == 'n')
+        *n = atol(arg);
+    else
+        return false;
+    return true;
+}

@@ -5,6 +5,7 @@
 #ifndef AW_BENCH_KAFKA_H
 #define AW_BENCH_KAFKA_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <librdkafka/rdkafka.h>
@@ -23,6 +24,14 @@ rd_kafka_t *aw_bench_consumer_new(const char *brokers);
 /* Assign every partition of each topic (NULL-terminated list) at the
  * beginning. Returns the number of partitions, exits on failure. */
 int aw_bench_assign_all(rd_kafka_t *rk, const char *const *topics);
+
+/* A consumer on brokers assigned to all of topic from the beginning. */
+rd_kafka_t *aw_bench_consume_topic(const char *brokers, const char *topic);
+
+/* The -b BROKERS -t TOPIC -n N options of the Kafka benchmarks: true when
+ * getopt's c is one of them (stored; strings point into argv). */
+bool aw_bench_kafka_opt(int c, const char *arg, const char **brokers, const char **topic,
+                        long *n);
 
 /* The command line of the state benchmarks (bench_backend,
  * bench_state_calls): -c WORKER_CONFIG -n N [--run-id ID] [--server-pid PID].

@@ -83,13 +83,9 @@ int main(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "b:t:n:", opts, NULL)) != -1) {
-        if (c == 'b')
-            brokers = optarg;
-        else if (c == 't')
-            topic = optarg;
-        else if (c == 'n')
-            n = atol(optarg);
-        else if (c == 'p')
+        if (aw_bench_kafka_opt(c, optarg, &brokers, &topic, &n))
+            continue;
+        if (c == 'p')
             prefix = optarg;
         else if (c == 'r')
             rate = atof(optarg);

@@ -138,13 +138,9 @@ int main(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "b:t:n:", opts, NULL)) != -1) {
-        if (c == 'b')
-            brokers = optarg;
-        else if (c == 't')
-            topic = optarg;
-        else if (c == 'n')
-            total = atol(optarg);
-        else if (c == 'f')
+        if (aw_bench_kafka_opt(c, optarg, &brokers, &topic, &total))
+            continue;
+        if (c == 'f')
             fill.topic = optarg;
         else if (c == 'p')
             paced.topic = optarg;
@@ -156,9 +152,7 @@ int main(int argc, char **argv)
                         "[--paced T]\n");
         return 2;
     }
-    rd_kafka_t *rk = aw_bench_consumer_new(brokers);
-    const char *topics[] = {topic, NULL};
-    aw_bench_assign_all(rk, topics);
+    rd_kafka_t *rk = aw_bench_consume_topic(brokers, topic);
     long got = 0, bad = 0;
     int64_t deadline = aw_bench_now_us() + 600 * 1000000LL;
     while (got < total && aw_bench_now_us() < deadline) {

@@ -26,8 +26,8 @@ void aw_buf_free(aw_buf *b);
 char *aw_memdup(const void *p, size_t len);
 
 /* v in decimal into out (at least AW_INT_TEXT bytes), NUL-terminated;
- * returns its length. For the hot path, where snprintf costs hundreds of
- * instructions per number. */
+ * returns its length. For the hot path: snprintf parses its format for
+ * every number. */
 #define AW_INT_TEXT 21
 size_t aw_format_int(char *out, int64_t v);
 

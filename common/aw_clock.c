@@ -27,8 +27,8 @@ int64_t aw_mono_now_us(void)
 }
 
 /* Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's
- * civil_from_days): a few dozen instructions where gmtime_r costs hundreds,
- * for the three times of every audit record and reply. */
+ * civil_from_days): pure arithmetic, no locale or time zone lookup as in
+ * gmtime_r, for the three times of every audit record and reply. */
 static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 {
     z += 719468;

@@ -1,10 +1,9 @@
 #include "backends/audit/audit.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/aw_names.h"
+#include "common/aw_registry.h"
 #ifdef AW_WITH_CLICKHOUSE
 #include "backends/audit/clickhouse/clickhouse_audit.h"
 #endif
@@ -22,41 +21,31 @@ static const aw_audit_driver *const drivers[] = {
     NULL,
 };
 
+static const char *name_of(const void *d) { return ((const aw_audit_driver *)d)->name; }
+
+static aw_registry g_registry = AW_REGISTRY_INIT(drivers, name_of);
+
 const aw_audit_driver *aw_audit_driver_find(const char *name)
 {
-    for (size_t i = 0; name && drivers[i]; i++)
-        if (strcmp(drivers[i]->name, name) == 0)
-            return drivers[i];
-    return NULL;
+    return aw_registry_find(&g_registry, name);
 }
 
-static const char *name_at(size_t i) { return drivers[i] ? drivers[i]->name : NULL; }
-
-/* Built once so concurrent callers never race on the buffer. */
-static char g_names[256];
-static pthread_once_t g_names_once = PTHREAD_ONCE_INIT;
-
-static void build_names(void) { aw_names_join(g_names, sizeof(g_names), name_at); }
-
-const char *aw_audit_driver_names(void)
-{
-    pthread_once(&g_names_once, build_names);
-    return g_names;
-}
+const char *aw_audit_driver_names(void) { return aw_registry_names(&g_registry); }
 
 aw_status aw_audit_new(const char *name, const aw_audit_options *opts, aw_audit **out,
                        aw_error *err)
 {
     *out = NULL;
-    const aw_audit_driver *d = aw_audit_driver_find(name);
-    if (!d)
-        return aw_error_set(err, AW_CONFIG, "audit.backend: unknown backend \"%s\" (valid: %s)",
-                            name ? name : "", aw_audit_driver_names());
+    const void *found;
+    aw_status rc = aw_registry_lookup(&g_registry, name, "audit.backend", &found, err);
+    if (rc != AW_OK)
+        return rc;
+    const aw_audit_driver *d = found;
     aw_audit *a = calloc(1, sizeof(*a));
     if (!a)
         return aw_error_set(err, AW_NOMEM, "out of memory");
     a->driver = d;
-    aw_status rc = d->create(opts, &a->backend, err);
+    rc = d->create(opts, &a->backend, err);
     if (rc != AW_OK) {
         free(a);
         return rc;

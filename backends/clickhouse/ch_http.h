@@ -43,6 +43,7 @@ typedef struct aw_ch_conn {
     aw_buf ext; /* scratch: the request body of aw_ch_request_ext */
 } aw_ch_conn;
 
+/* On failure c is left closed (nothing to release). */
 aw_status aw_ch_conn_open(aw_ch_conn *c, const aw_ch_config *cfg, aw_error *err);
 void aw_ch_conn_close(aw_ch_conn *c);
 

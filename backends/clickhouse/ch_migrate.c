@@ -199,3 +199,29 @@ aw_status aw_ch_migrate(aw_ch_conn *c, int *applied_count, aw_error *err)
     }
     return rc;
 }
+
+aw_status aw_ch_schema_check_cfg(const aw_ch_config *cfg, aw_error *err)
+{
+    aw_ch_conn c;
+    aw_status rc = aw_ch_conn_open(&c, cfg, err);
+    if (rc == AW_OK)
+        rc = aw_ch_schema_check(&c, err);
+    aw_ch_conn_close(&c);
+    return rc;
+}
+
+aw_status aw_ch_migrate_url(const char *setting, const char *url, int connect_timeout_ms,
+                            int request_timeout_ms, int *applied_count, aw_error *err)
+{
+    aw_ch_config cfg;
+    aw_status rc = aw_ch_config_parse(setting, url, connect_timeout_ms, request_timeout_ms, &cfg,
+                                      err);
+    if (rc != AW_OK)
+        return rc;
+    aw_ch_conn c;
+    rc = aw_ch_conn_open(&c, &cfg, err);
+    if (rc == AW_OK)
+        rc = aw_ch_migrate(&c, applied_count, err);
+    aw_ch_conn_close(&c);
+    return rc;
+}

@@ -48,6 +48,13 @@ aw_status aw_ch_migrate(aw_ch_conn *c, int *applied, aw_error *err);
  * `acteon-worker migrate -c FILE`) when the schema is missing or older. */
 aw_status aw_ch_schema_check(aw_ch_conn *c, aw_error *err);
 
+/* The two above on a connection of their own, for the drivers' create
+ * (check with cfg) and migrate slot (parse url for `setting`, e.g.
+ * "audit.url", then migrate). */
+aw_status aw_ch_schema_check_cfg(const aw_ch_config *cfg, aw_error *err);
+aw_status aw_ch_migrate_url(const char *setting, const char *url, int connect_timeout_ms,
+                            int request_timeout_ms, int *applied, aw_error *err);
+
 /* Split sql into statements (see above): calls fn for each non-empty one
  * (text without the ';'); stops at the first non-OK status. Pure. */
 aw_status aw_ch_split_statements(const char *sql,

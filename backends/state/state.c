@@ -1,10 +1,9 @@
 #include "backends/state/state.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/aw_names.h"
+#include "common/aw_registry.h"
 
 /* Compiled-in drivers. Later backends add a line here (behind their
  * WITH_STATE_<X> option). Names must be unique. */
@@ -26,13 +25,16 @@ static const aw_state_driver *const drivers[] = {
     NULL,
 };
 
+static const char *name_of(const void *d) { return ((const aw_state_driver *)d)->name; }
+
+static aw_registry g_registry = AW_REGISTRY_INIT(drivers, name_of);
+
 const aw_state_driver *aw_state_driver_find(const char *name)
 {
-    for (size_t i = 0; name && drivers[i]; i++)
-        if (strcmp(drivers[i]->name, name) == 0)
-            return drivers[i];
-    return NULL;
+    return aw_registry_find(&g_registry, name);
 }
+
+const char *aw_state_driver_names(void) { return aw_registry_names(&g_registry); }
 
 aw_status aw_state_check_consistency(const char *name, bool allow_eventual, bool *best_effort,
                                      aw_error *err)
@@ -50,33 +52,20 @@ aw_status aw_state_check_consistency(const char *name, bool allow_eventual, bool
                         name);
 }
 
-static const char *name_at(size_t i) { return drivers[i] ? drivers[i]->name : NULL; }
-
-/* Built once so concurrent callers never race on the buffer. */
-static char g_names[256];
-static pthread_once_t g_names_once = PTHREAD_ONCE_INIT;
-
-static void build_names(void) { aw_names_join(g_names, sizeof(g_names), name_at); }
-
-const char *aw_state_driver_names(void)
-{
-    pthread_once(&g_names_once, build_names);
-    return g_names;
-}
-
 aw_status aw_state_new(const char *name, const aw_state_options *opts, aw_state **out,
                        aw_error *err)
 {
     *out = NULL;
-    const aw_state_driver *d = aw_state_driver_find(name);
-    if (!d)
-        return aw_error_set(err, AW_CONFIG, "state.backend: unknown backend \"%s\" (valid: %s)",
-                            name ? name : "", aw_state_driver_names());
+    const void *found;
+    aw_status rc = aw_registry_lookup(&g_registry, name, "state.backend", &found, err);
+    if (rc != AW_OK)
+        return rc;
+    const aw_state_driver *d = found;
     aw_state *st = calloc(1, sizeof(*st));
     if (!st)
         return aw_error_set(err, AW_NOMEM, "out of memory");
     st->driver = d;
-    aw_status rc = d->create(opts, &st->backend, err);
+    rc = d->create(opts, &st->backend, err);
     if (rc != AW_OK) {
         free(st);
         return rc;
@@ -114,6 +103,7 @@ void aw_state_session_close(aw_state_session *ss)
     if (!ss)
         return;
     ss->driver->session_close(ss->session);
+    aw_state_batch_free(ss->batch);
     free(ss);
 }
 
@@ -133,31 +123,4 @@ void aw_claim_clear(aw_claim *c)
     free(c->done_topic);
     c->done_summary = NULL;
     c->done_topic = NULL;
-}
-
-aw_status aw_claim_copy_repeat(aw_claim *c, const aw_claim *first, aw_error *err)
-{
-    switch (first->result) {
-    case AW_CLAIM_ACQUIRED:
-        c->result = AW_CLAIM_BUSY;
-        c->token = first->token;
-        c->retry_after_ms = first->lease_ms;
-        return AW_OK;
-    case AW_CLAIM_BUSY:
-        c->result = AW_CLAIM_BUSY;
-        c->token = first->token;
-        c->retry_after_ms = first->retry_after_ms;
-        return AW_OK;
-    case AW_CLAIM_DONE:
-        c->result = AW_CLAIM_DONE;
-        c->done_token = first->done_token;
-        c->done_partition = first->done_partition;
-        c->done_offset = first->done_offset;
-        c->done_summary = strdup(first->done_summary ? first->done_summary : "");
-        c->done_topic = strdup(first->done_topic ? first->done_topic : "");
-        if (!c->done_summary || !c->done_topic)
-            return aw_error_set(err, AW_NOMEM, "out of memory");
-        return AW_OK;
-    }
-    return aw_error_set(err, AW_INTERNAL, "claim: bad result");
 }

@@ -14,9 +14,13 @@ typedef struct aw_state {
     void *backend;
 } aw_state;
 
+/* Scratch space of the claim rules (state_claims.c), per session. */
+typedef struct aw_state_batch aw_state_batch;
+
 typedef struct aw_state_session {
     const aw_state_driver *driver;
     void *session;
+    aw_state_batch *batch; /* NULL until the first batch of two or more items */
 } aw_state_session;
 
 /* Look a driver up by name; NULL if unknown. */
@@ -103,21 +107,18 @@ static inline aw_status aw_state_lock_release(aw_state_session *s, const aw_stat
 {
     return s->driver->lock_release(s->session, k, token, err);
 }
-static inline aw_status aw_state_claim_batch(aw_state_session *s, aw_claim *items, size_t n,
-                                             aw_error *err)
-{
-    return s->driver->claim_batch(s->session, items, n, err);
-}
-static inline aw_status aw_state_complete_batch(aw_state_session *s, aw_complete *items,
-                                                size_t n, aw_error *err)
-{
-    return s->driver->complete_batch(s->session, items, n, err);
-}
-static inline aw_status aw_state_lease_renew(aw_state_session *s, const aw_state_key *k,
-                                             uint64_t token, int64_t lease_ms, aw_error *err)
-{
-    return s->driver->lease_renew(s->session, k, token, lease_ms, err);
-}
+/* The two-phase dedup calls enforce the claim rules for every backend
+ * (state_claims.c): arguments validated first (lease_ms > 0, keys with a
+ * namespace and tenant: AW_PERMANENT, nothing sent), outputs reset, repeats
+ * of one identity within a batch folded so the driver sees each identity
+ * once; on error every item is reset (claim done records freed). */
+aw_status aw_state_claim_batch(aw_state_session *s, aw_claim *items, size_t n, aw_error *err);
+aw_status aw_state_complete_batch(aw_state_session *s, aw_complete *items, size_t n,
+                                  aw_error *err);
+aw_status aw_state_lease_renew(aw_state_session *s, const aw_state_key *k, uint64_t token,
+                               int64_t lease_ms, aw_error *err);
+/* For aw_state_session_close. */
+void aw_state_batch_free(aw_state_batch *b);
 static inline aw_status aw_state_lease_release(aw_state_session *s, const aw_state_key *k,
                                                uint64_t token, aw_error *err)
 {

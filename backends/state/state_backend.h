@@ -1,7 +1,7 @@
 /* The state backend interface, for implementers (callers use state.h).
  *
  * One `static const aw_state_driver` per backend, registered by name in
- * backends/state/registry.c. A backend object (`void *backend`) is created once
+ * backends/state/state.c. A backend object (`void *backend`) is created once
  * and shared by all threads: create/destroy and session_open must be
  * thread-safe. A session (`void *session`) belongs to one thread at a time (it
  * wraps a redisContext, PGconn, CURL*...): operations on one session are never
@@ -13,7 +13,7 @@
  * locks unless the operator opts in.
  *
  * Every operation returns AW_OK or an error code and fills err. Semantics are
- * those of ../shared/reference/contracts.md section 2, checked for every
+ * those of docs/design.md section 2, checked for every
  * backend by tests/conformance:
  *  - ttl_ms <= 0 means "no expiry", and `set` without TTL clears an old expiry;
  *  - expired keys behave exactly as absent keys;
@@ -23,8 +23,9 @@
  *    returns its decimal text, incrementing a non-number is AW_PERMANENT;
  *  - dedup records (claim/complete/lease_*) live apart from plain values and
  *    locks; their key.kind is ignored;
- *  - lease_ms <= 0 is refused (AW_PERMANENT): a lease must expire, or a
- *    crashed holder would block its identity forever;
+ *  - lease_ms <= 0 is refused (AW_PERMANENT, by the front in
+ *    state_claims.c): a lease must expire, or a crashed holder would block
+ *    its identity forever;
  *  - complete after the lease expired reports `stale` even if nobody took
  *    over: holding the lease means holding it now (the worker renews it). */
 #ifndef AW_STATE_BACKEND_H
@@ -75,7 +76,16 @@ typedef struct aw_state_driver {
 
     /* Two-phase dedup, a whole micro-batch per call (one round trip for
      * remote backends). Per-item results go into the items; the return code
-     * covers the call (on error no item result is meaningful). */
+     * covers the call (on error no item result is meaningful).
+     *
+     * Precondition (the front, state_claims.c, establishes it, so drivers
+     * do not check it again): every identity (ns, tenant, id) appears once
+     * per call, and n >= 1; lease_ms > 0 and key.ns / key.tenant are set
+     * on every item;
+     * outputs are already reset (claims BUSY with zero token, no done
+     * record; completes stale), so a driver writes only what it learns.
+     * The front also frees and resets every item when the driver fails.
+     * lease_renew gets lease_ms > 0 only. */
     aw_status (*claim_batch)(void *s, aw_claim *items, size_t n, aw_error *err);
     aw_status (*complete_batch)(void *s, aw_complete *items, size_t n, aw_error *err);
     /* Renew a held lease; AW_CONFLICT if the token no longer holds it.
@@ -104,11 +114,5 @@ extern const aw_state_driver aw_state_redis_driver;    /* AW_WITH_STATE_REDIS */
 extern const aw_state_driver aw_state_postgres_driver; /* AW_WITH_STATE_POSTGRES */
 extern const aw_state_driver aw_state_dynamodb_driver; /* AW_WITH_STATE_DYNAMODB */
 extern const aw_state_driver aw_state_clickhouse_driver; /* AW_WITH_CLICKHOUSE; not atomic */
-
-/* For claim_batch implementations: c (cleared) becomes what a repeat of an
- * identity earlier in the same batch sees behind `first`'s answer: BUSY
- * behind an acquired or busy lease, the same done record behind DONE.
- * AW_NOMEM when copying the done record fails. */
-aw_status aw_claim_copy_repeat(aw_claim *c, const aw_claim *first, aw_error *err);
 
 #endif

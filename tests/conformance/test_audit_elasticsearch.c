@@ -577,7 +577,7 @@ static void test_redelivery_across_midnight(void **state)
  * are empty and entirely past the retention; not with drop_indices=off,
  * and never today's. (Prefixes that overlap, like x and x-y, cannot both be
  * migrated: Elasticsearch refuses two templates of equal priority with
- * overlapping patterns, and so does the fake; es_index_day's guard is
+ * overlapping patterns, and so does the fake; aw_es_index_day's guard is
  * covered by the unit test.) */
 static void test_cleanup_drops_empty_old_indices(void **state)
 {

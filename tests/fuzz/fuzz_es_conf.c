@@ -15,17 +15,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *url = aw_fuzz_cstr(data + 8, size - 8);
     es_conf c;
     aw_error err = {0};
-    if (es_conf_parse(url, &c, &err) == AW_OK) {
+    if (aw_es_conf_parse(url, &c, &err) == AW_OK) {
         if (!c.base || strlen(c.index) == 0 || strlen(c.index) > ES_INDEX_MAX)
             abort();
         char name[ES_INDEX_MAX + 12];
-        es_index_for(&c, ms, name, sizeof name);
+        aw_es_index_for(&c, ms, name, sizeof name);
         int64_t day;
-        /* A name es_index_for made must be recognised as one of ours. */
-        if (es_index_day(&c, name, &day) == 0 && (ms < day || ms - day >= 86400000))
+        /* A name aw_es_index_for made must be recognised as one of ours. */
+        if (aw_es_index_day(&c, name, &day) == 0 && (ms < day || ms - day >= 86400000))
             abort();
-        (void)es_index_day(&c, url, &day);
-        es_conf_clear(&c);
+        (void)aw_es_index_day(&c, url, &day);
+        aw_es_conf_clear(&c);
     }
     free(url);
     return 0;

@@ -14,17 +14,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (pick % 7) {
     case 0: {
         char out[160];
-        es_error_reason(body, len, out, (pick >> 3) % sizeof out + 1);
+        aw_es_error_reason(body, len, out, (pick >> 3) % sizeof out + 1);
         break;
     }
     case 1: {
         es_bulk_item items[8];
-        (void)es_parse_bulk(body, len, (pick >> 3) % 9, items, &err);
+        (void)aw_es_parse_bulk(body, len, (pick >> 3) % 9, items, &err);
         break;
     }
     case 2: {
         aw_audit_page page;
-        if (es_parse_search(body, len, (pick >> 3) % 5 + 1, &page, &err) == AW_OK &&
+        if (aw_es_parse_search(body, len, (pick >> 3) % 5 + 1, &page, &err) == AW_OK &&
             page.count > (pick >> 3) % 5 + 1)
             abort();
         /* The cursor of a page must take the caller to the next one. */
@@ -40,19 +40,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 3: {
         json_t *found = NULL;
-        if (es_parse_id_hits(body, len, &found, &err) == AW_OK && !json_is_object(found))
+        if (aw_es_parse_id_hits(body, len, &found, &err) == AW_OK && !json_is_object(found))
             abort();
         json_decref(found);
         break;
     }
     case 4: {
         size_t deleted = 0;
-        (void)es_parse_deleted(body, len, &deleted, &err);
+        (void)aw_es_parse_deleted(body, len, &deleted, &err);
         break;
     }
     case 5: {
         char names[4][ES_INDEX_NAME_MAX];
-        size_t n = es_parse_empty_indices(body, len, names, 4);
+        size_t n = aw_es_parse_empty_indices(body, len, names, 4);
         if (n > 4)
             abort();
         for (size_t i = 0; i < n; i++)
@@ -61,8 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     case 6:
-        (void)es_parse_template_version(body, len, "acteon-audit");
-        (void)es_parse_policy_hash(body, len, "acteon-audit-retention");
+        (void)aw_es_parse_template_version(body, len, "acteon-audit");
+        (void)aw_es_parse_policy_hash(body, len, "acteon-audit-retention");
         break;
     }
     free(body);

@@ -51,7 +51,7 @@ static void test_conf(void **state)
     (void)state;
     es_conf c;
     aw_error err = {0};
-    assert_int_equal(es_conf_parse("https://u%3Ax:p%40ss@es.example:9243/proxy/?index=aud&"
+    assert_int_equal(aw_es_conf_parse("https://u%3Ax:p%40ss@es.example:9243/proxy/?index=aud&"
                                    "refresh=wait_for&ilm=on&ca=/etc/ca.pem&retries=0",
                                    &c, &err),
                      AW_OK);
@@ -64,34 +64,34 @@ static void test_conf(void **state)
     assert_string_equal(c.ca_path, "/etc/ca.pem");
     assert_int_equal(c.retries, 0);
     char ix[256];
-    es_index_for(&c, T0, ix, sizeof(ix));
+    aw_es_index_for(&c, T0, ix, sizeof(ix));
     assert_string_equal(ix, "aud-2026.11.25");
     int64_t day;
-    assert_int_equal(es_index_day(&c, "aud-2026.11.25", &day), 0);
+    assert_int_equal(aw_es_index_day(&c, "aud-2026.11.25", &day), 0);
     assert_int_equal(day, T0 - T0 % 86400000LL);
-    assert_int_equal(es_index_day(&c, "aud-x-2026.11.25", &day), -1); /* another prefix */
-    assert_int_equal(es_index_day(&c, "aud-2026.02.30", &day), -1);   /* not a day */
-    assert_int_equal(es_index_day(&c, "aud-2026.11.250", &day), -1);
-    assert_int_equal(es_index_day(&c, "au-2026.11.25", &day), -1);
+    assert_int_equal(aw_es_index_day(&c, "aud-x-2026.11.25", &day), -1); /* another prefix */
+    assert_int_equal(aw_es_index_day(&c, "aud-2026.02.30", &day), -1);   /* not a day */
+    assert_int_equal(aw_es_index_day(&c, "aud-2026.11.250", &day), -1);
+    assert_int_equal(aw_es_index_day(&c, "au-2026.11.25", &day), -1);
     /* Times at the ends of int64 (fuzz_es_conf: -INT64_MIN overflowed). */
-    es_index_for(&c, -1, ix, sizeof(ix));
+    aw_es_index_for(&c, -1, ix, sizeof(ix));
     assert_string_equal(ix, "aud-1969.12.31");
-    es_index_for(&c, -86400000LL, ix, sizeof(ix));
+    aw_es_index_for(&c, -86400000LL, ix, sizeof(ix));
     assert_string_equal(ix, "aud-1969.12.31");
-    es_index_for(&c, INT64_MIN, ix, sizeof(ix));
+    aw_es_index_for(&c, INT64_MIN, ix, sizeof(ix));
     assert_int_equal(strncmp(ix, "aud-", 4), 0);
-    assert_int_equal(es_index_day(&c, ix, &day), -1);
-    es_index_for(&c, INT64_MAX, ix, sizeof(ix));
+    assert_int_equal(aw_es_index_day(&c, ix, &day), -1);
+    aw_es_index_for(&c, INT64_MAX, ix, sizeof(ix));
     assert_int_equal(strncmp(ix, "aud-", 4), 0);
-    es_conf_clear(&c);
-    assert_int_equal(es_conf_parse("http://h:9200", &c, &err), AW_OK);
+    aw_es_conf_clear(&c);
+    assert_int_equal(aw_es_conf_parse("http://h:9200", &c, &err), AW_OK);
     assert_string_equal(c.base, "http://h:9200");
     assert_string_equal(c.index, "acteon-audit");
     assert_string_equal(c.refresh, "false");
     assert_false(c.ilm);
     assert_null(c.user);
-    es_conf_clear(&c);
-    assert_int_equal(es_conf_parse("http://u:pw@h:9200/?index=A", &c, &err), AW_CONFIG);
+    aw_es_conf_clear(&c);
+    assert_int_equal(aw_es_conf_parse("http://u:pw@h:9200/?index=A", &c, &err), AW_CONFIG);
     assert_null(strstr(err.msg, "pw"));
 }
 
@@ -101,21 +101,21 @@ static void test_doc_roundtrip(void **state)
     aw_audit_record r, back;
     make(&r, "topic:3:42", T0);
     aw_error err = {0};
-    json_t *d = es_doc_from_record(&r, &err);
+    json_t *d = aw_es_doc_from_record(&r, &err);
     assert_non_null(d);
-    assert_int_equal(json_object_size(d), es_n_fields); /* every mapped field, nothing else */
-    for (size_t i = 0; i < es_n_fields; i++)
-        assert_non_null(json_object_get(d, es_fields[i].name));
+    assert_int_equal(json_object_size(d), aw_es_n_fields); /* every mapped field, nothing else */
+    for (size_t i = 0; i < aw_es_n_fields; i++)
+        assert_non_null(json_object_get(d, aw_es_fields[i].name));
     assert_true(json_is_null(json_object_get(d, "payload")));
     assert_true(json_is_string(json_object_get(d, "details"))); /* text, not an object */
-    assert_int_equal(es_doc_to_record(d, &back, &err), AW_OK);
+    assert_int_equal(aw_es_doc_to_record(d, &back, &err), AW_OK);
     assert_true(aw_audit_record_equal(&r, &back));
     assert_null(back.payload);
     json_decref(d);
     aw_audit_record_clear(&back);
     free(r.tenant);
     r.tenant = strdup("bad \xff utf-8");
-    assert_null(es_doc_from_record(&r, &err));
+    assert_null(aw_es_doc_from_record(&r, &err));
     assert_int_equal(err.code, AW_PERMANENT);
     aw_audit_record_clear(&r);
 }
@@ -125,13 +125,13 @@ static void test_bulk_body(void **state)
     (void)state;
     es_conf c;
     aw_error err = {0};
-    assert_int_equal(es_conf_parse("http://h:1/?index=aud", &c, &err), AW_OK);
+    assert_int_equal(aw_es_conf_parse("http://h:1/?index=aud", &c, &err), AW_OK);
     aw_audit_record r[2];
     make(&r[0], "t:0:1", T0);
     make(&r[1], "t:0:\"quoted\"\nline", T0 + 86400000LL);
     size_t idx[] = {1, 0};
     aw_buf b = {0};
-    assert_int_equal(es_build_bulk(&c, r, idx, 2, &b, &err), AW_OK);
+    assert_int_equal(aw_es_build_bulk(&c, r, idx, 2, &b, &err), AW_OK);
     assert_true(b.len > 0 && b.data[b.len - 1] == '\n');
     size_t lines = 0;
     for (size_t i = 0; i < b.len; i++)
@@ -148,7 +148,7 @@ static void test_bulk_body(void **state)
     aw_buf_free(&b);
     aw_audit_record_clear(&r[0]);
     aw_audit_record_clear(&r[1]);
-    es_conf_clear(&c);
+    aw_es_conf_clear(&c);
 }
 
 static void test_search_body(void **state)
@@ -160,7 +160,7 @@ static void test_search_body(void **state)
                         .outcome = AW_OUTCOME_FAILED, .from_ms = 5, .to_ms = 9,
                         .cursor = cursor};
     char *body = NULL;
-    assert_int_equal(es_build_search(&q, 11, &body, &err), AW_OK);
+    assert_int_equal(aw_es_build_search(&q, 11, &body, &err), AW_OK);
     json_t *j = json_loads(body, 0, NULL);
     assert_non_null(j);
     assert_int_equal(json_integer_value(json_object_get(j, "size")), 11);
@@ -178,7 +178,7 @@ static void test_search_body(void **state)
     aw_audit_record r;
     make(&r, "t:0:\"1\"", T0);
     size_t idx[] = {0};
-    assert_int_equal(es_build_ids_search(&r, idx, 1, &body, &err), AW_OK);
+    assert_int_equal(aw_es_build_ids_search(&r, idx, 1, &body, &err), AW_OK);
     j = json_loads(body, 0, NULL);
     assert_true(json_is_false(json_object_get(j, "_source")));
     f = json_object_get(json_object_get(json_object_get(j, "query"), "bool"), "filter");
@@ -189,7 +189,7 @@ static void test_search_body(void **state)
     free(body);
     aw_audit_record_clear(&r);
     q.cursor = "not a cursor";
-    assert_int_equal(es_build_search(&q, 11, &body, &err), AW_PERMANENT);
+    assert_int_equal(aw_es_build_search(&q, 11, &body, &err), AW_PERMANENT);
     free(cursor);
 }
 
@@ -207,18 +207,18 @@ static void test_bulk_answer(void **state)
         "\"mapper_parsing_exception\",\"reason\":\"failed to parse\"}}}]}";
     es_bulk_item it[4];
     aw_error err = {0};
-    assert_int_equal(es_parse_bulk(answer, strlen(answer), 4, it, &err), AW_OK);
+    assert_int_equal(aw_es_parse_bulk(answer, strlen(answer), 4, it, &err), AW_OK);
     assert_int_equal(it[0].status, 201);
     assert_int_equal(it[1].status, 409);
     assert_int_equal(it[2].status, 429);
     assert_string_equal(it[2].reason, "es_rejected_execution_exception: queue full");
     assert_string_equal(it[3].reason, "mapper_parsing_exception: failed to parse");
-    assert_int_equal(es_parse_bulk(answer, strlen(answer), 5, it, &err), AW_PERMANENT);
+    assert_int_equal(aw_es_parse_bulk(answer, strlen(answer), 5, it, &err), AW_PERMANENT);
     char why[128];
     static const char e[] = "{\"error\":{\"type\":\"x_exception\",\"reason\":\"why\"},\"status\":400}";
-    es_error_reason(e, strlen(e), why, sizeof(why));
+    aw_es_error_reason(e, strlen(e), why, sizeof(why));
     assert_string_equal(why, "x_exception: why");
-    es_error_reason("<html>\nbad gateway", 18, why, sizeof(why));
+    aw_es_error_reason("<html>\nbad gateway", 18, why, sizeof(why));
     assert_string_equal(why, "<html> bad gateway");
 }
 
@@ -227,8 +227,8 @@ static void test_template(void **state)
     (void)state;
     es_conf c;
     aw_error err = {0};
-    assert_int_equal(es_conf_parse("http://h:1/?index=aud&ilm=on", &c, &err), AW_OK);
-    json_t *t1 = es_build_template(&c, 1000), *t2 = es_build_template(&c, 1000);
+    assert_int_equal(aw_es_conf_parse("http://h:1/?index=aud&ilm=on", &c, &err), AW_OK);
+    json_t *t1 = aw_es_build_template(&c, 1000), *t2 = aw_es_build_template(&c, 1000);
     assert_true(json_equal(t1, t2)); /* deterministic: migrate can compare versions */
     json_t *m = json_object_get(json_object_get(t1, "template"), "mappings");
     assert_string_equal(json_string_value(json_object_get(m, "dynamic")), "strict");
@@ -239,13 +239,13 @@ static void test_template(void **state)
                                                           "index.lifecycle.name")),
                         "aud-retention");
     c.shards = 3;
-    json_t *t3 = es_build_template(&c, 1000);
+    json_t *t3 = aw_es_build_template(&c, 1000);
     assert_int_not_equal(json_integer_value(json_object_get(t1, "version")),
                          json_integer_value(json_object_get(t3, "version")));
     json_decref(t1);
     json_decref(t2);
     json_decref(t3);
-    es_conf_clear(&c);
+    aw_es_conf_clear(&c);
 }
 
 int main(void)

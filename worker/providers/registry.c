@@ -1,13 +1,10 @@
 /* The table of compiled-in provider types. */
 #include "worker/provider.h"
 
-#include <pthread.h>
-#include <string.h>
-
 #include "common/aw_clock.h"
-#include "common/aw_names.h"
+#include "common/aw_registry.h"
 
-/* Types must be unique; a new provider adds one line. */
+/* A new provider adds one line; a type listed twice is refused on lookup. */
 static const aw_provider_driver *const drivers[] = {
     &aw_provider_log_driver,
     &aw_provider_noop_driver,
@@ -15,27 +12,16 @@ static const aw_provider_driver *const drivers[] = {
     NULL,
 };
 
+static const char *type_of(const void *d) { return ((const aw_provider_driver *)d)->type; }
+
+static aw_registry g_registry = AW_REGISTRY_INIT(drivers, type_of);
+
 const aw_provider_driver *aw_provider_driver_find(const char *type)
 {
-    for (size_t i = 0; type && drivers[i]; i++)
-        if (strcmp(drivers[i]->type, type) == 0)
-            return drivers[i];
-    return NULL;
+    return aw_registry_find(&g_registry, type);
 }
 
-static const char *type_at(size_t i) { return drivers[i] ? drivers[i]->type : NULL; }
-
-/* Built once so concurrent callers never race on the buffer. */
-static char g_types[128];
-static pthread_once_t g_types_once = PTHREAD_ONCE_INIT;
-
-static void build_types(void) { aw_names_join(g_types, sizeof(g_types), type_at); }
-
-const char *aw_provider_driver_types(void)
-{
-    pthread_once(&g_types_once, build_types);
-    return g_types;
-}
+const char *aw_provider_driver_types(void) { return aw_registry_names(&g_registry); }
 
 bool aw_http_status_retriable(int status)
 {

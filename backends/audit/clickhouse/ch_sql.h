@@ -21,8 +21,8 @@
  * The ids travel as an external table (aw_ch_request_ext, TabSeparated
  * rows of aw_ch_ids_tsv) rather than an IN list in the statement: no
  * max_query_size bound (one check per batch, however large), and
- * ClickHouse 18.16 spends about 2 ms of CPU parsing a list of 500 literals,
- * more than the lookup itself. The primary key (record_id) still narrows
+ * ClickHouse spends more CPU parsing a long list of literals than on the
+ * lookup itself (docs/performance.md). The primary key (record_id) still narrows
  * the read to the granules holding those ids. Answer: JSONEachRow lines
  * {"record_id": ...}, one per stored id. */
 #define AW_CH_IDS_TABLE "aw_batch_ids"

@@ -14,6 +14,7 @@
 #include "backends/clickhouse/ch_migrate.h"
 #include "backends/http/http.h"
 #include "common/aw_clock.h"
+#include "common/aw_session.h"
 
 /* Ids per delete mutation: keeps the statement well under max_query_size
  * (256 KiB by default; a record id is <= ~280 bytes). The existence check
@@ -69,33 +70,12 @@ static aw_status ch_create(const aw_audit_options *opts, void **backend, aw_erro
         return aw_error_set(err, AW_INTERNAL, "clickhouse: cannot create a mutex");
     }
     /* The worker never migrates: refuse to start on a missing schema. */
-    aw_ch_conn c;
-    rc = aw_ch_conn_open(&c, &a->cfg, err);
-    if (rc == AW_OK)
-        rc = aw_ch_schema_check(&c, err);
-    aw_ch_conn_close(&c);
+    rc = aw_ch_schema_check_cfg(&a->cfg, err);
     if (rc != AW_OK) {
         ch_destroy(a);
         return rc;
     }
     *backend = a;
-    return AW_OK;
-}
-
-static aw_status ch_session_open(void *backend, void **session, aw_error *err)
-{
-    *session = NULL;
-    ch_session *s = calloc(1, sizeof(*s));
-    if (!s)
-        return aw_error_set(err, AW_NOMEM, "out of memory");
-    s->a = backend;
-    aw_status rc = aw_ch_conn_open(&s->conn, &s->a->cfg, err);
-    if (rc != AW_OK) {
-        aw_ch_conn_close(&s->conn);
-        free(s);
-        return rc;
-    }
-    *session = s;
     return AW_OK;
 }
 
@@ -111,20 +91,24 @@ static void ch_session_close(void *session)
     free(s);
 }
 
+static aw_status ch_session_connect(void *session, aw_error *err)
+{
+    ch_session *s = session;
+    return aw_ch_conn_open(&s->conn, &s->a->cfg, err);
+}
+
+static aw_status ch_session_open(void *backend, void **session, aw_error *err)
+{
+    return aw_session_open(backend, sizeof(ch_session), ch_session_connect,
+                           ch_session_close, session, err);
+}
+
+
 static aw_status ch_migrate_slot(const aw_audit_options *opts, int *applied, aw_error *err)
 {
     aw_http_global_init();
-    aw_ch_config cfg;
-    aw_status rc = aw_ch_config_parse("audit.url", opts->url, opts->connect_timeout_ms,
-                                      opts->request_timeout_ms, &cfg, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_ch_conn c;
-    rc = aw_ch_conn_open(&c, &cfg, err);
-    if (rc == AW_OK)
-        rc = aw_ch_migrate(&c, applied, err);
-    aw_ch_conn_close(&c);
-    return rc;
+    return aw_ch_migrate_url("audit.url", opts->url, opts->connect_timeout_ms,
+                             opts->request_timeout_ms, applied, err);
 }
 
 /* ---- answers --------------------------------------------------------------- */

@@ -109,7 +109,7 @@ static aw_status answer_error(const es_session *s, const char *what, long status
                               aw_error *err)
 {
     char why[200];
-    es_error_reason(s->resp.data, s->resp.len, why, sizeof(why));
+    aw_es_error_reason(s->resp.data, s->resp.len, why, sizeof(why));
     aw_status st = aw_http_status_class(status);
     if (st == AW_OK)
         st = AW_PERMANENT; /* a 2xx the caller did not expect */
@@ -130,7 +130,7 @@ static void es_destroy(void *backend)
     es_backend *b = backend;
     if (!b)
         return;
-    es_conf_clear(&b->conf);
+    aw_es_conf_clear(&b->conf);
     free(b);
 }
 
@@ -140,7 +140,7 @@ static aw_status backend_new(const aw_audit_options *opts, es_backend **out, aw_
     es_backend *b = calloc(1, sizeof(*b));
     if (!b)
         return aw_error_set(err, AW_NOMEM, "out of memory");
-    aw_status rc = es_conf_parse(opts->url, &b->conf, err);
+    aw_status rc = aw_es_conf_parse(opts->url, &b->conf, err);
     if (rc != AW_OK) {
         free(b);
         return rc;
@@ -158,7 +158,7 @@ static aw_status backend_new(const aw_audit_options *opts, es_backend **out, aw_
 static aw_status check_schema(es_session *s, aw_error *err)
 {
     char name[ES_INDEX_MAX + 1], path[ES_INDEX_MAX + 32];
-    es_template_name(&s->b->conf, name, sizeof(name));
+    aw_es_template_name(&s->b->conf, name, sizeof(name));
     snprintf(path, sizeof(path), "/_index_template/%s", name);
     long status;
     aw_status rc = call_json(s, "elasticsearch GET _index_template", "GET", path, NULL, &status,
@@ -172,8 +172,8 @@ static aw_status check_schema(es_session *s, aw_error *err)
                             name);
     if (status != 200)
         return answer_error(s, "elasticsearch GET _index_template", status, err);
-    json_t *want = es_build_template(&s->b->conf, s->b->retention_ms);
-    long long have = es_parse_template_version(s->resp.data, s->resp.len, name);
+    json_t *want = aw_es_build_template(&s->b->conf, s->b->retention_ms);
+    long long have = aw_es_parse_template_version(s->resp.data, s->resp.len, name);
     long long wantv = want ? json_integer_value(json_object_get(want, "version")) : -1;
     json_decref(want);
     if (have != wantv)
@@ -225,7 +225,7 @@ static aw_status bulk_round(es_session *s, const aw_audit_record *recs, size_t *
     const char *what = "elasticsearch _bulk";
     *n_retry = 0;
     aw_buf_reset(&s->body);
-    aw_status rc = es_build_bulk(&s->b->conf, recs, idx, n, &s->body, err);
+    aw_status rc = aw_es_build_bulk(&s->b->conf, recs, idx, n, &s->body, err);
     if (rc != AW_OK)
         return rc;
     char path[64];
@@ -236,7 +236,7 @@ static aw_status bulk_round(es_session *s, const aw_audit_record *recs, size_t *
         return rc;
     if (status != 200)
         return answer_error(s, what, status, err);
-    if ((rc = es_parse_bulk(s->resp.data, s->resp.len, n, items, err)) != AW_OK)
+    if ((rc = aw_es_parse_bulk(s->resp.data, s->resp.len, n, items, err)) != AW_OK)
         return rc;
     size_t refused = 0, first_refused = 0;
     for (size_t i = 0; i < n; i++) {
@@ -280,21 +280,21 @@ static aw_status skip_stored_elsewhere(es_session *s, const aw_audit_record *rec
         char *body = NULL;
         json_t *found = NULL;
         long status;
-        aw_status rc = es_build_ids_search(recs, idx + start, k, &body, err);
+        aw_status rc = aw_es_build_ids_search(recs, idx + start, k, &body, err);
         if (rc == AW_OK)
             rc = call_json(s, what, "POST", path, body, &status, err);
         free(body);
         if (rc == AW_OK && status != 200)
             rc = answer_error(s, what, status, err);
         if (rc == AW_OK)
-            rc = es_parse_id_hits(s->resp.data, s->resp.len, &found, err);
+            rc = aw_es_parse_id_hits(s->resp.data, s->resp.len, &found, err);
         if (rc != AW_OK)
             return rc;
         for (size_t i = start; i < start + k; i++) {
             const aw_audit_record *r = &recs[idx[i]];
             const char *at = json_string_value(json_object_get(found, r->record_id));
             char own[ES_INDEX_MAX + 16];
-            es_index_for(&s->b->conf, r->completed_at_ms, own, sizeof(own));
+            aw_es_index_for(&s->b->conf, r->completed_at_ms, own, sizeof(own));
             if (!at || strcmp(at, own) == 0)
                 idx[keep++] = idx[i]; /* keep <= i: nothing unread is overwritten */
         }
@@ -363,7 +363,7 @@ static aw_status es_query(void *session, const aw_audit_query *q, aw_audit_page 
     size_t limit = aw_audit_clamp_limit(q->limit);
     char *body = NULL;
     /* one row more than the page tells whether a next page exists */
-    aw_status rc = es_build_search(q, limit + 1, &body, err);
+    aw_status rc = aw_es_build_search(q, limit + 1, &body, err);
     if (rc != AW_OK)
         return rc;
     char path[ES_INDEX_MAX + 96];
@@ -376,7 +376,7 @@ static aw_status es_query(void *session, const aw_audit_query *q, aw_audit_page 
         return rc;
     if (status != 200)
         return answer_error(s, what, status, err);
-    return es_parse_search(s->resp.data, s->resp.len, limit, out, err);
+    return aw_es_parse_search(s->resp.data, s->resp.len, limit, out, err);
 }
 
 /* ---- cleanup ------------------------------------------------------------ */
@@ -401,10 +401,11 @@ static void drop_empty_indices(es_session *s, int64_t now_ms)
         return;
     }
     char names[ES_DROP_MAX][ES_INDEX_NAME_MAX];
-    size_t n = es_parse_empty_indices(s->resp.data, s->resp.len, names, ES_DROP_MAX);
+    size_t n = aw_es_parse_empty_indices(s->resp.data, s->resp.len, names, ES_DROP_MAX);
     for (size_t i = 0; i < n; i++) {
         int64_t day;
-        if (es_index_day(c, names[i], &day) != 0 || day + 86400000LL + s->b->retention_ms > now_ms)
+        if (aw_es_index_day(c, names[i], &day) != 0 ||
+            day + 86400000LL + s->b->retention_ms > now_ms)
             continue;
         snprintf(path, sizeof(path), "/%s", names[i]);
         if (call_json(s, "elasticsearch DELETE index", "DELETE", path, NULL, &status, &err) !=
@@ -427,7 +428,7 @@ static aw_status es_cleanup(void *session, int64_t now_ms, size_t max_rows, size
     *deleted = 0;
     if (max_rows == 0)
         return AW_OK; /* max_docs must be positive: no work at all */
-    char *body = es_build_expired_query(now_ms);
+    char *body = aw_es_build_expired_query(now_ms);
     if (!body)
         return aw_error_set(err, AW_NOMEM, "out of memory");
     char path[ES_INDEX_MAX + 160];
@@ -444,7 +445,7 @@ static aw_status es_cleanup(void *session, int64_t now_ms, size_t max_rows, size
         return rc;
     if (status != 200)
         return answer_error(s, what, status, err);
-    rc = es_parse_deleted(s->resp.data, s->resp.len, deleted, err);
+    rc = aw_es_parse_deleted(s->resp.data, s->resp.len, deleted, err);
     if (rc == AW_OK && s->b->conf.drop_indices && *deleted < max_rows)
         drop_empty_indices(s, now_ms);
     return rc;
@@ -512,27 +513,27 @@ static aw_status es_migrate(const aw_audit_options *opts, int *applied, aw_error
         goto out;
     char name[ES_INDEX_MAX + 16], path[ES_INDEX_MAX + 48];
     if (b->conf.ilm) {
-        if (!(policy = es_build_ilm_policy(b->retention_ms))) {
+        if (!(policy = aw_es_build_ilm_policy(b->retention_ms))) {
             rc = aw_error_set(err, AW_NOMEM, "out of memory");
             goto out;
         }
-        es_policy_name(&b->conf, name, sizeof(name));
+        aw_es_policy_name(&b->conf, name, sizeof(name));
         snprintf(path, sizeof(path), "/_ilm/policy/%s", name);
         long long want = json_integer_value(
             json_object_get(json_object_get(json_object_get(policy, "policy"), "_meta"),
                             "acteon_hash"));
         if ((rc = put_if_stale(s, "elasticsearch _ilm/policy", path, name,
-                               es_parse_policy_hash, want, policy, applied, err)) != AW_OK)
+                               aw_es_parse_policy_hash, want, policy, applied, err)) != AW_OK)
             goto out;
     }
-    if (!(tmpl = es_build_template(&b->conf, b->retention_ms))) {
+    if (!(tmpl = aw_es_build_template(&b->conf, b->retention_ms))) {
         rc = aw_error_set(err, AW_NOMEM, "out of memory");
         goto out;
     }
-    es_template_name(&b->conf, name, sizeof(name));
+    aw_es_template_name(&b->conf, name, sizeof(name));
     snprintf(path, sizeof(path), "/_index_template/%s", name);
     rc = put_if_stale(s, "elasticsearch _index_template", path, name,
-                      es_parse_template_version,
+                      aw_es_parse_template_version,
                       json_integer_value(json_object_get(tmpl, "version")), tmpl, applied,
                       err);
 out:

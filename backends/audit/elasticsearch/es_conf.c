@@ -14,7 +14,7 @@
 
 #include "common/aw_buf.h"
 
-void es_conf_clear(es_conf *c)
+void aw_es_conf_clear(es_conf *c)
 {
     if (!c)
         return;
@@ -207,7 +207,7 @@ out:
     return rc;
 }
 
-aw_status es_conf_parse(const char *url, es_conf *c, aw_error *err)
+aw_status aw_es_conf_parse(const char *url, es_conf *c, aw_error *err)
 {
     memset(c, 0, sizeof(*c));
     snprintf(c->index, sizeof(c->index), "%s", ES_DEFAULT_INDEX);
@@ -248,11 +248,11 @@ out:
     curl_free(query);
     curl_url_cleanup(u);
     if (rc != AW_OK)
-        es_conf_clear(c);
+        aw_es_conf_clear(c);
     return rc;
 }
 
-void es_index_for(const es_conf *c, int64_t ms, char *out, size_t outsz)
+void aw_es_index_for(const es_conf *c, int64_t ms, char *out, size_t outsz)
 {
     /* Floor division, so a (bogus) pre-1970 time still maps to one day.
      * Never negate ms: completed_at comes from replies anyone can write, and
@@ -267,7 +267,7 @@ void es_index_for(const es_conf *c, int64_t ms, char *out, size_t outsz)
              tm.tm_mday);
 }
 
-int es_index_day(const es_conf *c, const char *name, int64_t *day_start_ms)
+int aw_es_index_day(const es_conf *c, const char *name, int64_t *day_start_ms)
 {
     size_t n = strlen(c->index);
     if (strncmp(name, c->index, n) != 0 || name[n] != '-' || strlen(name + n + 1) != 10)
@@ -282,7 +282,7 @@ int es_index_day(const es_conf *c, const char *name, int64_t *day_start_ms)
     tm.tm_mday = atoi(d + 8);
     time_t t = timegm(&tm);
     char back[ES_INDEX_MAX + 16];
-    es_index_for(c, (int64_t)t * 1000, back, sizeof(back));
+    aw_es_index_for(c, (int64_t)t * 1000, back, sizeof(back));
     if (t == (time_t)-1 || strcmp(back, name) != 0) /* 2026.02.30 is not a day */
         return -1;
     *day_start_ms = (int64_t)t * 1000;

@@ -51,8 +51,8 @@
  *   shards=N, replicas=N
  *                   index settings written by migrate (default 1 and 1).
  *
- * Ownership: es_conf_parse fills a caller-owned es_conf whose strings are
- * malloc'd; es_conf_clear releases them. Pure (no I/O), no shared state. */
+ * Ownership: aw_es_conf_parse fills a caller-owned es_conf whose strings are
+ * malloc'd; aw_es_conf_clear releases them. Pure (no I/O), no shared state. */
 #ifndef AW_ES_CONF_H
 #define AW_ES_CONF_H
 
@@ -83,15 +83,15 @@ typedef struct es_conf {
 
 /* Parse url into *c (overwritten). AW_CONFIG naming the bad part on failure
  * (never quoting the password); *c is then left cleared. */
-aw_status es_conf_parse(const char *url, es_conf *c, aw_error *err);
-void es_conf_clear(es_conf *c);
+aw_status aw_es_conf_parse(const char *url, es_conf *c, aw_error *err);
+void aw_es_conf_clear(es_conf *c);
 
 /* "<index>-YYYY.MM.DD" of ms (UTC) into out (>= ES_INDEX_MAX + 12 bytes). */
-void es_index_for(const es_conf *c, int64_t ms, char *out, size_t outsz);
+void aw_es_index_for(const es_conf *c, int64_t ms, char *out, size_t outsz);
 
 /* The inverse: 0 and the UTC start of the day (ms) when name is exactly
  * "<index>-YYYY.MM.DD" (a valid date), else -1. Guards index drops: an
  * index of another prefix that NAME-* also matches is never touched. */
-int es_index_day(const es_conf *c, const char *name, int64_t *day_start_ms);
+int aw_es_index_day(const es_conf *c, const char *name, int64_t *day_start_ms);
 
 #endif

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const es_field es_fields[] = {
+const es_field aw_es_fields[] = {
     {"record_id", ES_KEYWORD, false},      {"action_id", ES_KEYWORD, false},
     {"namespace", ES_KEYWORD, false},      {"tenant", ES_KEYWORD, false},
     {"provider", ES_KEYWORD, false},       {"action_type", ES_KEYWORD, false},
@@ -18,7 +18,7 @@ const es_field es_fields[] = {
     {"completed_at_ms", ES_LONG, false},   {"duration_ms", ES_LONG, false},
     {"expires_at_ms", ES_LONG, false},
 };
-const size_t es_n_fields = sizeof(es_fields) / sizeof(es_fields[0]);
+const size_t aw_es_n_fields = sizeof(aw_es_fields) / sizeof(aw_es_fields[0]);
 
 /* String members: name and offset in the record. */
 typedef struct str_member {
@@ -58,7 +58,7 @@ static const char *empty_value(size_t off)
     return off == offsetof(aw_audit_record, details) ? "{}" : "";
 }
 
-json_t *es_doc_from_record(const aw_audit_record *r, aw_error *err)
+json_t *aw_es_doc_from_record(const aw_audit_record *r, aw_error *err)
 {
     if (r->fencing_token > (uint64_t)INT64_MAX) {
         aw_error_set(err, AW_PERMANENT, "audit record %s: fencing_token above INT64_MAX",
@@ -161,7 +161,7 @@ static aw_status parse_doc(const json_t *doc, aw_audit_record *r, aw_error *err)
     return AW_OK;
 }
 
-aw_status es_doc_to_record(const json_t *doc, aw_audit_record *out, aw_error *err)
+aw_status aw_es_doc_to_record(const json_t *doc, aw_audit_record *out, aw_error *err)
 {
     aw_audit_record tmp = {0};
     aw_status rc = parse_doc(doc, &tmp, err);

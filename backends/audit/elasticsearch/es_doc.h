@@ -26,15 +26,15 @@ typedef struct es_field {
 } es_field;
 
 /* Every document member, in document order. */
-extern const es_field es_fields[];
-extern const size_t es_n_fields;
+extern const es_field aw_es_fields[];
+extern const size_t aw_es_n_fields;
 
 /* The document of r: a new reference, or NULL with err set (AW_PERMANENT
  * naming the field that is not valid UTF-8 / out of range, or AW_NOMEM). */
-json_t *es_doc_from_record(const aw_audit_record *r, aw_error *err);
+json_t *aw_es_doc_from_record(const aw_audit_record *r, aw_error *err);
 
 /* Parse a document (_source) into *out (overwritten). On failure *out is
  * zeroed and err names the bad field (AW_PERMANENT) or says AW_NOMEM. */
-aw_status es_doc_to_record(const json_t *doc, aw_audit_record *out, aw_error *err);
+aw_status aw_es_doc_to_record(const json_t *doc, aw_audit_record *out, aw_error *err);
 
 #endif

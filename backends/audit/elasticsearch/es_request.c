@@ -11,12 +11,12 @@
 /* Longest record id a cursor may carry: topic (<= 249) + two integers. */
 #define ES_CURSOR_ID_MAX 512
 
-void es_template_name(const es_conf *c, char *out, size_t outsz)
+void aw_es_template_name(const es_conf *c, char *out, size_t outsz)
 {
     snprintf(out, outsz, "%s", c->index);
 }
 
-void es_policy_name(const es_conf *c, char *out, size_t outsz)
+void aw_es_policy_name(const es_conf *c, char *out, size_t outsz)
 {
     snprintf(out, outsz, "%s-retention", c->index);
 }
@@ -34,7 +34,7 @@ static aw_status dump_line(aw_buf *out, const json_t *j, aw_error *err)
     return AW_OK;
 }
 
-aw_status es_build_bulk(const es_conf *c, const aw_audit_record *recs, const size_t *idx,
+aw_status aw_es_build_bulk(const es_conf *c, const aw_audit_record *recs, const size_t *idx,
                         size_t n, aw_buf *out, aw_error *err)
 {
     aw_status rc = AW_OK;
@@ -43,8 +43,8 @@ aw_status es_build_bulk(const es_conf *c, const aw_audit_record *recs, const siz
         if (!r->record_id || !r->record_id[0])
             return aw_error_set(err, AW_PERMANENT, "audit record %zu has no record_id", idx[i]);
         char index[ES_INDEX_MAX + 16];
-        es_index_for(c, r->completed_at_ms, index, sizeof(index));
-        json_t *doc = es_doc_from_record(r, err);
+        aw_es_index_for(c, r->completed_at_ms, index, sizeof(index));
+        json_t *doc = aw_es_doc_from_record(r, err);
         if (!doc)
             return err ? err->code : AW_PERMANENT;
         json_t *action = json_pack("{s:{s:s, s:s}}", "create", "_index", index, "_id",
@@ -71,7 +71,7 @@ static int add_term(json_t *filter, const char *field, const char *value)
                                                    value));
 }
 
-aw_status es_build_search(const aw_audit_query *q, size_t size, char **body, aw_error *err)
+aw_status aw_es_build_search(const aw_audit_query *q, size_t size, char **body, aw_error *err)
 {
     *body = NULL;
     if (q->outcome < -1 || q->outcome >= AW_OUTCOME_COUNT)
@@ -119,7 +119,7 @@ aw_status es_build_search(const aw_audit_query *q, size_t size, char **body, aw_
     return AW_OK;
 }
 
-aw_status es_build_ids_search(const aw_audit_record *recs, const size_t *idx, size_t n,
+aw_status aw_es_build_ids_search(const aw_audit_record *recs, const size_t *idx, size_t n,
                               char **body, aw_error *err)
 {
     *body = NULL;
@@ -139,7 +139,7 @@ aw_status es_build_ids_search(const aw_audit_record *recs, const size_t *idx, si
     return *body ? AW_OK : aw_error_set(err, AW_NOMEM, "out of memory");
 }
 
-char *es_build_expired_query(int64_t now_ms)
+char *aw_es_build_expired_query(int64_t now_ms)
 {
     json_t *j = json_pack("{s:{s:{s:[{s:{s:{s:I}}}]}}}", "query", "bool", "filter", "range",
                           "expires_at_ms", "lte", (json_int_t)now_ms);
@@ -153,9 +153,9 @@ char *es_build_expired_query(int64_t now_ms)
 static json_t *mapping_properties(void)
 {
     json_t *props = json_object();
-    for (size_t i = 0; props && i < es_n_fields; i++) {
+    for (size_t i = 0; props && i < aw_es_n_fields; i++) {
         json_t *m;
-        switch (es_fields[i].kind) {
+        switch (aw_es_fields[i].kind) {
         case ES_KEYWORD:
             m = json_pack("{s:s}", "type", "keyword");
             break;
@@ -166,7 +166,7 @@ static json_t *mapping_properties(void)
             m = json_pack("{s:s, s:b, s:b}", "type", "text", "index", 0, "norms", 0);
             break;
         }
-        if (json_object_set_new(props, es_fields[i].name, m)) {
+        if (json_object_set_new(props, aw_es_fields[i].name, m)) {
             json_decref(props);
             return NULL;
         }
@@ -188,12 +188,12 @@ static json_int_t content_hash(const json_t *j)
     return (json_int_t)(h & 0x7fffffff);
 }
 
-json_t *es_build_template(const es_conf *c, int64_t retention_ms)
+json_t *aw_es_build_template(const es_conf *c, int64_t retention_ms)
 {
     (void)retention_ms; /* lives in the ILM policy, not the template */
     char pattern[ES_INDEX_MAX + 4], policy[ES_INDEX_MAX + 16];
     snprintf(pattern, sizeof(pattern), "%s-*", c->index);
-    es_policy_name(c, policy, sizeof(policy));
+    aw_es_policy_name(c, policy, sizeof(policy));
     json_t *settings = json_pack("{s:i, s:i}", "number_of_shards", c->shards,
                                  "number_of_replicas", c->replicas);
     if (settings && c->ilm &&
@@ -214,7 +214,7 @@ json_t *es_build_template(const es_conf *c, int64_t retention_ms)
     return t;
 }
 
-json_t *es_build_ilm_policy(int64_t retention_ms)
+json_t *aw_es_build_ilm_policy(int64_t retention_ms)
 {
     char age[32];
     snprintf(age, sizeof(age), "%" PRId64 "ms", retention_ms > 0 ? retention_ms : 0);

@@ -27,7 +27,7 @@ static void reason_of(const json_t *error, char *out, size_t outsz)
         snprintf(out, outsz, "no reason given");
 }
 
-void es_error_reason(const char *body, size_t len, char *out, size_t outsz)
+void aw_es_error_reason(const char *body, size_t len, char *out, size_t outsz)
 {
     if (outsz == 0)
         return;
@@ -46,7 +46,7 @@ void es_error_reason(const char *body, size_t len, char *out, size_t outsz)
     json_decref(j);
 }
 
-aw_status es_parse_bulk(const char *body, size_t len, size_t n, es_bulk_item *items,
+aw_status aw_es_parse_bulk(const char *body, size_t len, size_t n, es_bulk_item *items,
                         aw_error *err)
 {
     json_t *j = load(body, len);
@@ -77,7 +77,7 @@ out:
     return rc;
 }
 
-aw_status es_parse_search(const char *body, size_t len, size_t limit, aw_audit_page *out,
+aw_status aw_es_parse_search(const char *body, size_t len, size_t limit, aw_audit_page *out,
                           aw_error *err)
 {
     memset(out, 0, sizeof(*out));
@@ -96,7 +96,7 @@ aw_status es_parse_search(const char *body, size_t len, size_t limit, aw_audit_p
     }
     for (size_t i = 0; i < take; i++) {
         const json_t *src = json_object_get(json_array_get(hits, i), "_source");
-        if ((rc = es_doc_to_record(src, &out->records[i], err)) != AW_OK)
+        if ((rc = aw_es_doc_to_record(src, &out->records[i], err)) != AW_OK)
             goto out;
         out->count++;
     }
@@ -112,7 +112,7 @@ out:
     return rc;
 }
 
-aw_status es_parse_deleted(const char *body, size_t len, size_t *deleted, aw_error *err)
+aw_status aw_es_parse_deleted(const char *body, size_t len, size_t *deleted, aw_error *err)
 {
     *deleted = 0;
     json_t *j = load(body, len);
@@ -135,7 +135,7 @@ aw_status es_parse_deleted(const char *body, size_t len, size_t *deleted, aw_err
     return rc;
 }
 
-long long es_parse_template_version(const char *body, size_t len, const char *name)
+long long aw_es_parse_template_version(const char *body, size_t len, const char *name)
 {
     json_t *j = load(body, len);
     const json_t *arr = json_object_get(j, "index_templates");
@@ -151,7 +151,7 @@ long long es_parse_template_version(const char *body, size_t len, const char *na
     return v;
 }
 
-long long es_parse_policy_hash(const char *body, size_t len, const char *name)
+long long aw_es_parse_policy_hash(const char *body, size_t len, const char *name)
 {
     json_t *j = load(body, len);
     const json_t *h = json_object_get(
@@ -162,7 +162,7 @@ long long es_parse_policy_hash(const char *body, size_t len, const char *name)
     return v;
 }
 
-size_t es_parse_empty_indices(const char *body, size_t len, char (*names)[ES_INDEX_NAME_MAX],
+size_t aw_es_parse_empty_indices(const char *body, size_t len, char (*names)[ES_INDEX_NAME_MAX],
                               size_t max)
 {
     json_t *j = load(body, len);
@@ -181,7 +181,7 @@ size_t es_parse_empty_indices(const char *body, size_t len, char (*names)[ES_IND
     return k;
 }
 
-aw_status es_parse_id_hits(const char *body, size_t len, json_t **found, aw_error *err)
+aw_status aw_es_parse_id_hits(const char *body, size_t len, json_t **found, aw_error *err)
 {
     *found = NULL;
     json_t *j = load(body, len);

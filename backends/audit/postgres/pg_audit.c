@@ -26,6 +26,7 @@
 #include "backends/audit/postgres/pg_audit_internal.h"
 #include "backends/postgres/pg_migrate.h"
 #include "common/aw_log.h"
+#include "common/aw_session.h"
 
 static const aw_pg_stmt_def stmts[PGA_STMT_COUNT] = {
     /* One binary array per column (pg_audit_write.c); unnest walks them in
@@ -55,12 +56,12 @@ static const aw_pg_stmt_def stmts[PGA_STMT_COUNT] = {
                      2},
 };
 
-const aw_pg_stmt_def *pga_stmt_get(pga_stmt id)
+const aw_pg_stmt_def *aw_pga_stmt_get(pga_stmt id)
 {
     return id < PGA_STMT_COUNT ? &stmts[id] : NULL;
 }
 
-aw_status pga_nomem(aw_error *err) { return aw_error_set(err, AW_NOMEM, "out of memory"); }
+aw_status aw_pga_nomem(aw_error *err) { return aw_error_set(err, AW_NOMEM, "out of memory"); }
 
 /* ---- create / destroy / sessions ------------------------------------------ */
 
@@ -80,7 +81,7 @@ static aw_status pga_create(const aw_audit_options *opts, void **out, aw_error *
     aw_pg_conn probe;
     pga_backend *b = calloc(1, sizeof(*b));
     if (!b)
-        return pga_nomem(err);
+        return aw_pga_nomem(err);
     aw_status rc = aw_pg_config_init(&b->cfg, "audit", opts ? opts->url : NULL,
                                      opts ? opts->connect_timeout_ms : 0,
                                      opts ? opts->request_timeout_ms : 0, err);
@@ -121,21 +122,17 @@ static void pga_session_close(void *session)
     free(s);
 }
 
+static aw_status pga_session_connect(void *session, aw_error *err)
+{
+    pga_session *s = session;
+    aw_pg_conn_init(&s->conn, &s->b->cfg, -1);
+    return aw_pg_conn_connect(&s->conn, err);
+}
+
 static aw_status pga_session_open(void *backend, void **session, aw_error *err)
 {
-    *session = NULL;
-    pga_session *s = calloc(1, sizeof(*s));
-    if (!s)
-        return pga_nomem(err);
-    s->b = backend;
-    aw_pg_conn_init(&s->conn, &s->b->cfg, -1);
-    aw_status rc = aw_pg_conn_connect(&s->conn, err);
-    if (rc != AW_OK) {
-        pga_session_close(s);
-        return rc;
-    }
-    *session = s;
-    return AW_OK;
+    return aw_session_open(backend, sizeof(pga_session), pga_session_connect,
+                           pga_session_close, session, err);
 }
 
 void aw_audit_postgres_session_stats(void *session, aw_pg_stats *out)
@@ -162,7 +159,8 @@ static aw_status pga_cleanup(void *session, int64_t now_ms, size_t max_rows, siz
     aw_pg_params_init(&p);
     aw_pg_param_i64(&p, now_ms);
     aw_pg_param_i64(&p, max_rows > INT64_MAX ? INT64_MAX : (int64_t)max_rows);
-    aw_status rc = aw_pg_exec_stmt(&s->conn, PGA_CLEANUP, pga_stmt_get(PGA_CLEANUP), &p, &r, err);
+    aw_status rc =
+        aw_pg_exec_stmt(&s->conn, PGA_CLEANUP, aw_pga_stmt_get(PGA_CLEANUP), &p, &r, err);
     if (rc != AW_OK)
         return rc;
     *deleted = (size_t)strtoull(PQcmdTuples(r), NULL, 10);
@@ -191,8 +189,8 @@ const aw_audit_driver aw_audit_postgres_driver = {
     .destroy = pga_destroy,
     .session_open = pga_session_open,
     .session_close = pga_session_close,
-    .append_batch = pga_append_batch,
-    .query = pga_query,
+    .append_batch = aw_pga_append_batch,
+    .query = aw_pga_query,
     .cleanup = pga_cleanup,
     .migrate = pga_migrate,
 };

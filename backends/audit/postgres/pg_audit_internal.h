@@ -25,7 +25,7 @@ typedef enum pga_stmt {
     PGA_STMT_COUNT,
 } pga_stmt;
 
-const aw_pg_stmt_def *pga_stmt_get(pga_stmt id);
+const aw_pg_stmt_def *aw_pga_stmt_get(pga_stmt id);
 
 /* The columns of aw_audit_records, in the order of the insert's array
  * parameters and of the query's result columns. */
@@ -58,10 +58,10 @@ typedef struct pga_session {
     aw_buf sql;              /* the text of one query */
 } pga_session;
 
-aw_status pga_nomem(aw_error *err);
+aw_status aw_pga_nomem(aw_error *err);
 
-aw_status pga_append_batch(void *session, const aw_audit_record *recs, size_t n,
+aw_status aw_pga_append_batch(void *session, const aw_audit_record *recs, size_t n,
                            size_t *inserted, aw_error *err);
-aw_status pga_query(void *session, const aw_audit_query *q, aw_audit_page *out, aw_error *err);
+aw_status aw_pga_query(void *session, const aw_audit_query *q, aw_audit_page *out, aw_error *err);
 
 #endif

@@ -71,7 +71,7 @@ static aw_status build_query(pga_session *s, const aw_audit_query *q, size_t lim
         rc = aw_buf_printf(sql, " ORDER BY completed_at_ms DESC, record_id DESC LIMIT $%d::bigint",
                            p->n);
     }
-    return rc ? pga_nomem(err) : AW_OK;
+    return rc ? aw_pga_nomem(err) : AW_OK;
 }
 
 /* ---- result rows ----------------------------------------------------------- */
@@ -119,7 +119,7 @@ static aw_status parse_row(const PGresult *r, int row, aw_audit_record *out, aw_
     out->expires_at_ms = col_i64(r, row, PGA_C_EXPIRES_AT);
     aw_status rc = AW_OK;
     if (oom)
-        rc = pga_nomem(err);
+        rc = aw_pga_nomem(err);
     else if (!aw_outcome_parse(PQgetvalue(r, row, PGA_C_OUTCOME), &out->outcome))
         rc = aw_error_set(err, AW_PERMANENT, "audit postgres: record %s has unknown outcome \"%s\"",
                           out->record_id ? out->record_id : "?",
@@ -141,7 +141,7 @@ static aw_status fill_page(const PGresult *r, size_t limit, aw_audit_page *out, 
     if (take == 0)
         return AW_OK;
     if (!(out->records = calloc(take, sizeof(*out->records))))
-        return pga_nomem(err);
+        return aw_pga_nomem(err);
     for (size_t i = 0; i < take; i++) {
         aw_status rc = parse_row(r, (int)i, &out->records[i], err);
         if (rc != AW_OK)
@@ -151,12 +151,12 @@ static aw_status fill_page(const PGresult *r, size_t limit, aw_audit_page *out, 
     if (rows > limit) {
         const aw_audit_record *last = &out->records[take - 1];
         if (!(out->next_cursor = aw_audit_cursor_encode(last->completed_at_ms, last->record_id)))
-            return pga_nomem(err);
+            return aw_pga_nomem(err);
     }
     return AW_OK;
 }
 
-aw_status pga_query(void *session, const aw_audit_query *q, aw_audit_page *out, aw_error *err)
+aw_status aw_pga_query(void *session, const aw_audit_query *q, aw_audit_page *out, aw_error *err)
 {
     pga_session *s = session;
     memset(out, 0, sizeof(*out));

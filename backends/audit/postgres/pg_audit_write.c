@@ -5,19 +5,12 @@
  *     SELECT ... FROM unnest($1::text[], ..., $21::bigint[])
  *     ON CONFLICT (record_id) DO NOTHING
  *
- * with one binary array parameter per column (pga_stmt_get(PGA_INSERT)).
- * Measured (2026-11, PostgreSQL 15 with fsync off, 2 cores, 20,000
- * records in batches of 500, medians of 6-8 rounds) against a multi-row
- * INSERT ... VALUES with 21 parameters per row, prepared or not, and COPY
- * into a temporary table then INSERT ... SELECT ... ON CONFLICT:
- *     this schema (9 indexes):       unnest 26k/s, VALUES prepared 25k/s,
- *                                    VALUES unprepared 19k/s, COPY 27k/s
- *     primary key only:              unnest 67k/s, VALUES prepared 79k/s,
- *                                    VALUES unprepared 36k/s, COPY 63k/s
- * Index maintenance dominates, and there the three fast ones are within the
- * noise. unnest is the one that needs a single prepared statement for every
- * batch size (VALUES needs one per size, or a parse per call: the slowest)
- * and a single round trip (COPY needs two or three).
+ * with one binary array parameter per column (aw_pga_stmt_get(PGA_INSERT)).
+ * Of the forms that are about as fast (index maintenance dominates; figures
+ * in docs/backends/postgres-audit.md), unnest is the one that needs a
+ * single prepared statement for every batch size (multi-row VALUES needs
+ * one per size, or a parse per call) and a single round trip (COPY into a
+ * temporary table needs two or three).
  *
  * Idempotent: a record_id already stored is skipped, and so is the second
  * occurrence of an id inside the batch (the first one wins, as in the memory
@@ -147,7 +140,7 @@ static int build_arrays(pga_session *s, const aw_audit_record *recs, const order
     return 0;
 }
 
-aw_status pga_append_batch(void *session, const aw_audit_record *recs, size_t n,
+aw_status aw_pga_append_batch(void *session, const aw_audit_record *recs, size_t n,
                            size_t *inserted, aw_error *err)
 {
     pga_session *s = session;
@@ -163,14 +156,14 @@ aw_status pga_append_batch(void *session, const aw_audit_record *recs, size_t n,
     int brc = order ? build_arrays(s, recs, order, n) : -1;
     free(order);
     if (brc)
-        return pga_nomem(err);
+        return aw_pga_nomem(err);
 
     aw_pg_params p;
     PGresult *r = NULL;
     aw_pg_params_init(&p);
     for (int c = 0; c < PGA_COLUMNS; c++)
         aw_pg_param_bytes(&p, s->arr[c].data, s->arr[c].len);
-    rc = aw_pg_exec_stmt(&s->conn, PGA_INSERT, pga_stmt_get(PGA_INSERT), &p, &r, err);
+    rc = aw_pg_exec_stmt(&s->conn, PGA_INSERT, aw_pga_stmt_get(PGA_INSERT), &p, &r, err);
     if (rc != AW_OK)
         return rc;
     char *end = NULL;

@@ -32,27 +32,27 @@ typedef struct chs_session {
 } chs_session;
 
 /* Encode the stored key of k in space into s->key (reset first). */
-aw_status chs_key(chs_session *s, char space, const aw_state_key *k, aw_error *err);
+aw_status aw_chs_key(chs_session *s, char space, const aw_state_key *k, aw_error *err);
 
 /* Read the newest row of s->key in space into *row (zeroed when the key has
  * no row at all: *found = false). */
-aw_status chs_read(chs_session *s, char space, aw_chs_row *row, bool *found, aw_error *err);
+aw_status aw_chs_read(chs_session *s, char space, aw_chs_row *row, bool *found, aw_error *err);
 
-/* chs_key, then chs_read: the newest row of k in space. */
-aw_status chs_read_key(chs_session *s, char space, const aw_state_key *k, aw_chs_row *row,
+/* aw_chs_key, then aw_chs_read: the newest row of k in space. */
+aw_status aw_chs_read_key(chs_session *s, char space, const aw_state_key *k, aw_chs_row *row,
                        bool *found, aw_error *err);
 
 /* The ver of the next row of a key whose newest row has prev_ver (0 when
  * none), at the writer's clock now_ms. See 0002_state.sql. */
-uint64_t chs_next_ver(chs_session *s, uint64_t prev_ver, int64_t now_ms);
+uint64_t aw_chs_next_ver(chs_session *s, uint64_t prev_ver, int64_t now_ms);
 
 /* Send the INSERT accumulated in s->sql. */
-aw_status chs_exec(chs_session *s, const char *what, aw_error *err);
+aw_status aw_chs_exec(chs_session *s, const char *what, aw_error *err);
 
 /* Run the reaper when it is due (cheap check otherwise). */
-void chs_maybe_reap(chs_session *s, int64_t now_ms);
+void aw_chs_maybe_reap(chs_session *s, int64_t now_ms);
 
-aw_status chs_nomem(aw_error *err);
+aw_status aw_chs_nomem(aw_error *err);
 
 /* chs_leases.c */
 aw_status aw_chs_lock_acquire(void *s, const aw_state_key *k, int64_t ttl_ms, uint64_t *token,

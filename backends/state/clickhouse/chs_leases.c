@@ -30,8 +30,8 @@ static aw_status write_row(chs_session *s, const aw_chs_write *w, const char *wh
 {
     aw_buf_reset(&s->sql);
     if (aw_chs_sql_insert_head(&s->sql) || aw_chs_sql_row(&s->sql, w, true))
-        return chs_nomem(err);
-    return chs_exec(s, what, err);
+        return aw_chs_nomem(err);
+    return aw_chs_exec(s, what, err);
 }
 
 static aw_chs_write token_row(chs_session *s, char space, const aw_state_key *k,
@@ -41,7 +41,7 @@ static aw_chs_write token_row(chs_session *s, char space, const aw_state_key *k,
                           .key = s->key.data,
                           .klen = s->key.len,
                           .id = k->id,
-                          .ver = chs_next_ver(s, found ? r->ver : 0, now),
+                          .ver = aw_chs_next_ver(s, found ? r->ver : 0, now),
                           .token = found ? r->token : 0,
                           .phase = found ? r->phase : 0,
                           .written_at_ms = now};
@@ -53,7 +53,7 @@ aw_status aw_chs_lock_acquire(void *ss, const aw_state_key *k, int64_t ttl_ms, u
     chs_session *s = ss;
     aw_chs_row r;
     bool found;
-    aw_status rc = chs_read_key(s, AW_CHS_SPACE_LOCK, k, &r, &found, err);
+    aw_status rc = aw_chs_read_key(s, AW_CHS_SPACE_LOCK, k, &r, &found, err);
     if (rc != AW_OK)
         return rc;
     int64_t now = aw_time_now_ms();
@@ -68,7 +68,7 @@ aw_status aw_chs_lock_acquire(void *ss, const aw_state_key *k, int64_t ttl_ms, u
             *token = w.token;
     }
     aw_chs_row_clear(&r);
-    chs_maybe_reap(s, now);
+    aw_chs_maybe_reap(s, now);
     return rc;
 }
 
@@ -79,7 +79,7 @@ static aw_status rewrite_held(chs_session *s, char space, const aw_state_key *k,
 {
     aw_chs_row r;
     bool found;
-    aw_status rc = chs_read_key(s, space, k, &r, &found, err);
+    aw_status rc = aw_chs_read_key(s, space, k, &r, &found, err);
     if (rc != AW_OK)
         return rc;
     int64_t now = aw_time_now_ms();
@@ -109,19 +109,9 @@ aw_status aw_chs_lock_release(void *s, const aw_state_key *k, uint64_t token, aw
     return rewrite_held(s, AW_CHS_SPACE_LOCK, k, token, 0, true, "lock_release", err);
 }
 
-static aw_status check_lease_ms(int64_t lease_ms, aw_error *err)
-{
-    if (lease_ms > 0)
-        return AW_OK;
-    return aw_error_set(err, AW_PERMANENT, "lease_ms must be > 0 (got %" PRId64 ")", lease_ms);
-}
-
 aw_status aw_chs_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
                              aw_error *err)
 {
-    aw_status rc = check_lease_ms(lease_ms, err);
-    if (rc != AW_OK)
-        return rc;
     return rewrite_held(s, AW_CHS_SPACE_DEDUP, k, token, lease_ms, false, "lease_renew", err);
 }
 
@@ -130,7 +120,8 @@ aw_status aw_chs_lease_release(void *s, const aw_state_key *k, uint64_t token, a
     return rewrite_held(s, AW_CHS_SPACE_DEDUP, k, token, 0, true, "lease_release", err);
 }
 
-/* ---- batches: one SELECT for every identity, one INSERT for the writes ------ */
+/* ---- batches: one SELECT for every identity, one INSERT for the writes ------
+ * Each identity comes once per batch (the state front folds repeats). */
 
 /* The encoded keys of a batch and the newest row of each (found or not) in
  * space 'd' and in space 'D'. */
@@ -160,11 +151,6 @@ static void batch_free(batch *bt)
 
 static const char *batch_key(const batch *bt, size_t i) { return bt->keys.data + bt->off[i]; }
 
-static bool same_key(const batch *bt, size_t i, size_t j)
-{
-    return bt->len[i] == bt->len[j] && memcmp(batch_key(bt, i), batch_key(bt, j), bt->len[i]) == 0;
-}
-
 static aw_status on_batch_row(void *ctx, aw_chs_row *row, aw_error *err)
 {
     (void)err;
@@ -174,8 +160,6 @@ static aw_status on_batch_row(void *ctx, aw_chs_row *row, aw_error *err)
         if (dst[i].key || row->klen != bt->len[i] ||
             memcmp(row->key, batch_key(bt, i), row->klen) != 0)
             continue;
-        /* The first item with this key takes the row; later duplicates of
-         * the key are judged against the batch's own decisions. */
         dst[i] = *row;
         memset(row, 0, sizeof(*row));
         break;
@@ -195,22 +179,22 @@ static aw_status batch_read(chs_session *s, batch *bt, size_t n,
     bt->rows = calloc(n ? n : 1, sizeof(*bt->rows));
     bt->done = calloc(n ? n : 1, sizeof(*bt->done));
     const char **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
-    aw_status rc = bt->off && bt->len && bt->rows && bt->done && ptrs ? AW_OK : chs_nomem(err);
+    aw_status rc = bt->off && bt->len && bt->rows && bt->done && ptrs ? AW_OK : aw_chs_nomem(err);
     for (size_t i = 0; rc == AW_OK && i < n; i++) {
-        rc = chs_key(s, AW_CHS_SPACE_DEDUP, key_at(items, i), err);
+        rc = aw_chs_key(s, AW_CHS_SPACE_DEDUP, key_at(items, i), err);
         bt->off[i] = bt->keys.len;
         bt->len[i] = s->key.len;
         if (rc == AW_OK && aw_buf_append(&bt->keys, s->key.data, s->key.len))
-            rc = chs_nomem(err);
+            rc = aw_chs_nomem(err);
     }
     for (size_t i = 0; rc == AW_OK && i < n; i++)
         ptrs[i] = batch_key(bt, i);
     aw_buf_reset(&s->sql);
     if (rc == AW_OK && aw_chs_sql_latest(&s->sql, dedup_spaces, ptrs, bt->len, n))
-        rc = chs_nomem(err);
+        rc = aw_chs_nomem(err);
     free(ptrs);
     if (rc == AW_OK)
-        rc = chs_exec(s, "read dedup records", err);
+        rc = aw_chs_exec(s, "read dedup records", err);
     if (rc == AW_OK)
         rc = aw_chs_parse_rows(s->conn.resp.data, s->conn.resp.len, on_batch_row, bt, err);
     return rc;
@@ -245,35 +229,11 @@ static uint64_t prev_ver(const batch *bt, size_t i)
     return bt->rows[i].ver > bt->done[i].ver ? bt->rows[i].ver : bt->done[i].ver;
 }
 
-static void claim_reset(aw_claim *c)
-{
-    c->result = AW_CLAIM_BUSY;
-    c->token = 0;
-    c->retry_after_ms = 0;
-    c->done_summary = c->done_topic = NULL;
-    c->done_partition = 0;
-    c->done_offset = 0;
-    c->done_token = 0;
-}
-
 /* Decide item i from its row; append the lease row to s->sql when taken. */
 static aw_status claim_one(chs_session *s, batch *bt, aw_claim *items, size_t i, int64_t now,
                            size_t *nwrites, aw_error *err)
 {
     aw_claim *c = &items[i];
-    for (size_t j = 0; j < i; j++) {
-        if (items[j].result == AW_CLAIM_ACQUIRED && same_key(bt, i, j)) {
-            c->result = AW_CLAIM_BUSY; /* taken earlier in this batch */
-            c->token = items[j].token;
-            c->retry_after_ms = items[j].lease_ms;
-            return AW_OK;
-        }
-        if (same_key(bt, i, j)) {
-            bt->rows[i] = bt->rows[j]; /* shallow: judged like item j */
-            bt->done[i] = bt->done[j];
-            break;
-        }
-    }
     const aw_chs_row *d = live_done(bt, i, now);
     if (d) {
         c->result = AW_CLAIM_DONE;
@@ -282,7 +242,7 @@ static aw_status claim_one(chs_session *s, batch *bt, aw_claim *items, size_t i,
         c->done_partition = d->partition;
         c->done_offset = d->offset;
         c->done_token = d->token;
-        return c->done_summary && c->done_topic ? AW_OK : chs_nomem(err);
+        return c->done_summary && c->done_topic ? AW_OK : aw_chs_nomem(err);
     }
     const aw_chs_row *r = &bt->rows[i];
     if (aw_chs_row_live(r, now)) {
@@ -295,89 +255,58 @@ static aw_status claim_one(chs_session *s, batch *bt, aw_claim *items, size_t i,
                       .key = batch_key(bt, i),
                       .klen = bt->len[i],
                       .id = c->key.id,
-                      .ver = chs_next_ver(s, prev_ver(bt, i), now),
+                      .ver = aw_chs_next_ver(s, prev_ver(bt, i), now),
                       .phase = AW_CHS_PHASE_LEASE,
                       .expires_at_ms = now + c->lease_ms,
                       .written_at_ms = now};
     w.token = w.ver;
     if (aw_chs_sql_row(&s->sql, &w, *nwrites == 0))
-        return chs_nomem(err);
+        return aw_chs_nomem(err);
     (*nwrites)++;
     c->result = AW_CLAIM_ACQUIRED;
     c->token = w.token;
     return AW_OK;
 }
 
-static void rows_unshare(aw_chs_row *rows, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < i; j++)
-            if (rows[i].key && rows[i].key == rows[j].key) {
-                memset(&rows[i], 0, sizeof(rows[i]));
-                break;
-            }
-}
-
-/* Shallow copies made by claim_one for duplicate keys must not be freed
- * twice: drop them before batch_free. */
-static void batch_unshare(batch *bt)
-{
-    rows_unshare(bt->rows, bt->n);
-    rows_unshare(bt->done, bt->n);
-}
-
 aw_status aw_chs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
 {
     chs_session *s = ss;
-    for (size_t i = 0; i < n; i++) {
-        aw_status rc = check_lease_ms(items[i].lease_ms, err);
-        if (rc != AW_OK)
-            return rc;
-    }
-    for (size_t i = 0; i < n; i++)
-        claim_reset(&items[i]);
     batch bt;
     aw_status rc = batch_read(s, &bt, n, claim_key, items, err);
     int64_t now = aw_time_now_ms();
     size_t nwrites = 0;
     aw_buf_reset(&s->sql);
     if (rc == AW_OK && aw_chs_sql_insert_head(&s->sql))
-        rc = chs_nomem(err);
+        rc = aw_chs_nomem(err);
     for (size_t i = 0; rc == AW_OK && i < n; i++)
         rc = claim_one(s, &bt, items, i, now, &nwrites, err);
     /* Between the SELECT above and this INSERT another process may take
      * the same lease: both then execute (not atomic, see the header). */
     if (rc == AW_OK && nwrites)
-        rc = chs_exec(s, "take dedup leases", err);
-    batch_unshare(&bt);
+        rc = aw_chs_exec(s, "take dedup leases", err);
     batch_free(&bt);
     if (rc == AW_OK)
-        chs_maybe_reap(s, now);
+        aw_chs_maybe_reap(s, now);
     return rc;
 }
 
 aw_status aw_chs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
 {
     chs_session *s = ss;
-    for (size_t i = 0; i < n; i++)
-        items[i].stale = true;
     batch bt;
     aw_status rc = batch_read(s, &bt, n, complete_key, items, err);
     int64_t now = aw_time_now_ms();
     size_t nwrites = 0;
     aw_buf_reset(&s->sql);
     if (rc == AW_OK && aw_chs_sql_insert_head(&s->sql))
-        rc = chs_nomem(err);
+        rc = aw_chs_nomem(err);
     for (size_t i = 0; rc == AW_OK && i < n; i++) {
         aw_complete *c = &items[i];
-        bool dup = false;
-        for (size_t j = 0; j < i && !dup; j++)
-            dup = same_key(&bt, i, j); /* the first completion of a key decides */
         const aw_chs_row *r = &bt.rows[i];
         /* A live done record stands even when a late renewal made the
          * caller's lease the newest row of 'd' again: a repeated complete
          * is stale, as it is without the race. */
-        if (dup || live_done(&bt, i, now) || !aw_chs_row_live(r, now) ||
+        if (live_done(&bt, i, now) || !aw_chs_row_live(r, now) ||
             r->phase != AW_CHS_PHASE_LEASE || r->token != c->token)
             continue;
         const char *sum = c->summary ? c->summary : "";
@@ -387,7 +316,7 @@ aw_status aw_chs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
                           .id = c->key.id,
                           .value = sum,
                           .vlen = strlen(sum),
-                          .ver = chs_next_ver(s, prev_ver(&bt, i), now),
+                          .ver = aw_chs_next_ver(s, prev_ver(&bt, i), now),
                           .token = c->token,
                           .phase = AW_CHS_PHASE_DONE,
                           .topic = c->source.topic,
@@ -398,17 +327,14 @@ aw_status aw_chs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
         aw_chs_write own = w; /* the copy no lease row can outrank */
         own.space = AW_CHS_SPACE_DONE;
         if (aw_chs_sql_row(&s->sql, &w, nwrites == 0) || aw_chs_sql_row(&s->sql, &own, false)) {
-            rc = chs_nomem(err);
+            rc = aw_chs_nomem(err);
             break;
         }
         nwrites++;
         c->stale = false;
     }
     if (rc == AW_OK && nwrites)
-        rc = chs_exec(s, "write done records", err);
-    if (rc != AW_OK)
-        for (size_t i = 0; i < n; i++)
-            items[i].stale = true;
+        rc = aw_chs_exec(s, "write done records", err);
     batch_free(&bt);
     return rc;
 }

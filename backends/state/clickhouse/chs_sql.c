@@ -144,13 +144,22 @@ static int unhex(const char *s, size_t n, char **out, size_t *outlen)
     return 0;
 }
 
-static int num_u64(const char *s, size_t n, uint64_t *out)
+/* The n bytes of a number field as a C string in tmp; -1 when empty or
+ * too long for any 64-bit number. */
+static int num_text(const char *s, size_t n, char tmp[24])
 {
-    char tmp[24];
-    if (n == 0 || n >= sizeof(tmp))
+    if (n == 0 || n >= 24)
         return -1;
     memcpy(tmp, s, n);
     tmp[n] = '\0';
+    return 0;
+}
+
+static int num_u64(const char *s, size_t n, uint64_t *out)
+{
+    char tmp[24];
+    if (num_text(s, n, tmp))
+        return -1;
     char *end = NULL;
     errno = 0;
     unsigned long long v = strtoull(tmp, &end, 10);
@@ -163,10 +172,8 @@ static int num_u64(const char *s, size_t n, uint64_t *out)
 static int num_i64(const char *s, size_t n, int64_t *out)
 {
     char tmp[24];
-    if (n == 0 || n >= sizeof(tmp))
+    if (num_text(s, n, tmp))
         return -1;
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
     char *end = NULL;
     errno = 0;
     long long v = strtoll(tmp, &end, 10);

@@ -14,19 +14,20 @@
 #include "common/aw_clock.h"
 #include "common/aw_key.h"
 #include "common/aw_log.h"
+#include "common/aw_session.h"
 
 #define CHS_REAP_DEFAULT_MS (10 * 60 * 1000)
 /* Rows are reaped only when dead for this long: the cutoff must precede the
  * OPTIMIZE by more than the writers' clock skew (see clickhouse_state.h). */
 #define CHS_REAP_GRACE_MS (60 * 1000)
 
-aw_status chs_nomem(aw_error *err) { return aw_error_set(err, AW_NOMEM, "out of memory"); }
+aw_status aw_chs_nomem(aw_error *err) { return aw_error_set(err, AW_NOMEM, "out of memory"); }
 
 static int64_t chs_deadline(int64_t now, int64_t ttl_ms) { return ttl_ms > 0 ? now + ttl_ms : 0; }
 
 /* ---- shared helpers (chs_internal.h) ------------------------------------------ */
 
-aw_status chs_key(chs_session *s, char space, const aw_state_key *k, aw_error *err)
+aw_status aw_chs_key(chs_session *s, char space, const aw_state_key *k, aw_error *err)
 {
     /* The space is a column of its own; here it only picks the kind. */
     aw_buf_reset(&s->key);
@@ -34,7 +35,7 @@ aw_status chs_key(chs_session *s, char space, const aw_state_key *k, aw_error *e
         aw_key_encode(&s->key, k->ns ? k->ns : "", k->tenant ? k->tenant : "",
                       space == AW_CHS_SPACE_DEDUP ? AW_CHS_DEDUP_KIND : (k->kind ? k->kind : ""),
                       k->id ? k->id : ""))
-        return chs_nomem(err);
+        return aw_chs_nomem(err);
     return AW_OK;
 }
 
@@ -49,7 +50,7 @@ static aw_status take_first(void *ctx, aw_chs_row *row, aw_error *err)
     return AW_OK;
 }
 
-aw_status chs_read(chs_session *s, char space, aw_chs_row *row, bool *found, aw_error *err)
+aw_status aw_chs_read(chs_session *s, char space, aw_chs_row *row, bool *found, aw_error *err)
 {
     memset(row, 0, sizeof(*row));
     *found = false;
@@ -58,7 +59,7 @@ aw_status chs_read(chs_session *s, char space, aw_chs_row *row, bool *found, aw_
     const char spaces[2] = {space, '\0'};
     aw_buf_reset(&s->sql);
     if (aw_chs_sql_latest(&s->sql, spaces, keys, klens, 1))
-        return chs_nomem(err);
+        return aw_chs_nomem(err);
     aw_status rc = aw_ch_request(&s->conn, s->sql.data, s->sql.len, "read state", err);
     if (rc == AW_OK)
         rc = aw_chs_parse_rows(s->conn.resp.data, s->conn.resp.len, take_first, row, err);
@@ -70,14 +71,14 @@ aw_status chs_read(chs_session *s, char space, aw_chs_row *row, bool *found, aw_
     return AW_OK;
 }
 
-aw_status chs_read_key(chs_session *s, char space, const aw_state_key *k, aw_chs_row *row,
+aw_status aw_chs_read_key(chs_session *s, char space, const aw_state_key *k, aw_chs_row *row,
                        bool *found, aw_error *err)
 {
-    aw_status rc = chs_key(s, space, k, err);
-    return rc == AW_OK ? chs_read(s, space, row, found, err) : rc;
+    aw_status rc = aw_chs_key(s, space, k, err);
+    return rc == AW_OK ? aw_chs_read(s, space, row, found, err) : rc;
 }
 
-uint64_t chs_next_ver(chs_session *s, uint64_t prev_ver, int64_t now_ms)
+uint64_t aw_chs_next_ver(chs_session *s, uint64_t prev_ver, int64_t now_ms)
 {
     uint64_t seq = (prev_ver >> 16) + 1;
     if (now_ms > 0 && (uint64_t)now_ms > seq)
@@ -89,7 +90,7 @@ uint64_t chs_next_ver(chs_session *s, uint64_t prev_ver, int64_t now_ms)
     return seq << 16 | (s->rng & 0xffffu);
 }
 
-aw_status chs_exec(chs_session *s, const char *what, aw_error *err)
+aw_status aw_chs_exec(chs_session *s, const char *what, aw_error *err)
 {
     return aw_ch_request(&s->conn, s->sql.data, s->sql.len, what, err);
 }
@@ -100,8 +101,8 @@ static aw_status chs_write1(chs_session *s, const aw_chs_write *w, const char *w
 {
     aw_buf_reset(&s->sql);
     if (aw_chs_sql_insert_head(&s->sql) || aw_chs_sql_row(&s->sql, w, true))
-        return chs_nomem(err);
-    return chs_exec(s, what, err);
+        return aw_chs_nomem(err);
+    return aw_chs_exec(s, what, err);
 }
 
 /* ---- reaper ----------------------------------------------------------------------- */
@@ -111,19 +112,19 @@ static aw_status chs_reap(chs_session *s, int64_t now_ms, aw_error *err)
     int64_t cutoff = now_ms - CHS_REAP_GRACE_MS;
     aw_buf_reset(&s->sql);
     if (aw_chs_sql_optimize(&s->sql))
-        return chs_nomem(err);
+        return aw_chs_nomem(err);
     /* Merge first, so that no older row of a key survives the delete of its
      * newest (dead) row and brings the key back. */
-    aw_status rc = chs_exec(s, "merge the state table", err);
+    aw_status rc = aw_chs_exec(s, "merge the state table", err);
     if (rc != AW_OK)
         return rc;
     aw_buf_reset(&s->sql);
     if (aw_chs_sql_reap(&s->sql, cutoff))
-        return chs_nomem(err);
-    return chs_exec(s, "delete dead state rows", err);
+        return aw_chs_nomem(err);
+    return aw_chs_exec(s, "delete dead state rows", err);
 }
 
-void chs_maybe_reap(chs_session *s, int64_t now_ms)
+void aw_chs_maybe_reap(chs_session *s, int64_t now_ms)
 {
     int64_t due = atomic_load(&s->b->next_reap_ms);
     if (now_ms < due ||
@@ -147,7 +148,7 @@ static aw_status chs_create(const aw_state_options *opts, void **out, aw_error *
     *out = NULL;
     chs_backend *b = calloc(1, sizeof(*b));
     if (!b)
-        return chs_nomem(err);
+        return aw_chs_nomem(err);
     aw_status rc = aw_ch_config_parse("state.url", opts ? opts->url : "",
                                       opts ? opts->connect_timeout_ms : 0,
                                       opts ? opts->command_timeout_ms : 0, &b->cfg, err);
@@ -165,11 +166,7 @@ static aw_status chs_create(const aw_state_options *opts, void **out, aw_error *
                                                                : CHS_REAP_DEFAULT_MS;
     atomic_init(&b->next_reap_ms, aw_time_now_ms() + b->reap_interval_ms);
     /* Fail now, naming `migrate`, rather than on the first message. */
-    aw_ch_conn c;
-    rc = aw_ch_conn_open(&c, &b->cfg, err);
-    if (rc == AW_OK)
-        rc = aw_ch_schema_check(&c, err);
-    aw_ch_conn_close(&c);
+    rc = aw_ch_schema_check_cfg(&b->cfg, err);
     if (rc != AW_OK) {
         free(b);
         return rc;
@@ -180,24 +177,21 @@ static aw_status chs_create(const aw_state_options *opts, void **out, aw_error *
 
 static void chs_destroy(void *backend) { free(backend); }
 
-static aw_status chs_session_open(void *backend, void **out, aw_error *err)
+static void chs_session_close(void *session);
+
+static aw_status chs_session_connect(void *session, aw_error *err)
 {
-    *out = NULL;
-    chs_session *s = calloc(1, sizeof(*s));
-    if (!s)
-        return chs_nomem(err);
-    s->b = backend;
+    chs_session *s = session;
     if (getrandom(&s->rng, sizeof(s->rng), 0) != (ssize_t)sizeof(s->rng))
         s->rng = (uint64_t)aw_mono_now_us() ^ (uint64_t)(uintptr_t)s;
     s->rng |= 1; /* xorshift must not start at 0 */
-    aw_status rc = aw_ch_conn_open(&s->conn, &s->b->cfg, err);
-    if (rc != AW_OK) {
-        aw_ch_conn_close(&s->conn);
-        free(s);
-        return rc;
-    }
-    *out = s;
-    return AW_OK;
+    return aw_ch_conn_open(&s->conn, &s->b->cfg, err);
+}
+
+static aw_status chs_session_open(void *backend, void **session, aw_error *err)
+{
+    return aw_session_open(backend, sizeof(chs_session), chs_session_connect, chs_session_close,
+                           session, err);
 }
 
 static void chs_session_close(void *session)
@@ -213,18 +207,9 @@ static void chs_session_close(void *session)
 
 static aw_status chs_migrate(const aw_state_options *opts, int *applied, aw_error *err)
 {
-    aw_ch_config cfg;
-    aw_status rc = aw_ch_config_parse("state.url", opts ? opts->url : "",
-                                      opts ? opts->connect_timeout_ms : 0,
-                                      opts ? opts->command_timeout_ms : 0, &cfg, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_ch_conn c;
-    rc = aw_ch_conn_open(&c, &cfg, err);
-    if (rc == AW_OK)
-        rc = aw_ch_migrate(&c, applied, err);
-    aw_ch_conn_close(&c);
-    return rc;
+    return aw_ch_migrate_url("state.url", opts ? opts->url : "",
+                             opts ? opts->connect_timeout_ms : 0,
+                             opts ? opts->command_timeout_ms : 0, applied, err);
 }
 
 /* ---- values -------------------------------------------------------------------------- */
@@ -241,31 +226,59 @@ static aw_chs_write value_row(chs_session *s, const aw_state_key *k, const aw_ch
                           .value = val,
                           .vlen = len,
                           .version = version,
-                          .ver = chs_next_ver(s, found ? r->ver : 0, now),
+                          .ver = aw_chs_next_ver(s, found ? r->ver : 0, now),
                           .expires_at_ms = expires,
                           .written_at_ms = now};
+}
+
+/* When a value write (check_and_set, set, compare_and_swap) writes. */
+typedef enum { CHS_IF_ABSENT, CHS_ALWAYS, CHS_IF_VERSION } chs_when;
+
+/* The one value write: read the newest row, decide, write the next one.
+ * Read, then write: another writer may do the same in between (not atomic;
+ * the driver does not claim AW_STATE_CAP_ATOMIC), so two concurrent writers
+ * can both write version n+1 (documented weakness). *cur: the new version
+ * when written, else the live one (0 when absent). AW_CONFLICT
+ * (unformatted: the caller words it) when `when` said no. *now: the clock
+ * reading used, 0 when the read failed. */
+static aw_status chs_write_value(chs_session *s, const aw_state_key *k, const void *val,
+                                 size_t len, int64_t ttl_ms, chs_when when, uint64_t expected,
+                                 const char *what, uint64_t *cur, int64_t *now, aw_error *err)
+{
+    aw_chs_row r;
+    bool found;
+    *now = 0;
+    aw_status rc = aw_chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
+    if (rc != AW_OK)
+        return rc;
+    *now = aw_time_now_ms();
+    bool live = aw_chs_row_live(&r, *now);
+    *cur = live ? r.version : 0;
+    if ((when == CHS_IF_ABSENT && live) || (when == CHS_IF_VERSION && *cur != expected)) {
+        rc = AW_CONFLICT;
+    } else {
+        aw_chs_write w = value_row(s, k, &r, found, val, len, *cur + 1,
+                                   chs_deadline(*now, ttl_ms), *now);
+        rc = chs_write1(s, &w, what, err);
+        if (rc == AW_OK)
+            (*cur)++;
+    }
+    aw_chs_row_clear(&r);
+    return rc;
 }
 
 static aw_status chs_check_and_set(void *ss, const aw_state_key *k, const void *val, size_t len,
                                    int64_t ttl_ms, bool *written, aw_error *err)
 {
-    chs_session *s = ss;
-    aw_chs_row r;
-    bool found;
-    *written = false;
-    aw_status rc = chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
-    if (rc != AW_OK)
-        return rc;
-    int64_t now = aw_time_now_ms();
-    /* Read, then write: another writer may do the same in between (not
-     * atomic; the driver does not claim AW_STATE_CAP_ATOMIC). */
-    if (!aw_chs_row_live(&r, now)) {
-        aw_chs_write w = value_row(s, k, &r, found, val, len, 1, chs_deadline(now, ttl_ms), now);
-        rc = chs_write1(s, &w, "check_and_set", err);
-        *written = rc == AW_OK;
-    }
-    aw_chs_row_clear(&r);
-    chs_maybe_reap(s, now);
+    uint64_t cur;
+    int64_t now;
+    aw_status rc = chs_write_value(ss, k, val, len, ttl_ms, CHS_IF_ABSENT, 0, "check_and_set",
+                                   &cur, &now, err);
+    *written = rc == AW_OK;
+    if (rc == AW_CONFLICT)
+        rc = AW_OK; /* a live key: not written, not an error */
+    if (now)
+        aw_chs_maybe_reap(ss, now);
     return rc;
 }
 
@@ -275,7 +288,7 @@ static aw_status chs_get(void *ss, const aw_state_key *k, aw_state_value *out, a
     aw_chs_row r;
     bool found;
     memset(out, 0, sizeof(*out));
-    aw_status rc = chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
+    aw_status rc = aw_chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
     if (rc != AW_OK)
         return rc;
     if (!aw_chs_row_live(&r, aw_time_now_ms())) {
@@ -293,22 +306,14 @@ static aw_status chs_get(void *ss, const aw_state_key *k, aw_state_value *out, a
 static aw_status chs_set(void *ss, const aw_state_key *k, const void *val, size_t len,
                          int64_t ttl_ms, uint64_t *version, aw_error *err)
 {
-    chs_session *s = ss;
-    aw_chs_row r;
-    bool found;
-    aw_status rc = chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
-    if (rc != AW_OK)
-        return rc;
-    int64_t now = aw_time_now_ms();
-    /* The next version comes from this read: two concurrent writers can
-     * both write version n+1 (documented weakness). */
-    uint64_t v = aw_chs_row_live(&r, now) ? r.version + 1 : 1;
-    aw_chs_write w = value_row(s, k, &r, found, val, len, v, chs_deadline(now, ttl_ms), now);
-    rc = chs_write1(s, &w, "set", err);
-    aw_chs_row_clear(&r);
+    uint64_t cur;
+    int64_t now;
+    aw_status rc =
+        chs_write_value(ss, k, val, len, ttl_ms, CHS_ALWAYS, 0, "set", &cur, &now, err);
     if (rc == AW_OK && version)
-        *version = v;
-    chs_maybe_reap(s, now);
+        *version = cur;
+    if (now)
+        aw_chs_maybe_reap(ss, now);
     return rc;
 }
 
@@ -318,7 +323,7 @@ static aw_status chs_del(void *ss, const aw_state_key *k, bool *existed, aw_erro
     aw_chs_row r;
     bool found;
     *existed = false;
-    aw_status rc = chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
+    aw_status rc = aw_chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
     if (rc != AW_OK)
         return rc;
     int64_t now = aw_time_now_ms();
@@ -354,7 +359,7 @@ static aw_status chs_increment(void *ss, const aw_state_key *k, int64_t delta, i
     chs_session *s = ss;
     aw_chs_row r;
     bool found;
-    aw_status rc = chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
+    aw_status rc = aw_chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
     if (rc != AW_OK)
         return rc;
     int64_t now = aw_time_now_ms(), cur = 0, expires = chs_deadline(now, ttl_ms);
@@ -385,26 +390,13 @@ static aw_status chs_compare_and_swap(void *ss, const aw_state_key *k, uint64_t 
                                       const void *val, size_t len, int64_t ttl_ms,
                                       uint64_t *current, aw_error *err)
 {
-    chs_session *s = ss;
-    aw_chs_row r;
-    bool found;
-    aw_status rc = chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
-    if (rc != AW_OK)
-        return rc;
-    int64_t now = aw_time_now_ms();
-    uint64_t cur = aw_chs_row_live(&r, now) ? r.version : 0;
-    if (cur != expected) {
-        rc = aw_error_set(err, AW_CONFLICT,
-                          "version mismatch: expected %" PRIu64 ", found %" PRIu64, expected,
-                          cur);
-    } else {
-        aw_chs_write w = value_row(s, k, &r, found, val, len, cur + 1,
-                                   chs_deadline(now, ttl_ms), now);
-        rc = chs_write1(s, &w, "compare_and_swap", err);
-        if (rc == AW_OK)
-            cur++;
-    }
-    aw_chs_row_clear(&r);
+    uint64_t cur = 0;
+    int64_t now;
+    aw_status rc = chs_write_value(ss, k, val, len, ttl_ms, CHS_IF_VERSION, expected,
+                                   "compare_and_swap", &cur, &now, err);
+    if (rc == AW_CONFLICT)
+        aw_error_set(err, AW_CONFLICT, "version mismatch: expected %" PRIu64 ", found %" PRIu64,
+                     expected, cur);
     if (current && (rc == AW_OK || rc == AW_CONFLICT))
         *current = cur;
     return rc;
@@ -434,20 +426,20 @@ static aw_status chs_scan(void *ss, const char *ns, const char *tenant, const ch
 {
     chs_session *s = ss;
     aw_state_key k = {.ns = ns, .tenant = tenant, .kind = kind, .id = prefix};
-    aw_status rc = chs_key(s, AW_CHS_SPACE_VALUE, &k, err);
+    aw_status rc = aw_chs_key(s, AW_CHS_SPACE_VALUE, &k, err);
     if (rc != AW_OK)
         return rc;
     aw_buf_reset(&s->sql);
     if (aw_chs_sql_scan(&s->sql, s->key.data, s->key.len, aw_time_now_ms()))
-        return chs_nomem(err);
-    rc = chs_exec(s, "scan", err);
+        return aw_chs_nomem(err);
+    rc = aw_chs_exec(s, "scan", err);
     if (rc != AW_OK)
         return rc;
     /* The callback may call back into this session, which reuses the
      * response buffer: parse a copy. */
     aw_buf copy = {0};
     if (aw_buf_append(&copy, s->conn.resp.data ? s->conn.resp.data : "", s->conn.resp.len))
-        return chs_nomem(err);
+        return aw_chs_nomem(err);
     scan_ctx c = {.fn = fn, .ud = ud};
     rc = aw_chs_parse_rows(copy.data, copy.len, scan_row, &c, err);
     aw_buf_free(&copy);

@@ -52,11 +52,9 @@
  * lock_acquires both get the lock (with different tokens), and two claims
  * of one identity both get ACQUIRED and both execute. The later reader
  * sees the winner (largest ver) only afterwards: the loser's complete
- * then reports stale, its extend/release AW_CONFLICT. Measured
- * (tests/conformance/test_state_clickhouse.c, test_duplicates_20_threads;
- * ClickHouse 18.16, 2 cores, 80 runs): of 20 threads claiming one identity
- * at once, 1 to 20 executed, median 18, mean 15.3; all 20 in 33 runs.
- * Acteon measured 10 to 20 of 20 on its equivalent. Without contention
+ * then reports stale, its extend/release AW_CONFLICT (how many duplicates
+ * execute under contention: docs/backends/clickhouse-state.md, from
+ * test_duplicates_20_threads). Without contention
  * (sequential duplicates, as in one worker process, which keeps per-key
  * order) dedup is exact: a done record, once written, answers
  * every later claim within its window whatever lease renewals of the

@@ -1,4 +1,5 @@
-/* Two-phase dedup of the "dynamodb" state backend (contracts section 1).
+/* Two-phase dedup of the "dynamodb" state backend (docs/design.md
+ * section 1).
  *
  * claim_batch: one conditional UpdateItem per identity (see
  * aw_ddb_build_acquire), all in flight at once on the session's multi
@@ -7,12 +8,8 @@
  * or expired (released or expired between the two requests) claims again,
  * for a bounded number of rounds.
  *
- * One identity twice in one batch: only the first occurrence goes to the
- * server (two requests of one batch for one item would race each other);
- * the later ones get what the memory backend, which claims item by item,
- * gives them: where the first got ACQUIRED a later one is BUSY with its
- * token; otherwise the first's result. complete: only the first of equal
- * (identity, token) pairs can complete; a repeat is stale.
+ * Each identity comes once per batch (the state front folds repeats): two
+ * requests of one batch for one item would race each other.
  *
  * A batch that fails (AW_TRANSIENT) part-way may have taken some leases:
  * a retried claim then finds them BUSY (its own, unknown to it) until they
@@ -34,11 +31,11 @@ static aw_status batch_reserve(ddb_session *s, size_t n, aw_error *err)
         cap *= 2;
     aw_ddb_call *c = realloc(s->calls, cap * sizeof(*c));
     if (!c)
-        return ddb_nomem(err);
+        return aw_ddb_nomem(err);
     s->calls = c;
     aw_buf *k = realloc(s->keys, cap * sizeof(*k));
     if (!k)
-        return ddb_nomem(err);
+        return aw_ddb_nomem(err);
     s->keys = k;
     memset(s->calls + s->cap, 0, (cap - s->cap) * sizeof(*c));
     memset(s->keys + s->cap, 0, (cap - s->cap) * sizeof(*k));
@@ -51,33 +48,15 @@ static aw_status batch_key(ddb_session *s, size_t i, const aw_state_key *k, aw_d
                            aw_error *err)
 {
     aw_buf_reset(&s->keys[i]);
-    int rc = ddb_item_pk(s->b, &s->keys[i], k, DDB_SPACE_DEDUP);
+    int rc = aw_ddb_item_pk(s->b, &s->keys[i], k, DDB_SPACE_DEDUP);
     if (rc == -2)
         return aw_error_set(err, AW_PERMANENT,
                             "state key: namespace, tenant and kind are required");
     if (rc)
-        return ddb_nomem(err);
+        return aw_ddb_nomem(err);
     *out = (aw_ddb_key){s->keys[i].data, s->keys[i].len, DDB_ITEM_SK, strlen(DDB_ITEM_SK)};
     return AW_OK;
 }
-
-static bool same_key(const ddb_session *s, size_t a, size_t b)
-{
-    return s->keys[a].len == s->keys[b].len &&
-           memcmp(s->keys[a].data, s->keys[b].data, s->keys[a].len) == 0;
-}
-
-static void claim_reset(aw_claim *c)
-{
-    c->result = AW_CLAIM_BUSY;
-    c->token = 0;
-    c->retry_after_ms = 0;
-    c->done_summary = c->done_topic = NULL;
-    c->done_partition = 0;
-    c->done_offset = 0;
-    c->done_token = 0;
-}
-
 
 /* Prepare batch call slot j (for item i) with op and body. */
 static aw_status slot(ddb_session *s, size_t j, const char *op, char *body, aw_error *err)
@@ -85,7 +64,7 @@ static aw_status slot(ddb_session *s, size_t j, const char *op, char *body, aw_e
     aw_ddb_call_clear(&s->calls[j]);
     s->calls[j].op = op;
     s->calls[j].body = body;
-    return body ? AW_OK : ddb_nomem(err);
+    return body ? AW_OK : aw_ddb_nomem(err);
 }
 
 /* Fill c from the loser's read r: DONE, BUSY, or (absent/expired) false. */
@@ -111,33 +90,18 @@ static bool claim_from_read(aw_claim *c, aw_ddb_record *r, int64_t now)
     return true;
 }
 
-aw_status ddb_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
+aw_status aw_ddb_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
 {
     ddb_session *s = ss;
-    for (size_t i = 0; i < n; i++)
-        if (items[i].lease_ms <= 0)
-            return aw_error_set(err, AW_PERMANENT, "lease_ms must be > 0 (got %" PRId64 ")",
-                                items[i].lease_ms);
-    for (size_t i = 0; i < n; i++)
-        claim_reset(&items[i]);
-    if (n == 0)
-        return AW_OK;
     aw_status rc = batch_reserve(s, n, err);
-    size_t *first = malloc(n * sizeof(*first)), *pend = malloc(n * sizeof(*pend));
+    size_t *pend = malloc(n * sizeof(*pend));
     aw_ddb_key *keys = malloc(n * sizeof(*keys));
     size_t npend = 0;
-    if (!first || !pend || !keys)
-        rc = ddb_nomem(err);
+    if (!pend || !keys)
+        rc = aw_ddb_nomem(err);
     for (size_t i = 0; i < n && rc == AW_OK; i++) {
         rc = batch_key(s, i, &items[i].key, &keys[i], err);
-        first[i] = i;
-        for (size_t j = 0; j < i && rc == AW_OK; j++)
-            if (first[j] == j && same_key(s, i, j)) {
-                first[i] = j;
-                break;
-            }
-        if (rc == AW_OK && first[i] == i)
-            pend[npend++] = i;
+        pend[npend++] = i;
     }
     for (int round = 0; rc == AW_OK && npend > 0; round++) {
         if (round == DDB_MAX_ROUNDS) {
@@ -204,74 +168,48 @@ aw_status ddb_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
             aw_ddb_record_clear(&r);
         }
     }
-    for (size_t i = 0; i < n && rc == AW_OK; i++)
-        if (first[i] != i)
-            rc = aw_claim_copy_repeat(&items[i], &items[first[i]], err);
-    if (rc != AW_OK)
-        for (size_t i = 0; i < n; i++) {
-            aw_claim_clear(&items[i]);
-            claim_reset(&items[i]);
-        }
-    free(first);
     free(pend);
     free(keys);
     return rc;
 }
 
-aw_status ddb_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
+aw_status aw_ddb_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
 {
     ddb_session *s = ss;
-    for (size_t i = 0; i < n; i++)
-        items[i].stale = true;
-    if (n == 0)
-        return AW_OK;
     aw_status rc = batch_reserve(s, n, err);
-    size_t *idx = malloc(n * sizeof(*idx));
-    size_t m = 0;
-    if (!idx)
-        rc = ddb_nomem(err);
     int64_t now = aw_time_now_ms();
     for (size_t i = 0; i < n && rc == AW_OK; i++) {
         aw_ddb_key key;
-        rc = batch_key(s, i, &items[i].key, &key, err);
-        bool repeat = false;
-        for (size_t j = 0; j < m && rc == AW_OK && !repeat; j++)
-            repeat = items[idx[j]].token == items[i].token && same_key(s, idx[j], i);
-        if (rc != AW_OK || repeat)
-            continue; /* a repeat of (identity, token) is stale */
         const aw_complete *c = &items[i];
-        rc = slot(s, m, "UpdateItem",
-                  aw_ddb_build_complete(s->b->url.table, &key, c->token, c->source.topic,
-                                        c->source.partition, c->source.offset, c->summary,
-                                        c->window_ms, now),
-                  err);
-        idx[m++] = i;
+        rc = batch_key(s, i, &c->key, &key, err);
+        if (rc == AW_OK)
+            rc = slot(s, i, "UpdateItem",
+                      aw_ddb_build_complete(s->b->url.table, &key, c->token, c->source.topic,
+                                            c->source.partition, c->source.offset, c->summary,
+                                            c->window_ms, now),
+                      err);
     }
     if (rc == AW_OK)
-        rc = aw_ddb_run(&s->conn, s->calls, m, err);
-    for (size_t j = 0; j < m && rc == AW_OK; j++) {
-        aw_status st = aw_ddb_call_status(&s->calls[j], err);
+        rc = aw_ddb_run(&s->conn, s->calls, n, err);
+    for (size_t i = 0; i < n && rc == AW_OK; i++) {
+        aw_status st = aw_ddb_call_status(&s->calls[i], err);
         if (st == AW_OK)
-            items[idx[j]].stale = false;
+            items[i].stale = false;
         else if (st != AW_CONFLICT)
             rc = st;
     }
     if (rc == AW_OK)
         aw_error_clear(err);
-    free(idx);
     return rc;
 }
 
-aw_status ddb_lease_renew(void *ss, const aw_state_key *k, uint64_t token, int64_t lease_ms,
+aw_status aw_ddb_lease_renew(void *ss, const aw_state_key *k, uint64_t token, int64_t lease_ms,
                           aw_error *err)
 {
-    if (lease_ms <= 0)
-        return aw_error_set(err, AW_PERMANENT, "lease_ms must be > 0 (got %" PRId64 ")",
-                            lease_ms);
-    return ddb_hold(ss, k, true, token, AW_DDB_HOLD_EXTEND, lease_ms, err);
+    return aw_ddb_hold(ss, k, true, token, AW_DDB_HOLD_EXTEND, lease_ms, err);
 }
 
-aw_status ddb_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
+aw_status aw_ddb_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
 {
-    return ddb_hold(ss, k, true, token, AW_DDB_HOLD_RELEASE, 0, err);
+    return aw_ddb_hold(ss, k, true, token, AW_DDB_HOLD_RELEASE, 0, err);
 }

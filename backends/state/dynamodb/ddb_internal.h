@@ -1,5 +1,5 @@
 /* Shared by the files of the "dynamodb" state backend (ddb_state.c,
- * ddb_dedup.c, ddb_migrate.c); not for other code. */
+ * ddb_dedup.c, aw_ddb_migrate.c); not for other code. */
 #ifndef AW_DDB_INTERNAL_H
 #define AW_DDB_INTERNAL_H
 
@@ -41,27 +41,27 @@ typedef struct ddb_session {
 
 /* Encode the key of k in space into s->pk/s->sk (dedup: kind ignored).
  * AW_PERMANENT for a key without ns/tenant/kind. */
-aw_status ddb_key(ddb_session *s, const aw_state_key *k, char space, aw_ddb_key *out,
+aw_status aw_ddb_key_encode(ddb_session *s, const aw_state_key *k, char space, aw_ddb_key *out,
                   aw_error *err);
 /* pk of a lock/dedup item into buf (sk is the constant "-"). */
-int ddb_item_pk(const ddb_backend *b, aw_buf *buf, const aw_state_key *k, char space);
+int aw_ddb_item_pk(const ddb_backend *b, aw_buf *buf, const aw_state_key *k, char space);
 #define DDB_ITEM_SK "-"
 
-aw_status ddb_nomem(aw_error *err);
+aw_status aw_ddb_nomem(aw_error *err);
 
 /* A holder's conditional update of its lock (dedup false) or lease. */
-aw_status ddb_hold(ddb_session *s, const aw_state_key *k, bool dedup, uint64_t token,
+aw_status aw_ddb_hold(ddb_session *s, const aw_state_key *k, bool dedup, uint64_t token,
                    aw_ddb_hold_op op, int64_t ttl_ms, aw_error *err);
 
-aw_status ddb_claim_batch(void *s, aw_claim *items, size_t n, aw_error *err);
-aw_status ddb_complete_batch(void *s, aw_complete *items, size_t n, aw_error *err);
-aw_status ddb_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
+aw_status aw_ddb_claim_batch(void *s, aw_claim *items, size_t n, aw_error *err);
+aw_status aw_ddb_complete_batch(void *s, aw_complete *items, size_t n, aw_error *err);
+aw_status aw_ddb_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
                           aw_error *err);
-aw_status ddb_lease_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
+aw_status aw_ddb_lease_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
 
 /* Table check (create) and migrate. */
-aw_status ddb_table_check(aw_ddb_conn *c, const char *table, aw_error *err);
-aw_status ddb_migrate(const aw_state_options *opts, int *applied, aw_error *err);
+aw_status aw_ddb_table_check(aw_ddb_conn *c, const char *table, aw_error *err);
+aw_status aw_ddb_migrate(const aw_state_options *opts, int *applied, aw_error *err);
 
 /* The table definition of migrations/dynamodb/ (embedded at build time). */
 extern const char aw_ddb_table_definition[];

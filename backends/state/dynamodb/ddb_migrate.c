@@ -35,7 +35,7 @@ static aw_status describe(aw_ddb_conn *c, aw_ddb_call *call, const char *table, 
     return rc;
 }
 
-aw_status ddb_table_check(aw_ddb_conn *c, const char *table, aw_error *err)
+aw_status aw_ddb_table_check(aw_ddb_conn *c, const char *table, aw_error *err)
 {
     aw_ddb_call call = {0};
     bool active = false;
@@ -90,7 +90,7 @@ static aw_status enable_ttl(aw_ddb_conn *c, aw_ddb_call *call, const char *table
     return rc;
 }
 
-aw_status ddb_migrate(const aw_state_options *opts, int *applied, aw_error *err)
+aw_status aw_ddb_migrate(const aw_state_options *opts, int *applied, aw_error *err)
 {
     aw_ddb_url url;
     aw_ddb_conn c;

@@ -15,8 +15,8 @@
 /* Conditions on the item as seen at the caller's clock reading :now.
  * Written for the cost of parsing them, which is most of what dynalite
  * (the test server: a generated PEG parser per request) spends on a call:
- * no parentheses around a whole condition (they made it backtrack, 190 us
- * of 280 for a claim), and LIVE as one negated comparison instead of
+ * no parentheses around a whole condition (they made it backtrack: most of
+ * a claim's parse time, figures in docs/performance.md), and LIVE as one negated comparison instead of
  * "attribute_not_exists(exp) OR exp > :now" (a comparison with a missing
  * attribute is false, so the two agree on every item, in DynamoDB too).
  * LIVE still needs no parentheses after AND: NOT binds tighter. */

@@ -2,8 +2,8 @@
  *
  * It signs the production requests (ddb_http.c: the day's signing key is
  * derived once per session and day, not four HMACs per request as
- * libcurl's CURLOPT_AWS_SIGV4 does; that was a third of our CPU per
- * request). The tests check, without AWS, that (1) it matches AWS's
+ * libcurl's CURLOPT_AWS_SIGV4 does, which showed in our CPU per request:
+ * docs/performance.md). The tests check, without AWS, that (1) it matches AWS's
  * published test vectors (aws-sig-v4-test-suite: get-vanilla,
  * post-vanilla, ...) and (2) the Authorization header actually sent on a
  * captured request is the one SigV4 prescribes for exactly the headers

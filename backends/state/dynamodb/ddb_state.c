@@ -1,6 +1,6 @@
 /* The "dynamodb" state backend: driver table, values, scans and locks.
  * See ddb_state.h for what it guarantees; ddb_dedup.c has claim/complete,
- * ddb_migrate.c the table. */
+ * aw_ddb_migrate.c the table. */
 #include "backends/state/dynamodb/ddb_state.h"
 
 #include <inttypes.h>
@@ -13,10 +13,11 @@
 #include "common/aw_clock.h"
 #include "common/aw_key.h"
 #include "common/aw_log.h"
+#include "common/aw_session.h"
 
-aw_status ddb_nomem(aw_error *err) { return aw_error_set(err, AW_NOMEM, "out of memory"); }
+aw_status aw_ddb_nomem(aw_error *err) { return aw_error_set(err, AW_NOMEM, "out of memory"); }
 
-int ddb_item_pk(const ddb_backend *b, aw_buf *buf, const aw_state_key *k, char space)
+int aw_ddb_item_pk(const ddb_backend *b, aw_buf *buf, const aw_state_key *k, char space)
 {
     const char *kind = space == DDB_SPACE_DEDUP ? DDB_DEDUP_KIND : k ? k->kind : NULL;
     if (!k || !k->ns || !k->tenant || !kind)
@@ -28,12 +29,12 @@ int ddb_item_pk(const ddb_backend *b, aw_buf *buf, const aw_state_key *k, char s
     return 0;
 }
 
-aw_status ddb_key(ddb_session *s, const aw_state_key *k, char space, aw_ddb_key *out,
+aw_status aw_ddb_key_encode(ddb_session *s, const aw_state_key *k, char space, aw_ddb_key *out,
                   aw_error *err)
 {
     aw_buf_reset(&s->pk);
     aw_buf_reset(&s->sk);
-    int rc = ddb_item_pk(s->b, &s->pk, k, space);
+    int rc = aw_ddb_item_pk(s->b, &s->pk, k, space);
     if (rc == -2)
         return aw_error_set(err, AW_PERMANENT,
                             "state key: namespace, tenant and kind are required");
@@ -42,7 +43,7 @@ aw_status ddb_key(ddb_session *s, const aw_state_key *k, char space, aw_ddb_key 
                  ? (aw_buf_puts(&s->sk, "=") || aw_buf_puts(&s->sk, k->id ? k->id : ""))
                  : aw_buf_puts(&s->sk, DDB_ITEM_SK);
     if (rc)
-        return ddb_nomem(err);
+        return aw_ddb_nomem(err);
     *out = (aw_ddb_key){s->pk.data, s->pk.len, s->sk.data, s->sk.len};
     return AW_OK;
 }
@@ -67,7 +68,7 @@ static aw_status ddb_create(const aw_state_options *opts, void **out, aw_error *
     aw_http_global_init();
     ddb_backend *b = calloc(1, sizeof(*b));
     if (!b)
-        return ddb_nomem(err);
+        return aw_ddb_nomem(err);
     aw_status rc = aw_ddb_url_parse(opts ? opts->url : NULL, env_lookup, &b->url, err);
     if (rc != AW_OK)
         goto fail;
@@ -77,7 +78,7 @@ static aw_status ddb_create(const aw_state_options *opts, void **out, aw_error *
     b->connect_timeout_ms = opts ? opts->connect_timeout_ms : 0;
     b->command_timeout_ms = opts ? opts->command_timeout_ms : 0;
     if (!b->prefix) {
-        rc = ddb_nomem(err);
+        rc = aw_ddb_nomem(err);
         goto fail;
     }
     /* The table must exist (migrate makes it): checked once, so a missing
@@ -86,7 +87,7 @@ static aw_status ddb_create(const aw_state_options *opts, void **out, aw_error *
     aw_ddb_conn probe;
     rc = aw_ddb_conn_init(&probe, &b->url, b->connect_timeout_ms, b->command_timeout_ms, err);
     if (rc == AW_OK)
-        rc = ddb_table_check(&probe, b->url.table, err);
+        rc = aw_ddb_table_check(&probe, b->url.table, err);
     aw_ddb_conn_clear(&probe);
     if (rc == AW_TRANSIENT) {
         AW_WARN("state.dynamodb", "%s (continuing: requests will retry)", err ? err->msg : "");
@@ -119,21 +120,17 @@ static void ddb_session_close(void *session)
     free(s);
 }
 
+static aw_status ddb_session_connect(void *session, aw_error *err)
+{
+    ddb_session *s = session;
+    return aw_ddb_conn_init(&s->conn, &s->b->url, s->b->connect_timeout_ms,
+                            s->b->command_timeout_ms, err);
+}
+
 static aw_status ddb_session_open(void *backend, void **session, aw_error *err)
 {
-    *session = NULL;
-    ddb_session *s = calloc(1, sizeof(*s));
-    if (!s)
-        return ddb_nomem(err);
-    s->b = backend;
-    aw_status rc = aw_ddb_conn_init(&s->conn, &s->b->url, s->b->connect_timeout_ms,
-                                    s->b->command_timeout_ms, err);
-    if (rc != AW_OK) {
-        ddb_session_close(s);
-        return rc;
-    }
-    *session = s;
-    return AW_OK;
+    return aw_session_open(backend, sizeof(ddb_session), ddb_session_connect,
+                           ddb_session_close, session, err);
 }
 
 const aw_ddb_conn *aw_state_dynamodb_session_conn(void *session)
@@ -166,19 +163,26 @@ static aw_status updated_version(ddb_session *s, uint64_t *ver, aw_error *err)
     return rc;
 }
 
+/* PutItem of a new value item (its condition: absent or expired), version
+ * 1; AW_CONFLICT when a live item is there. */
+static aw_status put_new(ddb_session *s, const aw_ddb_key *key, const void *val, size_t len,
+                         bool is_num, int64_t ttl_ms, int64_t now, aw_error *err)
+{
+    return aw_ddb_do(&s->conn, &s->call, "PutItem",
+                     aw_ddb_build_insert(s->b->url.table, key, val, len, is_num, ttl_ms, now),
+                     err);
+}
+
 static aw_status ddb_check_and_set(void *ss, const aw_state_key *k, const void *val, size_t len,
                                    int64_t ttl_ms, bool *written, aw_error *err)
 {
     ddb_session *s = ss;
     aw_ddb_key key;
     *written = false;
-    aw_status rc = ddb_key(s, k, DDB_SPACE_VALUE, &key, err);
+    aw_status rc = aw_ddb_key_encode(s, k, DDB_SPACE_VALUE, &key, err);
     if (rc != AW_OK)
         return rc;
-    rc = aw_ddb_do(&s->conn, &s->call, "PutItem",
-                   aw_ddb_build_insert(s->b->url.table, &key, val, len, false, ttl_ms,
-                                       aw_time_now_ms()),
-                   err);
+    rc = put_new(s, &key, val, len, false, ttl_ms, aw_time_now_ms(), err);
     if (rc == AW_CONFLICT) {
         aw_error_clear(err);
         return AW_OK;
@@ -193,7 +197,7 @@ static aw_status ddb_get(void *ss, const aw_state_key *k, aw_state_value *out, a
     aw_ddb_key key;
     aw_ddb_record r;
     memset(out, 0, sizeof(*out));
-    aw_status rc = ddb_key(s, k, DDB_SPACE_VALUE, &key, err);
+    aw_status rc = aw_ddb_key_encode(s, k, DDB_SPACE_VALUE, &key, err);
     if (rc == AW_OK)
         rc = read_item(s, &key, &r, err);
     if (rc != AW_OK)
@@ -207,7 +211,7 @@ static aw_status ddb_get(void *ss, const aw_state_key *k, aw_state_value *out, a
     out->version = r.ver;
     r.val = NULL;
     aw_ddb_record_clear(&r);
-    return out->data ? AW_OK : ddb_nomem(err);
+    return out->data ? AW_OK : aw_ddb_nomem(err);
 }
 
 static aw_status ddb_set(void *ss, const aw_state_key *k, const void *val, size_t len,
@@ -215,7 +219,7 @@ static aw_status ddb_set(void *ss, const aw_state_key *k, const void *val, size_
 {
     ddb_session *s = ss;
     aw_ddb_key key;
-    aw_status rc = ddb_key(s, k, DDB_SPACE_VALUE, &key, err);
+    aw_status rc = aw_ddb_key_encode(s, k, DDB_SPACE_VALUE, &key, err);
     if (rc != AW_OK)
         return rc;
     /* A live item: bump its version in the write itself. Absent or expired:
@@ -230,9 +234,7 @@ static aw_status ddb_set(void *ss, const aw_state_key *k, const void *val, size_
             return updated_version(s, version, err);
         if (rc != AW_CONFLICT)
             return rc;
-        rc = aw_ddb_do(&s->conn, &s->call, "PutItem",
-                       aw_ddb_build_insert(s->b->url.table, &key, val, len, false, ttl_ms, now),
-                       err);
+        rc = put_new(s, &key, val, len, false, ttl_ms, now, err);
         if (rc == AW_OK) {
             if (version)
                 *version = 1;
@@ -250,7 +252,7 @@ static aw_status ddb_del(void *ss, const aw_state_key *k, bool *existed, aw_erro
     aw_ddb_key key;
     aw_ddb_record r;
     *existed = false;
-    aw_status rc = ddb_key(s, k, DDB_SPACE_VALUE, &key, err);
+    aw_status rc = aw_ddb_key_encode(s, k, DDB_SPACE_VALUE, &key, err);
     if (rc == AW_OK)
         rc = aw_ddb_do(&s->conn, &s->call, "DeleteItem",
                        aw_ddb_build_delete(s->b->url.table, &key), err);
@@ -269,7 +271,7 @@ static aw_status ddb_increment(void *ss, const aw_state_key *k, int64_t delta, i
     ddb_session *s = ss;
     aw_ddb_key key;
     aw_ddb_record r;
-    aw_status rc = ddb_key(s, k, DDB_SPACE_VALUE, &key, err);
+    aw_status rc = aw_ddb_key_encode(s, k, DDB_SPACE_VALUE, &key, err);
     if (rc != AW_OK)
         return rc;
     for (int round = 0; round < DDB_MAX_ROUNDS; round++) {
@@ -296,10 +298,7 @@ static aw_status ddb_increment(void *ss, const aw_state_key *k, int64_t delta, i
             char num[24];
             snprintf(num, sizeof(num), "%" PRId64, delta);
             aw_ddb_record_clear(&r);
-            rc = aw_ddb_do(&s->conn, &s->call, "PutItem",
-                           aw_ddb_build_insert(s->b->url.table, &key, num, strlen(num), true,
-                                               ttl_ms, now),
-                           err);
+            rc = put_new(s, &key, num, strlen(num), true, ttl_ms, now, err);
             if (rc == AW_OK)
                 *value = delta;
             if (rc != AW_CONFLICT)
@@ -338,16 +337,13 @@ static aw_status ddb_cas(void *ss, const aw_state_key *k, uint64_t expected, con
     ddb_session *s = ss;
     aw_ddb_key key;
     aw_ddb_record r;
-    aw_status rc = ddb_key(s, k, DDB_SPACE_VALUE, &key, err);
+    aw_status rc = aw_ddb_key_encode(s, k, DDB_SPACE_VALUE, &key, err);
     if (rc != AW_OK)
         return rc;
     for (int round = 0; round < DDB_MAX_ROUNDS; round++) {
         int64_t now = aw_time_now_ms();
         if (expected == 0)
-            rc = aw_ddb_do(&s->conn, &s->call, "PutItem",
-                           aw_ddb_build_insert(s->b->url.table, &key, val, len, false, ttl_ms,
-                                               now),
-                           err);
+            rc = put_new(s, &key, val, len, false, ttl_ms, now, err);
         else
             rc = aw_ddb_do(&s->conn, &s->call, "UpdateItem",
                            aw_ddb_build_update_value(s->b->url.table, &key, val, len, ttl_ms,
@@ -401,7 +397,7 @@ static aw_status ddb_scan(void *ss, const char *ns, const char *tenant, const ch
     ddb_session *s = ss;
     aw_state_key k = {.ns = ns, .tenant = tenant, .kind = kind, .id = prefix ? prefix : ""};
     aw_ddb_key key;
-    aw_status rc = ddb_key(s, &k, DDB_SPACE_VALUE, &key, err);
+    aw_status rc = aw_ddb_key_encode(s, &k, DDB_SPACE_VALUE, &key, err);
     if (rc != AW_OK)
         return rc;
     char *next = NULL;
@@ -433,7 +429,7 @@ static aw_status ddb_lock_acquire(void *ss, const aw_state_key *k, int64_t ttl_m
     ddb_session *s = ss;
     aw_ddb_key key;
     aw_ddb_record r;
-    aw_status rc = ddb_key(s, k, DDB_SPACE_LOCK, &key, err);
+    aw_status rc = aw_ddb_key_encode(s, k, DDB_SPACE_LOCK, &key, err);
     if (rc == AW_OK)
         rc = aw_ddb_do(&s->conn, &s->call, "UpdateItem",
                        aw_ddb_build_acquire(s->b->url.table, &key, false, ttl_ms,
@@ -450,11 +446,11 @@ static aw_status ddb_lock_acquire(void *ss, const aw_state_key *k, int64_t ttl_m
     return *token ? AW_OK : aw_error_set(err, AW_INTERNAL, "dynamodb: no token returned");
 }
 
-aw_status ddb_hold(ddb_session *s, const aw_state_key *k, bool dedup, uint64_t token,
+aw_status aw_ddb_hold(ddb_session *s, const aw_state_key *k, bool dedup, uint64_t token,
                    aw_ddb_hold_op op, int64_t ttl_ms, aw_error *err)
 {
     aw_ddb_key key;
-    aw_status rc = ddb_key(s, k, dedup ? DDB_SPACE_DEDUP : DDB_SPACE_LOCK, &key, err);
+    aw_status rc = aw_ddb_key_encode(s, k, dedup ? DDB_SPACE_DEDUP : DDB_SPACE_LOCK, &key, err);
     if (rc == AW_OK)
         rc = aw_ddb_do(&s->conn, &s->call, "UpdateItem",
                        aw_ddb_build_hold(s->b->url.table, &key, dedup, token, op, ttl_ms,
@@ -468,13 +464,13 @@ aw_status ddb_hold(ddb_session *s, const aw_state_key *k, bool dedup, uint64_t t
 static aw_status ddb_lock_extend(void *ss, const aw_state_key *k, uint64_t token,
                                  int64_t ttl_ms, aw_error *err)
 {
-    return ddb_hold(ss, k, false, token, AW_DDB_HOLD_EXTEND, ttl_ms, err);
+    return aw_ddb_hold(ss, k, false, token, AW_DDB_HOLD_EXTEND, ttl_ms, err);
 }
 
 static aw_status ddb_lock_release(void *ss, const aw_state_key *k, uint64_t token,
                                   aw_error *err)
 {
-    return ddb_hold(ss, k, false, token, AW_DDB_HOLD_RELEASE, 0, err);
+    return aw_ddb_hold(ss, k, false, token, AW_DDB_HOLD_RELEASE, 0, err);
 }
 
 const aw_state_driver aw_state_dynamodb_driver = {
@@ -494,9 +490,9 @@ const aw_state_driver aw_state_dynamodb_driver = {
     .lock_acquire = ddb_lock_acquire,
     .lock_extend = ddb_lock_extend,
     .lock_release = ddb_lock_release,
-    .claim_batch = ddb_claim_batch,
-    .complete_batch = ddb_complete_batch,
-    .lease_renew = ddb_lease_renew,
-    .lease_release = ddb_lease_release,
-    .migrate = ddb_migrate,
+    .claim_batch = aw_ddb_claim_batch,
+    .complete_batch = aw_ddb_complete_batch,
+    .lease_renew = aw_ddb_lease_renew,
+    .lease_release = aw_ddb_lease_release,
+    .migrate = aw_ddb_migrate,
 };

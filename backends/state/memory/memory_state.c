@@ -1,7 +1,7 @@
 /* The in-process state backend ("memory").
  *
  * Scope of the guarantee: the table lives in this process. It gives every
- * promise of contracts section 2 (atomic compare-and-set, fencing tokens,
+ * promise of docs/design.md section 2 (atomic compare-and-set, fencing tokens,
  * exactly one claimer per identity) to all threads and sessions of ONE
  * process. Two worker processes each have their own table, so "across
  * replicas" here means "across the worker threads of one replica"; running
@@ -558,34 +558,51 @@ size_t aw_state_memory_entry_count(void *backend)
 
 /* ---- generic key/value operations -------------------------------------- */
 
-static aw_status mem_check_and_set(void *s, const aw_state_key *k, const void *val, size_t len,
-                                   int64_t ttl_ms, bool *written, aw_error *err)
+/* When a value write (check_and_set, set, compare_and_swap) writes. */
+typedef enum { MEM_IF_ABSENT, MEM_ALWAYS, MEM_IF_VERSION } mem_when;
+
+/* The one value write: key and copy prepared before locking (the mutex is
+ * held for pointer swaps only), then under the shard mutex the condition
+ * decides. *cur: the new version when written, else the stored one (0 when
+ * absent). AW_CONFLICT (unformatted, the caller words it) when `when` said
+ * no; *written says whether it wrote. */
+static aw_status mem_write_value(mem_session *ss, const aw_state_key *k, const void *val,
+                                 size_t len, int64_t ttl_ms, mem_when when, uint64_t expected,
+                                 bool *written, uint64_t *cur, aw_error *err)
 {
-    mem_session *ss = s;
     mem_ref ref;
     *written = false;
     aw_status rc = mem_ref_key(ss, MEM_SPACE_VALUE, k, &ref, err);
     if (rc != AW_OK)
         return rc;
-    /* Copy before locking: the mutex is held for pointer swaps only. */
     char *copy = aw_memdup(val, len);
     if (!copy)
         return mem_nomem(err);
     pthread_mutex_lock(&ref.shard->mu);
     int64_t now = aw_mono_now_ms();
-    bool nomem = false;
-    if (!mem_live(&ref, now)) {
-        mem_entry *e = mem_insert(&ref);
-        if (e) {
-            mem_write(e, &copy, len, mem_deadline(now, ttl_ms));
-            *written = true;
-        } else {
-            nomem = true;
-        }
+    mem_entry *e = mem_live(&ref, now);
+    *cur = e ? e->version : 0;
+    if ((when == MEM_IF_ABSENT && e) || (when == MEM_IF_VERSION && *cur != expected)) {
+        rc = AW_CONFLICT;
+    } else if (e || (e = mem_insert(&ref)) != NULL) {
+        /* No TTL means no expiry: an older deadline is cleared here. */
+        mem_write(e, &copy, len, mem_deadline(now, ttl_ms));
+        *cur = e->version;
+        *written = true;
+    } else {
+        rc = AW_NOMEM;
     }
     pthread_mutex_unlock(&ref.shard->mu);
-    free(copy); /* unused when the key was live; NULL after an insert */
-    return nomem ? mem_nomem(err) : AW_OK;
+    free(copy); /* NULL after a write */
+    return rc == AW_NOMEM ? mem_nomem(err) : rc;
+}
+
+static aw_status mem_check_and_set(void *s, const aw_state_key *k, const void *val, size_t len,
+                                   int64_t ttl_ms, bool *written, aw_error *err)
+{
+    uint64_t cur;
+    aw_status rc = mem_write_value(s, k, val, len, ttl_ms, MEM_IF_ABSENT, 0, written, &cur, err);
+    return rc == AW_CONFLICT ? AW_OK : rc; /* a live key: not written, not an error */
 }
 
 static aw_status mem_get(void *s, const aw_state_key *k, aw_state_value *out, aw_error *err)
@@ -615,32 +632,12 @@ static aw_status mem_get(void *s, const aw_state_key *k, aw_state_value *out, aw
 static aw_status mem_set(void *s, const aw_state_key *k, const void *val, size_t len,
                          int64_t ttl_ms, uint64_t *version, aw_error *err)
 {
-    mem_session *ss = s;
-    mem_ref ref;
-    aw_status rc = mem_ref_key(ss, MEM_SPACE_VALUE, k, &ref, err);
-    if (rc != AW_OK)
-        return rc;
-    char *copy = aw_memdup(val, len);
-    if (!copy)
-        return mem_nomem(err);
-    pthread_mutex_lock(&ref.shard->mu);
-    int64_t now = aw_mono_now_ms();
-    mem_entry *e = mem_live(&ref, now);
-    if (!e)
-        e = mem_insert(&ref);
-    uint64_t v = 0;
-    if (e) {
-        /* No TTL means no expiry: an older deadline is cleared here. */
-        mem_write(e, &copy, len, mem_deadline(now, ttl_ms));
-        v = e->version;
-    }
-    pthread_mutex_unlock(&ref.shard->mu);
-    free(copy);
-    if (!e)
-        return mem_nomem(err);
-    if (version)
-        *version = v;
-    return AW_OK;
+    bool written;
+    uint64_t cur;
+    aw_status rc = mem_write_value(s, k, val, len, ttl_ms, MEM_ALWAYS, 0, &written, &cur, err);
+    if (rc == AW_OK && version)
+        *version = cur;
+    return rc;
 }
 
 static aw_status mem_del(void *s, const aw_state_key *k, bool *existed, aw_error *err)
@@ -728,28 +725,10 @@ static aw_status mem_compare_and_swap(void *s, const aw_state_key *k, uint64_t e
                                       const void *val, size_t len, int64_t ttl_ms,
                                       uint64_t *current, aw_error *err)
 {
-    mem_session *ss = s;
-    mem_ref ref;
-    aw_status rc = mem_ref_key(ss, MEM_SPACE_VALUE, k, &ref, err);
-    if (rc != AW_OK)
-        return rc;
-    char *copy = aw_memdup(val, len);
-    if (!copy)
-        return mem_nomem(err);
-    pthread_mutex_lock(&ref.shard->mu);
-    int64_t now = aw_mono_now_ms();
-    mem_entry *e = mem_live(&ref, now);
-    uint64_t cur = e ? e->version : 0;
-    if (cur != expected) {
-        rc = AW_CONFLICT;
-    } else if (e || (e = mem_insert(&ref)) != NULL) {
-        mem_write(e, &copy, len, mem_deadline(now, ttl_ms));
-        cur = e->version;
-    } else {
-        rc = AW_NOMEM;
-    }
-    pthread_mutex_unlock(&ref.shard->mu);
-    free(copy);
+    bool written;
+    uint64_t cur = 0;
+    aw_status rc = mem_write_value(s, k, val, len, ttl_ms, MEM_IF_VERSION, expected, &written,
+                                   &cur, err);
     /* On success *current is the new version, on conflict the stored one. */
     if (current)
         *current = cur;
@@ -757,7 +736,7 @@ static aw_status mem_compare_and_swap(void *s, const aw_state_key *k, uint64_t e
         return aw_error_set(err, AW_CONFLICT,
                             "version mismatch: expected %" PRIu64 ", found %" PRIu64, expected,
                             cur);
-    return rc == AW_NOMEM ? mem_nomem(err) : AW_OK;
+    return rc;
 }
 
 /* ---- scan --------------------------------------------------------------- */
@@ -916,15 +895,6 @@ static aw_status mem_lock_release(void *s, const aw_state_key *k, uint64_t token
 
 /* ---- two-phase dedup ---------------------------------------------------- */
 
-/* A lease must end on its own when its holder dies; "no expiry" is refused
- * rather than turned into a lease nobody could ever take over. */
-static aw_status mem_check_lease_ms(int64_t lease_ms, aw_error *err)
-{
-    if (lease_ms > 0)
-        return AW_OK;
-    return aw_error_set(err, AW_PERMANENT, "lease_ms must be > 0 (got %" PRId64 ")", lease_ms);
-}
-
 /* Fill c from a done record; caller holds the shard mutex. */
 static aw_status mem_claim_done(const mem_entry *e, aw_claim *c)
 {
@@ -940,13 +910,6 @@ static aw_status mem_claim_done(const mem_entry *e, aw_claim *c)
 static aw_status mem_claim_one(mem_session *ss, aw_claim *c, aw_error *err)
 {
     mem_ref ref;
-    c->result = AW_CLAIM_BUSY;
-    c->token = 0;
-    c->retry_after_ms = 0;
-    c->done_summary = c->done_topic = NULL;
-    c->done_partition = 0;
-    c->done_offset = 0;
-    c->done_token = 0;
     aw_status rc = mem_ref_key(ss, MEM_SPACE_DEDUP, &c->key, &ref, err);
     if (rc != AW_OK)
         return rc;
@@ -974,23 +937,28 @@ static aw_status mem_claim_one(mem_session *ss, aw_claim *c, aw_error *err)
     return rc == AW_NOMEM ? mem_nomem(err) : rc;
 }
 
-static aw_status mem_claim_batch(void *s, aw_claim *items, size_t n, aw_error *err)
+/* A batch item by item (n items of size bytes from items): each identity
+ * is claimed or completed atomically under its own shard mutex; the batch
+ * as a whole is not a transaction (nor is it remotely). */
+static aw_status mem_each(void *s, void *items, size_t size, size_t n,
+                          aw_status (*one)(mem_session *, void *, aw_error *), aw_error *err)
 {
-    mem_session *ss = s;
-    /* Validate the whole batch first so a bad item takes no lease. */
     for (size_t i = 0; i < n; i++) {
-        aw_status rc = mem_check_lease_ms(items[i].lease_ms, err);
-        if (rc != AW_OK)
-            return rc;
-    }
-    /* Each identity is claimed atomically under its own shard mutex; the
-     * batch as a whole is not a transaction (nor is it remotely). */
-    for (size_t i = 0; i < n; i++) {
-        aw_status rc = mem_claim_one(ss, &items[i], err);
+        aw_status rc = one(s, (char *)items + i * size, err);
         if (rc != AW_OK)
             return rc;
     }
     return AW_OK;
+}
+
+static aw_status mem_claim_item(mem_session *ss, void *c, aw_error *err)
+{
+    return mem_claim_one(ss, c, err);
+}
+
+static aw_status mem_claim_batch(void *s, aw_claim *items, size_t n, aw_error *err)
+{
+    return mem_each(s, items, sizeof(*items), n, mem_claim_item, err);
 }
 
 /* Turn the caller's lease into a done record; caller holds the shard mutex.
@@ -1015,7 +983,6 @@ static bool mem_complete_locked(const mem_ref *ref, const aw_complete *c, char *
 static aw_status mem_complete_one(mem_session *ss, aw_complete *c, aw_error *err)
 {
     mem_ref ref;
-    c->stale = true;
     aw_status rc = mem_ref_key(ss, MEM_SPACE_DEDUP, &c->key, &ref, err);
     if (rc != AW_OK)
         return rc;
@@ -1036,15 +1003,14 @@ static aw_status mem_complete_one(mem_session *ss, aw_complete *c, aw_error *err
     return AW_OK;
 }
 
+static aw_status mem_complete_item(mem_session *ss, void *c, aw_error *err)
+{
+    return mem_complete_one(ss, c, err);
+}
+
 static aw_status mem_complete_batch(void *s, aw_complete *items, size_t n, aw_error *err)
 {
-    mem_session *ss = s;
-    for (size_t i = 0; i < n; i++) {
-        aw_status rc = mem_complete_one(ss, &items[i], err);
-        if (rc != AW_OK)
-            return rc;
-    }
-    return AW_OK;
+    return mem_each(s, items, sizeof(*items), n, mem_complete_item, err);
 }
 
 /* The live lease (not a done record) iff token holds it. */
@@ -1057,9 +1023,6 @@ static mem_entry *mem_lease_held(const mem_ref *ref, uint64_t token, int64_t now
 static aw_status mem_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
                                  aw_error *err)
 {
-    aw_status rc = mem_check_lease_ms(lease_ms, err);
-    if (rc != AW_OK)
-        return rc;
     return mem_token_op(s, MEM_SPACE_DEDUP, mem_lease_held, k, token, lease_ms,
                         "lease not held with this token", err);
 }

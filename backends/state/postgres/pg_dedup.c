@@ -1,18 +1,9 @@
-/* Two-phase dedup of the "postgres" state backend (contracts section 1):
- * claim_batch and complete_batch send ONE statement per batch (arrays in
- * through unnest, one row out per item; see AW_PG_CLAIM / AW_PG_COMPLETE in
- * pg_sql.c), lease renew/release one statement each.
- *
- * One identity twice in one batch: a single INSERT ... ON CONFLICT cannot
- * touch a row twice, so only the first occurrence goes to the server and
- * the later ones get what the memory backend (which claims item by item)
- * gives them:
- *  - claim: the first one's result, except that where the first got
- *    ACQUIRED a later one is BUSY with the first's token and lease;
- *  - complete: only the first of equal (identity, token) pairs can turn the
- *    lease into a done record; a repeat is stale (the lease is gone by
- *    then). Items of one identity with different tokens all go to the
- *    server, where at most one of them matches the lease. */
+/* Two-phase dedup of the "postgres" state backend (docs/design.md
+ * section 1): claim_batch and complete_batch send ONE statement per batch
+ * (arrays in through unnest, one row out per item; see AW_PG_CLAIM /
+ * AW_PG_COMPLETE in pg_sql.c), lease renew/release one statement each.
+ * The front (state_claims.c) hands us each identity once per batch, which
+ * a single INSERT ... ON CONFLICT needs: it cannot touch a row twice. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,17 +21,11 @@ static aw_status batch_reserve(pg_session *s, size_t n, aw_error *err)
         cap *= 2;
     size_t *a = realloc(s->key_off, cap * sizeof(*a));
     if (!a)
-        return pg_nomem(err);
+        return aw_pgs_nomem(err);
     s->key_off = a;
     if (!(a = realloc(s->key_len, cap * sizeof(*a))))
-        return pg_nomem(err);
+        return aw_pgs_nomem(err);
     s->key_len = a;
-    if (!(a = realloc(s->first, cap * sizeof(*a))))
-        return pg_nomem(err);
-    s->first = a;
-    if (!(a = realloc(s->uniq, cap * sizeof(*a))))
-        return pg_nomem(err);
-    s->uniq = a;
     s->cap = cap;
     return AW_OK;
 }
@@ -55,88 +40,35 @@ static aw_status batch_keys(pg_session *s, const aw_state_key *(*key_of)(const v
     aw_buf_reset(&s->keys);
     for (size_t i = 0; i < n; i++) {
         s->key_off[i] = s->keys.len;
-        int krc = pg_key_append(s->b, &s->keys, key_of(items, i), true);
+        int krc = aw_pgs_key_append(s->b, &s->keys, key_of(items, i), true);
         if (krc == -2)
             return aw_error_set(err, AW_PERMANENT,
                                 "state key: namespace, tenant and kind are required");
         if (krc)
-            return pg_nomem(err);
+            return aw_pgs_nomem(err);
         s->key_len[i] = s->keys.len - s->key_off[i];
     }
     return AW_OK;
 }
 
-typedef struct batch_ent {
-    const char *key;
-    size_t len;
-    uint64_t token;
-    size_t idx;
-} batch_ent;
-
-static int ent_cmp(const void *pa, const void *pb)
+/* The items' keys as a bytea[] in arr. */
+static int array_keys(pg_session *s, aw_buf *arr, size_t n)
 {
-    const batch_ent *a = pa, *b = pb;
-    size_t n = a->len < b->len ? a->len : b->len;
-    int c = memcmp(a->key, b->key, n);
-    if (c)
-        return c;
-    if (a->len != b->len)
-        return a->len < b->len ? -1 : 1;
-    if (a->token != b->token)
-        return a->token < b->token ? -1 : 1;
-    return a->idx < b->idx ? -1 : a->idx > b->idx;
-}
-
-/* s->first[i] = the first item with item i's key (and token, when tokens
- * is not NULL); s->uniq[0..*nuniq) = the items that are their own first, in
- * item order. */
-static aw_status batch_dedupe(pg_session *s, size_t n, const uint64_t *tokens, size_t *nuniq,
-                              aw_error *err)
-{
-    batch_ent *e = malloc(n * sizeof(*e));
-    if (!e)
-        return pg_nomem(err);
-    for (size_t i = 0; i < n; i++)
-        e[i] = (batch_ent){.key = s->keys.data + s->key_off[i],
-                           .len = s->key_len[i],
-                           .token = tokens ? tokens[i] : 0,
-                           .idx = i};
-    qsort(e, n, sizeof(*e), ent_cmp);
-    for (size_t i = 0; i < n; i++) {
-        bool same = i > 0 && e[i].len == e[i - 1].len && e[i].token == e[i - 1].token &&
-                    memcmp(e[i].key, e[i - 1].key, e[i].len) == 0;
-        /* Within a group the lowest index sorts first. */
-        s->first[e[i].idx] = same ? s->first[e[i - 1].idx] : e[i].idx;
-    }
-    free(e);
-    size_t u = 0;
-    for (size_t i = 0; i < n; i++)
-        if (s->first[i] == i)
-            s->uniq[u++] = i;
-    *nuniq = u;
-    return AW_OK;
-}
-
-/* The unique items' keys as a bytea[] in arr. */
-static int array_keys(pg_session *s, aw_buf *arr, size_t nuniq)
-{
-    if (aw_pg_array_begin(arr, AW_PG_OID_BYTEA, nuniq, false))
+    if (aw_pg_array_begin(arr, AW_PG_OID_BYTEA, n, false))
         return -1;
-    for (size_t u = 0; u < nuniq; u++) {
-        size_t i = s->uniq[u];
+    for (size_t i = 0; i < n; i++)
         if (aw_pg_array_bytes(arr, s->keys.data + s->key_off[i], s->key_len[i]))
             return -1;
-    }
     return 0;
 }
 
-/* The item a result row is about (its 1-based ord column), or NULL. */
-static size_t row_item(const pg_session *s, const PGresult *r, int row, size_t nuniq,
-                       bool *ok)
+/* The item a result row is about (its 1-based ord column); *ok false when
+ * the row names none. */
+static size_t row_item(const PGresult *r, int row, size_t n, bool *ok)
 {
     int64_t ord = aw_pg_get_i64(r, row, 0);
-    *ok = ord >= 1 && (uint64_t)ord <= nuniq;
-    return *ok ? s->uniq[ord - 1] : 0;
+    *ok = ord >= 1 && (uint64_t)ord <= n;
+    return *ok ? (size_t)(ord - 1) : 0;
 }
 
 /* ---- claim ---------------------------------------------------------------- */
@@ -144,17 +76,6 @@ static size_t row_item(const pg_session *s, const PGresult *r, int row, size_t n
 static const aw_state_key *claim_key(const void *items, size_t i)
 {
     return &((const aw_claim *)items)[i].key;
-}
-
-static void claim_reset(aw_claim *c)
-{
-    c->result = AW_CLAIM_BUSY;
-    c->token = 0;
-    c->retry_after_ms = 0;
-    c->done_summary = c->done_topic = NULL;
-    c->done_partition = 0;
-    c->done_offset = 0;
-    c->done_token = 0;
 }
 
 /* Fill item c from result row i. */
@@ -181,41 +102,27 @@ static aw_status claim_from_row(aw_claim *c, const PGresult *r, int i, aw_error 
         c->done_topic = aw_memdup(PQgetvalue(r, i, 5), (size_t)PQgetlength(r, i, 5));
         c->done_partition = aw_pg_get_i32(r, i, 6);
         c->done_offset = aw_pg_get_i64(r, i, 7);
-        return c->done_summary && c->done_topic ? AW_OK : pg_nomem(err);
+        return c->done_summary && c->done_topic ? AW_OK : aw_pgs_nomem(err);
     default:
         return aw_error_set(err, AW_INTERNAL, "claim: unexpected result code from the server");
     }
 }
 
 
-aw_status pg_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
+aw_status aw_pgs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
 {
     pg_session *s = ss;
-    /* Validate the whole batch first so a bad item takes no lease. */
-    for (size_t i = 0; i < n; i++) {
-        aw_status rc = pg_check_lease_ms(items[i].lease_ms, err);
-        if (rc != AW_OK)
-            return rc;
-    }
-    for (size_t i = 0; i < n; i++)
-        claim_reset(&items[i]);
-    if (n == 0)
-        return AW_OK;
-    size_t nuniq = 0;
     aw_status rc = batch_keys(s, claim_key, items, n, err);
-    if (rc == AW_OK)
-        rc = batch_dedupe(s, n, NULL, &nuniq, err);
     if (rc != AW_OK)
         return rc;
     aw_buf *keys = &s->arr[0], *leases = &s->arr[1];
-    int arc = array_keys(s, keys, nuniq) ||
-              aw_pg_array_begin(leases, AW_PG_OID_INT8, nuniq, false);
-    for (size_t u = 0; u < nuniq && !arc; u++) {
-        int64_t ms = items[s->uniq[u]].lease_ms;
+    int arc = array_keys(s, keys, n) || aw_pg_array_begin(leases, AW_PG_OID_INT8, n, false);
+    for (size_t i = 0; i < n && !arc; i++) {
+        int64_t ms = items[i].lease_ms;
         arc = aw_pg_array_i64(leases, ms > AW_PG_MAX_TTL_MS ? AW_PG_MAX_TTL_MS : ms);
     }
     if (arc)
-        return pg_nomem(err);
+        return aw_pgs_nomem(err);
 
     aw_pg_params p;
     PGresult *r = NULL;
@@ -226,25 +133,15 @@ aw_status pg_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
     if (rc != AW_OK)
         return rc;
     int rows = PQntuples(r);
-    if ((size_t)rows != nuniq)
-        rc = aw_error_set(err, AW_INTERNAL, "claim: %d rows for %zu identities", rows, nuniq);
+    if ((size_t)rows != n)
+        rc = aw_error_set(err, AW_INTERNAL, "claim: %d rows for %zu identities", rows, n);
     for (int i = 0; i < rows && rc == AW_OK; i++) {
         bool ok;
-        size_t item = row_item(s, r, i, nuniq, &ok);
+        size_t item = row_item(r, i, n, &ok);
         rc = ok ? claim_from_row(&items[item], r, i, err)
                 : aw_error_set(err, AW_INTERNAL, "claim: bad row number from the server");
     }
     PQclear(r);
-    for (size_t i = 0; i < n && rc == AW_OK; i++)
-        if (s->first[i] != i)
-            rc = aw_claim_copy_repeat(&items[i], &items[s->first[i]], err);
-    if (rc != AW_OK) {
-        /* No item result is meaningful after an error: free what was set. */
-        for (size_t i = 0; i < n; i++) {
-            aw_claim_clear(&items[i]);
-            claim_reset(&items[i]);
-        }
-    }
     return rc;
 }
 
@@ -255,19 +152,19 @@ static const aw_state_key *complete_key(const void *items, size_t i)
     return &((const aw_complete *)items)[i].key;
 }
 
-/* Fill arr[0..7) with the unique items' columns. -1 when out of memory. */
-static int complete_arrays(pg_session *s, const aw_complete *items, size_t nuniq)
+/* Fill arr[0..7) with the items' columns. -1 when out of memory. */
+static int complete_arrays(pg_session *s, const aw_complete *items, size_t n)
 {
     aw_buf *a = s->arr;
-    if (array_keys(s, &a[0], nuniq) || aw_pg_array_begin(&a[1], AW_PG_OID_INT8, nuniq, false) ||
-        aw_pg_array_begin(&a[2], AW_PG_OID_BYTEA, nuniq, false) ||
-        aw_pg_array_begin(&a[3], AW_PG_OID_INT4, nuniq, false) ||
-        aw_pg_array_begin(&a[4], AW_PG_OID_INT8, nuniq, false) ||
-        aw_pg_array_begin(&a[5], AW_PG_OID_BYTEA, nuniq, false) ||
-        aw_pg_array_begin(&a[6], AW_PG_OID_INT8, nuniq, true))
+    if (array_keys(s, &a[0], n) || aw_pg_array_begin(&a[1], AW_PG_OID_INT8, n, false) ||
+        aw_pg_array_begin(&a[2], AW_PG_OID_BYTEA, n, false) ||
+        aw_pg_array_begin(&a[3], AW_PG_OID_INT4, n, false) ||
+        aw_pg_array_begin(&a[4], AW_PG_OID_INT8, n, false) ||
+        aw_pg_array_begin(&a[5], AW_PG_OID_BYTEA, n, false) ||
+        aw_pg_array_begin(&a[6], AW_PG_OID_INT8, n, true))
         return -1;
-    for (size_t u = 0; u < nuniq; u++) {
-        const aw_complete *c = &items[s->uniq[u]];
+    for (size_t i = 0; i < n; i++) {
+        const aw_complete *c = &items[i];
         const char *topic = c->source.topic ? c->source.topic : "";
         const char *sum = c->summary ? c->summary : "";
         int64_t w = c->window_ms > AW_PG_MAX_TTL_MS ? AW_PG_MAX_TTL_MS : c->window_ms;
@@ -282,27 +179,14 @@ static int complete_arrays(pg_session *s, const aw_complete *items, size_t nuniq
     return 0;
 }
 
-aw_status pg_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
+aw_status aw_pgs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
 {
     pg_session *s = ss;
-    for (size_t i = 0; i < n; i++)
-        items[i].stale = true;
-    if (n == 0)
-        return AW_OK;
-    uint64_t *tokens = malloc(n * sizeof(*tokens));
-    if (!tokens)
-        return pg_nomem(err);
-    for (size_t i = 0; i < n; i++)
-        tokens[i] = items[i].token;
-    size_t nuniq = 0;
     aw_status rc = batch_keys(s, complete_key, items, n, err);
-    if (rc == AW_OK)
-        rc = batch_dedupe(s, n, tokens, &nuniq, err);
-    free(tokens);
     if (rc != AW_OK)
         return rc;
-    if (complete_arrays(s, items, nuniq))
-        return pg_nomem(err);
+    if (complete_arrays(s, items, n))
+        return aw_pgs_nomem(err);
 
     aw_pg_params p;
     PGresult *r = NULL;
@@ -315,7 +199,7 @@ aw_status pg_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *er
     int rows = PQntuples(r);
     for (int i = 0; i < rows && rc == AW_OK; i++) {
         bool ok;
-        size_t item = row_item(s, r, i, nuniq, &ok);
+        size_t item = row_item(r, i, n, &ok);
         if (ok)
             items[item].stale = false;
         else
@@ -331,15 +215,11 @@ aw_status pg_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *er
 static aw_status lease_op(pg_session *s, aw_pg_stmt id, const aw_state_key *k, uint64_t token,
                           int64_t lease_ms, aw_error *err)
 {
-    aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = pg_key_params(s, k, true, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_pg_param_i64(&p, (int64_t)token);
-    if (id == AW_PG_LEASE_RENEW)
-        aw_pg_param_ttl(&p, lease_ms);
-    rc = aw_pg_exec(&s->conn, id, &p, &r, err);
+    int64_t tok = (int64_t)token;
+    aw_pgs_args a = {
+        .dedup = true, .first = &tok, .with_ttl = id == AW_PG_LEASE_RENEW, .ttl_ms = lease_ms};
+    aw_status rc = aw_pgs_run_key(s, id, k, &a, &r, err);
     if (rc != AW_OK)
         return rc;
     bool held = PQntuples(r) == 1;
@@ -347,14 +227,13 @@ static aw_status lease_op(pg_session *s, aw_pg_stmt id, const aw_state_key *k, u
     return held ? AW_OK : aw_error_set(err, AW_CONFLICT, "lease not held with this token");
 }
 
-aw_status pg_lease_renew(void *ss, const aw_state_key *k, uint64_t token, int64_t lease_ms,
+aw_status aw_pgs_lease_renew(void *ss, const aw_state_key *k, uint64_t token, int64_t lease_ms,
                          aw_error *err)
 {
-    aw_status rc = pg_check_lease_ms(lease_ms, err);
-    return rc == AW_OK ? lease_op(ss, AW_PG_LEASE_RENEW, k, token, lease_ms, err) : rc;
+    return lease_op(ss, AW_PG_LEASE_RENEW, k, token, lease_ms, err);
 }
 
-aw_status pg_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
+aw_status aw_pgs_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
 {
     return lease_op(ss, AW_PG_LEASE_RELEASE, k, token, 0, err);
 }

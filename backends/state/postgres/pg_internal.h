@@ -38,32 +38,43 @@ typedef struct pg_session {
     aw_buf keys;                       /* a batch's stored keys, back to back */
     size_t *key_off;                   /* where item i's key starts in keys */
     size_t *key_len;
-    size_t *first;                     /* item -> first item with the same key */
-    size_t *uniq;                      /* unique position -> item */
-    size_t cap;                        /* capacity of the four arrays above */
+    size_t cap;                        /* capacity of the two arrays above */
     aw_buf arr[PG_BATCH_ARRAYS];       /* binary array parameters */
 } pg_session;
 
-aw_status pg_nomem(aw_error *err);
+aw_status aw_pgs_nomem(aw_error *err);
 
 /* The prologue of every single-key statement: build the stored key of k in
  * s->key (dedup: kind replaced by AW_PG_DEDUP_KIND), then start p with it as
  * $1 (p borrows s->key until the next call). AW_PERMANENT when a required
  * part of k is missing; p is untouched on error. */
-aw_status pg_key_params(pg_session *s, const aw_state_key *k, bool dedup, aw_pg_params *p,
+aw_status aw_pgs_key_params(pg_session *s, const aw_state_key *k, bool dedup, aw_pg_params *p,
                         aw_error *err);
+/* What follows $1 (the key) in a statement on one key, in this order. */
+typedef struct aw_pgs_args {
+    bool dedup;          /* the key is a dedup record's (kind ignored) */
+    const int64_t *first; /* when set: CAS's expected version, a delta, a token */
+    const void *val;     /* when with_val: the value bytes */
+    size_t len;
+    bool with_val;
+    bool with_ttl;       /* then ttl_ms (aw_pg_param_ttl) */
+    int64_t ttl_ms;
+} aw_pgs_args;
+
+/* Run statement id on the key of k with a's parameters; *res as
+ * aw_pg_exec (the caller clears it). */
+aw_status aw_pgs_run_key(pg_session *s, aw_pg_stmt id, const aw_state_key *k,
+                         const aw_pgs_args *a, PGresult **res, aw_error *err);
+
 /* Append the stored key of k to out. -1 when out of memory, -2 when a
  * required part is missing. */
-int pg_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, bool dedup);
-
-/* lease_ms <= 0 is refused: a lease must end on its own. */
-aw_status pg_check_lease_ms(int64_t lease_ms, aw_error *err);
+int aw_pgs_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, bool dedup);
 
 /* Two-phase dedup (pg_dedup.c). */
-aw_status pg_claim_batch(void *s, aw_claim *items, size_t n, aw_error *err);
-aw_status pg_complete_batch(void *s, aw_complete *items, size_t n, aw_error *err);
-aw_status pg_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
+aw_status aw_pgs_claim_batch(void *s, aw_claim *items, size_t n, aw_error *err);
+aw_status aw_pgs_complete_batch(void *s, aw_complete *items, size_t n, aw_error *err);
+aw_status aw_pgs_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
                          aw_error *err);
-aw_status pg_lease_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
+aw_status aw_pgs_lease_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
 
 #endif

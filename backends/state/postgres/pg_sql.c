@@ -114,7 +114,7 @@ static const aw_pg_stmt_def stmts[AW_PG_STMT_COUNT] = {
                             2},
 
     /* claim_batch: ONE statement for the whole batch ($1 keys, $2 lease_ms,
-     * unique keys: duplicates are resolved by the caller). Rows are taken
+     * unique keys: the state front folds repeats). Rows are taken
      * in key order (INSERT ... SELECT ... ORDER BY: the insert consumes
      * its input in that order whatever the plan), as complete does (see
      * there), so no two batches wait on each other in a cycle; the caller
@@ -162,8 +162,8 @@ static const aw_pg_stmt_def stmts[AW_PG_STMT_COUNT] = {
 
     /* complete_batch: ONE statement for the whole batch ($1 keys, $2
      * tokens, $3 topics, $4 partitions, $5 offsets, $6 summaries, $7
-     * window_ms with NULL = no expiry; (key, token) pairs unique: the caller
-     * resolves duplicates, so each row joins at most one item). Every lease
+     * window_ms with NULL = no expiry; keys unique: the state front folds
+     * repeats, so each row joins at most one item). Every lease
      * still held with the given token becomes a done record; the ords of
      * those come back, every other item is stale and nothing of it was
      * written. A takeover that committed meanwhile is seen: the row lock
@@ -186,9 +186,8 @@ static const aw_pg_stmt_def stmts[AW_PG_STMT_COUNT] = {
      * ... ORDER BY key FOR UPDATE (the lock step runs above the sort: key
      * order whatever the join plan), and the UPDATE only writes rows this
      * statement already holds, so it waits for nobody. Costs one lock write
-     * per completed row (about +30% server time for 50-item batches,
-     * measured on PostgreSQL 15; the claim pays the same through ON
-     * CONFLICT). A 40P01 would still be AW_TRANSIENT (pg_conn.c), and
+     * per completed row (docs/backends/postgres.md; the claim pays the same
+     * through ON CONFLICT). A 40P01 would still be AW_TRANSIENT (pg_conn.c), and
      * nothing of the batch written. */
     [AW_PG_COMPLETE] =
         {"aw_complete",

@@ -16,7 +16,7 @@
  * pg_params (parameters, arrays), pg_migrate.
  *
  * What it guarantees, honestly:
- *  - Against ONE primary, every promise of contracts section 2 holds for
+ *  - Against ONE primary, every promise of docs/design.md section 2 holds for
  *    all threads of all worker processes: each operation is one autocommit
  *    statement (ACID) whose read-check-write runs under the row lock of the
  *    key it touches (INSERT ... ON CONFLICT DO UPDATE, UPDATE ... WHERE, or
@@ -76,12 +76,13 @@
 #include "backends/state/postgres/pg_reaper.h"
 #include "common/aw_key.h"
 #include "common/aw_log.h"
+#include "common/aw_session.h"
 
 /* ---- helpers shared with pg_dedup.c --------------------------------------- */
 
-aw_status pg_nomem(aw_error *err) { return aw_error_set(err, AW_NOMEM, "out of memory"); }
+aw_status aw_pgs_nomem(aw_error *err) { return aw_error_set(err, AW_NOMEM, "out of memory"); }
 
-int pg_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, bool dedup)
+int aw_pgs_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, bool dedup)
 {
     const char *kind = dedup ? AW_PG_DEDUP_KIND : k ? k->kind : NULL;
     if (!k || !k->ns || !k->tenant || !kind)
@@ -92,26 +93,19 @@ int pg_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, bool 
     return 0;
 }
 
-aw_status pg_key_params(pg_session *s, const aw_state_key *k, bool dedup, aw_pg_params *p,
+aw_status aw_pgs_key_params(pg_session *s, const aw_state_key *k, bool dedup, aw_pg_params *p,
                         aw_error *err)
 {
     aw_buf_reset(&s->key);
-    int rc = pg_key_append(s->b, &s->key, k, dedup);
+    int rc = aw_pgs_key_append(s->b, &s->key, k, dedup);
     if (rc == -2)
         return aw_error_set(err, AW_PERMANENT,
                             "state key: namespace, tenant and kind are required");
     if (rc)
-        return pg_nomem(err);
+        return aw_pgs_nomem(err);
     aw_pg_params_init(p);
     aw_pg_param_bytes(p, s->key.data, s->key.len);
     return AW_OK;
-}
-
-aw_status pg_check_lease_ms(int64_t lease_ms, aw_error *err)
-{
-    if (lease_ms > 0)
-        return AW_OK;
-    return aw_error_set(err, AW_PERMANENT, "lease_ms must be > 0 (got %" PRId64 ")", lease_ms);
 }
 
 /* ---- create / destroy / sessions ------------------------------------------ */
@@ -135,7 +129,7 @@ static aw_status pg_create(const aw_state_options *opts, void **out, aw_error *e
     aw_pg_conn probe;
     pg_backend *b = calloc(1, sizeof(*b));
     if (!b)
-        return pg_nomem(err);
+        return aw_pgs_nomem(err);
     aw_status rc = aw_pg_config_init(&b->cfg, "state", opts ? opts->url : NULL,
                                      opts ? opts->connect_timeout_ms : 0,
                                      opts ? opts->command_timeout_ms : 0, err);
@@ -144,7 +138,7 @@ static aw_status pg_create(const aw_state_options *opts, void **out, aw_error *e
     b->prefix = strdup(prefix);
     b->prefix_len = strlen(prefix);
     if (!b->prefix) {
-        rc = pg_nomem(err);
+        rc = aw_pgs_nomem(err);
         goto fail;
     }
     /* Check the schema once, so a database nobody migrated fails the
@@ -188,26 +182,20 @@ static void pg_session_close(void *session)
         aw_buf_free(&s->arr[i]);
     free(s->key_off);
     free(s->key_len);
-    free(s->first);
-    free(s->uniq);
     free(s);
+}
+
+static aw_status pg_session_connect(void *session, aw_error *err)
+{
+    pg_session *s = session;
+    aw_pg_conn_init(&s->conn, &s->b->cfg, -1);
+    return aw_pg_conn_connect(&s->conn, err);
 }
 
 static aw_status pg_session_open(void *backend, void **session, aw_error *err)
 {
-    *session = NULL;
-    pg_session *s = calloc(1, sizeof(*s));
-    if (!s)
-        return pg_nomem(err);
-    s->b = backend;
-    aw_pg_conn_init(&s->conn, &s->b->cfg, -1);
-    aw_status rc = aw_pg_conn_connect(&s->conn, err);
-    if (rc != AW_OK) {
-        pg_session_close(s);
-        return rc;
-    }
-    *session = s;
-    return AW_OK;
+    return aw_session_open(backend, sizeof(pg_session), pg_session_connect,
+                           pg_session_close, session, err);
 }
 
 /* ---- migrations ---------------------------------------------------------- */
@@ -234,19 +222,29 @@ static aw_status run(pg_session *s, aw_pg_stmt id, const aw_pg_params *p, PGresu
     return aw_pg_exec(&s->conn, id, p, res, err);
 }
 
+aw_status aw_pgs_run_key(pg_session *s, aw_pg_stmt id, const aw_state_key *k,
+                        const aw_pgs_args *a, PGresult **res, aw_error *err)
+{
+    aw_pg_params p;
+    aw_status rc = aw_pgs_key_params(s, k, a->dedup, &p, err);
+    if (rc != AW_OK)
+        return rc;
+    if (a->first)
+        aw_pg_param_i64(&p, *a->first);
+    if (a->with_val)
+        aw_pg_param_bytes(&p, a->val, a->len);
+    if (a->with_ttl)
+        aw_pg_param_ttl(&p, a->ttl_ms);
+    return run(s, id, &p, res, err);
+}
+
 static aw_status pg_check_and_set(void *ss, const aw_state_key *k, const void *val, size_t len,
                                   int64_t ttl_ms, bool *written, aw_error *err)
 {
-    pg_session *s = ss;
-    aw_pg_params p;
     PGresult *r = NULL;
     *written = false;
-    aw_status rc = pg_key_params(s, k, false, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_pg_param_bytes(&p, val, len);
-    aw_pg_param_ttl(&p, ttl_ms);
-    rc = run(s, AW_PG_INSERT, &p, &r, err);
+    aw_pgs_args a = {.val = val, .len = len, .with_val = true, .with_ttl = true, .ttl_ms = ttl_ms};
+    aw_status rc = aw_pgs_run_key(ss, AW_PG_INSERT, k, &a, &r, err);
     if (rc != AW_OK)
         return rc;
     *written = PQntuples(r) == 1;
@@ -256,14 +254,9 @@ static aw_status pg_check_and_set(void *ss, const aw_state_key *k, const void *v
 
 static aw_status pg_get(void *ss, const aw_state_key *k, aw_state_value *out, aw_error *err)
 {
-    pg_session *s = ss;
-    aw_pg_params p;
     PGresult *r = NULL;
     memset(out, 0, sizeof(*out));
-    aw_status rc = pg_key_params(s, k, false, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    rc = run(s, AW_PG_GET, &p, &r, err);
+    aw_status rc = aw_pgs_run_key(ss, AW_PG_GET, k, &(aw_pgs_args){0}, &r, err);
     if (rc != AW_OK)
         return rc;
     if (PQntuples(r) != 1) {
@@ -277,7 +270,7 @@ static aw_status pg_get(void *ss, const aw_state_key *k, aw_state_value *out, aw
     PQclear(r);
     if (!out->data) {
         memset(out, 0, sizeof(*out));
-        return pg_nomem(err);
+        return aw_pgs_nomem(err);
     }
     return AW_OK;
 }
@@ -285,15 +278,9 @@ static aw_status pg_get(void *ss, const aw_state_key *k, aw_state_value *out, aw
 static aw_status pg_set(void *ss, const aw_state_key *k, const void *val, size_t len,
                         int64_t ttl_ms, uint64_t *version, aw_error *err)
 {
-    pg_session *s = ss;
-    aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = pg_key_params(s, k, false, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_pg_param_bytes(&p, val, len);
-    aw_pg_param_ttl(&p, ttl_ms);
-    rc = run(s, AW_PG_SET, &p, &r, err);
+    aw_pgs_args a = {.val = val, .len = len, .with_val = true, .with_ttl = true, .ttl_ms = ttl_ms};
+    aw_status rc = aw_pgs_run_key(ss, AW_PG_SET, k, &a, &r, err);
     if (rc != AW_OK)
         return rc;
     if (version)
@@ -304,14 +291,9 @@ static aw_status pg_set(void *ss, const aw_state_key *k, const void *val, size_t
 
 static aw_status pg_del(void *ss, const aw_state_key *k, bool *existed, aw_error *err)
 {
-    pg_session *s = ss;
-    aw_pg_params p;
     PGresult *r = NULL;
     *existed = false;
-    aw_status rc = pg_key_params(s, k, false, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    rc = run(s, AW_PG_DELETE, &p, &r, err);
+    aw_status rc = aw_pgs_run_key(ss, AW_PG_DELETE, k, &(aw_pgs_args){0}, &r, err);
     if (rc != AW_OK)
         return rc;
     /* bool, binary: one byte. */
@@ -340,15 +322,9 @@ static bool parse_i64(const char *p, int len, int64_t *out)
 static aw_status pg_increment(void *ss, const aw_state_key *k, int64_t delta, int64_t ttl_ms,
                               int64_t *value, aw_error *err)
 {
-    pg_session *s = ss;
-    aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = pg_key_params(s, k, false, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_pg_param_i64(&p, delta);
-    aw_pg_param_ttl(&p, ttl_ms);
-    rc = run(s, AW_PG_INCREMENT, &p, &r, err);
+    aw_pgs_args a = {.first = &delta, .with_ttl = true, .ttl_ms = ttl_ms};
+    aw_status rc = aw_pgs_run_key(ss, AW_PG_INCREMENT, k, &a, &r, err);
     if (rc != AW_OK)
         return rc;
     bool ok = PQntuples(r) == 1 && parse_i64(PQgetvalue(r, 0, 0), PQgetlength(r, 0, 0), value);
@@ -361,20 +337,15 @@ static aw_status pg_compare_and_swap(void *ss, const aw_state_key *k, uint64_t e
                                      const void *val, size_t len, int64_t ttl_ms,
                                      uint64_t *current, aw_error *err)
 {
-    pg_session *s = ss;
-    aw_pg_params p;
     PGresult *r = NULL;
     if (expected > (uint64_t)INT64_MAX) {
         /* No stored version can be that large: a mismatch whatever is there. */
         expected = (uint64_t)INT64_MAX;
     }
-    aw_status rc = pg_key_params(s, k, false, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_pg_param_i64(&p, (int64_t)expected);
-    aw_pg_param_bytes(&p, val, len);
-    aw_pg_param_ttl(&p, ttl_ms);
-    rc = run(s, AW_PG_CAS, &p, &r, err);
+    int64_t exp = (int64_t)expected;
+    aw_pgs_args a = {
+        .first = &exp, .val = val, .len = len, .with_val = true, .with_ttl = true, .ttl_ms = ttl_ms};
+    aw_status rc = aw_pgs_run_key(ss, AW_PG_CAS, k, &a, &r, err);
     if (rc != AW_OK)
         return rc;
     bool ok = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 1 && PQgetvalue(r, 0, 0)[0] == 1;
@@ -417,7 +388,7 @@ static aw_status pg_scan(void *ss, const char *ns, const char *tenant, const cha
     aw_state_key k = {.ns = ns, .tenant = tenant, .kind = kind, .id = ""};
     aw_buf lower = {0}, upper = {0};
     aw_status rc = AW_OK;
-    int krc = pg_key_append(s->b, &lower, &k, false);
+    int krc = aw_pgs_key_append(s->b, &lower, &k, false);
     size_t id_off = lower.len;
     if (krc == -2) {
         aw_buf_free(&lower);
@@ -426,7 +397,7 @@ static aw_status pg_scan(void *ss, const char *ns, const char *tenant, const cha
     }
     if (krc || (prefix && aw_buf_puts(&lower, prefix)) ||
         aw_buf_append(&upper, lower.data, lower.len)) {
-        rc = pg_nomem(err);
+        rc = aw_pgs_nomem(err);
         goto out;
     }
     if (prefix_successor(&upper)) {
@@ -452,7 +423,7 @@ static aw_status pg_scan(void *ss, const char *ns, const char *tenant, const cha
             free(id);
             id = aw_memdup(PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
             if (!id) {
-                rc = pg_nomem(err);
+                rc = aw_pgs_nomem(err);
                 stopped = true;
                 break;
             }
@@ -462,7 +433,7 @@ static aw_status pg_scan(void *ss, const char *ns, const char *tenant, const cha
             /* Next page: after base + the last id. */
             lower.len = id_off;
             if (aw_buf_puts(&lower, id)) {
-                rc = pg_nomem(err);
+                rc = aw_pgs_nomem(err);
                 stopped = true;
             }
             after = true;
@@ -483,15 +454,10 @@ out:
 static aw_status pg_lock_acquire(void *ss, const aw_state_key *k, int64_t ttl_ms,
                                  uint64_t *token, aw_error *err)
 {
-    pg_session *s = ss;
-    aw_pg_params p;
     PGresult *r = NULL;
     *token = 0;
-    aw_status rc = pg_key_params(s, k, false, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_pg_param_ttl(&p, ttl_ms);
-    rc = run(s, AW_PG_LOCK_ACQUIRE, &p, &r, err);
+    aw_pgs_args a = {.with_ttl = true, .ttl_ms = ttl_ms};
+    aw_status rc = aw_pgs_run_key(ss, AW_PG_LOCK_ACQUIRE, k, &a, &r, err);
     if (rc != AW_OK)
         return rc;
     bool got = PQntuples(r) == 1;
@@ -505,15 +471,10 @@ static aw_status pg_lock_acquire(void *ss, const aw_state_key *k, int64_t ttl_ms
 static aw_status pg_lock_held_op(pg_session *s, aw_pg_stmt id, const aw_state_key *k,
                                  uint64_t token, int64_t ttl_ms, aw_error *err)
 {
-    aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = pg_key_params(s, k, false, &p, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_pg_param_i64(&p, (int64_t)token);
-    if (id == AW_PG_LOCK_EXTEND)
-        aw_pg_param_ttl(&p, ttl_ms);
-    rc = run(s, id, &p, &r, err);
+    int64_t tok = (int64_t)token;
+    aw_pgs_args a = {.first = &tok, .with_ttl = id == AW_PG_LOCK_EXTEND, .ttl_ms = ttl_ms};
+    aw_status rc = aw_pgs_run_key(s, id, k, &a, &r, err);
     if (rc != AW_OK)
         return rc;
     bool held = PQntuples(r) == 1;
@@ -578,9 +539,9 @@ const aw_state_driver aw_state_postgres_driver = {
     .lock_acquire = pg_lock_acquire,
     .lock_extend = pg_lock_extend,
     .lock_release = pg_lock_release,
-    .claim_batch = pg_claim_batch,
-    .complete_batch = pg_complete_batch,
-    .lease_renew = pg_lease_renew,
-    .lease_release = pg_lease_release,
+    .claim_batch = aw_pgs_claim_batch,
+    .complete_batch = aw_pgs_complete_batch,
+    .lease_renew = aw_pgs_lease_renew,
+    .lease_release = aw_pgs_lease_release,
     .migrate = pg_migrate,
 };

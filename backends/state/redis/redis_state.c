@@ -7,7 +7,7 @@
  * redis_scripts.h. Connection handling: redis_conn.h.
  *
  * What it guarantees, honestly:
- *  - Against ONE Redis primary, every promise of contracts section 2 holds
+ *  - Against ONE Redis primary, every promise of docs/design.md section 2 holds
  *    for all threads of all worker processes: each read-modify-write is one
  *    Lua script, and Redis runs a script to completion before any other
  *    command, so check-and-set, versions, CAS, locks and the two-phase claim
@@ -67,6 +67,7 @@
 #include "backends/state/state_backend.h"
 #include "common/aw_buf.h"
 #include "common/aw_log.h"
+#include "common/aw_session.h"
 
 /* TTLs beyond this (about 100 years) are clamped: PEXPIRE refuses values
  * whose deadline overflows. */
@@ -336,21 +337,17 @@ static void rs_session_close(void *session)
     free(s);
 }
 
+static aw_status rs_session_connect(void *session, aw_error *err)
+{
+    rs_session *s = session;
+    aw_redis_conn_init(&s->conn, &s->b->cfg);
+    return aw_redis_conn_connect(&s->conn, err);
+}
+
 static aw_status rs_session_open(void *backend, void **session, aw_error *err)
 {
-    *session = NULL;
-    rs_session *s = calloc(1, sizeof(*s));
-    if (!s)
-        return rs_nomem(err);
-    s->b = backend;
-    aw_redis_conn_init(&s->conn, &s->b->cfg);
-    aw_status rc = aw_redis_conn_connect(&s->conn, err);
-    if (rc != AW_OK) {
-        rs_session_close(s);
-        return rc;
-    }
-    *session = s;
-    return AW_OK;
+    return aw_session_open(backend, sizeof(rs_session), rs_session_connect,
+                           rs_session_close, session, err);
 }
 
 void aw_state_redis_session_stats(void *session, aw_redis_stats *out)
@@ -361,17 +358,27 @@ void aw_state_redis_session_stats(void *session, aw_redis_stats *out)
 
 /* ---- generic key/value ----------------------------------------------------- */
 
+/* Start cmd as script `script` on the value key of k (its KEYS[1]). */
+static aw_status rs_value_script(rs_session *s, aw_redis_script script, const aw_state_key *k,
+                                 aw_redis_cmd *cmd, aw_error *err)
+{
+    aw_status rc = rs_key(s, AW_REDIS_SPACE_VALUE, k, err);
+    if (rc != AW_OK)
+        return rc;
+    aw_redis_cmd_script(cmd, script, 1);
+    aw_redis_cmd_arg(cmd, s->keys.data, s->keys.len);
+    return AW_OK;
+}
+
 static aw_status rs_check_and_set(void *ss, const aw_state_key *k, const void *val, size_t len,
                                   int64_t ttl_ms, bool *written, aw_error *err)
 {
     rs_session *s = ss;
     aw_redis_cmd cmd;
     *written = false;
-    aw_status rc = rs_key(s, AW_REDIS_SPACE_VALUE, k, err);
+    aw_status rc = rs_value_script(s, AW_RS_INSERT, k, &cmd, err);
     if (rc != AW_OK)
         return rc;
-    aw_redis_cmd_script(&cmd, AW_RS_INSERT, 1);
-    aw_redis_cmd_arg(&cmd, s->keys.data, s->keys.len);
     aw_redis_cmd_arg(&cmd, val, len);
     aw_redis_cmd_num(&cmd, rs_ttl(ttl_ms));
     return rs_run_flag(s, &cmd, "check_and_set", written, err);
@@ -418,11 +425,9 @@ static aw_status rs_set(void *ss, const aw_state_key *k, const void *val, size_t
     rs_session *s = ss;
     aw_redis_cmd cmd;
     redisReply *r = NULL;
-    aw_status rc = rs_key(s, AW_REDIS_SPACE_VALUE, k, err);
+    aw_status rc = rs_value_script(s, AW_RS_SET, k, &cmd, err);
     if (rc != AW_OK)
         return rc;
-    aw_redis_cmd_script(&cmd, AW_RS_SET, 1);
-    aw_redis_cmd_arg(&cmd, s->keys.data, s->keys.len);
     aw_redis_cmd_arg(&cmd, val, len);
     aw_redis_cmd_num(&cmd, rs_ttl(ttl_ms));
     rc = rs_run(s, &cmd, "set", &r, err);
@@ -457,11 +462,9 @@ static aw_status rs_increment(void *ss, const aw_state_key *k, int64_t delta, in
     rs_session *s = ss;
     aw_redis_cmd cmd;
     redisReply *r = NULL;
-    aw_status rc = rs_key(s, AW_REDIS_SPACE_VALUE, k, err);
+    aw_status rc = rs_value_script(s, AW_RS_INCR, k, &cmd, err);
     if (rc != AW_OK)
         return rc;
-    aw_redis_cmd_script(&cmd, AW_RS_INCR, 1);
-    aw_redis_cmd_arg(&cmd, s->keys.data, s->keys.len);
     aw_redis_cmd_num(&cmd, delta);
     aw_redis_cmd_num(&cmd, rs_ttl(ttl_ms));
     rc = rs_run(s, &cmd, "increment", &r, err);
@@ -480,11 +483,9 @@ static aw_status rs_compare_and_swap(void *ss, const aw_state_key *k, uint64_t e
     rs_session *s = ss;
     aw_redis_cmd cmd;
     redisReply *r = NULL;
-    aw_status rc = rs_key(s, AW_REDIS_SPACE_VALUE, k, err);
+    aw_status rc = rs_value_script(s, AW_RS_CAS, k, &cmd, err);
     if (rc != AW_OK)
         return rc;
-    aw_redis_cmd_script(&cmd, AW_RS_CAS, 1);
-    aw_redis_cmd_arg(&cmd, s->keys.data, s->keys.len);
     aw_redis_cmd_unum(&cmd, expected);
     aw_redis_cmd_arg(&cmd, val, len);
     aw_redis_cmd_num(&cmd, rs_ttl(ttl_ms));
@@ -610,9 +611,9 @@ static aw_status rs_scan_keys(rs_session *s, const char *pfx, size_t plen, rs_hi
 }
 
 /* A scan is O(keys in the database) on the server (SCAN has no index to
- * seek in), like the memory backend's walk: measured about 1 us per key in
- * the database (0.9 s for 760k keys, whatever the COUNT hint; COUNT 1000
- * keeps each step of the server's single thread to a few ms). Keep the
+ * seek in), like the memory backend's walk (figures in
+ * docs/backends/redis.md; COUNT 1000 keeps each step of the server's single
+ * thread short whatever the hint does to the total). Keep the
  * state in its own db when scans matter; nothing in the worker's hot path
  * scans. Values are fetched for the matching keys only, RS_SCAN_CHUNK per
  * pipelined round trip. A key that
@@ -741,13 +742,6 @@ static aw_status rs_lock_release(void *ss, const aw_state_key *k, uint64_t token
 
 /* ---- two-phase dedup -------------------------------------------------------- */
 
-static aw_status rs_check_lease_ms(int64_t lease_ms, aw_error *err)
-{
-    if (lease_ms > 0)
-        return AW_OK;
-    return aw_error_set(err, AW_PERMANENT, "lease_ms must be > 0 (got %" PRId64 ")", lease_ms);
-}
-
 /* Build the dedup keys of n items into s->keys (offsets in key_off/key_len);
  * key_of(items, i) returns item i's key. */
 static aw_status rs_batch_keys(rs_session *s, const void *items, size_t n,
@@ -813,26 +807,6 @@ static aw_status rs_claim_parse(rs_session *s, const redisReply *r, aw_claim *c,
 static aw_status rs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
 {
     rs_session *s = ss;
-    /* Validate the whole batch first so a bad item takes no lease. */
-    for (size_t i = 0; i < n; i++) {
-        aw_status rc = rs_check_lease_ms(items[i].lease_ms, err);
-        if (rc == AW_OK)
-            rc = rs_check_key(&items[i].key, true, err);
-        if (rc != AW_OK)
-            return rc;
-    }
-    for (size_t i = 0; i < n; i++) {
-        aw_claim *c = &items[i];
-        c->result = AW_CLAIM_BUSY;
-        c->token = 0;
-        c->retry_after_ms = 0;
-        c->done_summary = c->done_topic = NULL;
-        c->done_partition = 0;
-        c->done_offset = 0;
-        c->done_token = 0;
-    }
-    if (n == 0)
-        return AW_OK;
     aw_status rc = rs_batch_keys(s, items, n, rs_claim_key, err);
     if (rc != AW_OK)
         return rc;
@@ -855,19 +829,12 @@ static aw_status rs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *e
             rc = rs_claim_parse(s, s->replies[i], &items[i], err);
     }
     aw_redis_replies_free(s->replies, n);
-    if (rc != AW_OK) /* on error no item result is meaningful: free them all */
-        for (size_t i = 0; i < n; i++)
-            aw_claim_clear(&items[i]);
     return rc;
 }
 
 static aw_status rs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
 {
     rs_session *s = ss;
-    for (size_t i = 0; i < n; i++)
-        items[i].stale = true;
-    if (n == 0)
-        return AW_OK;
     aw_status rc = rs_batch_keys(s, items, n, rs_complete_key, err);
     if (rc != AW_OK)
         return rc;
@@ -902,11 +869,7 @@ static aw_status rs_complete_batch(void *ss, aw_complete *items, size_t n, aw_er
 static aw_status rs_lease_renew(void *ss, const aw_state_key *k, uint64_t token, int64_t lease_ms,
                                 aw_error *err)
 {
-    rs_session *s = ss;
-    aw_status rc = rs_check_lease_ms(lease_ms, err);
-    if (rc != AW_OK)
-        return rc;
-    return rs_token_op(s, AW_REDIS_SPACE_DEDUP, k, AW_RS_LEASE_RENEW, token, lease_ms,
+    return rs_token_op(ss, AW_REDIS_SPACE_DEDUP, k, AW_RS_LEASE_RENEW, token, lease_ms,
                        "lease_renew", "lease not held with this token", err);
 }
 

@@ -1,4 +1,4 @@
-/* Storage key layout shared by all state backends (docs/design.md section 2).
+/* Storage key layout shared by all state backends (docs/design.md section 3).
  *
  *   <len>:<namespace><len>:<tenant><len>:<kind><id>
  *

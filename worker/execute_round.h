@@ -1,4 +1,4 @@
-/* The execute phase of one micro-batch (docs/design.md section 1: claim ->
+/* The execute phase of one micro-batch (docs/design.md section 2: claim ->
  * execute -> complete), as rounds of concurrent provider calls.
  *
  * A round: wait until the earliest item may make its next attempt, then

@@ -1,6 +1,6 @@
 /* Renews the leases of executions in progress, so a provider call slower
  * than the lease does not let another replica take over (docs/design.md section
- * 1: "renewing the lease while a slow call runs").
+ * 2: "renewing the lease while a slow call runs").
  *
  * Worker threads register a lease before calling the provider and remove it
  * after; one keeper thread, with its own state session, renews every lease

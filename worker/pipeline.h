@@ -1,4 +1,4 @@
-/* The per-batch pipeline of docs/design.md section 1, run on a worker thread:
+/* The per-batch pipeline of docs/design.md sections 1 and 2, run on a worker thread:
  *   rejected -> DLQ + audit (+ reply when an id was readable)
  *   valid    -> claim (batch) -> execute (provider, lease renewed)
  *            -> complete (batch) -> audit (batch) -> reply

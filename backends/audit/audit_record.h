@@ -1,4 +1,4 @@
-/* The reply message (docs/design.md section 4) and record comparison, on top of
+/* The reply message (docs/design.md section 5) and record comparison, on top of
  * the audit record functions declared in audit_types.h.
  *
  * The reply JSON is the audit-record JSON (schemas/audit-record.schema.json)

@@ -1,4 +1,4 @@
-/* The audit record and query types (docs/design.md section 3), shared by callers
+/* The audit record and query types (docs/design.md section 4), shared by callers
  * (audit.h) and implementers (audit_backend.h). */
 #ifndef AW_AUDIT_TYPES_H
 #define AW_AUDIT_TYPES_H

@@ -13,7 +13,7 @@
  * locks unless the operator opts in.
  *
  * Every operation returns AW_OK or an error code and fills err. Semantics are
- * those of docs/design.md section 2, checked for every
+ * those of docs/design.md section 3, checked for every
  * backend by tests/conformance:
  *  - ttl_ms <= 0 means "no expiry", and `set` without TTL clears an old expiry;
  *  - expired keys behave exactly as absent keys;

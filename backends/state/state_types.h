@@ -44,7 +44,7 @@ typedef struct aw_state_options {
     int command_timeout_ms;
 } aw_state_options;
 
-/* ---- Two-phase dedup (docs/design.md section 1) ---------------------------- */
+/* ---- Two-phase dedup (docs/design.md section 2) ---------------------------- */
 
 typedef enum aw_claim_result {
     AW_CLAIM_ACQUIRED = 0, /* lease taken: execute, then complete with token */

@@ -1,4 +1,4 @@
-/* State backend conformance suite (contracts section 2). See suite_state.h.
+/* State backend conformance suite (docs/design.md section 3). See suite_state.h.
  *
  * Timing: TTL tests use short TTLs (CONF_SHORT_TTL_MS) and then wait for a
  * condition (the key is gone, the lock can be taken again) by polling with a

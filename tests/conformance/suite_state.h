@@ -1,4 +1,4 @@
-/* The state backend conformance suite: contracts section 2, one set of cmocka
+/* The state backend conformance suite: docs/design.md section 3, one set of cmocka
  * groups run against every state backend (memory always; Redis, PostgreSQL,
  * DynamoDB... against the servers the test script starts).
  *

@@ -1,7 +1,7 @@
 /* The in-process state backend ("memory").
  *
  * Scope of the guarantee: the table lives in this process. It gives every
- * promise of docs/design.md section 2 (atomic compare-and-set, fencing tokens,
+ * promise of docs/design.md section 3 (atomic compare-and-set, fencing tokens,
  * exactly one claimer per identity) to all threads and sessions of ONE
  * process. Two worker processes each have their own table, so "across
  * replicas" here means "across the worker threads of one replica"; running

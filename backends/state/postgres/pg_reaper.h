@@ -1,6 +1,6 @@
 /* The reaper of the "postgres" state backend: one background thread per
  * backend object, with its own connection, that deletes expired rows so they
- * do not grow without bound (docs/design.md section 2).
+ * do not grow without bound (docs/design.md section 3).
  *
  * Every reaper_interval_ms it deletes, table by table, chunks of at most
  * AW_PG_REAP_CHUNK expired rows (DELETE ... WHERE ctid = ANY (ARRAY(SELECT

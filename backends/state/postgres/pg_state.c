@@ -16,7 +16,7 @@
  * pg_params (parameters, arrays), pg_migrate.
  *
  * What it guarantees, honestly:
- *  - Against ONE primary, every promise of docs/design.md section 2 holds for
+ *  - Against ONE primary, every promise of docs/design.md section 3 holds for
  *    all threads of all worker processes: each operation is one autocommit
  *    statement (ACID) whose read-check-write runs under the row lock of the
  *    key it touches (INSERT ... ON CONFLICT DO UPDATE, UPDATE ... WHERE, or

@@ -7,7 +7,7 @@
  * redis_scripts.h. Connection handling: redis_conn.h.
  *
  * What it guarantees, honestly:
- *  - Against ONE Redis primary, every promise of docs/design.md section 2 holds
+ *  - Against ONE Redis primary, every promise of docs/design.md section 3 holds
  *    for all threads of all worker processes: each read-modify-write is one
  *    Lua script, and Redis runs a script to completion before any other
  *    command, so check-and-set, versions, CAS, locks and the two-phase claim

@@ -308,6 +308,8 @@ static void on_revoke(aw_consumer *c, rd_kafka_topic_partition_list_t *parts)
         }
     } else {
         AW_WARN("consumer", "assignment lost: dropping in-flight work without commit");
+        if (c->hooks.lost)
+            c->hooks.lost(c->hooks.ud);
     }
     for (int i = 0; i < parts->cnt; i++) {
         part *p = find_part(c, parts->elems[i].topic, parts->elems[i].partition);

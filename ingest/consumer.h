@@ -33,6 +33,11 @@ typedef struct aw_consumer_hooks {
      * storing and committing through the consumer: the runtime commits the
      * completed offsets in its transaction. May be NULL. */
     void (*commit)(void *ud, aw_consumer *c);
+    /* Called inside the rebalance callback when the assignment was lost
+     * (the group went on without us: session timed out), before its
+     * partitions are dropped: work polled from them must not start any
+     * more provider call. May be NULL. */
+    void (*lost)(void *ud);
     void *ud;
 } aw_consumer_hooks;
 

@@ -53,6 +53,9 @@ typedef struct aw_worker_ctx {
     aw_backend_health state_health; /* for /readyz */
     aw_backend_health audit_health;
     atomic_bool hard_stop;          /* second signal: give up waiting */
+    atomic_uint lost_epoch;         /* bumped by the polling thread when the
+                                       assignment is lost: jobs polled before
+                                       start no provider call any more */
     /* kafka.transactional_replies: failed sends of the open transaction
      * (delivery thread adds, polling thread takes). */
     atomic_ulong txn_send_failures;

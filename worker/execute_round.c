@@ -102,9 +102,15 @@ bool aw_exec_round(aw_worker_ctx *ctx, aw_provider_sessions *ps, aw_exec *x,
         return stopped(x);
     now = aw_mono_now_ms();
     size_t n_due = 0;
-    for (size_t i = 0; i < x->n; i++)
-        if (!x->items[i].final && x->items[i].next_ms <= now)
+    for (size_t i = 0; i < x->n; i++) {
+        aw_exec_item *it = &x->items[i];
+        if (it->final || it->next_ms > now)
+            continue;
+        if (x->may_start && !x->may_start(x->may_start_ud, it, now + start_window_ms))
+            it->final = it->refused = true;
+        else
             x->due[n_due++] = i;
+    }
     /* One execute_many per provider present, in order of first appearance.
      * A batch rarely mixes providers; when it does they run one after the
      * other. */

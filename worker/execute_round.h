@@ -11,6 +11,9 @@
  * returned early is not held back by a long tail of calls still to start
  * (with max_concurrency = 1 the rounds are the old one-at-a-time loop).
  *
+ * Before each attempt the gate (may_start) is asked; an item it refuses
+ * becomes final without a call (refused), whatever attempts it made.
+ *
  * Metrics: provider_ms observes every call made, provider_retries counts
  * every retry scheduled (as the one-at-a-time loop did).
  *
@@ -38,9 +41,17 @@ typedef struct aw_exec_item {
     /* kept by the rounds */
     int attempts;               /* attempts made */
     int64_t next_ms;            /* aw_mono_now_ms(): no attempt before */
-    bool final;                 /* res is the outcome */
+    bool final;                 /* res is the outcome, or refused */
+    bool refused;               /* final without a call: may_start said no to
+                                   its next attempt (res is not an answer) */
     aw_provider_result res;     /* of the last attempt made */
 } aw_exec_item;
+
+/* Asked for each item just before a round makes its next attempt: may the
+ * call start, given that the round starts its calls no later than
+ * start_until_ms (aw_mono_now_ms() scale)? The pipeline answers whether the
+ * item's lease is known held until then. */
+typedef bool (*aw_exec_gate)(void *ud, const aw_exec_item *it, int64_t start_until_ms);
 
 typedef struct aw_exec {
     aw_exec_item *items;
@@ -49,6 +60,8 @@ typedef struct aw_exec {
     aw_provider_call *calls;
     aw_provider_result *res;
     size_t *due;
+    aw_exec_gate may_start;     /* NULL: every attempt may start */
+    void *may_start_ud;
 } aw_exec;
 
 /* Room for cap items, taken from s (the worker's per-batch scratch: freed

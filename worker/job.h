@@ -37,6 +37,7 @@ typedef struct aw_delivery {
 typedef struct aw_job {
     rd_kafka_message_t *msg;   /* owned; the original message */
     uint32_t generation;       /* assignment generation of its partition */
+    unsigned lost_epoch;       /* the context's lost_epoch when it was polled */
     bool decoded;              /* action/reject valid; until then only hash is
                                   (the polling thread scans the identity, the
                                   worker thread decodes: aw_job_decode) */

@@ -13,7 +13,7 @@ typedef struct lease {
     uint64_t handle;
     const char *ns, *tenant, *id; /* borrowed from the registering worker */
     uint64_t token;
-    int64_t last_renew_mono;
+    int64_t sent_mono;            /* the claim or last successful renewal was sent */
     bool lost;
 } lease;
 
@@ -24,7 +24,7 @@ struct aw_lease_keeper {
     pthread_mutex_t lock;
     pthread_cond_t cond;        /* wakes the thread on stop */
     /* guarded by lock: */
-    lease *leases;
+    lease *leases;              /* ascending by handle (appended, compacted in order) */
     size_t n, cap;
     uint64_t next_handle;
     uint64_t renewals;
@@ -45,6 +45,21 @@ static void due_free(due_lease *d)
     free(d->id);
 }
 
+/* The registered lease with this handle, or NULL. Binary search: the array
+ * is ascending by handle. Caller holds k->lock. */
+static lease *find(aw_lease_keeper *k, uint64_t handle)
+{
+    size_t lo = 0, hi = k->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (k->leases[mid].handle < handle)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < k->n && k->leases[lo].handle == handle ? &k->leases[lo] : NULL;
+}
+
 /* Renew every lease due, without holding the lock during state I/O. */
 static void renew_due(aw_lease_keeper *k, aw_state_session *ss)
 {
@@ -55,7 +70,7 @@ static void renew_due(aw_lease_keeper *k, aw_state_session *ss)
     due_lease *due = k->n ? calloc(k->n, sizeof(*due)) : NULL;
     for (size_t i = 0; due && i < k->n; i++) {
         lease *l = &k->leases[i];
-        if (l->lost || now - l->last_renew_mono < due_age)
+        if (l->lost || now - l->sent_mono < due_age)
             continue;
         due_lease *d = &due[n_due];
         d->handle = l->handle;
@@ -75,21 +90,24 @@ static void renew_due(aw_lease_keeper *k, aw_state_session *ss)
         due_lease *d = &due[i];
         aw_state_key key = {.ns = d->ns, .tenant = d->tenant, .kind = "dedup", .id = d->id};
         aw_error err;
+        int64_t sent = aw_mono_now_ms();
         aw_status rc = aw_state_lease_renew(ss, &key, d->token, k->lease_ms, &err);
         pthread_mutex_lock(&k->lock);
-        for (size_t j = 0; j < k->n; j++) {
-            lease *l = &k->leases[j];
-            if (l->handle != d->handle)
-                continue;
-            if (rc == AW_OK) {
-                l->last_renew_mono = aw_mono_now_ms();
-                k->renewals++;
-            } else if (rc == AW_CONFLICT) {
-                l->lost = true;
-            }
-            break;
+        lease *l = find(k, d->handle);
+        if (l && rc == AW_OK) {
+            l->sent_mono = sent;
+            k->renewals++;
+        } else if (l && rc == AW_CONFLICT) {
+            l->lost = true;
         }
+        bool registered = l != NULL;
         pthread_mutex_unlock(&k->lock);
+        /* A lease removed meanwhile was completed: its renewal racing the
+         * complete is refused, and that is no loss. */
+        if (!registered) {
+            due_free(d);
+            continue;
+        }
         if (rc == AW_CONFLICT)
             AW_WARN("lease", "lease of %s:%s:%s lost (token %llu)", d->ns, d->tenant, d->id,
                     (unsigned long long)d->token);
@@ -174,11 +192,10 @@ void aw_lease_keeper_destroy(aw_lease_keeper *k)
 }
 
 uint64_t aw_lease_keeper_add_batch(aw_lease_keeper *k, const aw_state_key *keys,
-                                   const uint64_t *tokens, size_t n)
+                                   const uint64_t *tokens, size_t n, int64_t sent_mono)
 {
     if (n == 0)
         return 0;
-    int64_t now = aw_mono_now_ms();
     pthread_mutex_lock(&k->lock);
     if (k->n + n > k->cap) {
         size_t ncap = k->cap ? k->cap : 16;
@@ -197,29 +214,76 @@ uint64_t aw_lease_keeper_add_batch(aw_lease_keeper *k, const aw_state_key *keys,
     for (size_t i = 0; i < n; i++)
         k->leases[k->n++] = (lease){.handle = first + i, .ns = keys[i].ns,
                                     .tenant = keys[i].tenant, .id = keys[i].id,
-                                    .token = tokens[i], .last_renew_mono = now};
+                                    .token = tokens[i], .sent_mono = sent_mono};
     pthread_mutex_unlock(&k->lock);
     return first;
 }
 
-bool aw_lease_keeper_remove_batch(aw_lease_keeper *k, uint64_t first, size_t n)
+int64_t aw_lease_keeper_held_until(aw_lease_keeper *k, uint64_t handle)
 {
-    bool lost = false;
-    if (first == 0 || n == 0)
-        return false;
+    int64_t until = 0;
     pthread_mutex_lock(&k->lock);
-    /* One pass, compacting in place (order does not matter). */
-    size_t o = 0;
-    for (size_t i = 0; i < k->n; i++) {
-        lease *l = &k->leases[i];
-        if (l->handle >= first && l->handle - first < n)
-            lost |= l->lost;
-        else
-            k->leases[o++] = *l;
-    }
-    k->n = o;
+    const lease *l = handle ? find(k, handle) : NULL;
+    if (l && !l->lost)
+        until = l->sent_mono + k->lease_ms - k->lease_ms / 10;
     pthread_mutex_unlock(&k->lock);
-    return lost;
+    return until;
+}
+
+/* Drop the leases for which gone(handle) is true, in one pass that keeps the
+ * order. Caller holds k->lock. */
+static void compact(aw_lease_keeper *k, bool (*gone)(const void *ud, uint64_t h),
+                    const void *ud)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < k->n; i++)
+        if (!gone(ud, k->leases[i].handle))
+            k->leases[o++] = k->leases[i];
+    k->n = o;
+}
+
+typedef struct handle_list {
+    const uint64_t *h;
+    size_t n, next; /* next: the first not yet passed (both ascend) */
+} handle_list;
+
+static bool in_list(const void *ud, uint64_t h)
+{
+    handle_list *l = (handle_list *)ud;
+    while (l->next < l->n && l->h[l->next] < h)
+        l->next++;
+    return l->next < l->n && l->h[l->next] == h;
+}
+
+void aw_lease_keeper_remove(aw_lease_keeper *k, const uint64_t *handles, size_t n)
+{
+    if (n == 0)
+        return;
+    handle_list l = {.h = handles, .n = n};
+    pthread_mutex_lock(&k->lock);
+    compact(k, in_list, &l);
+    pthread_mutex_unlock(&k->lock);
+}
+
+typedef struct handle_range {
+    uint64_t first;
+    size_t n;
+} handle_range;
+
+static bool in_range(const void *ud, uint64_t h)
+{
+    const handle_range *r = ud;
+    return h >= r->first && h - r->first < r->n;
+}
+
+void aw_lease_keeper_remove_batch(aw_lease_keeper *k, uint64_t first, size_t n)
+{
+    if (first == 0 || n == 0)
+        return;
+    handle_range r = {first, n};
+    pthread_mutex_lock(&k->lock);
+    compact(k, in_range, &r);
+    pthread_mutex_unlock(&k->lock);
 }
 
 uint64_t aw_lease_keeper_renewals(aw_lease_keeper *k)

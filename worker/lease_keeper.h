@@ -1,11 +1,21 @@
 /* Renews the leases of executions in progress, so a provider call slower
  * than the lease does not let another replica take over (docs/design.md section
- * 2: "renewing the lease while a slow call runs").
+ * 2: "renewing the lease while a slow call runs"), and says until when each
+ * lease is known to be held, so that no call starts on a lease that may have
+ * expired (docs/operations.md, "Partitions").
  *
- * Worker threads register a lease before calling the provider and remove it
- * after; one keeper thread, with its own state session, renews every lease
- * held longer than a third of its duration. All fields of the keeper are
- * guarded by its mutex; state I/O happens outside it. */
+ * A lease is known held until: the time its claim or last successful renewal
+ * was *sent* (the server's expiry runs from a later instant) plus lease_ms,
+ * minus a tenth of lease_ms for clock rate and skew (DynamoDB judges expiry
+ * by the workers' clocks). A renewal refused as stale (another holder)
+ * ends it at once; a renewal that fails (backend unreachable) simply does not
+ * extend it.
+ *
+ * Worker threads register the leases of a batch after the claim and remove
+ * each one once its done record is written (or the item is given up); one
+ * keeper thread, with its own state session, renews every lease held longer
+ * than a third of its duration. All fields of the keeper are guarded by its
+ * mutex; state I/O happens outside it. Every function is thread-safe. */
 #ifndef AW_LEASE_KEEPER_H
 #define AW_LEASE_KEEPER_H
 
@@ -22,18 +32,26 @@ aw_status aw_lease_keeper_new(aw_state *st, int64_t lease_ms, aw_lease_keeper **
                               aw_error *err);
 void aw_lease_keeper_destroy(aw_lease_keeper *k);
 
-/* Register n held leases at once (one lock). The key strings are borrowed:
- * they must stay valid until the leases are removed (the renewal thread
- * copies what it needs under the lock). The leases get the handles
- * first..first+n-1; returns first (> 0), or 0 when out of memory (the
- * leases are then simply not renewed). */
+/* Register n leases at once (one lock), claimed by a request sent at
+ * sent_mono (aw_mono_now_ms()). The key strings are borrowed: they must stay
+ * valid until the leases are removed (the renewal thread copies what it
+ * needs under the lock). The leases get the handles first..first+n-1;
+ * returns first (> 0), or 0 when out of memory (the leases are then neither
+ * renewed nor known held: their calls do not start). */
 uint64_t aw_lease_keeper_add_batch(aw_lease_keeper *k, const aw_state_key *keys,
-                                   const uint64_t *tokens, size_t n);
+                                   const uint64_t *tokens, size_t n, int64_t sent_mono);
 
-/* Unregister the n leases of one aw_lease_keeper_add_batch(). Returns true
- * if a renewal of one of them was refused meanwhile (the lease was lost:
- * another holder may have taken over). */
-bool aw_lease_keeper_remove_batch(aw_lease_keeper *k, uint64_t first, size_t n);
+/* Until when (aw_mono_now_ms() scale) the lease `handle` is known held; 0 when
+ * it was lost, never registered or already removed. */
+int64_t aw_lease_keeper_held_until(aw_lease_keeper *k, uint64_t handle);
+
+/* Unregister the leases handles[0..n) (ascending, as a batch hands them
+ * out; 0 entries are skipped): their done records are written or their
+ * items given up, so the keeper must not renew them any more. */
+void aw_lease_keeper_remove(aw_lease_keeper *k, const uint64_t *handles, size_t n);
+
+/* Unregister what is left of the n leases of one aw_lease_keeper_add_batch(). */
+void aw_lease_keeper_remove_batch(aw_lease_keeper *k, uint64_t first, size_t n);
 
 /* Renewals done so far (for tests and metrics). */
 uint64_t aw_lease_keeper_renewals(aw_lease_keeper *k);

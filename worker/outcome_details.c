@@ -126,14 +126,6 @@ int aw_details_redelivered(aw_buf *out, const aw_claim *c, aw_outcome *outcome,
     return rc;
 }
 
-int aw_details_add_lease_lost(aw_buf *details)
-{
-    aw_json_obj o;
-    aw_json_obj_reopen(&o, details, 0);
-    aw_json_obj_true(&o, "lease_lost");
-    return aw_json_obj_end(&o);
-}
-
 int aw_details_summary(aw_buf *out, aw_outcome outcome, const char *action_id,
                        int64_t attempts, const char *details)
 {

@@ -40,10 +40,6 @@ int aw_details_duplicate(aw_buf *out, const aw_claim *c);
 int aw_details_redelivered(aw_buf *out, const aw_claim *c, aw_outcome *outcome,
                            int64_t *attempts);
 
-/* Add "lease_lost":true to the details object that fills `details`: the
- * lease expired and another holder took over while the provider ran. */
-int aw_details_add_lease_lost(aw_buf *details);
-
 /* The done record's summary: {"outcome":..,"action_id":..,"attempts":..,
  * "details":<details>}. */
 int aw_details_summary(aw_buf *out, aw_outcome outcome, const char *action_id,

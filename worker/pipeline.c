@@ -25,6 +25,7 @@ typedef struct item {
     bool completed;         /* its complete was sent (done record or stale) */
     bool no_details;        /* no memory for details that cannot default to {} */
     uint64_t token;
+    uint64_t lease;         /* the lease keeper's handle of our lease, 0 = none */
     aw_outcome outcome;
     aw_buf details;         /* owned: the details object as compact JSON text,
                                written where the outcome is decided; empty
@@ -47,6 +48,7 @@ typedef struct completion {
     aw_complete *cs;
     size_t *idx;
     size_t *off; /* offset of each summary in p->summaries */
+    uint64_t *handles; /* the lease keeper handles of the completed items */
 } completion;
 
 /* One batch on its way through the steps. */
@@ -202,7 +204,7 @@ static void busy(batch *b, item *it, const aw_claim *c)
 /* Book the claims' answers; the acquired leases go to the lease keeper. The
  * keys point into the jobs' actions, which outlive the group. */
 static void claimed(batch *b, aw_claim *claims, const size_t *idx, size_t nc,
-                    aw_state_key *keys, uint64_t *tokens)
+                    aw_state_key *keys, uint64_t *tokens, int64_t sent_mono)
 {
     size_t n_leased = 0;
     for (size_t k = 0; k < nc; k++) {
@@ -210,6 +212,7 @@ static void claimed(batch *b, aw_claim *claims, const size_t *idx, size_t nc,
         switch (claims[k].result) {
         case AW_CLAIM_ACQUIRED:
             it->token = claims[k].token;
+            it->lease = n_leased + 1; /* made a keeper handle below */
             keys[n_leased] = claims[k].key;
             tokens[n_leased++] = it->token;
             break;
@@ -222,8 +225,13 @@ static void claimed(batch *b, aw_claim *claims, const size_t *idx, size_t nc,
         }
     }
     b->leases.n = n_leased;
-    b->leases.first =
-        n_leased ? aw_lease_keeper_add_batch(b->ctx->keeper, keys, tokens, n_leased) : 0;
+    b->leases.first = n_leased ? aw_lease_keeper_add_batch(b->ctx->keeper, keys, tokens,
+                                                           n_leased, sent_mono)
+                               : 0;
+    /* Without a registration (no memory) no lease is known held: 0. */
+    for (size_t i = 0; i < b->n; i++)
+        if (b->items[i].lease)
+            b->items[i].lease = b->leases.first ? b->leases.first + b->items[i].lease - 1 : 0;
 }
 
 /* Claim every valid job of the batch in one round trip. */
@@ -245,13 +253,15 @@ static bool claim(batch *b)
         idx[nc++] = i;
     }
     bool ok = true;
+    /* The lease runs from no earlier than this, whichever attempt succeeds. */
+    int64_t sent_mono = aw_mono_now_ms();
     if (nc)
         ok = with_retry(b->p,
                         &(call_site){"claim", &b->ctx->metrics.state_retries,
                                      &b->ctx->metrics.claim_ms},
                         call_claim, claims, nc);
     if (ok)
-        claimed(b, claims, idx, nc, keys, tokens);
+        claimed(b, claims, idx, nc, keys, tokens, sent_mono);
     for (size_t k = 0; k < nc; k++)
         aw_claim_clear(&claims[k]);
     return ok;
@@ -271,16 +281,48 @@ static void executed(batch *b, item *it, const aw_exec_item *x)
         b->p->on_executed(b->p->on_executed_ud, it->job, it->token);
 }
 
-/* Our lease expired and another holder took over while the provider ran:
- * the call may have happened twice; the fencing token lets the provider
- * refuse the stale one. The record says so. */
-static void lease_lost(item *it)
+/* Was the job's partition lost (not handed over in order: session timed
+ * out) since it was polled? Then its offset can never be committed here. */
+static bool partition_lost(const batch *b, const aw_job *j)
 {
-    AW_WARN("worker", "%s: lease lost before completion (token %" PRIu64 ")",
-            it->job->record.record_id, it->token);
-    if (!it->details.len)
-        aw_buf_puts(&it->details, "{}");
-    aw_details_add_lease_lost(&it->details);
+    return j->lost_epoch != atomic_load(&b->ctx->lost_epoch);
+}
+
+/* The gate of every provider call (aw_exec_gate): the partition is still
+ * ours and the lease known held until the call has started. */
+static bool lease_held(void *ud, const aw_exec_item *x, int64_t start_until_ms)
+{
+    const batch *b = ud;
+    const item *it = &b->items[x->tag];
+    return !partition_lost(b, it->job) &&
+           aw_lease_keeper_held_until(b->ctx->keeper, it->lease) > start_until_ms;
+}
+
+/* Stop renewing the leases of items whose done record is written or whose
+ * lease is given up; handles[] ascend as the items do. */
+static void release_leases(batch *b, uint64_t *handles, size_t n)
+{
+    aw_lease_keeper_remove(b->ctx->keeper, handles, n);
+}
+
+/* The item's lease is no longer ours (not known held before a call, or its
+ * done record refused as stale after one): no outcome is recorded for what
+ * it did under that lease, no reply, no commit. If the partition is still
+ * ours the job goes back to the worker to be claimed again later (the claim
+ * then answers with whatever the next holder recorded, or takes a new lease
+ * with a higher token once ours has expired); else it is abandoned. */
+static void give_up_lease(batch *b, item *it)
+{
+    aw_job *j = it->job;
+    it->executed = it->finished = false;
+    it->provider = -1;
+    aw_buf_reset(&it->details);
+    if (partition_lost(b, j)) {
+        j->abandoned = true;
+        it->finished = true;
+    } else {
+        j->not_before_mono = aw_mono_now_ms() + b->ctx->cfg->dedup.busy_retry_ms;
+    }
 }
 
 /* Book the results of one round: final ones are outcomes; after a hard
@@ -288,12 +330,19 @@ static void lease_lost(item *it)
  * need not wait for it to expire) and is abandoned. */
 static void round_done(batch *b, const aw_exec *ex, bool going)
 {
+    uint64_t *gone = aw_scratch_calloc(&b->p->scratch, ex->n, sizeof(*gone));
+    size_t n_gone = 0, n_refused = 0;
     for (size_t k = 0; k < ex->n; k++) {
         const aw_exec_item *x = &ex->items[k];
         item *it = &b->items[x->tag];
-        if (it->finished)
+        if (it->finished || it->provider < 0)
             continue;
-        if (x->final) {
+        if (x->refused) {
+            if (gone)
+                gone[n_gone++] = it->lease;
+            give_up_lease(b, it);
+            n_refused++;
+        } else if (x->final) {
             executed(b, it, x);
         } else if (!going) {
             aw_state_key key = job_key(it->job);
@@ -303,6 +352,11 @@ static void round_done(batch *b, const aw_exec *ex, bool going)
             it->finished = true;
         }
     }
+    if (gone)
+        release_leases(b, gone, n_gone);
+    if (n_refused)
+        AW_WARN("worker", "%zu call(s) not started: lease not known held (state backend "
+                "unreachable or partition lost); claimed again later", n_refused);
 }
 
 /* Take the arrays of complete() on its first call for the batch. */
@@ -313,8 +367,9 @@ static bool completion_arrays(batch *b)
         c->cs = aw_scratch_calloc(&b->p->scratch, b->n, sizeof(*c->cs));
         c->idx = aw_scratch_calloc(&b->p->scratch, b->n, sizeof(*c->idx));
         c->off = aw_scratch_calloc(&b->p->scratch, b->n, sizeof(*c->off));
+        c->handles = aw_scratch_calloc(&b->p->scratch, b->n, sizeof(*c->handles));
     }
-    return c->cs && c->idx && c->off;
+    return c->cs && c->idx && c->off && c->handles;
 }
 
 /* List the done records of everything executed and not yet completed, their
@@ -361,12 +416,21 @@ static bool complete(batch *b)
                                        &b->ctx->metrics.complete_ms},
                           call_complete, c->cs, (size_t)nc))
         return false;
+    size_t n_stale = 0;
     for (long k = 0; k < nc; k++) {
         item *it = &b->items[c->idx[k]];
+        c->handles[k] = it->lease;
         it->completed = true;
-        if (c->cs[k].stale)
-            lease_lost(it);
+        if (c->cs[k].stale) {
+            give_up_lease(b, it);
+            n_stale++;
+        }
     }
+    release_leases(b, c->handles, (size_t)nc);
+    if (n_stale)
+        AW_WARN("worker", "%zu call(s) answered after their lease was lost: results not "
+                "recorded, claimed again later (the next holder's fencing token is higher)",
+                n_stale);
     return true;
 }
 
@@ -379,6 +443,8 @@ static bool execute_and_complete(batch *b)
     aw_exec ex;
     if (aw_exec_init(&ex, &b->p->scratch, b->n) != 0)
         return false;
+    ex.may_start = lease_held;
+    ex.may_start_ud = b;
     for (size_t i = 0; i < b->n; i++)
         if (!b->items[i].finished && b->items[i].provider >= 0)
             aw_exec_add(&ex, b->items[i].job, b->items[i].provider, b->items[i].token, i);

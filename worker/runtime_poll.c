@@ -15,6 +15,8 @@ static void dispatch(aw_runtime *rt, rd_kafka_message_t **msgs, uint32_t *gens, 
     size_t nw = rt->n_workers;
     for (size_t i = 0; i < n; i++) {
         aw_job *j = aw_job_new(msgs[i], gens[i], (size_t)rt->ctx.cfg->ingest.max_message_bytes);
+        if (j)
+            j->lost_epoch = atomic_load(&rt->ctx.lost_epoch);
         if (!j) {
             /* Out of memory: leave it in flight (never committed); it is
              * redelivered after a restart. */
@@ -57,6 +59,14 @@ static void assigned_hook(void *ud, size_t n_partitions)
     aw_runtime *rt = ud;
     atomic_fetch_add(&rt->ctx.metrics.rebalances, 1);
     atomic_store(&rt->ctx.metrics.assigned_partitions, (long)n_partitions);
+}
+
+/* The group went on without us: work already polled must not start a
+ * provider call (its lease may be taken over by the partition's new owner). */
+static void lost_hook(void *ud)
+{
+    aw_runtime *rt = ud;
+    atomic_fetch_add(&rt->ctx.lost_epoch, 1);
 }
 
 static void stats_hook(void *ud, const char *json, size_t len)
@@ -191,7 +201,7 @@ static aw_status open_consumer(aw_runtime *rt, aw_error *err)
         .transactional = aw_runtime_txn_mode(rt),
     };
     aw_consumer_hooks hooks = {.drain = drain_hook, .assigned = assigned_hook,
-                               .stats = stats_hook,
+                               .stats = stats_hook, .lost = lost_hook,
                                .commit = aw_runtime_txn_mode(rt) ? aw_runtime_commit_hook : NULL,
                                .ud = rt};
     return aw_consumer_new(&co, &hooks, &rt->consumer, err);

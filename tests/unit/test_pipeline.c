@@ -30,6 +30,7 @@ typedef struct fixture {
     aw_worker_ctx ctx;
     aw_pipeline p;
     aw_state_session *peer;    /* another replica's session */
+    uint64_t peer_token;       /* the lease the peer took */
     aw_job *back[64];          /* jobs handed back, in order */
     size_t n_back;
 } fixture;
@@ -39,18 +40,19 @@ static const char *CONFIG =
     "          transactional_replies = true; };\n"
     "state = { backend = \"%s\"; url = \"%s\"; };\n"
     "audit = { enabled = false; };\n"
-    "dedup = { lease_ms = 30000; busy_retry_ms = 5; };\n"
+    "dedup = { lease_ms = %d; busy_retry_ms = 5; };\n"
     "providers = (\n"
     "  { name = \"noop\"; type = \"noop\"; },\n"
     "  { name = \"down\"; type = \"webhook\"; url = \"http://127.0.0.1:1/\"; timeout_ms = 2000;\n"
     "    max_attempts = 3; backoff_base_ms = %d; backoff_max_ms = %d; }\n"
     ");\n";
 
-static void setup_with(fixture *fx, const char *backend, const char *url, int backoff_ms)
+static void setup_lease(fixture *fx, const char *backend, const char *url, int backoff_ms,
+                        int lease_ms)
 {
     memset(fx, 0, sizeof(*fx));
     char text[2048];
-    snprintf(text, sizeof(text), CONFIG, backend, url, backoff_ms, backoff_ms);
+    snprintf(text, sizeof(text), CONFIG, backend, url, lease_ms, backoff_ms, backoff_ms);
     aw_error err = {0};
     if (aw_config_load_string(text, &fx->cfg, &err) != AW_OK)
         fail_msg("config: %s", err.msg);
@@ -78,6 +80,11 @@ static void setup_with(fixture *fx, const char *backend, const char *url, int ba
         aw_provider_sessions_open(ctx->providers, &fx->p.providers, &err) != AW_OK ||
         aw_state_session_open(ctx->state, &fx->peer, &err) != AW_OK)
         fail_msg("sessions: %s", err.msg);
+}
+
+static void setup_with(fixture *fx, const char *backend, const char *url, int backoff_ms)
+{
+    setup_lease(fx, backend, url, backoff_ms, 30000);
 }
 
 static void setup(fixture *fx) { setup_with(fx, "memory", "", 1); }
@@ -268,8 +275,7 @@ static void test_rejected(void **state)
 }
 
 /* While the provider ran, our lease went and another replica took the
- * identity: the done record is refused as stale and the outcome says
- * lease_lost. */
+ * identity (as the partition's next owner, for the same message). */
 static void take_lease(void *ud, aw_job *job, uint64_t token)
 {
     fixture *fx = ud;
@@ -281,9 +287,29 @@ static void take_lease(void *ud, aw_job *job, uint64_t token)
     assert_int_equal(aw_state_claim_batch(fx->peer, &c, 1, &err), AW_OK);
     assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
     assert_true(c.token > token);
+    fx->peer_token = c.token;
     aw_claim_clear(&c);
 }
 
+/* The peer executes the message too and records it. */
+static void peer_completes(fixture *fx, aw_job *job)
+{
+    aw_complete d = {.key = {.ns = "ns", .tenant = "t", .kind = "dedup",
+                             .id = aw_action_key(&job->action)},
+                     .token = fx->peer_token,
+                     .summary = "{\"outcome\":\"executed\",\"action_id\":\"a-1\",\"attempts\":1,"
+                                "\"details\":{\"attempts\":1}}",
+                     .source = {TOPIC, 0, job->msg->offset},
+                     .window_ms = 60000};
+    aw_error err = {0};
+    assert_int_equal(aw_state_complete_batch(fx->peer, &d, 1, &err), AW_OK);
+    assert_false(d.stale);
+}
+
+/* The done record of a call made under a lease lost meanwhile is refused as
+ * stale: no outcome is recorded for it (no reply, no commit), the job goes
+ * back to be claimed again, and that claim answers with what the next
+ * holder recorded. */
 static void test_lease_lost(void **state)
 {
     (void)state;
@@ -292,16 +318,54 @@ static void test_lease_lost(void **state)
     fx.p.on_executed = take_lease;
     fx.p.on_executed_ud = &fx;
     aw_job *j = make_job(&fx, 1, "a-1", "k-1", "noop");
-    assert_int_equal(run(&fx, &j, 1), 1);
-    assert_outcome(j, AW_OUTCOME_EXECUTED, "{\"attempts\":1,\"lease_lost\":true}");
-    /* nothing was written for it: the other holder's lease stands */
-    fx.p.on_executed = NULL;
-    aw_job *again = make_job(&fx, 2, "a-2", "k-1", "noop");
     aw_job *finished[1];
-    assert_int_equal(aw_pipeline_run(&fx.p, &again, 1, finished), 0);
-    assert_true(again->not_before_mono > 0);
-    assert_int_equal(atomic_load(&fx.ctx.metrics.lease_busy_waits), 1);
-    fx.back[fx.n_back++] = again;
+    assert_int_equal(aw_pipeline_run(&fx.p, &j, 1, finished), 0);
+    assert_false(j->abandoned);
+    assert_true(j->not_before_mono > 0);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_EXECUTED]), 0);
+    fx.p.on_executed = NULL;
+
+    peer_completes(&fx, j);
+    j->not_before_mono = 0;
+    assert_int_equal(run(&fx, &j, 1), 1);
+    assert_outcome(j, AW_OUTCOME_EXECUTED, "{\"attempts\":1,\"redelivered\":true}");
+    assert_int_equal(j->record.fencing_token, fx.peer_token);
+    teardown(&fx);
+}
+
+/* Polled before the assignment was lost: no call starts, the job is
+ * abandoned (its partition is somebody else's now). */
+static void test_partition_lost(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    aw_job *j = make_job(&fx, 1, "a-1", "k-1", "noop");
+    atomic_store(&fx.ctx.lost_epoch, j->lost_epoch + 1);
+    assert_int_equal(run(&fx, &j, 1), 1);
+    assert_true(j->abandoned);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.provider_ms.count), 0);
+    teardown(&fx);
+}
+
+/* The state backend goes away right after the claim, so the lease cannot be
+ * renewed: the retry due after the lease's known-held time does not start.
+ * The job goes back unfinished (its partition is still ours), with one
+ * attempt made. */
+static void test_lease_lapsed(void **state)
+{
+    (void)state;
+    fixture fx;
+    /* lease 300 ms (known held 270 ms), first retry after 400 ms */
+    setup_lease(&fx, "faulty", "memory?outage_after=1&outage_ms=600000", 400, 300);
+    aw_job *j = make_job(&fx, 1, "a-1", "k-1", "down");
+    aw_job *finished[1];
+    assert_int_equal(aw_pipeline_run(&fx.p, &j, 1, finished), 0);
+    assert_false(j->abandoned);
+    assert_true(j->not_before_mono > 0);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.provider_ms.count), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_FAILED]), 0);
+    fx.back[fx.n_back++] = j;
     teardown(&fx);
 }
 
@@ -431,6 +495,8 @@ int main(void)
         cmocka_unit_test(test_failed_after_retries),
         cmocka_unit_test(test_rejected),
         cmocka_unit_test(test_lease_lost),
+        cmocka_unit_test(test_partition_lost),
+        cmocka_unit_test(test_lease_lapsed),
         cmocka_unit_test(test_backend_outage),
         cmocka_unit_test(test_stop_during_outage),
         cmocka_unit_test(test_stop_during_retry),

@@ -15,7 +15,8 @@ int aw_exec_init(aw_exec *x, aw_scratch *s, size_t cap)
     x->calls = aw_scratch_calloc(s, c, sizeof(*x->calls));
     x->res = aw_scratch_calloc(s, c, sizeof(*x->res));
     x->due = aw_scratch_calloc(s, c, sizeof(*x->due));
-    return x->items && x->calls && x->res && x->due ? 0 : -1;
+    x->map = aw_scratch_calloc(s, c, sizeof(*x->map));
+    return x->items && x->calls && x->res && x->due && x->map ? 0 : -1;
 }
 
 void aw_exec_add(aw_exec *x, aw_job *job, int provider, uint64_t token, size_t tag)
@@ -58,9 +59,38 @@ static void answered(aw_worker_ctx *ctx, aw_exec_item *it, const aw_provider_res
                   aw_backoff_ms(it->attempts, pc->backoff_base_ms, pc->backoff_max_ms);
 }
 
+/* One provider's calls of a round: call i is item map[i]. */
+typedef struct round_calls {
+    aw_worker_ctx *ctx;
+    aw_exec *x;
+    size_t *map;
+} round_calls;
+
+/* Book call i's answer (once), telling the caller when it is final. */
+static void book(round_calls *rc, size_t i)
+{
+    aw_exec *x = rc->x;
+    aw_exec_item *it = &x->items[rc->map[i]];
+    const aw_provider_result *r = &x->res[i];
+    if (it->booked || r->not_started) /* not started: still due, next round */
+        return;
+    it->booked = true;
+    answered(rc->ctx, it, r);
+    if (it->final && x->on_final)
+        x->on_final(x->ud, it);
+}
+
+static void on_answer(void *ud, size_t i) { book(ud, i); }
+
+static int64_t on_tick(void *ud)
+{
+    round_calls *rc = ud;
+    return rc->x->tick ? rc->x->tick(rc->x->ud) : 0;
+}
+
 /* Make the next attempt of the due items of one provider together. */
-static void run_provider(aw_worker_ctx *ctx, aw_provider_sessions *ps, aw_exec *x, int provider, size_t n_due,
-                         int64_t start_window_ms)
+static void run_provider(aw_worker_ctx *ctx, aw_provider_sessions *ps, aw_exec *x, int provider,
+                         size_t n_due, int64_t start_window_ms)
 {
     size_t m = 0;
     for (size_t k = 0; k < n_due; k++) {
@@ -68,23 +98,22 @@ static void run_provider(aw_worker_ctx *ctx, aw_provider_sessions *ps, aw_exec *
         if (it->provider != provider)
             continue;
         aw_job *j = it->job;
+        it->booked = false;
+        x->map[m] = x->due[k];
         x->calls[m++] = (aw_provider_call){
             .action = &j->action, .body = j->msg->payload, .body_len = j->msg->len,
             .identity = j->record.dedup_identity, .fencing_token = it->token,
             .attempt = it->attempts + 1};
     }
+    round_calls rc = {.ctx = ctx, .x = x, .map = x->map};
     aw_provider_stop stop = {.flag = &ctx->hard_stop,
-                             .start_until_ms = aw_mono_now_ms() + start_window_ms};
+                             .start_until_ms = aw_mono_now_ms() + start_window_ms,
+                             .answered = on_answer, .tick = on_tick, .ud = &rc};
     aw_provider_execute_many(ps, provider, x->calls, x->res, m, &stop);
-    m = 0;
-    for (size_t k = 0; k < n_due; k++) {
-        aw_exec_item *it = &x->items[x->due[k]];
-        if (it->provider != provider)
-            continue;
-        const aw_provider_result *r = &x->res[m++];
-        if (!r->not_started) /* else: still due, next round */
-            answered(ctx, it, r);
-    }
+    /* Answers no hook told of (a driver failing as a whole fills them all
+     * at the end). */
+    for (size_t i = 0; i < m; i++)
+        book(&rc, i);
 }
 
 bool aw_exec_round(aw_worker_ctx *ctx, aw_provider_sessions *ps, aw_exec *x,
@@ -106,7 +135,7 @@ bool aw_exec_round(aw_worker_ctx *ctx, aw_provider_sessions *ps, aw_exec *x,
         aw_exec_item *it = &x->items[i];
         if (it->final || it->next_ms > now)
             continue;
-        if (x->may_start && !x->may_start(x->may_start_ud, it, now + start_window_ms))
+        if (x->may_start && !x->may_start(x->ud, it, now + start_window_ms))
             it->final = it->refused = true;
         else
             x->due[n_due++] = i;

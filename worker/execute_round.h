@@ -11,6 +11,9 @@
  * returned early is not held back by a long tail of calls still to start
  * (with max_concurrency = 1 the rounds are the old one-at-a-time loop).
  *
+ * Each answer is booked as it arrives (on_final tells the caller of a final
+ * one then), not when the round ends.
+ *
  * Before each attempt the gate (may_start) is asked; an item it refuses
  * becomes final without a call (refused), whatever attempts it made.
  *
@@ -44,6 +47,7 @@ typedef struct aw_exec_item {
     bool final;                 /* res is the outcome, or refused */
     bool refused;               /* final without a call: may_start said no to
                                    its next attempt (res is not an answer) */
+    bool booked;                /* its answer of the current round is booked */
     aw_provider_result res;     /* of the last attempt made */
 } aw_exec_item;
 
@@ -60,8 +64,15 @@ typedef struct aw_exec {
     aw_provider_call *calls;
     aw_provider_result *res;
     size_t *due;
+    size_t *map;                /* call index -> item index, one provider's */
     aw_exec_gate may_start;     /* NULL: every attempt may start */
-    void *may_start_ud;
+    /* Optional: told of each item that becomes final by an answer, as soon
+     * as it does (while other calls of the round still run), and asked
+     * between waits for the longest wait it wants before it is asked again
+     * (<= 0: no wish): the pipeline writes done records from it. */
+    void (*on_final)(void *ud, const aw_exec_item *it);
+    int64_t (*tick)(void *ud);
+    void *ud;                   /* of may_start, on_final and tick */
 } aw_exec;
 
 /* Room for cap items, taken from s (the worker's per-batch scratch: freed

@@ -13,8 +13,14 @@
 #include "worker/outcome_details.h"
 #include "worker/outcome_record.h"
 
-/* Longest time an executed action waits for its done record. */
-#define COMPLETE_EVERY_MS 20
+/* A round of provider calls starts no call later than this after its first
+ * (execute_round.h), so that the calls of a round answer close together. */
+#define ROUND_START_WINDOW_MS 20
+
+/* How long a call's answer waits for others to share its done-record round
+ * trip: after a crash, calls answered within this before it can run again
+ * (docs/operations.md, "Crashes"). */
+#define COMPLETE_LINGER_MS 2
 
 /* Per-job scratch of one batch. */
 typedef struct item {
@@ -59,6 +65,11 @@ typedef struct batch {
     size_t n;
     lease_group leases;
     completion done;
+    int64_t oldest_unrecorded; /* answer time of the oldest executed item
+                                  without its done record; 0 = none */
+    bool tick_failed;          /* a write between calls failed: leave the rest
+                                  to the ends of the rounds (no write attempt
+                                  every few ms through an outage) */
 } batch;
 
 static aw_state_key job_key(const aw_job *j)
@@ -85,12 +96,14 @@ typedef struct call_site {
     const char *what;
     atomic_ulong *retries;
     aw_histogram *latency;
+    bool once;              /* one attempt, no log: a later call retries */
 } call_site;
 
 /* Run a backend call until it succeeds or fails for good. Transient
  * failures (backend down) are retried with backoff for as long as it takes:
  * work stalls, the in-flight window fills and consumption pauses; nothing is
- * dropped. Returns false on a permanent error or a hard stop. */
+ * dropped. Returns false on a permanent error, a hard stop or (site->once)
+ * any failure. */
 static bool with_retry(aw_pipeline *p, const call_site *site, batch_call call, void *items,
                        size_t n)
 {
@@ -103,6 +116,8 @@ static bool with_retry(aw_pipeline *p, const call_site *site, batch_call call, v
         aw_backend_health_seen(&p->ctx->state_health, rc == AW_OK || !err.retriable, err.msg);
         if (rc == AW_OK)
             return true;
+        if (site->once)
+            return false;
         atomic_fetch_add(site->retries, 1);
         AW_WARN("worker", "%s: %s (attempt %d)", site->what, err.msg, attempt);
         if (!err.retriable || !aw_ctx_sleep(p->ctx, aw_backoff_ms(attempt, 50, 5000)))
@@ -402,8 +417,8 @@ static long list_done_records(batch *b)
 }
 
 /* Write the done records of everything executed and not yet completed, one
- * round trip. */
-static bool complete(batch *b)
+ * round trip (once: a single attempt, while calls still run). */
+static bool complete(batch *b, bool once)
 {
     if (!completion_arrays(b))
         return false;
@@ -413,9 +428,10 @@ static bool complete(batch *b)
     completion *c = &b->done;
     if (nc && !with_retry(b->p,
                           &(call_site){"complete", &b->ctx->metrics.state_retries,
-                                       &b->ctx->metrics.complete_ms},
+                                       &b->ctx->metrics.complete_ms, once},
                           call_complete, c->cs, (size_t)nc))
         return false;
+    b->oldest_unrecorded = 0;
     size_t n_stale = 0;
     for (long k = 0; k < nc; k++) {
         item *it = &b->items[c->idx[k]];
@@ -434,29 +450,59 @@ static bool complete(batch *b)
     return true;
 }
 
+/* An answer made an item final while other calls may still run. */
+static void on_final(void *ud, const aw_exec_item *x)
+{
+    batch *b = ud;
+    item *it = &b->items[x->tag];
+    if (it->finished || it->provider < 0 || x->refused)
+        return;
+    executed(b, it, x);
+    if (!b->oldest_unrecorded)
+        b->oldest_unrecorded = aw_mono_now_ms();
+}
+
+/* Between waits of the provider calls: write the done records once the
+ * oldest answer has waited COMPLETE_LINGER_MS; else say when to come back.
+ * A failed write is left to the end of the round, which retries it. */
+static int64_t on_tick(void *ud)
+{
+    batch *b = ud;
+    if (!b->oldest_unrecorded || b->tick_failed)
+        return 0;
+    int64_t wait = b->oldest_unrecorded + COMPLETE_LINGER_MS - aw_mono_now_ms();
+    if (wait > 0)
+        return wait;
+    b->tick_failed = !complete(b, true);
+    return 0;
+}
+
 /* Execute in rounds of concurrent calls (worker/execute_round.h). An
  * executed action is exposed (a crash repeats it) until its done record
- * exists, so done records are written after every round, and a round starts
- * no call later than COMPLETE_EVERY_MS after its first. */
+ * exists, so done records are written as the answers come, each within
+ * COMPLETE_LINGER_MS of its answer while the state backend answers, and
+ * after every round. */
 static bool execute_and_complete(batch *b)
 {
     aw_exec ex;
     if (aw_exec_init(&ex, &b->p->scratch, b->n) != 0)
         return false;
     ex.may_start = lease_held;
-    ex.may_start_ud = b;
+    ex.on_final = on_final;
+    ex.tick = on_tick;
+    ex.ud = b;
     for (size_t i = 0; i < b->n; i++)
         if (!b->items[i].finished && b->items[i].provider >= 0)
             aw_exec_add(&ex, b->items[i].job, b->items[i].provider, b->items[i].token, i);
     while (aw_exec_pending(&ex)) {
-        bool going = aw_exec_round(b->ctx, b->p->providers, &ex, COMPLETE_EVERY_MS);
+        bool going = aw_exec_round(b->ctx, b->p->providers, &ex, ROUND_START_WINDOW_MS);
         round_done(b, &ex, going);
-        if (!complete(b))
+        if (!complete(b, false))
             return false;
         if (!going)
             break;
     }
-    return complete(b);
+    return complete(b, false);
 }
 
 /* ---- step 4: finish ------------------------------------------------------- */

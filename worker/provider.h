@@ -44,12 +44,21 @@ typedef struct aw_provider_result {
     int64_t elapsed_us;        /* from the start of the call to its answer */
 } aw_provider_result;
 
-/* When execute_many stops starting calls; calls already under way always run
- * to their answer (or their timeout). */
+/* How execute_many is driven: when it stops starting calls (calls already
+ * under way always run to their answer or their timeout), and whom it tells
+ * of each answer as it comes. */
 typedef struct aw_provider_stop {
     const atomic_bool *flag;   /* set -> start nothing more (NULL: never) */
     int64_t start_until_ms;    /* aw_mono_now_ms(): start nothing after it,
                                   except the first call (0: no deadline) */
+    /* Optional, both called on the calling thread before execute_many
+     * returns: answered(ud, i) as soon as res[i] holds the answer to
+     * calls[i]; tick(ud) between waits while calls run, which returns the
+     * longest wait in ms it wants before the next tick (<= 0: no wish). The
+     * caller records finished work from them while other calls still run. */
+    void (*answered)(void *ud, size_t i);
+    int64_t (*tick)(void *ud);
+    void *ud;
 } aw_provider_stop;
 
 typedef struct aw_provider_driver {
@@ -85,6 +94,13 @@ const char *aw_provider_driver_types(void);
  * Not once stop->flag is set; not after stop->start_until_ms unless
  * started == 0 (every batch makes progress). stop may be NULL. */
 bool aw_provider_may_start(const aw_provider_stop *stop, size_t started);
+
+/* Tell stop's answered hook (if any) that res[i] is in. stop may be NULL. */
+void aw_provider_answered(const aw_provider_stop *stop, size_t i);
+
+/* Call stop's tick hook (if any); returns the longest wait it wants before
+ * the next tick, or `otherwise` when there is no hook or no wish. */
+int64_t aw_provider_tick(const aw_provider_stop *stop, int64_t otherwise);
 
 /* Is an HTTP status worth retrying? 408, 429 and 5xx. */
 bool aw_http_status_retriable(int status);

@@ -148,5 +148,7 @@ void aw_provider_execute_many(aw_provider_sessions *s, int idx, const aw_provide
             result_from_error(&err, &res[i]);
         res[i].not_started = false;
         res[i].elapsed_us = aw_mono_now_us() - t0;
+        aw_provider_answered(stop, i);
+        aw_provider_tick(stop, 0);
     }
 }

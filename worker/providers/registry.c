@@ -39,3 +39,15 @@ bool aw_provider_may_start(const aw_provider_stop *stop, size_t started)
         return false;
     return started == 0 || stop->start_until_ms == 0 || aw_mono_now_ms() < stop->start_until_ms;
 }
+
+void aw_provider_answered(const aw_provider_stop *stop, size_t i)
+{
+    if (stop && stop->answered)
+        stop->answered(stop->ud, i);
+}
+
+int64_t aw_provider_tick(const aw_provider_stop *stop, int64_t otherwise)
+{
+    int64_t want = stop && stop->tick ? stop->tick(stop->ud) : 0;
+    return want > 0 && want < otherwise ? want : otherwise;
+}

@@ -470,8 +470,10 @@ static void finish_call(webhook_session *s, webhook_slot *sl, CURLcode cc,
                  res->error_code, res->retriable ? "retriable" : "not retriable");
 }
 
-/* Collect the calls that ended; returns how many. */
-static size_t collect_done(webhook_session *s, aw_provider_result *res)
+/* Collect the calls that ended, telling stop's hook of each; returns how
+ * many. */
+static size_t collect_done(webhook_session *s, aw_provider_result *res,
+                           const aw_provider_stop *stop)
 {
     size_t done = 0;
     CURLMsg *m;
@@ -483,7 +485,9 @@ static size_t collect_done(webhook_session *s, aw_provider_result *res)
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
         webhook_slot *sl = (webhook_slot *)priv;
         CURLcode cc = m->data.result; /* m dies with the removal below */
-        finish_call(s, sl, cc, &res[sl->call]);
+        size_t call = sl->call; /* the slot is free after finish_call */
+        finish_call(s, sl, cc, &res[call]);
+        aw_provider_answered(stop, call);
         done++;
     }
     return done;
@@ -522,6 +526,8 @@ static aw_status webhook_execute_many(void *session, const aw_provider_call *cal
         while (next < n && s->n_free > 0 && aw_provider_may_start(stop, next)) {
             if (start_call(s, &calls[next], next, &res[next]))
                 running++;
+            else /* failed locally: its result is in */
+                aw_provider_answered(stop, next);
             next++;
         }
         if (running == 0)
@@ -529,9 +535,10 @@ static aw_status webhook_execute_many(void *session, const aw_provider_call *cal
         int still;
         CURLMcode mc = curl_multi_perform(s->multi, &still);
         if (mc == CURLM_OK)
-            running -= collect_done(s, res);
+            running -= collect_done(s, res, stop);
+        int wait_ms = (int)aw_provider_tick(stop, WEBHOOK_POLL_MS);
         if (mc == CURLM_OK && running > 0)
-            mc = curl_multi_poll(s->multi, NULL, 0, WEBHOOK_POLL_MS, NULL);
+            mc = curl_multi_poll(s->multi, NULL, 0, wait_ms, NULL);
         if (mc != CURLM_OK) {
             fail_all(s, mc, res, next, n);
             return AW_OK;

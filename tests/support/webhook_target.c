@@ -2,7 +2,7 @@
  * the tests (libmicrohttpd).
  *
  * usage: webhook_target --port-file F --log F [--port P] [--fail-first N]
- *                       [--fail-status S] [--delay-ms D] [--fail-ids-file F]
+ *                       [--fail-status S] [--delay-ms D|MIN-MAX] [--fail-ids-file F]
  *                       [--detail-log F] [--barrier N] [--bind ADDR]
  *                       [--peer-log F]
  *
@@ -21,14 +21,21 @@
  * action id is listed in --fail-ids-file (one id per line; the file is read
  * again for every request, so a test may change it while the target runs; a
  * missing file lists nothing): those get --fail-status (default 500).
- * --delay-ms waits before answering (cut short at shutdown).
+ * --delay-ms waits before answering (cut short at shutdown): D ms, or with
+ * MIN-MAX a delay drawn uniformly in [MIN, MAX] per request (a fixed-seed
+ * generator), so the answers of calls made together spread out.
  * --barrier N holds every request until N POSTs have arrived (at most
  * 10 s; cut short at shutdown): N calls answered at all proves N were in
  * flight together, without any timing in the test.
  * --peer-log appends, per POST, the same five fields followed by
  *   \t<peer address>\t<realtime ms at arrival>\t<monotonic ms at arrival>
+ *   \t<realtime ms at answer>\t<request path>
  * (the peer is the caller's IPv4/IPv6 address without port): which process
  * made the call, and when it arrived, for tests/partition/check_calls.py.
+ * The answer time is read just before the lines are written, which is just
+ * before the response is queued (so never later than the queueing); the
+ * path lets a test give each worker its own webhook URL (any path is
+ * answered) and tell their calls apart (tests/integration/kill9_body.sh).
  * A separate file so the five-field --log stays exactly as before.
  * --detail-log appends one JSON object per POST: method, url, headers (names
  * lower-cased), body (when valid UTF-8), body_len, status.
@@ -86,6 +93,7 @@ typedef struct target_opts {
     long fail_first;
     int fail_status;
     long delay_ms;
+    long delay_max_ms; /* > delay_ms: uniform in [delay_ms, delay_max_ms] */
     long barrier;
     long port; /* 0: ephemeral */
 } target_opts;
@@ -106,6 +114,7 @@ typedef struct target {
     long requests;
     long connections;
     long in_flight, max_in_flight; /* POSTs between arrival and answer */
+    unsigned long long rng;        /* --delay-ms MIN-MAX (xorshift64) */
 } target;
 
 /* One HTTP request in flight (MHD's per-request con_cls). */
@@ -196,7 +205,19 @@ static struct timespec deadline_in_ms(long ms)
     return until;
 }
 
-/* Wait for --barrier, then delay_ms, or less if the target is stopping. */
+/* This request's --delay-ms. Called with t->mu held. */
+static long draw_delay(target *t)
+{
+    long lo = t->opts.delay_ms, hi = t->opts.delay_max_ms;
+    if (hi <= lo)
+        return lo;
+    t->rng ^= t->rng << 13;
+    t->rng ^= t->rng >> 7;
+    t->rng ^= t->rng << 17;
+    return lo + (long)(t->rng % (unsigned long long)(hi - lo + 1));
+}
+
+/* Wait for --barrier, then the delay, or less if the target is stopping. */
 static void delay_answer(target *t)
 {
     pthread_mutex_lock(&t->mu);
@@ -204,8 +225,9 @@ static void delay_answer(target *t)
     while (!t->stopping && t->requests < t->opts.barrier)
         if (pthread_cond_timedwait(&t->stop_cv, &t->mu, &until) == ETIMEDOUT)
             break;
-    until = deadline_in_ms(t->opts.delay_ms);
-    while (!t->stopping && t->opts.delay_ms > 0)
+    long delay_ms = draw_delay(t);
+    until = deadline_in_ms(delay_ms);
+    while (!t->stopping && delay_ms > 0)
         if (pthread_cond_timedwait(&t->stop_cv, &t->mu, &until) == ETIMEDOUT)
             break;
     pthread_mutex_unlock(&t->mu);
@@ -310,6 +332,7 @@ static enum MHD_Result handle_hook(target *t, struct MHD_Connection *c, const ch
     fprintf(t->log, "\t%d\n", status);
     fflush(t->log);
     if (t->peer) {
+        long long answered_real = clock_ms(CLOCK_REALTIME);
         put_field(t->peer, id);
         fputc('\t', t->peer);
         put_field(t->peer, header_or_dash(c, "X-Acteon-Fencing-Token"));
@@ -317,7 +340,10 @@ static enum MHD_Result handle_hook(target *t, struct MHD_Connection *c, const ch
         put_field(t->peer, header_or_dash(c, "Idempotency-Key"));
         fputc('\t', t->peer);
         put_field(t->peer, header_or_dash(c, "X-Acteon-Attempt"));
-        fprintf(t->peer, "\t%d\t%s\t%lld\t%lld\n", status, peer, arrived_real, arrived_mono);
+        fprintf(t->peer, "\t%d\t%s\t%lld\t%lld\t%lld\t", status, peer, arrived_real,
+                arrived_mono, answered_real);
+        put_field(t->peer, url);
+        fputc('\n', t->peer);
         fflush(t->peer);
     }
     write_detail(t, c, method, url, rq, status);
@@ -406,10 +432,29 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 
 /* ---- main ---------------------------------------------------------------- */
 
+/* --delay-ms D or MIN-MAX. */
+static int parse_delay(const char *v, target_opts *o)
+{
+    char lo[32];
+    const char *dash = strchr(v, '-');
+    long a, b;
+    if (!dash)
+        return parse_long(v, 0, 3600 * 1000L, &o->delay_ms);
+    if ((size_t)(dash - v) >= sizeof(lo))
+        return -1;
+    memcpy(lo, v, (size_t)(dash - v));
+    lo[dash - v] = '\0';
+    if (parse_long(lo, 0, 3600 * 1000L, &a) || parse_long(dash + 1, a, 3600 * 1000L, &b))
+        return -1;
+    o->delay_ms = a;
+    o->delay_max_ms = b;
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: webhook_target --port-file F --log F [--port P] [--fail-first N] "
-                    "[--fail-status S] [--delay-ms D] [--fail-ids-file F] [--detail-log F] "
+                    "[--fail-status S] [--delay-ms D|MIN-MAX] [--fail-ids-file F] [--detail-log F] "
                     "[--barrier N] [--bind ADDR] [--peer-log F]\n");
 }
 
@@ -440,8 +485,8 @@ static int parse_args(int argc, char **argv, target_opts *o)
             o->fail_first = n;
         else if (strcmp(a, "--fail-status") == 0 && !parse_long(v, 100, 599, &n))
             o->fail_status = (int)n;
-        else if (strcmp(a, "--delay-ms") == 0 && !parse_long(v, 0, 3600 * 1000L, &n))
-            o->delay_ms = n;
+        else if (strcmp(a, "--delay-ms") == 0 && !parse_delay(v, o))
+            ;
         else if (strcmp(a, "--barrier") == 0 && !parse_long(v, 0, LONG_MAX, &n))
             o->barrier = n;
         else if (strcmp(a, "--port") == 0 && !parse_long(v, 0, 65535, &n))
@@ -506,6 +551,7 @@ int main(int argc, char **argv)
 {
     target t;
     memset(&t, 0, sizeof(t));
+    t.rng = 0x9e3779b97f4a7c15ULL;
     if (parse_args(argc, argv, &t.opts)) {
         usage();
         return 2;

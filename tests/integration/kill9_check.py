@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Classify the repeated provider calls of a kill -9 test (kill9_body.sh).
+
+  kill9_check.py --calls PEER_LOG --ids IDS --killed PATH --kill-before US
+                 --kill-after US --linger-ms L --margin-ms M
+
+PEER_LOG is webhook_target's --peer-log: per call
+  id, token, idempotency key, attempt, status, peer, realtime ms at arrival,
+  monotonic ms at arrival, realtime ms at answer, request path
+(the answer time is read just before the target queues the response). Each
+worker calls its own path, so PATH names the calls of the killed worker.
+--kill-before/--kill-after are the test's realtime clock (microseconds, as
+bash's $EPOCHREALTIME without the dot) just before and just after its
+kill(SIGKILL) returned.
+
+The contract (docs/operations.md, "Crashes"): the replacement may call again
+only the actions whose calls the killed worker had in flight at the kill and
+those answered within the completion linger before it. So for every action
+called more than once, each earlier call is classified:
+  (a) in flight at the kill: made by the killed worker, its answer not queued
+      before the kill;
+  (b) linger window: made by the killed worker, answered within
+      [kill - L - M, kill], M the margin (see kill9_body.sh for what it covers);
+  (c) violation: made by the killed worker and answered before that window;
+  (d) violation: made by a worker that was not killed.
+Also, every later call of an action must carry a higher fencing token than
+the one before (by arrival), every action in IDS is called at least once
+with a 2xx answer, and no call answers non-2xx (the target injects none).
+Prints the counts; exits non-zero on any violation, listing each one."""
+import argparse
+import sys
+from collections import defaultdict
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--calls", required=True)
+ap.add_argument("--ids", required=True)
+ap.add_argument("--killed", required=True)
+ap.add_argument("--kill-before", type=int, required=True)
+ap.add_argument("--kill-after", type=int, required=True)
+ap.add_argument("--linger-ms", type=float, required=True)
+ap.add_argument("--margin-ms", type=float, required=True)
+args = ap.parse_args()
+
+k0 = args.kill_before / 1000.0  # ms, float
+k1 = args.kill_after / 1000.0
+# Strict: the window ends at the latest instant the kill can have happened
+# (kill(2) had returned) and starts L + M before it.
+window_start = k1 - args.linger_ms - args.margin_ms
+
+calls = []
+with open(args.calls, encoding="utf-8") as f:
+    for n, line in enumerate(f, 1):
+        p = line.rstrip("\n").split("\t")
+        if len(p) < 10:
+            sys.exit(f"{args.calls}:{n}: want 10 tab-separated fields, got {len(p)}")
+        calls.append({"id": p[0], "token": int(p[1]) if p[1].isdigit() else -1,
+                      "status": int(p[4]), "arr": int(p[6]), "mono": int(p[7]),
+                      "ans": int(p[8]), "path": p[9]})
+
+bad = []
+non2xx = [c for c in calls if not 200 <= c["status"] <= 299]
+if non2xx:
+    bad.append(f"{len(non2xx)} call(s) answered non-2xx, e.g. {non2xx[0]}")
+
+by_id = defaultdict(list)
+for c in calls:
+    by_id[c["id"]].append(c)
+ids = [l.strip() for l in open(args.ids) if l.strip()]
+missing = [i for i in ids if i not in by_id]
+if missing:
+    bad.append(f"{len(missing)} action(s) never called: {missing[:10]}")
+unknown = sorted(set(by_id) - set(ids))
+if unknown:
+    bad.append(f"{len(unknown)} call(s) of unknown ids: {unknown[:10]}")
+
+
+def in_flight(c):
+    # The answer time is in whole ms (floor): an answer logged in the ms of
+    # the kill may have been queued after it.
+    return c["ans"] >= int(k0)
+
+
+killed = [c for c in calls if c["path"] == args.killed]
+n_in_flight = sum(1 for c in killed if in_flight(c))
+n_window = sum(1 for c in killed if not in_flight(c) and c["ans"] >= window_start)
+n_after_kill_arrivals = sum(1 for c in killed if c["arr"] > k1)
+
+kinds = defaultdict(int)
+violations = []
+token_bad = []
+repeated = 0
+for aid, cs in by_id.items():
+    if len(cs) < 2:
+        continue
+    repeated += 1
+    cs.sort(key=lambda c: (c["mono"], c["token"]))
+    for a, b in zip(cs, cs[1:]):
+        if b["token"] <= a["token"]:
+            token_bad.append((aid, a, b))
+    for e in cs[:-1]:
+        if e["path"] != args.killed:
+            kind = "d"
+        elif in_flight(e):
+            kind = "a"
+        elif e["ans"] >= window_start:
+            kind = "b"
+        else:
+            kind = "c"
+        kinds[kind] += 1
+        if kind in "cd":
+            violations.append((kind, aid, e, cs))
+
+print(f"kill: {k0:.3f} .. {k1:.3f} ms realtime (kill(2) took {k1 - k0:.3f} ms); "
+      f"window [kill - {args.linger_ms:g} ms linger - {args.margin_ms:g} ms margin, kill]")
+print(f"calls: {len(calls)} in all, {len(killed)} by the killed worker "
+      f"({n_after_kill_arrivals} of them arrived after the kill)")
+print(f"killed worker: in flight at the kill {n_in_flight}, "
+      f"answered within the linger window {n_window}")
+print(f"re-executed: {repeated} action(s); earlier calls: in flight at the kill {kinds['a']}, "
+      f"linger window {kinds['b']}, answered earlier (c) {kinds['c']}, "
+      f"by a live worker (d) {kinds['d']}")
+print(f"KILL9 in_flight={n_in_flight} linger_window={n_window} re_executed={repeated} "
+      f"a={kinds['a']} b={kinds['b']} c={kinds['c']} d={kinds['d']}")
+
+for kind, aid, e, cs in sorted(violations, key=lambda v: v[2]["ans"]):
+    hist = "; ".join(f"{c['path']} token {c['token']} arrived {c['arr']} answered {c['ans']}"
+                     for c in cs)
+    bad.append(f"({kind}) {aid}: earlier call by {e['path']} token {e['token']} "
+               f"answered {e['ans']} = kill - {k1 - e['ans']:.1f} ms "
+               f"(arrived kill - {k1 - e['arr']:.1f} ms); all calls: {hist}")
+for aid, a, b in token_bad:
+    bad.append(f"{aid}: call by {b['path']} with token {b['token']} after one by "
+               f"{a['path']} with token {a['token']}")
+if n_in_flight == 0:
+    bad.append("no call of the killed worker was in flight at the kill: "
+               "the test did not exercise a crash under load")
+if bad:
+    for b in bad:
+        print("VIOLATION:", b, file=sys.stderr)
+    sys.exit(f"{len(bad)} violation(s)")

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# kill -9 under load on DynamoDB state (dynalite in CI; issue 18): after a
+# worker is killed with hundreds of calls in flight, the replacement calls
+# again only the actions whose calls were in flight at the kill or answered
+# within the completion linger before it, each with a higher fencing token,
+# and nothing is lost. See kill9_body.sh.
+source "$(dirname "$0")/lib.sh"
+[ -n "${AW_TEST_DYNAMODB_URL:-}" ] || { echo "SKIP: AW_TEST_DYNAMODB_URL not set (scripts/test-servers.sh starts dynalite)"; exit 77; }
+STATE_BACKEND=dynamodb
+STATE_URL="$AW_TEST_DYNAMODB_URL"
+# dynalite is one Node thread, about 1k operations/s: fewer actions, and the
+# 6 s lease of test_scaleout_dynamodb.sh (its single requests were measured
+# waiting up to 1.7 s behind the others; real DynamoDB answers in ms).
+KILL9_TOTAL=1200
+KILL9_DUPS=120
+KILL9_LEASE_MS=6000
+source "$(dirname "$0")/kill9_body.sh"

@@ -39,6 +39,8 @@ ap.add_argument("--kill-before", type=int, required=True)
 ap.add_argument("--kill-after", type=int, required=True)
 ap.add_argument("--linger-ms", type=float, required=True)
 ap.add_argument("--margin-ms", type=float, required=True)
+ap.add_argument("--metrics", help="the killed worker's /metrics shortly before the kill "
+                "(diagnostic: its done-record write latencies are printed)")
 args = ap.parse_args()
 
 k0 = args.kill_before / 1000.0  # ms, float
@@ -119,8 +121,40 @@ print(f"killed worker: in flight at the kill {n_in_flight}, "
 print(f"re-executed: {repeated} action(s); earlier calls: in flight at the kill {kinds['a']}, "
       f"linger window {kinds['b']}, answered earlier (c) {kinds['c']}, "
       f"by a live worker (d) {kinds['d']}")
+c_gaps = [k1 - e["ans"] for kind, _, e, _ in violations if kind == "c"]
+if c_gaps:
+    print(f"(c) calls answered {min(c_gaps):.1f} to {max(c_gaps):.1f} ms before the kill")
 print(f"KILL9 in_flight={n_in_flight} linger_window={n_window} re_executed={repeated} "
-      f"a={kinds['a']} b={kinds['b']} c={kinds['c']} d={kinds['d']}")
+      f"a={kinds['a']} b={kinds['b']} c={kinds['c']} d={kinds['d']} "
+      f"c_max_ms={max(c_gaps) if c_gaps else 0:.1f}")
+
+def complete_latencies(path):
+    """acteon_complete_seconds of a /metrics text: (count, mean ms, [(le ms, cum)])."""
+    buckets, count, total = [], 0, 0.0
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith('acteon_complete_seconds_bucket{le="'):
+            le = line.split('"')[1]
+            buckets.append((float("inf") if le == "+Inf" else float(le) * 1000,
+                            int(line.split()[-1])))
+        elif line.startswith("acteon_complete_seconds_count "):
+            count = int(line.split()[-1])
+        elif line.startswith("acteon_complete_seconds_sum "):
+            total = float(line.split()[-1])
+    return (count, total * 1000 / count if count else 0.0, buckets) if buckets else None
+
+
+if args.metrics:
+    lat = complete_latencies(args.metrics)
+    if lat:
+        count, mean, buckets = lat
+        over = [(le, count - cum) for le, cum in buckets if le != float("inf")]
+        print(f"killed worker's done-record writes (complete_batch round trips) before the "
+              f"kill: {count}, mean {mean:.1f} ms; longer than "
+              + ", ".join(f"{le:g} ms: {n}" for le, n in over if 5 <= le <= 1000))
 
 for kind, aid, e, cs in sorted(violations, key=lambda v: v[2]["ans"]):
     hist = "; ".join(f"{c['path']} token {c['token']} arrived {c['arr']} answered {c['ans']}"

@@ -121,6 +121,16 @@ print(f"killed worker: in flight at the kill {n_in_flight}, "
 print(f"re-executed: {repeated} action(s); earlier calls: in flight at the kill {kinds['a']}, "
       f"linger window {kinds['b']}, answered earlier (c) {kinds['c']}, "
       f"by a live worker (d) {kinds['d']}")
+# How far the killed worker's records lagged its answers: among its calls
+# answered before the kill, the newest one recorded (not called again) and
+# the oldest one not recorded (called again).
+before = [c for c in killed if not in_flight(c)]
+rec = [k1 - c["ans"] for c in before if len(by_id[c["id"]]) == 1]
+unrec = [k1 - c["ans"] for c in before if len(by_id[c["id"]]) > 1]
+if rec or unrec:
+    print("killed worker's answers before the kill: newest recorded kill - "
+          + (f"{min(rec):.1f} ms" if rec else "(none)") + ", oldest not recorded kill - "
+          + (f"{max(unrec):.1f} ms" if unrec else "(none)"))
 c_gaps = [k1 - e["ans"] for kind, _, e, _ in violations if kind == "c"]
 if c_gaps:
     print(f"(c) calls answered {min(c_gaps):.1f} to {max(c_gaps):.1f} ms before the kill")

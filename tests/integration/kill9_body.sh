@@ -1,6 +1,6 @@
 # The body of the kill -9 tests (sourced by test_kill9_<backend>.sh, which
-# set STATE_BACKEND and STATE_URL first, and may set KILL9_TOTAL, KILL9_DUPS
-# and KILL9_LEASE_MS). Issue 18: nothing executed twice under crashes.
+# set STATE_BACKEND and STATE_URL first, and may set KILL9_TOTAL, KILL9_DUPS,
+# KILL9_LEASE_MS and KILL9_DELAY_MS). Issue 18: nothing executed twice under crashes.
 #
 # Two workers (8 threads, webhook max_concurrency 64: hundreds of calls in
 # flight) share a state backend; a webhook target answers every call after
@@ -39,7 +39,7 @@ KILL9_MARGIN_MS=20
 
 start_kafka "$ACTIONS_TOPIC:8" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 PEER_LOG="$T/hook.peer"
-start_webhook --delay-ms 50-100 --peer-log "$PEER_LOG"
+start_webhook --delay-ms "${KILL9_DELAY_MS:-50-100}" --peer-log "$PEER_LOG"
 BASE_URL=$HOOK_URL
 THREADS=8
 WEBHOOK_EXTRA="max_concurrency = 64;"

@@ -4,7 +4,7 @@
 #
 # Two workers (8 threads, webhook max_concurrency 64: hundreds of calls in
 # flight) share a state backend; a webhook target answers every call after
-# 50-100 ms. Once the workload is under way, one worker is killed with
+# 50-100 ms (KILL9_DELAY_MS). Once the workload is under way, one worker is killed with
 # SIGKILL and a replacement started. The webhook's --peer-log records per
 # call its fencing token, arrival time, answer time and URL path (each
 # worker calls its own path: /hook/w1, /hook/w2 (killed), /hook/w3); the

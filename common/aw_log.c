@@ -99,6 +99,15 @@ void aw_log(aw_log_level level, const char *component, const char *fmt, ...)
     (void)w;
 }
 
+/* Copy what names a secret (p[0..n): "user:" or "password="), then the mask
+ * in place of the secret; the caller made sure it fits. The new o. */
+static size_t put_masked(char *out, size_t o, const char *p, size_t n)
+{
+    memcpy(out + o, p, n);
+    memcpy(out + o + n, "***", 3);
+    return o + n + 3;
+}
+
 void aw_redact_url(const char *url, char *out, size_t outsz)
 {
     if (!outsz)
@@ -123,10 +132,7 @@ void aw_redact_url(const char *url, char *out, size_t outsz)
                 size_t n = (size_t)(colon - p) + 1;
                 if (o + n + 4 >= outsz)
                     break;
-                memcpy(out + o, p, n);
-                o += n;
-                memcpy(out + o, "***", 3);
-                o += 3;
+                o = put_masked(out, o, p, n);
                 p = at;
                 continue;
             }
@@ -141,10 +147,7 @@ void aw_redact_url(const char *url, char *out, size_t outsz)
                 if (strncasecmp(p, keys[k], kl) == 0) {
                     if (o + kl + 4 >= outsz)
                         break;
-                    memcpy(out + o, p, kl);
-                    o += kl;
-                    memcpy(out + o, "***", 3);
-                    o += 3;
+                    o = put_masked(out, o, p, kl);
                     p += kl;
                     while (*p && *p != '&')
                         p++;

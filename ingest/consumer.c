@@ -18,6 +18,9 @@ typedef struct part {
     bool assigned;
     bool revoking;
     int64_t stored;      /* last offset handed to rd_kafka_offsets_store */
+    int64_t next;        /* offset after the last message handed out in this
+                            generation, -1 before the first: the position a
+                            refetch seeks to */
 } part;
 
 struct aw_consumer {
@@ -76,6 +79,7 @@ static part *get_part(aw_consumer *c, const char *topic, int32_t partition)
     }
     p->partition = partition;
     p->stored = -1;
+    p->next = -1;
     c->n_parts++;
     return p;
 }
@@ -85,6 +89,7 @@ static void part_reset(aw_consumer *c, part *p)
     aw_offset_tracker_reset(p->tracker);
     p->gen = ++c->next_gen;
     p->stored = -1;
+    p->next = -1;
 }
 
 size_t aw_consumer_revoking_in_flight(const aw_consumer *c)
@@ -94,6 +99,16 @@ size_t aw_consumer_revoking_in_flight(const aw_consumer *c)
         if (c->parts[i].revoking)
             n += aw_offset_tracker_in_flight(c->parts[i].tracker);
     return n;
+}
+
+bool aw_consumer_is_assigned(const aw_consumer *c, const char *topic, int32_t partition)
+{
+    for (size_t i = 0; i < c->n_parts; i++) {
+        const part *p = &c->parts[i];
+        if (p->partition == partition && strcmp(p->topic, topic) == 0)
+            return p->assigned;
+    }
+    return false;
 }
 
 size_t aw_consumer_assigned_count(const aw_consumer *c)
@@ -500,6 +515,7 @@ size_t aw_consumer_poll(aw_consumer *c, rd_kafka_message_t **msgs, uint32_t *gen
                 continue;
             }
         }
+        p->next = m->offset + 1;
         gens[kept] = p->gen;
         msgs[kept++] = m;
     }
@@ -508,29 +524,33 @@ size_t aw_consumer_poll(aw_consumer *c, rd_kafka_message_t **msgs, uint32_t *gen
 
 int aw_consumer_refetch(aw_consumer *c)
 {
-    rd_kafka_topic_partition_list_t *list = NULL;
-    if (rd_kafka_assignment(c->rk, &list) != RD_KAFKA_RESP_ERR_NO_ERROR || !list)
+    /* Our own record of the positions, not rd_kafka_position(): librdkafka
+     * 2.0.2 forgets a partition's application position at every seek
+     * (rd_kafka_toppar_seek sets rktp_app_offset to INVALID), so after the
+     * seek on resume a partition reports none until a message of it is
+     * polled again, and a partition that stalled right after a resume could
+     * never be restarted. A partition with no message handed out in this
+     * generation is left alone: its fetch starts from the committed offset. */
+    rd_kafka_topic_partition_list_t *seek = NULL;
+    for (size_t i = 0; i < c->n_parts; i++) {
+        const part *p = &c->parts[i];
+        if (!p->assigned || p->revoking || p->next < 0)
+            continue;
+        if (!seek)
+            seek = rd_kafka_topic_partition_list_new((int)c->n_parts);
+        rd_kafka_topic_partition_list_add(seek, p->topic, p->partition)->offset = p->next;
+    }
+    if (!seek)
         return 0;
     int n = 0;
-    if (list->cnt > 0 && rd_kafka_position(c->rk, list) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        rd_kafka_topic_partition_list_t *seek = rd_kafka_topic_partition_list_new(list->cnt);
-        for (int i = 0; i < list->cnt; i++)
-            if (list->elems[i].offset >= 0) /* nothing consumed yet: nothing to restart */
-                rd_kafka_topic_partition_list_add(seek, list->elems[i].topic,
-                                                  list->elems[i].partition)
-                    ->offset = list->elems[i].offset;
-        if (seek->cnt > 0) {
-            rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, seek, 0 /* async */);
-            if (e) {
-                AW_WARN("consumer", "refetch: %s", rd_kafka_error_string(e));
-                rd_kafka_error_destroy(e);
-            } else {
-                n = seek->cnt;
-            }
-        }
-        rd_kafka_topic_partition_list_destroy(seek);
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, seek, 0 /* async */);
+    if (e) {
+        AW_WARN("consumer", "refetch: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+    } else {
+        n = seek->cnt;
     }
-    rd_kafka_topic_partition_list_destroy(list);
+    rd_kafka_topic_partition_list_destroy(seek);
     return n;
 }
 

@@ -84,7 +84,8 @@ void aw_consumer_set_paused(aw_consumer *c, bool paused);
 bool aw_consumer_paused(const aw_consumer *c);
 
 /* Seek every assigned partition to its current position (the offset after
- * the last message handed to us), which restarts its fetcher: the way out
+ * the last message handed out since it was assigned; partitions with none
+ * are left alone), which restarts its fetcher: the way out
  * of a fetch that stalled after a pause/resume (librdkafka 2.0.2). Messages
  * prefetched beyond the position are fetched again, none is skipped.
  * Returns how many partitions were sought. Polling thread only. */
@@ -117,5 +118,9 @@ void aw_consumer_rewind(aw_consumer *c);
 
 /* Number of partitions currently assigned. */
 size_t aw_consumer_assigned_count(const aw_consumer *c);
+
+/* True when topic[partition] is assigned to this consumer now. Polling
+ * thread only. */
+bool aw_consumer_is_assigned(const aw_consumer *c, const char *topic, int32_t partition);
 
 #endif

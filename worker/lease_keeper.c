@@ -45,9 +45,9 @@ static void due_free(due_lease *d)
     free(d->id);
 }
 
-/* The registered lease with this handle, or NULL. Binary search: the array
- * is ascending by handle. Caller holds k->lock. */
-static lease *find(aw_lease_keeper *k, uint64_t handle)
+/* The first registered lease with a handle >= handle, or NULL. Binary
+ * search: the array is ascending by handle. Caller holds k->lock. */
+static lease *find_from(aw_lease_keeper *k, uint64_t handle)
 {
     size_t lo = 0, hi = k->n;
     while (lo < hi) {
@@ -57,7 +57,14 @@ static lease *find(aw_lease_keeper *k, uint64_t handle)
         else
             hi = mid;
     }
-    return lo < k->n && k->leases[lo].handle == handle ? &k->leases[lo] : NULL;
+    return lo < k->n ? &k->leases[lo] : NULL;
+}
+
+/* The registered lease with this handle, or NULL. Caller holds k->lock. */
+static lease *find(aw_lease_keeper *k, uint64_t handle)
+{
+    lease *l = find_from(k, handle);
+    return l && l->handle == handle ? l : NULL;
 }
 
 /* Renew every lease due, without holding the lock during state I/O. */
@@ -226,6 +233,20 @@ int64_t aw_lease_keeper_held_until(aw_lease_keeper *k, uint64_t handle)
     const lease *l = handle ? find(k, handle) : NULL;
     if (l && !l->lost)
         until = l->sent_mono + k->lease_ms - k->lease_ms / 10;
+    pthread_mutex_unlock(&k->lock);
+    return until;
+}
+
+int64_t aw_lease_keeper_held_until_batch(aw_lease_keeper *k, uint64_t first, size_t n)
+{
+    int64_t until = INT64_MAX;
+    pthread_mutex_lock(&k->lock);
+    const lease *l = first && n ? find_from(k, first) : NULL;
+    for (; l && l < k->leases + k->n && l->handle - first < n; l++) {
+        int64_t u = l->lost ? 0 : l->sent_mono + k->lease_ms - k->lease_ms / 10;
+        if (u < until)
+            until = u;
+    }
     pthread_mutex_unlock(&k->lock);
     return until;
 }

@@ -45,6 +45,11 @@ uint64_t aw_lease_keeper_add_batch(aw_lease_keeper *k, const aw_state_key *keys,
  * it was lost, never registered or already removed. */
 int64_t aw_lease_keeper_held_until(aw_lease_keeper *k, uint64_t handle);
 
+/* The earliest held_until of the leases of one aw_lease_keeper_add_batch()
+ * still registered (INT64_MAX when none is; 0 when one was lost): one lock
+ * for a whole round's check. */
+int64_t aw_lease_keeper_held_until_batch(aw_lease_keeper *k, uint64_t first, size_t n);
+
 /* Unregister the leases handles[0..n) (ascending, as a batch hands them
  * out; 0 entries are skipped): their done records are written or their
  * items given up, so the keeper must not renew them any more. */

@@ -67,6 +67,8 @@ typedef struct batch {
     completion done;
     int64_t oldest_unrecorded; /* answer time of the oldest executed item
                                   without its done record; 0 = none */
+    int64_t leases_held_until; /* earliest held_until of the batch's leases,
+                                  as last looked up */
     bool tick_failed;          /* a write between calls failed: leave the rest
                                   to the ends of the rounds (no write attempt
                                   every few ms through an outage) */
@@ -307,9 +309,15 @@ static bool partition_lost(const batch *b, const aw_job *j)
  * ours and the lease known held until the call has started. */
 static bool lease_held(void *ud, const aw_exec_item *x, int64_t start_until_ms)
 {
-    const batch *b = ud;
+    batch *b = ud;
     const item *it = &b->items[x->tag];
-    return !partition_lost(b, it->job) &&
+    if (partition_lost(b, it->job) || !it->lease)
+        return false;
+    /* One look at the whole batch's leases per round, usually enough. */
+    if (b->leases_held_until <= start_until_ms)
+        b->leases_held_until =
+            aw_lease_keeper_held_until_batch(b->ctx->keeper, b->leases.first, b->leases.n);
+    return b->leases_held_until > start_until_ms ||
            aw_lease_keeper_held_until(b->ctx->keeper, it->lease) > start_until_ms;
 }
 

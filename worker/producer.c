@@ -175,6 +175,21 @@ static aw_status txn_abort(aw_producer *p, int timeout_ms, aw_error *err)
     }
 }
 
+/* After one try of a transaction step, e its error: 0 when it succeeded,
+ * 1 to try again (a retriable error before the deadline: e is destroyed
+ * and a pause taken), -1 when it failed (e is kept for the caller). Both
+ * commit steps retry alike, so the rule is written once. */
+static int txn_again(rd_kafka_error_t *e, int64_t deadline)
+{
+    if (!e)
+        return 0;
+    if (!rd_kafka_error_is_retriable(e) || aw_mono_now_ms() >= deadline)
+        return -1;
+    rd_kafka_error_destroy(e);
+    aw_sleep_ms(50);
+    return 1;
+}
+
 aw_status aw_producer_txn_commit(aw_producer *p, const rd_kafka_topic_partition_list_t *offsets,
                                  const rd_kafka_consumer_group_metadata_t *cgmd, bool abort_now,
                                  int timeout_ms, aw_error *err)
@@ -184,27 +199,22 @@ aw_status aw_producer_txn_commit(aw_producer *p, const rd_kafka_topic_partition_
     int64_t deadline = aw_mono_now_ms() + timeout_ms;
     rd_kafka_error_t *e = NULL;
     const char *step = "send_offsets_to_transaction";
+    int again = 0;
     if (abort_now)
         goto abort;
-    while (offsets && offsets->cnt > 0) {
-        e = rd_kafka_send_offsets_to_transaction(p->rk, offsets, cgmd, timeout_ms);
-        if (!e)
-            break;
-        if (!rd_kafka_error_is_retriable(e) || aw_mono_now_ms() >= deadline)
-            goto failed;
-        rd_kafka_error_destroy(e);
-        aw_sleep_ms(50);
+    if (offsets && offsets->cnt > 0) {
+        do {
+            e = rd_kafka_send_offsets_to_transaction(p->rk, offsets, cgmd, timeout_ms);
+        } while ((again = txn_again(e, deadline)) > 0);
     }
+    if (again < 0)
+        goto failed;
     step = "commit_transaction";
-    for (;;) {
+    do {
         e = rd_kafka_commit_transaction(p->rk, timeout_ms);
-        if (!e)
-            break;
-        if (!rd_kafka_error_is_retriable(e) || aw_mono_now_ms() >= deadline)
-            goto failed;
-        rd_kafka_error_destroy(e);
-        aw_sleep_ms(50);
-    }
+    } while ((again = txn_again(e, deadline)) > 0);
+    if (again < 0)
+        goto failed;
     e = rd_kafka_begin_transaction(p->rk);
     if (e) {
         step = "begin_transaction";

@@ -4,6 +4,8 @@
  * its aw_consumer_poll. */
 #include "worker/runtime_internal.h"
 
+#include <pthread.h>
+
 #include "common/aw_clock.h"
 #include "common/aw_log.h"
 
@@ -152,38 +154,75 @@ static void shutdown_consumer(aw_runtime *rt)
     aw_consumer_close(rt->consumer, atomic_load(&rt->ctx.hard_stop) ? 1000 : 10000);
 }
 
-/* Fetch-stall watchdog. librdkafka 2.0.2 can leave a partition without
- * fetches after rapid pause/resume cycles (seen on a real broker under
- * constant backpressure): nothing in flight, not paused, the statistics
- * report lag, yet no message arrives. After kafka.fetch_stall_ms of that,
- * restart the fetchers from the current positions (nothing skipped, nothing
- * repeated beyond what was prefetched). Polling thread only. */
-static bool stalled(aw_runtime *rt, int64_t now, int64_t last_msg, int64_t last_refetch)
+/* Lag of the partitions assigned here now. librdkafka's statistics keep
+ * reporting a partition this consumer lost in a rebalance, with the high
+ * watermark and committed offset it had when this consumer stopped fetching
+ * and committing it (librdkafka 2.0.2 refreshes them only from its own Fetch
+ * and OffsetCommit answers), so its lag never falls here while the new owner
+ * drains it. Counting it made the watchdog "restart" an idle consumer that
+ * had nothing left to fetch after every scale-out (docs/operations.md,
+ * "Fetch-stall watchdog"). Polling thread only. */
+static int64_t assigned_lag(aw_runtime *rt)
+{
+    aw_metrics *m = &rt->ctx.metrics;
+    int64_t sum = 0;
+    pthread_mutex_lock(&m->lag_lock);
+    for (size_t i = 0; i < m->n_lags; i++)
+        if (m->lags[i].lag > 0 &&
+            aw_consumer_is_assigned(rt->consumer, m->lags[i].topic, m->lags[i].partition))
+            sum += m->lags[i].lag;
+    pthread_mutex_unlock(&m->lag_lock);
+    return sum;
+}
+
+/* The watchdog's view of the consumer's idleness (polling thread only). */
+typedef struct stall_watch {
+    int64_t last_msg;     /* monotonic ms of the last message polled */
+    int64_t last_refetch; /* monotonic ms of the last restart (or look) */
+    bool idle_noted;      /* this idle stretch was logged as lag-free */
+} stall_watch;
+
+/* Fetch-stall watchdog, a last resort. librdkafka 2.0.2 can leave a
+ * partition without fetches after rapid pause/resume cycles (seen on a real
+ * broker under constant backpressure): nothing in flight, not paused, the
+ * statistics report lag on an assigned partition, yet no message arrives.
+ * After kafka.fetch_stall_ms of that, restart the fetchers from the current
+ * positions (nothing skipped, nothing repeated beyond what was prefetched).
+ * Polling thread only. */
+static void stall_check(aw_runtime *rt, stall_watch *w, int64_t now)
 {
     int64_t stall_ms = rt->ctx.cfg->kafka.fetch_stall_ms;
-    if (stall_ms <= 0 || now - last_msg < stall_ms || now - last_refetch < stall_ms ||
+    if (stall_ms <= 0 || now - w->last_msg < stall_ms || now - w->last_refetch < stall_ms ||
         aw_consumer_paused(rt->consumer) || atomic_load(&rt->in_flight) - rt->n_held > 0)
-        return false;
+        return;
     /* Between a lost assignment and the rejoin nothing is assigned and the
      * lag table still holds the last statistics: nothing to restart (seen
      * with the group coordinator's broker down, test_broker_faults). */
     if (aw_consumer_assigned_count(rt->consumer) == 0)
-        return false;
-    int64_t lag = aw_metrics_total_lag(&rt->ctx.metrics);
-    if (lag <= 0)
-        return false;
+        return;
+    int64_t lag = assigned_lag(rt);
+    if (lag <= 0) {
+        /* Idle and caught up: the normal end of a drain. Said once per idle
+         * stretch, so that a test can tell the watchdog looked and let it be. */
+        if (!w->idle_noted)
+            AW_DEBUG("runtime", "fetch-stall watchdog: idle for %lld ms, no lag on the %zu "
+                     "assigned partition(s)", (long long)(now - w->last_msg),
+                     aw_consumer_assigned_count(rt->consumer));
+        w->idle_noted = true;
+        return;
+    }
+    w->last_refetch = now;
     int n = aw_consumer_refetch(rt->consumer);
     /* No assigned partition has a position yet (just assigned: the fetch
      * starts from the committed offsets anyway): nothing was restarted, and
      * the next look is kafka.fetch_stall_ms away. */
     if (n == 0) {
         AW_DEBUG("runtime", "fetch-stall watchdog: no partition has a position yet");
-        return true;
+        return;
     }
     AW_WARN("runtime", "no message for %lld ms although the consumer lag is %lld: restarted "
-            "the fetch of %d partition(s) from their positions", (long long)(now - last_msg),
+            "the fetch of %d partition(s) from their positions", (long long)(now - w->last_msg),
             (long long)lag, n);
-    return true;
 }
 
 static aw_status open_consumer(aw_runtime *rt, aw_error *err)
@@ -222,7 +261,7 @@ static void poll_loop(aw_runtime *rt)
     rd_kafka_message_t *msgs[POLL_BATCH];
     uint32_t gens[POLL_BATCH];
     int64_t next_progress = aw_mono_now_ms() + 30000;
-    int64_t last_msg_mono = aw_mono_now_ms(), last_refetch_mono = 0;
+    stall_watch watch = {.last_msg = aw_mono_now_ms()};
     while (!atomic_load(&rt->stopping)) {
         atomic_store(&rt->last_tick_mono, aw_mono_now_ms());
         /* Never take more than the window has room for: the window, not
@@ -233,10 +272,12 @@ static void poll_loop(aw_runtime *rt)
         size_t want = room <= 0 ? 1 : room < POLL_BATCH ? (size_t)room : POLL_BATCH;
         size_t n = aw_consumer_poll(rt->consumer, msgs, gens, want, 20);
         int64_t now = aw_mono_now_ms();
-        if (n)
-            last_msg_mono = now;
-        else if (stalled(rt, now, last_msg_mono, last_refetch_mono))
-            last_refetch_mono = now;
+        if (n) {
+            watch.last_msg = now;
+            watch.idle_noted = false;
+        } else {
+            stall_check(rt, &watch, now);
+        }
         dispatch(rt, msgs, gens, n);
         aw_runtime_process_done(rt, 0);
         aw_runtime_commit_tick(rt, false);

@@ -1,6 +1,10 @@
 /* TabSeparated escaping: see ch_tsv.h. */
 #include "backends/clickhouse/ch_tsv.h"
 
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
 /* The escape of byte c (its second character), or 0 when c is copied. */
 static char tsv_escape(unsigned char c)
 {
@@ -52,4 +56,36 @@ int aw_ch_tsv_int(aw_buf *b, int64_t v)
         return aw_ch_tsv_uint(b, (uint64_t)v);
     /* Through unsigned arithmetic, so INT64_MIN does not overflow. */
     return aw_buf_append(b, "-", 1) || aw_ch_tsv_uint(b, (uint64_t)0 - (uint64_t)v) ? -1 : 0;
+}
+
+/* One strict strtoll or strtoull: both readers share the end and range
+ * checks. */
+static int parse_dec(const char *s, bool is_signed, long long *i, unsigned long long *u)
+{
+    char *end;
+    errno = 0;
+    if (is_signed)
+        *i = strtoll(s, &end, 10);
+    else
+        *u = strtoull(s, &end, 10);
+    return errno || end == s || *end ? -1 : 0;
+}
+
+int aw_ch_tsv_parse_int(const char *s, int64_t *out)
+{
+    long long v;
+    if (parse_dec(s, true, &v, NULL))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int aw_ch_tsv_parse_uint(const char *s, uint64_t *out)
+{
+    unsigned long long v;
+    /* strtoull reads "-1" as its maximum: a sign is refused first */
+    if (*s == '-' || parse_dec(s, false, NULL, &v))
+        return -1;
+    *out = v;
+    return 0;
 }

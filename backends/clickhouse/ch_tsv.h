@@ -24,5 +24,11 @@ int aw_ch_tsv_bytes(aw_buf *b, const char *s, size_t len);
 /* Decimal integers, as TabSeparated writes them. 0, or -1. */
 int aw_ch_tsv_int(aw_buf *b, int64_t v);
 int aw_ch_tsv_uint(aw_buf *b, uint64_t v);
+/* Read one back: the whole of s as a decimal integer, as ClickHouse writes
+ * an Int64 or a UInt64 (in TabSeparated, and quoted in JSON output).
+ * strtoll/strtoull rules, nothing after the digits, no overflow, and no
+ * leading '-' for the unsigned one. 0, or -1 with *out untouched. */
+int aw_ch_tsv_parse_int(const char *s, int64_t *out);
+int aw_ch_tsv_parse_uint(const char *s, uint64_t *out);
 
 #endif

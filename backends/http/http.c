@@ -1,6 +1,7 @@
 #include "backends/http/http.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "common/aw_log.h"
@@ -35,12 +36,12 @@ void aw_http_global_cleanup(void)
     g_ok = false;
 }
 
-aw_status aw_http_curl_status(CURLcode cc)
+/* The codes of a connection that could not be made or broke off: transient
+ * for aw_http_curl_status, "connect" for aw_http_curl_error_code. One list,
+ * so the two cannot drift apart. */
+static bool curl_connect_failed(CURLcode cc)
 {
     switch (cc) {
-    case CURLE_OK:
-        return AW_OK;
-    case CURLE_OPERATION_TIMEDOUT:
     case CURLE_COULDNT_CONNECT:
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
@@ -48,6 +49,20 @@ aw_status aw_http_curl_status(CURLcode cc)
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+aw_status aw_http_curl_status(CURLcode cc)
+{
+    if (curl_connect_failed(cc))
+        return AW_TRANSIENT;
+    switch (cc) {
+    case CURLE_OK:
+        return AW_OK;
+    case CURLE_OPERATION_TIMEDOUT:
     case CURLE_SSL_CONNECT_ERROR: /* handshake cut short, not a bad certificate */
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
@@ -61,22 +76,13 @@ aw_status aw_http_curl_status(CURLcode cc)
 
 const char *aw_http_curl_error_code(CURLcode cc, char *out, size_t outsz)
 {
-    const char *name = NULL;
+    const char *name = curl_connect_failed(cc) ? "connect" : NULL;
     switch (cc) {
     case CURLE_OK:
         name = "";
         break;
     case CURLE_OPERATION_TIMEDOUT:
         name = "timeout";
-        break;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-        name = "connect";
         break;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:

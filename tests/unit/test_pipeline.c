@@ -356,8 +356,9 @@ static void test_lease_lapsed(void **state)
 {
     (void)state;
     fixture fx;
-    /* lease 300 ms (known held 270 ms), first retry after 400 ms */
-    setup_lease(&fx, "faulty", "memory?outage_after=1&outage_ms=600000", 400, 300);
+    /* lease 1 s (known held 900 ms); the first retry comes 2 to 4 s after
+     * the first attempt (backoff base 4 s, jittered down to half) */
+    setup_lease(&fx, "faulty", "memory?outage_after=1&outage_ms=600000", 4000, 1000);
     aw_job *j = make_job(&fx, 1, "a-1", "k-1", "down");
     aw_job *finished[1];
     assert_int_equal(aw_pipeline_run(&fx.p, &j, 1, finished), 0);

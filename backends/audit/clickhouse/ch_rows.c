@@ -1,6 +1,5 @@
 #include "backends/audit/clickhouse/ch_rows.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,16 +133,7 @@ static int get_i64(const json_t *o, const char *k, int64_t *out)
         *out = (int64_t)json_integer_value(v);
         return 0;
     }
-    if (!json_is_string(v))
-        return -1;
-    const char *s = json_string_value(v);
-    char *end;
-    errno = 0;
-    long long x = strtoll(s, &end, 10);
-    if (errno || end == s || *end)
-        return -1;
-    *out = x;
-    return 0;
+    return json_is_string(v) ? aw_ch_tsv_parse_int(json_string_value(v), out) : -1;
 }
 
 static int get_u64(const json_t *o, const char *k, uint64_t *out)
@@ -153,16 +143,7 @@ static int get_u64(const json_t *o, const char *k, uint64_t *out)
         *out = (uint64_t)json_integer_value(v);
         return 0;
     }
-    if (!json_is_string(v))
-        return -1;
-    const char *s = json_string_value(v);
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (errno || end == s || *end || *s == '-')
-        return -1;
-    *out = x;
-    return 0;
+    return json_is_string(v) ? aw_ch_tsv_parse_uint(json_string_value(v), out) : -1;
 }
 
 aw_status aw_ch_row_parse(const char *line, size_t len, aw_audit_record *out, aw_error *err)

@@ -167,10 +167,13 @@ static aw_status on_batch_row(void *ctx, aw_chs_row *row, aw_error *err)
     return AW_OK;
 }
 
-/* Encode the keys of n items (key_at(items, i)) and read their rows. */
-static aw_status batch_read(chs_session *s, batch *bt, size_t n,
-                            const aw_state_key *(*key_at)(const void *, size_t),
-                            const void *items, aw_error *err)
+/* How claim and complete both start: encode the keys of n items
+ * (key_at(items, i)), read their rows, read the clock (*now, which every
+ * decision and row of the batch uses) and start the one INSERT that
+ * answers them in s->sql. batch_end sends it. */
+static aw_status batch_begin(chs_session *s, batch *bt, size_t n,
+                             const aw_state_key *(*key_at)(const void *, size_t),
+                             const void *items, int64_t *now, aw_error *err)
 {
     memset(bt, 0, sizeof(*bt));
     bt->n = n;
@@ -197,6 +200,21 @@ static aw_status batch_read(chs_session *s, batch *bt, size_t n,
         rc = aw_chs_exec(s, "read dedup records", err);
     if (rc == AW_OK)
         rc = aw_chs_parse_rows(s->conn.resp.data, s->conn.resp.len, on_batch_row, bt, err);
+    *now = aw_time_now_ms();
+    aw_buf_reset(&s->sql);
+    if (rc == AW_OK && aw_chs_sql_insert_head(&s->sql))
+        rc = aw_chs_nomem(err);
+    return rc;
+}
+
+/* Send the batch's INSERT when rc is still AW_OK and it has rows, then
+ * free the batch. */
+static aw_status batch_end(chs_session *s, batch *bt, aw_status rc, size_t nwrites,
+                           const char *what, aw_error *err)
+{
+    if (rc == AW_OK && nwrites)
+        rc = aw_chs_exec(s, what, err);
+    batch_free(bt);
     return rc;
 }
 
@@ -272,19 +290,14 @@ aw_status aw_chs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
 {
     chs_session *s = ss;
     batch bt;
-    aw_status rc = batch_read(s, &bt, n, claim_key, items, err);
-    int64_t now = aw_time_now_ms();
+    int64_t now;
     size_t nwrites = 0;
-    aw_buf_reset(&s->sql);
-    if (rc == AW_OK && aw_chs_sql_insert_head(&s->sql))
-        rc = aw_chs_nomem(err);
+    aw_status rc = batch_begin(s, &bt, n, claim_key, items, &now, err);
     for (size_t i = 0; rc == AW_OK && i < n; i++)
         rc = claim_one(s, &bt, items, i, now, &nwrites, err);
     /* Between the SELECT above and this INSERT another process may take
      * the same lease: both then execute (not atomic, see the header). */
-    if (rc == AW_OK && nwrites)
-        rc = aw_chs_exec(s, "take dedup leases", err);
-    batch_free(&bt);
+    rc = batch_end(s, &bt, rc, nwrites, "take dedup leases", err);
     if (rc == AW_OK)
         aw_chs_maybe_reap(s, now);
     return rc;
@@ -294,12 +307,9 @@ aw_status aw_chs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
 {
     chs_session *s = ss;
     batch bt;
-    aw_status rc = batch_read(s, &bt, n, complete_key, items, err);
-    int64_t now = aw_time_now_ms();
+    int64_t now;
     size_t nwrites = 0;
-    aw_buf_reset(&s->sql);
-    if (rc == AW_OK && aw_chs_sql_insert_head(&s->sql))
-        rc = aw_chs_nomem(err);
+    aw_status rc = batch_begin(s, &bt, n, complete_key, items, &now, err);
     for (size_t i = 0; rc == AW_OK && i < n; i++) {
         aw_complete *c = &items[i];
         const aw_chs_row *r = &bt.rows[i];
@@ -333,8 +343,5 @@ aw_status aw_chs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
         nwrites++;
         c->stale = false;
     }
-    if (rc == AW_OK && nwrites)
-        rc = aw_chs_exec(s, "write done records", err);
-    batch_free(&bt);
-    return rc;
+    return batch_end(s, &bt, rc, nwrites, "write done records", err);
 }

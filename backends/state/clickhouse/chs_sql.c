@@ -1,12 +1,12 @@
 /* Statement builders and answer parser: see chs_sql.h. */
 #include "backends/state/clickhouse/chs_sql.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backends/clickhouse/ch_quote.h"
+#include "backends/clickhouse/ch_tsv.h"
 
 /* Column order of every SELECT, matching parse_line(). */
 #define CHS_COLS                                                                             \
@@ -158,29 +158,13 @@ static int num_text(const char *s, size_t n, char tmp[24])
 static int num_u64(const char *s, size_t n, uint64_t *out)
 {
     char tmp[24];
-    if (num_text(s, n, tmp))
-        return -1;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(tmp, &end, 10);
-    if (errno || *end || tmp[0] == '-')
-        return -1;
-    *out = v;
-    return 0;
+    return num_text(s, n, tmp) ? -1 : aw_ch_tsv_parse_uint(tmp, out);
 }
 
 static int num_i64(const char *s, size_t n, int64_t *out)
 {
     char tmp[24];
-    if (num_text(s, n, tmp))
-        return -1;
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(tmp, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
+    return num_text(s, n, tmp) ? -1 : aw_ch_tsv_parse_int(tmp, out);
 }
 
 static int parse_line(const char *line, size_t len, aw_chs_row *r)

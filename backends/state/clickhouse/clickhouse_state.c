@@ -214,10 +214,30 @@ static aw_status chs_migrate(const aw_state_options *opts, int *applied, aw_erro
 
 /* ---- values -------------------------------------------------------------------------- */
 
-/* A value row for s->key: the next ver after r, version given. */
-static aw_chs_write value_row(chs_session *s, const aw_state_key *k, const aw_chs_row *r,
-                              bool found, const void *val, size_t len, uint64_t version,
-                              int64_t expires, int64_t now)
+/* What every value operation decides on: the newest value row of a key
+ * (row zeroed and found false when it has none), the clock read just after,
+ * and whether the row is live then. */
+typedef struct chs_read {
+    aw_chs_row row;
+    bool found;
+    bool live;
+    int64_t now;
+} chs_read;
+
+/* Read rd for k. s->key is left holding k's stored key, for value_row. */
+static aw_status read_value(chs_session *s, const aw_state_key *k, chs_read *rd, aw_error *err)
+{
+    aw_status rc = aw_chs_read_key(s, AW_CHS_SPACE_VALUE, k, &rd->row, &rd->found, err);
+    if (rc != AW_OK)
+        return rc;
+    rd->now = aw_time_now_ms();
+    rd->live = aw_chs_row_live(&rd->row, rd->now);
+    return AW_OK;
+}
+
+/* A value row for s->key: the next ver after rd's row, version given. */
+static aw_chs_write value_row(chs_session *s, const aw_state_key *k, const chs_read *rd,
+                              const void *val, size_t len, uint64_t version, int64_t expires)
 {
     return (aw_chs_write){.space = AW_CHS_SPACE_VALUE,
                           .key = s->key.data,
@@ -226,9 +246,9 @@ static aw_chs_write value_row(chs_session *s, const aw_state_key *k, const aw_ch
                           .value = val,
                           .vlen = len,
                           .version = version,
-                          .ver = aw_chs_next_ver(s, found ? r->ver : 0, now),
+                          .ver = aw_chs_next_ver(s, rd->found ? rd->row.ver : 0, rd->now),
                           .expires_at_ms = expires,
-                          .written_at_ms = now};
+                          .written_at_ms = rd->now};
 }
 
 /* When a value write (check_and_set, set, compare_and_swap) writes. */
@@ -245,25 +265,22 @@ static aw_status chs_write_value(chs_session *s, const aw_state_key *k, const vo
                                  size_t len, int64_t ttl_ms, chs_when when, uint64_t expected,
                                  const char *what, uint64_t *cur, int64_t *now, aw_error *err)
 {
-    aw_chs_row r;
-    bool found;
+    chs_read rd;
     *now = 0;
-    aw_status rc = aw_chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
+    aw_status rc = read_value(s, k, &rd, err);
     if (rc != AW_OK)
         return rc;
-    *now = aw_time_now_ms();
-    bool live = aw_chs_row_live(&r, *now);
-    *cur = live ? r.version : 0;
-    if ((when == CHS_IF_ABSENT && live) || (when == CHS_IF_VERSION && *cur != expected)) {
+    *now = rd.now;
+    *cur = rd.live ? rd.row.version : 0;
+    if ((when == CHS_IF_ABSENT && rd.live) || (when == CHS_IF_VERSION && *cur != expected)) {
         rc = AW_CONFLICT;
     } else {
-        aw_chs_write w = value_row(s, k, &r, found, val, len, *cur + 1,
-                                   chs_deadline(*now, ttl_ms), *now);
+        aw_chs_write w = value_row(s, k, &rd, val, len, *cur + 1, chs_deadline(rd.now, ttl_ms));
         rc = chs_write1(s, &w, what, err);
         if (rc == AW_OK)
             (*cur)++;
     }
-    aw_chs_row_clear(&r);
+    aw_chs_row_clear(&rd.row);
     return rc;
 }
 
@@ -284,22 +301,20 @@ static aw_status chs_check_and_set(void *ss, const aw_state_key *k, const void *
 
 static aw_status chs_get(void *ss, const aw_state_key *k, aw_state_value *out, aw_error *err)
 {
-    chs_session *s = ss;
-    aw_chs_row r;
-    bool found;
+    chs_read rd;
     memset(out, 0, sizeof(*out));
-    aw_status rc = aw_chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
+    aw_status rc = read_value(ss, k, &rd, err);
     if (rc != AW_OK)
         return rc;
-    if (!aw_chs_row_live(&r, aw_time_now_ms())) {
-        aw_chs_row_clear(&r);
+    if (!rd.live) {
+        aw_chs_row_clear(&rd.row);
         return aw_error_set(err, AW_NOT_FOUND, "key not found");
     }
-    out->data = r.value; /* NUL-terminated by the parser */
-    out->len = r.vlen;
-    out->version = r.version;
-    r.value = NULL;
-    aw_chs_row_clear(&r);
+    out->data = rd.row.value; /* NUL-terminated by the parser */
+    out->len = rd.row.vlen;
+    out->version = rd.row.version;
+    rd.row.value = NULL;
+    aw_chs_row_clear(&rd.row);
     return AW_OK;
 }
 
@@ -320,21 +335,19 @@ static aw_status chs_set(void *ss, const aw_state_key *k, const void *val, size_
 static aw_status chs_del(void *ss, const aw_state_key *k, bool *existed, aw_error *err)
 {
     chs_session *s = ss;
-    aw_chs_row r;
-    bool found;
+    chs_read rd;
     *existed = false;
-    aw_status rc = aw_chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
+    aw_status rc = read_value(s, k, &rd, err);
     if (rc != AW_OK)
         return rc;
-    int64_t now = aw_time_now_ms();
-    if (aw_chs_row_live(&r, now)) {
+    if (rd.live) {
         /* A tombstone: rows are never updated in place. */
-        aw_chs_write w = value_row(s, k, &r, found, NULL, 0, 0, 0, now);
+        aw_chs_write w = value_row(s, k, &rd, NULL, 0, 0, 0);
         w.deleted = true;
         rc = chs_write1(s, &w, "delete", err);
         *existed = rc == AW_OK;
     }
-    aw_chs_row_clear(&r);
+    aw_chs_row_clear(&rd.row);
     return rc;
 }
 
@@ -357,32 +370,30 @@ static aw_status chs_increment(void *ss, const aw_state_key *k, int64_t delta, i
                                int64_t *value, aw_error *err)
 {
     chs_session *s = ss;
-    aw_chs_row r;
-    bool found;
-    aw_status rc = aw_chs_read_key(s, AW_CHS_SPACE_VALUE, k, &r, &found, err);
+    chs_read rd;
+    aw_status rc = read_value(s, k, &rd, err);
     if (rc != AW_OK)
         return rc;
-    int64_t now = aw_time_now_ms(), cur = 0, expires = chs_deadline(now, ttl_ms);
+    int64_t cur = 0, expires = chs_deadline(rd.now, ttl_ms);
     uint64_t v = 1;
-    bool live = aw_chs_row_live(&r, now);
-    if (live && !parse_counter(&r, &cur))
+    if (rd.live && !parse_counter(&rd.row, &cur))
         rc = aw_error_set(err, AW_PERMANENT,
                           "increment: the stored value is not a decimal integer");
     else if ((delta > 0 && cur > INT64_MAX - delta) || (delta < 0 && cur < INT64_MIN - delta))
         rc = aw_error_set(err, AW_PERMANENT, "increment: int64 overflow");
     if (rc == AW_OK) {
-        if (live) {
-            expires = r.expires_at_ms; /* an existing counter keeps its expiry */
-            v = r.version + 1;
+        if (rd.live) {
+            expires = rd.row.expires_at_ms; /* an existing counter keeps its expiry */
+            v = rd.row.version + 1;
         }
         char num[24];
         int n = snprintf(num, sizeof(num), "%" PRId64, cur + delta);
-        aw_chs_write w = value_row(s, k, &r, found, num, (size_t)n, v, expires, now);
+        aw_chs_write w = value_row(s, k, &rd, num, (size_t)n, v, expires);
         rc = chs_write1(s, &w, "increment", err);
         if (rc == AW_OK)
             *value = cur + delta;
     }
-    aw_chs_row_clear(&r);
+    aw_chs_row_clear(&rd.row);
     return rc;
 }
 

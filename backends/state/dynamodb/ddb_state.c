@@ -214,36 +214,77 @@ static aw_status ddb_get(void *ss, const aw_state_key *k, aw_state_value *out, a
     return out->data ? AW_OK : aw_ddb_nomem(err);
 }
 
-static aw_status ddb_set(void *ss, const aw_state_key *k, const void *val, size_t len,
-                         int64_t ttl_ms, uint64_t *version, aw_error *err)
+/* UpdateItem of the value item (conditional: AW_CONFLICT when its condition
+ * fails). */
+static aw_status update_item(ddb_session *s, char *body, aw_error *err)
+{
+    return aw_ddb_do(&s->conn, &s->call, "UpdateItem", body, err);
+}
+
+/* What set, increment and compare_and_swap write, and where their answer
+ * goes (the fields one of them does not use stay zero). */
+typedef struct value_op {
+    const void *val;
+    size_t len;
+    int64_t ttl_ms;
+    int64_t delta;
+    uint64_t expected;
+    uint64_t *version;
+    int64_t *value;
+} value_op;
+
+/* One round of a value write at the clock reading now. It sets *again
+ * when it lost a race to another writer (its conditional request failed):
+ * the driver then runs it again with a fresh clock. */
+typedef aw_status (*value_round_fn)(ddb_session *s, const aw_ddb_key *key, int64_t now,
+                                    value_op *op, bool *again, aw_error *err);
+
+/* The value writes that race other writers: encode the key, then rounds of
+ * conditional requests, each on a fresh clock, until one is not lost, at
+ * most DDB_MAX_ROUNDS (then AW_TRANSIENT, contention the message). */
+static aw_status value_rounds(void *ss, const aw_state_key *k, value_round_fn round,
+                              value_op *op, const char *contention, aw_error *err)
 {
     ddb_session *s = ss;
     aw_ddb_key key;
     aw_status rc = aw_ddb_key_encode(s, k, DDB_SPACE_VALUE, &key, err);
     if (rc != AW_OK)
         return rc;
-    /* A live item: bump its version in the write itself. Absent or expired:
-     * insert version 1. Each step is conditional, so a concurrent writer
-     * makes it fail and the loop tries the other one. */
-    for (int round = 0; round < DDB_MAX_ROUNDS; round++) {
-        int64_t now = aw_time_now_ms();
-        rc = aw_ddb_do(&s->conn, &s->call, "UpdateItem",
-                       aw_ddb_build_update_value(s->b->url.table, &key, val, len, ttl_ms, 0, now),
-                       err);
-        if (rc == AW_OK)
-            return updated_version(s, version, err);
-        if (rc != AW_CONFLICT)
-            return rc;
-        rc = put_new(s, &key, val, len, false, ttl_ms, now, err);
-        if (rc == AW_OK) {
-            if (version)
-                *version = 1;
-            return AW_OK;
-        }
-        if (rc != AW_CONFLICT)
+    for (int i = 0; i < DDB_MAX_ROUNDS; i++) {
+        bool again = false;
+        rc = round(s, &key, aw_time_now_ms(), op, &again, err);
+        if (!again)
             return rc;
     }
-    return aw_error_set(err, AW_TRANSIENT, "dynamodb set: too much contention on one key");
+    return aw_error_set(err, AW_TRANSIENT, "%s", contention);
+}
+
+/* A live item: bump its version in the write itself. Absent or expired:
+ * insert version 1. Each step is conditional, so a concurrent writer
+ * makes it fail and the next round tries the other one. */
+static aw_status set_round(ddb_session *s, const aw_ddb_key *key, int64_t now, value_op *op,
+                           bool *again, aw_error *err)
+{
+    aw_status rc = update_item(
+        s, aw_ddb_build_update_value(s->b->url.table, key, op->val, op->len, op->ttl_ms, 0, now),
+        err);
+    if (rc == AW_OK)
+        return updated_version(s, op->version, err);
+    if (rc != AW_CONFLICT)
+        return rc;
+    rc = put_new(s, key, op->val, op->len, false, op->ttl_ms, now, err);
+    if (rc == AW_OK && op->version)
+        *op->version = 1;
+    *again = rc == AW_CONFLICT;
+    return rc;
+}
+
+static aw_status ddb_set(void *ss, const aw_state_key *k, const void *val, size_t len,
+                         int64_t ttl_ms, uint64_t *version, aw_error *err)
+{
+    value_op op = {.val = val, .len = len, .ttl_ms = ttl_ms, .version = version};
+    return value_rounds(ss, k, set_round, &op, "dynamodb set: too much contention on one key",
+                        err);
 }
 
 static aw_status ddb_del(void *ss, const aw_state_key *k, bool *existed, aw_error *err)
@@ -265,114 +306,116 @@ static aw_status ddb_del(void *ss, const aw_state_key *k, bool *existed, aw_erro
     return AW_OK;
 }
 
+static aw_status increment_round(ddb_session *s, const aw_ddb_key *key, int64_t now,
+                                 value_op *op, bool *again, aw_error *err)
+{
+    int64_t delta = op->delta;
+    aw_ddb_record r;
+    /* The common case, one request: a live counter. */
+    aw_status rc =
+        update_item(s, aw_ddb_build_increment(s->b->url.table, key, delta, now), err);
+    if (rc == AW_OK) {
+        rc = aw_ddb_parse_record(s->call.resp.data, s->call.resp.len, "Attributes", &r, err);
+        if (rc == AW_OK && !r.is_num)
+            rc = aw_error_set(err, AW_INTERNAL, "dynamodb increment: no number returned");
+        if (rc == AW_OK)
+            *op->value = r.num;
+        aw_ddb_record_clear(&r);
+        return rc;
+    }
+    if (rc != AW_CONFLICT)
+        return rc;
+    /* Why not: absent/expired, a text value, or an overflow. */
+    if ((rc = read_item(s, key, &r, err)) != AW_OK)
+        return rc;
+    now = aw_time_now_ms();
+    if (!aw_ddb_record_live(&r, now)) {
+        char num[24];
+        snprintf(num, sizeof(num), "%" PRId64, delta);
+        aw_ddb_record_clear(&r);
+        rc = put_new(s, key, num, strlen(num), true, op->ttl_ms, now, err);
+        if (rc == AW_OK)
+            *op->value = delta;
+        *again = rc == AW_CONFLICT;
+        return rc;
+    }
+    int64_t cur = 0;
+    bool number = r.is_num ? (cur = r.num, true)
+                           : aw_ddb_parse_i64(r.val ? r.val : "", r.val_len, &cur) == 0;
+    uint64_t ver = r.ver;
+    bool was_num = r.is_num;
+    aw_ddb_record_clear(&r);
+    if (!number)
+        return aw_error_set(err, AW_PERMANENT,
+                            "increment: the stored value is not a decimal integer");
+    if ((delta > 0 && cur > INT64_MAX - delta) || (delta < 0 && cur < INT64_MIN - delta))
+        return aw_error_set(err, AW_PERMANENT, "increment: int64 overflow");
+    if (was_num) {
+        *again = true; /* raced with another writer: try the ADD again */
+        return AW_CONFLICT;
+    }
+    rc = update_item(
+        s, aw_ddb_build_counter_convert(s->b->url.table, key, cur + delta, ver, now), err);
+    if (rc == AW_OK)
+        *op->value = cur + delta;
+    *again = rc == AW_CONFLICT;
+    return rc;
+}
+
 static aw_status ddb_increment(void *ss, const aw_state_key *k, int64_t delta, int64_t ttl_ms,
                                int64_t *value, aw_error *err)
 {
-    ddb_session *s = ss;
-    aw_ddb_key key;
-    aw_ddb_record r;
-    aw_status rc = aw_ddb_key_encode(s, k, DDB_SPACE_VALUE, &key, err);
-    if (rc != AW_OK)
-        return rc;
-    for (int round = 0; round < DDB_MAX_ROUNDS; round++) {
-        int64_t now = aw_time_now_ms();
-        /* The common case, one request: a live counter. */
-        rc = aw_ddb_do(&s->conn, &s->call, "UpdateItem",
-                       aw_ddb_build_increment(s->b->url.table, &key, delta, now), err);
-        if (rc == AW_OK) {
-            rc = aw_ddb_parse_record(s->call.resp.data, s->call.resp.len, "Attributes", &r, err);
-            if (rc == AW_OK && !r.is_num)
-                rc = aw_error_set(err, AW_INTERNAL, "dynamodb increment: no number returned");
-            if (rc == AW_OK)
-                *value = r.num;
-            aw_ddb_record_clear(&r);
-            return rc;
-        }
-        if (rc != AW_CONFLICT)
-            return rc;
-        /* Why not: absent/expired, a text value, or an overflow. */
-        if ((rc = read_item(s, &key, &r, err)) != AW_OK)
-            return rc;
-        now = aw_time_now_ms();
-        if (!aw_ddb_record_live(&r, now)) {
-            char num[24];
-            snprintf(num, sizeof(num), "%" PRId64, delta);
-            aw_ddb_record_clear(&r);
-            rc = put_new(s, &key, num, strlen(num), true, ttl_ms, now, err);
-            if (rc == AW_OK)
-                *value = delta;
-            if (rc != AW_CONFLICT)
-                return rc;
-            continue;
-        }
-        int64_t cur = 0;
-        bool number = r.is_num ? (cur = r.num, true)
-                               : aw_ddb_parse_i64(r.val ? r.val : "", r.val_len, &cur) == 0;
-        uint64_t ver = r.ver;
-        bool was_num = r.is_num;
-        aw_ddb_record_clear(&r);
-        if (!number)
-            return aw_error_set(err, AW_PERMANENT,
-                                "increment: the stored value is not a decimal integer");
-        if ((delta > 0 && cur > INT64_MAX - delta) || (delta < 0 && cur < INT64_MIN - delta))
-            return aw_error_set(err, AW_PERMANENT, "increment: int64 overflow");
-        if (was_num)
-            continue; /* raced with another writer: try the ADD again */
-        rc = aw_ddb_do(&s->conn, &s->call, "UpdateItem",
-                       aw_ddb_build_counter_convert(s->b->url.table, &key, cur + delta, ver, now),
-                       err);
-        if (rc == AW_OK) {
-            *value = cur + delta;
+    value_op op = {.ttl_ms = ttl_ms, .delta = delta, .value = value};
+    return value_rounds(ss, k, increment_round, &op,
+                        "dynamodb increment: too much contention on one key", err);
+}
+
+static aw_status cas_round(ddb_session *s, const aw_ddb_key *key, int64_t now, value_op *op,
+                           bool *again, aw_error *err)
+{
+    uint64_t expected = op->expected;
+    aw_status rc;
+    if (expected == 0)
+        rc = put_new(s, key, op->val, op->len, false, op->ttl_ms, now, err);
+    else
+        rc = update_item(s,
+                         aw_ddb_build_update_value(s->b->url.table, key, op->val, op->len,
+                                                   op->ttl_ms, expected, now),
+                         err);
+    if (rc == AW_OK) {
+        if (expected == 0) {
+            if (op->version)
+                *op->version = 1;
             return AW_OK;
         }
-        if (rc != AW_CONFLICT)
-            return rc;
+        return updated_version(s, op->version, err);
     }
-    return aw_error_set(err, AW_TRANSIENT, "dynamodb increment: too much contention on one key");
+    if (rc != AW_CONFLICT)
+        return rc;
+    /* Lost: report the version now (0 = absent or expired). Should it
+     * equal expected again (the item expired and was rewritten up to
+     * that version meanwhile), try once more. */
+    aw_ddb_record r;
+    if ((rc = read_item(s, key, &r, err)) != AW_OK)
+        return rc;
+    uint64_t cur = aw_ddb_record_live(&r, aw_time_now_ms()) ? r.ver : 0;
+    aw_ddb_record_clear(&r);
+    if (cur != expected) {
+        if (op->version)
+            *op->version = cur;
+        return aw_error_set(err, AW_CONFLICT, "version mismatch (current %" PRIu64 ")", cur);
+    }
+    *again = true;
+    return AW_CONFLICT;
 }
 
 static aw_status ddb_cas(void *ss, const aw_state_key *k, uint64_t expected, const void *val,
                          size_t len, int64_t ttl_ms, uint64_t *current, aw_error *err)
 {
-    ddb_session *s = ss;
-    aw_ddb_key key;
-    aw_ddb_record r;
-    aw_status rc = aw_ddb_key_encode(s, k, DDB_SPACE_VALUE, &key, err);
-    if (rc != AW_OK)
-        return rc;
-    for (int round = 0; round < DDB_MAX_ROUNDS; round++) {
-        int64_t now = aw_time_now_ms();
-        if (expected == 0)
-            rc = put_new(s, &key, val, len, false, ttl_ms, now, err);
-        else
-            rc = aw_ddb_do(&s->conn, &s->call, "UpdateItem",
-                           aw_ddb_build_update_value(s->b->url.table, &key, val, len, ttl_ms,
-                                                     expected, now),
-                           err);
-        if (rc == AW_OK) {
-            if (expected == 0) {
-                if (current)
-                    *current = 1;
-                return AW_OK;
-            }
-            return updated_version(s, current, err);
-        }
-        if (rc != AW_CONFLICT)
-            return rc;
-        /* Lost: report the version now (0 = absent or expired). Should it
-         * equal expected again (the item expired and was rewritten up to
-         * that version meanwhile), try once more. */
-        if ((rc = read_item(s, &key, &r, err)) != AW_OK)
-            return rc;
-        uint64_t cur = aw_ddb_record_live(&r, aw_time_now_ms()) ? r.ver : 0;
-        aw_ddb_record_clear(&r);
-        if (cur != expected) {
-            if (current)
-                *current = cur;
-            return aw_error_set(err, AW_CONFLICT, "version mismatch (current %" PRIu64 ")", cur);
-        }
-    }
-    return aw_error_set(err, AW_TRANSIENT, "dynamodb compare_and_swap: too much contention");
+    value_op op = {
+        .val = val, .len = len, .ttl_ms = ttl_ms, .expected = expected, .version = current};
+    return value_rounds(ss, k, cas_round, &op,
+                        "dynamodb compare_and_swap: too much contention", err);
 }
 
 /* ---- scan -------------------------------------------------------------------- */

@@ -252,6 +252,27 @@ static aw_status mem_ref_key(mem_session *ss, char space, const aw_state_key *k,
     return mem_ref_build(ss, space, k->ns, k->tenant, kind, k->id, ref, err);
 }
 
+/* mem_ref_key, then take the shard mutex: how every operation that needs
+ * nothing prepared outside the mutex starts. mem_unlock ends it. */
+static aw_status mem_lock_key(mem_session *ss, char space, const aw_state_key *k, mem_ref *ref,
+                              aw_error *err)
+{
+    aw_status rc = mem_ref_key(ss, space, k, ref, err);
+    if (rc == AW_OK)
+        pthread_mutex_lock(&ref->shard->mu);
+    return rc;
+}
+
+/* Release the shard mutex, then word rc (aw_error_set formats outside the
+ * mutex): AW_NOMEM as mem_nomem does, any other failure as what says. */
+static aw_status mem_unlock(const mem_ref *ref, aw_status rc, const char *what, aw_error *err)
+{
+    pthread_mutex_unlock(&ref->shard->mu);
+    if (rc == AW_NOMEM)
+        return mem_nomem(err);
+    return rc == AW_OK ? AW_OK : aw_error_set(err, rc, "%s", what);
+}
+
 /* ---- the table (caller holds the shard mutex) -------------------------- */
 
 static void mem_entry_free(mem_entry *e)
@@ -610,10 +631,9 @@ static aw_status mem_get(void *s, const aw_state_key *k, aw_state_value *out, aw
     mem_session *ss = s;
     mem_ref ref;
     memset(out, 0, sizeof(*out));
-    aw_status rc = mem_ref_key(ss, MEM_SPACE_VALUE, k, &ref, err);
+    aw_status rc = mem_lock_key(ss, MEM_SPACE_VALUE, k, &ref, err);
     if (rc != AW_OK)
         return rc;
-    pthread_mutex_lock(&ref.shard->mu);
     mem_entry *e = mem_live(&ref, aw_mono_now_ms());
     if (!e) {
         rc = AW_NOT_FOUND;
@@ -623,10 +643,7 @@ static aw_status mem_get(void *s, const aw_state_key *k, aw_state_value *out, aw
     } else {
         rc = AW_NOMEM;
     }
-    pthread_mutex_unlock(&ref.shard->mu);
-    if (rc == AW_NOT_FOUND)
-        return aw_error_set(err, AW_NOT_FOUND, "key not found");
-    return rc == AW_NOMEM ? mem_nomem(err) : AW_OK;
+    return mem_unlock(&ref, rc, "key not found", err);
 }
 
 static aw_status mem_set(void *s, const aw_state_key *k, const void *val, size_t len,
@@ -645,10 +662,9 @@ static aw_status mem_del(void *s, const aw_state_key *k, bool *existed, aw_error
     mem_session *ss = s;
     mem_ref ref;
     *existed = false;
-    aw_status rc = mem_ref_key(ss, MEM_SPACE_VALUE, k, &ref, err);
+    aw_status rc = mem_lock_key(ss, MEM_SPACE_VALUE, k, &ref, err);
     if (rc != AW_OK)
         return rc;
-    pthread_mutex_lock(&ref.shard->mu);
     mem_entry **link = mem_link(&ref);
     if (link) {
         *existed = !mem_expired(*link, aw_mono_now_ms());
@@ -712,10 +728,9 @@ static aw_status mem_increment(void *s, const aw_state_key *k, int64_t delta, in
 {
     mem_session *ss = s;
     mem_ref ref;
-    aw_status rc = mem_ref_key(ss, MEM_SPACE_VALUE, k, &ref, err);
+    aw_status rc = mem_lock_key(ss, MEM_SPACE_VALUE, k, &ref, err);
     if (rc != AW_OK)
         return rc;
-    pthread_mutex_lock(&ref.shard->mu);
     rc = mem_increment_locked(&ref, delta, ttl_ms, value, err);
     pthread_mutex_unlock(&ref.shard->mu);
     return rc;
@@ -826,10 +841,9 @@ static aw_status mem_lock_acquire(void *s, const aw_state_key *k, int64_t ttl_ms
     mem_session *ss = s;
     mem_ref ref;
     *token = 0;
-    aw_status rc = mem_ref_key(ss, MEM_SPACE_LOCK, k, &ref, err);
+    aw_status rc = mem_lock_key(ss, MEM_SPACE_LOCK, k, &ref, err);
     if (rc != AW_OK)
         return rc;
-    pthread_mutex_lock(&ref.shard->mu);
     int64_t now = aw_mono_now_ms();
     mem_entry *e = mem_live(&ref, now);
     if (e) {
@@ -842,10 +856,7 @@ static aw_status mem_lock_acquire(void *s, const aw_state_key *k, int64_t ttl_ms
     } else {
         rc = AW_NOMEM;
     }
-    pthread_mutex_unlock(&ref.shard->mu);
-    if (rc == AW_CONFLICT)
-        return aw_error_set(err, AW_CONFLICT, "lock is held");
-    return rc == AW_NOMEM ? mem_nomem(err) : AW_OK;
+    return mem_unlock(&ref, rc, "lock is held", err);
 }
 
 /* The live lock entry iff token holds it; caller holds the shard mutex. */
@@ -865,10 +876,9 @@ static aw_status mem_token_op(mem_session *ss, char space, mem_held_fn held_fn,
                               const char *not_held, aw_error *err)
 {
     mem_ref ref;
-    aw_status rc = mem_ref_key(ss, space, k, &ref, err);
+    aw_status rc = mem_lock_key(ss, space, k, &ref, err);
     if (rc != AW_OK)
         return rc;
-    pthread_mutex_lock(&ref.shard->mu);
     int64_t now = aw_mono_now_ms();
     mem_entry *e = held_fn(&ref, token, now);
     bool held = e != NULL;
@@ -876,8 +886,7 @@ static aw_status mem_token_op(mem_session *ss, char space, mem_held_fn held_fn,
         e->expires_ms = mem_deadline(now, ttl_ms);
     else if (e)
         mem_unlink(ref.shard, mem_link(&ref));
-    pthread_mutex_unlock(&ref.shard->mu);
-    return held ? AW_OK : aw_error_set(err, AW_CONFLICT, "%s", not_held);
+    return mem_unlock(&ref, held ? AW_OK : AW_CONFLICT, not_held, err);
 }
 
 static aw_status mem_lock_extend(void *s, const aw_state_key *k, uint64_t token, int64_t ttl_ms,
@@ -910,10 +919,9 @@ static aw_status mem_claim_done(const mem_entry *e, aw_claim *c)
 static aw_status mem_claim_one(mem_session *ss, aw_claim *c, aw_error *err)
 {
     mem_ref ref;
-    aw_status rc = mem_ref_key(ss, MEM_SPACE_DEDUP, &c->key, &ref, err);
+    aw_status rc = mem_lock_key(ss, MEM_SPACE_DEDUP, &c->key, &ref, err);
     if (rc != AW_OK)
         return rc;
-    pthread_mutex_lock(&ref.shard->mu);
     int64_t now = aw_mono_now_ms();
     mem_entry *e = mem_live(&ref, now);
     if (e && e->done) {
@@ -933,8 +941,7 @@ static aw_status mem_claim_one(mem_session *ss, aw_claim *c, aw_error *err)
     } else {
         rc = AW_NOMEM;
     }
-    pthread_mutex_unlock(&ref.shard->mu);
-    return rc == AW_NOMEM ? mem_nomem(err) : rc;
+    return mem_unlock(&ref, rc, "claim failed", err); /* rc: AW_OK or AW_NOMEM here */
 }
 
 /* A batch item by item (n items of size bytes from items): each identity

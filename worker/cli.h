@@ -3,6 +3,7 @@
 #ifndef AW_CLI_H
 #define AW_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 int aw_cmd_run(int argc, char **argv);
@@ -14,9 +15,17 @@ int aw_cmd_audit(int argc, char **argv);
 int aw_cmd_replay(int argc, char **argv);
 
 /* Shared by the commands: install SIGINT/SIGTERM handlers that stop rt
- * (first signal drains, second exits at once). */
+ * (first signal drains, second exits at once). NULL: signals are ignored
+ * (the runtime is being torn down, bounded). */
 struct aw_runtime;
 void aw_cli_handle_signals(struct aw_runtime *rt);
+
+/* Before the runtime exists (connecting to the backends can take their
+ * connect timeouts): a first SIGINT/SIGTERM is remembered
+ * (aw_cli_signalled_during_start, checked once aw_cli_handle_signals(rt)
+ * took over), a second exits at once with status 0 (nothing consumed). */
+void aw_cli_handle_signals_starting(void);
+bool aw_cli_signalled_during_start(void);
 
 /* Apply the global logging options (--log-level, --log-format) from the
  * config unless the command line set them. */

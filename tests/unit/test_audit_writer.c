@@ -347,11 +347,12 @@ static void test_bounded_queue(void **state)
     harness_stop(&h);
 }
 
-/* A hard stop while the backend is down: stop() returns, and every job
- * comes back failed (its offset stays uncommitted), none stored. */
-static void test_hard_stop(void **state)
+/* Stop while the backend is down, with a hard stop (`hard`) or with a stop
+ * deadline 200 ms away: stop() returns (by the deadline; before this
+ * writer observed it, it retried until the backend answered), and every
+ * job comes back failed (its offset stays uncommitted), none stored. */
+static void stop_with_backend_down(bool hard)
 {
-    (void)state;
     harness h;
     harness_start(&h, 10, 0, 100000, 30);
     g_fake.transient_left = 1000000;
@@ -359,38 +360,31 @@ static void test_hard_stop(void **state)
     int64_t end = aw_mono_now_ms() + WAIT_MS;
     while (atomic_load(&h.rt.metrics.audit_retries) < 2 && aw_mono_now_ms() < end)
         aw_sleep_ms(2);
-    atomic_store(&h.rt.hard_stop, true);
+    if (hard)
+        atomic_store(&h.rt.hard_stop, true);
+    else
+        atomic_store(&h.rt.stop_deadline, aw_mono_now_ms() + 200);
+    int64_t t0 = aw_mono_now_ms();
     aw_audit_writer_stop(h.w);
     h.w = NULL;
+    assert_true(aw_mono_now_ms() - t0 < WAIT_MS);
+    assert_int_equal(atomic_load(&h.rt.hard_stop), hard);
     wait_back(&h, 30);
     assert_int_equal(h.n_failed, 30);
     assert_int_equal(fake_stored(), 0);
     harness_stop(&h);
 }
 
-/* A stop whose deadline passes while the backend is down: stop() returns
- * by then without a hard stop, and every job comes back failed (its
- * offset stays uncommitted), none stored. */
+static void test_hard_stop(void **state)
+{
+    (void)state;
+    stop_with_backend_down(true);
+}
+
 static void test_stop_deadline(void **state)
 {
     (void)state;
-    harness h;
-    harness_start(&h, 10, 0, 100000, 30);
-    g_fake.transient_left = 1000000;
-    push_range(&h, 0, 30);
-    int64_t end = aw_mono_now_ms() + WAIT_MS;
-    while (atomic_load(&h.rt.metrics.audit_retries) < 2 && aw_mono_now_ms() < end)
-        aw_sleep_ms(2);
-    atomic_store(&h.rt.stop_deadline, aw_mono_now_ms() + 200);
-    int64_t t0 = aw_mono_now_ms();
-    aw_audit_writer_stop(h.w);
-    h.w = NULL;
-    assert_true(aw_mono_now_ms() - t0 < WAIT_MS);
-    assert_false(atomic_load(&h.rt.hard_stop));
-    wait_back(&h, 30);
-    assert_int_equal(h.n_failed, 30);
-    assert_int_equal(fake_stored(), 0);
-    harness_stop(&h);
+    stop_with_backend_down(false);
 }
 
 /* The backend unreachable from the start and nothing queued: stop() does

@@ -212,6 +212,10 @@ void aw_worker_join(aw_worker *w)
         return;
     aw_job_queue_close(&w->queue);
     pthread_join(w->thread, NULL);
+    /* A thread that gave up opening its sessions (stop begun, nothing
+     * queued) may have been handed jobs by the last dispatch after it
+     * looked: hand them back abandoned rather than lose them. */
+    abandon_all(w);
     aw_job_queue_destroy(&w->queue);
     free(w->pending);
     w->pending = NULL;

@@ -3,7 +3,6 @@
 #ifndef AW_CLI_H
 #define AW_CLI_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 int aw_cmd_run(int argc, char **argv);
@@ -21,11 +20,9 @@ struct aw_runtime;
 void aw_cli_handle_signals(struct aw_runtime *rt);
 
 /* Before the runtime exists (connecting to the backends can take their
- * connect timeouts): a first SIGINT/SIGTERM is remembered
- * (aw_cli_signalled_during_start, checked once aw_cli_handle_signals(rt)
- * took over), a second exits at once with status 0 (nothing consumed). */
+ * connect timeouts): SIGINT/SIGTERM exits at once with status 0 and a
+ * line on stderr; nothing was consumed, so nothing is lost. */
 void aw_cli_handle_signals_starting(void);
-bool aw_cli_signalled_during_start(void);
 
 /* Apply the global logging options (--log-level, --log-format) from the
  * config unless the command line set them. */

@@ -21,9 +21,9 @@ const char *aw_cli_log_format = NULL;
  * installed, read only by the handler. */
 static aw_runtime *volatile g_signal_target;
 /* Start-up (aw_cli_handle_signals_starting until a runtime is the target):
- * a first signal is remembered, a second exits at once. */
+ * the backends may still be connecting (their connect timeouts), and
+ * nothing has been consumed, so nothing can be lost: exit at once. */
 static volatile sig_atomic_t g_starting;
-static volatile sig_atomic_t g_early_signals;
 
 static void on_signal(int sig)
 {
@@ -35,15 +35,12 @@ static void on_signal(int sig)
     }
     if (!g_starting)
         return;
-    if (g_early_signals++ > 0) {
-        /* Nothing was consumed yet: nothing to commit or to lose. Only
-         * async-signal-safe calls here. */
-        static const char msg[] =
-            "acteon-worker: second signal during start-up: exiting at once\n";
-        ssize_t rc = write(2, msg, sizeof(msg) - 1);
-        (void)rc;
-        _exit(0);
-    }
+    /* Only async-signal-safe calls here. */
+    static const char msg[] = "acteon-worker: stop requested during start-up (backends still "
+                              "connecting): exiting before consuming anything\n";
+    ssize_t rc = write(2, msg, sizeof(msg) - 1);
+    (void)rc;
+    _exit(0);
 }
 
 static void install(void)
@@ -59,20 +56,12 @@ static void install(void)
 
 void aw_cli_handle_signals_starting(void)
 {
-    g_early_signals = 0;
     g_starting = 1;
     install();
 }
 
-bool aw_cli_signalled_during_start(void)
-{
-    return g_early_signals > 0;
-}
-
 void aw_cli_handle_signals(struct aw_runtime *rt)
 {
-    /* Target first: a signal from now on stops rt; one before it was
-     * counted in g_early_signals for the caller to see. */
     g_signal_target = rt;
     g_starting = 0;
     install();

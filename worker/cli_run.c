@@ -63,11 +63,6 @@ int aw_cli_serve(const aw_config *cfg, const char *brokers, aw_outcome_fn on_out
     }
     aw_runtime_set_outcome_hook(rt, on_outcome, ud);
     aw_cli_handle_signals(rt);
-    if (aw_cli_signalled_during_start()) {
-        /* Nothing consumed yet: stop without joining the group. */
-        AW_INFO("run", "stop requested during start-up: exiting before consuming anything");
-        goto out;
-    }
     if (before_run && before_run(before_ud, rt->brokers)) {
         code = 1;
         goto out;

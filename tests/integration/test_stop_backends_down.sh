@@ -43,3 +43,30 @@ about=$(grep -c -E "state backend|audit backend|\[state\.|\[audit\.|opening (a )
 [ "$(grep -c "state backend down: " "$T/worker.log")" -eq 1 ] || fail "state backend down logged more than once"
 [ "$(grep -c "audit backend down: " "$T/worker.log")" -eq 1 ] || fail "audit backend down logged more than once"
 pass "$about log line(s) about the unreachable backends ($THREADS worker threads retrying)"
+
+# ---- SIGTERM during start-up ----------------------------------------------
+# A "Redis" that accepts connections and never answers: the worker's
+# start-up waits in its first state connection (up to the command timeout,
+# 5 s). SIGTERM then exits at once, status 0, saying so, before the worker
+# reports itself started.
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+    open(sys.argv[2], "a").write("accepted\n")
+' "$T/mute.port" "$T/mute.accepted" >"$T/mute.log" 2>&1 &
+PIDS+=($!)
+wait_for 20 "the mute server" test -s "$T/mute.port"
+STATE_URL="redis://127.0.0.1:$(cat "$T/mute.port")/0"
+write_config "$T/mute.conf"
+start_worker starting "$T/mute.conf"
+wait_for 20 "the worker to connect to the mute server" test -s "$T/mute.accepted"
+stop_within $((SHUTDOWN_TIMEOUT_MS / 1000 + 10)) "$WORKER_PID"
+[ "$STOP_RC" -eq 0 ] || fail "exit status $STOP_RC after SIGTERM during start-up, want 0"
+grep -q "stop requested during start-up" "$T/starting.log" || fail "no start-up stop message"
+grep -q "\[run\] worker .* thread(s)" "$T/starting.log" && fail "exited only after start-up finished"
+pass "SIGTERM during start-up: exited ${STOP_SECS}s later, status 0, before consuming anything"

@@ -43,17 +43,25 @@ struct aw_audit_writer {
 
 /* ---- helpers ------------------------------------------------------------- */
 
+/* Time to stop waiting: a hard stop, or the stop's deadline passed. */
 static bool hard_stopped(const aw_audit_writer *w)
 {
-    return atomic_load(w->o.hard_stop);
+    if (atomic_load(w->o.hard_stop))
+        return true;
+    long long deadline = w->o.stop_deadline ? atomic_load(w->o.stop_deadline) : 0;
+    return deadline != 0 && aw_mono_now_ms() >= deadline;
 }
 
-/* Sleep up to ms, in slices so a hard stop is noticed. False on hard stop. */
-static bool nap(const aw_audit_writer *w, int64_t ms)
+static bool closed_and_empty(aw_audit_writer *w);
+
+/* Sleep up to ms, in slices so a hard stop is noticed. False on hard stop,
+ * and, when `idle_stops`, as soon as the writer is closed with nothing
+ * queued (a session open that no record waits for). */
+static bool nap(aw_audit_writer *w, int64_t ms, bool idle_stops)
 {
     int64_t end = aw_mono_now_ms() + ms;
     for (;;) {
-        if (hard_stopped(w))
+        if (hard_stopped(w) || (idle_stops && closed_and_empty(w)))
             return false;
         int64_t left = end - aw_mono_now_ms();
         if (left <= 0)
@@ -193,9 +201,11 @@ static bool write_batch(aw_audit_writer *w, aw_audit_session *s, const aw_audit_
             return write_batch(w, s, recs, half, refused) &&
                    write_batch(w, s, recs + half, n - half, refused + half);
         }
+        /* Logged by the health flag, once per outage for every writer. */
         atomic_fetch_add(&m->audit_retries, 1);
-        AW_WARN("audit", "writing %zu record(s): %s (attempt %d, retrying)", n, err.msg, attempt);
-        if (!nap(w, aw_backoff_ms(attempt, 50, 5000)))
+        AW_DEBUG("audit", "writing %zu record(s): %s (attempt %d, retrying)", n, err.msg,
+                 attempt);
+        if (!nap(w, aw_backoff_ms(attempt, 50, 5000), false))
             return false;
     }
 }
@@ -221,8 +231,9 @@ static void cleanup_round(aw_audit_writer *w, aw_audit_session *s)
         AW_INFO("audit", "retention cleanup: %zu expired record(s) deleted", total);
 }
 
-/* Open a session, retrying while the backend is unreachable. NULL only on
- * a hard stop. */
+/* Open a session, retrying while the backend is unreachable (logged by the
+ * health flag, once per outage for every writer). NULL on a hard stop, at
+ * the stop deadline, or once the writer is closed with nothing queued. */
 static aw_audit_session *open_session(aw_audit_writer *w, size_t index)
 {
     for (int attempt = 1;; attempt++) {
@@ -234,9 +245,9 @@ static aw_audit_session *open_session(aw_audit_writer *w, size_t index)
             return s;
         }
         aw_backend_health_seen(w->o.health, false, err.msg);
-        AW_WARN("audit", "writer %zu: opening a session: %s (attempt %d)", index, err.msg,
-                attempt);
-        if (!nap(w, aw_backoff_ms(attempt, 100, 5000)))
+        AW_DEBUG("audit", "writer %zu: opening a session: %s (attempt %d)", index, err.msg,
+                 attempt);
+        if (!nap(w, aw_backoff_ms(attempt, 100, 5000), true))
             return NULL;
     }
 }

@@ -12,7 +12,7 @@
  * only after the batch holding its record was acknowledged by the backend,
  * so its offset is never marked done before its record is durable. Transient
  * failures are retried with backoff for as long as it takes (nothing is
- * dropped); meanwhile the queue fills, pushing workers wait, the in-flight
+ * dropped) or, once a stop began, until its deadline; meanwhile the queue fills, pushing workers wait, the in-flight
  * window fills and consumption pauses. A record the backend refuses for good
  * is isolated by splitting its batch, logged, and its job comes back marked
  * delivery_failed: its offset stays uncommitted (processed again after a
@@ -55,6 +55,10 @@ typedef struct aw_audit_writer_options {
     size_t cleanup_batch;         /* records per cleanup call */
     aw_job_queue *done;           /* acknowledgements: aw_job_queue_ack(done, job) */
     const atomic_bool *hard_stop; /* set: stop waiting, hand jobs back failed */
+    /* mono ms at which a stop gives up, 0 while running (NULL: never).
+     * Once passed it acts as hard_stop: a batch still failing is handed
+     * back failed (its offsets stay uncommitted, redelivered). */
+    const atomic_llong *stop_deadline;
     aw_metrics *metrics;          /* audit_* counters and audit_ms */
     aw_backend_health *health;    /* the audit backend's reachability */
 } aw_audit_writer_options;
@@ -75,8 +79,10 @@ void aw_audit_writer_push(aw_audit_writer *w, aw_job *const *jobs, size_t n);
 /* Records queued and not yet written (for the metrics). */
 size_t aw_audit_writer_depth(aw_audit_writer *w);
 
-/* Write what is queued (giving up at a hard stop: those jobs come back as
- * failed), join the threads and free the writer. NULL is a no-op. */
+/* Write what is queued (giving up at a hard stop or the stop deadline:
+ * those jobs come back as failed), join the threads and free the writer.
+ * A writer still opening its session with nothing queued stops at once.
+ * NULL is a no-op. */
 void aw_audit_writer_stop(aw_audit_writer *w);
 
 #endif

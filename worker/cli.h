@@ -14,9 +14,15 @@ int aw_cmd_audit(int argc, char **argv);
 int aw_cmd_replay(int argc, char **argv);
 
 /* Shared by the commands: install SIGINT/SIGTERM handlers that stop rt
- * (first signal drains, second exits at once). */
+ * (first signal drains, second exits at once). NULL: signals are ignored
+ * (the runtime is being torn down, bounded). */
 struct aw_runtime;
 void aw_cli_handle_signals(struct aw_runtime *rt);
+
+/* Before the runtime exists (connecting to the backends can take their
+ * connect timeouts): SIGINT/SIGTERM exits at once with status 0 and a
+ * line on stderr; nothing was consumed, so nothing is lost. */
+void aw_cli_handle_signals_starting(void);
 
 /* Apply the global logging options (--log-level, --log-format) from the
  * config unless the command line set them. */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backends/audit/audit.h"
 #include "common/aw_clock.h"
@@ -19,18 +20,31 @@ const char *aw_cli_log_format = NULL;
 /* The runtime the signal handler stops. Written before the handlers are
  * installed, read only by the handler. */
 static aw_runtime *volatile g_signal_target;
+/* Start-up (aw_cli_handle_signals_starting until a runtime is the target):
+ * the backends may still be connecting (their connect timeouts), and
+ * nothing has been consumed, so nothing can be lost: exit at once. */
+static volatile sig_atomic_t g_starting;
 
 static void on_signal(int sig)
 {
     (void)sig;
     aw_runtime *rt = g_signal_target;
-    if (rt)
+    if (rt) {
         aw_runtime_stop(rt);
+        return;
+    }
+    if (!g_starting)
+        return;
+    /* Only async-signal-safe calls here. */
+    static const char msg[] = "acteon-worker: stop requested during start-up (backends still "
+                              "connecting): exiting before consuming anything\n";
+    ssize_t rc = write(2, msg, sizeof(msg) - 1);
+    (void)rc;
+    _exit(0);
 }
 
-void aw_cli_handle_signals(struct aw_runtime *rt)
+static void install(void)
 {
-    g_signal_target = rt;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -38,6 +52,19 @@ void aw_cli_handle_signals(struct aw_runtime *rt)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+void aw_cli_handle_signals_starting(void)
+{
+    g_starting = 1;
+    install();
+}
+
+void aw_cli_handle_signals(struct aw_runtime *rt)
+{
+    g_signal_target = rt;
+    g_starting = 0;
+    install();
 }
 
 int aw_cli_setup_logging(const struct aw_config *cfg)

@@ -55,6 +55,7 @@ int aw_cli_serve(const aw_config *cfg, const char *brokers, aw_outcome_fn on_out
     aw_error err;
     aw_runtime *rt = NULL;
     int code = 0;
+    aw_cli_handle_signals_starting();
     if (aw_runtime_new(cfg, brokers, &rt, &err) != AW_OK) {
         AW_ERROR("run", "%s", err.msg);
         code = err.code == AW_CONFIG ? 2 : 1;

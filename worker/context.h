@@ -14,7 +14,13 @@
  *    the objects they point to are thread-safe (their own locks) or, for
  *    state and providers, hand each thread its own session;
  *  - done has its own lock (job_queue.h); metrics, the health flags,
- *    hard_stop and txn_send_failures are atomics. */
+ *    hard_stop, stop_deadline and txn_send_failures are atomics.
+ *
+ * Stopping: the first signal sets stop_deadline (aw_ctx_begin_stop, safe in
+ * a signal handler); every wait and retry loop of the worker side gives up
+ * at that deadline (aw_ctx_give_up, aw_ctx_sleep) or at once on hard_stop
+ * (second signal), and a loop that has no work left (a session open with
+ * nothing queued) gives up as soon as the stop begins. */
 #ifndef AW_CONTEXT_H
 #define AW_CONTEXT_H
 
@@ -56,13 +62,31 @@ typedef struct aw_worker_ctx {
     atomic_uint lost_epoch;         /* bumped by the polling thread when the
                                        assignment is lost: jobs polled before
                                        start no provider call any more */
+    /* mono ms at which a stop gives up waiting (workers.shutdown_timeout_ms
+     * after the first signal); 0 while running. */
+    atomic_llong stop_deadline;
     /* kafka.transactional_replies: failed sends of the open transaction
      * (delivery thread adds, polling thread takes). */
     atomic_ulong txn_send_failures;
 } aw_worker_ctx;
 
-/* Sleep up to ms, waking early on a hard stop. Returns false on hard stop.
- * Any thread. */
+/* Begin a stop bounded by timeout_ms from now, unless one began already.
+ * Returns the stop's deadline (mono ms). Any thread, and signal handlers
+ * (clock_gettime and lock-free atomics only). */
+int64_t aw_ctx_begin_stop(aw_worker_ctx *ctx, int64_t timeout_ms);
+
+/* A stop has begun (its deadline is set). Any thread. */
+static inline bool aw_ctx_stopping(aw_worker_ctx *ctx)
+{
+    return atomic_load(&ctx->stop_deadline) != 0;
+}
+
+/* Stop waiting and retrying: a hard stop, or the stop's deadline passed.
+ * Work given up then stays uncommitted (redelivered). Any thread. */
+bool aw_ctx_give_up(aw_worker_ctx *ctx);
+
+/* Sleep up to ms, waking early when it is time to give up (aw_ctx_give_up).
+ * Returns false then. Any thread. */
 bool aw_ctx_sleep(aw_worker_ctx *ctx, int64_t ms);
 
 #endif

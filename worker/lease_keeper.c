@@ -7,7 +7,18 @@
 #include <time.h>
 
 #include "common/aw_clock.h"
+#include "common/aw_fail_log.h"
 #include "common/aw_log.h"
+
+/* Failures every lease shares are logged once per transition, not once per
+ * lease and attempt. */
+static aw_fail_log open_log = AW_FAIL_LOG_INIT("lease", "lease keeper: state session",
+                                               "retried every lease_ms/6",
+                                               AW_FAIL_LOG_REMIND_MS);
+static aw_fail_log renew_log = AW_FAIL_LOG_INIT("lease", "lease renewals",
+                                                "retried every lease_ms/6; no call starts on a "
+                                                "lease not known held",
+                                                AW_FAIL_LOG_REMIND_MS);
 
 typedef struct lease {
     uint64_t handle;
@@ -119,8 +130,9 @@ static void renew_due(aw_lease_keeper *k, aw_state_session *ss)
             AW_WARN("lease", "lease of %s:%s:%s lost (token %llu)", d->ns, d->tenant, d->id,
                     (unsigned long long)d->token);
         else if (rc != AW_OK)
-            AW_WARN("lease", "renew %s:%s:%s: %s (will retry)", d->ns, d->tenant, d->id,
-                    err.msg);
+            aw_fail_log_failed(&renew_log, err.msg);
+        else
+            aw_fail_log_ok(&renew_log);
         due_free(d);
     }
     free(due);
@@ -146,10 +158,13 @@ static void *keeper_thread(void *arg)
             break;
         if (!any)
             continue;
-        if (!ss && aw_state_session_open(k->state, &ss, &err) != AW_OK) {
-            AW_WARN("lease", "cannot open a state session: %s", err.msg);
-            ss = NULL;
-            continue;
+        if (!ss) {
+            if (aw_state_session_open(k->state, &ss, &err) != AW_OK) {
+                aw_fail_log_failed(&open_log, err.msg);
+                ss = NULL;
+                continue;
+            }
+            aw_fail_log_ok(&open_log);
         }
         renew_due(k, ss);
     }

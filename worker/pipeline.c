@@ -121,7 +121,10 @@ static bool with_retry(aw_pipeline *p, const call_site *site, batch_call call, v
         if (site->once)
             return false;
         atomic_fetch_add(site->retries, 1);
-        AW_WARN("worker", "%s: %s (attempt %d)", site->what, err.msg, attempt);
+        if (err.retriable) /* the state backend's health logs the outage once */
+            AW_DEBUG("worker", "%s: %s (attempt %d)", site->what, err.msg, attempt);
+        else
+            AW_WARN("worker", "%s: %s", site->what, err.msg);
         if (!err.retriable || !aw_ctx_sleep(p->ctx, aw_backoff_ms(attempt, 50, 5000)))
             return false;
     }

@@ -60,6 +60,7 @@ static aw_status start_audit_writer(aw_runtime *rt, aw_error *err)
     o.audit = rt->audit;
     o.done = &rt->ctx.done;
     o.hard_stop = &rt->ctx.hard_stop;
+    o.stop_deadline = &rt->ctx.stop_deadline;
     o.metrics = &rt->ctx.metrics;
     o.health = &rt->ctx.audit_health;
     return aw_audit_writer_start(&o, &rt->ctx.audit_writer, err);
@@ -144,9 +145,13 @@ void aw_runtime_set_outcome_hook(aw_runtime *rt, aw_outcome_fn fn, void *ud)
 
 void aw_runtime_stop(aw_runtime *rt)
 {
-    /* Only lock-free atomics: safe from a signal handler. */
+    /* Only lock-free atomics and clock_gettime: safe from a signal handler.
+     * The bound counts from the first signal, whatever the threads are
+     * waiting for when it arrives. */
     if (atomic_exchange(&rt->stopping, true))
         atomic_store(&rt->ctx.hard_stop, true);
+    else
+        aw_ctx_begin_stop(&rt->ctx, rt->ctx.cfg->workers.shutdown_timeout_ms);
 }
 
 void aw_runtime_destroy(aw_runtime *rt)
@@ -154,6 +159,9 @@ void aw_runtime_destroy(aw_runtime *rt)
     if (!rt)
         return;
     atomic_store(&rt->stopping, true);
+    /* Not run (start-up failed) or already drained: the workers have
+     * nothing to finish, and those still opening their sessions stop. */
+    aw_ctx_begin_stop(&rt->ctx, rt->ctx.cfg->workers.shutdown_timeout_ms);
     aw_http_endpoint_stop(rt->http);
     rt->http = NULL;
     aw_state_session_close(rt->probe);

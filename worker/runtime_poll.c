@@ -48,7 +48,8 @@ static void dispatch(aw_runtime *rt, rd_kafka_message_t **msgs, uint32_t *gens, 
 static void drain_hook(void *ud, aw_consumer *c, int64_t deadline)
 {
     aw_runtime *rt = ud;
-    while (aw_consumer_revoking_in_flight(c) > 0 && !atomic_load(&rt->ctx.hard_stop)) {
+    /* A stop's bound also ends a revoke's wait (the revoke at close). */
+    while (aw_consumer_revoking_in_flight(c) > 0 && !aw_ctx_give_up(&rt->ctx)) {
         int64_t left = deadline - aw_mono_now_ms();
         if (left <= 0)
             break;
@@ -109,12 +110,28 @@ static void log_progress(aw_runtime *rt)
                 rt->txn_aborts, rt->n_held);
 }
 
-/* Stop fetching, let the workers finish what they hold within the bound,
- * then close: the final revoke stores and commits every completed offset. */
+/* How long a last step of the stop (producer flush, leaving the group) may
+ * take: what is left of the stop's bound, at most `normal_ms`, and at least
+ * a second so that a stop whose bound ran out can still hand over what is
+ * done (1 s too after a hard stop). */
+static int final_step_ms(aw_runtime *rt, int64_t deadline, int normal_ms)
+{
+    if (atomic_load(&rt->ctx.hard_stop))
+        return 1000;
+    int64_t left = deadline - aw_mono_now_ms();
+    return left > normal_ms ? normal_ms : left < 1000 ? 1000 : (int)left;
+}
+
+/* Stop fetching, let the workers finish what they hold within the bound
+ * (counted from the first signal: aw_runtime_stop), then close: the final
+ * revoke stores and commits every completed offset. Every step is bounded
+ * by what is left of workers.shutdown_timeout_ms (plus about a second each
+ * for the producer flush and the group leave), whatever the backends and
+ * brokers do. */
 static void shutdown_consumer(aw_runtime *rt)
 {
     aw_consumer_set_paused(rt->consumer, true);
-    int64_t deadline = aw_mono_now_ms() + rt->ctx.cfg->workers.shutdown_timeout_ms;
+    int64_t deadline = aw_ctx_begin_stop(&rt->ctx, rt->ctx.cfg->workers.shutdown_timeout_ms);
     rd_kafka_message_t *msgs[64];
     uint32_t gens[64];
     AW_INFO("runtime", "stopping: draining %ld in-flight message(s) (bound %d ms)",
@@ -135,6 +152,8 @@ static void shutdown_consumer(aw_runtime *rt)
                 atomic_load(&rt->in_flight));
         atomic_store(&rt->ctx.hard_stop, true);
     }
+    /* Prompt: a worker still opening its sessions has nothing queued now,
+     * and every other wait gives up at the deadline or the hard stop. */
     for (size_t i = 0; i < rt->n_workers; i++)
         aw_worker_join(&rt->workers[i]);
     /* The workers pushed their last records: write them (or, after a hard
@@ -143,7 +162,7 @@ static void shutdown_consumer(aw_runtime *rt)
     rt->ctx.audit_writer = NULL;
     /* Deliveries still outstanding after the bound are purged: their jobs
      * come back as failed and stay uncommitted. */
-    int left = aw_producer_flush(rt->ctx.producer, atomic_load(&rt->ctx.hard_stop) ? 1000 : 10000);
+    int left = aw_producer_flush(rt->ctx.producer, final_step_ms(rt, deadline, 10000));
     if (left > 0)
         AW_WARN("runtime", "%d reply/DLQ message(s) undelivered at exit", left);
     while (atomic_load(&rt->in_flight) > 0 && aw_runtime_process_done(rt, 100) > 0) {
@@ -151,7 +170,11 @@ static void shutdown_consumer(aw_runtime *rt)
     aw_runtime_commit_tick(rt, true);
     /* Leaving the group is bounded too: with the brokers gone it cannot
      * finish, and the process must still exit. */
-    aw_consumer_close(rt->consumer, atomic_load(&rt->ctx.hard_stop) ? 1000 : 10000);
+    aw_consumer_close(rt->consumer, final_step_ms(rt, deadline, 10000));
+    if (aw_mono_now_ms() > deadline + 1000) /* the steps' floors exceeded */
+        AW_WARN("runtime", "stop took %lld ms beyond its bound of %d ms (flush and group leave)",
+                (long long)(aw_mono_now_ms() - deadline),
+                rt->ctx.cfg->workers.shutdown_timeout_ms);
 }
 
 /* Lag of the partitions assigned here now. librdkafka's statistics keep

@@ -122,6 +122,20 @@ static void txn_failed(aw_runtime *rt, aw_status rc, const aw_error *err)
     atomic_store(&rt->stopping, true);
 }
 
+/* The flush and commit timeout of a transaction: 30 s while running; once
+ * a stop began, what is left of its bound (at least 1 s, and 1 s after a
+ * hard stop), so a stop with the brokers gone is not held 60 s here. */
+static int txn_timeout_ms(aw_runtime *rt)
+{
+    long long deadline = atomic_load(&rt->ctx.stop_deadline);
+    if (deadline == 0)
+        return 30000;
+    if (atomic_load(&rt->ctx.hard_stop))
+        return 1000;
+    long long left = deadline - aw_mono_now_ms();
+    return left > 30000 ? 30000 : left < 1000 ? 1000 : (int)left;
+}
+
 static void txn_commit(aw_runtime *rt)
 {
     aw_consumer *c = rt->consumer;
@@ -136,7 +150,7 @@ static void txn_commit(aw_runtime *rt)
             rd_kafka_topic_partition_list_destroy(offs);
         return; /* nothing new */
     }
-    int left = aw_producer_flush(rt->ctx.producer, 30000);
+    int left = aw_producer_flush(rt->ctx.producer, txn_timeout_ms(rt));
     drain_done(rt);
     unsigned long failures = atomic_exchange(&rt->ctx.txn_send_failures, 0);
     bool abort_now = left > 0 || failures > 0;
@@ -146,7 +160,8 @@ static void txn_commit(aw_runtime *rt)
     rd_kafka_consumer_group_metadata_t *cgmd = aw_consumer_group_metadata(c);
     aw_error err;
     aw_error_clear(&err);
-    aw_status rc = aw_producer_txn_commit(rt->ctx.producer, offs, cgmd, abort_now, 30000, &err);
+    aw_status rc = aw_producer_txn_commit(rt->ctx.producer, offs, cgmd, abort_now,
+                                           txn_timeout_ms(rt), &err);
     rd_kafka_consumer_group_metadata_destroy(cgmd);
     if (rc == AW_OK) {
         rt->txn_commits++;

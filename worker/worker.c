@@ -5,31 +5,67 @@
 
 #include "common/aw_backoff.h"
 #include "common/aw_clock.h"
+#include "common/aw_fail_log.h"
 #include "common/aw_log.h"
 #include "worker/batch_select.h"
 
+/* Provider sessions failing to open, once per transition for every worker
+ * thread (a state backend failing is logged by ctx->state_health). */
+static aw_fail_log provider_open_log =
+    AW_FAIL_LOG_INIT("worker", "provider sessions", "worker threads retrying with backoff",
+                     AW_FAIL_LOG_REMIND_MS);
+
+/* Nothing queued for this thread: a stop need not wait for its sessions. */
+static bool queue_idle(aw_worker *w)
+{
+    pthread_mutex_lock(&w->queue.lock);
+    bool idle = w->queue.head == NULL;
+    pthread_mutex_unlock(&w->queue.lock);
+    return idle;
+}
+
+/* Whether open_sessions should stop retrying: time to give up (hard stop,
+ * stop deadline), or a stop began and this thread has nothing to finish. */
+static bool stop_opening(aw_worker *w)
+{
+    return aw_ctx_give_up(w->ctx) || (aw_ctx_stopping(w->ctx) && queue_idle(w));
+}
+
 /* Open this thread's backend and provider sessions, retrying while a backend
- * is unreachable (consumption stalls meanwhile: nothing is dropped). */
+ * is unreachable (consumption stalls meanwhile: nothing is dropped). Gives
+ * up (false) when stop_opening() says so; the backoff sleeps in slices so a
+ * stop is seen within 50 ms. Failures are logged once per transition for
+ * all threads, not per attempt. */
 static bool open_sessions(aw_worker *w)
 {
     aw_worker_ctx *ctx = w->ctx;
     aw_error err;
     for (int attempt = 1;; attempt++) {
         aw_status rc = AW_OK;
+        aw_error_clear(&err);
         if (!w->state)
             rc = aw_state_session_open(ctx->state, &w->state, &err);
-        if (rc == AW_OK && !w->providers)
-            rc = aw_provider_sessions_open(ctx->providers, &w->providers, &err);
         aw_backend_health_seen(&ctx->state_health, w->state != NULL, err.msg);
+        if (rc == AW_OK && !w->providers) {
+            rc = aw_provider_sessions_open(ctx->providers, &w->providers, &err);
+            if (rc == AW_OK)
+                aw_fail_log_ok(&provider_open_log);
+            else
+                aw_fail_log_failed(&provider_open_log, err.msg);
+        }
         if (rc == AW_OK) {
             w->pipeline.state = w->state;
             w->pipeline.providers = w->providers;
             return true;
         }
-        AW_WARN("worker", "worker %zu: opening sessions: %s (attempt %d)", w->index, err.msg,
-                attempt);
-        if (!aw_ctx_sleep(ctx, aw_backoff_ms(attempt, 100, 5000)))
-            return false;
+        int64_t end = aw_mono_now_ms() + aw_backoff_ms(attempt, 100, 5000);
+        while (aw_mono_now_ms() < end) {
+            if (stop_opening(w)) {
+                AW_DEBUG("worker", "worker %zu: stopping before its sessions opened", w->index);
+                return false;
+            }
+            aw_sleep_ms(50);
+        }
     }
 }
 
@@ -120,7 +156,7 @@ static void *worker_main(void *arg)
     }
     int64_t next_due = INT64_MAX;
     for (;;) {
-        if (atomic_load(&w->ctx->hard_stop))
+        if (aw_ctx_give_up(w->ctx)) /* second signal, or the stop's bound passed */
             break;
         int64_t now = aw_mono_now_ms();
         int64_t wait = 0;
@@ -176,6 +212,10 @@ void aw_worker_join(aw_worker *w)
         return;
     aw_job_queue_close(&w->queue);
     pthread_join(w->thread, NULL);
+    /* A thread that gave up opening its sessions (stop begun, nothing
+     * queued) may have been handed jobs by the last dispatch after it
+     * looked: hand them back abandoned rather than lose them. */
+    abandon_all(w);
     aw_job_queue_destroy(&w->queue);
     free(w->pending);
     w->pending = NULL;

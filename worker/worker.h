@@ -42,8 +42,9 @@ typedef struct aw_worker {
 
 /* Start the thread (called by the polling thread during start-up). */
 aw_status aw_worker_start(aw_worker *w, aw_worker_ctx *ctx, size_t index, aw_error *err);
-/* Close the queue and join: the thread finishes (or, on hard stop, abandons)
- * what it holds first. Polling thread. */
+/* Close the queue and join: the thread finishes (or, on hard stop or at
+ * the stop deadline, abandons) what it holds first; jobs still queued
+ * after it exited come back abandoned. Polling thread. */
 void aw_worker_join(aw_worker *w);
 
 #endif

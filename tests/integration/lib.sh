@@ -179,7 +179,8 @@ restart_webhook() { _launch_webhook --port "$HOOK_PORT" "$@"; }
 # "webhook"; WEBHOOK_MAX_ATTEMPTS, WEBHOOK_BACKOFF_MS and
 # WEBHOOK_BACKOFF_MAX_MS set its retries, WEBHOOK_EXTRA is inserted as is),
 # the log provider, and
-# EXTRA_CONFIG appended as is. KAFKA_EXTRA
+# EXTRA_CONFIG appended as is. THREADS, MAX_IN_FLIGHT and
+# SHUTDOWN_TIMEOUT_MS set the workers group. KAFKA_EXTRA
 # is inserted as is inside the kafka group (kafka.* keys, e.g.
 # "transactional_replies = true;"); KAFKA_PROPERTIES is appended to the
 # librdkafka pass-through list (quoted strings, e.g. '"statistics.interval.ms=1000"').
@@ -196,7 +197,7 @@ state = { backend = "${STATE_BACKEND:-memory}"; url = "${STATE_URL:-}";
 audit = { enabled = true; backend = "${AUDIT_BACKEND:-memory}"; url = "${AUDIT_URL:-}";
           ${AUDIT_EXTRA:-} };
 workers = { threads = ${THREADS:-4}; max_in_flight = ${MAX_IN_FLIGHT:-2000};
-            shutdown_timeout_ms = 20000; };
+            shutdown_timeout_ms = ${SHUTDOWN_TIMEOUT_MS:-20000}; };
 dedup = { window_s = 3600; lease_ms = ${LEASE_MS:-10000}; };
 providers = ( { name = "webhook"; type = "webhook"; url = "$HOOK_URL";
                 timeout_ms = 5000; max_attempts = ${WEBHOOK_MAX_ATTEMPTS:-4};
@@ -212,6 +213,27 @@ start_worker() {
     "$WORKER" --log-level "${LOG_LEVEL:-info}" run -c "$2" >"$T/$1.log" 2>&1 &
     WORKER_PID=$!
     PIDS+=($WORKER_PID)
+}
+
+# free_port: a TCP port of 127.0.0.1 nothing listens on (bound, then freed).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# stop_within SECONDS PID: SIGTERM PID and wait, bounded, for it to exit;
+# fails the test if it is still running after SECONDS. Sets STOP_RC (its
+# exit status) and STOP_SECS (seconds it took, whole).
+stop_within() {
+    local secs=$1 pid=$2 t0=$SECONDS
+    kill -TERM "$pid"
+    local deadline=$((SECONDS + secs))
+    while kill -0 "$pid" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || fail "pid $pid still running ${secs}s after SIGTERM"
+        sleep 0.1
+    done
+    STOP_RC=0
+    wait "$pid" || STOP_RC=$?
+    STOP_SECS=$((SECONDS - t0))
 }
 
 # stop_worker PID: SIGTERM and require a clean exit 0.
@@ -231,6 +253,16 @@ count_topic() { read_topic "$1" 'x\n' | wc -l; }
 
 # topic_has TOPIC N: true when TOPIC holds at least N messages.
 topic_has() { [ "$(count_topic "$1")" -ge "$2" ]; }
+
+# hook_calls_at_least N: the webhook target logged at least N calls.
+hook_calls_at_least() { [ "$(wc -l <"$HOOK_LOG")" -ge "$1" ]; }
+
+# replies_distinct: how many distinct source messages (partition, offset)
+# the reply topic answers; has_distinct_replies N: at least N of them.
+replies_distinct() { read_topic "$REPLY_TOPIC" '%s\n' | python3 -c '
+import json, sys
+print(len({(r["source"]["partition"], r["source"]["offset"]) for r in map(json.loads, filter(str.strip, sys.stdin))}))'; }
+has_distinct_replies() { [ "$(replies_distinct)" -ge "$1" ]; }
 
 # produce_file FILE: send each line (keyed by identity) with kcat-compatible
 # keys computed by the worker's own producer.

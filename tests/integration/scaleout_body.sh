@@ -46,7 +46,6 @@ python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 1500 --dups 15
 sed -i 's/"act-/"term-/' "$T/batch_g.jsonl"
 sed -i 's/^act-/term-/' "$T/ids_g.txt"
 produce_file "$T/batch_g.jsonl"
-hook_calls_at_least() { [ "$(wc -l <"$HOOK_LOG")" -ge "$1" ]; }
 wait_for 60 "some calls of the graceful batch" hook_calls_at_least 200
 stop_worker "$W2"
 start_worker w4 "$T/worker.conf"; W2=$WORKER_PID

@@ -86,7 +86,6 @@ python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 400 --dups 0 -
     --ids "$T/ids3.txt" >"$T/actions3.jsonl"
 produce_file "$T/actions3.jsonl"
 start_worker worker3 "$T/worker3.conf"
-hook_calls_at_least() { [ "$(wc -l <"$HOOK_LOG")" -ge "$1" ]; }
 metric_at_least() { # metric_at_least NAME N
     local url
     url=$(metrics_url "$T/worker3.log")

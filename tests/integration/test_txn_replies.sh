@@ -43,7 +43,6 @@ for line in sys.stdin:
         print(r["source"]["partition"], r["source"]["offset"])'
 }
 committed_replies_at_least() { [ "$(read_replies read_committed | sort -u | wc -l)" -ge "$1" ]; }
-hook_calls_at_least() { [ "$(wc -l <"$HOOK_LOG")" -ge "$1" ]; }
 
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total $TOTAL --dups 0 --bad 0 \
     --ids "$T/ids.txt" >"$T/actions.jsonl"

@@ -30,6 +30,7 @@ typedef struct fake {
     const char *refuse_id;    /* a batch holding this record fails for good */
     bool gate_closed;         /* calls wait while set */
     bool in_call;             /* a call is waiting at the gate */
+    bool open_fails;          /* session_open fails (backend unreachable) */
 } fake;
 
 static fake g_fake;
@@ -43,7 +44,12 @@ static aw_status fake_create(const aw_audit_options *o, void **b, aw_error *err)
 static void fake_destroy(void *b) { (void)b; }
 static aw_status fake_open(void *b, void **s, aw_error *err)
 {
-    (void)err;
+    fake *f = b;
+    pthread_mutex_lock(&f->lock);
+    bool fails = f->open_fails;
+    pthread_mutex_unlock(&f->lock);
+    if (fails)
+        return aw_error_set(err, AW_TRANSIENT, "fake: connection refused");
     *s = b;
     return AW_OK;
 }
@@ -120,6 +126,7 @@ typedef struct harness {
         aw_job_queue done;
         aw_metrics metrics;
         atomic_bool hard_stop;
+        atomic_llong stop_deadline;
         aw_backend_health audit_health;
     } rt;
     aw_audit_writer *w;
@@ -129,6 +136,10 @@ typedef struct harness {
     size_t n_failed; /* of which marked delivery_failed */
 } harness;
 
+/* Set before harness_start: the fake backend refuses session opens from
+ * the start (harness_start resets the fake, then applies this). */
+static bool g_start_unreachable;
+
 static void harness_start(harness *h, int batch, int flush_ms, int capacity, size_t n_jobs)
 {
     memset(h, 0, sizeof(*h));
@@ -137,6 +148,7 @@ static void harness_start(harness *h, int batch, int flush_ms, int capacity, siz
     memset(&g_fake, 0, sizeof(g_fake));
     pthread_mutex_init(&g_fake.lock, NULL);
     pthread_cond_init(&g_fake.cond, NULL);
+    g_fake.open_fails = g_start_unreachable;
     h->audit.driver = &fake_driver;
     h->audit.backend = &g_fake;
     aw_backend_health_init(&h->rt.audit_health, "audit");
@@ -154,8 +166,9 @@ static void harness_start(harness *h, int batch, int flush_ms, int capacity, siz
     aw_audit_writer_options o = {.audit = &h->audit, .batch_size = (size_t)batch,
                                  .flush_ms = flush_ms, .capacity = (size_t)capacity,
                                  .writers = 1, .done = &h->rt.done,
-                                 .hard_stop = &h->rt.hard_stop, .metrics = &h->rt.metrics,
-                                 .health = &h->rt.audit_health};
+                                 .hard_stop = &h->rt.hard_stop,
+                                 .stop_deadline = &h->rt.stop_deadline,
+                                 .metrics = &h->rt.metrics, .health = &h->rt.audit_health};
     aw_error err = {0};
     assert_int_equal(aw_audit_writer_start(&o, &h->w, &err), AW_OK);
 }
@@ -334,11 +347,12 @@ static void test_bounded_queue(void **state)
     harness_stop(&h);
 }
 
-/* A hard stop while the backend is down: stop() returns, and every job
- * comes back failed (its offset stays uncommitted), none stored. */
-static void test_hard_stop(void **state)
+/* Stop while the backend is down, with a hard stop (`hard`) or with a stop
+ * deadline 200 ms away: stop() returns (by the deadline; before this
+ * writer observed it, it retried until the backend answered), and every
+ * job comes back failed (its offset stays uncommitted), none stored. */
+static void stop_with_backend_down(bool hard)
 {
-    (void)state;
     harness h;
     harness_start(&h, 10, 0, 100000, 30);
     g_fake.transient_left = 1000000;
@@ -346,12 +360,52 @@ static void test_hard_stop(void **state)
     int64_t end = aw_mono_now_ms() + WAIT_MS;
     while (atomic_load(&h.rt.metrics.audit_retries) < 2 && aw_mono_now_ms() < end)
         aw_sleep_ms(2);
-    atomic_store(&h.rt.hard_stop, true);
+    if (hard)
+        atomic_store(&h.rt.hard_stop, true);
+    else
+        atomic_store(&h.rt.stop_deadline, aw_mono_now_ms() + 200);
+    int64_t t0 = aw_mono_now_ms();
     aw_audit_writer_stop(h.w);
     h.w = NULL;
+    assert_true(aw_mono_now_ms() - t0 < WAIT_MS);
+    assert_int_equal(atomic_load(&h.rt.hard_stop), hard);
     wait_back(&h, 30);
     assert_int_equal(h.n_failed, 30);
     assert_int_equal(fake_stored(), 0);
+    harness_stop(&h);
+}
+
+static void test_hard_stop(void **state)
+{
+    (void)state;
+    stop_with_backend_down(true);
+}
+
+static void test_stop_deadline(void **state)
+{
+    (void)state;
+    stop_with_backend_down(false);
+}
+
+/* The backend unreachable from the start and nothing queued: stop() does
+ * not wait for a session nobody needs (no deadline, no hard stop set). */
+static void test_stop_while_opening(void **state)
+{
+    (void)state;
+    harness h;
+    g_start_unreachable = true;
+    harness_start(&h, 10, 0, 100000, 1);
+    g_start_unreachable = false;
+    /* the writer is in its session-open backoff (up to 5 s a round): wait
+     * for its first failure */
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (!aw_fail_log_failing(&h.rt.audit_health.log) && aw_mono_now_ms() < end)
+        aw_sleep_ms(2);
+    assert_true(aw_fail_log_failing(&h.rt.audit_health.log));
+    int64_t t0 = aw_mono_now_ms();
+    aw_audit_writer_stop(h.w);
+    h.w = NULL;
+    assert_true(aw_mono_now_ms() - t0 < WAIT_MS);
     harness_stop(&h);
 }
 
@@ -367,6 +421,8 @@ int main(void)
         cmocka_unit_test(test_refused_isolated),
         cmocka_unit_test(test_bounded_queue),
         cmocka_unit_test(test_hard_stop),
+        cmocka_unit_test(test_stop_deadline),
+        cmocka_unit_test(test_stop_while_opening),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

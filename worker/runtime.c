@@ -102,6 +102,15 @@ static aw_status start_parts(aw_runtime *rt, aw_error *err)
     return rc;
 }
 
+void aw_runtime_stop_audit_writer(aw_runtime *rt)
+{
+    pthread_mutex_lock(&rt->audit_ref);
+    aw_audit_writer *w = rt->ctx.audit_writer;
+    rt->ctx.audit_writer = NULL;
+    pthread_mutex_unlock(&rt->audit_ref);
+    aw_audit_writer_stop(w);
+}
+
 aw_status aw_runtime_new(const aw_config *cfg, const char *brokers, aw_runtime **out,
                          aw_error *err)
 {
@@ -112,6 +121,7 @@ aw_status aw_runtime_new(const aw_config *cfg, const char *brokers, aw_runtime *
     rt->ctx.cfg = cfg;
     rt->brokers = brokers ? brokers : cfg->kafka.brokers;
     rt->held_tail = &rt->held;
+    pthread_mutex_init(&rt->audit_ref, NULL);
     aw_backend_health_init(&rt->ctx.state_health, "state");
     aw_backend_health_init(&rt->ctx.audit_health, "audit");
     aw_status rc;
@@ -133,6 +143,7 @@ aw_status aw_runtime_new(const aw_config *cfg, const char *brokers, aw_runtime *
 fail_metrics:
     aw_job_queue_destroy(&rt->ctx.done);
 fail_queue:
+    pthread_mutex_destroy(&rt->audit_ref);
     free(rt);
     return rc;
 }
@@ -168,8 +179,7 @@ void aw_runtime_destroy(aw_runtime *rt)
     rt->probe = NULL;
     for (size_t i = 0; i < rt->n_workers; i++)
         aw_worker_join(&rt->workers[i]);
-    aw_audit_writer_stop(rt->ctx.audit_writer);
-    rt->ctx.audit_writer = NULL;
+    aw_runtime_stop_audit_writer(rt);
     if (rt->ctx.producer) {
         aw_producer_flush(rt->ctx.producer, 1000);
         aw_producer_destroy(rt->ctx.producer);
@@ -187,5 +197,6 @@ void aw_runtime_destroy(aw_runtime *rt)
     aw_job_queue_destroy(&rt->ctx.done);
     aw_metrics_destroy(&rt->ctx.metrics);
     free(rt->workers);
+    pthread_mutex_destroy(&rt->audit_ref);
     free(rt);
 }

@@ -26,6 +26,7 @@
 #ifndef AW_RUNTIME_H
 #define AW_RUNTIME_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,6 +50,9 @@ typedef struct aw_runtime {
     atomic_long in_flight;       /* jobs alive (consumed, not yet freed) */
     atomic_bool stopping;        /* graceful stop requested */
     aw_http_endpoint *http;      /* NULL when http.listen is empty */
+    pthread_mutex_t audit_ref;   /* guards ctx.audit_writer between the HTTP
+                                    thread (/metrics reads its depth) and the
+                                    stop that frees it */
     atomic_llong last_tick_mono; /* polling loop heartbeat, for /healthz */
     aw_state_session *probe;     /* HTTP thread only: /readyz's own state session */
     int64_t probe_at_mono;       /* HTTP thread only: last probe */

@@ -14,10 +14,12 @@ static void http_metrics(void *ud, aw_buf *out)
     aw_runtime *rt = ud;
     aw_metrics_gauges g = {.in_flight = atomic_load(&rt->in_flight),
                            .max_in_flight = rt->ctx.cfg->workers.max_in_flight};
+    pthread_mutex_lock(&rt->audit_ref);
     if (rt->ctx.audit_writer) {
         g.audit_queue_depth = (long)aw_audit_writer_depth(rt->ctx.audit_writer);
         g.audit_queue_capacity = rt->ctx.cfg->audit.queue_capacity;
     }
+    pthread_mutex_unlock(&rt->audit_ref);
     aw_metrics_render(&rt->ctx.metrics, &g, out);
 }
 

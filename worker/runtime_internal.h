@@ -42,6 +42,11 @@ void aw_runtime_commit_hook(void *ud, aw_consumer *c);
 /* Free held jobs of partitions that were revoked, reset or rewound. */
 void aw_runtime_drop_stale_held(aw_runtime *rt);
 
+/* runtime.c: write the audit writer's last records and free it, taking it
+ * from the HTTP thread's view first (rt->audit_ref). Polling thread, once
+ * every worker has joined. */
+void aw_runtime_stop_audit_writer(aw_runtime *rt);
+
 /* runtime_poll.c: the loop (aw_runtime_run). */
 
 /* runtime_http.c: the operator endpoint, when http.listen is set. */

@@ -158,8 +158,7 @@ static void shutdown_consumer(aw_runtime *rt)
         aw_worker_join(&rt->workers[i]);
     /* The workers pushed their last records: write them (or, after a hard
      * stop, hand them back failed). */
-    aw_audit_writer_stop(rt->ctx.audit_writer);
-    rt->ctx.audit_writer = NULL;
+    aw_runtime_stop_audit_writer(rt);
     /* Deliveries still outstanding after the bound are purged: their jobs
      * come back as failed and stay uncommitted. */
     int left = aw_producer_flush(rt->ctx.producer, final_step_ms(rt, deadline, 10000));

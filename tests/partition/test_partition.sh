@@ -296,17 +296,22 @@ run_variant() {
     # (check_calls.py --token-at-cut). Redis draws every token from one key
     # per prefix, PostgreSQL from one sequence (migrations/postgres/
     # 0001_state.sql); DynamoDB per identity (backends/state/dynamodb/
-    # ddb_request.c, aw_ddb_build_acquire): no counter to read, the checker
-    # compares per identity instead (--per-identity-tokens).
+    # ddb_request.c, aw_ddb_build_acquire): ddb_tokens.py scans the table
+    # for every identity's token (--tokens-at-cut).
     token_args=()
     case "$BACKEND" in
         redis) token_at_cut=$(timeout 5 redis-cli -h 127.0.0.1 -p "$STATE_PORT" GET "${STATE_KEY_PREFIX}f:tokens") ;;
         postgres) token_at_cut=$(timeout 5 "$_pg_bin/psql" -X -q -h 127.0.0.1 -p "$STATE_PORT" -U postgres \
             -d acteon_test -tAc 'SELECT last_value FROM aw_state_tokens') ;;
-        dynamodb) token_at_cut=none ;;
+        dynamodb)
+            timeout 30 python3 "$HERE/ddb_tokens.py" --endpoint "http://$HOST_IP:$STATE_PORT" \
+                --table "aw_part_${v//-/_}" --prefix "$STATE_KEY_PREFIX" >"$T/$v.tokens_at_cut.json" \
+                2>"$T/$v.ddb_tokens.log" || fail "cannot scan the tokens at the cut: $(cat "$T/$v.ddb_tokens.log")"
+            token_at_cut=per-identity ;;
     esac
-    if [ "$token_at_cut" = none ]; then
-        token_args=(--per-identity-tokens)
+    if [ "$token_at_cut" = per-identity ]; then
+        token_args=(--tokens-at-cut "$T/$v.tokens_at_cut.json")
+        echo "tokens at the cut: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$T/$v.tokens_at_cut.json") identities"
     else
         [[ $token_at_cut =~ ^[0-9]+$ ]] || fail "cannot read the token counter: '$token_at_cut'"
         token_args=(--token-at-cut "$token_at_cut")

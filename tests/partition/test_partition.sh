@@ -24,8 +24,8 @@
 # network namespace. Exit 0 only when every variant had no violation.
 # Dating a token (was it issued before the cut?): Redis and PostgreSQL draw
 # every token from one counter (read at the cut: --token-at-cut); DynamoDB
-# draws them per identity, so there only the per-identity comparison with
-# the other workers' calls is possible (--per-identity-tokens; README.md).
+# draws them per identity, so ddb_tokens.py scans every identity's token at
+# the cut instead (--tokens-at-cut; README.md).
 # Knobs (env): PART_TOTAL, PART_DUPS, PART_CUT_S, PART_LEASE_MS,
 # PART_DELAY_MS, PART_THREADS, PART_CONCURRENCY, PART_RESULTS (a file the
 # per-variant counts are appended to as JSON lines).

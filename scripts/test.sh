@@ -5,7 +5,7 @@
 #                       partition tests (tests/partition/: a worker cut off
 #                       by nftables in a network namespace, on Redis,
 #                       PostgreSQL and dynalite state; their own servers;
-#                       about 8 min, run serially)
+#                       7 to 9 min, run serially)
 #   valgrind:           the unit programs of the release build under memcheck
 #                       (ctest label valgrind: a definite or indirect leak or
 #                       a memory error fails; 6 to 15 s)

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, build every flavour, start the
 # test servers and run the whole suite:
-#   release build:      unit, conformance and integration tests
+#   release build:      unit, conformance and integration tests, and the
+#                       partition tests (tests/partition/: a worker cut off
+#                       by nftables in a network namespace, on Redis,
+#                       PostgreSQL and dynalite state; their own servers;
+#                       7 to 9 min, run serially)
 #   valgrind:           the unit programs of the release build under memcheck
 #                       (ctest label valgrind: a definite or indirect leak or
 #                       a memory error fails; 6 to 15 s)
@@ -123,7 +127,10 @@ done <"$servers_dir/failed"
 # except the transactional-replies test when the suite runs on the mock
 # cluster on purpose (AW_KAFKA=mock), which cannot do transactions, and the
 # tests of a server that did not start (that failure is reported once, for
-# the server, not again for every tier).
+# the server, not again for every tier). The partition tests skip where no
+# network namespace can be created (not root, no CAP_NET_ADMIN): that too
+# fails the run here, as CI runs as root; on such a machine allow it with
+# AW_ALLOWED_SKIPS=partition/.
 run_tier() { # run_tier BUILD_DIR LABEL_REGEX NAME [CTEST_ARG...]
     echo "==== $3"
     local log rc=0
@@ -188,7 +195,7 @@ fi
 if $quick; then
     run_tier build '.' "quick: unit, docs and one integration test per server" -R "$quick_tests"
 else
-run_tier build 'unit|conformance|integration' "release: unit + conformance + integration"
+run_tier build 'unit|conformance|integration|partition' "release: unit + conformance + integration + partition"
 run_tier build valgrind "valgrind: unit (release build, memcheck)"
 run_tier build-asan 'unit|conformance|integration' "asan+ubsan: unit + conformance + integration"
 fuzz_tier="fuzz: ${AW_FUZZ_SECONDS:-30} s per target (logs: build-fuzz/logs, inputs: build-fuzz/artifacts)"

@@ -6,7 +6,8 @@ and no call from a worker whose lease it could no longer renew.
   check_calls.py --replies R.jsonl --calls PEER_LOG --ids IDS --messages N
                  --isolated-peer ADDR --cut-start-ms MS --heal-ms MS
                  --lease-ms MS [--state-cut] [--global-tokens]
-                 [--token-at-cut K] [--name NAME] [--json OUT]
+                 [--token-at-cut K | --tokens-at-cut FILE | --per-identity-tokens]
+                 [--name NAME] [--json OUT]
 
 --replies   the reply topic, one JSON per line (read_topic in lib.sh)
 --calls     webhook_target's --peer-log: action id, fencing token,
@@ -33,6 +34,22 @@ and no call from a worker whose lease it could no longer renew.
 --token-at-cut K  the token counter read from the backend right when the cut
             was applied (Redis: GET <key_prefix>f:tokens): every token up to
             K was issued before the cut. Implies --global-tokens.
+            PostgreSQL: SELECT last_value FROM aw_state_tokens (one sequence).
+--tokens-at-cut FILE  per-identity counters read right when the cut was
+            applied, a JSON object {identity: token} (DynamoDB: ddb_tokens.py
+            scans the table): a call after the heal from the isolated worker
+            whose token is not above its identity's token at the cut was
+            issued before the cut (tokens of one identity only grow). The
+            per-identity equivalent of --token-at-cut.
+--per-identity-tokens  the backend draws tokens per identity (DynamoDB:
+            if_not_exists(aw_tok, seed) + 1 on the identity's own item), so
+            no counter dates a token. With --state-cut, the isolated
+            worker's calls after the heal whose token is not above a token
+            another worker already used for the same identity count as
+            violations (iso_after_lease), as do its calls in the cut after
+            lease_ms. Blind spot: a call after the heal on a lease from
+            before the cut for an identity no other worker called (the
+            `state` variant's symptom) is not seen.
 
 Violations (each printed; exit 1 when any is non-zero):
   lost_messages        produced messages without a reply (by source
@@ -48,7 +65,10 @@ Violations (each printed; exit 1 when any is non-zero):
                        arriving in [cut start + lease_ms, heal), plus (with
                        --global-tokens) those arriving after the heal with
                        a token issued before the cut (the operator's
-                       symptom: tokens from before the cut, after the heal)
+                       symptom: tokens from before the cut, after the heal),
+                       or (with --per-identity-tokens) those arriving after
+                       the heal with a token not above another worker's
+                       earlier call for the identity
 Printed for information: identities called more than once (a repeat with a
 strictly higher token is the one allowed case, a call in flight when its
 holder lost the lease), extra calls in total, the isolated worker's calls
@@ -72,9 +92,18 @@ ap.add_argument("--lease-ms", type=int, required=True)
 ap.add_argument("--state-cut", action="store_true")
 ap.add_argument("--global-tokens", action="store_true")
 ap.add_argument("--token-at-cut", type=int)
+ap.add_argument("--per-identity-tokens", action="store_true")
+ap.add_argument("--tokens-at-cut")
 ap.add_argument("--name", default="run")
 ap.add_argument("--json")
 args = ap.parse_args()
+if sum([bool(args.per_identity_tokens), args.token_at_cut is not None or args.global_tokens,
+        args.tokens_at_cut is not None]) > 1:
+    ap.error("choose one of --token-at-cut/--global-tokens, --tokens-at-cut, --per-identity-tokens")
+id_tokens_at_cut = None
+if args.tokens_at_cut:
+    with open(args.tokens_at_cut, encoding="utf-8") as f:
+        id_tokens_at_cut = {k: int(v) for k, v in json.load(f).items()}
 
 # ---- replies: one terminal outcome per message ------------------------------
 outcomes = defaultdict(set)  # (topic, partition, offset) -> outcomes
@@ -149,6 +178,8 @@ for c in calls:
             iso_after_heal += 1
             if args.global_tokens and 0 <= t <= k_cut:
                 iso_after_heal_pre_cut += 1
+            elif id_tokens_at_cut is not None and 0 <= t <= id_tokens_at_cut.get(k, -1):
+                iso_after_heal_pre_cut += 1
             if k in max_other and t <= max_other[k]:
                 iso_after_heal_stale += 1
     else:
@@ -180,12 +211,15 @@ counts = {
     "iso_after_heal": iso_after_heal,
     "iso_after_heal_stale_token": iso_after_heal_stale,
     "iso_after_heal_pre_cut_token": iso_after_heal_pre_cut,
-    "token_at_cut": k_cut,
+    "token_at_cut": k_cut if args.global_tokens else None,
+    "per_identity_tokens": args.per_identity_tokens,
+    "identities_at_cut": len(id_tokens_at_cut) if id_tokens_at_cut is not None else None,
     "state_cut": args.state_cut,
 }
 violations = ["lost_messages", "unexecuted_ids", "multi_outcome", "token_not_higher"]
 if args.state_cut:
-    counts["iso_after_lease"] = iso_after_lease + iso_after_heal_pre_cut
+    counts["iso_after_lease"] = iso_after_lease + (
+        iso_after_heal_stale if args.per_identity_tokens else iso_after_heal_pre_cut)
     violations.append("iso_after_lease")
 bad = {v: counts[v] for v in violations if counts[v]}
 
@@ -205,7 +239,9 @@ print(f"[{args.name}]   isolated worker ({iso}) calls: {iso_total} = {iso_before
       f"before the cut)")
 if args.state_cut:
     print(f"[{args.name}]   isolated calls after its lease could not be renewed "
-          f"{iso_after_lease + iso_after_heal_pre_cut}")
+          f"{counts['iso_after_lease']}"
+          + (" (per-identity tokens: in the cut after lease_ms + stale after the heal)"
+             if args.per_identity_tokens else ""))
 for e in lower_examples:
     print(f"[{args.name}]     e.g. {e}")
 if args.json:

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# The partition test (issue 18) on DynamoDB (dynalite) state: test_partition.sh dynamodb
+# [VARIANT...] (default: every variant). See README.md here.
+set -euo pipefail
+exec bash "$(dirname "$0")/test_partition.sh" dynamodb "$@"

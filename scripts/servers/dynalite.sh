@@ -47,11 +47,13 @@ _dynalite_install() {
     fi
 }
 
+# _dynalite_up PORT|HOST:PORT: dynalite answers there (127.0.0.1 by default).
 _dynalite_up() {
     python3 - "$1" <<'PY' 2>/dev/null
 import sys, urllib.request, urllib.error
+addr = sys.argv[1] if ":" in sys.argv[1] else "127.0.0.1:" + sys.argv[1]
 try:
-    urllib.request.urlopen("http://127.0.0.1:%s/" % sys.argv[1], timeout=1)
+    urllib.request.urlopen("http://%s/" % addr, timeout=1)
 except urllib.error.HTTPError:
     pass  # any HTTP answer means it is up
 sys.exit(0)

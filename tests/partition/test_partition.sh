@@ -126,16 +126,6 @@ start_postgres() {
 }
 # dynalite as scripts/servers/dynalite.sh starts it, but on the veth address
 # (its --host takes one address; the host workers use it too).
-dynalite_up() {
-    python3 - "$1" <<'PY' 2>/dev/null
-import sys, urllib.request, urllib.error
-try:
-    urllib.request.urlopen("http://%s/" % sys.argv[1], timeout=1)
-except urllib.error.HTTPError:
-    pass  # any HTTP answer means it is up
-sys.exit(0)
-PY
-}
 start_dynalite() {
     # shellcheck source=scripts/servers/dynalite.sh
     source "$AW_SOURCE_DIR/scripts/servers/dynalite.sh"
@@ -148,7 +138,7 @@ start_dynalite() {
     echo $! >"$T/dynalite/dynalite.pid"
     PIDS+=($!)
     CLEANUP_HOOKS+=("dynalite_stop $T/dynalite")
-    wait_for 20 "dynalite on $HOST_IP:$STATE_PORT" dynalite_up "$HOST_IP:$STATE_PORT"
+    wait_for 20 "dynalite on $HOST_IP:$STATE_PORT" _dynalite_up "$HOST_IP:$STATE_PORT"
 }
 
 case "$BACKEND" in

@@ -86,6 +86,7 @@ typedef struct aw_config {
         int64_t window_s;    /* done records live this long */
         int64_t lease_ms;    /* a claim's lease; renewed while executing */
         int64_t busy_retry_ms; /* first wait when another replica holds the lease */
+        int recorder_threads;  /* write done records while calls run */
     } dedup;
 
     struct {

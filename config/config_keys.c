@@ -315,6 +315,12 @@ static const aw_config_key keys[] = {
     {.path = "dedup.busy_retry_ms", .type = AW_KEY_INT64, .offset = AW_CFG(dedup.busy_retry_ms),
      .def_num = 50, .min = 1, .max = 60000,
      .help = "First wait when another replica holds the lease (then backs off)."},
+    {.path = "dedup.recorder_threads", .type = AW_KEY_INT,
+     .offset = AW_CFG(dedup.recorder_threads), .def_num = 2, .min = 1, .max = 64,
+     .help = "Threads writing done records while provider calls run, each with its own "
+             "state session: a call's done record leaves within 2 ms of its answer while "
+             "one of them is free (after a crash, only calls in flight or answered within "
+             "those 2 ms run again)."},
 
     /* ingest */
     {.path = "ingest.max_message_bytes", .type = AW_KEY_INT64,

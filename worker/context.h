@@ -8,7 +8,7 @@
  * borrows the context for its lifetime.
  *
  * Threads and locks:
- *  - cfg, state, providers, producer, keeper, audit_writer, on_outcome and
+ *  - cfg, state, providers, producer, keeper, recorder, audit_writer, on_outcome and
  *    on_outcome_ud are set before the worker threads start and not changed
  *    while they run (audit_writer is cleared once every worker has joined);
  *    the objects they point to are thread-safe (their own locks) or, for
@@ -38,6 +38,7 @@
 #include "worker/metrics.h"
 #include "worker/producer.h"
 #include "worker/provider_set.h"
+#include "worker/recorder.h"
 
 /* Called on a worker thread when a message reaches its outcome (before the
  * acknowledgements): `dev` prints it. Must be thread-safe. */
@@ -49,6 +50,8 @@ typedef struct aw_worker_ctx {
     aw_provider_set *providers;     /* read-only; sessions per thread */
     aw_producer *producer;          /* replies and DLQ copies */
     aw_lease_keeper *keeper;        /* renews the leases of running calls */
+    aw_recorder *recorder;          /* writes done records while calls run;
+                                       NULL: only between rounds */
     aw_audit_writer *audit_writer;  /* NULL when audit is disabled */
     aw_outcome_fn on_outcome;       /* NULL: nobody listens */
     void *on_outcome_ud;

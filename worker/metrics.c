@@ -140,6 +140,9 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
     counter(o, "acteon_lease_busy_waits_total",
             "Claims that found the identity leased by another holder.",
             atomic_load(&m->lease_busy_waits));
+    counter(o, "acteon_recorder_writes_total",
+            "Done-record writes made by the recorder threads while provider calls ran.",
+            atomic_load(&m->recorder_writes));
     counter(o, "acteon_rebalances_total", "Partition assignment changes.",
             atomic_load(&m->rebalances));
     gauge(o, "acteon_assigned_partitions", "Partitions currently assigned.",
@@ -156,6 +159,10 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
     histogram(o, "acteon_claim_seconds", "State claim_batch round trips.", &m->claim_ms);
     histogram(o, "acteon_complete_seconds", "State complete_batch round trips.",
               &m->complete_ms);
+    histogram(o, "acteon_done_record_lag_seconds",
+              "From a provider call's answer to its done record acknowledged by the state "
+              "backend (what a crash meanwhile would run again).",
+              &m->record_lag);
     histogram(o, "acteon_audit_write_seconds", "Audit append_batch round trips.", &m->audit_ms);
     histogram(o, "acteon_provider_seconds", "Provider calls (one attempt each).",
               &m->provider_ms);

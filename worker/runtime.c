@@ -52,6 +52,16 @@ static aw_status start_producer(aw_runtime *rt, aw_error *err)
     return aw_producer_new(&po, &rt->ctx.producer, err);
 }
 
+static aw_status start_recorder(aw_runtime *rt, aw_error *err)
+{
+    aw_recorder_options o = {.state = rt->ctx.state,
+                             .threads = rt->ctx.cfg->dedup.recorder_threads,
+                             .health = &rt->ctx.state_health,
+                             .latency = &rt->ctx.metrics.complete_ms,
+                             .writes = &rt->ctx.metrics.recorder_writes};
+    return aw_recorder_start(&o, &rt->ctx.recorder, err);
+}
+
 static aw_status start_audit_writer(aw_runtime *rt, aw_error *err)
 {
     if (!rt->audit)
@@ -91,6 +101,8 @@ static aw_status start_parts(aw_runtime *rt, aw_error *err)
         rc = aw_provider_set_new(cfg, &rt->ctx.providers, err);
     if (rc == AW_OK)
         rc = aw_lease_keeper_new(rt->ctx.state, cfg->dedup.lease_ms, &rt->ctx.keeper, err);
+    if (rc == AW_OK)
+        rc = start_recorder(rt, err);
     if (rc == AW_OK)
         rc = start_producer(rt, err);
     if (rc == AW_OK)
@@ -190,6 +202,7 @@ void aw_runtime_destroy(aw_runtime *rt)
     aw_consumer_destroy(rt->consumer);
     rt->consumer = NULL;
     aw_runtime_drop_stale_held(rt);
+    aw_recorder_stop(rt->ctx.recorder); /* after the workers joined */
     aw_lease_keeper_destroy(rt->ctx.keeper);
     aw_provider_set_destroy(rt->ctx.providers);
     aw_audit_destroy(rt->audit);

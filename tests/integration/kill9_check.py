@@ -141,33 +141,34 @@ print(f"KILL9 in_flight={n_in_flight} linger_window={n_window} re_executed={repe
       f"a={kinds['a']} b={kinds['b']} c={kinds['c']} d={kinds['d']} "
       f"c_max_ms={max(c_gaps) if c_gaps else 0:.1f}")
 
-def complete_latencies(path):
-    """acteon_complete_seconds of a /metrics text: (count, mean ms, [(le ms, cum)])."""
+def histogram_of(path, name):
+    """Histogram `name` of a /metrics text: (count, mean ms, [(le ms, cum)])."""
     buckets, count, total = [], 0, 0.0
     try:
         lines = open(path, encoding="utf-8").read().splitlines()
     except OSError:
         return None
     for line in lines:
-        if line.startswith('acteon_complete_seconds_bucket{le="'):
+        if line.startswith(name + '_bucket{le="'):
             le = line.split('"')[1]
             buckets.append((float("inf") if le == "+Inf" else float(le) * 1000,
                             int(line.split()[-1])))
-        elif line.startswith("acteon_complete_seconds_count "):
+        elif line.startswith(name + "_count "):
             count = int(line.split()[-1])
-        elif line.startswith("acteon_complete_seconds_sum "):
+        elif line.startswith(name + "_sum "):
             total = float(line.split()[-1])
     return (count, total * 1000 / count if count else 0.0, buckets) if buckets else None
 
 
-if args.metrics:
-    lat = complete_latencies(args.metrics)
+for name, what in (("acteon_complete_seconds", "done-record writes (complete_batch round trips)"),
+                   ("acteon_done_record_lag_seconds", "answers' done-record lags (answer to "
+                    "record acknowledged)")):
+    lat = histogram_of(args.metrics, name) if args.metrics else None
     if lat:
         count, mean, buckets = lat
         over = [(le, count - cum) for le, cum in buckets if le != float("inf")]
-        print(f"killed worker's done-record writes (complete_batch round trips) before the "
-              f"kill: {count}, mean {mean:.1f} ms; longer than "
-              + ", ".join(f"{le:g} ms: {n}" for le, n in over if 5 <= le <= 1000))
+        print(f"killed worker's {what} before the kill: {count}, mean {mean:.1f} ms; "
+              "longer than " + ", ".join(f"{le:g} ms: {n}" for le, n in over if 5 <= le <= 1000))
 
 for kind, aid, e, cs in sorted(violations, key=lambda v: v[2]["ans"]):
     hist = "; ".join(f"{c['path']} token {c['token']} arrived {c['arr']} answered {c['ans']}"

@@ -75,6 +75,11 @@ static void setup_lease(fixture *fx, const char *backend, const char *url, int b
         aw_provider_set_new(fx->cfg, &ctx->providers, &err) != AW_OK ||
         aw_lease_keeper_new(ctx->state, fx->cfg->dedup.lease_ms, &ctx->keeper, &err) != AW_OK)
         fail_msg("setup: %s", err.msg);
+    aw_recorder_options ro = {.state = ctx->state, .threads = 2, .health = &ctx->state_health,
+                              .latency = &ctx->metrics.complete_ms,
+                              .writes = &ctx->metrics.recorder_writes};
+    if (aw_recorder_start(&ro, &ctx->recorder, &err) != AW_OK)
+        fail_msg("recorder: %s", err.msg);
     fx->p.ctx = ctx;
     if (aw_state_session_open(ctx->state, &fx->p.state, &err) != AW_OK ||
         aw_provider_sessions_open(ctx->providers, &fx->p.providers, &err) != AW_OK ||
@@ -106,6 +111,7 @@ static void teardown(fixture *fx)
     aw_provider_sessions_close(fx->p.providers);
     aw_state_session_close(fx->p.state);
     aw_pipeline_free(&fx->p);
+    aw_recorder_stop(fx->ctx.recorder);
     aw_lease_keeper_destroy(fx->ctx.keeper);
     aw_provider_set_destroy(fx->ctx.providers);
     aw_state_destroy(fx->ctx.state);

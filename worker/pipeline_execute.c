@@ -1,0 +1,148 @@
+/* Step 3 of the pipeline: rounds of provider calls (worker/execute_round.h),
+ * each call behind the lease gate, the done records written as the answers
+ * come (pipeline_records.c). */
+#include "worker/pipeline_internal.h"
+
+#include <stdio.h>
+
+#include "common/aw_clock.h"
+#include "common/aw_log.h"
+#include "worker/execute_round.h"
+#include "worker/outcome_details.h"
+
+/* A round of provider calls starts no call later than this after its first
+ * (execute_round.h), so that the calls of a round answer close together. */
+#define ROUND_START_WINDOW_MS 20
+
+/* The provider's last answer (worker/execute_round) becomes the outcome. */
+static void executed(batch *b, item *it, const aw_exec_item *x)
+{
+    aw_details_executed(&it->details, &x->res, x->attempts);
+    it->outcome = x->res.ok ? AW_OUTCOME_EXECUTED : AW_OUTCOME_FAILED;
+    it->attempts = x->attempts;
+    it->executed = true;
+    it->finished = true;
+    it->answered_us = aw_mono_now_us();
+    if (b->p->on_executed)
+        b->p->on_executed(b->p->on_executed_ud, it->job, it->token);
+}
+
+/* Was the job's partition lost (not handed over in order: session timed
+ * out) since it was polled? Then its offset can never be committed here. */
+static bool partition_lost(const batch *b, const aw_job *j)
+{
+    return j->lost_epoch != atomic_load(&b->ctx->lost_epoch);
+}
+
+/* The gate of every provider call (aw_exec_gate): the partition is still
+ * ours and the lease known held until the call has started. */
+static bool lease_held(void *ud, const aw_exec_item *x, int64_t start_until_ms)
+{
+    batch *b = ud;
+    const item *it = &b->items[x->tag];
+    if (partition_lost(b, it->job) || !it->lease)
+        return false;
+    /* One look at the whole batch's leases per round, usually enough. */
+    if (b->leases_held_until <= start_until_ms)
+        b->leases_held_until =
+            aw_lease_keeper_held_until_batch(b->ctx->keeper, b->leases.first, b->leases.n);
+    return b->leases_held_until > start_until_ms ||
+           aw_lease_keeper_held_until(b->ctx->keeper, it->lease) > start_until_ms;
+}
+
+/* No outcome is recorded for what the item did under a lease no longer
+ * ours (not known held before a call, or its done record refused as stale
+ * after one): no reply, no commit. If the partition is still ours the job
+ * goes back to the worker to be claimed again later (the claim then answers
+ * with whatever the next holder recorded, or takes a new lease with a higher
+ * token once ours has expired); else it is abandoned. */
+void aw_pipeline_give_up_lease(batch *b, item *it)
+{
+    aw_job *j = it->job;
+    it->executed = it->finished = false;
+    it->provider = -1;
+    aw_buf_reset(&it->details);
+    if (partition_lost(b, j)) {
+        j->abandoned = true;
+        it->finished = true;
+    } else {
+        j->not_before_mono = aw_mono_now_ms() + b->ctx->cfg->dedup.busy_retry_ms;
+    }
+}
+
+/* Book the results of one round: final ones are outcomes; after a hard
+ * stop, one that never started gives its lease back (so another replica
+ * need not wait for it to expire) and is abandoned. */
+static void round_done(batch *b, const aw_exec *ex, bool going)
+{
+    uint64_t *gone = aw_scratch_calloc(&b->p->scratch, ex->n, sizeof(*gone));
+    size_t n_gone = 0, n_refused = 0;
+    for (size_t k = 0; k < ex->n; k++) {
+        const aw_exec_item *x = &ex->items[k];
+        item *it = &b->items[x->tag];
+        if (it->finished || it->provider < 0)
+            continue;
+        if (x->refused) {
+            if (gone)
+                gone[n_gone++] = it->lease;
+            aw_pipeline_give_up_lease(b, it);
+            n_refused++;
+        } else if (x->final) {
+            executed(b, it, x);
+        } else if (!going) {
+            aw_state_key key = aw_pipeline_job_key(it->job);
+            aw_error err;
+            aw_state_lease_release(b->p->state, &key, it->token, &err);
+            it->job->abandoned = true;
+            it->finished = true;
+        }
+    }
+    if (gone)
+        aw_lease_keeper_remove(b->ctx->keeper, gone, n_gone);
+    if (n_refused)
+        AW_WARN("worker", "%zu call(s) not started: lease not known held (state backend "
+                "unreachable or partition lost); claimed again later", n_refused);
+}
+
+/* An answer made an item final while other calls may still run. */
+static void on_final(void *ud, const aw_exec_item *x)
+{
+    batch *b = ud;
+    item *it = &b->items[x->tag];
+    if (it->finished || it->provider < 0 || x->refused)
+        return;
+    executed(b, it, x);
+    aw_records_answered(b);
+}
+
+static int64_t on_tick(void *ud)
+{
+    return aw_records_tick(ud);
+}
+
+/* Execute in rounds of concurrent calls. An executed action is exposed (a
+ * crash repeats it) until its done record exists, so the records leave as
+ * the answers come, each within the completion linger of its answer, and
+ * whatever is left after every round. */
+bool aw_pipeline_execute(batch *b)
+{
+    aw_exec ex;
+    if (aw_exec_init(&ex, &b->p->scratch, b->n) != 0)
+        return false;
+    ex.may_start = lease_held;
+    ex.on_final = on_final;
+    ex.tick = on_tick;
+    ex.ud = b;
+    for (size_t i = 0; i < b->n; i++)
+        if (!b->items[i].finished && b->items[i].provider >= 0)
+            aw_exec_add(&ex, b->items[i].job, b->items[i].provider, b->items[i].token, i);
+    while (aw_exec_pending(&ex)) {
+        bool going = aw_exec_round(b->ctx, b->p->providers, &ex, ROUND_START_WINDOW_MS);
+        round_done(b, &ex, going);
+        if (!aw_records_write(b))
+            return false;
+        if (!going)
+            break;
+    }
+    return aw_records_write(b);
+}

@@ -1,0 +1,106 @@
+/* What the files of the pipeline share (not for other callers):
+ *   pipeline.c          prepare, claim, finish, hand off; aw_pipeline_run
+ *   pipeline_execute.c  rounds of provider calls behind the lease gate
+ *   pipeline_records.c  the done records: written as the answers come
+ *
+ * Threads: everything here runs on the worker thread that owns the
+ * pipeline; a batch and its items live in the pipeline's scratch for one
+ * aw_pipeline_run. Only the done-record submissions are shared, with the
+ * recorder's threads (worker/recorder.h says how). */
+#ifndef AW_PIPELINE_INTERNAL_H
+#define AW_PIPELINE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/aw_buf.h"
+#include "worker/pipeline.h"
+#include "worker/recorder.h"
+
+/* Per-job scratch of one batch. */
+typedef struct item {
+    aw_job *job;
+    int provider;           /* index in the provider set */
+    bool finished;          /* reached an outcome (or abandoned) this round */
+    bool executed;          /* the provider ran: complete must follow */
+    bool submitted;         /* its done record is with the recorder */
+    bool completed;         /* its complete was sent (done record or stale) */
+    bool no_details;        /* no memory for details that cannot default to {} */
+    uint64_t token;
+    uint64_t lease;         /* the lease keeper's handle of our lease, 0 = none */
+    aw_outcome outcome;
+    aw_buf details;         /* owned: the details object as compact JSON text,
+                               written where the outcome is decided; empty
+                               (read as {}) when out of memory */
+    int64_t attempts;
+    int64_t answered_us;    /* aw_mono_now_us() when the outcome was known */
+} item;
+
+/* The leases taken by one batch, registered with the lease keeper as one
+ * group: renewed from the claim until the done records are written (the
+ * wait for a turn in the batch, the provider call, complete retries through
+ * a backend outage). */
+typedef struct lease_group {
+    uint64_t first; /* keeper handle of the first, 0 = none registered */
+    size_t n;
+} lease_group;
+
+/* One hand-over of done records to the recorder, and which items they are. */
+typedef struct submission {
+    aw_record_batch rb;     /* rb.items: its records, in the scratch */
+    size_t *idx;            /* item index of each record */
+    bool harvested;         /* its results were booked */
+    struct submission *next;
+} submission;
+
+/* One batch on its way through the steps. */
+typedef struct batch {
+    aw_pipeline *p;
+    aw_worker_ctx *ctx;
+    item *items;
+    size_t n;
+    lease_group leases;
+    int64_t oldest_unrecorded; /* answer time of the oldest executed item
+                                  neither recorded nor submitted; 0 = none */
+    int64_t leases_held_until; /* earliest held_until of the batch's leases,
+                                  as last looked up */
+    submission *submissions;   /* handed to the recorder, newest first */
+    bool submit_failed;        /* a submission failed: leave the rest to the
+                                  ends of the rounds (no attempt every few ms
+                                  through an outage) */
+} batch;
+
+/* The state key of a job's identity. */
+aw_state_key aw_pipeline_job_key(const aw_job *j);
+
+/* One backend round trip of a batch, retried by aw_pipeline_with_retry(). */
+typedef aw_status (*aw_pipeline_call)(aw_state_session *s, void *items, size_t n,
+                                      aw_error *err);
+
+/* What a retried call reports to: its name in logs, its retry counter and
+ * its latency histogram. */
+typedef struct aw_call_site {
+    const char *what;
+    atomic_ulong *retries;
+    aw_histogram *latency;
+} aw_call_site;
+
+/* Run a backend call until it succeeds or fails for good (pipeline.c). */
+bool aw_pipeline_with_retry(aw_pipeline *p, const aw_call_site *site, aw_pipeline_call call,
+                            void *items, size_t n);
+
+/* Execute and complete (pipeline_execute.c): false when the state backend
+ * failed for good or a hard stop came. */
+bool aw_pipeline_execute(batch *b);
+
+/* The item's lease is no longer ours (pipeline_execute.c). */
+void aw_pipeline_give_up_lease(batch *b, item *it);
+
+/* The done records (pipeline_records.c). */
+void aw_records_answered(batch *b);             /* an item became executed */
+int64_t aw_records_tick(batch *b);              /* while calls run */
+bool aw_records_write(batch *b);                /* between rounds: all of them */
+
+#endif

@@ -540,7 +540,13 @@ static void test_one_statement_per_batch(void **state)
     /* Warm up: the first use of each statement prepares it (once). */
     aw_claim w = {.key = aw_ct_key(ns, "dedup", "warm"), .lease_ms = 60000};
     assert_int_equal(aw_state_claim_batch(ss, &w, 1, &err), AW_OK);
-    assert_int_equal(aw_state_lease_renew(ss, &w.key, w.token, 60000, &err), AW_OK);
+    aw_lease_renewal wr[2] = {{.key = w.key, .token = w.token},
+                              {.key = aw_ct_key(ns, "dedup", "warm-absent"), .token = 1}};
+    assert_int_equal(aw_state_lease_renew_batch(ss, wr, 2, 60000, &err), AW_OK);
+    assert_false(wr[0].stale);
+    assert_true(wr[1].stale);
+    assert_int_equal(aw_state_lease_renew(ss, &w.key, w.token, 60000, &err), AW_OK); /* one */
+    assert_int_equal(aw_state_lease_renew(ss, &w.key, w.token + 1, 60000, &err), AW_CONFLICT);
     aw_complete wd = {.key = w.key, .token = w.token, .summary = "{}", .window_ms = 60000};
     assert_int_equal(aw_state_complete_batch(ss, &wd, 1, &err), AW_OK);
     for (int i = 0; i < N; i++) {
@@ -568,7 +574,8 @@ static void test_one_statement_per_batch(void **state)
     for (int i = 1; i < N + 2; i++)
         assert_false(r[i].stale);
     free(r);
-    /* c[1]'s wrong token went first, so its right one needed a second round. */
+    /* c[1]'s wrong token went first, so its right one needed a second round
+     * (a batch of one: the single-row statement). */
     assert_int_equal(sr.execs - s1.execs, 2);
     assert_int_equal(sr.round_trips - s1.round_trips, 2);
     for (int i = 0; i < N; i++) {
@@ -594,7 +601,7 @@ static void test_one_statement_per_batch(void **state)
         assert_int_equal(c[i].done_offset, i);
         aw_claim_clear(&c[i]);
     }
-    assert_int_equal(s3.prepares, 3); /* claim, renew and complete, once each */
+    assert_int_equal(s3.prepares, 4); /* claim, renew (batch, one), complete: once each */
     printf("[   INFO   ] claim_batch(%d): %" PRIu64 " statement; lease_renew_batch(%d, one "
            "repeat after a wrong token): %" PRIu64 " statements; complete_batch(%d): %" PRIu64
            " statement; prepares on this connection: %" PRIu64 "\n",

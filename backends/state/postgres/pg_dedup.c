@@ -2,7 +2,8 @@
  * section 1): claim_batch and complete_batch send ONE statement per batch
  * (arrays in through unnest, one row out per item; see AW_PG_CLAIM /
  * AW_PG_COMPLETE in pg_sql.c), and so does lease_renew_batch
- * (AW_PG_LEASE_RENEW); lease_release is one statement per lease.
+ * (AW_PG_LEASE_RENEW; a batch of one uses a plain single-row UPDATE);
+ * lease_release is one statement per lease.
  * The front (state_claims.c) hands us each identity once per batch, which
  * a single INSERT ... ON CONFLICT needs: it cannot touch a row twice. */
 #include <inttypes.h>
@@ -217,10 +218,27 @@ static const aw_state_key *renew_key(const void *items, size_t i)
     return &((const aw_lease_renewal *)items)[i].key;
 }
 
+/* One item: the single-row statement (AW_PG_LEASE_RENEW_ONE). */
+static aw_status renew_one(pg_session *s, aw_lease_renewal *item, int64_t lease_ms,
+                           aw_error *err)
+{
+    PGresult *r = NULL;
+    int64_t tok = (int64_t)item->token;
+    aw_pgs_args a = {.dedup = true, .first = &tok, .with_ttl = true, .ttl_ms = lease_ms};
+    aw_status rc = aw_pgs_run_key(s, AW_PG_LEASE_RENEW_ONE, &item->key, &a, &r, err);
+    if (rc != AW_OK)
+        return rc;
+    item->stale = PQntuples(r) != 1;
+    PQclear(r);
+    return AW_OK;
+}
+
 aw_status aw_pgs_lease_renew_batch(void *ss, aw_lease_renewal *items, size_t n, int64_t lease_ms,
                                    aw_error *err)
 {
     pg_session *s = ss;
+    if (n == 1)
+        return renew_one(s, items, lease_ms, err);
     aw_status rc = batch_keys(s, renew_key, items, n, err);
     if (rc != AW_OK)
         return rc;

@@ -243,6 +243,17 @@ static const aw_pg_stmt_def stmts[AW_PG_STMT_COUNT] = {
          "SELECT ord FROM renewed",
          3},
 
+    /* lease_renew_batch of one item ($1 key, $2 token, $3 lease_ms): the
+     * same rule on one row, without the arrays and the lock step (one row
+     * has no lock order): 0.1 ms per call here against 0.35 ms for the
+     * batch statement with one element (bench_state_calls, loopback). */
+    [AW_PG_LEASE_RENEW_ONE] = {"aw_lease_renew",
+                               "UPDATE aw_state_dedup SET expires_at = " EXPIRY("$3") " "
+                               "WHERE key = $1::bytea AND token = $2::bigint AND state = 'lease' "
+                               "  AND expires_at > now() "
+                               "RETURNING 1",
+                               3},
+
     /* Released = expired now (absent for every reader); the reaper deletes
      * the row after its grace. */
     [AW_PG_LEASE_RELEASE] = {"aw_lease_release",

@@ -8,6 +8,8 @@
  * after the other over N identities in batches of workers.batch_size:
  *   claim     claim_batch of fresh identities (all ACQUIRED)
  *   renew     lease_renew of each lease, one call at a time
+ *   renew_batch  lease_renew_batch of the same leases, AW_LEASE_KEEPER_BATCH
+ *             per call (as the lease keeper renews them)
  *   complete  complete_batch of those leases
  *   dup       claim_batch of the same identities again (all DONE)
  *   release   lease_release of N fresh leases (taken first, not counted)
@@ -25,10 +27,11 @@
 
 #include "backends/state/state.h"
 #include "bench/bench_kafka.h"
+#include "worker/lease_keeper.h"
 
-enum phase { P_CLAIM, P_RENEW, P_COMPLETE, P_DUP, P_RELEASE_TAKE, P_RELEASE, P_N };
-static const char *const phase_name[P_N] = {"claim", "renew", "complete", "dup", NULL,
-                                            "release"};
+enum phase { P_CLAIM, P_RENEW, P_RENEW_BATCH, P_COMPLETE, P_DUP, P_RELEASE_TAKE, P_RELEASE, P_N };
+static const char *const phase_name[P_N] = {"claim", "renew", "renew_batch", "complete", "dup",
+                                            NULL, "release"};
 
 typedef struct shared {
     const aw_config *cfg;
@@ -140,6 +143,26 @@ static void hold_all(aw_state_session *s, items *it, bool release, int64_t lease
     }
 }
 
+/* Renew every lease, AW_LEASE_KEEPER_BATCH per call; none may be stale. */
+static void renew_batches(aw_state_session *s, items *it, int64_t lease_ms)
+{
+    aw_error err;
+    aw_lease_renewal r[AW_LEASE_KEEPER_BATCH];
+    for (size_t i = 0; i < it->n; i += AW_LEASE_KEEPER_BATCH) {
+        size_t m = it->n - i < AW_LEASE_KEEPER_BATCH ? it->n - i : AW_LEASE_KEEPER_BATCH;
+        for (size_t k = 0; k < m; k++)
+            r[k] = (aw_lease_renewal){.key = it->claims[i + k].key,
+                                      .token = it->claims[i + k].token};
+        if (aw_state_lease_renew_batch(s, r, m, lease_ms, &err) != AW_OK)
+            die("lease_renew_batch", &err);
+        for (size_t k = 0; k < m; k++)
+            if (r[k].stale) {
+                fprintf(stderr, "bench_state_calls: renewal of %s was stale\n", it->ids[i + k]);
+                exit(1);
+            }
+    }
+}
+
 static void *thread_main(void *arg)
 {
     part *p = arg;
@@ -154,6 +177,7 @@ static void *thread_main(void *arg)
         switch ((enum phase)ph) {
         case P_CLAIM: claim_all(s, &a, bs, AW_CLAIM_ACQUIRED); break;
         case P_RENEW: hold_all(s, &a, false, cfg->dedup.lease_ms); break;
+        case P_RENEW_BATCH: renew_batches(s, &a, cfg->dedup.lease_ms); break;
         case P_COMPLETE: complete_all(s, &a, bs, cfg->dedup.window_s * 1000); break;
         case P_DUP: claim_all(s, &a, bs, AW_CLAIM_DONE); break;
         case P_RELEASE_TAKE: claim_all(s, &b, bs, AW_CLAIM_ACQUIRED); break;

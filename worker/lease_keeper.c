@@ -10,6 +10,9 @@
 #include "common/aw_fail_log.h"
 #include "common/aw_log.h"
 
+/* Leases named one by one when a renewal batch loses them (then a count). */
+#define AW_LEASE_KEEPER_LOST_LINES 8
+
 /* Failures every lease shares are logged once per transition, not once per
  * lease and attempt. */
 static aw_fail_log open_log = AW_FAIL_LOG_INIT("lease", "lease keeper: state session",
@@ -47,6 +50,7 @@ typedef struct due_lease {
     uint64_t handle;
     char *ns, *tenant, *id;
     uint64_t token;
+    int64_t sent_mono; /* when its claim or last renewal was sent: the oldest go first */
 } due_lease;
 
 static void due_free(due_lease *d)
@@ -78,63 +82,112 @@ static lease *find(aw_lease_keeper *k, uint64_t handle)
     return l && l->handle == handle ? l : NULL;
 }
 
-/* Renew every lease due, without holding the lock during state I/O. */
-static void renew_due(aw_lease_keeper *k, aw_state_session *ss)
+static int by_sent(const void *a, const void *b)
+{
+    int64_t x = ((const due_lease *)a)->sent_mono, y = ((const due_lease *)b)->sent_mono;
+    return (x > y) - (x < y);
+}
+
+/* Copy the leases due for renewal (held for a third of lease_ms or more,
+ * not lost), oldest renewal first: when a pass takes long, the leases
+ * closest to their end are renewed first. Returns the copies (NULL when
+ * none or out of memory; a lease that cannot be copied waits for the next
+ * pass). */
+static due_lease *collect_due(aw_lease_keeper *k, size_t *n_due)
 {
     int64_t now = aw_mono_now_ms();
     int64_t due_age = k->lease_ms / 3;
+    *n_due = 0;
     pthread_mutex_lock(&k->lock);
-    size_t n_due = 0;
     due_lease *due = k->n ? calloc(k->n, sizeof(*due)) : NULL;
     for (size_t i = 0; due && i < k->n; i++) {
         lease *l = &k->leases[i];
         if (l->lost || now - l->sent_mono < due_age)
             continue;
-        due_lease *d = &due[n_due];
-        d->handle = l->handle;
-        d->token = l->token;
-        d->ns = strdup(l->ns);
-        d->tenant = strdup(l->tenant);
-        d->id = strdup(l->id);
+        due_lease *d = &due[*n_due];
+        *d = (due_lease){.handle = l->handle, .token = l->token, .sent_mono = l->sent_mono,
+                         .ns = strdup(l->ns), .tenant = strdup(l->tenant), .id = strdup(l->id)};
         if (!d->ns || !d->tenant || !d->id) {
             due_free(d);
             continue;
         }
-        n_due++;
+        (*n_due)++;
     }
     pthread_mutex_unlock(&k->lock);
+    if (*n_due > 1)
+        qsort(due, *n_due, sizeof(*due), by_sent);
+    return due;
+}
 
-    for (size_t i = 0; i < n_due; i++) {
-        due_lease *d = &due[i];
-        aw_state_key key = {.ns = d->ns, .tenant = d->tenant, .kind = "dedup", .id = d->id};
-        aw_error err;
-        int64_t sent = aw_mono_now_ms();
-        aw_status rc = aw_state_lease_renew(ss, &key, d->token, k->lease_ms, &err);
-        pthread_mutex_lock(&k->lock);
-        lease *l = find(k, d->handle);
-        if (l && rc == AW_OK) {
+/* Log the leases one batch lost: each of the first few by name, then how
+ * many more (a backend that was away for a whole lease makes hundreds
+ * stale at once). */
+static void log_lost(const due_lease *d, const aw_lease_renewal *items, const bool *registered,
+                     size_t m)
+{
+    size_t lost = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (!registered[i] || !items[i].stale)
+            continue;
+        if (++lost <= AW_LEASE_KEEPER_LOST_LINES)
+            AW_WARN("lease", "lease of %s:%s:%s lost (token %llu)", d[i].ns, d[i].tenant,
+                    d[i].id, (unsigned long long)d[i].token);
+    }
+    if (lost > AW_LEASE_KEEPER_LOST_LINES)
+        AW_WARN("lease", "%zu more lease(s) lost in the same renewal batch",
+                lost - AW_LEASE_KEEPER_LOST_LINES);
+}
+
+/* Renew d[0..m) (m <= AW_LEASE_KEEPER_BATCH) in one state call, then book
+ * the answers under the lock: a renewed lease is known held from the time
+ * the request was sent, a stale one is lost at once; a failed call changes
+ * nothing. A lease removed meanwhile was completed: its renewal racing the
+ * complete is refused, and that is no loss. */
+static void renew_batch(aw_lease_keeper *k, aw_state_session *ss, const due_lease *d, size_t m)
+{
+    aw_lease_renewal items[AW_LEASE_KEEPER_BATCH];
+    bool registered[AW_LEASE_KEEPER_BATCH];
+    for (size_t i = 0; i < m; i++)
+        items[i] = (aw_lease_renewal){
+            .key = {.ns = d[i].ns, .tenant = d[i].tenant, .kind = "dedup", .id = d[i].id},
+            .token = d[i].token};
+    aw_error err;
+    int64_t sent = aw_mono_now_ms();
+    aw_status rc = aw_state_lease_renew_batch(ss, items, m, k->lease_ms, &err);
+    pthread_mutex_lock(&k->lock);
+    for (size_t i = 0; i < m; i++) {
+        lease *l = find(k, d[i].handle);
+        registered[i] = l != NULL;
+        if (!l || rc != AW_OK)
+            continue;
+        if (items[i].stale) {
+            l->lost = true;
+        } else {
             l->sent_mono = sent;
             k->renewals++;
-        } else if (l && rc == AW_CONFLICT) {
-            l->lost = true;
         }
-        bool registered = l != NULL;
-        pthread_mutex_unlock(&k->lock);
-        /* A lease removed meanwhile was completed: its renewal racing the
-         * complete is refused, and that is no loss. */
-        if (!registered) {
-            due_free(d);
-            continue;
-        }
-        if (rc == AW_CONFLICT)
-            AW_WARN("lease", "lease of %s:%s:%s lost (token %llu)", d->ns, d->tenant, d->id,
-                    (unsigned long long)d->token);
-        else if (rc != AW_OK)
-            aw_fail_log_failed(&renew_log, err.msg);
-        else
-            aw_fail_log_ok(&renew_log);
-        due_free(d);
     }
+    pthread_mutex_unlock(&k->lock);
+    if (rc != AW_OK) {
+        aw_fail_log_failed(&renew_log, err.msg);
+        return;
+    }
+    aw_fail_log_ok(&renew_log);
+    log_lost(d, items, registered, m);
+}
+
+/* Renew every lease due, AW_LEASE_KEEPER_BATCH per state call, without
+ * holding the lock during state I/O. */
+static void renew_due(aw_lease_keeper *k, aw_state_session *ss)
+{
+    size_t n_due;
+    due_lease *due = collect_due(k, &n_due);
+    for (size_t off = 0; off < n_due; off += AW_LEASE_KEEPER_BATCH) {
+        size_t m = n_due - off < AW_LEASE_KEEPER_BATCH ? n_due - off : AW_LEASE_KEEPER_BATCH;
+        renew_batch(k, ss, due + off, m);
+    }
+    for (size_t i = 0; i < n_due; i++)
+        due_free(&due[i]);
     free(due);
 }
 

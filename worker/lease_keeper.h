@@ -7,15 +7,19 @@
  * A lease is known held until: the time its claim or last successful renewal
  * was *sent* (the server's expiry runs from a later instant) plus lease_ms,
  * minus a tenth of lease_ms for clock rate and skew (DynamoDB judges expiry
- * by the workers' clocks). A renewal refused as stale (another holder)
- * ends it at once; a renewal that fails (backend unreachable) simply does not
- * extend it.
+ * by the workers' clocks). A renewal refused as stale (another holder, or
+ * expired even if nobody took over) ends it at once; a renewal call that
+ * fails (backend unreachable) extends none of the leases it carried.
  *
  * Worker threads register the leases of a batch after the claim and remove
  * each one once its done record is written (or the item is given up); one
- * keeper thread, with its own state session, renews every lease held longer
- * than a third of its duration. All fields of the keeper are guarded by its
- * mutex; state I/O happens outside it. Every function is thread-safe. */
+ * keeper thread, with its own state session, wakes every lease_ms / 6 and
+ * renews every lease held longer than a third of its duration, oldest
+ * renewal first, AW_LEASE_KEEPER_BATCH leases per state call
+ * (aw_state_lease_renew_batch: one round trip on Redis and PostgreSQL), so
+ * a pass over 512 leases is two round trips, not 512. All fields of the
+ * keeper are guarded by its mutex; state I/O happens outside it. Every
+ * function is thread-safe. */
 #ifndef AW_LEASE_KEEPER_H
 #define AW_LEASE_KEEPER_H
 
@@ -26,6 +30,9 @@
 #include "backends/state/state.h"
 
 typedef struct aw_lease_keeper aw_lease_keeper;
+
+/* Leases renewed per state call at most. */
+#define AW_LEASE_KEEPER_BATCH 256
 
 /* st is borrowed and must outlive the keeper. */
 aw_status aw_lease_keeper_new(aw_state *st, int64_t lease_ms, aw_lease_keeper **out,

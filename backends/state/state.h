@@ -115,6 +115,13 @@ static inline aw_status aw_state_lock_release(aw_state_session *s, const aw_stat
 aw_status aw_state_claim_batch(aw_state_session *s, aw_claim *items, size_t n, aw_error *err);
 aw_status aw_state_complete_batch(aw_state_session *s, aw_complete *items, size_t n,
                                   aw_error *err);
+/* Renew many leases in one driver call (the same validation; repeats of an
+ * identity get what renewing item by item gives them: every item with the
+ * holder's token is renewed, every other one is stale). On error every item
+ * is stale and no result is meaningful: the caller extends nothing. */
+aw_status aw_state_lease_renew_batch(aw_state_session *s, aw_lease_renewal *items, size_t n,
+                                     int64_t lease_ms, aw_error *err);
+/* One lease: the batch of one; AW_CONFLICT when it is stale. */
 aw_status aw_state_lease_renew(aw_state_session *s, const aw_state_key *k, uint64_t token,
                                int64_t lease_ms, aw_error *err);
 /* For aw_state_session_close. */

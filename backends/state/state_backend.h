@@ -26,8 +26,9 @@
  *  - lease_ms <= 0 is refused (AW_PERMANENT, by the front in
  *    state_claims.c): a lease must expire, or a crashed holder would block
  *    its identity forever;
- *  - complete after the lease expired reports `stale` even if nobody took
- *    over: holding the lease means holding it now (the worker renews it). */
+ *  - complete and renew after the lease expired report `stale` even if
+ *    nobody took over: holding the lease means holding it now (the worker
+ *    renews it). */
 #ifndef AW_STATE_BACKEND_H
 #define AW_STATE_BACKEND_H
 
@@ -85,14 +86,20 @@ typedef struct aw_state_driver {
      * outputs are already reset (claims BUSY with zero token, no done
      * record; completes stale), so a driver writes only what it learns.
      * The front also frees and resets every item when the driver fails.
-     * lease_renew gets lease_ms > 0 only. */
-    aw_status (*claim_batch)(void *s, aw_claim *items, size_t n, aw_error *err);
-    aw_status (*complete_batch)(void *s, aw_complete *items, size_t n, aw_error *err);
-    /* Renew a held lease; AW_CONFLICT if the token no longer holds it.
      * claim_batch outputs are overwritten without being freed: call
      * aw_claim_clear() before reusing an item. */
-    aw_status (*lease_renew)(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
-                             aw_error *err);
+    aw_status (*claim_batch)(void *s, aw_claim *items, size_t n, aw_error *err);
+    aw_status (*complete_batch)(void *s, aw_complete *items, size_t n, aw_error *err);
+    /* Renew held leases, a batch per call under the same precondition
+     * (identities unique, n >= 1, lease_ms > 0, keys with ns and tenant,
+     * every item reset to stale): item i is renewed, its lease now ending
+     * lease_ms after the backend's now, iff items[i].token holds the live
+     * lease of its identity; otherwise the driver leaves it stale and
+     * writes nothing of it. One round trip for remote backends where the
+     * backend allows it (each driver's header says how). The single
+     * renewal, aw_state_lease_renew, is this call with n = 1. */
+    aw_status (*lease_renew_batch)(void *s, aw_lease_renewal *items, size_t n, int64_t lease_ms,
+                                   aw_error *err);
     /* Drop a held lease without a done record (execution abandoned, e.g. on
      * shutdown before the provider ran). AW_CONFLICT if not held. */
     aw_status (*lease_release)(void *s, const aw_state_key *k, uint64_t token, aw_error *err);

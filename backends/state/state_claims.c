@@ -14,7 +14,10 @@
  *      complete: only the first of equal (identity, token) pairs can turn
  *        the lease into a done record, a repeat is stale; a later item of
  *        the identity with another token is tried (in a further driver
- *        call) only while no earlier one completed.
+ *        call) only while no earlier one completed;
+ *      renew: as complete, except that a repeat of a renewed pair is
+ *        renewed too (renewing does not end the lease): every item with
+ *        the holder's token is renewed, every other one is stale.
  * Remote backends need this anyway (one SQL statement cannot touch a row
  * twice; two requests of one batch for one item would race), and the
  * answers no longer depend on the backend. */
@@ -32,9 +35,10 @@ struct aw_state_batch {
     size_t *next;         /* item -> next item of its identity, or SIZE_MAX */
     size_t *sent;         /* driver position -> item */
     uint64_t *hash;       /* item -> identity_hash of its key */
-    unsigned char *tried; /* complete: item already went to the driver */
+    unsigned char *tried; /* complete, renew: item already went to the driver */
     aw_claim *claims;     /* the unique items, when the batch has repeats */
     aw_complete *completes;
+    aw_lease_renewal *renewals;
     size_t nslots;        /* hash table capacity */
     size_t mask;          /* this batch's table size - 1 (a power of two >= 2n) */
     size_t *slots;        /* item + 1; 0 = empty */
@@ -53,6 +57,7 @@ void aw_state_batch_free(aw_state_batch *b)
     free(b->tried);
     free(b->claims);
     free(b->completes);
+    free(b->renewals);
     free(b->slots);
     free(b);
 }
@@ -82,6 +87,7 @@ static aw_status batch_reserve(aw_state_session *s, size_t n, aw_error *err)
         GROW(tried);
         GROW(claims);
         GROW(completes);
+        GROW(renewals);
 #undef GROW
         b->cap = cap;
     }
@@ -275,22 +281,37 @@ aw_status aw_state_claim_batch(aw_state_session *s, aw_claim *items, size_t n, a
     return rc;
 }
 
-/* ---- complete ------------------------------------------------------------- */
+/* ---- complete and renew: items naming a held lease ------------------------
+ *
+ * Both act on the lease that (identity, token) holds, and fold repeats the
+ * same way (held_rounds); a held_ops says how to reach one kind of item. */
 
-static const aw_state_key *complete_key(const void *items, size_t i)
+typedef struct held_ops {
+    size_t size; /* of one item */
+    const aw_state_key *(*key)(const void *items, size_t i);
+    uint64_t (*token)(const void *items, size_t i);
+    bool *(*stale)(void *items, size_t i);
+    void *(*scratch)(aw_state_batch *b); /* room for n items */
+    /* The driver's call on m unique items; arg is the call's own (lease_ms). */
+    aw_status (*send)(aw_state_session *s, void *items, size_t m, const void *arg, aw_error *err);
+    /* After the rounds (NULL: nothing): answer the items never sent. */
+    void (*settle)(const aw_state_batch *b, void *items, size_t n);
+} held_ops;
+
+static void *item_at(const held_ops *ops, void *items, size_t i)
 {
-    return &((const aw_complete *)items)[i].key;
+    return (char *)items + i * ops->size;
 }
 
 /* Whether item i may still go to the driver: it has not gone yet and no
- * earlier item of its identity went with the same token (a repeat of a
- * pair is stale, as it would be behind the first's answer). */
-static bool complete_due(const aw_state_batch *b, const aw_complete *items, size_t i)
+ * earlier item of its identity went with the same token (that one's answer
+ * is the pair's). */
+static bool held_due(const aw_state_batch *b, const held_ops *ops, const void *items, size_t i)
 {
     if (b->tried[i])
         return false;
     for (size_t j = b->first[i]; j != i; j = b->next[j])
-        if (b->tried[j] && items[j].token == items[i].token)
+        if (b->tried[j] && ops->token(items, j) == ops->token(items, i))
             return false;
     return true;
 }
@@ -299,67 +320,160 @@ static bool complete_due(const aw_state_batch *b, const aw_complete *items, size
  * item per identity. Round 1 has every identity's first item; a further
  * round exists only for an identity whose item came back stale and which
  * has a later item with a token not tried yet (rare: two claims' tokens of
- * one identity in one batch). */
-static aw_status complete_rounds(aw_state_session *s, aw_complete *items, size_t n,
-                                 aw_error *err)
+ * one identity in one batch). An identity whose item came back not stale
+ * is settled: no other token can hold its lease. Items never sent stay
+ * stale unless ops->settle says otherwise. */
+static aw_status held_rounds(aw_state_session *s, const held_ops *ops, void *items, size_t n,
+                             const void *arg, aw_error *err)
 {
     aw_state_batch *b = s->batch;
+    void *out = ops->scratch(b);
     memset(b->tried, 0, n);
     for (;;) {
         size_t m = 0;
         for (size_t g = 0; g < n; g++) {
             if (b->first[g] != g)
                 continue;
-            bool done = false;
-            for (size_t j = g; j != SIZE_MAX && !done; j = b->next[j])
-                done = b->tried[j] && !items[j].stale;
-            for (size_t j = g; j != SIZE_MAX && !done; j = b->next[j])
-                if (complete_due(b, items, j)) {
+            bool settled = false;
+            for (size_t j = g; j != SIZE_MAX && !settled; j = b->next[j])
+                settled = b->tried[j] && !*ops->stale(items, j);
+            for (size_t j = g; j != SIZE_MAX && !settled; j = b->next[j])
+                if (held_due(b, ops, items, j)) {
                     b->sent[m] = j;
-                    b->completes[m++] = items[j];
+                    memcpy(item_at(ops, out, m++), item_at(ops, items, j), ops->size);
                     break;
                 }
         }
-        if (m == 0)
+        if (m == 0) {
+            if (ops->settle)
+                ops->settle(b, items, n);
             return AW_OK;
-        aw_status rc = s->driver->complete_batch(s->session, b->completes, m, err);
+        }
+        aw_status rc = ops->send(s, out, m, arg, err);
         if (rc != AW_OK)
             return rc;
         for (size_t j = 0; j < m; j++) {
-            items[b->sent[j]].stale = b->completes[j].stale;
+            *ops->stale(items, b->sent[j]) = *ops->stale(out, j);
             b->tried[b->sent[j]] = 1;
         }
     }
 }
 
-aw_status aw_state_complete_batch(aw_state_session *s, aw_complete *items, size_t n,
-                                  aw_error *err)
+/* The front of complete and renew: validate (nothing sent on a bad item),
+ * reset every item to stale, fold repeats; on error every item is stale. */
+static aw_status held_batch(aw_state_session *s, const held_ops *ops, void *items, size_t n,
+                            const void *arg, aw_error *err)
 {
     for (size_t i = 0; i < n; i++)
-        items[i].stale = true;
+        *ops->stale(items, i) = true;
     for (size_t i = 0; i < n; i++) {
-        aw_status rc = check_key(&items[i].key, err);
+        aw_status rc = check_key(ops->key(items, i), err);
         if (rc != AW_OK)
             return rc;
     }
     if (n == 0)
         return AW_OK;
     bool repeats;
-    aw_status rc = find_repeats(s, items, n, complete_key, &repeats, err);
+    aw_status rc = find_repeats(s, items, n, ops->key, &repeats, err);
     if (rc == AW_OK)
-        rc = repeats ? complete_rounds(s, items, n, err)
-                     : s->driver->complete_batch(s->session, items, n, err);
+        rc = repeats ? held_rounds(s, ops, items, n, arg, err)
+                     : ops->send(s, items, n, arg, err);
     if (rc != AW_OK)
         for (size_t i = 0; i < n; i++)
-            items[i].stale = true;
+            *ops->stale(items, i) = true;
     return rc;
 }
 
-/* ---- leases --------------------------------------------------------------- */
+/* ---- complete ------------------------------------------------------------- */
+
+static const aw_state_key *complete_key(const void *items, size_t i)
+{
+    return &((const aw_complete *)items)[i].key;
+}
+
+static uint64_t complete_token(const void *items, size_t i)
+{
+    return ((const aw_complete *)items)[i].token;
+}
+
+static bool *complete_stale(void *items, size_t i) { return &((aw_complete *)items)[i].stale; }
+
+static void *complete_scratch(aw_state_batch *b) { return b->completes; }
+
+static aw_status complete_send(aw_state_session *s, void *items, size_t m, const void *arg,
+                               aw_error *err)
+{
+    (void)arg;
+    return s->driver->complete_batch(s->session, items, m, err);
+}
+
+static const held_ops complete_ops = {sizeof(aw_complete), complete_key, complete_token,
+                                      complete_stale, complete_scratch, complete_send, NULL};
+
+aw_status aw_state_complete_batch(aw_state_session *s, aw_complete *items, size_t n,
+                                  aw_error *err)
+{
+    /* A repeat of a completed pair stays stale: the lease became a done
+     * record with the first. */
+    return held_batch(s, &complete_ops, items, n, NULL, err);
+}
+
+/* ---- renew ---------------------------------------------------------------- */
+
+static const aw_state_key *renew_key(const void *items, size_t i)
+{
+    return &((const aw_lease_renewal *)items)[i].key;
+}
+
+static uint64_t renew_token(const void *items, size_t i)
+{
+    return ((const aw_lease_renewal *)items)[i].token;
+}
+
+static bool *renew_stale(void *items, size_t i) { return &((aw_lease_renewal *)items)[i].stale; }
+
+static void *renew_scratch(aw_state_batch *b) { return b->renewals; }
+
+static aw_status renew_send(aw_state_session *s, void *items, size_t m, const void *arg,
+                            aw_error *err)
+{
+    return s->driver->lease_renew_batch(s->session, items, m, *(const int64_t *)arg, err);
+}
+
+/* A repeat of a renewed pair was renewed with it (renewing left the lease
+ * where it was, held by that token); every other unsent item stays stale. */
+static void renew_settle(const aw_state_batch *b, void *items, size_t n)
+{
+    aw_lease_renewal *r = items;
+    for (size_t i = 0; i < n; i++) {
+        if (b->tried[i])
+            continue;
+        for (size_t j = b->first[i]; j != SIZE_MAX && r[i].stale; j = b->next[j])
+            if (b->tried[j] && !r[j].stale && r[j].token == r[i].token)
+                r[i].stale = false;
+    }
+}
+
+static const held_ops renew_ops = {sizeof(aw_lease_renewal), renew_key, renew_token,
+                                   renew_stale, renew_scratch, renew_send, renew_settle};
+
+aw_status aw_state_lease_renew_batch(aw_state_session *s, aw_lease_renewal *items, size_t n,
+                                     int64_t lease_ms, aw_error *err)
+{
+    aw_status rc = check_lease_ms(lease_ms, err);
+    if (rc == AW_OK)
+        return held_batch(s, &renew_ops, items, n, &lease_ms, err);
+    for (size_t i = 0; i < n; i++)
+        items[i].stale = true;
+    return rc;
+}
 
 aw_status aw_state_lease_renew(aw_state_session *s, const aw_state_key *k, uint64_t token,
                                int64_t lease_ms, aw_error *err)
 {
-    aw_status rc = check_lease_ms(lease_ms, err);
-    return rc == AW_OK ? s->driver->lease_renew(s->session, k, token, lease_ms, err) : rc;
+    aw_lease_renewal r = {.key = *k, .token = token};
+    aw_status rc = aw_state_lease_renew_batch(s, &r, 1, lease_ms, err);
+    if (rc == AW_OK && r.stale)
+        rc = aw_error_set(err, AW_CONFLICT, "lease not held with this token");
+    return rc;
 }

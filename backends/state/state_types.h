@@ -87,6 +87,18 @@ typedef struct aw_complete {
                                  nothing was written */
 } aw_complete;
 
+/* One held lease to renew. All inputs borrowed. */
+typedef struct aw_lease_renewal {
+    /* in */
+    aw_state_key key;         /* kind ignored, as for aw_claim */
+    uint64_t token;           /* the token from the claim */
+    /* out */
+    bool stale;               /* the lease is not held with this token now (another
+                                 holder's, expired even if nobody took it over,
+                                 completed, released, never taken): nothing was
+                                 written and the lease is lost for good */
+} aw_lease_renewal;
+
 /* Scan callback: id is the key's id part (NUL-terminated copy, borrowed for
  * the call). Return 0 to go on, non-zero to stop. */
 typedef int (*aw_state_scan_fn)(void *ud, const char *id, const char *value, size_t len);

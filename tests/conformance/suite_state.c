@@ -1043,6 +1043,103 @@ static void test_claim_kind_ignored(conf_fixture *fx)
     aw_claim_clear(&c);
 }
 
+/* One renewal batch of every kind of item, renewing to CONF_LONG_TTL_MS:
+ *   a  ours, live (a 150 ms lease), twice in the batch: both renewed;
+ *   e  ours, expired with nobody taking over: stale, and not revived;
+ *   o  held with another token (ours is o's token + 1000) and then with
+ *      o's own token, in the same batch: stale, then renewed;
+ *   n  never claimed: stale, and nothing created;
+ *   d  completed: stale, the done record stands.
+ * A renewal is seen through a later claim's BUSY retry_after_ms, beyond
+ * the lease the item was claimed with. */
+static void test_claim_lease_renew_batch(conf_fixture *fx)
+{
+    const int64_t medium = 60000; /* o's lease: renewed means well beyond it */
+    for (int attempt = 0;; attempt++) {
+        assert_true(attempt < CONF_TIMING_ATTEMPTS);
+        char ids[6][32];
+        const char *names[6] = {"rb-a", "rb-e", "rb-o", "rb-n", "rb-d", "rb-marker"};
+        for (int i = 0; i < 6; i++)
+            snprintf(ids[i], sizeof(ids[i]), "%s-%d", names[i], attempt);
+        aw_state_key ka = conf_key_in(fx, "dedup", ids[0]), ke = conf_key_in(fx, "dedup", ids[1]),
+                     ko = conf_key_in(fx, "dedup", ids[2]), kn = conf_key_in(fx, "dedup", ids[3]),
+                     kd = conf_key_in(fx, "dedup", ids[4]), km = conf_key_in(fx, "dedup", ids[5]);
+        aw_claim c;
+        /* e expires first: the marker, claimed after it with the same
+         * lease, can be claimed again only once e's lease is over too. */
+        conf_claim1(fx, &ke, CONF_SHORT_TTL_MS, &c);
+        uint64_t te = c.token;
+        conf_claim1(fx, &km, CONF_SHORT_TTL_MS, &c);
+        conf_wait_claim(fx, &km, CONF_LONG_TTL_MS);
+        conf_claim1(fx, &ko, medium, &c);
+        uint64_t to = c.token;
+        conf_claim1(fx, &kd, CONF_LONG_TTL_MS, &c);
+        uint64_t td = c.token;
+        assert_false(conf_complete1(fx, &kd, td, "{\"d\":1}", CONF_LONG_TTL_MS));
+        int64_t t0 = aw_mono_now_ms();
+        conf_claim1(fx, &ka, CONF_SHORT_TTL_MS, &c);
+        assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
+        uint64_t ta = c.token;
+
+        aw_lease_renewal r[7] = {{.key = ka, .token = ta},        {.key = ke, .token = te},
+                                 {.key = ko, .token = to + 1000}, {.key = kn, .token = 1},
+                                 {.key = kd, .token = td},        {.key = ka, .token = ta},
+                                 {.key = ko, .token = to}};
+        assert_ok(fx, aw_state_lease_renew_batch(fx->ss, r, 7, CONF_LONG_TTL_MS, &fx->err));
+        if (r[0].stale && conf_late(t0, CONF_SHORT_TTL_MS))
+            continue; /* a's lease ran out before the renewal: retry */
+        bool want_stale[7] = {false, true, true, true, true, false, false};
+        for (int i = 0; i < 7; i++)
+            if (r[i].stale != want_stale[i])
+                fail_msg("item %d (%s): stale %d, want %d", i, r[i].key.id, (int)r[i].stale,
+                         (int)want_stale[i]);
+
+        conf_claim1(fx, &ka, CONF_LONG_TTL_MS, &c); /* renewed past its 150 ms */
+        assert_int_equal(c.result, AW_CLAIM_BUSY);
+        assert_int_equal(c.token, ta);
+        assert_true(c.retry_after_ms > medium);
+        conf_claim1(fx, &ko, CONF_LONG_TTL_MS, &c); /* the holder's token renewed it */
+        assert_int_equal(c.result, AW_CLAIM_BUSY);
+        assert_int_equal(c.token, to);
+        assert_true(c.retry_after_ms > medium);
+        conf_claim1(fx, &ke, CONF_LONG_TTL_MS, &c); /* not revived */
+        assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
+        assert_true(c.token > te);
+        conf_claim1(fx, &kn, CONF_LONG_TTL_MS, &c); /* nothing was created */
+        assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
+        conf_claim1(fx, &kd, CONF_LONG_TTL_MS, &c);
+        assert_int_equal(c.result, AW_CLAIM_DONE);
+        assert_int_equal(c.done_token, td);
+        assert_string_equal(c.done_summary, "{\"d\":1}");
+        aw_claim_clear(&c);
+        /* The old token of e, now held by a newer one: still stale. */
+        aw_lease_renewal late = {.key = ke, .token = te};
+        assert_ok(fx, aw_state_lease_renew_batch(fx->ss, &late, 1, CONF_LONG_TTL_MS, &fx->err));
+        assert_true(late.stale);
+        return;
+    }
+}
+
+/* Arguments are checked before anything is sent, as for claims. */
+static void test_claim_lease_renew_batch_refused(conf_fixture *fx)
+{
+    aw_state_key k = conf_key_in(fx, "dedup", "refused"), bad = k;
+    aw_claim c;
+    conf_claim1(fx, &k, CONF_LONG_TTL_MS, &c);
+    bad.tenant = NULL;
+    aw_lease_renewal r[2] = {{.key = k, .token = c.token}, {.key = bad, .token = c.token}};
+    assert_status(fx, aw_state_lease_renew_batch(fx->ss, r, 2, CONF_LONG_TTL_MS, &fx->err),
+                  AW_PERMANENT);
+    assert_true(r[0].stale && r[1].stale);
+    r[1].key = k;
+    assert_status(fx, aw_state_lease_renew_batch(fx->ss, r, 2, 0, &fx->err), AW_PERMANENT);
+    assert_status(fx, aw_state_lease_renew_batch(fx->ss, r, 2, -1, &fx->err), AW_PERMANENT);
+    assert_true(r[0].stale && r[1].stale);
+    assert_ok(fx, aw_state_lease_renew_batch(fx->ss, r, 0, CONF_LONG_TTL_MS, &fx->err));
+    assert_ok(fx, aw_state_lease_renew_batch(fx->ss, r, 2, CONF_LONG_TTL_MS, &fx->err));
+    assert_false(r[0].stale || r[1].stale);
+}
+
 /* ---- concurrency ------------------------------------------------------------ */
 
 #define RACE_THREADS 8
@@ -1053,6 +1150,11 @@ static void test_claim_kind_ignored(conf_fixture *fx)
 #define SET_OPS 500
 #define LOCK_WINS 50
 #define SPIN_LIMIT_MS 60000 /* bound on retry loops inside race threads */
+#define RENEW_IDS 32         /* identities of the renew race */
+#define RENEW_LEASE_MS 300
+#define RENEW_KEEP 3         /* renewals before a holder abandons its lease */
+#define RENEW_LATE 32        /* late renewals (all threads) the race waits for */
+#define RENEW_MAX_EVENTS 4096
 
 /* What every racing thread shares; read-only once the threads run, except
  * the atomics. */
@@ -1066,6 +1168,8 @@ typedef struct race_shared {
     atomic_int exclusion_broken;
     atomic_int order_broken;
     _Atomic uint64_t last_token;
+    struct renew_log *renew; /* the renew race: one log per thread */
+    atomic_int late_refused; /* the renew race: late renewals seen stale */
 } race_shared;
 
 /* One racing thread: its result and what it observed. */
@@ -1443,6 +1547,193 @@ static void test_race_lock(conf_fixture *fx)
     race_run(fx, sh, ts, race_lock_thread);
     assert_int_equal(atomic_load(&sh->exclusion_broken), 0);
     assert_int_equal(atomic_load(&sh->order_broken), 0);
+    free(ts);
+    free(sh);
+}
+
+/* ---- claims racing renewals ------------------------------------------------
+ *
+ * RACE_THREADS threads claim the same RENEW_IDS identities over and over
+ * with a short lease and renew what they hold in batches, so claims meet
+ * renewals and takeovers happen. A holder gives its lease up after
+ * RENEW_KEEP renewals (it stops renewing; the lease expires); a lease whose
+ * renewal came back stale is given up too. Once a thread's claim shows a
+ * newer token for an identity it gave up, it renews its old token once
+ * more, in its next batch: that late renewal must be stale, whatever the
+ * timing (tokens only grow, so the old one cannot hold the lease again).
+ * Every thread logs its acquisitions (when the answer came) and renewals
+ * (when the request left); afterwards no renewal of a token may have
+ * succeeded when it was sent after a newer token of the identity had been
+ * acquired. */
+
+typedef struct renew_event {
+    uint32_t id;
+    uint64_t token;
+    int64_t at; /* acquired: answer received; renewed: request sent */
+} renew_event;
+
+typedef struct renew_log {
+    size_t nacq, nren;
+    renew_event acq[RENEW_MAX_EVENTS];
+    renew_event ren[RENEW_MAX_EVENTS];
+} renew_log;
+
+/* The same retry as claim_batch_retrying: a failed renewal batch counts for
+ * nothing and is sent again. */
+static aw_status renew_batch_retrying(aw_state_session *ss, aw_lease_renewal *r, size_t n,
+                                      int64_t lease_ms, aw_error *err)
+{
+    aw_status rc = AW_OK;
+    for (int attempt = 1; attempt <= 20; attempt++) {
+        rc = aw_state_lease_renew_batch(ss, r, n, lease_ms, err);
+        if (rc != AW_TRANSIENT || !err->retriable)
+            break;
+        aw_sleep_ms(attempt * 5);
+    }
+    return rc;
+}
+
+static bool renew_log_add(race_thread *t, renew_event *ev, size_t *n, uint32_t id,
+                          uint64_t token, int64_t at)
+{
+    if (*n == RENEW_MAX_EVENTS) {
+        race_fail(t, AW_INTERNAL, "renew race: event log full", NULL);
+        return false;
+    }
+    ev[(*n)++] = (renew_event){id, token, at};
+    return true;
+}
+
+/* What one thread keeps per identity. */
+typedef struct renew_hold {
+    uint64_t held;      /* our live lease's token, 0 = none */
+    int kept;           /* renewals of it so far */
+    uint64_t given_up;  /* a token we stopped renewing, 0 = none */
+} renew_hold;
+
+/* Claim every identity; book acquisitions, and queue in r the late
+ * renewals of given-up tokens that a newer token has replaced. */
+static size_t renew_race_claim(race_thread *t, aw_state_session *ss, renew_hold *h,
+                               aw_lease_renewal *r, bool *late, aw_error *err)
+{
+    renew_log *log = &t->sh->renew[t->index];
+    aw_claim c[RENEW_IDS];
+    memset(c, 0, sizeof(c));
+    for (size_t i = 0; i < RENEW_IDS; i++) {
+        c[i].key = race_key(t, "dedup", t->sh->ids[i]);
+        c[i].lease_ms = RENEW_LEASE_MS;
+    }
+    aw_status rc = claim_batch_retrying(ss, c, RENEW_IDS, err);
+    int64_t at = aw_mono_now_ms();
+    size_t m = 0;
+    if (rc != AW_OK)
+        race_fail(t, rc, "claim_batch", err);
+    for (size_t i = 0; i < RENEW_IDS && rc == AW_OK; i++) {
+        uint64_t tok = c[i].result == AW_CLAIM_DONE ? c[i].done_token : c[i].token;
+        if (c[i].result == AW_CLAIM_ACQUIRED) {
+            h[i] = (renew_hold){.held = tok, .given_up = h[i].given_up};
+            if (!renew_log_add(t, log->acq, &log->nacq, (uint32_t)i, tok, at))
+                break;
+        }
+        if (h[i].given_up && tok > h[i].given_up) {
+            late[m] = true;
+            r[m++] = (aw_lease_renewal){.key = c[i].key, .token = h[i].given_up};
+            h[i].given_up = 0;
+        }
+        aw_claim_clear(&c[i]);
+    }
+    return m;
+}
+
+static void race_renew_thread(race_thread *t, aw_state_session *ss)
+{
+    renew_log *log = &t->sh->renew[t->index];
+    renew_hold h[RENEW_IDS] = {{0}};
+    aw_lease_renewal r[2 * RENEW_IDS];
+    bool late[2 * RENEW_IDS];
+    size_t idx[2 * RENEW_IDS];
+    aw_error err = {0};
+    int64_t deadline = aw_mono_now_ms() + SPIN_LIMIT_MS;
+    while (t->rc == AW_OK && atomic_load(&t->sh->late_refused) < RENEW_LATE) {
+        if (aw_mono_now_ms() > deadline) {
+            race_fail(t, AW_INTERNAL, "too few late renewals within the bound", NULL);
+            break;
+        }
+        size_t m = renew_race_claim(t, ss, h, r, late, &err);
+        for (size_t j = 0; j < m; j++)
+            idx[j] = SIZE_MAX; /* late ones: their identity is in the key */
+        for (size_t i = 0; i < RENEW_IDS && t->rc == AW_OK; i++) {
+            if (!h[i].held)
+                continue;
+            if (h[i].kept == RENEW_KEEP) { /* give it up: let it expire */
+                h[i].given_up = h[i].held;
+                h[i].held = 0;
+                continue;
+            }
+            late[m] = false;
+            idx[m] = i;
+            r[m++] = (aw_lease_renewal){.key = race_key(t, "dedup", t->sh->ids[i]),
+                                        .token = h[i].held};
+        }
+        if (t->rc != AW_OK || m == 0) {
+            sched_yield();
+            continue;
+        }
+        int64_t sent = aw_mono_now_ms();
+        aw_status rc = renew_batch_retrying(ss, r, m, RENEW_LEASE_MS, &err);
+        if (rc != AW_OK) {
+            race_fail(t, rc, "lease_renew_batch", &err);
+            break;
+        }
+        for (size_t j = 0; j < m && t->rc == AW_OK; j++) {
+            if (late[j]) {
+                if (!r[j].stale)
+                    race_fail(t, AW_INTERNAL, "a late renewal of a replaced token succeeded",
+                              NULL);
+                atomic_fetch_add(&t->sh->late_refused, 1);
+            } else if (r[j].stale) { /* lost (expired): give it up */
+                h[idx[j]].given_up = h[idx[j]].held;
+                h[idx[j]].held = 0;
+            } else {
+                h[idx[j]].kept++;
+                renew_log_add(t, log->ren, &log->nren, (uint32_t)idx[j], r[j].token, sent);
+            }
+        }
+    }
+}
+
+static void test_race_renew(conf_fixture *fx)
+{
+    race_shared *sh = calloc(1, sizeof(*sh));
+    race_thread *ts = calloc(RACE_THREADS, sizeof(*ts));
+    renew_log *logs = calloc(RACE_THREADS, sizeof(*logs));
+    assert_non_null(sh);
+    assert_non_null(ts);
+    assert_non_null(logs);
+    sh->renew = logs;
+    for (size_t i = 0; i < RENEW_IDS; i++)
+        snprintf(sh->ids[i], sizeof(sh->ids[i]), "renew-%02zu", i);
+    race_run(fx, sh, ts, race_renew_thread);
+    size_t nacq = 0, nren = 0;
+    for (int a = 0; a < RACE_THREADS; a++) {
+        nacq += logs[a].nacq;
+        nren += logs[a].nren;
+        for (size_t i = 0; i < logs[a].nren; i++) {
+            const renew_event *rn = &logs[a].ren[i];
+            for (int b = 0; b < RACE_THREADS; b++)
+                for (size_t j = 0; j < logs[b].nacq; j++) {
+                    const renew_event *ac = &logs[b].acq[j];
+                    if (ac->id == rn->id && ac->token > rn->token && ac->at < rn->at)
+                        fail_msg("identity %u: token %" PRIu64 " renewed (sent at %" PRId64
+                                 ") after token %" PRIu64 " was acquired (at %" PRId64 ")",
+                                 rn->id, rn->token, rn->at, ac->token, ac->at);
+                }
+        }
+    }
+    printf("[   INFO   ] renew race: %zu acquisitions, %zu renewals, %d late renewals refused\n",
+           nacq, nren, atomic_load(&sh->late_refused));
+    assert_true(nren > 0);
+    free(logs);
     free(ts);
     free(sh);
 }
@@ -1878,6 +2169,8 @@ static const conf_test dedup_tests[] = {
     {"claim_stale_complete", test_claim_stale_complete, true},
     {"claim_expired_lease_takeover", test_claim_expired_lease_takeover, true},
     {"claim_lease_renew", test_claim_lease_renew, true},
+    {"claim_lease_renew_batch", test_claim_lease_renew_batch, true},
+    {"claim_lease_renew_batch_refused", test_claim_lease_renew_batch_refused, true},
     {"claim_lease_release", test_claim_lease_release, true},
     {"claim_done_expires", test_claim_done_expires, true},
     {"claim_kind_ignored", test_claim_kind_ignored, true},
@@ -1889,6 +2182,7 @@ static const conf_test race_tests[] = {
     {"race_cas_counter", test_race_cas, true},
     {"race_set_versions", test_race_set_versions, true},
     {"race_lock", test_race_lock, true},
+    {"race_renew_vs_claim_8_threads", test_race_renew, true},
 };
 
 static const conf_test xproc_tests[] = {

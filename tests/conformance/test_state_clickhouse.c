@@ -441,6 +441,13 @@ static void test_renewal_after_done(void **state)
     assert_int_equal(strtol(adm.resp.data ? adm.resp.data : "0", NULL, 10), 1);
 
     claim_expect_done(ss, &k, t, "{\"first\":1}", "after the late renewal");
+    /* The keeper's next renewal of that lease is refused: the done record of
+     * space 'D' ends it though the late lease row is the newest of 'd', and
+     * no further lease row is written. */
+    snprintf(sql, sizeof(sql), "space = 'd' AND id = 'once' AND position(key, '%s') > 0", ns);
+    long rows = count_where(&adm, sql);
+    assert_int_equal(aw_state_lease_renew(ss, &k, t, 60000, &err), AW_CONFLICT);
+    assert_int_equal(count_where(&adm, sql), rows);
     /* The holder's complete, retried (its answer was lost): still stale. */
     assert_true(complete_one(ss, &k, t, "{\"second\":1}"));
     claim_expect_done(ss, &k, t, "{\"first\":1}", "after a repeated complete");

@@ -77,6 +77,40 @@ static void test_outage_ends(void **state)
     aw_state_destroy(st);
 }
 
+/* A renewal batch is one call: an injected fault fails all of it before the
+ * inner backend sees it (every item stale, no lease extended); the next
+ * call passes through and renews. */
+static void test_renew_batch_fault(void **state)
+{
+    (void)state;
+    aw_state *st;
+    aw_state_session *ss = open_faulty("memory?transient_every=2", &st);
+    aw_claim c[2] = {{.key = {"n", "t", "dedup", "r1"}, .lease_ms = 60000},
+                     {.key = {"n", "t", "dedup", "r2"}, .lease_ms = 60000}};
+    aw_error err;
+    assert_int_equal(aw_state_claim_batch(ss, c, 2, &err), AW_OK); /* call 1 */
+    aw_lease_renewal r[2] = {{.key = c[0].key, .token = c[0].token},
+                             {.key = c[1].key, .token = c[1].token}};
+    r[0].stale = r[1].stale = false;
+    assert_int_equal(aw_state_lease_renew_batch(ss, r, 2, 600000, &err), AW_TRANSIENT); /* 2 */
+    assert_true(err.retriable);
+    assert_true(r[0].stale && r[1].stale);
+    /* Nothing reached the inner backend: the leases still end within 60 s. */
+    aw_claim b = {.key = c[0].key, .lease_ms = 60000};
+    assert_int_equal(aw_state_claim_batch(ss, &b, 1, &err), AW_OK); /* call 3 */
+    assert_int_equal(b.result, AW_CLAIM_BUSY);
+    assert_true(b.retry_after_ms <= 60000);
+    assert_int_equal(aw_state_lease_renew_batch(ss, r, 2, 600000, &err), AW_TRANSIENT); /* 4 */
+    assert_int_equal(aw_state_lease_renew_batch(ss, r, 2, 600000, &err), AW_OK);        /* 5 */
+    assert_false(r[0].stale || r[1].stale);
+    assert_int_equal(aw_state_lease_renew_batch(ss, r, 2, 600000, &err), AW_TRANSIENT); /* 6 */
+    assert_int_equal(aw_state_claim_batch(ss, &b, 1, &err), AW_OK); /* 7 */
+    assert_int_equal(b.result, AW_CLAIM_BUSY);
+    assert_true(b.retry_after_ms > 60000);
+    aw_state_session_close(ss);
+    aw_state_destroy(st);
+}
+
 static void test_bad_urls(void **state)
 {
     (void)state;
@@ -98,6 +132,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transient_every),
         cmocka_unit_test(test_outage_ends),
+        cmocka_unit_test(test_renew_batch_fault),
         cmocka_unit_test(test_bad_urls),
     };
     failed += cmocka_run_group_tests_name("faulty", tests, NULL, NULL);

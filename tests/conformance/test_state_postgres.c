@@ -519,8 +519,9 @@ static void test_destroy_is_immediate(void **state)
 
 /* ---- batches ------------------------------------------------------------------- */
 
-/* claim_batch and complete_batch of 100 items: one prepared statement each
- * (the session's count of PQsendQueryPrepared calls and of round trips). */
+/* claim_batch, lease_renew_batch and complete_batch of 100 items: one
+ * prepared statement each (the session's count of PQsendQueryPrepared calls
+ * and of round trips). */
 static void test_one_statement_per_batch(void **state)
 {
     (void)state;
@@ -539,6 +540,13 @@ static void test_one_statement_per_batch(void **state)
     /* Warm up: the first use of each statement prepares it (once). */
     aw_claim w = {.key = aw_ct_key(ns, "dedup", "warm"), .lease_ms = 60000};
     assert_int_equal(aw_state_claim_batch(ss, &w, 1, &err), AW_OK);
+    aw_lease_renewal wr[2] = {{.key = w.key, .token = w.token},
+                              {.key = aw_ct_key(ns, "dedup", "warm-absent"), .token = 1}};
+    assert_int_equal(aw_state_lease_renew_batch(ss, wr, 2, 60000, &err), AW_OK);
+    assert_false(wr[0].stale);
+    assert_true(wr[1].stale);
+    assert_int_equal(aw_state_lease_renew(ss, &w.key, w.token, 60000, &err), AW_OK); /* one */
+    assert_int_equal(aw_state_lease_renew(ss, &w.key, w.token + 1, 60000, &err), AW_CONFLICT);
     aw_complete wd = {.key = w.key, .token = w.token, .summary = "{}", .window_ms = 60000};
     assert_int_equal(aw_state_complete_batch(ss, &wd, 1, &err), AW_OK);
     for (int i = 0; i < N; i++) {
@@ -551,6 +559,25 @@ static void test_one_statement_per_batch(void **state)
     aw_pg_stats s1 = stats_of(ss);
     assert_int_equal(s1.execs - s0.execs, 1);
     assert_int_equal(s1.round_trips - s0.round_trips, 1);
+    /* lease_renew_batch of the N leases, one of them twice and one with a
+     * wrong token first: one statement (the repeats are settled by the
+     * first round), the wrong token stale. */
+    aw_lease_renewal *r = calloc(N + 2, sizeof(*r));
+    assert_non_null(r);
+    r[0] = (aw_lease_renewal){.key = c[1].key, .token = c[1].token + 1000};
+    for (int i = 0; i < N; i++)
+        r[i + 1] = (aw_lease_renewal){.key = c[i].key, .token = c[i].token};
+    r[N + 1] = r[N];
+    assert_int_equal(aw_state_lease_renew_batch(ss, r, N + 2, 60000, &err), AW_OK);
+    aw_pg_stats sr = stats_of(ss);
+    assert_true(r[0].stale);
+    for (int i = 1; i < N + 2; i++)
+        assert_false(r[i].stale);
+    free(r);
+    /* c[1]'s wrong token went first, so its right one needed a second round
+     * (a batch of one: the single-row statement). */
+    assert_int_equal(sr.execs - s1.execs, 2);
+    assert_int_equal(sr.round_trips - s1.round_trips, 2);
     for (int i = 0; i < N; i++) {
         assert_int_equal(c[i].result, AW_CLAIM_ACQUIRED);
         d[i] = (aw_complete){.key = c[i].key,
@@ -561,8 +588,8 @@ static void test_one_statement_per_batch(void **state)
     }
     assert_int_equal(aw_state_complete_batch(ss, d, N, &err), AW_OK);
     aw_pg_stats s2 = stats_of(ss);
-    assert_int_equal(s2.execs - s1.execs, 1);
-    assert_int_equal(s2.round_trips - s1.round_trips, 1);
+    assert_int_equal(s2.execs - sr.execs, 1);
+    assert_int_equal(s2.round_trips - sr.round_trips, 1);
     for (int i = 0; i < N; i++)
         assert_false(d[i].stale);
     /* Claimed again: all DONE, still one statement. */
@@ -574,10 +601,12 @@ static void test_one_statement_per_batch(void **state)
         assert_int_equal(c[i].done_offset, i);
         aw_claim_clear(&c[i]);
     }
-    assert_int_equal(s3.prepares, 2); /* claim and complete, once each */
-    printf("[   INFO   ] claim_batch(%d): %" PRIu64 " statement; complete_batch(%d): %" PRIu64
+    assert_int_equal(s3.prepares, 4); /* claim, renew (batch, one), complete: once each */
+    printf("[   INFO   ] claim_batch(%d): %" PRIu64 " statement; lease_renew_batch(%d, one "
+           "repeat after a wrong token): %" PRIu64 " statements; complete_batch(%d): %" PRIu64
            " statement; prepares on this connection: %" PRIu64 "\n",
-           N, s1.execs - s0.execs, N, s2.execs - s1.execs, s3.prepares);
+           N, s1.execs - s0.execs, N + 2, sr.execs - s1.execs, N, s2.execs - sr.execs,
+           s3.prepares);
     free(ids);
     free(d);
     free(c);

@@ -603,8 +603,9 @@ static void test_db_isolation(void **state)
 
 /* ---- round trips ---------------------------------------------------------- */
 
-/* claim_batch and complete_batch of 100 items: one round trip each (the
- * session's own count of write-then-read exchanges), and the server really
+/* claim_batch, lease_renew_batch and complete_batch of 100 items: one round
+ * trip each (the session's own count of write-then-read exchanges), and
+ * for claim and complete the server really
  * ran 100 EVALSHA for each (INFO commandstats; at least 100 when another
  * client of the same server runs scripts meanwhile). */
 static void test_one_round_trip_per_batch(void **state)
@@ -636,6 +637,25 @@ static void test_one_round_trip_per_batch(void **state)
     assert_int_equal(s1.round_trips - s0.round_trips, 1);
     assert_int_equal(s1.commands - s0.commands, N);
     assert_true(e1 - e0 >= N);
+    /* lease_renew_batch of the N leases (plus a stale one): one round trip. */
+    aw_lease_renewal *r = calloc(N + 1, sizeof(*r));
+    assert_non_null(r);
+    for (int i = 0; i < N; i++)
+        r[i] = (aw_lease_renewal){.key = c[i].key, .token = c[i].token};
+    r[N] = (aw_lease_renewal){.key = c[0].key, .token = c[0].token + 1000}; /* not ours */
+    aw_redis_stats r0 = stats_of(ss);
+    assert_int_equal(aw_state_lease_renew_batch(ss, r, N + 1, 60000, &err), AW_OK);
+    aw_redis_stats r1 = stats_of(ss);
+    assert_int_equal(r1.round_trips - r0.round_trips, 1);
+    /* The repeat of c[0] with another token is not sent: c[0]'s own token
+     * was renewed, so no other can hold that lease. */
+    assert_int_equal(r1.commands - r0.commands, N);
+    for (int i = 0; i < N; i++)
+        assert_false(r[i].stale);
+    assert_true(r[N].stale);
+    free(r);
+    aw_redis_stats r2 = stats_of(ss); /* what complete starts from */
+    long long er = evalsha_calls(adm);
     for (int i = 0; i < N; i++) {
         assert_int_equal(c[i].result, AW_CLAIM_ACQUIRED);
         d[i] = (aw_complete){.key = c[i].key,
@@ -647,14 +667,15 @@ static void test_one_round_trip_per_batch(void **state)
     assert_int_equal(aw_state_complete_batch(ss, d, N, &err), AW_OK);
     aw_redis_stats s2 = stats_of(ss);
     long long e2 = evalsha_calls(adm);
-    assert_int_equal(s2.round_trips - s1.round_trips, 1);
-    assert_int_equal(s2.commands - s1.commands, N);
-    assert_true(e2 - e1 >= N);
+    assert_int_equal(s2.round_trips - r2.round_trips, 1);
+    assert_int_equal(s2.commands - r2.commands, N);
+    assert_true(e2 - er >= N);
     for (int i = 0; i < N; i++)
         assert_false(d[i].stale);
     printf("[   INFO   ] claim_batch(%d): 1 round trip, %lld EVALSHA on the server; "
+           "lease_renew_batch(%d): 1 round trip, %lld EVALSHA; "
            "complete_batch(%d): 1 round trip, %lld EVALSHA\n",
-           N, e1 - e0, N, e2 - e1);
+           N, e1 - e0, N + 1, er - e1, N, e2 - er);
     free(ids);
     free(d);
     free(c);

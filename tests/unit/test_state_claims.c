@@ -1,7 +1,8 @@
 /* The claim rules of the state front (backends/state/state_claims.c), over a
  * scripted driver that records what it is handed: validation before any
  * call, outputs reset, repeats of an identity folded (the driver sees each
- * identity once per call), complete's further rounds, reset on error. */
+ * identity once per call), complete's and renew's further rounds, reset on
+ * error. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,8 +19,9 @@ typedef struct fake {
     int calls;
     size_t seen[4];          /* items per call */
     char ids[4][8][16];      /* ids per call */
-    uint64_t tokens[4][8];   /* complete: tokens per call */
-    uint64_t holder;         /* complete: the token that holds every lease */
+    uint64_t tokens[4][8];   /* complete, renew: tokens per call */
+    uint64_t holder;         /* complete, renew: the token that holds every lease */
+    int64_t lease_ms;        /* renew: the last call's lease_ms */
     bool done;               /* claim: answer DONE instead of ACQUIRED */
     aw_status fail;          /* returned by every call when not AW_OK */
 } fake;
@@ -67,18 +69,25 @@ static aw_status fake_complete(void *s, aw_complete *items, size_t n, aw_error *
     return f->fail ? aw_error_set(err, f->fail, "scripted failure") : AW_OK;
 }
 
-static aw_status fake_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
+static aw_status fake_renew(void *s, aw_lease_renewal *items, size_t n, int64_t lease_ms,
                             aw_error *err)
 {
-    (void)k, (void)token, (void)lease_ms, (void)err;
-    ((fake *)s)->calls++;
-    return AW_OK;
+    fake *f = s;
+    for (size_t i = 0; i < n; i++) {
+        record(f, &items[i].key, i);
+        assert_true(items[i].stale); /* reset by the front */
+        f->tokens[f->calls][i] = items[i].token;
+        items[i].stale = items[i].token != f->holder;
+    }
+    f->lease_ms = lease_ms;
+    f->seen[f->calls++] = n;
+    return f->fail ? aw_error_set(err, f->fail, "scripted failure") : AW_OK;
 }
 
 static const aw_state_driver fake_driver = {.name = "fake",
                                             .claim_batch = fake_claim,
                                             .complete_batch = fake_complete,
-                                            .lease_renew = fake_renew};
+                                            .lease_renew_batch = fake_renew};
 
 static aw_claim claim(const char *id, int64_t lease_ms)
 {
@@ -90,10 +99,15 @@ static aw_complete complete(const char *id, uint64_t token)
     return (aw_complete){.key = {"ns", "t0", "dedup", id}, .token = token, .summary = "{}"};
 }
 
+static aw_lease_renewal renewal(const char *id, uint64_t token)
+{
+    return (aw_lease_renewal){.key = {"ns", "t0", "dedup", id}, .token = token};
+}
+
 static void test_refused_before_any_call(void **state)
 {
     (void)state;
-    fake f = {0};
+    fake f = {.holder = 1};
     aw_state_session s = {.driver = &fake_driver, .session = &f};
     aw_error err = {0};
     aw_claim c[2] = {claim("a", 1000), claim("b", 0)};
@@ -107,9 +121,26 @@ static void test_refused_before_any_call(void **state)
     assert_int_equal(aw_state_complete_batch(&s, k, 1, &err), AW_PERMANENT);
     assert_true(k[0].stale);
     assert_int_equal(aw_state_lease_renew(&s, &c[0].key, 1, -5, &err), AW_PERMANENT);
+    assert_int_equal(aw_state_lease_renew(&s, &c[0].key, 1, 0, &err), AW_PERMANENT);
+    aw_lease_renewal r[2] = {renewal("a", 1), renewal("b", 1)};
+    r[0].stale = false; /* an earlier answer: reset even when refused */
+    assert_int_equal(aw_state_lease_renew_batch(&s, r, 2, 0, &err), AW_PERMANENT);
+    assert_true(r[0].stale);
+    r[1].key.ns = NULL;
+    assert_int_equal(aw_state_lease_renew_batch(&s, r, 2, 5, &err), AW_PERMANENT);
+    r[1].key.ns = "ns";
+    r[1].key.tenant = NULL;
+    assert_int_equal(aw_state_lease_renew_batch(&s, r, 2, 5, &err), AW_PERMANENT);
+    assert_true(r[0].stale && r[1].stale);
     assert_int_equal(f.calls, 0);
+    /* The single renewal is the batch of one; stale is AW_CONFLICT. */
     assert_int_equal(aw_state_lease_renew(&s, &c[0].key, 1, 5, &err), AW_OK);
     assert_int_equal(f.calls, 1);
+    assert_int_equal(f.lease_ms, 5);
+    assert_int_equal(aw_state_lease_renew(&s, &c[0].key, 2, 5, &err), AW_CONFLICT);
+    assert_int_equal(f.calls, 2);
+    assert_int_equal(aw_state_lease_renew_batch(&s, r, 0, 5, &err), AW_OK);
+    assert_int_equal(f.calls, 2);
     aw_state_batch_free(s.batch);
 }
 
@@ -198,6 +229,49 @@ static void test_complete_rounds(void **state)
     aw_state_batch_free(s.batch);
 }
 
+static void test_renew_rounds(void **state)
+{
+    (void)state;
+    fake f = {.holder = 7};
+    aw_state_session s = {.driver = &fake_driver, .session = &f};
+    aw_error err = {0};
+    /* a: a wrong token first, then the holder's twice; b: the holder's
+     * twice; c: a wrong token twice. */
+    aw_lease_renewal r[7] = {renewal("a", 3), renewal("b", 7), renewal("a", 7), renewal("a", 7),
+                             renewal("b", 7), renewal("c", 4), renewal("c", 4)};
+    assert_int_equal(aw_state_lease_renew_batch(&s, r, 7, 1234, &err), AW_OK);
+    assert_int_equal(f.calls, 2);
+    assert_int_equal(f.seen[0], 3); /* a(3), b(7), c(4) */
+    assert_int_equal(f.tokens[0][0], 3);
+    assert_int_equal(f.seen[1], 1); /* a(7): c has no other token to try */
+    assert_int_equal(f.tokens[1][0], 7);
+    assert_int_equal(f.lease_ms, 1234);
+    /* Unlike complete, a repeat of a renewed pair is renewed: renewing
+     * leaves the lease held by that token. */
+    bool want[7] = {true, false, false, false, false, true, true};
+    for (size_t i = 0; i < 7; i++)
+        assert_int_equal(r[i].stale, want[i]);
+    aw_state_batch_free(s.batch);
+}
+
+static void test_renew_error_resets(void **state)
+{
+    (void)state;
+    fake f = {.holder = 7, .fail = AW_TRANSIENT};
+    aw_state_session s = {.driver = &fake_driver, .session = &f};
+    aw_error err = {0};
+    aw_lease_renewal r[3] = {renewal("a", 7), renewal("a", 7), renewal("b", 7)};
+    assert_int_equal(aw_state_lease_renew_batch(&s, r, 3, 100, &err), AW_TRANSIENT);
+    assert_int_equal(f.calls, 1);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(r[i].stale); /* the driver said renewed, then failed: nothing counts */
+    /* The same without repeats (the items go to the driver as they are). */
+    aw_lease_renewal u[2] = {renewal("a", 7), renewal("b", 7)};
+    assert_int_equal(aw_state_lease_renew_batch(&s, u, 2, 100, &err), AW_TRANSIENT);
+    assert_true(u[0].stale && u[1].stale);
+    aw_state_batch_free(s.batch);
+}
+
 /* For wide batches: checks uniqueness itself, counts what it is handed. */
 static aw_status wide_claim(void *s, aw_claim *items, size_t n, aw_error *err)
 {
@@ -248,6 +322,8 @@ int main(void)
         cmocka_unit_test(test_claim_repeats_folded),
         cmocka_unit_test(test_claim_error_resets),
         cmocka_unit_test(test_complete_rounds),
+        cmocka_unit_test(test_renew_rounds),
+        cmocka_unit_test(test_renew_error_resets),
         cmocka_unit_test(test_many_identities),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,8 +62,8 @@ aw_status aw_chs_lock_extend(void *s, const aw_state_key *k, uint64_t token, int
 aw_status aw_chs_lock_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
 aw_status aw_chs_claim_batch(void *s, aw_claim *items, size_t n, aw_error *err);
 aw_status aw_chs_complete_batch(void *s, aw_complete *items, size_t n, aw_error *err);
-aw_status aw_chs_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
-                             aw_error *err);
+aw_status aw_chs_lease_renew_batch(void *s, aw_lease_renewal *items, size_t n, int64_t lease_ms,
+                                   aw_error *err);
 aw_status aw_chs_lease_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
 
 #endif

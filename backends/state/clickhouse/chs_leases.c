@@ -72,7 +72,7 @@ aw_status aw_chs_lock_acquire(void *ss, const aw_state_key *k, int64_t ttl_ms, u
     return rc;
 }
 
-/* Rewrite a held lock or lease (extend/renew: expires > 0; release: a
+/* Rewrite a held lock or lease (extend: expires > 0; release: a
  * tombstone). AW_CONFLICT when token does not hold it now. */
 static aw_status rewrite_held(chs_session *s, char space, const aw_state_key *k, uint64_t token,
                               int64_t ttl_ms, bool release, const char *what, aw_error *err)
@@ -107,12 +107,6 @@ aw_status aw_chs_lock_extend(void *s, const aw_state_key *k, uint64_t token, int
 aw_status aw_chs_lock_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err)
 {
     return rewrite_held(s, AW_CHS_SPACE_LOCK, k, token, 0, true, "lock_release", err);
-}
-
-aw_status aw_chs_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
-                             aw_error *err)
-{
-    return rewrite_held(s, AW_CHS_SPACE_DEDUP, k, token, lease_ms, false, "lease_renew", err);
 }
 
 aw_status aw_chs_lease_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err)
@@ -167,7 +161,7 @@ static aw_status on_batch_row(void *ctx, aw_chs_row *row, aw_error *err)
     return AW_OK;
 }
 
-/* How claim and complete both start: encode the keys of n items
+/* How claim, complete and renew start: encode the keys of n items
  * (key_at(items, i)), read their rows, read the clock (*now, which every
  * decision and row of the batch uses) and start the one INSERT that
  * answers them in s->sql. batch_end sends it. */
@@ -344,4 +338,51 @@ aw_status aw_chs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
         c->stale = false;
     }
     return batch_end(s, &bt, rc, nwrites, "write done records", err);
+}
+
+static const aw_state_key *renew_key(const void *items, size_t i)
+{
+    return &((const aw_lease_renewal *)items)[i].key;
+}
+
+/* Best effort like every write here: one SELECT for the batch's records,
+ * then one INSERT of a new lease row (same token, expiry now + lease_ms)
+ * for each item whose lease is live and held with its token, as
+ * lock_extend does for one. A renewal racing a complete of another session
+ * can still land after the done record (see the top of this file); a live
+ * done record in space 'D' makes the item stale even when such a late
+ * lease row is the newest of space 'd', so renewals stop there, as a
+ * repeated complete does. */
+aw_status aw_chs_lease_renew_batch(void *ss, aw_lease_renewal *items, size_t n, int64_t lease_ms,
+                                   aw_error *err)
+{
+    chs_session *s = ss;
+    batch bt;
+    int64_t now;
+    size_t nwrites = 0;
+    aw_status rc = batch_begin(s, &bt, n, renew_key, items, &now, err);
+    for (size_t i = 0; rc == AW_OK && i < n; i++) {
+        aw_lease_renewal *r = &items[i];
+        const aw_chs_row *row = &bt.rows[i];
+        if (live_done(&bt, i, now) || !aw_chs_row_live(row, now) ||
+            row->phase != AW_CHS_PHASE_LEASE || row->token != r->token)
+            continue;
+        aw_chs_write w = {.space = AW_CHS_SPACE_DEDUP,
+                          .key = batch_key(&bt, i),
+                          .klen = bt.len[i],
+                          .id = r->key.id,
+                          .ver = aw_chs_next_ver(s, prev_ver(&bt, i), now),
+                          .token = r->token,
+                          .phase = AW_CHS_PHASE_LEASE,
+                          .expires_at_ms = now + lease_ms,
+                          .written_at_ms = now};
+        if (aw_chs_sql_row(&s->sql, &w, nwrites == 0)) {
+            rc = aw_chs_nomem(err);
+            break;
+        }
+        nwrites++;
+        r->stale = false;
+    }
+    /* On failure the front makes every item stale again. */
+    return batch_end(s, &bt, rc, nwrites, "renew dedup leases", err);
 }

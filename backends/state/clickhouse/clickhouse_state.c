@@ -478,7 +478,7 @@ const aw_state_driver aw_state_clickhouse_driver = {
     .lock_release = aw_chs_lock_release,
     .claim_batch = aw_chs_claim_batch,
     .complete_batch = aw_chs_complete_batch,
-    .lease_renew = aw_chs_lease_renew,
+    .lease_renew_batch = aw_chs_lease_renew_batch,
     .lease_release = aw_chs_lease_release,
     .migrate = chs_migrate,
 };

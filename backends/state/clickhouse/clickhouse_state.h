@@ -50,7 +50,9 @@
  * succeed: both check_and_sets report written, both CASes succeed, two
  * increments lose one delta, two set()s both report version n+1, two
  * lock_acquires both get the lock (with different tokens), and two claims
- * of one identity both get ACQUIRED and both execute. The later reader
+ * of one identity both get ACQUIRED and both execute. Batches (claim,
+ * complete, lease renewal) read every record of the batch in one SELECT
+ * and write in one INSERT. The later reader
  * sees the winner (largest ver) only afterwards: the loser's complete
  * then reports stale, its extend/release AW_CONFLICT (how many duplicates
  * execute under contention: docs/backends/clickhouse-state.md, from

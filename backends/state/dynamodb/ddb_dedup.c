@@ -203,10 +203,40 @@ aw_status aw_ddb_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
     return rc;
 }
 
-aw_status aw_ddb_lease_renew(void *ss, const aw_state_key *k, uint64_t token, int64_t lease_ms,
-                          aw_error *err)
+/* DynamoDB has no batch of conditional updates (BatchWriteItem takes no
+ * condition; TransactWriteItems would make one lost lease fail them all,
+ * and dynalite has no transactions), so each renewal is its own
+ * conditional UpdateItem, as for complete_batch: all sent concurrently on
+ * the session's multi handle, AW_DDB_MAX_INFLIGHT in flight at a time. A
+ * lost condition is the item's stale answer; any other failure fails the
+ * call (some leases may have been renewed: the caller counts none). */
+aw_status aw_ddb_lease_renew_batch(void *ss, aw_lease_renewal *items, size_t n, int64_t lease_ms,
+                                   aw_error *err)
 {
-    return aw_ddb_hold(ss, k, true, token, AW_DDB_HOLD_EXTEND, lease_ms, err);
+    ddb_session *s = ss;
+    aw_status rc = batch_reserve(s, n, err);
+    int64_t now = aw_time_now_ms();
+    for (size_t i = 0; i < n && rc == AW_OK; i++) {
+        aw_ddb_key key;
+        rc = batch_key(s, i, &items[i].key, &key, err);
+        if (rc == AW_OK)
+            rc = slot(s, i, "UpdateItem",
+                      aw_ddb_build_hold(s->b->url.table, &key, true, items[i].token,
+                                        AW_DDB_HOLD_EXTEND, lease_ms, now),
+                      err);
+    }
+    if (rc == AW_OK)
+        rc = aw_ddb_run(&s->conn, s->calls, n, err);
+    for (size_t i = 0; i < n && rc == AW_OK; i++) {
+        aw_status st = aw_ddb_call_status(&s->calls[i], err);
+        if (st == AW_OK)
+            items[i].stale = false;
+        else if (st != AW_CONFLICT)
+            rc = st;
+    }
+    if (rc == AW_OK)
+        aw_error_clear(err); /* the lost conditions were answers, not errors */
+    return rc;
 }
 
 aw_status aw_ddb_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)

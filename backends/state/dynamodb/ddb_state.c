@@ -535,7 +535,7 @@ const aw_state_driver aw_state_dynamodb_driver = {
     .lock_release = ddb_lock_release,
     .claim_batch = aw_ddb_claim_batch,
     .complete_batch = aw_ddb_complete_batch,
-    .lease_renew = aw_ddb_lease_renew,
+    .lease_renew_batch = aw_ddb_lease_renew_batch,
     .lease_release = aw_ddb_lease_release,
     .migrate = aw_ddb_migrate,
 };

@@ -35,9 +35,12 @@
  *    extend/renew/release/complete are conditional on "aw_tok = :t AND
  *    live" (and aw_st = "L" for leases): a stale holder changes nothing.
  *  - Reads use ConsistentRead; expired items count as absent on every read.
- *  - Batches: claim_batch/complete_batch send one request per item,
- *    AW_DDB_MAX_INFLIGHT at once on the session's curl multi handle
- *    (conditional writes cannot be batched in BatchWriteItem).
+ *  - Batches: claim_batch, complete_batch and lease_renew_batch send one
+ *    request per item, AW_DDB_MAX_INFLIGHT at once on the session's curl
+ *    multi handle (conditional writes cannot be batched in BatchWriteItem,
+ *    and a TransactWriteItems fails whole on one lost condition; dynalite
+ *    has no transactions anyway): a batch of n costs about n / 16 round
+ *    trips of wall time, not one.
  *
  * Clock: expiry is judged by the clock of the worker that sends each
  * request (:now in the condition), not by DynamoDB. Worker clocks must agree

@@ -228,11 +228,13 @@ static aw_status f_complete_batch(void *s, aw_complete *items, size_t n, aw_erro
     GUARD();
     return aw_state_complete_batch(S->inner, items, n, err);
 }
-static aw_status f_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
-                               aw_error *err)
+/* A batch is one call: an injected fault fails all of it, as a lost round
+ * trip would. */
+static aw_status f_lease_renew_batch(void *s, aw_lease_renewal *items, size_t n, int64_t lease_ms,
+                                     aw_error *err)
 {
     GUARD();
-    return aw_state_lease_renew(S->inner, k, token, lease_ms, err);
+    return aw_state_lease_renew_batch(S->inner, items, n, lease_ms, err);
 }
 static aw_status f_lease_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err)
 {
@@ -259,6 +261,6 @@ const aw_state_driver aw_state_faulty_driver = {
     .lock_release = f_lock_release,
     .claim_batch = f_claim_batch,
     .complete_batch = f_complete_batch,
-    .lease_renew = f_lease_renew,
+    .lease_renew_batch = f_lease_renew_batch,
     .lease_release = f_lease_release,
 };

@@ -1027,11 +1027,36 @@ static mem_entry *mem_lease_held(const mem_ref *ref, uint64_t token, int64_t now
     return e && !e->done && e->token == token ? e : NULL;
 }
 
-static aw_status mem_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
-                                 aw_error *err)
+/* Renew one lease under its shard mutex: the identity's lease is held by
+ * r->token and live now, or r stays stale (the front reset it). */
+static aw_status mem_renew_one(mem_session *ss, aw_lease_renewal *r, int64_t lease_ms,
+                               aw_error *err)
 {
-    return mem_token_op(s, MEM_SPACE_DEDUP, mem_lease_held, k, token, lease_ms,
-                        "lease not held with this token", err);
+    mem_ref ref;
+    aw_status rc = mem_lock_key(ss, MEM_SPACE_DEDUP, &r->key, &ref, err);
+    if (rc != AW_OK)
+        return rc;
+    int64_t now = aw_mono_now_ms();
+    mem_entry *e = mem_lease_held(&ref, r->token, now);
+    if (e) {
+        e->expires_ms = mem_deadline(now, lease_ms);
+        r->stale = false;
+    }
+    return mem_unlock(&ref, AW_OK, "", err);
+}
+
+/* Item by item, each under the mutex of its own shard, as claim_batch: a
+ * batch's identities are spread over the shards, so one lock for the batch
+ * would be a table-wide lock. The batch as a whole is not a transaction. */
+static aw_status mem_lease_renew_batch(void *s, aw_lease_renewal *items, size_t n,
+                                       int64_t lease_ms, aw_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        aw_status rc = mem_renew_one(s, &items[i], lease_ms, err);
+        if (rc != AW_OK)
+            return rc;
+    }
+    return AW_OK;
 }
 
 static aw_status mem_lease_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err)
@@ -1059,6 +1084,6 @@ const aw_state_driver aw_state_memory_driver = {
     .lock_release = mem_lock_release,
     .claim_batch = mem_claim_batch,
     .complete_batch = mem_complete_batch,
-    .lease_renew = mem_lease_renew,
+    .lease_renew_batch = mem_lease_renew_batch,
     .lease_release = mem_lease_release,
 };

@@ -1,7 +1,9 @@
 /* Two-phase dedup of the "postgres" state backend (docs/design.md
  * section 1): claim_batch and complete_batch send ONE statement per batch
  * (arrays in through unnest, one row out per item; see AW_PG_CLAIM /
- * AW_PG_COMPLETE in pg_sql.c), lease renew/release one statement each.
+ * AW_PG_COMPLETE in pg_sql.c), and so does lease_renew_batch
+ * (AW_PG_LEASE_RENEW; a batch of one uses a plain single-row UPDATE);
+ * lease_release is one statement per lease.
  * The front (state_claims.c) hands us each identity once per batch, which
  * a single INSERT ... ON CONFLICT needs: it cannot touch a row twice. */
 #include <inttypes.h>
@@ -211,29 +213,74 @@ aw_status aw_pgs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
 
 /* ---- lease renew / release ------------------------------------------------ */
 
-/* One row back iff token holds the live lease (not a done record). */
-static aw_status lease_op(pg_session *s, aw_pg_stmt id, const aw_state_key *k, uint64_t token,
-                          int64_t lease_ms, aw_error *err)
+static const aw_state_key *renew_key(const void *items, size_t i)
+{
+    return &((const aw_lease_renewal *)items)[i].key;
+}
+
+/* One item: the single-row statement (AW_PG_LEASE_RENEW_ONE). */
+static aw_status renew_one(pg_session *s, aw_lease_renewal *item, int64_t lease_ms,
+                           aw_error *err)
+{
+    PGresult *r = NULL;
+    int64_t tok = (int64_t)item->token;
+    aw_pgs_args a = {.dedup = true, .first = &tok, .with_ttl = true, .ttl_ms = lease_ms};
+    aw_status rc = aw_pgs_run_key(s, AW_PG_LEASE_RENEW_ONE, &item->key, &a, &r, err);
+    if (rc != AW_OK)
+        return rc;
+    item->stale = PQntuples(r) != 1;
+    PQclear(r);
+    return AW_OK;
+}
+
+aw_status aw_pgs_lease_renew_batch(void *ss, aw_lease_renewal *items, size_t n, int64_t lease_ms,
+                                   aw_error *err)
+{
+    pg_session *s = ss;
+    if (n == 1)
+        return renew_one(s, items, lease_ms, err);
+    aw_status rc = batch_keys(s, renew_key, items, n, err);
+    if (rc != AW_OK)
+        return rc;
+    aw_buf *keys = &s->arr[0], *tokens = &s->arr[1];
+    int arc = array_keys(s, keys, n) || aw_pg_array_begin(tokens, AW_PG_OID_INT8, n, false);
+    for (size_t i = 0; i < n && !arc; i++)
+        arc = aw_pg_array_i64(tokens, (int64_t)items[i].token);
+    if (arc)
+        return aw_pgs_nomem(err);
+
+    aw_pg_params p;
+    PGresult *r = NULL;
+    aw_pg_params_init(&p);
+    aw_pg_param_bytes(&p, keys->data, keys->len);
+    aw_pg_param_bytes(&p, tokens->data, tokens->len);
+    aw_pg_param_ttl(&p, lease_ms);
+    rc = aw_pg_exec(&s->conn, AW_PG_LEASE_RENEW, &p, &r, err); /* the batch's one statement */
+    if (rc != AW_OK)
+        return rc;
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows && rc == AW_OK; i++) {
+        bool ok;
+        size_t item = row_item(r, i, n, &ok);
+        if (ok)
+            items[item].stale = false;
+        else
+            rc = aw_error_set(err, AW_INTERNAL, "lease_renew: bad row number from the server");
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* One row back iff token held the live lease (not a done record). */
+aw_status aw_pgs_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
 {
     PGresult *r = NULL;
     int64_t tok = (int64_t)token;
-    aw_pgs_args a = {
-        .dedup = true, .first = &tok, .with_ttl = id == AW_PG_LEASE_RENEW, .ttl_ms = lease_ms};
-    aw_status rc = aw_pgs_run_key(s, id, k, &a, &r, err);
+    aw_pgs_args a = {.dedup = true, .first = &tok};
+    aw_status rc = aw_pgs_run_key(ss, AW_PG_LEASE_RELEASE, k, &a, &r, err);
     if (rc != AW_OK)
         return rc;
     bool held = PQntuples(r) == 1;
     PQclear(r);
     return held ? AW_OK : aw_error_set(err, AW_CONFLICT, "lease not held with this token");
-}
-
-aw_status aw_pgs_lease_renew(void *ss, const aw_state_key *k, uint64_t token, int64_t lease_ms,
-                         aw_error *err)
-{
-    return lease_op(ss, AW_PG_LEASE_RENEW, k, token, lease_ms, err);
-}
-
-aw_status aw_pgs_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
-{
-    return lease_op(ss, AW_PG_LEASE_RELEASE, k, token, 0, err);
 }

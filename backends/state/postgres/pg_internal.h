@@ -73,8 +73,8 @@ int aw_pgs_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, b
 /* Two-phase dedup (pg_dedup.c). */
 aw_status aw_pgs_claim_batch(void *s, aw_claim *items, size_t n, aw_error *err);
 aw_status aw_pgs_complete_batch(void *s, aw_complete *items, size_t n, aw_error *err);
-aw_status aw_pgs_lease_renew(void *s, const aw_state_key *k, uint64_t token, int64_t lease_ms,
-                         aw_error *err);
+aw_status aw_pgs_lease_renew_batch(void *s, aw_lease_renewal *items, size_t n, int64_t lease_ms,
+                                   aw_error *err);
 aw_status aw_pgs_lease_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
 
 #endif

@@ -213,13 +213,46 @@ static const aw_pg_stmt_def stmts[AW_PG_STMT_COUNT] = {
          "SELECT ord FROM done",
          7},
 
-    /* $1 key, $2 token, $3 lease_ms. */
-    [AW_PG_LEASE_RENEW] = {"aw_lease_renew",
-                           "UPDATE aw_state_dedup SET expires_at = " EXPIRY("$3") " "
-                           "WHERE key = $1::bytea AND token = $2::bigint AND state = 'lease' "
-                           "  AND expires_at > now() "
-                           "RETURNING 1",
-                           3},
+    /* lease_renew_batch: ONE statement for the whole batch ($1 keys, $2
+     * tokens, $3 lease_ms for all; keys unique: the state front folds
+     * repeats). Every lease still held with its token and live at now()
+     * gets expires_at = now() + lease_ms; the ords of those come back,
+     * every other item is stale and nothing of it was written (an expired
+     * lease is not revived, even when nobody took it over). The rows are
+     * locked in key order first, for the reason given at AW_PG_COMPLETE:
+     * a renewal batch meets claim batches and complete batches on the same
+     * rows, and the UPDATE alone would lock them in the join's order. The
+     * lock step and the UPDATE re-check token, state and expiry on the
+     * newest row version, so a takeover committed meanwhile is seen. */
+    [AW_PG_LEASE_RENEW] =
+        {"aw_lease_renew_batch",
+         "WITH input AS ("
+         "  SELECT * FROM unnest($1::bytea[], $2::bigint[]) WITH ORDINALITY AS i(key, token, ord)"
+         "), locked AS ("
+         "  SELECT t.key, i.ord FROM aw_state_dedup t"
+         "    JOIN input i ON t.key = i.key AND t.token = i.token"
+         "   WHERE t.state = 'lease' AND t.expires_at > now()"
+         "   ORDER BY t.key FOR UPDATE OF t"
+         "), renewed AS ("
+         "  UPDATE aw_state_dedup t SET expires_at = " EXPIRY("$3")
+         "    FROM locked l JOIN input i ON i.ord = l.ord"
+         "   WHERE t.key = l.key AND t.token = i.token AND t.state = 'lease'"
+         "     AND t.expires_at > now()"
+         "  RETURNING i.ord"
+         ")"
+         "SELECT ord FROM renewed",
+         3},
+
+    /* lease_renew_batch of one item ($1 key, $2 token, $3 lease_ms): the
+     * same rule on one row, without the arrays and the lock step (one row
+     * has no lock order): 0.1 ms per call here against 0.35 ms for the
+     * batch statement with one element (bench_state_calls, loopback). */
+    [AW_PG_LEASE_RENEW_ONE] = {"aw_lease_renew",
+                               "UPDATE aw_state_dedup SET expires_at = " EXPIRY("$3") " "
+                               "WHERE key = $1::bytea AND token = $2::bigint AND state = 'lease' "
+                               "  AND expires_at > now() "
+                               "RETURNING 1",
+                               3},
 
     /* Released = expired now (absent for every reader); the reaper deletes
      * the row after its grace. */

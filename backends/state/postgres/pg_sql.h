@@ -33,7 +33,8 @@ typedef enum aw_pg_stmt {
     AW_PG_LOCK_RELEASE,
     AW_PG_CLAIM,        /* claim_batch: one statement per batch */
     AW_PG_COMPLETE,     /* complete_batch: one statement per batch */
-    AW_PG_LEASE_RENEW,
+    AW_PG_LEASE_RENEW,  /* lease_renew_batch: one statement per batch */
+    AW_PG_LEASE_RENEW_ONE, /* lease_renew_batch of one item */
     AW_PG_LEASE_RELEASE,
     AW_PG_REAP_VALUES,
     AW_PG_REAP_LOCKS,

@@ -541,7 +541,7 @@ const aw_state_driver aw_state_postgres_driver = {
     .lock_release = pg_lock_release,
     .claim_batch = aw_pgs_claim_batch,
     .complete_batch = aw_pgs_complete_batch,
-    .lease_renew = aw_pgs_lease_renew,
+    .lease_renew_batch = aw_pgs_lease_renew_batch,
     .lease_release = aw_pgs_lease_release,
     .migrate = pg_migrate,
 };

@@ -52,8 +52,9 @@
  * (the reply, not the command, may be what was lost): a claim retried after
  * such a failure can find its own lease and report BUSY until it expires.
  *
- * Round trips: each operation is one round trip; claim_batch and
- * complete_batch send the whole batch as ONE pipelined round trip (N EVALSHA
+ * Round trips: each operation is one round trip; claim_batch,
+ * complete_batch and lease_renew_batch send the whole batch as ONE
+ * pipelined round trip (N EVALSHA
  * appended, then N replies read). A NOSCRIPT (scripts flushed on the server)
  * costs one more round trip to reload and one to resend what was refused. */
 #include "backends/state/redis/redis_state.h"
@@ -866,11 +867,40 @@ static aw_status rs_complete_batch(void *ss, aw_complete *items, size_t n, aw_er
     return rc;
 }
 
-static aw_status rs_lease_renew(void *ss, const aw_state_key *k, uint64_t token, int64_t lease_ms,
-                                aw_error *err)
+static const aw_state_key *rs_renew_key(const void *items, size_t i)
 {
-    return rs_token_op(ss, AW_REDIS_SPACE_DEDUP, k, AW_RS_LEASE_RENEW, token, lease_ms,
-                       "lease_renew", "lease not held with this token", err);
+    return &((const aw_lease_renewal *)items)[i].key;
+}
+
+static aw_status rs_lease_renew_batch(void *ss, aw_lease_renewal *items, size_t n,
+                                      int64_t lease_ms, aw_error *err)
+{
+    rs_session *s = ss;
+    aw_status rc = rs_batch_keys(s, items, n, rs_renew_key, err);
+    if (rc != AW_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        aw_redis_cmd *cmd = &s->cmds[i];
+        aw_redis_cmd_script(cmd, AW_RS_LEASE_RENEW, 1);
+        aw_redis_cmd_arg(cmd, s->keys.data + s->key_off[i], s->key_len[i]);
+        aw_redis_cmd_unum(cmd, items[i].token);
+        aw_redis_cmd_num(cmd, rs_ttl(lease_ms));
+    }
+    /* ONE pipelined round trip for the whole batch, as in claim_batch: the
+     * lease keeper renews hundreds of leases per pass. Each renewal is its
+     * own script (atomic per identity); a failed exchange renews nothing
+     * the caller can count on (it extends nothing). */
+    rc = aw_redis_exchange(&s->conn, s->cmds, n, s->replies, err);
+    for (size_t i = 0; i < n && rc == AW_OK; i++) {
+        const redisReply *r = s->replies[i];
+        rc = aw_redis_check(&s->conn, r, "lease_renew", err);
+        if (rc == AW_OK && r->type != REDIS_REPLY_INTEGER)
+            rc = rs_unexpected(s, "lease_renew", err);
+        if (rc == AW_OK)
+            items[i].stale = r->integer != 1;
+    }
+    aw_redis_replies_free(s->replies, n);
+    return rc;
 }
 
 static aw_status rs_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
@@ -898,6 +928,6 @@ const aw_state_driver aw_state_redis_driver = {
     .lock_release = rs_lock_release,
     .claim_batch = rs_claim_batch,
     .complete_batch = rs_complete_batch,
-    .lease_renew = rs_lease_renew,
+    .lease_renew_batch = rs_lease_renew_batch,
     .lease_release = rs_lease_release,
 };

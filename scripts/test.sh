@@ -198,7 +198,7 @@ fi
 if $quick; then
     run_tier build '.' "quick: unit, docs and one integration test per server" -R "$quick_tests"
 else
-run_tier build 'unit|conformance|integration|partition' "release: unit + conformance + integration + partition"
+run_tier build 'unit|conformance|integration|partition|crash' "release: unit + conformance + integration + partition + crash"
 run_tier build valgrind "valgrind: unit (release build, memcheck)"
 run_tier build-asan 'unit|conformance|integration' "asan+ubsan: unit + conformance + integration"
 fuzz_tier="fuzz: ${AW_FUZZ_SECONDS:-30} s per target (logs: build-fuzz/logs, inputs: build-fuzz/artifacts)"

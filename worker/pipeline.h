@@ -5,11 +5,13 @@
  * A message's offset is marked done only when its audit record is durable
  * and its reply/DLQ delivery was acknowledged (aw_job_queue_ack).
  *
- * The steps of aw_pipeline_run, in pipeline.c: prepare (audit record begun,
- * rejections decided), claim (one round trip), execute and complete (rounds
- * of provider calls, the done records written after each), finish (the
- * outcome set on each record), hand off (reply/DLQ sent, record to the audit
- * writer, or the job straight back when abandoned).
+ * The steps of aw_pipeline_run: prepare (audit record begun, rejections
+ * decided), claim (one round trip), execute and complete (rounds of provider
+ * calls behind the lease gate, pipeline_execute.c; each done record handed
+ * to a recorder thread within 2 ms of its answer and the rest written after
+ * every round, pipeline_records.c), finish (the outcome set on each
+ * record), hand off (reply/DLQ sent, record to the audit writer, or the job
+ * straight back when abandoned).
  *
  * Threads and ownership: an aw_pipeline belongs to one worker thread, with
  * that thread's own state and provider sessions; it borrows the context.

@@ -42,7 +42,12 @@
  *
  * GET /stats answers {"requests": <POSTs received>, "connections": <TCP
  * connections accepted>, "max_in_flight": <most POSTs being handled at
- * once>}; connections shows keep-alive reuse, max_in_flight concurrency.
+ * once>, "in_flight": <POSTs being handled now>, "in_flight_by_path":
+ * {<path>: <POSTs to it being handled now>, ...}}; connections shows
+ * keep-alive reuse, max_in_flight concurrency, in_flight_by_path which
+ * worker has calls under way (tests/integration/kill9_body.sh kills one
+ * only then). Paths are the request URLs without the query string (the
+ * first TARGET_MAX_PATHS seen; paths are not escaped: tests use plain ones).
  *
  * Concurrency: one thread per connection (poll()-based, so descriptors above
  * FD_SETSIZE work), up to TARGET_MAX_CONNECTIONS at once: a delayed answer
@@ -78,6 +83,7 @@
 #define TARGET_MAX_BODY (16 * 1024 * 1024)
 /* Above workers.threads x max_concurrency of any test or benchmark. */
 #define TARGET_MAX_CONNECTIONS 4096
+#define TARGET_MAX_PATHS 16
 /* Per connection thread: the handlers need little, and hundreds run. */
 #define TARGET_THREAD_STACK (256 * 1024)
 /* Longest a request waits at --barrier. */
@@ -114,8 +120,27 @@ typedef struct target {
     long requests;
     long connections;
     long in_flight, max_in_flight; /* POSTs between arrival and answer */
+    struct {
+        char path[64];
+        long in_flight;
+    } paths[TARGET_MAX_PATHS];     /* in_flight per request path, the first
+                                      TARGET_MAX_PATHS paths seen */
+    size_t n_paths;
     unsigned long long rng;        /* --delay-ms MIN-MAX (xorshift64) */
 } target;
+
+/* The in-flight count of a request path (NULL when the table is full).
+ * Caller holds t->mu. */
+static long *path_in_flight(target *t, const char *url)
+{
+    for (size_t i = 0; i < t->n_paths; i++)
+        if (strcmp(t->paths[i].path, url) == 0)
+            return &t->paths[i].in_flight;
+    if (t->n_paths == TARGET_MAX_PATHS || strlen(url) >= sizeof(t->paths[0].path))
+        return NULL;
+    snprintf(t->paths[t->n_paths].path, sizeof(t->paths[0].path), "%s", url);
+    return &t->paths[t->n_paths++].in_flight;
+}
 
 /* One HTTP request in flight (MHD's per-request con_cls). */
 typedef struct request_ctx {
@@ -299,6 +324,9 @@ static enum MHD_Result handle_hook(target *t, struct MHD_Connection *c, const ch
     long n = ++t->requests;
     if (++t->in_flight > t->max_in_flight)
         t->max_in_flight = t->in_flight;
+    long *on_path = path_in_flight(t, url);
+    if (on_path)
+        ++*on_path;
     /* Requests held at --barrier may go. Only then: every broadcast wakes
      * every delayed request too (hundreds in a benchmark). */
     if (n <= t->opts.barrier)
@@ -316,6 +344,8 @@ static enum MHD_Result handle_hook(target *t, struct MHD_Connection *c, const ch
      * knows the line is already in the file. Once stopping, nothing more
      * is logged or answered (see the top of the file). */
     pthread_mutex_lock(&t->mu);
+    if (on_path)
+        --*on_path;
     if (t->stopping) {
         pthread_mutex_unlock(&t->mu);
         return MHD_NO;
@@ -360,13 +390,17 @@ static enum MHD_Result handle_hook(target *t, struct MHD_Connection *c, const ch
 
 static enum MHD_Result handle_stats(target *t, struct MHD_Connection *c)
 {
+    char body[256 + TARGET_MAX_PATHS * 96];
     pthread_mutex_lock(&t->mu);
-    long requests = t->requests, connections = t->connections, max_in_flight = t->max_in_flight;
+    int len = snprintf(body, sizeof(body),
+                       "{\"requests\": %ld, \"connections\": %ld, \"max_in_flight\": %ld, "
+                       "\"in_flight\": %ld, \"in_flight_by_path\": {",
+                       t->requests, t->connections, t->max_in_flight, t->in_flight);
+    for (size_t i = 0; i < t->n_paths; i++)
+        len += snprintf(body + len, sizeof(body) - (size_t)len, "%s\"%s\": %ld",
+                        i ? ", " : "", t->paths[i].path, t->paths[i].in_flight);
     pthread_mutex_unlock(&t->mu);
-    char body[128];
-    snprintf(body, sizeof(body),
-             "{\"requests\": %ld, \"connections\": %ld, \"max_in_flight\": %ld}", requests,
-             connections, max_in_flight);
+    snprintf(body + len, sizeof(body) - (size_t)len, "}}");
     return respond(c, 200, body);
 }
 

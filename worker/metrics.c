@@ -163,6 +163,9 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
               "From a provider call's answer to its done record acknowledged by the state "
               "backend (what a crash meanwhile would run again).",
               &m->record_lag);
+    histogram(o, "acteon_recorder_queue_seconds",
+              "Done records handed to the recorder, waiting for a free recorder thread.",
+              &m->recorder_queue);
     histogram(o, "acteon_audit_write_seconds", "Audit append_batch round trips.", &m->audit_ms);
     histogram(o, "acteon_provider_seconds", "Provider calls (one attempt each).",
               &m->provider_ms);

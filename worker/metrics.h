@@ -50,6 +50,7 @@ typedef struct aw_metrics {
     atomic_int paused;
     aw_histogram claim_ms, complete_ms, audit_ms, provider_ms, end_to_end_ms;
     aw_histogram record_lag;    /* a call's answer -> its done record written */
+    aw_histogram recorder_queue; /* done records waiting for a recorder thread */
 
     pthread_mutex_t lag_lock;   /* guards lags, n_lags */
     aw_partition_lag *lags;

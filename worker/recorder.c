@@ -118,6 +118,8 @@ static aw_status write_taken(writer *w, size_t n)
     if (total == 0)
         return AW_NOMEM;
     int64_t t0 = aw_mono_now_us();
+    for (size_t i = 0; i < n; i++)
+        aw_histogram_observe_us(r->o.queued, t0 - w->taken[i]->submitted_us);
     aw_status rc = aw_state_complete_batch(w->ss, w->merged, total, &err);
     aw_histogram_observe_us(r->o.latency, aw_mono_now_us() - t0);
     atomic_fetch_add(r->o.writes, 1);
@@ -201,6 +203,7 @@ void aw_recorder_submit(aw_recorder *r, aw_record_batch *b)
     b->done = false;
     b->rc = AW_OK;
     b->next = NULL;
+    b->submitted_us = aw_mono_now_us();
     pthread_mutex_lock(&r->lock);
     if (r->tail)
         r->tail->next = b;

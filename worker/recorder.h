@@ -47,6 +47,7 @@ typedef struct aw_record_batch {
     aw_status rc;                   /* once done: AW_OK (every item written or
                                        stale), else nothing is known written */
     int64_t done_us;                /* once done: aw_mono_now_us() then */
+    int64_t submitted_us;           /* set by aw_recorder_submit */
     struct aw_record_batch *next;   /* queue link */
 } aw_record_batch;
 
@@ -55,6 +56,8 @@ typedef struct aw_recorder_options {
     int threads;                    /* >= 1 */
     aw_backend_health *health;      /* borrowed: told of every write's result */
     aw_histogram *latency;          /* borrowed: each write's duration */
+    aw_histogram *queued;           /* borrowed: each submission's wait for a
+                                       thread (submit -> write sent) */
     atomic_ulong *writes;           /* borrowed: counts the round trips */
 } aw_recorder_options;
 

@@ -58,6 +58,7 @@ static aw_status start_recorder(aw_runtime *rt, aw_error *err)
                              .threads = rt->ctx.cfg->dedup.recorder_threads,
                              .health = &rt->ctx.state_health,
                              .latency = &rt->ctx.metrics.complete_ms,
+                             .queued = &rt->ctx.metrics.recorder_queue,
                              .writes = &rt->ctx.metrics.recorder_writes};
     return aw_recorder_start(&o, &rt->ctx.recorder, err);
 }

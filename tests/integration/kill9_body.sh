@@ -3,7 +3,7 @@
 # KILL9_LEASE_MS, KILL9_DELAY_MS, KILL9_THREADS and KILL9_CONCURRENCY).
 # Issue 18: nothing executed twice under crashes.
 #
-# Two workers (8 threads, webhook max_concurrency 64: hundreds of calls in
+# Two workers (8 threads, webhook max_concurrency 32: hundreds of calls in
 # flight) share a state backend; a webhook target answers every call after
 # 50-100 ms (KILL9_DELAY_MS). Once the workload is under way, one worker is killed with
 # SIGKILL and a replacement started. The webhook's --peer-log records per
@@ -46,7 +46,7 @@ PEER_LOG="$T/hook.peer"
 start_webhook --delay-ms "${KILL9_DELAY_MS:-50-100}" --peer-log "$PEER_LOG"
 BASE_URL=$HOOK_URL
 THREADS=${KILL9_THREADS:-8}
-WEBHOOK_EXTRA="max_concurrency = ${KILL9_CONCURRENCY:-64};"
+WEBHOOK_EXTRA="max_concurrency = ${KILL9_CONCURRENCY:-32};"
 # Leases long enough that live workers keep theirs: with 3 s leases (and 6 s
 # on dynalite) and a 2,000-message window, this loaded 2-core machine saw
 # w1 lose leases of calls it was making (renewals late, "answered after

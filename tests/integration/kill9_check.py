@@ -161,6 +161,8 @@ def histogram_of(path, name):
 
 
 for name, what in (("acteon_complete_seconds", "done-record writes (complete_batch round trips)"),
+                   ("acteon_recorder_queue_seconds", "done records' waits for a recorder "
+                    "thread"),
                    ("acteon_done_record_lag_seconds", "answers' done-record lags (answer to "
                     "record acknowledged)")):
     lat = histogram_of(args.metrics, name) if args.metrics else None

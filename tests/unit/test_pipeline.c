@@ -77,6 +77,7 @@ static void setup_lease(fixture *fx, const char *backend, const char *url, int b
         fail_msg("setup: %s", err.msg);
     aw_recorder_options ro = {.state = ctx->state, .threads = 2, .health = &ctx->state_health,
                               .latency = &ctx->metrics.complete_ms,
+                              .queued = &ctx->metrics.recorder_queue,
                               .writes = &ctx->metrics.recorder_writes};
     if (aw_recorder_start(&ro, &ctx->recorder, &err) != AW_OK)
         fail_msg("recorder: %s", err.msg);

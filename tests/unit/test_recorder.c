@@ -24,7 +24,7 @@ typedef struct fixture {
     aw_state *state;
     aw_recorder *rec;
     aw_backend_health health;
-    aw_histogram latency;
+    aw_histogram latency, queued;
     atomic_ulong writes;
 } fixture;
 
@@ -37,7 +37,8 @@ static void start(fixture *fx, const char *backend, const char *url, int threads
         fail_msg("state: %s", err.msg);
     aw_backend_health_init(&fx->health, "state");
     aw_recorder_options o = {.state = fx->state, .threads = threads, .health = &fx->health,
-                             .latency = &fx->latency, .writes = &fx->writes};
+                             .latency = &fx->latency,
+                             .queued = &fx->queued, .writes = &fx->writes};
     if (aw_recorder_start(&o, &fx->rec, &err) != AW_OK)
         fail_msg("recorder: %s", err.msg);
 }

@@ -173,6 +173,30 @@ aw_status aw_ddb_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
     return rc;
 }
 
+/* Send the n conditional updates in s->calls (complete, lease renewal):
+ * an item whose condition held is marked held (not stale); a lost
+ * condition is that item's stale answer, not an error; any other failure
+ * fails the call. */
+static aw_status run_conditional(ddb_session *s, size_t n, void (*held)(void *items, size_t i),
+                                 void *items, aw_error *err)
+{
+    aw_status rc = aw_ddb_run(&s->conn, s->calls, n, err);
+    for (size_t i = 0; i < n && rc == AW_OK; i++) {
+        aw_status st = aw_ddb_call_status(&s->calls[i], err);
+        if (st == AW_OK)
+            held(items, i);
+        else if (st != AW_CONFLICT)
+            rc = st;
+    }
+    if (rc == AW_OK)
+        aw_error_clear(err);
+    return rc;
+}
+
+static void complete_held(void *items, size_t i) { ((aw_complete *)items)[i].stale = false; }
+
+static void renewal_held(void *items, size_t i) { ((aw_lease_renewal *)items)[i].stale = false; }
+
 aw_status aw_ddb_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
 {
     ddb_session *s = ss;
@@ -189,18 +213,7 @@ aw_status aw_ddb_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
                                             c->window_ms, now),
                       err);
     }
-    if (rc == AW_OK)
-        rc = aw_ddb_run(&s->conn, s->calls, n, err);
-    for (size_t i = 0; i < n && rc == AW_OK; i++) {
-        aw_status st = aw_ddb_call_status(&s->calls[i], err);
-        if (st == AW_OK)
-            items[i].stale = false;
-        else if (st != AW_CONFLICT)
-            rc = st;
-    }
-    if (rc == AW_OK)
-        aw_error_clear(err);
-    return rc;
+    return rc == AW_OK ? run_conditional(s, n, complete_held, items, err) : rc;
 }
 
 /* DynamoDB has no batch of conditional updates (BatchWriteItem takes no
@@ -225,18 +238,7 @@ aw_status aw_ddb_lease_renew_batch(void *ss, aw_lease_renewal *items, size_t n, 
                                         AW_DDB_HOLD_EXTEND, lease_ms, now),
                       err);
     }
-    if (rc == AW_OK)
-        rc = aw_ddb_run(&s->conn, s->calls, n, err);
-    for (size_t i = 0; i < n && rc == AW_OK; i++) {
-        aw_status st = aw_ddb_call_status(&s->calls[i], err);
-        if (st == AW_OK)
-            items[i].stale = false;
-        else if (st != AW_CONFLICT)
-            rc = st;
-    }
-    if (rc == AW_OK)
-        aw_error_clear(err); /* the lost conditions were answers, not errors */
-    return rc;
+    return rc == AW_OK ? run_conditional(s, n, renewal_held, items, err) : rc;
 }
 
 aw_status aw_ddb_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)

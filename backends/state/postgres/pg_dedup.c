@@ -149,6 +149,30 @@ aw_status aw_pgs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
 
 /* ---- complete -------------------------------------------------------------- */
 
+/* complete and lease_renew answer one row per item whose token held its
+ * lease: mark that item held (not stale). Clears r. */
+static aw_status rows_held(PGresult *r, size_t n, void (*held)(void *items, size_t i),
+                           void *items, const char *what, aw_error *err)
+{
+    aw_status rc = AW_OK;
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows && rc == AW_OK; i++) {
+        bool ok;
+        size_t item = row_item(r, i, n, &ok);
+        if (ok)
+            held(items, item);
+        else
+            rc = aw_error_set(err, AW_INTERNAL, "%s: bad row number from the server", what);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static void complete_held(void *items, size_t i) { ((aw_complete *)items)[i].stale = false; }
+
+static void renewal_held(void *items, size_t i) { ((aw_lease_renewal *)items)[i].stale = false; }
+
+
 static const aw_state_key *complete_key(const void *items, size_t i)
 {
     return &((const aw_complete *)items)[i].key;
@@ -196,19 +220,7 @@ aw_status aw_pgs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
     for (size_t i = 0; i < PG_BATCH_ARRAYS; i++)
         aw_pg_param_bytes(&p, s->arr[i].data, s->arr[i].len);
     rc = aw_pg_exec(&s->conn, AW_PG_COMPLETE, &p, &r, err); /* the batch's one statement */
-    if (rc != AW_OK)
-        return rc;
-    int rows = PQntuples(r);
-    for (int i = 0; i < rows && rc == AW_OK; i++) {
-        bool ok;
-        size_t item = row_item(r, i, n, &ok);
-        if (ok)
-            items[item].stale = false;
-        else
-            rc = aw_error_set(err, AW_INTERNAL, "complete: bad row number from the server");
-    }
-    PQclear(r);
-    return rc;
+    return rc == AW_OK ? rows_held(r, n, complete_held, items, "complete", err) : rc;
 }
 
 /* ---- lease renew / release ------------------------------------------------ */
@@ -256,19 +268,7 @@ aw_status aw_pgs_lease_renew_batch(void *ss, aw_lease_renewal *items, size_t n, 
     aw_pg_param_bytes(&p, tokens->data, tokens->len);
     aw_pg_param_ttl(&p, lease_ms);
     rc = aw_pg_exec(&s->conn, AW_PG_LEASE_RENEW, &p, &r, err); /* the batch's one statement */
-    if (rc != AW_OK)
-        return rc;
-    int rows = PQntuples(r);
-    for (int i = 0; i < rows && rc == AW_OK; i++) {
-        bool ok;
-        size_t item = row_item(r, i, n, &ok);
-        if (ok)
-            items[item].stale = false;
-        else
-            rc = aw_error_set(err, AW_INTERNAL, "lease_renew: bad row number from the server");
-    }
-    PQclear(r);
-    return rc;
+    return rc == AW_OK ? rows_held(r, n, renewal_held, items, "lease_renew", err) : rc;
 }
 
 /* One row back iff token held the live lease (not a done record). */

@@ -68,6 +68,17 @@ static aw_claim_result claim(aw_state_session *s, aw_state_key k, uint64_t *toke
     return r;
 }
 
+/* Claim identity (thread, i) on s and fill *item with its done record. */
+static void claim_record(aw_state_session *s, aw_complete *item, char *id, size_t id_size,
+                         int thread, int i)
+{
+    aw_state_key k = key_of(id, id_size, thread, i);
+    uint64_t token = 0;
+    assert_int_equal(claim(s, k, &token), AW_CLAIM_ACQUIRED);
+    *item = (aw_complete){.key = k, .token = token, .source = {"actions", 0, i},
+                          .summary = "{}", .window_ms = 60000};
+}
+
 typedef struct producer_arg {
     fixture *fx;
     int thread;
@@ -155,14 +166,9 @@ static void test_stale_record_reported_in_place(void **state)
     assert_int_equal(aw_state_session_open(fx.state, &s, &err), AW_OK);
     char ids[3][32];
     aw_complete items[3];
-    for (int i = 0; i < 3; i++) {
-        aw_state_key k = key_of(ids[i], sizeof(ids[i]), 9, i);
-        uint64_t token = 0;
-        assert_int_equal(claim(s, k, &token), AW_CLAIM_ACQUIRED);
-        items[i] = (aw_complete){.key = k, .token = i == 1 ? token + 1 : token,
-                                 .source = {"actions", 0, i}, .summary = "{}",
-                                 .window_ms = 60000};
-    }
+    for (int i = 0; i < 3; i++)
+        claim_record(s, &items[i], ids[i], sizeof(ids[i]), 9, i);
+    items[1].token++; /* not the holder's */
     aw_record_batch a = {.items = items, .n = 1}, b = {.items = &items[1], .n = 2};
     aw_recorder_submit(fx.rec, &a);
     aw_recorder_submit(fx.rec, &b);
@@ -214,11 +220,7 @@ static void test_cancel_is_all_or_nothing(void **state)
     aw_complete items[N];
     aw_record_batch subs[N];
     for (int i = 0; i < N; i++) {
-        aw_state_key k = key_of(ids[i], sizeof(ids[i]), 8, i);
-        uint64_t token = 0;
-        assert_int_equal(claim(s, k, &token), AW_CLAIM_ACQUIRED);
-        items[i] = (aw_complete){.key = k, .token = token, .source = {"actions", 0, i},
-                                 .summary = "{}", .window_ms = 60000};
+        claim_record(s, &items[i], ids[i], sizeof(ids[i]), 8, i);
         subs[i] = (aw_record_batch){.items = &items[i], .n = 1};
         aw_recorder_submit(fx.rec, &subs[i]);
     }

@@ -143,6 +143,9 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
     counter(o, "acteon_recorder_writes_total",
             "Done-record writes made by the recorder threads while provider calls ran.",
             atomic_load(&m->recorder_writes));
+    counter(o, "acteon_throttle_counts_total",
+            "Executions counted against throttle rules (docs/rules.md).",
+            atomic_load(&m->throttle_counts));
     counter(o, "acteon_rebalances_total", "Partition assignment changes.",
             atomic_load(&m->rebalances));
     gauge(o, "acteon_assigned_partitions", "Partitions currently assigned.",
@@ -166,6 +169,8 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
     histogram(o, "acteon_recorder_queue_seconds",
               "Done records handed to the recorder, waiting for a free recorder thread.",
               &m->recorder_queue);
+    histogram(o, "acteon_throttle_count_seconds",
+              "State increment round trips of throttle rules.", &m->throttle_ms);
     histogram(o, "acteon_audit_write_seconds", "Audit append_batch round trips.", &m->audit_ms);
     histogram(o, "acteon_provider_seconds", "Provider calls (one attempt each).",
               &m->provider_ms);

@@ -45,12 +45,14 @@ typedef struct aw_metrics {
     atomic_ulong provider_retries;
     atomic_ulong lease_busy_waits;
     atomic_ulong recorder_writes;  /* done-record writes of the recorder */
+    atomic_ulong throttle_counts;  /* throttle counters incremented (rules) */
     atomic_ulong rebalances;
     atomic_long assigned_partitions;
     atomic_int paused;
     aw_histogram claim_ms, complete_ms, audit_ms, provider_ms, end_to_end_ms;
     aw_histogram record_lag;    /* a call's answer -> its done record written */
     aw_histogram recorder_queue; /* done records waiting for a recorder thread */
+    aw_histogram throttle_ms;   /* throttle counter increments (rules) */
 
     pthread_mutex_t lag_lock;   /* guards lags, n_lags */
     aw_partition_lag *lags;

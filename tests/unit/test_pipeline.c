@@ -17,6 +17,7 @@
 
 #include "backends/audit/audit_record.h"
 #include "common/aw_clock.h"
+#include "worker/outcome_delivery.h"
 #include "worker/pipeline.h"
 #include "worker/worker.h"
 
@@ -47,12 +48,15 @@ static const char *CONFIG =
     "    max_attempts = 3; backoff_base_ms = %d; backoff_max_ms = %d; }\n"
     ");\n";
 
-static void setup_lease(fixture *fx, const char *backend, const char *url, int backoff_ms,
-                        int lease_ms)
+/* rules: the text of a `rules = ( ... );` setting, or "". */
+static void setup_rules(fixture *fx, const char *backend, const char *url, int backoff_ms,
+                        int lease_ms, const char *rules)
 {
     memset(fx, 0, sizeof(*fx));
-    char text[2048];
-    snprintf(text, sizeof(text), CONFIG, backend, url, lease_ms, backoff_ms, backoff_ms);
+    char text[4096];
+    int n = snprintf(text, sizeof(text), CONFIG, backend, url, lease_ms, backoff_ms,
+                     backoff_ms);
+    snprintf(text + n, sizeof(text) - (size_t)n, "%s", rules);
     aw_error err = {0};
     if (aw_config_load_string(text, &fx->cfg, &err) != AW_OK)
         fail_msg("config: %s", err.msg);
@@ -86,6 +90,12 @@ static void setup_lease(fixture *fx, const char *backend, const char *url, int b
         aw_provider_sessions_open(ctx->providers, &fx->p.providers, &err) != AW_OK ||
         aw_state_session_open(ctx->state, &fx->peer, &err) != AW_OK)
         fail_msg("sessions: %s", err.msg);
+}
+
+static void setup_lease(fixture *fx, const char *backend, const char *url, int backoff_ms,
+                        int lease_ms)
+{
+    setup_rules(fx, backend, url, backoff_ms, lease_ms, "");
 }
 
 static void setup_with(fixture *fx, const char *backend, const char *url, int backoff_ms)
@@ -278,6 +288,124 @@ static void test_rejected(void **state)
                    "\"provider: no provider named \\\"nowhere\\\" is configured\"}");
     assert_outcome(jobs[2], AW_OUTCOME_EXECUTED, "{\"attempts\":1}");
     assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_REJECTED]), 2);
+    teardown(&fx);
+}
+
+/* ---- rules ----------------------------------------------------------------- */
+
+/* An action of tenant `tenant` whose payload is `payload` (JSON). */
+static aw_job *make_tenant_job(fixture *fx, int64_t offset, const char *id,
+                               const char *tenant, const char *payload)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             "{\"id\":\"%s\",\"namespace\":\"ns\",\"tenant\":\"%s\",\"provider\":\"noop\","
+             "\"action_type\":\"do\",\"payload\":%s}",
+             id, tenant, payload);
+    return make_raw_job(fx, offset, text);
+}
+
+/* The identity's claim as another replica sees it now. */
+static aw_claim_result peer_claim(fixture *fx, const char *tenant, const char *key)
+{
+    aw_claim c = {.key = {.ns = "ns", .tenant = tenant, .kind = "dedup", .id = key},
+                  .lease_ms = 30000};
+    aw_error err = {0};
+    assert_int_equal(aw_state_claim_batch(fx->peer, &c, 1, &err), AW_OK);
+    aw_claim_result r = c.result;
+    aw_claim_clear(&c);
+    return r;
+}
+
+/* suppress: not executed, no state touched (the identity stays free),
+ * outcome suppressed naming the rule; other actions run as without rules. */
+static void test_rule_suppress(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_rules(&fx, "memory", "", 1, 30000,
+                "rules = ( { name = \"quiet\"; match = { tenant = \"test-*\"; };"
+                " verdict = \"suppress\"; } );\n");
+    aw_job *jobs[] = {make_tenant_job(&fx, 1, "a-1", "test-1", "{}"),
+                      make_tenant_job(&fx, 2, "a-2", "prod", "{}")};
+    assert_int_equal(run(&fx, jobs, 2), 2);
+    assert_outcome(jobs[0], AW_OUTCOME_SUPPRESSED, "{\"rule\":\"quiet\"}");
+    assert_int_equal(jobs[0]->record.fencing_token, 0);
+    assert_outcome(jobs[1], AW_OUTCOME_EXECUTED, "{\"attempts\":1}");
+    assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_SUPPRESSED]), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_EXECUTED]), 1);
+    assert_int_equal(peer_claim(&fx, "test-1", "a-1"), AW_CLAIM_ACQUIRED);
+    assert_int_equal(peer_claim(&fx, "prod", "a-2"), AW_CLAIM_DONE);
+    aw_buf reply = {0};
+    assert_int_equal(aw_reply_write(&jobs[0]->record, &reply), 0);
+    assert_non_null(strstr(reply.data, "\"outcome\":\"suppressed\""));
+    aw_buf_free(&reply);
+    teardown(&fx);
+}
+
+#define THROTTLE_RULE                                                                       \
+    "rules = ( { name = \"lim\"; verdict = \"throttle\"; key = \"{tenant}:{payload.u}\";"   \
+    " max_count = 2; window_s = 3600; } );\n"
+
+/* The counter of (rule, key, window): at most max_count executions, the
+ * rest throttled with their lease released and no done record; counted
+ * per rendered key; a redelivered message answers from its done record
+ * without counting again. */
+static void test_rule_throttle(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_rules(&fx, "memory", "", 1, 30000, THROTTLE_RULE);
+    aw_job *jobs[] = {make_tenant_job(&fx, 1, "a-1", "t", "{\"u\":\"x\"}"),
+                      make_tenant_job(&fx, 2, "a-2", "t", "{\"u\":\"x\"}"),
+                      make_tenant_job(&fx, 3, "a-3", "t", "{\"u\":\"x\"}"),
+                      make_tenant_job(&fx, 4, "a-4", "t", "{\"u\":7}")};
+    assert_int_equal(run(&fx, jobs, 4), 4);
+    assert_outcome(jobs[0], AW_OUTCOME_EXECUTED, "{\"attempts\":1}");
+    assert_outcome(jobs[1], AW_OUTCOME_EXECUTED, "{\"attempts\":1}");
+    assert_int_equal(jobs[2]->record.outcome, AW_OUTCOME_THROTTLED);
+    const char *want = "{\"rule\":\"lim\",\"key\":\"t:x\",\"max_count\":2,\"window_s\":3600,"
+                       "\"retry_after_ms\":";
+    assert_memory_equal(jobs[2]->record.details, want, strlen(want));
+    long long retry = atoll(jobs[2]->record.details + strlen(want));
+    assert_true(retry > 0 && retry <= 3600000);
+    assert_int_equal(jobs[2]->record.fencing_token, 0);
+    assert_outcome(jobs[3], AW_OUTCOME_EXECUTED, "{\"attempts\":1}"); /* key t:7 */
+    assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_THROTTLED]), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 4);
+    /* the throttled identity is free at once: no lease, no done record */
+    assert_int_equal(peer_claim(&fx, "t", "a-3"), AW_CLAIM_ACQUIRED);
+    assert_int_equal(peer_claim(&fx, "t", "a-1"), AW_CLAIM_DONE);
+
+    /* the first message again (same offset): its done record answers, no count */
+    aw_job *again = make_tenant_job(&fx, 1, "a-1", "t", "{\"u\":\"x\"}");
+    assert_int_equal(run(&fx, &again, 1), 1);
+    assert_outcome(again, AW_OUTCOME_EXECUTED, "{\"attempts\":1,\"redelivered\":true}");
+    assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 4);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_THROTTLED]), 1);
+    teardown(&fx);
+}
+
+/* A key field missing or not a scalar: rejected (reason rule_field, to the
+ * DLQ), naming the rule and the field; nothing claimed or counted. */
+static void test_rule_field_rejected(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_rules(&fx, "memory", "", 1, 30000, THROTTLE_RULE);
+    aw_job *jobs[] = {make_tenant_job(&fx, 1, "a-1", "t", "{}"),
+                      make_tenant_job(&fx, 2, "a-2", "t", "{\"u\":[1]}")};
+    assert_int_equal(run(&fx, jobs, 2), 2);
+    assert_outcome(jobs[0], AW_OUTCOME_REJECTED,
+                   "{\"reason\":\"rule_field\",\"field\":\"payload.u\",\"error\":"
+                   "\"rule \\\"lim\\\": key: the action has no payload.u\"}");
+    assert_outcome(jobs[1], AW_OUTCOME_REJECTED,
+                   "{\"reason\":\"rule_field\",\"field\":\"payload.u\",\"error\":"
+                   "\"rule \\\"lim\\\": key: payload.u is not a string, number or boolean\"}");
+    assert_true(jobs[0]->rejected);
+    assert_int_equal(aw_outcome_deliveries(jobs[0]), 2); /* DLQ copy and reply */
+    assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 0);
+    assert_int_equal(peer_claim(&fx, "t", "a-1"), AW_CLAIM_ACQUIRED);
     teardown(&fx);
 }
 
@@ -509,6 +637,9 @@ int main(void)
         cmocka_unit_test(test_stop_during_outage),
         cmocka_unit_test(test_stop_during_retry),
         cmocka_unit_test(test_worker_thread),
+        cmocka_unit_test(test_rule_suppress),
+        cmocka_unit_test(test_rule_throttle),
+        cmocka_unit_test(test_rule_field_rejected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

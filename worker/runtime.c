@@ -24,9 +24,16 @@ static aw_status open_backends(aw_runtime *rt, aw_error *err)
     rc = aw_state_new(cfg->state.backend, &so, &rt->ctx.state, err);
     if (rc != AW_OK)
         return rc;
-    if (best_effort)
+    if (best_effort) {
         AW_WARN("runtime", "state backend %s is eventually consistent: duplicates may execute",
                 cfg->state.backend);
+        /* Its increment is read-then-insert: racing counts can be lost. */
+        for (size_t i = 0; i < cfg->n_rules; i++)
+            if (cfg->rules[i].enabled && strcmp(cfg->rules[i].verdict, "throttle") == 0)
+                AW_WARN("runtime", "rule %s: throttles on state backend %s are best effort "
+                        "(concurrent counts can be lost; docs/rules.md)", cfg->rules[i].name,
+                        cfg->state.backend);
+    }
     if (cfg->audit.enabled) {
         aw_audit_options ao = aw_audit_options_from_config(cfg);
         rc = aw_audit_new(cfg->audit.backend, &ao, &rt->audit, err);

@@ -22,11 +22,21 @@
 #include "worker/pipeline_internal.h"
 #include "worker/rules.h"
 
+/* The rule's counters on /metrics; NULL when they were not set up. */
+static aw_rule_counters *counters_of(batch *b, const aw_rule_config *r)
+{
+    size_t i = (size_t)(r - b->ctx->cfg->rules);
+    return i < b->ctx->metrics.n_rules ? &b->ctx->metrics.rules[i] : NULL;
+}
+
 /* A field of the key template is missing or not a scalar: rejected like an
  * invalid action (DLQ copy, reply when the id is known). */
-static void reject_rule_field(item *it, const aw_rule_config *r, const char *field,
-                              const char *why)
+static void reject_rule_field(batch *b, item *it, const aw_rule_config *r,
+                              const char *field, const char *why)
 {
+    aw_rule_counters *rc = counters_of(b, r);
+    if (rc)
+        atomic_fetch_add(&rc->rejected, 1);
     aw_job *j = it->job;
     aw_reject *rej = &j->reject;
     rej->reason = AW_REJECT_RULE_FIELD;
@@ -39,8 +49,11 @@ static void reject_rule_field(item *it, const aw_rule_config *r, const char *fie
     it->finished = true;
 }
 
-static void suppress(item *it, const aw_rule_config *r)
+static void suppress(batch *b, item *it, const aw_rule_config *r)
 {
+    aw_rule_counters *rc = counters_of(b, r);
+    if (rc)
+        atomic_fetch_add(&rc->suppressed, 1);
     if (aw_details_suppressed(&it->details, r->name))
         aw_buf_reset(&it->details); /* read as {} */
     it->outcome = AW_OUTCOME_SUPPRESSED;
@@ -58,7 +71,7 @@ static void prepare_throttle(batch *b, item *it, const aw_rule_config *r, aw_rul
     int rc = aw_rules_render_key(r, &it->job->action, sc, &key, field, sizeof(field), why,
                                  sizeof(why));
     if (rc == -1) {
-        reject_rule_field(it, r, field, why);
+        reject_rule_field(b, it, r, field, why);
     } else {
         char *copy = rc == 0 ? aw_scratch_calloc(&b->p->scratch, key.len + 1, 1) : NULL;
         if (!copy) {
@@ -81,7 +94,7 @@ void aw_pipeline_rules_prepare(batch *b, item *it)
     aw_rule_scope sc = {0};
     const aw_rule_config *r = aw_rules_match(b->ctx->cfg, &it->job->action, &sc);
     if (r && strcmp(r->verdict, "suppress") == 0)
-        suppress(it, r);
+        suppress(b, it, r);
     else if (r) /* throttle: the only other verdict config check lets through */
         prepare_throttle(b, it, r, &sc);
     aw_rule_scope_clear(&sc);
@@ -149,7 +162,11 @@ static bool count_one(batch *b, item *it)
     if (!ok)
         return false;
     atomic_fetch_add(&b->ctx->metrics.throttle_counts, 1);
-    if (c.value > r->max_count)
+    aw_rule_counters *rc = counters_of(b, r);
+    bool over = c.value > r->max_count;
+    if (rc)
+        atomic_fetch_add(over ? &rc->throttled : &rc->allowed, 1);
+    if (over)
         throttled(b, it, ends - now);
     return true;
 }

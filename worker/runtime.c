@@ -131,6 +131,22 @@ void aw_runtime_stop_audit_writer(aw_runtime *rt)
     aw_audit_writer_stop(w);
 }
 
+/* /metrics counters per rule, named as configured. */
+static int init_rule_metrics(aw_runtime *rt)
+{
+    const aw_config *cfg = rt->ctx.cfg;
+    if (!cfg->n_rules)
+        return 0;
+    const char **names = calloc(cfg->n_rules, sizeof(*names));
+    if (!names)
+        return -1;
+    for (size_t i = 0; i < cfg->n_rules; i++)
+        names[i] = cfg->rules[i].name;
+    int rc = aw_metrics_init_rules(&rt->ctx.metrics, names, cfg->n_rules);
+    free(names);
+    return rc;
+}
+
 aw_status aw_runtime_new(const aw_config *cfg, const char *brokers, aw_runtime **out,
                          aw_error *err)
 {
@@ -152,6 +168,11 @@ aw_status aw_runtime_new(const aw_config *cfg, const char *brokers, aw_runtime *
     if (aw_metrics_init(&rt->ctx.metrics)) {
         rc = aw_error_set(err, AW_INTERNAL, "cannot create the metrics");
         goto fail_metrics;
+    }
+    if (init_rule_metrics(rt) != 0) {
+        rc = aw_error_set(err, AW_NOMEM, "out of memory");
+        aw_runtime_destroy(rt); /* frees the queue and the metrics too */
+        return rc;
     }
     rc = start_parts(rt, err);
     if (rc != AW_OK) {

@@ -74,6 +74,10 @@ static void setup_rules(fixture *fx, const char *backend, const char *url, int b
     aw_backend_health_init(&ctx->audit_health, "audit");
     assert_int_equal(aw_job_queue_init(&ctx->done), 0);
     assert_int_equal(aw_metrics_init(&ctx->metrics), 0);
+    const char *names[8];
+    for (size_t i = 0; i < fx->cfg->n_rules && i < 8; i++)
+        names[i] = fx->cfg->rules[i].name;
+    assert_int_equal(aw_metrics_init_rules(&ctx->metrics, names, fx->cfg->n_rules), 0);
     aw_state_options so = {.url = fx->cfg->state.url, .key_prefix = fx->cfg->state.key_prefix};
     if (aw_state_new(backend, &so, &ctx->state, &err) != AW_OK ||
         aw_provider_set_new(fx->cfg, &ctx->providers, &err) != AW_OK ||
@@ -334,6 +338,7 @@ static void test_rule_suppress(void **state)
     assert_outcome(jobs[1], AW_OUTCOME_EXECUTED, "{\"attempts\":1}");
     assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_SUPPRESSED]), 1);
     assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_EXECUTED]), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].suppressed), 1);
     assert_int_equal(peer_claim(&fx, "test-1", "a-1"), AW_CLAIM_ACQUIRED);
     assert_int_equal(peer_claim(&fx, "prod", "a-2"), AW_CLAIM_DONE);
     aw_buf reply = {0};
@@ -373,6 +378,15 @@ static void test_rule_throttle(void **state)
     assert_outcome(jobs[3], AW_OUTCOME_EXECUTED, "{\"attempts\":1}"); /* key t:7 */
     assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_THROTTLED]), 1);
     assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 4);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].allowed), 3);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].throttled), 1);
+    aw_buf text = {0};
+    aw_metrics_gauges g = {0};
+    assert_int_equal(aw_metrics_render(&fx.ctx.metrics, &g, &text), 0);
+    assert_non_null(strstr(text.data,
+                           "acteon_rule_verdicts_total{rule=\"lim\",verdict=\"throttled\"} 1\n"));
+    assert_non_null(strstr(text.data, "acteon_outcomes_total{outcome=\"throttled\"} 1\n"));
+    aw_buf_free(&text);
     /* the throttled identity is free at once: no lease, no done record */
     assert_int_equal(peer_claim(&fx, "t", "a-3"), AW_CLAIM_ACQUIRED);
     assert_int_equal(peer_claim(&fx, "t", "a-1"), AW_CLAIM_DONE);
@@ -405,6 +419,7 @@ static void test_rule_field_rejected(void **state)
     assert_true(jobs[0]->rejected);
     assert_int_equal(aw_outcome_deliveries(jobs[0]), 2); /* DLQ copy and reply */
     assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 0);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].rejected), 2);
     assert_int_equal(peer_claim(&fx, "t", "a-1"), AW_CLAIM_ACQUIRED);
     teardown(&fx);
 }

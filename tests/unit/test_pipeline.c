@@ -19,6 +19,7 @@
 #include "common/aw_clock.h"
 #include "worker/outcome_delivery.h"
 #include "worker/pipeline.h"
+#include "worker/rules.h"
 #include "worker/worker.h"
 
 #define WAIT_MS 10000
@@ -348,6 +349,31 @@ static void test_rule_suppress(void **state)
     teardown(&fx);
 }
 
+/* The counter in the state backend: (rule, window, key), its value the
+ * executions counted. The window is the current one, or the one before if
+ * the test just crossed a boundary. */
+static int64_t counter_value(fixture *fx, const char *rule, int64_t window_s, const char *key)
+{
+    int64_t ends;
+    int64_t w = aw_rules_window(aw_time_now_ms(), window_s, &ends);
+    for (int64_t k = w; k >= w - 1; k--) {
+        aw_buf id = {0};
+        assert_int_equal(aw_rules_counter_id(&id, k, key), 0);
+        aw_state_key sk = {.ns = "acteon.rules", .tenant = rule, .kind = "throttle",
+                           .id = id.data};
+        aw_state_value v = {0};
+        aw_error err = {0};
+        aw_status rc = aw_state_get(fx->peer, &sk, &v, &err);
+        aw_buf_free(&id);
+        if (rc == AW_OK) {
+            int64_t n = atoll(v.data);
+            aw_state_value_clear(&v);
+            return n;
+        }
+    }
+    return -1;
+}
+
 #define THROTTLE_RULE                                                                       \
     "rules = ( { name = \"lim\"; verdict = \"throttle\"; key = \"{tenant}:{payload.u}\";"   \
     " max_count = 2; window_s = 3600; } );\n"
@@ -379,6 +405,8 @@ static void test_rule_throttle(void **state)
     assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_THROTTLED]), 1);
     assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 4);
     assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].allowed), 3);
+    assert_int_equal(counter_value(&fx, "lim", 3600, "t:x"), 3);
+    assert_int_equal(counter_value(&fx, "lim", 3600, "t:7"), 1);
     assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].throttled), 1);
     aw_buf text = {0};
     aw_metrics_gauges g = {0};
@@ -397,6 +425,32 @@ static void test_rule_throttle(void **state)
     assert_outcome(again, AW_OUTCOME_EXECUTED, "{\"attempts\":1,\"redelivered\":true}");
     assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 4);
     assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_THROTTLED]), 1);
+    teardown(&fx);
+}
+
+/* An identity leased elsewhere waits without counting; once free it is
+ * counted and executes. */
+static void test_rule_throttle_busy(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_rules(&fx, "memory", "", 1, 30000, THROTTLE_RULE);
+    aw_claim c = {.key = {.ns = "ns", .tenant = "t", .kind = "dedup", .id = "a-9"},
+                  .lease_ms = 30000};
+    aw_error err = {0};
+    assert_int_equal(aw_state_claim_batch(fx.peer, &c, 1, &err), AW_OK);
+    assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
+    aw_job *j = make_tenant_job(&fx, 9, "a-9", "t", "{\"u\":\"x\"}");
+    aw_job *finished[1];
+    assert_int_equal(aw_pipeline_run(&fx.p, &j, 1, finished), 0); /* busy: stays with us */
+    assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 0);
+    assert_int_equal(counter_value(&fx, "lim", 3600, "t:x"), -1);
+    assert_int_equal(aw_state_lease_release(fx.peer, &c.key, c.token, &err), AW_OK);
+    aw_claim_clear(&c);
+    assert_int_equal(run(&fx, &j, 1), 1);
+    assert_outcome(j, AW_OUTCOME_EXECUTED, "{\"attempts\":1}");
+    assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 1);
+    assert_int_equal(counter_value(&fx, "lim", 3600, "t:x"), 1);
     teardown(&fx);
 }
 
@@ -655,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_rule_suppress),
         cmocka_unit_test(test_rule_throttle),
         cmocka_unit_test(test_rule_field_rejected),
+        cmocka_unit_test(test_rule_throttle_busy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

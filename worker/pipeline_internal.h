@@ -2,6 +2,8 @@
  *   pipeline.c          prepare, claim, finish, hand off; aw_pipeline_run
  *   pipeline_execute.c  rounds of provider calls behind the lease gate
  *   pipeline_records.c  the done records: written as the answers come
+ *   pipeline_rules.c    rules: verdicts at prepare, throttle counts after
+ *                       the claim (only when rules are configured)
  *
  * Threads: everything here runs on the worker thread that owns the
  * pipeline; a batch and its items live in the pipeline's scratch for one

@@ -7,6 +7,8 @@ static const char *const names[AW_OUTCOME_COUNT] = {
     [AW_OUTCOME_FAILED] = "failed",
     [AW_OUTCOME_DEDUPLICATED] = "deduplicated",
     [AW_OUTCOME_REJECTED] = "rejected",
+    [AW_OUTCOME_SUPPRESSED] = "suppressed",
+    [AW_OUTCOME_THROTTLED] = "throttled",
 };
 
 const char *aw_outcome_name(aw_outcome o)

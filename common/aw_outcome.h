@@ -1,4 +1,5 @@
-/* The four terminal outcomes of a consumed message (docs/design.md section 1). */
+/* The terminal outcomes of a consumed message (docs/design.md section 1;
+ * suppressed and throttled: docs/rules.md). */
 #ifndef AW_OUTCOME_H
 #define AW_OUTCOME_H
 
@@ -9,10 +10,13 @@ typedef enum aw_outcome {
     AW_OUTCOME_FAILED,
     AW_OUTCOME_DEDUPLICATED,
     AW_OUTCOME_REJECTED,
+    AW_OUTCOME_SUPPRESSED, /* a rule said: do not execute */
+    AW_OUTCOME_THROTTLED,  /* a rule's rate limit was reached */
     AW_OUTCOME_COUNT
 } aw_outcome;
 
-/* "executed", "failed", "deduplicated", "rejected". Never NULL. */
+/* "executed", "failed", "deduplicated", "rejected", "suppressed", "throttled".
+ * Never NULL. */
 const char *aw_outcome_name(aw_outcome o);
 /* Return true and set *out when s names an outcome. */
 bool aw_outcome_parse(const char *s, aw_outcome *out);

@@ -308,6 +308,12 @@ static void free_fields(const aw_config_key *rows, size_t n, void *base)
             *(void **)field(base, k->offset) = NULL;
             *count = 0;
             break;
+        case AW_KEY_GROUP: free_fields(k->sub, k->n_sub, base); break;
+        case AW_KEY_STR_MAP:
+            free_str_list(*(char ***)field(base, k->offset), 2 * *count);
+            *(char ***)field(base, k->offset) = NULL;
+            *count = 0;
+            break;
         default: break;
         }
     }
@@ -391,6 +397,64 @@ fail:
 
 static aw_status apply_defaults(aw_loader *ld, const aw_config_key *rows, size_t n,
                                 void *base);
+
+/* A group of strings { k = "v"; ... }, kept as key, value pairs in order. */
+static aw_status load_str_map(aw_loader *ld, const aw_config_key *k, const config_setting_t *s,
+                              void *base, const char *path)
+{
+    if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+        return fail_at(ld, s, path, "expected a group { key = \"value\"; ... } (got %s)",
+                       type_name(config_setting_type(s)));
+    size_t n = (size_t)config_setting_length(s);
+    char **v = calloc(2 * n + 1, sizeof(*v));
+    if (!v)
+        return nomem(ld);
+    aw_status rc = AW_OK;
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
+        if (config_setting_type(m) != CONFIG_TYPE_STRING) {
+            char epath[AW_PATH_MAX];
+            make_path(epath, sizeof(epath), "%s.%s", path, config_setting_name(m));
+            rc = fail_at(ld, m, epath, "expected a string (got %s)",
+                         type_name(config_setting_type(m)));
+            goto fail;
+        }
+        if (store_string(&v[2 * i], config_setting_name(m)) ||
+            store_string(&v[2 * i + 1], config_setting_get_string(m))) {
+            rc = nomem(ld);
+            goto fail;
+        }
+    }
+    size_t *count = field(base, k->count_offset);
+    free_str_list(*(char ***)field(base, k->offset), 2 * *count);
+    *(char ***)field(base, k->offset) = v;
+    *count = n;
+    return AW_OK;
+fail:
+    free_str_list(v, 2 * n);
+    return rc;
+}
+
+/* A nested group: its rows live in the same struct as the group's row. */
+static aw_status load_group(aw_loader *ld, const aw_config_key *k, const config_setting_t *g,
+                            void *base, const char *gpath)
+{
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return fail_at(ld, g, gpath, "expected a group { ... } (got %s)",
+                       type_name(config_setting_type(g)));
+    for (int i = 0; i < config_setting_length(g); i++) {
+        const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+        char path[AW_PATH_MAX];
+        make_path(path, sizeof(path), "%s.%s", gpath, config_setting_name(m));
+        const aw_config_key *sk = aw_config_sub_key_find(k, config_setting_name(m));
+        if (!sk)
+            return fail_unknown_sub(ld, m, k, gpath, path);
+        aw_status rc = load_key(ld, sk, m, base, path);
+        if (rc != AW_OK)
+            return rc;
+    }
+    return AW_OK;
+}
 
 /* One element of a group list: defaults, its keys, required keys, then the
  * row's cross-key rule. */
@@ -504,6 +568,8 @@ static aw_status load_key(aw_loader *ld, const aw_config_key *k, const config_se
     switch (k->type) {
     case AW_KEY_STR_LIST: return load_str_list(ld, k, s, base, path);
     case AW_KEY_GROUP_LIST: return load_group_list(ld, k, s, base, path);
+    case AW_KEY_GROUP: return load_group(ld, k, s, base, path);
+    case AW_KEY_STR_MAP: return load_str_map(ld, k, s, base, path);
     default: return load_scalar(ld, k, s, base, path);
     }
 }
@@ -550,8 +616,10 @@ static aw_status apply_defaults(aw_loader *ld, const aw_config_key *rows, size_t
                 rc = nomem(ld);
             break;
         }
+        case AW_KEY_GROUP: rc = apply_defaults(ld, k->sub, k->n_sub, base); break;
         case AW_KEY_STR_LIST:
         case AW_KEY_GROUP_LIST:
+        case AW_KEY_STR_MAP:
             if (k->def_text)
                 rc = load_default_list(ld, k, base);
             break;
@@ -825,7 +893,7 @@ static aw_status load(const char *source, const char *path, const char *text,
     if ((rc = env_apply(&ld)) != AW_OK || (rc = check_required(&ld)) != AW_OK)
         goto fail;
     apply_backend_defaults(&ld);
-    if ((rc = check_all(&ld)) != AW_OK)
+    if ((rc = check_all(&ld)) != AW_OK || (rc = aw_config_compile_rules(ld.cfg, err)) != AW_OK)
         goto fail;
     *out = ld.cfg;
     return AW_OK;
@@ -877,6 +945,7 @@ void aw_config_destroy(aw_config *cfg)
     if (!cfg)
         return;
     const aw_config_key *keys = aw_config_keys(&n);
+    aw_config_free_rule_templates(cfg);
     free_fields(keys, n, cfg);
     free(cfg->source);
     free(cfg);
@@ -950,6 +1019,28 @@ static void print_property(FILE *out, const char *p, bool secret)
 
 static void print_value(FILE *out, const aw_config_key *k, const void *base, int indent);
 
+/* GROUP: { key = value; ... } on one line; STR_MAP: { k = "v"; ... }. */
+static void print_group(FILE *out, const aw_config_key *k, const void *base, int indent)
+{
+    fputs("{", out);
+    if (k->type == AW_KEY_STR_MAP) {
+        size_t n = *(const size_t *)cfield(base, k->count_offset);
+        char *const *v = *(char *const *const *)cfield(base, k->offset);
+        for (size_t i = 0; i < n; i++) {
+            fprintf(out, " %s = ", v[2 * i]);
+            print_str(out, v[2 * i + 1]);
+            fputs(";", out);
+        }
+    } else {
+        for (size_t r = 0; r < k->n_sub; r++) {
+            fprintf(out, " %s = ", k->sub[r].path);
+            print_value(out, &k->sub[r], base, indent);
+            fputs(";", out);
+        }
+    }
+    fputs(" }", out);
+}
+
 static void print_list(FILE *out, const aw_config_key *k, const void *base, int indent)
 {
     size_t n = *(const size_t *)cfield(base, k->count_offset);
@@ -999,6 +1090,8 @@ static void print_value(FILE *out, const aw_config_key *k, const void *base, int
     case AW_KEY_BOOL:
         fputs(*(const bool *)cfield(base, k->offset) ? "true" : "false", out);
         break;
+    case AW_KEY_GROUP:
+    case AW_KEY_STR_MAP: print_group(out, k, base, indent); break;
     default: print_list(out, k, base, indent); break;
     }
 }
@@ -1054,6 +1147,8 @@ static const char *type_label(aw_key_type t)
     case AW_KEY_BOOL: return "boolean";
     case AW_KEY_STR_LIST: return "list of strings";
     case AW_KEY_GROUP_LIST: return "list of groups";
+    case AW_KEY_GROUP: return "group";
+    case AW_KEY_STR_MAP: return "group of strings";
     }
     return "?";
 }
@@ -1119,7 +1214,15 @@ void aw_config_print_reference(FILE *out)
             continue;
         char prefix[AW_PATH_MAX];
         snprintf(prefix, sizeof(prefix), "%s[].", keys[i].path);
-        for (size_t j = 0; j < keys[i].n_sub; j++)
-            print_key_reference(out, &keys[i].sub[j], prefix, false);
+        for (size_t j = 0; j < keys[i].n_sub; j++) {
+            const aw_config_key *sk = &keys[i].sub[j];
+            print_key_reference(out, sk, prefix, false);
+            if (sk->type != AW_KEY_GROUP)
+                continue;
+            char gprefix[AW_PATH_MAX];
+            snprintf(gprefix, sizeof(gprefix), "%s%s.", prefix, sk->path);
+            for (size_t g = 0; g < sk->n_sub; g++)
+                print_key_reference(out, &sk->sub[g], gprefix, false);
+        }
     }
 }

@@ -29,6 +29,26 @@ typedef struct aw_provider_config {
     int max_concurrency; /* webhook: calls in flight at once per worker thread */
 } aw_provider_config;
 
+/* One rule of the ordered `rules` list (docs/rules.md). The first enabled
+ * rule whose match fits an action decides its verdict. */
+struct aw_template;
+typedef struct aw_rule_config {
+    char *name;          /* unique; named in outcomes, rejections, metrics */
+    bool enabled;
+    char *match_namespace;   /* fnmatch globs, "*" = any */
+    char *match_tenant;
+    char *match_provider;
+    char *match_action_type;
+    char **match_metadata;   /* key, value, key, value ...: all must equal */
+    size_t n_match_metadata; /* pairs */
+    char *verdict;       /* "suppress", "throttle" */
+    char *key;           /* throttle: key template */
+    int64_t max_count;   /* throttle: executions per window and key */
+    int64_t window_s;    /* throttle: fixed window length */
+    char *on_limit;      /* throttle: "reject" (the only value for now) */
+    struct aw_template *key_template; /* throttle: `key` parsed at load */
+} aw_rule_config;
+
 typedef struct aw_config {
     char *source;        /* file name, or "<dev>" / "<string>" */
     char *worker_id;     /* default: hostname-pid */
@@ -104,6 +124,9 @@ typedef struct aw_config {
 
     aw_provider_config *providers;
     size_t n_providers;
+
+    aw_rule_config *rules; /* in order; none = every action executes with dedup */
+    size_t n_rules;
 } aw_config;
 
 /* Load and validate. On error AW_CONFIG with err->msg naming the file, the

@@ -8,10 +8,12 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "common/aw_template.h"
 #include "config/config.h"
 
 #define AW_CFG(field) offsetof(aw_config, field)
 #define AW_PRV(field) offsetof(aw_provider_config, field)
+#define AW_RUL(field) offsetof(aw_rule_config, field)
 
 /* ---- value checks shared by several rows ------------------------------- */
 
@@ -107,6 +109,48 @@ static const char *check_provider(const void *elem, const char **key, char *why,
     return NULL;
 }
 
+/* Rules spanning the keys of one rule: what its verdict needs. The key
+ * template is parsed here too, so a bad one is reported with its line; the
+ * loader parses it again for keeps once the whole file is valid
+ * (aw_config_compile_rules). */
+static const char *check_rule(const void *elem, const char **key, char *why, size_t whysz)
+{
+    const aw_rule_config *r = elem;
+    if (strcmp(r->verdict, "throttle") != 0)
+        return NULL;
+    if (strcmp(r->on_limit, "delay") == 0) {
+        *key = "on_limit";
+        snprintf(why, whysz, "\"delay\" is not available yet (planned); use \"reject\"");
+        return why;
+    }
+    if (r->key[0] == '\0') {
+        *key = "key";
+        snprintf(why, whysz, "required for verdict throttle (a template, e.g. \"{tenant}\")");
+        return why;
+    }
+    aw_template *t = NULL;
+    aw_error err;
+    if (aw_template_parse(r->key, &t, &err) != AW_OK) {
+        *key = "key";
+        snprintf(why, whysz, "%s", err.msg);
+        return why;
+    }
+    aw_template_free(t);
+    if (r->max_count < 1) {
+        *key = "max_count";
+        snprintf(why, whysz, "required for verdict throttle: at least 1 (got %lld)",
+                 (long long)r->max_count);
+        return why;
+    }
+    if (r->window_s < 1) {
+        *key = "window_s";
+        snprintf(why, whysz, "required for verdict throttle: at least 1 (got %lld)",
+                 (long long)r->window_s);
+        return why;
+    }
+    return NULL;
+}
+
 /* "<hostname>-<pid>": unique per process on a host, readable in logs. */
 static void default_worker_id(char *buf, size_t bufsz)
 {
@@ -122,6 +166,56 @@ static void default_worker_id(char *buf, size_t bufsz)
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const provider_types[] = {"log", "webhook", "noop", NULL};
+static const char *const rule_verdicts[] = {"suppress", "throttle", NULL};
+static const char *const rule_on_limit[] = {"reject", "delay", NULL};
+
+/* ---- rules[] element rows ---------------------------------------------- */
+
+static const aw_config_key rule_match_keys[] = {
+    {.path = "namespace", .type = AW_KEY_STRING, .offset = AW_RUL(match_namespace),
+     .def_str = "*", .help = "Glob (fnmatch) the action's namespace must match."},
+    {.path = "tenant", .type = AW_KEY_STRING, .offset = AW_RUL(match_tenant), .def_str = "*",
+     .help = "Glob (fnmatch) the action's tenant must match."},
+    {.path = "provider", .type = AW_KEY_STRING, .offset = AW_RUL(match_provider),
+     .def_str = "*", .help = "Glob (fnmatch) the action's provider must match."},
+    {.path = "action_type", .type = AW_KEY_STRING, .offset = AW_RUL(match_action_type),
+     .def_str = "*", .help = "Glob (fnmatch) the action's action_type must match."},
+    {.path = "metadata", .type = AW_KEY_STR_MAP, .offset = AW_RUL(match_metadata),
+     .count_offset = AW_RUL(n_match_metadata), .def_text = "{ }",
+     .help = "Group { key = \"value\"; ... }: every pair must equal the action's metadata "
+             "(exact, case-sensitive); an action without the key does not match."},
+};
+
+static const aw_config_key rule_keys[] = {
+    {.path = "name", .type = AW_KEY_STRING, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY |
+     AW_KEY_UNIQUE, .offset = AW_RUL(name),
+     .help = "Unique rule name, named in outcomes, rejections and metrics."},
+    {.path = "enabled", .type = AW_KEY_BOOL, .offset = AW_RUL(enabled), .def_num = 1,
+     .help = "A disabled rule is skipped, as if absent."},
+    {.path = "match", .type = AW_KEY_GROUP, .sub = rule_match_keys,
+     .n_sub = sizeof(rule_match_keys) / sizeof(rule_match_keys[0]), .def_text = "{ }",
+     .help = "What the rule applies to: every given condition must hold (a group; "
+             "absent keys match anything)."},
+    {.path = "verdict", .type = AW_KEY_STRING, .flags = AW_KEY_REQUIRED,
+     .offset = AW_RUL(verdict), .allowed = rule_verdicts,
+     .help = "suppress: not executed, outcome suppressed. throttle: at most max_count "
+             "executions per window_s and key, the rest outcome throttled (docs/rules.md)."},
+    {.path = "key", .type = AW_KEY_STRING, .offset = AW_RUL(key), .def_str = "",
+     .help = "throttle: the key counted, a template such as \"{tenant}:{payload.user}\" "
+             "(fields: namespace, tenant, provider, action_type, id, dedup_key, payload.PATH, "
+             "metadata.KEY). An action whose field is missing or not a scalar is rejected "
+             "(reason rule_field)."},
+    {.path = "max_count", .type = AW_KEY_INT64, .offset = AW_RUL(max_count), .def_num = 0,
+     .min = 0, .max = 1000000000,
+     .help = "throttle: executions allowed per window and key (required, >= 1)."},
+    {.path = "window_s", .type = AW_KEY_INT64, .offset = AW_RUL(window_s), .def_num = 0,
+     .min = 0, .max = 31536000,
+     .help = "throttle: the fixed window, in seconds of the wall clock (required, >= 1)."},
+    {.path = "on_limit", .type = AW_KEY_STRING, .offset = AW_RUL(on_limit),
+     .def_str = "reject", .allowed = rule_on_limit,
+     .help = "throttle: what happens over the limit. reject: outcome throttled, not "
+             "executed. delay is not available yet."},
+};
 
 /* ---- providers[] element rows ------------------------------------------ */
 
@@ -348,6 +442,14 @@ static const aw_config_key keys[] = {
      .elem_size = sizeof(aw_provider_config), .elem_check = check_provider,
      .def_text = "( { name = \"log\"; type = \"log\"; } )",
      .help = "Providers that execute actions, a list of groups ( { ... }, { ... } )."},
+
+    /* rules */
+    {.path = "rules", .type = AW_KEY_GROUP_LIST, .offset = AW_CFG(rules),
+     .count_offset = AW_CFG(n_rules), .sub = rule_keys,
+     .n_sub = sizeof(rule_keys) / sizeof(rule_keys[0]), .elem_size = sizeof(aw_rule_config),
+     .elem_check = check_rule, .def_text = "( )",
+     .help = "Ordered rules (docs/rules.md): the first enabled rule whose match fits an "
+             "action decides its verdict; no rule matching = execute with dedup."},
 };
 
 /* Replies or dead letters written to a consumed topic would come back as

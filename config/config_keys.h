@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/aw_error.h"
+
 typedef enum aw_key_type {
     AW_KEY_STRING,     /* char *                                         */
     AW_KEY_INT,        /* int                                            */
@@ -18,6 +20,10 @@ typedef enum aw_key_type {
     AW_KEY_BOOL,       /* bool                                           */
     AW_KEY_STR_LIST,   /* char ** + size_t count at count_offset         */
     AW_KEY_GROUP_LIST, /* elem_size-byte structs + size_t count; rows in sub */
+    AW_KEY_GROUP,      /* a nested group { ... }: rows in sub, their offsets in
+                          the same struct as this row's (no storage itself) */
+    AW_KEY_STR_MAP,    /* a group { k = "v"; ... } of strings: char ** holding
+                          key, value, key, value ... + size_t pair count */
 } aw_key_type;
 
 enum {
@@ -76,6 +82,12 @@ const aw_config_key *aw_config_sub_key_find(const aw_config_key *list, const cha
 struct aw_config;
 const char *aw_config_check_all(const struct aw_config *cfg, const char **key, char *why,
                                 size_t whysz);
+
+/* Parse the key templates of cfg's rules into rule->key_template (once
+ * loaded and valid: check_rule in config_keys.c vetted them already), and
+ * free them (config_rules.c). */
+aw_status aw_config_compile_rules(struct aw_config *cfg, aw_error *err);
+void aw_config_free_rule_templates(struct aw_config *cfg);
 
 /* Property names whose values are never printed ("sasl.password" ...). */
 bool aw_config_property_is_secret(const char *key, size_t keylen);

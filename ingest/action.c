@@ -36,6 +36,7 @@ static const char *const aw_reject_names[AW_REJECT_COUNT] = {
     [AW_REJECT_MISSING_FIELD] = "missing_field",
     [AW_REJECT_INVALID_FIELD] = "invalid_field",
     [AW_REJECT_UNKNOWN_PROVIDER] = "unknown_provider",
+    [AW_REJECT_RULE_FIELD] = "rule_field",
 };
 
 const char *aw_reject_reason_name(aw_reject_reason r)

@@ -27,8 +27,33 @@ int aw_metrics_init(aw_metrics *m)
     return pthread_mutex_init(&m->lag_lock, NULL) ? -1 : 0;
 }
 
+int aw_metrics_init_rules(aw_metrics *m, const char *const *names, size_t n)
+{
+    if (!n)
+        return 0;
+    aw_rule_counters *r = calloc(n, sizeof(*r));
+    if (!r)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!(r[i].name = strdup(names[i]))) {
+            for (size_t k = 0; k < i; k++)
+                free(r[k].name);
+            free(r);
+            return -1;
+        }
+    }
+    m->rules = r;
+    m->n_rules = n;
+    return 0;
+}
+
 void aw_metrics_destroy(aw_metrics *m)
 {
+    for (size_t i = 0; i < m->n_rules; i++)
+        free(m->rules[i].name);
+    free(m->rules);
+    m->rules = NULL;
+    m->n_rules = 0;
     free(m->lags);
     pthread_mutex_destroy(&m->lag_lock);
 }
@@ -106,6 +131,42 @@ static void histogram(aw_buf *o, const char *name, const char *help, aw_histogra
                   (double)atomic_load(&h->sum_us) / 1e6, name, atomic_load(&h->count));
 }
 
+/* A label value: \\, " and newlines escaped (rule names are free text). */
+static void label_value(aw_buf *o, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            aw_buf_printf(o, "\\%c", *s);
+        else if (*s == '\n')
+            aw_buf_puts(o, "\\n");
+        else
+            aw_buf_append(o, s, 1);
+    }
+}
+
+static void rule_counters(aw_buf *o, const aw_metrics *m)
+{
+    if (!m->n_rules)
+        return;
+    aw_buf_puts(o, "# HELP acteon_rule_verdicts_total What each rule decided (docs/rules.md).\n"
+                   "# TYPE acteon_rule_verdicts_total counter\n");
+    for (size_t i = 0; i < m->n_rules; i++) {
+        const aw_rule_counters *r = &m->rules[i];
+        const struct {
+            const char *verdict;
+            unsigned long v;
+        } rows[] = {{"suppressed", atomic_load(&r->suppressed)},
+                    {"allowed", atomic_load(&r->allowed)},
+                    {"throttled", atomic_load(&r->throttled)},
+                    {"rejected", atomic_load(&r->rejected)}};
+        for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
+            aw_buf_puts(o, "acteon_rule_verdicts_total{rule=\"");
+            label_value(o, r->name);
+            aw_buf_printf(o, "\",verdict=\"%s\"} %lu\n", rows[k].verdict, rows[k].v);
+        }
+    }
+}
+
 int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
 {
     counter(o, "acteon_messages_consumed_total", "Messages consumed from the action topics.",
@@ -143,6 +204,10 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
     counter(o, "acteon_recorder_writes_total",
             "Done-record writes made by the recorder threads while provider calls ran.",
             atomic_load(&m->recorder_writes));
+    counter(o, "acteon_throttle_counts_total",
+            "Executions counted against throttle rules (docs/rules.md).",
+            atomic_load(&m->throttle_counts));
+    rule_counters(o, m);
     counter(o, "acteon_rebalances_total", "Partition assignment changes.",
             atomic_load(&m->rebalances));
     gauge(o, "acteon_assigned_partitions", "Partitions currently assigned.",
@@ -166,6 +231,8 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
     histogram(o, "acteon_recorder_queue_seconds",
               "Done records handed to the recorder, waiting for a free recorder thread.",
               &m->recorder_queue);
+    histogram(o, "acteon_throttle_count_seconds",
+              "State increment round trips of throttle rules.", &m->throttle_ms);
     histogram(o, "acteon_audit_write_seconds", "Audit append_batch round trips.", &m->audit_ms);
     histogram(o, "acteon_provider_seconds", "Provider calls (one attempt each).",
               &m->provider_ms);

@@ -31,6 +31,15 @@ typedef struct aw_partition_lag {
     int64_t committed;
 } aw_partition_lag;
 
+/* What one rule decided (docs/rules.md), by verdict. */
+typedef struct aw_rule_counters {
+    char *name;               /* owned copy of the rule's name */
+    atomic_ulong suppressed;  /* suppress verdicts */
+    atomic_ulong allowed;     /* throttle: counted within the limit */
+    atomic_ulong throttled;   /* throttle: over the limit */
+    atomic_ulong rejected;    /* throttle: key field missing or not a scalar */
+} aw_rule_counters;
+
 typedef struct aw_metrics {
     atomic_ulong consumed;
     atomic_ulong outcomes[AW_OUTCOME_COUNT];
@@ -45,12 +54,20 @@ typedef struct aw_metrics {
     atomic_ulong provider_retries;
     atomic_ulong lease_busy_waits;
     atomic_ulong recorder_writes;  /* done-record writes of the recorder */
+    atomic_ulong throttle_counts;  /* throttle counters incremented (rules) */
     atomic_ulong rebalances;
     atomic_long assigned_partitions;
     atomic_int paused;
     aw_histogram claim_ms, complete_ms, audit_ms, provider_ms, end_to_end_ms;
     aw_histogram record_lag;    /* a call's answer -> its done record written */
     aw_histogram recorder_queue; /* done records waiting for a recorder thread */
+    aw_histogram throttle_ms;   /* throttle counter increments (rules) */
+
+    /* Per configured rule, in the configuration's order (index = the rule's
+     * index); NULL without rules or until aw_metrics_init_rules(). Set
+     * before the worker threads start, fixed afterwards. */
+    aw_rule_counters *rules;
+    size_t n_rules;
 
     pthread_mutex_t lag_lock;   /* guards lags, n_lags */
     aw_partition_lag *lags;
@@ -59,6 +76,10 @@ typedef struct aw_metrics {
 
 int aw_metrics_init(aw_metrics *m);
 void aw_metrics_destroy(aw_metrics *m);
+
+/* Counters for n rules named names[0..n) (copied). 0, or -1 when out of
+ * memory (then none). Once, before the worker threads start. */
+int aw_metrics_init_rules(aw_metrics *m, const char *const *names, size_t n);
 
 /* Sum of the positive per-partition lags of the last statistics (0 when
  * none were seen yet). Any thread. */

@@ -18,6 +18,27 @@ int aw_details_rejected(aw_buf *out, const aw_reject *r)
     return aw_json_obj_end(&o);
 }
 
+int aw_details_suppressed(aw_buf *out, const char *rule)
+{
+    aw_json_obj o;
+    aw_json_obj_begin(&o, out);
+    aw_json_obj_cstr(&o, "rule", rule);
+    return aw_json_obj_end(&o);
+}
+
+int aw_details_throttled(aw_buf *out, const char *rule, const char *key, int64_t max_count,
+                         int64_t window_s, int64_t retry_after_ms)
+{
+    aw_json_obj o;
+    aw_json_obj_begin(&o, out);
+    aw_json_obj_cstr(&o, "rule", rule);
+    aw_json_obj_cstr(&o, "key", key);
+    aw_json_obj_int(&o, "max_count", max_count);
+    aw_json_obj_int(&o, "window_s", window_s);
+    aw_json_obj_int(&o, "retry_after_ms", retry_after_ms);
+    return aw_json_obj_end(&o);
+}
+
 int aw_details_executed(aw_buf *out, const aw_provider_result *res, int attempts)
 {
     aw_json_obj o;

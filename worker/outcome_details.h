@@ -40,6 +40,15 @@ int aw_details_duplicate(aw_buf *out, const aw_claim *c);
 int aw_details_redelivered(aw_buf *out, const aw_claim *c, aw_outcome *outcome,
                            int64_t *attempts);
 
+/* Suppressed by a rule: {"rule":..}. */
+int aw_details_suppressed(aw_buf *out, const char *rule);
+
+/* Throttled by a rule: {"rule":..,"key":..,"max_count":..,"window_s":..,
+ * "retry_after_ms":..} (key: the rendered key; retry_after_ms: to the end of
+ * the window). */
+int aw_details_throttled(aw_buf *out, const char *rule, const char *key, int64_t max_count,
+                         int64_t window_s, int64_t retry_after_ms);
+
 /* The done record's summary: {"outcome":..,"action_id":..,"attempts":..,
  * "details":<details>}. */
 int aw_details_summary(aw_buf *out, aw_outcome outcome, const char *action_id,

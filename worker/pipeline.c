@@ -93,6 +93,8 @@ static void prepare(batch *b, aw_job **jobs)
             it->provider = aw_provider_set_find(b->ctx->providers, it->job->action.provider);
             if (it->provider < 0)
                 reject_unknown_provider(it);
+            else if (b->ctx->cfg->n_rules) /* the one check when no rules */
+                aw_pipeline_rules_prepare(b, it);
         }
     }
 }
@@ -285,7 +287,8 @@ size_t aw_pipeline_run(aw_pipeline *p, aw_job **jobs, size_t n, aw_job **finishe
     if (!b.items)
         return 0;
     prepare(&b, jobs);
-    bool ok = claim(&b) && aw_pipeline_execute(&b);
+    bool ok = claim(&b) && (!b.n_throttle || aw_pipeline_throttle(&b)) &&
+              aw_pipeline_execute(&b);
     aw_lease_keeper_remove_batch(p->ctx->keeper, b.leases.first, b.leases.n);
     finish(&b, ok);
     return hand_off(&b, finished);

@@ -6,7 +6,9 @@
  * and its reply/DLQ delivery was acknowledged (aw_job_queue_ack).
  *
  * The steps of aw_pipeline_run: prepare (audit record begun, rejections
- * decided), claim (one round trip), execute and complete (rounds of provider
+ * decided, and with rules configured each action's rule verdict), claim
+ * (one round trip), throttle counts (only for throttle rules, on acquired
+ * claims: pipeline_rules.c, docs/rules.md), execute and complete (rounds of provider
  * calls behind the lease gate, pipeline_execute.c; each done record handed
  * to a recorder thread within 2 ms of its answer and the rest written after
  * every round, pipeline_records.c), finish (the outcome set on each

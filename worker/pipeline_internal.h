@@ -2,6 +2,8 @@
  *   pipeline.c          prepare, claim, finish, hand off; aw_pipeline_run
  *   pipeline_execute.c  rounds of provider calls behind the lease gate
  *   pipeline_records.c  the done records: written as the answers come
+ *   pipeline_rules.c    rules: verdicts at prepare, throttle counts after
+ *                       the claim (only when rules are configured)
  *
  * Threads: everything here runs on the worker thread that owns the
  * pipeline; a batch and its items live in the pipeline's scratch for one
@@ -36,6 +38,8 @@ typedef struct item {
                                (read as {}) when out of memory */
     int64_t attempts;
     int64_t answered_us;    /* aw_mono_now_us() when the outcome was known */
+    const aw_rule_config *throttle; /* the throttle rule that matched, or NULL */
+    const char *throttle_key;       /* its rendered key (in the scratch) */
 } item;
 
 /* The leases taken by one batch, registered with the lease keeper as one
@@ -67,6 +71,7 @@ typedef struct batch {
     int64_t leases_held_until; /* earliest held_until of the batch's leases,
                                   as last looked up */
     submission *submissions;   /* handed to the recorder, newest first */
+    size_t n_throttle;         /* items with a throttle rule (rules configured) */
     bool submit_failed;        /* a submission failed: leave the rest to the
                                   ends of the rounds (no attempt every few ms
                                   through an outage) */
@@ -97,6 +102,13 @@ bool aw_pipeline_execute(batch *b);
 
 /* The item's lease is no longer ours (pipeline_execute.c). */
 void aw_pipeline_give_up_lease(batch *b, item *it);
+
+/* Rules (pipeline_rules.c), used only when rules are configured: the
+ * verdict of a prepared item (suppressed, rejected for a key field, or a
+ * throttle to count), and the counting of the throttled items whose claim
+ * was acquired (false when the state backend failed for good). */
+void aw_pipeline_rules_prepare(batch *b, item *it);
+bool aw_pipeline_throttle(batch *b);
 
 /* The done records (pipeline_records.c). */
 void aw_records_answered(batch *b);             /* an item became executed */

@@ -24,9 +24,16 @@ static aw_status open_backends(aw_runtime *rt, aw_error *err)
     rc = aw_state_new(cfg->state.backend, &so, &rt->ctx.state, err);
     if (rc != AW_OK)
         return rc;
-    if (best_effort)
+    if (best_effort) {
         AW_WARN("runtime", "state backend %s is eventually consistent: duplicates may execute",
                 cfg->state.backend);
+        /* Its increment is read-then-insert: racing counts can be lost. */
+        for (size_t i = 0; i < cfg->n_rules; i++)
+            if (cfg->rules[i].enabled && strcmp(cfg->rules[i].verdict, "throttle") == 0)
+                AW_WARN("runtime", "rule %s: throttles on state backend %s are best effort "
+                        "(concurrent counts can be lost; docs/rules.md)", cfg->rules[i].name,
+                        cfg->state.backend);
+    }
     if (cfg->audit.enabled) {
         aw_audit_options ao = aw_audit_options_from_config(cfg);
         rc = aw_audit_new(cfg->audit.backend, &ao, &rt->audit, err);
@@ -124,6 +131,22 @@ void aw_runtime_stop_audit_writer(aw_runtime *rt)
     aw_audit_writer_stop(w);
 }
 
+/* /metrics counters per rule, named as configured. */
+static int init_rule_metrics(aw_runtime *rt)
+{
+    const aw_config *cfg = rt->ctx.cfg;
+    if (!cfg->n_rules)
+        return 0;
+    const char **names = calloc(cfg->n_rules, sizeof(*names));
+    if (!names)
+        return -1;
+    for (size_t i = 0; i < cfg->n_rules; i++)
+        names[i] = cfg->rules[i].name;
+    int rc = aw_metrics_init_rules(&rt->ctx.metrics, names, cfg->n_rules);
+    free(names);
+    return rc;
+}
+
 aw_status aw_runtime_new(const aw_config *cfg, const char *brokers, aw_runtime **out,
                          aw_error *err)
 {
@@ -145,6 +168,11 @@ aw_status aw_runtime_new(const aw_config *cfg, const char *brokers, aw_runtime *
     if (aw_metrics_init(&rt->ctx.metrics)) {
         rc = aw_error_set(err, AW_INTERNAL, "cannot create the metrics");
         goto fail_metrics;
+    }
+    if (init_rule_metrics(rt) != 0) {
+        rc = aw_error_set(err, AW_NOMEM, "out of memory");
+        aw_runtime_destroy(rt); /* frees the queue and the metrics too */
+        return rc;
     }
     rc = start_parts(rt, err);
     if (rc != AW_OK) {

@@ -98,12 +98,15 @@ static void log_progress(aw_runtime *rt)
 {
     aw_metrics *m = &rt->ctx.metrics;
     AW_INFO("runtime",
-            "executed=%lu failed=%lu deduplicated=%lu rejected=%lu in_flight=%ld "
+            "executed=%lu failed=%lu deduplicated=%lu rejected=%lu suppressed=%lu "
+            "throttled=%lu in_flight=%ld "
             "delivery_failures=%lu",
             atomic_load(&m->outcomes[AW_OUTCOME_EXECUTED]),
             atomic_load(&m->outcomes[AW_OUTCOME_FAILED]),
             atomic_load(&m->outcomes[AW_OUTCOME_DEDUPLICATED]),
-            atomic_load(&m->outcomes[AW_OUTCOME_REJECTED]), atomic_load(&rt->in_flight),
+            atomic_load(&m->outcomes[AW_OUTCOME_REJECTED]),
+            atomic_load(&m->outcomes[AW_OUTCOME_SUPPRESSED]),
+            atomic_load(&m->outcomes[AW_OUTCOME_THROTTLED]), atomic_load(&rt->in_flight),
             atomic_load(&m->delivery_failures));
     if (aw_runtime_txn_mode(rt))
         AW_INFO("runtime", "transactions committed=%lu aborted=%lu held=%ld", rt->txn_commits,

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Check the reply topic (one JSON per line on stdin) against expectations.
 
-  check_replies.py --executed N --deduplicated N [--rejected N] [--at-least]
+  check_replies.py --executed N --deduplicated N [--rejected N] [--suppressed N]
+                   [--throttled N] [--at-least]
 
 Counts distinct messages by source coordinates (replies may be re-sent after
 a redelivery; consumers treat them as idempotent by source), and asserts
 each message has exactly one outcome. The details of executed and
-deduplicated replies have their documented members (docs/messages.md), and a
+deduplicated (and suppressed, throttled) replies have their documented
+members (docs/messages.md), and a
 duplicate's original_source names a message that got original_outcome
 whenever that message's reply is among those read."""
 import argparse
@@ -14,7 +16,8 @@ import json
 import sys
 
 ap = argparse.ArgumentParser()
-for k in ("executed", "deduplicated", "rejected", "failed"):
+OUTCOMES = ("executed", "deduplicated", "rejected", "failed", "suppressed", "throttled")
+for k in OUTCOMES:
     ap.add_argument("--" + k, type=int)
 ap.add_argument("--summary", action="store_true")
 args = ap.parse_args()
@@ -37,6 +40,13 @@ for line in sys.stdin:
                                            isinstance(d.get("attempts"), int) and
                                            d["attempts"] >= 1):
         sys.exit(f"message {key}: executed without details.attempts >= 1: {d}")
+    if r["outcome"] == "suppressed" and not isinstance(d.get("rule"), str):
+        sys.exit(f"message {key}: suppressed without details.rule: {d}")
+    if r["outcome"] == "throttled" and not (
+            isinstance(d.get("rule"), str) and isinstance(d.get("key"), str) and
+            all(isinstance(d.get(m), int) for m in ("max_count", "window_s", "retry_after_ms"))
+            and 0 < d["retry_after_ms"] <= d["window_s"] * 1000):
+        sys.exit(f"message {key}: throttled without its documented details: {d}")
     if r["outcome"] == "deduplicated" and not d.get("redelivered"):
         o = d.get("original_source")
         if not (isinstance(o, dict) and isinstance(o.get("topic"), str) and
@@ -60,7 +70,7 @@ for o in by_source.values():
     counts[o] = counts.get(o, 0) + 1
 print("replies by outcome:", json.dumps(counts, sort_keys=True))
 bad = []
-for k in ("executed", "deduplicated", "rejected", "failed"):
+for k in OUTCOMES:
     want = getattr(args, k)
     if want is not None and counts.get(k, 0) != want:
         bad.append(f"{k}: want {want}, got {counts.get(k, 0)}")

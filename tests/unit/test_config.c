@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "common/aw_template.h"
 #include "config/config.h"
 
 extern char **environ;
@@ -114,6 +115,24 @@ static void assert_config_equal(const aw_config *a, const aw_config *b)
         assert_int_equal(p->backoff_base_ms, q->backoff_base_ms);
         assert_int_equal(p->backoff_max_ms, q->backoff_max_ms);
         assert_int_equal(p->max_concurrency, q->max_concurrency);
+    }
+    assert_int_equal(a->n_rules, b->n_rules);
+    for (size_t i = 0; i < a->n_rules; i++) {
+        const aw_rule_config *r = &a->rules[i], *s = &b->rules[i];
+        assert_string_equal(r->name, s->name);
+        assert_int_equal(r->enabled, s->enabled);
+        assert_string_equal(r->match_namespace, s->match_namespace);
+        assert_string_equal(r->match_tenant, s->match_tenant);
+        assert_string_equal(r->match_provider, s->match_provider);
+        assert_string_equal(r->match_action_type, s->match_action_type);
+        assert_str_list_equal(r->match_metadata, 2 * r->n_match_metadata, s->match_metadata,
+                              2 * s->n_match_metadata);
+        assert_string_equal(r->verdict, s->verdict);
+        assert_string_equal(r->key, s->key);
+        assert_int_equal(r->max_count, s->max_count);
+        assert_int_equal(r->window_s, s->window_s);
+        assert_string_equal(r->on_limit, s->on_limit);
+        assert_int_equal(r->key_template != NULL, s->key_template != NULL);
     }
 }
 
@@ -527,6 +546,56 @@ static const error_case error_cases[] = {
     {"dlq-is-input", "kafka = { brokers = \"b\"; group_id = \"g\";\n"
                      "  topics = [ \"acteon.dlq\" ]; };\n",
      ": kafka.dlq_topic: must not be one of kafka.topics (\"acteon.dlq\" is consumed)"},
+    /* rules */
+    {"rule-verdict", BASE "rules = ( { name = \"r\"; verdict = \"drop\"; } );\n",
+     ":2: rules[0].verdict: must be one of suppress, throttle (got \"drop\")"},
+    {"rule-no-name", BASE "rules = ( { name = \"a\"; verdict = \"suppress\"; },\n"
+                          "  { verdict = \"suppress\"; } );\n",
+     ":3: rules[1].name: required key missing"},
+    {"rule-no-verdict", BASE "rules = ( { name = \"a\"; } );\n",
+     ":2: rules[0].verdict: required key missing"},
+    {"rule-dup", BASE "rules = ( { name = \"a\"; verdict = \"suppress\"; },\n"
+                      "  { name = \"a\"; verdict = \"suppress\"; } );\n",
+     ":3: rules[1].name: \"a\" is already used by rules[0]"},
+    {"rule-template", BASE "rules = ( { name = \"a\"; verdict = \"suppress\"; },\n"
+                           "  { name = \"t\"; verdict = \"throttle\"; max_count = 5;\n"
+                           "    window_s = 60;\n    key = \"{tenant}:{user}\"; } );\n",
+     ":5: rules[1].key: unknown field {user} (known: {namespace} {tenant} {provider} "
+     "{action_type} {id} {dedup_key} {payload.a.b} {metadata.k})"},
+    {"rule-template-open", BASE "rules = ( { name = \"t\"; verdict = \"throttle\";\n"
+                                "  max_count = 5; window_s = 60; key = \"x{tenant\"; } );\n",
+     ":3: rules[0].key: unclosed { at offset 1"},
+    {"rule-template-path", BASE "rules = ( { name = \"t\"; verdict = \"throttle\";\n"
+                                "  max_count = 5; window_s = 60; key = \"{payload.a..b}\"; } );\n",
+     ":3: rules[0].key: {payload.a..b}: empty member name in the path"},
+    {"rule-no-key", BASE "rules = ( { name = \"t\"; verdict = \"throttle\"; max_count = 5;\n"
+                         "  window_s = 60; } );\n",
+     ":2: rules[0].key: required for verdict throttle (a template, e.g. \"{tenant}\")"},
+    {"rule-max-count", BASE "rules = ( { name = \"a\"; verdict = \"suppress\"; },\n"
+                            "  { name = \"t\"; verdict = \"throttle\"; key = \"{tenant}\";\n"
+                            "    max_count = 0; window_s = 60; } );\n",
+     ":4: rules[1].max_count: required for verdict throttle: at least 1 (got 0)"},
+    {"rule-max-count-neg", BASE "rules = ( { name = \"t\"; verdict = \"throttle\";\n"
+                                "  key = \"{tenant}\"; max_count = -1; window_s = 60; } );\n",
+     ":3: rules[0].max_count: must be between 0 and 1000000000 (got -1)"},
+    {"rule-window", BASE "rules = ( { name = \"t\"; verdict = \"throttle\"; key = \"{tenant}\";\n"
+                         "  max_count = 5; } );\n",
+     ":2: rules[0].window_s: required for verdict throttle: at least 1 (got 0)"},
+    {"rule-delay", BASE "rules = ( { name = \"t\"; verdict = \"throttle\"; key = \"{tenant}\";\n"
+                        "  max_count = 5; window_s = 60; on_limit = \"delay\"; } );\n",
+     ":3: rules[0].on_limit: \"delay\" is not available yet (planned); use \"reject\""},
+    {"rule-on-limit", BASE "rules = ( { name = \"t\"; verdict = \"throttle\"; key = \"{tenant}\";\n"
+                           "  max_count = 5; window_s = 60; on_limit = \"drop\"; } );\n",
+     ":3: rules[0].on_limit: must be one of reject, delay (got \"drop\")"},
+    {"rule-match-typo", BASE "rules = ( { name = \"a\"; verdict = \"suppress\";\n"
+                             "  match = { tenat = \"x\"; }; } );\n",
+     ":3: rules[0].match.tenat: unknown key (did you mean rules[0].match.tenant?)"},
+    {"rule-match-scalar", BASE "rules = ( { name = \"a\"; verdict = \"suppress\";\n"
+                               "  match = \"x\"; } );\n",
+     ":3: rules[0].match: expected a group { ... } (got a string)"},
+    {"rule-metadata-int", BASE "rules = ( { name = \"a\"; verdict = \"suppress\";\n"
+                               "  match = { metadata = { env = 1; }; }; } );\n",
+     ":3: rules[0].match.metadata.env: expected a string (got an integer)"},
     /* syntax */
     {"syntax", BASE "workers = { threads = = 8; };\n", ":2: syntax error"},
     {"duplicate", BASE "workers = { threads = 1;\n  threads = 2; };\n",
@@ -788,6 +857,36 @@ static void test_errors_hide_secrets(void **state)
     assert_null(strstr(err.msg, "s3cr3t"));
 }
 
+/* Rules print and load back the same; templates parsed at load. */
+static void test_round_trip_rules(void **state)
+{
+    (void)state;
+    aw_config *cfg = load_ok(
+        BASE "rules = (\n"
+        "  { name = \"quiet\"; match = { tenant = \"test-*\"; metadata = { env = \"st\\\"g\";"
+        " team = \"a\"; }; }; verdict = \"suppress\"; },\n"
+        "  { name = \"lim\"; enabled = false; match = { provider = \"web*\"; };\n"
+        "    verdict = \"throttle\"; key = \"{tenant}:{payload.user.id}\"; max_count = 100;"
+        " window_s = 3600; }\n);\n");
+    assert_int_equal(cfg->n_rules, 2);
+    assert_string_equal(cfg->rules[0].match_namespace, "*");
+    assert_string_equal(cfg->rules[0].match_tenant, "test-*");
+    assert_int_equal(cfg->rules[0].n_match_metadata, 2);
+    assert_string_equal(cfg->rules[0].match_metadata[0], "env");
+    assert_string_equal(cfg->rules[0].match_metadata[1], "st\"g");
+    assert_true(cfg->rules[0].enabled);
+    assert_null(cfg->rules[0].key_template);
+    assert_false(cfg->rules[1].enabled);
+    assert_non_null(cfg->rules[1].key_template);
+    assert_int_equal(cfg->rules[1].key_template->n_parts, 3);
+    assert_round_trip(cfg);
+    aw_config_destroy(cfg);
+    /* none by default */
+    cfg = load_ok(BASE);
+    assert_int_equal(cfg->n_rules, 0);
+    aw_config_destroy(cfg);
+}
+
 static void test_round_trip_shape(void **state)
 {
     (void)state;
@@ -835,6 +934,20 @@ static const char *const all_keys[] = {
     "providers[].backoff_base_ms",
     "providers[].backoff_max_ms",
     "providers[].max_concurrency",
+    "rules",
+    "rules[].name",
+    "rules[].enabled",
+    "rules[].match",
+    "rules[].match.namespace",
+    "rules[].match.tenant",
+    "rules[].match.provider",
+    "rules[].match.action_type",
+    "rules[].match.metadata",
+    "rules[].verdict",
+    "rules[].key",
+    "rules[].max_count",
+    "rules[].window_s",
+    "rules[].on_limit",
 };
 
 static void test_reference(void **state)
@@ -866,7 +979,8 @@ static void test_reference(void **state)
 static void test_print_lists_every_key(void **state)
 {
     (void)state;
-    aw_config *cfg = load_ok(BASE);
+    /* A list's element keys are printed with its elements: one rule. */
+    aw_config *cfg = load_ok(BASE "rules = ( { name = \"r\"; verdict = \"suppress\"; } );\n");
     char *out = print_to_string(cfg);
     for (size_t i = 0; i < sizeof(all_keys) / sizeof(all_keys[0]); i++) {
         const char *leaf = strrchr(all_keys[i], '.');
@@ -944,6 +1058,7 @@ int main(void)
         cmocka_unit_test_teardown(test_print_masks_secrets, env_teardown),
         cmocka_unit_test_teardown(test_errors_hide_secrets, env_teardown),
         cmocka_unit_test_teardown(test_round_trip_shape, env_teardown),
+        cmocka_unit_test_teardown(test_round_trip_rules, env_teardown),
         cmocka_unit_test(test_reference),
         cmocka_unit_test_teardown(test_backend_batch_default, env_teardown),
         cmocka_unit_test_teardown(test_print_lists_every_key, env_teardown),

@@ -17,7 +17,9 @@
 
 #include "backends/audit/audit_record.h"
 #include "common/aw_clock.h"
+#include "worker/outcome_delivery.h"
 #include "worker/pipeline.h"
+#include "worker/rules.h"
 #include "worker/worker.h"
 
 #define WAIT_MS 10000
@@ -47,12 +49,15 @@ static const char *CONFIG =
     "    max_attempts = 3; backoff_base_ms = %d; backoff_max_ms = %d; }\n"
     ");\n";
 
-static void setup_lease(fixture *fx, const char *backend, const char *url, int backoff_ms,
-                        int lease_ms)
+/* rules: the text of a `rules = ( ... );` setting, or "". */
+static void setup_rules(fixture *fx, const char *backend, const char *url, int backoff_ms,
+                        int lease_ms, const char *rules)
 {
     memset(fx, 0, sizeof(*fx));
-    char text[2048];
-    snprintf(text, sizeof(text), CONFIG, backend, url, lease_ms, backoff_ms, backoff_ms);
+    char text[4096];
+    int n = snprintf(text, sizeof(text), CONFIG, backend, url, lease_ms, backoff_ms,
+                     backoff_ms);
+    snprintf(text + n, sizeof(text) - (size_t)n, "%s", rules);
     aw_error err = {0};
     if (aw_config_load_string(text, &fx->cfg, &err) != AW_OK)
         fail_msg("config: %s", err.msg);
@@ -70,6 +75,10 @@ static void setup_lease(fixture *fx, const char *backend, const char *url, int b
     aw_backend_health_init(&ctx->audit_health, "audit");
     assert_int_equal(aw_job_queue_init(&ctx->done), 0);
     assert_int_equal(aw_metrics_init(&ctx->metrics), 0);
+    const char *names[8];
+    for (size_t i = 0; i < fx->cfg->n_rules && i < 8; i++)
+        names[i] = fx->cfg->rules[i].name;
+    assert_int_equal(aw_metrics_init_rules(&ctx->metrics, names, fx->cfg->n_rules), 0);
     aw_state_options so = {.url = fx->cfg->state.url, .key_prefix = fx->cfg->state.key_prefix};
     if (aw_state_new(backend, &so, &ctx->state, &err) != AW_OK ||
         aw_provider_set_new(fx->cfg, &ctx->providers, &err) != AW_OK ||
@@ -86,6 +95,12 @@ static void setup_lease(fixture *fx, const char *backend, const char *url, int b
         aw_provider_sessions_open(ctx->providers, &fx->p.providers, &err) != AW_OK ||
         aw_state_session_open(ctx->state, &fx->peer, &err) != AW_OK)
         fail_msg("sessions: %s", err.msg);
+}
+
+static void setup_lease(fixture *fx, const char *backend, const char *url, int backoff_ms,
+                        int lease_ms)
+{
+    setup_rules(fx, backend, url, backoff_ms, lease_ms, "");
 }
 
 static void setup_with(fixture *fx, const char *backend, const char *url, int backoff_ms)
@@ -278,6 +293,188 @@ static void test_rejected(void **state)
                    "\"provider: no provider named \\\"nowhere\\\" is configured\"}");
     assert_outcome(jobs[2], AW_OUTCOME_EXECUTED, "{\"attempts\":1}");
     assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_REJECTED]), 2);
+    teardown(&fx);
+}
+
+/* ---- rules ----------------------------------------------------------------- */
+
+/* An action of tenant `tenant` whose payload is `payload` (JSON). */
+static aw_job *make_tenant_job(fixture *fx, int64_t offset, const char *id,
+                               const char *tenant, const char *payload)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             "{\"id\":\"%s\",\"namespace\":\"ns\",\"tenant\":\"%s\",\"provider\":\"noop\","
+             "\"action_type\":\"do\",\"payload\":%s}",
+             id, tenant, payload);
+    return make_raw_job(fx, offset, text);
+}
+
+/* The identity's claim as another replica sees it now. */
+static aw_claim_result peer_claim(fixture *fx, const char *tenant, const char *key)
+{
+    aw_claim c = {.key = {.ns = "ns", .tenant = tenant, .kind = "dedup", .id = key},
+                  .lease_ms = 30000};
+    aw_error err = {0};
+    assert_int_equal(aw_state_claim_batch(fx->peer, &c, 1, &err), AW_OK);
+    aw_claim_result r = c.result;
+    aw_claim_clear(&c);
+    return r;
+}
+
+/* suppress: not executed, no state touched (the identity stays free),
+ * outcome suppressed naming the rule; other actions run as without rules. */
+static void test_rule_suppress(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_rules(&fx, "memory", "", 1, 30000,
+                "rules = ( { name = \"quiet\"; match = { tenant = \"test-*\"; };"
+                " verdict = \"suppress\"; } );\n");
+    aw_job *jobs[] = {make_tenant_job(&fx, 1, "a-1", "test-1", "{}"),
+                      make_tenant_job(&fx, 2, "a-2", "prod", "{}")};
+    assert_int_equal(run(&fx, jobs, 2), 2);
+    assert_outcome(jobs[0], AW_OUTCOME_SUPPRESSED, "{\"rule\":\"quiet\"}");
+    assert_int_equal(jobs[0]->record.fencing_token, 0);
+    assert_outcome(jobs[1], AW_OUTCOME_EXECUTED, "{\"attempts\":1}");
+    assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_SUPPRESSED]), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_EXECUTED]), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].suppressed), 1);
+    assert_int_equal(peer_claim(&fx, "test-1", "a-1"), AW_CLAIM_ACQUIRED);
+    assert_int_equal(peer_claim(&fx, "prod", "a-2"), AW_CLAIM_DONE);
+    aw_buf reply = {0};
+    assert_int_equal(aw_reply_write(&jobs[0]->record, &reply), 0);
+    assert_non_null(strstr(reply.data, "\"outcome\":\"suppressed\""));
+    aw_buf_free(&reply);
+    teardown(&fx);
+}
+
+/* The counter in the state backend: (rule, window, key), its value the
+ * executions counted. The window is the current one, or the one before if
+ * the test just crossed a boundary. */
+static int64_t counter_value(fixture *fx, const char *rule, int64_t window_s, const char *key)
+{
+    int64_t ends;
+    int64_t w = aw_rules_window(aw_time_now_ms(), window_s, &ends);
+    for (int64_t k = w; k >= w - 1; k--) {
+        aw_buf id = {0};
+        assert_int_equal(aw_rules_counter_id(&id, k, key), 0);
+        aw_state_key sk = {.ns = "acteon.rules", .tenant = rule, .kind = "throttle",
+                           .id = id.data};
+        aw_state_value v = {0};
+        aw_error err = {0};
+        aw_status rc = aw_state_get(fx->peer, &sk, &v, &err);
+        aw_buf_free(&id);
+        if (rc == AW_OK) {
+            int64_t n = atoll(v.data);
+            aw_state_value_clear(&v);
+            return n;
+        }
+    }
+    return -1;
+}
+
+#define THROTTLE_RULE                                                                       \
+    "rules = ( { name = \"lim\"; verdict = \"throttle\"; key = \"{tenant}:{payload.u}\";"   \
+    " max_count = 2; window_s = 3600; } );\n"
+
+/* The counter of (rule, key, window): at most max_count executions, the
+ * rest throttled with their lease released and no done record; counted
+ * per rendered key; a redelivered message answers from its done record
+ * without counting again. */
+static void test_rule_throttle(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_rules(&fx, "memory", "", 1, 30000, THROTTLE_RULE);
+    aw_job *jobs[] = {make_tenant_job(&fx, 1, "a-1", "t", "{\"u\":\"x\"}"),
+                      make_tenant_job(&fx, 2, "a-2", "t", "{\"u\":\"x\"}"),
+                      make_tenant_job(&fx, 3, "a-3", "t", "{\"u\":\"x\"}"),
+                      make_tenant_job(&fx, 4, "a-4", "t", "{\"u\":7}")};
+    assert_int_equal(run(&fx, jobs, 4), 4);
+    assert_outcome(jobs[0], AW_OUTCOME_EXECUTED, "{\"attempts\":1}");
+    assert_outcome(jobs[1], AW_OUTCOME_EXECUTED, "{\"attempts\":1}");
+    assert_int_equal(jobs[2]->record.outcome, AW_OUTCOME_THROTTLED);
+    const char *want = "{\"rule\":\"lim\",\"key\":\"t:x\",\"max_count\":2,\"window_s\":3600,"
+                       "\"retry_after_ms\":";
+    assert_memory_equal(jobs[2]->record.details, want, strlen(want));
+    long long retry = atoll(jobs[2]->record.details + strlen(want));
+    assert_true(retry > 0 && retry <= 3600000);
+    assert_int_equal(jobs[2]->record.fencing_token, 0);
+    assert_outcome(jobs[3], AW_OUTCOME_EXECUTED, "{\"attempts\":1}"); /* key t:7 */
+    assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_THROTTLED]), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 4);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].allowed), 3);
+    assert_int_equal(counter_value(&fx, "lim", 3600, "t:x"), 3);
+    assert_int_equal(counter_value(&fx, "lim", 3600, "t:7"), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].throttled), 1);
+    aw_buf text = {0};
+    aw_metrics_gauges g = {0};
+    assert_int_equal(aw_metrics_render(&fx.ctx.metrics, &g, &text), 0);
+    assert_non_null(strstr(text.data,
+                           "acteon_rule_verdicts_total{rule=\"lim\",verdict=\"throttled\"} 1\n"));
+    assert_non_null(strstr(text.data, "acteon_outcomes_total{outcome=\"throttled\"} 1\n"));
+    aw_buf_free(&text);
+    /* the throttled identity is free at once: no lease, no done record */
+    assert_int_equal(peer_claim(&fx, "t", "a-3"), AW_CLAIM_ACQUIRED);
+    assert_int_equal(peer_claim(&fx, "t", "a-1"), AW_CLAIM_DONE);
+
+    /* the first message again (same offset): its done record answers, no count */
+    aw_job *again = make_tenant_job(&fx, 1, "a-1", "t", "{\"u\":\"x\"}");
+    assert_int_equal(run(&fx, &again, 1), 1);
+    assert_outcome(again, AW_OUTCOME_EXECUTED, "{\"attempts\":1,\"redelivered\":true}");
+    assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 4);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_THROTTLED]), 1);
+    teardown(&fx);
+}
+
+/* An identity leased elsewhere waits without counting; once free it is
+ * counted and executes. */
+static void test_rule_throttle_busy(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_rules(&fx, "memory", "", 1, 30000, THROTTLE_RULE);
+    aw_claim c = {.key = {.ns = "ns", .tenant = "t", .kind = "dedup", .id = "a-9"},
+                  .lease_ms = 30000};
+    aw_error err = {0};
+    assert_int_equal(aw_state_claim_batch(fx.peer, &c, 1, &err), AW_OK);
+    assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
+    aw_job *j = make_tenant_job(&fx, 9, "a-9", "t", "{\"u\":\"x\"}");
+    aw_job *finished[1];
+    assert_int_equal(aw_pipeline_run(&fx.p, &j, 1, finished), 0); /* busy: stays with us */
+    assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 0);
+    assert_int_equal(counter_value(&fx, "lim", 3600, "t:x"), -1);
+    assert_int_equal(aw_state_lease_release(fx.peer, &c.key, c.token, &err), AW_OK);
+    aw_claim_clear(&c);
+    assert_int_equal(run(&fx, &j, 1), 1);
+    assert_outcome(j, AW_OUTCOME_EXECUTED, "{\"attempts\":1}");
+    assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 1);
+    assert_int_equal(counter_value(&fx, "lim", 3600, "t:x"), 1);
+    teardown(&fx);
+}
+
+/* A key field missing or not a scalar: rejected (reason rule_field, to the
+ * DLQ), naming the rule and the field; nothing claimed or counted. */
+static void test_rule_field_rejected(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_rules(&fx, "memory", "", 1, 30000, THROTTLE_RULE);
+    aw_job *jobs[] = {make_tenant_job(&fx, 1, "a-1", "t", "{}"),
+                      make_tenant_job(&fx, 2, "a-2", "t", "{\"u\":[1]}")};
+    assert_int_equal(run(&fx, jobs, 2), 2);
+    assert_outcome(jobs[0], AW_OUTCOME_REJECTED,
+                   "{\"reason\":\"rule_field\",\"field\":\"payload.u\",\"error\":"
+                   "\"rule \\\"lim\\\": key: the action has no payload.u\"}");
+    assert_outcome(jobs[1], AW_OUTCOME_REJECTED,
+                   "{\"reason\":\"rule_field\",\"field\":\"payload.u\",\"error\":"
+                   "\"rule \\\"lim\\\": key: payload.u is not a string, number or boolean\"}");
+    assert_true(jobs[0]->rejected);
+    assert_int_equal(aw_outcome_deliveries(jobs[0]), 2); /* DLQ copy and reply */
+    assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 0);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].rejected), 2);
+    assert_int_equal(peer_claim(&fx, "t", "a-1"), AW_CLAIM_ACQUIRED);
     teardown(&fx);
 }
 
@@ -509,6 +706,10 @@ int main(void)
         cmocka_unit_test(test_stop_during_outage),
         cmocka_unit_test(test_stop_during_retry),
         cmocka_unit_test(test_worker_thread),
+        cmocka_unit_test(test_rule_suppress),
+        cmocka_unit_test(test_rule_throttle),
+        cmocka_unit_test(test_rule_field_rejected),
+        cmocka_unit_test(test_rule_throttle_busy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,28 @@
+/* The parsed parts of rules (config_keys.h): key templates, parsed once at
+ * load so the worker never parses text per action. */
+#include <stdio.h>
+
+#include "common/aw_template.h"
+#include "config/config.h"
+#include "config/config_keys.h"
+
+aw_status aw_config_compile_rules(aw_config *cfg, aw_error *err)
+{
+    for (size_t i = 0; i < cfg->n_rules; i++) {
+        aw_rule_config *r = &cfg->rules[i];
+        if (r->key_template || r->key[0] == '\0')
+            continue;
+        aw_error e;
+        if (aw_template_parse(r->key, &r->key_template, &e) != AW_OK)
+            return aw_error_set(err, e.code, "%s: rules[%zu].key: %s", cfg->source, i, e.msg);
+    }
+    return AW_OK;
+}
+
+void aw_config_free_rule_templates(aw_config *cfg)
+{
+    for (size_t i = 0; cfg && i < cfg->n_rules; i++) {
+        aw_template_free(cfg->rules[i].key_template);
+        cfg->rules[i].key_template = NULL;
+    }
+}

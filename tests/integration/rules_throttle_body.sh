@@ -1,0 +1,65 @@
+# The body of the throttle tests (sourced by test_rules_throttle_<backend>.sh,
+# which set STATE_BACKEND and STATE_URL first): three worker processes in one
+# group share one throttle counter in the state backend.
+#   rules: "one-off" suppresses the action whose metadata seq is "7";
+#          "hundred" allows 100 executions per window of {namespace}:{action_type}
+#          (every other action), the rest throttled.
+#   600 distinct actions -> exactly 100 webhook calls (100 distinct ids),
+#   1 suppressed, 499 throttled, each message exactly one terminal outcome,
+#   offsets committed at the end.
+# The window is a year (window_s = 31536000, fixed windows aligned on the
+# epoch) so the run is inside one window: checked by the window index at
+# the start and the end, so a run that straddles a boundary fails loudly
+# rather than passing with 200 calls.
+
+start_kafka "$ACTIONS_TOPIC:8" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
+start_webhook --delay-ms 2
+WINDOW_S=31536000
+MAX_IN_FLIGHT=200
+EXTRA_CONFIG="rules = (
+  { name = \"one-off\"; match = { metadata = { seq = \"7\"; }; }; verdict = \"suppress\"; },
+  { name = \"hundred\"; match = { provider = \"web*\"; }; verdict = \"throttle\";
+    key = \"{namespace}:{action_type}\"; max_count = 100; window_s = $WINDOW_S; }
+);"
+write_config "$T/worker.conf"
+"$WORKER" --log-level warn migrate -c "$T/worker.conf" >"$T/migrate.log" 2>&1 \
+    || fail "migrate: $(cat "$T/migrate.log")"
+"$WORKER" config check -c "$T/worker.conf" >/dev/null || fail "config check"
+
+window_now() { python3 -c "import time; print(int(time.time() * 1000) // ($WINDOW_S * 1000))"; }
+W_START=$(window_now)
+
+# The workers first, the actions once all three hold partitions: the three
+# then count on the shared counter at the same time.
+start_worker w1 "$T/worker.conf"; W1=$WORKER_PID
+start_worker w2 "$T/worker.conf"; W2=$WORKER_PID
+start_worker w3 "$T/worker.conf"; W3=$WORKER_PID
+all_assigned() { grep -q "assigned" "$T/w1.log" && grep -q "assigned" "$T/w2.log" &&
+                 grep -q "assigned" "$T/w3.log"; }
+wait_for 60 "partitions at all three workers" all_assigned
+python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 600 --dups 0 --bad 0 \
+    --ids "$T/ids.txt" >"$T/batch.jsonl"
+produce_file "$T/batch.jsonl"
+wait_for 180 "600 distinct replies" has_distinct_replies 600
+wait_for 60 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
+[ "$(window_now)" = "$W_START" ] || fail "the run straddled a window boundary: rerun"
+
+read_topic "$REPLY_TOPIC" '%s\n' >"$T/replies.jsonl"
+python3 "$AW_SOURCE_DIR/tests/integration/check_replies.py" --executed 100 --deduplicated 0 \
+    --rejected 0 --failed 0 --suppressed 1 --throttled 499 <"$T/replies.jsonl" \
+    || fail "reply outcomes"
+calls=$(wc -l <"$HOOK_LOG")
+distinct=$(cut -f1 "$HOOK_LOG" | sort -u | wc -l)
+[ "$calls" -eq 100 ] && [ "$distinct" -eq 100 ] \
+    || fail "want exactly 100 webhook calls for 100 ids in the window, got $calls for $distinct"
+grep -q '"rule":"one-off"' "$T/replies.jsonl" || fail "no reply names the suppress rule"
+grep -q '"rule":"hundred","key":"it:notify","max_count":100' "$T/replies.jsonl" \
+    || fail "no throttled reply with the rule's details"
+pass "3 workers on $STATE_BACKEND: exactly 100 executions in the window, 1 suppressed, 499 throttled"
+stop_worker "$W1"
+stop_worker "$W2"
+stop_worker "$W3"
+# How the work was shared (information, not a condition: the group decides).
+for w in w1 w2 w3; do
+    echo "$w: $(grep -o 'executed=[0-9]* .*throttled=[0-9]*' "$T/$w.log" | tail -1)"
+done

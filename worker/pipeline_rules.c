@@ -1,0 +1,186 @@
+/* Rules in the pipeline (docs/rules.md): run only when rules are
+ * configured (pipeline.c checks cfg->n_rules once per action).
+ *
+ * prepare: the first matching rule decides. suppress finishes the item at
+ * once (no state touched); a throttle whose key cannot be rendered rejects
+ * the action (reason rule_field, to the DLQ); a throttle otherwise renders
+ * its key and waits for the claim.
+ *
+ * throttle: after the claim, only for items whose claim was ACQUIRED (a
+ * DONE claim answered as without rules, so a redelivered message never
+ * counts twice): one atomic increment of the counter of (rule, key, fixed
+ * window) per item. Over max_count: outcome throttled, the lease released
+ * without a done record, so a later message of the same identity may
+ * execute in a later window. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/aw_clock.h"
+#include "common/aw_log.h"
+#include "worker/outcome_details.h"
+#include "worker/pipeline_internal.h"
+#include "worker/rules.h"
+
+/* The rule's counters on /metrics; NULL when they were not set up. */
+static aw_rule_counters *counters_of(batch *b, const aw_rule_config *r)
+{
+    size_t i = (size_t)(r - b->ctx->cfg->rules);
+    return i < b->ctx->metrics.n_rules ? &b->ctx->metrics.rules[i] : NULL;
+}
+
+/* A field of the key template is missing or not a scalar: rejected like an
+ * invalid action (DLQ copy, reply when the id is known). */
+static void reject_rule_field(batch *b, item *it, const aw_rule_config *r,
+                              const char *field, const char *why)
+{
+    aw_rule_counters *rc = counters_of(b, r);
+    if (rc)
+        atomic_fetch_add(&rc->rejected, 1);
+    aw_job *j = it->job;
+    aw_reject *rej = &j->reject;
+    rej->reason = AW_REJECT_RULE_FIELD;
+    snprintf(rej->field, sizeof(rej->field), "%s", field);
+    snprintf(rej->detail, sizeof(rej->detail), "rule \"%.64s\": key: %s", r->name, why);
+    snprintf(rej->action_id, sizeof(rej->action_id), "%s", j->action.id);
+    j->rejected = true;
+    aw_details_rejected(&it->details, rej);
+    it->outcome = AW_OUTCOME_REJECTED;
+    it->finished = true;
+}
+
+static void suppress(batch *b, item *it, const aw_rule_config *r)
+{
+    aw_rule_counters *rc = counters_of(b, r);
+    if (rc)
+        atomic_fetch_add(&rc->suppressed, 1);
+    if (aw_details_suppressed(&it->details, r->name))
+        aw_buf_reset(&it->details); /* read as {} */
+    it->outcome = AW_OUTCOME_SUPPRESSED;
+    it->finished = true;
+    it->provider = -1;
+}
+
+/* The rendered key is copied into the batch's scratch: the item keeps a
+ * pointer, the buffer is reused. Out of memory: the job is abandoned and
+ * comes again (as when its audit record cannot begin). */
+static void prepare_throttle(batch *b, item *it, const aw_rule_config *r, aw_rule_scope *sc)
+{
+    aw_buf key = {0};
+    char field[64] = "", why[192] = "";
+    int rc = aw_rules_render_key(r, &it->job->action, sc, &key, field, sizeof(field), why,
+                                 sizeof(why));
+    if (rc == -1) {
+        reject_rule_field(b, it, r, field, why);
+    } else {
+        char *copy = rc == 0 ? aw_scratch_calloc(&b->p->scratch, key.len + 1, 1) : NULL;
+        if (!copy) {
+            AW_ERROR("worker", "%s: out of memory rendering a throttle key",
+                     it->job->record.record_id);
+            it->job->abandoned = true;
+            it->finished = true;
+        } else {
+            memcpy(copy, key.data ? key.data : "", key.len);
+            it->throttle = r;
+            it->throttle_key = copy;
+            b->n_throttle++;
+        }
+    }
+    aw_buf_free(&key);
+}
+
+void aw_pipeline_rules_prepare(batch *b, item *it)
+{
+    aw_rule_scope sc = {0};
+    const aw_rule_config *r = aw_rules_match(b->ctx->cfg, &it->job->action, &sc);
+    if (r && strcmp(r->verdict, "suppress") == 0)
+        suppress(b, it, r);
+    else if (r) /* throttle: the only other verdict config check lets through */
+        prepare_throttle(b, it, r, &sc);
+    aw_rule_scope_clear(&sc);
+}
+
+/* ---- counting ------------------------------------------------------------- */
+
+typedef struct count_call {
+    aw_state_key key;
+    int64_t ttl_ms;
+    int64_t value;
+} count_call;
+
+static aw_status call_increment(aw_state_session *s, void *items, size_t n, aw_error *err)
+{
+    (void)n; /* one per call: a retried batch would count its first items twice */
+    count_call *c = items;
+    return aw_state_increment(s, &c->key, 1, c->ttl_ms, &c->value, err);
+}
+
+/* Over the limit: not executed; the lease goes back at once (best effort: it
+ * expires anyway) and the keeper stops renewing it. */
+static void throttled(batch *b, item *it, int64_t retry_after_ms)
+{
+    const aw_rule_config *r = it->throttle;
+    if (it->lease)
+        aw_lease_keeper_remove(b->ctx->keeper, &it->lease, 1);
+    it->lease = 0;
+    aw_state_key key = aw_pipeline_job_key(it->job);
+    aw_error err;
+    if (aw_state_lease_release(b->p->state, &key, it->token, &err) != AW_OK &&
+        err.code != AW_CONFLICT)
+        AW_DEBUG("worker", "%s: releasing a throttled lease: %s", it->job->record.record_id,
+                 err.msg);
+    aw_buf_reset(&it->details);
+    if (aw_details_throttled(&it->details, r->name, it->throttle_key, r->max_count,
+                             r->window_s, retry_after_ms))
+        aw_buf_reset(&it->details);
+    it->outcome = AW_OUTCOME_THROTTLED;
+    it->token = 0; /* nothing ran under the lease */
+    it->finished = true;
+    it->provider = -1;
+}
+
+/* Count one acquired item; false when the state backend failed for good. */
+static bool count_one(batch *b, item *it)
+{
+    const aw_rule_config *r = it->throttle;
+    int64_t now = aw_time_now_ms(), ends;
+    int64_t window = aw_rules_window(now, r->window_s, &ends);
+    aw_buf id = {0};
+    if (aw_rules_counter_id(&id, window, it->throttle_key)) {
+        aw_buf_free(&id);
+        return false;
+    }
+    count_call c = {.key = {.ns = "acteon.rules", .tenant = r->name, .kind = "throttle",
+                            .id = id.data},
+                    .ttl_ms = aw_rules_counter_ttl_ms(now, ends)};
+    bool ok = aw_pipeline_with_retry(b->p,
+                                     &(aw_call_site){"throttle count",
+                                                     &b->ctx->metrics.state_retries,
+                                                     &b->ctx->metrics.throttle_ms},
+                                     call_increment, &c, 1);
+    aw_buf_free(&id);
+    if (!ok)
+        return false;
+    atomic_fetch_add(&b->ctx->metrics.throttle_counts, 1);
+    aw_rule_counters *rc = counters_of(b, r);
+    bool over = c.value > r->max_count;
+    if (rc)
+        atomic_fetch_add(over ? &rc->throttled : &rc->allowed, 1);
+    if (over)
+        throttled(b, it, ends - now);
+    return true;
+}
+
+bool aw_pipeline_throttle(batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        item *it = &b->items[i];
+        /* Acquired claims only: finished (DONE, rejected) and busy items
+         * (provider -1) are not counted. */
+        if (!it->throttle || it->finished || it->provider < 0 || !it->token)
+            continue;
+        if (!count_one(b, it))
+            return false;
+    }
+    return true;
+}

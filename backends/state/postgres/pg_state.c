@@ -543,5 +543,9 @@ const aw_state_driver aw_state_postgres_driver = {
     .complete_batch = aw_pgs_complete_batch,
     .lease_renew_batch = aw_pgs_lease_renew_batch,
     .lease_release = aw_pgs_lease_release,
+    .due_put = aw_pgs_due_put,
+    .due_take = aw_pgs_due_take,
+    .due_done = aw_pgs_due_done,
+    .due_release = aw_pgs_due_release,
     .migrate = pg_migrate,
 };

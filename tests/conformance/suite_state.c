@@ -1282,7 +1282,8 @@ static void test_due_isolation_and_values(conf_fixture *fx)
     assert_string_equal(out[1].id, "same-id");
     assert_int_equal(out[1].len, 0);
     assert_string_equal(out[1].value, "");
-    assert_int_not_equal(out[0].token, out[1].token);
+    /* Tokens are per item (two items may share one: DynamoDB's are). */
+    assert_true(out[0].token > 0 && out[1].token > 0);
     conf_due_clear(out, n);
     /* The other pools still hold theirs: take them to leave nothing. */
     n = 0;

@@ -346,11 +346,12 @@ aw_status aw_ddb_due_take(void *ss, const char *ns, const char *kind, int64_t no
     int64_t now = aw_time_now_ms();
     aw_status rc = read_buckets(s, ns, kind, now_ms, now, &c, err);
     if (rc == AW_OK) {
-        qsort(c.v, c.n, sizeof(*c.v), cand_cmp);
+        if (c.n > 1) /* c.v is NULL when nothing is due */
+            qsort(c.v, c.n, sizeof(*c.v), cand_cmp);
         rc = lease_candidates(s, ns, kind, &c, limit, lease_ms, now, out, n, err);
     }
     cands_free(&c);
-    if (rc == AW_OK)
+    if (rc == AW_OK && *n > 1)
         qsort(out, *n, sizeof(*out), item_cmp); /* a later window may win older items */
     return rc;
 }

@@ -110,7 +110,8 @@ aw_status aw_pgs_due_take(void *ss, const char *ns, const char *kind, int64_t no
     PQclear(r);
     if (rc != AW_OK)
         return rc; /* the front frees what was copied */
-    qsort(out, rows, sizeof(*out), item_cmp);
+    if (rows > 1)
+        qsort(out, rows, sizeof(*out), item_cmp);
     *n = rows;
     return AW_OK;
 }

@@ -2355,8 +2355,49 @@ static void xproc_complete_wins(xproc_report *rep, aw_state_session *ss, const c
 }
 
 /* The child: never returns. */
-static void xproc_child(int index, const char *ns, char (*ids)[24], int ready_fd, int go_fd,
-                        int report_fd)
+/* The due race of a child: take from the pool (ns, DUE_KIND) of items
+ * "xproc-NNNN" in batches under long leases until nothing is left, finish
+ * each; result[i] counts this process's takes of item i, token[i] the last
+ * token, acquired the takes, stale the dones refused. */
+static void xproc_due_all(xproc_report *rep, aw_state_session *ss, const char *ns)
+{
+    aw_error err = {0};
+    aw_due_item out[XPROC_BATCH];
+    int64_t deadline = aw_mono_now_ms() + XPROC_WAIT_MS;
+    for (;;) {
+        size_t n = 0;
+        aw_status rc = aw_state_due_take(ss, ns, DUE_KIND, XPROC_IDS, XPROC_BATCH,
+                                         CONF_LONG_TTL_MS, out, &n, &err);
+        if (rc != AW_OK) {
+            xproc_fail(rep, rc, "due_take", &err);
+            return;
+        }
+        if (n == 0)
+            return;
+        for (size_t i = 0; i < n; i++) {
+            long idx = strncmp(out[i].id, "xproc-", 6) == 0 ? atol(out[i].id + 6) : -1;
+            if (idx < 0 || idx >= XPROC_IDS) {
+                xproc_fail(rep, AW_INTERNAL, "due_take returned a foreign item", NULL);
+            } else {
+                rep->result[idx]++;
+                rep->token[idx] = out[i].token;
+                rep->acquired++;
+            }
+            aw_state_key k = {.ns = ns, .tenant = out[i].tenant, .kind = DUE_KIND,
+                              .id = out[i].id};
+            if (aw_state_due_done(ss, &k, out[i].token, &err) != AW_OK)
+                rep->stale++;
+            aw_due_item_clear(&out[i]);
+        }
+        if (aw_mono_now_ms() > deadline) {
+            xproc_fail(rep, AW_TRANSIENT, "due race still running", NULL);
+            return;
+        }
+    }
+}
+
+static void xproc_child(int index, const char *ns, char (*ids)[24], bool due, int ready_fd,
+                        int go_fd, int report_fd)
 {
     static xproc_report rep; /* this process's own copy after fork */
     aw_state *st = NULL;
@@ -2374,9 +2415,11 @@ static void xproc_child(int index, const char *ns, char (*ids)[24], int ready_fd
     ssize_t n;
     while ((n = read(go_fd, &go, 1)) < 0 && errno == EINTR)
         ;
-    if (rep.rc == AW_OK)
+    if (rep.rc == AW_OK && due)
+        xproc_due_all(&rep, ss, ns);
+    if (rep.rc == AW_OK && !due)
         xproc_claim_all(&rep, ss, ns, ids, index);
-    if (rep.rc == AW_OK)
+    if (rep.rc == AW_OK && !due)
         xproc_complete_wins(&rep, ss, ns, ids, index);
     xproc_write_all(report_fd, &rep, sizeof(rep));
     aw_state_session_close(ss);
@@ -2439,6 +2482,7 @@ typedef struct xproc_run {
     int nstarted;
     xproc_report rep[XPROC_CHILDREN];
     char ids[XPROC_IDS][24];
+    bool due; /* the due race instead of the claim race */
 } xproc_run;
 
 /* Fork the children; on failure the ones started are killed and reaped. */
@@ -2459,7 +2503,7 @@ static bool xproc_start(conf_fixture *fx, xproc_run *run, char *why, size_t whys
             close(ready[0]);
             close(go[1]); /* else the start pipe never reaches EOF */
             close(rep[0]);
-            xproc_child(i, fx->ns, run->ids, ready[1], go[0], rep[1]);
+            xproc_child(i, fx->ns, run->ids, run->due, ready[1], go[0], rep[1]);
         }
         close(rep[1]); /* later children must not hold this child's pipe */
         if (pid < 0) {
@@ -2491,13 +2535,11 @@ static bool xproc_start(conf_fixture *fx, xproc_run *run, char *why, size_t whys
     return ok;
 }
 
-static void test_xproc_claim(conf_fixture *fx)
+/* Start the children, collect their reports and reap them; fails the
+ * test (run freed) when any of that went wrong. */
+static void xproc_run_children(conf_fixture *fx, xproc_run *run)
 {
-    xproc_run *run = calloc(1, sizeof(*run));
     char why[200] = "";
-    assert_non_null(run);
-    for (size_t i = 0; i < XPROC_IDS; i++)
-        snprintf(run->ids[i], sizeof(run->ids[i]), "xproc-%04zu", i);
     bool ok = xproc_start(fx, run, why, sizeof(why));
     int64_t deadline = aw_mono_now_ms() + XPROC_WAIT_MS;
     for (int i = 0; i < run->nstarted; i++) {
@@ -2518,6 +2560,15 @@ static void test_xproc_claim(conf_fixture *fx)
         free(run);
         fail_msg("cross-process race: %s", why);
     }
+}
+
+static void test_xproc_claim(conf_fixture *fx)
+{
+    xproc_run *run = calloc(1, sizeof(*run));
+    assert_non_null(run);
+    for (size_t i = 0; i < XPROC_IDS; i++)
+        snprintf(run->ids[i], sizeof(run->ids[i]), "xproc-%04zu", i);
+    xproc_run_children(fx, run);
     uint32_t total = 0;
     for (int i = 0; i < XPROC_CHILDREN; i++) {
         if (run->rep[i].rc != AW_OK)
@@ -2573,6 +2624,42 @@ static void test_xproc_claim(conf_fixture *fx)
         printf(" p%d=%u/%u/%u", i, run->rep[i].acquired, run->rep[i].busy,
                XPROC_IDS - run->rep[i].acquired - run->rep[i].busy);
     printf("\n");
+    free(run);
+}
+
+/* The due race across processes: XPROC_CHILDREN processes, each its own
+ * backend and session, take from one pool of XPROC_IDS items; every item is
+ * taken by exactly one process, exactly once, and every done succeeds. */
+static void test_xproc_due(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    xproc_run *run = calloc(1, sizeof(*run));
+    assert_non_null(run);
+    run->due = true;
+    for (size_t i = 0; i < XPROC_IDS; i++) {
+        snprintf(run->ids[i], sizeof(run->ids[i]), "xproc-%04zu", i);
+        conf_due_put(fx, run->ids[i], (int64_t)(i % 50), "x");
+    }
+    xproc_run_children(fx, run);
+    uint32_t total = 0;
+    for (int i = 0; i < XPROC_CHILDREN; i++) {
+        if (run->rep[i].rc != AW_OK)
+            fail_msg("child %d: %s", i, run->rep[i].msg);
+        assert_int_equal(run->rep[i].stale, 0);
+        total += run->rep[i].acquired;
+    }
+    for (size_t id = 0; id < XPROC_IDS; id++) {
+        int takes = 0;
+        for (int i = 0; i < XPROC_CHILDREN; i++)
+            takes += run->rep[i].result[id];
+        if (takes != 1)
+            fail_msg("due item %zu taken %d times across processes, want once", id, takes);
+    }
+    assert_int_equal(total, XPROC_IDS);
+    aw_due_item out[DUE_MAX];
+    assert_int_equal(conf_due_take(fx, INT64_MAX / 2, DUE_MAX, 1000, out), 0);
+    printf("[   INFO   ] cross-process due: taken per process: p0=%u p1=%u p2=%u\n",
+           run->rep[0].acquired, run->rep[1].acquired, run->rep[2].acquired);
     free(run);
 }
 
@@ -2657,6 +2744,7 @@ static const conf_test race_tests[] = {
 
 static const conf_test xproc_tests[] = {
     {"cross_process_claim_3x1000", test_xproc_claim, true},
+    {"cross_process_due_3x1000", test_xproc_due, true},
 };
 
 #define CONF_GROUP(name, t) {name, t, sizeof(t) / sizeof((t)[0]), false}

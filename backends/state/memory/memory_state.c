@@ -21,7 +21,8 @@
  * where the space byte keeps plain values ('v'), locks ('l') and dedup
  * records ('d') apart: a `set` can never overwrite a lock or a lease. Because
  * the id comes last and raw in the encoding, a scan by id prefix is a byte
- * prefix match on the stored key (no wildcard of any kind).
+ * prefix match on the stored key (no wildcard of any kind). The due index
+ * lives apart, under its own mutex (memory_due.c).
  *
  * Fencing tokens (locks and claims) come from one backend-wide 64-bit atomic
  * counter. Tokens are drawn while the key's shard mutex is held, so for one

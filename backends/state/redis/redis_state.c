@@ -42,7 +42,8 @@
  * cycle); no reaper runs here and reaper_interval_ms is ignored. Fencing
  * tokens come from one counter per key prefix (not one per identity), so
  * nothing is left behind per identity either. Only values written without a
- * TTL and done records with window_ms <= 0 stay, as the caller asked.
+ * TTL and done records with window_ms <= 0 stay, as the caller asked, and
+ * due items (they wait to be taken; due_done deletes them).
  *
  * Connections: one per session (= per worker thread); a session is never
  * shared. A dropped connection (I/O error, EOF, command timeout) makes the
@@ -52,7 +53,8 @@
  * (the reply, not the command, may be what was lost): a claim retried after
  * such a failure can find its own lease and report BUSY until it expires.
  *
- * Round trips: each operation is one round trip; claim_batch,
+ * Round trips: each operation is one round trip (each due_* call is one
+ * script over its pool's three keys); claim_batch,
  * complete_batch and lease_renew_batch send the whole batch as ONE
  * pipelined round trip (N EVALSHA
  * appended, then N replies read). A NOSCRIPT (scripts flushed on the server)

@@ -132,4 +132,20 @@ static inline aw_status aw_state_lease_release(aw_state_session *s, const aw_sta
     return s->driver->lease_release(s->session, k, token, err);
 }
 
+/* The due-time index (state_backend.h, "Due-time index"), through the front
+ * in state_due.c: arguments validated first (AW_PERMANENT, nothing sent:
+ * keys need ns, tenant and kind; due_ms >= 0; 0 < limit <= AW_DUE_TAKE_MAX;
+ * lease_ms > 0), AW_UNSUPPORTED when the backend has no due index.
+ * due_take zeroes out[0..limit) first and, on error, frees it and sets
+ * *n = 0; on success the caller owns out[0..*n) (aw_due_item_clear each). */
+aw_status aw_state_due_put(aw_state_session *s, const aw_state_key *k, int64_t due_ms,
+                           const void *val, size_t len, aw_error *err);
+aw_status aw_state_due_take(aw_state_session *s, const char *ns, const char *kind,
+                            int64_t now_ms, size_t limit, int64_t lease_ms, aw_due_item *out,
+                            size_t *n, aw_error *err);
+aw_status aw_state_due_done(aw_state_session *s, const aw_state_key *k, uint64_t token,
+                            aw_error *err);
+aw_status aw_state_due_release(aw_state_session *s, const aw_state_key *k, uint64_t token,
+                               int64_t retry_at_ms, aw_error *err);
+
 #endif

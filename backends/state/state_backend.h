@@ -7,7 +7,8 @@
  * wraps a redisContext, PGconn, CURL*...): operations on one session are never
  * called concurrently.
  *
- * Required slots: every one except `migrate`. A backend without atomic
+ * Required slots: every one except `migrate` and the due_* family (see
+ * there). A backend without atomic
  * compare-and-set still fills every slot (best effort) and leaves
  * AW_STATE_CAP_ATOMIC out of caps; the worker then refuses it for dedup and
  * locks unless the operator opts in.
@@ -33,6 +34,9 @@
 #define AW_STATE_BACKEND_H
 
 #include "backends/state/state_types.h"
+
+/* The largest `limit` of one due_take (one round trip's worth). */
+#define AW_DUE_TAKE_MAX 1000
 
 typedef struct aw_state_driver {
     const char *name;
@@ -103,6 +107,42 @@ typedef struct aw_state_driver {
     /* Drop a held lease without a done record (execution abandoned, e.g. on
      * shutdown before the provider ran). AW_CONFLICT if not held. */
     aw_status (*lease_release)(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
+
+    /* Due-time index (docs/design.md section 3, "due index"): timers that
+     * exactly one replica takes at a time. Optional as a family: a backend
+     * leaves all four slots NULL when it does not offer it (the front,
+     * state_due.c, then answers AW_UNSUPPORTED) or fills all four.
+     *
+     * Items are keyed by (ns, tenant, kind, id) and taken per pool
+     * (ns, kind), across tenants. due_ms is a wall-clock time in ms chosen
+     * by the caller and compared with the caller's now_ms only; a lease is
+     * judged by the backend's own clock (as dedup leases are), so replicas
+     * with skewed clocks cannot cut each other's leases short.
+     *
+     * Precondition (the front establishes it): keys and pools with ns,
+     * tenant (keys) and kind set; due_ms >= 0; 0 < limit <=
+     * AW_DUE_TAKE_MAX; lease_ms > 0; out[0..limit) zeroed and *n == 0.
+     * On a driver error the front frees whatever the driver left in out. */
+    /* Upsert: value and due time replaced, lease state kept "not leased".
+     * AW_CONFLICT, nothing written, while the item's lease is live (its
+     * holder is working on the old value). */
+    aw_status (*due_put)(void *s, const aw_state_key *k, int64_t due_ms, const void *val,
+                         size_t len, aw_error *err);
+    /* Lease up to limit items of pool (ns, kind) with due_ms <= now_ms and
+     * no live lease, oldest due first, each for lease_ms with a new token
+     * (strictly greater than every earlier token of that item, across
+     * done/put too). out[0..*n) sorted by due_ms ascending. Atomic per
+     * item: two concurrent takes never both get an item's live lease. */
+    aw_status (*due_take)(void *s, const char *ns, const char *kind, int64_t now_ms, size_t limit,
+                          int64_t lease_ms, aw_due_item *out, size_t *n, aw_error *err);
+    /* Delete the item iff token holds its live lease; else AW_CONFLICT and
+     * nothing written (a stale holder: expired, re-taken, or gone). */
+    aw_status (*due_done)(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
+    /* End the lease iff token holds it (else AW_CONFLICT), keeping the item:
+     * it is offered again from retry_at_ms when > 0 (its due_ms becomes
+     * retry_at_ms), else from its current due_ms. */
+    aw_status (*due_release)(void *s, const aw_state_key *k, uint64_t token, int64_t retry_at_ms,
+                             aw_error *err);
 
     /* Optional (NULL = the backend has no schema to manage). Bring the
      * backend's schema up to date: forward-only, idempotent (a second run

@@ -99,6 +99,25 @@ typedef struct aw_lease_renewal {
                                  written and the lease is lost for good */
 } aw_lease_renewal;
 
+/* ---- Due-time index (docs/design.md section 3, "due index") ----------------- */
+
+/* One item taken by due_take. Every field is owned by the struct (strings
+ * malloc'd and NUL-terminated; value also NUL-terminated, len excluding the
+ * NUL); release with aw_due_item_clear(). */
+typedef struct aw_due_item {
+    char *ns;
+    char *tenant;
+    char *kind;
+    char *id;
+    char *value;
+    size_t len;
+    int64_t due_ms;           /* the due time it was put (or released) with */
+    uint64_t token;           /* fencing token of this lease: strictly greater
+                                 than every earlier token of the item */
+} aw_due_item;
+
+void aw_due_item_clear(aw_due_item *it);
+
 /* Scan callback: id is the key's id part (NUL-terminated copy, borrowed for
  * the call). Return 0 to go on, non-zero to stop. */
 typedef int (*aw_state_scan_fn)(void *ud, const char *id, const char *value, size_t len);

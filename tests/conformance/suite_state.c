@@ -1140,6 +1140,374 @@ static void test_claim_lease_renew_batch_refused(conf_fixture *fx)
     assert_false(r[0].stale || r[1].stale);
 }
 
+/* ---- the due-time index --------------------------------------------------------
+ *
+ * Due times are the caller's clock, so these tests choose them (small
+ * numbers, a now_ms of their own): ordering needs no waiting. Leases are
+ * the backend's clock: expiry is waited for by polling a take, with a bound. */
+
+#define DUE_KIND "due"
+#define DUE_MAX 16
+#define DUE_BENCH_ITEMS 1000
+#define DUE_BENCH_BATCH 100
+
+/* A backend without a due index must refuse every call with AW_UNSUPPORTED
+ * and be one without atomic compare-and-set (ClickHouse): the test then
+ * reports it and is skipped. An atomic backend must have it. Probed with a
+ * done of an absent item, which writes nothing anywhere. */
+static void conf_due_require(conf_fixture *fx)
+{
+    aw_state_key k = conf_key_in(fx, DUE_KIND, "probe");
+    aw_status rc = aw_state_due_done(fx->ss, &k, 1, &fx->err);
+    if (rc == AW_CONFLICT)
+        return;
+    if (rc != AW_UNSUPPORTED)
+        fail_msg("due_done of an absent item: %s, want AW_CONFLICT (%s)", aw_status_name(rc),
+                 fx->err.msg);
+    if (aw_state_is_atomic(fx->st))
+        fail_msg("%s is atomic but has no due-time index", g_run.driver->name);
+    aw_due_item out[1];
+    size_t n = 1;
+    assert_status(fx, aw_state_due_put(fx->ss, &k, 1, "v", 1, &fx->err), AW_UNSUPPORTED);
+    assert_status(fx, aw_state_due_take(fx->ss, fx->ns, DUE_KIND, 10, 1, 1000, out, &n, &fx->err),
+                  AW_UNSUPPORTED);
+    assert_int_equal(n, 0);
+    assert_status(fx, aw_state_due_release(fx->ss, &k, 1, 0, &fx->err), AW_UNSUPPORTED);
+    if (g_run.unsupported < CONF_MAX_UNSUPPORTED)
+        g_run.unsupported_names[g_run.unsupported] = fx->test->name;
+    g_run.unsupported++;
+    printf("UNSUPPORTED: %s (%s refuses the due-time index: not atomic)\n", fx->test->name,
+           g_run.driver->name);
+    fflush(stdout);
+    skip();
+}
+
+static void conf_due_put(conf_fixture *fx, const char *id, int64_t due_ms, const char *val)
+{
+    aw_state_key k = conf_key_in(fx, DUE_KIND, id);
+    assert_ok(fx, aw_state_due_put(fx->ss, &k, due_ms, val, strlen(val), &fx->err));
+}
+
+/* Take from the test's pool; returns how many, items in out (caller clears). */
+static size_t conf_due_take(conf_fixture *fx, int64_t now_ms, size_t limit, int64_t lease_ms,
+                            aw_due_item *out)
+{
+    size_t n = 0;
+    assert_ok(fx, aw_state_due_take(fx->ss, fx->ns, DUE_KIND, now_ms, limit, lease_ms, out, &n,
+                                    &fx->err));
+    assert_true(n <= limit);
+    return n;
+}
+
+static void conf_due_clear(aw_due_item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        aw_due_item_clear(&items[i]);
+}
+
+static void conf_due_expect(const aw_due_item *it, const conf_fixture *fx, const char *id,
+                            int64_t due_ms, const char *val)
+{
+    assert_string_equal(it->id, id);
+    assert_string_equal(it->ns, fx->ns);
+    assert_string_equal(it->tenant, CONF_TENANT);
+    assert_string_equal(it->kind, DUE_KIND);
+    assert_int_equal(it->due_ms, due_ms);
+    assert_int_equal(it->len, strlen(val));
+    assert_memory_equal(it->value, val, it->len + 1);
+    assert_true(it->token > 0);
+}
+
+/* The key of an item taken: borrows it, so use it before clearing the item. */
+static aw_state_key conf_due_key(const conf_fixture *fx, const aw_due_item *it)
+{
+    return (aw_state_key){.ns = fx->ns, .tenant = it->tenant, .kind = DUE_KIND, .id = it->id};
+}
+
+static void test_due_order(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    static const int64_t due[] = {50, 10, 40, 20, 30};
+    char id[16], val[16];
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(id, sizeof(id), "d%" PRId64, due[i]);
+        snprintf(val, sizeof(val), "v%" PRId64, due[i]);
+        conf_due_put(fx, id, due[i], val);
+    }
+    conf_due_put(fx, "later", 100, "not yet");
+    aw_due_item out[DUE_MAX];
+    assert_int_equal(conf_due_take(fx, 5, DUE_MAX, CONF_LONG_TTL_MS, out), 0);
+    size_t n = conf_due_take(fx, 60, 3, CONF_LONG_TTL_MS, out);
+    assert_int_equal(n, 3);
+    conf_due_expect(&out[0], fx, "d10", 10, "v10");
+    conf_due_expect(&out[1], fx, "d20", 20, "v20");
+    conf_due_expect(&out[2], fx, "d30", 30, "v30");
+    conf_due_clear(out, n);
+    n = conf_due_take(fx, 60, DUE_MAX, CONF_LONG_TTL_MS, out);
+    assert_int_equal(n, 2);
+    conf_due_expect(&out[0], fx, "d40", 40, "v40");
+    conf_due_expect(&out[1], fx, "d50", 50, "v50");
+    conf_due_clear(out, n);
+    /* Not yet due until now reaches its time; due_ms == now is due. */
+    assert_int_equal(conf_due_take(fx, 99, DUE_MAX, CONF_LONG_TTL_MS, out), 0);
+    n = conf_due_take(fx, 100, DUE_MAX, CONF_LONG_TTL_MS, out);
+    assert_int_equal(n, 1);
+    conf_due_expect(&out[0], fx, "later", 100, "not yet");
+    conf_due_clear(out, n);
+}
+
+/* Pools are (ns, kind): another kind or namespace is not taken; tenants
+ * share the pool but are distinct items; values are binary. */
+static void test_due_isolation_and_values(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    static const char bin[] = {'a', '\0', 'b', '\xff', '\n'};
+    aw_state_key other_kind = conf_key_in(fx, "due-other", "x");
+    char ns2[64];
+    conf_random_hex(ns2, sizeof(ns2), "awconf");
+    aw_state_key other_ns = {.ns = ns2, .tenant = CONF_TENANT, .kind = DUE_KIND, .id = "y"};
+    aw_state_key t1 = conf_key_in(fx, DUE_KIND, "same-id");
+    aw_state_key t2 = {.ns = fx->ns, .tenant = "tenant-2", .kind = DUE_KIND, .id = "same-id"};
+    assert_ok(fx, aw_state_due_put(fx->ss, &other_kind, 1, "k", 1, &fx->err));
+    assert_ok(fx, aw_state_due_put(fx->ss, &other_ns, 1, "n", 1, &fx->err));
+    assert_ok(fx, aw_state_due_put(fx->ss, &t1, 2, bin, sizeof(bin), &fx->err));
+    assert_ok(fx, aw_state_due_put(fx->ss, &t2, 3, "", 0, &fx->err));
+    aw_due_item out[DUE_MAX];
+    size_t n = conf_due_take(fx, 10, DUE_MAX, CONF_LONG_TTL_MS, out);
+    assert_int_equal(n, 2);
+    assert_string_equal(out[0].tenant, CONF_TENANT);
+    assert_int_equal(out[0].len, sizeof(bin));
+    assert_memory_equal(out[0].value, bin, sizeof(bin));
+    assert_string_equal(out[1].tenant, "tenant-2");
+    assert_string_equal(out[1].id, "same-id");
+    assert_int_equal(out[1].len, 0);
+    assert_string_equal(out[1].value, "");
+    /* Tokens are per item (two items may share one: DynamoDB's are). */
+    assert_true(out[0].token > 0 && out[1].token > 0);
+    conf_due_clear(out, n);
+    /* The other pools still hold theirs: take them to leave nothing. */
+    n = 0;
+    assert_ok(fx, aw_state_due_take(fx->ss, fx->ns, "due-other", 10, DUE_MAX, 1000, out, &n,
+                                    &fx->err));
+    assert_int_equal(n, 1);
+    assert_ok(fx, aw_state_due_done(fx->ss, &other_kind, out[0].token, &fx->err));
+    conf_due_clear(out, n);
+    n = 0;
+    assert_ok(fx, aw_state_due_take(fx->ss, ns2, DUE_KIND, 10, DUE_MAX, 1000, out, &n, &fx->err));
+    assert_int_equal(n, 1);
+    assert_string_equal(out[0].ns, ns2);
+    assert_ok(fx, aw_state_due_done(fx->ss, &other_ns, out[0].token, &fx->err));
+    conf_due_clear(out, n);
+}
+
+static void test_due_done_stale(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    conf_due_put(fx, "a", 1, "x");
+    aw_due_item out[DUE_MAX];
+    assert_int_equal(conf_due_take(fx, 1, DUE_MAX, CONF_LONG_TTL_MS, out), 1);
+    aw_state_key k = conf_key_in(fx, DUE_KIND, "a");
+    uint64_t t = out[0].token;
+    assert_status(fx, aw_state_due_done(fx->ss, &k, t + 1, &fx->err), AW_CONFLICT);
+    assert_status(fx, aw_state_due_done(fx->ss, &k, t - 1, &fx->err), AW_CONFLICT);
+    assert_status(fx, aw_state_due_release(fx->ss, &k, t + 1, 0, &fx->err), AW_CONFLICT);
+    assert_ok(fx, aw_state_due_done(fx->ss, &k, t, &fx->err));
+    assert_status(fx, aw_state_due_done(fx->ss, &k, t, &fx->err), AW_CONFLICT);
+    assert_status(fx, aw_state_due_release(fx->ss, &k, t, 0, &fx->err), AW_CONFLICT);
+    conf_due_clear(out, 1);
+    assert_int_equal(conf_due_take(fx, 1000, DUE_MAX, CONF_LONG_TTL_MS, out), 0);
+    /* Put again after done: a new item whose token still exceeds the old. */
+    conf_due_put(fx, "a", 5, "y");
+    assert_int_equal(conf_due_take(fx, 5, DUE_MAX, CONF_LONG_TTL_MS, out), 1);
+    conf_due_expect(&out[0], fx, "a", 5, "y");
+    assert_true(out[0].token > t);
+    assert_status(fx, aw_state_due_done(fx->ss, &k, t, &fx->err), AW_CONFLICT);
+    assert_ok(fx, aw_state_due_done(fx->ss, &k, out[0].token, &fx->err));
+    conf_due_clear(out, 1);
+}
+
+/* A put meets a live lease: refused, the holder's item unchanged. Released
+ * (rescheduled), the item takes puts again. */
+static void test_due_put_while_leased(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    conf_due_put(fx, "p", 10, "first");
+    aw_due_item out[DUE_MAX];
+    assert_int_equal(conf_due_take(fx, 10, DUE_MAX, CONF_LONG_TTL_MS, out), 1);
+    aw_state_key k = conf_key_in(fx, DUE_KIND, "p");
+    uint64_t t1 = out[0].token;
+    conf_due_clear(out, 1);
+    assert_status(fx, aw_state_due_put(fx->ss, &k, 20, "second", 6, &fx->err), AW_CONFLICT);
+    /* Released to run at 500: not offered before, offered from then on. */
+    assert_ok(fx, aw_state_due_release(fx->ss, &k, t1, 500, &fx->err));
+    assert_status(fx, aw_state_due_done(fx->ss, &k, t1, &fx->err), AW_CONFLICT);
+    assert_int_equal(conf_due_take(fx, 499, DUE_MAX, CONF_LONG_TTL_MS, out), 0);
+    assert_int_equal(conf_due_take(fx, 500, DUE_MAX, CONF_LONG_TTL_MS, out), 1);
+    conf_due_expect(&out[0], fx, "p", 500, "first");
+    uint64_t t2 = out[0].token;
+    assert_true(t2 > t1);
+    conf_due_clear(out, 1);
+    /* Released without a new time: offered again at once, same due time. */
+    assert_ok(fx, aw_state_due_release(fx->ss, &k, t2, 0, &fx->err));
+    assert_ok(fx, aw_state_due_put(fx->ss, &k, 30, "third", 5, &fx->err));
+    assert_int_equal(conf_due_take(fx, 30, DUE_MAX, CONF_LONG_TTL_MS, out), 1);
+    conf_due_expect(&out[0], fx, "p", 30, "third");
+    assert_true(out[0].token > t2);
+    assert_ok(fx, aw_state_due_done(fx->ss, &k, out[0].token, &fx->err));
+    conf_due_clear(out, 1);
+}
+
+typedef struct due_wait {
+    int64_t lease_ms;
+    size_t n;
+    aw_due_item out[DUE_MAX];
+} due_wait;
+
+static bool conf_pred_due_take(conf_fixture *fx, void *arg)
+{
+    due_wait *w = arg;
+    w->n = conf_due_take(fx, 1000, DUE_MAX, w->lease_ms, w->out);
+    return w->n > 0;
+}
+
+/* The crash: a holder takes and never finishes. While its lease lives the
+ * item is nobody else's; once it expires (polled, bounded) the item is
+ * offered again with a higher token, and the old holder is fenced off. */
+static void test_due_crash_reoffer(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    for (int attempt = 1;; attempt++) {
+        char id[32];
+        snprintf(id, sizeof(id), "crash-%d", attempt);
+        conf_due_put(fx, id, 1, "job");
+        aw_due_item out[DUE_MAX];
+        int64_t t0 = aw_mono_now_ms();
+        assert_int_equal(conf_due_take(fx, 1000, DUE_MAX, CONF_SHORT_TTL_MS, out), 1);
+        uint64_t t1 = out[0].token;
+        aw_state_key k = conf_key_in(fx, DUE_KIND, id);
+        conf_due_clear(out, 1);
+        size_t n = conf_due_take(fx, 1000, DUE_MAX, CONF_SHORT_TTL_MS, out);
+        bool late = conf_late(t0, CONF_SHORT_TTL_MS);
+        uint64_t again = n ? out[0].token : 0;
+        conf_due_clear(out, n);
+        if (late) {
+            /* The second take may legitimately have seen the lease expired:
+             * retry with a fresh item (a done, if it fails, only leaves the
+             * old one leased in this test's own pool, past the takes
+             * below by its id). */
+            assert_true(attempt < CONF_TIMING_ATTEMPTS);
+            if (n == 1)
+                (void)aw_state_due_done(fx->ss, &k, again, &fx->err);
+            continue;
+        }
+        assert_int_equal(n, 0);
+        due_wait w = {.lease_ms = CONF_LONG_TTL_MS};
+        if (!conf_wait_for(fx, conf_pred_due_take, &w))
+            fail_msg("due item not offered again %d ms after its lease", CONF_WAIT_MS);
+        assert_int_equal(w.n, 1);
+        conf_due_expect(&w.out[0], fx, id, 1, "job");
+        assert_true(w.out[0].token > t1);
+        assert_status(fx, aw_state_due_done(fx->ss, &k, t1, &fx->err), AW_CONFLICT);
+        assert_ok(fx, aw_state_due_done(fx->ss, &k, w.out[0].token, &fx->err));
+        conf_due_clear(w.out, w.n);
+        return;
+    }
+}
+
+/* A lease that ran out is lost even if nobody took the item over. */
+static void test_due_done_after_expiry(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    conf_due_put(fx, "e", 1, "x");
+    aw_due_item out[DUE_MAX];
+    assert_int_equal(conf_due_take(fx, 1, DUE_MAX, CONF_SHORT_TTL_MS, out), 1);
+    aw_state_key k = conf_key_in(fx, DUE_KIND, "e");
+    uint64_t t = out[0].token;
+    conf_due_clear(out, 1);
+    conf_wait_past(fx, CONF_SHORT_TTL_MS);
+    assert_status(fx, aw_state_due_done(fx->ss, &k, t, &fx->err), AW_CONFLICT);
+    assert_status(fx, aw_state_due_release(fx->ss, &k, t, 0, &fx->err), AW_CONFLICT);
+    /* Still there, to be taken again. */
+    assert_int_equal(conf_due_take(fx, 1, DUE_MAX, CONF_LONG_TTL_MS, out), 1);
+    assert_true(out[0].token > t);
+    assert_ok(fx, aw_state_due_done(fx->ss, &k, out[0].token, &fx->err));
+    conf_due_clear(out, 1);
+}
+
+static void test_due_refused_arguments(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    aw_due_item out[DUE_MAX];
+    size_t n = 7;
+    aw_state_key k = conf_key_in(fx, DUE_KIND, "x");
+    aw_state_key no_tenant = {.ns = fx->ns, .kind = DUE_KIND, .id = "x"};
+    aw_state_key no_kind = {.ns = fx->ns, .tenant = CONF_TENANT, .id = "x"};
+    assert_status(fx, aw_state_due_take(fx->ss, fx->ns, DUE_KIND, 1, 0, 1000, out, &n, &fx->err),
+                  AW_PERMANENT);
+    assert_int_equal(n, 0);
+    assert_status(fx, aw_state_due_take(fx->ss, fx->ns, DUE_KIND, 1, AW_DUE_TAKE_MAX + 1, 1000,
+                                        out, &n, &fx->err),
+                  AW_PERMANENT);
+    assert_status(fx, aw_state_due_take(fx->ss, fx->ns, DUE_KIND, 1, 1, 0, out, &n, &fx->err),
+                  AW_PERMANENT);
+    assert_status(fx, aw_state_due_take(fx->ss, NULL, DUE_KIND, 1, 1, 10, out, &n, &fx->err),
+                  AW_PERMANENT);
+    assert_status(fx, aw_state_due_put(fx->ss, &no_tenant, 1, "v", 1, &fx->err), AW_PERMANENT);
+    assert_status(fx, aw_state_due_put(fx->ss, &no_kind, 1, "v", 1, &fx->err), AW_PERMANENT);
+    assert_status(fx, aw_state_due_put(fx->ss, &k, -1, "v", 1, &fx->err), AW_PERMANENT);
+    assert_status(fx, aw_state_due_done(fx->ss, &no_tenant, 1, &fx->err), AW_PERMANENT);
+    /* Nothing was written by the refused put. */
+    assert_int_equal(conf_due_take(fx, INT64_MAX / 2, DUE_MAX, 1000, out), 0);
+}
+
+/* Throughput of due_take: DUE_BENCH_ITEMS items taken in batches of
+ * DUE_BENCH_BATCH (then done one by one), printed; checked for counts only. */
+static void test_due_take_throughput(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    char id[16];
+    int64_t t0 = aw_mono_now_us();
+    for (int i = 0; i < DUE_BENCH_ITEMS; i++) {
+        snprintf(id, sizeof(id), "b%04d", i);
+        conf_due_put(fx, id, i, "payload-of-a-scheduled-action");
+    }
+    int64_t t1 = aw_mono_now_us();
+    aw_due_item *out = calloc(DUE_BENCH_ITEMS, sizeof(*out));
+    assert_non_null(out);
+    size_t total = 0;
+    for (;;) {
+        size_t n = 0;
+        assert_ok(fx, aw_state_due_take(fx->ss, fx->ns, DUE_KIND, DUE_BENCH_ITEMS,
+                                        DUE_BENCH_BATCH, CONF_LONG_TTL_MS, out + total, &n,
+                                        &fx->err));
+        if (n == 0)
+            break;
+        for (size_t i = 1; i < n; i++)
+            assert_true(out[total + i - 1].due_ms <= out[total + i].due_ms);
+        total += n;
+        assert_true(total <= DUE_BENCH_ITEMS);
+        if (total == DUE_BENCH_ITEMS)
+            break;
+    }
+    int64_t t2 = aw_mono_now_us();
+    assert_int_equal(total, DUE_BENCH_ITEMS);
+    for (size_t i = 0; i < total; i++) {
+        aw_state_key k = conf_due_key(fx, &out[i]);
+        assert_int_equal(out[i].due_ms, (int64_t)i); /* oldest first across batches */
+        assert_ok(fx, aw_state_due_done(fx->ss, &k, out[i].token, &fx->err));
+        aw_due_item_clear(&out[i]);
+    }
+    int64_t t3 = aw_mono_now_us();
+    free(out);
+#define DUE_RATE(us) ((us) > 0 ? DUE_BENCH_ITEMS * 1e6 / (double)(us) : 0.0)
+    printf("[   INFO   ] due[%s]: %d items: put %.0f/s, take (batches of %d) %.0f/s, "
+           "done %.0f/s\n",
+           g_run.driver->name, DUE_BENCH_ITEMS, DUE_RATE(t1 - t0), DUE_BENCH_BATCH,
+           DUE_RATE(t2 - t1), DUE_RATE(t3 - t2));
+#undef DUE_RATE
+    fflush(stdout);
+}
+
 /* ---- concurrency ------------------------------------------------------------ */
 
 #define RACE_THREADS 8
@@ -1738,6 +2106,96 @@ static void test_race_renew(conf_fixture *fx)
     free(sh);
 }
 
+/* The due race: RACE_THREADS threads, each with its own session, take from
+ * one pool of DUE_RACE_ITEMS items in small batches under long leases and
+ * finish each; every item must be taken exactly once, and every done of
+ * one's own lease must succeed. seen[i] counts the takes of item i. */
+#define DUE_RACE_ITEMS 500
+#define DUE_RACE_BATCH 8
+
+static aw_status due_take_retrying(aw_state_session *ss, const char *ns, aw_due_item *out,
+                                   size_t *n, aw_error *err)
+{
+    aw_status rc = AW_OK;
+    for (int attempt = 1; attempt <= 20; attempt++) {
+        rc = aw_state_due_take(ss, ns, DUE_KIND, DUE_RACE_ITEMS, DUE_RACE_BATCH,
+                               CONF_LONG_TTL_MS, out, n, err);
+        if (rc != AW_TRANSIENT || !err->retriable)
+            break;
+        aw_sleep_ms(attempt * 5);
+    }
+    return rc;
+}
+
+static void race_due_thread(race_thread *t, aw_state_session *ss)
+{
+    aw_error err = {0};
+    aw_due_item out[DUE_RACE_BATCH];
+    int64_t deadline = aw_mono_now_ms() + SPIN_LIMIT_MS;
+    for (;;) {
+        size_t n = 0;
+        aw_status rc = due_take_retrying(ss, t->sh->ns, out, &n, &err);
+        if (rc != AW_OK) {
+            race_fail(t, rc, "due_take", &err);
+            return;
+        }
+        if (n == 0)
+            return; /* every item is taken (leases outlive the race) */
+        for (size_t i = 0; i < n; i++) {
+            int idx = atoi(out[i].id + 4); /* "due-NNNN" */
+            if (idx < 0 || idx >= DUE_RACE_ITEMS || strncmp(out[i].id, "due-", 4) != 0)
+                race_fail(t, AW_INTERNAL, "due_take returned a foreign item", NULL);
+            else
+                atomic_fetch_add(&t->sh->seen[idx], 1);
+            aw_state_key k = {.ns = t->sh->ns, .tenant = out[i].tenant, .kind = DUE_KIND,
+                              .id = out[i].id};
+            rc = aw_state_due_done(ss, &k, out[i].token, &err);
+            if (rc != AW_OK)
+                race_fail(t, rc, "due_done of an item just taken", &err);
+            else
+                t->wins++;
+            aw_due_item_clear(&out[i]);
+        }
+        if (aw_mono_now_ms() > deadline) {
+            race_fail(t, AW_TRANSIENT, "due race still running", NULL);
+            return;
+        }
+    }
+}
+
+static void test_race_due(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    race_shared *sh = calloc(1, sizeof(*sh));
+    race_thread *ts = calloc(RACE_THREADS, sizeof(*ts));
+    assert_non_null(sh);
+    assert_non_null(ts);
+    char id[24];
+    for (int i = 0; i < DUE_RACE_ITEMS; i++) {
+        snprintf(id, sizeof(id), "due-%04d", i);
+        conf_due_put(fx, id, i % 37, "x");
+    }
+    int64_t t0 = aw_mono_now_ms();
+    race_run(fx, sh, ts, race_due_thread);
+    int64_t ms = aw_mono_now_ms() - t0;
+    int total = 0, busiest = 0;
+    for (int i = 0; i < RACE_THREADS; i++) {
+        total += ts[i].wins;
+        busiest = ts[i].wins > busiest ? ts[i].wins : busiest;
+    }
+    for (int i = 0; i < DUE_RACE_ITEMS; i++)
+        if (atomic_load(&sh->seen[i]) != 1)
+            fail_msg("due item %d taken %d times, want exactly once", i,
+                     (int)atomic_load(&sh->seen[i]));
+    assert_int_equal(total, DUE_RACE_ITEMS);
+    printf("[   INFO   ] due race: %d items by %d threads in %" PRId64 " ms (busiest %d)\n",
+           total, RACE_THREADS, ms, busiest);
+    aw_due_item out[DUE_MAX];
+    assert_int_equal(conf_due_take(fx, INT64_MAX / 2, DUE_MAX, 1000, out), 0);
+    free(ts);
+    free(sh);
+}
+
 /* ---- cross-process ------------------------------------------------------------
  *
  * Scale-out proven: XPROC_CHILDREN forked processes, each creating its own
@@ -1897,8 +2355,49 @@ static void xproc_complete_wins(xproc_report *rep, aw_state_session *ss, const c
 }
 
 /* The child: never returns. */
-static void xproc_child(int index, const char *ns, char (*ids)[24], int ready_fd, int go_fd,
-                        int report_fd)
+/* The due race of a child: take from the pool (ns, DUE_KIND) of items
+ * "xproc-NNNN" in batches under long leases until nothing is left, finish
+ * each; result[i] counts this process's takes of item i, token[i] the last
+ * token, acquired the takes, stale the dones refused. */
+static void xproc_due_all(xproc_report *rep, aw_state_session *ss, const char *ns)
+{
+    aw_error err = {0};
+    aw_due_item out[XPROC_BATCH];
+    int64_t deadline = aw_mono_now_ms() + XPROC_WAIT_MS;
+    for (;;) {
+        size_t n = 0;
+        aw_status rc = aw_state_due_take(ss, ns, DUE_KIND, XPROC_IDS, XPROC_BATCH,
+                                         CONF_LONG_TTL_MS, out, &n, &err);
+        if (rc != AW_OK) {
+            xproc_fail(rep, rc, "due_take", &err);
+            return;
+        }
+        if (n == 0)
+            return;
+        for (size_t i = 0; i < n; i++) {
+            long idx = strncmp(out[i].id, "xproc-", 6) == 0 ? atol(out[i].id + 6) : -1;
+            if (idx < 0 || idx >= XPROC_IDS) {
+                xproc_fail(rep, AW_INTERNAL, "due_take returned a foreign item", NULL);
+            } else {
+                rep->result[idx]++;
+                rep->token[idx] = out[i].token;
+                rep->acquired++;
+            }
+            aw_state_key k = {.ns = ns, .tenant = out[i].tenant, .kind = DUE_KIND,
+                              .id = out[i].id};
+            if (aw_state_due_done(ss, &k, out[i].token, &err) != AW_OK)
+                rep->stale++;
+            aw_due_item_clear(&out[i]);
+        }
+        if (aw_mono_now_ms() > deadline) {
+            xproc_fail(rep, AW_TRANSIENT, "due race still running", NULL);
+            return;
+        }
+    }
+}
+
+static void xproc_child(int index, const char *ns, char (*ids)[24], bool due, int ready_fd,
+                        int go_fd, int report_fd)
 {
     static xproc_report rep; /* this process's own copy after fork */
     aw_state *st = NULL;
@@ -1916,9 +2415,11 @@ static void xproc_child(int index, const char *ns, char (*ids)[24], int ready_fd
     ssize_t n;
     while ((n = read(go_fd, &go, 1)) < 0 && errno == EINTR)
         ;
-    if (rep.rc == AW_OK)
+    if (rep.rc == AW_OK && due)
+        xproc_due_all(&rep, ss, ns);
+    if (rep.rc == AW_OK && !due)
         xproc_claim_all(&rep, ss, ns, ids, index);
-    if (rep.rc == AW_OK)
+    if (rep.rc == AW_OK && !due)
         xproc_complete_wins(&rep, ss, ns, ids, index);
     xproc_write_all(report_fd, &rep, sizeof(rep));
     aw_state_session_close(ss);
@@ -1981,6 +2482,7 @@ typedef struct xproc_run {
     int nstarted;
     xproc_report rep[XPROC_CHILDREN];
     char ids[XPROC_IDS][24];
+    bool due; /* the due race instead of the claim race */
 } xproc_run;
 
 /* Fork the children; on failure the ones started are killed and reaped. */
@@ -2001,7 +2503,7 @@ static bool xproc_start(conf_fixture *fx, xproc_run *run, char *why, size_t whys
             close(ready[0]);
             close(go[1]); /* else the start pipe never reaches EOF */
             close(rep[0]);
-            xproc_child(i, fx->ns, run->ids, ready[1], go[0], rep[1]);
+            xproc_child(i, fx->ns, run->ids, run->due, ready[1], go[0], rep[1]);
         }
         close(rep[1]); /* later children must not hold this child's pipe */
         if (pid < 0) {
@@ -2033,13 +2535,11 @@ static bool xproc_start(conf_fixture *fx, xproc_run *run, char *why, size_t whys
     return ok;
 }
 
-static void test_xproc_claim(conf_fixture *fx)
+/* Start the children, collect their reports and reap them; fails the
+ * test (run freed) when any of that went wrong. */
+static void xproc_run_children(conf_fixture *fx, xproc_run *run)
 {
-    xproc_run *run = calloc(1, sizeof(*run));
     char why[200] = "";
-    assert_non_null(run);
-    for (size_t i = 0; i < XPROC_IDS; i++)
-        snprintf(run->ids[i], sizeof(run->ids[i]), "xproc-%04zu", i);
     bool ok = xproc_start(fx, run, why, sizeof(why));
     int64_t deadline = aw_mono_now_ms() + XPROC_WAIT_MS;
     for (int i = 0; i < run->nstarted; i++) {
@@ -2060,6 +2560,15 @@ static void test_xproc_claim(conf_fixture *fx)
         free(run);
         fail_msg("cross-process race: %s", why);
     }
+}
+
+static void test_xproc_claim(conf_fixture *fx)
+{
+    xproc_run *run = calloc(1, sizeof(*run));
+    assert_non_null(run);
+    for (size_t i = 0; i < XPROC_IDS; i++)
+        snprintf(run->ids[i], sizeof(run->ids[i]), "xproc-%04zu", i);
+    xproc_run_children(fx, run);
     uint32_t total = 0;
     for (int i = 0; i < XPROC_CHILDREN; i++) {
         if (run->rep[i].rc != AW_OK)
@@ -2115,6 +2624,42 @@ static void test_xproc_claim(conf_fixture *fx)
         printf(" p%d=%u/%u/%u", i, run->rep[i].acquired, run->rep[i].busy,
                XPROC_IDS - run->rep[i].acquired - run->rep[i].busy);
     printf("\n");
+    free(run);
+}
+
+/* The due race across processes: XPROC_CHILDREN processes, each its own
+ * backend and session, take from one pool of XPROC_IDS items; every item is
+ * taken by exactly one process, exactly once, and every done succeeds. */
+static void test_xproc_due(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    xproc_run *run = calloc(1, sizeof(*run));
+    assert_non_null(run);
+    run->due = true;
+    for (size_t i = 0; i < XPROC_IDS; i++) {
+        snprintf(run->ids[i], sizeof(run->ids[i]), "xproc-%04zu", i);
+        conf_due_put(fx, run->ids[i], (int64_t)(i % 50), "x");
+    }
+    xproc_run_children(fx, run);
+    uint32_t total = 0;
+    for (int i = 0; i < XPROC_CHILDREN; i++) {
+        if (run->rep[i].rc != AW_OK)
+            fail_msg("child %d: %s", i, run->rep[i].msg);
+        assert_int_equal(run->rep[i].stale, 0);
+        total += run->rep[i].acquired;
+    }
+    for (size_t id = 0; id < XPROC_IDS; id++) {
+        int takes = 0;
+        for (int i = 0; i < XPROC_CHILDREN; i++)
+            takes += run->rep[i].result[id];
+        if (takes != 1)
+            fail_msg("due item %zu taken %d times across processes, want once", id, takes);
+    }
+    assert_int_equal(total, XPROC_IDS);
+    aw_due_item out[DUE_MAX];
+    assert_int_equal(conf_due_take(fx, INT64_MAX / 2, DUE_MAX, 1000, out), 0);
+    printf("[   INFO   ] cross-process due: taken per process: p0=%u p1=%u p2=%u\n",
+           run->rep[0].acquired, run->rep[1].acquired, run->rep[2].acquired);
     free(run);
 }
 
@@ -2176,6 +2721,17 @@ static const conf_test dedup_tests[] = {
     {"claim_kind_ignored", test_claim_kind_ignored, true},
 };
 
+static const conf_test due_tests[] = {
+    {"due_order_and_not_yet_due", test_due_order, false},
+    {"due_isolation_and_values", test_due_isolation_and_values, false},
+    {"due_done_stale", test_due_done_stale, false},
+    {"due_put_while_leased", test_due_put_while_leased, false},
+    {"due_crash_reoffer", test_due_crash_reoffer, false},
+    {"due_done_after_expiry", test_due_done_after_expiry, false},
+    {"due_refused_arguments", test_due_refused_arguments, false},
+    {"due_take_throughput", test_due_take_throughput, false},
+};
+
 static const conf_test race_tests[] = {
     {"race_claim_8x1000", test_race_claim, true},
     {"race_increment_8_threads", test_race_increment, true},
@@ -2183,10 +2739,12 @@ static const conf_test race_tests[] = {
     {"race_set_versions", test_race_set_versions, true},
     {"race_lock", test_race_lock, true},
     {"race_renew_vs_claim_8_threads", test_race_renew, true},
+    {"race_due_take_8x500", test_race_due, true},
 };
 
 static const conf_test xproc_tests[] = {
     {"cross_process_claim_3x1000", test_xproc_claim, true},
+    {"cross_process_due_3x1000", test_xproc_due, true},
 };
 
 #define CONF_GROUP(name, t) {name, t, sizeof(t) / sizeof((t)[0]), false}
@@ -2196,7 +2754,8 @@ static const conf_group conf_groups[] = {
     CONF_GROUP("kv", kv_tests),         CONF_GROUP("ttl", ttl_tests),
     CONF_GROUP("counters", counter_tests), CONF_GROUP("cas", cas_tests),
     CONF_GROUP("scan", scan_tests),     CONF_GROUP("locks", lock_tests),
-    CONF_GROUP("dedup", dedup_tests),   CONF_RACE_GROUP("concurrency", race_tests),
+    CONF_GROUP("dedup", dedup_tests),   CONF_GROUP("due", due_tests),
+    CONF_RACE_GROUP("concurrency", race_tests),
 };
 
 /* Run only with aw_state_conformance_options.cross_process. */

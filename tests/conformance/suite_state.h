@@ -35,7 +35,8 @@ typedef struct aw_state_conformance_options {
     /* The backend's state is shared between processes (Redis, PostgreSQL,
      * DynamoDB): also run the "cross-process" group, in which 3 forked
      * processes, each with its own backend created from the same options,
-     * race to claim the same 1,000 identities. Leave false for per-process
+     * race to claim the same 1,000 identities (and to take the same 1,000
+     * due items, when the backend has a due index). Leave false for per-process
      * backends (memory): the group is then listed as not run. */
     bool cross_process;
     /* For a backend without AW_STATE_CAP_ATOMIC: the tests that need it

@@ -111,6 +111,33 @@ static void test_renew_batch_fault(void **state)
     aw_state_destroy(st);
 }
 
+/* The due index passes through with its faults: a faulted take reaches
+ * nothing (the item stays untaken, no output), the next one takes it. */
+static void test_due_fault(void **state)
+{
+    (void)state;
+    aw_state *st;
+    aw_state_session *ss = open_faulty("memory?transient_every=2", &st);
+    aw_state_key k = {"n", "t", "timer", "d1"};
+    aw_due_item out[4];
+    size_t n = 9;
+    aw_error err;
+    assert_int_equal(aw_state_due_put(ss, &k, 5, "v", 1, &err), AW_OK);            /* call 1 */
+    assert_int_equal(aw_state_due_take(ss, "n", "timer", 10, 4, 60000, out, &n, &err),
+                     AW_TRANSIENT);                                               /* 2 */
+    assert_true(err.retriable);
+    assert_int_equal(n, 0);
+    assert_int_equal(aw_state_due_take(ss, "n", "timer", 10, 4, 60000, out, &n, &err),
+                     AW_OK);                                                      /* 3 */
+    assert_int_equal(n, 1);
+    assert_string_equal(out[0].id, "d1");
+    assert_int_equal(aw_state_due_done(ss, &k, out[0].token, &err), AW_TRANSIENT); /* 4 */
+    assert_int_equal(aw_state_due_done(ss, &k, out[0].token, &err), AW_OK);        /* 5 */
+    aw_due_item_clear(&out[0]);
+    aw_state_session_close(ss);
+    aw_state_destroy(st);
+}
+
 static void test_bad_urls(void **state)
 {
     (void)state;
@@ -133,6 +160,7 @@ int main(void)
         cmocka_unit_test(test_transient_every),
         cmocka_unit_test(test_outage_ends),
         cmocka_unit_test(test_renew_batch_fault),
+        cmocka_unit_test(test_due_fault),
         cmocka_unit_test(test_bad_urls),
     };
     failed += cmocka_run_group_tests_name("faulty", tests, NULL, NULL);

@@ -116,6 +116,50 @@ static void test_complete(void **state)
     json_decref(j);
 }
 
+/* The due index: every write conditional on the lease, the take's lease
+ * also on the due time read; no expires_at anywhere (DynamoDB's TTL must
+ * never delete a waiting item). */
+static void test_due(void **state)
+{
+    (void)state;
+    json_t *j = parse(aw_ddb_build_due_put("tbl", &KEY, 55, "v", 1, NOW));
+    assert_string_equal(str(j, "ConditionExpression", NULL), "NOT aw_exp_ms > :now");
+    assert_string_equal(str(j, "UpdateExpression", NULL),
+                        "SET aw_val = :v, aw_due = :d REMOVE aw_exp_ms");
+    assert_string_equal(val(j, ":d", "N"), "55");
+    json_decref(j);
+    j = parse(aw_ddb_build_due_lease("tbl", &KEY, 55, 30000, NOW));
+    assert_string_equal(str(j, "ConditionExpression", NULL),
+                        "aw_due = :d AND NOT aw_exp_ms > :now");
+    assert_string_equal(str(j, "UpdateExpression", NULL),
+                        "SET aw_tok = if_not_exists(aw_tok, :seed) + :one, aw_exp_ms = :exp");
+    assert_string_equal(val(j, ":exp", "N"), "1700000030123");
+    assert_string_equal(val(j, ":seed", "N"), "1700000000123000");
+    assert_string_equal(str(j, "ReturnValues", NULL), "ALL_NEW");
+    char *text = json_dumps(j, 0);
+    assert_non_null(text);
+    assert_null(strstr(text, "expires_at"));
+    free(text);
+    json_decref(j);
+    j = parse(aw_ddb_build_due_query("tbl", "pk\x01", 3, 99, NOW, NULL));
+    assert_string_equal(str(j, "KeyConditionExpression", NULL), "pk = :p");
+    assert_string_equal(str(j, "FilterExpression", NULL),
+                        "aw_due <= :due AND NOT aw_exp_ms > :now");
+    assert_true(json_is_true(json_object_get(j, "ConsistentRead")));
+    json_decref(j);
+    j = parse(aw_ddb_build_due_done("tbl", &KEY, 9, NOW));
+    assert_string_equal(str(j, "ConditionExpression", NULL), "aw_tok = :t AND aw_exp_ms > :now");
+    assert_null(json_object_get(j, "UpdateExpression"));
+    json_decref(j);
+    j = parse(aw_ddb_build_due_release("tbl", &KEY, 9, 0, NOW));
+    assert_string_equal(str(j, "UpdateExpression", NULL), "SET aw_exp_ms = :now");
+    json_decref(j);
+    j = parse(aw_ddb_build_due_release("tbl", &KEY, 9, 777, NOW));
+    assert_string_equal(str(j, "UpdateExpression", NULL), "SET aw_exp_ms = :now, aw_due = :d");
+    assert_string_equal(val(j, ":d", "N"), "777");
+    json_decref(j);
+}
+
 static void test_values(void **state)
 {
     (void)state;
@@ -187,7 +231,7 @@ int main(void)
         cmocka_unit_test(test_claim),   cmocka_unit_test(test_lock_without_ttl),
         cmocka_unit_test(test_holder_conditions), cmocka_unit_test(test_complete),
         cmocka_unit_test(test_values),  cmocka_unit_test(test_reads),
-        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_table),   cmocka_unit_test(test_due),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

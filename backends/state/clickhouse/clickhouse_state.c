@@ -480,5 +480,9 @@ const aw_state_driver aw_state_clickhouse_driver = {
     .complete_batch = aw_chs_complete_batch,
     .lease_renew_batch = aw_chs_lease_renew_batch,
     .lease_release = aw_chs_lease_release,
+    /* No due-time index (the due_* slots stay NULL, so the front answers
+     * AW_UNSUPPORTED): "exactly one replica takes an item" needs the
+     * atomic conditional write this backend does not have, and unlike
+     * dedup there is no best-effort mode an operator could opt into. */
     .migrate = chs_migrate,
 };

@@ -15,5 +15,6 @@
 #define AW_DDB_A_TOPIC "aw_topic" /* B: done source topic */
 #define AW_DDB_A_PART "aw_part"   /* N: done source partition */
 #define AW_DDB_A_OFF "aw_off"     /* N: done source offset */
+#define AW_DDB_A_DUE "aw_due"     /* N: a due item's due time (caller's ms) */
 
 #endif

@@ -59,6 +59,16 @@ aw_status aw_ddb_lease_renew_batch(void *s, aw_lease_renewal *items, size_t n, i
                                    aw_error *err);
 aw_status aw_ddb_lease_release(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
 
+/* The due-time index (ddb_due.c): the driver slots of state_backend.h. */
+aw_status aw_ddb_due_put(void *s, const aw_state_key *k, int64_t due_ms, const void *val,
+                         size_t len, aw_error *err);
+aw_status aw_ddb_due_take(void *s, const char *ns, const char *kind, int64_t now_ms,
+                          size_t limit, int64_t lease_ms, aw_due_item *out, size_t *n,
+                          aw_error *err);
+aw_status aw_ddb_due_done(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
+aw_status aw_ddb_due_release(void *s, const aw_state_key *k, uint64_t token, int64_t retry_at_ms,
+                             aw_error *err);
+
 /* Table check (create) and migrate. */
 aw_status aw_ddb_table_check(aw_ddb_conn *c, const char *table, aw_error *err);
 aw_status aw_ddb_migrate(const aw_state_options *opts, int *applied, aw_error *err);

@@ -199,6 +199,7 @@ static aw_status record_from(const json_t *item, aw_ddb_record *r, aw_error *err
     bad |= attr_i64(item, AW_DDB_A_PART, &has, &v);
     r->part = (int32_t)v;
     bad |= attr_i64(item, AW_DDB_A_OFF, &has, &r->off);
+    bad |= attr_i64(item, AW_DDB_A_DUE, &r->has_due, &r->due_ms);
     if (bad) {
         aw_ddb_record_clear(r);
         return aw_error_set(err, AW_INTERNAL, "dynamodb: malformed item in the answer");

@@ -53,6 +53,8 @@ typedef struct aw_ddb_record {
     char *sum, *topic;
     int32_t part;
     int64_t off;
+    bool has_due;     /* a due item: its aw_due */
+    int64_t due_ms;
     char *sk;         /* the sort key bytes (Query items), NUL-terminated */
     size_t sk_len;
 } aw_ddb_record;

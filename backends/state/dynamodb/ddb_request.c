@@ -316,6 +316,92 @@ char *aw_ddb_build_complete(const char *table, const aw_ddb_key *k, uint64_t tok
     return dump(req, failed);
 }
 
+/* ---- the due index ---------------------------------------------------------- */
+
+/* NOT lease > :now: also true when the item has no lease (a comparison with
+ * a missing attribute is false) and when it is absent. */
+#define DUE_FREE "NOT " AW_DDB_A_EXP " > :now"
+#define DUE_HELD AW_DDB_A_TOK " = :t AND " AW_DDB_A_EXP " > :now"
+
+char *aw_ddb_build_due_put(const char *table, const aw_ddb_key *k, int64_t due_ms,
+                           const void *val, size_t len, int64_t now_ms)
+{
+    json_t *values;
+    int failed;
+    json_t *req = skeleton(table, k, &values, now_ms, &failed);
+    failed = failed || put(values, ":v", jb(val, len)) || put(values, ":d", jn_i64(due_ms)) ||
+             finish(req, json_incref(values),
+                    "SET " AW_DDB_A_VAL " = :v, " AW_DDB_A_DUE " = :d REMOVE " AW_DDB_A_EXP,
+                    DUE_FREE, NULL);
+    json_decref(values);
+    return dump(req, failed);
+}
+
+char *aw_ddb_build_due_query(const char *table, const void *pk, size_t pk_len, int64_t due_now,
+                             int64_t now_ms, const char *start_key)
+{
+    json_t *values = json_object();
+    json_t *req = json_pack("{s:s, s:b}", "TableName", table, "ConsistentRead", 1);
+    int failed = !req || !values || put(values, ":p", jb(pk, pk_len)) ||
+                 put(values, ":due", jn_i64(due_now)) || put(values, ":now", jn_i64(now_ms)) ||
+                 put(req, "KeyConditionExpression", json_string("pk = :p")) ||
+                 put(req, "FilterExpression",
+                     json_string(AW_DDB_A_DUE " <= :due AND " DUE_FREE)) ||
+                 put(req, "ExpressionAttributeValues", json_incref(values));
+    if (start_key && !failed)
+        failed = put(req, "ExclusiveStartKey", json_loads(start_key, 0, NULL));
+    json_decref(values);
+    return dump(req, failed);
+}
+
+char *aw_ddb_build_due_lease(const char *table, const aw_ddb_key *k, int64_t due_ms,
+                             int64_t lease_ms, int64_t now_ms)
+{
+    json_t *values;
+    int failed;
+    json_t *req = skeleton(table, k, &values, now_ms, &failed);
+    /* The seed as in aw_ddb_build_acquire: a counter recreated after done
+     * deleted the item starts above every token the old one handed out. */
+    failed = failed || put(values, ":seed", jn_i64(now_ms * 1000)) ||
+             put(values, ":one", jn_i64(1)) || put(values, ":d", jn_i64(due_ms)) ||
+             put(values, ":exp", jn_i64(now_ms + lease_ms)) ||
+             finish(req, json_incref(values),
+                    "SET " AW_DDB_A_TOK " = if_not_exists(" AW_DDB_A_TOK ", :seed) + :one, "
+                    AW_DDB_A_EXP " = :exp",
+                    AW_DDB_A_DUE " = :d AND " DUE_FREE, "ALL_NEW");
+    json_decref(values);
+    return dump(req, failed);
+}
+
+char *aw_ddb_build_due_done(const char *table, const aw_ddb_key *k, uint64_t token,
+                            int64_t now_ms)
+{
+    json_t *values;
+    int failed;
+    json_t *req = skeleton(table, k, &values, now_ms, &failed);
+    failed = failed || put(values, ":t", jn_u64(token)) ||
+             finish(req, json_incref(values), NULL, DUE_HELD, NULL);
+    json_decref(values);
+    return dump(req, failed);
+}
+
+char *aw_ddb_build_due_release(const char *table, const aw_ddb_key *k, uint64_t token,
+                               int64_t retry_at_ms, int64_t now_ms)
+{
+    json_t *values;
+    int failed;
+    json_t *req = skeleton(table, k, &values, now_ms, &failed);
+    bool move = retry_at_ms > 0;
+    failed = failed || put(values, ":t", jn_u64(token)) ||
+             (move && put(values, ":d", jn_i64(retry_at_ms))) ||
+             finish(req, json_incref(values),
+                    move ? "SET " AW_DDB_A_EXP " = :now, " AW_DDB_A_DUE " = :d"
+                         : "SET " AW_DDB_A_EXP " = :now",
+                    DUE_HELD, NULL);
+    json_decref(values);
+    return dump(req, failed);
+}
+
 char *aw_ddb_build_describe_table(const char *table)
 {
     json_t *req = json_pack("{s:s}", "TableName", table);

@@ -97,6 +97,29 @@ char *aw_ddb_build_complete(const char *table, const aw_ddb_key *k, uint64_t tok
                             const char *topic, int32_t partition, int64_t offset,
                             const char *summary, int64_t window_ms, int64_t now_ms);
 
+/* The due index (ddb_due.c): items in the bucket partitions of a pool,
+ *   pk = prefix 'q' enc(ns, "", kind, "") bucket-digit   sk = member
+ *   aw_val (B), aw_due (N), aw_tok (N, the token counter, seeded as in
+ *   acquire), aw_exp_ms (N, the lease end; absent or <= now: not leased).
+ * No expires_at: DynamoDB's TTL must never delete a waiting item. */
+/* put: SET value and due, lease removed, iff no live lease. */
+char *aw_ddb_build_due_put(const char *table, const aw_ddb_key *k, int64_t due_ms,
+                           const void *val, size_t len, int64_t now_ms);
+/* Query of one bucket, filtered to items due at due_now and not leased at
+ * now_ms (the filter runs after the read: a bucket is read whole). */
+char *aw_ddb_build_due_query(const char *table, const void *pk, size_t pk_len, int64_t due_now,
+                             int64_t now_ms, const char *start_key);
+/* Lease the item iff its due time is still due_ms and it has no live
+ * lease: a new token, lease until now + lease_ms. ReturnValues ALL_NEW. */
+char *aw_ddb_build_due_lease(const char *table, const aw_ddb_key *k, int64_t due_ms,
+                             int64_t lease_ms, int64_t now_ms);
+/* done (delete) / release (lease ended now; retry_at_ms > 0 becomes the
+ * due time) iff token holds the live lease. */
+char *aw_ddb_build_due_done(const char *table, const aw_ddb_key *k, uint64_t token,
+                            int64_t now_ms);
+char *aw_ddb_build_due_release(const char *table, const aw_ddb_key *k, uint64_t token,
+                               int64_t retry_at_ms, int64_t now_ms);
+
 /* Table management (migrate and create). */
 char *aw_ddb_build_describe_table(const char *table);
 /* CreateTable: definition is the JSON of migrations/dynamodb (without

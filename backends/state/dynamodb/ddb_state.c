@@ -537,5 +537,9 @@ const aw_state_driver aw_state_dynamodb_driver = {
     .complete_batch = aw_ddb_complete_batch,
     .lease_renew_batch = aw_ddb_lease_renew_batch,
     .lease_release = aw_ddb_lease_release,
+    .due_put = aw_ddb_due_put,
+    .due_take = aw_ddb_due_take,
+    .due_done = aw_ddb_due_done,
+    .due_release = aw_ddb_due_release,
     .migrate = aw_ddb_migrate,
 };

@@ -35,6 +35,9 @@
  *    extend/renew/release/complete are conditional on "aw_tok = :t AND
  *    live" (and aw_st = "L" for leases): a stale holder changes nothing.
  *  - Reads use ConsistentRead; expired items count as absent on every read.
+ *  - The due index (ddb_due.c): bucket partitions per pool, a take reads
+ *    every bucket and leases with conditional writes; its cost and limits
+ *    are stated there and in docs/backends/dynamodb.md.
  *  - Batches: claim_batch, complete_batch and lease_renew_batch send one
  *    request per item, AW_DDB_MAX_INFLIGHT at once on the session's curl
  *    multi handle (conditional writes cannot be batched in BatchWriteItem,

@@ -242,6 +242,34 @@ static aw_status f_lease_release(void *s, const aw_state_key *k, uint64_t token,
     return aw_state_lease_release(S->inner, k, token, err);
 }
 
+/* The due index passes through like every call, a fault failing the whole
+ * call before the inner backend sees it. A backend without a due index
+ * answers AW_UNSUPPORTED through the inner front. */
+static aw_status f_due_put(void *s, const aw_state_key *k, int64_t due_ms, const void *v,
+                           size_t len, aw_error *err)
+{
+    GUARD();
+    return aw_state_due_put(S->inner, k, due_ms, v, len, err);
+}
+static aw_status f_due_take(void *s, const char *ns, const char *kind, int64_t now_ms,
+                            size_t limit, int64_t lease_ms, aw_due_item *out, size_t *n,
+                            aw_error *err)
+{
+    GUARD();
+    return aw_state_due_take(S->inner, ns, kind, now_ms, limit, lease_ms, out, n, err);
+}
+static aw_status f_due_done(void *s, const aw_state_key *k, uint64_t token, aw_error *err)
+{
+    GUARD();
+    return aw_state_due_done(S->inner, k, token, err);
+}
+static aw_status f_due_release(void *s, const aw_state_key *k, uint64_t token,
+                               int64_t retry_at_ms, aw_error *err)
+{
+    GUARD();
+    return aw_state_due_release(S->inner, k, token, retry_at_ms, err);
+}
+
 const aw_state_driver aw_state_faulty_driver = {
     .name = "faulty",
     .caps = AW_STATE_CAP_ATOMIC, /* as the inner backend; only atomic ones are wrapped in tests */
@@ -263,4 +291,8 @@ const aw_state_driver aw_state_faulty_driver = {
     .complete_batch = f_complete_batch,
     .lease_renew_batch = f_lease_renew_batch,
     .lease_release = f_lease_release,
+    .due_put = f_due_put,
+    .due_take = f_due_take,
+    .due_done = f_due_done,
+    .due_release = f_due_release,
 };

@@ -21,7 +21,8 @@
  * where the space byte keeps plain values ('v'), locks ('l') and dedup
  * records ('d') apart: a `set` can never overwrite a lock or a lease. Because
  * the id comes last and raw in the encoding, a scan by id prefix is a byte
- * prefix match on the stored key (no wildcard of any kind).
+ * prefix match on the stored key (no wildcard of any kind). The due index
+ * lives apart, under its own mutex (memory_due.c).
  *
  * Fencing tokens (locks and claims) come from one backend-wide 64-bit atomic
  * counter. Tokens are drawn while the key's shard mutex is held, so for one
@@ -33,6 +34,7 @@
  * hold so no writer waits behind a long sweep. destroy() wakes it through a
  * condition variable and joins it, so destroy does not wait out an interval. */
 #include "backends/state/memory/memory_state.h"
+#include "backends/state/memory/memory_due.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -106,6 +108,7 @@ typedef struct mem_backend {
     size_t shards_ready;       /* shards whose mutex/buckets exist (create
                                   and destroy only) */
     mem_shard shards[MEM_SHARDS];
+    aw_mem_due *due;           /* the due-time index (memory_due.c; own lock) */
 
     /* Lock-free: fetch_add'ed while holding the shard mutex of the name. */
     _Atomic uint64_t last_token;
@@ -498,6 +501,7 @@ static void mem_destroy(void *backend)
         pthread_mutex_destroy(&b->reaper_mu);
     }
     mem_shards_free(b);
+    aw_mem_due_free(b->due);
     free(b->key_prefix);
     free(b);
 }
@@ -524,6 +528,8 @@ static aw_status mem_create(const aw_state_options *opts, void **out, aw_error *
     if (!b->key_prefix)
         goto nomem;
     b->prefix_len = strlen(prefix);
+    if (!(b->due = aw_mem_due_new()))
+        goto nomem;
     for (; b->shards_ready < MEM_SHARDS; b->shards_ready++)
         if (mem_shard_init(&b->shards[b->shards_ready]))
             goto nomem;
@@ -1065,6 +1071,32 @@ static aw_status mem_lease_release(void *s, const aw_state_key *k, uint64_t toke
                         "lease not held with this token", err);
 }
 
+/* ---- the due-time index (memory_due.c) ---------------------------------- */
+
+/* The index lives in the backend object, so key_prefix needs no part in it:
+ * two backends never share it. */
+static aw_status mem_due_put(void *s, const aw_state_key *k, int64_t due_ms, const void *val,
+                             size_t len, aw_error *err)
+{
+    return aw_mem_due_put(((mem_session *)s)->b->due, k, due_ms, val, len, err);
+}
+static aw_status mem_due_take(void *s, const char *ns, const char *kind, int64_t now_ms,
+                              size_t limit, int64_t lease_ms, aw_due_item *out, size_t *n,
+                              aw_error *err)
+{
+    return aw_mem_due_take(((mem_session *)s)->b->due, ns, kind, now_ms, limit, lease_ms, out, n,
+                           err);
+}
+static aw_status mem_due_done(void *s, const aw_state_key *k, uint64_t token, aw_error *err)
+{
+    return aw_mem_due_done(((mem_session *)s)->b->due, k, token, err);
+}
+static aw_status mem_due_release(void *s, const aw_state_key *k, uint64_t token,
+                                 int64_t retry_at_ms, aw_error *err)
+{
+    return aw_mem_due_release(((mem_session *)s)->b->due, k, token, retry_at_ms, err);
+}
+
 const aw_state_driver aw_state_memory_driver = {
     .name = "memory",
     .caps = AW_STATE_CAP_ATOMIC,
@@ -1086,4 +1118,8 @@ const aw_state_driver aw_state_memory_driver = {
     .complete_batch = mem_complete_batch,
     .lease_renew_batch = mem_lease_renew_batch,
     .lease_release = mem_lease_release,
+    .due_put = mem_due_put,
+    .due_take = mem_due_take,
+    .due_done = mem_due_done,
+    .due_release = mem_due_release,
 };

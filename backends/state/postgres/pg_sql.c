@@ -263,6 +263,55 @@ static const aw_pg_stmt_def stmts[AW_PG_STMT_COUNT] = {
                              "RETURNING 1",
                              2},
 
+    /* The due index (migration 0003): $1 pool, $2 tenant, $3 id first in
+     * every statement on one item. A lease is live iff lease_until > now().
+     * put: $4 due_ms, $5 value; refused (no row) while the lease lives. */
+    [AW_PG_DUE_PUT] = {"aw_due_put",
+                       "INSERT INTO aw_state_due AS t (pool, tenant, id, due_ms, value) "
+                       "VALUES ($1::bytea, $2::bytea, $3::bytea, $4::bigint, $5::bytea) "
+                       "ON CONFLICT (pool, tenant, id) DO UPDATE "
+                       "SET due_ms = excluded.due_ms, value = excluded.value, lease_until = NULL "
+                       "WHERE t.lease_until IS NULL OR t.lease_until <= now() "
+                       "RETURNING 1",
+                       5},
+
+    /* take: $1 pool, $2 now_ms, $3 limit, $4 lease_ms. One statement: the
+     * oldest due rows not leased, locked with SKIP LOCKED (a concurrent
+     * take passes over the rows this one holds instead of waiting for
+     * them), then leased with a new token each. A row another take leased
+     * and committed meanwhile is re-checked on its new version after the
+     * lock (READ COMMITTED) and dropped: it cannot be taken twice. The
+     * RETURNING order is the executor's: the caller sorts by due_ms. */
+    [AW_PG_DUE_TAKE] = {"aw_due_take",
+                        "WITH c AS ("
+                        "  SELECT pool, tenant, id FROM aw_state_due "
+                        "   WHERE pool = $1::bytea AND due_ms <= $2::bigint "
+                        "     AND (lease_until IS NULL OR lease_until <= now()) "
+                        "   ORDER BY due_ms LIMIT $3::bigint FOR UPDATE SKIP LOCKED) "
+                        "UPDATE aw_state_due t SET token = nextval('aw_state_tokens'), "
+                        "    lease_until = " EXPIRY("$4") " "
+                        "FROM c WHERE t.pool = c.pool AND t.tenant = c.tenant AND t.id = c.id "
+                        "RETURNING t.tenant, t.id, t.due_ms, t.token, t.value",
+                        4},
+
+    /* done: $4 token. */
+    [AW_PG_DUE_DONE] = {"aw_due_done",
+                        "DELETE FROM aw_state_due "
+                        "WHERE pool = $1::bytea AND tenant = $2::bytea AND id = $3::bytea "
+                        "  AND token = $4::bigint AND lease_until > now() "
+                        "RETURNING 1",
+                        4},
+
+    /* release: $4 token, $5 retry_at_ms (<= 0: keep due_ms). */
+    [AW_PG_DUE_RELEASE] = {"aw_due_release",
+                           "UPDATE aw_state_due "
+                           "SET lease_until = NULL, "
+                           "    due_ms = CASE WHEN $5::bigint > 0 THEN $5::bigint ELSE due_ms END "
+                           "WHERE pool = $1::bytea AND tenant = $2::bytea AND id = $3::bytea "
+                           "  AND token = $4::bigint AND lease_until > now() "
+                           "RETURNING 1",
+                           5},
+
     /* Reaper chunks: $1 rows at most, $2 grace ms (rows must have expired
      * that long ago). SKIP LOCKED: a reaper never waits for a worker, nor
      * for another process's reaper. The expiry is checked again on the row

@@ -36,6 +36,10 @@ typedef enum aw_pg_stmt {
     AW_PG_LEASE_RENEW,  /* lease_renew_batch: one statement per batch */
     AW_PG_LEASE_RENEW_ONE, /* lease_renew_batch of one item */
     AW_PG_LEASE_RELEASE,
+    AW_PG_DUE_PUT,      /* the due index (pg_due.c) */
+    AW_PG_DUE_TAKE,
+    AW_PG_DUE_DONE,
+    AW_PG_DUE_RELEASE,
     AW_PG_REAP_VALUES,
     AW_PG_REAP_LOCKS,
     AW_PG_REAP_DEDUP,

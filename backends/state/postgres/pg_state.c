@@ -11,9 +11,9 @@
  * `acteon-worker migrate -c FILE` (pg_migrate.h); the worker never creates
  * or changes it and refuses to start when it is missing or older than this
  * build needs. Files: pg_sql (every statement), pg_state (this: driver,
- * values, locks), pg_dedup (claim/complete), pg_reaper; shared with the
- * audit backend in backends/postgres/: pg_conn (connection, errors),
- * pg_params (parameters, arrays), pg_migrate.
+ * values, locks), pg_dedup (claim/complete), pg_due (the due index),
+ * pg_reaper; shared with the audit backend in backends/postgres/: pg_conn
+ * (connection, errors), pg_params (parameters, arrays), pg_migrate.
  *
  * What it guarantees, honestly:
  *  - Against ONE primary, every promise of docs/design.md section 3 holds for
@@ -543,5 +543,9 @@ const aw_state_driver aw_state_postgres_driver = {
     .complete_batch = aw_pgs_complete_batch,
     .lease_renew_batch = aw_pgs_lease_renew_batch,
     .lease_release = aw_pgs_lease_release,
+    .due_put = aw_pgs_due_put,
+    .due_take = aw_pgs_due_take,
+    .due_done = aw_pgs_due_done,
+    .due_release = aw_pgs_due_release,
     .migrate = pg_migrate,
 };

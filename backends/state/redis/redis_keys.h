@@ -9,6 +9,12 @@
  *   'l'  locks: a string holding the holder's fencing token
  *   'd'  dedup records (kind "dedup", the caller's kind is ignored): a hash
  *        {s = "L" lease | "D" done, t = token, sum, top, p, o}
+ *   'q'  the due index, per pool (ns, kind): three keys
+ *          key_prefix | 'q' | aw_key_encode(ns, "", kind, X) with X =
+ *          "w" the waiting items (zset member -> due_ms),
+ *          "l" the leased ones (zset member -> lease end, server ms),
+ *          "h" the items (hash member -> "due_ms:token:value"),
+ *        where member = <decimal length of tenant> ':' tenant id
  *   key_prefix | "f:tokens"  the one fencing-token counter (never expires)
  * aw_key_encode length-prefixes ns, tenant and kind, so no byte in them can
  * alias another tuple; the id comes last and raw, so the keys of every id
@@ -23,6 +29,7 @@
 #define AW_REDIS_SPACE_VALUE 'v'
 #define AW_REDIS_SPACE_LOCK 'l'
 #define AW_REDIS_SPACE_DEDUP 'd'
+#define AW_REDIS_SPACE_DUE 'q'
 #define AW_REDIS_DEDUP_KIND "dedup"
 #define AW_REDIS_TOKENS_SUFFIX "f:tokens"
 

@@ -32,6 +32,30 @@
     "  else redis.call('PERSIST', k) end\n"                                    \
     "end\n"
 
+/* The due index (redis_keys.h): KEYS[1] the waiting items (zset, score
+ * due_ms), KEYS[2] the leased ones (zset, score: lease end, server clock
+ * ms), KEYS[3] the items (hash member -> "due_ms:token:value"). An item is
+ * in exactly one of the two zsets. A lease is live while its end is after
+ * the server's now: done and release check that, and a take first moves
+ * the expired leases back to the waiting set (at most 1,000 of them
+ * per take, so one script stays short; the rest follow in later takes). */
+#define LUA_DUE_NOW                                                            \
+    "local function server_ms()\n"                                             \
+    "  local t = redis.call('TIME')\n"                                         \
+    "  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"     \
+    "end\n"
+/* The item of member ARGV[1] iff token ARGV[2] holds its live lease: its
+ * stored text, else nil. */
+#define LUA_DUE_HELD                                                           \
+    LUA_DUE_NOW                                                                \
+    "local function held()\n"                                                  \
+    "  local e = redis.call('ZSCORE', KEYS[2], ARGV[1])\n"                     \
+    "  if not e or tonumber(e) <= server_ms() then return nil end\n"           \
+    "  local h = redis.call('HGET', KEYS[3], ARGV[1])\n"                       \
+    "  if not h or string.match(h, '^%-?%d+:(%d+):') ~= ARGV[2] then return nil end\n" \
+    "  return h\n"                                                             \
+    "end\n"
+
 static const char *const sources[AW_RS_COUNT] = {
     [AW_RS_INSERT] =
         /* Set only if absent (an expired key is absent): version 1. */
@@ -145,6 +169,64 @@ static const char *const sources[AW_RS_COUNT] = {
         "if h[1] ~= 'L' or h[2] ~= ARGV[1] then return 0 end\n"
         "redis.call('DEL', KEYS[1])\n"
         "return 1\n",
+
+    [AW_RS_DUE_PUT] =
+        /* A live lease refuses; otherwise the item (new, waiting, or with
+         * an expired lease) waits at the new due time with the new value.
+         * Token 0: no lease holds it. */
+        LUA_DUE_NOW
+        "local e = redis.call('ZSCORE', KEYS[2], ARGV[1])\n"
+        "if e and tonumber(e) > server_ms() then return 0 end\n"
+        "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+        "redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])\n"
+        "redis.call('HSET', KEYS[3], ARGV[1], ARGV[2] .. ':0:' .. ARGV[3])\n"
+        "return 1\n",
+
+    [AW_RS_DUE_TAKE] =
+        LUA_DUE_NOW
+        LUA_NEXT_TOKEN
+        "local now = server_ms()\n"
+        "for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)) do\n"
+        "  local h = redis.call('HGET', KEYS[3], m)\n"
+        "  if h then redis.call('ZADD', KEYS[1], string.match(h, '^(%-?%d+):'), m) end\n"
+        "  redis.call('ZREM', KEYS[2], m)\n"
+        "end\n"
+        "local out = {}\n"
+        "local lease_end = now + tonumber(ARGV[3])\n"
+        "for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])) do\n"
+        "  local d, v = string.match(redis.call('HGET', KEYS[3], m), '^(%-?%d+):%d+:(.*)$')\n"
+        "  local t = next_token(KEYS[4])\n"
+        "  redis.call('HSET', KEYS[3], m, d .. ':' .. t .. ':' .. v)\n"
+        "  redis.call('ZREM', KEYS[1], m)\n"
+        "  redis.call('ZADD', KEYS[2], lease_end, m)\n"
+        "  out[#out + 1] = m\n"
+        "  out[#out + 1] = d\n"
+        "  out[#out + 1] = t\n"
+        "  out[#out + 1] = v\n"
+        "end\n"
+        "return out\n",
+
+    [AW_RS_DUE_DONE] =
+        LUA_DUE_HELD
+        "if not held() then return 0 end\n"
+        "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+        "redis.call('HDEL', KEYS[3], ARGV[1])\n"
+        "return 1\n",
+
+    [AW_RS_DUE_RELEASE] =
+        /* Back to waiting, at retry_at_ms when > 0. The token stays in the
+         * item but no lease holds it, so it is refused from now on. */
+        LUA_DUE_HELD
+        "local h = held()\n"
+        "if not h then return 0 end\n"
+        "local d, rest = string.match(h, '^(%-?%d+):(.*)$')\n"
+        "if tonumber(ARGV[3]) > 0 then\n"
+        "  d = ARGV[3]\n"
+        "  redis.call('HSET', KEYS[3], ARGV[1], d .. ':' .. rest)\n"
+        "end\n"
+        "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+        "redis.call('ZADD', KEYS[1], d, ARGV[1])\n"
+        "return 1\n",
 };
 
 static const char *const names[AW_RS_COUNT] = {
@@ -159,6 +241,10 @@ static const char *const names[AW_RS_COUNT] = {
     [AW_RS_COMPLETE] = "complete",
     [AW_RS_LEASE_RENEW] = "lease_renew",
     [AW_RS_LEASE_RELEASE] = "lease_release",
+    [AW_RS_DUE_PUT] = "due_put",
+    [AW_RS_DUE_TAKE] = "due_take",
+    [AW_RS_DUE_DONE] = "due_done",
+    [AW_RS_DUE_RELEASE] = "due_release",
 };
 
 const char *aw_redis_script_source(aw_redis_script s)

@@ -33,6 +33,13 @@ typedef enum aw_redis_script {
                            offset, window_ms -> 1 | 0 (stale) */
     AW_RS_LEASE_RENEW,  /* KEYS dedup; ARGV token, lease_ms -> 1 | 0 */
     AW_RS_LEASE_RELEASE,/* KEYS dedup; ARGV token -> 1 | 0 */
+    /* The due index (redis_keys.h): KEYS waiting zset, lease zset, items
+     * hash (and the token counter for take). */
+    AW_RS_DUE_PUT,      /* ARGV member, due_ms, value -> 1 | 0 (leased) */
+    AW_RS_DUE_TAKE,     /* KEYS + tokens; ARGV now_ms, limit, lease_ms
+                           -> {member, due_ms, token, value, ...} oldest first */
+    AW_RS_DUE_DONE,     /* ARGV member, token -> 1 | 0 (not held) */
+    AW_RS_DUE_RELEASE,  /* ARGV member, token, retry_at_ms -> 1 | 0 */
     AW_RS_COUNT
 } aw_redis_script;
 

@@ -42,7 +42,8 @@
  * cycle); no reaper runs here and reaper_interval_ms is ignored. Fencing
  * tokens come from one counter per key prefix (not one per identity), so
  * nothing is left behind per identity either. Only values written without a
- * TTL and done records with window_ms <= 0 stay, as the caller asked.
+ * TTL and done records with window_ms <= 0 stay, as the caller asked, and
+ * due items (they wait to be taken; due_done deletes them).
  *
  * Connections: one per session (= per worker thread); a session is never
  * shared. A dropped connection (I/O error, EOF, command timeout) makes the
@@ -52,7 +53,8 @@
  * (the reply, not the command, may be what was lost): a claim retried after
  * such a failure can find its own lease and report BUSY until it expires.
  *
- * Round trips: each operation is one round trip; claim_batch,
+ * Round trips: each operation is one round trip (each due_* call is one
+ * script over its pool's three keys); claim_batch,
  * complete_batch and lease_renew_batch send the whole batch as ONE
  * pipelined round trip (N EVALSHA
  * appended, then N replies read). A NOSCRIPT (scripts flushed on the server)
@@ -60,6 +62,7 @@
 #include "backends/state/redis/redis_state.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -909,6 +912,168 @@ static aw_status rs_lease_release(void *ss, const aw_state_key *k, uint64_t toke
                        "lease_release", "lease not held with this token", err);
 }
 
+/* ---- the due index (layout: redis_keys.h; scripts: redis_scripts.c) -------- */
+
+#define RS_DUE_KEYS 3 /* waiting zset, lease zset, items hash */
+
+/* The pool's three keys into s->keys, one after another, each
+ * s->key_len[0] bytes long (they differ only in their last byte); then the
+ * member of key k (NULL for a take) after them, at s->key_off[1]. */
+static aw_status rs_due_keys(rs_session *s, const char *ns, const char *kind,
+                             const aw_state_key *k, aw_error *err)
+{
+    static const char suffix[RS_DUE_KEYS] = {'w', 'l', 'h'};
+    aw_status rc = rs_reserve(s, 2, err);
+    if (rc != AW_OK)
+        return rc;
+    aw_buf_reset(&s->keys);
+    for (int i = 0; i < RS_DUE_KEYS; i++) {
+        char x[2] = {suffix[i], '\0'};
+        if (aw_redis_key_append(&s->keys, s->b->prefix, s->b->prefix_len, AW_REDIS_SPACE_DUE, ns,
+                                "", kind, x))
+            return rs_nomem(err);
+        if (i == 0)
+            s->key_len[0] = s->keys.len;
+    }
+    s->key_off[1] = s->keys.len;
+    if (k) {
+        const char *id = k->id ? k->id : "";
+        char len[24];
+        int n = snprintf(len, sizeof(len), "%zu:", strlen(k->tenant));
+        if (aw_buf_append(&s->keys, len, (size_t)n) ||
+            aw_buf_append(&s->keys, k->tenant, strlen(k->tenant)) ||
+            aw_buf_append(&s->keys, id, strlen(id)))
+            return rs_nomem(err);
+    }
+    s->key_len[1] = s->keys.len - s->key_off[1];
+    return AW_OK;
+}
+
+/* Start an EVALSHA of a due script with the pool's keys (and the token
+ * counter when with_tokens), after rs_due_keys. */
+static void rs_due_cmd(rs_session *s, aw_redis_cmd *cmd, aw_redis_script script, bool with_tokens)
+{
+    aw_redis_cmd_script(cmd, script, RS_DUE_KEYS + with_tokens);
+    for (int i = 0; i < RS_DUE_KEYS; i++)
+        aw_redis_cmd_arg(cmd, s->keys.data + (size_t)i * s->key_len[0], s->key_len[0]);
+    if (with_tokens)
+        aw_redis_cmd_arg(cmd, s->b->tokens_key, s->b->tokens_len);
+}
+
+static aw_status rs_due_put(void *ss, const aw_state_key *k, int64_t due_ms, const void *val,
+                            size_t len, aw_error *err)
+{
+    rs_session *s = ss;
+    aw_redis_cmd cmd;
+    bool written = false;
+    aw_status rc = rs_due_keys(s, k->ns, k->kind, k, err);
+    if (rc != AW_OK)
+        return rc;
+    rs_due_cmd(s, &cmd, AW_RS_DUE_PUT, false);
+    aw_redis_cmd_arg(&cmd, s->keys.data + s->key_off[1], s->key_len[1]);
+    aw_redis_cmd_num(&cmd, due_ms);
+    aw_redis_cmd_arg(&cmd, val, len);
+    rc = rs_run_flag(s, &cmd, "due_put", &written, err);
+    if (rc == AW_OK && !written)
+        rc = aw_error_set(err, AW_CONFLICT, "due item is leased: put refused");
+    return rc;
+}
+
+static char *rs_strndup(const char *p, size_t len)
+{
+    char *s = malloc(len + 1);
+    if (s) {
+        memcpy(s, p, len);
+        s[len] = '\0';
+    }
+    return s;
+}
+
+/* One taken item from its four reply elements: member, due_ms, token, value. */
+static aw_status rs_due_item(rs_session *s, const char *ns, const char *kind,
+                             redisReply *const *e, aw_due_item *it, aw_error *err)
+{
+    for (int i = 0; i < 4; i++)
+        if (e[i]->type != REDIS_REPLY_STRING)
+            return rs_unexpected(s, "due_take", err);
+    /* member = <tenant length> ':' tenant id */
+    const char *m = e[0]->str, *colon = memchr(m, ':', e[0]->len);
+    size_t tlen = 0;
+    for (const char *p = m; colon && p < colon; p++)
+        tlen = tlen * 10 + (size_t)(*p - '0');
+    if (!colon || colon == m || tlen > e[0]->len - (size_t)(colon + 1 - m) ||
+        !rs_reply_i64(e[1], &it->due_ms) || !rs_reply_u64(e[2], &it->token))
+        return rs_unexpected(s, "due_take", err);
+    const char *tenant = colon + 1, *id = tenant + tlen;
+    it->ns = strdup(ns);
+    it->kind = strdup(kind);
+    it->tenant = rs_strndup(tenant, tlen);
+    it->id = rs_strndup(id, e[0]->len - (size_t)(id - m));
+    it->value = rs_strndup(e[3]->str, e[3]->len);
+    it->len = e[3]->len;
+    if (!it->ns || !it->kind || !it->tenant || !it->id || !it->value)
+        return rs_nomem(err);
+    return AW_OK;
+}
+
+static aw_status rs_due_take(void *ss, const char *ns, const char *kind, int64_t now_ms,
+                             size_t limit, int64_t lease_ms, aw_due_item *out, size_t *n,
+                             aw_error *err)
+{
+    rs_session *s = ss;
+    aw_redis_cmd cmd;
+    redisReply *r = NULL;
+    aw_status rc = rs_due_keys(s, ns, kind, NULL, err);
+    if (rc != AW_OK)
+        return rc;
+    rs_due_cmd(s, &cmd, AW_RS_DUE_TAKE, true);
+    aw_redis_cmd_num(&cmd, now_ms);
+    aw_redis_cmd_num(&cmd, (int64_t)limit);
+    aw_redis_cmd_num(&cmd, rs_ttl(lease_ms));
+    rc = rs_run(s, &cmd, "due_take", &r, err);
+    if (rc != AW_OK)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements % 4 != 0 || r->elements / 4 > limit)
+        rc = rs_unexpected(s, "due_take", err);
+    for (size_t i = 0; rc == AW_OK && i < r->elements / 4; i++)
+        rc = rs_due_item(s, ns, kind, r->element + 4 * i, &out[i], err);
+    if (rc == AW_OK)
+        *n = r->elements / 4;
+    freeReplyObject(r);
+    return rc;
+}
+
+/* done and release: a script on the member and its token. */
+static aw_status rs_due_token_op(rs_session *s, const aw_state_key *k, aw_redis_script script,
+                                 uint64_t token, const int64_t *retry_at_ms, aw_error *err)
+{
+    aw_redis_cmd cmd;
+    bool held = false;
+    aw_status rc = rs_due_keys(s, k->ns, k->kind, k, err);
+    if (rc != AW_OK)
+        return rc;
+    rs_due_cmd(s, &cmd, script, false);
+    aw_redis_cmd_arg(&cmd, s->keys.data + s->key_off[1], s->key_len[1]);
+    aw_redis_cmd_unum(&cmd, token);
+    if (retry_at_ms)
+        aw_redis_cmd_num(&cmd, *retry_at_ms > 0 ? *retry_at_ms : 0);
+    rc = rs_run_flag(s, &cmd, aw_redis_script_name(script), &held, err);
+    if (rc == AW_OK && !held)
+        rc = aw_error_set(err, AW_CONFLICT, "due item lease not held with this token");
+    return rc;
+}
+
+static aw_status rs_due_done(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
+{
+    return rs_due_token_op(ss, k, AW_RS_DUE_DONE, token, NULL, err);
+}
+
+static aw_status rs_due_release(void *ss, const aw_state_key *k, uint64_t token,
+                                int64_t retry_at_ms, aw_error *err)
+{
+    return rs_due_token_op(ss, k, AW_RS_DUE_RELEASE, token, &retry_at_ms, err);
+}
+
 const aw_state_driver aw_state_redis_driver = {
     .name = "redis",
     .caps = AW_STATE_CAP_ATOMIC,
@@ -930,4 +1095,8 @@ const aw_state_driver aw_state_redis_driver = {
     .complete_batch = rs_complete_batch,
     .lease_renew_batch = rs_lease_renew_batch,
     .lease_release = rs_lease_release,
+    .due_put = rs_due_put,
+    .due_take = rs_due_take,
+    .due_done = rs_due_done,
+    .due_release = rs_due_release,
 };

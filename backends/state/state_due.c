@@ -1,0 +1,99 @@
+/* The due-time index front, once for every backend: arguments validated
+ * before anything is sent (so a bad call takes no lease and writes
+ * nothing), the backend's support checked, due_take's outputs zeroed before
+ * the driver runs and freed when it fails. state_backend.h states what the
+ * drivers may then assume. Stateless: no lock, any thread with its own
+ * session. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/state/state.h"
+
+void aw_due_item_clear(aw_due_item *it)
+{
+    if (!it)
+        return;
+    free(it->ns);
+    free(it->tenant);
+    free(it->kind);
+    free(it->id);
+    free(it->value);
+    memset(it, 0, sizeof(*it));
+}
+
+static aw_status unsupported(const aw_state_session *s, aw_error *err)
+{
+    return aw_error_set(err, AW_UNSUPPORTED, "state backend \"%s\" has no due-time index",
+                        s->driver->name);
+}
+
+/* A key names one item: its namespace, tenant and kind are required (the id
+ * may be NULL, stored as "", like every other key). */
+static aw_status check_key(const aw_state_key *k, aw_error *err)
+{
+    if (!k || !k->ns || !k->tenant || !k->kind)
+        return aw_error_set(err, AW_PERMANENT,
+                            "due item key: namespace, tenant and kind are required");
+    return AW_OK;
+}
+
+aw_status aw_state_due_put(aw_state_session *s, const aw_state_key *k, int64_t due_ms,
+                           const void *val, size_t len, aw_error *err)
+{
+    if (!s->driver->due_put)
+        return unsupported(s, err);
+    aw_status rc = check_key(k, err);
+    if (rc != AW_OK)
+        return rc;
+    if (due_ms < 0)
+        return aw_error_set(err, AW_PERMANENT, "due_ms must be >= 0 (got %" PRId64 ")", due_ms);
+    if (len > 0 && !val)
+        return aw_error_set(err, AW_PERMANENT, "due item value: NULL with length %zu", len);
+    return s->driver->due_put(s->session, k, due_ms, val ? val : "", len, err);
+}
+
+aw_status aw_state_due_take(aw_state_session *s, const char *ns, const char *kind,
+                            int64_t now_ms, size_t limit, int64_t lease_ms, aw_due_item *out,
+                            size_t *n, aw_error *err)
+{
+    *n = 0;
+    if (!s->driver->due_take)
+        return unsupported(s, err);
+    if (!ns || !kind)
+        return aw_error_set(err, AW_PERMANENT, "due_take: namespace and kind are required");
+    if (limit == 0 || limit > AW_DUE_TAKE_MAX)
+        return aw_error_set(err, AW_PERMANENT, "due_take: limit must be 1..%d (got %zu)",
+                            AW_DUE_TAKE_MAX, limit);
+    if (lease_ms <= 0)
+        return aw_error_set(err, AW_PERMANENT, "lease_ms must be > 0 (got %" PRId64 ")",
+                            lease_ms);
+    memset(out, 0, limit * sizeof(*out));
+    aw_status rc = s->driver->due_take(s->session, ns, kind, now_ms, limit, lease_ms, out, n, err);
+    if (rc != AW_OK) {
+        /* No item result is meaningful on error; the driver may have
+         * filled some before it failed. */
+        for (size_t i = 0; i < limit; i++)
+            aw_due_item_clear(&out[i]);
+        *n = 0;
+    }
+    return rc;
+}
+
+aw_status aw_state_due_done(aw_state_session *s, const aw_state_key *k, uint64_t token,
+                            aw_error *err)
+{
+    if (!s->driver->due_done)
+        return unsupported(s, err);
+    aw_status rc = check_key(k, err);
+    return rc != AW_OK ? rc : s->driver->due_done(s->session, k, token, err);
+}
+
+aw_status aw_state_due_release(aw_state_session *s, const aw_state_key *k, uint64_t token,
+                               int64_t retry_at_ms, aw_error *err)
+{
+    if (!s->driver->due_release)
+        return unsupported(s, err);
+    aw_status rc = check_key(k, err);
+    return rc != AW_OK ? rc : s->driver->due_release(s->session, k, token, retry_at_ms, err);
+}

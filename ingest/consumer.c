@@ -291,7 +291,7 @@ static void on_assign(aw_consumer *c, rd_kafka_topic_partition_list_t *parts)
     AW_INFO("consumer", "assigned %d partition(s), %zu in total", parts->cnt,
             aw_consumer_assigned_count(c));
     if (c->hooks.assigned)
-        c->hooks.assigned(c->hooks.ud, aw_consumer_assigned_count(c));
+        c->hooks.assigned(c->hooks.ud, c, aw_consumer_assigned_count(c));
 }
 
 static void on_revoke(aw_consumer *c, rd_kafka_topic_partition_list_t *parts)
@@ -345,7 +345,7 @@ static void on_revoke(aw_consumer *c, rd_kafka_topic_partition_list_t *parts)
     }
     AW_INFO("consumer", "revoked %d partition(s)%s", parts->cnt, lost ? " (lost)" : "");
     if (c->hooks.assigned)
-        c->hooks.assigned(c->hooks.ud, aw_consumer_assigned_count(c));
+        c->hooks.assigned(c->hooks.ud, c, aw_consumer_assigned_count(c));
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -374,7 +374,7 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     (void)rk;
     aw_consumer *c = opaque;
     if (c->hooks.stats)
-        c->hooks.stats(c->hooks.ud, json, len);
+        c->hooks.stats(c->hooks.ud, c, json, len);
     return 0; /* librdkafka frees json */
 }
 

@@ -24,11 +24,13 @@ typedef struct aw_consumer_hooks {
      * feed completions to aw_consumer_done() until
      * aw_consumer_revoking_in_flight() is 0 or the monotonic deadline passes. */
     void (*drain)(void *ud, aw_consumer *c, int64_t deadline_mono_ms);
-    /* Told after an assignment change (for logs and metrics); may be NULL. */
-    void (*assigned)(void *ud, size_t n_partitions);
+    /* Told after an assignment change (for logs and metrics), once the
+     * consumer's record of what is assigned (aw_consumer_is_assigned) is
+     * up to date; may be NULL. */
+    void (*assigned)(void *ud, aw_consumer *c, size_t n_partitions);
     /* librdkafka statistics JSON (statistics.interval.ms, default 5 s), on
      * the polling thread; may be NULL. */
-    void (*stats)(void *ud, const char *json, size_t len);
+    void (*stats)(void *ud, aw_consumer *c, const char *json, size_t len);
     /* When set (transactional mode), called on revoke after drain instead of
      * storing and committing through the consumer: the runtime commits the
      * completed offsets in its transaction. May be NULL. */

@@ -1,12 +1,18 @@
 /* Process metrics, rendered in the Prometheus text format by the HTTP
  * endpoint. Counters, gauges and histograms are lock-free atomics updated
  * from any thread; the per-partition lag table (written by the consumer's
- * statistics callback) has its own mutex. */
+ * statistics callback and re-marked at every assignment change, both on the
+ * polling thread; read by the HTTP thread and the fetch-stall watchdog) has
+ * its own mutex, lag_lock.
+ *
+ * Ownership: the metrics own their lag table; the caller owns the aw_metrics
+ * (aw_metrics_init / aw_metrics_destroy) and the output buffer of render. */
 #ifndef AW_METRICS_H
 #define AW_METRICS_H
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,7 +35,15 @@ typedef struct aw_partition_lag {
     int32_t partition;
     int64_t lag;             /* consumer_lag from librdkafka statistics */
     int64_t committed;
+    bool assigned;           /* assigned to this consumer when last marked:
+                                only these are exported (see
+                                aw_metrics_update_lag) */
 } aw_partition_lag;
+
+/* Whether topic[partition] is assigned to this consumer now (the consumer's
+ * own record). Called with lag_lock held: must not call back into the
+ * metrics. */
+typedef bool (*aw_lag_assigned_fn)(void *ud, const char *topic, int32_t partition);
 
 typedef struct aw_metrics {
     atomic_ulong consumed;
@@ -49,7 +63,8 @@ typedef struct aw_metrics {
     atomic_int paused;
     aw_histogram claim_ms, complete_ms, audit_ms, provider_ms, end_to_end_ms;
 
-    pthread_mutex_t lag_lock;   /* guards lags, n_lags */
+    pthread_mutex_t lag_lock;   /* guards lags, n_lags, cap_lags and every
+                                   entry's fields */
     aw_partition_lag *lags;
     size_t n_lags, cap_lags;
 } aw_metrics;
@@ -57,12 +72,20 @@ typedef struct aw_metrics {
 int aw_metrics_init(aw_metrics *m);
 void aw_metrics_destroy(aw_metrics *m);
 
-/* Sum of the positive per-partition lags of the last statistics (0 when
- * none were seen yet). Any thread. */
-int64_t aw_metrics_total_lag(aw_metrics *m);
+/* Replace the lag table from a librdkafka statistics JSON document, marking
+ * each partition with assigned(ud, ...). librdkafka keeps reporting a
+ * partition this consumer lost (revoked or lost assignment) with the lag it
+ * had when it stopped fetching and committing it, for good: such a series
+ * is kept in the table (the fetch-stall watchdog looks at it) but not
+ * exported, so /metrics never shows a frozen lag for a partition another
+ * consumer owns. Polling thread (the statistics callback). */
+void aw_metrics_update_lag(aw_metrics *m, const char *stats_json, size_t len,
+                           aw_lag_assigned_fn assigned, void *ud);
 
-/* Replace the lag table from a librdkafka statistics JSON document. */
-void aw_metrics_update_lag(aw_metrics *m, const char *stats_json, size_t len);
+/* Re-mark every partition of the lag table after an assignment change, so a
+ * revoked partition's series leaves /metrics at once rather than at the
+ * next statistics. Polling thread. */
+void aw_metrics_mark_assigned(aw_metrics *m, aw_lag_assigned_fn assigned, void *ud);
 
 /* Extra gauges the runtime knows (in flight, last loop tick). */
 typedef struct aw_metrics_gauges {
@@ -72,7 +95,9 @@ typedef struct aw_metrics_gauges {
     long audit_queue_capacity;
 } aw_metrics_gauges;
 
-/* Append the Prometheus exposition text to out. */
+/* Append the Prometheus exposition text to out: acteon_consumer_lag has a
+ * series for each partition assigned now, none for the others. Any
+ * thread. */
 int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *out);
 
 #endif

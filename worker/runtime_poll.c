@@ -224,7 +224,8 @@ static lag_split split_lag(aw_runtime *rt)
 
 /* The watchdog's view of the consumer's idleness (polling thread only). */
 typedef struct stall_watch {
-    int64_t last_msg;     /* monotonic ms of the last message polled */
+    int64_t last_busy;    /* monotonic ms of the last message polled or the
+                             last look that found work in flight */
     int64_t last_refetch; /* monotonic ms of the last restart (or look) */
     bool idle_noted;      /* this idle stretch was logged as lag-free */
 } stall_watch;
@@ -239,8 +240,21 @@ typedef struct stall_watch {
 static void stall_check(aw_runtime *rt, stall_watch *w, int64_t now)
 {
     int64_t stall_ms = rt->ctx.cfg->kafka.fetch_stall_ms;
-    if (stall_ms <= 0 || now - w->last_msg < stall_ms || now - w->last_refetch < stall_ms ||
-        aw_consumer_paused(rt->consumer) || atomic_load(&rt->in_flight) - rt->n_held > 0)
+    if (stall_ms <= 0)
+        return;
+    /* The idle stretch starts when the last work finished, not at the last
+     * message polled: the lag in the statistics falls only once the last
+     * completions are committed (auto.commit.interval.ms) and reported
+     * (statistics.interval.ms), and work that took longer than
+     * fetch_stall_ms (retries) would otherwise be followed at once by a
+     * look at a lag that is merely not reported yet. */
+    if (atomic_load(&rt->in_flight) - rt->n_held > 0) {
+        w->last_busy = now;
+        w->idle_noted = false;
+        return;
+    }
+    if (now - w->last_busy < stall_ms || now - w->last_refetch < stall_ms ||
+        aw_consumer_paused(rt->consumer))
         return;
     /* Between a lost assignment and the rejoin nothing is assigned and the
      * lag table still holds the last statistics: nothing to restart (seen
@@ -256,7 +270,7 @@ static void stall_check(aw_runtime *rt, stall_watch *w, int64_t now)
         if (!w->idle_noted)
             AW_DEBUG("runtime", "fetch-stall watchdog: idle for %lld ms, no lag on the %zu "
                      "assigned partition(s); ignored a lag of %lld on %zu partition(s) no "
-                     "longer assigned", (long long)(now - w->last_msg),
+                     "longer assigned", (long long)(now - w->last_busy),
                      aw_consumer_assigned_count(rt->consumer), (long long)split.unassigned,
                      split.n_unassigned);
         w->idle_noted = true;
@@ -272,7 +286,7 @@ static void stall_check(aw_runtime *rt, stall_watch *w, int64_t now)
         return;
     }
     AW_WARN("runtime", "no message for %lld ms although the consumer lag is %lld: restarted "
-            "the fetch of %d partition(s) from their positions", (long long)(now - w->last_msg),
+            "the fetch of %d partition(s) from their positions", (long long)(now - w->last_busy),
             (long long)lag, n);
 }
 
@@ -312,7 +326,7 @@ static void poll_loop(aw_runtime *rt)
     rd_kafka_message_t *msgs[POLL_BATCH];
     uint32_t gens[POLL_BATCH];
     int64_t next_progress = aw_mono_now_ms() + 30000;
-    stall_watch watch = {.last_msg = aw_mono_now_ms()};
+    stall_watch watch = {.last_busy = aw_mono_now_ms()};
     while (!atomic_load(&rt->stopping)) {
         atomic_store(&rt->last_tick_mono, aw_mono_now_ms());
         /* Never take more than the window has room for: the window, not
@@ -324,7 +338,7 @@ static void poll_loop(aw_runtime *rt)
         size_t n = aw_consumer_poll(rt->consumer, msgs, gens, want, 20);
         int64_t now = aw_mono_now_ms();
         if (n) {
-            watch.last_msg = now;
+            watch.last_busy = now;
             watch.idle_noted = false;
         } else {
             stall_check(rt, &watch, now);

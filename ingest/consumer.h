@@ -96,8 +96,13 @@ int aw_consumer_refetch(aw_consumer *c);
 /* Synchronous commit of the stored offsets. */
 aw_status aw_consumer_commit(aw_consumer *c, aw_error *err);
 
-/* Leave the group (runs the final revoke, which drains and commits), giving
- * up after timeout_ms (brokers unreachable): destroy then skips the close. */
+/* Leave the group, then close, within timeout_ms. The leave unsubscribes
+ * and serves the rebalance callbacks until nothing is assigned and nothing
+ * is pending (the final revoke drains and commits), so that no callback of
+ * ours runs while librdkafka terminates the group (consumer.c,
+ * leave_group). Past the deadline (brokers unreachable) it gives up:
+ * destroy then terminates the group without serving any callback. Polling
+ * thread. */
 void aw_consumer_close(aw_consumer *c, int timeout_ms);
 void aw_consumer_destroy(aw_consumer *c);
 

@@ -615,10 +615,12 @@ static bool left_group(aw_consumer *c)
  * close. librdkafka 2.0.2's close then unsubscribes without waiting for it
  * (rd_kafka_cgrp_terminate0 calls rd_kafka_cgrp_unsubscribe directly, which
  * resets the join state), unassigns and leaves on its own, and the late
- * callback's rd_kafka_commit() and rd_kafka_assign() reach a group that is
- * terminating: the commit trips the assertion in rd_kafka_cgrp_terminated
- * ("!rd_kafka_assignment_in_progress", SIGABRT), the assign is purged with
- * the group's queue and never answered (rd_kafka_assign() waits forever).
+ * callback reaches a group that is terminating or gone: its
+ * rd_kafka_commit() trips the assertion in rd_kafka_cgrp_terminated
+ * ("!rd_kafka_assignment_in_progress", SIGABRT), its rd_kafka_assign() is
+ * purged with the group's queue and never answered (a hang), and once the
+ * group is gone rd_kafka_rebalance_protocol() returns NULL (the SIGSEGV of
+ * the strcmp that rebalance_cb did on it, now checked).
  * rd_kafka_unsubscribe() instead waits for a rebalance in progress,
  * including our unserved event, before it leaves; every callback runs
  * against a live group. Polling thread. */

@@ -11,8 +11,8 @@
 # The case is made to happen every run, with no timing of ours:
 #  1. w1 alone drains a first round: every partition committed to its end;
 #  2. a second round comes while the webhook answers every call of it with
-#     500 (retried): w1 fetches all of it (its statistics show a lag on all 8
-#     partitions) and can finish none of it;
+#     500 (retried): w1 takes all of it in (/metrics: all of it in flight, a
+#     lag on all 8 partitions) and can finish none of it;
 #  3. w2 joins: w1's revoke gives up on the held work after
 #     workers.rebalance_timeout_ms and has nothing new to commit, so each
 #     partition it lost keeps the lag of its second round in w1's statistics;
@@ -66,6 +66,8 @@ lag_series() {
 }
 # partitions_lagging W N: W's /metrics shows a lag > 0 on N partitions.
 partitions_lagging() { scrape "$1" && [ "$(lag_series "$1" | awk '$2 > 0' | wc -l)" -eq "$2" ]; }
+# holding W N: W has N messages in flight (consumed, not finished).
+holding() { scrape "$1" && [ "$(metric acteon_in_flight "$T/$1.metrics")" = "$2" ]; }
 # owns W N: W's /metrics says N partitions are assigned to it.
 owns() { scrape "$1" && [ "$(metric acteon_assigned_partitions "$T/$1.metrics")" = "$2" ]; }
 split_evenly() { owns w1 4 && owns w2 4; }
@@ -77,11 +79,13 @@ start_worker w1 "$T/worker.conf"
 W1=$WORKER_PID
 wait_for 60 "the first round committed" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
 
-# 2. The second round, held at the webhook.
+# 2. The second round, held at the webhook: all of it in w1's hands (a lag
+# in the statistics alone does not say w1 polled it yet), and its statistics
+# know the new end of every partition.
 cp "$T/round2.ids" "$GATE"
 produce_file "$T/round2.jsonl"
-wait_for 60 "w1 holding second-round work on all 8 partitions (lag > 0 on each)" \
-    partitions_lagging w1 8
+wait_for 60 "w1 holding the whole second round" holding w1 $((N - N1))
+wait_for 60 "w1's statistics: a lag on all 8 partitions" partitions_lagging w1 8
 
 # 3. The scale-out.
 start_worker w2 "$T/worker.conf"

@@ -312,11 +312,12 @@ static const aw_config_key keys[] = {
              "read_committed readers at that pace."},
     {.path = "kafka.fetch_stall_ms", .type = AW_KEY_INT,
      .offset = AW_CFG(kafka.fetch_stall_ms), .def_num = 10000, .min = 0, .max = 3600000,
-     .help = "Fetch-stall watchdog: when no message arrived for this long although "
-             "partitions are assigned, consumption is not paused, nothing is in flight "
-             "and the statistics (statistics.interval.ms) report lag, the fetch of the "
-             "assigned partitions restarts from their positions (nothing skipped; a "
-             "librdkafka 2.0.2 stall after pause/resume). 0 = off."},
+     .help = "Fetch-stall watchdog: when no message arrived and nothing was in flight "
+             "for this long although partitions are assigned, consumption is not paused "
+             "and the statistics (statistics.interval.ms) report lag on an assigned "
+             "partition, the fetch of the assigned partitions restarts from their "
+             "positions (nothing skipped; a librdkafka 2.0.2 stall after pause/resume). "
+             "0 = off."},
 
     /* state */
     {.path = "state.backend", .type = AW_KEY_STRING, .flags = AW_KEY_NONEMPTY,

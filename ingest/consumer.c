@@ -291,7 +291,7 @@ static void on_assign(aw_consumer *c, rd_kafka_topic_partition_list_t *parts)
     AW_INFO("consumer", "assigned %d partition(s), %zu in total", parts->cnt,
             aw_consumer_assigned_count(c));
     if (c->hooks.assigned)
-        c->hooks.assigned(c->hooks.ud, aw_consumer_assigned_count(c));
+        c->hooks.assigned(c->hooks.ud, c, aw_consumer_assigned_count(c));
 }
 
 static void on_revoke(aw_consumer *c, rd_kafka_topic_partition_list_t *parts)
@@ -345,14 +345,41 @@ static void on_revoke(aw_consumer *c, rd_kafka_topic_partition_list_t *parts)
     }
     AW_INFO("consumer", "revoked %d partition(s)%s", parts->cnt, lost ? " (lost)" : "");
     if (c->hooks.assigned)
-        c->hooks.assigned(c->hooks.ud, aw_consumer_assigned_count(c));
+        c->hooks.assigned(c->hooks.ud, c, aw_consumer_assigned_count(c));
+}
+
+/* A rebalance event served after librdkafka terminated the group: nothing
+ * can be assigned or unassigned any more, and a commit or an assign would
+ * reach a group that is gone (an assertion, or a request never answered).
+ * Only our own record lets the partitions go. */
+static void on_group_gone(aw_consumer *c, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t *parts)
+{
+    AW_WARN("consumer", "rebalance event (%s of %d partition(s)) after the group was closed: "
+            "ignored", rd_kafka_err2name(err), parts ? parts->cnt : 0);
+    for (int i = 0; parts && i < parts->cnt; i++) {
+        part *p = find_part(c, parts->elems[i].topic, parts->elems[i].partition);
+        if (!p)
+            continue;
+        part_reset(c, p);
+        p->assigned = false;
+        p->revoking = false;
+    }
+    if (c->hooks.assigned)
+        c->hooks.assigned(c->hooks.ud, c, aw_consumer_assigned_count(c));
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     aw_consumer *c = opaque;
-    c->cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    /* NULL once the group's request queue is shut (terminated). */
+    const char *protocol = rd_kafka_rebalance_protocol(rk);
+    if (!protocol) {
+        on_group_gone(c, err, parts);
+        return;
+    }
+    c->cooperative = strcmp(protocol, "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
         on_assign(c, parts);
     else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
@@ -374,7 +401,7 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     (void)rk;
     aw_consumer *c = opaque;
     if (c->hooks.stats)
-        c->hooks.stats(c->hooks.ud, json, len);
+        c->hooks.stats(c->hooks.ud, c, json, len);
     return 0; /* librdkafka frees json */
 }
 
@@ -562,26 +589,92 @@ aw_status aw_consumer_commit(aw_consumer *c, aw_error *err)
     return AW_OK;
 }
 
+/* Whether this consumer is out of the group with nothing left to handle:
+ * nothing assigned in our record, no event waiting on the consumer queue,
+ * and librdkafka's member id cleared (it clears it when it leaves, which it
+ * does only once the unsubscribe was applied). Polling thread. */
+static bool left_group(aw_consumer *c)
+{
+    if (aw_consumer_assigned_count(c) > 0 || rd_kafka_queue_length(c->queue) > 0)
+        return false;
+    char *id = rd_kafka_memberid(c->rk);
+    bool left = !id || !id[0];
+    if (id)
+        rd_kafka_mem_free(c->rk, id);
+    return left;
+}
+
+/* Leave the group while it is alive: unsubscribe, then serve the consumer
+ * queue (the final revoke drains and commits in the rebalance callback)
+ * until left_group() or the deadline. Messages fetched meanwhile are
+ * dropped uncommitted, for the next owner.
+ *
+ * Why not let rd_kafka_consumer_close() do it: a rebalance event that
+ * librdkafka queued for us before the close (a heartbeat said "rebalance in
+ * progress" after the polling loop's last poll) is served only inside the
+ * close. librdkafka 2.0.2's close then unsubscribes without waiting for it
+ * (rd_kafka_cgrp_terminate0 calls rd_kafka_cgrp_unsubscribe directly, which
+ * resets the join state), unassigns and leaves on its own, and the late
+ * callback reaches a group that is terminating or gone: its
+ * rd_kafka_commit() trips the assertion in rd_kafka_cgrp_terminated
+ * ("!rd_kafka_assignment_in_progress", SIGABRT), its rd_kafka_assign() is
+ * purged with the group's queue and never answered (a hang), and once the
+ * group is gone rd_kafka_rebalance_protocol() returns NULL (the SIGSEGV of
+ * the strcmp that rebalance_cb did on it, now checked).
+ * rd_kafka_unsubscribe() instead waits for a rebalance in progress,
+ * including our unserved event, before it leaves; every callback runs
+ * against a live group. Polling thread. */
+static bool leave_group(aw_consumer *c, int64_t end)
+{
+    rd_kafka_resp_err_t e = rd_kafka_unsubscribe(c->rk);
+    if (e) {
+        AW_WARN("consumer", "unsubscribe: %s", rd_kafka_err2str(e));
+        return false;
+    }
+    rd_kafka_message_t *msgs[64];
+    for (;;) {
+        ssize_t n = rd_kafka_consume_batch_queue(c->queue, 10, msgs, 64);
+        for (ssize_t i = 0; i < n; i++)
+            rd_kafka_message_destroy(msgs[i]);
+        if (n <= 0 && left_group(c))
+            return true;
+        if (aw_mono_now_ms() >= end)
+            return false;
+    }
+}
+
 void aw_consumer_close(aw_consumer *c, int timeout_ms)
 {
     if (!c || !c->rk)
         return;
+    int64_t end = aw_mono_now_ms() + timeout_ms;
+    AW_INFO("consumer", "leaving the group (%zu partition(s) assigned)",
+            aw_consumer_assigned_count(c));
+    if (!leave_group(c, end)) {
+        /* Destroy then terminates the group without serving any callback
+         * (RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE): nothing of ours can
+         * reach it while it terminates. */
+        AW_WARN("consumer", "leaving the group did not finish within %d ms (brokers "
+                "unreachable?): closing without it", timeout_ms);
+        c->close_abandoned = true;
+        return;
+    }
     /* rd_kafka_consumer_close() waits for the group coordinator with no
      * bound: with the brokers gone, a stopping worker would hang forever.
-     * Close through a queue served here instead (the rebalance callback
-     * still runs: the final revoke commits), and give up at the deadline. */
+     * Close through a queue served here instead, and give up at the
+     * deadline. Out of the group, unsubscribed and with nothing assigned,
+     * the close has no rebalance event to deliver. */
     rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
-    rd_kafka_error_t *e = rd_kafka_consumer_close_queue(c->rk, q);
-    if (e) {
-        AW_WARN("consumer", "close: %s", rd_kafka_error_string(e));
-        rd_kafka_error_destroy(e);
+    rd_kafka_error_t *err = rd_kafka_consumer_close_queue(c->rk, q);
+    if (err) {
+        AW_WARN("consumer", "close: %s", rd_kafka_error_string(err));
+        rd_kafka_error_destroy(err);
     } else {
-        int64_t end = aw_mono_now_ms() + timeout_ms;
         while (!rd_kafka_consumer_closed(c->rk) && aw_mono_now_ms() < end)
             rd_kafka_queue_poll_callback(q, 100);
         if (!rd_kafka_consumer_closed(c->rk)) {
-            AW_WARN("consumer", "leaving the group did not finish within %d ms (brokers "
-                    "unreachable?): closing without it", timeout_ms);
+            AW_WARN("consumer", "closing the consumer did not finish within %d ms: closing "
+                    "without it", timeout_ms);
             c->close_abandoned = true;
         }
     }

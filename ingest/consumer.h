@@ -24,11 +24,13 @@ typedef struct aw_consumer_hooks {
      * feed completions to aw_consumer_done() until
      * aw_consumer_revoking_in_flight() is 0 or the monotonic deadline passes. */
     void (*drain)(void *ud, aw_consumer *c, int64_t deadline_mono_ms);
-    /* Told after an assignment change (for logs and metrics); may be NULL. */
-    void (*assigned)(void *ud, size_t n_partitions);
+    /* Told after an assignment change (for logs and metrics), once the
+     * consumer's record of what is assigned (aw_consumer_is_assigned) is
+     * up to date; may be NULL. */
+    void (*assigned)(void *ud, aw_consumer *c, size_t n_partitions);
     /* librdkafka statistics JSON (statistics.interval.ms, default 5 s), on
      * the polling thread; may be NULL. */
-    void (*stats)(void *ud, const char *json, size_t len);
+    void (*stats)(void *ud, aw_consumer *c, const char *json, size_t len);
     /* When set (transactional mode), called on revoke after drain instead of
      * storing and committing through the consumer: the runtime commits the
      * completed offsets in its transaction. May be NULL. */
@@ -94,8 +96,13 @@ int aw_consumer_refetch(aw_consumer *c);
 /* Synchronous commit of the stored offsets. */
 aw_status aw_consumer_commit(aw_consumer *c, aw_error *err);
 
-/* Leave the group (runs the final revoke, which drains and commits), giving
- * up after timeout_ms (brokers unreachable): destroy then skips the close. */
+/* Leave the group, then close, within timeout_ms. The leave unsubscribes
+ * and serves the rebalance callbacks until nothing is assigned and nothing
+ * is pending (the final revoke drains and commits), so that no callback of
+ * ours runs while librdkafka terminates the group (consumer.c,
+ * leave_group). Past the deadline (brokers unreachable) it gives up:
+ * destroy then terminates the group without serving any callback. Polling
+ * thread. */
 void aw_consumer_close(aw_consumer *c, int timeout_ms);
 void aw_consumer_destroy(aw_consumer *c);
 

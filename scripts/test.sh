@@ -138,10 +138,7 @@ run_tier() { # run_tier BUILD_DIR LABEL_REGEX NAME [CTEST_ARG...]
     ctest --test-dir "$1" -L "$2" "${@:4}" --no-tests=error --output-on-failure -j 2 2>&1 |
         tee "$log" || rc=1
     local skipped
-    # test_fetch_stall_rebalance skips (77) when no revoked partition kept a
-    # lag this run: its precondition depends on timing, not on a server.
-    skipped=$(grep -E '\*\*\*Skipped' "$log" | grep -v -E "test_fetch_stall_rebalance" |
-        grep -v -E "${AW_ALLOWED_SKIPS:-^$}" || true)
+    skipped=$(grep -E '\*\*\*Skipped' "$log" | grep -v -E "${AW_ALLOWED_SKIPS:-^$}" || true)
     if [ -n "$skipped" ] && [ ${#servers_down[@]} -gt 0 ]; then
         echo "note: $(echo "$skipped" | wc -l) test(s) skipped; the servers that did not start:" \
             "${servers_down[*]}" >&2

@@ -59,7 +59,7 @@ void aw_metrics_destroy(aw_metrics *m)
 }
 
 static void add_lag(aw_metrics *m, const char *topic, int32_t partition, int64_t lag,
-                    int64_t committed)
+                    int64_t committed, bool assigned)
 {
     if (m->n_lags == m->cap_lags) {
         size_t ncap = m->cap_lags ? m->cap_lags * 2 : 16;
@@ -74,12 +74,14 @@ static void add_lag(aw_metrics *m, const char *topic, int32_t partition, int64_t
     l->partition = partition;
     l->lag = lag;
     l->committed = committed;
+    l->assigned = assigned;
 }
 
 /* STATISTICS.md: topics.<t>.partitions.<p>.{consumer_lag, committed_offset};
  * partition -1 is the internal "unassigned" entry and is skipped, and so
  * are partitions this consumer does not fetch (consumer_lag = -1). */
-void aw_metrics_update_lag(aw_metrics *m, const char *stats_json, size_t len)
+void aw_metrics_update_lag(aw_metrics *m, const char *stats_json, size_t len,
+                           aw_lag_assigned_fn assigned, void *ud)
 {
     json_t *root = json_loadb(stats_json, len, 0, NULL);
     if (!root)
@@ -99,11 +101,20 @@ void aw_metrics_update_lag(aw_metrics *m, const char *stats_json, size_t len)
             if (id < 0 || lag < 0)
                 continue;
             add_lag(m, tname, (int32_t)id, lag,
-                    json_integer_value(json_object_get(p, "committed_offset")));
+                    json_integer_value(json_object_get(p, "committed_offset")),
+                    assigned(ud, tname, (int32_t)id));
         }
     }
     pthread_mutex_unlock(&m->lag_lock);
     json_decref(root);
+}
+
+void aw_metrics_mark_assigned(aw_metrics *m, aw_lag_assigned_fn assigned, void *ud)
+{
+    pthread_mutex_lock(&m->lag_lock);
+    for (size_t i = 0; i < m->n_lags; i++)
+        m->lags[i].assigned = assigned(ud, m->lags[i].topic, m->lags[i].partition);
+    pthread_mutex_unlock(&m->lag_lock);
 }
 
 static void counter(aw_buf *o, const char *name, const char *help, unsigned long v)
@@ -238,23 +249,18 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
               &m->provider_ms);
     histogram(o, "acteon_processing_seconds", "From consumption to terminal outcome.",
               &m->end_to_end_ms);
+    /* Only the partitions assigned now: a lost partition's statistics are
+     * frozen here (aw_metrics_update_lag), and its series must go (a
+     * Prometheus gauge that stops being exported turns stale) rather than
+     * report a lag that only its new owner can see fall. */
     aw_buf_puts(o, "# HELP acteon_consumer_lag Messages behind the high watermark, per "
-                   "partition (librdkafka statistics).\n# TYPE acteon_consumer_lag gauge\n");
+                   "partition assigned to this worker (librdkafka statistics).\n"
+                   "# TYPE acteon_consumer_lag gauge\n");
     pthread_mutex_lock(&m->lag_lock);
     for (size_t i = 0; i < m->n_lags; i++)
-        aw_buf_printf(o, "acteon_consumer_lag{topic=\"%s\",partition=\"%d\"} %lld\n",
-                      m->lags[i].topic, m->lags[i].partition, (long long)m->lags[i].lag);
+        if (m->lags[i].assigned)
+            aw_buf_printf(o, "acteon_consumer_lag{topic=\"%s\",partition=\"%d\"} %lld\n",
+                          m->lags[i].topic, m->lags[i].partition, (long long)m->lags[i].lag);
     pthread_mutex_unlock(&m->lag_lock);
     return 0;
-}
-
-int64_t aw_metrics_total_lag(aw_metrics *m)
-{
-    int64_t sum = 0;
-    pthread_mutex_lock(&m->lag_lock);
-    for (size_t i = 0; i < m->n_lags; i++)
-        if (m->lags[i].lag > 0)
-            sum += m->lags[i].lag;
-    pthread_mutex_unlock(&m->lag_lock);
-    return sum;
 }

@@ -1,12 +1,18 @@
 /* Process metrics, rendered in the Prometheus text format by the HTTP
  * endpoint. Counters, gauges and histograms are lock-free atomics updated
  * from any thread; the per-partition lag table (written by the consumer's
- * statistics callback) has its own mutex. */
+ * statistics callback and re-marked at every assignment change, both on the
+ * polling thread; read by the HTTP thread and the fetch-stall watchdog) has
+ * its own mutex, lag_lock.
+ *
+ * Ownership: the metrics own their lag table; the caller owns the aw_metrics
+ * (aw_metrics_init / aw_metrics_destroy) and the output buffer of render. */
 #ifndef AW_METRICS_H
 #define AW_METRICS_H
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +35,9 @@ typedef struct aw_partition_lag {
     int32_t partition;
     int64_t lag;             /* consumer_lag from librdkafka statistics */
     int64_t committed;
+    bool assigned;           /* assigned to this consumer when last marked:
+                                only these are exported (see
+                                aw_metrics_update_lag) */
 } aw_partition_lag;
 
 /* What one rule decided (docs/rules.md), by verdict. */
@@ -39,6 +48,11 @@ typedef struct aw_rule_counters {
     atomic_ulong throttled;   /* throttle: over the limit */
     atomic_ulong rejected;    /* throttle: key field missing or not a scalar */
 } aw_rule_counters;
+
+/* Whether topic[partition] is assigned to this consumer now (the consumer's
+ * own record). Called with lag_lock held: must not call back into the
+ * metrics. */
+typedef bool (*aw_lag_assigned_fn)(void *ud, const char *topic, int32_t partition);
 
 typedef struct aw_metrics {
     atomic_ulong consumed;
@@ -69,7 +83,8 @@ typedef struct aw_metrics {
     aw_rule_counters *rules;
     size_t n_rules;
 
-    pthread_mutex_t lag_lock;   /* guards lags, n_lags */
+    pthread_mutex_t lag_lock;   /* guards lags, n_lags, cap_lags and every
+                                   entry's fields */
     aw_partition_lag *lags;
     size_t n_lags, cap_lags;
 } aw_metrics;
@@ -85,8 +100,20 @@ int aw_metrics_init_rules(aw_metrics *m, const char *const *names, size_t n);
  * none were seen yet). Any thread. */
 int64_t aw_metrics_total_lag(aw_metrics *m);
 
-/* Replace the lag table from a librdkafka statistics JSON document. */
-void aw_metrics_update_lag(aw_metrics *m, const char *stats_json, size_t len);
+/* Replace the lag table from a librdkafka statistics JSON document, marking
+ * each partition with assigned(ud, ...). librdkafka keeps reporting a
+ * partition this consumer lost (revoked or lost assignment) with the lag it
+ * had when it stopped fetching and committing it, for good: such a series
+ * is kept in the table (the fetch-stall watchdog looks at it) but not
+ * exported, so /metrics never shows a frozen lag for a partition another
+ * consumer owns. Polling thread (the statistics callback). */
+void aw_metrics_update_lag(aw_metrics *m, const char *stats_json, size_t len,
+                           aw_lag_assigned_fn assigned, void *ud);
+
+/* Re-mark every partition of the lag table after an assignment change, so a
+ * revoked partition's series leaves /metrics at once rather than at the
+ * next statistics. Polling thread. */
+void aw_metrics_mark_assigned(aw_metrics *m, aw_lag_assigned_fn assigned, void *ud);
 
 /* Extra gauges the runtime knows (in flight, last loop tick). */
 typedef struct aw_metrics_gauges {
@@ -96,7 +123,9 @@ typedef struct aw_metrics_gauges {
     long audit_queue_capacity;
 } aw_metrics_gauges;
 
-/* Append the Prometheus exposition text to out. */
+/* Append the Prometheus exposition text to out: acteon_consumer_lag has a
+ * series for each partition assigned now, none for the others. Any
+ * thread. */
 int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *out);
 
 #endif

@@ -57,11 +57,20 @@ static void drain_hook(void *ud, aw_consumer *c, int64_t deadline)
     }
 }
 
-static void assigned_hook(void *ud, size_t n_partitions)
+/* aw_lag_assigned_fn over the consumer's own record (polling thread). */
+static bool lag_assigned(void *ud, const char *topic, int32_t partition)
+{
+    return aw_consumer_is_assigned(ud, topic, partition);
+}
+
+static void assigned_hook(void *ud, aw_consumer *c, size_t n_partitions)
 {
     aw_runtime *rt = ud;
     atomic_fetch_add(&rt->ctx.metrics.rebalances, 1);
     atomic_store(&rt->ctx.metrics.assigned_partitions, (long)n_partitions);
+    /* A revoked (or lost) partition's lag leaves /metrics now, not at the
+     * next statistics. */
+    aw_metrics_mark_assigned(&rt->ctx.metrics, lag_assigned, c);
 }
 
 /* The group went on without us: work already polled must not start a
@@ -72,10 +81,10 @@ static void lost_hook(void *ud)
     atomic_fetch_add(&rt->ctx.lost_epoch, 1);
 }
 
-static void stats_hook(void *ud, const char *json, size_t len)
+static void stats_hook(void *ud, aw_consumer *c, const char *json, size_t len)
 {
     aw_runtime *rt = ud;
-    aw_metrics_update_lag(&rt->ctx.metrics, json, len);
+    aw_metrics_update_lag(&rt->ctx.metrics, json, len, lag_assigned, c);
 }
 
 static void backpressure(aw_runtime *rt)
@@ -179,30 +188,47 @@ static void shutdown_consumer(aw_runtime *rt)
                 rt->ctx.cfg->workers.shutdown_timeout_ms);
 }
 
-/* Lag of the partitions assigned here now. librdkafka's statistics keep
- * reporting a partition this consumer lost in a rebalance, with the high
- * watermark and committed offset it had when this consumer stopped fetching
- * and committing it (librdkafka 2.0.2 refreshes them only from its own Fetch
- * and OffsetCommit answers), so its lag never falls here while the new owner
- * drains it. Counting it made the watchdog "restart" an idle consumer that
- * had nothing left to fetch after every scale-out (docs/operations.md,
- * "Fetch-stall watchdog"). Polling thread only. */
-static int64_t assigned_lag(aw_runtime *rt)
+/* The lag of the last statistics, split by ownership. */
+typedef struct lag_split {
+    int64_t assigned;       /* on partitions assigned here now */
+    int64_t unassigned;     /* on partitions this consumer lost */
+    size_t n_unassigned;    /* how many of those have lag > 0 */
+} lag_split;
+
+/* Lag of the partitions assigned here now, and (for the log) of the others.
+ * librdkafka's statistics keep reporting a partition this consumer lost in
+ * a rebalance, with the high watermark and committed offset it had when
+ * this consumer stopped fetching and committing it (librdkafka 2.0.2
+ * refreshes them only from its own Fetch and OffsetCommit answers), so its
+ * lag never falls here while the new owner drains it. Counting it made the
+ * watchdog "restart" an idle consumer that had nothing left to fetch after
+ * every scale-out (docs/operations.md, "Fetch-stall watchdog"). Asks the
+ * consumer, not the table's marks (metrics.h), which only decide what
+ * /metrics shows. Polling thread only. */
+static lag_split split_lag(aw_runtime *rt)
 {
     aw_metrics *m = &rt->ctx.metrics;
-    int64_t sum = 0;
+    lag_split s = {0};
     pthread_mutex_lock(&m->lag_lock);
-    for (size_t i = 0; i < m->n_lags; i++)
-        if (m->lags[i].lag > 0 &&
-            aw_consumer_is_assigned(rt->consumer, m->lags[i].topic, m->lags[i].partition))
-            sum += m->lags[i].lag;
+    for (size_t i = 0; i < m->n_lags; i++) {
+        const aw_partition_lag *l = &m->lags[i];
+        if (l->lag <= 0)
+            continue;
+        if (aw_consumer_is_assigned(rt->consumer, l->topic, l->partition)) {
+            s.assigned += l->lag;
+        } else {
+            s.unassigned += l->lag;
+            s.n_unassigned++;
+        }
+    }
     pthread_mutex_unlock(&m->lag_lock);
-    return sum;
+    return s;
 }
 
 /* The watchdog's view of the consumer's idleness (polling thread only). */
 typedef struct stall_watch {
-    int64_t last_msg;     /* monotonic ms of the last message polled */
+    int64_t last_busy;    /* monotonic ms of the last message polled or the
+                             last look that found work in flight */
     int64_t last_refetch; /* monotonic ms of the last restart (or look) */
     bool idle_noted;      /* this idle stretch was logged as lag-free */
 } stall_watch;
@@ -217,22 +243,39 @@ typedef struct stall_watch {
 static void stall_check(aw_runtime *rt, stall_watch *w, int64_t now)
 {
     int64_t stall_ms = rt->ctx.cfg->kafka.fetch_stall_ms;
-    if (stall_ms <= 0 || now - w->last_msg < stall_ms || now - w->last_refetch < stall_ms ||
-        aw_consumer_paused(rt->consumer) || atomic_load(&rt->in_flight) - rt->n_held > 0)
+    if (stall_ms <= 0)
+        return;
+    /* The idle stretch starts when the last work finished, not at the last
+     * message polled: the lag in the statistics falls only once the last
+     * completions are committed (auto.commit.interval.ms) and reported
+     * (statistics.interval.ms), and work that took longer than
+     * fetch_stall_ms (retries) would otherwise be followed at once by a
+     * look at a lag that is merely not reported yet. */
+    if (atomic_load(&rt->in_flight) - rt->n_held > 0) {
+        w->last_busy = now;
+        w->idle_noted = false;
+        return;
+    }
+    if (now - w->last_busy < stall_ms || now - w->last_refetch < stall_ms ||
+        aw_consumer_paused(rt->consumer))
         return;
     /* Between a lost assignment and the rejoin nothing is assigned and the
      * lag table still holds the last statistics: nothing to restart (seen
      * with the group coordinator's broker down, test_broker_faults). */
     if (aw_consumer_assigned_count(rt->consumer) == 0)
         return;
-    int64_t lag = assigned_lag(rt);
+    lag_split split = split_lag(rt);
+    int64_t lag = split.assigned;
     if (lag <= 0) {
         /* Idle and caught up: the normal end of a drain. Said once per idle
-         * stretch, so that a test can tell the watchdog looked and let it be. */
+         * stretch, so that a test can tell the watchdog looked and let it
+         * be, and whether lost partitions' frozen lag was there to ignore. */
         if (!w->idle_noted)
             AW_DEBUG("runtime", "fetch-stall watchdog: idle for %lld ms, no lag on the %zu "
-                     "assigned partition(s)", (long long)(now - w->last_msg),
-                     aw_consumer_assigned_count(rt->consumer));
+                     "assigned partition(s); ignored a lag of %lld on %zu partition(s) no "
+                     "longer assigned", (long long)(now - w->last_busy),
+                     aw_consumer_assigned_count(rt->consumer), (long long)split.unassigned,
+                     split.n_unassigned);
         w->idle_noted = true;
         return;
     }
@@ -246,7 +289,7 @@ static void stall_check(aw_runtime *rt, stall_watch *w, int64_t now)
         return;
     }
     AW_WARN("runtime", "no message for %lld ms although the consumer lag is %lld: restarted "
-            "the fetch of %d partition(s) from their positions", (long long)(now - w->last_msg),
+            "the fetch of %d partition(s) from their positions", (long long)(now - w->last_busy),
             (long long)lag, n);
 }
 
@@ -286,7 +329,7 @@ static void poll_loop(aw_runtime *rt)
     rd_kafka_message_t *msgs[POLL_BATCH];
     uint32_t gens[POLL_BATCH];
     int64_t next_progress = aw_mono_now_ms() + 30000;
-    stall_watch watch = {.last_msg = aw_mono_now_ms()};
+    stall_watch watch = {.last_busy = aw_mono_now_ms()};
     while (!atomic_load(&rt->stopping)) {
         atomic_store(&rt->last_tick_mono, aw_mono_now_ms());
         /* Never take more than the window has room for: the window, not
@@ -298,7 +341,7 @@ static void poll_loop(aw_runtime *rt)
         size_t n = aw_consumer_poll(rt->consumer, msgs, gens, want, 20);
         int64_t now = aw_mono_now_ms();
         if (n) {
-            watch.last_msg = now;
+            watch.last_busy = now;
             watch.idle_noted = false;
         } else {
             stall_check(rt, &watch, now);

@@ -178,9 +178,11 @@ restart_webhook() { _launch_webhook --port "$HOOK_PORT" "$@"; }
 # inserted as is inside their groups), the webhook provider (named
 # "webhook"; WEBHOOK_MAX_ATTEMPTS, WEBHOOK_BACKOFF_MS and
 # WEBHOOK_BACKOFF_MAX_MS set its retries, WEBHOOK_EXTRA is inserted as is),
-# the log provider, and
+# WEBHOOK_TIMEOUT_MS its timeout per attempt (default 5000 ms), the log
+# provider, and
 # EXTRA_CONFIG appended as is. THREADS, MAX_IN_FLIGHT and
-# SHUTDOWN_TIMEOUT_MS set the workers group. KAFKA_EXTRA
+# SHUTDOWN_TIMEOUT_MS set the workers group (WORKERS_EXTRA is inserted as
+# is inside it, e.g. "rebalance_timeout_ms = 2000;"). KAFKA_EXTRA
 # is inserted as is inside the kafka group (kafka.* keys, e.g.
 # "transactional_replies = true;"); KAFKA_PROPERTIES is appended to the
 # librdkafka pass-through list (quoted strings, e.g. '"statistics.interval.ms=1000"').
@@ -197,10 +199,10 @@ state = { backend = "${STATE_BACKEND:-memory}"; url = "${STATE_URL:-}";
 audit = { enabled = true; backend = "${AUDIT_BACKEND:-memory}"; url = "${AUDIT_URL:-}";
           ${AUDIT_EXTRA:-} };
 workers = { threads = ${THREADS:-4}; max_in_flight = ${MAX_IN_FLIGHT:-2000};
-            shutdown_timeout_ms = ${SHUTDOWN_TIMEOUT_MS:-20000}; };
+            shutdown_timeout_ms = ${SHUTDOWN_TIMEOUT_MS:-20000}; ${WORKERS_EXTRA:-} };
 dedup = { window_s = 3600; lease_ms = ${LEASE_MS:-10000}; };
 providers = ( { name = "webhook"; type = "webhook"; url = "$HOOK_URL";
-                timeout_ms = 5000; max_attempts = ${WEBHOOK_MAX_ATTEMPTS:-4};
+                timeout_ms = ${WEBHOOK_TIMEOUT_MS:-5000}; max_attempts = ${WEBHOOK_MAX_ATTEMPTS:-4};
                 backoff_base_ms = ${WEBHOOK_BACKOFF_MS:-20};
                 backoff_max_ms = ${WEBHOOK_BACKOFF_MAX_MS:-10000}; ${WEBHOOK_EXTRA:-} },
               { name = "log"; type = "log"; } );

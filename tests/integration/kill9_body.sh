@@ -72,7 +72,6 @@ TOTAL=${KILL9_TOTAL:-6000}
 DUPS=${KILL9_DUPS:-600}
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total "$TOTAL" --dups "$DUPS" \
     --bad 0 --seed 18 --ids "$T/ids.txt" >"$T/actions.jsonl"
-produce_file "$T/actions.jsonl"
 
 distinct_replies() { read_topic "$REPLY_TOPIC" '%s\n' | python3 -c '
 import json, sys
@@ -83,6 +82,13 @@ calls_of() { [ "$(awk -F'\t' -v p="$1" '$10 == p' "$PEER_LOG" | wc -l)" -ge "$2"
 
 start_worker w1 "$T/w1.conf"; W1=$WORKER_PID
 start_worker w2 "$T/w2.conf"; W2=$WORKER_PID
+# The actions once both hold partitions: produced earlier, the first worker
+# to join takes the whole in-flight window (1,024) before the second is
+# assigned anything (a real broker's rebalance takes seconds), and on
+# dynalite's 1,200 actions w2 then never gets enough to be killed mid-run.
+both_assigned() { grep -q "assigned" "$T/w1.log" && grep -q "assigned" "$T/w2.log"; }
+wait_for 60 "partitions at both workers" both_assigned
+produce_file "$T/actions.jsonl"
 # Mid-run: w2 calling, with most of its share (about half the actions; a
 # worker here makes about 2,000 calls/s, the poll looks every 0.2 s) still
 # ahead.

@@ -21,8 +21,7 @@
 #include "backends/state/dynamodb/ddb_internal.h"
 #include "common/aw_clock.h"
 
-/* Grow the session's batch arrays to n items. */
-static aw_status batch_reserve(ddb_session *s, size_t n, aw_error *err)
+aw_status aw_ddb_batch_reserve(ddb_session *s, size_t n, aw_error *err)
 {
     if (n <= s->cap)
         return AW_OK;
@@ -93,7 +92,7 @@ static bool claim_from_read(aw_claim *c, aw_ddb_record *r, int64_t now)
 aw_status aw_ddb_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
 {
     ddb_session *s = ss;
-    aw_status rc = batch_reserve(s, n, err);
+    aw_status rc = aw_ddb_batch_reserve(s, n, err);
     size_t *pend = malloc(n * sizeof(*pend));
     aw_ddb_key *keys = malloc(n * sizeof(*keys));
     size_t npend = 0;
@@ -200,7 +199,7 @@ static void renewal_held(void *items, size_t i) { ((aw_lease_renewal *)items)[i]
 aw_status aw_ddb_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
 {
     ddb_session *s = ss;
-    aw_status rc = batch_reserve(s, n, err);
+    aw_status rc = aw_ddb_batch_reserve(s, n, err);
     int64_t now = aw_time_now_ms();
     for (size_t i = 0; i < n && rc == AW_OK; i++) {
         aw_ddb_key key;
@@ -227,7 +226,7 @@ aw_status aw_ddb_lease_renew_batch(void *ss, aw_lease_renewal *items, size_t n, 
                                    aw_error *err)
 {
     ddb_session *s = ss;
-    aw_status rc = batch_reserve(s, n, err);
+    aw_status rc = aw_ddb_batch_reserve(s, n, err);
     int64_t now = aw_time_now_ms();
     for (size_t i = 0; i < n && rc == AW_OK; i++) {
         aw_ddb_key key;

@@ -145,27 +145,6 @@ aw_status aw_ddb_due_release(void *ss, const aw_state_key *k, uint64_t token, in
 
 /* ---- take --------------------------------------------------------------------- */
 
-static aw_status batch_reserve(ddb_session *s, size_t n, aw_error *err)
-{
-    if (n <= s->cap)
-        return AW_OK;
-    size_t cap = s->cap ? s->cap : 64;
-    while (cap < n)
-        cap *= 2;
-    aw_ddb_call *c = realloc(s->calls, cap * sizeof(*c));
-    if (!c)
-        return aw_ddb_nomem(err);
-    s->calls = c;
-    aw_buf *k = realloc(s->keys, cap * sizeof(*k));
-    if (!k)
-        return aw_ddb_nomem(err);
-    s->keys = k;
-    memset(s->calls + s->cap, 0, (cap - s->cap) * sizeof(*c));
-    memset(s->keys + s->cap, 0, (cap - s->cap) * sizeof(*k));
-    s->cap = cap;
-    return AW_OK;
-}
-
 static int collect(void *ud, const aw_ddb_record *r)
 {
     due_cands *c = ud;
@@ -202,7 +181,7 @@ static aw_status read_buckets(ddb_session *s, const char *ns, const char *kind, 
 {
     char *next[DDB_DUE_BUCKETS] = {0};
     bool pending[DDB_DUE_BUCKETS];
-    aw_status rc = batch_reserve(s, DDB_DUE_BUCKETS, err);
+    aw_status rc = aw_ddb_batch_reserve(s, DDB_DUE_BUCKETS, err);
     for (int b = 0; b < DDB_DUE_BUCKETS; b++) {
         pending[b] = true;
         if (rc == AW_OK && bucket_pk(s->b, &s->keys[b], ns, kind, b))
@@ -289,7 +268,7 @@ static aw_status lease_candidates(ddb_session *s, const char *ns, const char *ki
                                   aw_due_item *out, size_t *n, aw_error *err)
 {
     size_t next = 0;
-    aw_status rc = batch_reserve(s, limit, err);
+    aw_status rc = aw_ddb_batch_reserve(s, limit, err);
     while (rc == AW_OK && *n < limit && next < c->n) {
         size_t m = limit - *n;
         if (m > c->n - next)

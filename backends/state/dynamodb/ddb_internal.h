@@ -49,6 +49,10 @@ int aw_ddb_item_pk(const ddb_backend *b, aw_buf *buf, const aw_state_key *k, cha
 
 aw_status aw_ddb_nomem(aw_error *err);
 
+/* Grow the session's batch arrays (calls, keys) to n items; the new ones
+ * zeroed. Used by the dedup and due-index batches. */
+aw_status aw_ddb_batch_reserve(ddb_session *s, size_t n, aw_error *err);
+
 /* A holder's conditional update of its lock (dedup false) or lease. */
 aw_status aw_ddb_hold(ddb_session *s, const aw_state_key *k, bool dedup, uint64_t token,
                    aw_ddb_hold_op op, int64_t ttl_ms, aw_error *err);

@@ -4,7 +4,8 @@ nothing executed twice, a repeated call only with a higher fencing token,
 and no call from a worker whose lease it could no longer renew.
 
   check_calls.py --replies R.jsonl --calls PEER_LOG --ids IDS --messages N
-                 --isolated-peer ADDR --cut-start-ms MS --heal-ms MS
+                 --isolated-peer ADDR --cut-start-ms MS
+                 [--heal-start-ms MS] --heal-ms MS
                  --lease-ms MS [--state-cut] [--global-tokens]
                  [--token-at-cut K | --tokens-at-cut FILE | --per-identity-tokens]
                  [--name NAME] [--json OUT]
@@ -18,6 +19,11 @@ and no call from a worker whose lease it could no longer renew.
 --isolated-peer  the address the isolated worker calls from (its veth)
 --cut-start-ms / --heal-ms  realtime ms just before the cut was applied and
             just after the heal was applied
+--heal-start-ms  realtime ms just before the heal was applied (default:
+            --heal-ms). The cut ends somewhere in [heal start, heal]: a call
+            arriving then may already come from a lease taken after the
+            heal, so it is judged as an after-heal call (by its token), not
+            as a call in the cut
 --lease-ms  dedup.lease_ms of the run
 --state-cut the state backend was cut (in either direction) in this run:
             the isolated worker could not renew its leases, so any call of
@@ -62,7 +68,7 @@ Violations (each printed; exit 1 when any is non-zero):
                        arrival order): lower (a stale holder) or equal (the
                        same lease calling twice)
   iso_after_lease      (--state-cut only) calls from the isolated worker
-                       arriving in [cut start + lease_ms, heal), plus (with
+                       arriving in [cut start + lease_ms, heal start), plus (with
                        --global-tokens) those arriving after the heal with
                        a token issued before the cut (the operator's
                        symptom: tokens from before the cut, after the heal),
@@ -87,6 +93,7 @@ ap.add_argument("--ids", required=True)
 ap.add_argument("--messages", type=int, required=True)
 ap.add_argument("--isolated-peer", required=True)
 ap.add_argument("--cut-start-ms", type=int, required=True)
+ap.add_argument("--heal-start-ms", type=int)
 ap.add_argument("--heal-ms", type=int, required=True)
 ap.add_argument("--lease-ms", type=int, required=True)
 ap.add_argument("--state-cut", action="store_true")
@@ -143,6 +150,9 @@ unexecuted = sorted(i for i in ids
 
 iso = args.isolated_peer
 lease_gone = args.cut_start_ms + args.lease_ms
+# The cut certainly lasts until heal_start; from then on a call may come
+# from a lease taken after the heal.
+heal_start = args.heal_ms if args.heal_start_ms is None else min(args.heal_start_ms, args.heal_ms)
 # The highest token any call carried before the cut: every token up to it
 # was issued before the cut (with --global-tokens).
 pre_cut_tokens = [c["token"] for c in calls if c["real"] < args.cut_start_ms]
@@ -170,9 +180,9 @@ for c in calls:
     if c["peer"] == iso:
         if c["real"] < args.cut_start_ms:
             iso_before += 1
-        elif c["real"] < lease_gone and c["real"] < args.heal_ms:
+        elif c["real"] < lease_gone and c["real"] < heal_start:
             iso_cut_in_lease += 1
-        elif c["real"] < args.heal_ms:
+        elif c["real"] < heal_start:
             iso_after_lease += 1
         else:
             iso_after_heal += 1

@@ -214,7 +214,7 @@ quiet() {
 
 RESULTS=()
 run_variant() {
-    local v=$1 dir ports state_cut="" cut_start heal_ms rc=0 half token_at_cut
+    local v=$1 dir ports state_cut="" cut_start heal_start heal_ms rc=0 half token_at_cut
     local variant_t0
     variant_t0=$(( $(now_ms) / 1000 ))
     echo "==== variant $v ($BACKEND)"
@@ -314,10 +314,11 @@ run_variant() {
     # The partition lasts CUT_S: its length is the experiment, not a wait
     # for something to happen.
     while [ "$(now_ms)" -lt $((cut_start + CUT_S * 1000)) ]; do sleep 0.2; done
+    heal_start=$(now_ms)
     ns_heal $NSN
     heal_ms=$(now_ms)
     for p in $ports; do wait_for 10 "port $p reachable again" ns_connects $NSN "$p"; done
-    echo "healed at $heal_ms ($((heal_ms - cut_start)) ms), w3 had made $(iso_calls) calls"
+    echo "healed at $heal_ms ($((heal_ms - cut_start)) ms; the heal took $((heal_ms - heal_start)) ms), w3 had made $(iso_calls) calls"
 
     poll_until 300 replies_at_least "$TOTAL" || true
     poll_until 60 committed_at_end "$GROUP" "$ACTIONS_TOPIC" || true
@@ -329,7 +330,7 @@ run_variant() {
     read_topic "$REPLY_TOPIC" '%s\n' >"$T/$v.replies.jsonl"
     python3 "$HERE/check_calls.py" --name "$v" --replies "$T/$v.replies.jsonl" \
         --calls "$PEER_LOG" --ids "$T/$v.ids" --messages "$TOTAL" --isolated-peer "$ISO_IP" \
-        --cut-start-ms "$cut_start" --heal-ms "$heal_ms" --lease-ms "$LEASE_MS" \
+        --cut-start-ms "$cut_start" --heal-start-ms "$heal_start" --heal-ms "$heal_ms" --lease-ms "$LEASE_MS" \
         ${state_cut:+--state-cut} "${token_args[@]}" --json "$T/$v.counts.json" || rc=$?
     grep -c "lease lost" "$T/$v-w3.log" | sed "s/^/[$v]   w3 'lease lost' log lines: /" || true
     if [ -n "${PART_RESULTS:-}" ]; then

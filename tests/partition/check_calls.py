@@ -161,6 +161,7 @@ if args.token_at_cut is not None:
     args.global_tokens = True
     k_cut = max(k_cut, args.token_at_cut)
 iso_after_heal_pre_cut = 0
+iso_after_lease_fresh = 0  # of those, with a token issued after the cut
 max_token = {}  # identity -> highest token seen so far (all callers)
 max_other = {}  # identity -> highest token seen so far from the other workers
 per_key = defaultdict(int)
@@ -184,6 +185,8 @@ for c in calls:
             iso_cut_in_lease += 1
         elif c["real"] < heal_start:
             iso_after_lease += 1
+            if args.global_tokens and t > k_cut:
+                iso_after_lease_fresh += 1
         else:
             iso_after_heal += 1
             if args.global_tokens and 0 <= t <= k_cut:
@@ -244,7 +247,8 @@ print(f"[{args.name}]   calls with a token lower than seen     {lower}")
 print(f"[{args.name}]   calls with a token equal to one seen   {equal}")
 print(f"[{args.name}]   isolated worker ({iso}) calls: {iso_total} = {iso_before} before the cut, "
       f"{iso_cut_in_lease} in the cut within lease_ms, {iso_after_lease} in the cut after "
-      f"lease_ms, {iso_after_heal} after the heal ({iso_after_heal_stale} of them with a token "
+      f"lease_ms{f' ({iso_after_lease_fresh} with a token issued after the cut)' if args.global_tokens else ''}, "
+      f"{iso_after_heal} after the heal ({iso_after_heal_stale} of them with a token "
       f"not above another worker's earlier call, {iso_after_heal_pre_cut} with a token issued "
       f"before the cut)")
 if args.state_cut:

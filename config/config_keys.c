@@ -222,7 +222,7 @@ static const aw_config_key rule_keys[] = {
      .help = "throttle: what happens over the limit. reject: outcome throttled, not "
              "executed. delay is not available yet."},
     {.path = "lock_ttl_ms", .type = AW_KEY_INT64, .offset = AW_RUL(lock_ttl_ms),
-     .def_num = 30000, .min = 1, .max = 86400000,
+     .def_num = 30000, .min = 100, .max = 86400000,
      .help = "lock: the lock's lease in ms, renewed while the provider call runs; after a "
              "crash the lock is free again this long after its last renewal."},
     {.path = "max_wait_ms", .type = AW_KEY_INT64, .offset = AW_RUL(max_wait_ms),

@@ -596,7 +596,7 @@ static const error_case error_cases[] = {
     {"rule-lock-ttl", BASE "rules = ( { name = \"a\"; verdict = \"suppress\"; },\n"
                            "  { name = \"l\"; verdict = \"lock\"; key = \"{tenant}\";\n"
                            "    lock_ttl_ms = 0; } );\n",
-     ":4: rules[1].lock_ttl_ms: must be between 1 and 86400000 (got 0)"},
+     ":4: rules[1].lock_ttl_ms: must be between 100 and 86400000 (got 0)"},
     {"rule-lock-wait", BASE "rules = ( { name = \"l\"; verdict = \"lock\"; key = \"{tenant}\";\n"
                             "  max_wait_ms = -5; } );\n",
      ":3: rules[0].max_wait_ms: must be between 0 and 86400000 (got -5)"},

@@ -833,6 +833,53 @@ static void test_rule_lock_timeout_dlq(void **state)
     lock_timeout(true);
 }
 
+/* The gate: no attempt starts unless the lock is known held. Job b (the
+ * webhook nobody answers: a retry after 600 ms) holds lock y; when job a
+ * (noop, lock x) has answered, y's lock is released behind b's back, so
+ * the keeper's next extension is refused and y is lost: b's retry does not
+ * start, b is given up (no outcome, its lock let go) and comes back later. */
+static aw_job *g_lock_victim;
+
+static void steal_victims_lock(void *ud, aw_job *job, uint64_t token)
+{
+    fixture *fx = ud;
+    (void)token;
+    if (strcmp(job->action.id, "a-1") != 0)
+        return;
+    aw_state_key k = lock_key_of("y");
+    aw_error err = {0};
+    assert_true(g_lock_victim->lock_token > 0);
+    assert_int_equal(aw_state_lock_release(fx->peer, &k, g_lock_victim->lock_token, &err), AW_OK);
+}
+
+static void test_rule_lock_lost_gate(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_rules(&fx, "memory", "", 600, 30000, LOCK_RULE("lock_ttl_ms = 300;"));
+    aw_job *jobs[] = {make_tenant_job(&fx, 1, "a-1", "t", "{\"u\":\"x\"}"),
+                      make_raw_job(&fx, 2,
+                                   "{\"id\":\"b-1\",\"namespace\":\"ns\",\"tenant\":\"t\","
+                                   "\"provider\":\"down\",\"action_type\":\"do\","
+                                   "\"payload\":{\"u\":\"y\"}}")};
+    g_lock_victim = jobs[1];
+    fx.p.on_executed = steal_victims_lock;
+    fx.p.on_executed_ud = &fx;
+    assert_int_equal(run(&fx, jobs, 2), 1);
+    assert_int_equal(jobs[0]->record.outcome, AW_OUTCOME_EXECUTED);
+    assert_false(jobs[1]->abandoned);
+    assert_true(jobs[1]->not_before_mono > 0);
+    assert_int_equal(jobs[1]->lock_token, 0);
+    /* one attempt of b made (a's noop call is counted too), no second */
+    assert_int_equal(atomic_load(&fx.ctx.metrics.provider_ms.count), 2);
+    /* y is free */
+    aw_state_key k = lock_key_of("y");
+    uint64_t tok = 0;
+    aw_error err = {0};
+    assert_int_equal(aw_state_lock_acquire(fx.peer, &k, 30000, &tok, &err), AW_OK);
+    teardown(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -854,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_rule_lock),
         cmocka_unit_test(test_rule_lock_timeout),
         cmocka_unit_test(test_rule_lock_timeout_dlq),
+        cmocka_unit_test(test_rule_lock_lost_gate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -880,6 +880,49 @@ static void test_rule_lock_lost_gate(void **state)
     teardown(&fx);
 }
 
+/* A worker thread whose pending list (two batches) is full of actions
+ * parked on a lock held elsewhere still takes and executes another key's
+ * action: waiters block neither the thread nor other keys. */
+static void test_rule_lock_waiters_do_not_block(void **state)
+{
+    (void)state;
+    enum { BATCH = 2, N_WAIT = 3 * BATCH };
+    fixture fx;
+    setup_rules(&fx, "memory", "", 1, 30000,
+                "workers = { batch_size = 2; };\n" LOCK_RULE("max_wait_ms = 60000;"));
+    aw_state_key k = lock_key_of("x");
+    uint64_t peer_tok = 0;
+    aw_error err = {0};
+    assert_int_equal(aw_state_lock_acquire(fx.peer, &k, 60000, &peer_tok, &err), AW_OK);
+    aw_worker w;
+    assert_int_equal(aw_worker_start(&w, &fx.ctx, 0, &err), AW_OK);
+    for (int i = 0; i < N_WAIT; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "w-%d", i);
+        aw_job_queue_push(&w.queue, make_tenant_job(&fx, i + 1, id, "t", "{\"u\":\"x\"}"));
+    }
+    /* all of them parked at least once before the other key comes */
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (atomic_load(&fx.ctx.metrics.rules[0].waited) < N_WAIT && aw_mono_now_ms() < end)
+        aw_sleep_ms(2);
+    assert_true(atomic_load(&fx.ctx.metrics.rules[0].waited) >= N_WAIT);
+    aw_job *other = make_tenant_job(&fx, 100, "o-1", "t", "{\"u\":\"y\"}");
+    aw_job_queue_push(&w.queue, other);
+    assert_int_equal(collect_back(&fx, 1), 1);
+    assert_ptr_equal(fx.back[0], other);
+    assert_int_equal(other->record.outcome, AW_OUTCOME_EXECUTED);
+    /* the waiters are still parked; once the lock is free they execute,
+     * one at a time */
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].acquired), 1);
+    assert_int_equal(aw_state_lock_release(fx.peer, &k, peer_tok, &err), AW_OK);
+    assert_int_equal(collect_back(&fx, N_WAIT), N_WAIT);
+    aw_worker_join(&w);
+    for (size_t i = 1; i < fx.n_back; i++)
+        assert_int_equal(fx.back[i]->record.outcome, AW_OUTCOME_EXECUTED);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].acquired), 1 + N_WAIT);
+    teardown(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -902,6 +945,7 @@ int main(void)
         cmocka_unit_test(test_rule_lock_timeout),
         cmocka_unit_test(test_rule_lock_timeout_dlq),
         cmocka_unit_test(test_rule_lock_lost_gate),
+        cmocka_unit_test(test_rule_lock_waiters_do_not_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

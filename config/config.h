@@ -41,12 +41,15 @@ typedef struct aw_rule_config {
     char *match_action_type;
     char **match_metadata;   /* key, value, key, value ...: all must equal */
     size_t n_match_metadata; /* pairs */
-    char *verdict;       /* "suppress", "throttle" */
-    char *key;           /* throttle: key template */
+    char *verdict;       /* "suppress", "throttle", "lock" */
+    char *key;           /* throttle, lock: key template */
     int64_t max_count;   /* throttle: executions per window and key */
     int64_t window_s;    /* throttle: fixed window length */
     char *on_limit;      /* throttle: "reject" (the only value for now) */
-    struct aw_template *key_template; /* throttle: `key` parsed at load */
+    int64_t lock_ttl_ms; /* lock: the lock's lease (renewed while the call runs) */
+    int64_t max_wait_ms; /* lock: longest wait for the lock before on_timeout */
+    char *on_timeout;    /* lock: "fail" or "dlq" */
+    struct aw_template *key_template; /* throttle, lock: `key` parsed at load */
 } aw_rule_config;
 
 typedef struct aw_config {

@@ -116,16 +116,18 @@ static const char *check_provider(const void *elem, const char **key, char *why,
 static const char *check_rule(const void *elem, const char **key, char *why, size_t whysz)
 {
     const aw_rule_config *r = elem;
-    if (strcmp(r->verdict, "throttle") != 0)
+    bool lock = strcmp(r->verdict, "lock") == 0;
+    if (strcmp(r->verdict, "throttle") != 0 && !lock)
         return NULL;
-    if (strcmp(r->on_limit, "delay") == 0) {
+    if (!lock && strcmp(r->on_limit, "delay") == 0) {
         *key = "on_limit";
         snprintf(why, whysz, "\"delay\" is not available yet (planned); use \"reject\"");
         return why;
     }
     if (r->key[0] == '\0') {
         *key = "key";
-        snprintf(why, whysz, "required for verdict throttle (a template, e.g. \"{tenant}\")");
+        snprintf(why, whysz, "required for verdict %s (a template, e.g. \"{tenant}\")",
+                 r->verdict);
         return why;
     }
     aw_template *t = NULL;
@@ -136,6 +138,8 @@ static const char *check_rule(const void *elem, const char **key, char *why, siz
         return why;
     }
     aw_template_free(t);
+    if (lock) /* lock_ttl_ms, max_wait_ms, on_timeout: bounded by their rows */
+        return NULL;
     if (r->max_count < 1) {
         *key = "max_count";
         snprintf(why, whysz, "required for verdict throttle: at least 1 (got %lld)",
@@ -166,7 +170,8 @@ static void default_worker_id(char *buf, size_t bufsz)
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const provider_types[] = {"log", "webhook", "noop", NULL};
-static const char *const rule_verdicts[] = {"suppress", "throttle", NULL};
+static const char *const rule_verdicts[] = {"suppress", "throttle", "lock", NULL};
+static const char *const rule_on_timeout[] = {"fail", "dlq", NULL};
 static const char *const rule_on_limit[] = {"reject", "delay", NULL};
 
 /* ---- rules[] element rows ---------------------------------------------- */
@@ -199,9 +204,10 @@ static const aw_config_key rule_keys[] = {
     {.path = "verdict", .type = AW_KEY_STRING, .flags = AW_KEY_REQUIRED,
      .offset = AW_RUL(verdict), .allowed = rule_verdicts,
      .help = "suppress: not executed, outcome suppressed. throttle: at most max_count "
-             "executions per window_s and key, the rest outcome throttled (docs/rules.md)."},
+             "executions per window_s and key, the rest outcome throttled. lock: actions "
+             "with equal keys execute one at a time across all replicas (docs/rules.md)."},
     {.path = "key", .type = AW_KEY_STRING, .offset = AW_RUL(key), .def_str = "",
-     .help = "throttle: the key counted, a template such as \"{tenant}:{payload.user}\" "
+     .help = "throttle: the key counted; lock: the lock taken. A template such as \"{tenant}:{payload.user}\" "
              "(fields: namespace, tenant, provider, action_type, id, dedup_key, payload.PATH, "
              "metadata.KEY). An action whose field is missing or not a scalar is rejected "
              "(reason rule_field)."},
@@ -215,6 +221,18 @@ static const aw_config_key rule_keys[] = {
      .def_str = "reject", .allowed = rule_on_limit,
      .help = "throttle: what happens over the limit. reject: outcome throttled, not "
              "executed. delay is not available yet."},
+    {.path = "lock_ttl_ms", .type = AW_KEY_INT64, .offset = AW_RUL(lock_ttl_ms),
+     .def_num = 30000, .min = 100, .max = 86400000,
+     .help = "lock: the lock's lease in ms, renewed while the provider call runs; after a "
+             "crash the lock is free again this long after its last renewal."},
+    {.path = "max_wait_ms", .type = AW_KEY_INT64, .offset = AW_RUL(max_wait_ms),
+     .def_num = 60000, .min = 0, .max = 86400000,
+     .help = "lock: how long an action waits (parked, no thread blocked) for a lock held "
+             "elsewhere before on_timeout applies."},
+    {.path = "on_timeout", .type = AW_KEY_STRING, .offset = AW_RUL(on_timeout),
+     .def_str = "fail", .allowed = rule_on_timeout,
+     .help = "lock: after max_wait_ms. fail: outcome failed, error_code lock_timeout. dlq: "
+             "outcome rejected, reason lock_timeout, a copy to the dead-letter topic."},
 };
 
 /* ---- providers[] element rows ------------------------------------------ */

@@ -37,6 +37,7 @@ static const char *const aw_reject_names[AW_REJECT_COUNT] = {
     [AW_REJECT_INVALID_FIELD] = "invalid_field",
     [AW_REJECT_UNKNOWN_PROVIDER] = "unknown_provider",
     [AW_REJECT_RULE_FIELD] = "rule_field",
+    [AW_REJECT_LOCK_TIMEOUT] = "lock_timeout",
 };
 
 const char *aw_reject_reason_name(aw_reject_reason r)

@@ -55,6 +55,8 @@ typedef enum aw_reject_reason {
     AW_REJECT_UNKNOWN_PROVIDER, /* names no configured provider (set by the worker) */
     AW_REJECT_RULE_FIELD,     /* a field a matching rule's key template uses is
                                  missing or not a scalar (set by the worker) */
+    AW_REJECT_LOCK_TIMEOUT,   /* a lock rule with on_timeout = "dlq" waited
+                                 longer than max_wait_ms (set by the worker) */
     AW_REJECT_COUNT
 } aw_reject_reason;
 
@@ -66,7 +68,8 @@ typedef struct aw_reject {
 } aw_reject;
 
 /* "too_large", "empty", "invalid_json", "too_deep", "not_an_object",
- * "missing_field", "invalid_field", "unknown_provider", "rule_field". Never NULL. */
+ * "missing_field", "invalid_field", "unknown_provider", "rule_field",
+ * "lock_timeout". Never NULL. */
 const char *aw_reject_reason_name(aw_reject_reason r);
 
 /* Decode and validate. max_bytes 0 means AW_ACTION_DEFAULT_MAX_BYTES.

@@ -20,8 +20,9 @@ size_t aw_batch_select(aw_job *const *pending, size_t n, aw_job **out, size_t ma
     for (size_t i = 0; i < n && picked < max; i++) {
         aw_job *j = pending[i];
         bool blocked = false;
-        /* Pending lists hold at most two batches, so the quadratic scan is
-         * a few thousand hash comparisons at worst. */
+        /* Pending lists hold at most two batches (plus the jobs parked on
+         * a lock rule's lock: worker.c), so the quadratic scan is a few
+         * thousand hash comparisons at worst without lock rules. */
         for (size_t k = 0; k < i && !blocked; k++)
             blocked = same_identity(pending[k], j);
         if (blocked)

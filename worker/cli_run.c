@@ -10,6 +10,7 @@
 #include "backends/audit/audit.h"
 #include "backends/state/state.h"
 #include "worker/cli.h"
+#include "worker/rules.h"
 #include "worker/feeder.h"
 #include "worker/runtime.h"
 
@@ -201,6 +202,11 @@ int aw_cmd_config(int argc, char **argv)
     bool best_effort = false;
     if (aw_state_check_consistency(cfg->state.backend, cfg->state.allow_eventual_consistency,
                                    &best_effort, &err) != AW_OK) {
+        fprintf(stderr, "acteon-worker: %s: %s\n", file, err.msg);
+        aw_config_destroy(cfg);
+        return 2;
+    }
+    if (aw_rules_check_backend(cfg, best_effort, &err) != AW_OK) {
         fprintf(stderr, "acteon-worker: %s: %s\n", file, err.msg);
         aw_config_destroy(cfg);
         return 2;

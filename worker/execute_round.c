@@ -103,6 +103,7 @@ static void run_provider(aw_worker_ctx *ctx, aw_provider_sessions *ps, aw_exec *
         x->calls[m++] = (aw_provider_call){
             .action = &j->action, .body = j->msg->payload, .body_len = j->msg->len,
             .identity = j->record.dedup_identity, .fencing_token = it->token,
+            .lock_token = j->lock_token,
             .attempt = it->attempts + 1};
     }
     round_calls rc = {.ctx = ctx, .x = x, .map = x->map};

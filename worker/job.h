@@ -49,6 +49,11 @@ typedef struct aw_job {
     int64_t consumed_at_mono;
     int64_t not_before_mono;   /* lease busy elsewhere: retry after this */
     int busy_waits;            /* how many times the claim found a live lease */
+    int lock_waits;            /* how many times a lock rule's lock was held
+                                  elsewhere (worker/pipeline_lock.c) */
+    int64_t lock_wait_since_mono; /* the first of those waits; 0 = none */
+    uint64_t lock_token;       /* the lock held for the provider call, 0 = none:
+                                  sent as X-Acteon-Lock-Token */
 
     aw_audit_record record;    /* the outcome, filled by the pipeline; its
                                   strings but details point into `strings` */

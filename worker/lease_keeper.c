@@ -26,6 +26,8 @@ static aw_fail_log renew_log = AW_FAIL_LOG_INIT("lease", "lease renewals",
 typedef struct lease {
     uint64_t handle;
     const char *ns, *tenant, *id; /* borrowed from the registering worker */
+    const char *lock_kind;        /* a lock's key.kind (borrowed); NULL = a dedup lease */
+    int64_t ttl_ms;               /* the lease's duration */
     uint64_t token;
     int64_t sent_mono;            /* the claim or last successful renewal was sent */
     bool lost;
@@ -33,7 +35,7 @@ typedef struct lease {
 
 struct aw_lease_keeper {
     aw_state *state;            /* borrowed; immutable */
-    int64_t lease_ms;           /* immutable */
+    int64_t lease_ms;           /* immutable: the dedup leases' duration */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t cond;        /* wakes the thread on stop */
@@ -42,6 +44,8 @@ struct aw_lease_keeper {
     size_t n, cap;
     uint64_t next_handle;
     uint64_t renewals;
+    int64_t tick_ms;            /* wake-up period: a sixth of the shortest
+                                   duration registered so far */
     bool stop;
 };
 
@@ -49,6 +53,8 @@ struct aw_lease_keeper {
 typedef struct due_lease {
     uint64_t handle;
     char *ns, *tenant, *id;
+    char *lock_kind;   /* NULL: a dedup lease */
+    int64_t ttl_ms;
     uint64_t token;
     int64_t sent_mono; /* when its claim or last renewal was sent: the oldest go first */
 } due_lease;
@@ -58,6 +64,7 @@ static void due_free(due_lease *d)
     free(d->ns);
     free(d->tenant);
     free(d->id);
+    free(d->lock_kind);
 }
 
 /* The first registered lease with a handle >= handle, or NULL. Binary
@@ -88,7 +95,13 @@ static int by_sent(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Copy the leases due for renewal (held for a third of lease_ms or more,
+/* Until when a lease is known held (see the header). */
+static int64_t held_until(const lease *l)
+{
+    return l->lost ? 0 : l->sent_mono + l->ttl_ms - l->ttl_ms / 10;
+}
+
+/* Copy the leases due for renewal (held for a third of their duration or more,
  * not lost), oldest renewal first: when a pass takes long, the leases
  * closest to their end are renewed first. Returns the copies (NULL when
  * none or out of memory; a lease that cannot be copied waits for the next
@@ -96,18 +109,19 @@ static int by_sent(const void *a, const void *b)
 static due_lease *collect_due(aw_lease_keeper *k, size_t *n_due)
 {
     int64_t now = aw_mono_now_ms();
-    int64_t due_age = k->lease_ms / 3;
     *n_due = 0;
     pthread_mutex_lock(&k->lock);
     due_lease *due = k->n ? calloc(k->n, sizeof(*due)) : NULL;
     for (size_t i = 0; due && i < k->n; i++) {
         lease *l = &k->leases[i];
-        if (l->lost || now - l->sent_mono < due_age)
+        if (l->lost || now - l->sent_mono < l->ttl_ms / 3)
             continue;
         due_lease *d = &due[*n_due];
         *d = (due_lease){.handle = l->handle, .token = l->token, .sent_mono = l->sent_mono,
-                         .ns = strdup(l->ns), .tenant = strdup(l->tenant), .id = strdup(l->id)};
-        if (!d->ns || !d->tenant || !d->id) {
+                         .ttl_ms = l->ttl_ms, .ns = strdup(l->ns), .tenant = strdup(l->tenant),
+                         .id = strdup(l->id),
+                         .lock_kind = l->lock_kind ? strdup(l->lock_kind) : NULL};
+        if (!d->ns || !d->tenant || !d->id || (l->lock_kind && !d->lock_kind)) {
             due_free(d);
             continue;
         }
@@ -176,16 +190,55 @@ static void renew_batch(aw_lease_keeper *k, aw_state_session *ss, const due_leas
     log_lost(d, items, registered, m);
 }
 
-/* Renew every lease due, AW_LEASE_KEEPER_BATCH per state call, without
- * holding the lock during state I/O. */
+/* Extend one lock (the state interface has no batch of lock extensions;
+ * locks are few: one per lock key being executed). Booked like a renewal:
+ * AW_CONFLICT (another holder, or expired) loses it, another failure
+ * changes nothing. */
+static void extend_lock(aw_lease_keeper *k, aw_state_session *ss, const due_lease *d)
+{
+    aw_state_key key = {.ns = d->ns, .tenant = d->tenant, .kind = d->lock_kind, .id = d->id};
+    aw_error err;
+    int64_t sent = aw_mono_now_ms();
+    aw_status rc = aw_state_lock_extend(ss, &key, d->token, d->ttl_ms, &err);
+    pthread_mutex_lock(&k->lock);
+    lease *l = find(k, d->handle);
+    bool registered = l != NULL;
+    if (l && rc == AW_OK) {
+        l->sent_mono = sent;
+        k->renewals++;
+    } else if (l && rc == AW_CONFLICT) {
+        l->lost = true;
+    }
+    pthread_mutex_unlock(&k->lock);
+    if (rc == AW_CONFLICT && registered)
+        AW_WARN("lease", "lock %s:%s lost (token %llu)", d->tenant, d->id,
+                (unsigned long long)d->token);
+    else if (rc != AW_OK && rc != AW_CONFLICT)
+        aw_fail_log_failed(&renew_log, err.msg);
+}
+
+/* Renew every lease due, AW_LEASE_KEEPER_BATCH dedup leases per state call
+ * and the locks one by one, without holding the lock during state I/O.
+ * collect_due sorted them oldest first; the locks are moved behind the
+ * dedup leases, keeping that order within each. */
 static void renew_due(aw_lease_keeper *k, aw_state_session *ss)
 {
     size_t n_due;
     due_lease *due = collect_due(k, &n_due);
-    for (size_t off = 0; off < n_due; off += AW_LEASE_KEEPER_BATCH) {
-        size_t m = n_due - off < AW_LEASE_KEEPER_BATCH ? n_due - off : AW_LEASE_KEEPER_BATCH;
+    size_t n_dedup = 0;
+    for (size_t i = 0; i < n_due; i++) {
+        if (due[i].lock_kind)
+            continue;
+        due_lease d = due[i];
+        memmove(due + n_dedup + 1, due + n_dedup, (i - n_dedup) * sizeof(*due));
+        due[n_dedup++] = d;
+    }
+    for (size_t off = 0; off < n_dedup; off += AW_LEASE_KEEPER_BATCH) {
+        size_t m = n_dedup - off < AW_LEASE_KEEPER_BATCH ? n_dedup - off : AW_LEASE_KEEPER_BATCH;
         renew_batch(k, ss, due + off, m);
     }
+    for (size_t i = n_dedup; i < n_due; i++)
+        extend_lock(k, ss, &due[i]);
     for (size_t i = 0; i < n_due; i++)
         due_free(&due[i]);
     free(due);
@@ -196,12 +249,11 @@ static void *keeper_thread(void *arg)
     aw_lease_keeper *k = arg;
     aw_state_session *ss = NULL;
     aw_error err;
-    int64_t tick = k->lease_ms / 6 > 0 ? k->lease_ms / 6 : 1;
     for (;;) {
         pthread_mutex_lock(&k->lock);
         if (!k->stop) {
             struct timespec ts;
-            aw_mono_deadline(&ts, tick);
+            aw_mono_deadline(&ts, k->tick_ms);
             pthread_cond_timedwait(&k->cond, &k->lock, &ts);
         }
         bool stop = k->stop;
@@ -234,6 +286,7 @@ aw_status aw_lease_keeper_new(aw_state *st, int64_t lease_ms, aw_lease_keeper **
         return aw_error_set(err, AW_NOMEM, "out of memory");
     k->state = st;
     k->lease_ms = lease_ms;
+    k->tick_ms = lease_ms / 6 > 0 ? lease_ms / 6 : 1;
     k->next_handle = 1;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -289,9 +342,30 @@ uint64_t aw_lease_keeper_add_batch(aw_lease_keeper *k, const aw_state_key *keys,
     for (size_t i = 0; i < n; i++)
         k->leases[k->n++] = (lease){.handle = first + i, .ns = keys[i].ns,
                                     .tenant = keys[i].tenant, .id = keys[i].id,
-                                    .token = tokens[i], .sent_mono = sent_mono};
+                                    .ttl_ms = k->lease_ms, .token = tokens[i],
+                                    .sent_mono = sent_mono};
     pthread_mutex_unlock(&k->lock);
     return first;
+}
+
+uint64_t aw_lease_keeper_add_lock(aw_lease_keeper *k, const aw_state_key *key, uint64_t token,
+                                  int64_t ttl_ms, int64_t sent_mono)
+{
+    uint64_t h = aw_lease_keeper_add_batch(k, key, &token, 1, sent_mono);
+    if (!h)
+        return 0;
+    pthread_mutex_lock(&k->lock);
+    lease *l = find(k, h);
+    if (l) {
+        l->lock_kind = key->kind;
+        l->ttl_ms = ttl_ms;
+    }
+    /* Woken often enough to renew the shortest lock at a third of its life
+     * (the wait in progress ends at the old tick: at most one late pass). */
+    if (ttl_ms / 6 < k->tick_ms)
+        k->tick_ms = ttl_ms / 6 > 0 ? ttl_ms / 6 : 1;
+    pthread_mutex_unlock(&k->lock);
+    return h;
 }
 
 int64_t aw_lease_keeper_held_until(aw_lease_keeper *k, uint64_t handle)
@@ -299,8 +373,8 @@ int64_t aw_lease_keeper_held_until(aw_lease_keeper *k, uint64_t handle)
     int64_t until = 0;
     pthread_mutex_lock(&k->lock);
     const lease *l = handle ? find(k, handle) : NULL;
-    if (l && !l->lost)
-        until = l->sent_mono + k->lease_ms - k->lease_ms / 10;
+    if (l)
+        until = held_until(l);
     pthread_mutex_unlock(&k->lock);
     return until;
 }
@@ -311,7 +385,7 @@ int64_t aw_lease_keeper_held_until_batch(aw_lease_keeper *k, uint64_t first, siz
     pthread_mutex_lock(&k->lock);
     const lease *l = first && n ? find_from(k, first) : NULL;
     for (; l && l < k->leases + k->n && l->handle - first < n; l++) {
-        int64_t u = l->lost ? 0 : l->sent_mono + k->lease_ms - k->lease_ms / 10;
+        int64_t u = held_until(l);
         if (u < until)
             until = u;
     }

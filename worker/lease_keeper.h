@@ -17,7 +17,9 @@
  * renews every lease held longer than a third of its duration, oldest
  * renewal first, AW_LEASE_KEEPER_BATCH leases per state call
  * (aw_state_lease_renew_batch: one round trip on Redis and PostgreSQL), so
- * a pass over 512 leases is two round trips, not 512. All fields of the
+ * a pass over 512 leases is two round trips, not 512. Locks of lock rules
+ * are kept the same way (aw_lease_keeper_add_lock), one extension each, with
+ * their own durations. All fields of the
  * keeper are guarded by its mutex; state I/O happens outside it. Every
  * function is thread-safe. */
 #ifndef AW_LEASE_KEEPER_H
@@ -47,6 +49,15 @@ void aw_lease_keeper_destroy(aw_lease_keeper *k);
  * renewed nor known held: their calls do not start). */
 uint64_t aw_lease_keeper_add_batch(aw_lease_keeper *k, const aw_state_key *keys,
                                    const uint64_t *tokens, size_t n, int64_t sent_mono);
+
+/* Register a lock (state lock_acquire, docs/rules.md "lock") taken by a
+ * request sent at sent_mono, to be extended (aw_state_lock_extend, one call
+ * per lock) while it is registered and said held like a lease: until its
+ * request or last extension was sent plus ttl_ms minus a tenth. The key's
+ * strings (kind included) are borrowed as for add_batch. Returns its
+ * handle, or 0 when out of memory (then it is not known held). */
+uint64_t aw_lease_keeper_add_lock(aw_lease_keeper *k, const aw_state_key *key, uint64_t token,
+                                  int64_t ttl_ms, int64_t sent_mono);
 
 /* Until when (aw_mono_now_ms() scale) the lease `handle` is known held; 0 when
  * it was lost, never registered or already removed. */

@@ -169,7 +169,10 @@ static void rule_counters(aw_buf *o, const aw_metrics *m)
         } rows[] = {{"suppressed", atomic_load(&r->suppressed)},
                     {"allowed", atomic_load(&r->allowed)},
                     {"throttled", atomic_load(&r->throttled)},
-                    {"rejected", atomic_load(&r->rejected)}};
+                    {"rejected", atomic_load(&r->rejected)},
+                    {"acquired", atomic_load(&r->acquired)},
+                    {"waited", atomic_load(&r->waited)},
+                    {"timed_out", atomic_load(&r->timed_out)}};
         for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
             aw_buf_puts(o, "acteon_rule_verdicts_total{rule=\"");
             label_value(o, r->name);
@@ -244,6 +247,9 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
               &m->recorder_queue);
     histogram(o, "acteon_throttle_count_seconds",
               "State increment round trips of throttle rules.", &m->throttle_ms);
+    histogram(o, "acteon_lock_acquire_seconds",
+              "State lock_acquire round trips of lock rules (taken or held elsewhere).",
+              &m->lock_ms);
     histogram(o, "acteon_audit_write_seconds", "Audit append_batch round trips.", &m->audit_ms);
     histogram(o, "acteon_provider_seconds", "Provider calls (one attempt each).",
               &m->provider_ms);

@@ -46,7 +46,10 @@ typedef struct aw_rule_counters {
     atomic_ulong suppressed;  /* suppress verdicts */
     atomic_ulong allowed;     /* throttle: counted within the limit */
     atomic_ulong throttled;   /* throttle: over the limit */
-    atomic_ulong rejected;    /* throttle: key field missing or not a scalar */
+    atomic_ulong rejected;    /* throttle, lock: key field missing or not a scalar */
+    atomic_ulong acquired;    /* lock: taken, the action executes under it */
+    atomic_ulong waited;      /* lock: held elsewhere, the action parked */
+    atomic_ulong timed_out;   /* lock: waited longer than max_wait_ms */
 } aw_rule_counters;
 
 /* Whether topic[partition] is assigned to this consumer now (the consumer's
@@ -76,6 +79,7 @@ typedef struct aw_metrics {
     aw_histogram record_lag;    /* a call's answer -> its done record written */
     aw_histogram recorder_queue; /* done records waiting for a recorder thread */
     aw_histogram throttle_ms;   /* throttle counter increments (rules) */
+    aw_histogram lock_ms;       /* lock rules' lock_acquire round trips */
 
     /* Per configured rule, in the configuration's order (index = the rule's
      * index); NULL without rules or until aw_metrics_init_rules(). Set

@@ -1,6 +1,7 @@
 #include "worker/outcome_details.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,34 @@ int aw_details_throttled(aw_buf *out, const char *rule, const char *key, int64_t
     aw_json_obj_int(&o, "max_count", max_count);
     aw_json_obj_int(&o, "window_s", window_s);
     aw_json_obj_int(&o, "retry_after_ms", retry_after_ms);
+    return aw_json_obj_end(&o);
+}
+
+int aw_details_add_lock(aw_buf *out, size_t start, const char *key, uint64_t token)
+{
+    aw_json_obj o;
+    aw_json_obj_reopen(&o, out, start);
+    aw_json_obj_open(&o, "lock");
+    aw_json_obj_cstr(&o, "key", key);
+    aw_json_obj_int(&o, "token", (int64_t)token);
+    aw_json_obj_close(&o);
+    return aw_json_obj_end(&o);
+}
+
+int aw_details_lock_timeout(aw_buf *out, const char *rule, const char *key, int64_t waited_ms,
+                            int64_t max_wait_ms)
+{
+    char why[160];
+    snprintf(why, sizeof(why), "rule \"%.64s\": lock held elsewhere for more than %lld ms",
+             rule, (long long)max_wait_ms);
+    aw_json_obj o;
+    aw_json_obj_begin(&o, out);
+    aw_json_obj_cstr(&o, "error_code", "lock_timeout");
+    aw_json_obj_cstr(&o, "error", why);
+    aw_json_obj_cstr(&o, "rule", rule);
+    aw_json_obj_cstr(&o, "key", key);
+    aw_json_obj_int(&o, "waited_ms", waited_ms);
+    aw_json_obj_int(&o, "max_wait_ms", max_wait_ms);
     return aw_json_obj_end(&o);
 }
 

@@ -49,6 +49,17 @@ int aw_details_suppressed(aw_buf *out, const char *rule);
 int aw_details_throttled(aw_buf *out, const char *rule, const char *key, int64_t max_count,
                          int64_t window_s, int64_t retry_after_ms);
 
+/* Executed under a lock rule's lock: appends "lock":{"key":..,"token":..}
+ * to the complete details object at out[start..] (the rendered key, the
+ * lock's fencing token). 0, or -1 (out untouched past its old end). */
+int aw_details_add_lock(aw_buf *out, size_t start, const char *key, uint64_t token);
+
+/* A lock rule's lock stayed held elsewhere longer than max_wait_ms, with
+ * on_timeout = "fail": {"error_code":"lock_timeout","error":..,"rule":..,
+ * "key":..,"waited_ms":..,"max_wait_ms":..}. */
+int aw_details_lock_timeout(aw_buf *out, const char *rule, const char *key, int64_t waited_ms,
+                            int64_t max_wait_ms);
+
 /* The done record's summary: {"outcome":..,"action_id":..,"attempts":..,
  * "details":<details>}. */
 int aw_details_summary(aw_buf *out, aw_outcome outcome, const char *action_id,

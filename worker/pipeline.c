@@ -288,8 +288,12 @@ size_t aw_pipeline_run(aw_pipeline *p, aw_job **jobs, size_t n, aw_job **finishe
         return 0;
     prepare(&b, jobs);
     bool ok = claim(&b) && (!b.n_throttle || aw_pipeline_throttle(&b)) &&
-              aw_pipeline_execute(&b);
+              (!b.n_lock || aw_pipeline_lock(&b)) && aw_pipeline_execute(&b);
     aw_lease_keeper_remove_batch(p->ctx->keeper, b.leases.first, b.leases.n);
+    /* Locks still held here belong to items that did not get as far as a
+     * done record (a backend failure, a hard stop): give them back. */
+    for (size_t i = 0; b.n_lock && i < b.n; i++)
+        aw_pipeline_lock_release(&b, &b.items[i]);
     finish(&b, ok);
     return hand_off(&b, finished);
 }

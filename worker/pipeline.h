@@ -8,7 +8,9 @@
  * The steps of aw_pipeline_run: prepare (audit record begun, rejections
  * decided, and with rules configured each action's rule verdict), claim
  * (one round trip), throttle counts (only for throttle rules, on acquired
- * claims: pipeline_rules.c, docs/rules.md), execute and complete (rounds of provider
+ * claims: pipeline_rules.c, docs/rules.md), locks (only for lock rules, on
+ * acquired claims: taken, or the job parked while the lock is held
+ * elsewhere: pipeline_lock.c), execute and complete (rounds of provider
  * calls behind the lease gate, pipeline_execute.c; each done record handed
  * to a recorder thread within 2 ms of its answer and the rest written after
  * every round, pipeline_records.c), finish (the outcome set on each
@@ -49,8 +51,9 @@ typedef struct aw_pipeline {
 
 /* Process jobs[0..n). Jobs that reached an outcome (or were abandoned) are
  * handed on and listed in finished[]; jobs whose identity is leased by
- * another holder stay with the caller (not_before set). Returns the number
- * of finished jobs. */
+ * another holder, or whose lock rule's lock is held elsewhere
+ * (lock_wait_since_mono set), stay with the caller (not_before set).
+ * Returns the number of finished jobs. */
 size_t aw_pipeline_run(aw_pipeline *p, aw_job **jobs, size_t n, aw_job **finished);
 
 /* Free what the pipeline owns (not the sessions). */

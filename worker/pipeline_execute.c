@@ -23,6 +23,9 @@ static void executed(batch *b, item *it, const aw_exec_item *x)
     it->executed = true;
     it->finished = true;
     it->answered_us = aw_mono_now_us();
+    /* Out of memory: the details stay as they were, without the lock. */
+    if (it->lock_token)
+        (void)aw_details_add_lock(&it->details, 0, it->lock_key, it->lock_token);
     if (b->p->on_executed)
         b->p->on_executed(b->p->on_executed_ud, it->job, it->token);
 }
@@ -35,12 +38,14 @@ static bool partition_lost(const batch *b, const aw_job *j)
 }
 
 /* The gate of every provider call (aw_exec_gate): the partition is still
- * ours and the lease known held until the call has started. */
+ * ours and the lease, and a lock rule's lock, known held until the call has
+ * started. */
 static bool lease_held(void *ud, const aw_exec_item *x, int64_t start_until_ms)
 {
     batch *b = ud;
     const item *it = &b->items[x->tag];
-    if (partition_lost(b, it->job) || !it->lease)
+    if (partition_lost(b, it->job) || !it->lease ||
+        !aw_pipeline_lock_held(b, it, start_until_ms))
         return false;
     /* One look at the whole batch's leases per round, usually enough. */
     if (b->leases_held_until <= start_until_ms)
@@ -59,6 +64,7 @@ static bool lease_held(void *ud, const aw_exec_item *x, int64_t start_until_ms)
 void aw_pipeline_give_up_lease(batch *b, item *it)
 {
     aw_job *j = it->job;
+    aw_pipeline_lock_release(b, it);
     it->executed = it->finished = false;
     it->provider = -1;
     aw_buf_reset(&it->details);

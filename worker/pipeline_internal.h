@@ -4,6 +4,8 @@
  *   pipeline_records.c  the done records: written as the answers come
  *   pipeline_rules.c    rules: verdicts at prepare, throttle counts after
  *                       the claim (only when rules are configured)
+ *   pipeline_lock.c     lock rules: the lock taken after the claim, parked
+ *                       while held elsewhere, released after the record
  *
  * Threads: everything here runs on the worker thread that owns the
  * pipeline; a batch and its items live in the pipeline's scratch for one
@@ -40,6 +42,10 @@ typedef struct item {
     int64_t answered_us;    /* aw_mono_now_us() when the outcome was known */
     const aw_rule_config *throttle; /* the throttle rule that matched, or NULL */
     const char *throttle_key;       /* its rendered key (in the scratch) */
+    const aw_rule_config *lock;     /* the lock rule that matched, or NULL */
+    const char *lock_key;           /* its rendered key (in the scratch) */
+    uint64_t lock_token;            /* the lock held, 0 = none */
+    uint64_t lock_handle;           /* the lease keeper's handle of the lock, 0 = none */
 } item;
 
 /* The leases taken by one batch, registered with the lease keeper as one
@@ -72,6 +78,7 @@ typedef struct batch {
                                   as last looked up */
     submission *submissions;   /* handed to the recorder, newest first */
     size_t n_throttle;         /* items with a throttle rule (rules configured) */
+    size_t n_lock;             /* items with a lock rule (rules configured) */
     bool submit_failed;        /* a submission failed: leave the rest to the
                                   ends of the rounds (no attempt every few ms
                                   through an outage) */
@@ -108,7 +115,21 @@ void aw_pipeline_give_up_lease(batch *b, item *it);
  * throttle to count), and the counting of the throttled items whose claim
  * was acquired (false when the state backend failed for good). */
 void aw_pipeline_rules_prepare(batch *b, item *it);
+/* The rule's counters on /metrics; NULL when they were not set up. */
+aw_rule_counters *aw_pipeline_rule_counters(batch *b, const aw_rule_config *r);
 bool aw_pipeline_throttle(batch *b);
+
+/* Lock rules (pipeline_lock.c), used only for items with a lock rule:
+ * take the locks of the items whose claim was acquired (parking, or timing
+ * out, those held elsewhere; false when the state backend failed for good);
+ * is the item's lock known held until start_until_ms (true without one);
+ * give the item's lock back (after its done record is written, or when the
+ * item is given up; no-op without one). */
+bool aw_pipeline_lock(batch *b);
+bool aw_pipeline_lock_held(batch *b, const item *it, int64_t start_until_ms);
+void aw_pipeline_lock_release(batch *b, item *it);
+/* The lock's state key: ns "acteon.rules", tenant the rule name, kind "lock". */
+aw_state_key aw_pipeline_lock_key(const item *it);
 
 /* The done records (pipeline_records.c). */
 void aw_records_answered(batch *b);             /* an item became executed */

@@ -76,7 +76,9 @@ static long list_records(batch *b, aw_complete **cs, size_t **idx)
 }
 
 /* Book n records written at written_us (idx ascending): their leases are
- * no longer renewed; a record refused as stale gives its item's lease up. */
+ * no longer renewed, their lock rules' locks are released (the next action
+ * of the key may run now that this one is recorded); a record refused as
+ * stale gives its item's lease up. */
 static void book_written(batch *b, const aw_complete *cs, const size_t *idx, size_t n,
                          int64_t written_us)
 {
@@ -92,6 +94,8 @@ static void book_written(batch *b, const aw_complete *cs, const size_t *idx, siz
         if (cs[k].stale) {
             aw_pipeline_give_up_lease(b, it);
             n_stale++;
+        } else {
+            aw_pipeline_lock_release(b, it);
         }
     }
     if (handles) /* else they are removed with the batch's at its end */

@@ -22,8 +22,7 @@
 #include "worker/pipeline_internal.h"
 #include "worker/rules.h"
 
-/* The rule's counters on /metrics; NULL when they were not set up. */
-static aw_rule_counters *counters_of(batch *b, const aw_rule_config *r)
+aw_rule_counters *aw_pipeline_rule_counters(batch *b, const aw_rule_config *r)
 {
     size_t i = (size_t)(r - b->ctx->cfg->rules);
     return i < b->ctx->metrics.n_rules ? &b->ctx->metrics.rules[i] : NULL;
@@ -34,7 +33,7 @@ static aw_rule_counters *counters_of(batch *b, const aw_rule_config *r)
 static void reject_rule_field(batch *b, item *it, const aw_rule_config *r,
                               const char *field, const char *why)
 {
-    aw_rule_counters *rc = counters_of(b, r);
+    aw_rule_counters *rc = aw_pipeline_rule_counters(b, r);
     if (rc)
         atomic_fetch_add(&rc->rejected, 1);
     aw_job *j = it->job;
@@ -51,7 +50,7 @@ static void reject_rule_field(batch *b, item *it, const aw_rule_config *r,
 
 static void suppress(batch *b, item *it, const aw_rule_config *r)
 {
-    aw_rule_counters *rc = counters_of(b, r);
+    aw_rule_counters *rc = aw_pipeline_rule_counters(b, r);
     if (rc)
         atomic_fetch_add(&rc->suppressed, 1);
     if (aw_details_suppressed(&it->details, r->name))
@@ -63,8 +62,9 @@ static void suppress(batch *b, item *it, const aw_rule_config *r)
 
 /* The rendered key is copied into the batch's scratch: the item keeps a
  * pointer, the buffer is reused. Out of memory: the job is abandoned and
- * comes again (as when its audit record cannot begin). */
-static void prepare_throttle(batch *b, item *it, const aw_rule_config *r, aw_rule_scope *sc)
+ * comes again (as when its audit record cannot begin). A throttle counts
+ * after the claim, a lock is taken after it (pipeline_lock.c). */
+static void prepare_keyed(batch *b, item *it, const aw_rule_config *r, aw_rule_scope *sc)
 {
     aw_buf key = {0};
     char field[64] = "", why[192] = "";
@@ -75,15 +75,21 @@ static void prepare_throttle(batch *b, item *it, const aw_rule_config *r, aw_rul
     } else {
         char *copy = rc == 0 ? aw_scratch_calloc(&b->p->scratch, key.len + 1, 1) : NULL;
         if (!copy) {
-            AW_ERROR("worker", "%s: out of memory rendering a throttle key",
-                     it->job->record.record_id);
+            AW_ERROR("worker", "%s: out of memory rendering a %s key",
+                     it->job->record.record_id, r->verdict);
             it->job->abandoned = true;
             it->finished = true;
         } else {
             memcpy(copy, key.data ? key.data : "", key.len);
-            it->throttle = r;
-            it->throttle_key = copy;
-            b->n_throttle++;
+            if (strcmp(r->verdict, "lock") == 0) {
+                it->lock = r;
+                it->lock_key = copy;
+                b->n_lock++;
+            } else {
+                it->throttle = r;
+                it->throttle_key = copy;
+                b->n_throttle++;
+            }
         }
     }
     aw_buf_free(&key);
@@ -95,8 +101,8 @@ void aw_pipeline_rules_prepare(batch *b, item *it)
     const aw_rule_config *r = aw_rules_match(b->ctx->cfg, &it->job->action, &sc);
     if (r && strcmp(r->verdict, "suppress") == 0)
         suppress(b, it, r);
-    else if (r) /* throttle: the only other verdict config check lets through */
-        prepare_throttle(b, it, r, &sc);
+    else if (r) /* throttle or lock: the other verdicts config check lets through */
+        prepare_keyed(b, it, r, &sc);
     aw_rule_scope_clear(&sc);
 }
 
@@ -162,7 +168,7 @@ static bool count_one(batch *b, item *it)
     if (!ok)
         return false;
     atomic_fetch_add(&b->ctx->metrics.throttle_counts, 1);
-    aw_rule_counters *rc = counters_of(b, r);
+    aw_rule_counters *rc = aw_pipeline_rule_counters(b, r);
     bool over = c.value > r->max_count;
     if (rc)
         atomic_fetch_add(over ? &rc->throttled : &rc->allowed, 1);

@@ -29,6 +29,8 @@ typedef struct aw_provider_call {
     size_t body_len;
     const char *identity;      /* "ns:tenant:key", sent as Idempotency-Key */
     uint64_t fencing_token;    /* sent as X-Acteon-Fencing-Token */
+    uint64_t lock_token;       /* a lock rule's lock (docs/rules.md), sent as
+                                  X-Acteon-Lock-Token; 0 = no lock, no header */
     int attempt;               /* 1-based */
 } aw_provider_call;
 

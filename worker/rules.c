@@ -148,6 +148,18 @@ int aw_rules_render_key(const aw_rule_config *r, const aw_action *a, aw_rule_sco
     return 0;
 }
 
+aw_status aw_rules_check_backend(const aw_config *cfg, bool best_effort, aw_error *err)
+{
+    for (size_t i = 0; best_effort && i < cfg->n_rules; i++)
+        if (cfg->rules[i].enabled && strcmp(cfg->rules[i].verdict, "lock") == 0)
+            return aw_error_set(err, AW_CONFIG,
+                                "rules[%zu].verdict: \"lock\" needs an atomic state backend; "
+                                "%s is eventually consistent (two replicas could hold one "
+                                "lock at once)",
+                                i, cfg->state.backend);
+    return AW_OK;
+}
+
 int64_t aw_rules_window(int64_t now_ms, int64_t window_s, int64_t *ends_ms)
 {
     int64_t window_ms = window_s * 1000;

@@ -44,6 +44,12 @@ const aw_rule_config *aw_rules_match(const aw_config *cfg, const aw_action *a,
 int aw_rules_render_key(const aw_rule_config *r, const aw_action *a, aw_rule_scope *sc,
                         aw_buf *out, char *field, size_t fieldsz, char *why, size_t whysz);
 
+/* Lock rules need an atomic state backend: a lock that two replicas can
+ * both take excludes nothing. With best_effort (a non-atomic backend let
+ * through by state.allow_eventual_consistency) and an enabled lock rule:
+ * AW_CONFIG naming the rule's verdict key (rules[i].verdict); else AW_OK. */
+aw_status aw_rules_check_backend(const aw_config *cfg, bool best_effort, aw_error *err);
+
 /* The fixed window containing now_ms (wall clock, ms since the epoch):
  * floor(now_ms / window_ms). *ends_ms receives its end. */
 int64_t aw_rules_window(int64_t now_ms, int64_t window_s, int64_t *ends_ms);

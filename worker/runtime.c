@@ -8,6 +8,7 @@
 
 #include "common/aw_log.h"
 #include "worker/backend_options.h"
+#include "worker/rules.h"
 #include "worker/outcome_delivery.h"
 
 static aw_status open_backends(aw_runtime *rt, aw_error *err)
@@ -19,6 +20,8 @@ static aw_status open_backends(aw_runtime *rt, aw_error *err)
     aw_status rc = aw_state_check_consistency(cfg->state.backend,
                                               cfg->state.allow_eventual_consistency, &best_effort,
                                               err);
+    if (rc == AW_OK)
+        rc = aw_rules_check_backend(cfg, best_effort, err);
     if (rc != AW_OK)
         return rc;
     rc = aw_state_new(cfg->state.backend, &so, &rt->ctx.state, err);

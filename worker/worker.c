@@ -83,10 +83,24 @@ static int pending_push(aw_worker *w, aw_job *j)
     return 0;
 }
 
+/* Jobs parked on a lock rule's lock held elsewhere (worker/pipeline_lock.c):
+ * not counted against the pending list's size, so that a hot lock key's
+ * waiters do not keep this thread from taking the jobs of other keys. The
+ * in-flight window (workers.max_in_flight) still bounds them. */
+static size_t lock_waiters(const aw_worker *w)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < w->n_pending; i++)
+        n += w->pending[i]->lock_wait_since_mono != 0;
+    return n;
+}
+
 /* Move jobs from the shared queue into the local pending list. */
 static size_t fill(aw_worker *w, int64_t timeout_ms)
 {
     size_t want = (size_t)w->ctx->cfg->workers.batch_size * 2;
+    if (w->ctx->cfg->n_rules) /* the one check when no rules */
+        want += lock_waiters(w);
     if (w->n_pending >= want)
         return 0;
     aw_job *list = NULL;

@@ -5,7 +5,8 @@
 #  - `config check` and `run` refuse it (no atomic compare-and-set) with a
 #    message naming state.allow_eventual_consistency, exit 2 (run before
 #    connecting to anything);
-#  - with state.allow_eventual_consistency = true config check warns, run
+#  - with state.allow_eventual_consistency = true config check warns (and
+#    refuses a lock rule, as run does), run
 #    starts, logs a warning
 #    that duplicates may execute, and (one worker, so no concurrent
 #    duplicates) executes 180 distinct actions and deduplicates 20 repeats;
@@ -58,6 +59,19 @@ write_config "$T/worker.conf"
 "$WORKER" config check -c "$T/worker.conf" >"$T/check2.log" 2>&1 || fail "config check with the flag: $(cat "$T/check2.log")"
 grep -q "warning: state backend clickhouse is eventually consistent" "$T/check2.log" \
     || fail "config check with the flag does not warn: $(cat "$T/check2.log")"
+# A lock rule is refused even with the flag: a lock two replicas can both
+# take excludes nothing (docs/rules.md, "lock").
+cp "$T/worker.conf" "$T/lock.conf"
+echo 'rules = ( { name = "one"; verdict = "lock"; key = "{tenant}"; } );' >>"$T/lock.conf"
+rc=0
+"$WORKER" config check -c "$T/lock.conf" >"$T/check3.log" 2>&1 || rc=$?
+[ $rc -eq 2 ] && grep -q 'rules\[0\].verdict: "lock" needs an atomic state backend' "$T/check3.log" \
+    || fail "config check of a lock rule on clickhouse: want exit 2 naming the rule, got $rc: $(cat "$T/check3.log")"
+rc=0
+timeout 60 "$WORKER" run -c "$T/lock.conf" >"$T/lock-run.log" 2>&1 || rc=$?
+[ $rc -eq 2 ] && grep -q '"lock" needs an atomic state backend' "$T/lock-run.log" \
+    || fail "run with a lock rule on clickhouse: want exit 2, got $rc: $(cat "$T/lock-run.log")"
+pass "a lock rule on clickhouse state is refused by config check and run, even with the flag"
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 200 --dups 20 --bad 0 \
     --ids "$T/ids.txt" >"$T/actions.jsonl"
 produce_file "$T/actions.jsonl"

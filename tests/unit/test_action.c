@@ -687,6 +687,7 @@ static void test_reject_names(void **state)
     static const char *const want[AW_REJECT_COUNT] = {
         "too_large",     "empty",         "invalid_json",  "too_deep",
         "not_an_object", "missing_field", "invalid_field", "unknown_provider", "rule_field",
+        "lock_timeout",
     };
     for (int i = 0; i < AW_REJECT_COUNT; i++)
         assert_string_equal(aw_reject_reason_name((aw_reject_reason)i), want[i]);

@@ -132,6 +132,9 @@ static void assert_config_equal(const aw_config *a, const aw_config *b)
         assert_int_equal(r->max_count, s->max_count);
         assert_int_equal(r->window_s, s->window_s);
         assert_string_equal(r->on_limit, s->on_limit);
+        assert_int_equal(r->lock_ttl_ms, s->lock_ttl_ms);
+        assert_int_equal(r->max_wait_ms, s->max_wait_ms);
+        assert_string_equal(r->on_timeout, s->on_timeout);
         assert_int_equal(r->key_template != NULL, s->key_template != NULL);
     }
 }
@@ -548,7 +551,7 @@ static const error_case error_cases[] = {
      ": kafka.dlq_topic: must not be one of kafka.topics (\"acteon.dlq\" is consumed)"},
     /* rules */
     {"rule-verdict", BASE "rules = ( { name = \"r\"; verdict = \"drop\"; } );\n",
-     ":2: rules[0].verdict: must be one of suppress, throttle (got \"drop\")"},
+     ":2: rules[0].verdict: must be one of suppress, throttle, lock (got \"drop\")"},
     {"rule-no-name", BASE "rules = ( { name = \"a\"; verdict = \"suppress\"; },\n"
                           "  { verdict = \"suppress\"; } );\n",
      ":3: rules[1].name: required key missing"},
@@ -587,6 +590,19 @@ static const error_case error_cases[] = {
     {"rule-on-limit", BASE "rules = ( { name = \"t\"; verdict = \"throttle\"; key = \"{tenant}\";\n"
                            "  max_count = 5; window_s = 60; on_limit = \"drop\"; } );\n",
      ":3: rules[0].on_limit: must be one of reject, delay (got \"drop\")"},
+    {"rule-lock-no-key", BASE "rules = ( { name = \"a\"; verdict = \"suppress\"; },\n"
+                              "  { name = \"l\"; verdict = \"lock\"; } );\n",
+     ":3: rules[1].key: required for verdict lock (a template, e.g. \"{tenant}\")"},
+    {"rule-lock-ttl", BASE "rules = ( { name = \"a\"; verdict = \"suppress\"; },\n"
+                           "  { name = \"l\"; verdict = \"lock\"; key = \"{tenant}\";\n"
+                           "    lock_ttl_ms = 0; } );\n",
+     ":4: rules[1].lock_ttl_ms: must be between 100 and 86400000 (got 0)"},
+    {"rule-lock-wait", BASE "rules = ( { name = \"l\"; verdict = \"lock\"; key = \"{tenant}\";\n"
+                            "  max_wait_ms = -5; } );\n",
+     ":3: rules[0].max_wait_ms: must be between 0 and 86400000 (got -5)"},
+    {"rule-lock-on-timeout", BASE "rules = ( { name = \"l\"; verdict = \"lock\";\n"
+                                  "  key = \"{tenant}\"; on_timeout = \"retry\"; } );\n",
+     ":3: rules[0].on_timeout: must be one of fail, dlq (got \"retry\")"},
     {"rule-match-typo", BASE "rules = ( { name = \"a\"; verdict = \"suppress\";\n"
                              "  match = { tenat = \"x\"; }; } );\n",
      ":3: rules[0].match.tenat: unknown key (did you mean rules[0].match.tenant?)"},
@@ -867,8 +883,15 @@ static void test_round_trip_rules(void **state)
         " team = \"a\"; }; }; verdict = \"suppress\"; },\n"
         "  { name = \"lim\"; enabled = false; match = { provider = \"web*\"; };\n"
         "    verdict = \"throttle\"; key = \"{tenant}:{payload.user.id}\"; max_count = 100;"
-        " window_s = 3600; }\n);\n");
-    assert_int_equal(cfg->n_rules, 2);
+        " window_s = 3600; },\n"
+        "  { name = \"one\"; verdict = \"lock\"; key = \"{payload.account}\"; lock_ttl_ms = 5000;"
+        " on_timeout = \"dlq\"; }\n);\n");
+    assert_int_equal(cfg->n_rules, 3);
+    assert_int_equal(cfg->rules[2].lock_ttl_ms, 5000);
+    assert_int_equal(cfg->rules[2].max_wait_ms, 60000);
+    assert_string_equal(cfg->rules[2].on_timeout, "dlq");
+    assert_non_null(cfg->rules[2].key_template);
+    assert_int_equal(cfg->rules[0].lock_ttl_ms, 30000); /* defaults on every rule */
     assert_string_equal(cfg->rules[0].match_namespace, "*");
     assert_string_equal(cfg->rules[0].match_tenant, "test-*");
     assert_int_equal(cfg->rules[0].n_match_metadata, 2);
@@ -948,6 +971,9 @@ static const char *const all_keys[] = {
     "rules[].max_count",
     "rules[].window_s",
     "rules[].on_limit",
+    "rules[].lock_ttl_ms",
+    "rules[].max_wait_ms",
+    "rules[].on_timeout",
 };
 
 static void test_reference(void **state)

@@ -236,12 +236,58 @@ static void test_failed_call_extends_nothing(void **state)
     teardown(&fx);
 }
 
+/* A lock (aw_lease_keeper_add_lock) with a duration shorter than the
+ * leases': the keeper wakes often enough for it and extends it with
+ * lock_extend, so it outlives its first lease in the backend; released
+ * behind the keeper's back, its next extension is refused and it is lost
+ * at once. */
+static bool past(fixture *fx, const void *arg)
+{
+    (void)fx;
+    return aw_mono_now_ms() > *(const int64_t *)arg;
+}
+
+static bool lock_lost(fixture *fx, const void *arg)
+{
+    return aw_lease_keeper_held_until(fx->k, *(const uint64_t *)arg) == 0;
+}
+
+static void test_lock_extended(void **state)
+{
+    (void)state;
+    enum { TTL = 300 };
+    fixture fx;
+    setup(&fx, 1);
+    aw_state_key key = {.ns = "acteon.rules", .tenant = "r", .kind = "lock", .id = "acct-1"};
+    uint64_t token = 0;
+    aw_error err = {0};
+    int64_t sent0 = aw_mono_now_ms();
+    assert_int_equal(aw_state_lock_acquire(fx.ss, &key, TTL, &token, &err), AW_OK);
+    int64_t acquired = aw_mono_now_ms();
+    uint64_t h = aw_lease_keeper_add_lock(fx.k, &key, token, TTL, sent0);
+    assert_true(h > 0);
+    assert_true(aw_lease_keeper_held_until(fx.k, h) >= sent0 + TTL - TTL / 10);
+    /* well past the first lease: only extensions keep it */
+    int64_t later = acquired + 2 * TTL;
+    wait_for(&fx, past, &later, "two lock durations");
+    uint64_t other = 0;
+    assert_int_equal(aw_state_lock_acquire(fx.ss, &key, TTL, &other, &err), AW_CONFLICT);
+    assert_true(aw_lease_keeper_renewals(fx.k) >= 2);
+    assert_true(aw_lease_keeper_held_until(fx.k, h) > sent0 + TTL);
+    assert_int_equal(atomic_load(&g_seen.calls), 0); /* no dedup renewal batch */
+    assert_int_equal(aw_state_lock_release(fx.ss, &key, token, &err), AW_OK);
+    wait_for(&fx, lock_lost, &h, "the released lock lost at its next extension");
+    aw_lease_keeper_remove(fx.k, &h, 1);
+    teardown(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_renews_in_batches),
         cmocka_unit_test(test_stale_ends_lease),
         cmocka_unit_test(test_failed_call_extends_nothing),
+        cmocka_unit_test(test_lock_extended),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -692,6 +692,237 @@ static void test_worker_thread(void **state)
     teardown(&fx);
 }
 
+/* ---- lock rules ------------------------------------------------------------ */
+
+#define LOCK_RULE(extra)                                                                    \
+    "rules = ( { name = \"lk\"; verdict = \"lock\"; key = \"{payload.u}\"; " extra " } );\n"
+
+static aw_state_key lock_key_of(const char *key)
+{
+    return (aw_state_key){.ns = "acteon.rules", .tenant = "lk", .kind = "lock", .id = key};
+}
+
+/* Offer the job again each time its park ends (as the worker does), until
+ * it finishes or WAIT_MS passed; returns whether it finished. */
+static bool run_until_finished(fixture *fx, aw_job *j)
+{
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (aw_mono_now_ms() < end) {
+        int64_t wait = j->not_before_mono - aw_mono_now_ms();
+        if (wait > 0)
+            aw_sleep_ms(wait);
+        if (run(fx, &j, 1) == 1)
+            return true;
+    }
+    return false;
+}
+
+/* The lock token in executed details {"attempts":1,"lock":{"key":K,"token":T}}. */
+static uint64_t lock_token_in(const aw_job *j, const char *key)
+{
+    char prefix[128];
+    snprintf(prefix, sizeof(prefix), "{\"attempts\":1,\"lock\":{\"key\":\"%s\",\"token\":", key);
+    assert_non_null(j->record.details);
+    assert_memory_equal(j->record.details, prefix, strlen(prefix));
+    const char *t = j->record.details + strlen(prefix);
+    assert_string_equal(t + strspn(t, "0123456789"), "}}");
+    return strtoull(t, NULL, 10);
+}
+
+/* Two actions with one lock key and different identities in one batch: the
+ * first executes under the lock (its token in the details), the second
+ * parks (its lease released, no outcome) and executes once the lock is
+ * free, with a higher lock token; another key is not held up. */
+static void test_rule_lock(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_rules(&fx, "memory", "", 1, 30000, LOCK_RULE(""));
+    aw_job *jobs[] = {make_tenant_job(&fx, 1, "a-1", "t", "{\"u\":\"x\"}"),
+                      make_tenant_job(&fx, 2, "a-2", "t", "{\"u\":\"x\"}"),
+                      make_tenant_job(&fx, 3, "a-3", "t", "{\"u\":\"y\"}")};
+    assert_int_equal(run(&fx, jobs, 3), 2);
+    assert_int_equal(jobs[0]->record.outcome, AW_OUTCOME_EXECUTED);
+    assert_int_equal(jobs[2]->record.outcome, AW_OUTCOME_EXECUTED);
+    uint64_t t0 = lock_token_in(jobs[0], "x");
+    assert_true(t0 > 0 && lock_token_in(jobs[2], "y") > 0);
+    /* the second: parked, not finished, holding neither lease nor lock */
+    assert_true(jobs[1]->not_before_mono > 0);
+    assert_int_equal(jobs[1]->lock_waits, 1);
+    assert_true(jobs[1]->lock_wait_since_mono > 0);
+    assert_int_equal(jobs[1]->lock_token, 0);
+    assert_int_equal(jobs[0]->lock_token, 0); /* released with its record */
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].acquired), 2);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].waited), 1);
+    /* x's lock was released once a-1's done record was written */
+    aw_state_key k = lock_key_of("x");
+    uint64_t peer_tok = 0;
+    aw_error err = {0};
+    assert_int_equal(aw_state_lock_acquire(fx.peer, &k, 30000, &peer_tok, &err), AW_OK);
+    assert_true(peer_tok > t0);
+    assert_int_equal(aw_state_lock_release(fx.peer, &k, peer_tok, &err), AW_OK);
+
+    assert_true(run_until_finished(&fx, jobs[1]));
+    assert_int_equal(jobs[1]->record.outcome, AW_OUTCOME_EXECUTED);
+    assert_true(lock_token_in(jobs[1], "x") > peer_tok);
+    assert_int_equal(jobs[1]->lock_waits, 0);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].acquired), 3);
+    aw_buf text = {0};
+    aw_metrics_gauges g = {0};
+    assert_int_equal(aw_metrics_render(&fx.ctx.metrics, &g, &text), 0);
+    assert_non_null(strstr(text.data,
+                           "acteon_rule_verdicts_total{rule=\"lk\",verdict=\"acquired\"} 3\n"));
+    assert_non_null(strstr(text.data,
+                           "acteon_rule_verdicts_total{rule=\"lk\",verdict=\"waited\"} 1\n"));
+    aw_buf_free(&text);
+    teardown(&fx);
+}
+
+/* A lock held elsewhere longer than max_wait_ms (a peer holds it): outcome
+ * failed, error_code lock_timeout; nothing ran (token 0, no done record:
+ * the identity is free). with_dlq: rejected, reason lock_timeout, a DLQ
+ * copy and a reply. */
+static void lock_timeout(bool with_dlq)
+{
+    fixture fx;
+    setup_rules(&fx, "memory", "", 1, 30000,
+                with_dlq ? LOCK_RULE("max_wait_ms = 50; on_timeout = \"dlq\";")
+                         : LOCK_RULE("max_wait_ms = 50;"));
+    aw_state_key k = lock_key_of("x");
+    uint64_t peer_tok = 0;
+    aw_error err = {0};
+    assert_int_equal(aw_state_lock_acquire(fx.peer, &k, 30000, &peer_tok, &err), AW_OK);
+    aw_job *j = make_tenant_job(&fx, 1, "a-1", "t", "{\"u\":\"x\"}");
+    int64_t t0 = aw_mono_now_ms();
+    assert_true(run_until_finished(&fx, j));
+    assert_true(aw_mono_now_ms() - t0 >= 50);
+    assert_false(j->abandoned);
+    assert_int_equal(j->record.fencing_token, 0);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.provider_ms.count), 0);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].timed_out), 1);
+    assert_true(atomic_load(&fx.ctx.metrics.rules[0].waited) >= 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].acquired), 0);
+    if (with_dlq) {
+        assert_outcome(j, AW_OUTCOME_REJECTED,
+                       "{\"reason\":\"lock_timeout\",\"error\":\"rule \\\"lk\\\": lock \\\"x\\\" "
+                       "held elsewhere for more than 50 ms\"}");
+        assert_true(j->rejected);
+        assert_int_equal(aw_outcome_deliveries(j), 2); /* DLQ copy and reply */
+    } else {
+        assert_int_equal(j->record.outcome, AW_OUTCOME_FAILED);
+        const char *want = "{\"error_code\":\"lock_timeout\",\"error\":\"rule \\\"lk\\\": lock "
+                           "held elsewhere for more than 50 ms\",\"rule\":\"lk\",\"key\":\"x\","
+                           "\"waited_ms\":";
+        assert_memory_equal(j->record.details, want, strlen(want));
+        assert_non_null(strstr(j->record.details, ",\"max_wait_ms\":50}"));
+        assert_false(j->rejected);
+    }
+    assert_int_equal(peer_claim(&fx, "t", "a-1"), AW_CLAIM_ACQUIRED);
+    teardown(&fx);
+}
+
+static void test_rule_lock_timeout(void **state)
+{
+    (void)state;
+    lock_timeout(false);
+}
+
+static void test_rule_lock_timeout_dlq(void **state)
+{
+    (void)state;
+    lock_timeout(true);
+}
+
+/* The gate: no attempt starts unless the lock is known held. Job b (the
+ * webhook nobody answers: a retry after 600 ms) holds lock y; when job a
+ * (noop, lock x) has answered, y's lock is released behind b's back, so
+ * the keeper's next extension is refused and y is lost: b's retry does not
+ * start, b is given up (no outcome, its lock let go) and comes back later. */
+static aw_job *g_lock_victim;
+
+static void steal_victims_lock(void *ud, aw_job *job, uint64_t token)
+{
+    fixture *fx = ud;
+    (void)token;
+    if (strcmp(job->action.id, "a-1") != 0)
+        return;
+    aw_state_key k = lock_key_of("y");
+    aw_error err = {0};
+    assert_true(g_lock_victim->lock_token > 0);
+    assert_int_equal(aw_state_lock_release(fx->peer, &k, g_lock_victim->lock_token, &err), AW_OK);
+}
+
+static void test_rule_lock_lost_gate(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_rules(&fx, "memory", "", 600, 30000, LOCK_RULE("lock_ttl_ms = 300;"));
+    aw_job *jobs[] = {make_tenant_job(&fx, 1, "a-1", "t", "{\"u\":\"x\"}"),
+                      make_raw_job(&fx, 2,
+                                   "{\"id\":\"b-1\",\"namespace\":\"ns\",\"tenant\":\"t\","
+                                   "\"provider\":\"down\",\"action_type\":\"do\","
+                                   "\"payload\":{\"u\":\"y\"}}")};
+    g_lock_victim = jobs[1];
+    fx.p.on_executed = steal_victims_lock;
+    fx.p.on_executed_ud = &fx;
+    assert_int_equal(run(&fx, jobs, 2), 1);
+    assert_int_equal(jobs[0]->record.outcome, AW_OUTCOME_EXECUTED);
+    assert_false(jobs[1]->abandoned);
+    assert_true(jobs[1]->not_before_mono > 0);
+    assert_int_equal(jobs[1]->lock_token, 0);
+    /* one attempt of b made (a's noop call is counted too), no second */
+    assert_int_equal(atomic_load(&fx.ctx.metrics.provider_ms.count), 2);
+    /* y is free */
+    aw_state_key k = lock_key_of("y");
+    uint64_t tok = 0;
+    aw_error err = {0};
+    assert_int_equal(aw_state_lock_acquire(fx.peer, &k, 30000, &tok, &err), AW_OK);
+    teardown(&fx);
+}
+
+/* A worker thread whose pending list (two batches) is full of actions
+ * parked on a lock held elsewhere still takes and executes another key's
+ * action: waiters block neither the thread nor other keys. */
+static void test_rule_lock_waiters_do_not_block(void **state)
+{
+    (void)state;
+    enum { BATCH = 2, N_WAIT = 3 * BATCH };
+    fixture fx;
+    setup_rules(&fx, "memory", "", 1, 30000,
+                "workers = { batch_size = 2; };\n" LOCK_RULE("max_wait_ms = 60000;"));
+    aw_state_key k = lock_key_of("x");
+    uint64_t peer_tok = 0;
+    aw_error err = {0};
+    assert_int_equal(aw_state_lock_acquire(fx.peer, &k, 60000, &peer_tok, &err), AW_OK);
+    aw_worker w;
+    assert_int_equal(aw_worker_start(&w, &fx.ctx, 0, &err), AW_OK);
+    for (int i = 0; i < N_WAIT; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "w-%d", i);
+        aw_job_queue_push(&w.queue, make_tenant_job(&fx, i + 1, id, "t", "{\"u\":\"x\"}"));
+    }
+    /* all of them parked at least once before the other key comes */
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (atomic_load(&fx.ctx.metrics.rules[0].waited) < N_WAIT && aw_mono_now_ms() < end)
+        aw_sleep_ms(2);
+    assert_true(atomic_load(&fx.ctx.metrics.rules[0].waited) >= N_WAIT);
+    aw_job *other = make_tenant_job(&fx, 100, "o-1", "t", "{\"u\":\"y\"}");
+    aw_job_queue_push(&w.queue, other);
+    assert_int_equal(collect_back(&fx, 1), 1);
+    assert_ptr_equal(fx.back[0], other);
+    assert_int_equal(other->record.outcome, AW_OUTCOME_EXECUTED);
+    /* the waiters are still parked; once the lock is free they execute,
+     * one at a time */
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].acquired), 1);
+    assert_int_equal(aw_state_lock_release(fx.peer, &k, peer_tok, &err), AW_OK);
+    assert_int_equal(collect_back(&fx, N_WAIT), N_WAIT);
+    aw_worker_join(&w);
+    for (size_t i = 1; i < fx.n_back; i++)
+        assert_int_equal(fx.back[i]->record.outcome, AW_OUTCOME_EXECUTED);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].acquired), 1 + N_WAIT);
+    teardown(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -710,6 +941,11 @@ int main(void)
         cmocka_unit_test(test_rule_throttle),
         cmocka_unit_test(test_rule_field_rejected),
         cmocka_unit_test(test_rule_throttle_busy),
+        cmocka_unit_test(test_rule_lock),
+        cmocka_unit_test(test_rule_lock_timeout),
+        cmocka_unit_test(test_rule_lock_timeout_dlq),
+        cmocka_unit_test(test_rule_lock_lost_gate),
+        cmocka_unit_test(test_rule_lock_waiters_do_not_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

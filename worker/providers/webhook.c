@@ -3,6 +3,8 @@
  * Request: POST <url>, body = the message bytes exactly as consumed, headers
  *   Content-Type: application/json
  *   X-Acteon-Action-Id, X-Acteon-Fencing-Token, X-Acteon-Attempt
+ *   X-Acteon-Lock-Token: only under a lock rule (docs/rules.md), its lock's
+ *     fencing token (rises per lock key)
  *   Idempotency-Key: the dedup identity (ns:tenant:key)
  *   traceparent, tracestate: passed through when the action carries them.
  * The fencing token lets the receiver refuse a stale holder whose lease was
@@ -304,8 +306,9 @@ static aw_status build_headers(const webhook_session *s, const aw_provider_call 
         result_refuse(res, s->p->name, "identity is empty, too long or holds control characters");
         return AW_PERMANENT;
     }
-    char token[24], attempt[16];
+    char token[24], lock_token[24], attempt[16];
     snprintf(token, sizeof(token), "%" PRIu64, call->fencing_token);
+    snprintf(lock_token, sizeof(lock_token), "%" PRIu64, call->lock_token);
     snprintf(attempt, sizeof(attempt), "%d", call->attempt);
     struct curl_slist *l = NULL;
     /* "Expect:" turns off curl's 100-continue round trip for larger bodies. */
@@ -314,6 +317,7 @@ static aw_status build_headers(const webhook_session *s, const aw_provider_call 
         header_add(&l, "X-Acteon-Fencing-Token", token) ||
         header_add(&l, "Idempotency-Key", call->identity) ||
         header_add(&l, "X-Acteon-Attempt", attempt) ||
+        (call->lock_token && header_add(&l, "X-Acteon-Lock-Token", lock_token)) ||
         add_trace_header(&l, s->p, "traceparent", a->traceparent) ||
         add_trace_header(&l, s->p, "tracestate", a->tracestate)) {
         curl_slist_free_all(l); /* every value is bounded above: only memory fails */

@@ -12,6 +12,7 @@
 #ifndef AW_OUTCOME_DETAILS_H
 #define AW_OUTCOME_DETAILS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "backends/state/state_types.h"
@@ -48,6 +49,12 @@ int aw_details_suppressed(aw_buf *out, const char *rule);
  * the window). */
 int aw_details_throttled(aw_buf *out, const char *rule, const char *key, int64_t max_count,
                          int64_t window_s, int64_t retry_after_ms);
+
+/* Scheduled (docs/scheduling.md): {"not_before":<RFC 3339, UTC, ms>,
+ * "due_key":"<namespace>:<tenant>:<key>"} and "already_running":true when
+ * the due item was being executed (its lease live) and kept as it was. */
+int aw_details_scheduled(aw_buf *out, int64_t not_before_ms, const char *due_key,
+                         bool already_running);
 
 /* The done record's summary: {"outcome":..,"action_id":..,"attempts":..,
  * "details":<details>}. */

@@ -358,6 +358,56 @@ static void test_round_busy_releases(void **state)
     teardown(&fx);
 }
 
+/* An item that is not one of ours can never run: removed and counted. */
+static void test_round_drops_unreadable(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    aw_state_key k = {.ns = "g", .tenant = "ns", .kind = AW_SCHEDULE_KIND, .id = "1:tx"};
+    aw_error err;
+    assert_int_equal(aw_state_due_put(fx.peer, &k, 1000, "garbage", 7, &err), AW_OK);
+    aw_scheduler *s;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_round(s, 2000), 1);
+    assert_int_equal(fx.n_outcomes, 0);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_dropped), 1);
+    assert_int_equal(peer_take(&fx, 3600000, NULL), 0);
+    aw_scheduler_stop(s);
+    teardown(&fx);
+}
+
+/* The value's header: written and read back; anything else refused. */
+static void test_value_format(void **state)
+{
+    (void)state;
+    aw_buf v = {0};
+    assert_int_equal(aw_schedule_value_write(&v, "t.x-1", 12, 345, "{\"a\":1}\n", 8), 0);
+    assert_string_equal(v.data, "aw1 12 345 t.x-1\n{\"a\":1}\n");
+    char topic[16];
+    int32_t p;
+    int64_t o;
+    const void *msg;
+    size_t len;
+    assert_int_equal(aw_schedule_value_read(v.data, v.len, topic, sizeof(topic), &p, &o, &msg,
+                                            &len),
+                     0);
+    assert_string_equal(topic, "t.x-1");
+    assert_int_equal(p, 12);
+    assert_int_equal(o, 345);
+    assert_int_equal(len, 8);
+    assert_memory_equal(msg, "{\"a\":1}\n", 8);
+    /* a topic longer than the caller's room */
+    assert_int_equal(aw_schedule_value_read(v.data, v.len, topic, 5, &p, &o, &msg, &len), -1);
+    const char *bad[] = {"", "aw1", "aw1 1 2 t", "aw2 1 2 t\n{}", "aw1 -1 2 t\n{}",
+                         "aw1 1 x t\n{}", "aw1 1 2 \n{}", "aw1 1 2 t u\n{}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (aw_schedule_value_read(bad[i], strlen(bad[i]), topic, sizeof(topic), &p, &o, &msg,
+                                   &len) != -1)
+            fail_msg("accepted \"%s\"", bad[i]);
+    aw_buf_free(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -367,6 +417,8 @@ int main(void)
         cmocka_unit_test(test_unavailable_rejects),
         cmocka_unit_test(test_round_executes_and_removes),
         cmocka_unit_test(test_round_busy_releases),
+        cmocka_unit_test(test_round_drops_unreadable),
+        cmocka_unit_test(test_value_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

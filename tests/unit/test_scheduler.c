@@ -8,6 +8,7 @@
  * elsewhere is released, not run. No Kafka and no producer: audit is off,
  * so a finished job comes straight back. Every wait is bounded. */
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +42,8 @@ typedef struct fixture {
     size_t n_back;
     seen outcomes[16];      /* every outcome, in order (ctx.on_outcome) */
     size_t n_outcomes;
+    atomic_size_t published; /* n_outcomes, for a test thread reading while
+                                the scheduler's thread writes */
 } fixture;
 
 static const char *CONFIG =
@@ -59,6 +62,7 @@ static void on_outcome(void *ud, const aw_audit_record *r)
     snprintf(s->record_id, sizeof(s->record_id), "%s", r->record_id);
     s->outcome = r->outcome;
     snprintf(s->details, sizeof(s->details), "%s", r->details ? r->details : "");
+    atomic_store(&fx->published, fx->n_outcomes);
 }
 
 static void setup(fixture *fx)
@@ -358,6 +362,34 @@ static void test_round_busy_releases(void **state)
     teardown(&fx);
 }
 
+/* The thread: started, it runs an action once it is due (its own clock),
+ * and stops promptly. */
+static void test_thread_runs_due(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    int64_t due = aw_time_now_ms() + 300;
+    run(&fx, make_job(&fx, 7, "k-1", due));
+    aw_scheduler *s;
+    aw_error err;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_start(s, &err), AW_OK);
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (atomic_load(&fx.published) < 2 && aw_mono_now_ms() < end)
+        aw_sleep_ms(5);
+    int64_t ran_at = aw_time_now_ms();
+    assert_int_equal(atomic_load(&fx.published), 2);
+    assert_true(ran_at >= due);
+    int64_t t0 = aw_mono_now_ms();
+    aw_scheduler_stop(s); /* joins: fx.outcomes is ours again */
+    assert_true(aw_mono_now_ms() - t0 < 2000);
+    assert_string_equal(fx.outcomes[1].record_id, TOPIC ":3:7:run");
+    assert_int_equal(fx.outcomes[1].outcome, AW_OUTCOME_EXECUTED);
+    assert_int_equal(peer_take(&fx, due + 3600000, NULL), 0);
+    teardown(&fx);
+}
+
 /* An item that is not one of ours can never run: removed and counted. */
 static void test_round_drops_unreadable(void **state)
 {
@@ -418,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_round_executes_and_removes),
         cmocka_unit_test(test_round_busy_releases),
         cmocka_unit_test(test_round_drops_unreadable),
+        cmocka_unit_test(test_thread_runs_due),
         cmocka_unit_test(test_value_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

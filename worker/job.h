@@ -5,7 +5,9 @@
  * (reply/DLQ delivery) and finally back to the polling thread through the
  * runtime's completion queue, which frees it. `pending` counts the
  * acknowledgements still missing (audit durable, reply delivered, DLQ
- * delivered); whoever brings it to zero hands the job back. */
+ * delivered); whoever brings it to zero hands the job back. A scheduled
+ * job (aw_job_new_scheduled) is made by the scheduler thread instead, runs
+ * on it, and is handed back to the scheduler (`home`), which frees it. */
 #ifndef AW_JOB_H
 #define AW_JOB_H
 

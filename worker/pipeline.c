@@ -295,8 +295,8 @@ size_t aw_pipeline_run(aw_pipeline *p, aw_job **jobs, size_t n, aw_job **finishe
     if (!b.items)
         return 0;
     prepare(&b, jobs);
-    bool ok = (!b.n_schedule || aw_pipeline_schedule(&b)) && claim(&b) && (!b.n_throttle || aw_pipeline_throttle(&b)) &&
-              aw_pipeline_execute(&b);
+    bool ok = (!b.n_schedule || aw_pipeline_schedule(&b)) && claim(&b) &&
+              (!b.n_throttle || aw_pipeline_throttle(&b)) && aw_pipeline_execute(&b);
     aw_lease_keeper_remove_batch(p->ctx->keeper, b.leases.first, b.leases.n);
     finish(&b, ok);
     return hand_off(&b, finished);

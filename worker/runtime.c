@@ -37,10 +37,7 @@ static aw_status open_backends(aw_runtime *rt, aw_error *err)
     /* Scheduled actions need the due index and replies outside a
      * transaction; without them, actions with a future not_before are
      * rejected naming the field (docs/scheduling.md), everything else runs. */
-    if (!rt->ctx.state->driver->due_put)
-        rt->ctx.schedule_unavailable = "the state backend has no due-time index";
-    else if (cfg->kafka.transactional_replies)
-        rt->ctx.schedule_unavailable = "not supported with kafka.transactional_replies";
+    rt->ctx.schedule_unavailable = aw_scheduler_unavailable(cfg);
     if (rt->ctx.schedule_unavailable)
         AW_INFO("runtime", "scheduled actions (not_before) are rejected: %s",
                 rt->ctx.schedule_unavailable);

@@ -31,6 +31,16 @@ struct aw_scheduler {
     atomic_bool stop;                /* aw_scheduler_stop's request */
 };
 
+const char *aw_scheduler_unavailable(const aw_config *cfg)
+{
+    const aw_state_driver *d = aw_state_driver_find(cfg->state.backend);
+    if (d && !d->due_put)
+        return "the state backend has no due-time index";
+    if (cfg->kafka.transactional_replies)
+        return "not supported with kafka.transactional_replies";
+    return NULL;
+}
+
 static bool stopping(aw_scheduler *s)
 {
     return atomic_load(&s->stop) || aw_ctx_stopping(s->ctx);

@@ -36,6 +36,14 @@
 
 typedef struct aw_scheduler aw_scheduler;
 
+/* Why this configuration cannot schedule actions (a static string), or
+ * NULL when it can: the state backend has no due-time index (ClickHouse),
+ * or kafka.transactional_replies is on (a scheduled job's reply has no
+ * offset to join a transaction with). Then actions with a future
+ * not_before are rejected naming the field, and no scheduler runs. One
+ * rule for `run` and `config check`. Pure. */
+const char *aw_scheduler_unavailable(const aw_config *cfg);
+
 /* A scheduler for ctx, not started: no session open yet. */
 aw_status aw_scheduler_new(aw_worker_ctx *ctx, aw_scheduler **out, aw_error *err);
 

@@ -409,6 +409,42 @@ static void test_round_drops_unreadable(void **state)
     teardown(&fx);
 }
 
+/* Which configurations can schedule: not ClickHouse state (no due index),
+ * not transactional replies. */
+static void test_unavailable_rule(void **state)
+{
+    (void)state;
+    const struct {
+        const char *state, *kafka_extra;
+        const char *want; /* a substring of the reason, NULL: available */
+    } cases[] = {
+        {"backend = \"memory\";", "", NULL},
+        {"backend = \"clickhouse\"; url = \"http://127.0.0.1:1\"; "
+         "allow_eventual_consistency = true;",
+         "", "no due-time index"},
+        {"backend = \"memory\";", "transactional_replies = true;", "transactional_replies"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[1024];
+        snprintf(text, sizeof(text),
+                 "kafka = { brokers = \"b:9092\"; group_id = \"g\"; topics = [ \"t\" ]; %s };\n"
+                 "state = { %s };\naudit = { enabled = false; };\n"
+                 "providers = ( { name = \"noop\"; type = \"noop\"; } );\n",
+                 cases[i].kafka_extra, cases[i].state);
+        aw_config *cfg;
+        aw_error err = {0};
+        if (aw_config_load_string(text, &cfg, &err) != AW_OK)
+            fail_msg("case %zu: %s", i, err.msg);
+        const char *why = aw_scheduler_unavailable(cfg);
+        if (!cases[i].want)
+            assert_null(why);
+        else if (!why || !strstr(why, cases[i].want))
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, why ? why : "(null)",
+                     cases[i].want);
+        aw_config_destroy(cfg);
+    }
+}
+
 /* The value's header: written and read back; anything else refused. */
 static void test_value_format(void **state)
 {
@@ -452,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_round_drops_unreadable),
         cmocka_unit_test(test_thread_runs_due),
         cmocka_unit_test(test_value_format),
+        cmocka_unit_test(test_unavailable_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,6 +169,10 @@ static void run_jobs(aw_scheduler *s, size_t nj)
             aw_job *j = list;
             list = j->next;
             size_t k = index_of(s->jobs, nj, j);
+            if (k == nj) { /* not one of this round's: cannot happen */
+                AW_ERROR("scheduler", "%s: unknown job handed back", j->record.record_id);
+                continue;
+            }
             const aw_due_item *it = &s->items[s->item_of[k]];
             if (j->abandoned || atomic_load(&j->delivery_failed))
                 /* No outcome recorded or its reply lost: again, at once (a

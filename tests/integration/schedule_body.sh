@@ -44,6 +44,17 @@ python3 "$CHECK" check --actions "$T/actions.jsonl" --replies "$T/replies.jsonl"
     --peer-log "$PEER_LOG" || fail "scheduled actions"
 [ "$(count_topic "$DLQ_TOPIC")" -eq 0 ] || fail "DLQ copies: $(count_topic "$DLQ_TOPIC")"
 pass "3 workers on $STATE_BACKEND: 200 scheduled actions, each executed once, never early"
+if [ "${AUDIT_BACKEND:-memory}" != memory ]; then
+    # Only this run's records (the audit database may be shared): by topic.
+    audit_count() {
+        "$WORKER" --log-level warn audit search -c "$T/worker.conf" --outcome "$1" --all \
+            | grep -F "\"record_id\":\"$ACTIONS_TOPIC:" | grep -c "$2" || true
+    }
+    audit_has() { [ "$(audit_count scheduled '"outcome":"scheduled"')" -eq 200 ] &&
+                  [ "$(audit_count executed ':run"')" -eq 200 ]; }
+    wait_for 30 "200 scheduled and 200 executed (:run) audit records" audit_has
+    pass "audit ($AUDIT_BACKEND): 200 scheduled records and 200 execution records"
+fi
 stop_worker "$W1"
 stop_worker "$W2"
 stop_worker "$W3"

@@ -9,6 +9,7 @@ static const char *const names[AW_OUTCOME_COUNT] = {
     [AW_OUTCOME_REJECTED] = "rejected",
     [AW_OUTCOME_SUPPRESSED] = "suppressed",
     [AW_OUTCOME_THROTTLED] = "throttled",
+    [AW_OUTCOME_SCHEDULED] = "scheduled",
 };
 
 const char *aw_outcome_name(aw_outcome o)

@@ -1,5 +1,5 @@
 /* The terminal outcomes of a consumed message (docs/design.md section 1;
- * suppressed and throttled: docs/rules.md). */
+ * suppressed and throttled: docs/rules.md; scheduled: docs/scheduling.md). */
 #ifndef AW_OUTCOME_H
 #define AW_OUTCOME_H
 
@@ -12,10 +12,14 @@ typedef enum aw_outcome {
     AW_OUTCOME_REJECTED,
     AW_OUTCOME_SUPPRESSED, /* a rule said: do not execute */
     AW_OUTCOME_THROTTLED,  /* a rule's rate limit was reached */
+    AW_OUTCOME_SCHEDULED,  /* not_before is in the future: stored in the due
+                              index, executed later (docs/scheduling.md); the
+                              one outcome a second (final) outcome follows */
     AW_OUTCOME_COUNT
 } aw_outcome;
 
-/* "executed", "failed", "deduplicated", "rejected", "suppressed", "throttled".
+/* "executed", "failed", "deduplicated", "rejected", "suppressed", "throttled",
+ * "scheduled".
  * Never NULL. */
 const char *aw_outcome_name(aw_outcome o);
 /* Return true and set *out when s names an outcome. */

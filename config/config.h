@@ -116,6 +116,12 @@ typedef struct aw_config {
         int64_t max_message_bytes;
     } ingest;
 
+    struct {                 /* scheduled actions (docs/scheduling.md) */
+        int64_t poll_ms;     /* the scheduler's wait between empty takes */
+        int64_t lease_ms;    /* lease of a taken due item (not renewed) */
+        int batch_size;      /* due items taken at once */
+    } schedule;
+
     struct {
         char *listen;        /* "host:port" of /metrics, /healthz, /readyz; "" = off */
     } http;

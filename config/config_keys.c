@@ -441,6 +441,21 @@ static const aw_config_key keys[] = {
      .max = 64LL * 1024 * 1024,
      .help = "Larger messages are rejected to the DLQ without being parsed."},
 
+    /* schedule */
+    {.path = "schedule.poll_ms", .type = AW_KEY_INT64, .offset = AW_CFG(schedule.poll_ms),
+     .def_num = 500, .min = 10, .max = 60000,
+     .help = "How often each replica's scheduler looks for due scheduled actions "
+             "(not_before) when none was due: a due action runs at most this late, "
+             "plus the time to process it."},
+    {.path = "schedule.lease_ms", .type = AW_KEY_INT64, .offset = AW_CFG(schedule.lease_ms),
+     .def_num = 60000, .min = 1000, .max = 86400000,
+     .help = "Lease of a scheduled action taken from the due index, not renewed: longer "
+             "than processing one batch of them takes. A replica that crashed with it is "
+             "replaced after it (the dedup claim keeps the action from running twice)."},
+    {.path = "schedule.batch_size", .type = AW_KEY_INT, .offset = AW_CFG(schedule.batch_size),
+     .def_num = 100, .min = 1, .max = 1000,
+     .help = "Due scheduled actions taken from the due index at once by one replica."},
+
     /* http */
     {.path = "http.listen", .type = AW_KEY_STRING, .offset = AW_CFG(http.listen),
      .def_str = "",

@@ -8,7 +8,8 @@
  * Order of checks, cheapest and most fundamental first, first failure wins:
  *   size -> nesting depth (on the raw bytes) -> JSON parse -> object ->
  *   id, namespace, tenant, provider, action_type, payload (required) ->
- *   dedup_key, created_at, metadata, reply_to, trace_context (optional).
+ *   dedup_key, created_at, not_before, metadata, reply_to, trace_context
+ *   (optional).
  *
  * This runs once per consumed message on the hot path: one pass over the
  * bytes (ingest/json_check.h, no tree), one allocation for the strings,
@@ -146,7 +147,7 @@ static bool aw_too_deep(const unsigned char *p, size_t len)
 
 /* Top-level members first, then those of trace_context. */
 enum {
-    F_ID, F_NS, F_TENANT, F_PROVIDER, F_TYPE, F_PAYLOAD, F_DEDUP_KEY, F_CREATED_AT,
+    F_ID, F_NS, F_TENANT, F_PROVIDER, F_TYPE, F_PAYLOAD, F_DEDUP_KEY, F_CREATED_AT, F_NOT_BEFORE,
     F_METADATA, F_REPLY_TO, F_TRACE_CONTEXT, F_TRACEPARENT, F_TRACESTATE, F_COUNT
 };
 
@@ -162,6 +163,7 @@ static const struct {
     [F_PAYLOAD] = {"payload", 7},
     [F_DEDUP_KEY] = {"dedup_key", 9},
     [F_CREATED_AT] = {"created_at", 10},
+    [F_NOT_BEFORE] = {"not_before", 10},
     [F_METADATA] = {"metadata", 8},
     [F_REPLY_TO] = {"reply_to", 8},
     [F_TRACE_CONTEXT] = {"trace_context", 13},
@@ -310,24 +312,26 @@ static int aw_take_text(aw_decode_ctx *c, const aw_members *m, const aw_text_rul
 
 #define AW_CREATED_AT_RULE "must be an RFC 3339 date-time such as 2025-01-15T09:30:00Z"
 
-static int aw_take_created_at(aw_decode_ctx *c, const aw_members *m, int64_t *ms)
+/* created_at and not_before: the same rule, each rejection naming its field. */
+static int aw_take_time(aw_decode_ctx *c, const aw_members *m, int f, int64_t *ms)
 {
-    if (!m->has[F_CREATED_AT])
+    if (!m->has[f])
         return 0;
-    const aw_json_value *v = &m->v[F_CREATED_AT];
+    const char *name = aw_member_names[f].name;
+    const aw_json_value *v = &m->v[f];
     if (v->kind != AW_JSON_STRING)
-        return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "created_at",
-                             "created_at: " AW_CREATED_AT_RULE "; got %s",
+        return aw_reject_set(c, AW_REJECT_INVALID_FIELD, name,
+                             "%s: " AW_CREATED_AT_RULE "; got %s", name,
                              aw_json_kind_phrase(v->kind));
-    const char *s = m->s[F_CREATED_AT];
+    const char *s = m->s[f];
     /* aw_time_parse_rfc3339 also takes the " " separator RFC 3339 allows by
      * agreement; JSON Schema's date-time follows the ABNF, which has only T. */
     bool t_sep = v->str_len > 10 && (s[10] == 'T' || s[10] == 't');
     if (!t_sep || aw_time_parse_rfc3339(s, ms) != 0) {
         char shown[48];
         aw_printable(shown, sizeof shown, s, v->str_len);
-        return aw_reject_set(c, AW_REJECT_INVALID_FIELD, "created_at",
-                             "created_at: " AW_CREATED_AT_RULE "; got \"%s\"", shown);
+        return aw_reject_set(c, AW_REJECT_INVALID_FIELD, name,
+                             "%s: " AW_CREATED_AT_RULE "; got \"%s\"", name, shown);
     }
     return 0;
 }
@@ -524,7 +528,8 @@ static int aw_take_required(aw_decode_ctx *c, const aw_members *m, aw_action *a)
 static int aw_take_optional(aw_decode_ctx *c, const aw_members *m, aw_action *a)
 {
     if (aw_take_text(c, m, &aw_rule_dedup_key, false, &a->dedup_key) ||
-        aw_take_created_at(c, m, &a->created_at_ms))
+        aw_take_time(c, m, F_CREATED_AT, &a->created_at_ms) ||
+        aw_take_time(c, m, F_NOT_BEFORE, &a->not_before_ms))
         return -1;
     if (m->has[F_METADATA]) {
         if (aw_check_metadata(c, &m->v[F_METADATA]))

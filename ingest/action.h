@@ -36,6 +36,9 @@ typedef struct aw_action {
     const char *traceparent; /* NULL when absent */
     const char *tracestate;  /* NULL when absent */
     int64_t created_at_ms;   /* 0 when absent */
+    int64_t not_before_ms;   /* scheduled action (docs/scheduling.md): not
+                                executed before this wall-clock time; 0 when
+                                absent */
     /* Borrowed from the decoded bytes: the JSON text of the values as the
      * producer wrote them (not NUL-terminated). */
     const char *payload;     /* any JSON value, null included; always set */

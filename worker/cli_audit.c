@@ -25,7 +25,7 @@ static int audit_usage(FILE *out)
             "  pass it to --cursor for the next page (null = no more). --all pages\n"
             "  through everything. TIME is RFC 3339 or a duration ago (15m, 2h, 7d);\n"
             "  --since is inclusive, --until exclusive. O: executed, failed,\n"
-            "  deduplicated, rejected, suppressed, throttled.\n");
+            "  deduplicated, rejected, suppressed, throttled, scheduled.\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -125,7 +125,8 @@ static int parse_args(int argc, char **argv, const char **file, aw_audit_query *
     aw_outcome o;
     if (outcome && !aw_outcome_parse(outcome, &o)) {
         fprintf(stderr, "acteon-worker audit search: --outcome \"%s\": want executed, failed, "
-                        "deduplicated, rejected, suppressed or throttled\n", outcome);
+                        "deduplicated, rejected, suppressed, throttled or scheduled\n",
+                outcome);
         return 2;
     }
     q->outcome = outcome ? (int)o : -1;

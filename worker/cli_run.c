@@ -13,6 +13,7 @@
 #include "worker/rules.h"
 #include "worker/feeder.h"
 #include "worker/runtime.h"
+#include "worker/scheduler.h"
 
 static int run_usage(FILE *out)
 {
@@ -216,6 +217,12 @@ int aw_cmd_config(int argc, char **argv)
                 "acteon-worker: %s: warning: state backend %s is eventually consistent: "
                 "duplicates may execute\n",
                 file, cfg->state.backend);
+    const char *no_schedule = aw_scheduler_unavailable(cfg);
+    if (no_schedule)
+        fprintf(stderr,
+                "acteon-worker: %s: note: actions with a future not_before will be rejected: "
+                "%s (docs/scheduling.md)\n",
+                file, no_schedule);
     printf("# %s: valid\n", file);
     aw_config_print(cfg, stdout);
     aw_config_destroy(cfg);

@@ -8,8 +8,8 @@
  * borrows the context for its lifetime.
  *
  * Threads and locks:
- *  - cfg, state, providers, producer, keeper, recorder, audit_writer, on_outcome and
- *    on_outcome_ud are set before the worker threads start and not changed
+ *  - cfg, state, providers, producer, keeper, recorder, audit_writer,
+ *    schedule_unavailable, on_outcome and on_outcome_ud are set before the worker threads start and not changed
  *    while they run (audit_writer is cleared once every worker has joined);
  *    the objects they point to are thread-safe (their own locks) or, for
  *    state and providers, hand each thread its own session;
@@ -53,6 +53,10 @@ typedef struct aw_worker_ctx {
     aw_recorder *recorder;          /* writes done records while calls run;
                                        NULL: only between rounds */
     aw_audit_writer *audit_writer;  /* NULL when audit is disabled */
+    /* Why actions with a future not_before cannot be scheduled (they are
+     * then rejected naming the field: docs/scheduling.md), NULL when they
+     * can. A static string. */
+    const char *schedule_unavailable;
     aw_outcome_fn on_outcome;       /* NULL: nobody listens */
     void *on_outcome_ud;
 

@@ -1,6 +1,7 @@
 #include "worker/job.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/aw_clock.h"
 #include "ingest/action_scan.h"
@@ -26,6 +27,34 @@ aw_job *aw_job_new(rd_kafka_message_t *m, uint32_t generation, size_t max_bytes)
         if (j->rejected)
             j->hash = position_hash(m);
     }
+    return j;
+}
+
+aw_job *aw_job_new_scheduled(const char *topic, int32_t partition, int64_t offset,
+                             const void *value, size_t len, size_t max_bytes)
+{
+    aw_job *j = calloc(1, sizeof(*j));
+    /* The message and its value in one block, freed by aw_job_free. */
+    rd_kafka_message_t *m = calloc(1, sizeof(*m) + len + 1);
+    char *t = strdup(topic);
+    if (!j || !m || !t) {
+        free(j);
+        free(m);
+        free(t);
+        return NULL;
+    }
+    m->payload = (char *)(m + 1);
+    if (len)
+        memcpy(m->payload, value, len);
+    m->len = len;
+    m->partition = partition;
+    m->offset = offset;
+    j->msg = m;
+    j->topic = t;
+    j->scheduled = true;
+    j->consumed_at_mono = aw_mono_now_ms();
+    aw_job_decode(j, max_bytes);
+    j->hash = j->rejected ? position_hash(m) : j->hash;
     return j;
 }
 
@@ -57,7 +86,10 @@ void aw_job_free(aw_job *job)
     r->provider = r->action_type = r->dedup_identity = r->payload = r->metadata = NULL;
     free(job->strings);
     aw_audit_record_clear(r);
-    if (job->msg) /* NULL: the message was not librdkafka's (tests) */
+    if (job->scheduled) /* aw_job_new_scheduled's block */
+        free(job->msg);
+    else if (job->msg) /* NULL: the message was not librdkafka's (tests) */
         rd_kafka_message_destroy(job->msg);
+    free(job->topic);
     free(job);
 }

@@ -5,7 +5,9 @@
  * (reply/DLQ delivery) and finally back to the polling thread through the
  * runtime's completion queue, which frees it. `pending` counts the
  * acknowledgements still missing (audit durable, reply delivered, DLQ
- * delivered); whoever brings it to zero hands the job back. */
+ * delivered); whoever brings it to zero hands the job back. A scheduled
+ * job (aw_job_new_scheduled) is made by the scheduler thread instead, runs
+ * on it, and is handed back to the scheduler (`home`), which frees it. */
 #ifndef AW_JOB_H
 #define AW_JOB_H
 
@@ -34,8 +36,19 @@ typedef struct aw_delivery {
                                   as too large */
 } aw_delivery;
 
+struct aw_job_queue;
+
 typedef struct aw_job {
-    rd_kafka_message_t *msg;   /* owned; the original message */
+    rd_kafka_message_t *msg;   /* owned; the original message (scheduled: a
+                                  copy made by aw_job_new_scheduled, not
+                                  librdkafka's: rkt NULL, no headers) */
+    /* Scheduled execution (worker/scheduler.h, docs/scheduling.md): the job
+     * came from the due index, not from the consumer. It has no offset to
+     * commit; its acknowledgements go to `home` (the scheduler's queue),
+     * which then calls due_done. */
+    bool scheduled;
+    char *topic;               /* owned; scheduled: the source topic */
+    struct aw_job_queue *home; /* NULL: the runtime's completion queue */
     uint32_t generation;       /* assignment generation of its partition */
     unsigned lost_epoch;       /* the context's lost_epoch when it was polled */
     bool decoded;              /* action/reject valid; until then only hash is
@@ -74,6 +87,12 @@ typedef struct aw_job {
  * decodes at once. NULL when out of memory (m is then still the caller's). */
 aw_job *aw_job_new(rd_kafka_message_t *m, uint32_t generation, size_t max_bytes);
 
+/* A job for a scheduled action taken from the due index: a copy of the
+ * original message's value and coordinates (topic, partition, offset),
+ * decoded at once. NULL when out of memory. */
+aw_job *aw_job_new_scheduled(const char *topic, int32_t partition, int64_t offset,
+                             const void *value, size_t len, size_t max_bytes);
+
 /* Decode and validate the message if not done yet (worker thread). */
 void aw_job_decode(aw_job *job, size_t max_bytes);
 
@@ -82,6 +101,9 @@ void aw_job_decode(aw_job *job, size_t max_bytes);
 void aw_job_free(aw_job *job);
 
 /* Borrowed views of the message. */
-static inline const char *aw_job_topic(const aw_job *j) { return rd_kafka_topic_name(j->msg->rkt); }
+static inline const char *aw_job_topic(const aw_job *j)
+{
+    return j->topic ? j->topic : rd_kafka_topic_name(j->msg->rkt);
+}
 
 #endif

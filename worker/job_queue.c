@@ -97,6 +97,8 @@ size_t aw_job_queue_len(aw_job_queue *q)
 
 void aw_job_queue_ack(aw_job_queue *done, aw_job *job)
 {
+    /* Read before the last acknowledgement: the job may be gone after it. */
+    aw_job_queue *to = job->home ? job->home : done;
     if (atomic_fetch_sub(&job->pending, 1) <= 1)
-        aw_job_queue_push(done, job);
+        aw_job_queue_push(to, job);
 }

@@ -39,7 +39,8 @@ size_t aw_job_queue_len(aw_job_queue *q);
 /* One acknowledgement of job arrived (its audit record durable, or one of
  * its reply/DLQ deliveries reported): job->pending counts those still
  * missing, and the last one pushes the job onto `done`, the queue back to
- * the polling thread. A job handed back with pending 0 (abandoned) goes at
+ * the polling thread, or job->home when set (a scheduled job goes back to
+ * the scheduler). A job handed back with pending 0 (abandoned) goes at
  * once. Any thread; the job must not be touched by the caller afterwards. */
 void aw_job_queue_ack(aw_job_queue *done, aw_job *job);
 

@@ -222,6 +222,20 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
             "Executions counted against throttle rules (docs/rules.md).",
             atomic_load(&m->throttle_counts));
     rule_counters(o, m);
+    aw_buf_puts(o, "# HELP acteon_due_items_total Scheduled actions (docs/scheduling.md) "
+                   "this replica's scheduler took from the due index, by what became of "
+                   "them.\n"
+                   "# TYPE acteon_due_items_total counter\n");
+    const struct {
+        const char *what;
+        unsigned long v;
+    } due[] = {{"taken", atomic_load(&m->due_taken)},
+               {"done", atomic_load(&m->due_done)},
+               {"released", atomic_load(&m->due_released)},
+               {"lease_lost", atomic_load(&m->due_lost)},
+               {"dropped", atomic_load(&m->due_dropped)}};
+    for (size_t k = 0; k < sizeof(due) / sizeof(due[0]); k++)
+        aw_buf_printf(o, "acteon_due_items_total{event=\"%s\"} %lu\n", due[k].what, due[k].v);
     counter(o, "acteon_rebalances_total", "Partition assignment changes.",
             atomic_load(&m->rebalances));
     gauge(o, "acteon_assigned_partitions", "Partitions currently assigned.",
@@ -250,6 +264,11 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
     histogram(o, "acteon_lock_acquire_seconds",
               "State lock_acquire round trips of lock rules (taken or held elsewhere).",
               &m->lock_ms);
+    histogram(o, "acteon_due_put_seconds",
+              "State due_put round trips (scheduling actions with a future not_before).",
+              &m->due_put_ms);
+    histogram(o, "acteon_due_take_seconds", "State due_take round trips of the scheduler.",
+              &m->due_take_ms);
     histogram(o, "acteon_audit_write_seconds", "Audit append_batch round trips.", &m->audit_ms);
     histogram(o, "acteon_provider_seconds", "Provider calls (one attempt each).",
               &m->provider_ms);

@@ -72,6 +72,16 @@ typedef struct aw_metrics {
     atomic_ulong lease_busy_waits;
     atomic_ulong recorder_writes;  /* done-record writes of the recorder */
     atomic_ulong throttle_counts;  /* throttle counters incremented (rules) */
+    /* Scheduled actions (docs/scheduling.md; the `scheduled` outcome is
+     * counted in outcomes[]): */
+    atomic_ulong due_taken;        /* due items taken by this replica's scheduler */
+    atomic_ulong due_done;         /* ... whose execution reached its outcome
+                                      and was removed from the index */
+    atomic_ulong due_released;     /* ... offered again (identity busy,
+                                      abandoned, reply failed) */
+    atomic_ulong due_lost;         /* ... whose lease ran out before due_done
+                                      (another replica re-takes it) */
+    atomic_ulong due_dropped;      /* unreadable items removed (logged) */
     atomic_ulong rebalances;
     atomic_long assigned_partitions;
     atomic_int paused;
@@ -80,6 +90,8 @@ typedef struct aw_metrics {
     aw_histogram recorder_queue; /* done records waiting for a recorder thread */
     aw_histogram throttle_ms;   /* throttle counter increments (rules) */
     aw_histogram lock_ms;       /* lock rules' lock_acquire round trips */
+    aw_histogram due_put_ms;    /* due_put round trips (scheduling) */
+    aw_histogram due_take_ms;   /* due_take round trips (the scheduler) */
 
     /* Per configured rule, in the configuration's order (index = the rule's
      * index); NULL without rules or until aw_metrics_init_rules(). Set

@@ -51,7 +51,9 @@ static void add_value_omitted(rd_kafka_headers_t *h, size_t len, const char *why
 static rd_kafka_headers_t *copy_headers(const rd_kafka_message_t *m, size_t room)
 {
     rd_kafka_headers_t *orig = NULL;
-    if (rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig)
+    /* A scheduled job's message is a copy without headers (aw_job_new_scheduled):
+     * librdkafka must not look behind it. */
+    if (m->rkt && rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig)
         return rd_kafka_headers_copy(orig);
     return rd_kafka_headers_new(room);
 }

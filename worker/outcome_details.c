@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/aw_clock.h"
 #include "common/aw_json_obj.h"
 #include "ingest/json_check.h"
 
@@ -24,6 +25,20 @@ int aw_details_suppressed(aw_buf *out, const char *rule)
     aw_json_obj o;
     aw_json_obj_begin(&o, out);
     aw_json_obj_cstr(&o, "rule", rule);
+    return aw_json_obj_end(&o);
+}
+
+int aw_details_scheduled(aw_buf *out, int64_t not_before_ms, const char *due_key,
+                         bool already_running)
+{
+    char when[48];
+    aw_time_format_rfc3339(not_before_ms, when, sizeof(when));
+    aw_json_obj o;
+    aw_json_obj_begin(&o, out);
+    aw_json_obj_cstr(&o, "not_before", when);
+    aw_json_obj_cstr(&o, "due_key", due_key);
+    if (already_running)
+        aw_json_obj_true(&o, "already_running");
     return aw_json_obj_end(&o);
 }
 

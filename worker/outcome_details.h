@@ -12,6 +12,7 @@
 #ifndef AW_OUTCOME_DETAILS_H
 #define AW_OUTCOME_DETAILS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "backends/state/state_types.h"
@@ -59,6 +60,12 @@ int aw_details_add_lock(aw_buf *out, size_t start, const char *key, uint64_t tok
  * "key":..,"waited_ms":..,"max_wait_ms":..}. */
 int aw_details_lock_timeout(aw_buf *out, const char *rule, const char *key, int64_t waited_ms,
                             int64_t max_wait_ms);
+
+/* Scheduled (docs/scheduling.md): {"not_before":<RFC 3339, UTC, ms>,
+ * "due_key":"<namespace>:<tenant>:<key>"} and "already_running":true when
+ * the due item was being executed (its lease live) and kept as it was. */
+int aw_details_scheduled(aw_buf *out, int64_t not_before_ms, const char *due_key,
+                         bool already_running);
 
 /* The done record's summary: {"outcome":..,"action_id":..,"attempts":..,
  * "details":<details>}. */

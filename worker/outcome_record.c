@@ -61,6 +61,10 @@ aw_status aw_outcome_begin(const aw_worker_ctx *ctx, aw_job *job, int64_t now_ms
     const char *topic = aw_job_topic(job);
     char id[320];
     aw_audit_record_id(id, sizeof(id), topic, m->partition, m->offset);
+    /* A scheduled action has two records: `scheduled` when consumed, and
+     * the outcome of its execution, under its own id (docs/scheduling.md). */
+    if (job->scheduled)
+        strncat(id, ":run", sizeof(id) - strlen(id) - 1);
     const char *src[S_COUNT] = {id, topic, ctx->cfg->worker_id ? ctx->cfg->worker_id : "",
                                 job->reject.action_id, "", "", "", "", ""};
     const aw_action *a = &job->action;

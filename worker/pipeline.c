@@ -53,7 +53,7 @@ static aw_status call_claim(aw_state_session *s, void *items, size_t n, aw_error
 
 /* ---- step 1: prepare ------------------------------------------------------ */
 
-static void reject(item *it)
+void aw_pipeline_reject(item *it)
 {
     aw_details_rejected(&it->details, &it->job->reject);
     it->outcome = AW_OUTCOME_REJECTED;
@@ -71,7 +71,7 @@ static void reject_unknown_provider(item *it)
              j->action.provider);
     snprintf(r->action_id, sizeof(r->action_id), "%s", j->action.id);
     j->rejected = true;
-    reject(it);
+    aw_pipeline_reject(it);
 }
 
 /* Begin each job's audit record and decide the rejections. */
@@ -88,11 +88,14 @@ static void prepare(batch *b, aw_job **jobs)
             it->job->abandoned = true;
             it->finished = true;
         } else if (it->job->rejected) {
-            reject(it);
+            aw_pipeline_reject(it);
         } else {
             it->provider = aw_provider_set_find(b->ctx->providers, it->job->action.provider);
             if (it->provider < 0)
                 reject_unknown_provider(it);
+            else if (it->job->action.not_before_ms > now && !it->job->scheduled)
+                /* Rules judge it when it runs, not now. */
+                aw_pipeline_schedule_prepare(b, it, now);
             else if (b->ctx->cfg->n_rules) /* the one check when no rules */
                 aw_pipeline_rules_prepare(b, it);
         }
@@ -256,8 +259,13 @@ static size_t hand_off(batch *b, aw_job **finished)
             aw_job_queue_ack(&ctx->done, j);
             continue;
         }
-        atomic_store(&j->pending, txn ? 1 : aw_outcome_deliveries(j) + 1);
-        if (!txn) {
+        /* A scheduled job has no offset, hence no place in a transaction:
+         * its reply goes out at once (scheduling is unavailable in
+         * transactional mode, docs/scheduling.md, so only tests meet one
+         * there). No producer: unit tests, nothing to deliver. */
+        bool send = !(txn && !j->scheduled) && ctx->producer;
+        atomic_store(&j->pending, send ? aw_outcome_deliveries(j) + 1 : 1);
+        if (send) {
             aw_outcome_send(ctx, j);
             /* Nothing reads the parsed action any more (the reply is built,
              * the audit record has its own copy): free the tree on the
@@ -287,8 +295,9 @@ size_t aw_pipeline_run(aw_pipeline *p, aw_job **jobs, size_t n, aw_job **finishe
     if (!b.items)
         return 0;
     prepare(&b, jobs);
-    bool ok = claim(&b) && (!b.n_throttle || aw_pipeline_throttle(&b)) &&
-              (!b.n_lock || aw_pipeline_lock(&b)) && aw_pipeline_execute(&b);
+    bool ok = (!b.n_schedule || aw_pipeline_schedule(&b)) && claim(&b) &&
+              (!b.n_throttle || aw_pipeline_throttle(&b)) && (!b.n_lock || aw_pipeline_lock(&b)) &&
+              aw_pipeline_execute(&b);
     aw_lease_keeper_remove_batch(p->ctx->keeper, b.leases.first, b.leases.n);
     /* Locks still held here belong to items that did not get as far as a
      * done record (a backend failure, a hard stop): give them back. */

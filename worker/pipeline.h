@@ -4,6 +4,9 @@
  *            -> complete (batch) -> audit (batch) -> reply
  * A message's offset is marked done only when its audit record is durable
  * and its reply/DLQ delivery was acknowledged (aw_job_queue_ack).
+ * A valid action with a future not_before is put in the due index instead
+ * of claimed (outcome `scheduled`, pipeline_schedule.c); a scheduled job
+ * (job->scheduled, from worker/scheduler.c) runs through the same steps.
  *
  * The steps of aw_pipeline_run: prepare (audit record begun, rejections
  * decided, and with rules configured each action's rule verdict), claim

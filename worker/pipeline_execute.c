@@ -31,10 +31,11 @@ static void executed(batch *b, item *it, const aw_exec_item *x)
 }
 
 /* Was the job's partition lost (not handed over in order: session timed
- * out) since it was polled? Then its offset can never be committed here. */
+ * out) since it was polled? Then its offset can never be committed here.
+ * A scheduled job has no partition of ours: its due lease stands for it. */
 static bool partition_lost(const batch *b, const aw_job *j)
 {
-    return j->lost_epoch != atomic_load(&b->ctx->lost_epoch);
+    return !j->scheduled && j->lost_epoch != atomic_load(&b->ctx->lost_epoch);
 }
 
 /* The gate of every provider call (aw_exec_gate): the partition is still

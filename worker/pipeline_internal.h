@@ -6,6 +6,8 @@
  *                       the claim (only when rules are configured)
  *   pipeline_lock.c     lock rules: the lock taken after the claim, parked
  *                       while held elsewhere, released after the record
+ *   pipeline_schedule.c scheduled actions: a future not_before is put in
+ *                       the due index (outcome `scheduled`) before the claim
  *
  * Threads: everything here runs on the worker thread that owns the
  * pipeline; a batch and its items live in the pipeline's scratch for one
@@ -32,6 +34,8 @@ typedef struct item {
     bool submitted;         /* its done record is with the recorder */
     bool completed;         /* its complete was sent (done record or stale) */
     bool no_details;        /* no memory for details that cannot default to {} */
+    bool schedule;          /* a future not_before: to be put in the due index
+                               (pipeline_schedule.c) instead of claimed */
     uint64_t token;
     uint64_t lease;         /* the lease keeper's handle of our lease, 0 = none */
     aw_outcome outcome;
@@ -79,6 +83,7 @@ typedef struct batch {
     submission *submissions;   /* handed to the recorder, newest first */
     size_t n_throttle;         /* items with a throttle rule (rules configured) */
     size_t n_lock;             /* items with a lock rule (rules configured) */
+    size_t n_schedule;         /* items to put in the due index */
     bool submit_failed;        /* a submission failed: leave the rest to the
                                   ends of the rounds (no attempt every few ms
                                   through an outage) */
@@ -86,6 +91,9 @@ typedef struct batch {
 
 /* The state key of a job's identity. */
 aw_state_key aw_pipeline_job_key(const aw_job *j);
+
+/* Finish a rejected item (its job's reject filled): outcome, details. */
+void aw_pipeline_reject(item *it);
 
 /* One backend round trip of a batch, retried by aw_pipeline_with_retry(). */
 typedef aw_status (*aw_pipeline_call)(aw_state_session *s, void *items, size_t n,
@@ -130,6 +138,13 @@ bool aw_pipeline_lock_held(batch *b, const item *it, int64_t start_until_ms);
 void aw_pipeline_lock_release(batch *b, item *it);
 /* The lock's state key: ns "acteon.rules", tenant the rule name, kind "lock". */
 aw_state_key aw_pipeline_lock_key(const item *it);
+/* Scheduled actions (pipeline_schedule.c): at prepare, whether a valid
+ * item is to be scheduled (set it->schedule, or reject it when scheduling
+ * is unavailable); then put every such item in the due index, each
+ * finishing `scheduled` (false when the state backend failed for good or
+ * it is time to give up: the batch is abandoned). */
+void aw_pipeline_schedule_prepare(batch *b, item *it, int64_t now_ms);
+bool aw_pipeline_schedule(batch *b);
 
 /* The done records (pipeline_records.c). */
 void aw_records_answered(batch *b);             /* an item became executed */

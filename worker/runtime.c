@@ -37,6 +37,13 @@ static aw_status open_backends(aw_runtime *rt, aw_error *err)
                         "(concurrent counts can be lost; docs/rules.md)", cfg->rules[i].name,
                         cfg->state.backend);
     }
+    /* Scheduled actions need the due index and replies outside a
+     * transaction; without them, actions with a future not_before are
+     * rejected naming the field (docs/scheduling.md), everything else runs. */
+    rt->ctx.schedule_unavailable = aw_scheduler_unavailable(cfg);
+    if (rt->ctx.schedule_unavailable)
+        AW_INFO("runtime", "scheduled actions (not_before) are rejected: %s",
+                rt->ctx.schedule_unavailable);
     if (cfg->audit.enabled) {
         aw_audit_options ao = aw_audit_options_from_config(cfg);
         rc = aw_audit_new(cfg->audit.backend, &ao, &rt->audit, err);
@@ -102,6 +109,16 @@ static aw_status start_workers(aw_runtime *rt, aw_error *err)
     return AW_OK;
 }
 
+static aw_status start_scheduler(aw_runtime *rt, aw_error *err)
+{
+    if (rt->ctx.schedule_unavailable)
+        return AW_OK;
+    aw_status rc = aw_scheduler_new(&rt->ctx, &rt->scheduler, err);
+    if (rc == AW_OK)
+        rc = aw_scheduler_start(rt->scheduler, err);
+    return rc;
+}
+
 /* Everything after the runtime's own queue and metrics, in order; the
  * caller destroys the runtime when one fails. */
 static aw_status start_parts(aw_runtime *rt, aw_error *err)
@@ -122,6 +139,8 @@ static aw_status start_parts(aw_runtime *rt, aw_error *err)
         rc = aw_runtime_start_http(rt, err);
     if (rc == AW_OK)
         rc = start_workers(rt, err);
+    if (rc == AW_OK)
+        rc = start_scheduler(rt, err);
     return rc;
 }
 
@@ -221,6 +240,10 @@ void aw_runtime_destroy(aw_runtime *rt)
     rt->http = NULL;
     aw_state_session_close(rt->probe);
     rt->probe = NULL;
+    /* Before the audit writer and the producer go: its round in progress
+     * waits for their acknowledgements. */
+    aw_scheduler_stop(rt->scheduler);
+    rt->scheduler = NULL;
     for (size_t i = 0; i < rt->n_workers; i++)
         aw_worker_join(&rt->workers[i]);
     aw_runtime_stop_audit_writer(rt);

@@ -7,6 +7,8 @@
  *    "polling thread only"; frees finished jobs;
  *  - N worker threads (worker.c, pipeline.c): claim, execute, complete,
  *    reply; they see only rt->ctx (context.h);
+ *  - the scheduler thread (scheduler.c): runs due scheduled actions through
+ *    its own pipeline; it too sees only rt->ctx;
  *  - audit.writers audit writer threads (audit_writer.c);
  *  - the producer's delivery thread (outcome_delivery.c);
  *  - the HTTP endpoint's thread (runtime_http.c): atomics only, plus the
@@ -37,6 +39,7 @@
 #include "worker/context.h"
 #include "worker/http_endpoint.h"
 #include "worker/job.h"
+#include "worker/scheduler.h"
 #include "worker/worker.h"
 
 typedef struct aw_runtime {
@@ -46,6 +49,9 @@ typedef struct aw_runtime {
     aw_consumer *consumer;       /* polling thread only */
     aw_worker *workers;
     size_t n_workers;
+    aw_scheduler *scheduler;     /* NULL when scheduling is unavailable;
+                                  stopped (and NULL again) by the polling
+                                  thread before the workers are joined */
 
     atomic_long in_flight;       /* jobs alive (consumed, not yet freed) */
     atomic_bool stopping;        /* graceful stop requested */

@@ -164,6 +164,11 @@ static void shutdown_consumer(aw_runtime *rt)
                 atomic_load(&rt->in_flight));
         atomic_store(&rt->ctx.hard_stop, true);
     }
+    /* The scheduler finishes its round (its jobs' acknowledgements come
+     * from the audit writer and the producer, still running) and takes no
+     * more: what is due later stays in the due index for the next replica. */
+    aw_scheduler_stop(rt->scheduler);
+    rt->scheduler = NULL;
     /* Prompt: a worker still opening its sessions has nothing queued now,
      * and every other wait gives up at the deadline or the hard stop. */
     for (size_t i = 0; i < rt->n_workers; i++)

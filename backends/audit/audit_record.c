@@ -404,7 +404,7 @@ static aw_status get_json_text(const json_t *j, const char *key, enum json_text_
 static aw_status get_outcome(const json_t *j, aw_outcome *out, aw_error *err)
 {
     if (!aw_outcome_parse(json_string_value(json_object_get(j, "outcome")), out))
-        return bad_field(err, "outcome", "one of executed, failed, deduplicated, rejected, suppressed, throttled");
+        return bad_field(err, "outcome", "one of executed, failed, deduplicated, rejected, suppressed, throttled, scheduled");
     return AW_OK;
 }
 

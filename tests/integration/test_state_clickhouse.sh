@@ -6,8 +6,8 @@
 #    message naming state.allow_eventual_consistency, exit 2 (run before
 #    connecting to anything);
 #  - with state.allow_eventual_consistency = true config check warns (and
-#    refuses a lock rule, as run does), run
-#    starts, logs a warning
+#    refuses a lock rule, as run does, and notes that scheduled actions
+#    will be rejected: no due-time index), run starts, logs a warning
 #    that duplicates may execute, and (one worker, so no concurrent
 #    duplicates) executes 180 distinct actions and deduplicates 20 repeats;
 #  - the same with a webhook slower than a third of the lease, so the lease
@@ -72,13 +72,18 @@ timeout 60 "$WORKER" run -c "$T/lock.conf" >"$T/lock-run.log" 2>&1 || rc=$?
 [ $rc -eq 2 ] && grep -q '"lock" needs an atomic state backend' "$T/lock-run.log" \
     || fail "run with a lock rule on clickhouse: want exit 2, got $rc: $(cat "$T/lock-run.log")"
 pass "a lock rule on clickhouse state is refused by config check and run, even with the flag"
+grep -q "note: actions with a future not_before will be rejected: the state backend has no due-time index" \
+    "$T/check2.log" || fail "config check does not note that scheduling is unavailable: $(cat "$T/check2.log")"
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 200 --dups 20 --bad 0 \
     --ids "$T/ids.txt" >"$T/actions.jsonl"
 produce_file "$T/actions.jsonl"
 start_worker worker "$T/worker.conf"
 wait_for 30 "the eventual-consistency warning" \
     grep -q "state backend clickhouse is eventually consistent: duplicates may execute" "$T/worker.log"
-pass "with the flag the worker starts and warns"
+wait_for 30 "the note that scheduled actions are rejected" \
+    grep -q "scheduled actions (not_before) are rejected: the state backend has no due-time index" \
+    "$T/worker.log"
+pass "with the flag the worker starts and warns (and says scheduled actions are rejected)"
 wait_for 120 "200 replies" topic_has "$REPLY_TOPIC" 200
 wait_for 30 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
 stop_worker "$WORKER_PID"

@@ -221,6 +221,10 @@ static int check_case(const json_t *c, result *r)
     if (ms && r->a.created_at_ms != json_integer_value(ms))
         bad++, print_error("case \"%s\": created_at_ms %lld, expected %lld\n", name,
                            (long long)r->a.created_at_ms, (long long)json_integer_value(ms));
+    const json_t *nb = json_object_get(c, "not_before_ms");
+    if (nb && r->a.not_before_ms != json_integer_value(nb))
+        bad++, print_error("case \"%s\": not_before_ms %lld, expected %lld\n", name,
+                           (long long)r->a.not_before_ms, (long long)json_integer_value(nb));
     return bad;
 }
 

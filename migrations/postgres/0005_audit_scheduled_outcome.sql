@@ -1,0 +1,7 @@
+-- Scheduled actions (docs/scheduling.md): `scheduled` joins the allowed
+-- values of aw_audit_records.outcome. Forward-only, idempotent, as 0003.
+
+ALTER TABLE aw_audit_records DROP CONSTRAINT IF EXISTS aw_audit_records_outcome_check;
+ALTER TABLE aw_audit_records ADD CONSTRAINT aw_audit_records_outcome_check
+    CHECK (outcome IN ('executed', 'failed', 'deduplicated', 'rejected', 'suppressed',
+                       'throttled', 'scheduled'));

@@ -1,0 +1,64 @@
+# The body of the scheduled-action tests (sourced by test_schedule_<backend>.sh,
+# which set STATE_BACKEND and STATE_URL first; docs/scheduling.md): three
+# worker processes in one group share the due index in the state backend.
+#   200 distinct actions with not_before spread over 10 s, starting 3 s
+#   after they are produced (so every one is consumed before its time):
+#   each is answered `scheduled`, then executed exactly once (webhook log),
+#   never before its not_before (the webhook's arrival clock; the same
+#   machine's clock as the workers'), with a second reply for its
+#   execution after the first; offsets committed at the end.
+
+start_kafka "$ACTIONS_TOPIC:8" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
+PEER_LOG="$T/hook.peer"
+start_webhook --peer-log "$PEER_LOG"
+EXTRA_CONFIG="schedule = { poll_ms = 100; };"
+write_config "$T/worker.conf"
+"$WORKER" --log-level warn migrate -c "$T/worker.conf" >"$T/migrate.log" 2>&1 \
+    || fail "migrate: $(cat "$T/migrate.log")"
+"$WORKER" config check -c "$T/worker.conf" >/dev/null || fail "config check"
+
+start_worker w1 "$T/worker.conf"; W1=$WORKER_PID
+start_worker w2 "$T/worker.conf"; W2=$WORKER_PID
+start_worker w3 "$T/worker.conf"; W3=$WORKER_PID
+all_assigned() { grep -qs "assigned" "$T/w1.log" && grep -qs "assigned" "$T/w2.log" &&
+                 grep -qs "assigned" "$T/w3.log"; }
+wait_for 60 "partitions at all three workers" all_assigned
+
+now_ms() { python3 -c "import time; print(int(time.time() * 1000))"; }
+CHECK="$AW_SOURCE_DIR/tests/integration/schedule_check.py"
+python3 "$CHECK" gen --total 200 --from-ms $(( $(now_ms) + 3000 )) --spread-ms 10000 \
+    >"$T/actions.jsonl"
+produce_file "$T/actions.jsonl"
+# 200 `scheduled` replies and 200 execution replies: 400 distinct records.
+replies_records() { read_topic "$REPLY_TOPIC" '%s\n' | python3 -c '
+import json, sys
+print(len({json.loads(l)["record_id"] for l in sys.stdin if l.strip()}))'; }
+has_records() { [ "$(replies_records)" -ge "$1" ]; }
+wait_for 20 "200 scheduled replies" has_records 200
+wait_for 60 "200 webhook calls" hook_calls_at_least 200
+wait_for 60 "400 distinct replies (scheduled + executed)" has_records 400
+wait_for 60 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
+
+read_topic "$REPLY_TOPIC" '%s\n' >"$T/replies.jsonl"
+python3 "$CHECK" check --actions "$T/actions.jsonl" --replies "$T/replies.jsonl" \
+    --peer-log "$PEER_LOG" || fail "scheduled actions"
+[ "$(count_topic "$DLQ_TOPIC")" -eq 0 ] || fail "DLQ copies: $(count_topic "$DLQ_TOPIC")"
+pass "3 workers on $STATE_BACKEND: 200 scheduled actions, each executed once, never early"
+if [ "${AUDIT_BACKEND:-memory}" != memory ]; then
+    # Only this run's records (the audit database may be shared): by topic.
+    audit_count() {
+        "$WORKER" --log-level warn audit search -c "$T/worker.conf" --outcome "$1" --all \
+            | grep -F "\"record_id\":\"$ACTIONS_TOPIC:" | grep -c "$2" || true
+    }
+    audit_has() { [ "$(audit_count scheduled '"outcome":"scheduled"')" -eq 200 ] &&
+                  [ "$(audit_count executed ':run"')" -eq 200 ]; }
+    wait_for 30 "200 scheduled and 200 executed (:run) audit records" audit_has
+    pass "audit ($AUDIT_BACKEND): 200 scheduled records and 200 execution records"
+fi
+stop_worker "$W1"
+stop_worker "$W2"
+stop_worker "$W3"
+# Which replica ran what (information: whoever polled first).
+for w in w1 w2 w3; do
+    echo "$w: $(grep -o 'executed=[0-9]*' "$T/$w.log" | tail -1)"
+done

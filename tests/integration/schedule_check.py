@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Scheduled actions (docs/scheduling.md), both ends of schedule_body.sh.
+
+  schedule_check.py gen --total N --from-ms A --spread-ms S > actions.jsonl
+      N distinct webhook actions, the i-th with not_before = A + i*S/N (ms,
+      RFC 3339 UTC with milliseconds), in shuffled order.
+  schedule_check.py check --actions F --replies F --peer-log F [--slack-ms E]
+      Every action: exactly one webhook call (by action id), arriving no
+      earlier than its not_before minus E ms (clock granularity; default 5);
+      a `scheduled` reply (record_id <topic>:<p>:<o>, details.not_before
+      equal to the action's) and, after it in the reply topic, a final
+      reply of its execution (record_id ...:run, the same source), executed.
+      Replies may be repeated (idempotent by record_id) but one record_id
+      never has two outcomes."""
+import argparse
+import datetime
+import json
+import random
+import sys
+
+
+def rfc3339(ms):
+    t = datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def parse(s):
+    return int(datetime.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp() * 1000 + 0.5)
+
+
+def gen(a):
+    lines = []
+    for i in range(a.total):
+        due = a.from_ms + i * a.spread_ms // a.total
+        lines.append(json.dumps({
+            "id": f"sch-{i:05d}", "namespace": "it", "tenant": ["acme", "ten:ant"][i % 2],
+            "provider": "webhook", "action_type": "remind", "payload": {"n": i},
+            "not_before": rfc3339(due)}))
+    random.Random(11).shuffle(lines)
+    print("\n".join(lines))
+
+
+def check(a):
+    due = {}
+    for line in open(a.actions):
+        if line.strip():
+            x = json.loads(line)
+            due[x["id"]] = parse(x["not_before"])
+    bad = []
+    calls = {}
+    for line in open(a.peer_log):
+        f = line.rstrip("\n").split("\t")
+        if len(f) < 7:
+            continue
+        calls.setdefault(f[0], []).append(int(f[6]))  # realtime ms at arrival
+    for aid, when in due.items():
+        got = calls.get(aid, [])
+        if len(got) != 1:
+            bad.append(f"{aid}: {len(got)} webhook calls, want 1")
+        elif got[0] < when - a.slack_ms:
+            bad.append(f"{aid}: called at {got[0]}, {when - got[0]} ms before its not_before")
+    extra = set(calls) - set(due)
+    if extra:
+        bad.append(f"calls for unknown ids: {sorted(extra)[:5]}")
+    outcome = {}  # record_id -> outcome
+    first = {}    # (action id, kind) -> position of the first reply
+    for pos, line in enumerate(open(a.replies)):
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        rid, o = r["record_id"], r["outcome"]
+        if outcome.setdefault(rid, o) != o:
+            bad.append(f"{rid}: two outcomes, {outcome[rid]} and {o}")
+        kind = "run" if rid.endswith(":run") else "scheduled"
+        src = r["source"]
+        if rid != f'{src["topic"]}:{src["partition"]}:{src["offset"]}' + (":run" if kind == "run" else ""):
+            bad.append(f"{rid}: source {src} does not match")
+        if kind == "scheduled":
+            if o != "scheduled":
+                bad.append(f"{rid} ({r['action_id']}): first outcome {o}, want scheduled")
+            elif r["action_id"] in due and parse(r["details"]["not_before"]) != due[r["action_id"]]:
+                bad.append(f"{rid}: details.not_before {r['details']['not_before']}")
+        elif o != "executed":
+            bad.append(f"{rid} ({r['action_id']}): execution outcome {o}, want executed")
+        first.setdefault((r["action_id"], kind), pos)
+    for aid in due:
+        s, x = first.get((aid, "scheduled")), first.get((aid, "run"))
+        if s is None or x is None:
+            bad.append(f"{aid}: scheduled reply {'present' if s is not None else 'missing'}, "
+                       f"execution reply {'present' if x is not None else 'missing'}")
+        elif x < s:
+            bad.append(f"{aid}: the execution's reply came before the scheduled one")
+    if bad:
+        print("\n".join(bad[:20]), file=sys.stderr)
+        sys.exit(f"{len(bad)} problem(s)")
+    late = sorted(calls[aid][0] - when for aid, when in due.items())
+    print(f"{len(due)} actions: each scheduled, then executed once, never early; lateness "
+          f"ms min {late[0]} median {late[len(late) // 2]} max {late[-1]}")
+
+
+ap = argparse.ArgumentParser()
+sub = ap.add_subparsers(dest="cmd", required=True)
+g = sub.add_parser("gen")
+g.add_argument("--total", type=int, required=True)
+g.add_argument("--from-ms", type=int, required=True)
+g.add_argument("--spread-ms", type=int, required=True)
+c = sub.add_parser("check")
+c.add_argument("--actions", required=True)
+c.add_argument("--replies", required=True)
+c.add_argument("--peer-log", required=True)
+c.add_argument("--slack-ms", type=int, default=5)
+args = ap.parse_args()
+gen(args) if args.cmd == "gen" else check(args)

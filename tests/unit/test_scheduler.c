@@ -1,0 +1,494 @@
+/* Scheduled actions (docs/scheduling.md) over the memory state backend and
+ * the noop provider: the pipeline puts an action with a future not_before
+ * in the due index and answers `scheduled` (a past one runs at once; with
+ * scheduling unavailable it is rejected naming the field); the scheduler's
+ * round takes a due item, runs it through the pipeline (executed, under
+ * its own ":run" record), and removes it; the same item put again is
+ * answered from the done record (never run twice); an identity leased
+ * elsewhere is released, not run. No Kafka and no producer: audit is off,
+ * so a finished job comes straight back. Every wait is bounded. */
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "common/aw_clock.h"
+#include "worker/pipeline.h"
+#include "worker/schedule_item.h"
+#include "worker/scheduler.h"
+
+#define WAIT_MS 10000
+#define TOPIC "actions"
+
+typedef struct seen {
+    char record_id[320];
+    aw_outcome outcome;
+    char details[512];
+} seen;
+
+typedef struct fixture {
+    aw_config *cfg;
+    rd_kafka_t *rk; /* only to name the messages' topic */
+    rd_kafka_topic_t *rkt;
+    aw_worker_ctx ctx;
+    aw_pipeline p;
+    aw_state_session *peer; /* another replica's session */
+    aw_job *back[16];
+    size_t n_back;
+    seen outcomes[16];      /* every outcome, in order (ctx.on_outcome) */
+    size_t n_outcomes;
+    atomic_size_t published; /* n_outcomes, for a test thread reading while
+                                the scheduler's thread writes */
+} fixture;
+
+static const char *CONFIG =
+    "kafka = { brokers = \"b:9092\"; group_id = \"g\"; topics = [ \"" TOPIC "\" ]; };\n"
+    "state = { backend = \"memory\"; };\n"
+    "audit = { enabled = false; };\n"
+    "dedup = { busy_retry_ms = 5; };\n"
+    "providers = ( { name = \"noop\"; type = \"noop\"; } );\n";
+
+static void on_outcome(void *ud, const aw_audit_record *r)
+{
+    fixture *fx = ud;
+    if (fx->n_outcomes == 16)
+        return;
+    seen *s = &fx->outcomes[fx->n_outcomes++];
+    snprintf(s->record_id, sizeof(s->record_id), "%s", r->record_id);
+    s->outcome = r->outcome;
+    snprintf(s->details, sizeof(s->details), "%s", r->details ? r->details : "");
+    atomic_store(&fx->published, fx->n_outcomes);
+}
+
+static void setup(fixture *fx)
+{
+    memset(fx, 0, sizeof(*fx));
+    aw_error err = {0};
+    if (aw_config_load_string(CONFIG, &fx->cfg, &err) != AW_OK)
+        fail_msg("config: %s", err.msg);
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof(errstr));
+    fx->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    assert_non_null(fx->rk);
+    fx->rkt = rd_kafka_topic_new(fx->rk, TOPIC, NULL);
+    assert_non_null(fx->rkt);
+    aw_worker_ctx *ctx = &fx->ctx;
+    ctx->cfg = fx->cfg;
+    ctx->on_outcome = on_outcome;
+    ctx->on_outcome_ud = fx;
+    aw_backend_health_init(&ctx->state_health, "state");
+    aw_backend_health_init(&ctx->audit_health, "audit");
+    assert_int_equal(aw_job_queue_init(&ctx->done), 0);
+    assert_int_equal(aw_metrics_init(&ctx->metrics), 0);
+    aw_state_options so = {.url = fx->cfg->state.url, .key_prefix = fx->cfg->state.key_prefix};
+    if (aw_state_new("memory", &so, &ctx->state, &err) != AW_OK ||
+        aw_provider_set_new(fx->cfg, &ctx->providers, &err) != AW_OK ||
+        aw_lease_keeper_new(ctx->state, fx->cfg->dedup.lease_ms, &ctx->keeper, &err) != AW_OK)
+        fail_msg("setup: %s", err.msg);
+    aw_recorder_options ro = {.state = ctx->state, .threads = 1, .health = &ctx->state_health,
+                              .latency = &ctx->metrics.complete_ms,
+                              .queued = &ctx->metrics.recorder_queue,
+                              .writes = &ctx->metrics.recorder_writes};
+    if (aw_recorder_start(&ro, &ctx->recorder, &err) != AW_OK)
+        fail_msg("recorder: %s", err.msg);
+    fx->p.ctx = ctx;
+    if (aw_state_session_open(ctx->state, &fx->p.state, &err) != AW_OK ||
+        aw_provider_sessions_open(ctx->providers, &fx->p.providers, &err) != AW_OK ||
+        aw_state_session_open(ctx->state, &fx->peer, &err) != AW_OK)
+        fail_msg("sessions: %s", err.msg);
+}
+
+static void free_job(aw_job *j)
+{
+    rd_kafka_message_t *m = j->msg;
+    j->msg = NULL; /* ours, not librdkafka's */
+    aw_job_free(j);
+    free(m->payload);
+    free(m);
+}
+
+static void teardown(fixture *fx)
+{
+    for (size_t i = 0; i < fx->n_back; i++)
+        free_job(fx->back[i]);
+    aw_state_session_close(fx->peer);
+    aw_provider_sessions_close(fx->p.providers);
+    aw_state_session_close(fx->p.state);
+    aw_pipeline_free(&fx->p);
+    aw_recorder_stop(fx->ctx.recorder);
+    aw_lease_keeper_destroy(fx->ctx.keeper);
+    aw_provider_set_destroy(fx->ctx.providers);
+    aw_state_destroy(fx->ctx.state);
+    aw_metrics_destroy(&fx->ctx.metrics);
+    aw_job_queue_destroy(&fx->ctx.done);
+    rd_kafka_topic_destroy(fx->rkt);
+    rd_kafka_destroy(fx->rk);
+    aw_config_destroy(fx->cfg);
+}
+
+/* Action a-<offset> with dedup key `key` at `offset` of partition 3, not
+ * before not_before_ms (0: no not_before). */
+static aw_job *make_job(fixture *fx, int64_t offset, const char *key, int64_t not_before_ms)
+{
+    char text[512], when[64] = "";
+    int n = snprintf(text, sizeof(text),
+                     "{\"id\":\"a-%lld\",\"namespace\":\"ns\",\"tenant\":\"t\","
+                     "\"provider\":\"noop\",\"action_type\":\"do\",\"dedup_key\":\"%s\","
+                     "\"payload\":{\"k\":\"v\"}",
+                     (long long)offset, key);
+    if (not_before_ms) {
+        aw_time_format_rfc3339(not_before_ms, when, sizeof(when));
+        n += snprintf(text + n, sizeof(text) - (size_t)n, ",\"not_before\":\"%s\"", when);
+    }
+    snprintf(text + n, sizeof(text) - (size_t)n, "}");
+    rd_kafka_message_t *m = calloc(1, sizeof(*m));
+    assert_non_null(m);
+    m->rkt = fx->rkt;
+    m->partition = 3;
+    m->offset = offset;
+    m->payload = strdup(text);
+    m->len = strlen(text);
+    size_t max = (size_t)fx->cfg->ingest.max_message_bytes;
+    aw_job *j = aw_job_new(m, 1, max);
+    assert_non_null(j);
+    aw_job_decode(j, max);
+    assert_false(j->rejected);
+    return j;
+}
+
+/* Run one batch of one job; it must come back on the completion queue. */
+static void run(fixture *fx, aw_job *j)
+{
+    aw_job *finished[1];
+    assert_int_equal(aw_pipeline_run(&fx->p, &j, 1, finished), 1);
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (aw_mono_now_ms() < end) {
+        aw_job *list = NULL;
+        if (aw_job_queue_pop(&fx->ctx.done, 1, 20, &list) == 1) {
+            fx->back[fx->n_back++] = list;
+            return;
+        }
+    }
+    fail_msg("the job did not come back");
+}
+
+/* Take what is due at now_ms from the scheduled pool as another replica
+ * would: how many items, the first kept in *first when non-NULL. */
+static size_t peer_take(fixture *fx, int64_t now_ms, aw_due_item *first)
+{
+    aw_due_item items[8];
+    size_t n = 0;
+    aw_error err;
+    assert_int_equal(aw_state_due_take(fx->peer, "g", AW_SCHEDULE_KIND, now_ms, 8, 60000, items,
+                                       &n, &err),
+                     AW_OK);
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 && first)
+            *first = items[0];
+        else
+            aw_due_item_clear(&items[i]);
+    }
+    return n;
+}
+
+/* ---- tests ---------------------------------------------------------------- */
+
+static void test_future_is_scheduled(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    int64_t due = aw_time_now_ms() + 60000;
+    aw_job *j = make_job(&fx, 7, "k-1", due);
+    run(&fx, j);
+    assert_false(j->abandoned);
+    assert_int_equal(j->record.outcome, AW_OUTCOME_SCHEDULED);
+    char want[256], when[64];
+    aw_time_format_rfc3339(due, when, sizeof(when));
+    snprintf(want, sizeof(want), "{\"not_before\":\"%s\",\"due_key\":\"ns:t:k-1\"}", when);
+    assert_string_equal(j->record.details, want);
+    assert_string_equal(j->record.record_id, TOPIC ":3:7");
+    assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_SCHEDULED]), 1);
+
+    /* nothing due yet; at its time, one item holding the message */
+    assert_int_equal(peer_take(&fx, due - 1, NULL), 0);
+    aw_due_item it;
+    assert_int_equal(peer_take(&fx, due, &it), 1);
+    assert_string_equal(it.ns, "g");
+    assert_string_equal(it.tenant, "ns");
+    assert_string_equal(it.id, "1:tk-1");
+    assert_int_equal(it.due_ms, due);
+    char topic[256];
+    int32_t partition;
+    int64_t offset;
+    const void *msg;
+    size_t len;
+    assert_int_equal(aw_schedule_value_read(it.value, it.len, topic, sizeof(topic), &partition,
+                                            &offset, &msg, &len),
+                     0);
+    assert_string_equal(topic, TOPIC);
+    assert_int_equal(partition, 3);
+    assert_int_equal(offset, 7);
+    assert_int_equal(len, j->msg->len);
+    assert_memory_equal(msg, j->msg->payload, len);
+    aw_due_item_clear(&it);
+
+    /* the provider did not run: no done record, the identity is free */
+    aw_claim c = {.key = {.ns = "ns", .tenant = "t", .kind = "dedup", .id = "k-1"},
+                  .lease_ms = 1000};
+    aw_error err;
+    assert_int_equal(aw_state_claim_batch(fx.peer, &c, 1, &err), AW_OK);
+    assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
+    aw_claim_clear(&c);
+    teardown(&fx);
+}
+
+/* Redelivered, the same message puts the same item again: still one. */
+static void test_redelivery_puts_one_item(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    int64_t due = aw_time_now_ms() + 60000;
+    aw_job *a = make_job(&fx, 7, "k-1", due);
+    run(&fx, a);
+    aw_job *b = make_job(&fx, 7, "k-1", due);
+    run(&fx, b);
+    assert_int_equal(b->record.outcome, AW_OUTCOME_SCHEDULED);
+    assert_int_equal(peer_take(&fx, due + 1, NULL), 1);
+    teardown(&fx);
+}
+
+static void test_past_runs_now(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    aw_job *j = make_job(&fx, 1, "k-1", aw_time_now_ms() - 1000);
+    run(&fx, j);
+    assert_int_equal(j->record.outcome, AW_OUTCOME_EXECUTED);
+    assert_int_equal(peer_take(&fx, aw_time_now_ms() + 3600000, NULL), 0);
+    teardown(&fx);
+}
+
+static void test_unavailable_rejects(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    fx.ctx.schedule_unavailable = "the state backend has no due-time index";
+    aw_job *j = make_job(&fx, 1, "k-1", aw_time_now_ms() + 60000);
+    run(&fx, j);
+    assert_int_equal(j->record.outcome, AW_OUTCOME_REJECTED);
+    assert_string_equal(j->reject.field, "not_before");
+    assert_non_null(strstr(j->record.details, "not_before: scheduled actions are not available: "
+                                              "the state backend has no due-time index"));
+    teardown(&fx);
+}
+
+/* The scheduler's round: nothing before the due time; at it, the action
+ * runs through the pipeline under its own record, the item is removed. */
+static void test_round_executes_and_removes(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    int64_t due = aw_time_now_ms() + 60000;
+    run(&fx, make_job(&fx, 7, "k-1", due));
+    aw_scheduler *s;
+    aw_error err;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_round(s, due - 1), 0);
+    assert_int_equal(fx.n_outcomes, 1); /* the `scheduled` one */
+    assert_int_equal(aw_scheduler_round(s, due), 1);
+    assert_int_equal(fx.n_outcomes, 2);
+    assert_string_equal(fx.outcomes[1].record_id, TOPIC ":3:7:run");
+    assert_int_equal(fx.outcomes[1].outcome, AW_OUTCOME_EXECUTED);
+    assert_string_equal(fx.outcomes[1].details, "{\"attempts\":1}");
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_taken), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_done), 1);
+    /* removed: no later take finds it */
+    assert_int_equal(aw_scheduler_round(s, due + 3600000), 0);
+    assert_int_equal(peer_take(&fx, due + 3600000, NULL), 0);
+
+    /* put again (a crash before due_done, or the message redelivered):
+     * answered from the done record, the provider does not run again */
+    run(&fx, make_job(&fx, 7, "k-1", due));
+    assert_int_equal(aw_scheduler_round(s, due), 1);
+    assert_int_equal(fx.n_outcomes, 4);
+    assert_string_equal(fx.outcomes[3].record_id, TOPIC ":3:7:run");
+    assert_int_equal(fx.outcomes[3].outcome, AW_OUTCOME_EXECUTED);
+    assert_string_equal(fx.outcomes[3].details, "{\"attempts\":1,\"redelivered\":true}");
+
+    /* another message with the same identity, scheduled: a duplicate */
+    run(&fx, make_job(&fx, 8, "k-1", due));
+    assert_int_equal(aw_scheduler_round(s, due), 1);
+    assert_int_equal(fx.n_outcomes, 6);
+    assert_int_equal(fx.outcomes[5].outcome, AW_OUTCOME_DEDUPLICATED);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_done), 3);
+    aw_scheduler_stop(s);
+    teardown(&fx);
+}
+
+/* The identity is leased by another holder (a message with the same
+ * identity running now): the item is released for later, nothing runs. */
+static void test_round_busy_releases(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    int64_t due = aw_time_now_ms() + 60000;
+    run(&fx, make_job(&fx, 7, "k-1", due));
+    aw_claim c = {.key = {.ns = "ns", .tenant = "t", .kind = "dedup", .id = "k-1"},
+                  .lease_ms = 60000};
+    aw_error err;
+    assert_int_equal(aw_state_claim_batch(fx.peer, &c, 1, &err), AW_OK);
+    assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
+    aw_scheduler *s;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_round(s, due), 1);
+    assert_int_equal(fx.n_outcomes, 1); /* only `scheduled` */
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_released), 1);
+    /* released, not removed: offered again (later than due: the wait) */
+    assert_int_equal(peer_take(&fx, due + 3600000, NULL), 1);
+    aw_claim_clear(&c);
+    aw_scheduler_stop(s);
+    teardown(&fx);
+}
+
+/* The thread: started, it runs an action once it is due (its own clock),
+ * and stops promptly. */
+static void test_thread_runs_due(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    int64_t due = aw_time_now_ms() + 300;
+    run(&fx, make_job(&fx, 7, "k-1", due));
+    aw_scheduler *s;
+    aw_error err;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_start(s, &err), AW_OK);
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (atomic_load(&fx.published) < 2 && aw_mono_now_ms() < end)
+        aw_sleep_ms(5);
+    int64_t ran_at = aw_time_now_ms();
+    assert_int_equal(atomic_load(&fx.published), 2);
+    assert_true(ran_at >= due);
+    int64_t t0 = aw_mono_now_ms();
+    aw_scheduler_stop(s); /* joins: fx.outcomes is ours again */
+    assert_true(aw_mono_now_ms() - t0 < 2000);
+    assert_string_equal(fx.outcomes[1].record_id, TOPIC ":3:7:run");
+    assert_int_equal(fx.outcomes[1].outcome, AW_OUTCOME_EXECUTED);
+    assert_int_equal(peer_take(&fx, due + 3600000, NULL), 0);
+    teardown(&fx);
+}
+
+/* An item that is not one of ours can never run: removed and counted. */
+static void test_round_drops_unreadable(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    aw_state_key k = {.ns = "g", .tenant = "ns", .kind = AW_SCHEDULE_KIND, .id = "1:tx"};
+    aw_error err;
+    assert_int_equal(aw_state_due_put(fx.peer, &k, 1000, "garbage", 7, &err), AW_OK);
+    aw_scheduler *s;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_round(s, 2000), 1);
+    assert_int_equal(fx.n_outcomes, 0);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_dropped), 1);
+    assert_int_equal(peer_take(&fx, 3600000, NULL), 0);
+    aw_scheduler_stop(s);
+    teardown(&fx);
+}
+
+/* Which configurations can schedule: not ClickHouse state (no due index),
+ * not transactional replies. */
+static void test_unavailable_rule(void **state)
+{
+    (void)state;
+    const struct {
+        const char *state, *kafka_extra;
+        const char *want; /* a substring of the reason, NULL: available */
+    } cases[] = {
+        {"backend = \"memory\";", "", NULL},
+        {"backend = \"clickhouse\"; url = \"http://127.0.0.1:1\"; "
+         "allow_eventual_consistency = true;",
+         "", "no due-time index"},
+        {"backend = \"memory\";", "transactional_replies = true;", "transactional_replies"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[1024];
+        snprintf(text, sizeof(text),
+                 "kafka = { brokers = \"b:9092\"; group_id = \"g\"; topics = [ \"t\" ]; %s };\n"
+                 "state = { %s };\naudit = { enabled = false; };\n"
+                 "providers = ( { name = \"noop\"; type = \"noop\"; } );\n",
+                 cases[i].kafka_extra, cases[i].state);
+        aw_config *cfg;
+        aw_error err = {0};
+        if (aw_config_load_string(text, &cfg, &err) != AW_OK)
+            fail_msg("case %zu: %s", i, err.msg);
+        const char *why = aw_scheduler_unavailable(cfg);
+        if (!cases[i].want)
+            assert_null(why);
+        else if (!why || !strstr(why, cases[i].want))
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, why ? why : "(null)",
+                     cases[i].want);
+        aw_config_destroy(cfg);
+    }
+}
+
+/* The value's header: written and read back; anything else refused. */
+static void test_value_format(void **state)
+{
+    (void)state;
+    aw_buf v = {0};
+    assert_int_equal(aw_schedule_value_write(&v, "t.x-1", 12, 345, "{\"a\":1}\n", 8), 0);
+    assert_string_equal(v.data, "aw1 12 345 t.x-1\n{\"a\":1}\n");
+    char topic[16];
+    int32_t p;
+    int64_t o;
+    const void *msg;
+    size_t len;
+    assert_int_equal(aw_schedule_value_read(v.data, v.len, topic, sizeof(topic), &p, &o, &msg,
+                                            &len),
+                     0);
+    assert_string_equal(topic, "t.x-1");
+    assert_int_equal(p, 12);
+    assert_int_equal(o, 345);
+    assert_int_equal(len, 8);
+    assert_memory_equal(msg, "{\"a\":1}\n", 8);
+    /* a topic longer than the caller's room */
+    assert_int_equal(aw_schedule_value_read(v.data, v.len, topic, 5, &p, &o, &msg, &len), -1);
+    const char *bad[] = {"", "aw1", "aw1 1 2 t", "aw2 1 2 t\n{}", "aw1 -1 2 t\n{}",
+                         "aw1 1 x t\n{}", "aw1 1 2 \n{}", "aw1 1 2 t u\n{}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (aw_schedule_value_read(bad[i], strlen(bad[i]), topic, sizeof(topic), &p, &o, &msg,
+                                   &len) != -1)
+            fail_msg("accepted \"%s\"", bad[i]);
+    aw_buf_free(&v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_future_is_scheduled),
+        cmocka_unit_test(test_redelivery_puts_one_item),
+        cmocka_unit_test(test_past_runs_now),
+        cmocka_unit_test(test_unavailable_rejects),
+        cmocka_unit_test(test_round_executes_and_removes),
+        cmocka_unit_test(test_round_busy_releases),
+        cmocka_unit_test(test_round_drops_unreadable),
+        cmocka_unit_test(test_thread_runs_due),
+        cmocka_unit_test(test_value_format),
+        cmocka_unit_test(test_unavailable_rule),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

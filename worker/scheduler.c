@@ -1,0 +1,302 @@
+/* The scheduler thread (worker/scheduler.h says what a round does and
+ * why). Everything here runs on the scheduler's thread, or on a test's
+ * thread through aw_scheduler_round; only `stop` is shared (atomic). */
+#include "worker/scheduler.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/aw_backoff.h"
+#include "common/aw_clock.h"
+#include "common/aw_log.h"
+#include "worker/job_queue.h"
+#include "worker/pipeline.h"
+#include "worker/schedule_item.h"
+
+struct aw_scheduler {
+    aw_worker_ctx *ctx;              /* borrowed */
+    aw_state_session *state;         /* owned; NULL until opened */
+    aw_provider_sessions *providers; /* owned; NULL until opened */
+    aw_pipeline pipeline;            /* borrows the two sessions */
+    aw_job_queue back;               /* its jobs' acknowledgements (job->home) */
+    size_t cap;                      /* schedule.batch_size */
+    aw_due_item *items;              /* one round's take */
+    aw_job **jobs, **finished;       /* one round's jobs */
+    size_t *item_of;                 /* jobs[k] was made from items[item_of[k]] */
+    pthread_t thread;
+    bool started;
+    atomic_bool stop;                /* aw_scheduler_stop's request */
+};
+
+const char *aw_scheduler_unavailable(const aw_config *cfg)
+{
+    const aw_state_driver *d = aw_state_driver_find(cfg->state.backend);
+    if (d && !d->due_put)
+        return "the state backend has no due-time index";
+    if (cfg->kafka.transactional_replies)
+        return "not supported with kafka.transactional_replies";
+    return NULL;
+}
+
+static bool stopping(aw_scheduler *s)
+{
+    return atomic_load(&s->stop) || aw_ctx_stopping(s->ctx);
+}
+
+static bool open_sessions(aw_scheduler *s)
+{
+    aw_worker_ctx *ctx = s->ctx;
+    aw_error err;
+    aw_error_clear(&err);
+    if (!s->state && aw_state_session_open(ctx->state, &s->state, &err) != AW_OK) {
+        aw_backend_health_seen(&ctx->state_health, false, err.msg);
+        return false;
+    }
+    if (!s->providers && aw_provider_sessions_open(ctx->providers, &s->providers, &err) != AW_OK) {
+        AW_WARN("scheduler", "provider sessions: %s", err.msg);
+        return false;
+    }
+    s->pipeline.state = s->state;
+    s->pipeline.providers = s->providers;
+    return true;
+}
+
+static aw_state_key item_key(const aw_due_item *it)
+{
+    return (aw_state_key){.ns = it->ns, .tenant = it->tenant, .kind = it->kind, .id = it->id};
+}
+
+/* due_done or due_release, retried briefly through a transient failure.
+ * Not forever: an item left leased is offered again when its lease ends,
+ * and the dedup claim then keeps it from running twice. */
+static aw_status finish_item(aw_scheduler *s, const aw_due_item *it, bool done,
+                             int64_t retry_at_ms, atomic_ulong *counter)
+{
+    aw_state_key k = item_key(it);
+    aw_error err;
+    aw_status rc = AW_OK;
+    for (int attempt = 1; attempt <= 5; attempt++) {
+        aw_error_clear(&err);
+        rc = done ? aw_state_due_done(s->state, &k, it->token, &err)
+                  : aw_state_due_release(s->state, &k, it->token, retry_at_ms, &err);
+        aw_backend_health_seen(&s->ctx->state_health, rc == AW_OK || !err.retriable, err.msg);
+        if (rc == AW_OK || !err.retriable || !aw_ctx_sleep(s->ctx, aw_backoff_ms(attempt, 50, 1000)))
+            break;
+    }
+    if (rc == AW_CONFLICT) {
+        /* The lease ran out first (schedule.lease_ms shorter than the
+         * round): another replica may hold the item now; its claim answers
+         * with our outcome. */
+        atomic_fetch_add(&s->ctx->metrics.due_lost, 1);
+        AW_WARN("scheduler", "due item %s/%s: lease lost before %s (schedule.lease_ms too short?)",
+                it->tenant, it->id, done ? "due_done" : "due_release");
+    } else if (rc != AW_OK) {
+        AW_WARN("scheduler", "due item %s/%s: %s: %s (offered again when its lease ends)",
+                it->tenant, it->id, done ? "due_done" : "due_release", err.msg);
+    } else {
+        atomic_fetch_add(counter, 1);
+    }
+    return rc;
+}
+
+/* The job of a taken item, or NULL: an unreadable item is removed (it can
+ * never run; logged and counted), and one we have no memory for is
+ * released for a later take. */
+static aw_job *make_job(aw_scheduler *s, const aw_due_item *it)
+{
+    char topic[AW_ACTION_MAX_TOPIC_LEN + 1];
+    int32_t partition;
+    int64_t offset;
+    const void *msg;
+    size_t len;
+    if (aw_schedule_value_read(it->value, it->len, topic, sizeof(topic), &partition, &offset,
+                               &msg, &len) != 0) {
+        AW_ERROR("scheduler", "due item %s/%s is not a scheduled action: removed", it->tenant,
+                 it->id);
+        finish_item(s, it, true, 0, &s->ctx->metrics.due_dropped);
+        return NULL;
+    }
+    aw_job *j = aw_job_new_scheduled(topic, partition, offset, msg, len,
+                                     (size_t)s->ctx->cfg->ingest.max_message_bytes);
+    if (!j) {
+        AW_ERROR("scheduler", "out of memory: due item %s/%s released", it->tenant, it->id);
+        finish_item(s, it, false, 0, &s->ctx->metrics.due_released);
+        return NULL;
+    }
+    j->home = &s->back;
+    j->lost_epoch = atomic_load(&s->ctx->lost_epoch);
+    return j;
+}
+
+static size_t index_of(aw_job *const *jobs, size_t n, const aw_job *j)
+{
+    for (size_t k = 0; k < n; k++)
+        if (jobs[k] == j)
+            return k;
+    return n;
+}
+
+/* Run the round's jobs through the pipeline and settle each item. */
+static void run_jobs(aw_scheduler *s, size_t nj)
+{
+    size_t nf = aw_pipeline_run(&s->pipeline, s->jobs, nj, s->finished);
+    /* The unfinished ones (their identity leased elsewhere: a message with
+     * the same identity is running) are still ours: offered again once
+     * that lease may be gone. The finished ones are no longer ours to
+     * read, only to compare: they are freed below, once popped. */
+    for (size_t k = 0; k < nj; k++) {
+        if (index_of(s->finished, nf, s->jobs[k]) < nf)
+            continue;
+        aw_job *j = s->jobs[k];
+        int64_t wait = j->not_before_mono - aw_mono_now_ms();
+        finish_item(s, &s->items[s->item_of[k]], false, aw_time_now_ms() + (wait > 0 ? wait : 0),
+                    &s->ctx->metrics.due_released);
+        aw_job_free(j);
+        s->jobs[k] = NULL;
+    }
+    /* The finished ones come back once their audit record is durable and
+     * their reply delivered (or at once when abandoned). The audit writer
+     * and the producer hand every job back in the end, failed if need be,
+     * so this wait ends; it is logged when long. */
+    int64_t started = aw_mono_now_ms(), said = started;
+    for (size_t got = 0; got < nf;) {
+        aw_job *list = NULL;
+        got += aw_job_queue_pop(&s->back, nf - got, 100, &list);
+        while (list) {
+            aw_job *j = list;
+            list = j->next;
+            size_t k = index_of(s->jobs, nj, j);
+            if (k == nj) { /* not one of this round's: cannot happen */
+                AW_ERROR("scheduler", "%s: unknown job handed back", j->record.record_id);
+                continue;
+            }
+            const aw_due_item *it = &s->items[s->item_of[k]];
+            if (j->abandoned || atomic_load(&j->delivery_failed))
+                /* No outcome recorded or its reply lost: again, at once (a
+                 * recorded outcome is answered DONE and replied again). */
+                finish_item(s, it, false, 0, &s->ctx->metrics.due_released);
+            else
+                finish_item(s, it, true, 0, &s->ctx->metrics.due_done);
+            s->jobs[k] = NULL;
+            aw_job_free(j);
+        }
+        if (aw_mono_now_ms() - said > 30000) {
+            said = aw_mono_now_ms();
+            AW_WARN("scheduler", "waiting %" PRId64 " s for %zu scheduled action(s) to be "
+                    "acknowledged", (said - started) / 1000, nf - got);
+        }
+    }
+}
+
+int aw_scheduler_round(aw_scheduler *s, int64_t now_ms)
+{
+    aw_worker_ctx *ctx = s->ctx;
+    if (!open_sessions(s))
+        return -1;
+    size_t n = 0;
+    aw_error err;
+    aw_error_clear(&err);
+    int64_t t0 = aw_mono_now_us();
+    aw_status rc = aw_state_due_take(s->state, ctx->cfg->kafka.group_id, AW_SCHEDULE_KIND, now_ms,
+                                     s->cap, ctx->cfg->schedule.lease_ms, s->items, &n, &err);
+    aw_histogram_observe_us(&ctx->metrics.due_take_ms, aw_mono_now_us() - t0);
+    aw_backend_health_seen(&ctx->state_health, rc == AW_OK || !err.retriable, err.msg);
+    if (rc != AW_OK) {
+        if (err.retriable) /* the state backend's health logs the outage once */
+            AW_DEBUG("scheduler", "due_take: %s", err.msg);
+        else
+            AW_WARN("scheduler", "due_take: %s", err.msg);
+        return -1;
+    }
+    atomic_fetch_add(&ctx->metrics.due_taken, n);
+    size_t nj = 0;
+    for (size_t i = 0; i < n; i++) {
+        aw_job *j = make_job(s, &s->items[i]);
+        if (j) {
+            s->jobs[nj] = j;
+            s->item_of[nj++] = i;
+        }
+    }
+    if (nj)
+        run_jobs(s, nj);
+    for (size_t i = 0; i < n; i++)
+        aw_due_item_clear(&s->items[i]);
+    return (int)n;
+}
+
+/* Sleep up to ms, in slices, so a stop is seen within 20 ms. */
+static void nap(aw_scheduler *s, int64_t ms)
+{
+    int64_t end = aw_mono_now_ms() + ms;
+    for (int64_t now = aw_mono_now_ms(); now < end && !stopping(s); now = aw_mono_now_ms())
+        aw_sleep_ms(end - now < 20 ? end - now : 20);
+}
+
+static void *scheduler_main(void *arg)
+{
+    aw_scheduler *s = arg;
+    int failures = 0;
+    while (!stopping(s)) {
+        int n = aw_scheduler_round(s, aw_time_now_ms());
+        failures = n < 0 ? failures + 1 : 0;
+        if (n >= (int)s->cap)
+            continue; /* more may be due already */
+        nap(s, n < 0 ? aw_backoff_ms(failures, s->ctx->cfg->schedule.poll_ms, 5000)
+                     : s->ctx->cfg->schedule.poll_ms);
+    }
+    return NULL;
+}
+
+aw_status aw_scheduler_new(aw_worker_ctx *ctx, aw_scheduler **out, aw_error *err)
+{
+    *out = NULL;
+    aw_scheduler *s = calloc(1, sizeof(*s));
+    if (!s)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    s->ctx = ctx;
+    s->pipeline.ctx = ctx;
+    s->cap = (size_t)ctx->cfg->schedule.batch_size;
+    s->items = calloc(s->cap, sizeof(*s->items));
+    s->jobs = calloc(s->cap, sizeof(*s->jobs));
+    s->finished = calloc(s->cap, sizeof(*s->finished));
+    s->item_of = calloc(s->cap, sizeof(*s->item_of));
+    if (!s->items || !s->jobs || !s->finished || !s->item_of || aw_job_queue_init(&s->back)) {
+        free(s->items);
+        free(s->jobs);
+        free(s->finished);
+        free(s->item_of);
+        free(s);
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    }
+    *out = s;
+    return AW_OK;
+}
+
+aw_status aw_scheduler_start(aw_scheduler *s, aw_error *err)
+{
+    if (pthread_create(&s->thread, NULL, scheduler_main, s) != 0)
+        return aw_error_set(err, AW_INTERNAL, "cannot start the scheduler thread");
+    s->started = true;
+    return AW_OK;
+}
+
+void aw_scheduler_stop(aw_scheduler *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->stop, true);
+    if (s->started)
+        pthread_join(s->thread, NULL);
+    aw_provider_sessions_close(s->providers);
+    aw_state_session_close(s->state);
+    aw_pipeline_free(&s->pipeline);
+    aw_job_queue_destroy(&s->back);
+    free(s->items);
+    free(s->jobs);
+    free(s->finished);
+    free(s->item_of);
+    free(s);
+}

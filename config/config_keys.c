@@ -119,11 +119,6 @@ static const char *check_rule(const void *elem, const char **key, char *why, siz
     bool lock = strcmp(r->verdict, "lock") == 0;
     if (strcmp(r->verdict, "throttle") != 0 && !lock)
         return NULL;
-    if (!lock && strcmp(r->on_limit, "delay") == 0) {
-        *key = "on_limit";
-        snprintf(why, whysz, "\"delay\" is not available yet (planned); use \"reject\"");
-        return why;
-    }
     if (r->key[0] == '\0') {
         *key = "key";
         snprintf(why, whysz, "required for verdict %s (a template, e.g. \"{tenant}\")",
@@ -220,7 +215,9 @@ static const aw_config_key rule_keys[] = {
     {.path = "on_limit", .type = AW_KEY_STRING, .offset = AW_RUL(on_limit),
      .def_str = "reject", .allowed = rule_on_limit,
      .help = "throttle: what happens over the limit. reject: outcome throttled, not "
-             "executed. delay is not available yet."},
+             "executed. delay: outcome scheduled, executed once at the start of the first "
+             "window with room (docs/rules.md); needs scheduled actions (not with ClickHouse "
+             "state nor kafka.transactional_replies)."},
     {.path = "lock_ttl_ms", .type = AW_KEY_INT64, .offset = AW_RUL(lock_ttl_ms),
      .def_num = 30000, .min = 100, .max = 86400000,
      .help = "lock: the lock's lease in ms, renewed while the provider call runs; after a "

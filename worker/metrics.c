@@ -169,6 +169,7 @@ static void rule_counters(aw_buf *o, const aw_metrics *m)
         } rows[] = {{"suppressed", atomic_load(&r->suppressed)},
                     {"allowed", atomic_load(&r->allowed)},
                     {"throttled", atomic_load(&r->throttled)},
+                    {"delayed", atomic_load(&r->delayed)},
                     {"rejected", atomic_load(&r->rejected)},
                     {"acquired", atomic_load(&r->acquired)},
                     {"waited", atomic_load(&r->waited)},

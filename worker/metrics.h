@@ -45,7 +45,9 @@ typedef struct aw_rule_counters {
     char *name;               /* owned copy of the rule's name */
     atomic_ulong suppressed;  /* suppress verdicts */
     atomic_ulong allowed;     /* throttle: counted within the limit */
-    atomic_ulong throttled;   /* throttle: over the limit */
+    atomic_ulong throttled;   /* throttle: over the limit, rejected */
+    atomic_ulong delayed;     /* throttle: over the limit, put off to the next
+                                 window (on_limit = "delay") */
     atomic_ulong rejected;    /* throttle, lock: key field missing or not a scalar */
     atomic_ulong acquired;    /* lock: taken, the action executes under it */
     atomic_ulong waited;      /* lock: held elsewhere, the action parked */

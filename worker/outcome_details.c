@@ -42,16 +42,31 @@ int aw_details_scheduled(aw_buf *out, int64_t not_before_ms, const char *due_key
     return aw_json_obj_end(&o);
 }
 
+static void throttle_fields(aw_json_obj *o, const char *rule, const char *key,
+                            int64_t max_count, int64_t window_s)
+{
+    aw_json_obj_cstr(o, "rule", rule);
+    aw_json_obj_cstr(o, "key", key);
+    aw_json_obj_int(o, "max_count", max_count);
+    aw_json_obj_int(o, "window_s", window_s);
+}
+
 int aw_details_throttled(aw_buf *out, const char *rule, const char *key, int64_t max_count,
                          int64_t window_s, int64_t retry_after_ms)
 {
     aw_json_obj o;
     aw_json_obj_begin(&o, out);
-    aw_json_obj_cstr(&o, "rule", rule);
-    aw_json_obj_cstr(&o, "key", key);
-    aw_json_obj_int(&o, "max_count", max_count);
-    aw_json_obj_int(&o, "window_s", window_s);
+    throttle_fields(&o, rule, key, max_count, window_s);
     aw_json_obj_int(&o, "retry_after_ms", retry_after_ms);
+    return aw_json_obj_end(&o);
+}
+
+int aw_details_add_throttle(aw_buf *out, size_t start, const char *rule, const char *key,
+                            int64_t max_count, int64_t window_s)
+{
+    aw_json_obj o;
+    aw_json_obj_reopen(&o, out, start);
+    throttle_fields(&o, rule, key, max_count, window_s);
     return aw_json_obj_end(&o);
 }
 

@@ -67,6 +67,12 @@ int aw_details_lock_timeout(aw_buf *out, const char *rule, const char *key, int6
 int aw_details_scheduled(aw_buf *out, int64_t not_before_ms, const char *due_key,
                          bool already_running);
 
+/* Put off by a throttle (on_limit = "delay"): appends "rule", "key",
+ * "max_count" and "window_s" to the complete scheduled details object at
+ * out[start..]. 0, or -1 (out untouched past its old end). */
+int aw_details_add_throttle(aw_buf *out, size_t start, const char *rule, const char *key,
+                            int64_t max_count, int64_t window_s);
+
 /* The done record's summary: {"outcome":..,"action_id":..,"attempts":..,
  * "details":<details>}. */
 int aw_details_summary(aw_buf *out, aw_outcome outcome, const char *action_id,

@@ -46,6 +46,9 @@ typedef struct item {
     int64_t answered_us;    /* aw_mono_now_us() when the outcome was known */
     const aw_rule_config *throttle; /* the throttle rule that matched, or NULL */
     const char *throttle_key;       /* its rendered key (in the scratch) */
+    int64_t delay_until_ms;         /* over a delaying throttle's limit: to be
+                                       put in the due index for then (wall
+                                       ms; pipeline_schedule.c), 0 = not */
     const aw_rule_config *lock;     /* the lock rule that matched, or NULL */
     const char *lock_key;           /* its rendered key (in the scratch) */
     uint64_t lock_token;            /* the lock held, 0 = none */
@@ -84,6 +87,7 @@ typedef struct batch {
     size_t n_throttle;         /* items with a throttle rule (rules configured) */
     size_t n_lock;             /* items with a lock rule (rules configured) */
     size_t n_schedule;         /* items to put in the due index */
+    size_t n_delay;            /* of the throttled, those to put off */
     bool submit_failed;        /* a submission failed: leave the rest to the
                                   ends of the rounds (no attempt every few ms
                                   through an outage) */
@@ -145,6 +149,10 @@ aw_state_key aw_pipeline_lock_key(const item *it);
  * it is time to give up: the batch is abandoned). */
 void aw_pipeline_schedule_prepare(batch *b, item *it, int64_t now_ms);
 bool aw_pipeline_schedule(batch *b);
+/* The items a delaying throttle put off (delay_until_ms set, not
+ * finished), put in the due index like scheduled actions, each finishing
+ * `scheduled` with the throttle's details; false as aw_pipeline_schedule. */
+bool aw_pipeline_delay(batch *b);
 
 /* The done records (pipeline_records.c). */
 void aw_records_answered(batch *b);             /* an item became executed */

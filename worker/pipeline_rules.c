@@ -9,9 +9,15 @@
  * throttle: after the claim, only for items whose claim was ACQUIRED (a
  * DONE claim answered as without rules, so a redelivered message never
  * counts twice): one atomic increment of the counter of (rule, key, fixed
- * window) per item. Over max_count: outcome throttled, the lease released
- * without a done record, so a later message of the same identity may
- * execute in a later window. */
+ * window) per item. Over max_count the lease is released without a done
+ * record, so a later message of the same identity may execute in a later
+ * window, and then: on_limit "reject": outcome throttled; "delay": the
+ * action is put off to the start of the next window, through the due index
+ * as a scheduled action (pipeline_schedule.c, outcome scheduled), where it
+ * is counted again. A scheduled run over the limit (the next window full
+ * too) is not finished: the scheduler offers its due item again at the
+ * next window's start (scheduler.c, run_jobs), and no reply is sent until
+ * it executes. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,11 +127,10 @@ static aw_status call_increment(aw_state_session *s, void *items, size_t n, aw_e
     return aw_state_increment(s, &c->key, 1, c->ttl_ms, &c->value, err);
 }
 
-/* Over the limit: not executed; the lease goes back at once (best effort: it
- * expires anyway) and the keeper stops renewing it. */
-static void throttled(batch *b, item *it, int64_t retry_after_ms)
+/* Over the limit: not executed now; the lease goes back at once (best
+ * effort: it expires anyway) and the keeper stops renewing it. */
+static void give_back_lease(batch *b, item *it)
 {
-    const aw_rule_config *r = it->throttle;
     if (it->lease)
         aw_lease_keeper_remove(b->ctx->keeper, &it->lease, 1);
     it->lease = 0;
@@ -135,14 +140,34 @@ static void throttled(batch *b, item *it, int64_t retry_after_ms)
         err.code != AW_CONFLICT)
         AW_DEBUG("worker", "%s: releasing a throttled lease: %s", it->job->record.record_id,
                  err.msg);
+    it->token = 0; /* nothing ran under the lease */
+    it->provider = -1;
+}
+
+static void throttled(batch *b, item *it, int64_t retry_after_ms)
+{
+    const aw_rule_config *r = it->throttle;
+    give_back_lease(b, it);
     aw_buf_reset(&it->details);
     if (aw_details_throttled(&it->details, r->name, it->throttle_key, r->max_count,
                              r->window_s, retry_after_ms))
         aw_buf_reset(&it->details);
     it->outcome = AW_OUTCOME_THROTTLED;
-    it->token = 0; /* nothing ran under the lease */
     it->finished = true;
-    it->provider = -1;
+}
+
+/* Put off to the next window's start (ends_ms, wall clock). */
+static void delayed(batch *b, item *it, int64_t now_ms, int64_t ends_ms)
+{
+    give_back_lease(b, it);
+    if (it->job->scheduled) {
+        /* Already in the due index, leased by this run: left unfinished,
+         * the scheduler offers it again then. */
+        it->job->not_before_mono = aw_mono_now_ms() + (ends_ms - now_ms);
+    } else {
+        it->delay_until_ms = ends_ms;
+        b->n_delay++;
+    }
 }
 
 /* Count one acquired item; false when the state backend failed for good. */
@@ -170,9 +195,12 @@ static bool count_one(batch *b, item *it)
     atomic_fetch_add(&b->ctx->metrics.throttle_counts, 1);
     aw_rule_counters *rc = aw_pipeline_rule_counters(b, r);
     bool over = c.value > r->max_count;
+    bool delay = over && aw_rules_delays(r);
     if (rc)
-        atomic_fetch_add(over ? &rc->throttled : &rc->allowed, 1);
-    if (over)
+        atomic_fetch_add(!over ? &rc->allowed : delay ? &rc->delayed : &rc->throttled, 1);
+    if (delay)
+        delayed(b, it, now, ends);
+    else if (over)
         throttled(b, it, ends - now);
     return true;
 }
@@ -188,5 +216,5 @@ bool aw_pipeline_throttle(batch *b)
         if (!count_one(b, it))
             return false;
     }
-    return true;
+    return !b->n_delay || aw_pipeline_delay(b);
 }

@@ -5,7 +5,9 @@
  * audited at once, its offset committed through the normal hand-off. The
  * put is acknowledged before the outcome is set, so a committed offset
  * implies the item exists. The scheduler (worker/scheduler.h) runs it when
- * it is due.
+ * it is due. A throttle with on_limit = "delay" puts off the actions over
+ * its limit the same way (aw_pipeline_delay), after their claim, for the
+ * start of the next window.
  *
  * Worker thread, within one aw_pipeline_run (pipeline_internal.h). */
 #include <stdio.h>
@@ -80,11 +82,14 @@ static void put_refused(item *it, const char *why)
     aw_pipeline_reject(it);
 }
 
-static bool schedule_one(batch *b, item *it, aw_buf *id, aw_buf *value, aw_buf *identity)
+/* Put the item in the due index for due_ms; it finishes `scheduled` (or
+ * rejected, or abandoned); false when it is time to give up. */
+static bool schedule_one(batch *b, item *it, int64_t due_ms, aw_buf *id, aw_buf *value,
+                         aw_buf *identity)
 {
     aw_job *j = it->job;
     const aw_action *a = &j->action;
-    put_call c = {.due_ms = a->not_before_ms, .value = value};
+    put_call c = {.due_ms = due_ms, .value = value};
     aw_buf_reset(identity);
     if (aw_schedule_key(b->ctx->cfg->kafka.group_id, a, id, &c.key) != 0 ||
         aw_schedule_value_write(value, aw_job_topic(j), j->msg->partition, j->msg->offset,
@@ -107,20 +112,47 @@ static bool schedule_one(batch *b, item *it, aw_buf *id, aw_buf *value, aw_buf *
     }
     it->outcome = AW_OUTCOME_SCHEDULED;
     it->finished = true;
-    if (aw_details_scheduled(&it->details, a->not_before_ms, identity->data, c.conflict) != 0)
+    const aw_rule_config *r = it->delay_until_ms ? it->throttle : NULL;
+    if (aw_details_scheduled(&it->details, due_ms, identity->data, c.conflict) != 0 ||
+        (r && aw_details_add_throttle(&it->details, 0, r->name, it->throttle_key, r->max_count,
+                                      r->window_s) != 0))
         it->no_details = true;
     return true;
 }
 
-bool aw_pipeline_schedule(batch *b)
+/* Every unfinished item with a due time (due_of) into the due index. */
+static bool schedule_all(batch *b, int64_t (*due_of)(const item *it))
 {
     aw_buf id = {0}, value = {0}, identity = {0};
     bool ok = true;
-    for (size_t i = 0; ok && i < b->n; i++)
-        if (b->items[i].schedule && !b->items[i].finished)
-            ok = schedule_one(b, &b->items[i], &id, &value, &identity);
+    for (size_t i = 0; ok && i < b->n; i++) {
+        item *it = &b->items[i];
+        int64_t due = it->finished ? 0 : due_of(it);
+        if (due > 0)
+            ok = schedule_one(b, it, due, &id, &value, &identity);
+    }
     aw_buf_free(&id);
     aw_buf_free(&value);
     aw_buf_free(&identity);
     return ok;
+}
+
+static int64_t not_before(const item *it)
+{
+    return it->schedule ? it->job->action.not_before_ms : 0;
+}
+
+static int64_t delay_until(const item *it)
+{
+    return it->delay_until_ms;
+}
+
+bool aw_pipeline_schedule(batch *b)
+{
+    return schedule_all(b, not_before);
+}
+
+bool aw_pipeline_delay(batch *b)
+{
+    return schedule_all(b, delay_until);
 }

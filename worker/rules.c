@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/aw_template.h"
+#include "worker/scheduler.h"
 
 /* Counters outlive their window by this much: a replica whose clock runs up
  * to this far behind still finds (and adds to) the window's counter rather
@@ -150,14 +151,29 @@ int aw_rules_render_key(const aw_rule_config *r, const aw_action *a, aw_rule_sco
 
 aw_status aw_rules_check_backend(const aw_config *cfg, bool best_effort, aw_error *err)
 {
-    for (size_t i = 0; best_effort && i < cfg->n_rules; i++)
-        if (cfg->rules[i].enabled && strcmp(cfg->rules[i].verdict, "lock") == 0)
+    const char *no_schedule = aw_scheduler_unavailable(cfg);
+    for (size_t i = 0; i < cfg->n_rules; i++) {
+        const aw_rule_config *r = &cfg->rules[i];
+        if (!r->enabled)
+            continue;
+        if (best_effort && strcmp(r->verdict, "lock") == 0)
             return aw_error_set(err, AW_CONFIG,
                                 "rules[%zu].verdict: \"lock\" needs an atomic state backend; "
                                 "%s is eventually consistent (two replicas could hold one "
                                 "lock at once)",
                                 i, cfg->state.backend);
+        if (no_schedule && aw_rules_delays(r))
+            return aw_error_set(err, AW_CONFIG,
+                                "rules[%zu].on_limit: \"delay\" schedules the action, and "
+                                "scheduled actions are not available: %s; use \"reject\"",
+                                i, no_schedule);
+    }
     return AW_OK;
+}
+
+bool aw_rules_delays(const aw_rule_config *r)
+{
+    return strcmp(r->verdict, "throttle") == 0 && strcmp(r->on_limit, "delay") == 0;
 }
 
 int64_t aw_rules_window(int64_t now_ms, int64_t window_s, int64_t *ends_ms)

@@ -44,11 +44,18 @@ const aw_rule_config *aw_rules_match(const aw_config *cfg, const aw_action *a,
 int aw_rules_render_key(const aw_rule_config *r, const aw_action *a, aw_rule_scope *sc,
                         aw_buf *out, char *field, size_t fieldsz, char *why, size_t whysz);
 
-/* Lock rules need an atomic state backend: a lock that two replicas can
- * both take excludes nothing. With best_effort (a non-atomic backend let
- * through by state.allow_eventual_consistency) and an enabled lock rule:
- * AW_CONFIG naming the rule's verdict key (rules[i].verdict); else AW_OK. */
+/* What the enabled rules need of the backends, checked by config check and
+ * run: a lock rule needs an atomic state backend (a lock that two replicas
+ * can both take excludes nothing): with best_effort (a non-atomic backend
+ * let through by state.allow_eventual_consistency) AW_CONFIG naming
+ * rules[i].verdict. A throttle delaying over its limit needs scheduled
+ * actions (aw_scheduler_unavailable): else AW_CONFIG naming
+ * rules[i].on_limit. AW_OK otherwise. */
 aw_status aw_rules_check_backend(const aw_config *cfg, bool best_effort, aw_error *err);
+
+/* A throttle with on_limit = "delay": over the limit the action is put in
+ * the due index for the start of the next window (pipeline_rules.c). */
+bool aw_rules_delays(const aw_rule_config *r);
 
 /* The fixed window containing now_ms (wall clock, ms since the epoch):
  * floor(now_ms / window_ms). *ends_ms receives its end. */

@@ -584,9 +584,6 @@ static const error_case error_cases[] = {
     {"rule-window", BASE "rules = ( { name = \"t\"; verdict = \"throttle\"; key = \"{tenant}\";\n"
                          "  max_count = 5; } );\n",
      ":2: rules[0].window_s: required for verdict throttle: at least 1 (got 0)"},
-    {"rule-delay", BASE "rules = ( { name = \"t\"; verdict = \"throttle\"; key = \"{tenant}\";\n"
-                        "  max_count = 5; window_s = 60; on_limit = \"delay\"; } );\n",
-     ":3: rules[0].on_limit: \"delay\" is not available yet (planned); use \"reject\""},
     {"rule-on-limit", BASE "rules = ( { name = \"t\"; verdict = \"throttle\"; key = \"{tenant}\";\n"
                            "  max_count = 5; window_s = 60; on_limit = \"drop\"; } );\n",
      ":3: rules[0].on_limit: must be one of reject, delay (got \"drop\")"},

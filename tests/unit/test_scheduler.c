@@ -5,7 +5,10 @@
  * round takes a due item, runs it through the pipeline (executed, under
  * its own ":run" record), and removes it; the same item put again is
  * answered from the done record (never run twice); an identity leased
- * elsewhere is released, not run. No Kafka and no producer: audit is off,
+ * elsewhere is released, not run; a throttle with on_limit = "delay" puts
+ * the action over its limit off to the next window through the same index
+ * (again when that window is full too, without a second reply), and it runs
+ * once then. No Kafka and no producer: audit is off,
  * so a finished job comes straight back. Every wait is bounded. */
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -19,6 +22,7 @@
 
 #include "common/aw_clock.h"
 #include "worker/pipeline.h"
+#include "worker/rules.h"
 #include "worker/schedule_item.h"
 #include "worker/scheduler.h"
 
@@ -65,11 +69,14 @@ static void on_outcome(void *ud, const aw_audit_record *r)
     atomic_store(&fx->published, fx->n_outcomes);
 }
 
-static void setup(fixture *fx)
+/* CONFIG and then `extra` (more settings, "" for none). */
+static void setup_with(fixture *fx, const char *extra)
 {
     memset(fx, 0, sizeof(*fx));
     aw_error err = {0};
-    if (aw_config_load_string(CONFIG, &fx->cfg, &err) != AW_OK)
+    char text[2048];
+    snprintf(text, sizeof(text), "%s%s", CONFIG, extra);
+    if (aw_config_load_string(text, &fx->cfg, &err) != AW_OK)
         fail_msg("config: %s", err.msg);
     char errstr[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -102,6 +109,11 @@ static void setup(fixture *fx)
         aw_provider_sessions_open(ctx->providers, &fx->p.providers, &err) != AW_OK ||
         aw_state_session_open(ctx->state, &fx->peer, &err) != AW_OK)
         fail_msg("sessions: %s", err.msg);
+}
+
+static void setup(fixture *fx)
+{
+    setup_with(fx, "");
 }
 
 static void free_job(aw_job *j)
@@ -445,6 +457,107 @@ static void test_unavailable_rule(void **state)
     }
 }
 
+/* A throttle of one per 1 s window delaying the rest: the second action
+ * of a window is put off (outcome scheduled, the rule's details, its
+ * identity not leased); a scheduler round before the window has turned
+ * finds it over the limit again and releases it without a reply; once the
+ * window has turned it executes, under its ":run" record, and is removed. */
+static void test_throttle_delay(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_with(&fx, "rules = ( { name = \"lim\"; verdict = \"throttle\"; key = \"{tenant}\";\n"
+                    "  max_count = 1; window_s = 1; on_limit = \"delay\"; } );\n");
+    const char *names[] = {"lim"};
+    assert_int_equal(aw_metrics_init_rules(&fx.ctx.metrics, names, 1), 0);
+    aw_error err;
+    /* Both actions in one window: start early in one. */
+    int64_t ends;
+    aw_rules_window(aw_time_now_ms(), 1, &ends);
+    if (ends - aw_time_now_ms() < 700)
+        while (aw_time_now_ms() < ends)
+            aw_sleep_ms(5);
+    aw_rules_window(aw_time_now_ms(), 1, &ends);
+    run(&fx, make_job(&fx, 1, "k-1", 0));
+    run(&fx, make_job(&fx, 2, "k-2", 0));
+    assert_int_equal(fx.n_outcomes, 2);
+    assert_int_equal(fx.outcomes[0].outcome, AW_OUTCOME_EXECUTED);
+    assert_int_equal(fx.outcomes[1].outcome, AW_OUTCOME_SCHEDULED);
+    assert_string_equal(fx.outcomes[1].record_id, TOPIC ":3:2");
+    char when[48], want[256];
+    aw_time_format_rfc3339(ends, when, sizeof(when));
+    snprintf(want, sizeof(want),
+             "{\"not_before\":\"%s\",\"due_key\":\"ns:t:k-2\",\"rule\":\"lim\","
+             "\"key\":\"t\",\"max_count\":1,\"window_s\":1}",
+             when);
+    assert_string_equal(fx.outcomes[1].details, want);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].delayed), 1);
+    /* its lease given back: another replica could claim the identity */
+    aw_claim c = {.key = {.ns = "ns", .tenant = "t", .kind = "dedup", .id = "k-2"},
+                  .lease_ms = 60000};
+    assert_int_equal(aw_state_claim_batch(fx.peer, &c, 1, &err), AW_OK);
+    assert_int_equal(c.result, AW_CLAIM_ACQUIRED);
+    assert_int_equal(aw_state_lease_release(fx.peer, &c.key, c.token, &err), AW_OK);
+    aw_claim_clear(&c);
+
+    aw_scheduler *s;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_round(s, ends - 1), 0);
+    if (aw_time_now_ms() < ends) { /* the counter's window has not turned */
+        assert_int_equal(aw_scheduler_round(s, ends), 1);
+        assert_int_equal(fx.n_outcomes, 2); /* no second reply */
+        assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].delayed), 2);
+        assert_int_equal(atomic_load(&fx.ctx.metrics.due_released), 1);
+    }
+    while (aw_time_now_ms() < ends)
+        aw_sleep_ms(5);
+    assert_int_equal(aw_scheduler_round(s, aw_time_now_ms()), 1);
+    assert_int_equal(fx.n_outcomes, 3);
+    assert_string_equal(fx.outcomes[2].record_id, TOPIC ":3:2:run");
+    assert_int_equal(fx.outcomes[2].outcome, AW_OUTCOME_EXECUTED);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_done), 1);
+    assert_int_equal(peer_take(&fx, ends + 3600000, NULL), 0);
+    aw_scheduler_stop(s);
+    teardown(&fx);
+}
+
+/* on_limit = "delay" needs scheduled actions: refused (naming the key)
+ * where they are unavailable, accepted elsewhere. */
+static void test_delay_needs_scheduling(void **state)
+{
+    (void)state;
+    const struct {
+        const char *state, *kafka_extra;
+        bool ok;
+    } cases[] = {
+        {"backend = \"memory\";", "", true},
+        {"backend = \"clickhouse\"; url = \"http://127.0.0.1:1\"; "
+         "allow_eventual_consistency = true;",
+         "", false},
+        {"backend = \"memory\";", "transactional_replies = true;", false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[1024];
+        snprintf(text, sizeof(text),
+                 "kafka = { brokers = \"b:9092\"; group_id = \"g\"; topics = [ \"t\" ]; %s };\n"
+                 "state = { %s };\naudit = { enabled = false; };\n"
+                 "providers = ( { name = \"noop\"; type = \"noop\"; } );\n"
+                 "rules = ( { name = \"lim\"; verdict = \"throttle\"; key = \"{tenant}\";\n"
+                 "  max_count = 1; window_s = 1; on_limit = \"delay\"; } );\n",
+                 cases[i].kafka_extra, cases[i].state);
+        aw_config *cfg;
+        aw_error err = {0};
+        if (aw_config_load_string(text, &cfg, &err) != AW_OK)
+            fail_msg("case %zu: %s", i, err.msg);
+        aw_status rc = aw_rules_check_backend(cfg, !cases[i].ok && i == 1, &err);
+        if (cases[i].ok)
+            assert_int_equal(rc, AW_OK);
+        else if (rc != AW_CONFIG || !strstr(err.msg, "rules[0].on_limit: \"delay\""))
+            fail_msg("case %zu: got %d \"%s\"", i, rc, err.msg);
+        aw_config_destroy(cfg);
+    }
+}
+
 /* The value's header: written and read back; anything else refused. */
 static void test_value_format(void **state)
 {
@@ -489,6 +602,8 @@ int main(void)
         cmocka_unit_test(test_thread_runs_due),
         cmocka_unit_test(test_value_format),
         cmocka_unit_test(test_unavailable_rule),
+        cmocka_unit_test(test_throttle_delay),
+        cmocka_unit_test(test_delay_needs_scheduling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1060,6 +1060,8 @@ static void print_list(FILE *out, const aw_config_key *k, const void *base, int 
         const void *elem = arr + i * k->elem_size;
         fprintf(out, "%s\n%*s{\n", i ? "," : "", indent + 2, "");
         for (size_t r = 0; r < k->n_sub; r++) {
+            if (k->elem_applies && !k->elem_applies(elem, k->sub[r].path))
+                continue;
             fprintf(out, "%*s%s = ", indent + 4, "", k->sub[r].path);
             print_value(out, &k->sub[r], elem, indent + 4);
             fputs(";\n", out);

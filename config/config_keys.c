@@ -109,6 +109,23 @@ static const char *check_provider(const void *elem, const char **key, char *why,
     return NULL;
 }
 
+/* The keys of one verdict: the rest of a rule's keys are left out when the
+ * configuration is printed. */
+static bool rule_key_applies(const void *elem, const char *key)
+{
+    const aw_rule_config *r = elem;
+    bool throttle = strcmp(r->verdict, "throttle") == 0, lock = strcmp(r->verdict, "lock") == 0;
+    if (strcmp(key, "key") == 0)
+        return throttle || lock;
+    if (strcmp(key, "max_count") == 0 || strcmp(key, "window_s") == 0 ||
+        strcmp(key, "on_limit") == 0)
+        return throttle;
+    if (strcmp(key, "lock_ttl_ms") == 0 || strcmp(key, "max_wait_ms") == 0 ||
+        strcmp(key, "on_timeout") == 0)
+        return lock;
+    return true;
+}
+
 /* Rules spanning the keys of one rule: what its verdict needs. The key
  * template is parsed here too, so a bad one is reported with its line; the
  * loader parses it again for keeps once the whole file is valid
@@ -478,7 +495,7 @@ static const aw_config_key keys[] = {
     {.path = "rules", .type = AW_KEY_GROUP_LIST, .offset = AW_CFG(rules),
      .count_offset = AW_CFG(n_rules), .sub = rule_keys,
      .n_sub = sizeof(rule_keys) / sizeof(rule_keys[0]), .elem_size = sizeof(aw_rule_config),
-     .elem_check = check_rule, .def_text = "( )",
+     .elem_check = check_rule, .elem_applies = rule_key_applies, .def_text = "( )",
      .help = "Ordered rules (docs/rules.md): the first enabled rule whose match fits an "
              "action decides its verdict; no rule matching = execute with dedup."},
 };

@@ -45,6 +45,11 @@ typedef const char *(*aw_key_check_fn)(const char *value, char *why, size_t whys
 typedef const char *(*aw_elem_check_fn)(const void *elem, const char **key, char *why,
                                         size_t whysz);
 
+/* Does sub-key `key` mean anything for this element of a GROUP_LIST (a
+ * rule's max_count does not for a lock)? The printer leaves out those that
+ * do not: they hold their defaults, so the text still loads the same. */
+typedef bool (*aw_elem_applies_fn)(const void *elem, const char *key);
+
 typedef struct aw_config_key {
     const char *path;     /* "workers.threads"; rows of a sub table: "url" */
     aw_key_type type;
@@ -62,6 +67,7 @@ typedef struct aw_config_key {
     size_t n_sub;
     size_t elem_size;            /* GROUP_LIST: sizeof the element struct */
     aw_elem_check_fn elem_check; /* GROUP_LIST: cross-key rule, or NULL */
+    aw_elem_applies_fn elem_applies; /* GROUP_LIST: keys to print, NULL: all */
     const char *def_text;        /* GROUP_LIST / STR_LIST: default, as printed */
     const char *help;
 } aw_config_key;

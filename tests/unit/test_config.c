@@ -36,7 +36,9 @@ static void temp_conf(const char *name, const char *text, char *path, size_t pat
     write_file(path, text);
 }
 
-static char *print_to_string(const aw_config *cfg)
+/* Not inlined: GCC 12 then takes the result for a pointer to the local
+ * `buf` (-Wdangling-pointer false positive). */
+static __attribute__((noinline)) char *print_to_string(const aw_config *cfg)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -45,6 +47,13 @@ static char *print_to_string(const aw_config *cfg)
     aw_config_print(cfg, f);
     fclose(f);
     return buf;
+}
+
+/* The offset of needle in text from `from` on, SIZE_MAX when absent. */
+static size_t at(const char *text, const char *needle, size_t from)
+{
+    const char *p = strstr(text + from, needle);
+    return p ? (size_t)(p - text) : SIZE_MAX;
 }
 
 static aw_config *load_ok(const char *text)
@@ -1002,8 +1011,13 @@ static void test_reference(void **state)
 static void test_print_lists_every_key(void **state)
 {
     (void)state;
-    /* A list's element keys are printed with its elements: one rule. */
-    aw_config *cfg = load_ok(BASE "rules = ( { name = \"r\"; verdict = \"suppress\"; } );\n");
+    /* A list's element keys are printed with its elements, each rule's
+     * those of its verdict: one rule of each. */
+    aw_config *cfg = load_ok(
+        BASE "rules = ( { name = \"s\"; verdict = \"suppress\"; },\n"
+             "  { name = \"t\"; verdict = \"throttle\"; key = \"{tenant}\"; max_count = 1;"
+             " window_s = 1; },\n"
+             "  { name = \"l\"; verdict = \"lock\"; key = \"{tenant}\"; } );\n");
     char *out = print_to_string(cfg);
     for (size_t i = 0; i < sizeof(all_keys) / sizeof(all_keys[0]); i++) {
         const char *leaf = strrchr(all_keys[i], '.');
@@ -1012,6 +1026,15 @@ static void test_print_lists_every_key(void **state)
         if (!strstr(out, needle))
             fail_msg("printed config lacks %s:\n%s", all_keys[i], out);
     }
+    /* The suppress rule's block ends before the throttle's: no key,
+     * max_count or lock_ttl_ms in it; the throttle has no lock keys. */
+    size_t sup = at(out, "name = \"s\";", 0), thr = at(out, "name = \"t\";", 0),
+           lck = at(out, "name = \"l\";", 0);
+    assert_true(sup < thr && thr < lck && lck < SIZE_MAX);
+    assert_true(at(out, "key = ", sup) > thr);
+    assert_true(at(out, "max_count = ", sup) > thr);
+    assert_true(at(out, "lock_ttl_ms = ", sup) > lck);
+    assert_true(at(out, "lock_ttl_ms = ", thr) > lck);
     free(out);
     aw_config_destroy(cfg);
 }

@@ -220,7 +220,7 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
             "Done-record writes made by the recorder threads while provider calls ran.",
             atomic_load(&m->recorder_writes));
     counter(o, "acteon_throttle_counts_total",
-            "Executions counted against throttle rules (docs/rules.md).",
+            "Throttle counter increments (one per rule and key per batch, docs/rules.md).",
             atomic_load(&m->throttle_counts));
     rule_counters(o, m);
     aw_buf_puts(o, "# HELP acteon_due_items_total Scheduled actions (docs/scheduling.md) "

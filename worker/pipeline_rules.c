@@ -9,7 +9,8 @@
  * throttle: after the claim, only for items whose claim was ACQUIRED (a
  * DONE claim answered as without rules, so a redelivered message never
  * counts twice): one atomic increment of the counter of (rule, key, fixed
- * window) per item. Over max_count the lease is released without a done
+ * window) per item, made as one increment by n for the n items of a batch
+ * that share a counter (a hot key costs one round trip per batch). Over max_count the lease is released without a done
  * record, so a later message of the same identity may execute in a later
  * window, and then: on_limit "reject": outcome throttled; "delay": the
  * action is put off to the start of the next window, through the due index
@@ -117,6 +118,7 @@ void aw_pipeline_rules_prepare(batch *b, item *it)
 typedef struct count_call {
     aw_state_key key;
     int64_t ttl_ms;
+    int64_t by;
     int64_t value;
 } count_call;
 
@@ -124,7 +126,7 @@ static aw_status call_increment(aw_state_session *s, void *items, size_t n, aw_e
 {
     (void)n; /* one per call: a retried batch would count its first items twice */
     count_call *c = items;
-    return aw_state_increment(s, &c->key, 1, c->ttl_ms, &c->value, err);
+    return aw_state_increment(s, &c->key, c->by, c->ttl_ms, &c->value, err);
 }
 
 /* Over the limit: not executed now; the lease goes back at once (best
@@ -170,20 +172,40 @@ static void delayed(batch *b, item *it, int64_t now_ms, int64_t ends_ms)
     }
 }
 
-/* Count one acquired item; false when the state backend failed for good. */
-static bool count_one(batch *b, item *it)
+/* Does the item count on a throttle now? Acquired claims only: finished
+ * (DONE, rejected) and busy items (provider -1) are not counted. */
+static bool to_count(const item *it)
 {
-    const aw_rule_config *r = it->throttle;
+    return it->throttle && !it->finished && it->provider >= 0 && it->token;
+}
+
+static bool same_counter(const item *a, const item *b)
+{
+    return a->throttle == b->throttle && strcmp(a->throttle_key, b->throttle_key) == 0;
+}
+
+/* Count the n items of one counter (items[first] and the later ones with
+ * the same rule and key, marked in `counted`) with one increment by n: the
+ * counter's new value v means they drew v-n+1 .. v, in batch order, as n
+ * increments by 1 would have. False when the state backend failed for good. */
+static bool count_group(batch *b, size_t first, bool *counted)
+{
+    item *lead = &b->items[first];
+    const aw_rule_config *r = lead->throttle;
+    int64_t n = 0;
+    for (size_t i = first; i < b->n; i++)
+        if (!counted[i] && to_count(&b->items[i]) && same_counter(lead, &b->items[i]))
+            counted[i] = true, n++;
     int64_t now = aw_time_now_ms(), ends;
     int64_t window = aw_rules_window(now, r->window_s, &ends);
     aw_buf id = {0};
-    if (aw_rules_counter_id(&id, window, it->throttle_key)) {
+    if (aw_rules_counter_id(&id, window, lead->throttle_key)) {
         aw_buf_free(&id);
         return false;
     }
     count_call c = {.key = {.ns = "acteon.rules", .tenant = r->name, .kind = "throttle",
                             .id = id.data},
-                    .ttl_ms = aw_rules_counter_ttl_ms(now, ends)};
+                    .ttl_ms = aw_rules_counter_ttl_ms(now, ends), .by = n};
     bool ok = aw_pipeline_with_retry(b->p,
                                      &(aw_call_site){"throttle count",
                                                      &b->ctx->metrics.state_retries,
@@ -194,27 +216,30 @@ static bool count_one(batch *b, item *it)
         return false;
     atomic_fetch_add(&b->ctx->metrics.throttle_counts, 1);
     aw_rule_counters *rc = aw_pipeline_rule_counters(b, r);
-    bool over = c.value > r->max_count;
-    bool delay = over && aw_rules_delays(r);
-    if (rc)
-        atomic_fetch_add(!over ? &rc->allowed : delay ? &rc->delayed : &rc->throttled, 1);
-    if (delay)
-        delayed(b, it, now, ends);
-    else if (over)
-        throttled(b, it, ends - now);
+    int64_t drawn = c.value - n;
+    for (size_t i = first; i < b->n; i++) {
+        item *it = &b->items[i];
+        if (!counted[i] || !to_count(it) || !same_counter(lead, it))
+            continue;
+        bool over = ++drawn > r->max_count;
+        bool delay = over && aw_rules_delays(r);
+        if (rc)
+            atomic_fetch_add(!over ? &rc->allowed : delay ? &rc->delayed : &rc->throttled, 1);
+        if (delay)
+            delayed(b, it, now, ends);
+        else if (over)
+            throttled(b, it, ends - now);
+    }
     return true;
 }
 
 bool aw_pipeline_throttle(batch *b)
 {
-    for (size_t i = 0; i < b->n; i++) {
-        item *it = &b->items[i];
-        /* Acquired claims only: finished (DONE, rejected) and busy items
-         * (provider -1) are not counted. */
-        if (!it->throttle || it->finished || it->provider < 0 || !it->token)
-            continue;
-        if (!count_one(b, it))
+    bool *counted = aw_scratch_calloc(&b->p->scratch, b->n, sizeof(*counted));
+    if (!counted)
+        return false;
+    for (size_t i = 0; i < b->n; i++)
+        if (!counted[i] && to_count(&b->items[i]) && !count_group(b, i, counted))
             return false;
-    }
     return !b->n_delay || aw_pipeline_delay(b);
 }

@@ -256,6 +256,13 @@ count_topic() { read_topic "$1" 'x\n' | wc -l; }
 # topic_has TOPIC N: true when TOPIC holds at least N messages.
 topic_has() { [ "$(count_topic "$1")" -ge "$2" ]; }
 
+# workers_assigned NAME...: each worker NAME (log $T/NAME.log) has been
+# assigned partitions.
+workers_assigned() {
+    local w
+    for w in "$@"; do grep -qs "assigned" "$T/$w.log" || return 1; done
+}
+
 # hook_calls_at_least N: the webhook target logged at least N calls.
 hook_calls_at_least() { [ "$(wc -l <"$HOOK_LOG")" -ge "$1" ]; }
 

@@ -35,9 +35,7 @@ write_config "$T/worker.conf"
 start_worker w1 "$T/worker.conf"; W1=$WORKER_PID
 start_worker w2 "$T/worker.conf"; W2=$WORKER_PID
 start_worker w3 "$T/worker.conf"; W3=$WORKER_PID
-all_assigned() { grep -qs "assigned" "$T/w1.log" && grep -qs "assigned" "$T/w2.log" &&
-                 grep -qs "assigned" "$T/w3.log"; }
-wait_for 60 "partitions at all three workers" all_assigned
+wait_for 60 "partitions at all three workers" workers_assigned w1 w2 w3
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total $TOTAL --dups 0 --bad 0 \
     --ids "$T/ids.txt" >"$T/batch.jsonl"
 python3 -c "

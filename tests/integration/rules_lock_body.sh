@@ -45,14 +45,12 @@ cp "$T/w1.conf" "$T/worker.conf" # produce_file reads it
 
 start_worker w1 "$T/w1.conf"; W1=$WORKER_PID
 start_worker w2 "$T/w2.conf"; W2=$WORKER_PID
-if [ "$LOCK_KILL" = 1 ]; then
-    all_assigned() { grep -q "assigned" "$T/w1.log" && grep -q "assigned" "$T/w2.log"; }
-else
+workers=(w1 w2)
+if [ "$LOCK_KILL" != 1 ]; then
     start_worker w3 "$T/w3.conf"; W3=$WORKER_PID
-    all_assigned() { grep -q "assigned" "$T/w1.log" && grep -q "assigned" "$T/w2.log" &&
-                     grep -q "assigned" "$T/w3.log"; }
+    workers+=(w3)
 fi
-wait_for 60 "partitions at all the workers" all_assigned
+wait_for 60 "partitions at all the workers" workers_assigned "${workers[@]}"
 python3 - "$T/actions.jsonl" <<'PY'
 import json, sys
 with open(sys.argv[1], "w") as f:

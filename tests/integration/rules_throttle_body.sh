@@ -34,9 +34,7 @@ W_START=$(window_now)
 start_worker w1 "$T/worker.conf"; W1=$WORKER_PID
 start_worker w2 "$T/worker.conf"; W2=$WORKER_PID
 start_worker w3 "$T/worker.conf"; W3=$WORKER_PID
-all_assigned() { grep -q "assigned" "$T/w1.log" && grep -q "assigned" "$T/w2.log" &&
-                 grep -q "assigned" "$T/w3.log"; }
-wait_for 60 "partitions at all three workers" all_assigned
+wait_for 60 "partitions at all three workers" workers_assigned w1 w2 w3
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 600 --dups 0 --bad 0 \
     --ids "$T/ids.txt" >"$T/batch.jsonl"
 produce_file "$T/batch.jsonl"

@@ -138,6 +138,25 @@ CASES = [
     ("tab in id", action(id="ctl\tid"), "invalid_field", ""),
     ("unknown provider", action(id="no-provider", provider="nope"), "unknown_provider",
      "no-provider"),
+    ("not_before not a date", action(id="nb-text", not_before="tomorrow"), "invalid_field",
+     "nb-text"),
+    ("not_before of the wrong type", action(id="nb-num", not_before=1700000000),
+     "invalid_field", "nb-num"),
+    # The test's rule "per-user" throttles action_type "keyed" per
+    # {payload.user.id} (test_hostile_inputs.sh): a key field that cannot
+    # be rendered rejects the action naming the rule (docs/rules.md).
+    ("rule key field missing", action(id="rk-missing", action_type="keyed"), "rule_field",
+     "rk-missing"),
+    ("rule key field an object", action(id="rk-object", action_type="keyed",
+     payload={"user": {"id": {"a": 1}}}), "rule_field", "rk-object"),
+    ("rule key field an array", action(id="rk-array", action_type="keyed",
+     payload={"user": {"id": [1]}}), "rule_field", "rk-array"),
+    ("rule key field null", action(id="rk-null", action_type="keyed",
+     payload={"user": {"id": None}}), "rule_field", "rk-null"),
+    ("rule key over 1,024 bytes", action(id="rk-long", action_type="keyed",
+     payload={"user": {"id": "u" * 1100}}), "rule_field", "rk-long"),
+    ("rule key path through a string", action(id="rk-path", action_type="keyed",
+     payload={"user": "someone"}), "rule_field", "rk-path"),
 ]
 
 # (name, action bytes, id): valid although odd; each executed exactly once.
@@ -160,6 +179,8 @@ def valid_specials(run_id):
         ("colon in namespace", action(id="colon-1", namespace="a:b", tenant="c"), "colon-1"),
         ("colon in tenant", action(id="colon-1", namespace="a", tenant="b:c"), "colon-1"),
         ("non-ASCII id", action(id="ünïcødé-✓"), "ünïcødé-✓"),
+        ("rule key field an integer", action(id="rk-int", action_type="keyed",
+         payload={"user": {"id": 7}}), "rk-int"),
         ("reply_to a topic that does not exist",
          action(id="reply-to-missing", reply_to=reply_to_missing(run_id)),
          "reply-to-missing"),

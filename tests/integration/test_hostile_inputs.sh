@@ -5,7 +5,8 @@
 # Asserts: every hostile case reaches the DLQ once, with its exact
 # acteon.dlq.reason, its original bytes (sha256) and an acteon.audit_record
 # header naming its source offset; every valid action is executed exactly
-# once (webhook log); a reply_to naming a missing topic is answered on the
+# once (webhook log); a throttle rule's key field that cannot be rendered is
+# rule_field; a reply_to naming a missing topic is answered on the
 # default reply topic; offsets are committed to the end; the worker is still
 # running afterwards and exits cleanly.
 source "$(dirname "$0")/lib.sh"
@@ -13,7 +14,11 @@ source "$(dirname "$0")/lib.sh"
 CASES="$AW_SOURCE_DIR/tests/integration/hostile_inputs.py"
 start_kafka "$ACTIONS_TOPIC:1" "$REPLY_TOPIC:1" "$DLQ_TOPIC:1"
 start_webhook
-EXTRA_CONFIG='ingest = { max_message_bytes = 262144; };' write_config "$T/worker.conf"
+# A throttle keyed on a payload field: the rule_field cases of the corpus.
+EXTRA_CONFIG='ingest = { max_message_bytes = 262144; };
+rules = ( { name = "per-user"; match = { action_type = "keyed"; }; verdict = "throttle";
+            key = "{payload.user.id}"; max_count = 1000000; window_s = 3600; } );' \
+    write_config "$T/worker.conf"
 
 mkdir "$T/msgs"
 total=$(python3 "$CASES" write "$T/msgs" "$RUN_ID")

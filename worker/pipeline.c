@@ -222,6 +222,9 @@ static void finish(batch *b, bool ok)
             char *text = it->no_details ? NULL
                          : it->details.len ? aw_buf_steal(&it->details)
                                            : strdup("{}");
+            /* The name lives in the configuration, which outlives every
+             * job (aw_job_free leaves it alone). */
+            j->record.rule = it->applied ? it->applied->name : NULL;
             aw_error err;
             if (aw_outcome_finish(b->ctx, j, it->outcome, text, it->token, it->attempts,
                                   &err) != AW_OK) {

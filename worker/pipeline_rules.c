@@ -44,6 +44,7 @@ static void reject_rule_field(batch *b, item *it, const aw_rule_config *r,
     snprintf(rej->action_id, sizeof(rej->action_id), "%s", j->action.id);
     j->rejected = true;
     aw_details_rejected(&it->details, rej);
+    it->applied = r;
     it->outcome = AW_OUTCOME_REJECTED;
     it->finished = true;
 }
@@ -55,6 +56,7 @@ static void suppress(batch *b, item *it, const aw_rule_config *r)
         atomic_fetch_add(&rc->suppressed, 1);
     if (aw_details_suppressed(&it->details, r->name))
         aw_buf_reset(&it->details); /* read as {} */
+    it->applied = r;
     it->outcome = AW_OUTCOME_SUPPRESSED;
     it->finished = true;
     it->provider = -1;
@@ -170,6 +172,7 @@ static bool count_one(batch *b, item *it)
     atomic_fetch_add(&b->ctx->metrics.throttle_counts, 1);
     aw_rule_counters *rc = aw_pipeline_rule_counters(b, r);
     bool over = c.value > r->max_count;
+    it->applied = r; /* counted: its verdict applies, throttled or let through */
     if (rc)
         atomic_fetch_add(over ? &rc->throttled : &rc->allowed, 1);
     if (over)

@@ -1,7 +1,9 @@
 /* The parsed parts of rules (config_keys.h): key templates, parsed once at
  * load so the worker never parses text per action. */
 #include <stdio.h>
+#include <string.h>
 
+#include "common/aw_json_out.h"
 #include "common/aw_template.h"
 #include "config/config.h"
 #include "config/config_keys.h"
@@ -10,6 +12,11 @@ aw_status aw_config_compile_rules(aw_config *cfg, aw_error *err)
 {
     for (size_t i = 0; i < cfg->n_rules; i++) {
         aw_rule_config *r = &cfg->rules[i];
+        /* The name goes into replies and audit records (their `rule`),
+         * which are JSON: a name that is not UTF-8 would fail each one. */
+        if (r->name && !aw_utf8_valid(r->name, strlen(r->name)))
+            return aw_error_set(err, AW_CONFIG, "%s: rules[%zu].name: not UTF-8 text", cfg->source,
+                                i);
         if (r->key_template || r->key[0] == '\0')
             continue;
         aw_error e;

@@ -18,14 +18,16 @@ static int audit_usage(FILE *out)
 {
     fprintf(out,
             "usage: acteon-worker audit search -c FILE [--namespace NS] [--tenant T]\n"
-            "         [--provider P] [--action-type A] [--outcome O] [--action-id ID]\n"
+            "         [--provider P] [--action-type A] [--outcome O] [--rule NAME]\n"
+            "         [--action-id ID]\n"
             "         [--since TIME] [--until TIME] [--limit N] [--cursor C] [--all]\n"
             "         [--format json|table]\n"
             "  Newest first. JSON lines (one record each), then {\"next_cursor\": ...}:\n"
             "  pass it to --cursor for the next page (null = no more). --all pages\n"
             "  through everything. TIME is RFC 3339 or a duration ago (15m, 2h, 7d);\n"
             "  --since is inclusive, --until exclusive. O: executed, failed,\n"
-            "  deduplicated, rejected, suppressed, throttled, scheduled.\n");
+            "  deduplicated, rejected, suppressed, throttled, scheduled. NAME: the\n"
+            "  rule whose verdict applied to the action (docs/rules.md, \"Audit\").\n");
     return out == stdout ? 0 : 2;
 }
 
@@ -43,9 +45,9 @@ static void print_row(const aw_audit_record *r)
 {
     char when[40];
     aw_time_format_rfc3339(r->completed_at_ms, when, sizeof(when));
-    printf("%-24s  %-12s  %-14.14s  %-10.10s  %-10.10s  %-12.12s  %-20.20s  %s\n", when,
-           aw_outcome_name(r->outcome), r->ns, r->tenant, r->provider, r->action_type,
-           r->action_id, r->record_id);
+    printf("%-24s  %-12s  %-14.14s  %-10.10s  %-10.10s  %-12.12s  %-20.20s  %-16.16s  %s\n",
+           when, aw_outcome_name(r->outcome), r->ns, r->tenant, r->provider, r->action_type,
+           r->action_id, r->rule ? r->rule : "-", r->record_id);
 }
 
 static void print_cursor(const char *cursor, bool table)
@@ -85,6 +87,8 @@ static int parse_args(int argc, char **argv, const char **file, aw_audit_query *
             slot = &q->action_type;
         else if (strcmp(a, "--action-id") == 0)
             slot = &q->action_id;
+        else if (strcmp(a, "--rule") == 0)
+            slot = &q->rule;
         else if (strcmp(a, "--cursor") == 0)
             slot = &q->cursor;
         else if (strcmp(a, "--outcome") == 0)
@@ -145,8 +149,9 @@ static int parse_args(int argc, char **argv, const char **file, aw_audit_query *
 static int search(aw_audit_session *s, aw_audit_query q, bool all, bool table)
 {
     if (table)
-        printf("%-24s  %-12s  %-14s  %-10s  %-10s  %-12s  %-20s  %s\n", "completed_at", "outcome",
-               "namespace", "tenant", "provider", "action_type", "action_id", "record_id");
+        printf("%-24s  %-12s  %-14s  %-10s  %-10s  %-12s  %-20s  %-16s  %s\n", "completed_at",
+               "outcome", "namespace", "tenant", "provider", "action_type", "action_id", "rule",
+               "record_id");
     char *cursor = q.cursor ? strdup(q.cursor) : NULL;
     for (;;) {
         q.cursor = cursor;

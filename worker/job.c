@@ -84,6 +84,7 @@ void aw_job_free(aw_job *job)
     aw_audit_record *r = &job->record;
     r->record_id = r->source_topic = r->worker_id = r->action_id = r->ns = r->tenant = NULL;
     r->provider = r->action_type = r->dedup_identity = r->payload = r->metadata = NULL;
+    r->rule = NULL; /* the configuration's (worker/pipeline.c) */
     free(job->strings);
     aw_audit_record_clear(r);
     if (job->scheduled) /* aw_job_new_scheduled's block */

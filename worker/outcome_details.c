@@ -187,7 +187,7 @@ int aw_details_duplicate(aw_buf *out, const aw_claim *c)
 }
 
 int aw_details_redelivered(aw_buf *out, const aw_claim *c, aw_outcome *outcome,
-                           int64_t *attempts)
+                           int64_t *attempts, char *rule, size_t rulesz)
 {
     json_t *summary = c->done_summary ? json_loads(c->done_summary, 0, NULL) : NULL;
     const char *orig = summary ? json_string_value(json_object_get(summary, "outcome")) : NULL;
@@ -198,6 +198,9 @@ int aw_details_redelivered(aw_buf *out, const aw_claim *c, aw_outcome *outcome,
     d = d ? json_incref(d) : json_object();
     json_object_set_new(d, "redelivered", json_true());
     *attempts = summary ? json_integer_value(json_object_get(summary, "attempts")) : 0;
+    const char *name = summary ? json_string_value(json_object_get(summary, "rule")) : NULL;
+    if (rulesz)
+        snprintf(rule, rulesz, "%s", name && strlen(name) < rulesz ? name : "");
     char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
     int rc = text && aw_buf_puts(out, text) == 0 ? 0 : -1;
     free(text);
@@ -207,13 +210,15 @@ int aw_details_redelivered(aw_buf *out, const aw_claim *c, aw_outcome *outcome,
 }
 
 int aw_details_summary(aw_buf *out, aw_outcome outcome, const char *action_id,
-                       int64_t attempts, const char *details)
+                       int64_t attempts, const char *rule, const char *details)
 {
     aw_json_obj o;
     aw_json_obj_begin(&o, out);
     aw_json_obj_cstr(&o, "outcome", aw_outcome_name(outcome));
     aw_json_obj_cstr(&o, "action_id", action_id);
     aw_json_obj_int(&o, "attempts", attempts);
+    if (rule)
+        aw_json_obj_cstr(&o, "rule", rule);
     aw_json_obj_raw(&o, "details", details);
     return aw_json_obj_end(&o);
 }

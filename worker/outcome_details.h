@@ -35,11 +35,13 @@ int aw_details_executed(aw_buf *out, const aw_provider_result *res, int attempts
 int aw_details_duplicate(aw_buf *out, const aw_claim *c);
 
 /* The same message again (c: a DONE claim from this very message): the
- * original outcome and details with "redelivered":true; *outcome and
- * *attempts from the summary. Rare (a crash between complete and commit):
- * through jansson, since the backend may have rewritten the summary. */
+ * original outcome and details with "redelivered":true; *outcome,
+ * *attempts and rule (rulesz bytes: the name of the rule whose verdict
+ * applied, "" for none or one too long) from the summary. Rare (a crash
+ * between complete and commit): through jansson, since the backend may have
+ * rewritten the summary. */
 int aw_details_redelivered(aw_buf *out, const aw_claim *c, aw_outcome *outcome,
-                           int64_t *attempts);
+                           int64_t *attempts, char *rule, size_t rulesz);
 
 /* Suppressed by a rule: {"rule":..}. */
 int aw_details_suppressed(aw_buf *out, const char *rule);
@@ -74,8 +76,9 @@ int aw_details_add_throttle(aw_buf *out, size_t start, const char *rule, const c
                             int64_t max_count, int64_t window_s);
 
 /* The done record's summary: {"outcome":..,"action_id":..,"attempts":..,
+ * "rule":.. (only when a rule's verdict applied, rule not NULL),
  * "details":<details>}. */
 int aw_details_summary(aw_buf *out, aw_outcome outcome, const char *action_id,
-                       int64_t attempts, const char *details);
+                       int64_t attempts, const char *rule, const char *details);
 
 #endif

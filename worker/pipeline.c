@@ -11,6 +11,7 @@
 #include "worker/outcome_delivery.h"
 #include "worker/outcome_details.h"
 #include "worker/outcome_record.h"
+#include "worker/rules.h"
 
 aw_state_key aw_pipeline_job_key(const aw_job *j)
 {
@@ -104,9 +105,10 @@ static void prepare(batch *b, aw_job **jobs)
 
 /* ---- step 2: claim -------------------------------------------------------- */
 
-/* A done record exists: the same message again (its original outcome and
- * details), or a duplicate (details saying which message did the work). */
-static void answer_done(item *it, const aw_claim *c)
+/* A done record exists: the same message again (its original outcome,
+ * details and rule, while that rule is still configured), or a duplicate
+ * (details saying which message did the work; no rule judged it). */
+static void answer_done(batch *b, item *it, const aw_claim *c)
 {
     const rd_kafka_message_t *m = it->job->msg;
     bool same = c->done_topic && strcmp(c->done_topic, aw_job_topic(it->job)) == 0 &&
@@ -116,8 +118,12 @@ static void answer_done(item *it, const aw_claim *c)
     if (!same) {
         aw_details_duplicate(&it->details, c);
         it->outcome = AW_OUTCOME_DEDUPLICATED;
-    } else if (aw_details_redelivered(&it->details, c, &it->outcome, &it->attempts)) {
-        it->no_details = true;
+    } else {
+        char rule[256];
+        if (aw_details_redelivered(&it->details, c, &it->outcome, &it->attempts, rule,
+                                   sizeof(rule)))
+            it->no_details = true;
+        it->applied = aw_rules_by_name(b->ctx->cfg, rule[0] ? rule : NULL);
     }
 }
 
@@ -153,7 +159,7 @@ static void claimed(batch *b, aw_claim *claims, const size_t *idx, size_t nc,
             tokens[n_leased++] = it->token;
             break;
         case AW_CLAIM_DONE:
-            answer_done(it, &claims[k]);
+            answer_done(b, it, &claims[k]);
             break;
         case AW_CLAIM_BUSY:
             busy(b, it, &claims[k]);
@@ -222,6 +228,9 @@ static void finish(batch *b, bool ok)
             char *text = it->no_details ? NULL
                          : it->details.len ? aw_buf_steal(&it->details)
                                            : strdup("{}");
+            /* The name lives in the configuration, which outlives every
+             * job (aw_job_free leaves it alone). */
+            j->record.rule = it->applied ? it->applied->name : NULL;
             aw_error err;
             if (aw_outcome_finish(b->ctx, j, it->outcome, text, it->token, it->attempts,
                                   &err) != AW_OK) {

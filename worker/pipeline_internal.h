@@ -53,6 +53,9 @@ typedef struct item {
     const char *lock_key;           /* its rendered key (in the scratch) */
     uint64_t lock_token;            /* the lock held, 0 = none */
     uint64_t lock_handle;           /* the lease keeper's handle of the lock, 0 = none */
+    const aw_rule_config *applied;  /* the rule whose verdict applied (the audit
+                                       record's `rule`), NULL = none: set where
+                                       it decides, not where it merely matched */
 } item;
 
 /* The leases taken by one batch, registered with the lease keeper as one

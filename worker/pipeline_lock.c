@@ -91,6 +91,7 @@ static void timed_out(batch *b, item *it, int64_t waited_ms)
     aw_rule_counters *rc = aw_pipeline_rule_counters(b, r);
     if (rc)
         atomic_fetch_add(&rc->timed_out, 1);
+    it->applied = r;
     aw_buf_reset(&it->details);
     if (strcmp(r->on_timeout, "dlq") == 0) {
         aw_reject *rej = &j->reject;
@@ -154,6 +155,7 @@ static void acquired(batch *b, item *it, uint64_t token, int64_t sent_mono)
     aw_rule_counters *rc = aw_pipeline_rule_counters(b, it->lock);
     if (rc)
         atomic_fetch_add(&rc->acquired, 1);
+    it->applied = it->lock;
     it->lock_token = token;
     it->job->lock_token = token;
     it->job->lock_waits = 0;

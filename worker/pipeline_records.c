@@ -57,6 +57,7 @@ static long list_records(batch *b, aw_complete **cs, size_t **idx)
             continue;
         off[k] = sums->len;
         if (aw_details_summary(sums, it->outcome, it->job->action.id, it->attempts,
+                               it->applied ? it->applied->name : NULL,
                                it->details.len ? it->details.data : "{}") ||
             aw_buf_append(sums, "", 1))
             return -1;

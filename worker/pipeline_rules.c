@@ -51,6 +51,7 @@ static void reject_rule_field(batch *b, item *it, const aw_rule_config *r,
     snprintf(rej->action_id, sizeof(rej->action_id), "%s", j->action.id);
     j->rejected = true;
     aw_details_rejected(&it->details, rej);
+    it->applied = r;
     it->outcome = AW_OUTCOME_REJECTED;
     it->finished = true;
 }
@@ -62,6 +63,7 @@ static void suppress(batch *b, item *it, const aw_rule_config *r)
         atomic_fetch_add(&rc->suppressed, 1);
     if (aw_details_suppressed(&it->details, r->name))
         aw_buf_reset(&it->details); /* read as {} */
+    it->applied = r;
     it->outcome = AW_OUTCOME_SUPPRESSED;
     it->finished = true;
     it->provider = -1;
@@ -222,6 +224,7 @@ static bool count_group(batch *b, size_t first, bool *counted)
         if (!counted[i] || !to_count(it) || !same_counter(lead, it))
             continue;
         bool over = ++drawn > r->max_count;
+        it->applied = r; /* counted: its verdict applies, throttled, delayed or let through */
         bool delay = over && aw_rules_delays(r);
         if (rc)
             atomic_fetch_add(!over ? &rc->allowed : delay ? &rc->delayed : &rc->throttled, 1);

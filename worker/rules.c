@@ -71,6 +71,14 @@ const aw_rule_config *aw_rules_match(const aw_config *cfg, const aw_action *a,
     return NULL;
 }
 
+const aw_rule_config *aw_rules_by_name(const aw_config *cfg, const char *name)
+{
+    for (size_t i = 0; name && i < cfg->n_rules; i++)
+        if (strcmp(cfg->rules[i].name, name) == 0)
+            return &cfg->rules[i];
+    return NULL;
+}
+
 /* A scalar's text: strings as they are, numbers in decimal, booleans as
  * true/false. -1 for anything else (null, objects, arrays, absent). */
 static int scalar_text(const json_t *v, aw_buf *out)

@@ -36,6 +36,9 @@ void aw_rule_scope_clear(aw_rule_scope *sc);
 const aw_rule_config *aw_rules_match(const aw_config *cfg, const aw_action *a,
                                      aw_rule_scope *sc);
 
+/* The rule of cfg named name, or NULL (a name no longer configured). */
+const aw_rule_config *aw_rules_by_name(const aw_config *cfg, const char *name);
+
 /* Render r's key template for a into out (appended). Returns 0; -1 when a
  * field is missing, not a scalar (string, number, boolean) or the key is
  * longer than AW_RULE_KEY_MAX: `why` (whysz bytes) then says which field and

@@ -23,6 +23,7 @@ static const size_t string_fields[] = {
     offsetof(aw_audit_record, dedup_identity), offsetof(aw_audit_record, details),
     offsetof(aw_audit_record, payload),        offsetof(aw_audit_record, metadata),
     offsetof(aw_audit_record, source_topic),   offsetof(aw_audit_record, worker_id),
+    offsetof(aw_audit_record, rule),
 };
 #define AW_N_STRING_FIELDS (sizeof(string_fields) / sizeof(string_fields[0]))
 
@@ -206,6 +207,7 @@ static int put_fields(json_t *j, const aw_audit_record *r)
            put(j, "action_type", str_or_empty(r->action_type)) ||
            put(j, "dedup_identity", str_or_empty(r->dedup_identity)) ||
            put(j, "outcome", json_string(aw_outcome_name(r->outcome))) ||
+           (r->rule && put(j, "rule", json_string(r->rule))) ||
            put(j, "details", r->details ? text_json(r->details, true) : json_object()) ||
            (r->payload && put(j, "payload", text_json(r->payload, false))) ||
            (r->metadata && put(j, "metadata", text_json(r->metadata, true))) ||
@@ -250,10 +252,10 @@ int aw_reply_write(const aw_audit_record *r, aw_buf *b)
      * a cursor with no checks: this runs once per message, and a bounds
      * check per appended piece showed in the profile (docs/performance.md,
      * "Instructions per action"). */
-    enum { RID, AID, NS, TEN, PROV, TYPE, IDENT, OUT, TOPIC, WORKER, NSTR };
+    enum { RID, AID, NS, TEN, PROV, TYPE, IDENT, OUT, TOPIC, WORKER, RULE, NSTR };
     const char *str[NSTR] = {r->record_id, r->action_id, r->ns, r->tenant, r->provider,
                              r->action_type, r->dedup_identity, aw_outcome_name(r->outcome),
-                             r->source_topic, r->worker_id};
+                             r->source_topic, r->worker_id, r->rule};
     size_t len[NSTR], details_len = strlen(details);
     size_t metadata_len = r->metadata ? strlen(r->metadata) : 0;
     /* names and punctuation (under 300 bytes), 5 integers, 3 times */
@@ -286,6 +288,10 @@ int aw_reply_write(const aw_audit_record *r, aw_buf *b)
     STR(IDENT);
     LIT(",\"outcome\":");
     STR(OUT);
+    if (r->rule) {
+        LIT(",\"rule\":");
+        STR(RULE);
+    }
     LIT(",\"details\":");
     memcpy(o, details, details_len);
     o += details_len;
@@ -360,6 +366,13 @@ static aw_status get_str(const json_t *j, const char *key, bool nonempty, char *
     if (!(*out = strdup(s)))
         return nomem(err);
     return AW_OK;
+}
+
+/* "rule": absent (or null) when no rule applied, else a rule's name. */
+static aw_status get_rule(const json_t *j, char **out, aw_error *err)
+{
+    const json_t *v = json_object_get(j, "rule");
+    return v && !json_is_null(v) ? get_str(j, "rule", true, out, err) : AW_OK;
 }
 
 static aw_status get_int(const json_t *j, const char *key, const char *label, json_int_t max,
@@ -455,6 +468,7 @@ static aw_status parse_record(const json_t *j, bool with_payload, aw_audit_recor
         (rc = get_str(j, "action_type", false, &r->action_type, err)) ||
         (rc = get_str(j, "dedup_identity", false, &r->dedup_identity, err)) ||
         (rc = get_outcome(j, &r->outcome, err)) ||
+        (rc = get_rule(j, &r->rule, err)) ||
         (rc = get_json_text(j, "details", AW_JT_OBJECT, &r->details, err)) ||
         (with_payload &&
          (rc = get_json_text(j, "payload", AW_JT_OPTIONAL_ANY, &r->payload, err))) ||

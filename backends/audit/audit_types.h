@@ -23,6 +23,9 @@ typedef struct aw_audit_record {
     char *action_type;
     char *dedup_identity;  /* "ns:tenant:key" for display; "" when rejected */
     aw_outcome outcome;
+    char *rule;            /* name of the rule whose verdict applied to the
+                              action (docs/rules.md, "Audit"), NULL when
+                              none did */
     char *details;         /* JSON object text, never NULL */
     char *payload;         /* JSON text, NULL when not stored */
     char *metadata;        /* JSON object text, NULL when absent */
@@ -70,6 +73,8 @@ typedef struct aw_audit_query {
     const char *action_type;
     const char *action_id;
     int outcome;           /* -1 = any, else an aw_outcome */
+    const char *rule;      /* records of this rule only; never matches a
+                              record without a rule */
     int64_t from_ms;
     int64_t to_ms;
     size_t limit;          /* clamped to [1, AW_AUDIT_MAX_LIMIT]; 0 = default */

@@ -1,9 +1,12 @@
 /* Schema migrations of the ClickHouse backends: see ch_migrate.h. */
 #include "backends/clickhouse/ch_migrate.h"
 
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -137,12 +140,38 @@ typedef struct run_ctx {
     const aw_ch_migration *m;
 } run_ctx;
 
+/* Does stmt (len bytes) start with `ALTER TABLE` and hold `ADD COLUMN`? */
+static bool is_add_column(const char *stmt, size_t len)
+{
+    while (len && isspace((unsigned char)*stmt))
+        stmt++, len--;
+    if (len < 11 || strncasecmp(stmt, "ALTER TABLE", 11) != 0)
+        return false;
+    for (size_t i = 11; i + 10 <= len; i++)
+        if (strncasecmp(stmt + i, "ADD COLUMN", 10) == 0)
+            return true;
+    return false;
+}
+
+/* 18.16 has no ADD COLUMN IF NOT EXISTS: a column a concurrent (or
+ * interrupted) migrate already added answers ILLEGAL_COLUMN (44) "column
+ * with this name already exists", which means the statement's work is
+ * done. Any other failure stands. */
 static aw_status run_stmt(void *ctx, const char *stmt, size_t len, aw_error *err)
 {
     run_ctx *r = ctx;
     char what[128];
     snprintf(what, sizeof(what), "migration %s", r->m->file);
-    return aw_ch_request(r->c, stmt, len, what, err);
+    aw_status rc = aw_ch_request(r->c, stmt, len, what, err);
+    const char *body = r->c->resp.data;
+    if (rc != AW_OK && is_add_column(stmt, len) && body && aw_ch_error_code(body) == 44 &&
+        strstr(body, "already exists")) {
+        AW_INFO("migrate", "clickhouse %s: %s: the column is there already", r->c->cfg->where,
+                r->m->file);
+        aw_error_clear(err);
+        return AW_OK;
+    }
+    return rc;
 }
 
 static aw_status record_applied(aw_ch_conn *c, const aw_ch_migration *m, aw_error *err)

@@ -21,7 +21,10 @@
  * ClickHouse has no transactions and no locks: concurrency safety comes from
  * every statement being idempotent (CREATE ... IF NOT EXISTS), so two
  * concurrent migrates both apply a file harmlessly and both record it; the
- * version table collapses the duplicate row and readers group by version. */
+ * version table collapses the duplicate row and readers group by version.
+ * 18.16 has no ADD COLUMN IF NOT EXISTS: an ALTER TABLE ... ADD COLUMN
+ * answered "column with this name already exists" (code 44) counts as
+ * applied, which makes a plain ADD COLUMN idempotent too. */
 #ifndef AW_CH_MIGRATE_H
 #define AW_CH_MIGRATE_H
 

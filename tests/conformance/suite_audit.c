@@ -160,6 +160,8 @@ static bool oracle_match(const aw_audit_query *q, const aw_audit_record *r)
     return str_eq(q->ns, r->ns) && str_eq(q->tenant, r->tenant) &&
            str_eq(q->provider, r->provider) && str_eq(q->action_type, r->action_type) &&
            str_eq(q->action_id, r->action_id) &&
+           /* a record without a rule matches no rule filter, "" included */
+           (!q->rule || (r->rule && strcmp(q->rule, r->rule) == 0)) &&
            (q->outcome < 0 || (int)r->outcome == q->outcome) &&
            (q->from_ms == 0 || r->completed_at_ms >= q->from_ms) &&
            (q->to_ms == 0 || r->completed_at_ms < q->to_ms);
@@ -328,6 +330,13 @@ static void test_append_roundtrip_fields(void **state)
     r[4].outcome = AW_OUTCOME_DEDUPLICATED;
     set_str(&r[4].details, "{\"original_outcome\":\"executed\",\"nested\":{\"a\":[]}}");
     r[5].outcome = AW_OUTCOME_FAILED;
+    set_str(&r[5].rule, "one-at-a-time"); /* a lock rule's lock_timeout */
+    r[1].outcome = AW_OUTCOME_SUPPRESSED;
+    set_str(&r[1].rule, "quiet-hours");
+    r[2].outcome = AW_OUTCOME_THROTTLED;
+    set_str(&r[2].rule, "r\xc3\xa8gle 'x' \\ \"q\"\ttab"); /* non-ASCII, quotes, escapes */
+    r[0].outcome = AW_OUTCOME_SCHEDULED;
+    r[4].rule = NULL; /* deduplicated: no rule applied */
     r[5].source_partition = 2147483647;
     r[5].source_offset = INT64_MAX;
     r[5].fencing_token = (uint64_t)INT64_MAX;
@@ -345,6 +354,9 @@ static void test_append_roundtrip_fields(void **state)
 static const char *const tenants[] = {"acme", "globex"};
 static const char *const providers[] = {"log", "webhook", "email"};
 static const char *const types[] = {"notify", "charge"};
+/* NULL: no rule applied to the record */
+static const char *const rules[] = {NULL, "quiet-hours", "per-tenant", NULL, "one-at-a-time"};
+#define N_RULES (sizeof(rules) / sizeof(rules[0]))
 
 static void test_query_each_filter(void **state)
 {
@@ -360,6 +372,7 @@ static void test_query_each_filter(void **state)
         set_str(&r[i].provider, providers[i % 3]);
         set_str(&r[i].action_type, types[(i / 2) % 2]);
         r[i].outcome = (aw_outcome)((i / 3) % AW_OUTCOME_COUNT);
+        set_str(&r[i].rule, rules[i % N_RULES]);
     }
     make_rec(&r[N], &other, 0, c->base_ms); /* same tenant, other namespace */
     append_all(c, r, N + 1, 10);
@@ -381,11 +394,32 @@ static void test_query_each_filter(void **state)
         q.action_type = types[i];
         check_query(c, &q, 5, r, N + 1);
     }
+    /* every outcome, the rules' (suppressed, throttled) and scheduled ones
+     * included, is stored and found */
     for (int o = 0; o < AW_OUTCOME_COUNT; o++) {
         q = query_ns(&sc);
         q.outcome = o;
         check_query(c, &q, 4, r, N + 1);
+        if (count_rows(c, &q) == 0)
+            fail_msg("no record found with outcome %s", aw_outcome_name((aw_outcome)o));
     }
+    for (size_t i = 0; i < N_RULES; i++) {
+        if (!rules[i])
+            continue;
+        q = query_ns(&sc);
+        q.rule = rules[i];
+        check_query(c, &q, 2, r, N + 1);
+        assert_true(count_rows(c, &q) > 0);
+    }
+    q = query_ns(&sc);
+    q.rule = "quiet-hours";
+    q.outcome = AW_OUTCOME_SUPPRESSED;
+    check_query(c, &q, 3, r, N + 1);
+    q.tenant = "globex";
+    check_query(c, &q, 3, r, N + 1);
+    q = query_ns(&sc);
+    q.rule = "no-such-rule";
+    check_query(c, &q, 5, r, N + 1);
     q = query_ns(&sc);
     q.action_id = "act-7";
     check_query(c, &q, 5, r, N + 1);
@@ -564,12 +598,16 @@ static void test_filters_not_widened(void **state)
     scope_init(&sc, c, "injection");
     static const char *const stored[] = {"acme", "globex", "%", "acme's", "ACME", "a_me"};
     enum { N = sizeof(stored) / sizeof(stored[0]) };
-    aw_audit_record *r = recs_new(N);
+    aw_audit_record *r = recs_new(N + 1);
     for (size_t i = 0; i < N; i++) {
         make_rec(&r[i], &sc, (int64_t)i, c->base_ms + (int64_t)i);
         set_str(&r[i].tenant, stored[i]);
+        set_str(&r[i].rule, stored[i]);
     }
-    append_all(c, r, N, N);
+    /* and one without a rule, which no rule filter may reach */
+    make_rec(&r[N], &sc, N, c->base_ms + N);
+    set_str(&r[N].tenant, "no rule here");
+    append_all(c, r, N + 1, N + 1);
     static const struct {
         const char *tenant;
         size_t want;
@@ -584,7 +622,13 @@ static void test_filters_not_widened(void **state)
         if (count_rows(c, &q) != cases[i].want)
             fail_msg("tenant \"%s\" matched %zu rows, want %zu", cases[i].tenant,
                      count_rows(c, &q), cases[i].want);
-        check_query(c, &q, 2, r, N);
+        check_query(c, &q, 2, r, N + 1);
+        q = query_ns(&sc);
+        q.rule = cases[i].tenant;
+        if (count_rows(c, &q) != cases[i].want)
+            fail_msg("rule \"%s\" matched %zu rows, want %zu", cases[i].tenant,
+                     count_rows(c, &q), cases[i].want);
+        check_query(c, &q, 2, r, N + 1);
     }
     /* the same through the other filters; the namespace cannot be widened */
     static const char *const hostile[] = {"x' OR '1'='1", "%", "*", ".*", ""};
@@ -603,7 +647,7 @@ static void test_filters_not_widened(void **state)
         q = (aw_audit_query){.ns = ns, .outcome = -1};
         assert_int_equal(count_rows(c, &q), 0);
     }
-    recs_free(r, N);
+    recs_free(r, N + 1);
 }
 
 static void test_malformed_cursor(void **state)

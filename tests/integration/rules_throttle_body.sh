@@ -54,6 +54,38 @@ grep -q '"rule":"one-off"' "$T/replies.jsonl" || fail "no reply names the suppre
 grep -q '"rule":"hundred","key":"it:notify","max_count":100' "$T/replies.jsonl" \
     || fail "no throttled reply with the rule's details"
 pass "3 workers on $STATE_BACKEND: exactly 100 executions in the window, 1 suppressed, 499 throttled"
+# The rule whose verdict applied is a member of every reply of its own:
+# the suppress rule, and the throttle rule whether it throttled or counted
+# the action and let it through.
+python3 - "$T/replies.jsonl" <<'PY' || fail "the replies' rule member"
+import collections, json, sys
+seen = collections.Counter()
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    seen[(r["outcome"], r.get("rule"))] += 1
+want = {("suppressed", "one-off"): 1, ("throttled", "hundred"): 499, ("executed", "hundred"): 100}
+if dict(seen) != want:
+    sys.exit(f"(outcome, rule) counts: got {dict(seen)}, want {want}")
+PY
+if [ "${AUDIT_BACKEND:-memory}" != memory ]; then
+    # Only this run's records (the audit database may be shared): by topic.
+    audit_count() {
+        "$WORKER" --log-level warn audit search -c "$T/worker.conf" --all "$@" \
+            | grep -cF "\"record_id\":\"$ACTIONS_TOPIC:" || true
+    }
+    # Offsets are committed only after the records are durable: no wait.
+    got="$(audit_count --rule one-off) $(audit_count --rule one-off --outcome suppressed)"
+    got+=" $(audit_count --rule hundred) $(audit_count --rule hundred --outcome throttled)"
+    got+=" $(audit_count --rule hundred --outcome executed) $(audit_count --rule hund)"
+    got+=" $(audit_count --outcome suppressed) $(audit_count --outcome throttled)"
+    [ "$got" = "1 1 599 499 100 0 1 499" ] \
+        || fail "audit search --rule/--outcome counts: got \"$got\", want \"1 1 599 499 100 0 1 499\""
+    "$WORKER" --log-level warn audit search -c "$T/worker.conf" --rule one-off --format table \
+        >"$T/table.txt" || fail "audit search --format table"
+    grep -E "suppressed .* one-off +$ACTIONS_TOPIC:" "$T/table.txt" >/dev/null \
+        || fail "the table shows no rule: $(cat "$T/table.txt")"
+    pass "audit ($AUDIT_BACKEND): --rule finds 1 suppressed, 499 throttled, 100 executed"
+fi
 stop_worker "$W1"
 stop_worker "$W2"
 stop_worker "$W3"

@@ -18,6 +18,11 @@
  *                                        400 for patterns overlapping another
  *                                        template of the same priority, like ES
  *   PUT|GET /_ilm/policy/NAME            ILM policies (--opensearch: 400, no handler)
+ *   PUT  /TARGET/_mapping                {"properties":{...}} onto existing indices:
+ *                                        new fields added, a field's type never
+ *                                        changed (400 illegal_argument_exception);
+ *                                        404 when nothing matches, unless
+ *                                        allow_no_indices=true
  *   POST /_bulk                          `create` actions only: per index+_id,
  *                                        201 created or 409 version_conflict;
  *                                        strict mappings give per-item 400
@@ -683,6 +688,65 @@ static void targets_free(targets *t)
 {
     json_decref(t->list);
     json_decref(t->props);
+}
+
+/* PUT /TARGET/_mapping: like Elasticsearch, checked against every target
+ * index first, then applied to all or none. */
+static answer handle_put_mapping(fake *fk, struct MHD_Connection *c, const char *target,
+                                 const request_ctx *rq)
+{
+    static const char *const allowed[] = {"allow_no_indices", NULL};
+    answer rej;
+    json_t *p = url_params(fk, c, allowed, "_mapping", &rej);
+    if (!p)
+        return rej;
+    bool allow_none = param(p, "allow_no_indices") && !strcmp(param(p, "allow_no_indices"),
+                                                              "true");
+    json_decref(p);
+    json_t *b = parse_body(rq);
+    if (!mapping_ok(fk, b, &rej) || json_object_get(b, "dynamic")) {
+        if (json_object_get(b, "dynamic"))
+            rej = reject(fk, "_mapping: es_fake takes properties only");
+        json_decref(b);
+        return rej;
+    }
+    targets t;
+    if (!resolve_targets(fk, target, NULL, &t, &rej)) {
+        targets_free(&t);
+        json_decref(b);
+        return rej;
+    }
+    answer a = {200, NULL};
+    if (json_array_size(t.list) == 0 && !allow_none) {
+        char reason[300];
+        snprintf(reason, sizeof(reason), "no such index [%.200s]", target);
+        a = es_error(404, "index_not_found_exception", reason);
+    }
+    const char *name;
+    json_t *f;
+    for (size_t i = 0; a.status == 200 && i < json_array_size(t.list); i++)
+        json_object_foreach(json_object_get(b, "properties"), name, f) {
+            json_t *have = json_object_get(json_object_get(json_array_get(t.list, i), "props"),
+                                           name);
+            const char *was = json_string_value(json_object_get(have, "type"));
+            const char *now = json_string_value(json_object_get(f, "type"));
+            if (have && strcmp(was, now) != 0) {
+                char reason[300];
+                snprintf(reason, sizeof(reason),
+                         "mapper [%.100s] cannot be changed from type [%s] to [%s]", name, was,
+                         now);
+                a = es_error(400, "illegal_argument_exception", reason);
+                break;
+            }
+        }
+    for (size_t i = 0; a.status == 200 && i < json_array_size(t.list); i++)
+        json_object_update_missing(json_object_get(json_array_get(t.list, i), "props"),
+                                   json_object_get(b, "properties"));
+    if (a.status == 200)
+        a.body = json_pack("{s:b}", "acknowledged", 1);
+    targets_free(&t);
+    json_decref(b);
+    return a;
 }
 
 typedef enum clause_kind { CL_TERM, CL_RANGE, CL_IDS } clause_kind;
@@ -1361,6 +1425,15 @@ static answer route(fake *fk, struct MHD_Connection *c, const char *url, const c
                                        "successful", 1, "failed", 0)};
     /* /TARGET/_search and /TARGET/_delete_by_query */
     const char *slash = url[0] == '/' ? strchr(url + 1, '/') : NULL;
+    if (slash && slash > url + 1 && put && !strcmp(slash, "/_mapping")) {
+        char target[512];
+        size_t n = (size_t)(slash - url - 1);
+        if (n < sizeof(target)) {
+            memcpy(target, url + 1, n);
+            target[n] = '\0';
+            return handle_put_mapping(fk, c, target, rq);
+        }
+    }
     if (slash && slash > url + 1 && post) {
         char target[512];
         size_t n = (size_t)(slash - url - 1);

@@ -111,6 +111,16 @@ static void test_doc_roundtrip(void **state)
     assert_int_equal(aw_es_doc_to_record(d, &back, &err), AW_OK);
     assert_true(aw_audit_record_equal(&r, &back));
     assert_null(back.payload);
+    assert_true(json_is_null(json_object_get(d, "rule"))); /* no rule applied */
+    assert_null(back.rule);
+    json_decref(d);
+    aw_audit_record_clear(&back);
+    r.rule = strdup("quiet-hours");
+    r.outcome = AW_OUTCOME_SUPPRESSED;
+    assert_non_null(d = aw_es_doc_from_record(&r, &err));
+    assert_string_equal(json_string_value(json_object_get(d, "rule")), "quiet-hours");
+    assert_int_equal(aw_es_doc_to_record(d, &back, &err), AW_OK);
+    assert_true(aw_audit_record_equal(&r, &back));
     json_decref(d);
     aw_audit_record_clear(&back);
     free(r.tenant);
@@ -157,15 +167,19 @@ static void test_search_body(void **state)
     aw_error err = {0};
     char *cursor = aw_audit_cursor_encode(T0, "t:0:9");
     aw_audit_query q = {.ns = "ns", .tenant = "{\"$ne\":null}", .provider = "*",
-                        .outcome = AW_OUTCOME_FAILED, .from_ms = 5, .to_ms = 9,
-                        .cursor = cursor};
+                        .outcome = AW_OUTCOME_FAILED, .rule = "r' OR 1", .from_ms = 5,
+                        .to_ms = 9, .cursor = cursor};
     char *body = NULL;
     assert_int_equal(aw_es_build_search(&q, 11, &body, &err), AW_OK);
     json_t *j = json_loads(body, 0, NULL);
     assert_non_null(j);
     assert_int_equal(json_integer_value(json_object_get(j, "size")), 11);
     json_t *f = json_object_get(json_object_get(json_object_get(j, "query"), "bool"), "filter");
-    assert_int_equal(json_array_size(f), 5); /* ns, tenant, provider, outcome, range */
+    assert_int_equal(json_array_size(f), 6); /* ns, tenant, provider, rule, outcome, range */
+    json_t *rule = json_object_get(json_object_get(json_object_get(json_array_get(f, 3), "term"),
+                                                   "rule"),
+                                   "value");
+    assert_string_equal(json_string_value(rule), "r' OR 1"); /* a term on the keyword */
     json_t *tenant = json_object_get(json_object_get(json_object_get(json_array_get(f, 1), "term"),
                                                      "tenant"),
                                      "value");

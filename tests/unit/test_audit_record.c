@@ -94,9 +94,20 @@ static aw_audit_record scalar_payload_view(void)
     return r;
 }
 
+/* A rule's verdict: the rule's name is a member of its own, after outcome. */
+static aw_audit_record ruled_view(void)
+{
+    aw_audit_record r = golden_view();
+    r.outcome = AW_OUTCOME_THROTTLED;
+    r.rule = "per-tenant \"sms\" r\xc3\xa8gle";
+    r.details = "{\"rule\":\"per-tenant \\\"sms\\\" r\xc3\xa8gle\",\"retry_after_ms\":5}";
+    r.fencing_token = 0;
+    return r;
+}
+
 typedef aw_audit_record (*view_fn)(void);
 static const view_fn all_views[] = {golden_view, rejected_view, extremes_view,
-                                    scalar_payload_view};
+                                    scalar_payload_view, ruled_view};
 #define N_VIEWS (sizeof(all_views) / sizeof(all_views[0]))
 
 static json_t *load_json(const char *rel)
@@ -260,7 +271,28 @@ static void test_from_json_variants(void **state)
     assert_int_equal(aw_audit_record_from_json(j, &r, &err), AW_OK);
     assert_null(r.payload);
     assert_null(r.metadata);
+    assert_null(r.rule); /* the golden record has no rule */
     aw_audit_record_clear(&r);
+
+    /* rule: a null one means none too; a name comes back as it was */
+    json_object_set_new(j, "rule", json_null());
+    assert_int_equal(aw_audit_record_from_json(j, &r, &err), AW_OK);
+    assert_null(r.rule);
+    aw_audit_record_clear(&r);
+    json_object_set_new(j, "rule", json_string("quiet-hours"));
+    assert_int_equal(aw_audit_record_from_json(j, &r, &err), AW_OK);
+    assert_string_equal(r.rule, "quiet-hours");
+    aw_audit_record_clear(&r);
+    json_decref(j);
+
+    /* and a record without a rule has no "rule" member at all */
+    view = golden_view();
+    j = aw_audit_record_to_json(&view);
+    assert_null(json_object_get(j, "rule"));
+    json_decref(j);
+    view.rule = "quiet-hours";
+    j = aw_audit_record_to_json(&view);
+    assert_string_equal(json_string_value(json_object_get(j, "rule")), "quiet-hours");
     json_decref(j);
 }
 
@@ -282,6 +314,8 @@ static const reject_case reject_cases[] = {
     {NULL, "dedup_identity", NULL, "dedup_identity"},
     {NULL, "outcome", "\"done\"", "outcome"},
     {NULL, "outcome", "0", "outcome"},
+    {NULL, "rule", "\"\"", "rule"},
+    {NULL, "rule", "7", "rule"},
     {NULL, "details", NULL, "details"},
     {NULL, "details", "[1]", "details"},
     {NULL, "details", "null", "details"},
@@ -714,6 +748,8 @@ static void test_schema_rejects(void **state)
         {NULL, "record_id", NULL, "record_id"},
         {NULL, "record_id", "\"\"", "record_id"},
         {NULL, "outcome", "\"done\"", "outcome"},
+        {NULL, "rule", "\"\"", "rule"},
+        {NULL, "rule", "null", "rule"},
         {NULL, "details", "[]", "details"},
         {NULL, "metadata", "{\"n\":1}", "metadata.n"},
         {NULL, "metadata", "null", "metadata"},

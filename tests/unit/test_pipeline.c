@@ -201,6 +201,15 @@ static void assert_outcome(const aw_job *j, aw_outcome o, const char *details)
     assert_string_equal(j->record.details, details);
 }
 
+/* The audit record's rule: the rule whose verdict applied, or none. */
+static void assert_rule(const aw_job *j, const char *rule)
+{
+    if (!rule)
+        assert_null(j->record.rule);
+    else
+        assert_string_equal(j->record.rule ? j->record.rule : "(none)", rule);
+}
+
 /* ---- tests ---------------------------------------------------------------- */
 
 /* A fresh action runs once: executed, its done record written. */
@@ -220,6 +229,7 @@ static void test_executed(void **state)
     aw_buf reply = {0};
     assert_int_equal(aw_reply_write(&j->record, &reply), 0);
     assert_non_null(strstr(reply.data, "\"details\":{\"attempts\":1}"));
+    assert_null(strstr(reply.data, "\"rule\"")); /* no rule applied: no member */
     aw_buf_free(&reply);
     teardown(&fx);
 }
@@ -335,6 +345,8 @@ static void test_rule_suppress(void **state)
                       make_tenant_job(&fx, 2, "a-2", "prod", "{}")};
     assert_int_equal(run(&fx, jobs, 2), 2);
     assert_outcome(jobs[0], AW_OUTCOME_SUPPRESSED, "{\"rule\":\"quiet\"}");
+    assert_rule(jobs[0], "quiet");
+    assert_rule(jobs[1], NULL); /* no rule matched */
     assert_int_equal(jobs[0]->record.fencing_token, 0);
     assert_outcome(jobs[1], AW_OUTCOME_EXECUTED, "{\"attempts\":1}");
     assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_SUPPRESSED]), 1);
@@ -403,6 +415,9 @@ static void test_rule_throttle(void **state)
     assert_true(retry > 0 && retry <= 3600000);
     assert_int_equal(jobs[2]->record.fencing_token, 0);
     assert_outcome(jobs[3], AW_OUTCOME_EXECUTED, "{\"attempts\":1}"); /* key t:7 */
+    /* counted, whether let through or throttled: the rule's verdict applied */
+    for (int i = 0; i < 4; i++)
+        assert_rule(jobs[i], "lim");
     assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_THROTTLED]), 1);
     /* one increment per counter of the batch: t:x by 3, t:7 by 1 */
     assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 2);
@@ -425,6 +440,7 @@ static void test_rule_throttle(void **state)
     aw_job *again = make_tenant_job(&fx, 1, "a-1", "t", "{\"u\":\"x\"}");
     assert_int_equal(run(&fx, &again, 1), 1);
     assert_outcome(again, AW_OUTCOME_EXECUTED, "{\"attempts\":1,\"redelivered\":true}");
+    assert_rule(again, "lim"); /* from the done record, as the first answer said */
     assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 2);
     assert_int_equal(atomic_load(&fx.ctx.metrics.outcomes[AW_OUTCOME_THROTTLED]), 1);
     teardown(&fx);
@@ -473,6 +489,7 @@ static void test_rule_field_rejected(void **state)
                    "{\"reason\":\"rule_field\",\"field\":\"payload.u\",\"error\":"
                    "\"rule \\\"lim\\\": key: payload.u is not a string, number or boolean\"}");
     assert_true(jobs[0]->rejected);
+    assert_rule(jobs[0], "lim");
     assert_int_equal(aw_outcome_deliveries(jobs[0]), 2); /* DLQ copy and reply */
     assert_int_equal(atomic_load(&fx.ctx.metrics.throttle_counts), 0);
     assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].rejected), 2);
@@ -748,6 +765,8 @@ static void test_rule_lock(void **state)
     assert_int_equal(jobs[2]->record.outcome, AW_OUTCOME_EXECUTED);
     uint64_t t0 = lock_token_in(jobs[0], "x");
     assert_true(t0 > 0 && lock_token_in(jobs[2], "y") > 0);
+    assert_rule(jobs[0], "lk");
+    assert_rule(jobs[2], "lk");
     /* the second: parked, not finished, holding neither lease nor lock */
     assert_true(jobs[1]->not_before_mono > 0);
     assert_int_equal(jobs[1]->lock_waits, 1);
@@ -767,6 +786,7 @@ static void test_rule_lock(void **state)
     assert_true(run_until_finished(&fx, jobs[1]));
     assert_int_equal(jobs[1]->record.outcome, AW_OUTCOME_EXECUTED);
     assert_true(lock_token_in(jobs[1], "x") > peer_tok);
+    assert_rule(jobs[1], "lk");
     assert_int_equal(jobs[1]->lock_waits, 0);
     assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].acquired), 3);
     aw_buf text = {0};
@@ -804,6 +824,7 @@ static void lock_timeout(bool with_dlq)
     assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].timed_out), 1);
     assert_true(atomic_load(&fx.ctx.metrics.rules[0].waited) >= 1);
     assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].acquired), 0);
+    assert_rule(j, "lk");
     if (with_dlq) {
         assert_outcome(j, AW_OUTCOME_REJECTED,
                        "{\"reason\":\"lock_timeout\",\"error\":\"rule \\\"lk\\\": lock \\\"x\\\" "

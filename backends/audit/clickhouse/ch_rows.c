@@ -49,6 +49,15 @@ static void col_s(row_w *w, const char *s)
         w->rc = -1;
 }
 
+/* A Nullable(String) column: \N for NULL. */
+static void col_ns(row_w *w, const char *s)
+{
+    if (s)
+        col_s(w, s);
+    else if (!w->rc && aw_buf_append(w->b, "\\N\t", 3) != 0)
+        w->rc = -1;
+}
+
 static void col_i(row_w *w, int64_t v)
 {
     if (!w->rc && (aw_ch_tsv_int(w->b, v) != 0 || aw_buf_append(w->b, "\t", 1) != 0))
@@ -96,6 +105,7 @@ aw_status aw_ch_row_append(aw_buf *b, const aw_audit_record *r, aw_error *err)
     col_i(&w, r->expires_at_ms);
     col_s(&w, day);
     col_u(&w, (uint64_t)(INT64_MAX - done));
+    col_ns(&w, r->rule);
     if (w.rc) {
         /* drop the partial row: the buffer is as the caller left it */
         b->len = start;
@@ -188,6 +198,9 @@ aw_status aw_ch_row_parse(const char *line, size_t len, aw_audit_record *out, aw
         bad = "has_metadata";
     if (!bad && get_u64(o, "fencing_token", &out->fencing_token))
         bad = "fencing_token";
+    /* rule: Nullable(String), null when no rule applied */
+    if (!bad && !json_is_null(json_object_get(o, "rule")) && get_str(o, "rule", &out->rule))
+        bad = "rule";
     if (!bad && get_str(o, "outcome", &outcome))
         bad = "outcome";
     if (!bad && !aw_outcome_parse(outcome, &out->outcome))

@@ -498,6 +498,28 @@ static aw_status put_if_stale(es_session *s, const char *what, const char *path,
     return AW_OK;
 }
 
+/* The template only shapes indices created after it: bring the existing
+ * ones up to date too (a field added since, such as rule, would otherwise
+ * make their strict mapping refuse every document carrying it). Every
+ * migrate does it, so one interrupted after the template catches up on the
+ * next run; with no index yet there is nothing to do. */
+static aw_status update_mappings(es_session *s, aw_error *err)
+{
+    json_t *m = aw_es_build_mapping_update();
+    char *body = m ? json_dumps(m, JSON_COMPACT) : NULL;
+    json_decref(m);
+    if (!body)
+        return aw_error_set(err, AW_NOMEM, "out of memory");
+    char path[ES_INDEX_MAX + 80];
+    snprintf(path, sizeof(path), "/%s-*/_mapping?allow_no_indices=true", s->b->conf.index);
+    long status;
+    aw_status rc = call_json(s, "elasticsearch _mapping", "PUT", path, body, &status, err);
+    free(body);
+    if (rc == AW_OK && status != 200 && status != 404)
+        rc = answer_error(s, "elasticsearch _mapping", status, err);
+    return rc;
+}
+
 /* The ILM policy first: the template names it. Both PUTs replace the
  * object whole, so concurrent migrates converge on the same content. */
 static aw_status es_migrate(const aw_audit_options *opts, int *applied, aw_error *err)
@@ -536,6 +558,8 @@ static aw_status es_migrate(const aw_audit_options *opts, int *applied, aw_error
                       aw_es_parse_template_version,
                       json_integer_value(json_object_get(tmpl, "version")), tmpl, applied,
                       err);
+    if (rc == AW_OK)
+        rc = update_mappings(s, err);
 out:
     json_decref(tmpl);
     json_decref(policy);

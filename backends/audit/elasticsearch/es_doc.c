@@ -16,7 +16,7 @@ const es_field aw_es_fields[] = {
     {"worker_id", ES_KEYWORD, false},      {"fencing_token", ES_LONG, false},
     {"attempts", ES_LONG, false},          {"dispatched_at_ms", ES_LONG, false},
     {"completed_at_ms", ES_LONG, false},   {"duration_ms", ES_LONG, false},
-    {"expires_at_ms", ES_LONG, false},
+    {"expires_at_ms", ES_LONG, false},     {"rule", ES_KEYWORD, true},
 };
 const size_t aw_es_n_fields = sizeof(aw_es_fields) / sizeof(aw_es_fields[0]);
 
@@ -40,6 +40,7 @@ static const str_member str_members[] = {
     {"metadata", offsetof(aw_audit_record, metadata), true},
     {"source_topic", offsetof(aw_audit_record, source_topic), false},
     {"worker_id", offsetof(aw_audit_record, worker_id), false},
+    {"rule", offsetof(aw_audit_record, rule), true},
 };
 #define N_STR (sizeof(str_members) / sizeof(str_members[0]))
 

@@ -7,7 +7,8 @@
  * (details, payload, metadata) are stored as their JSON TEXT in non-indexed
  * `text` fields. Stored as text, an arbitrary payload shape can never cause
  * a mapping conflict or a mapping explosion, and it comes back byte for byte.
- * payload and metadata are JSON null when the record has none.
+ * payload and metadata are JSON null when the record has none, and so is
+ * rule (a keyword) when no rule applied.
  *
  * Pure functions, no shared state. */
 #ifndef AW_ES_DOC_H
@@ -22,7 +23,7 @@ typedef enum es_field_kind { ES_KEYWORD, ES_LONG, ES_JSON_TEXT } es_field_kind;
 typedef struct es_field {
     const char *name;
     es_field_kind kind;
-    bool nullable; /* JSON null allowed (payload, metadata) */
+    bool nullable; /* JSON null allowed (payload, metadata, rule) */
 } es_field;
 
 /* Every document member, in document order. */

@@ -90,6 +90,7 @@ aw_status aw_es_build_search(const aw_audit_query *q, size_t size, char **body, 
           add_term(filter, "provider", q->provider) ||
           add_term(filter, "action_type", q->action_type) ||
           add_term(filter, "action_id", q->action_id) ||
+          add_term(filter, "rule", q->rule) ||
           (q->outcome >= 0 &&
            add_term(filter, "outcome", aw_outcome_name((aw_outcome)q->outcome)));
     if (!bad && q->from_ms != 0)
@@ -172,6 +173,11 @@ static json_t *mapping_properties(void)
         }
     }
     return props;
+}
+
+json_t *aw_es_build_mapping_update(void)
+{
+    return json_pack("{s:o}", "properties", mapping_properties());
 }
 
 /* 31-bit FNV-1a of j's canonical (sorted-keys) dump: index template

@@ -40,6 +40,11 @@ char *aw_es_build_expired_query(int64_t now_ms);
  * ILM policy name when c->ilm) with "version" = a hash of everything else,
  * so migrate can tell an up-to-date template from a stale one. */
 json_t *aw_es_build_template(const es_conf *c, int64_t retention_ms);
+/* The body of PUT <index>-*\/_mapping: every field of the template's
+ * mapping, so indices created before a field was added (rule) accept
+ * documents that carry it (their mapping is strict). Adding a field and
+ * restating an unchanged one are both allowed on a live index. */
+json_t *aw_es_build_mapping_update(void);
 
 /* The ILM policy deleting indices retention_ms after creation, with
  * _meta.acteon_hash for the same up-to-date check. */

@@ -1,0 +1,12 @@
+-- The rule whose verdict applied to an action (docs/rules.md, "Audit"),
+-- NULL when none did, and in every row written before this migration.
+-- Nullable rather than String plus a has_ flag (as payload and metadata):
+-- the query filters on it, and `rule = 'x'` never matches NULL, exactly as
+-- the other backends' filters never match a record without a rule.
+-- ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS (19.1 added it): the
+-- migration runner counts "column with this name already exists" (code
+-- 44) as done for an ALTER TABLE ... ADD COLUMN, so a second, concurrent
+-- migrate stays harmless (backends/clickhouse/ch_migrate.c).
+-- No index: the table is ordered by record_id, and a rule filter reads
+-- what the time bounds and namespace filter leave, like outcome's.
+ALTER TABLE aw_audit_records ADD COLUMN rule Nullable(String);

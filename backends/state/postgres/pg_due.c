@@ -139,3 +139,35 @@ aw_status aw_pgs_due_release(void *ss, const aw_state_key *k, uint64_t token, in
     aw_pg_param_i64(&p, retry_at_ms);
     return run_item(s, AW_PG_DUE_RELEASE, &p, "due item lease not held with this token", err);
 }
+
+/* One statement (AW_PG_DUE_STATS, pg_sql.c: its plans and cost). */
+aw_status aw_pgs_due_stats(void *ss, const char *ns, const char *kind, int64_t now_ms,
+                           aw_due_stats *out, aw_error *err)
+{
+    pg_session *s = ss;
+    aw_pg_params p;
+    PGresult *r = NULL;
+    aw_status rc = pool_name(s, ns, kind, err);
+    if (rc != AW_OK)
+        return rc;
+    aw_pg_params_init(&p);
+    aw_pg_param_bytes(&p, s->key.data, s->key.len);
+    aw_pg_param_i64(&p, now_ms);
+    rc = aw_pg_exec(&s->conn, AW_PG_DUE_STATS, &p, &r, err);
+    if (rc != AW_OK)
+        return rc;
+    if (PQntuples(r) != 1 || PQnfields(r) != 3) {
+        PQclear(r);
+        return aw_error_set(err, AW_INTERNAL, "postgres due_stats: unexpected result");
+    }
+    int64_t waiting = aw_pg_get_i64(r, 0, 1);
+    out->items = (uint64_t)aw_pg_get_i64(r, 0, 0);
+    /* The two counts are one snapshot, so due >= due and leased; clamp
+     * anyway rather than wrap. */
+    out->waiting = waiting > 0 ? (uint64_t)waiting : 0;
+    out->has_oldest = !PQgetisnull(r, 0, 2);
+    if (out->has_oldest)
+        out->oldest_due_ms = aw_pg_get_i64(r, 0, 2);
+    PQclear(r);
+    return AW_OK;
+}

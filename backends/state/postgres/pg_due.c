@@ -21,6 +21,19 @@ static aw_status pool_name(pg_session *s, const char *ns, const char *kind, aw_e
     return AW_OK;
 }
 
+/* $1 pool, $2 now_ms of pool (ns, kind): take and stats. p borrows s->key. */
+static aw_status pool_params(pg_session *s, const char *ns, const char *kind, int64_t now_ms,
+                             aw_pg_params *p, aw_error *err)
+{
+    aw_status rc = pool_name(s, ns, kind, err);
+    if (rc != AW_OK)
+        return rc;
+    aw_pg_params_init(p);
+    aw_pg_param_bytes(p, s->key.data, s->key.len);
+    aw_pg_param_i64(p, now_ms);
+    return AW_OK;
+}
+
 /* $1 pool, $2 tenant, $3 id of item k. p borrows s->key and k. */
 static aw_status item_params(pg_session *s, const aw_state_key *k, aw_pg_params *p, aw_error *err)
 {
@@ -90,12 +103,9 @@ aw_status aw_pgs_due_take(void *ss, const char *ns, const char *kind, int64_t no
     pg_session *s = ss;
     aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = pool_name(s, ns, kind, err);
+    aw_status rc = pool_params(s, ns, kind, now_ms, &p, err);
     if (rc != AW_OK)
         return rc;
-    aw_pg_params_init(&p);
-    aw_pg_param_bytes(&p, s->key.data, s->key.len);
-    aw_pg_param_i64(&p, now_ms);
     aw_pg_param_i64(&p, (int64_t)limit);
     aw_pg_param_i64(&p, lease_ms < AW_PG_MAX_TTL_MS ? lease_ms : AW_PG_MAX_TTL_MS);
     rc = aw_pg_exec(&s->conn, AW_PG_DUE_TAKE, &p, &r, err);
@@ -147,12 +157,9 @@ aw_status aw_pgs_due_stats(void *ss, const char *ns, const char *kind, int64_t n
     pg_session *s = ss;
     aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = pool_name(s, ns, kind, err);
+    aw_status rc = pool_params(s, ns, kind, now_ms, &p, err);
     if (rc != AW_OK)
         return rc;
-    aw_pg_params_init(&p);
-    aw_pg_param_bytes(&p, s->key.data, s->key.len);
-    aw_pg_param_i64(&p, now_ms);
     rc = aw_pg_exec(&s->conn, AW_PG_DUE_STATS, &p, &r, err);
     if (rc != AW_OK)
         return rc;

@@ -960,6 +960,19 @@ static void rs_due_cmd(rs_session *s, aw_redis_cmd *cmd, aw_redis_script script,
         aw_redis_cmd_arg(cmd, s->b->tokens_key, s->b->tokens_len);
 }
 
+/* Start a pool script (take: with the token counter; stats) with its
+ * first argument, now_ms. */
+static aw_status rs_due_pool_cmd(rs_session *s, const char *ns, const char *kind, int64_t now_ms,
+                                 aw_redis_cmd *cmd, aw_redis_script script, aw_error *err)
+{
+    aw_status rc = rs_due_keys(s, ns, kind, NULL, err);
+    if (rc != AW_OK)
+        return rc;
+    rs_due_cmd(s, cmd, script, script == AW_RS_DUE_TAKE);
+    aw_redis_cmd_num(cmd, now_ms);
+    return AW_OK;
+}
+
 static aw_status rs_due_put(void *ss, const aw_state_key *k, int64_t due_ms, const void *val,
                             size_t len, aw_error *err)
 {
@@ -1023,11 +1036,9 @@ static aw_status rs_due_take(void *ss, const char *ns, const char *kind, int64_t
     rs_session *s = ss;
     aw_redis_cmd cmd;
     redisReply *r = NULL;
-    aw_status rc = rs_due_keys(s, ns, kind, NULL, err);
+    aw_status rc = rs_due_pool_cmd(s, ns, kind, now_ms, &cmd, AW_RS_DUE_TAKE, err);
     if (rc != AW_OK)
         return rc;
-    rs_due_cmd(s, &cmd, AW_RS_DUE_TAKE, true);
-    aw_redis_cmd_num(&cmd, now_ms);
     aw_redis_cmd_num(&cmd, (int64_t)limit);
     aw_redis_cmd_num(&cmd, rs_ttl(lease_ms));
     rc = rs_run(s, &cmd, "due_take", &r, err);
@@ -1084,12 +1095,9 @@ static aw_status rs_due_stats(void *ss, const char *ns, const char *kind, int64_
     rs_session *s = ss;
     aw_redis_cmd cmd;
     redisReply *r = NULL;
-    aw_status rc = rs_due_keys(s, ns, kind, NULL, err);
-    if (rc != AW_OK)
-        return rc;
-    rs_due_cmd(s, &cmd, AW_RS_DUE_STATS, false);
-    aw_redis_cmd_num(&cmd, now_ms);
-    rc = rs_run(s, &cmd, "due_stats", &r, err);
+    aw_status rc = rs_due_pool_cmd(s, ns, kind, now_ms, &cmd, AW_RS_DUE_STATS, err);
+    if (rc == AW_OK)
+        rc = rs_run(s, &cmd, "due_stats", &r, err);
     if (rc != AW_OK)
         return rc;
     int64_t partial = 0;

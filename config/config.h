@@ -120,6 +120,7 @@ typedef struct aw_config {
         int64_t poll_ms;     /* the scheduler's wait between empty takes */
         int64_t lease_ms;    /* lease of a taken due item (not renewed) */
         int batch_size;      /* due items taken at once */
+        int64_t stats_interval_ms; /* due-index gauges refreshed this often; 0 = off */
     } schedule;
 
     struct {

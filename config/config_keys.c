@@ -469,6 +469,12 @@ static const aw_config_key keys[] = {
     {.path = "schedule.batch_size", .type = AW_KEY_INT, .offset = AW_CFG(schedule.batch_size),
      .def_num = 100, .min = 1, .max = 1000,
      .help = "Due scheduled actions taken from the due index at once by one replica."},
+    {.path = "schedule.stats_interval_ms", .type = AW_KEY_INT64,
+     .offset = AW_CFG(schedule.stats_interval_ms), .def_num = 10000, .min = 0, .max = 3600000,
+     .help = "How often each replica's scheduler reads the due index's counts for the "
+             "acteon_due_items, acteon_due_waiting and acteon_due_oldest_lag_seconds "
+             "gauges (one state call each time; its cost per backend: docs/scheduling.md). "
+             "0 = off (the gauges are absent)."},
 
     /* http */
     {.path = "http.listen", .type = AW_KEY_STRING, .offset = AW_CFG(http.listen),

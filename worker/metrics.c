@@ -5,6 +5,8 @@
 
 #include <jansson.h>
 
+#include "worker/schedule_item.h"
+
 /* Upper bounds in ms; the last bucket is +Inf. */
 static const double bounds_ms[AW_HIST_BUCKETS - 1] = {0.5, 1, 2.5, 5, 10, 25, 50, 100,
                                                       250, 500, 1000, 2500, 5000, 10000};
@@ -127,6 +129,34 @@ static void gauge(aw_buf *o, const char *name, const char *help, long v)
     aw_buf_printf(o, "# HELP %s %s\n# TYPE %s gauge\n%s %ld\n", name, help, name, name, v);
 }
 
+/* The due index's gauges (metrics.h says who writes them), once the
+ * scheduler has seen them. */
+static void due_pool_gauges(aw_buf *o, aw_metrics *m)
+{
+    if (!atomic_load(&m->due_stats_seen))
+        return;
+    aw_buf_printf(o,
+                  "# HELP acteon_due_items Items in the due index's pool of scheduled actions "
+                  "(docs/scheduling.md): waiting and leased.\n"
+                  "# TYPE acteon_due_items gauge\n"
+                  "acteon_due_items{kind=\"%s\"} %llu\n",
+                  AW_SCHEDULE_KIND, atomic_load(&m->due_pool_items));
+    aw_buf_printf(o,
+                  "# HELP acteon_due_waiting Scheduled actions due and not taken by any replica "
+                  "(no live lease).\n"
+                  "# TYPE acteon_due_waiting gauge\n"
+                  "acteon_due_waiting{kind=\"%s\"} %llu\n",
+                  AW_SCHEDULE_KIND, atomic_load(&m->due_pool_waiting));
+    long long lag = atomic_load(&m->due_oldest_lag_ms);
+    aw_buf_printf(o,
+                  "# HELP acteon_due_oldest_lag_seconds How late the oldest waiting scheduled "
+                  "action is (0 when none waits): growing means the replicas do not keep up "
+                  "or are down.\n"
+                  "# TYPE acteon_due_oldest_lag_seconds gauge\n"
+                  "acteon_due_oldest_lag_seconds{kind=\"%s\"} %lld.%03lld\n",
+                  AW_SCHEDULE_KIND, lag / 1000, lag % 1000);
+}
+
 static void histogram(aw_buf *o, const char *name, const char *help, aw_histogram *h)
 {
     aw_buf_printf(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
@@ -237,6 +267,7 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
                {"dropped", atomic_load(&m->due_dropped)}};
     for (size_t k = 0; k < sizeof(due) / sizeof(due[0]); k++)
         aw_buf_printf(o, "acteon_due_items_total{event=\"%s\"} %lu\n", due[k].what, due[k].v);
+    due_pool_gauges(o, m);
     counter(o, "acteon_rebalances_total", "Partition assignment changes.",
             atomic_load(&m->rebalances));
     gauge(o, "acteon_assigned_partitions", "Partitions currently assigned.",

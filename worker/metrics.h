@@ -84,6 +84,20 @@ typedef struct aw_metrics {
     atomic_ulong due_lost;         /* ... whose lease ran out before due_done
                                       (another replica re-takes it) */
     atomic_ulong due_dropped;      /* unreadable items removed (logged) */
+    /* The due index's pool of scheduled actions (kind AW_SCHEDULE_KIND), as
+     * the state backend's due_stats saw it. Written by the scheduler thread
+     * only (worker/scheduler.c, at most once per
+     * schedule.stats_interval_ms), read by the HTTP thread (render): the
+     * values are stored first, then due_stats_seen, so a render that sees
+     * due_stats_seen sees values of some refresh (the three may come from
+     * two consecutive refreshes). due_stats_seen stays false, and the
+     * gauges absent from /metrics, without a scheduler, with the interval
+     * 0, or with a backend that has no due_stats. */
+    atomic_bool due_stats_seen;
+    atomic_ullong due_pool_items;  /* every item of the pool: waiting + leased */
+    atomic_ullong due_pool_waiting; /* due and not leased */
+    atomic_llong due_oldest_lag_ms; /* refresh's now - the oldest waiting
+                                       item's due time; 0 when none */
     atomic_ulong rebalances;
     atomic_long assigned_partitions;
     atomic_int paused;

@@ -26,6 +26,9 @@ struct aw_scheduler {
     aw_due_item *items;              /* one round's take */
     aw_job **jobs, **finished;       /* one round's jobs */
     size_t *item_of;                 /* jobs[k] was made from items[item_of[k]] */
+    /* The due-index gauges (refresh_stats): */
+    int64_t stats_at_ms;             /* now_ms of the last refresh; 0 = none yet */
+    bool stats_unsupported;          /* the backend has no due_stats: never again */
     pthread_t thread;
     bool started;
     atomic_bool stop;                /* aw_scheduler_stop's request */
@@ -191,11 +194,50 @@ static void run_jobs(aw_scheduler *s, size_t nj)
     }
 }
 
+/* Refresh the due-index gauges (metrics.h: this thread writes them, the
+ * HTTP thread reads them) when schedule.stats_interval_ms has passed since
+ * the last refresh, by the round's clock: one due_stats per interval per
+ * replica, whatever the rounds' pace (a full take is followed by another
+ * at once). A clock stepped back refreshes at once rather than waiting for
+ * it. A failure keeps the last values (the state backend's health reports
+ * the outage) and is tried again after the interval. */
+static void refresh_stats(aw_scheduler *s, int64_t now_ms)
+{
+    aw_worker_ctx *ctx = s->ctx;
+    int64_t every = ctx->cfg->schedule.stats_interval_ms;
+    if (every <= 0 || s->stats_unsupported ||
+        (s->stats_at_ms > 0 && now_ms >= s->stats_at_ms && now_ms - s->stats_at_ms < every))
+        return;
+    s->stats_at_ms = now_ms > 0 ? now_ms : 1;
+    aw_due_stats st;
+    aw_error err;
+    aw_error_clear(&err);
+    aw_status rc = aw_state_due_stats(s->state, ctx->cfg->kafka.group_id, AW_SCHEDULE_KIND, now_ms,
+                                      &st, &err);
+    if (rc == AW_UNSUPPORTED) {
+        s->stats_unsupported = true;
+        AW_INFO("scheduler", "no due-index gauges: %s", err.msg);
+        return;
+    }
+    if (rc != AW_OK) {
+        AW_DEBUG("scheduler", "due_stats: %s", err.msg);
+        return;
+    }
+    int64_t lag = st.has_oldest && now_ms > st.oldest_due_ms ? now_ms - st.oldest_due_ms : 0;
+    atomic_store(&ctx->metrics.due_pool_items, st.items);
+    atomic_store(&ctx->metrics.due_pool_waiting, st.waiting);
+    atomic_store(&ctx->metrics.due_oldest_lag_ms, lag);
+    atomic_store(&ctx->metrics.due_stats_seen, true);
+}
+
 int aw_scheduler_round(aw_scheduler *s, int64_t now_ms)
 {
     aw_worker_ctx *ctx = s->ctx;
     if (!open_sessions(s))
         return -1;
+    /* Before the take: what waits includes what this round is about to
+     * take, so a backlog shows even when each round drains a full batch. */
+    refresh_stats(s, now_ms);
     size_t n = 0;
     aw_error err;
     aw_error_clear(&err);

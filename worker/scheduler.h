@@ -20,6 +20,11 @@
  * Cost while nothing is due: one due_take every schedule.poll_ms. A full
  * take is followed by another at once.
  *
+ * Gauges: a round first refreshes the due index's gauges (metrics.h,
+ * due_pool_*) with one due_stats when schedule.stats_interval_ms has
+ * passed since the last refresh by the round's now_ms (0 = never; a
+ * backend without due_stats leaves them absent).
+ *
  * Threads: aw_scheduler_start/stop on the runtime's thread; everything
  * else on the scheduler's thread (or, in tests, the caller's, through
  * aw_scheduler_round). The context is borrowed and must outlive the
@@ -52,7 +57,7 @@ aw_status aw_scheduler_new(aw_worker_ctx *ctx, aw_scheduler **out, aw_error *err
 aw_status aw_scheduler_start(aw_scheduler *s, aw_error *err);
 
 /* One round on the caller's thread at wall-clock now_ms, opening the
- * sessions first if needed: returns the number of items taken (-1 when a
+ * sessions first if needed (and refreshing the gauges when due): returns the number of items taken (-1 when a
  * session could not be opened or due_take failed; logged). Tests call it
  * directly, on a scheduler not started. */
 int aw_scheduler_round(aw_scheduler *s, int64_t now_ms);

@@ -147,5 +147,11 @@ aw_status aw_state_due_done(aw_state_session *s, const aw_state_key *k, uint64_t
                             aw_error *err);
 aw_status aw_state_due_release(aw_state_session *s, const aw_state_key *k, uint64_t token,
                                int64_t retry_at_ms, aw_error *err);
+/* Pool (ns, kind)'s counts at now_ms (aw_due_stats): *out zeroed first and
+ * left zeroed on error; AW_PERMANENT without ns or kind or with now_ms < 0,
+ * AW_UNSUPPORTED when the backend has no due_stats (ClickHouse, and any
+ * without a due index). For metrics: a snapshot, see the driver slot. */
+aw_status aw_state_due_stats(aw_state_session *s, const char *ns, const char *kind,
+                             int64_t now_ms, aw_due_stats *out, aw_error *err);
 
 #endif

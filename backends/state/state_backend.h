@@ -143,6 +143,17 @@ typedef struct aw_state_driver {
      * retry_at_ms), else from its current due_ms. */
     aw_status (*due_release)(void *s, const aw_state_key *k, uint64_t token, int64_t retry_at_ms,
                              aw_error *err);
+    /* Optional, even with the four above (NULL: the front answers
+     * AW_UNSUPPORTED). Fill out (zeroed by the front) with pool (ns,
+     * kind)'s counts at now_ms: items = every item, waiting = due_ms <=
+     * now_ms and no live lease (an expired lease counts as not leased, as
+     * for take), oldest_due_ms = the smallest due_ms of those. Reads only;
+     * no lock on the pool: concurrent takes may move items between the
+     * counts. Called every few seconds per replica on pools of up to
+     * millions of items: each driver bounds its cost (and says what it is
+     * in its comment); where it stops at a bound it sets out->partial. */
+    aw_status (*due_stats)(void *s, const char *ns, const char *kind, int64_t now_ms,
+                           aw_due_stats *out, aw_error *err);
 
     /* Optional (NULL = the backend has no schema to manage). Bring the
      * backend's schema up to date: forward-only, idempotent (a second run

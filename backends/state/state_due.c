@@ -97,3 +97,20 @@ aw_status aw_state_due_release(aw_state_session *s, const aw_state_key *k, uint6
     aw_status rc = check_key(k, err);
     return rc != AW_OK ? rc : s->driver->due_release(s->session, k, token, retry_at_ms, err);
 }
+
+aw_status aw_state_due_stats(aw_state_session *s, const char *ns, const char *kind,
+                             int64_t now_ms, aw_due_stats *out, aw_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!s->driver->due_stats)
+        return aw_error_set(err, AW_UNSUPPORTED, "state backend \"%s\" has no due-index statistics",
+                            s->driver->name);
+    if (!ns || !kind)
+        return aw_error_set(err, AW_PERMANENT, "due_stats: namespace and kind are required");
+    if (now_ms < 0)
+        return aw_error_set(err, AW_PERMANENT, "now_ms must be >= 0 (got %" PRId64 ")", now_ms);
+    aw_status rc = s->driver->due_stats(s->session, ns, kind, now_ms, out, err);
+    if (rc != AW_OK)
+        memset(out, 0, sizeof(*out));
+    return rc;
+}

@@ -118,6 +118,20 @@ typedef struct aw_due_item {
 
 void aw_due_item_clear(aw_due_item *it);
 
+/* What due_stats saw of one pool (ns, kind) at the caller's now_ms: for
+ * metrics, not for decisions (it is a snapshot, read without locking the
+ * pool against takes). Plain values, nothing owned. */
+typedef struct aw_due_stats {
+    uint64_t items;           /* every item of the pool: waiting and leased */
+    uint64_t waiting;         /* due (due_ms <= now_ms) and not leased: what a
+                                 take would offer now */
+    bool has_oldest;          /* waiting > 0 (and its due time was read) */
+    int64_t oldest_due_ms;    /* the smallest due_ms among the waiting ones */
+    bool partial;             /* the backend stopped at its read bound (its
+                                 driver says which): counts are lower bounds
+                                 and oldest_due_ms the oldest of those read */
+} aw_due_stats;
+
 /* Scan callback: id is the key's id part (NUL-terminated copy, borrowed for
  * the call). Return 0 to go on, non-zero to stop. */
 typedef int (*aw_state_scan_fn)(void *ud, const char *id, const char *value, size_t len);

@@ -1460,6 +1460,125 @@ static void test_due_refused_arguments(conf_fixture *fx)
     assert_int_equal(conf_due_take(fx, INT64_MAX / 2, DUE_MAX, 1000, out), 0);
 }
 
+/* due_stats of the test's pool at now_ms. A backend with a due index and
+ * atomic compare-and-set must have it (the four drivers that have the one
+ * have the other); conf_due_require has already skipped the others. */
+static aw_due_stats conf_due_stats(conf_fixture *fx, const char *ns, const char *kind,
+                                   int64_t now_ms)
+{
+    aw_due_stats st;
+    memset(&st, 0xa5, sizeof(st)); /* the front must zero it */
+    assert_ok(fx, aw_state_due_stats(fx->ss, ns, kind, now_ms, &st, &fx->err));
+    assert_false(st.partial); /* every pool here is far below any read bound */
+    assert_true(st.has_oldest == (st.waiting > 0));
+    return st;
+}
+
+static void expect_stats(const aw_due_stats *st, uint64_t items, uint64_t waiting,
+                         int64_t oldest_due_ms)
+{
+    assert_int_equal(st->items, items);
+    assert_int_equal(st->waiting, waiting);
+    if (waiting)
+        assert_int_equal(st->oldest_due_ms, oldest_due_ms);
+}
+
+/* Counts of a pool: every item, the due and unleased ones, the oldest of
+ * those; only the pool's own. */
+static void test_due_stats_counts(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    aw_due_stats st = conf_due_stats(fx, fx->ns, DUE_KIND, 1000);
+    expect_stats(&st, 0, 0, 0);
+    assert_false(st.has_oldest);
+    /* Other kinds and namespaces are other pools: never counted here. */
+    aw_state_key other_kind = conf_key_in(fx, "due-other", "x");
+    char ns2[64];
+    conf_random_hex(ns2, sizeof(ns2), "awconf");
+    aw_state_key other_ns = {.ns = ns2, .tenant = CONF_TENANT, .kind = DUE_KIND, .id = "y"};
+    assert_ok(fx, aw_state_due_put(fx->ss, &other_kind, 1, "k", 1, &fx->err));
+    assert_ok(fx, aw_state_due_put(fx->ss, &other_ns, 2, "n", 1, &fx->err));
+    /* Two tenants, due at 30, 10, 20 and two in the future (500, 900). */
+    aw_state_key t2 = {.ns = fx->ns, .tenant = "tenant-2", .kind = DUE_KIND, .id = "a"};
+    conf_due_put(fx, "a", 30, "x");
+    conf_due_put(fx, "b", 10, "x");
+    assert_ok(fx, aw_state_due_put(fx->ss, &t2, 20, "x", 1, &fx->err));
+    conf_due_put(fx, "later", 500, "x");
+    conf_due_put(fx, "much-later", 900, "x");
+    st = conf_due_stats(fx, fx->ns, DUE_KIND, 100);
+    expect_stats(&st, 5, 3, 10);
+    /* due_ms == now_ms is due; before the oldest, nothing is. */
+    st = conf_due_stats(fx, fx->ns, DUE_KIND, 500);
+    expect_stats(&st, 5, 4, 10);
+    st = conf_due_stats(fx, fx->ns, DUE_KIND, 9);
+    expect_stats(&st, 5, 0, 0);
+    /* The other pools see only their own. */
+    st = conf_due_stats(fx, fx->ns, "due-other", 100);
+    expect_stats(&st, 1, 1, 1);
+    st = conf_due_stats(fx, ns2, DUE_KIND, 100);
+    expect_stats(&st, 1, 1, 2);
+    /* A put moves an item's due time: the oldest follows. */
+    conf_due_put(fx, "b", 700, "x");
+    st = conf_due_stats(fx, fx->ns, DUE_KIND, 100);
+    expect_stats(&st, 5, 2, 20);
+    /* Stats change nothing: a take still finds them all. */
+    aw_due_item out[DUE_MAX];
+    size_t n = conf_due_take(fx, 100, DUE_MAX, CONF_LONG_TTL_MS, out);
+    assert_int_equal(n, 2);
+    conf_due_clear(out, n);
+}
+
+/* Leased items are in the pool but not waiting, until their lease ends
+ * (done removes them, release and expiry make them waiting again). */
+static void test_due_stats_leases(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    conf_due_put(fx, "a", 10, "x");
+    conf_due_put(fx, "b", 20, "x");
+    conf_due_put(fx, "c", 30, "x");
+    conf_due_put(fx, "d", 40, "x");
+    aw_due_item out[DUE_MAX];
+    assert_int_equal(conf_due_take(fx, 100, 2, CONF_LONG_TTL_MS, out), 2);
+    aw_due_stats st = conf_due_stats(fx, fx->ns, DUE_KIND, 100);
+    expect_stats(&st, 4, 2, 30);
+    /* done: gone from the pool; release: waiting again at its due time. */
+    aw_state_key ka = conf_due_key(fx, &out[0]), kb = conf_due_key(fx, &out[1]);
+    assert_ok(fx, aw_state_due_done(fx->ss, &ka, out[0].token, &fx->err));
+    assert_ok(fx, aw_state_due_release(fx->ss, &kb, out[1].token, 0, &fx->err));
+    conf_due_clear(out, 2);
+    st = conf_due_stats(fx, fx->ns, DUE_KIND, 100);
+    expect_stats(&st, 3, 3, 20);
+    /* All leased: nothing waiting, no oldest. */
+    assert_int_equal(conf_due_take(fx, 100, DUE_MAX, CONF_LONG_TTL_MS, out), 3);
+    st = conf_due_stats(fx, fx->ns, DUE_KIND, 100);
+    expect_stats(&st, 3, 0, 0);
+    assert_false(st.has_oldest);
+    conf_due_clear(out, 3);
+    /* A lease that ran out, nobody having taken the item again: waiting
+     * (as a take would offer it), once due at now_ms. */
+    conf_due_put(fx, "e", 50, "x");
+    assert_int_equal(conf_due_take(fx, 100, DUE_MAX, CONF_SHORT_TTL_MS, out), 1);
+    conf_due_clear(out, 1);
+    conf_wait_past(fx, CONF_SHORT_TTL_MS);
+    st = conf_due_stats(fx, fx->ns, DUE_KIND, 100);
+    expect_stats(&st, 4, 1, 50);
+    st = conf_due_stats(fx, fx->ns, DUE_KIND, 49);
+    expect_stats(&st, 4, 0, 0);
+}
+
+static void test_due_stats_refused_arguments(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    aw_due_stats st;
+    memset(&st, 0xa5, sizeof(st));
+    assert_status(fx, aw_state_due_stats(fx->ss, NULL, DUE_KIND, 1, &st, &fx->err), AW_PERMANENT);
+    assert_int_equal(st.items, 0);
+    assert_false(st.has_oldest);
+    assert_status(fx, aw_state_due_stats(fx->ss, fx->ns, NULL, 1, &st, &fx->err), AW_PERMANENT);
+    assert_status(fx, aw_state_due_stats(fx->ss, fx->ns, DUE_KIND, -1, &st, &fx->err),
+                  AW_PERMANENT);
+}
+
 /* Throughput of due_take: DUE_BENCH_ITEMS items taken in batches of
  * DUE_BENCH_BATCH (then done one by one), printed; checked for counts only. */
 static void test_due_take_throughput(conf_fixture *fx)
@@ -2729,6 +2848,9 @@ static const conf_test due_tests[] = {
     {"due_crash_reoffer", test_due_crash_reoffer, false},
     {"due_done_after_expiry", test_due_done_after_expiry, false},
     {"due_refused_arguments", test_due_refused_arguments, false},
+    {"due_stats_counts", test_due_stats_counts, false},
+    {"due_stats_leases", test_due_stats_leases, false},
+    {"due_stats_refused_arguments", test_due_stats_refused_arguments, false},
     {"due_take_throughput", test_due_take_throughput, false},
 };
 

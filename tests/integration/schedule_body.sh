@@ -11,7 +11,8 @@
 start_kafka "$ACTIONS_TOPIC:8" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 PEER_LOG="$T/hook.peer"
 start_webhook --peer-log "$PEER_LOG"
-EXTRA_CONFIG="schedule = { poll_ms = 100; };"
+EXTRA_CONFIG="schedule = { poll_ms = 100; stats_interval_ms = 200; };
+http = { listen = \"127.0.0.1:0\"; };"
 write_config "$T/worker.conf"
 "$WORKER" --log-level warn migrate -c "$T/worker.conf" >"$T/migrate.log" 2>&1 \
     || fail "migrate: $(cat "$T/migrate.log")"
@@ -35,9 +36,29 @@ import json, sys
 print(len({json.loads(l)["record_id"] for l in sys.stdin if l.strip()}))'; }
 has_records() { [ "$(replies_records)" -ge "$1" ]; }
 wait_for 20 "200 scheduled replies" has_records 200
+# The due-index gauges of one worker (every worker reports the same pool):
+# DUE_ITEMS, DUE_WAITING and DUE_LAG after due_gauges NAME.
+due_gauges() {
+    local url
+    url=$(metrics_url "$T/$1.log")
+    [ -n "$url" ] && curl -sf --max-time 2 "$url" >"$T/$1.metrics" || return 1
+    DUE_ITEMS=$(metric 'acteon_due_items{kind="scheduled"}' "$T/$1.metrics")
+    DUE_WAITING=$(metric 'acteon_due_waiting{kind="scheduled"}' "$T/$1.metrics")
+    DUE_LAG=$(metric 'acteon_due_oldest_lag_seconds{kind="scheduled"}' "$T/$1.metrics")
+    [ -n "$DUE_ITEMS" ] && [ -n "$DUE_WAITING" ] && [ -n "$DUE_LAG" ]
+}
+pool_seen() { due_gauges "$1" && [ "$DUE_ITEMS" -gt 0 ]; }
+# The last action is due 13 s after it was produced: the pool is not empty
+# yet.
+wait_for 10 "w2's gauges show the pool" pool_seen w2
 wait_for 60 "200 webhook calls" hook_calls_at_least 200
 wait_for 60 "400 distinct replies (scheduled + executed)" has_records 400
 wait_for 60 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
+
+pool_empty() { due_gauges "$1" && [ "$DUE_ITEMS" -eq 0 ] && [ "$DUE_WAITING" -eq 0 ] &&
+               [ "$DUE_LAG" = "0.000" ]; }
+for w in w1 w2 w3; do wait_for 10 "$w's gauges show the pool empty" pool_empty $w; done
+pass "due-index gauges on every worker: the pool seen, then empty"
 
 read_topic "$REPLY_TOPIC" '%s\n' >"$T/replies.jsonl"
 python3 "$CHECK" check --actions "$T/actions.jsonl" --replies "$T/replies.jsonl" \

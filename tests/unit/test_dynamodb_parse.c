@@ -146,6 +146,21 @@ static void test_query(void **state)
     free(next);
     assert_int_equal(aw_ddb_parse_query("{}", 2, count_items, &n, &stopped, &next, &err),
                      AW_INTERNAL);
+    /* ScannedCount: the items read before the filter (due_stats). */
+    uint64_t scanned = 7;
+    n = 0;
+    b = "{\"Items\":[{\"aw_due\":{\"N\":\"5\"}}],\"Count\":1,\"ScannedCount\":42}";
+    assert_int_equal(aw_ddb_parse_query_scanned(b, strlen(b), count_items, &n, &stopped, &next,
+                                                &scanned, &err),
+                     AW_OK);
+    assert_int_equal(scanned, 42);
+    assert_int_equal(n, 1);
+    assert_null(next);
+    b = "{\"Items\":[]}";
+    assert_int_equal(aw_ddb_parse_query_scanned(b, strlen(b), count_items, &n, &stopped, &next,
+                                                &scanned, &err),
+                     AW_OK);
+    assert_int_equal(scanned, 0);
 }
 
 static void test_table(void **state)

@@ -146,6 +146,14 @@ static void test_due(void **state)
     assert_string_equal(str(j, "FilterExpression", NULL),
                         "aw_due <= :due AND NOT aw_exp_ms > :now");
     assert_true(json_is_true(json_object_get(j, "ConsistentRead")));
+    assert_null(json_object_get(j, "ProjectionExpression"));
+    json_decref(j);
+    /* due_stats: the same query, only aw_due read back. */
+    j = parse(aw_ddb_build_due_stats_query("tbl", "pk\x01", 3, 99, NOW, NULL));
+    assert_string_equal(str(j, "FilterExpression", NULL),
+                        "aw_due <= :due AND NOT aw_exp_ms > :now");
+    assert_string_equal(str(j, "ProjectionExpression", NULL), "aw_due");
+    assert_string_equal(val(j, ":due", "N"), "99");
     json_decref(j);
     j = parse(aw_ddb_build_due_done("tbl", &KEY, 9, NOW));
     assert_string_equal(str(j, "ConditionExpression", NULL), "aw_tok = :t AND aw_exp_ms > :now");

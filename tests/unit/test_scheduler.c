@@ -421,6 +421,121 @@ static void test_round_drops_unreadable(void **state)
     teardown(&fx);
 }
 
+/* A junk item of the scheduler's pool (a round drops it when it takes it:
+ * enough for counting). */
+static void put_junk(fixture *fx, const char *id, int64_t due_ms)
+{
+    aw_state_key k = {.ns = "g", .tenant = "ns", .kind = AW_SCHEDULE_KIND, .id = id};
+    aw_error err;
+    assert_int_equal(aw_state_due_put(fx->peer, &k, due_ms, "junk", 4, &err), AW_OK);
+}
+
+/* /metrics as rendered now (caller frees). */
+static char *render(fixture *fx)
+{
+    aw_buf b = {0};
+    aw_metrics_gauges g = {0};
+    assert_int_equal(aw_metrics_render(&fx->ctx.metrics, &g, &b), 0);
+    assert_int_equal(aw_buf_puts(&b, ""), 0); /* NUL-terminated even when empty */
+    return b.data;
+}
+
+/* The three gauges, exactly as rendered. */
+static void expect_gauges(fixture *fx, const char *items, const char *waiting, const char *lag)
+{
+    char *m = render(fx), want[128];
+    snprintf(want, sizeof(want), "\nacteon_due_items{kind=\"scheduled\"} %s\n", items);
+    if (!strstr(m, want))
+        fail_msg("want %s in:\n%s", want, m);
+    snprintf(want, sizeof(want), "\nacteon_due_waiting{kind=\"scheduled\"} %s\n", waiting);
+    if (!strstr(m, want))
+        fail_msg("want %s in:\n%s", want, m);
+    snprintf(want, sizeof(want), "\nacteon_due_oldest_lag_seconds{kind=\"scheduled\"} %s\n", lag);
+    if (!strstr(m, want))
+        fail_msg("want %s in:\n%s", want, m);
+    free(m);
+}
+
+static void expect_no_gauges(fixture *fx)
+{
+    char *m = render(fx);
+    assert_null(strstr(m, "acteon_due_items{"));
+    assert_null(strstr(m, "acteon_due_waiting"));
+    assert_null(strstr(m, "acteon_due_oldest_lag_seconds"));
+    assert_non_null(strstr(m, "acteon_due_items_total{")); /* the counters are there */
+    free(m);
+}
+
+/* The gauges follow the pool, refreshed before the round's take, at most
+ * once per schedule.stats_interval_ms (default 10 s) of the rounds' clock. */
+static void test_due_gauges(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    assert_int_equal(fx.cfg->schedule.stats_interval_ms, 10000);
+    aw_error err;
+    aw_scheduler *s;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    expect_no_gauges(&fx); /* before any refresh */
+    put_junk(&fx, "1:a", 1000);
+    put_junk(&fx, "1:b", 2000);
+    put_junk(&fx, "1:c", 50000);
+    assert_int_equal(aw_scheduler_round(s, 500), 0);
+    expect_gauges(&fx, "3", "0", "0.000");
+    /* Within the interval: no due_stats, although one is due now (the
+     * take drops it). */
+    put_junk(&fx, "1:d", 100);
+    assert_int_equal(aw_scheduler_round(s, 600), 1);
+    expect_gauges(&fx, "3", "0", "0.000");
+    /* The interval passed: two waiting, the oldest due 9.5 s ago (the
+     * take then drops both). */
+    assert_int_equal(aw_scheduler_round(s, 10500), 2);
+    expect_gauges(&fx, "3", "2", "9.500");
+    assert_int_equal(aw_scheduler_round(s, 20500), 0);
+    expect_gauges(&fx, "1", "0", "0.000");
+    /* A clock stepped back refreshes at once. */
+    put_junk(&fx, "1:e", 100);
+    assert_int_equal(aw_scheduler_round(s, 350), 1);
+    expect_gauges(&fx, "2", "1", "0.250");
+    aw_scheduler_stop(s);
+    teardown(&fx);
+}
+
+/* No gauges with the interval 0, nor with a backend without due_stats
+ * (asked once, then never again); scheduling works the same. */
+static void test_due_gauges_absent(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    aw_error err;
+    aw_scheduler *s;
+    fx.cfg->schedule.stats_interval_ms = 0;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    put_junk(&fx, "1:a", 1000);
+    assert_int_equal(aw_scheduler_round(s, 2000), 1);
+    expect_no_gauges(&fx);
+    aw_scheduler_stop(s);
+
+    /* The memory backend without its due_stats slot (sessions opened from
+     * now on get this driver). */
+    fx.cfg->schedule.stats_interval_ms = 10000;
+    static aw_state_driver no_stats;
+    no_stats = aw_state_memory_driver;
+    no_stats.due_stats = NULL;
+    const aw_state_driver *memory = fx.ctx.state->driver;
+    fx.ctx.state->driver = &no_stats;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    put_junk(&fx, "1:b", 1000);
+    assert_int_equal(aw_scheduler_round(s, 2000), 1);
+    assert_int_equal(aw_scheduler_round(s, 30000), 0);
+    expect_no_gauges(&fx);
+    aw_scheduler_stop(s);
+    fx.ctx.state->driver = memory;
+    teardown(&fx);
+}
+
 /* Which configurations can schedule: not ClickHouse state (no due index),
  * not transactional replies. */
 static void test_unavailable_rule(void **state)
@@ -599,6 +714,8 @@ int main(void)
         cmocka_unit_test(test_round_executes_and_removes),
         cmocka_unit_test(test_round_busy_releases),
         cmocka_unit_test(test_round_drops_unreadable),
+        cmocka_unit_test(test_due_gauges),
+        cmocka_unit_test(test_due_gauges_absent),
         cmocka_unit_test(test_thread_runs_due),
         cmocka_unit_test(test_value_format),
         cmocka_unit_test(test_unavailable_rule),

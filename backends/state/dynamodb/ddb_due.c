@@ -32,6 +32,9 @@
 
 #define DDB_DUE_BUCKETS 8
 #define DDB_DUE_MAX_CANDIDATES 100000 /* bound on one take's read */
+/* Bound on one due_stats' read: past it, pages are still read for the
+ * buckets in flight, then it stops (partial). */
+#define DDB_DUE_STATS_MAX_SCANNED 100000
 
 /* A due item seen by a take's Query. */
 typedef struct due_cand {
@@ -174,13 +177,34 @@ static int collect(void *ud, const aw_ddb_record *r)
     return 0;
 }
 
+/* What a pass over the buckets is for: a take's candidates (cands), or
+ * due_stats' counts (stats, reading at most DDB_DUE_STATS_MAX_SCANNED
+ * items in all). */
+typedef struct bucket_pass {
+    due_cands *cands;
+    aw_due_stats *stats;
+} bucket_pass;
+
+/* due_stats: every item read back is a waiting one (the filter's). */
+static int count_waiting(void *ud, const aw_ddb_record *r)
+{
+    aw_due_stats *st = ud;
+    if (!r->has_due)
+        return 0;
+    if (!st->waiting++ || r->due_ms < st->oldest_due_ms)
+        st->oldest_due_ms = r->due_ms;
+    return 0;
+}
+
 /* Read every bucket's due, unleased items: the buckets' Queries in flight
  * at once, then each bucket's further pages. */
 static aw_status read_buckets(ddb_session *s, const char *ns, const char *kind, int64_t due_now,
-                              int64_t now, due_cands *c, aw_error *err)
+                              int64_t now, bucket_pass *pass, aw_error *err)
 {
     char *next[DDB_DUE_BUCKETS] = {0};
     bool pending[DDB_DUE_BUCKETS];
+    due_cands *c = pass->cands;
+    aw_due_stats *st = pass->stats;
     aw_status rc = aw_ddb_batch_reserve(s, DDB_DUE_BUCKETS, err);
     for (int b = 0; b < DDB_DUE_BUCKETS; b++) {
         pending[b] = true;
@@ -195,8 +219,9 @@ static aw_status read_buckets(ddb_session *s, const char *ns, const char *kind, 
                 continue;
             aw_ddb_call_clear(&s->calls[n]);
             s->calls[n].op = "Query";
-            s->calls[n].body = aw_ddb_build_due_query(s->b->url.table, s->keys[b].data,
-                                                      s->keys[b].len, due_now, now, next[b]);
+            s->calls[n].body =
+                (st ? aw_ddb_build_due_stats_query : aw_ddb_build_due_query)(
+                    s->b->url.table, s->keys[b].data, s->keys[b].len, due_now, now, next[b]);
             if (!s->calls[n].body)
                 rc = aw_ddb_nomem(err);
             which[n++] = b;
@@ -207,16 +232,27 @@ static aw_status read_buckets(ddb_session *s, const char *ns, const char *kind, 
         for (size_t j = 0; rc == AW_OK && j < n; j++) {
             int b = which[j];
             bool stopped = false;
+            uint64_t scanned = 0;
             free(next[b]);
             next[b] = NULL;
             rc = aw_ddb_call_status(&s->calls[j], err);
-            c->bucket = b;
+            if (c)
+                c->bucket = b;
             if (rc == AW_OK)
-                rc = aw_ddb_parse_query(s->calls[j].resp.data, s->calls[j].resp.len, collect, c,
-                                        &stopped, &next[b], err);
-            if (rc == AW_OK && c->nomem)
+                rc = aw_ddb_parse_query_scanned(s->calls[j].resp.data, s->calls[j].resp.len,
+                                                c ? collect : count_waiting,
+                                                c ? (void *)c : (void *)st, &stopped, &next[b],
+                                                &scanned, err);
+            if (rc == AW_OK && c && c->nomem)
                 rc = aw_ddb_nomem(err);
-            pending[b] = next[b] != NULL && !c->full;
+            if (st)
+                st->items += scanned;
+            pending[b] = next[b] != NULL && !(c && c->full);
+        }
+        if (st && st->items >= DDB_DUE_STATS_MAX_SCANNED) {
+            for (int b = 0; b < DDB_DUE_BUCKETS; b++)
+                st->partial = st->partial || pending[b];
+            break;
         }
     }
     for (int b = 0; b < DDB_DUE_BUCKETS; b++)
@@ -323,7 +359,7 @@ aw_status aw_ddb_due_take(void *ss, const char *ns, const char *kind, int64_t no
     ddb_session *s = ss;
     due_cands c = {0};
     int64_t now = aw_time_now_ms();
-    aw_status rc = read_buckets(s, ns, kind, now_ms, now, &c, err);
+    aw_status rc = read_buckets(s, ns, kind, now_ms, now, &(bucket_pass){.cands = &c}, err);
     if (rc == AW_OK) {
         if (c.n > 1) /* c.v is NULL when nothing is due */
             qsort(c.v, c.n, sizeof(*c.v), cand_cmp);
@@ -332,5 +368,20 @@ aw_status aw_ddb_due_take(void *ss, const char *ns, const char *kind, int64_t no
     cands_free(&c);
     if (rc == AW_OK && *n > 1)
         qsort(out, *n, sizeof(*out), item_cmp); /* a later window may win older items */
+    return rc;
+}
+
+/* The buckets' Queries as a take's, with only aw_due projected: ScannedCount
+ * sums to the pool's items, the Items returned are the waiting ones. Cost:
+ * the pool is read (a take reads it too, every schedule.poll_ms), at most
+ * DDB_DUE_STATS_MAX_SCANNED items plus one page per bucket: about 1 read
+ * unit per 4 KB of items (consistent reads), one round trip per 1 MB page
+ * and bucket, the 8 buckets in flight at once. */
+aw_status aw_ddb_due_stats(void *ss, const char *ns, const char *kind, int64_t now_ms,
+                           aw_due_stats *out, aw_error *err)
+{
+    aw_status rc = read_buckets(ss, ns, kind, now_ms, aw_time_now_ms(),
+                                &(bucket_pass){.stats = out}, err);
+    out->has_oldest = rc == AW_OK && out->waiting > 0;
     return rc;
 }

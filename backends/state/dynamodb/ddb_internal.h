@@ -70,6 +70,8 @@ aw_status aw_ddb_due_take(void *s, const char *ns, const char *kind, int64_t now
                           size_t limit, int64_t lease_ms, aw_due_item *out, size_t *n,
                           aw_error *err);
 aw_status aw_ddb_due_done(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
+aw_status aw_ddb_due_stats(void *s, const char *ns, const char *kind, int64_t now_ms,
+                           aw_due_stats *out, aw_error *err);
 aw_status aw_ddb_due_release(void *s, const aw_state_key *k, uint64_t token, int64_t retry_at_ms,
                              aw_error *err);
 

@@ -225,6 +225,14 @@ aw_status aw_ddb_parse_query(const char *body, size_t len,
                              int (*fn)(void *ud, const aw_ddb_record *r), void *ud,
                              bool *stopped, char **next, aw_error *err)
 {
+    return aw_ddb_parse_query_scanned(body, len, fn, ud, stopped, next, NULL, err);
+}
+
+aw_status aw_ddb_parse_query_scanned(const char *body, size_t len,
+                                     int (*fn)(void *ud, const aw_ddb_record *r), void *ud,
+                                     bool *stopped, char **next, uint64_t *scanned,
+                                     aw_error *err)
+{
     *next = NULL;
     *stopped = false;
     json_t *j = json_loadb(body ? body : "", len, 0, NULL);
@@ -232,6 +240,10 @@ aw_status aw_ddb_parse_query(const char *body, size_t len,
     if (!json_is_array(items)) {
         json_decref(j);
         return aw_error_set(err, AW_INTERNAL, "dynamodb: Query answer without Items");
+    }
+    if (scanned) {
+        json_int_t sc = json_integer_value(json_object_get(j, "ScannedCount"));
+        *scanned = sc > 0 ? (uint64_t)sc : 0;
     }
     size_t i;
     json_t *it;

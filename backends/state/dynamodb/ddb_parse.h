@@ -76,6 +76,12 @@ aw_status aw_ddb_parse_record(const char *body, size_t len, const char *field,
 aw_status aw_ddb_parse_query(const char *body, size_t len,
                              int (*fn)(void *ud, const aw_ddb_record *r), void *ud,
                              bool *stopped, char **next, aw_error *err);
+/* The same, and *scanned (may be NULL) receives the page's ScannedCount
+ * (items read before the filter; 0 when absent). */
+aw_status aw_ddb_parse_query_scanned(const char *body, size_t len,
+                                     int (*fn)(void *ud, const aw_ddb_record *r), void *ud,
+                                     bool *stopped, char **next, uint64_t *scanned,
+                                     aw_error *err);
 
 /* Table check of create(): DescribeTable's answer names a key schema of pk
  * (HASH, B) and sk (RANGE, B); *active = TableStatus ACTIVE. AW_CONFIG with

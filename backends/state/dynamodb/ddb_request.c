@@ -337,12 +337,15 @@ char *aw_ddb_build_due_put(const char *table, const aw_ddb_key *k, int64_t due_m
     return dump(req, failed);
 }
 
-char *aw_ddb_build_due_query(const char *table, const void *pk, size_t pk_len, int64_t due_now,
-                             int64_t now_ms, const char *start_key)
+/* The due query of a take, or of stats (due_only: only aw_due comes
+ * back). */
+static char *due_query(const char *table, const void *pk, size_t pk_len, int64_t due_now,
+                       int64_t now_ms, const char *start_key, bool due_only)
 {
     json_t *values = json_object();
     json_t *req = json_pack("{s:s, s:b}", "TableName", table, "ConsistentRead", 1);
     int failed = !req || !values || put(values, ":p", jb(pk, pk_len)) ||
+                 (due_only && put(req, "ProjectionExpression", json_string(AW_DDB_A_DUE))) ||
                  put(values, ":due", jn_i64(due_now)) || put(values, ":now", jn_i64(now_ms)) ||
                  put(req, "KeyConditionExpression", json_string("pk = :p")) ||
                  put(req, "FilterExpression",
@@ -352,6 +355,18 @@ char *aw_ddb_build_due_query(const char *table, const void *pk, size_t pk_len, i
         failed = put(req, "ExclusiveStartKey", json_loads(start_key, 0, NULL));
     json_decref(values);
     return dump(req, failed);
+}
+
+char *aw_ddb_build_due_query(const char *table, const void *pk, size_t pk_len, int64_t due_now,
+                             int64_t now_ms, const char *start_key)
+{
+    return due_query(table, pk, pk_len, due_now, now_ms, start_key, false);
+}
+
+char *aw_ddb_build_due_stats_query(const char *table, const void *pk, size_t pk_len,
+                                   int64_t due_now, int64_t now_ms, const char *start_key)
+{
+    return due_query(table, pk, pk_len, due_now, now_ms, start_key, true);
 }
 
 char *aw_ddb_build_due_lease(const char *table, const aw_ddb_key *k, int64_t due_ms,

@@ -109,6 +109,11 @@ char *aw_ddb_build_due_put(const char *table, const aw_ddb_key *k, int64_t due_m
  * now_ms (the filter runs after the read: a bucket is read whole). */
 char *aw_ddb_build_due_query(const char *table, const void *pk, size_t pk_len, int64_t due_now,
                              int64_t now_ms, const char *start_key);
+/* The same query for due_stats: only aw_due is returned (the read costs
+ * the same; the answer is smaller). ScannedCount is the bucket's items,
+ * Count (the Items) its waiting ones. */
+char *aw_ddb_build_due_stats_query(const char *table, const void *pk, size_t pk_len,
+                                   int64_t due_now, int64_t now_ms, const char *start_key);
 /* Lease the item iff its due time is still due_ms and it has no live
  * lease: a new token, lease until now + lease_ms. ReturnValues ALL_NEW. */
 char *aw_ddb_build_due_lease(const char *table, const aw_ddb_key *k, int64_t due_ms,

@@ -269,6 +269,12 @@ static aw_status f_due_release(void *s, const aw_state_key *k, uint64_t token,
     GUARD();
     return aw_state_due_release(S->inner, k, token, retry_at_ms, err);
 }
+static aw_status f_due_stats(void *s, const char *ns, const char *kind, int64_t now_ms,
+                             aw_due_stats *out, aw_error *err)
+{
+    GUARD();
+    return aw_state_due_stats(S->inner, ns, kind, now_ms, out, err);
+}
 
 const aw_state_driver aw_state_faulty_driver = {
     .name = "faulty",
@@ -295,4 +301,5 @@ const aw_state_driver aw_state_faulty_driver = {
     .due_take = f_due_take,
     .due_done = f_due_done,
     .due_release = f_due_release,
+    .due_stats = f_due_stats,
 };

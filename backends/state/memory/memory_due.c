@@ -260,3 +260,22 @@ aw_status aw_mem_due_release(aw_mem_due *d, const aw_state_key *k, uint64_t toke
         return aw_error_set(err, AW_CONFLICT, "due item lease not held with this token");
     return AW_OK;
 }
+
+void aw_mem_due_stats(aw_mem_due *d, const char *ns, const char *kind, int64_t now_ms,
+                      aw_due_stats *out)
+{
+    pthread_mutex_lock(&d->mu);
+    int64_t mono = aw_mono_now_ms();
+    for (size_t i = 0; i < d->n; i++) {
+        const mem_due_item *it = &d->items[i];
+        if (strcmp(it->kind, kind) != 0 || strcmp(it->ns, ns) != 0)
+            continue;
+        out->items++;
+        if (it->due_ms > now_ms || lease_live(it, mono))
+            continue;
+        if (!out->waiting++ || it->due_ms < out->oldest_due_ms)
+            out->oldest_due_ms = it->due_ms;
+    }
+    pthread_mutex_unlock(&d->mu);
+    out->has_oldest = out->waiting > 0;
+}

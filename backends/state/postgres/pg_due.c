@@ -21,6 +21,19 @@ static aw_status pool_name(pg_session *s, const char *ns, const char *kind, aw_e
     return AW_OK;
 }
 
+/* $1 pool, $2 now_ms of pool (ns, kind): take and stats. p borrows s->key. */
+static aw_status pool_params(pg_session *s, const char *ns, const char *kind, int64_t now_ms,
+                             aw_pg_params *p, aw_error *err)
+{
+    aw_status rc = pool_name(s, ns, kind, err);
+    if (rc != AW_OK)
+        return rc;
+    aw_pg_params_init(p);
+    aw_pg_param_bytes(p, s->key.data, s->key.len);
+    aw_pg_param_i64(p, now_ms);
+    return AW_OK;
+}
+
 /* $1 pool, $2 tenant, $3 id of item k. p borrows s->key and k. */
 static aw_status item_params(pg_session *s, const aw_state_key *k, aw_pg_params *p, aw_error *err)
 {
@@ -90,12 +103,9 @@ aw_status aw_pgs_due_take(void *ss, const char *ns, const char *kind, int64_t no
     pg_session *s = ss;
     aw_pg_params p;
     PGresult *r = NULL;
-    aw_status rc = pool_name(s, ns, kind, err);
+    aw_status rc = pool_params(s, ns, kind, now_ms, &p, err);
     if (rc != AW_OK)
         return rc;
-    aw_pg_params_init(&p);
-    aw_pg_param_bytes(&p, s->key.data, s->key.len);
-    aw_pg_param_i64(&p, now_ms);
     aw_pg_param_i64(&p, (int64_t)limit);
     aw_pg_param_i64(&p, lease_ms < AW_PG_MAX_TTL_MS ? lease_ms : AW_PG_MAX_TTL_MS);
     rc = aw_pg_exec(&s->conn, AW_PG_DUE_TAKE, &p, &r, err);
@@ -138,4 +148,33 @@ aw_status aw_pgs_due_release(void *ss, const aw_state_key *k, uint64_t token, in
     aw_pg_param_i64(&p, (int64_t)token);
     aw_pg_param_i64(&p, retry_at_ms);
     return run_item(s, AW_PG_DUE_RELEASE, &p, "due item lease not held with this token", err);
+}
+
+/* One statement (AW_PG_DUE_STATS, pg_sql.c: its plans and cost). */
+aw_status aw_pgs_due_stats(void *ss, const char *ns, const char *kind, int64_t now_ms,
+                           aw_due_stats *out, aw_error *err)
+{
+    pg_session *s = ss;
+    aw_pg_params p;
+    PGresult *r = NULL;
+    aw_status rc = pool_params(s, ns, kind, now_ms, &p, err);
+    if (rc != AW_OK)
+        return rc;
+    rc = aw_pg_exec(&s->conn, AW_PG_DUE_STATS, &p, &r, err);
+    if (rc != AW_OK)
+        return rc;
+    if (PQntuples(r) != 1 || PQnfields(r) != 3) {
+        PQclear(r);
+        return aw_error_set(err, AW_INTERNAL, "postgres due_stats: unexpected result");
+    }
+    int64_t waiting = aw_pg_get_i64(r, 0, 1);
+    out->items = (uint64_t)aw_pg_get_i64(r, 0, 0);
+    /* The two counts are one snapshot, so due >= due and leased; clamp
+     * anyway rather than wrap. */
+    out->waiting = waiting > 0 ? (uint64_t)waiting : 0;
+    out->has_oldest = !PQgetisnull(r, 0, 2);
+    if (out->has_oldest)
+        out->oldest_due_ms = aw_pg_get_i64(r, 0, 2);
+    PQclear(r);
+    return AW_OK;
 }

@@ -312,6 +312,29 @@ static const aw_pg_stmt_def stmts[AW_PG_STMT_COUNT] = {
                            "RETURNING 1",
                            5},
 
+    /* stats: $1 pool, $2 now_ms -> items, waiting, oldest due_ms (NULL
+     * when none). Reads only, one snapshot. Plans (migrations 0004,
+     * 0007): items and the due count are index-only range scans of
+     * aw_state_due_pool_due (O(rows of the pool) and O(due rows), a few ms
+     * per 100k entries); the live leases are counted on the partial index
+     * aw_state_due_leased (only rows ever leased and not yet done: about
+     * replicas x batch_size); the oldest is the first row of the due-ordered
+     * range that is not leased (as a take finds it). Waiting is "due"
+     * minus "due and leased": the filter on lease_until would otherwise
+     * fetch every due row from the heap. */
+    [AW_PG_DUE_STATS] = {"aw_due_stats",
+                         "SELECT (SELECT count(*) FROM aw_state_due WHERE pool = $1::bytea), "
+                         "  (SELECT count(*) FROM aw_state_due "
+                         "    WHERE pool = $1::bytea AND due_ms <= $2::bigint) "
+                         "  - (SELECT count(*) FROM aw_state_due "
+                         "      WHERE pool = $1::bytea AND lease_until > now() "
+                         "        AND due_ms <= $2::bigint), "
+                         "  (SELECT due_ms FROM aw_state_due "
+                         "    WHERE pool = $1::bytea AND due_ms <= $2::bigint "
+                         "      AND (lease_until IS NULL OR lease_until <= now()) "
+                         "    ORDER BY due_ms LIMIT 1)",
+                         2},
+
     /* Reaper chunks: $1 rows at most, $2 grace ms (rows must have expired
      * that long ago). SKIP LOCKED: a reaper never waits for a worker, nor
      * for another process's reaper. The expiry is checked again on the row

@@ -547,5 +547,6 @@ const aw_state_driver aw_state_postgres_driver = {
     .due_take = aw_pgs_due_take,
     .due_done = aw_pgs_due_done,
     .due_release = aw_pgs_due_release,
+    .due_stats = aw_pgs_due_stats,
     .migrate = pg_migrate,
 };

@@ -227,6 +227,32 @@ static const char *const sources[AW_RS_COUNT] = {
         "redis.call('ZREM', KEYS[2], ARGV[1])\n"
         "redis.call('ZADD', KEYS[1], d, ARGV[1])\n"
         "return 1\n",
+
+    [AW_RS_DUE_STATS] =
+        /* Reads only. Waiting = the waiting set up to now_ms (ZCOUNT) plus
+         * the expired leases (a take moves them back first) whose item is
+         * due: at most 1,000 of those are looked at, as in a take, and
+         * partial is 1 when there were more. Due times are read from the
+         * items (exact text), not from the scores (doubles). */
+        LUA_DUE_NOW
+        "local due_now = tonumber(ARGV[1])\n"
+        "local waiting = redis.call('ZCOUNT', KEYS[1], '-inf', ARGV[1])\n"
+        "local oldest, oldest_n = '', nil\n"
+        "local function seen(m)\n"
+        "  local h = redis.call('HGET', KEYS[3], m)\n"
+        "  local d = h and string.match(h, '^(%-?%d+):')\n"
+        "  if not d or tonumber(d) > due_now then return false end\n"
+        "  if not oldest_n or tonumber(d) < oldest_n then oldest, oldest_n = d, tonumber(d) end\n"
+        "  return true\n"
+        "end\n"
+        "local first = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1)\n"
+        "if first[1] then seen(first[1]) end\n"
+        "local now = server_ms()\n"
+        "for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)) do\n"
+        "  if seen(m) then waiting = waiting + 1 end\n"
+        "end\n"
+        "local partial = redis.call('ZCOUNT', KEYS[2], '-inf', now) > 1000 and 1 or 0\n"
+        "return {redis.call('HLEN', KEYS[3]), waiting, oldest, partial}\n",
 };
 
 static const char *const names[AW_RS_COUNT] = {
@@ -245,6 +271,7 @@ static const char *const names[AW_RS_COUNT] = {
     [AW_RS_DUE_TAKE] = "due_take",
     [AW_RS_DUE_DONE] = "due_done",
     [AW_RS_DUE_RELEASE] = "due_release",
+    [AW_RS_DUE_STATS] = "due_stats",
 };
 
 const char *aw_redis_script_source(aw_redis_script s)

@@ -960,6 +960,19 @@ static void rs_due_cmd(rs_session *s, aw_redis_cmd *cmd, aw_redis_script script,
         aw_redis_cmd_arg(cmd, s->b->tokens_key, s->b->tokens_len);
 }
 
+/* Start a pool script (take: with the token counter; stats) with its
+ * first argument, now_ms. */
+static aw_status rs_due_pool_cmd(rs_session *s, const char *ns, const char *kind, int64_t now_ms,
+                                 aw_redis_cmd *cmd, aw_redis_script script, aw_error *err)
+{
+    aw_status rc = rs_due_keys(s, ns, kind, NULL, err);
+    if (rc != AW_OK)
+        return rc;
+    rs_due_cmd(s, cmd, script, script == AW_RS_DUE_TAKE);
+    aw_redis_cmd_num(cmd, now_ms);
+    return AW_OK;
+}
+
 static aw_status rs_due_put(void *ss, const aw_state_key *k, int64_t due_ms, const void *val,
                             size_t len, aw_error *err)
 {
@@ -1023,11 +1036,9 @@ static aw_status rs_due_take(void *ss, const char *ns, const char *kind, int64_t
     rs_session *s = ss;
     aw_redis_cmd cmd;
     redisReply *r = NULL;
-    aw_status rc = rs_due_keys(s, ns, kind, NULL, err);
+    aw_status rc = rs_due_pool_cmd(s, ns, kind, now_ms, &cmd, AW_RS_DUE_TAKE, err);
     if (rc != AW_OK)
         return rc;
-    rs_due_cmd(s, &cmd, AW_RS_DUE_TAKE, true);
-    aw_redis_cmd_num(&cmd, now_ms);
     aw_redis_cmd_num(&cmd, (int64_t)limit);
     aw_redis_cmd_num(&cmd, rs_ttl(lease_ms));
     rc = rs_run(s, &cmd, "due_take", &r, err);
@@ -1074,6 +1085,36 @@ static aw_status rs_due_release(void *ss, const aw_state_key *k, uint64_t token,
     return rs_due_token_op(ss, k, AW_RS_DUE_RELEASE, token, &retry_at_ms, err);
 }
 
+/* One script (AW_RS_DUE_STATS), so one round trip, read-only. Cost on the
+ * server: HLEN O(1), ZCOUNT and the oldest waiting item O(log n), plus the
+ * expired leases (normally none: a take moves them back) at most 1,000
+ * HGETs: independent of the pool's size. */
+static aw_status rs_due_stats(void *ss, const char *ns, const char *kind, int64_t now_ms,
+                              aw_due_stats *out, aw_error *err)
+{
+    rs_session *s = ss;
+    aw_redis_cmd cmd;
+    redisReply *r = NULL;
+    aw_status rc = rs_due_pool_cmd(s, ns, kind, now_ms, &cmd, AW_RS_DUE_STATS, err);
+    if (rc == AW_OK)
+        rc = rs_run(s, &cmd, "due_stats", &r, err);
+    if (rc != AW_OK)
+        return rc;
+    int64_t partial = 0;
+    redisReply *const *e = r->element;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 || !rs_reply_u64(e[0], &out->items) ||
+        !rs_reply_u64(e[1], &out->waiting) || e[2]->type != REDIS_REPLY_STRING ||
+        (e[2]->len > 0 && !rs_reply_i64(e[2], &out->oldest_due_ms)) ||
+        !rs_reply_i64(e[3], &partial))
+        rc = rs_unexpected(s, "due_stats", err);
+    else {
+        out->has_oldest = e[2]->len > 0;
+        out->partial = partial != 0;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 const aw_state_driver aw_state_redis_driver = {
     .name = "redis",
     .caps = AW_STATE_CAP_ATOMIC,
@@ -1099,4 +1140,5 @@ const aw_state_driver aw_state_redis_driver = {
     .due_take = rs_due_take,
     .due_done = rs_due_done,
     .due_release = rs_due_release,
+    .due_stats = rs_due_stats,
 };

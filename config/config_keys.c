@@ -472,7 +472,7 @@ static const aw_config_key keys[] = {
     {.path = "schedule.stats_interval_ms", .type = AW_KEY_INT64,
      .offset = AW_CFG(schedule.stats_interval_ms), .def_num = 10000, .min = 0, .max = 3600000,
      .help = "How often each replica's scheduler reads the due index's counts for the "
-             "acteon_due_items, acteon_due_waiting and acteon_due_oldest_lag_seconds "
+             "acteon_due_pool_items, acteon_due_waiting and acteon_due_oldest_lag_seconds "
              "gauges (one state call each time; its cost per backend: docs/scheduling.md). "
              "0 = off (the gauges are absent)."},
 

@@ -136,10 +136,10 @@ static void due_pool_gauges(aw_buf *o, aw_metrics *m)
     if (!atomic_load(&m->due_stats_seen))
         return;
     aw_buf_printf(o,
-                  "# HELP acteon_due_items Items in the due index's pool of scheduled actions "
+                  "# HELP acteon_due_pool_items Items in the due index's pool of scheduled actions "
                   "(docs/scheduling.md): waiting and leased.\n"
-                  "# TYPE acteon_due_items gauge\n"
-                  "acteon_due_items{kind=\"%s\"} %llu\n",
+                  "# TYPE acteon_due_pool_items gauge\n"
+                  "acteon_due_pool_items{kind=\"%s\"} %llu\n",
                   AW_SCHEDULE_KIND, atomic_load(&m->due_pool_items));
     aw_buf_printf(o,
                   "# HELP acteon_due_waiting Scheduled actions due and not taken by any replica "

@@ -42,7 +42,7 @@ due_gauges() {
     local url
     url=$(metrics_url "$T/$1.log")
     [ -n "$url" ] && curl -sf --max-time 2 "$url" >"$T/$1.metrics" || return 1
-    DUE_ITEMS=$(metric 'acteon_due_items{kind="scheduled"}' "$T/$1.metrics")
+    DUE_ITEMS=$(metric 'acteon_due_pool_items{kind="scheduled"}' "$T/$1.metrics")
     DUE_WAITING=$(metric 'acteon_due_waiting{kind="scheduled"}' "$T/$1.metrics")
     DUE_LAG=$(metric 'acteon_due_oldest_lag_seconds{kind="scheduled"}' "$T/$1.metrics")
     [ -n "$DUE_ITEMS" ] && [ -n "$DUE_WAITING" ] && [ -n "$DUE_LAG" ]

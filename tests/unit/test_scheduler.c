@@ -444,7 +444,7 @@ static char *render(fixture *fx)
 static void expect_gauges(fixture *fx, const char *items, const char *waiting, const char *lag)
 {
     char *m = render(fx), want[128];
-    snprintf(want, sizeof(want), "\nacteon_due_items{kind=\"scheduled\"} %s\n", items);
+    snprintf(want, sizeof(want), "\nacteon_due_pool_items{kind=\"scheduled\"} %s\n", items);
     if (!strstr(m, want))
         fail_msg("want %s in:\n%s", want, m);
     snprintf(want, sizeof(want), "\nacteon_due_waiting{kind=\"scheduled\"} %s\n", waiting);
@@ -459,7 +459,7 @@ static void expect_gauges(fixture *fx, const char *items, const char *waiting, c
 static void expect_no_gauges(fixture *fx)
 {
     char *m = render(fx);
-    assert_null(strstr(m, "acteon_due_items{"));
+    assert_null(strstr(m, "acteon_due_pool_items{"));
     assert_null(strstr(m, "acteon_due_waiting"));
     assert_null(strstr(m, "acteon_due_oldest_lag_seconds"));
     assert_non_null(strstr(m, "acteon_due_items_total{")); /* the counters are there */

@@ -656,7 +656,7 @@ static aw_status mem_set(void *s, const aw_state_key *k, const void *val, size_t
                          int64_t ttl_ms, uint64_t *version, aw_error *err)
 {
     bool written;
-    uint64_t cur;
+    uint64_t cur = 0; /* set when rc == AW_OK; -O3 (GCC 12) cannot see it */
     aw_status rc = mem_write_value(s, k, val, len, ttl_ms, MEM_ALWAYS, 0, &written, &cur, err);
     if (rc == AW_OK && version)
         *version = cur;

@@ -259,6 +259,21 @@ topic_has() { [ "$(count_topic "$1")" -ge "$2" ]; }
 # hook_calls_at_least N: the webhook target logged at least N calls.
 hook_calls_at_least() { [ "$(wc -l <"$HOOK_LOG")" -ge "$1" ]; }
 
+# group_settled N LOG...: the workers that write LOG... hold all N
+# partitions between them, each having last said "assigned" (the eager
+# protocol revokes everything first): the rebalances after the last join
+# are over. A worker's first "assigned" is not enough: the next member's
+# join revokes it again, for seconds on the mock cluster.
+group_settled() {
+    local want=$1 sum=0 f last; shift
+    for f in "$@"; do
+        last=$(grep -E '\[consumer\] (assigned|revoked) ' "$f" | tail -1)
+        case "$last" in *"] assigned "*) ;; *) return 1 ;; esac
+        sum=$((sum + $(sed -n 's/.*, \([0-9]*\) in total.*/\1/p' <<<"$last")))
+    done
+    [ "$sum" -eq "$want" ]
+}
+
 # For tests that kill a worker while it calls (kill9_body.sh,
 # schedule_kill9_body.sh, rules_lock_body.sh): each worker calls its own
 # path of the webhook target (HOOK_URL/<name>), started with --peer-log

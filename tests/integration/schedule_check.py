@@ -12,11 +12,17 @@
       reply of its execution (record_id ...:run, the same source), executed.
       Replies may be repeated (idempotent by record_id) but one record_id
       never has two outcomes.
-      With --crash (schedule_kill9_body.sh): an action may have more than
-      one webhook call, each judged by kill9_check.py against the crash
-      bound; here every call, not only the first, must arrive no earlier
-      than its not_before, and each action still has one `scheduled` and
-      one execution record_id, each with one outcome."""
+      One reply message of the execution per action (the item is done
+      once).
+      With --crash --killed PATH (schedule_kill9_body.sh): an action may
+      have more than one webhook call, each judged by kill9_check.py
+      against the crash bound; here every call, not only the first, must
+      arrive no earlier than its not_before, and each action still has one
+      `scheduled` and one execution record_id, each with one outcome. An
+      action the killed worker called (webhook path PATH) may have its
+      execution reply twice: the killed worker sent it, but died before
+      its due_done, and the next holder of the item answers from the done
+      record."""
 import argparse
 import datetime
 import json
@@ -53,11 +59,14 @@ def check(a):
             due[x["id"]] = parse(x["not_before"])
     bad = []
     calls = {}
+    by_killed = set()
     for line in open(a.peer_log):
         f = line.rstrip("\n").split("\t")
         if len(f) < 7:
             continue
         calls.setdefault(f[0], []).append(int(f[6]))  # realtime ms at arrival
+        if a.killed and len(f) >= 10 and f[9] == a.killed:
+            by_killed.add(f[0])
     for aid, when in due.items():
         got = calls.get(aid, [])
         if len(got) != 1 and not (a.crash and got):
@@ -72,6 +81,7 @@ def check(a):
     first = {}    # (action id, kind) -> position of the first reply
     rids = {}     # (action id, kind) -> its record_ids
     n_replies = 0
+    runs = {}     # action id -> execution reply messages
     for pos, line in enumerate(open(a.replies)):
         if not line.strip():
             continue
@@ -93,6 +103,12 @@ def check(a):
         first.setdefault((r["action_id"], kind), pos)
         rids.setdefault((r["action_id"], kind), set()).add(rid)
         n_replies += 1
+        if kind == "run":
+            runs[r["action_id"]] = runs.get(r["action_id"], 0) + 1
+    for aid, n in runs.items():
+        if n > (2 if aid in by_killed else 1):
+            bad.append(f"{aid}: {n} execution replies"
+                       f"{' (called by the killed worker)' if aid in by_killed else ''}")
     for (aid, kind), ids in rids.items():
         if len(ids) != 1:
             bad.append(f"{aid}: {len(ids)} {kind} record_ids {sorted(ids)}, want 1")
@@ -111,7 +127,8 @@ def check(a):
     print(f"{len(due)} actions: each scheduled, then executed"
           f"{f' ({again} call(s) again after the crash)' if a.crash else ' once'}, never early; "
           f"first call's lateness ms min {late[0]} median {late[len(late) // 2]} max {late[-1]}; "
-          f"{n_replies} reply messages for {len(outcome)} record_ids")
+          f"{n_replies} reply messages for {len(outcome)} record_ids "
+          f"({sum(1 for n in runs.values() if n > 1)} execution replies sent twice)")
 
 
 ap = argparse.ArgumentParser()
@@ -127,5 +144,6 @@ c.add_argument("--peer-log", required=True)
 c.add_argument("--slack-ms", type=int, default=5)
 c.add_argument("--crash", action="store_true",
                help="repeated calls allowed here (kill9_check.py judges them)")
+c.add_argument("--killed", help="the killed worker's webhook path (with --crash)")
 args = ap.parse_args()
 gen(args) if args.cmd == "gen" else check(args)

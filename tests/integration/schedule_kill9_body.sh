@@ -27,9 +27,10 @@
 # Asserted:
 #  - every action answered `scheduled` (record_id <topic>:<p>:<o>) and then
 #    finished `executed` under one execution record_id (...:run), each
-#    record_id with one outcome (a reply may be repeated: a survivor that
-#    re-takes an item whose reply w2 sent before its due_done answers from
-#    the done record and sends it again), offsets committed at the end,
+#    record_id with one outcome, the execution replied once (twice only
+#    for an action w2 called: w2 sent the reply and died before its
+#    due_done, so the survivor that re-takes the item answers from the
+#    done record and sends it again), offsets committed at the end,
 #    nothing in the DLQ;
 #  - every webhook call, the repeated ones too, arrives no earlier than the
 #    action's not_before (5 ms clock granularity; schedule_check.py --crash);
@@ -96,7 +97,7 @@ stop_worker "$W1"
 stop_worker "$W3"
 # Every answer queued is in the peer log once the target has stopped.
 stop_webhook
-python3 "$CHECK" check --crash --actions "$T/actions.jsonl" --replies "$T/replies.jsonl" \
+python3 "$CHECK" check --crash --killed /hook/w2 --actions "$T/actions.jsonl" --replies "$T/replies.jsonl" \
     --peer-log "$PEER_LOG" || fail "scheduled actions"
 python3 "$AW_SOURCE_DIR/tests/integration/kill9_check.py" --calls "$PEER_LOG" --ids "$T/ids.txt" \
     --killed /hook/w2 --kill-before "$KILL_BEFORE" --kill-after "$KILL_AFTER" \

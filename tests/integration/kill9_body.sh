@@ -44,7 +44,6 @@
 start_kafka "$ACTIONS_TOPIC:8" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 PEER_LOG="$T/hook.peer"
 start_webhook --delay-ms "${KILL9_DELAY_MS:-50-100}" --peer-log "$PEER_LOG"
-BASE_URL=$HOOK_URL
 THREADS=${KILL9_THREADS:-8}
 WEBHOOK_EXTRA="max_concurrency = ${KILL9_CONCURRENCY:-32};"
 # Leases long enough that live workers keep theirs: with 3 s leases (and 6 s
@@ -60,13 +59,7 @@ MAX_IN_FLIGHT=1024
 # /metrics: w2's state write latencies just before the kill (a diagnostic
 # printed with the counts; nothing is asserted on them).
 EXTRA_CONFIG='http = { listen = "127.0.0.1:0"; };'
-for w in w1 w2 w3; do
-    HOOK_URL="$BASE_URL/$w"
-    write_config "$T/$w.conf"
-done
-cp "$T/w1.conf" "$T/worker.conf" # produce_file reads it
-"$WORKER" --log-level warn migrate -c "$T/w1.conf" >"$T/migrate.log" 2>&1 \
-    || fail "migrate: $(cat "$T/migrate.log")"
+write_worker_configs w1 w2 w3
 
 TOTAL=${KILL9_TOTAL:-6000}
 DUPS=${KILL9_DUPS:-600}

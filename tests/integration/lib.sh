@@ -278,6 +278,20 @@ group_settled() {
 # schedule_kill9_body.sh, rules_lock_body.sh): each worker calls its own
 # path of the webhook target (HOOK_URL/<name>), started with --peer-log
 # PEER_LOG.
+# write_worker_configs NAME...: $T/NAME.conf for each worker (write_config),
+# calling its own path HOOK_URL/NAME; the first is also $T/worker.conf
+# (produce_file reads it); then the schema is migrated.
+write_worker_configs() {
+    local base=$HOOK_URL w
+    for w in "$@"; do
+        HOOK_URL="$base/$w"
+        write_config "$T/$w.conf"
+    done
+    HOOK_URL=$base
+    cp "$T/$1.conf" "$T/worker.conf"
+    "$WORKER" --log-level warn migrate -c "$T/$1.conf" >"$T/migrate.log" 2>&1 \
+        || fail "migrate: $(cat "$T/migrate.log")"
+}
 # calls_of PATH N: the target has answered at least N calls made to PATH.
 calls_of() { [ "$(awk -F'\t' -v p="$1" '$10 == p' "$PEER_LOG" | wc -l)" -ge "$2" ]; }
 # in_flight_at PATH N: the target is handling at least N calls to PATH right

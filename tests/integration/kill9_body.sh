@@ -38,13 +38,12 @@
 # contract does not allow for it: a state backend slower than the answers
 # come (records queue for a recorder thread); the worker's
 # acteon_done_record_lag_seconds, printed below, shows it.
-KILL9_LINGER_MS=2   # COMPLETE_LINGER_MS in worker/pipeline_records.c
-KILL9_MARGIN_MS=20
+# KILL9_LINGER_MS (2 ms, COMPLETE_LINGER_MS in worker/pipeline_records.c)
+# and KILL9_MARGIN_MS (20 ms) are set in lib.sh.
 
 start_kafka "$ACTIONS_TOPIC:8" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 PEER_LOG="$T/hook.peer"
 start_webhook --delay-ms "${KILL9_DELAY_MS:-50-100}" --peer-log "$PEER_LOG"
-BASE_URL=$HOOK_URL
 THREADS=${KILL9_THREADS:-8}
 WEBHOOK_EXTRA="max_concurrency = ${KILL9_CONCURRENCY:-32};"
 # Leases long enough that live workers keep theirs: with 3 s leases (and 6 s
@@ -60,13 +59,7 @@ MAX_IN_FLIGHT=1024
 # /metrics: w2's state write latencies just before the kill (a diagnostic
 # printed with the counts; nothing is asserted on them).
 EXTRA_CONFIG='http = { listen = "127.0.0.1:0"; };'
-for w in w1 w2 w3; do
-    HOOK_URL="$BASE_URL/$w"
-    write_config "$T/$w.conf"
-done
-cp "$T/w1.conf" "$T/worker.conf" # produce_file reads it
-"$WORKER" --log-level warn migrate -c "$T/w1.conf" >"$T/migrate.log" 2>&1 \
-    || fail "migrate: $(cat "$T/migrate.log")"
+write_worker_configs w1 w2 w3
 
 TOTAL=${KILL9_TOTAL:-6000}
 DUPS=${KILL9_DUPS:-600}
@@ -77,8 +70,6 @@ distinct_replies() { read_topic "$REPLY_TOPIC" '%s\n' | python3 -c '
 import json, sys
 print(len({(r["source"]["partition"], r["source"]["offset"]) for r in map(json.loads, filter(str.strip, sys.stdin))}))'; }
 has_distinct_replies() { [ "$(distinct_replies)" -ge "$1" ]; }
-# calls_of PATH N: the target has answered at least N calls made to PATH.
-calls_of() { [ "$(awk -F'\t' -v p="$1" '$10 == p' "$PEER_LOG" | wc -l)" -ge "$2" ]; }
 
 start_worker w1 "$T/w1.conf"; W1=$WORKER_PID
 start_worker w2 "$T/w2.conf"; W2=$WORKER_PID
@@ -96,19 +87,9 @@ wait_for 60 "w2 under way" calls_of /hook/w2 $((TOTAL / 12))
 url=$(metrics_url "$T/w2.log")
 [ -z "$url" ] || curl -sf --max-time 5 "$url" >"$T/w2.metrics" || true
 # ... and with calls under way right now (not between batches or in a
-# rebalance): the kill must find some in flight. Read without a python
-# start-up, so the kill follows within a few ms.
-w2_in_flight() {
-    local n
-    n=$(curl -sf --max-time 2 "http://127.0.0.1:$HOOK_PORT/stats" |
-        sed -n 's/.*"\/hook\/w2": \([0-9]*\).*/\1/p')
-    [ "${n:-0}" -ge "$1" ]
-}
-wait_for 60 "w2 with calls in flight" w2_in_flight 8
-KILL_BEFORE=${EPOCHREALTIME//[.,]/}
-kill -KILL "$W2"
-KILL_AFTER=${EPOCHREALTIME//[.,]/}
-wait "$W2" 2>/dev/null || true
+# rebalance): the kill must find some in flight.
+wait_for 60 "w2 with calls in flight" in_flight_at /hook/w2 8
+kill9_timed "$W2"
 echo "killed w2 at ${KILL_BEFORE}..${KILL_AFTER} us after $(wc -l <"$PEER_LOG") calls"
 start_worker w3 "$T/w3.conf"; W3=$WORKER_PID
 

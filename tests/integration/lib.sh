@@ -266,6 +266,66 @@ workers_assigned() {
 # hook_calls_at_least N: the webhook target logged at least N calls.
 hook_calls_at_least() { [ "$(wc -l <"$HOOK_LOG")" -ge "$1" ]; }
 
+# group_settled N LOG...: the workers that write LOG... hold all N
+# partitions between them, each having last said "assigned" (the eager
+# protocol revokes everything first): the rebalances after the last join
+# are over. A worker's first "assigned" is not enough: the next member's
+# join revokes it again, for seconds on the mock cluster.
+group_settled() {
+    local want=$1 sum=0 f last; shift
+    for f in "$@"; do
+        last=$(grep -E '\[consumer\] (assigned|revoked) ' "$f" | tail -1)
+        case "$last" in *"] assigned "*) ;; *) return 1 ;; esac
+        sum=$((sum + $(sed -n 's/.*, \([0-9]*\) in total.*/\1/p' <<<"$last")))
+    done
+    [ "$sum" -eq "$want" ]
+}
+
+# For tests that kill a worker while it calls (kill9_body.sh,
+# schedule_kill9_body.sh, rules_lock_body.sh): each worker calls its own
+# path of the webhook target (HOOK_URL/<name>), started with --peer-log
+# PEER_LOG.
+# write_worker_configs NAME...: $T/NAME.conf for each worker (write_config),
+# calling its own path HOOK_URL/NAME; the first is also $T/worker.conf
+# (produce_file reads it); then the schema is migrated.
+write_worker_configs() {
+    local base=$HOOK_URL w
+    for w in "$@"; do
+        HOOK_URL="$base/$w"
+        write_config "$T/$w.conf"
+    done
+    HOOK_URL=$base
+    cp "$T/$1.conf" "$T/worker.conf"
+    "$WORKER" --log-level warn migrate -c "$T/$1.conf" >"$T/migrate.log" 2>&1 \
+        || fail "migrate: $(cat "$T/migrate.log")"
+}
+# calls_of PATH N: the target has answered at least N calls made to PATH.
+calls_of() { [ "$(awk -F'\t' -v p="$1" '$10 == p' "$PEER_LOG" | wc -l)" -ge "$2" ]; }
+# in_flight_at PATH N: the target is handling at least N calls to PATH right
+# now (its /stats). Read without a python start-up, so a kill can follow
+# within a few ms.
+in_flight_at() {
+    local n
+    n=$(curl -sf --max-time 2 "http://127.0.0.1:$HOOK_PORT/stats" |
+        sed -n "s|.*\"$1\": \([0-9]*\).*|\1|p")
+    [ "${n:-0}" -ge "$2" ]
+}
+# kill9_timed PID: SIGKILL PID and reap it; KILL_BEFORE and KILL_AFTER are
+# the realtime clock (us) just before and just after kill(2), for
+# kill9_check.py. bash's builtin kill and $EPOCHREALTIME: no fork between.
+kill9_timed() {
+    KILL_BEFORE=${EPOCHREALTIME//[.,]/}
+    kill -KILL "$1"
+    KILL_AFTER=${EPOCHREALTIME//[.,]/}
+    wait "$1" 2>/dev/null || true
+}
+# kill9_check.py's window (the documented crash bound, docs/operations.md
+# "Crashes"): the completion linger (COMPLETE_LINGER_MS in
+# worker/pipeline_records.c) and the margin for what lies between the
+# target's clock and the worker's record (kill9_body.sh says what it covers).
+KILL9_LINGER_MS=2
+KILL9_MARGIN_MS=20
+
 # replies_distinct: how many distinct source messages (partition, offset)
 # the reply topic answers; has_distinct_replies N: at least N of them.
 replies_distinct() { read_topic "$REPLY_TOPIC" '%s\n' | python3 -c '

@@ -35,7 +35,10 @@ write_config "$T/worker.conf"
 start_worker w1 "$T/worker.conf"; W1=$WORKER_PID
 start_worker w2 "$T/worker.conf"; W2=$WORKER_PID
 start_worker w3 "$T/worker.conf"; W3=$WORKER_PID
-wait_for 60 "partitions at all three workers" workers_assigned w1 w2 w3
+# The group settled, not only joined: a rebalance after the actions are
+# produced would stall the first window's burst and split it over two.
+wait_for 60 "the group settled over the three workers" \
+    group_settled 8 "$T/w1.log" "$T/w2.log" "$T/w3.log"
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total $TOTAL --dups 0 --bad 0 \
     --ids "$T/ids.txt" >"$T/batch.jsonl"
 python3 -c "

@@ -21,9 +21,10 @@ write_config "$T/worker.conf"
 start_worker w1 "$T/worker.conf"; W1=$WORKER_PID
 start_worker w2 "$T/worker.conf"; W2=$WORKER_PID
 start_worker w3 "$T/worker.conf"; W3=$WORKER_PID
-all_assigned() { grep -qs "assigned" "$T/w1.log" && grep -qs "assigned" "$T/w2.log" &&
-                 grep -qs "assigned" "$T/w3.log"; }
-wait_for 60 "partitions at all three workers" all_assigned
+# Settled, not merely assigned once: a rebalance still under way at the
+# produce can hold the partitions past the first not_before.
+wait_for 60 "the 8 partitions settled at the three workers" \
+    group_settled 8 "$T/w1.log" "$T/w2.log" "$T/w3.log"
 
 now_ms() { python3 -c "import time; print(int(time.time() * 1000))"; }
 CHECK="$AW_SOURCE_DIR/tests/integration/schedule_check.py"

@@ -4,10 +4,7 @@
 # again only the actions whose calls were in flight at the kill or answered
 # within the completion linger before it, each with a higher fencing token,
 # and nothing is lost. See kill9_body.sh.
-source "$(dirname "$0")/lib.sh"
-[ -n "${AW_TEST_DYNAMODB_URL:-}" ] || { echo "SKIP: AW_TEST_DYNAMODB_URL not set (scripts/test-servers.sh starts dynalite)"; exit 77; }
-STATE_BACKEND=dynamodb
-STATE_URL="$AW_TEST_DYNAMODB_URL"
+#
 # dynalite is one Node thread, about 1k operations/s: fewer actions, a
 # longer lease (with 6 s, as in test_scaleout_dynamodb.sh, the live worker
 # lost 24 leases of its own calls here; real DynamoDB answers in ms) and
@@ -21,9 +18,6 @@ source "$(dirname "$0")/lib.sh"
 [ -n "${AW_TEST_DYNAMODB_URL:-}" ] || { echo "SKIP: AW_TEST_DYNAMODB_URL not set (scripts/test-servers.sh starts dynalite)"; exit 77; }
 STATE_BACKEND=dynamodb
 STATE_URL="$AW_TEST_DYNAMODB_URL"
-# dynalite is one Node thread, about 1k operations/s: fewer actions and a
-# longer lease (with 6 s, as in test_scaleout_dynamodb.sh, the live worker
-# lost 24 leases of its own calls here; real DynamoDB answers in ms).
 KILL9_TOTAL=1200
 KILL9_DUPS=120
 KILL9_LEASE_MS=15000

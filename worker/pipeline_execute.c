@@ -77,6 +77,19 @@ void aw_pipeline_give_up_lease(batch *b, item *it)
     }
 }
 
+void aw_pipeline_release_lease(batch *b, item *it, const char *whose)
+{
+    if (it->lease)
+        aw_lease_keeper_remove(b->ctx->keeper, &it->lease, 1);
+    it->lease = 0;
+    aw_state_key key = aw_pipeline_job_key(it->job);
+    aw_error err;
+    if (aw_state_lease_release(b->p->state, &key, it->token, &err) != AW_OK &&
+        err.code != AW_CONFLICT)
+        AW_DEBUG("worker", "%s: releasing the lease of %s: %s", it->job->record.record_id, whose,
+                 err.msg);
+}
+
 /* Book the results of one round: final ones are outcomes; after a hard
  * stop, one that never started gives its lease back (so another replica
  * need not wait for it to expire) and is abandoned. */

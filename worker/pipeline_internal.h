@@ -124,6 +124,10 @@ bool aw_pipeline_execute(batch *b);
 
 /* The item's lease is no longer ours (pipeline_execute.c). */
 void aw_pipeline_give_up_lease(batch *b, item *it);
+/* Give the item's dedup lease back before anything ran under it (best
+ * effort: it expires anyway) and stop renewing it; `whose` says in the
+ * debug log what it was (pipeline_execute.c). */
+void aw_pipeline_release_lease(batch *b, item *it, const char *whose);
 
 /* Rules (pipeline_rules.c), used only when rules are configured: the
  * verdict of a prepared item (suppressed, rejected for a key field, or a

@@ -67,21 +67,6 @@ static aw_status call_acquire(aw_state_session *s, void *items, size_t n, aw_err
     return rc;
 }
 
-/* Give the dedup lease back (best effort: it expires anyway) and stop
- * renewing it. */
-static void release_lease(batch *b, item *it)
-{
-    if (it->lease)
-        aw_lease_keeper_remove(b->ctx->keeper, &it->lease, 1);
-    it->lease = 0;
-    aw_state_key key = aw_pipeline_job_key(it->job);
-    aw_error err;
-    if (aw_state_lease_release(b->p->state, &key, it->token, &err) != AW_OK &&
-        err.code != AW_CONFLICT)
-        AW_DEBUG("worker", "%s: releasing the lease of a lock waiter: %s",
-                 it->job->record.record_id, err.msg);
-}
-
 /* Waited too long: failed or, with on_timeout = "dlq", rejected to the DLQ;
  * nothing ran, so no done record and token 0. */
 static void timed_out(batch *b, item *it, int64_t waited_ms)
@@ -127,7 +112,7 @@ static void held_elsewhere(batch *b, item *it)
     if (!j->lock_wait_since_mono)
         j->lock_wait_since_mono = now;
     int64_t waited = now - j->lock_wait_since_mono;
-    release_lease(b, it);
+    aw_pipeline_release_lease(b, it, "a lock waiter");
     if (waited > it->lock->max_wait_ms) {
         timed_out(b, it, waited);
         return;

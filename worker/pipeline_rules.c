@@ -135,15 +135,7 @@ static aw_status call_increment(aw_state_session *s, void *items, size_t n, aw_e
  * effort: it expires anyway) and the keeper stops renewing it. */
 static void give_back_lease(batch *b, item *it)
 {
-    if (it->lease)
-        aw_lease_keeper_remove(b->ctx->keeper, &it->lease, 1);
-    it->lease = 0;
-    aw_state_key key = aw_pipeline_job_key(it->job);
-    aw_error err;
-    if (aw_state_lease_release(b->p->state, &key, it->token, &err) != AW_OK &&
-        err.code != AW_CONFLICT)
-        AW_DEBUG("worker", "%s: releasing a throttled lease: %s", it->job->record.record_id,
-                 err.msg);
+    aw_pipeline_release_lease(b, it, "a throttled action");
     it->token = 0; /* nothing ran under the lease */
     it->provider = -1;
 }

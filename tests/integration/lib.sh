@@ -256,6 +256,31 @@ count_topic() { read_topic "$1" 'x\n' | wc -l; }
 # topic_has TOPIC N: true when TOPIC holds at least N messages.
 topic_has() { [ "$(count_topic "$1")" -ge "$2" ]; }
 
+# migrate_and_check CONF: the schema migrated (log $T/migrate.log) and the
+# configuration accepted by `config check`, or the test fails saying which.
+migrate_and_check() {
+    "$WORKER" --log-level warn migrate -c "$1" >"$T/migrate.log" 2>&1 \
+        || fail "migrate: $(cat "$T/migrate.log")"
+    "$WORKER" config check -c "$1" >"$T/config-check.log" 2>&1 \
+        || fail "config check: $(cat "$T/config-check.log")"
+}
+
+# start_settled_group PARTITIONS CONF NAME...: a worker NAME on CONF for each
+# name (pids in GROUP_PIDS, in order), then wait until they hold the
+# PARTITIONS partitions between them with the rebalances over
+# (group_settled).
+start_settled_group() {
+    local parts=$1 conf=$2 w logs=()
+    shift 2
+    GROUP_PIDS=()
+    for w in "$@"; do
+        start_worker "$w" "$conf"
+        GROUP_PIDS+=("$WORKER_PID")
+        logs+=("$T/$w.log")
+    done
+    wait_for 60 "the $parts partitions settled at $*" group_settled "$parts" "${logs[@]}"
+}
+
 # workers_assigned NAME...: each worker NAME (log $T/NAME.log) has been
 # assigned partitions.
 workers_assigned() {
@@ -296,8 +321,7 @@ write_worker_configs() {
     done
     HOOK_URL=$base
     cp "$T/$1.conf" "$T/worker.conf"
-    "$WORKER" --log-level warn migrate -c "$T/$1.conf" >"$T/migrate.log" 2>&1 \
-        || fail "migrate: $(cat "$T/migrate.log")"
+    migrate_and_check "$T/$1.conf"
 }
 # calls_of PATH N: the target has answered at least N calls made to PATH.
 calls_of() { [ "$(awk -F'\t' -v p="$1" '$10 == p' "$PEER_LOG" | wc -l)" -ge "$2" ]; }

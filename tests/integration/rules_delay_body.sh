@@ -28,17 +28,10 @@ rules = (
     on_limit = \"delay\"; }
 );"
 write_config "$T/worker.conf"
-"$WORKER" --log-level warn migrate -c "$T/worker.conf" >"$T/migrate.log" 2>&1 \
-    || fail "migrate: $(cat "$T/migrate.log")"
-"$WORKER" config check -c "$T/worker.conf" >/dev/null || fail "config check"
-
-start_worker w1 "$T/worker.conf"; W1=$WORKER_PID
-start_worker w2 "$T/worker.conf"; W2=$WORKER_PID
-start_worker w3 "$T/worker.conf"; W3=$WORKER_PID
+migrate_and_check "$T/worker.conf"
 # The group settled, not only joined: a rebalance after the actions are
 # produced would stall the first window's burst and split it over two.
-wait_for 60 "the group settled over the three workers" \
-    group_settled 8 "$T/w1.log" "$T/w2.log" "$T/w3.log"
+start_settled_group 8 "$T/worker.conf" w1 w2 w3
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total $TOTAL --dups 0 --bad 0 \
     --ids "$T/ids.txt" >"$T/batch.jsonl"
 python3 -c "
@@ -62,9 +55,7 @@ python3 "$AW_SOURCE_DIR/tests/integration/rules_delay_check.py" --ids "$T/ids.tx
     || fail "delaying throttle"
 [ "$(count_topic "$DLQ_TOPIC")" -eq 0 ] || fail "DLQ copies: $(count_topic "$DLQ_TOPIC")"
 pass "3 workers on $STATE_BACKEND: 100 executions per window, the rest delayed and executed once"
-stop_worker "$W1"
-stop_worker "$W2"
-stop_worker "$W3"
+for pid in "${GROUP_PIDS[@]}"; do stop_worker "$pid"; done
 # The rule's verdicts at each replica (information: the group shares the work).
 for w in w1 w2 w3; do
     echo "$w: $(grep -o 'executed=[0-9]*' "$T/$w.log" | tail -1)"

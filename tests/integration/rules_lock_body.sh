@@ -39,9 +39,7 @@ for w in w1 w2 w3; do
     write_config "$T/$w.conf"
 done
 cp "$T/w1.conf" "$T/worker.conf" # produce_file reads it
-"$WORKER" --log-level warn migrate -c "$T/worker.conf" >"$T/migrate.log" 2>&1 \
-    || fail "migrate: $(cat "$T/migrate.log")"
-"$WORKER" config check -c "$T/worker.conf" >/dev/null || fail "config check"
+migrate_and_check "$T/worker.conf"
 
 start_worker w1 "$T/w1.conf"; W1=$WORKER_PID
 start_worker w2 "$T/w2.conf"; W2=$WORKER_PID

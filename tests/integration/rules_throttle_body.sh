@@ -22,19 +22,14 @@ EXTRA_CONFIG="rules = (
     key = \"{namespace}:{action_type}\"; max_count = 100; window_s = $WINDOW_S; }
 );"
 write_config "$T/worker.conf"
-"$WORKER" --log-level warn migrate -c "$T/worker.conf" >"$T/migrate.log" 2>&1 \
-    || fail "migrate: $(cat "$T/migrate.log")"
-"$WORKER" config check -c "$T/worker.conf" >/dev/null || fail "config check"
+migrate_and_check "$T/worker.conf"
 
 window_now() { python3 -c "import time; print(int(time.time() * 1000) // ($WINDOW_S * 1000))"; }
 W_START=$(window_now)
 
 # The workers first, the actions once all three hold partitions: the three
 # then count on the shared counter at the same time.
-start_worker w1 "$T/worker.conf"; W1=$WORKER_PID
-start_worker w2 "$T/worker.conf"; W2=$WORKER_PID
-start_worker w3 "$T/worker.conf"; W3=$WORKER_PID
-wait_for 60 "partitions at all three workers" workers_assigned w1 w2 w3
+start_settled_group 8 "$T/worker.conf" w1 w2 w3
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 600 --dups 0 --bad 0 \
     --ids "$T/ids.txt" >"$T/batch.jsonl"
 produce_file "$T/batch.jsonl"
@@ -86,9 +81,7 @@ if [ "${AUDIT_BACKEND:-memory}" != memory ]; then
         || fail "the table shows no rule: $(cat "$T/table.txt")"
     pass "audit ($AUDIT_BACKEND): --rule finds 1 suppressed, 499 throttled, 100 executed"
 fi
-stop_worker "$W1"
-stop_worker "$W2"
-stop_worker "$W3"
+for pid in "${GROUP_PIDS[@]}"; do stop_worker "$pid"; done
 # How the work was shared (information, not a condition: the group decides).
 for w in w1 w2 w3; do
     echo "$w: $(grep -o 'executed=[0-9]* .*throttled=[0-9]*' "$T/$w.log" | tail -1)"

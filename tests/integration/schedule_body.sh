@@ -14,17 +14,10 @@ start_webhook --peer-log "$PEER_LOG"
 EXTRA_CONFIG="schedule = { poll_ms = 100; stats_interval_ms = 200; };
 http = { listen = \"127.0.0.1:0\"; };"
 write_config "$T/worker.conf"
-"$WORKER" --log-level warn migrate -c "$T/worker.conf" >"$T/migrate.log" 2>&1 \
-    || fail "migrate: $(cat "$T/migrate.log")"
-"$WORKER" config check -c "$T/worker.conf" >/dev/null || fail "config check"
-
-start_worker w1 "$T/worker.conf"; W1=$WORKER_PID
-start_worker w2 "$T/worker.conf"; W2=$WORKER_PID
-start_worker w3 "$T/worker.conf"; W3=$WORKER_PID
+migrate_and_check "$T/worker.conf"
 # Settled, not merely assigned once: a rebalance still under way at the
 # produce can hold the partitions past the first not_before.
-wait_for 60 "the 8 partitions settled at the three workers" \
-    group_settled 8 "$T/w1.log" "$T/w2.log" "$T/w3.log"
+start_settled_group 8 "$T/worker.conf" w1 w2 w3
 
 now_ms() { python3 -c "import time; print(int(time.time() * 1000))"; }
 CHECK="$AW_SOURCE_DIR/tests/integration/schedule_check.py"
@@ -77,9 +70,7 @@ if [ "${AUDIT_BACKEND:-memory}" != memory ]; then
     wait_for 30 "200 scheduled and 200 executed (:run) audit records" audit_has
     pass "audit ($AUDIT_BACKEND): 200 scheduled records and 200 execution records"
 fi
-stop_worker "$W1"
-stop_worker "$W2"
-stop_worker "$W3"
+for pid in "${GROUP_PIDS[@]}"; do stop_worker "$pid"; done
 # Which replica ran what (information: whoever polled first).
 for w in w1 w2 w3; do
     echo "$w: $(grep -o 'executed=[0-9]*' "$T/$w.log" | tail -1)"

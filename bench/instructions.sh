@@ -59,6 +59,6 @@ for i in "${!bins[@]}"; do
     [ "$total" -gt 0 ] || { echo "instructions: no callgrind counts for $bin" >&2; exit 1; }
     per=$((total / actions))
     [ -n "$first" ] || first=$per
-    ratio=$(awk -v a="$per" -v b="$first" 'BEGIN {printf "%.2f", a / b}')
+    ratio=$(awk -v a="$per" -v b="$first" 'BEGIN {printf "%.3f", a / b}')
     printf '| %s | %d | %d | %d | %s |\n' "$bin" "$actions" "$total" "$per" "$ratio"
 done

@@ -671,7 +671,9 @@ rss_flat() {
 # histograms (claim_batch, complete_batch, throttle increments, lock_acquire,
 # due_put, due_take) over N. Lease and lock releases have no histogram: they
 # are not in that column (docs/performance.md says where they add one).
-RULE_CASES=(none suppress throttle-allow throttle-reject throttle-delay lock-distinct scheduled none)
+# AW_BENCH_RULE_CASES: a subset, in the order given (e.g. "none lock-distinct
+# none"); the ratio needs "none" first and last.
+read -r -a RULE_CASES <<<"${AW_BENCH_RULE_CASES:-none suppress throttle-allow throttle-reject throttle-delay lock-distinct scheduled none}"
 # rules_window_s: the first of a day, a week, 30 days, a year whose current
 # window (aligned on the epoch, as the worker's) ends more than 2 h from now.
 rules_window_s() {
@@ -733,7 +735,7 @@ $(rule_conf "$c" "$win")" prepare_run "$combo" "$run" "$d" "$THREADS" "$N" 32 "$
                 echo "# $st $c"
                 echo "load: $LOAD"
                 echo "worker: $FILL cpu_s=$CPU state_calls=$calls"
-                grep -E '^acteon_(outcomes_total|rule_verdicts_total|[a-z_]+_seconds_count) ' <<<"$metrics" || true
+                grep -E '^acteon_(outcomes_total|rule_verdicts_total)\{|^acteon_(claim|complete|throttle_count|lock_acquire|due_put|due_take)_seconds_(count|sum) ' <<<"$metrics" || true
             } >"$d/figures"
             cat "$d/figures" >&2
             rate=$(kv rate "$FILL")

@@ -22,7 +22,8 @@
 # Ratios are to figures measured in this same run (machines are noisy: the
 # ratios hold, absolute times do not) and to the seed's published figures.
 # The curves (threads, payload) repeat steps 1, 2 and 4 per point; rss is one
-# long drain sampled from /proc.
+# long drain sampled from /proc; rules repeats steps 1 and 4 once per rule
+# verdict case and state backend (see rules_table).
 #
 # Servers: Redis, PostgreSQL, ClickHouse and dynalite (DynamoDB) are started
 # with scripts/test-servers.sh unless their AW_TEST_<NAME>_URL is already

@@ -3,6 +3,7 @@
  *
  *   bench_load -b BROKERS -t TOPIC -n N [--prefix P] [--rate PER_S]
  *              [--provider NAME] [--unique] [--payload-bytes B]
+ *              [--not-before-s S]
  *
  * Every 10th action repeats the identity of the action 5 before it (10%
  * duplicates, each seen after its original was produced) unless --unique.
@@ -12,6 +13,9 @@
  * part a producer controls) to exactly B bytes with a "pad" string field
  * (bench/run.sh payload); without it the payload is about 70 bytes and the
  * whole action about 290.
+ * --not-before-s S gives every action a `not_before` S seconds after the
+ * start of the load (docs/scheduling.md: each is put in the due index and
+ * answered `scheduled`; bench/run.sh rules, case "scheduled").
  * metadata.sent_us is the wall time of the produce call, in microseconds:
  * bench_replies subtracts it from the reply's completed_at (the Kafka
  * CreateTime of the message is the same instant, but replies do not carry
@@ -29,6 +33,7 @@
 
 #include "bench/bench_kafka.h"
 #include "common/aw_buf.h"
+#include "common/aw_clock.h"
 #include "ingest/action.h"
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -72,7 +77,7 @@ static int pad_payload(aw_buf *p, size_t bytes)
 int main(int argc, char **argv)
 {
     const char *brokers = NULL, *topic = NULL, *prefix = "b", *provider = "noop";
-    long n = 0, payload_bytes = 0;
+    long n = 0, payload_bytes = 0, not_before_s = 0;
     bool unique = false;
     double rate = 0;
     static const struct option opts[] = {{"prefix", required_argument, NULL, 'p'},
@@ -80,6 +85,7 @@ int main(int argc, char **argv)
                                          {"provider", required_argument, NULL, 'P'},
                                          {"unique", no_argument, NULL, 'u'},
                                          {"payload-bytes", required_argument, NULL, 'B'},
+                                         {"not-before-s", required_argument, NULL, 'N'},
                                          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "b:t:n:", opts, NULL)) != -1) {
@@ -95,13 +101,25 @@ int main(int argc, char **argv)
             unique = true;
         else if (c == 'B')
             payload_bytes = atol(optarg);
+        else if (c == 'N')
+            not_before_s = atol(optarg);
         else
             return 2;
     }
-    if (!brokers || !topic || n <= 0 || payload_bytes < 0 || payload_bytes > 16 << 20) {
+    if (!brokers || !topic || n <= 0 || payload_bytes < 0 || payload_bytes > 16 << 20 ||
+        not_before_s < 0) {
         fprintf(stderr, "usage: bench_load -b BROKERS -t TOPIC -n N [--prefix P] [--rate R] "
-                        "[--provider NAME] [--unique] [--payload-bytes B (<= 16 MiB)]\n");
+                        "[--provider NAME] [--unique] [--payload-bytes B (<= 16 MiB)] "
+                        "[--not-before-s S]\n");
         return 2;
+    }
+    /* One due time for the whole load: the field is the same text in
+     * every action, so it costs nothing per action here. */
+    char not_before[80] = "";
+    if (not_before_s > 0) {
+        char at[40];
+        aw_time_format_rfc3339(aw_time_now_ms() + not_before_s * 1000, at, sizeof at);
+        snprintf(not_before, sizeof not_before, "\"not_before\":\"%s\",", at);
     }
     char errstr[256];
     long acked = 0;
@@ -134,9 +152,9 @@ int main(int argc, char **argv)
             pad_payload(&payload, (size_t)payload_bytes) != 0 ||
             aw_buf_printf(&line,
                           "{\"id\":\"%s-%ld\",\"namespace\":\"bench\",\"tenant\":\"t%ld\","
-                          "\"provider\":\"%s\",\"action_type\":\"notify\",\"payload\":%s,"
+                          "\"provider\":\"%s\",\"action_type\":\"notify\",%s\"payload\":%s,"
                           "\"metadata\":{\"sent_us\":\"%" PRId64 "\"}}",
-                          prefix, ident, ident % 8, provider, payload.data,
+                          prefix, ident, ident % 8, provider, not_before, payload.data,
                           aw_bench_now_us()) != 0) {
             fprintf(stderr, "bench_load: cannot build action %ld (payload of %ld bytes: the "
                             "smallest is about 70)\n",

@@ -11,7 +11,8 @@
 #   bench/instructions.sh [-n N] [WORKER_BINARY ...]   (default: build/acteon-worker)
 #
 # With two or more binaries it prints each one's count and its ratio to the
-# first. Needs valgrind (callgrind_control stops the worker's counting
+# first. AW_BENCH_KEEP=1 keeps the callgrind outputs (cg.I*, for
+# callgrind_annotate) and logs, and says where. Needs valgrind (callgrind_control stops the worker's counting
 # before bench/run.sh stops it) and the normal build (bench/run.sh's tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +27,7 @@ command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
     { echo "instructions: needs valgrind (callgrind)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/aw-instr.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${AW_BENCH_KEEP:-}" ] && echo "files kept in $work" >&2 || rm -rf "$work"' EXIT
 # The wrapper bench/run.sh starts as the worker: callgrind around the binary;
 # on SIGTERM it dumps the counts first (a worker under callgrind shuts down
 # too slowly for bench/run.sh's stop) and then passes the signal on.
@@ -59,6 +60,6 @@ for i in "${!bins[@]}"; do
     [ "$total" -gt 0 ] || { echo "instructions: no callgrind counts for $bin" >&2; exit 1; }
     per=$((total / actions))
     [ -n "$first" ] || first=$per
-    ratio=$(awk -v a="$per" -v b="$first" 'BEGIN {printf "%.2f", a / b}')
+    ratio=$(awk -v a="$per" -v b="$first" 'BEGIN {printf "%.3f", a / b}')
     printf '| %s | %d | %d | %d | %s |\n' "$bin" "$actions" "$total" "$per" "$ratio"
 done

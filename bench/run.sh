@@ -6,6 +6,7 @@
 #   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] threads [COMBO...]  (threads_curve)
 #   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] payload [COMBO]     (payload_curve)
 #   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] rss [COMBO]         (rss_flat)
+#   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] rules [STATE...]    (rules_table)
 #
 # For each state/audit combination, on a fresh librdkafka mock cluster
 # (tests/support/mock_cluster, a separate process like a broker):
@@ -21,7 +22,8 @@
 # Ratios are to figures measured in this same run (machines are noisy: the
 # ratios hold, absolute times do not) and to the seed's published figures.
 # The curves (threads, payload) repeat steps 1, 2 and 4 per point; rss is one
-# long drain sampled from /proc.
+# long drain sampled from /proc; rules repeats steps 1 and 4 once per rule
+# verdict case and state backend (see rules_table).
 #
 # Servers: Redis, PostgreSQL, ClickHouse and dynalite (DynamoDB) are started
 # with scripts/test-servers.sh unless their AW_TEST_<NAME>_URL is already
@@ -61,19 +63,20 @@ while getopts "n:b:" o; do
     case $o in
     n) N=$OPTARG ;;
     b) BUILD=$OPTARG ;;
-    *) echo "usage: $0 [-n ACTIONS] [-b BUILD_DIR] [STATE/AUDIT... | slow-webhook | threads [STATE/AUDIT...] | payload [STATE/AUDIT] | rss [STATE/AUDIT]]" >&2; exit 2 ;;
+    *) echo "usage: $0 [-n ACTIONS] [-b BUILD_DIR] [STATE/AUDIT... | slow-webhook | threads [STATE/AUDIT...] | payload [STATE/AUDIT] | rss [STATE/AUDIT] | rules [STATE...]]" >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
 MODE=combos
 case "${1:-}" in
-slow-webhook | threads | payload | rss) MODE=$1; shift ;;
+slow-webhook | threads | payload | rss | rules) MODE=$1; shift ;;
 esac
 COMBOS=("$@")
 if [ -z "$N" ]; then
     case $MODE in
     slow-webhook) N=20000 ;;
     rss) N=1000000 ;;
+    rules) N=50000 ;;
     *) N=100000 ;;
     esac
 fi
@@ -172,6 +175,13 @@ cpu_s() {
 # The window every table states: it bounds the drain (docs/performance.md).
 window_note() { echo "workers.max_in_flight=${AW_BENCH_MAX_IN_FLIGHT:-10000 (default)}"; }
 per1000() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.3f", c * 1000 / n }'; }
+# free_port: a TCP port nothing listens on now (for the worker's http.listen).
+free_port() {
+    python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
 
 # ---- slow-webhook: in-flight concurrency against a 50 ms provider -------
 # A webhook target (tests/support/webhook_target, one thread per connection)
@@ -585,10 +595,7 @@ rss_flat() {
     # ~250 bytes an action
     parts=$((total * 250 / PART_BUDGET + 1))
     [ $parts -ge 32 ] || parts=32
-    port=$(python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
+    port=$(free_port)
     run="rss-${combo//\//-}-$RANDOM$RANDOM"
     d="$W/$run"
     log "rss: $combo, pre-fill $total actions on $parts partitions"
@@ -638,10 +645,127 @@ print(s.getsockname()[1])')
         "peak (VmHWM) $((hwm / 1024)) MiB"
 }
 
+# ---- rules: the cost of each verdict (docs/rules.md) -----------------------
+# For each state backend given (redis postgres unless given; memory audit,
+# so the audit does not bound the figures), one drain of N unique actions
+# (bench_load --unique: every action takes its case's path exactly once, no
+# dedup answers) per case, each on a fresh mock cluster, the cases
+# interleaved: every state's "none" first, then every state's "suppress",
+# and so on, and "none" again at the end, so drift over the run shows in the
+# two baselines. "x none" is the rate over the mean of that state's two
+# baselines.
+#   none             no rules (the baseline)
+#   suppress         one rule matching every action: suppressed, no state touched
+#   throttle-allow   throttle keyed "{tenant}" (8 keys), a limit never reached:
+#                    one increment per action
+#   throttle-reject  the same with max_count 1: all but 8 throttled (increment,
+#                    then the lease released)
+#   throttle-delay   max_count 1, on_limit delay: all but 8 put in the due
+#                    index, answered "scheduled" (the drain counts that reply);
+#                    window_s is chosen so the next window starts >= 2 h later
+#                    (rules_window_s): nothing comes due during the run
+#   lock-distinct    lock keyed "{id}": a lock acquired and released per action,
+#                    never contended
+#   scheduled        no rules, every action with a not_before an hour ahead
+#                    (bench_load --not-before-s 3600): one due_put each
+# State calls per action: the counts of the worker's /metrics round-trip
+# histograms (claim_batch, complete_batch, throttle increments, lock_acquire,
+# due_put, due_take) over N. Lease and lock releases have no histogram: they
+# are not in that column (docs/performance.md says where they add one).
+# AW_BENCH_RULE_CASES: a subset, in the order given (e.g. "none lock-distinct
+# none"); the ratio needs "none" first and last.
+read -r -a RULE_CASES <<<"${AW_BENCH_RULE_CASES:-none suppress throttle-allow throttle-reject throttle-delay lock-distinct scheduled none}"
+# rules_window_s: the first of a day, a week, 30 days, a year whose current
+# window (aligned on the epoch, as the worker's) ends more than 2 h from now.
+rules_window_s() {
+    local now w
+    now=$(date +%s)
+    for w in 86400 604800 2592000 31536000; do
+        [ $((w - now % w)) -le 7200 ] || { echo $w; return; }
+    done
+    echo 31536000
+}
+# rule_conf CASE WINDOW_S: the rules group of a case (nothing for none and
+# scheduled).
+rule_conf() {
+    local m='match = { action_type = "notify"; };'
+    local t="verdict = \"throttle\"; key = \"{tenant}\"; window_s = $2;"
+    case $1 in
+    suppress) echo "rules = ( { name = \"bench\"; $m verdict = \"suppress\"; } );" ;;
+    throttle-allow) echo "rules = ( { name = \"bench\"; $m $t max_count = 1000000000; } );" ;;
+    throttle-reject) echo "rules = ( { name = \"bench\"; $m $t max_count = 1; on_limit = \"reject\"; } );" ;;
+    throttle-delay) echo "rules = ( { name = \"bench\"; $m $t max_count = 1; on_limit = \"delay\"; } );" ;;
+    lock-distinct) echo "rules = ( { name = \"bench\"; $m verdict = \"lock\"; key = \"{id}\"; } );" ;;
+    esac
+}
+# state_calls METRICS: the state round trips counted by /metrics.
+state_calls() {
+    awk '/^acteon_(claim|complete|throttle_count|lock_acquire|due_put|due_take)_seconds_count / { s += $2 }
+         END { print s + 0 }' <<<"$1"
+}
+rules_table() {
+    local states=("${COMBOS[@]}") win st combo i c run d port metrics calls rate load_opt miss
+    [ ${#states[@]} -gt 0 ] || states=(redis postgres)
+    local combos=()
+    for st in "${states[@]}"; do combos+=("$st/memory"); done
+    ensure_servers "${combos[@]}"
+    win=$(rules_window_s)
+    declare -A rates=() rowof=()
+    local rows=() order=()
+    for i in "${!RULE_CASES[@]}"; do
+        c=${RULE_CASES[$i]}
+        for combo in "${combos[@]}"; do
+            st=${combo%/*}
+            if miss=$(missing_server "$combo"); then
+                [ "$i" -gt 0 ] || { log "$combo: skipped (no server: $miss)"; rows+=("$st|skipped: no server ($miss)"); }
+                continue
+            fi
+            run="rules-$st-$c-$RANDOM$RANDOM"
+            d="$W/$run"
+            port=$(free_port)
+            load_opt=(--unique)
+            [ "$c" != scheduled ] || load_opt+=(--not-before-s 3600)
+            log "rules: $st, $c: pre-fill $N actions"
+            EXTRA_CONF="http = { listen = \"127.0.0.1:$port\"; };
+$(rule_conf "$c" "$win")" prepare_run "$combo" "$run" "$d" "$THREADS" "$N" 32 "${load_opt[@]}"
+            drain "$d" "$N"
+            metrics=$(curl -sf -m 5 "http://127.0.0.1:$port/metrics") || metrics=
+            stop_all
+            calls=$(state_calls "$metrics")
+            {
+                echo "# $st $c"
+                echo "load: $LOAD"
+                echo "worker: $FILL cpu_s=$CPU state_calls=$calls"
+                grep -E '^acteon_(outcomes_total|rule_verdicts_total)\{|^acteon_(claim|complete|throttle_count|lock_acquire|due_put|due_take)_seconds_(count|sum) ' <<<"$metrics" || true
+            } >"$d/figures"
+            cat "$d/figures" >&2
+            rate=$(kv rate "$FILL")
+            rates[$st:$c:$i]=$rate
+            order+=("$st:$c:$i")
+            rowof[$st:$c:$i]="$st|$c|$N|$rate|X|$(awk -v c="$CPU" -v n="$N" 'BEGIN { printf "%.0f", c * 1e6 / n }')|$(awk -v s="${calls:-0}" -v n="$N" -v m="${metrics:+1}" 'BEGIN { if (m) printf "%.3f", s / n; else print "-" }')|$(kv executed "$FILL")/$(kv other "$FILL")|$LOAD1"
+        done
+    done
+    local k base
+    for st in "${states[@]}"; do
+        base=$(awk -v a="${rates[$st:none:0]:-0}" -v b="${rates[$st:none:$((${#RULE_CASES[@]} - 1))]:-0}" \
+            'BEGIN { print (a + b) / 2 }')
+        for k in "${order[@]}"; do
+            [ "${k%%:*}" = "$st" ] || continue
+            rows+=("${rowof[$k]/|X|/|$(ratio "${rates[$k]}" "$base")|}")
+        done
+    done
+    echo
+    echo "rules: the cost of each verdict; N=$N unique actions per case, provider noop, memory audit," \
+        "workers.threads=$THREADS, $(window_note), throttle window_s=$win;" \
+        "x none = actions/s over the mean of the state's two none runs; $(machine)"
+    print_table "state|case|actions|actions/s|x none|CPU ms/1000|state calls/action|executed/other|load" "${rows[@]}"
+}
+
 case $MODE in
 combos) main_table ;;
 slow-webhook) slow_webhook ;;
 threads) threads_curve ;;
 payload) payload_curve ;;
 rss) rss_flat ;;
+rules) rules_table ;;
 esac

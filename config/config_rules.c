@@ -1,20 +1,45 @@
 /* The parsed parts of rules (config_keys.h): key templates, parsed once at
- * load so the worker never parses text per action. */
+ * load so the worker never parses text per action, and the machines of
+ * state_machine rules, resolved by name. */
 #include <stdio.h>
+#include <string.h>
 
 #include "common/aw_template.h"
 #include "config/config.h"
 #include "config/config_keys.h"
 
+static const aw_machine_config *machine_named(const aw_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_machines; i++)
+        if (strcmp(cfg->machines[i].name, name) == 0)
+            return &cfg->machines[i];
+    return NULL;
+}
+
+/* A state_machine rule renders its machine's fingerprint where other rules
+ * render their key: each rule gets its own parse of it. */
 aw_status aw_config_compile_rules(aw_config *cfg, aw_error *err)
 {
     for (size_t i = 0; i < cfg->n_rules; i++) {
         aw_rule_config *r = &cfg->rules[i];
-        if (r->key_template || r->key[0] == '\0')
+        const char *text = r->key;
+        const char *what = "key";
+        if (strcmp(r->verdict, "state_machine") == 0) {
+            r->machine_cfg = machine_named(cfg, r->machine);
+            if (!r->machine_cfg)
+                return aw_error_set(err, AW_CONFIG,
+                                    "%s: rules[%zu].machine: no state machine named \"%.64s\" "
+                                    "in state_machines",
+                                    cfg->source, i, r->machine);
+            text = r->machine_cfg->fingerprint;
+            what = "machine's fingerprint";
+        }
+        if (r->key_template || text[0] == '\0')
             continue;
         aw_error e;
-        if (aw_template_parse(r->key, &r->key_template, &e) != AW_OK)
-            return aw_error_set(err, e.code, "%s: rules[%zu].key: %s", cfg->source, i, e.msg);
+        if (aw_template_parse(text, &r->key_template, &e) != AW_OK)
+            return aw_error_set(err, e.code, "%s: rules[%zu].%s: %s", cfg->source, i, what,
+                                e.msg);
     }
     return AW_OK;
 }

@@ -380,6 +380,19 @@ static const char *check_machine(const void *elem, const char **key, char *why, 
     return bad ? bad : check_timeouts(m, key, why, whysz);
 }
 
+/* State names go into the keys of timeouts ("<seq>:<state>:<fingerprint>",
+ * worker/event_state.h): no ':' and a bounded length. */
+static const char *check_state_name(const char *v, char *why, size_t whysz)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > 64 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789_.-") != n) {
+        snprintf(why, whysz, "a state name is 1..64 of [A-Za-z0-9_.-] (got \"%.64s\")", v);
+        return why;
+    }
+    return NULL;
+}
+
 static const aw_config_key machine_transition_keys[] = {
     {.path = "from", .type = AW_KEY_STR_LIST, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY,
      .offset = AW_MTR(from), .count_offset = AW_MTR(n_from),
@@ -416,8 +429,9 @@ static const aw_config_key machine_keys[] = {
     {.path = "initial", .type = AW_KEY_STRING, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY,
      .offset = AW_MCH(initial), .help = "The state of an event never seen (one of states)."},
     {.path = "states", .type = AW_KEY_STR_LIST, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY,
-     .offset = AW_MCH(states), .count_offset = AW_MCH(n_states),
-     .help = "Every state of the machine, e.g. [\"open\", \"acked\", \"resolved\"]."},
+     .offset = AW_MCH(states), .count_offset = AW_MCH(n_states), .check = check_state_name,
+     .help = "Every state of the machine, e.g. [\"open\", \"acked\", \"resolved\"]: "
+             "names of 1..64 of [A-Za-z0-9_.-]."},
     {.path = "transitions", .type = AW_KEY_GROUP_LIST, .flags = AW_KEY_REQUIRED,
      .offset = AW_MCH(transitions), .count_offset = AW_MCH(n_transitions),
      .sub = machine_transition_keys,

@@ -687,6 +687,9 @@ static const error_case error_cases[] = {
     {"sm-dup-state", BASE "state_machines = ( { name = \"m\"; fingerprint = \"{id}\";\n"
                           "  initial = \"a\"; states = [\"a\", \"a\"]; transitions = (); } );\n",
      ":3: state_machines[0].states: \"a\" is listed twice"},
+    {"sm-state-name", BASE "state_machines = ( { name = \"m\"; fingerprint = \"{id}\";\n"
+                           "  initial = \"a\"; states = [\"a\", \"b:c\"]; transitions = (); } );\n",
+     ":3: state_machines[0].states[1]: a state name is 1..64 of [A-Za-z0-9_.-] (got \"b:c\")"},
     {"sm-fingerprint", BASE "state_machines = ( { name = \"m\"; fingerprint = \"{payload.}\";\n"
                             "  initial = \"a\"; states = [\"a\"]; transitions = (); } );\n",
      ":2: state_machines[0].fingerprint: unknown field {payload.} (known: {namespace} "

@@ -173,7 +173,9 @@ static void rule_counters(aw_buf *o, const aw_metrics *m)
                     {"rejected", atomic_load(&r->rejected)},
                     {"acquired", atomic_load(&r->acquired)},
                     {"waited", atomic_load(&r->waited)},
-                    {"timed_out", atomic_load(&r->timed_out)}};
+                    {"timed_out", atomic_load(&r->timed_out)},
+                    {"state_changed", atomic_load(&r->moved)},
+                    {"state_refused", atomic_load(&r->refused)}};
         for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
             aw_buf_puts(o, "acteon_rule_verdicts_total{rule=\"");
             label_value(o, r->name);
@@ -265,6 +267,10 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
     histogram(o, "acteon_lock_acquire_seconds",
               "State lock_acquire round trips of lock rules (taken or held elsewhere).",
               &m->lock_ms);
+    histogram(o, "acteon_event_move_seconds",
+              "State machine rules' moves of an event (read, compare-and-swap, again after a "
+              "lost race).",
+              &m->event_move_ms);
     histogram(o, "acteon_due_put_seconds",
               "State due_put round trips (scheduling actions with a future not_before).",
               &m->due_put_ms);

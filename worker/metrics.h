@@ -52,6 +52,8 @@ typedef struct aw_rule_counters {
     atomic_ulong acquired;    /* lock: taken, the action executes under it */
     atomic_ulong waited;      /* lock: held elsewhere, the action parked */
     atomic_ulong timed_out;   /* lock: waited longer than max_wait_ms */
+    atomic_ulong moved;       /* state_machine: the transition made, executed */
+    atomic_ulong refused;     /* state_machine: no transition, suppressed */
 } aw_rule_counters;
 
 /* Whether topic[partition] is assigned to this consumer now (the consumer's
@@ -92,6 +94,8 @@ typedef struct aw_metrics {
     aw_histogram recorder_queue; /* done records waiting for a recorder thread */
     aw_histogram throttle_ms;   /* throttle counter increments (rules) */
     aw_histogram lock_ms;       /* lock rules' lock_acquire round trips */
+    aw_histogram event_move_ms; /* state_machine rules' moves (reads and
+                                   compare-and-swaps, races included) */
     aw_histogram due_put_ms;    /* due_put round trips (scheduling) */
     aw_histogram due_take_ms;   /* due_take round trips (the scheduler) */
 

@@ -297,7 +297,7 @@ size_t aw_pipeline_run(aw_pipeline *p, aw_job **jobs, size_t n, aw_job **finishe
     prepare(&b, jobs);
     bool ok = (!b.n_schedule || aw_pipeline_schedule(&b)) && claim(&b) &&
               (!b.n_throttle || aw_pipeline_throttle(&b)) && (!b.n_lock || aw_pipeline_lock(&b)) &&
-              aw_pipeline_execute(&b);
+              (!b.n_machine || aw_pipeline_machine(&b)) && aw_pipeline_execute(&b);
     aw_lease_keeper_remove_batch(p->ctx->keeper, b.leases.first, b.leases.n);
     /* Locks still held here belong to items that did not get as far as a
      * done record (a backend failure, a hard stop): give them back. */

@@ -521,6 +521,28 @@ static void test_throttle_delay(void **state)
     teardown(&fx);
 }
 
+/* aw_rules_check_backend on a configuration of state and kafka extras and
+ * rules: its status, the message in err. */
+static aw_status check_backend(const char *kafka_extra, const char *st, const char *rules,
+                               bool best_effort, aw_error *err)
+{
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "kafka = { brokers = \"b:9092\"; group_id = \"g\"; topics = [ \"t\" ]; %s };\n"
+             "state = { %s };\naudit = { enabled = false; };\n"
+             "providers = ( { name = \"noop\"; type = \"noop\"; } );\n%s",
+             kafka_extra, st, rules);
+    aw_config *cfg;
+    if (aw_config_load_string(text, &cfg, err) != AW_OK)
+        fail_msg("config: %s", err->msg);
+    aw_status rc = aw_rules_check_backend(cfg, best_effort, err);
+    aw_config_destroy(cfg);
+    return rc;
+}
+
+#define CLICKHOUSE                                                                         \
+    "backend = \"clickhouse\"; url = \"http://127.0.0.1:1\"; allow_eventual_consistency = true;"
+
 /* on_limit = "delay" needs scheduled actions: refused (naming the key)
  * where they are unavailable, accepted elsewhere. */
 static void test_delay_needs_scheduling(void **state)
@@ -531,31 +553,56 @@ static void test_delay_needs_scheduling(void **state)
         bool ok;
     } cases[] = {
         {"backend = \"memory\";", "", true},
-        {"backend = \"clickhouse\"; url = \"http://127.0.0.1:1\"; "
-         "allow_eventual_consistency = true;",
-         "", false},
+        {CLICKHOUSE, "", false},
         {"backend = \"memory\";", "transactional_replies = true;", false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char text[1024];
-        snprintf(text, sizeof(text),
-                 "kafka = { brokers = \"b:9092\"; group_id = \"g\"; topics = [ \"t\" ]; %s };\n"
-                 "state = { %s };\naudit = { enabled = false; };\n"
-                 "providers = ( { name = \"noop\"; type = \"noop\"; } );\n"
-                 "rules = ( { name = \"lim\"; verdict = \"throttle\"; key = \"{tenant}\";\n"
-                 "  max_count = 1; window_s = 1; on_limit = \"delay\"; } );\n",
-                 cases[i].kafka_extra, cases[i].state);
-        aw_config *cfg;
         aw_error err = {0};
-        if (aw_config_load_string(text, &cfg, &err) != AW_OK)
-            fail_msg("case %zu: %s", i, err.msg);
-        aw_status rc = aw_rules_check_backend(cfg, !cases[i].ok && i == 1, &err);
+        aw_status rc = check_backend(cases[i].kafka_extra, cases[i].state,
+                                     "rules = ( { name = \"lim\"; verdict = \"throttle\"; "
+                                     "key = \"{tenant}\";\n  max_count = 1; window_s = 1; "
+                                     "on_limit = \"delay\"; } );\n",
+                                     !cases[i].ok && i == 1, &err);
         if (cases[i].ok)
             assert_int_equal(rc, AW_OK);
         else if (rc != AW_CONFIG || !strstr(err.msg, "rules[0].on_limit: \"delay\""))
             fail_msg("case %zu: got %d \"%s\"", i, rc, err.msg);
-        aw_config_destroy(cfg);
     }
+}
+
+/* A state_machine rule needs an atomic backend (refused on ClickHouse,
+ * naming the rule), and its machine's timeouts need the scheduler
+ * (refused with transactional replies; a machine without timeouts is
+ * accepted there). */
+static void test_state_machine_needs(void **state)
+{
+    (void)state;
+    static const char rule[] =
+        "rules = ( { name = \"sm\"; verdict = \"state_machine\"; machine = \"m\"; } );\n";
+    char timed[1024], plain[1024];
+    snprintf(timed, sizeof(timed),
+             "%sstate_machines = ( { name = \"m\"; fingerprint = \"{id}\"; initial = \"a\";\n"
+             "  states = [\"a\", \"b\"]; transitions = ( { from = [\"a\"]; to = \"b\"; on = \"x\"; } );\n"
+             "  timeouts = ( { in = \"b\"; after_s = 5; to = \"a\"; } ); } );\n",
+             rule);
+    snprintf(plain, sizeof(plain),
+             "%sstate_machines = ( { name = \"m\"; fingerprint = \"{id}\"; initial = \"a\";\n"
+             "  states = [\"a\", \"b\"]; transitions = ( { from = [\"a\"]; to = \"b\"; on = \"x\"; } ); } );\n",
+             rule);
+    aw_error err = {0};
+    assert_int_equal(check_backend("", "backend = \"memory\";", timed, false, &err), AW_OK);
+    assert_int_equal(check_backend("", CLICKHOUSE, plain, true, &err), AW_CONFIG);
+    assert_string_equal(err.msg, "rules[0] (\"sm\").verdict: \"state_machine\" needs an atomic "
+                                 "state backend; clickhouse is eventually consistent (two "
+                                 "replicas could both move one event from the same state)");
+    assert_int_equal(check_backend("transactional_replies = true;", "backend = \"memory\";",
+                                   timed, false, &err),
+                     AW_CONFIG);
+    assert_non_null(strstr(err.msg, "rules[0] (\"sm\").machine: state machine \"m\" has "
+                                    "timeouts, which need the due index"));
+    assert_int_equal(check_backend("transactional_replies = true;", "backend = \"memory\";",
+                                   plain, false, &err),
+                     AW_OK);
 }
 
 /* The value's header: written and read back; anything else refused. */
@@ -604,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_unavailable_rule),
         cmocka_unit_test(test_throttle_delay),
         cmocka_unit_test(test_delay_needs_scheduling),
+        cmocka_unit_test(test_state_machine_needs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -239,6 +239,14 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
                {"dropped", atomic_load(&m->due_dropped)}};
     for (size_t k = 0; k < sizeof(due) / sizeof(due[0]); k++)
         aw_buf_printf(o, "acteon_due_items_total{event=\"%s\"} %lu\n", due[k].what, due[k].v);
+    aw_buf_puts(o, "# HELP acteon_event_timeouts_total State machine timeouts this replica's "
+                   "scheduler took (docs/rules.md): fired (the event moved, recorded and "
+                   "replied) or moved_on (the event had left the state: nothing).\n"
+                   "# TYPE acteon_event_timeouts_total counter\n");
+    aw_buf_printf(o, "acteon_event_timeouts_total{result=\"fired\"} %lu\n",
+                  atomic_load(&m->event_timeouts_fired));
+    aw_buf_printf(o, "acteon_event_timeouts_total{result=\"moved_on\"} %lu\n",
+                  atomic_load(&m->event_timeouts_moved_on));
     counter(o, "acteon_rebalances_total", "Partition assignment changes.",
             atomic_load(&m->rebalances));
     gauge(o, "acteon_assigned_partitions", "Partitions currently assigned.",

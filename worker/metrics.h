@@ -86,6 +86,9 @@ typedef struct aw_metrics {
     atomic_ulong due_lost;         /* ... whose lease ran out before due_done
                                       (another replica re-takes it) */
     atomic_ulong due_dropped;      /* unreadable items removed (logged) */
+    /* State machines' timeouts (docs/rules.md), among those due items: */
+    atomic_ulong event_timeouts_fired;    /* moved their event (recorded) */
+    atomic_ulong event_timeouts_moved_on; /* found the event moved on: nothing */
     atomic_ulong rebalances;
     atomic_long assigned_partitions;
     atomic_int paused;

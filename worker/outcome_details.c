@@ -101,6 +101,20 @@ int aw_details_add_state(aw_buf *out, size_t start, const char *rule, const char
     return aw_json_obj_end(&o);
 }
 
+int aw_details_event_timeout(aw_buf *out, const char *machine, const char *fingerprint,
+                             const char *from, const char *to, int64_t seq, int64_t after_s,
+                             bool retried)
+{
+    size_t start = out->len;
+    aw_json_obj o;
+    aw_json_obj_begin(&o, out);
+    aw_json_obj_true(&o, "timeout");
+    aw_json_obj_int(&o, "after_s", after_s);
+    if (aw_json_obj_end(&o))
+        return -1;
+    return aw_details_add_state(out, start, NULL, machine, fingerprint, from, to, seq, retried);
+}
+
 int aw_details_state_refused(aw_buf *out, const char *rule, const char *machine,
                              const char *fingerprint, const char *state, const char *action_type)
 {

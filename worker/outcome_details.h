@@ -64,6 +64,12 @@ int aw_details_add_state(aw_buf *out, size_t start, const char *rule, const char
                          const char *fingerprint, const char *from, const char *to, int64_t seq,
                          bool retried);
 
+/* A state machine's timeout fired: {"timeout":true,"after_s":N,"state":
+ * {"machine","fingerprint","from","to","seq"[,"retried":true]}}. */
+int aw_details_event_timeout(aw_buf *out, const char *machine, const char *fingerprint,
+                             const char *from, const char *to, int64_t seq, int64_t after_s,
+                             bool retried);
+
 /* Suppressed by a state_machine rule, no transition allowed:
  * {"rule","reason","machine","fingerprint","state","action_type"}. */
 int aw_details_state_refused(aw_buf *out, const char *rule, const char *machine,

@@ -89,6 +89,14 @@ static void prepare(batch *b, aw_job **jobs)
             it->finished = true;
         } else if (it->job->rejected) {
             aw_pipeline_reject(it);
+        } else if (it->job->preset_details) {
+            /* Decided already (a state machine's timeout): recorded and
+             * replied as it is; nothing is claimed, nothing runs. */
+            it->outcome = it->job->preset_outcome;
+            if (aw_buf_puts(&it->details, it->job->preset_details))
+                aw_buf_reset(&it->details);
+            it->finished = true;
+            it->provider = -1;
         } else {
             it->provider = aw_provider_set_find(b->ctx->providers, it->job->action.provider);
             if (it->provider < 0)

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "common/aw_clock.h"
+#include "worker/event_state.h"
 #include "worker/pipeline.h"
 #include "worker/rules.h"
 #include "worker/schedule_item.h"
@@ -605,6 +606,57 @@ static void test_state_machine_needs(void **state)
                      AW_OK);
 }
 
+/* A state machine's timeout: the action's move into open arms it; the
+ * scheduler's round at the due time moves the event to stale, records and
+ * replies state_changed under "event:<machine>:<fingerprint>:<seq>" (no
+ * provider), and removes the item: a later round finds nothing. A timeout
+ * whose event moved on (acked meanwhile) records nothing. */
+static void test_event_timeout(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_with(&fx, "rules = ( { name = \"sm\"; verdict = \"state_machine\"; machine = \"inc\"; } );\n"
+                    "state_machines = ( { name = \"inc\"; fingerprint = \"{dedup_key}\";\n"
+                    "  initial = \"new\"; states = [\"new\", \"open\", \"acked\", \"stale\"];\n"
+                    "  transitions = ( { from = [\"new\"]; to = \"open\"; on = \"do\"; },\n"
+                    "    { from = [\"open\"]; to = \"acked\"; on = \"ack\"; } );\n"
+                    "  timeouts = ( { in = \"open\"; after_s = 60; to = \"stale\"; } ); } );\n");
+    int64_t t0 = aw_time_now_ms();
+    run(&fx, make_job(&fx, 1, "e1", 0)); /* e1: new -> open, seq 1 */
+    run(&fx, make_job(&fx, 2, "e2", 0)); /* e2: new -> open, seq 1 */
+    assert_int_equal(fx.outcomes[0].outcome, AW_OUTCOME_STATE_CHANGED);
+    aw_event_ctx c = {.state = fx.peer, .machine = &fx.cfg->machines[0], .pool = "g",
+                      .now_ms = t0};
+    aw_event_result r;
+    aw_error err;
+    assert_int_equal(aw_event_apply(&c, "e2", "ack", "ns/t/x", 1, &r, &err), AW_OK);
+    assert_int_equal(r.verdict, AW_EVENT_MOVED); /* e2 moved on: open -> acked */
+
+    aw_scheduler *s;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_round(s, t0 + 1000), 0);
+    assert_int_equal(aw_scheduler_round(s, aw_time_now_ms() + 60000), 2);
+    assert_int_equal(fx.n_outcomes, 3);
+    assert_string_equal(fx.outcomes[2].record_id, "event:inc:e1:2");
+    assert_int_equal(fx.outcomes[2].outcome, AW_OUTCOME_STATE_CHANGED);
+    assert_string_equal(fx.outcomes[2].details,
+                        "{\"timeout\":true,\"after_s\":60,\"state\":{\"machine\":\"inc\","
+                        "\"fingerprint\":\"e1\",\"from\":\"open\",\"to\":\"stale\",\"seq\":2}}");
+    assert_int_equal(atomic_load(&fx.ctx.metrics.event_timeouts_fired), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.event_timeouts_moved_on), 1);
+    aw_event e;
+    assert_int_equal(aw_event_get(fx.peer, &fx.cfg->machines[0], "e1", &e, &err), AW_OK);
+    assert_string_equal(e.state, "stale");
+    assert_int_equal(e.seq, 2);
+    assert_int_equal(aw_event_get(fx.peer, &fx.cfg->machines[0], "e2", &e, &err), AW_OK);
+    assert_string_equal(e.state, "acked");
+    /* both items removed: fired once */
+    assert_int_equal(aw_scheduler_round(s, aw_time_now_ms() + 3600000), 0);
+    assert_int_equal(fx.n_outcomes, 3);
+    aw_scheduler_stop(s);
+    teardown(&fx);
+}
+
 /* The value's header: written and read back; anything else refused. */
 static void test_value_format(void **state)
 {
@@ -652,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_throttle_delay),
         cmocka_unit_test(test_delay_needs_scheduling),
         cmocka_unit_test(test_state_machine_needs),
+        cmocka_unit_test(test_event_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -173,6 +173,9 @@ typedef struct aw_config {
     size_t n_machines;
 } aw_config;
 
+/* The state machine named name in cfg->machines, or NULL. */
+const aw_machine_config *aw_config_machine(const aw_config *cfg, const char *name);
+
 /* Load and validate. On error AW_CONFIG with err->msg naming the file, the
  * line (when libconfig knows it), the key and the problem, e.g.
  * "cfg.conf:7: workers.threads: must be between 1 and 1024 (got 0)". */

@@ -8,7 +8,7 @@
 #include "config/config.h"
 #include "config/config_keys.h"
 
-static const aw_machine_config *machine_named(const aw_config *cfg, const char *name)
+const aw_machine_config *aw_config_machine(const aw_config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->n_machines; i++)
         if (strcmp(cfg->machines[i].name, name) == 0)
@@ -25,7 +25,7 @@ aw_status aw_config_compile_rules(aw_config *cfg, aw_error *err)
         const char *text = r->key;
         const char *what = "key";
         if (strcmp(r->verdict, "state_machine") == 0) {
-            r->machine_cfg = machine_named(cfg, r->machine);
+            r->machine_cfg = aw_config_machine(cfg, r->machine);
             if (!r->machine_cfg)
                 return aw_error_set(err, AW_CONFIG,
                                     "%s: rules[%zu].machine: no state machine named \"%.64s\" "

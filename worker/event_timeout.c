@@ -18,14 +18,6 @@ bool aw_event_timeouts_configured(const aw_config *cfg)
     return false;
 }
 
-static const aw_machine_config *machine_named(const aw_config *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->n_machines; i++)
-        if (strcmp(cfg->machines[i].name, name) == 0)
-            return &cfg->machines[i];
-    return NULL;
-}
-
 /* The job of a move made by a timeout (event_timeout.h: its action) in
  * *out: 0, -1 out of memory, -2 it cannot be an action (logged). */
 static int timeout_job(const aw_config *cfg, const aw_machine_config *m, const char *fp,
@@ -48,7 +40,7 @@ static int timeout_job(const aw_config *cfg, const aw_machine_config *m, const c
     int rc = -1;
     if (text && aw_details_event_timeout(&details, m->name, fp, mv->from, mv->to, mv->seq,
                                          after_s, res->verdict == AW_EVENT_ALREADY) == 0)
-        j = aw_job_new_scheduled(AW_EVENT_NS, 0, mv->seq, text, strlen(text),
+        j = aw_job_new_scheduled(AW_EVENT_NS, -1, mv->seq, text, strlen(text),
                                  (size_t)cfg->ingest.max_message_bytes);
     free(text);
     if (j && !j->rejected) {
@@ -77,7 +69,7 @@ aw_timeout_fired aw_event_timeout_fire(const aw_config *cfg, aw_state_session *s
     int64_t seq;
     char state[AW_EVENT_STATE_MAX + 1];
     const char *fp;
-    const aw_machine_config *m = machine_named(cfg, it->tenant);
+    const aw_machine_config *m = aw_config_machine(cfg, it->tenant);
     if (aw_event_timeout_id_read(it->id, &seq, state, sizeof(state), &fp) != 0 || !m) {
         /* Not ours to read, or a machine removed from the configuration
          * since: nothing can fire. */

@@ -14,7 +14,7 @@
  * The job's action, as the reply and the audit record show it: id = the
  * record id, namespace AW_EVENT_NS, tenant the machine, provider
  * "state_machine", action_type "timeout", payload {machine, fingerprint,
- * from, to, seq}; source: topic AW_EVENT_NS, partition 0, offset the seq.
+ * from, to, seq}; source: topic AW_EVENT_NS, partition -1, offset the seq.
  *
  * Called on the scheduler's thread with its own state session. */
 #ifndef AW_EVENT_TIMEOUT_H

@@ -25,7 +25,8 @@ static int audit_usage(FILE *out)
             "  pass it to --cursor for the next page (null = no more). --all pages\n"
             "  through everything. TIME is RFC 3339 or a duration ago (15m, 2h, 7d);\n"
             "  --since is inclusive, --until exclusive. O: executed, failed,\n"
-            "  deduplicated, rejected, suppressed, throttled, scheduled.\n");
+            "  deduplicated, rejected, suppressed, throttled, scheduled,\n"
+            "  state_changed.\n");
     return out == stdout ? 0 : 2;
 }
 

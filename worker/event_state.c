@@ -23,9 +23,9 @@ int aw_event_write(const aw_event *e, aw_buf *out)
             json_decref(recent);
             return -1;
         }
-    json_t *o = json_pack("{s:s, s:I, s:I, s:o?, s:o}", "state", e->state, "seq",
+    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:o?, s:o}", "state", e->state, "seq",
                           (json_int_t)e->seq, "entered_at_ms", (json_int_t)e->entered_at_ms,
-                          "last", e->n_recent ? move_json(&e->recent[0]) : NULL, "recent",
+                          "born_ms", (json_int_t)e->born_ms, "last", e->n_recent ? move_json(&e->recent[0]) : NULL, "recent",
                           recent);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
@@ -61,14 +61,16 @@ int aw_event_read(const char *json, size_t len, aw_event *out)
     memset(out, 0, sizeof(*out));
     json_t *o = json_loadb(json, len, 0, NULL);
     const json_t *seq = json_object_get(o, "seq"), *at = json_object_get(o, "entered_at_ms");
-    const json_t *recent = json_object_get(o, "recent");
+    const json_t *recent = json_object_get(o, "recent"), *born = json_object_get(o, "born_ms");
     int rc = copy_str(json_object_get(o, "state"), out->state, sizeof(out->state)) ||
-                     !json_is_integer(seq) || !json_is_integer(at) || !json_is_array(recent)
+                     !json_is_integer(seq) || !json_is_integer(at) || !json_is_integer(born) ||
+                     !json_is_array(recent)
                  ? -1
                  : 0;
     if (rc == 0) {
         out->seq = json_integer_value(seq);
         out->entered_at_ms = json_integer_value(at);
+        out->born_ms = json_integer_value(born);
         for (size_t i = 0; rc == 0 && i < json_array_size(recent) && i < AW_EVENT_RECENT; i++)
             rc = read_move(json_array_get(recent, i), &out->recent[out->n_recent++]);
     }
@@ -203,6 +205,7 @@ static aw_status move_event(const aw_event_ctx *c, const char *fingerprint, deci
         snprintf(next.state, sizeof(next.state), "%s", res->move.to);
         next.seq = res->move.seq;
         next.entered_at_ms = c->now_ms;
+        next.born_ms = res->event.seq == 0 ? c->now_ms : res->event.born_ms;
         memmove(&next.recent[1], &next.recent[0], sizeof(next.recent[0]) * (AW_EVENT_RECENT - 1));
         next.recent[0] = res->move;
         next.n_recent = next.n_recent < AW_EVENT_RECENT ? next.n_recent + 1 : AW_EVENT_RECENT;

@@ -5,7 +5,7 @@
  *
  * Record: ns AW_EVENT_NS, tenant the machine's name, kind AW_EVENT_KIND,
  * id the rendered fingerprint; value a small JSON object
- *   {"state":S,"seq":N,"entered_at_ms":T,"last":MOVE,"recent":[MOVE,...]}
+ *   {"state":S,"seq":N,"entered_at_ms":T,"born_ms":B,"last":MOVE,"recent":[MOVE,...]}
  * MOVE = {"identity":I,"token":K,"from":F,"to":S,"seq":N}: the move that
  * made seq N, by the action of dedup identity I (its fencing token K), or
  * by a timeout (identity "timeout", token 0). `recent` holds the last
@@ -54,6 +54,9 @@ typedef struct aw_event {
     char state[AW_EVENT_STATE_MAX + 1];
     int64_t seq;           /* moves made; 0: never moved (state = initial) */
     int64_t entered_at_ms; /* wall clock of the last move; 0 when never moved */
+    int64_t born_ms;       /* wall clock of its first move (seq 1): tells this
+                              event from one of the same fingerprint that
+                              expired before it; 0 when never moved */
     aw_event_move recent[AW_EVENT_RECENT]; /* newest first */
     int n_recent;
 } aw_event;

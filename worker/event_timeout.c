@@ -25,7 +25,8 @@ static int timeout_job(const aw_config *cfg, const aw_machine_config *m, const c
 {
     const aw_event_move *mv = &res->move;
     aw_buf idb = {0};
-    if (aw_buf_printf(&idb, "event:%s:%s:%" PRId64, m->name, fp, mv->seq))
+    if (aw_buf_printf(&idb, "event:%s:%s:%" PRId64 ":%" PRId64, m->name, fp, res->event.born_ms,
+                      mv->seq))
         return -1;
     char *id = aw_buf_steal(&idb);
     json_t *msg = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s, s:s, s:I}}", "id", id,

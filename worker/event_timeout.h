@@ -5,7 +5,9 @@
  * A fired timeout that moved its event (or finds that it moved it before:
  * a retry after a crash between the move and due_done) becomes a job whose
  * outcome is already decided: state_changed, record id
- * "event:<machine>:<fingerprint>:<seq>", the details saying timeout. The
+ * "event:<machine>:<fingerprint>:<born_ms>:<seq>" (born_ms: the event's
+ * first move, so that an event forgotten after retention_s and seen again
+ * never reuses an id still in the audit trail), the details saying timeout. The
  * pipeline records and replies it like any other (no claim, no provider
  * call: a timeout is a change of state, not an action), and the scheduler
  * removes the item once both are acknowledged. A timeout whose event moved

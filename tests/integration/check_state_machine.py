@@ -5,7 +5,7 @@
 
 Per event (the machine's fingerprint) the moves, from the actions' replies
 (outcome state_changed, details.state) and the timeouts' replies (record_id
-event:<machine>:<fingerprint>:<seq>), must be seq 1..n, each once, each
+event:<machine>:<fingerprint>:<born_ms>:<seq>), must be seq 1..n, each once, each
 leaving the state the one before entered (the first leaving "new"), and no
 event may end in a state with a timeout ("open": its timeout must have
 fired). Every action has exactly one outcome (state_changed or suppressed,
@@ -88,7 +88,9 @@ for r in timeouts.values():
     st = d["state"]
     if r["outcome"] != "state_changed" or d.get("timeout") is not True:
         sys.exit(f"timeout {r['record_id']}: {r['outcome']} {d}")
-    if r["record_id"] != f"event:incident:{st['fingerprint']}:{st['seq']}":
+    parts = r["record_id"].rsplit(":", 2)
+    if parts[0] != f"event:incident:{st['fingerprint']}" or parts[2] != str(st["seq"]) \
+            or not parts[1].isdigit():
         sys.exit(f"timeout {r['record_id']}: details say seq {st['seq']}")
     if st["from"] != args.timed_state:
         sys.exit(f"timeout {r['record_id']}: fired from {st['from']}")

@@ -12,7 +12,8 @@
 # (actions' and timeouts') are seq 1..n, each once, each leaving the state
 # the one before entered; no event is left in open (every timeout fired,
 # once); the webhook was called exactly once per state_changed action and
-# never for a suppressed one; `acteon-worker state get` shows the last move.
+# never for a suppressed one; `acteon-worker state get` shows the last move;
+# with an audit backend other than memory, one state_changed record per move.
 
 start_kafka "$ACTIONS_TOPIC:8" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 start_webhook --delay-ms 1-5
@@ -48,6 +49,7 @@ with open(sys.argv[1], "w") as f:
                                 "provider": "webhook", "action_type": t,
                                 "payload": {"alert": f"ev-{e:03d}"}}) + "\n")
 PY
+SINCE=$(date -u +%Y-%m-%dT%H:%M:%SZ) # this run's audit records only (a shared database)
 produce_file "$T/actions.jsonl"
 chains_done() {
     read_topic "$REPLY_TOPIC" '%s\n' >"$T/replies.jsonl"
@@ -70,6 +72,18 @@ for e in ev-000 ev-042 ev-099; do
         "$T/state-$e.json")
     [ "$got" = "$want" ] || fail "state get $e: $got, the replies say $want"
 done
+if [ "${AUDIT_BACKEND:-memory}" != memory ]; then
+    # The audit trail holds one state_changed record per move, timeouts
+    # included (their outcome passes the audit's CHECK: migration 0008).
+    moves=$(sed -n 's/.* \([0-9]*\) moves over .*/\1/p' "$T/check.out")
+    audited_moves() {
+        local n
+        n=$("$WORKER" --log-level warn audit search -c "$T/worker.conf" --outcome state_changed \
+            --since "$SINCE" --all 2>>"$T/search.err" | grep -c '"record_id"')
+        [ "$n" -eq "$moves" ]
+    }
+    wait_for 60 "$moves state_changed audit records" audited_moves
+fi
 pass "3 workers on $STATE_BACKEND: 600 actions over 100 events, every event's moves seq 1..n once each, timeouts fired once, one call per move"
 stop_worker "$W1"
 stop_worker "$W2"

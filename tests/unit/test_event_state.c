@@ -120,6 +120,7 @@ static void test_allowed_and_refused(void **state)
     assert_string_equal(e.state, "resolved");
     assert_int_equal(e.seq, 3);
     assert_int_equal(e.entered_at_ms, NOW);
+    assert_int_equal(e.born_ms, NOW);
     assert_int_equal(e.n_recent, 3);
     assert_string_equal(e.recent[0].identity, "ns/t/a5");
     assert_int_equal(e.recent[0].token, 5);
@@ -342,13 +343,14 @@ static void test_timeout(void **state)
 static void test_record_codec(void **state)
 {
     (void)state;
-    aw_event e = {.seq = 2, .entered_at_ms = 5, .n_recent = 1};
+    aw_event e = {.seq = 2, .entered_at_ms = 5, .born_ms = 3, .n_recent = 1};
     snprintf(e.state, sizeof(e.state), "open");
     e.recent[0] = (aw_event_move){.identity = "a/b/c", .token = 7, .from = "new", .to = "open",
                                   .seq = 2};
     aw_buf b = {0};
     assert_int_equal(aw_event_write(&e, &b), 0);
-    assert_string_equal(b.data, "{\"state\":\"open\",\"seq\":2,\"entered_at_ms\":5,\"last\":"
+    assert_string_equal(b.data, "{\"state\":\"open\",\"seq\":2,\"entered_at_ms\":5,\"born_ms\":3,"
+                                "\"last\":"
                                 "{\"identity\":\"a/b/c\",\"token\":7,\"from\":\"new\",\"to\":"
                                 "\"open\",\"seq\":2},\"recent\":[{\"identity\":\"a/b/c\","
                                 "\"token\":7,\"from\":\"new\",\"to\":\"open\",\"seq\":2}]}");

@@ -608,7 +608,7 @@ static void test_state_machine_needs(void **state)
 
 /* A state machine's timeout: the action's move into open arms it; the
  * scheduler's round at the due time moves the event to stale, records and
- * replies state_changed under "event:<machine>:<fingerprint>:<seq>" (no
+ * replies state_changed under "event:<machine>:<fingerprint>:<born_ms>:<seq>" (no
  * provider), and removes the item: a later round finds nothing. A timeout
  * whose event moved on (acked meanwhile) records nothing. */
 static void test_event_timeout(void **state)
@@ -637,14 +637,18 @@ static void test_event_timeout(void **state)
     assert_int_equal(aw_scheduler_round(s, t0 + 1000), 0);
     assert_int_equal(aw_scheduler_round(s, aw_time_now_ms() + 60000), 2);
     assert_int_equal(fx.n_outcomes, 3);
-    assert_string_equal(fx.outcomes[2].record_id, "event:inc:e1:2");
+    aw_event e;
+    assert_int_equal(aw_event_get(fx.peer, &fx.cfg->machines[0], "e1", &e, &err), AW_OK);
+    char want_id[128];
+    snprintf(want_id, sizeof(want_id), "event:inc:e1:%lld:2", (long long)e.born_ms);
+    assert_true(e.born_ms >= t0);
+    assert_string_equal(fx.outcomes[2].record_id, want_id);
     assert_int_equal(fx.outcomes[2].outcome, AW_OUTCOME_STATE_CHANGED);
     assert_string_equal(fx.outcomes[2].details,
                         "{\"timeout\":true,\"after_s\":60,\"state\":{\"machine\":\"inc\","
                         "\"fingerprint\":\"e1\",\"from\":\"open\",\"to\":\"stale\",\"seq\":2}}");
     assert_int_equal(atomic_load(&fx.ctx.metrics.event_timeouts_fired), 1);
     assert_int_equal(atomic_load(&fx.ctx.metrics.event_timeouts_moved_on), 1);
-    aw_event e;
     assert_int_equal(aw_event_get(fx.peer, &fx.cfg->machines[0], "e1", &e, &err), AW_OK);
     assert_string_equal(e.state, "stale");
     assert_int_equal(e.seq, 2);

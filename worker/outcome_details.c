@@ -81,6 +81,13 @@ int aw_details_add_lock(aw_buf *out, size_t start, const char *key, uint64_t tok
     return aw_json_obj_end(&o);
 }
 
+/* The members naming an event: its machine and fingerprint. */
+static void event_members(aw_json_obj *o, const char *machine, const char *fingerprint)
+{
+    aw_json_obj_cstr(o, "machine", machine);
+    aw_json_obj_cstr(o, "fingerprint", fingerprint);
+}
+
 int aw_details_add_state(aw_buf *out, size_t start, const char *rule, const char *machine,
                          const char *fingerprint, const char *from, const char *to, int64_t seq,
                          bool retried)
@@ -90,8 +97,7 @@ int aw_details_add_state(aw_buf *out, size_t start, const char *rule, const char
     aw_json_obj_open(&o, "state");
     if (rule)
         aw_json_obj_cstr(&o, "rule", rule);
-    aw_json_obj_cstr(&o, "machine", machine);
-    aw_json_obj_cstr(&o, "fingerprint", fingerprint);
+    event_members(&o, machine, fingerprint);
     aw_json_obj_cstr(&o, "from", from);
     aw_json_obj_cstr(&o, "to", to);
     aw_json_obj_int(&o, "seq", seq);
@@ -125,8 +131,7 @@ int aw_details_state_refused(aw_buf *out, const char *rule, const char *machine,
     aw_json_obj_begin(&o, out);
     aw_json_obj_cstr(&o, "rule", rule);
     aw_json_obj_cstr(&o, "reason", why);
-    aw_json_obj_cstr(&o, "machine", machine);
-    aw_json_obj_cstr(&o, "fingerprint", fingerprint);
+    event_members(&o, machine, fingerprint);
     aw_json_obj_cstr(&o, "state", state);
     aw_json_obj_cstr(&o, "action_type", action_type);
     return aw_json_obj_end(&o);

@@ -64,7 +64,8 @@ static int timeout_job(const aw_config *cfg, const aw_machine_config *m, const c
 }
 
 aw_timeout_fired aw_event_timeout_fire(const aw_config *cfg, aw_state_session *s,
-                                       const aw_due_item *it, int64_t now_ms, aw_job **job)
+                                       const aw_due_item *it, int64_t now_ms,
+                                       aw_metrics *metrics, aw_job **job)
 {
     *job = NULL;
     int64_t seq;
@@ -89,6 +90,8 @@ aw_timeout_fired aw_event_timeout_fire(const aw_config *cfg, aw_state_session *s
     }
     if (res.verdict == AW_EVENT_NOT_ALLOWED)
         return AW_TIMEOUT_DROP;
+    if (res.verdict == AW_EVENT_MOVED)
+        aw_metrics_count_move(metrics, m, res.move.from, res.move.to);
     int rc = timeout_job(cfg, m, fp, &res, t ? t->after_s : 0, job);
     if (rc == -2)
         return AW_TIMEOUT_DROP;

@@ -25,6 +25,7 @@
 #include "backends/state/state.h"
 #include "config/config.h"
 #include "worker/job.h"
+#include "worker/metrics.h"
 
 typedef enum aw_timeout_fired {
     AW_TIMEOUT_JOB,   /* *job: record and reply it, then due_done */
@@ -33,9 +34,11 @@ typedef enum aw_timeout_fired {
     AW_TIMEOUT_RETRY, /* the state backend failed: release for later */
 } aw_timeout_fired;
 
-/* Fire the timeout of due item `it` at wall-clock now_ms. */
+/* Fire the timeout of due item `it` at wall-clock now_ms; a move made now
+ * (not one found made before) is counted in metrics. */
 aw_timeout_fired aw_event_timeout_fire(const aw_config *cfg, aw_state_session *s,
-                                       const aw_due_item *it, int64_t now_ms, aw_job **job);
+                                       const aw_due_item *it, int64_t now_ms,
+                                       aw_metrics *metrics, aw_job **job);
 
 /* Does any machine of cfg have a timeout (is the kind worth a take)? */
 bool aw_event_timeouts_configured(const aw_config *cfg);

@@ -56,6 +56,16 @@ typedef struct aw_rule_counters {
     atomic_ulong refused;     /* state_machine: no transition, suppressed */
 } aw_rule_counters;
 
+/* The moves of one state machine's events (docs/rules.md, "state_machine"),
+ * by (from, to): an n_states x n_states matrix indexed by the states'
+ * positions in the machine's `states`. */
+struct aw_machine_config;
+typedef struct aw_machine_counters {
+    const struct aw_machine_config *machine; /* borrowed: the config outlives
+                                                the metrics */
+    atomic_ulong *moves;                     /* owned, [from * n + to] */
+} aw_machine_counters;
+
 /* Whether topic[partition] is assigned to this consumer now (the consumer's
  * own record). Called with lag_lock held: must not call back into the
  * metrics. */
@@ -107,6 +117,10 @@ typedef struct aw_metrics {
      * before the worker threads start, fixed afterwards. */
     aw_rule_counters *rules;
     size_t n_rules;
+    /* Per configured state machine, set up like rules (NULL until
+     * aw_metrics_init_machines()). */
+    aw_machine_counters *machines;
+    size_t n_machines;
 
     pthread_mutex_t lag_lock;   /* guards lags, n_lags, cap_lags and every
                                    entry's fields */
@@ -120,6 +134,15 @@ void aw_metrics_destroy(aw_metrics *m);
 /* Counters for n rules named names[0..n) (copied). 0, or -1 when out of
  * memory (then none). Once, before the worker threads start. */
 int aw_metrics_init_rules(aw_metrics *m, const char *const *names, size_t n);
+
+/* Counters for the n machines at `machines` (the configuration's, borrowed):
+ * 0, or -1 when out of memory (nothing set up). */
+int aw_metrics_init_machines(aw_metrics *m, const struct aw_machine_config *machines, size_t n);
+
+/* Count one move of machine mc's event from state `from` to `to` (any
+ * thread); no-op for a machine or state without counters. */
+void aw_metrics_count_move(aw_metrics *m, const struct aw_machine_config *mc, const char *from,
+                           const char *to);
 
 /* Sum of the positive per-partition lags of the last statistics (0 when
  * none were seen yet). Any thread. */

@@ -95,8 +95,12 @@ static bool move_one(batch *b, item *it)
     *it->move = c->res.move;
     it->move_retried = c->res.verdict == AW_EVENT_ALREADY;
     aw_rule_counters *rc = aw_pipeline_rule_counters(b, it->machine);
-    if (rc && !it->move_retried)
-        atomic_fetch_add(&rc->moved, 1);
+    if (!it->move_retried) {
+        if (rc)
+            atomic_fetch_add(&rc->moved, 1);
+        aw_metrics_count_move(&b->ctx->metrics, it->machine->machine_cfg, it->move->from,
+                              it->move->to);
+    }
     return true;
 }
 

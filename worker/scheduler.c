@@ -139,7 +139,7 @@ static aw_job *make_job(aw_scheduler *s, const aw_due_item *it)
 static aw_job *make_timeout_job(aw_scheduler *s, const aw_due_item *it, int64_t now_ms)
 {
     aw_job *j = NULL;
-    switch (aw_event_timeout_fire(s->ctx->cfg, s->state, it, now_ms, &j)) {
+    switch (aw_event_timeout_fire(s->ctx->cfg, s->state, it, now_ms, &s->ctx->metrics, &j)) {
     case AW_TIMEOUT_JOB:
         atomic_fetch_add(&s->ctx->metrics.event_timeouts_fired, 1);
         return j;

@@ -80,6 +80,9 @@ static void setup_rules(fixture *fx, const char *backend, const char *url, int b
     for (size_t i = 0; i < fx->cfg->n_rules && i < 8; i++)
         names[i] = fx->cfg->rules[i].name;
     assert_int_equal(aw_metrics_init_rules(&ctx->metrics, names, fx->cfg->n_rules), 0);
+    assert_int_equal(aw_metrics_init_machines(&ctx->metrics, fx->cfg->machines,
+                                              fx->cfg->n_machines),
+                     0);
     aw_state_options so = {.url = fx->cfg->state.url, .key_prefix = fx->cfg->state.key_prefix};
     if (aw_state_new(backend, &so, &ctx->state, &err) != AW_OK ||
         aw_provider_set_new(fx->cfg, &ctx->providers, &err) != AW_OK ||
@@ -992,6 +995,11 @@ static void test_rule_state_machine(void **state)
     assert_non_null(strstr(text.data,
                            "acteon_rule_verdicts_total{rule=\"sm\",verdict=\"state_changed\"} 2\n"));
     assert_non_null(strstr(text.data, "acteon_outcomes_total{outcome=\"state_changed\"} 2\n"));
+    assert_non_null(strstr(text.data, "acteon_event_moves_total{machine=\"inc\",from=\"new\","
+                                      "to=\"open\"} 1\n"));
+    assert_non_null(strstr(text.data, "acteon_event_moves_total{machine=\"inc\",from=\"open\","
+                                      "to=\"acked\"} 1\n"));
+    assert_null(strstr(text.data, "from=\"acked\"")); /* none made: not listed */
     aw_buf_free(&text);
 
     /* resolved now: a-0 redelivered would be allowed if judged again */

@@ -621,6 +621,9 @@ static void test_event_timeout(void **state)
                     "  transitions = ( { from = [\"new\"]; to = \"open\"; on = \"do\"; },\n"
                     "    { from = [\"open\"]; to = \"acked\"; on = \"ack\"; } );\n"
                     "  timeouts = ( { in = \"open\"; after_s = 60; to = \"stale\"; } ); } );\n");
+    assert_int_equal(aw_metrics_init_machines(&fx.ctx.metrics, fx.cfg->machines,
+                                              fx.cfg->n_machines),
+                     0);
     int64_t t0 = aw_time_now_ms();
     run(&fx, make_job(&fx, 1, "e1", 0)); /* e1: new -> open, seq 1 */
     run(&fx, make_job(&fx, 2, "e2", 0)); /* e2: new -> open, seq 1 */
@@ -649,6 +652,8 @@ static void test_event_timeout(void **state)
                         "\"fingerprint\":\"e1\",\"from\":\"open\",\"to\":\"stale\",\"seq\":2}}");
     assert_int_equal(atomic_load(&fx.ctx.metrics.event_timeouts_fired), 1);
     assert_int_equal(atomic_load(&fx.ctx.metrics.event_timeouts_moved_on), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.machines[0].moves[1 * 4 + 3]), 1); /* open->stale */
+    assert_int_equal(atomic_load(&fx.ctx.metrics.machines[0].moves[0 * 4 + 1]), 2); /* new->open */
     assert_int_equal(aw_event_get(fx.peer, &fx.cfg->machines[0], "e1", &e, &err), AW_OK);
     assert_string_equal(e.state, "stale");
     assert_int_equal(e.seq, 2);

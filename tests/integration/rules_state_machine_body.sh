@@ -75,16 +75,7 @@ SINCE=$(date -u +%Y-%m-%dT%H:%M:%SZ) # this run's audit records only (a shared d
 produce_file "$T/actions.jsonl"
 KILLED_ARGS=()
 if [ "$SM_KILL" = 1 ]; then
-    w2_in_flight() {
-        local n
-        n=$(curl -sf --max-time 2 "http://127.0.0.1:$HOOK_PORT/stats" |
-            sed -n 's/.*"\/hook\/w2": \([0-9]*\).*/\1/p')
-        [ "${n:-0}" -ge 1 ]
-    }
-    wait_for 60 "w2 with a call in flight" w2_in_flight
-    kill -KILL "$W2"
-    wait "$W2" 2>/dev/null || true
-    echo "killed w2 after $(wc -l <"$T/hook.peer") calls"
+    kill_in_call w2 "$W2"
     start_worker w3 "$T/w3.conf"; W3=$WORKER_PID
     KILLED_ARGS=(--peer-log "$T/hook.peer" --killed /hook/w2)
 fi

@@ -10,6 +10,7 @@ static const char *const names[AW_OUTCOME_COUNT] = {
     [AW_OUTCOME_SUPPRESSED] = "suppressed",
     [AW_OUTCOME_THROTTLED] = "throttled",
     [AW_OUTCOME_SCHEDULED] = "scheduled",
+    [AW_OUTCOME_STATE_CHANGED] = "state_changed",
 };
 
 const char *aw_outcome_name(aw_outcome o)

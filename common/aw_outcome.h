@@ -1,5 +1,6 @@
 /* The terminal outcomes of a consumed message (docs/design.md section 1;
- * suppressed and throttled: docs/rules.md; scheduled: docs/scheduling.md). */
+ * suppressed and throttled: docs/rules.md; scheduled: docs/scheduling.md;
+ * state_changed: docs/rules.md, "state_machine"). */
 #ifndef AW_OUTCOME_H
 #define AW_OUTCOME_H
 
@@ -15,11 +16,13 @@ typedef enum aw_outcome {
     AW_OUTCOME_SCHEDULED,  /* not_before is in the future: stored in the due
                               index, executed later (docs/scheduling.md); the
                               one outcome a second (final) outcome follows */
+    AW_OUTCOME_STATE_CHANGED, /* a state_machine rule moved an event from one
+                                 state to another (docs/rules.md) */
     AW_OUTCOME_COUNT
 } aw_outcome;
 
 /* "executed", "failed", "deduplicated", "rejected", "suppressed", "throttled",
- * "scheduled".
+ * "scheduled", "state_changed".
  * Never NULL. */
 const char *aw_outcome_name(aw_outcome o);
 /* Return true and set *out when s names an outcome. */

@@ -1202,6 +1202,21 @@ static void print_key_reference(FILE *out, const aw_config_key *k, const char *p
     fprintf(out, "\n    %s\n\n", k->help);
 }
 
+/* The rows under a list or group, each with its full prefix
+ * ("state_machines[].transitions[].from"), nested lists and groups too. */
+static void print_sub_reference(FILE *out, const aw_config_key *k, const char *prefix)
+{
+    char sub[AW_PATH_MAX];
+    snprintf(sub, sizeof(sub), "%s%s%s.", prefix, k->path,
+             k->type == AW_KEY_GROUP_LIST ? "[]" : "");
+    for (size_t j = 0; j < k->n_sub; j++) {
+        const aw_config_key *sk = &k->sub[j];
+        print_key_reference(out, sk, sub, false);
+        if (sk->type == AW_KEY_GROUP || sk->type == AW_KEY_GROUP_LIST)
+            print_sub_reference(out, sk, sub);
+    }
+}
+
 void aw_config_print_reference(FILE *out)
 {
     size_t n;
@@ -1212,19 +1227,7 @@ void aw_config_print_reference(FILE *out)
           out);
     for (size_t i = 0; i < n; i++) {
         print_key_reference(out, &keys[i], "", true);
-        if (keys[i].type != AW_KEY_GROUP_LIST)
-            continue;
-        char prefix[AW_PATH_MAX];
-        snprintf(prefix, sizeof(prefix), "%s[].", keys[i].path);
-        for (size_t j = 0; j < keys[i].n_sub; j++) {
-            const aw_config_key *sk = &keys[i].sub[j];
-            print_key_reference(out, sk, prefix, false);
-            if (sk->type != AW_KEY_GROUP)
-                continue;
-            char gprefix[AW_PATH_MAX];
-            snprintf(gprefix, sizeof(gprefix), "%s%s.", prefix, sk->path);
-            for (size_t g = 0; g < sk->n_sub; g++)
-                print_key_reference(out, &sk->sub[g], gprefix, false);
-        }
+        if (keys[i].type == AW_KEY_GROUP_LIST)
+            print_sub_reference(out, &keys[i], "");
     }
 }

@@ -41,7 +41,7 @@ typedef struct aw_rule_config {
     char *match_action_type;
     char **match_metadata;   /* key, value, key, value ...: all must equal */
     size_t n_match_metadata; /* pairs */
-    char *verdict;       /* "suppress", "throttle", "lock" */
+    char *verdict;       /* "suppress", "throttle", "lock", "state_machine" */
     char *key;           /* throttle, lock: key template */
     int64_t max_count;   /* throttle: executions per window and key */
     int64_t window_s;    /* throttle: fixed window length */
@@ -49,8 +49,40 @@ typedef struct aw_rule_config {
     int64_t lock_ttl_ms; /* lock: the lock's lease (renewed while the call runs) */
     int64_t max_wait_ms; /* lock: longest wait for the lock before on_timeout */
     char *on_timeout;    /* lock: "fail" or "dlq" */
-    struct aw_template *key_template; /* throttle, lock: `key` parsed at load */
+    char *machine;       /* state_machine: the name of one of state_machines */
+    struct aw_template *key_template; /* throttle, lock: `key` parsed at load;
+                                         state_machine: the machine's fingerprint */
+    const struct aw_machine_config *machine_cfg; /* state_machine: resolved at load
+                                                    (points into state_machines) */
 } aw_rule_config;
+
+/* A state machine of state_machine rules (docs/rules.md, "state_machine"):
+ * events named by a fingerprint move between states on actions. */
+typedef struct aw_machine_transition {
+    char **from;         /* the states it leaves (one or more) */
+    size_t n_from;
+    char *to;
+    char *on;            /* the action_type that makes it */
+} aw_machine_transition;
+
+typedef struct aw_machine_timeout {
+    char *in;            /* a state; entering it arms the timeout */
+    int64_t after_s;
+    char *to;
+} aw_machine_timeout;
+
+typedef struct aw_machine_config {
+    char *name;          /* unique; the tenant of its events' state keys */
+    char *fingerprint;   /* key template naming the event of an action */
+    char *initial;       /* the state of an event never seen */
+    char **states;
+    size_t n_states;
+    aw_machine_transition *transitions;
+    size_t n_transitions;
+    aw_machine_timeout *timeouts;
+    size_t n_timeouts;
+    int64_t retention_s; /* an event's record lives this long after its last change */
+} aw_machine_config;
 
 typedef struct aw_config {
     char *source;        /* file name, or "<dev>" / "<string>" */
@@ -137,7 +169,13 @@ typedef struct aw_config {
 
     aw_rule_config *rules; /* in order; none = every action executes with dedup */
     size_t n_rules;
+
+    aw_machine_config *machines; /* `state_machines`, used by state_machine rules */
+    size_t n_machines;
 } aw_config;
+
+/* The state machine named name in cfg->machines, or NULL. */
+const aw_machine_config *aw_config_machine(const aw_config *cfg, const char *name);
 
 /* Load and validate. On error AW_CONFIG with err->msg naming the file, the
  * line (when libconfig knows it), the key and the problem, e.g.

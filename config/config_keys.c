@@ -14,6 +14,9 @@
 #define AW_CFG(field) offsetof(aw_config, field)
 #define AW_PRV(field) offsetof(aw_provider_config, field)
 #define AW_RUL(field) offsetof(aw_rule_config, field)
+#define AW_MCH(field) offsetof(aw_machine_config, field)
+#define AW_MTR(field) offsetof(aw_machine_transition, field)
+#define AW_MTO(field) offsetof(aw_machine_timeout, field)
 
 /* ---- value checks shared by several rows ------------------------------- */
 
@@ -117,6 +120,8 @@ static bool rule_key_applies(const void *elem, const char *key)
     bool throttle = strcmp(r->verdict, "throttle") == 0, lock = strcmp(r->verdict, "lock") == 0;
     if (strcmp(key, "key") == 0)
         return throttle || lock;
+    if (strcmp(key, "machine") == 0)
+        return strcmp(r->verdict, "state_machine") == 0;
     if (strcmp(key, "max_count") == 0 || strcmp(key, "window_s") == 0 ||
         strcmp(key, "on_limit") == 0)
         return throttle;
@@ -134,6 +139,12 @@ static const char *check_rule(const void *elem, const char **key, char *why, siz
 {
     const aw_rule_config *r = elem;
     bool lock = strcmp(r->verdict, "lock") == 0;
+    if (strcmp(r->verdict, "state_machine") == 0 && r->machine[0] == '\0') {
+        *key = "machine";
+        snprintf(why, whysz, "required for verdict state_machine (the name of one of "
+                             "state_machines)");
+        return why;
+    }
     if (strcmp(r->verdict, "throttle") != 0 && !lock)
         return NULL;
     if (r->key[0] == '\0') {
@@ -182,7 +193,8 @@ static void default_worker_id(char *buf, size_t bufsz)
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const provider_types[] = {"log", "webhook", "noop", NULL};
-static const char *const rule_verdicts[] = {"suppress", "throttle", "lock", NULL};
+static const char *const rule_verdicts[] = {"suppress", "throttle", "lock", "state_machine",
+                                            NULL};
 static const char *const rule_on_timeout[] = {"fail", "dlq", NULL};
 static const char *const rule_on_limit[] = {"reject", "delay", NULL};
 
@@ -217,7 +229,9 @@ static const aw_config_key rule_keys[] = {
      .offset = AW_RUL(verdict), .allowed = rule_verdicts,
      .help = "suppress: not executed, outcome suppressed. throttle: at most max_count "
              "executions per window_s and key, the rest outcome throttled. lock: actions "
-             "with equal keys execute one at a time across all replicas (docs/rules.md)."},
+             "with equal keys execute one at a time across all replicas. state_machine: the "
+             "action moves its event through the states of `machine`, executed only when "
+             "the transition is allowed (docs/rules.md)."},
     {.path = "key", .type = AW_KEY_STRING, .offset = AW_RUL(key), .def_str = "",
      .help = "throttle: the key counted; lock: the lock taken. A template such as \"{tenant}:{payload.user}\" "
              "(fields: namespace, tenant, provider, action_type, id, dedup_key, payload.PATH, "
@@ -247,6 +261,196 @@ static const aw_config_key rule_keys[] = {
      .def_str = "fail", .allowed = rule_on_timeout,
      .help = "lock: after max_wait_ms. fail: outcome failed, error_code lock_timeout. dlq: "
              "outcome rejected, reason lock_timeout, a copy to the dead-letter topic."},
+    {.path = "machine", .type = AW_KEY_STRING, .offset = AW_RUL(machine), .def_str = "",
+     .help = "state_machine: the name of one of state_machines (required)."},
+};
+
+/* ---- state_machines[] element rows -------------------------------------- */
+
+/* A machine's cross-key errors name the nested key ("transitions[1].to");
+ * the loader joins it to the element's path. Loading is single-threaded per
+ * thread, so one buffer per thread is enough. */
+static _Thread_local char machine_key[64];
+
+static bool has_state(const aw_machine_config *m, const char *s)
+{
+    for (size_t i = 0; i < m->n_states; i++)
+        if (strcmp(m->states[i], s) == 0)
+            return true;
+    return false;
+}
+
+static const char *unknown_state(const char **key, const char *s, char *why, size_t whysz)
+{
+    *key = machine_key;
+    snprintf(why, whysz, "unknown state \"%.64s\" (not in states)", s);
+    return why;
+}
+
+static const char *check_transitions(const aw_machine_config *m, const char **key, char *why,
+                                     size_t whysz)
+{
+    for (size_t i = 0; i < m->n_transitions; i++) {
+        const aw_machine_transition *t = &m->transitions[i];
+        for (size_t f = 0; f < t->n_from; f++) {
+            snprintf(machine_key, sizeof(machine_key), "transitions[%zu].from", i);
+            if (!has_state(m, t->from[f]))
+                return unknown_state(key, t->from[f], why, whysz);
+            /* One answer per (state, action_type): an earlier transition
+             * leaving the same state on the same action_type is ambiguous. */
+            for (size_t j = 0; j < i; j++)
+                for (size_t g = 0; g < m->transitions[j].n_from; g++)
+                    if (strcmp(m->transitions[j].from[g], t->from[f]) == 0 &&
+                        strcmp(m->transitions[j].on, t->on) == 0) {
+                        *key = machine_key;
+                        snprintf(why, whysz, "(\"%.64s\", on \"%.64s\") is already the "
+                                 "transition of transitions[%zu]", t->from[f], t->on, j);
+                        return why;
+                    }
+        }
+        snprintf(machine_key, sizeof(machine_key), "transitions[%zu].to", i);
+        if (!has_state(m, t->to))
+            return unknown_state(key, t->to, why, whysz);
+    }
+    return NULL;
+}
+
+static const char *check_timeouts(const aw_machine_config *m, const char **key, char *why,
+                                  size_t whysz)
+{
+    for (size_t i = 0; i < m->n_timeouts; i++) {
+        const aw_machine_timeout *t = &m->timeouts[i];
+        snprintf(machine_key, sizeof(machine_key), "timeouts[%zu].in", i);
+        if (!has_state(m, t->in))
+            return unknown_state(key, t->in, why, whysz);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(m->timeouts[j].in, t->in) == 0) {
+                *key = machine_key;
+                snprintf(why, whysz, "state \"%.64s\" already has a timeout (timeouts[%zu])",
+                         t->in, j);
+                return why;
+            }
+        snprintf(machine_key, sizeof(machine_key), "timeouts[%zu].to", i);
+        if (!has_state(m, t->to))
+            return unknown_state(key, t->to, why, whysz);
+        if (strcmp(t->to, t->in) == 0) {
+            *key = machine_key;
+            snprintf(why, whysz, "must differ from in (\"%.64s\")", t->in);
+            return why;
+        }
+        /* The due item of a timeout names the event by its state's seq: the
+         * record must outlive it, or the timeout would find nothing. */
+        if (t->after_s >= m->retention_s) {
+            *key = "retention_s";
+            snprintf(why, whysz, "must be longer than timeouts[%zu].after_s (%lld) (got %lld)",
+                     i, (long long)t->after_s, (long long)m->retention_s);
+            return why;
+        }
+    }
+    return NULL;
+}
+
+/* What a machine's keys must agree on: every state named is declared, one
+ * transition per (state, action_type), one timeout per state; the
+ * fingerprint parses (the loader parses it again for keeps). */
+static const char *check_machine(const void *elem, const char **key, char *why, size_t whysz)
+{
+    const aw_machine_config *m = elem;
+    for (size_t i = 0; i < m->n_states; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(m->states[i], m->states[j]) == 0) {
+                *key = "states";
+                snprintf(why, whysz, "\"%.64s\" is listed twice", m->states[i]);
+                return why;
+            }
+    if (!has_state(m, m->initial)) {
+        *key = "initial";
+        snprintf(why, whysz, "unknown state \"%.64s\" (not in states)", m->initial);
+        return why;
+    }
+    aw_template *t = NULL;
+    aw_error err;
+    if (aw_template_parse(m->fingerprint, &t, &err) != AW_OK) {
+        *key = "fingerprint";
+        snprintf(why, whysz, "%s", err.msg);
+        return why;
+    }
+    aw_template_free(t);
+    const char *bad = check_transitions(m, key, why, whysz);
+    return bad ? bad : check_timeouts(m, key, why, whysz);
+}
+
+/* State names go into the keys of timeouts ("<seq>:<state>:<fingerprint>",
+ * worker/event_state.h): no ':' and a bounded length. */
+static const char *check_state_name(const char *v, char *why, size_t whysz)
+{
+    size_t n = strlen(v);
+    if (n == 0 || n > 64 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789_.-") != n) {
+        snprintf(why, whysz, "a state name is 1..64 of [A-Za-z0-9_.-] (got \"%.64s\")", v);
+        return why;
+    }
+    return NULL;
+}
+
+static const aw_config_key machine_transition_keys[] = {
+    {.path = "from", .type = AW_KEY_STR_LIST, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY,
+     .offset = AW_MTR(from), .count_offset = AW_MTR(n_from),
+     .help = "The states the transition leaves: a list [\"open\", \"acked\"]."},
+    {.path = "to", .type = AW_KEY_STRING, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY,
+     .offset = AW_MTR(to), .help = "The state it enters."},
+    {.path = "on", .type = AW_KEY_STRING, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY,
+     .offset = AW_MTR(on),
+     .help = "The action_type that makes it (exact). At most one transition per "
+             "(from state, on)."},
+};
+
+static const aw_config_key machine_timeout_keys[] = {
+    {.path = "in", .type = AW_KEY_STRING, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY,
+     .offset = AW_MTO(in), .help = "The state; entering it arms the timeout (one per state)."},
+    {.path = "after_s", .type = AW_KEY_INT64, .flags = AW_KEY_REQUIRED,
+     .offset = AW_MTO(after_s), .min = 1, .max = 31536000,
+     .help = "Seconds after entering `in`: if the event is still in that state (same "
+             "transition), it moves to `to`."},
+    {.path = "to", .type = AW_KEY_STRING, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY,
+     .offset = AW_MTO(to), .help = "The state the timeout enters."},
+};
+
+static const aw_config_key machine_keys[] = {
+    {.path = "name", .type = AW_KEY_STRING,
+     .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY | AW_KEY_UNIQUE, .offset = AW_MCH(name),
+     .help = "Unique machine name, named by rules (machine), outcomes and metrics; the "
+             "tenant of its events in the state backend."},
+    {.path = "fingerprint", .type = AW_KEY_STRING, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY,
+     .offset = AW_MCH(fingerprint),
+     .help = "Template naming an action's event, e.g. \"{tenant}:{payload.alert_id}\" "
+             "(fields as a rule's key). An action whose field is missing is rejected "
+             "(reason rule_field)."},
+    {.path = "initial", .type = AW_KEY_STRING, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY,
+     .offset = AW_MCH(initial), .help = "The state of an event never seen (one of states)."},
+    {.path = "states", .type = AW_KEY_STR_LIST, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY,
+     .offset = AW_MCH(states), .count_offset = AW_MCH(n_states), .check = check_state_name,
+     .help = "Every state of the machine, e.g. [\"open\", \"acked\", \"resolved\"]: "
+             "names of 1..64 of [A-Za-z0-9_.-]."},
+    {.path = "transitions", .type = AW_KEY_GROUP_LIST, .flags = AW_KEY_REQUIRED,
+     .offset = AW_MCH(transitions), .count_offset = AW_MCH(n_transitions),
+     .sub = machine_transition_keys,
+     .n_sub = sizeof(machine_transition_keys) / sizeof(machine_transition_keys[0]),
+     .elem_size = sizeof(aw_machine_transition),
+     .help = "The allowed moves: ( { from = [...]; to = \"...\"; on = \"...\"; }, ... ). An "
+             "action whose action_type has no transition from the event's state is "
+             "suppressed."},
+    {.path = "timeouts", .type = AW_KEY_GROUP_LIST, .offset = AW_MCH(timeouts),
+     .count_offset = AW_MCH(n_timeouts), .sub = machine_timeout_keys,
+     .n_sub = sizeof(machine_timeout_keys) / sizeof(machine_timeout_keys[0]),
+     .elem_size = sizeof(aw_machine_timeout), .def_text = "( )",
+     .help = "( { in = \"...\"; after_s = N; to = \"...\"; }, ... ): moves made by time, "
+             "through the due index (docs/rules.md)."},
+    {.path = "retention_s", .type = AW_KEY_INT64, .offset = AW_MCH(retention_s),
+     .def_num = 604800, .min = 60, .max = 31536000,
+     .help = "How long an event's state is kept after its last change; then it is "
+             "forgotten (a later action finds it in `initial` again). Longer than every "
+             "timeout's after_s."},
 };
 
 /* ---- providers[] element rows ------------------------------------------ */
@@ -504,6 +708,11 @@ static const aw_config_key keys[] = {
      .elem_check = check_rule, .elem_applies = rule_key_applies, .def_text = "( )",
      .help = "Ordered rules (docs/rules.md): the first enabled rule whose match fits an "
              "action decides its verdict; no rule matching = execute with dedup."},
+    {.path = "state_machines", .type = AW_KEY_GROUP_LIST, .offset = AW_CFG(machines),
+     .count_offset = AW_CFG(n_machines), .sub = machine_keys,
+     .n_sub = sizeof(machine_keys) / sizeof(machine_keys[0]),
+     .elem_size = sizeof(aw_machine_config), .elem_check = check_machine, .def_text = "( )",
+     .help = "The machines of state_machine rules (docs/rules.md, \"state_machine\")."},
 };
 
 /* Replies or dead letters written to a consumed topic would come back as

@@ -1,5 +1,6 @@
 /* The parsed parts of rules (config_keys.h): key templates, parsed once at
- * load so the worker never parses text per action. */
+ * load so the worker never parses text per action, and the machines of
+ * state_machine rules, resolved by name. */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,16 @@
 #include "config/config.h"
 #include "config/config_keys.h"
 
+const aw_machine_config *aw_config_machine(const aw_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_machines; i++)
+        if (strcmp(cfg->machines[i].name, name) == 0)
+            return &cfg->machines[i];
+    return NULL;
+}
+
+/* A state_machine rule renders its machine's fingerprint where other rules
+ * render their key: each rule gets its own parse of it. */
 aw_status aw_config_compile_rules(aw_config *cfg, aw_error *err)
 {
     for (size_t i = 0; i < cfg->n_rules; i++) {
@@ -17,11 +28,24 @@ aw_status aw_config_compile_rules(aw_config *cfg, aw_error *err)
         if (r->name && !aw_utf8_valid(r->name, strlen(r->name)))
             return aw_error_set(err, AW_CONFIG, "%s: rules[%zu].name: not UTF-8 text", cfg->source,
                                 i);
-        if (r->key_template || r->key[0] == '\0')
+        const char *text = r->key;
+        const char *what = "key";
+        if (strcmp(r->verdict, "state_machine") == 0) {
+            r->machine_cfg = aw_config_machine(cfg, r->machine);
+            if (!r->machine_cfg)
+                return aw_error_set(err, AW_CONFIG,
+                                    "%s: rules[%zu].machine: no state machine named \"%.64s\" "
+                                    "in state_machines",
+                                    cfg->source, i, r->machine);
+            text = r->machine_cfg->fingerprint;
+            what = "machine's fingerprint";
+        }
+        if (r->key_template || text[0] == '\0')
             continue;
         aw_error e;
-        if (aw_template_parse(r->key, &r->key_template, &e) != AW_OK)
-            return aw_error_set(err, e.code, "%s: rules[%zu].key: %s", cfg->source, i, e.msg);
+        if (aw_template_parse(text, &r->key_template, &e) != AW_OK)
+            return aw_error_set(err, e.code, "%s: rules[%zu].%s: %s", cfg->source, i, what,
+                                e.msg);
     }
     return AW_OK;
 }

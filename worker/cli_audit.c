@@ -26,8 +26,9 @@ static int audit_usage(FILE *out)
             "  pass it to --cursor for the next page (null = no more). --all pages\n"
             "  through everything. TIME is RFC 3339 or a duration ago (15m, 2h, 7d);\n"
             "  --since is inclusive, --until exclusive. O: executed, failed,\n"
-            "  deduplicated, rejected, suppressed, throttled, scheduled. NAME: the\n"
-            "  rule whose verdict applied to the action (docs/rules.md, \"Audit\").\n");
+            "  deduplicated, rejected, suppressed, throttled, scheduled,\n"
+            "  state_changed. NAME: the rule whose verdict applied to the action\n"
+            "  (docs/rules.md, \"Audit\").\n");
     return out == stdout ? 0 : 2;
 }
 

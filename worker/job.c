@@ -92,5 +92,7 @@ void aw_job_free(aw_job *job)
     else if (job->msg) /* NULL: the message was not librdkafka's (tests) */
         rd_kafka_message_destroy(job->msg);
     free(job->topic);
+    free(job->record_id);
+    free(job->preset_details);
     free(job);
 }

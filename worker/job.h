@@ -48,6 +48,12 @@ typedef struct aw_job {
      * which then calls due_done. */
     bool scheduled;
     char *topic;               /* owned; scheduled: the source topic */
+    /* A state machine's timeout (worker/event_timeout.h): the move is made
+     * before the job exists, so the pipeline only records and replies this
+     * outcome (no claim, no provider), under its own record id. */
+    char *record_id;           /* owned; NULL: "<topic>:<partition>:<offset>" */
+    char *preset_details;      /* owned; NULL: the pipeline decides */
+    aw_outcome preset_outcome;
     struct aw_job_queue *home; /* NULL: the runtime's completion queue */
     uint32_t generation;       /* assignment generation of its partition */
     unsigned lost_epoch;       /* the context's lost_epoch when it was polled */

@@ -25,6 +25,8 @@ static void usage(FILE *out)
             "  audit search -c FILE [...]   query the audit trail (filters, time range, pages)\n"
             "  replay -c FILE [--topic T]   rebuild audit records from the reply and DLQ\n"
             "                               topics, executing nothing (idempotent)\n"
+            "  state get -c FILE --machine M FINGERPRINT\n"
+            "                               print an event's state (state_machine rules)\n"
             "\n"
             "Every command takes --help. --version prints the version.\n");
 }
@@ -70,6 +72,8 @@ int main(int argc, char **argv)
         return aw_cmd_migrate(sub_argc, sub_argv);
     if (strcmp(cmd, "audit") == 0)
         return aw_cmd_audit(sub_argc, sub_argv);
+    if (strcmp(cmd, "state") == 0)
+        return aw_cmd_state(sub_argc, sub_argv);
     if (strcmp(cmd, "replay") == 0)
         return aw_cmd_replay(sub_argc, sub_argv);
     fprintf(stderr, "acteon-worker: unknown command \"%s\"\n\n", cmd);

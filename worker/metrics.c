@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "worker/schedule_item.h"
+#include "config/config.h"
 
 /* Upper bounds in ms; the last bucket is +Inf. */
 static const double bounds_ms[AW_HIST_BUCKETS - 1] = {0.5, 1, 2.5, 5, 10, 25, 50, 100,
@@ -49,8 +50,56 @@ int aw_metrics_init_rules(aw_metrics *m, const char *const *names, size_t n)
     return 0;
 }
 
+int aw_metrics_init_machines(aw_metrics *m, const aw_machine_config *machines, size_t n)
+{
+    if (!n)
+        return 0;
+    aw_machine_counters *c = calloc(n, sizeof(*c));
+    if (!c)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = machines[i].n_states;
+        c[i].machine = &machines[i];
+        if (!(c[i].moves = calloc(k * k, sizeof(*c[i].moves)))) {
+            for (size_t j = 0; j < i; j++)
+                free(c[j].moves);
+            free(c);
+            return -1;
+        }
+    }
+    m->machines = c;
+    m->n_machines = n;
+    return 0;
+}
+
+static long state_index(const aw_machine_config *mc, const char *s)
+{
+    for (size_t i = 0; i < mc->n_states; i++)
+        if (strcmp(mc->states[i], s) == 0)
+            return (long)i;
+    return -1;
+}
+
+void aw_metrics_count_move(aw_metrics *m, const aw_machine_config *mc, const char *from,
+                           const char *to)
+{
+    for (size_t i = 0; i < m->n_machines; i++) {
+        if (m->machines[i].machine != mc)
+            continue;
+        long f = state_index(mc, from), t = state_index(mc, to);
+        if (f >= 0 && t >= 0)
+            atomic_fetch_add(&m->machines[i].moves[(size_t)f * mc->n_states + (size_t)t], 1);
+        return;
+    }
+}
+
 void aw_metrics_destroy(aw_metrics *m)
 {
+    for (size_t i = 0; i < m->n_machines; i++)
+        free(m->machines[i].moves);
+    free(m->machines);
+    m->machines = NULL;
+    m->n_machines = 0;
     for (size_t i = 0; i < m->n_rules; i++)
         free(m->rules[i].name);
     free(m->rules);
@@ -185,6 +234,30 @@ static void label_value(aw_buf *o, const char *s)
     }
 }
 
+/* Only the pairs that happened: a machine's matrix is mostly moves no
+ * transition allows. */
+static void machine_counters(aw_buf *o, const aw_metrics *m)
+{
+    if (!m->n_machines)
+        return;
+    aw_buf_puts(o, "# HELP acteon_event_moves_total Moves of state machines' events made by "
+                   "this replica, actions' and timeouts' (docs/rules.md).\n"
+                   "# TYPE acteon_event_moves_total counter\n");
+    for (size_t i = 0; i < m->n_machines; i++) {
+        const aw_machine_config *mc = m->machines[i].machine;
+        size_t n = mc->n_states;
+        for (size_t k = 0; k < n * n; k++) {
+            unsigned long v = atomic_load(&m->machines[i].moves[k]);
+            if (!v)
+                continue;
+            aw_buf_puts(o, "acteon_event_moves_total{machine=\"");
+            label_value(o, mc->name);
+            aw_buf_printf(o, "\",from=\"%s\",to=\"%s\"} %lu\n", mc->states[k / n],
+                          mc->states[k % n], v);
+        }
+    }
+}
+
 static void rule_counters(aw_buf *o, const aw_metrics *m)
 {
     if (!m->n_rules)
@@ -203,7 +276,9 @@ static void rule_counters(aw_buf *o, const aw_metrics *m)
                     {"rejected", atomic_load(&r->rejected)},
                     {"acquired", atomic_load(&r->acquired)},
                     {"waited", atomic_load(&r->waited)},
-                    {"timed_out", atomic_load(&r->timed_out)}};
+                    {"timed_out", atomic_load(&r->timed_out)},
+                    {"state_changed", atomic_load(&r->moved)},
+                    {"state_refused", atomic_load(&r->refused)}};
         for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
             aw_buf_puts(o, "acteon_rule_verdicts_total{rule=\"");
             label_value(o, r->name);
@@ -253,6 +328,7 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
             "Throttle counter increments (one per rule and key per batch, docs/rules.md).",
             atomic_load(&m->throttle_counts));
     rule_counters(o, m);
+    machine_counters(o, m);
     aw_buf_puts(o, "# HELP acteon_due_items_total Scheduled actions (docs/scheduling.md) "
                    "this replica's scheduler took from the due index, by what became of "
                    "them.\n"
@@ -268,6 +344,14 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
     for (size_t k = 0; k < sizeof(due) / sizeof(due[0]); k++)
         aw_buf_printf(o, "acteon_due_items_total{event=\"%s\"} %lu\n", due[k].what, due[k].v);
     due_pool_gauges(o, m);
+    aw_buf_puts(o, "# HELP acteon_event_timeouts_total State machine timeouts this replica's "
+                   "scheduler took (docs/rules.md): fired (the event moved, recorded and "
+                   "replied) or moved_on (the event had left the state: nothing).\n"
+                   "# TYPE acteon_event_timeouts_total counter\n");
+    aw_buf_printf(o, "acteon_event_timeouts_total{result=\"fired\"} %lu\n",
+                  atomic_load(&m->event_timeouts_fired));
+    aw_buf_printf(o, "acteon_event_timeouts_total{result=\"moved_on\"} %lu\n",
+                  atomic_load(&m->event_timeouts_moved_on));
     counter(o, "acteon_rebalances_total", "Partition assignment changes.",
             atomic_load(&m->rebalances));
     gauge(o, "acteon_assigned_partitions", "Partitions currently assigned.",
@@ -296,6 +380,10 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
     histogram(o, "acteon_lock_acquire_seconds",
               "State lock_acquire round trips of lock rules (taken or held elsewhere).",
               &m->lock_ms);
+    histogram(o, "acteon_event_move_seconds",
+              "State machine rules' moves of an event (read, compare-and-swap, again after a "
+              "lost race).",
+              &m->event_move_ms);
     histogram(o, "acteon_due_put_seconds",
               "State due_put round trips (scheduling actions with a future not_before).",
               &m->due_put_ms);

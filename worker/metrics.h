@@ -52,7 +52,19 @@ typedef struct aw_rule_counters {
     atomic_ulong acquired;    /* lock: taken, the action executes under it */
     atomic_ulong waited;      /* lock: held elsewhere, the action parked */
     atomic_ulong timed_out;   /* lock: waited longer than max_wait_ms */
+    atomic_ulong moved;       /* state_machine: the transition made, executed */
+    atomic_ulong refused;     /* state_machine: no transition, suppressed */
 } aw_rule_counters;
+
+/* The moves of one state machine's events (docs/rules.md, "state_machine"),
+ * by (from, to): an n_states x n_states matrix indexed by the states'
+ * positions in the machine's `states`. */
+struct aw_machine_config;
+typedef struct aw_machine_counters {
+    const struct aw_machine_config *machine; /* borrowed: the config outlives
+                                                the metrics */
+    atomic_ulong *moves;                     /* owned, [from * n + to] */
+} aw_machine_counters;
 
 /* Whether topic[partition] is assigned to this consumer now (the consumer's
  * own record). Called with lag_lock held: must not call back into the
@@ -98,6 +110,9 @@ typedef struct aw_metrics {
     atomic_ullong due_pool_waiting; /* due and not leased */
     atomic_llong due_oldest_lag_ms; /* refresh's now - the oldest waiting
                                        item's due time; 0 when none */
+    /* State machines' timeouts (docs/rules.md), among those due items: */
+    atomic_ulong event_timeouts_fired;    /* moved their event (recorded) */
+    atomic_ulong event_timeouts_moved_on; /* found the event moved on: nothing */
     atomic_ulong rebalances;
     atomic_long assigned_partitions;
     atomic_int paused;
@@ -106,6 +121,8 @@ typedef struct aw_metrics {
     aw_histogram recorder_queue; /* done records waiting for a recorder thread */
     aw_histogram throttle_ms;   /* throttle counter increments (rules) */
     aw_histogram lock_ms;       /* lock rules' lock_acquire round trips */
+    aw_histogram event_move_ms; /* state_machine rules' moves (reads and
+                                   compare-and-swaps, races included) */
     aw_histogram due_put_ms;    /* due_put round trips (scheduling) */
     aw_histogram due_take_ms;   /* due_take round trips (the scheduler) */
 
@@ -114,6 +131,10 @@ typedef struct aw_metrics {
      * before the worker threads start, fixed afterwards. */
     aw_rule_counters *rules;
     size_t n_rules;
+    /* Per configured state machine, set up like rules (NULL until
+     * aw_metrics_init_machines()). */
+    aw_machine_counters *machines;
+    size_t n_machines;
 
     pthread_mutex_t lag_lock;   /* guards lags, n_lags, cap_lags and every
                                    entry's fields */
@@ -127,6 +148,15 @@ void aw_metrics_destroy(aw_metrics *m);
 /* Counters for n rules named names[0..n) (copied). 0, or -1 when out of
  * memory (then none). Once, before the worker threads start. */
 int aw_metrics_init_rules(aw_metrics *m, const char *const *names, size_t n);
+
+/* Counters for the n machines at `machines` (the configuration's, borrowed):
+ * 0, or -1 when out of memory (nothing set up). */
+int aw_metrics_init_machines(aw_metrics *m, const struct aw_machine_config *machines, size_t n);
+
+/* Count one move of machine mc's event from state `from` to `to` (any
+ * thread); no-op for a machine or state without counters. */
+void aw_metrics_count_move(aw_metrics *m, const struct aw_machine_config *mc, const char *from,
+                           const char *to);
 
 /* Sum of the positive per-partition lags of the last statistics (0 when
  * none were seen yet). Any thread. */

@@ -81,6 +81,62 @@ int aw_details_add_lock(aw_buf *out, size_t start, const char *key, uint64_t tok
     return aw_json_obj_end(&o);
 }
 
+/* The members naming an event: its machine and fingerprint. */
+static void event_members(aw_json_obj *o, const char *machine, const char *fingerprint)
+{
+    aw_json_obj_cstr(o, "machine", machine);
+    aw_json_obj_cstr(o, "fingerprint", fingerprint);
+}
+
+int aw_details_add_state(aw_buf *out, size_t start, const char *rule, const char *machine,
+                         const char *fingerprint, const char *from, const char *to, int64_t seq,
+                         bool retried)
+{
+    aw_json_obj o;
+    aw_json_obj_reopen(&o, out, start);
+    aw_json_obj_open(&o, "state");
+    if (rule)
+        aw_json_obj_cstr(&o, "rule", rule);
+    event_members(&o, machine, fingerprint);
+    aw_json_obj_cstr(&o, "from", from);
+    aw_json_obj_cstr(&o, "to", to);
+    aw_json_obj_int(&o, "seq", seq);
+    if (retried)
+        aw_json_obj_true(&o, "retried");
+    aw_json_obj_close(&o);
+    return aw_json_obj_end(&o);
+}
+
+int aw_details_event_timeout(aw_buf *out, const char *machine, const char *fingerprint,
+                             const char *from, const char *to, int64_t seq, int64_t after_s,
+                             bool retried)
+{
+    size_t start = out->len;
+    aw_json_obj o;
+    aw_json_obj_begin(&o, out);
+    aw_json_obj_true(&o, "timeout");
+    aw_json_obj_int(&o, "after_s", after_s);
+    if (aw_json_obj_end(&o))
+        return -1;
+    return aw_details_add_state(out, start, NULL, machine, fingerprint, from, to, seq, retried);
+}
+
+int aw_details_state_refused(aw_buf *out, const char *rule, const char *machine,
+                             const char *fingerprint, const char *state, const char *action_type)
+{
+    char why[200];
+    snprintf(why, sizeof(why), "no transition from \"%.64s\" on \"%.100s\"", state,
+             action_type);
+    aw_json_obj o;
+    aw_json_obj_begin(&o, out);
+    aw_json_obj_cstr(&o, "rule", rule);
+    aw_json_obj_cstr(&o, "reason", why);
+    event_members(&o, machine, fingerprint);
+    aw_json_obj_cstr(&o, "state", state);
+    aw_json_obj_cstr(&o, "action_type", action_type);
+    return aw_json_obj_end(&o);
+}
+
 int aw_details_lock_timeout(aw_buf *out, const char *rule, const char *key, int64_t waited_ms,
                             int64_t max_wait_ms)
 {

@@ -57,6 +57,26 @@ int aw_details_throttled(aw_buf *out, const char *rule, const char *key, int64_t
  * lock's fencing token). 0, or -1 (out untouched past its old end). */
 int aw_details_add_lock(aw_buf *out, size_t start, const char *key, uint64_t token);
 
+/* A state_machine rule's move, appended to the complete details object at
+ * out[start..]: "state":{"rule","machine","fingerprint","from","to","seq"}
+ * and "retried":true when the move was made by an earlier attempt of the
+ * same action (a retry after a crash). 0, or -1 (out untouched past its
+ * old end). */
+int aw_details_add_state(aw_buf *out, size_t start, const char *rule, const char *machine,
+                         const char *fingerprint, const char *from, const char *to, int64_t seq,
+                         bool retried);
+
+/* A state machine's timeout fired: {"timeout":true,"after_s":N,"state":
+ * {"machine","fingerprint","from","to","seq"[,"retried":true]}}. */
+int aw_details_event_timeout(aw_buf *out, const char *machine, const char *fingerprint,
+                             const char *from, const char *to, int64_t seq, int64_t after_s,
+                             bool retried);
+
+/* Suppressed by a state_machine rule, no transition allowed:
+ * {"rule","reason","machine","fingerprint","state","action_type"}. */
+int aw_details_state_refused(aw_buf *out, const char *rule, const char *machine,
+                             const char *fingerprint, const char *state, const char *action_type);
+
 /* A lock rule's lock stayed held elsewhere longer than max_wait_ms, with
  * on_timeout = "fail": {"error_code":"lock_timeout","error":..,"rule":..,
  * "key":..,"waited_ms":..,"max_wait_ms":..}. */

@@ -1,5 +1,6 @@
 #include "worker/outcome_record.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +66,8 @@ aw_status aw_outcome_begin(const aw_worker_ctx *ctx, aw_job *job, int64_t now_ms
      * the outcome of its execution, under its own id (docs/scheduling.md). */
     if (job->scheduled)
         strncat(id, ":run", sizeof(id) - strlen(id) - 1);
+    if (job->record_id) /* a state machine's timeout */
+        snprintf(id, sizeof(id), "%s", job->record_id);
     const char *src[S_COUNT] = {id, topic, ctx->cfg->worker_id ? ctx->cfg->worker_id : "",
                                 job->reject.action_id, "", "", "", "", ""};
     const aw_action *a = &job->action;

@@ -90,6 +90,14 @@ static void prepare(batch *b, aw_job **jobs)
             it->finished = true;
         } else if (it->job->rejected) {
             aw_pipeline_reject(it);
+        } else if (it->job->preset_details) {
+            /* Decided already (a state machine's timeout): recorded and
+             * replied as it is; nothing is claimed, nothing runs. */
+            it->outcome = it->job->preset_outcome;
+            if (aw_buf_puts(&it->details, it->job->preset_details))
+                aw_buf_reset(&it->details);
+            it->finished = true;
+            it->provider = -1;
         } else {
             it->provider = aw_provider_set_find(b->ctx->providers, it->job->action.provider);
             if (it->provider < 0)
@@ -306,7 +314,7 @@ size_t aw_pipeline_run(aw_pipeline *p, aw_job **jobs, size_t n, aw_job **finishe
     prepare(&b, jobs);
     bool ok = (!b.n_schedule || aw_pipeline_schedule(&b)) && claim(&b) &&
               (!b.n_throttle || aw_pipeline_throttle(&b)) && (!b.n_lock || aw_pipeline_lock(&b)) &&
-              aw_pipeline_execute(&b);
+              (!b.n_machine || aw_pipeline_machine(&b)) && aw_pipeline_execute(&b);
     aw_lease_keeper_remove_batch(p->ctx->keeper, b.leases.first, b.leases.n);
     /* Locks still held here belong to items that did not get as far as a
      * done record (a backend failure, a hard stop): give them back. */

@@ -6,14 +6,19 @@
  * and its reply/DLQ delivery was acknowledged (aw_job_queue_ack).
  * A valid action with a future not_before is put in the due index instead
  * of claimed (outcome `scheduled`, pipeline_schedule.c); a scheduled job
- * (job->scheduled, from worker/scheduler.c) runs through the same steps.
+ * (job->scheduled, from worker/scheduler.c) runs through the same steps;
+ * a state machine's timeout (job->preset_details, worker/event_timeout.h)
+ * is only recorded and replied.
  *
  * The steps of aw_pipeline_run: prepare (audit record begun, rejections
  * decided, and with rules configured each action's rule verdict), claim
  * (one round trip), throttle counts (only for throttle rules, on acquired
  * claims: pipeline_rules.c, docs/rules.md), locks (only for lock rules, on
  * acquired claims: taken, or the job parked while the lock is held
- * elsewhere: pipeline_lock.c), execute and complete (rounds of provider
+ * elsewhere: pipeline_lock.c), event moves (only for state_machine rules,
+ * on acquired claims: the provider runs only after an allowed move, a
+ * refused one is suppressed with a done record: pipeline_machine.c),
+ * execute and complete (rounds of provider
  * calls behind the lease gate, pipeline_execute.c; each done record handed
  * to a recorder thread within 2 ms of its answer and the rest written after
  * every round, pipeline_records.c), finish (the outcome set on each

@@ -26,6 +26,8 @@ static void executed(batch *b, item *it, const aw_exec_item *x)
     /* Out of memory: the details stay as they were, without the lock. */
     if (it->lock_token)
         (void)aw_details_add_lock(&it->details, 0, it->lock_key, it->lock_token);
+    if (it->move)
+        aw_pipeline_machine_executed(it, x->res.ok);
     if (b->p->on_executed)
         b->p->on_executed(b->p->on_executed_ud, it->job, it->token);
 }

@@ -6,6 +6,8 @@
  *                       the claim (only when rules are configured)
  *   pipeline_lock.c     lock rules: the lock taken after the claim, parked
  *                       while held elsewhere, released after the record
+ *   pipeline_machine.c  state_machine rules: the event moved after the
+ *                       claim, the provider executed only if allowed
  *   pipeline_schedule.c scheduled actions: a future not_before is put in
  *                       the due index (outcome `scheduled`) before the claim
  *
@@ -56,6 +58,11 @@ typedef struct item {
     const aw_rule_config *applied;  /* the rule whose verdict applied (the audit
                                        record's `rule`), NULL = none: set where
                                        it decides, not where it merely matched */
+    const aw_rule_config *machine;  /* the state_machine rule that matched, or NULL */
+    const char *fingerprint;        /* its rendered fingerprint (in the scratch) */
+    struct aw_event_move *move;     /* the transition made (in the scratch), NULL
+                                       until pipeline_machine.c made or found it */
+    bool move_retried;              /* the move was an earlier attempt's */
 } item;
 
 /* The leases taken by one batch, registered with the lease keeper as one
@@ -89,6 +96,7 @@ typedef struct batch {
     submission *submissions;   /* handed to the recorder, newest first */
     size_t n_throttle;         /* items with a throttle rule (rules configured) */
     size_t n_lock;             /* items with a lock rule (rules configured) */
+    size_t n_machine;          /* items with a state_machine rule */
     size_t n_schedule;         /* items to put in the due index */
     size_t n_delay;            /* of the throttled, those to put off */
     bool submit_failed;        /* a submission failed: leave the rest to the
@@ -149,6 +157,13 @@ bool aw_pipeline_lock_held(batch *b, const item *it, int64_t start_until_ms);
 void aw_pipeline_lock_release(batch *b, item *it);
 /* The lock's state key: ns "acteon.rules", tenant the rule name, kind "lock". */
 aw_state_key aw_pipeline_lock_key(const item *it);
+/* State machine rules (pipeline_machine.c), used only for items with a
+ * state_machine rule: after the claim, move each acquired item's event
+ * (made: the provider executes, outcome state_changed; refused: outcome
+ * suppressed, with a done record); false when the state backend failed for
+ * good. And the move's part of an executed item's outcome. */
+bool aw_pipeline_machine(batch *b);
+void aw_pipeline_machine_executed(item *it, bool ok);
 /* Scheduled actions (pipeline_schedule.c): at prepare, whether a valid
  * item is to be scheduled (set it->schedule, or reject it when scheduling
  * is unavailable); then put every such item in the due index, each

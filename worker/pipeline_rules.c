@@ -72,7 +72,8 @@ static void suppress(batch *b, item *it, const aw_rule_config *r)
 /* The rendered key is copied into the batch's scratch: the item keeps a
  * pointer, the buffer is reused. Out of memory: the job is abandoned and
  * comes again (as when its audit record cannot begin). A throttle counts
- * after the claim, a lock is taken after it (pipeline_lock.c). */
+ * after the claim, a lock is taken after it (pipeline_lock.c), a state
+ * machine's event is moved after it (pipeline_machine.c). */
 static void prepare_keyed(batch *b, item *it, const aw_rule_config *r, aw_rule_scope *sc)
 {
     aw_buf key = {0};
@@ -94,6 +95,10 @@ static void prepare_keyed(batch *b, item *it, const aw_rule_config *r, aw_rule_s
                 it->lock = r;
                 it->lock_key = copy;
                 b->n_lock++;
+            } else if (r->machine_cfg) {
+                it->machine = r;
+                it->fingerprint = copy;
+                b->n_machine++;
             } else {
                 it->throttle = r;
                 it->throttle_key = copy;
@@ -110,7 +115,7 @@ void aw_pipeline_rules_prepare(batch *b, item *it)
     const aw_rule_config *r = aw_rules_match(b->ctx->cfg, &it->job->action, &sc);
     if (r && strcmp(r->verdict, "suppress") == 0)
         suppress(b, it, r);
-    else if (r) /* throttle or lock: the other verdicts config check lets through */
+    else if (r) /* throttle, lock or state_machine: the others config check lets through */
         prepare_keyed(b, it, r, &sc);
     aw_rule_scope_clear(&sc);
 }

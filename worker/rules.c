@@ -170,6 +170,17 @@ aw_status aw_rules_check_backend(const aw_config *cfg, bool best_effort, aw_erro
                                 "%s is eventually consistent (two replicas could hold one "
                                 "lock at once)",
                                 i, cfg->state.backend);
+        if (best_effort && r->machine_cfg)
+            return aw_error_set(err, AW_CONFIG,
+                                "rules[%zu] (\"%s\").verdict: \"state_machine\" needs an atomic "
+                                "state backend; %s is eventually consistent (two replicas "
+                                "could both move one event from the same state)",
+                                i, r->name, cfg->state.backend);
+        if (no_schedule && r->machine_cfg && r->machine_cfg->n_timeouts)
+            return aw_error_set(err, AW_CONFIG,
+                                "rules[%zu] (\"%s\").machine: state machine \"%s\" has timeouts, "
+                                "which need the due index and its scheduler, not available: %s",
+                                i, r->name, r->machine_cfg->name, no_schedule);
         if (no_schedule && aw_rules_delays(r))
             return aw_error_set(err, AW_CONFIG,
                                 "rules[%zu].on_limit: \"delay\" schedules the action, and "

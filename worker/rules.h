@@ -51,9 +51,11 @@ int aw_rules_render_key(const aw_rule_config *r, const aw_action *a, aw_rule_sco
  * run: a lock rule needs an atomic state backend (a lock that two replicas
  * can both take excludes nothing): with best_effort (a non-atomic backend
  * let through by state.allow_eventual_consistency) AW_CONFIG naming
- * rules[i].verdict. A throttle delaying over its limit needs scheduled
+ * rules[i].verdict; so does a state_machine rule (two replicas could both
+ * move one event). A throttle delaying over its limit needs scheduled
  * actions (aw_scheduler_unavailable): else AW_CONFIG naming
- * rules[i].on_limit. AW_OK otherwise. */
+ * rules[i].on_limit; so does a state_machine rule whose machine has
+ * timeouts (naming rules[i].machine). AW_OK otherwise. */
 aw_status aw_rules_check_backend(const aw_config *cfg, bool best_effort, aw_error *err);
 
 /* A throttle with on_limit = "delay": over the limit the action is put in

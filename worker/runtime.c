@@ -153,7 +153,8 @@ void aw_runtime_stop_audit_writer(aw_runtime *rt)
     aw_audit_writer_stop(w);
 }
 
-/* /metrics counters per rule, named as configured. */
+/* /metrics counters per rule, named as configured, and per state machine
+ * (only used by rules). */
 static int init_rule_metrics(aw_runtime *rt)
 {
     const aw_config *cfg = rt->ctx.cfg;
@@ -166,7 +167,7 @@ static int init_rule_metrics(aw_runtime *rt)
         names[i] = cfg->rules[i].name;
     int rc = aw_metrics_init_rules(&rt->ctx.metrics, names, cfg->n_rules);
     free(names);
-    return rc;
+    return rc ? rc : aw_metrics_init_machines(&rt->ctx.metrics, cfg->machines, cfg->n_machines);
 }
 
 aw_status aw_runtime_new(const aw_config *cfg, const char *brokers, aw_runtime **out,

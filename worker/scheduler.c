@@ -12,6 +12,8 @@
 #include "common/aw_backoff.h"
 #include "common/aw_clock.h"
 #include "common/aw_log.h"
+#include "worker/event_state.h"
+#include "worker/event_timeout.h"
 #include "worker/job_queue.h"
 #include "worker/pipeline.h"
 #include "worker/schedule_item.h"
@@ -29,6 +31,8 @@ struct aw_scheduler {
     /* The due-index gauges (refresh_stats): */
     int64_t stats_at_ms;             /* now_ms of the last refresh; 0 = none yet */
     bool stats_unsupported;          /* the backend has no due_stats: never again */
+    bool timeouts;                   /* a state machine has timeouts: their
+                                        kind is taken too */
     pthread_t thread;
     bool started;
     atomic_bool stop;                /* aw_scheduler_stop's request */
@@ -129,9 +133,29 @@ static aw_job *make_job(aw_scheduler *s, const aw_due_item *it)
         finish_item(s, it, false, 0, &s->ctx->metrics.due_released);
         return NULL;
     }
-    j->home = &s->back;
-    j->lost_epoch = atomic_load(&s->ctx->lost_epoch);
     return j;
+}
+
+/* The job of a state machine's timeout item (worker/event_timeout.h), or
+ * NULL: moved on (removed), or the state backend failed (released, offered
+ * again after a pause). */
+static aw_job *make_timeout_job(aw_scheduler *s, const aw_due_item *it, int64_t now_ms)
+{
+    aw_job *j = NULL;
+    switch (aw_event_timeout_fire(s->ctx->cfg, s->state, it, now_ms, &s->ctx->metrics, &j)) {
+    case AW_TIMEOUT_JOB:
+        atomic_fetch_add(&s->ctx->metrics.event_timeouts_fired, 1);
+        return j;
+    case AW_TIMEOUT_DROP:
+        atomic_fetch_add(&s->ctx->metrics.event_timeouts_moved_on, 1);
+        finish_item(s, it, true, 0, &s->ctx->metrics.due_done);
+        return NULL;
+    case AW_TIMEOUT_RETRY:
+        finish_item(s, it, false, now_ms + s->ctx->cfg->schedule.poll_ms,
+                    &s->ctx->metrics.due_released);
+        return NULL;
+    }
+    return NULL;
 }
 
 static size_t index_of(aw_job *const *jobs, size_t n, const aw_job *j)
@@ -230,19 +254,16 @@ static void refresh_stats(aw_scheduler *s, int64_t now_ms)
     atomic_store(&ctx->metrics.due_stats_seen, true);
 }
 
-int aw_scheduler_round(aw_scheduler *s, int64_t now_ms)
+/* One take of the pool's items of `kind` due by now_ms, made into jobs and
+ * run: the number taken, -1 when due_take failed. */
+static int take_and_run(aw_scheduler *s, const char *kind, int64_t now_ms)
 {
     aw_worker_ctx *ctx = s->ctx;
-    if (!open_sessions(s))
-        return -1;
-    /* Before the take: what waits includes what this round is about to
-     * take, so a backlog shows even when each round drains a full batch. */
-    refresh_stats(s, now_ms);
     size_t n = 0;
     aw_error err;
     aw_error_clear(&err);
     int64_t t0 = aw_mono_now_us();
-    aw_status rc = aw_state_due_take(s->state, ctx->cfg->kafka.group_id, AW_SCHEDULE_KIND, now_ms,
+    aw_status rc = aw_state_due_take(s->state, ctx->cfg->kafka.group_id, kind, now_ms,
                                      s->cap, ctx->cfg->schedule.lease_ms, s->items, &n, &err);
     aw_histogram_observe_us(&ctx->metrics.due_take_ms, aw_mono_now_us() - t0);
     aw_backend_health_seen(&ctx->state_health, rc == AW_OK || !err.retriable, err.msg);
@@ -255,9 +276,13 @@ int aw_scheduler_round(aw_scheduler *s, int64_t now_ms)
     }
     atomic_fetch_add(&ctx->metrics.due_taken, n);
     size_t nj = 0;
+    bool timeouts = strcmp(kind, AW_EVENT_TIMEOUT_KIND) == 0;
     for (size_t i = 0; i < n; i++) {
-        aw_job *j = make_job(s, &s->items[i]);
+        aw_job *j = timeouts ? make_timeout_job(s, &s->items[i], now_ms)
+                             : make_job(s, &s->items[i]);
         if (j) {
+            j->home = &s->back;
+            j->lost_epoch = atomic_load(&s->ctx->lost_epoch);
             s->jobs[nj] = j;
             s->item_of[nj++] = i;
         }
@@ -267,6 +292,20 @@ int aw_scheduler_round(aw_scheduler *s, int64_t now_ms)
     for (size_t i = 0; i < n; i++)
         aw_due_item_clear(&s->items[i]);
     return (int)n;
+}
+
+int aw_scheduler_round(aw_scheduler *s, int64_t now_ms)
+{
+    if (!open_sessions(s))
+        return -1;
+    /* Before the take: what waits includes what this round is about to
+     * take, so a backlog shows even when each round drains a full batch. */
+    refresh_stats(s, now_ms);
+    int n = take_and_run(s, AW_SCHEDULE_KIND, now_ms);
+    if (n < 0 || !s->timeouts)
+        return n;
+    int t = take_and_run(s, AW_EVENT_TIMEOUT_KIND, now_ms);
+    return t < 0 ? -1 : t > n ? t : n; /* a full take of either: more may be due */
 }
 
 /* Sleep up to ms, in slices, so a stop is seen within 20 ms. */
@@ -301,6 +340,7 @@ aw_status aw_scheduler_new(aw_worker_ctx *ctx, aw_scheduler **out, aw_error *err
     s->ctx = ctx;
     s->pipeline.ctx = ctx;
     s->cap = (size_t)ctx->cfg->schedule.batch_size;
+    s->timeouts = aw_event_timeouts_configured(ctx->cfg);
     s->items = calloc(s->cap, sizeof(*s->items));
     s->jobs = calloc(s->cap, sizeof(*s->jobs));
     s->finished = calloc(s->cap, sizeof(*s->finished));

@@ -17,6 +17,13 @@
  * source coordinates: the original outcome is replied again, nothing
  * runs twice).
  *
+ * State machines' timeouts (worker/event_timeout.h) share the rounds: when
+ * a machine has timeouts, each round also takes the pool's items of kind
+ * AW_EVENT_TIMEOUT_KIND; each fires (moves its event, or finds it moved
+ * on) and, if it moved, becomes a job with its outcome already decided that
+ * the same pipeline records and replies; the item is removed once that is
+ * acknowledged, exactly as for a scheduled action.
+ *
  * Cost while nothing is due: one due_take every schedule.poll_ms. A full
  * take is followed by another at once.
  *

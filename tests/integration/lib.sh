@@ -364,6 +364,22 @@ produce_file() {
         >"$T/produce.log" 2>&1 || fail "produce failed: $(cat "$T/produce.log")"
 }
 
+# kill_in_call NAME PID: once worker NAME (calling the webhook on
+# /hook/NAME) has a call in flight, kill it with SIGKILL and reap it.
+kill_in_call() {
+    local name=$1 pid=$2
+    in_call() {
+        local n
+        n=$(curl -sf --max-time 2 "http://127.0.0.1:$HOOK_PORT/stats" |
+            sed -n "s/.*\"\/hook\/$name\": \([0-9]*\).*/\1/p")
+        [ "${n:-0}" -ge 1 ]
+    }
+    wait_for 60 "$name with a call in flight" in_call
+    kill -KILL "$pid"
+    wait "$pid" 2>/dev/null || true
+    echo "killed $name after $(wc -l <"$T/hook.peer") calls"
+}
+
 # committed_at_end GROUP TOPIC: every partition's committed offset equals its
 # high watermark.
 committed_at_end() {

@@ -60,10 +60,7 @@ PY
 produce_file "$T/actions.jsonl"
 KILLED_ARGS=()
 if [ "$LOCK_KILL" = 1 ]; then
-    wait_for 60 "w2 with a call in flight" in_flight_at /hook/w2 1
-    kill -KILL "$W2"
-    wait "$W2" 2>/dev/null || true
-    echo "killed w2 after $(wc -l <"$T/hook.peer") calls"
+    kill_in_call w2 "$W2"
     start_worker w3 "$T/w3.conf"; W3=$WORKER_PID
     KILLED_ARGS=(--killed /hook/w2)
 fi

@@ -34,12 +34,12 @@ STATE_URL="$CH_BASE/?database=$DB"
 write_config "$T/refused.conf"
 
 "$WORKER" migrate -c "$T/refused.conf" >"$T/migrate1.log" 2>&1 || fail "migrate: $(cat "$T/migrate1.log")"
-grep -q "state backend clickhouse: 2 migration(s) applied" "$T/migrate1.log" \
+grep -q "state backend clickhouse: 3 migration(s) applied" "$T/migrate1.log" \
     || fail "first migrate: $(cat "$T/migrate1.log")"
 "$WORKER" migrate -c "$T/refused.conf" >"$T/migrate2.log" 2>&1 || fail "migrate again: $(cat "$T/migrate2.log")"
 grep -q "state backend clickhouse: schema up to date, nothing to apply" "$T/migrate2.log" \
     || fail "second migrate: $(cat "$T/migrate2.log")"
-pass "migrate applies 0001 and 0002, then nothing"
+pass "migrate applies 0001 to 0003, then nothing"
 
 rc=0
 "$WORKER" config check -c "$T/refused.conf" >"$T/check1.log" 2>&1 || rc=$?

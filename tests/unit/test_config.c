@@ -145,6 +145,29 @@ static void assert_config_equal(const aw_config *a, const aw_config *b)
         assert_int_equal(r->max_wait_ms, s->max_wait_ms);
         assert_string_equal(r->on_timeout, s->on_timeout);
         assert_int_equal(r->key_template != NULL, s->key_template != NULL);
+        assert_string_equal(r->machine, s->machine);
+    }
+    assert_int_equal(a->n_machines, b->n_machines);
+    for (size_t i = 0; i < a->n_machines; i++) {
+        const aw_machine_config *m = &a->machines[i], *n = &b->machines[i];
+        assert_string_equal(m->name, n->name);
+        assert_string_equal(m->fingerprint, n->fingerprint);
+        assert_string_equal(m->initial, n->initial);
+        assert_str_list_equal(m->states, m->n_states, n->states, n->n_states);
+        assert_int_equal(m->retention_s, n->retention_s);
+        assert_int_equal(m->n_transitions, n->n_transitions);
+        for (size_t t = 0; t < m->n_transitions; t++) {
+            assert_str_list_equal(m->transitions[t].from, m->transitions[t].n_from,
+                                  n->transitions[t].from, n->transitions[t].n_from);
+            assert_string_equal(m->transitions[t].to, n->transitions[t].to);
+            assert_string_equal(m->transitions[t].on, n->transitions[t].on);
+        }
+        assert_int_equal(m->n_timeouts, n->n_timeouts);
+        for (size_t t = 0; t < m->n_timeouts; t++) {
+            assert_string_equal(m->timeouts[t].in, n->timeouts[t].in);
+            assert_int_equal(m->timeouts[t].after_s, n->timeouts[t].after_s);
+            assert_string_equal(m->timeouts[t].to, n->timeouts[t].to);
+        }
     }
 }
 
@@ -176,7 +199,28 @@ static const char shape_conf[] =
     "                timeout_ms = 5000; max_attempts = 4; },\n"
     "              { name = \"log\"; type = \"log\"; } );\n";
 
+/* A machine with states open, acked, resolved, stale: SM(initial, transitions),
+ * SMT(timeouts) (initial open, one transition). */
+#define SM(initial, transitions)                                                          \
+    BASE "state_machines = ( { name = \"m\"; fingerprint = \"{tenant}:{payload.a}\";\n"      \
+         "  states = [\"open\", \"acked\", \"resolved\", \"stale\"]; " initial " transitions = (\n" \
+         "  " transitions "\n  ); } );\n"
+#define SMT(timeouts)                                                                     \
+    BASE "state_machines = ( { name = \"m\"; fingerprint = \"{tenant}:{payload.a}\";\n"      \
+         "  states = [\"open\", \"acked\", \"resolved\", \"stale\"]; initial = \"open\"; timeouts = (\n" \
+         "  " timeouts "\n  );\n"                                                             \
+         "  transitions = ( { from = [\"open\"]; to = \"acked\"; on = \"ack\"; } ); } );\n"
+
 #define BASE "kafka = { brokers = \"b:9092\"; group_id = \"g\"; topics = [ \"t\" ]; };\n"
+
+#define INCIDENT_MACHINE                                                                  \
+    "state_machines = ( { name = \"inc\"; fingerprint = \"{tenant}:{payload.alert_id}\";\n"    \
+    "  initial = \"open\"; states = [\"open\", \"acked\", \"resolved\", \"stale\"];\n"         \
+    "  transitions = ( { from = [\"open\"]; to = \"acked\"; on = \"ack\"; },\n"             \
+    "    { from = [\"open\", \"acked\"]; to = \"resolved\"; on = \"resolve\"; },\n"          \
+    "    { from = [\"resolved\", \"stale\"]; to = \"open\"; on = \"reopen\"; } );\n"         \
+    "  timeouts = ( { in = \"open\"; after_s = 600; to = \"stale\"; } );\n"                \
+    "  retention_s = 86400; } );\n"
 
 /* Unsets every ACTEON_* variable so that the caller's environment cannot
  * change what the tests see. */
@@ -560,7 +604,8 @@ static const error_case error_cases[] = {
      ": kafka.dlq_topic: must not be one of kafka.topics (\"acteon.dlq\" is consumed)"},
     /* rules */
     {"rule-verdict", BASE "rules = ( { name = \"r\"; verdict = \"drop\"; } );\n",
-     ":2: rules[0].verdict: must be one of suppress, throttle, lock (got \"drop\")"},
+     ":2: rules[0].verdict: must be one of suppress, throttle, lock, state_machine "
+     "(got \"drop\")"},
     {"rule-no-name", BASE "rules = ( { name = \"a\"; verdict = \"suppress\"; },\n"
                           "  { verdict = \"suppress\"; } );\n",
      ":3: rules[1].name: required key missing"},
@@ -618,6 +663,50 @@ static const error_case error_cases[] = {
     {"rule-metadata-int", BASE "rules = ( { name = \"a\"; verdict = \"suppress\";\n"
                                "  match = { metadata = { env = 1; }; }; } );\n",
      ":3: rules[0].match.metadata.env: expected a string (got an integer)"},
+    /* state machines */
+    {"sm-no-machine", BASE "rules = ( { name = \"s\"; verdict = \"state_machine\"; } );\n",
+     ":2: rules[0].machine: required for verdict state_machine (the name of one of "
+     "state_machines)"},
+    {"sm-unknown-machine", BASE "rules = ( { name = \"s\"; verdict = \"state_machine\";\n"
+                                "  machine = \"nope\"; } );\n",
+     ": rules[0].machine: no state machine named \"nope\" in state_machines"},
+    {"sm-initial", SM("initial = \"new\";", ""),
+     ":3: state_machines[0].initial: unknown state \"new\" (not in states)"},
+    {"sm-from", SM("initial = \"open\";", "{ from = [\"open\", \"gone\"]; to = \"acked\";"
+                   " on = \"ack\"; }"),
+     ":2: state_machines[0].transitions[0].from: unknown state \"gone\" (not in states)"},
+    {"sm-to", SM("initial = \"open\";", "{ from = [\"open\"]; to = \"gone\"; on = \"ack\"; }"),
+     ":2: state_machines[0].transitions[0].to: unknown state \"gone\" (not in states)"},
+    {"sm-dup-pair", SM("initial = \"open\";",
+                       "{ from = [\"open\"]; to = \"acked\"; on = \"ack\"; },\n"
+                       "  { from = [\"acked\", \"open\"]; to = \"resolved\"; on = \"ack\"; }"),
+     ":2: state_machines[0].transitions[1].from: (\"open\", on \"ack\") is already the "
+     "transition of transitions[0]"},
+    {"sm-no-from", SM("initial = \"open\";", "{ from = []; to = \"acked\"; on = \"ack\"; }"),
+     ":4: state_machines[0].transitions[0].from: must not be empty"},
+    {"sm-dup-state", BASE "state_machines = ( { name = \"m\"; fingerprint = \"{id}\";\n"
+                          "  initial = \"a\"; states = [\"a\", \"a\"]; transitions = (); } );\n",
+     ":3: state_machines[0].states: \"a\" is listed twice"},
+    {"sm-state-name", BASE "state_machines = ( { name = \"m\"; fingerprint = \"{id}\";\n"
+                           "  initial = \"a\"; states = [\"a\", \"b:c\"]; transitions = (); } );\n",
+     ":3: state_machines[0].states[1]: a state name is 1..64 of [A-Za-z0-9_.-] (got \"b:c\")"},
+    {"sm-fingerprint", BASE "state_machines = ( { name = \"m\"; fingerprint = \"{payload.}\";\n"
+                            "  initial = \"a\"; states = [\"a\"]; transitions = (); } );\n",
+     ":2: state_machines[0].fingerprint: unknown field {payload.} (known: {namespace} "
+     "{tenant} {provider} {action_type} {id} {dedup_key} {payload.a.b} {metadata.k})"},
+    {"sm-timeout-state", SMT("{ in = \"later\"; after_s = 60; to = \"stale\"; }"),
+     ":2: state_machines[0].timeouts[0].in: unknown state \"later\" (not in states)"},
+    {"sm-timeout-self", SMT("{ in = \"open\"; after_s = 60; to = \"open\"; }"),
+     ":2: state_machines[0].timeouts[0].to: must differ from in (\"open\")"},
+    {"sm-timeout-twice", SMT("{ in = \"open\"; after_s = 60; to = \"stale\"; },\n"
+                             "  { in = \"open\"; after_s = 90; to = \"resolved\"; }"),
+     ":2: state_machines[0].timeouts[1].in: state \"open\" already has a timeout "
+     "(timeouts[0])"},
+    {"sm-timeout-zero", SMT("{ in = \"open\"; after_s = 0; to = \"stale\"; }"),
+     ":4: state_machines[0].timeouts[0].after_s: must be between 1 and 31536000 (got 0)"},
+    {"sm-retention", SMT("{ in = \"open\"; after_s = 604800; to = \"stale\"; }"),
+     ":2: state_machines[0].retention_s: must be longer than timeouts[0].after_s (604800) "
+     "(got 604800)"},
     /* syntax */
     {"syntax", BASE "workers = { threads = = 8; };\n", ":2: syntax error"},
     {"duplicate", BASE "workers = { threads = 1;\n  threads = 2; };\n",
@@ -980,6 +1069,21 @@ static const char *const all_keys[] = {
     "rules[].lock_ttl_ms",
     "rules[].max_wait_ms",
     "rules[].on_timeout",
+    "rules[].machine",
+    "state_machines",
+    "state_machines[].name",
+    "state_machines[].fingerprint",
+    "state_machines[].initial",
+    "state_machines[].states",
+    "state_machines[].transitions",
+    "state_machines[].transitions[].from",
+    "state_machines[].transitions[].to",
+    "state_machines[].transitions[].on",
+    "state_machines[].timeouts",
+    "state_machines[].timeouts[].in",
+    "state_machines[].timeouts[].after_s",
+    "state_machines[].timeouts[].to",
+    "state_machines[].retention_s",
 };
 
 static void test_reference(void **state)
@@ -1007,6 +1111,30 @@ static void test_reference(void **state)
     free(buf);
 }
 
+/* A state machine loads as written, its rule resolved to it and given its
+ * fingerprint as the key template; printed, it loads the same. */
+static void test_state_machine(void **state)
+{
+    (void)state;
+    aw_config *cfg = load_ok(BASE "rules = ( { name = \"sm\"; verdict = \"state_machine\";\n"
+                                  "  machine = \"inc\"; match = { action_type = \"*\"; }; } );\n"
+                                  INCIDENT_MACHINE);
+    assert_int_equal(cfg->n_machines, 1);
+    const aw_machine_config *m = &cfg->machines[0];
+    assert_ptr_equal(cfg->rules[0].machine_cfg, m);
+    assert_non_null(cfg->rules[0].key_template);
+    assert_string_equal(m->initial, "open");
+    assert_int_equal(m->n_states, 4);
+    assert_int_equal(m->n_transitions, 3);
+    assert_int_equal(m->transitions[1].n_from, 2);
+    assert_string_equal(m->transitions[1].from[1], "acked");
+    assert_int_equal(m->n_timeouts, 1);
+    assert_int_equal(m->timeouts[0].after_s, 600);
+    assert_int_equal(m->retention_s, 86400);
+    assert_round_trip(cfg);
+    aw_config_destroy(cfg);
+}
+
 /* Every key appears in the printed configuration, defaults included. */
 static void test_print_lists_every_key(void **state)
 {
@@ -1017,7 +1145,9 @@ static void test_print_lists_every_key(void **state)
         BASE "rules = ( { name = \"s\"; verdict = \"suppress\"; },\n"
              "  { name = \"t\"; verdict = \"throttle\"; key = \"{tenant}\"; max_count = 1;"
              " window_s = 1; },\n"
-             "  { name = \"l\"; verdict = \"lock\"; key = \"{tenant}\"; } );\n");
+             "  { name = \"l\"; verdict = \"lock\"; key = \"{tenant}\"; },\n"
+             "  { name = \"m\"; verdict = \"state_machine\"; machine = \"inc\"; } );\n"
+             INCIDENT_MACHINE);
     char *out = print_to_string(cfg);
     for (size_t i = 0; i < sizeof(all_keys) / sizeof(all_keys[0]); i++) {
         const char *leaf = strrchr(all_keys[i], '.');
@@ -1035,6 +1165,7 @@ static void test_print_lists_every_key(void **state)
     assert_true(at(out, "max_count = ", sup) > thr);
     assert_true(at(out, "lock_ttl_ms = ", sup) > lck);
     assert_true(at(out, "lock_ttl_ms = ", thr) > lck);
+    assert_true(at(out, "machine = ", 0) > at(out, "name = \"m\";", 0));
     free(out);
     aw_config_destroy(cfg);
 }
@@ -1106,6 +1237,7 @@ int main(void)
         cmocka_unit_test_teardown(test_round_trip_shape, env_teardown),
         cmocka_unit_test_teardown(test_round_trip_rules, env_teardown),
         cmocka_unit_test(test_reference),
+        cmocka_unit_test_teardown(test_state_machine, env_teardown),
         cmocka_unit_test_teardown(test_backend_batch_default, env_teardown),
         cmocka_unit_test_teardown(test_print_lists_every_key, env_teardown),
     };

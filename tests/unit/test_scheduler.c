@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "common/aw_clock.h"
+#include "worker/event_state.h"
 #include "worker/pipeline.h"
 #include "worker/rules.h"
 #include "worker/schedule_item.h"
@@ -636,6 +637,28 @@ static void test_throttle_delay(void **state)
     teardown(&fx);
 }
 
+/* aw_rules_check_backend on a configuration of state and kafka extras and
+ * rules: its status, the message in err. */
+static aw_status check_backend(const char *kafka_extra, const char *st, const char *rules,
+                               bool best_effort, aw_error *err)
+{
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "kafka = { brokers = \"b:9092\"; group_id = \"g\"; topics = [ \"t\" ]; %s };\n"
+             "state = { %s };\naudit = { enabled = false; };\n"
+             "providers = ( { name = \"noop\"; type = \"noop\"; } );\n%s",
+             kafka_extra, st, rules);
+    aw_config *cfg;
+    if (aw_config_load_string(text, &cfg, err) != AW_OK)
+        fail_msg("config: %s", err->msg);
+    aw_status rc = aw_rules_check_backend(cfg, best_effort, err);
+    aw_config_destroy(cfg);
+    return rc;
+}
+
+#define CLICKHOUSE                                                                         \
+    "backend = \"clickhouse\"; url = \"http://127.0.0.1:1\"; allow_eventual_consistency = true;"
+
 /* on_limit = "delay" needs scheduled actions: refused (naming the key)
  * where they are unavailable, accepted elsewhere. */
 static void test_delay_needs_scheduling(void **state)
@@ -646,31 +669,116 @@ static void test_delay_needs_scheduling(void **state)
         bool ok;
     } cases[] = {
         {"backend = \"memory\";", "", true},
-        {"backend = \"clickhouse\"; url = \"http://127.0.0.1:1\"; "
-         "allow_eventual_consistency = true;",
-         "", false},
+        {CLICKHOUSE, "", false},
         {"backend = \"memory\";", "transactional_replies = true;", false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char text[1024];
-        snprintf(text, sizeof(text),
-                 "kafka = { brokers = \"b:9092\"; group_id = \"g\"; topics = [ \"t\" ]; %s };\n"
-                 "state = { %s };\naudit = { enabled = false; };\n"
-                 "providers = ( { name = \"noop\"; type = \"noop\"; } );\n"
-                 "rules = ( { name = \"lim\"; verdict = \"throttle\"; key = \"{tenant}\";\n"
-                 "  max_count = 1; window_s = 1; on_limit = \"delay\"; } );\n",
-                 cases[i].kafka_extra, cases[i].state);
-        aw_config *cfg;
         aw_error err = {0};
-        if (aw_config_load_string(text, &cfg, &err) != AW_OK)
-            fail_msg("case %zu: %s", i, err.msg);
-        aw_status rc = aw_rules_check_backend(cfg, !cases[i].ok && i == 1, &err);
+        aw_status rc = check_backend(cases[i].kafka_extra, cases[i].state,
+                                     "rules = ( { name = \"lim\"; verdict = \"throttle\"; "
+                                     "key = \"{tenant}\";\n  max_count = 1; window_s = 1; "
+                                     "on_limit = \"delay\"; } );\n",
+                                     !cases[i].ok && i == 1, &err);
         if (cases[i].ok)
             assert_int_equal(rc, AW_OK);
         else if (rc != AW_CONFIG || !strstr(err.msg, "rules[0].on_limit: \"delay\""))
             fail_msg("case %zu: got %d \"%s\"", i, rc, err.msg);
-        aw_config_destroy(cfg);
     }
+}
+
+/* A state_machine rule needs an atomic backend (refused on ClickHouse,
+ * naming the rule), and its machine's timeouts need the scheduler
+ * (refused with transactional replies; a machine without timeouts is
+ * accepted there). */
+static void test_state_machine_needs(void **state)
+{
+    (void)state;
+    static const char rule[] =
+        "rules = ( { name = \"sm\"; verdict = \"state_machine\"; machine = \"m\"; } );\n";
+    char timed[1024], plain[1024];
+    snprintf(timed, sizeof(timed),
+             "%sstate_machines = ( { name = \"m\"; fingerprint = \"{id}\"; initial = \"a\";\n"
+             "  states = [\"a\", \"b\"]; transitions = ( { from = [\"a\"]; to = \"b\"; on = \"x\"; } );\n"
+             "  timeouts = ( { in = \"b\"; after_s = 5; to = \"a\"; } ); } );\n",
+             rule);
+    snprintf(plain, sizeof(plain),
+             "%sstate_machines = ( { name = \"m\"; fingerprint = \"{id}\"; initial = \"a\";\n"
+             "  states = [\"a\", \"b\"]; transitions = ( { from = [\"a\"]; to = \"b\"; on = \"x\"; } ); } );\n",
+             rule);
+    aw_error err = {0};
+    assert_int_equal(check_backend("", "backend = \"memory\";", timed, false, &err), AW_OK);
+    assert_int_equal(check_backend("", CLICKHOUSE, plain, true, &err), AW_CONFIG);
+    assert_string_equal(err.msg, "rules[0] (\"sm\").verdict: \"state_machine\" needs an atomic "
+                                 "state backend; clickhouse is eventually consistent (two "
+                                 "replicas could both move one event from the same state)");
+    assert_int_equal(check_backend("transactional_replies = true;", "backend = \"memory\";",
+                                   timed, false, &err),
+                     AW_CONFIG);
+    assert_non_null(strstr(err.msg, "rules[0] (\"sm\").machine: state machine \"m\" has "
+                                    "timeouts, which need the due index"));
+    assert_int_equal(check_backend("transactional_replies = true;", "backend = \"memory\";",
+                                   plain, false, &err),
+                     AW_OK);
+}
+
+/* A state machine's timeout: the action's move into open arms it; the
+ * scheduler's round at the due time moves the event to stale, records and
+ * replies state_changed under "event:<machine>:<fingerprint>:<born_ms>:<seq>" (no
+ * provider), and removes the item: a later round finds nothing. A timeout
+ * whose event moved on (acked meanwhile) records nothing. */
+static void test_event_timeout(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_with(&fx, "rules = ( { name = \"sm\"; verdict = \"state_machine\"; machine = \"inc\"; } );\n"
+                    "state_machines = ( { name = \"inc\"; fingerprint = \"{dedup_key}\";\n"
+                    "  initial = \"new\"; states = [\"new\", \"open\", \"acked\", \"stale\"];\n"
+                    "  transitions = ( { from = [\"new\"]; to = \"open\"; on = \"do\"; },\n"
+                    "    { from = [\"open\"]; to = \"acked\"; on = \"ack\"; } );\n"
+                    "  timeouts = ( { in = \"open\"; after_s = 60; to = \"stale\"; } ); } );\n");
+    assert_int_equal(aw_metrics_init_machines(&fx.ctx.metrics, fx.cfg->machines,
+                                              fx.cfg->n_machines),
+                     0);
+    int64_t t0 = aw_time_now_ms();
+    run(&fx, make_job(&fx, 1, "e1", 0)); /* e1: new -> open, seq 1 */
+    run(&fx, make_job(&fx, 2, "e2", 0)); /* e2: new -> open, seq 1 */
+    assert_int_equal(fx.outcomes[0].outcome, AW_OUTCOME_STATE_CHANGED);
+    aw_event_ctx c = {.state = fx.peer, .machine = &fx.cfg->machines[0], .pool = "g",
+                      .now_ms = t0};
+    aw_event_result r;
+    aw_error err;
+    assert_int_equal(aw_event_apply(&c, "e2", "ack", "ns/t/x", 1, &r, &err), AW_OK);
+    assert_int_equal(r.verdict, AW_EVENT_MOVED); /* e2 moved on: open -> acked */
+
+    aw_scheduler *s;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_round(s, t0 + 1000), 0);
+    assert_int_equal(aw_scheduler_round(s, aw_time_now_ms() + 60000), 2);
+    assert_int_equal(fx.n_outcomes, 3);
+    aw_event e;
+    assert_int_equal(aw_event_get(fx.peer, &fx.cfg->machines[0], "e1", &e, &err), AW_OK);
+    char want_id[128];
+    snprintf(want_id, sizeof(want_id), "event:inc:e1:%lld:2", (long long)e.born_ms);
+    assert_true(e.born_ms >= t0);
+    assert_string_equal(fx.outcomes[2].record_id, want_id);
+    assert_int_equal(fx.outcomes[2].outcome, AW_OUTCOME_STATE_CHANGED);
+    assert_string_equal(fx.outcomes[2].details,
+                        "{\"timeout\":true,\"after_s\":60,\"state\":{\"machine\":\"inc\","
+                        "\"fingerprint\":\"e1\",\"from\":\"open\",\"to\":\"stale\",\"seq\":2}}");
+    assert_int_equal(atomic_load(&fx.ctx.metrics.event_timeouts_fired), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.event_timeouts_moved_on), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.machines[0].moves[1 * 4 + 3]), 1); /* open->stale */
+    assert_int_equal(atomic_load(&fx.ctx.metrics.machines[0].moves[0 * 4 + 1]), 2); /* new->open */
+    assert_int_equal(aw_event_get(fx.peer, &fx.cfg->machines[0], "e1", &e, &err), AW_OK);
+    assert_string_equal(e.state, "stale");
+    assert_int_equal(e.seq, 2);
+    assert_int_equal(aw_event_get(fx.peer, &fx.cfg->machines[0], "e2", &e, &err), AW_OK);
+    assert_string_equal(e.state, "acked");
+    /* both items removed: fired once */
+    assert_int_equal(aw_scheduler_round(s, aw_time_now_ms() + 3600000), 0);
+    assert_int_equal(fx.n_outcomes, 3);
+    aw_scheduler_stop(s);
+    teardown(&fx);
 }
 
 /* The value's header: written and read back; anything else refused. */
@@ -721,6 +829,8 @@ int main(void)
         cmocka_unit_test(test_unavailable_rule),
         cmocka_unit_test(test_throttle_delay),
         cmocka_unit_test(test_delay_needs_scheduling),
+        cmocka_unit_test(test_state_machine_needs),
+        cmocka_unit_test(test_event_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,8 +57,7 @@ static aw_status batch_key(ddb_session *s, size_t i, const aw_state_key *k, aw_d
     return AW_OK;
 }
 
-/* Prepare batch call slot j (for item i) with op and body. */
-static aw_status slot(ddb_session *s, size_t j, const char *op, char *body, aw_error *err)
+aw_status aw_ddb_batch_slot(ddb_session *s, size_t j, const char *op, char *body, aw_error *err)
 {
     aw_ddb_call_clear(&s->calls[j]);
     s->calls[j].op = op;
@@ -111,7 +110,7 @@ aw_status aw_ddb_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
         int64_t now = aw_time_now_ms();
         for (size_t j = 0; j < npend && rc == AW_OK; j++) {
             size_t i = pend[j];
-            rc = slot(s, j, "UpdateItem",
+            rc = aw_ddb_batch_slot(s, j, "UpdateItem",
                       aw_ddb_build_acquire(s->b->url.table, &keys[i], true, items[i].lease_ms,
                                            now),
                       err);
@@ -148,7 +147,8 @@ aw_status aw_ddb_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
             break;
         /* 2. read the records the losers met */
         for (size_t j = 0; j < nlost && rc == AW_OK; j++)
-            rc = slot(s, j, "GetItem", aw_ddb_build_get(s->b->url.table, &keys[pend[j]]), err);
+            rc = aw_ddb_batch_slot(s, j, "GetItem",
+                                   aw_ddb_build_get(s->b->url.table, &keys[pend[j]]), err);
         if (rc == AW_OK)
             rc = aw_ddb_run(&s->conn, s->calls, nlost, err);
         now = aw_time_now_ms();
@@ -172,11 +172,7 @@ aw_status aw_ddb_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
     return rc;
 }
 
-/* Send the n conditional updates in s->calls (complete, lease renewal):
- * an item whose condition held is marked held (not stale); a lost
- * condition is that item's stale answer, not an error; any other failure
- * fails the call. */
-static aw_status run_conditional(ddb_session *s, size_t n, void (*held)(void *items, size_t i),
+aw_status aw_ddb_run_conditional(ddb_session *s, size_t n, void (*held)(void *items, size_t i),
                                  void *items, aw_error *err)
 {
     aw_status rc = aw_ddb_run(&s->conn, s->calls, n, err);
@@ -206,13 +202,13 @@ aw_status aw_ddb_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
         const aw_complete *c = &items[i];
         rc = batch_key(s, i, &c->key, &key, err);
         if (rc == AW_OK)
-            rc = slot(s, i, "UpdateItem",
+            rc = aw_ddb_batch_slot(s, i, "UpdateItem",
                       aw_ddb_build_complete(s->b->url.table, &key, c->token, c->source.topic,
                                             c->source.partition, c->source.offset, c->summary,
                                             c->window_ms, now),
                       err);
     }
-    return rc == AW_OK ? run_conditional(s, n, complete_held, items, err) : rc;
+    return rc == AW_OK ? aw_ddb_run_conditional(s, n, complete_held, items, err) : rc;
 }
 
 /* DynamoDB has no batch of conditional updates (BatchWriteItem takes no
@@ -232,12 +228,12 @@ aw_status aw_ddb_lease_renew_batch(void *ss, aw_lease_renewal *items, size_t n, 
         aw_ddb_key key;
         rc = batch_key(s, i, &items[i].key, &key, err);
         if (rc == AW_OK)
-            rc = slot(s, i, "UpdateItem",
+            rc = aw_ddb_batch_slot(s, i, "UpdateItem",
                       aw_ddb_build_hold(s->b->url.table, &key, true, items[i].token,
                                         AW_DDB_HOLD_EXTEND, lease_ms, now),
                       err);
     }
-    return rc == AW_OK ? run_conditional(s, n, renewal_held, items, err) : rc;
+    return rc == AW_OK ? aw_ddb_run_conditional(s, n, renewal_held, items, err) : rc;
 }
 
 aw_status aw_ddb_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)

@@ -53,6 +53,16 @@ aw_status aw_ddb_nomem(aw_error *err);
  * zeroed. Used by the dedup and due-index batches. */
 aw_status aw_ddb_batch_reserve(ddb_session *s, size_t n, aw_error *err);
 
+/* Prepare batch call slot j with op and body (owned by the slot from
+ * now; NULL: out of memory, AW_NOMEM). */
+aw_status aw_ddb_batch_slot(ddb_session *s, size_t j, const char *op, char *body, aw_error *err);
+/* Send the n conditional updates in s->calls (complete, lease renewal,
+ * due_extend) concurrently: an item whose condition held is marked held
+ * (held(items, i): not stale); a lost condition is that item's stale
+ * answer, not an error; any other failure fails the call. */
+aw_status aw_ddb_run_conditional(ddb_session *s, size_t n, void (*held)(void *items, size_t i),
+                                 void *items, aw_error *err);
+
 /* A holder's conditional update of its lock (dedup false) or lease. */
 aw_status aw_ddb_hold(ddb_session *s, const aw_state_key *k, bool dedup, uint64_t token,
                    aw_ddb_hold_op op, int64_t ttl_ms, aw_error *err);
@@ -70,6 +80,8 @@ aw_status aw_ddb_due_take(void *s, const char *ns, const char *kind, int64_t now
                           size_t limit, int64_t lease_ms, aw_due_item *out, size_t *n,
                           aw_error *err);
 aw_status aw_ddb_due_done(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
+aw_status aw_ddb_due_extend(void *s, aw_due_extension *items, size_t n, int64_t lease_ms,
+                            aw_error *err);
 aw_status aw_ddb_due_stats(void *s, const char *ns, const char *kind, int64_t now_ms,
                            aw_due_stats *out, aw_error *err);
 aw_status aw_ddb_due_release(void *s, const aw_state_key *k, uint64_t token, int64_t retry_at_ms,

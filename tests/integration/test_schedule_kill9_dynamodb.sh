@@ -19,6 +19,6 @@ SCHED9_LEAD_MS=12000
 # again by a live replica, with higher tokens). 10 s leases, as the kill -9
 # tests have on dynalite (15 s there): the killed replica's items are
 # offered again 10 s after the kill, still within the 20 s of due times.
-SCHED9_LEASE_MS=10000
+SCHED9_LEASE_MS=${SCHED9_LEASE_MS:-3000}
 SCHED9_DEDUP_LEASE_MS=10000
 source "$(dirname "$0")/schedule_kill9_body.sh"

@@ -48,6 +48,9 @@ typedef struct fixture {
     size_t n_outcomes;
     atomic_size_t published; /* n_outcomes, for a test thread reading while
                                 the scheduler's thread writes */
+    atomic_bool hold;        /* while set, an executed outcome blocks the thread
+                                recording it (a slow call: the round lasts) */
+    atomic_bool holding;     /* ... and one does now */
 } fixture;
 
 static const char *CONFIG =
@@ -67,6 +70,12 @@ static void on_outcome(void *ud, const aw_audit_record *r)
     s->outcome = r->outcome;
     snprintf(s->details, sizeof(s->details), "%s", r->details ? r->details : "");
     atomic_store(&fx->published, fx->n_outcomes);
+    if (r->outcome != AW_OUTCOME_EXECUTED || !atomic_load(&fx->hold))
+        return;
+    atomic_store(&fx->holding, true);
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (atomic_load(&fx->hold) && aw_mono_now_ms() < end)
+        aw_sleep_ms(5);
 }
 
 /* CONFIG and then `extra` (more settings, "" for none). */
@@ -402,6 +411,68 @@ static void test_thread_runs_due(void **state)
     teardown(&fx);
 }
 
+/* Poll until *flag is set, WAIT_MS at most. */
+static bool wait_flag(atomic_bool *flag)
+{
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (!atomic_load(flag) && aw_mono_now_ms() < end)
+        aw_sleep_ms(5);
+    return atomic_load(flag);
+}
+
+/* A round that outlasts schedule.lease_ms (here a call that blocks, held
+ * in on_outcome) keeps its item: the lease keeper extends the due lease,
+ * so another replica's take finds nothing even after the first lease
+ * would have run out (a marker the peer takes with the same lease later
+ * than the scheduler did is offered again first: that is the proof that
+ * the time has passed, on the backend's clock). Then due_done removes it. */
+static void test_long_round_keeps_lease(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_with(&fx, "schedule = { lease_ms = 1000; poll_ms = 10; };\n");
+    int64_t due = aw_time_now_ms() + 50;
+    run(&fx, make_job(&fx, 7, "k-1", due));
+    atomic_store(&fx.hold, true);
+    aw_scheduler *s;
+    aw_error err;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_start(s, &err), AW_OK);
+    assert_true(wait_flag(&fx.holding)); /* the round runs, its item taken */
+
+    aw_state_key marker = {.ns = "g", .tenant = "t", .kind = AW_SCHEDULE_KIND, .id = "marker"};
+    assert_int_equal(aw_state_due_put(fx.peer, &marker, 0, "m", 1, &err), AW_OK);
+    aw_due_item items[8];
+    size_t n = 0;
+    assert_int_equal(aw_state_due_take(fx.peer, "g", AW_SCHEDULE_KIND, aw_time_now_ms(), 8, 1000,
+                                       items, &n, &err),
+                     AW_OK);
+    assert_int_equal(n, 1); /* the marker alone: the item is leased */
+    assert_string_equal(items[0].id, "marker");
+    aw_due_item_clear(&items[0]);
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    do {
+        assert_int_equal(aw_state_due_take(fx.peer, "g", AW_SCHEDULE_KIND, aw_time_now_ms(), 8,
+                                           60000, items, &n, &err),
+                         AW_OK);
+    } while (n == 0 && aw_mono_now_ms() < end && (aw_sleep_ms(10), true));
+    assert_int_equal(n, 1);
+    assert_string_equal(items[0].id, "marker"); /* not the scheduler's item */
+    assert_int_equal(aw_state_due_done(fx.peer, &marker, items[0].token, &err), AW_OK);
+    aw_due_item_clear(&items[0]);
+
+    atomic_store(&fx.hold, false);
+    end = aw_mono_now_ms() + WAIT_MS;
+    while (atomic_load(&fx.ctx.metrics.due_done) == 0 && aw_mono_now_ms() < end)
+        aw_sleep_ms(5);
+    aw_scheduler_stop(s);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_done), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_lost), 0);
+    assert_int_equal(atomic_load(&fx.published), 2); /* scheduled, executed once */
+    assert_int_equal(peer_take(&fx, due + 3600000, NULL), 0);
+    teardown(&fx);
+}
+
 /* An item that is not one of ours can never run: removed and counted. */
 static void test_round_drops_unreadable(void **state)
 {
@@ -717,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_due_gauges),
         cmocka_unit_test(test_due_gauges_absent),
         cmocka_unit_test(test_thread_runs_due),
+        cmocka_unit_test(test_long_round_keeps_lease),
         cmocka_unit_test(test_value_format),
         cmocka_unit_test(test_unavailable_rule),
         cmocka_unit_test(test_throttle_delay),

@@ -836,6 +836,40 @@ static aw_status rs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *e
     return rc;
 }
 
+/* Send s->cmds[0..n) as ONE pipelined round trip (n EVALSHA appended,
+ * then n replies read) of scripts that answer 1 when the token held its
+ * lease (it was written) and 0 when not: held(items, i) marks item i for
+ * a 1 (the front reset every item to stale). Each script is atomic on its
+ * own; a failed exchange or reply fails the call (nothing the caller
+ * counts on). */
+static aw_status rs_exchange_held(rs_session *s, size_t n, const char *what,
+                                  void (*held)(void *items, size_t i), void *items, aw_error *err)
+{
+    aw_status rc = aw_redis_exchange(&s->conn, s->cmds, n, s->replies, err);
+    for (size_t i = 0; i < n && rc == AW_OK; i++) {
+        const redisReply *r = s->replies[i];
+        rc = aw_redis_check(&s->conn, r, what, err);
+        if (rc == AW_OK && r->type != REDIS_REPLY_INTEGER)
+            rc = rs_unexpected(s, what, err);
+        if (rc == AW_OK && r->integer == 1)
+            held(items, i);
+    }
+    aw_redis_replies_free(s->replies, n);
+    return rc;
+}
+
+static void rs_complete_held(void *items, size_t i) { ((aw_complete *)items)[i].stale = false; }
+
+static void rs_renewal_held(void *items, size_t i)
+{
+    ((aw_lease_renewal *)items)[i].stale = false;
+}
+
+static void rs_extension_held(void *items, size_t i)
+{
+    ((aw_due_extension *)items)[i].stale = false;
+}
+
 static aw_status rs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
 {
     rs_session *s = ss;
@@ -857,17 +891,7 @@ static aw_status rs_complete_batch(void *ss, aw_complete *items, size_t n, aw_er
         aw_redis_cmd_num(cmd, rs_ttl(c->window_ms));
     }
     /* ONE pipelined round trip for the whole batch, as in claim_batch. */
-    rc = aw_redis_exchange(&s->conn, s->cmds, n, s->replies, err);
-    for (size_t i = 0; i < n && rc == AW_OK; i++) {
-        const redisReply *r = s->replies[i];
-        rc = aw_redis_check(&s->conn, r, "complete", err);
-        if (rc == AW_OK && r->type != REDIS_REPLY_INTEGER)
-            rc = rs_unexpected(s, "complete", err);
-        if (rc == AW_OK)
-            items[i].stale = r->integer != 1;
-    }
-    aw_redis_replies_free(s->replies, n);
-    return rc;
+    return rs_exchange_held(s, n, "complete", rs_complete_held, items, err);
 }
 
 static const aw_state_key *rs_renew_key(const void *items, size_t i)
@@ -893,17 +917,7 @@ static aw_status rs_lease_renew_batch(void *ss, aw_lease_renewal *items, size_t 
      * lease keeper renews hundreds of leases per pass. Each renewal is its
      * own script (atomic per identity); a failed exchange renews nothing
      * the caller can count on (it extends nothing). */
-    rc = aw_redis_exchange(&s->conn, s->cmds, n, s->replies, err);
-    for (size_t i = 0; i < n && rc == AW_OK; i++) {
-        const redisReply *r = s->replies[i];
-        rc = aw_redis_check(&s->conn, r, "lease_renew", err);
-        if (rc == AW_OK && r->type != REDIS_REPLY_INTEGER)
-            rc = rs_unexpected(s, "lease_renew", err);
-        if (rc == AW_OK)
-            items[i].stale = r->integer != 1;
-    }
-    aw_redis_replies_free(s->replies, n);
-    return rc;
+    return rs_exchange_held(s, n, "lease_renew", rs_renewal_held, items, err);
 }
 
 static aw_status rs_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
@@ -1125,17 +1139,7 @@ static aw_status rs_due_extend(void *ss, aw_due_extension *items, size_t n, int6
         aw_redis_cmd_unum(cmd, items[i].token);
         aw_redis_cmd_num(cmd, rs_ttl(lease_ms));
     }
-    rc = aw_redis_exchange(&s->conn, s->cmds, n, s->replies, err);
-    for (size_t i = 0; i < n && rc == AW_OK; i++) {
-        const redisReply *r = s->replies[i];
-        rc = aw_redis_check(&s->conn, r, "due_extend", err);
-        if (rc == AW_OK && r->type != REDIS_REPLY_INTEGER)
-            rc = rs_unexpected(s, "due_extend", err);
-        if (rc == AW_OK)
-            items[i].stale = r->integer != 1;
-    }
-    aw_redis_replies_free(s->replies, n);
-    return rc;
+    return rs_exchange_held(s, n, "due_extend", rs_extension_held, items, err);
 }
 
 /* One script (AW_RS_DUE_STATS), so one round trip, read-only. Cost on the

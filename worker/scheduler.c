@@ -30,7 +30,7 @@ struct aw_scheduler {
     uint64_t *tokens;                /* items[i]'s token */
     uint64_t due_first;              /* lease keeper handle of items[0]'s due lease
                                         (items[i]: due_first + i); 0 = none */
-    size_t round_lost;               /* items of this round found lost (settle_item) */
+    size_t round_lost;               /* items of this round found lost (lease_lost) */
     /* The due-index gauges (refresh_stats): */
     int64_t stats_at_ms;             /* now_ms of the last refresh; 0 = none yet */
     bool stats_unsupported;          /* the backend has no due_stats: never again */
@@ -279,7 +279,6 @@ int aw_scheduler_round(aw_scheduler *s, int64_t now_ms)
     size_t n = 0;
     aw_error err;
     aw_error_clear(&err);
-    int64_t sent_mono = aw_mono_now_ms();
     int64_t t0 = aw_mono_now_us();
     aw_status rc = aw_state_due_take(s->state, ctx->cfg->kafka.group_id, AW_SCHEDULE_KIND, now_ms,
                                      s->cap, ctx->cfg->schedule.lease_ms, s->items, &n, &err);
@@ -301,7 +300,7 @@ int aw_scheduler_round(aw_scheduler *s, int64_t now_ms)
     }
     s->round_lost = 0;
     s->due_first = n ? aw_lease_keeper_add_due(ctx->keeper, s->keys, s->tokens, n,
-                                               ctx->cfg->schedule.lease_ms, sent_mono)
+                                               ctx->cfg->schedule.lease_ms, t0 / 1000)
                      : 0;
     size_t nj = 0;
     for (size_t i = 0; i < n; i++) {

@@ -17,7 +17,9 @@ SCHED9_LEAD_MS=12000
 # here: rounds outlasted the due lease (163-215 "lease lost" warnings per
 # replica, execution replies sent 3-4 times), and the leases were raised
 # to 10 s. With renewal, 3 runs at 3 s passed with no due lease lost and
-# no reply sent twice. Dedup leases stay at 10 s, as the kill -9 tests
+# no reply sent twice, and so did one with SCHED9_DELAY_MS=3000-4000
+# (every round longer than the lease), which fails without renewal
+# (100-621 "lease lost" per replica, replies sent 3 times). Dedup leases stay at 10 s, as the kill -9 tests
 # have on dynalite (15 s there): late dedup renewals on a loaded dynalite
 # let live replicas call 13 actions again in that same run.
 SCHED9_LEASE_MS=3000

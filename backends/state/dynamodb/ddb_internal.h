@@ -53,15 +53,19 @@ aw_status aw_ddb_nomem(aw_error *err);
  * zeroed. Used by the dedup and due-index batches. */
 aw_status aw_ddb_batch_reserve(ddb_session *s, size_t n, aw_error *err);
 
-/* Prepare batch call slot j with op and body (owned by the slot from
- * now; NULL: out of memory, AW_NOMEM). */
-aw_status aw_ddb_batch_slot(ddb_session *s, size_t j, const char *op, char *body, aw_error *err);
-/* Send the n conditional updates in s->calls (complete, lease renewal,
- * due_extend) concurrently: an item whose condition held is marked held
- * (held(items, i): not stale); a lost condition is that item's stale
- * answer, not an error; any other failure fails the call. */
-aw_status aw_ddb_run_conditional(ddb_session *s, size_t n, void (*held)(void *items, size_t i),
-                                 void *items, aw_error *err);
+/* Item i's request of a conditional batch into *req (NULL: out of
+ * memory); ttl_ms is the batch's duration (0 where none), now the
+ * worker's clock, the same for the whole batch. */
+typedef aw_status (*aw_ddb_body_fn)(ddb_session *s, const void *items, size_t i, int64_t ttl_ms,
+                                    int64_t now, char **req, aw_error *err);
+/* One conditional UpdateItem per item (body builds each), all sent
+ * concurrently on the session's multi handle: an item whose condition held
+ * is marked so (held(items, i): not stale); a lost condition is that
+ * item's stale answer, not an error; any other failure fails the call.
+ * complete_batch, lease_renew_batch and due_extend. */
+aw_status aw_ddb_conditional_batch(ddb_session *s, void *items, size_t n, int64_t ttl_ms,
+                                   aw_ddb_body_fn body, void (*held)(void *items, size_t i),
+                                   aw_error *err);
 
 /* A holder's conditional update of its lock (dedup false) or lease. */
 aw_status aw_ddb_hold(ddb_session *s, const aw_state_key *k, bool dedup, uint64_t token,

@@ -16,7 +16,7 @@ SCHED9_LEAD_MS=12000
 # that, dynalite was slower than 3 s due leases allow in one of three runs
 # here: rounds outlasted the due lease (163-215 "lease lost" warnings per
 # replica, execution replies sent 3-4 times), and the leases were raised
-# to 10 s. With renewal, 3 runs at 3 s passed with no due lease lost and
+# to 10 s. With renewal, 4 runs at 3 s passed with no due lease lost and
 # no reply sent twice, and so did one with SCHED9_DELAY_MS=3000-4000
 # (every round longer than the lease), which fails without renewal
 # (100-621 "lease lost" per replica, replies sent 3 times). Dedup leases stay at 10 s, as the kill -9 tests

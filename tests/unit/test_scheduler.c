@@ -475,6 +475,69 @@ static void test_long_round_keeps_lease(void **state)
     teardown(&fx);
 }
 
+/* A due_extend that refuses every renewal (each item left stale), as the
+ * backend answers once another replica holds the item: the keeper finds
+ * the lease lost. */
+static aw_status refusing_extend(void *s, aw_due_extension *items, size_t n, int64_t lease_ms,
+                                 aw_error *err)
+{
+    (void)s, (void)items, (void)n, (void)lease_ms, (void)err;
+    return AW_OK;
+}
+
+static bool due_lease_lost(aw_lease_keeper *k)
+{
+    /* A fresh keeper's first handle: the round's due lease, registered
+     * right after the take (the job's dedup lease comes later, at its
+     * claim). */
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (aw_lease_keeper_held_until(k, 1) != 0 && aw_mono_now_ms() < end)
+        aw_sleep_ms(5);
+    return aw_lease_keeper_held_until(k, 1) == 0;
+}
+
+/* A job whose due lease the keeper found lost is not ours to settle: no
+ * due_done (the lease is still live in the backend here, so a due_done
+ * would remove the item), counted as lease_lost. The item stays, offered
+ * again once its lease runs out. */
+static void test_lost_lease_not_done(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_with(&fx, "schedule = { lease_ms = 1000; poll_ms = 10; };\n");
+    /* The keeper renews through a driver whose due_extend refuses. */
+    aw_state_driver refusing = *fx.ctx.state->driver;
+    refusing.due_extend = refusing_extend;
+    aw_state keeper_state = {.driver = &refusing, .backend = fx.ctx.state->backend};
+    aw_error err;
+    aw_lease_keeper_destroy(fx.ctx.keeper);
+    assert_int_equal(aw_lease_keeper_new(&keeper_state, fx.cfg->dedup.lease_ms, &fx.ctx.keeper,
+                                         &err),
+                     AW_OK);
+    int64_t due = aw_time_now_ms() + 50;
+    run(&fx, make_job(&fx, 7, "k-1", due));
+    atomic_store(&fx.hold, true);
+    aw_scheduler *s;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_start(s, &err), AW_OK);
+    assert_true(wait_flag(&fx.holding));
+    assert_true(due_lease_lost(fx.ctx.keeper)); /* its renewal refused */
+    atomic_store(&fx.hold, false);
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (atomic_load(&fx.ctx.metrics.due_lost) == 0 && aw_mono_now_ms() < end)
+        aw_sleep_ms(5);
+    aw_scheduler_stop(s);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_lost), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_done), 0);
+    /* Not removed: offered again once its lease has run out. */
+    size_t n = 0;
+    for (end = aw_mono_now_ms() + WAIT_MS; aw_mono_now_ms() < end; aw_sleep_ms(10))
+        if ((n = peer_take(&fx, due + 3600000, NULL)) > 0)
+            break;
+    assert_int_equal(n, 1);
+    teardown(&fx);
+}
+
 /* An item that is not one of ours can never run: removed and counted. */
 static void test_round_drops_unreadable(void **state)
 {
@@ -791,6 +854,7 @@ int main(void)
         cmocka_unit_test(test_due_gauges_absent),
         cmocka_unit_test(test_thread_runs_due),
         cmocka_unit_test(test_long_round_keeps_lease),
+        cmocka_unit_test(test_lost_lease_not_done),
         cmocka_unit_test(test_value_format),
         cmocka_unit_test(test_unavailable_rule),
         cmocka_unit_test(test_throttle_delay),

@@ -420,6 +420,31 @@ static bool wait_flag(atomic_bool *flag)
     return atomic_load(flag);
 }
 
+/* Schedule action 7 for due, hold its execution (on_outcome) and start
+ * the scheduler thread: returned once the round runs, its item taken. */
+static aw_scheduler *start_held_round(fixture *fx, int64_t due)
+{
+    run(fx, make_job(fx, 7, "k-1", due));
+    atomic_store(&fx->hold, true);
+    aw_scheduler *s;
+    aw_error err;
+    assert_int_equal(aw_scheduler_new(&fx->ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_start(s, &err), AW_OK);
+    assert_true(wait_flag(&fx->holding));
+    return s;
+}
+
+/* Let the held execution finish, wait (bounded) until the round has
+ * settled its item as *settled counts it, and stop the scheduler. */
+static void finish_held_round(fixture *fx, aw_scheduler *s, atomic_ulong *settled)
+{
+    atomic_store(&fx->hold, false);
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (atomic_load(settled) == 0 && aw_mono_now_ms() < end)
+        aw_sleep_ms(5);
+    aw_scheduler_stop(s);
+}
+
 /* A round that outlasts schedule.lease_ms (here a call that blocks, held
  * in on_outcome) keeps its item: the lease keeper extends the due lease,
  * so another replica's take finds nothing even after the first lease
@@ -432,14 +457,8 @@ static void test_long_round_keeps_lease(void **state)
     fixture fx;
     setup_with(&fx, "schedule = { lease_ms = 1000; poll_ms = 10; };\n");
     int64_t due = aw_time_now_ms() + 50;
-    run(&fx, make_job(&fx, 7, "k-1", due));
-    atomic_store(&fx.hold, true);
-    aw_scheduler *s;
+    aw_scheduler *s = start_held_round(&fx, due);
     aw_error err;
-    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
-    assert_int_equal(aw_scheduler_start(s, &err), AW_OK);
-    assert_true(wait_flag(&fx.holding)); /* the round runs, its item taken */
-
     aw_state_key marker = {.ns = "g", .tenant = "t", .kind = AW_SCHEDULE_KIND, .id = "marker"};
     assert_int_equal(aw_state_due_put(fx.peer, &marker, 0, "m", 1, &err), AW_OK);
     aw_due_item items[8];
@@ -463,11 +482,7 @@ static void test_long_round_keeps_lease(void **state)
     assert_int_equal(aw_state_due_done(fx.peer, &marker, items[0].token, &err), AW_OK);
     aw_due_item_clear(&items[0]);
 
-    atomic_store(&fx.hold, false);
-    int64_t end = aw_mono_now_ms() + WAIT_MS;
-    while (atomic_load(&fx.ctx.metrics.due_done) == 0 && aw_mono_now_ms() < end)
-        aw_sleep_ms(5);
-    aw_scheduler_stop(s);
+    finish_held_round(&fx, s, &fx.ctx.metrics.due_done);
     assert_int_equal(atomic_load(&fx.ctx.metrics.due_done), 1);
     assert_int_equal(atomic_load(&fx.ctx.metrics.due_lost), 0);
     assert_int_equal(atomic_load(&fx.published), 2); /* scheduled, executed once */
@@ -515,23 +530,14 @@ static void test_lost_lease_not_done(void **state)
                                          &err),
                      AW_OK);
     int64_t due = aw_time_now_ms() + 50;
-    run(&fx, make_job(&fx, 7, "k-1", due));
-    atomic_store(&fx.hold, true);
-    aw_scheduler *s;
-    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
-    assert_int_equal(aw_scheduler_start(s, &err), AW_OK);
-    assert_true(wait_flag(&fx.holding));
+    aw_scheduler *s = start_held_round(&fx, due);
     assert_true(due_lease_lost(fx.ctx.keeper)); /* its renewal refused */
-    atomic_store(&fx.hold, false);
-    int64_t end = aw_mono_now_ms() + WAIT_MS;
-    while (atomic_load(&fx.ctx.metrics.due_lost) == 0 && aw_mono_now_ms() < end)
-        aw_sleep_ms(5);
-    aw_scheduler_stop(s);
+    finish_held_round(&fx, s, &fx.ctx.metrics.due_lost);
     assert_int_equal(atomic_load(&fx.ctx.metrics.due_lost), 1);
     assert_int_equal(atomic_load(&fx.ctx.metrics.due_done), 0);
     /* Not removed: offered again once its lease has run out. */
     size_t n = 0;
-    for (end = aw_mono_now_ms() + WAIT_MS; aw_mono_now_ms() < end; aw_sleep_ms(10))
+    for (int64_t end = aw_mono_now_ms() + WAIT_MS; aw_mono_now_ms() < end; aw_sleep_ms(10))
         if ((n = peer_take(&fx, due + 3600000, NULL)) > 0)
             break;
     assert_int_equal(n, 1);

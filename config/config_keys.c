@@ -667,9 +667,9 @@ static const aw_config_key keys[] = {
              "plus the time to process it."},
     {.path = "schedule.lease_ms", .type = AW_KEY_INT64, .offset = AW_CFG(schedule.lease_ms),
      .def_num = 60000, .min = 1000, .max = 86400000,
-     .help = "Lease of a scheduled action taken from the due index, not renewed: longer "
-             "than processing one batch of them takes. A replica that crashed with it is "
-             "replaced after it (the dedup claim keeps the action from running twice)."},
+     .help = "Lease of a scheduled action taken from the due index, renewed (by the lease "
+             "keeper, at a third of it) while its batch runs. A replica that crashed with it "
+             "is replaced after it (the dedup claim keeps the action from running twice)."},
     {.path = "schedule.batch_size", .type = AW_KEY_INT, .offset = AW_CFG(schedule.batch_size),
      .def_num = 100, .min = 1, .max = 1000,
      .help = "Due scheduled actions taken from the due index at once by one replica."},

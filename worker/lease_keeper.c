@@ -23,10 +23,16 @@ static aw_fail_log renew_log = AW_FAIL_LOG_INIT("lease", "lease renewals",
                                                 "lease not known held",
                                                 AW_FAIL_LOG_REMIND_MS);
 
+/* What a registered lease is, hence how it is renewed. The order is the
+ * order of a pass: dedup leases first (the most), then due leases, then
+ * locks (one call each). */
+typedef enum lease_type { LEASE_DEDUP, LEASE_DUE, LEASE_LOCK } lease_type;
+
 typedef struct lease {
     uint64_t handle;
     const char *ns, *tenant, *id; /* borrowed from the registering worker */
-    const char *lock_kind;        /* a lock's key.kind (borrowed); NULL = a dedup lease */
+    const char *kind;             /* key.kind of a lock or due item (borrowed); NULL: dedup */
+    lease_type type;
     int64_t ttl_ms;               /* the lease's duration */
     uint64_t token;
     int64_t sent_mono;            /* the claim or last successful renewal was sent */
@@ -38,7 +44,7 @@ struct aw_lease_keeper {
     int64_t lease_ms;           /* immutable: the dedup leases' duration */
     pthread_t thread;
     pthread_mutex_t lock;
-    pthread_cond_t cond;        /* wakes the thread on stop */
+    pthread_cond_t cond;        /* wakes the thread on stop and on a shorter tick */
     /* guarded by lock: */
     lease *leases;              /* ascending by handle (appended, compacted in order) */
     size_t n, cap;
@@ -49,11 +55,12 @@ struct aw_lease_keeper {
     bool stop;
 };
 
-/* The renewal thread's own copy of a due lease. */
+/* The renewal thread's own copy of a lease due for renewal. */
 typedef struct due_lease {
     uint64_t handle;
     char *ns, *tenant, *id;
-    char *lock_kind;   /* NULL: a dedup lease */
+    char *kind;        /* NULL: a dedup lease */
+    lease_type type;
     int64_t ttl_ms;
     uint64_t token;
     int64_t sent_mono; /* when its claim or last renewal was sent: the oldest go first */
@@ -64,7 +71,7 @@ static void due_free(due_lease *d)
     free(d->ns);
     free(d->tenant);
     free(d->id);
-    free(d->lock_kind);
+    free(d->kind);
 }
 
 /* The first registered lease with a handle >= handle, or NULL. Binary
@@ -89,10 +96,14 @@ static lease *find(aw_lease_keeper *k, uint64_t handle)
     return l && l->handle == handle ? l : NULL;
 }
 
-static int by_sent(const void *a, const void *b)
+/* A pass's order: by type (one state call per batch of one type), then
+ * oldest renewal first. */
+static int by_type_then_sent(const void *a, const void *b)
 {
-    int64_t x = ((const due_lease *)a)->sent_mono, y = ((const due_lease *)b)->sent_mono;
-    return (x > y) - (x < y);
+    const due_lease *x = a, *y = b;
+    if (x->type != y->type)
+        return x->type < y->type ? -1 : 1;
+    return (x->sent_mono > y->sent_mono) - (x->sent_mono < y->sent_mono);
 }
 
 /* Until when a lease is known held (see the header). */
@@ -102,8 +113,8 @@ static int64_t held_until(const lease *l)
 }
 
 /* Copy the leases due for renewal (held for a third of their duration or more,
- * not lost), oldest renewal first: when a pass takes long, the leases
- * closest to their end are renewed first. Returns the copies (NULL when
+ * not lost), by type, oldest renewal first within a type: when a pass takes
+ * long, the leases closest to their end are renewed first. Returns the copies (NULL when
  * none or out of memory; a lease that cannot be copied waits for the next
  * pass). */
 static due_lease *collect_due(aw_lease_keeper *k, size_t *n_due)
@@ -119,9 +130,9 @@ static due_lease *collect_due(aw_lease_keeper *k, size_t *n_due)
         due_lease *d = &due[*n_due];
         *d = (due_lease){.handle = l->handle, .token = l->token, .sent_mono = l->sent_mono,
                          .ttl_ms = l->ttl_ms, .ns = strdup(l->ns), .tenant = strdup(l->tenant),
-                         .id = strdup(l->id),
-                         .lock_kind = l->lock_kind ? strdup(l->lock_kind) : NULL};
-        if (!d->ns || !d->tenant || !d->id || (l->lock_kind && !d->lock_kind)) {
+                         .id = strdup(l->id), .type = l->type,
+                         .kind = l->kind ? strdup(l->kind) : NULL};
+        if (!d->ns || !d->tenant || !d->id || (l->kind && !d->kind)) {
             due_free(d);
             continue;
         }
@@ -129,22 +140,22 @@ static due_lease *collect_due(aw_lease_keeper *k, size_t *n_due)
     }
     pthread_mutex_unlock(&k->lock);
     if (*n_due > 1)
-        qsort(due, *n_due, sizeof(*due), by_sent);
+        qsort(due, *n_due, sizeof(*due), by_type_then_sent);
     return due;
 }
 
 /* Log the leases one batch lost: each of the first few by name, then how
  * many more (a backend that was away for a whole lease makes hundreds
  * stale at once). */
-static void log_lost(const due_lease *d, const aw_lease_renewal *items, const bool *registered,
-                     size_t m)
+static void log_lost(const due_lease *d, const bool *stale, const bool *registered, size_t m)
 {
     size_t lost = 0;
     for (size_t i = 0; i < m; i++) {
-        if (!registered[i] || !items[i].stale)
+        if (!registered[i] || !stale[i])
             continue;
         if (++lost <= AW_LEASE_KEEPER_LOST_LINES)
-            AW_WARN("lease", "lease of %s:%s:%s lost (token %llu)", d[i].ns, d[i].tenant,
+            AW_WARN("lease", "%s of %s:%s:%s lost (token %llu)",
+                    d[i].type == LEASE_DUE ? "due lease" : "lease", d[i].ns, d[i].tenant,
                     d[i].id, (unsigned long long)d[i].token);
     }
     if (lost > AW_LEASE_KEEPER_LOST_LINES)
@@ -152,29 +163,55 @@ static void log_lost(const due_lease *d, const aw_lease_renewal *items, const bo
                 lost - AW_LEASE_KEEPER_LOST_LINES);
 }
 
-/* Renew d[0..m) (m <= AW_LEASE_KEEPER_BATCH) in one state call, then book
- * the answers under the lock: a renewed lease is known held from the time
- * the request was sent, a stale one is lost at once; a failed call changes
- * nothing. A lease removed meanwhile was completed: its renewal racing the
- * complete is refused, and that is no loss. */
+/* Renew d[0..m) (m <= AW_LEASE_KEEPER_BATCH, all dedup leases, or all due
+ * leases of one duration) in one state call: lease_renew_batch or
+ * due_extend. Answers in stale[]; false when the call failed. */
+static bool renew_call(aw_lease_keeper *k, aw_state_session *ss, const due_lease *d, size_t m,
+                       bool *stale, aw_error *err)
+{
+    aw_status rc;
+    if (d[0].type == LEASE_DUE) {
+        aw_due_extension items[AW_LEASE_KEEPER_BATCH];
+        for (size_t i = 0; i < m; i++)
+            items[i] = (aw_due_extension){
+                .key = {.ns = d[i].ns, .tenant = d[i].tenant, .kind = d[i].kind, .id = d[i].id},
+                .token = d[i].token};
+        rc = aw_state_due_extend(ss, items, m, d[0].ttl_ms, err);
+        for (size_t i = 0; i < m; i++)
+            stale[i] = items[i].stale;
+    } else {
+        aw_lease_renewal items[AW_LEASE_KEEPER_BATCH];
+        for (size_t i = 0; i < m; i++)
+            items[i] = (aw_lease_renewal){
+                .key = {.ns = d[i].ns, .tenant = d[i].tenant, .kind = "dedup", .id = d[i].id},
+                .token = d[i].token};
+        rc = aw_state_lease_renew_batch(ss, items, m, k->lease_ms, err);
+        for (size_t i = 0; i < m; i++)
+            stale[i] = items[i].stale;
+    }
+    return rc == AW_OK;
+}
+
+/* Renew d[0..m) in one state call (renew_call), then book the answers
+ * under the lock: a renewed lease is known held from the time the request
+ * was sent, a stale one is lost at once; a failed call changes nothing. A
+ * lease removed meanwhile was completed: its renewal racing the complete
+ * is refused, and that is no loss. */
 static void renew_batch(aw_lease_keeper *k, aw_state_session *ss, const due_lease *d, size_t m)
 {
-    aw_lease_renewal items[AW_LEASE_KEEPER_BATCH];
+    bool stale[AW_LEASE_KEEPER_BATCH];
     bool registered[AW_LEASE_KEEPER_BATCH];
-    for (size_t i = 0; i < m; i++)
-        items[i] = (aw_lease_renewal){
-            .key = {.ns = d[i].ns, .tenant = d[i].tenant, .kind = "dedup", .id = d[i].id},
-            .token = d[i].token};
     aw_error err;
+    aw_error_clear(&err);
     int64_t sent = aw_mono_now_ms();
-    aw_status rc = aw_state_lease_renew_batch(ss, items, m, k->lease_ms, &err);
+    bool ok = renew_call(k, ss, d, m, stale, &err);
     pthread_mutex_lock(&k->lock);
     for (size_t i = 0; i < m; i++) {
         lease *l = find(k, d[i].handle);
         registered[i] = l != NULL;
-        if (!l || rc != AW_OK)
+        if (!l || !ok)
             continue;
-        if (items[i].stale) {
+        if (stale[i]) {
             l->lost = true;
         } else {
             l->sent_mono = sent;
@@ -182,12 +219,12 @@ static void renew_batch(aw_lease_keeper *k, aw_state_session *ss, const due_leas
         }
     }
     pthread_mutex_unlock(&k->lock);
-    if (rc != AW_OK) {
+    if (!ok) {
         aw_fail_log_failed(&renew_log, err.msg);
         return;
     }
     aw_fail_log_ok(&renew_log);
-    log_lost(d, items, registered, m);
+    log_lost(d, stale, registered, m);
 }
 
 /* Extend one lock (the state interface has no batch of lock extensions;
@@ -196,7 +233,7 @@ static void renew_batch(aw_lease_keeper *k, aw_state_session *ss, const due_leas
  * changes nothing. */
 static void extend_lock(aw_lease_keeper *k, aw_state_session *ss, const due_lease *d)
 {
-    aw_state_key key = {.ns = d->ns, .tenant = d->tenant, .kind = d->lock_kind, .id = d->id};
+    aw_state_key key = {.ns = d->ns, .tenant = d->tenant, .kind = d->kind, .id = d->id};
     aw_error err;
     int64_t sent = aw_mono_now_ms();
     aw_status rc = aw_state_lock_extend(ss, &key, d->token, d->ttl_ms, &err);
@@ -217,29 +254,26 @@ static void extend_lock(aw_lease_keeper *k, aw_state_session *ss, const due_leas
         aw_fail_log_failed(&renew_log, err.msg);
 }
 
-/* Renew every lease due, AW_LEASE_KEEPER_BATCH dedup leases per state call
- * and the locks one by one, without holding the lock during state I/O.
- * collect_due sorted them oldest first; the locks are moved behind the
- * dedup leases, keeping that order within each. */
+/* Renew every lease due without holding the lock during state I/O:
+ * AW_LEASE_KEEPER_BATCH dedup leases per state call, then the due leases
+ * the same way (a batch never mixing durations), then the locks one by
+ * one. collect_due sorted them so (by type, oldest first within each). */
 static void renew_due(aw_lease_keeper *k, aw_state_session *ss)
 {
     size_t n_due;
     due_lease *due = collect_due(k, &n_due);
-    size_t n_dedup = 0;
-    for (size_t i = 0; i < n_due; i++) {
-        if (due[i].lock_kind)
-            continue;
-        due_lease d = due[i];
-        memmove(due + n_dedup + 1, due + n_dedup, (i - n_dedup) * sizeof(*due));
-        due[n_dedup++] = d;
+    size_t i = 0;
+    while (i < n_due && due[i].type != LEASE_LOCK) {
+        size_t m = 1;
+        while (i + m < n_due && m < AW_LEASE_KEEPER_BATCH && due[i + m].type == due[i].type &&
+               due[i + m].ttl_ms == due[i].ttl_ms)
+            m++;
+        renew_batch(k, ss, due + i, m);
+        i += m;
     }
-    for (size_t off = 0; off < n_dedup; off += AW_LEASE_KEEPER_BATCH) {
-        size_t m = n_dedup - off < AW_LEASE_KEEPER_BATCH ? n_dedup - off : AW_LEASE_KEEPER_BATCH;
-        renew_batch(k, ss, due + off, m);
-    }
-    for (size_t i = n_dedup; i < n_due; i++)
+    for (; i < n_due; i++)
         extend_lock(k, ss, &due[i]);
-    for (size_t i = 0; i < n_due; i++)
+    for (i = 0; i < n_due; i++)
         due_free(&due[i]);
     free(due);
 }
@@ -319,8 +353,12 @@ void aw_lease_keeper_destroy(aw_lease_keeper *k)
     free(k);
 }
 
-uint64_t aw_lease_keeper_add_batch(aw_lease_keeper *k, const aw_state_key *keys,
-                                   const uint64_t *tokens, size_t n, int64_t sent_mono)
+/* Register keys[0..n) as leases of type t and duration ttl_ms, under one
+ * lock (the renewal thread sees them whole). A duration shorter than any
+ * so far wakes the thread more often: enough to renew it at a third of
+ * its life. */
+static uint64_t add(aw_lease_keeper *k, const aw_state_key *keys, const uint64_t *tokens,
+                    size_t n, lease_type t, int64_t ttl_ms, int64_t sent_mono)
 {
     if (n == 0)
         return 0;
@@ -342,30 +380,37 @@ uint64_t aw_lease_keeper_add_batch(aw_lease_keeper *k, const aw_state_key *keys,
     for (size_t i = 0; i < n; i++)
         k->leases[k->n++] = (lease){.handle = first + i, .ns = keys[i].ns,
                                     .tenant = keys[i].tenant, .id = keys[i].id,
-                                    .ttl_ms = k->lease_ms, .token = tokens[i],
+                                    .kind = t == LEASE_DEDUP ? NULL : keys[i].kind, .type = t,
+                                    .ttl_ms = ttl_ms, .token = tokens[i],
                                     .sent_mono = sent_mono};
+    if (ttl_ms / 6 < k->tick_ms) {
+        k->tick_ms = ttl_ms / 6 > 0 ? ttl_ms / 6 : 1;
+        /* The wait in progress may be far longer (dedup.lease_ms / 6 against
+         * a 1 s schedule.lease_ms): cut it short, the new tick applies at
+         * once. An early pass renews only what is due. */
+        pthread_cond_signal(&k->cond);
+    }
     pthread_mutex_unlock(&k->lock);
     return first;
+}
+
+uint64_t aw_lease_keeper_add_batch(aw_lease_keeper *k, const aw_state_key *keys,
+                                   const uint64_t *tokens, size_t n, int64_t sent_mono)
+{
+    return add(k, keys, tokens, n, LEASE_DEDUP, k->lease_ms, sent_mono);
 }
 
 uint64_t aw_lease_keeper_add_lock(aw_lease_keeper *k, const aw_state_key *key, uint64_t token,
                                   int64_t ttl_ms, int64_t sent_mono)
 {
-    uint64_t h = aw_lease_keeper_add_batch(k, key, &token, 1, sent_mono);
-    if (!h)
-        return 0;
-    pthread_mutex_lock(&k->lock);
-    lease *l = find(k, h);
-    if (l) {
-        l->lock_kind = key->kind;
-        l->ttl_ms = ttl_ms;
-    }
-    /* Woken often enough to renew the shortest lock at a third of its life
-     * (the wait in progress ends at the old tick: at most one late pass). */
-    if (ttl_ms / 6 < k->tick_ms)
-        k->tick_ms = ttl_ms / 6 > 0 ? ttl_ms / 6 : 1;
-    pthread_mutex_unlock(&k->lock);
-    return h;
+    return add(k, key, &token, 1, LEASE_LOCK, ttl_ms, sent_mono);
+}
+
+uint64_t aw_lease_keeper_add_due(aw_lease_keeper *k, const aw_state_key *keys,
+                                 const uint64_t *tokens, size_t n, int64_t lease_ms,
+                                 int64_t sent_mono)
+{
+    return add(k, keys, tokens, n, LEASE_DUE, lease_ms, sent_mono);
 }
 
 int64_t aw_lease_keeper_held_until(aw_lease_keeper *k, uint64_t handle)

@@ -19,7 +19,9 @@
  * (aw_state_lease_renew_batch: one round trip on Redis and PostgreSQL), so
  * a pass over 512 leases is two round trips, not 512. Locks of lock rules
  * are kept the same way (aw_lease_keeper_add_lock), one extension each, with
- * their own durations. All fields of the
+ * their own durations, and so are the due-index leases of the scheduler's
+ * running jobs (aw_lease_keeper_add_due: aw_state_due_extend, batched like
+ * the dedup leases, with schedule.lease_ms). All fields of the
  * keeper are guarded by its mutex; state I/O happens outside it. Every
  * function is thread-safe. */
 #ifndef AW_LEASE_KEEPER_H
@@ -58,6 +60,16 @@ uint64_t aw_lease_keeper_add_batch(aw_lease_keeper *k, const aw_state_key *keys,
  * handle, or 0 when out of memory (then it is not known held). */
 uint64_t aw_lease_keeper_add_lock(aw_lease_keeper *k, const aw_state_key *key, uint64_t token,
                                   int64_t ttl_ms, int64_t sent_mono);
+
+/* Register n due-index leases (aw_state_due_take, taken by a request sent
+ * at sent_mono) of duration lease_ms, to be extended (aw_state_due_extend,
+ * batched) while registered and said held like a lease. The keys' strings
+ * (kind included: it names the pool) are borrowed as for add_batch.
+ * Handles first..first+n-1; returns first, or 0 when out of memory (then
+ * they are neither extended nor known held). */
+uint64_t aw_lease_keeper_add_due(aw_lease_keeper *k, const aw_state_key *keys,
+                                 const uint64_t *tokens, size_t n, int64_t lease_ms,
+                                 int64_t sent_mono);
 
 /* Until when (aw_mono_now_ms() scale) the lease `handle` is known held; 0 when
  * it was lost, never registered or already removed. */

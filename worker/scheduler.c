@@ -28,6 +28,11 @@ struct aw_scheduler {
     aw_due_item *items;              /* one round's take */
     aw_job **jobs, **finished;       /* one round's jobs */
     size_t *item_of;                 /* jobs[k] was made from items[item_of[k]] */
+    aw_state_key *keys;              /* items[i]'s key (borrows items[i]) */
+    uint64_t *tokens;                /* items[i]'s token */
+    uint64_t due_first;              /* lease keeper handle of items[0]'s due lease
+                                        (items[i]: due_first + i); 0 = none */
+    size_t round_lost;               /* items of this round found lost (lease_lost) */
     /* The due-index gauges (refresh_stats): */
     int64_t stats_at_ms;             /* now_ms of the last refresh; 0 = none yet */
     bool stats_unsupported;          /* the backend has no due_stats: never again */
@@ -76,12 +81,43 @@ static aw_state_key item_key(const aw_due_item *it)
     return (aw_state_key){.ns = it->ns, .tenant = it->tenant, .kind = it->kind, .id = it->id};
 }
 
+/* Keeping the due leases: why the lease keeper and not the wait loop of
+ * run_jobs. aw_pipeline_run runs on this thread and blocks for as long as
+ * the round's provider calls take (retries and backoff included): a
+ * renewal step here would not run while a lease is most at risk. The
+ * keeper's thread already renews the dedup leases and the locks of those
+ * same calls with its own session, batched, and says which lease was lost;
+ * the due leases are a third kind there (aw_lease_keeper_add_due), renewed
+ * at a third of schedule.lease_ms with one due_extend per batch. */
+
+/* Stop the keeper renewing items[i]'s due lease (it is being settled now);
+ * true when the keeper had found it lost (a renewal refused: expired, or
+ * the item taken by another replica): not ours to settle, counted, and
+ * logged once per round (aw_scheduler_round). A renewal racing this is
+ * harmless: the keeper books nothing for a lease no longer registered. */
+static bool lease_lost(aw_scheduler *s, size_t i)
+{
+    if (!s->due_first)
+        return false; /* not registered (no memory): the backend judges */
+    uint64_t h = s->due_first + i;
+    bool lost = aw_lease_keeper_held_until(s->ctx->keeper, h) == 0;
+    aw_lease_keeper_remove(s->ctx->keeper, &h, 1);
+    if (lost) {
+        atomic_fetch_add(&s->ctx->metrics.due_lost, 1);
+        s->round_lost++;
+    }
+    return lost;
+}
+
 /* due_done or due_release, retried briefly through a transient failure.
  * Not forever: an item left leased is offered again when its lease ends,
  * and the dedup claim then keeps it from running twice. */
-static aw_status finish_item(aw_scheduler *s, const aw_due_item *it, bool done,
-                             int64_t retry_at_ms, atomic_ulong *counter)
+static aw_status finish_item(aw_scheduler *s, size_t i, bool done, int64_t retry_at_ms,
+                             atomic_ulong *counter)
 {
+    const aw_due_item *it = &s->items[i];
+    if (lease_lost(s, i))
+        return AW_CONFLICT;
     aw_state_key k = item_key(it);
     aw_error err;
     aw_status rc = AW_OK;
@@ -94,11 +130,12 @@ static aw_status finish_item(aw_scheduler *s, const aw_due_item *it, bool done,
             break;
     }
     if (rc == AW_CONFLICT) {
-        /* The lease ran out first (schedule.lease_ms shorter than the
-         * round): another replica may hold the item now; its claim answers
-         * with our outcome. */
+        /* The lease ran out before the keeper could renew it (the state
+         * backend slow or unreachable for most of schedule.lease_ms):
+         * another replica may hold the item now; its claim answers with
+         * our outcome. */
         atomic_fetch_add(&s->ctx->metrics.due_lost, 1);
-        AW_WARN("scheduler", "due item %s/%s: lease lost before %s (schedule.lease_ms too short?)",
+        AW_WARN("scheduler", "due item %s/%s: lease lost before %s (not renewed in time)",
                 it->tenant, it->id, done ? "due_done" : "due_release");
     } else if (rc != AW_OK) {
         AW_WARN("scheduler", "due item %s/%s: %s: %s (offered again when its lease ends)",
@@ -112,8 +149,9 @@ static aw_status finish_item(aw_scheduler *s, const aw_due_item *it, bool done,
 /* The job of a taken item, or NULL: an unreadable item is removed (it can
  * never run; logged and counted), and one we have no memory for is
  * released for a later take. */
-static aw_job *make_job(aw_scheduler *s, const aw_due_item *it)
+static aw_job *make_job(aw_scheduler *s, size_t i)
 {
+    const aw_due_item *it = &s->items[i];
     char topic[AW_ACTION_MAX_TOPIC_LEN + 1];
     int32_t partition;
     int64_t offset;
@@ -123,14 +161,14 @@ static aw_job *make_job(aw_scheduler *s, const aw_due_item *it)
                                &msg, &len) != 0) {
         AW_ERROR("scheduler", "due item %s/%s is not a scheduled action: removed", it->tenant,
                  it->id);
-        finish_item(s, it, true, 0, &s->ctx->metrics.due_dropped);
+        finish_item(s, i, true, 0, &s->ctx->metrics.due_dropped);
         return NULL;
     }
     aw_job *j = aw_job_new_scheduled(topic, partition, offset, msg, len,
                                      (size_t)s->ctx->cfg->ingest.max_message_bytes);
     if (!j) {
         AW_ERROR("scheduler", "out of memory: due item %s/%s released", it->tenant, it->id);
-        finish_item(s, it, false, 0, &s->ctx->metrics.due_released);
+        finish_item(s, i, false, 0, &s->ctx->metrics.due_released);
         return NULL;
     }
     return j;
@@ -139,8 +177,9 @@ static aw_job *make_job(aw_scheduler *s, const aw_due_item *it)
 /* The job of a state machine's timeout item (worker/event_timeout.h), or
  * NULL: moved on (removed), or the state backend failed (released, offered
  * again after a pause). */
-static aw_job *make_timeout_job(aw_scheduler *s, const aw_due_item *it, int64_t now_ms)
+static aw_job *make_timeout_job(aw_scheduler *s, size_t i, int64_t now_ms)
 {
+    const aw_due_item *it = &s->items[i];
     aw_job *j = NULL;
     switch (aw_event_timeout_fire(s->ctx->cfg, s->state, it, now_ms, &s->ctx->metrics, &j)) {
     case AW_TIMEOUT_JOB:
@@ -148,10 +187,10 @@ static aw_job *make_timeout_job(aw_scheduler *s, const aw_due_item *it, int64_t 
         return j;
     case AW_TIMEOUT_DROP:
         atomic_fetch_add(&s->ctx->metrics.event_timeouts_moved_on, 1);
-        finish_item(s, it, true, 0, &s->ctx->metrics.due_done);
+        finish_item(s, i, true, 0, &s->ctx->metrics.due_done);
         return NULL;
     case AW_TIMEOUT_RETRY:
-        finish_item(s, it, false, now_ms + s->ctx->cfg->schedule.poll_ms,
+        finish_item(s, i, false, now_ms + s->ctx->cfg->schedule.poll_ms,
                     &s->ctx->metrics.due_released);
         return NULL;
     }
@@ -179,7 +218,7 @@ static void run_jobs(aw_scheduler *s, size_t nj)
             continue;
         aw_job *j = s->jobs[k];
         int64_t wait = j->not_before_mono - aw_mono_now_ms();
-        finish_item(s, &s->items[s->item_of[k]], false, aw_time_now_ms() + (wait > 0 ? wait : 0),
+        finish_item(s, s->item_of[k], false, aw_time_now_ms() + (wait > 0 ? wait : 0),
                     &s->ctx->metrics.due_released);
         aw_job_free(j);
         s->jobs[k] = NULL;
@@ -200,13 +239,13 @@ static void run_jobs(aw_scheduler *s, size_t nj)
                 AW_ERROR("scheduler", "%s: unknown job handed back", j->record.record_id);
                 continue;
             }
-            const aw_due_item *it = &s->items[s->item_of[k]];
+            size_t i = s->item_of[k];
             if (j->abandoned || atomic_load(&j->delivery_failed))
                 /* No outcome recorded or its reply lost: again, at once (a
                  * recorded outcome is answered DONE and replied again). */
-                finish_item(s, it, false, 0, &s->ctx->metrics.due_released);
+                finish_item(s, i, false, 0, &s->ctx->metrics.due_released);
             else
-                finish_item(s, it, true, 0, &s->ctx->metrics.due_done);
+                finish_item(s, i, true, 0, &s->ctx->metrics.due_done);
             s->jobs[k] = NULL;
             aw_job_free(j);
         }
@@ -275,11 +314,20 @@ static int take_and_run(aw_scheduler *s, const char *kind, int64_t now_ms)
         return -1;
     }
     atomic_fetch_add(&ctx->metrics.due_taken, n);
+    /* Kept alive from the time the take was sent (the backend's lease
+     * runs from a later instant) until each item is settled. */
+    for (size_t i = 0; i < n; i++) {
+        s->keys[i] = item_key(&s->items[i]);
+        s->tokens[i] = s->items[i].token;
+    }
+    s->round_lost = 0;
+    s->due_first = n ? aw_lease_keeper_add_due(ctx->keeper, s->keys, s->tokens, n,
+                                               ctx->cfg->schedule.lease_ms, t0 / 1000)
+                     : 0;
     size_t nj = 0;
     bool timeouts = strcmp(kind, AW_EVENT_TIMEOUT_KIND) == 0;
     for (size_t i = 0; i < n; i++) {
-        aw_job *j = timeouts ? make_timeout_job(s, &s->items[i], now_ms)
-                             : make_job(s, &s->items[i]);
+        aw_job *j = timeouts ? make_timeout_job(s, i, now_ms) : make_job(s, i);
         if (j) {
             j->home = &s->back;
             j->lost_epoch = atomic_load(&s->ctx->lost_epoch);
@@ -289,6 +337,14 @@ static int take_and_run(aw_scheduler *s, const char *kind, int64_t now_ms)
     }
     if (nj)
         run_jobs(s, nj);
+    /* Every item was settled (each one left the keeper then); the keys it
+     * borrowed go now. */
+    aw_lease_keeper_remove_batch(ctx->keeper, s->due_first, n);
+    s->due_first = 0;
+    if (s->round_lost)
+        AW_WARN("scheduler", "%zu of %zu scheduled action(s) of this round lost their due lease "
+                "while running (a renewal was refused: expired or taken by another replica): "
+                "left to their new holder", s->round_lost, n);
     for (size_t i = 0; i < n; i++)
         aw_due_item_clear(&s->items[i]);
     return (int)n;
@@ -345,11 +401,16 @@ aw_status aw_scheduler_new(aw_worker_ctx *ctx, aw_scheduler **out, aw_error *err
     s->jobs = calloc(s->cap, sizeof(*s->jobs));
     s->finished = calloc(s->cap, sizeof(*s->finished));
     s->item_of = calloc(s->cap, sizeof(*s->item_of));
-    if (!s->items || !s->jobs || !s->finished || !s->item_of || aw_job_queue_init(&s->back)) {
+    s->keys = calloc(s->cap, sizeof(*s->keys));
+    s->tokens = calloc(s->cap, sizeof(*s->tokens));
+    if (!s->items || !s->jobs || !s->finished || !s->item_of || !s->keys || !s->tokens ||
+        aw_job_queue_init(&s->back)) {
         free(s->items);
         free(s->jobs);
         free(s->finished);
         free(s->item_of);
+        free(s->keys);
+        free(s->tokens);
         free(s);
         return aw_error_set(err, AW_NOMEM, "out of memory");
     }
@@ -380,5 +441,7 @@ void aw_scheduler_stop(aw_scheduler *s)
     free(s->jobs);
     free(s->finished);
     free(s->item_of);
+    free(s->keys);
+    free(s->tokens);
     free(s);
 }

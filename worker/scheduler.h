@@ -11,7 +11,12 @@
  * is the scheduler's queue, not the polling thread's, and there is no offset
  * to commit), due_done removes the item. An item whose identity is leased
  * elsewhere, or whose job was abandoned or whose reply failed, is released
- * for a later take instead. A crash between take and done leaves the item
+ * for a later take instead. While the round runs, the lease keeper
+ * (context.h) keeps the items' due leases alive (due_extend at a third of
+ * schedule.lease_ms), so a round longer than the lease keeps its items; an
+ * item whose renewal was refused (lost: another replica may hold it) is
+ * neither done nor released by this one, counted in due_lost and logged
+ * once per round. A crash between take and done leaves the item
  * leased: the lease runs out, another replica takes it with a higher
  * token, and the dedup claim answers DONE if it had completed (the same
  * source coordinates: the original outcome is replied again, nothing

@@ -147,6 +147,12 @@ aw_status aw_state_due_done(aw_state_session *s, const aw_state_key *k, uint64_t
                             aw_error *err);
 aw_status aw_state_due_release(aw_state_session *s, const aw_state_key *k, uint64_t token,
                                int64_t retry_at_ms, aw_error *err);
+/* Extend the held leases items[0..n) (state_backend.h, due_extend): each
+ * item's stale is reset first; AW_PERMANENT, nothing sent, when n is 0 or
+ * above AW_DUE_TAKE_MAX, lease_ms <= 0, a key lacks ns/tenant/kind or a key
+ * appears twice. On error every item is stale (none counts as extended). */
+aw_status aw_state_due_extend(aw_state_session *s, aw_due_extension *items, size_t n,
+                              int64_t lease_ms, aw_error *err);
 /* Pool (ns, kind)'s counts at now_ms (aw_due_stats): *out zeroed first and
  * left zeroed on error; AW_PERMANENT without ns or kind or with now_ms < 0,
  * AW_UNSUPPORTED when the backend has no due_stats (ClickHouse, and any

@@ -110,8 +110,9 @@ typedef struct aw_state_driver {
 
     /* Due-time index (docs/design.md section 3, "due index"): timers that
      * exactly one replica takes at a time. Optional as a family: a backend
-     * leaves all four slots NULL when it does not offer it (the front,
-     * state_due.c, then answers AW_UNSUPPORTED) or fills all four.
+     * leaves all five slots (put, take, done, release, extend) NULL when it
+     * does not offer it (the front, state_due.c, then answers
+     * AW_UNSUPPORTED) or fills all five.
      *
      * Items are keyed by (ns, tenant, kind, id) and taken per pool
      * (ns, kind), across tenants. due_ms is a wall-clock time in ms chosen
@@ -143,6 +144,18 @@ typedef struct aw_state_driver {
      * retry_at_ms), else from its current due_ms. */
     aw_status (*due_release)(void *s, const aw_state_key *k, uint64_t token, int64_t retry_at_ms,
                              aw_error *err);
+    /* Extend held leases, a batch per call (the front establishes: 0 < n
+     * <= AW_DUE_TAKE_MAX, keys distinct within the batch, lease_ms > 0,
+     * every item reset to stale): item i's lease is extended to end
+     * lease_ms after the backend's now iff items[i].token holds the live
+     * lease of its item; otherwise the driver leaves it stale and writes
+     * nothing of it (an expired lease is not revived, even if nobody took
+     * the item: as for dedup leases). The item's due time, value and token
+     * are kept. One round trip for remote backends (each driver says how);
+     * per item atomic, not across the batch. The scheduler's lease keeper
+     * calls it while the items' jobs run (docs/scheduling.md). */
+    aw_status (*due_extend)(void *s, aw_due_extension *items, size_t n, int64_t lease_ms,
+                            aw_error *err);
     /* Optional, even with the four above (NULL: the front answers
      * AW_UNSUPPORTED). Fill out (zeroed by the front) with pool (ns,
      * kind)'s counts at now_ms: items = every item, waiting = due_ms <=

@@ -98,6 +98,60 @@ aw_status aw_state_due_release(aw_state_session *s, const aw_state_key *k, uint6
     return rc != AW_OK ? rc : s->driver->due_release(s->session, k, token, retry_at_ms, err);
 }
 
+/* Order of keys (ns, tenant, kind, id) for the distinctness check. */
+static int key_cmp(const void *a, const void *b)
+{
+    const aw_state_key *x = *(const aw_state_key *const *)a, *y = *(const aw_state_key *const *)b;
+    int c = strcmp(x->ns, y->ns);
+    if (!c)
+        c = strcmp(x->tenant, y->tenant);
+    if (!c)
+        c = strcmp(x->kind, y->kind);
+    return c ? c : strcmp(x->id ? x->id : "", y->id ? y->id : "");
+}
+
+/* Every key complete and none twice: a batch statement cannot touch a row
+ * twice (PostgreSQL would answer one of the two), so the drivers are
+ * spared repeats. Sorted pointers on the stack: n <= AW_DUE_TAKE_MAX. */
+static aw_status check_extensions(const aw_due_extension *items, size_t n, aw_error *err)
+{
+    const aw_state_key *sorted[AW_DUE_TAKE_MAX];
+    for (size_t i = 0; i < n; i++) {
+        aw_status rc = check_key(&items[i].key, err);
+        if (rc != AW_OK)
+            return rc;
+        sorted[i] = &items[i].key;
+    }
+    qsort(sorted, n, sizeof(*sorted), key_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (key_cmp(&sorted[i - 1], &sorted[i]) == 0)
+            return aw_error_set(err, AW_PERMANENT, "due_extend: item %s/%s appears twice",
+                                sorted[i]->tenant, sorted[i]->id ? sorted[i]->id : "");
+    return AW_OK;
+}
+
+aw_status aw_state_due_extend(aw_state_session *s, aw_due_extension *items, size_t n,
+                              int64_t lease_ms, aw_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        items[i].stale = true;
+    if (!s->driver->due_extend)
+        return unsupported(s, err);
+    if (n == 0 || n > AW_DUE_TAKE_MAX)
+        return aw_error_set(err, AW_PERMANENT, "due_extend: 1..%d items per call (got %zu)",
+                            AW_DUE_TAKE_MAX, n);
+    if (lease_ms <= 0)
+        return aw_error_set(err, AW_PERMANENT, "lease_ms must be > 0 (got %" PRId64 ")",
+                            lease_ms);
+    aw_status rc = check_extensions(items, n, err);
+    if (rc == AW_OK)
+        rc = s->driver->due_extend(s->session, items, n, lease_ms, err);
+    if (rc != AW_OK) /* a driver may have booked some before it failed */
+        for (size_t i = 0; i < n; i++)
+            items[i].stale = true;
+    return rc;
+}
+
 aw_status aw_state_due_stats(aw_state_session *s, const char *ns, const char *kind,
                              int64_t now_ms, aw_due_stats *out, aw_error *err)
 {

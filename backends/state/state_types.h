@@ -118,6 +118,19 @@ typedef struct aw_due_item {
 
 void aw_due_item_clear(aw_due_item *it);
 
+/* One held due lease to extend (due_extend). All inputs borrowed. */
+typedef struct aw_due_extension {
+    /* in */
+    aw_state_key key;         /* the item's key, as due_take returned it (kind
+                                 included: it names the pool) */
+    uint64_t token;           /* the token due_take returned */
+    /* out */
+    bool stale;               /* the lease is not held with this token now
+                                 (expired even if nobody took the item again,
+                                 re-taken, done, released, never taken):
+                                 nothing was written and the lease is lost */
+} aw_due_extension;
+
 /* What due_stats saw of one pool (ns, kind) at the caller's now_ms: for
  * metrics, not for decisions (it is a snapshot, read without locking the
  * pool against takes). Plain values, nothing owned. */

@@ -1434,6 +1434,164 @@ static void test_due_done_after_expiry(conf_fixture *fx)
     conf_due_clear(out, 1);
 }
 
+/* due_extend of items of the test's pool: keys borrowed from ids. */
+static void conf_due_extend(conf_fixture *fx, aw_due_extension *x, size_t n, int64_t lease_ms)
+{
+    assert_ok(fx, aw_state_due_extend(fx->ss, x, n, lease_ms, &fx->err));
+}
+
+/* An extended lease outlives the one it replaced: the item is not offered
+ * again once the first lease's time has passed (a marker taken with the
+ * same short lease is), and its holder can still finish it. After done
+ * there is nothing left to extend. */
+static void test_due_extend(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    for (int attempt = 0;; attempt++) {
+        assert_true(attempt < CONF_TIMING_ATTEMPTS);
+        char id[32], mid[32];
+        snprintf(id, sizeof(id), "slow-%d", attempt);
+        snprintf(mid, sizeof(mid), "marker-%d", attempt);
+        conf_due_put(fx, id, 1, "job");
+        conf_due_put(fx, mid, 2, "marker");
+        aw_due_item out[DUE_MAX];
+        int64_t t0 = aw_mono_now_ms();
+        assert_int_equal(conf_due_take(fx, 2, DUE_MAX, CONF_SHORT_TTL_MS, out), 2);
+        conf_due_expect(&out[0], fx, id, 1, "job");
+        uint64_t t = out[0].token, tm = out[1].token;
+        aw_state_key k = conf_key_in(fx, DUE_KIND, id), km = conf_key_in(fx, DUE_KIND, mid);
+        conf_due_clear(out, 2);
+        aw_due_extension x = {.key = k, .token = t};
+        conf_due_extend(fx, &x, 1, CONF_LONG_TTL_MS);
+        if (x.stale && conf_late(t0, CONF_SHORT_TTL_MS)) {
+            /* The short lease ran out first: clean up, retry afresh. */
+            due_wait w = {.lease_ms = CONF_LONG_TTL_MS};
+            while (conf_wait_for(fx, conf_pred_due_take, &w) && w.n < 2) {
+                for (size_t i = 0; i < w.n; i++) {
+                    aw_state_key ki = conf_due_key(fx, &w.out[i]);
+                    assert_ok(fx, aw_state_due_done(fx->ss, &ki, w.out[i].token, &fx->err));
+                }
+                conf_due_clear(w.out, w.n);
+            }
+            conf_due_clear(w.out, w.n);
+            continue;
+        }
+        assert_false(x.stale);
+        /* Past the first lease (the marker comes back): ours still. */
+        due_wait w = {.lease_ms = CONF_LONG_TTL_MS};
+        if (!conf_wait_for(fx, conf_pred_due_take, &w))
+            fail_msg("marker not offered again %d ms after its lease", CONF_WAIT_MS);
+        assert_int_equal(w.n, 1);
+        conf_due_expect(&w.out[0], fx, mid, 2, "marker");
+        assert_true(w.out[0].token > tm);
+        assert_ok(fx, aw_state_due_done(fx->ss, &km, w.out[0].token, &fx->err));
+        conf_due_clear(w.out, w.n);
+        /* Extending again keeps it (a keeper's next pass). */
+        conf_due_extend(fx, &x, 1, CONF_LONG_TTL_MS);
+        assert_false(x.stale);
+        assert_ok(fx, aw_state_due_done(fx->ss, &k, t, &fx->err));
+        conf_due_extend(fx, &x, 1, CONF_LONG_TTL_MS);
+        assert_true(x.stale);
+        assert_int_equal(conf_due_take(fx, 1000, DUE_MAX, CONF_LONG_TTL_MS, out), 0);
+        return;
+    }
+}
+
+/* A wrong token is refused and changes nothing: had its 1 ms lease been
+ * written, the item would be offered once a short TTL has passed. After
+ * release the holder's own token is refused too. */
+static void test_due_extend_stale(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    conf_due_put(fx, "a", 1, "x");
+    aw_due_item out[DUE_MAX];
+    assert_int_equal(conf_due_take(fx, 1, DUE_MAX, CONF_LONG_TTL_MS, out), 1);
+    uint64_t t = out[0].token;
+    conf_due_clear(out, 1);
+    aw_state_key k = conf_key_in(fx, DUE_KIND, "a");
+    aw_due_extension x[2] = {{.key = k, .token = t + 1}};
+    conf_due_extend(fx, x, 1, 1);
+    assert_true(x[0].stale);
+    x[0].token = t - 1;
+    conf_due_extend(fx, x, 1, 1);
+    assert_true(x[0].stale);
+    conf_wait_past(fx, CONF_SHORT_TTL_MS);
+    assert_int_equal(conf_due_take(fx, 1000, DUE_MAX, CONF_LONG_TTL_MS, out), 0);
+    /* Released: the item waits again and the old token extends nothing. */
+    assert_ok(fx, aw_state_due_release(fx->ss, &k, t, 0, &fx->err));
+    x[0].token = t;
+    conf_due_extend(fx, x, 1, CONF_LONG_TTL_MS);
+    assert_true(x[0].stale);
+    assert_int_equal(conf_due_take(fx, 1000, DUE_MAX, CONF_LONG_TTL_MS, out), 1);
+    assert_true(out[0].token > t);
+    assert_ok(fx, aw_state_due_done(fx->ss, &k, out[0].token, &fx->err));
+    conf_due_clear(out, 1);
+    /* Refused arguments: nothing sent, every item stale. */
+    aw_state_key no_kind = {.ns = fx->ns, .tenant = CONF_TENANT, .id = "a"};
+    x[0] = (aw_due_extension){.key = k, .token = t, .stale = false};
+    x[1] = (aw_due_extension){.key = k, .token = t + 1, .stale = false};
+    assert_status(fx, aw_state_due_extend(fx->ss, x, 2, CONF_LONG_TTL_MS, &fx->err),
+                  AW_PERMANENT); /* the same key twice */
+    assert_true(x[0].stale && x[1].stale);
+    x[1].key = no_kind;
+    assert_status(fx, aw_state_due_extend(fx->ss, x, 2, CONF_LONG_TTL_MS, &fx->err),
+                  AW_PERMANENT);
+    assert_status(fx, aw_state_due_extend(fx->ss, x, 1, 0, &fx->err), AW_PERMANENT);
+    assert_status(fx, aw_state_due_extend(fx->ss, x, 0, 1000, &fx->err), AW_PERMANENT);
+}
+
+/* One batch of every case, extended to CONF_LONG_TTL_MS:
+ *   live  ours, live: extended;
+ *   wrong ours, live, with another token: stale (and kept, as it was);
+ *   done  finished: stale;
+ *   rel   released: stale (and waiting);
+ *   gone  expired (nobody took it again): stale, not revived (waiting);
+ *   never never put: stale.
+ * Then a take offers exactly rel and gone. */
+static void test_due_extend_batch(conf_fixture *fx)
+{
+    conf_due_require(fx);
+    static const char *const ids[] = {"live", "wrong", "done", "rel", "gone", "never"};
+    for (int i = 0; i < 4; i++)
+        conf_due_put(fx, ids[i], 10 + i, "x");
+    conf_due_put(fx, "gone", 20, "x");
+    aw_due_item out[DUE_MAX];
+    aw_state_key k[6];
+    for (int i = 0; i < 6; i++)
+        k[i] = conf_key_in(fx, DUE_KIND, ids[i]);
+    assert_int_equal(conf_due_take(fx, 13, DUE_MAX, CONF_LONG_TTL_MS, out), 4);
+    uint64_t tok[6] = {0};
+    for (int i = 0; i < 4; i++) {
+        conf_due_expect(&out[i], fx, ids[i], 10 + i, "x");
+        tok[i] = out[i].token;
+    }
+    conf_due_clear(out, 4);
+    assert_int_equal(conf_due_take(fx, 20, DUE_MAX, CONF_SHORT_TTL_MS, out), 1);
+    conf_due_expect(&out[0], fx, "gone", 20, "x");
+    tok[4] = out[0].token;
+    conf_due_clear(out, 1);
+    assert_ok(fx, aw_state_due_done(fx->ss, &k[2], tok[2], &fx->err));
+    assert_ok(fx, aw_state_due_release(fx->ss, &k[3], tok[3], 0, &fx->err));
+    conf_wait_past(fx, CONF_SHORT_TTL_MS); /* gone's lease has run out */
+    aw_due_extension x[6];
+    for (int i = 0; i < 6; i++)
+        x[i] = (aw_due_extension){.key = k[i], .token = i == 1 ? tok[1] + 1000 : tok[i] + (i == 5)};
+    conf_due_extend(fx, x, 6, CONF_LONG_TTL_MS);
+    assert_false(x[0].stale);
+    for (int i = 1; i < 6; i++)
+        if (!x[i].stale)
+            fail_msg("due_extend of \"%s\": extended, want stale", ids[i]);
+    /* live and wrong are still leased; rel and gone wait, in due order. */
+    assert_int_equal(conf_due_take(fx, 100, DUE_MAX, CONF_LONG_TTL_MS, out), 2);
+    conf_due_expect(&out[0], fx, "rel", 13, "x");
+    conf_due_expect(&out[1], fx, "gone", 20, "x");
+    for (int i = 0; i < 2; i++)
+        assert_ok(fx, aw_state_due_done(fx->ss, &k[3 + i], out[i].token, &fx->err));
+    conf_due_clear(out, 2);
+    assert_ok(fx, aw_state_due_done(fx->ss, &k[0], tok[0], &fx->err));
+    assert_ok(fx, aw_state_due_done(fx->ss, &k[1], tok[1], &fx->err));
+}
+
 static void test_due_refused_arguments(conf_fixture *fx)
 {
     conf_due_require(fx);
@@ -2848,6 +3006,9 @@ static const conf_test due_tests[] = {
     {"due_crash_reoffer", test_due_crash_reoffer, false},
     {"due_done_after_expiry", test_due_done_after_expiry, false},
     {"due_refused_arguments", test_due_refused_arguments, false},
+    {"due_extend", test_due_extend, false},
+    {"due_extend_stale", test_due_extend_stale, false},
+    {"due_extend_batch", test_due_extend_batch, false},
     {"due_stats_counts", test_due_stats_counts, false},
     {"due_stats_leases", test_due_stats_leases, false},
     {"due_stats_refused_arguments", test_due_stats_refused_arguments, false},

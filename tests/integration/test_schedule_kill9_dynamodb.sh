@@ -11,14 +11,17 @@ STATE_URL="$AW_TEST_DYNAMODB_URL"
 # dynalite is one Node thread, and was behind the 1,000 due_puts of a 5 s
 # lead in one run of three here (schedule_kill9_body.sh).
 SCHED9_LEAD_MS=12000
-# ... and was slower than the 3 s leases of Redis and PostgreSQL allow in
-# one of three runs with the 12 s lead here (the 1,000 were `scheduled`
-# only 1.9 s before the first due time): rounds outlasted the
-# due lease (163-215 "lease lost" warnings per replica, execution
-# replies sent 3-4 times), and dedup renewals came late (13 actions called
-# again by a live replica, with higher tokens). 10 s leases, as the kill -9
-# tests have on dynalite (15 s there): the killed replica's items are
-# offered again 10 s after the kill, still within the 20 s of due times.
-SCHED9_LEASE_MS=10000
+# Due leases are 3 s as on Redis and PostgreSQL: the lease keeper renews
+# them while a round runs (docs/scheduling.md, "Lease renewal"). Before
+# that, dynalite was slower than 3 s due leases allow in one of three runs
+# here: rounds outlasted the due lease (163-215 "lease lost" warnings per
+# replica, execution replies sent 3-4 times), and the leases were raised
+# to 10 s. With renewal, 4 runs at 3 s passed with no due lease lost and
+# no reply sent twice, and so did one with SCHED9_DELAY_MS=3000-4000
+# (every round longer than the lease), which fails without renewal
+# (100-621 "lease lost" per replica, replies sent 3 times). Dedup leases stay at 10 s, as the kill -9 tests
+# have on dynalite (15 s there): late dedup renewals on a loaded dynalite
+# let live replicas call 13 actions again in that same run.
+SCHED9_LEASE_MS=3000
 SCHED9_DEDUP_LEASE_MS=10000
 source "$(dirname "$0")/schedule_kill9_body.sh"

@@ -281,6 +281,54 @@ static void test_lock_extended(void **state)
     teardown(&fx);
 }
 
+/* Due-index leases (aw_lease_keeper_add_due), shorter than the dedup
+ * leases: extended with due_extend in one batch, so the item outlives its
+ * first lease (no take finds it); one registered with a wrong token is
+ * lost at once (held_until 0) and its real lease runs out (a take finds
+ * it). */
+static void test_due_extended(void **state)
+{
+    (void)state;
+    enum { TTL = 300 };
+    fixture fx;
+    setup(&fx, 1);
+    aw_error err = {0};
+    aw_state_key keys[2] = {{.ns = "g", .tenant = "t", .kind = "scheduled", .id = "kept"},
+                            {.ns = "g", .tenant = "t", .kind = "scheduled", .id = "lost"}};
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(aw_state_due_put(fx.ss, &keys[i], i, "v", 1, &err), AW_OK);
+    aw_due_item items[2];
+    size_t n = 0;
+    int64_t sent0 = aw_mono_now_ms();
+    assert_int_equal(aw_state_due_take(fx.ss, "g", "scheduled", 10, 2, TTL, items, &n, &err),
+                     AW_OK);
+    int64_t taken = aw_mono_now_ms();
+    assert_int_equal(n, 2);
+    assert_string_equal(items[0].id, "kept");
+    uint64_t tokens[2] = {items[0].token, items[1].token + 1000};
+    uint64_t h = aw_lease_keeper_add_due(fx.k, keys, tokens, 2, TTL, sent0);
+    assert_true(h > 0);
+    uint64_t lost = h + 1;
+    wait_for(&fx, lock_lost, &lost, "the wrong token's lease lost");
+    /* well past the first lease: only extensions keep it */
+    int64_t later = taken + 2 * TTL;
+    wait_for(&fx, past, &later, "two lease durations");
+    aw_due_item again[2];
+    assert_int_equal(aw_state_due_take(fx.ss, "g", "scheduled", 10, 2, 60000, again, &n, &err),
+                     AW_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(again[0].id, "lost");
+    aw_due_item_clear(&again[0]);
+    assert_true(aw_lease_keeper_held_until(fx.k, h) > sent0 + TTL);
+    assert_true(aw_lease_keeper_renewals(fx.k) >= 2);
+    assert_int_equal(atomic_load(&g_seen.calls), 0); /* no dedup renewal batch */
+    aw_lease_keeper_remove_batch(fx.k, h, 2);
+    assert_int_equal(aw_state_due_done(fx.ss, &keys[0], tokens[0], &err), AW_OK);
+    for (int i = 0; i < 2; i++)
+        aw_due_item_clear(&items[i]);
+    teardown(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_stale_ends_lease),
         cmocka_unit_test(test_failed_call_extends_nothing),
         cmocka_unit_test(test_lock_extended),
+        cmocka_unit_test(test_due_extended),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,6 +49,9 @@ typedef struct fixture {
     size_t n_outcomes;
     atomic_size_t published; /* n_outcomes, for a test thread reading while
                                 the scheduler's thread writes */
+    atomic_bool hold;        /* while set, an executed outcome blocks the thread
+                                recording it (a slow call: the round lasts) */
+    atomic_bool holding;     /* ... and one does now */
 } fixture;
 
 static const char *CONFIG =
@@ -68,6 +71,12 @@ static void on_outcome(void *ud, const aw_audit_record *r)
     s->outcome = r->outcome;
     snprintf(s->details, sizeof(s->details), "%s", r->details ? r->details : "");
     atomic_store(&fx->published, fx->n_outcomes);
+    if (r->outcome != AW_OUTCOME_EXECUTED || !atomic_load(&fx->hold))
+        return;
+    atomic_store(&fx->holding, true);
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (atomic_load(&fx->hold) && aw_mono_now_ms() < end)
+        aw_sleep_ms(5);
 }
 
 /* CONFIG and then `extra` (more settings, "" for none). */
@@ -400,6 +409,139 @@ static void test_thread_runs_due(void **state)
     assert_string_equal(fx.outcomes[1].record_id, TOPIC ":3:7:run");
     assert_int_equal(fx.outcomes[1].outcome, AW_OUTCOME_EXECUTED);
     assert_int_equal(peer_take(&fx, due + 3600000, NULL), 0);
+    teardown(&fx);
+}
+
+/* Poll until *flag is set, WAIT_MS at most. */
+static bool wait_flag(atomic_bool *flag)
+{
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (!atomic_load(flag) && aw_mono_now_ms() < end)
+        aw_sleep_ms(5);
+    return atomic_load(flag);
+}
+
+/* Schedule action 7 for due, hold its execution (on_outcome) and start
+ * the scheduler thread: returned once the round runs, its item taken. */
+static aw_scheduler *start_held_round(fixture *fx, int64_t due)
+{
+    run(fx, make_job(fx, 7, "k-1", due));
+    atomic_store(&fx->hold, true);
+    aw_scheduler *s;
+    aw_error err;
+    assert_int_equal(aw_scheduler_new(&fx->ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_start(s, &err), AW_OK);
+    assert_true(wait_flag(&fx->holding));
+    return s;
+}
+
+/* Let the held execution finish, wait (bounded) until the round has
+ * settled its item as *settled counts it, and stop the scheduler. */
+static void finish_held_round(fixture *fx, aw_scheduler *s, atomic_ulong *settled)
+{
+    atomic_store(&fx->hold, false);
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (atomic_load(settled) == 0 && aw_mono_now_ms() < end)
+        aw_sleep_ms(5);
+    aw_scheduler_stop(s);
+}
+
+/* A round that outlasts schedule.lease_ms (here a call that blocks, held
+ * in on_outcome) keeps its item: the lease keeper extends the due lease,
+ * so another replica's take finds nothing even after the first lease
+ * would have run out (a marker the peer takes with the same lease later
+ * than the scheduler did is offered again first: that is the proof that
+ * the time has passed, on the backend's clock). Then due_done removes it. */
+static void test_long_round_keeps_lease(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_with(&fx, "schedule = { lease_ms = 1000; poll_ms = 10; };\n");
+    int64_t due = aw_time_now_ms() + 50;
+    aw_scheduler *s = start_held_round(&fx, due);
+    aw_error err;
+    aw_state_key marker = {.ns = "g", .tenant = "t", .kind = AW_SCHEDULE_KIND, .id = "marker"};
+    assert_int_equal(aw_state_due_put(fx.peer, &marker, 0, "m", 1, &err), AW_OK);
+    aw_due_item items[8];
+    size_t n = 0;
+    assert_int_equal(aw_state_due_take(fx.peer, "g", AW_SCHEDULE_KIND, aw_time_now_ms(), 8, 1000,
+                                       items, &n, &err),
+                     AW_OK);
+    assert_int_equal(n, 1); /* the marker alone: the item is leased */
+    assert_string_equal(items[0].id, "marker");
+    aw_due_item_clear(&items[0]);
+    /* Whatever is offered first once the marker's lease has run out. */
+    for (int64_t end = aw_mono_now_ms() + WAIT_MS;; aw_sleep_ms(10)) {
+        assert_int_equal(aw_state_due_take(fx.peer, "g", AW_SCHEDULE_KIND, aw_time_now_ms(), 8,
+                                           60000, items, &n, &err),
+                         AW_OK);
+        if (n > 0 || aw_mono_now_ms() >= end)
+            break;
+    }
+    assert_int_equal(n, 1);
+    assert_string_equal(items[0].id, "marker"); /* not the scheduler's item */
+    assert_int_equal(aw_state_due_done(fx.peer, &marker, items[0].token, &err), AW_OK);
+    aw_due_item_clear(&items[0]);
+
+    finish_held_round(&fx, s, &fx.ctx.metrics.due_done);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_done), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_lost), 0);
+    assert_int_equal(atomic_load(&fx.published), 2); /* scheduled, executed once */
+    assert_int_equal(peer_take(&fx, due + 3600000, NULL), 0);
+    teardown(&fx);
+}
+
+/* A due_extend that refuses every renewal (each item left stale), as the
+ * backend answers once another replica holds the item: the keeper finds
+ * the lease lost. */
+static aw_status refusing_extend(void *s, aw_due_extension *items, size_t n, int64_t lease_ms,
+                                 aw_error *err)
+{
+    (void)s, (void)items, (void)n, (void)lease_ms, (void)err;
+    return AW_OK;
+}
+
+static bool due_lease_lost(aw_lease_keeper *k)
+{
+    /* A fresh keeper's first handle: the round's due lease, registered
+     * right after the take (the job's dedup lease comes later, at its
+     * claim). */
+    int64_t end = aw_mono_now_ms() + WAIT_MS;
+    while (aw_lease_keeper_held_until(k, 1) != 0 && aw_mono_now_ms() < end)
+        aw_sleep_ms(5);
+    return aw_lease_keeper_held_until(k, 1) == 0;
+}
+
+/* A job whose due lease the keeper found lost is not ours to settle: no
+ * due_done (the lease is still live in the backend here, so a due_done
+ * would remove the item), counted as lease_lost. The item stays, offered
+ * again once its lease runs out. */
+static void test_lost_lease_not_done(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_with(&fx, "schedule = { lease_ms = 1000; poll_ms = 10; };\n");
+    /* The keeper renews through a driver whose due_extend refuses. */
+    aw_state_driver refusing = *fx.ctx.state->driver;
+    refusing.due_extend = refusing_extend;
+    aw_state keeper_state = {.driver = &refusing, .backend = fx.ctx.state->backend};
+    aw_error err;
+    aw_lease_keeper_destroy(fx.ctx.keeper);
+    assert_int_equal(aw_lease_keeper_new(&keeper_state, fx.cfg->dedup.lease_ms, &fx.ctx.keeper,
+                                         &err),
+                     AW_OK);
+    int64_t due = aw_time_now_ms() + 50;
+    aw_scheduler *s = start_held_round(&fx, due);
+    assert_true(due_lease_lost(fx.ctx.keeper)); /* its renewal refused */
+    finish_held_round(&fx, s, &fx.ctx.metrics.due_lost);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_lost), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_done), 0);
+    /* Not removed: offered again once its lease has run out. */
+    size_t n = 0;
+    for (int64_t end = aw_mono_now_ms() + WAIT_MS; aw_mono_now_ms() < end; aw_sleep_ms(10))
+        if ((n = peer_take(&fx, due + 3600000, NULL)) > 0)
+            break;
+    assert_int_equal(n, 1);
     teardown(&fx);
 }
 
@@ -825,6 +967,8 @@ int main(void)
         cmocka_unit_test(test_due_gauges),
         cmocka_unit_test(test_due_gauges_absent),
         cmocka_unit_test(test_thread_runs_due),
+        cmocka_unit_test(test_long_round_keeps_lease),
+        cmocka_unit_test(test_lost_lease_not_done),
         cmocka_unit_test(test_value_format),
         cmocka_unit_test(test_unavailable_rule),
         cmocka_unit_test(test_throttle_delay),

@@ -57,7 +57,8 @@ static aw_status batch_key(ddb_session *s, size_t i, const aw_state_key *k, aw_d
     return AW_OK;
 }
 
-/* Prepare batch call slot j (for item i) with op and body. */
+/* Prepare batch call slot j with op and body (owned by the slot from now;
+ * NULL: out of memory). */
 static aw_status slot(ddb_session *s, size_t j, const char *op, char *body, aw_error *err)
 {
     aw_ddb_call_clear(&s->calls[j]);
@@ -172,10 +173,9 @@ aw_status aw_ddb_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
     return rc;
 }
 
-/* Send the n conditional updates in s->calls (complete, lease renewal):
- * an item whose condition held is marked held (not stale); a lost
- * condition is that item's stale answer, not an error; any other failure
- * fails the call. */
+/* Send the n conditional updates in s->calls: an item whose condition
+ * held is marked held (not stale); a lost condition is that item's stale
+ * answer, not an error; any other failure fails the call. */
 static aw_status run_conditional(ddb_session *s, size_t n, void (*held)(void *items, size_t i),
                                  void *items, aw_error *err)
 {
@@ -192,27 +192,54 @@ static aw_status run_conditional(ddb_session *s, size_t n, void (*held)(void *it
     return rc;
 }
 
+aw_status aw_ddb_conditional_batch(ddb_session *s, void *items, size_t n, int64_t ttl_ms,
+                                   aw_ddb_body_fn body, void (*held)(void *items, size_t i),
+                                   aw_error *err)
+{
+    aw_status rc = aw_ddb_batch_reserve(s, n, err);
+    int64_t now = aw_time_now_ms();
+    for (size_t i = 0; i < n && rc == AW_OK; i++) {
+        char *req = NULL;
+        rc = body(s, items, i, ttl_ms, now, &req, err);
+        if (rc == AW_OK)
+            rc = slot(s, i, "UpdateItem", req, err);
+    }
+    return rc == AW_OK ? run_conditional(s, n, held, items, err) : rc;
+}
+
 static void complete_held(void *items, size_t i) { ((aw_complete *)items)[i].stale = false; }
 
 static void renewal_held(void *items, size_t i) { ((aw_lease_renewal *)items)[i].stale = false; }
 
+static aw_status complete_body(ddb_session *s, const void *items, size_t i, int64_t ttl_ms,
+                               int64_t now, char **req, aw_error *err)
+{
+    (void)ttl_ms;
+    aw_ddb_key key;
+    const aw_complete *c = &((const aw_complete *)items)[i];
+    aw_status rc = batch_key(s, i, &c->key, &key, err);
+    if (rc == AW_OK)
+        *req = aw_ddb_build_complete(s->b->url.table, &key, c->token, c->source.topic,
+                                     c->source.partition, c->source.offset, c->summary,
+                                     c->window_ms, now);
+    return rc;
+}
+
 aw_status aw_ddb_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
 {
-    ddb_session *s = ss;
-    aw_status rc = aw_ddb_batch_reserve(s, n, err);
-    int64_t now = aw_time_now_ms();
-    for (size_t i = 0; i < n && rc == AW_OK; i++) {
-        aw_ddb_key key;
-        const aw_complete *c = &items[i];
-        rc = batch_key(s, i, &c->key, &key, err);
-        if (rc == AW_OK)
-            rc = slot(s, i, "UpdateItem",
-                      aw_ddb_build_complete(s->b->url.table, &key, c->token, c->source.topic,
-                                            c->source.partition, c->source.offset, c->summary,
-                                            c->window_ms, now),
-                      err);
-    }
-    return rc == AW_OK ? run_conditional(s, n, complete_held, items, err) : rc;
+    return aw_ddb_conditional_batch(ss, items, n, 0, complete_body, complete_held, err);
+}
+
+static aw_status renew_body(ddb_session *s, const void *items, size_t i, int64_t lease_ms,
+                            int64_t now, char **req, aw_error *err)
+{
+    aw_ddb_key key;
+    const aw_lease_renewal *r = &((const aw_lease_renewal *)items)[i];
+    aw_status rc = batch_key(s, i, &r->key, &key, err);
+    if (rc == AW_OK)
+        *req = aw_ddb_build_hold(s->b->url.table, &key, true, r->token, AW_DDB_HOLD_EXTEND,
+                                 lease_ms, now);
+    return rc;
 }
 
 /* DynamoDB has no batch of conditional updates (BatchWriteItem takes no
@@ -225,19 +252,7 @@ aw_status aw_ddb_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
 aw_status aw_ddb_lease_renew_batch(void *ss, aw_lease_renewal *items, size_t n, int64_t lease_ms,
                                    aw_error *err)
 {
-    ddb_session *s = ss;
-    aw_status rc = aw_ddb_batch_reserve(s, n, err);
-    int64_t now = aw_time_now_ms();
-    for (size_t i = 0; i < n && rc == AW_OK; i++) {
-        aw_ddb_key key;
-        rc = batch_key(s, i, &items[i].key, &key, err);
-        if (rc == AW_OK)
-            rc = slot(s, i, "UpdateItem",
-                      aw_ddb_build_hold(s->b->url.table, &key, true, items[i].token,
-                                        AW_DDB_HOLD_EXTEND, lease_ms, now),
-                      err);
-    }
-    return rc == AW_OK ? run_conditional(s, n, renewal_held, items, err) : rc;
+    return aw_ddb_conditional_batch(ss, items, n, lease_ms, renew_body, renewal_held, err);
 }
 
 aw_status aw_ddb_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)

@@ -146,6 +146,32 @@ aw_status aw_ddb_due_release(void *ss, const aw_state_key *k, uint64_t token, in
                        "due item lease not held with this token", err);
 }
 
+static void extension_held(void *items, size_t i)
+{
+    ((aw_due_extension *)items)[i].stale = false;
+}
+
+static aw_status extend_body(ddb_session *s, const void *items, size_t i, int64_t lease_ms,
+                             int64_t now, char **req, aw_error *err)
+{
+    aw_ddb_key key;
+    const aw_due_extension *x = &((const aw_due_extension *)items)[i];
+    aw_status rc = item_key(s, &x->key, &key, err);
+    if (rc == AW_OK)
+        *req = aw_ddb_build_due_extend(s->b->url.table, &key, x->token, lease_ms, now);
+    return rc;
+}
+
+/* One conditional UpdateItem per item, all in flight together (as
+ * lease_renew_batch, for the same reasons: no batch of conditional writes,
+ * no transactions on dynalite). Each request is built at once, so s->pk /
+ * s->sk are reused item after item. */
+aw_status aw_ddb_due_extend(void *ss, aw_due_extension *items, size_t n, int64_t lease_ms,
+                            aw_error *err)
+{
+    return aw_ddb_conditional_batch(ss, items, n, lease_ms, extend_body, extension_held, err);
+}
+
 /* ---- take --------------------------------------------------------------------- */
 
 static int collect(void *ud, const aw_ddb_record *r)

@@ -53,6 +53,20 @@ aw_status aw_ddb_nomem(aw_error *err);
  * zeroed. Used by the dedup and due-index batches. */
 aw_status aw_ddb_batch_reserve(ddb_session *s, size_t n, aw_error *err);
 
+/* Item i's request of a conditional batch into *req (NULL: out of
+ * memory); ttl_ms is the batch's duration (0 where none), now the
+ * worker's clock, the same for the whole batch. */
+typedef aw_status (*aw_ddb_body_fn)(ddb_session *s, const void *items, size_t i, int64_t ttl_ms,
+                                    int64_t now, char **req, aw_error *err);
+/* One conditional UpdateItem per item (body builds each), all sent
+ * concurrently on the session's multi handle: an item whose condition held
+ * is marked so (held(items, i): not stale); a lost condition is that
+ * item's stale answer, not an error; any other failure fails the call.
+ * complete_batch, lease_renew_batch and due_extend. */
+aw_status aw_ddb_conditional_batch(ddb_session *s, void *items, size_t n, int64_t ttl_ms,
+                                   aw_ddb_body_fn body, void (*held)(void *items, size_t i),
+                                   aw_error *err);
+
 /* A holder's conditional update of its lock (dedup false) or lease. */
 aw_status aw_ddb_hold(ddb_session *s, const aw_state_key *k, bool dedup, uint64_t token,
                    aw_ddb_hold_op op, int64_t ttl_ms, aw_error *err);
@@ -70,6 +84,8 @@ aw_status aw_ddb_due_take(void *s, const char *ns, const char *kind, int64_t now
                           size_t limit, int64_t lease_ms, aw_due_item *out, size_t *n,
                           aw_error *err);
 aw_status aw_ddb_due_done(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
+aw_status aw_ddb_due_extend(void *s, aw_due_extension *items, size_t n, int64_t lease_ms,
+                            aw_error *err);
 aw_status aw_ddb_due_stats(void *s, const char *ns, const char *kind, int64_t now_ms,
                            aw_due_stats *out, aw_error *err);
 aw_status aw_ddb_due_release(void *s, const aw_state_key *k, uint64_t token, int64_t retry_at_ms,

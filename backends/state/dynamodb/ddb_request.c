@@ -417,6 +417,19 @@ char *aw_ddb_build_due_release(const char *table, const aw_ddb_key *k, uint64_t 
     return dump(req, failed);
 }
 
+char *aw_ddb_build_due_extend(const char *table, const aw_ddb_key *k, uint64_t token,
+                              int64_t lease_ms, int64_t now_ms)
+{
+    json_t *values;
+    int failed;
+    json_t *req = skeleton(table, k, &values, now_ms, &failed);
+    failed = failed || put(values, ":t", jn_u64(token)) ||
+             put(values, ":exp", jn_i64(now_ms + lease_ms)) ||
+             finish(req, json_incref(values), "SET " AW_DDB_A_EXP " = :exp", DUE_HELD, NULL);
+    json_decref(values);
+    return dump(req, failed);
+}
+
 char *aw_ddb_build_describe_table(const char *table)
 {
     json_t *req = json_pack("{s:s}", "TableName", table);

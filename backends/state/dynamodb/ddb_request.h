@@ -124,6 +124,10 @@ char *aw_ddb_build_due_done(const char *table, const aw_ddb_key *k, uint64_t tok
                             int64_t now_ms);
 char *aw_ddb_build_due_release(const char *table, const aw_ddb_key *k, uint64_t token,
                                int64_t retry_at_ms, int64_t now_ms);
+/* extend: the lease ends at now_ms + lease_ms iff token holds the live
+ * lease (due time, value and token kept). */
+char *aw_ddb_build_due_extend(const char *table, const aw_ddb_key *k, uint64_t token,
+                              int64_t lease_ms, int64_t now_ms);
 
 /* Table management (migrate and create). */
 char *aw_ddb_build_describe_table(const char *table);

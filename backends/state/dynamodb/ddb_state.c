@@ -541,6 +541,7 @@ const aw_state_driver aw_state_dynamodb_driver = {
     .due_take = aw_ddb_due_take,
     .due_done = aw_ddb_due_done,
     .due_release = aw_ddb_due_release,
+    .due_extend = aw_ddb_due_extend,
     .due_stats = aw_ddb_due_stats,
     .migrate = aw_ddb_migrate,
 };

@@ -269,6 +269,12 @@ static aw_status f_due_release(void *s, const aw_state_key *k, uint64_t token,
     GUARD();
     return aw_state_due_release(S->inner, k, token, retry_at_ms, err);
 }
+static aw_status f_due_extend(void *s, aw_due_extension *items, size_t n, int64_t lease_ms,
+                              aw_error *err)
+{
+    GUARD();
+    return aw_state_due_extend(S->inner, items, n, lease_ms, err);
+}
 static aw_status f_due_stats(void *s, const char *ns, const char *kind, int64_t now_ms,
                              aw_due_stats *out, aw_error *err)
 {
@@ -301,5 +307,6 @@ const aw_state_driver aw_state_faulty_driver = {
     .due_take = f_due_take,
     .due_done = f_due_done,
     .due_release = f_due_release,
+    .due_extend = f_due_extend,
     .due_stats = f_due_stats,
 };

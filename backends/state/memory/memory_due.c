@@ -261,6 +261,21 @@ aw_status aw_mem_due_release(aw_mem_due *d, const aw_state_key *k, uint64_t toke
     return AW_OK;
 }
 
+/* Cannot fail: no allocation. O(n x items), as every lookup here. */
+void aw_mem_due_extend(aw_mem_due *d, aw_due_extension *items, size_t n, int64_t lease_ms)
+{
+    pthread_mutex_lock(&d->mu);
+    int64_t mono = aw_mono_now_ms();
+    for (size_t j = 0; j < n; j++) {
+        size_t i = held(d, &items[j].key, items[j].token);
+        if (i == SIZE_MAX)
+            continue;
+        d->items[i].lease_until = lease_ms > INT64_MAX - mono ? INT64_MAX : mono + lease_ms;
+        items[j].stale = false;
+    }
+    pthread_mutex_unlock(&d->mu);
+}
+
 void aw_mem_due_stats(aw_mem_due *d, const char *ns, const char *kind, int64_t now_ms,
                       aw_due_stats *out)
 {

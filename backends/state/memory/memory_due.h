@@ -22,6 +22,8 @@ aw_status aw_mem_due_take(aw_mem_due *d, const char *ns, const char *kind, int64
 aw_status aw_mem_due_done(aw_mem_due *d, const aw_state_key *k, uint64_t token, aw_error *err);
 aw_status aw_mem_due_release(aw_mem_due *d, const aw_state_key *k, uint64_t token,
                              int64_t retry_at_ms, aw_error *err);
+/* Each item under mu, one at a time (mu is taken once for the batch). */
+void aw_mem_due_extend(aw_mem_due *d, aw_due_extension *items, size_t n, int64_t lease_ms);
 /* One pass over every item under mu (O(n), no allocation): cannot fail. */
 void aw_mem_due_stats(aw_mem_due *d, const char *ns, const char *kind, int64_t now_ms,
                       aw_due_stats *out);

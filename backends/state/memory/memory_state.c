@@ -1096,6 +1096,13 @@ static aw_status mem_due_release(void *s, const aw_state_key *k, uint64_t token,
 {
     return aw_mem_due_release(((mem_session *)s)->b->due, k, token, retry_at_ms, err);
 }
+static aw_status mem_due_extend(void *s, aw_due_extension *items, size_t n, int64_t lease_ms,
+                                aw_error *err)
+{
+    (void)err;
+    aw_mem_due_extend(((mem_session *)s)->b->due, items, n, lease_ms);
+    return AW_OK;
+}
 static aw_status mem_due_stats(void *s, const char *ns, const char *kind, int64_t now_ms,
                                aw_due_stats *out, aw_error *err)
 {
@@ -1129,5 +1136,6 @@ const aw_state_driver aw_state_memory_driver = {
     .due_take = mem_due_take,
     .due_done = mem_due_done,
     .due_release = mem_due_release,
+    .due_extend = mem_due_extend,
     .due_stats = mem_due_stats,
 };

@@ -149,9 +149,7 @@ aw_status aw_pgs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *err)
 
 /* ---- complete -------------------------------------------------------------- */
 
-/* complete and lease_renew answer one row per item whose token held its
- * lease: mark that item held (not stale). Clears r. */
-static aw_status rows_held(PGresult *r, size_t n, void (*held)(void *items, size_t i),
+aw_status aw_pgs_rows_held(PGresult *r, size_t n, void (*held)(void *items, size_t i),
                            void *items, const char *what, aw_error *err)
 {
     aw_status rc = AW_OK;
@@ -220,7 +218,7 @@ aw_status aw_pgs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error
     for (size_t i = 0; i < PG_BATCH_ARRAYS; i++)
         aw_pg_param_bytes(&p, s->arr[i].data, s->arr[i].len);
     rc = aw_pg_exec(&s->conn, AW_PG_COMPLETE, &p, &r, err); /* the batch's one statement */
-    return rc == AW_OK ? rows_held(r, n, complete_held, items, "complete", err) : rc;
+    return rc == AW_OK ? aw_pgs_rows_held(r, n, complete_held, items, "complete", err) : rc;
 }
 
 /* ---- lease renew / release ------------------------------------------------ */
@@ -268,7 +266,7 @@ aw_status aw_pgs_lease_renew_batch(void *ss, aw_lease_renewal *items, size_t n, 
     aw_pg_param_bytes(&p, tokens->data, tokens->len);
     aw_pg_param_ttl(&p, lease_ms);
     rc = aw_pg_exec(&s->conn, AW_PG_LEASE_RENEW, &p, &r, err); /* the batch's one statement */
-    return rc == AW_OK ? rows_held(r, n, renewal_held, items, "lease_renew", err) : rc;
+    return rc == AW_OK ? aw_pgs_rows_held(r, n, renewal_held, items, "lease_renew", err) : rc;
 }
 
 /* One row back iff token held the live lease (not a done record). */

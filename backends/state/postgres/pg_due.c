@@ -150,6 +150,44 @@ aw_status aw_pgs_due_release(void *ss, const aw_state_key *k, uint64_t token, in
     return run_item(s, AW_PG_DUE_RELEASE, &p, "due item lease not held with this token", err);
 }
 
+static void extension_held(void *items, size_t i) { ((aw_due_extension *)items)[i].stale = false; }
+
+/* The whole batch is one statement (AW_PG_DUE_EXTEND): its items as four
+ * parallel arrays (pool, tenant, id, token). */
+aw_status aw_pgs_due_extend(void *ss, aw_due_extension *items, size_t n, int64_t lease_ms,
+                            aw_error *err)
+{
+    pg_session *s = ss;
+    aw_buf *pools = &s->arr[0], *tenants = &s->arr[1], *ids = &s->arr[2], *tokens = &s->arr[3];
+    if (aw_pg_array_begin(pools, AW_PG_OID_BYTEA, n, false) ||
+        aw_pg_array_begin(tenants, AW_PG_OID_BYTEA, n, false) ||
+        aw_pg_array_begin(ids, AW_PG_OID_BYTEA, n, false) ||
+        aw_pg_array_begin(tokens, AW_PG_OID_INT8, n, false))
+        return aw_pgs_nomem(err);
+    for (size_t i = 0; i < n; i++) {
+        const aw_state_key *k = &items[i].key;
+        const char *id = k->id ? k->id : "";
+        aw_status rc = pool_name(s, k->ns, k->kind, err);
+        if (rc != AW_OK)
+            return rc;
+        if (aw_pg_array_bytes(pools, s->key.data, s->key.len) ||
+            aw_pg_array_bytes(tenants, k->tenant, strlen(k->tenant)) ||
+            aw_pg_array_bytes(ids, id, strlen(id)) ||
+            aw_pg_array_i64(tokens, (int64_t)items[i].token))
+            return aw_pgs_nomem(err);
+    }
+    aw_pg_params p;
+    PGresult *r = NULL;
+    aw_pg_params_init(&p);
+    aw_pg_param_bytes(&p, pools->data, pools->len);
+    aw_pg_param_bytes(&p, tenants->data, tenants->len);
+    aw_pg_param_bytes(&p, ids->data, ids->len);
+    aw_pg_param_bytes(&p, tokens->data, tokens->len);
+    aw_pg_param_ttl(&p, lease_ms);
+    aw_status rc = aw_pg_exec(&s->conn, AW_PG_DUE_EXTEND, &p, &r, err);
+    return rc == AW_OK ? aw_pgs_rows_held(r, n, extension_held, items, "due_extend", err) : rc;
+}
+
 /* One statement (AW_PG_DUE_STATS, pg_sql.c: its plans and cost). */
 aw_status aw_pgs_due_stats(void *ss, const char *ns, const char *kind, int64_t now_ms,
                            aw_due_stats *out, aw_error *err)

@@ -71,6 +71,12 @@ aw_status aw_pgs_run_key(pg_session *s, aw_pg_stmt id, const aw_state_key *k,
 int aw_pgs_key_append(const pg_backend *b, aw_buf *out, const aw_state_key *k, bool dedup);
 
 /* Two-phase dedup (pg_dedup.c). */
+/* A batch statement (complete, lease_renew, due_extend) answers the ord
+ * (1-based) of each item whose token held its lease: held(items, i) marks
+ * it so (not stale). Clears r; a row naming no item is AW_INTERNAL. */
+aw_status aw_pgs_rows_held(PGresult *r, size_t n, void (*held)(void *items, size_t i),
+                           void *items, const char *what, aw_error *err);
+
 aw_status aw_pgs_claim_batch(void *s, aw_claim *items, size_t n, aw_error *err);
 aw_status aw_pgs_complete_batch(void *s, aw_complete *items, size_t n, aw_error *err);
 aw_status aw_pgs_lease_renew_batch(void *s, aw_lease_renewal *items, size_t n, int64_t lease_ms,
@@ -83,6 +89,8 @@ aw_status aw_pgs_due_put(void *s, const aw_state_key *k, int64_t due_ms, const v
 aw_status aw_pgs_due_take(void *s, const char *ns, const char *kind, int64_t now_ms, size_t limit,
                           int64_t lease_ms, aw_due_item *out, size_t *n, aw_error *err);
 aw_status aw_pgs_due_done(void *s, const aw_state_key *k, uint64_t token, aw_error *err);
+aw_status aw_pgs_due_extend(void *s, aw_due_extension *items, size_t n, int64_t lease_ms,
+                            aw_error *err);
 aw_status aw_pgs_due_stats(void *s, const char *ns, const char *kind, int64_t now_ms,
                            aw_due_stats *out, aw_error *err);
 aw_status aw_pgs_due_release(void *s, const aw_state_key *k, uint64_t token, int64_t retry_at_ms,

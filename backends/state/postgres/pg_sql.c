@@ -312,6 +312,33 @@ static const aw_pg_stmt_def stmts[AW_PG_STMT_COUNT] = {
                            "RETURNING 1",
                            5},
 
+    /* extend: $1 pools, $2 tenants, $3 ids, $4 tokens (arrays, one
+     * element per item, each item once: the front checks), $5 lease_ms ->
+     * the ord (1-based) of every item whose token held its live lease,
+     * now ending $5 ms after now(). Rows are locked in key order first,
+     * as in lease_renew_batch, so two batches never wait on each other
+     * crosswise. */
+    [AW_PG_DUE_EXTEND] =
+        {"aw_due_extend",
+         "WITH input AS ("
+         "  SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[], $4::bigint[])"
+         "    WITH ORDINALITY AS i(pool, tenant, id, token, ord)"
+         "), locked AS ("
+         "  SELECT t.pool, t.tenant, t.id, i.ord FROM aw_state_due t"
+         "    JOIN input i ON t.pool = i.pool AND t.tenant = i.tenant AND t.id = i.id"
+         "     AND t.token = i.token"
+         "   WHERE t.lease_until > now()"
+         "   ORDER BY t.pool, t.tenant, t.id FOR UPDATE OF t"
+         "), extended AS ("
+         "  UPDATE aw_state_due t SET lease_until = " EXPIRY("$5")
+         "    FROM locked l JOIN input i ON i.ord = l.ord"
+         "   WHERE t.pool = l.pool AND t.tenant = l.tenant AND t.id = l.id"
+         "     AND t.token = i.token AND t.lease_until > now()"
+         "  RETURNING i.ord"
+         ")"
+         "SELECT ord FROM extended",
+         5},
+
     /* stats: $1 pool, $2 now_ms -> items, waiting, oldest due_ms (NULL
      * when none). Reads only, one snapshot. Plans (migrations 0004,
      * 0007): items and the due count are index-only range scans of

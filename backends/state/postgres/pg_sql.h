@@ -40,6 +40,7 @@ typedef enum aw_pg_stmt {
     AW_PG_DUE_TAKE,
     AW_PG_DUE_DONE,
     AW_PG_DUE_RELEASE,
+    AW_PG_DUE_EXTEND,   /* due_extend: one statement per batch */
     AW_PG_DUE_STATS,
     AW_PG_REAP_VALUES,
     AW_PG_REAP_LOCKS,

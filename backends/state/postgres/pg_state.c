@@ -547,6 +547,7 @@ const aw_state_driver aw_state_postgres_driver = {
     .due_take = aw_pgs_due_take,
     .due_done = aw_pgs_due_done,
     .due_release = aw_pgs_due_release,
+    .due_extend = aw_pgs_due_extend,
     .due_stats = aw_pgs_due_stats,
     .migrate = pg_migrate,
 };

@@ -228,6 +228,14 @@ static const char *const sources[AW_RS_COUNT] = {
         "redis.call('ZADD', KEYS[1], d, ARGV[1])\n"
         "return 1\n",
 
+    [AW_RS_DUE_EXTEND] =
+        /* The lease ends lease_ms after the server's now; the item (due
+         * time, token, value) is kept. */
+        LUA_DUE_HELD
+        "if not held() then return 0 end\n"
+        "redis.call('ZADD', KEYS[2], server_ms() + tonumber(ARGV[3]), ARGV[1])\n"
+        "return 1\n",
+
     [AW_RS_DUE_STATS] =
         /* Reads only. Waiting = the waiting set up to now_ms (ZCOUNT) plus
          * the expired leases (a take moves them back first) whose item is
@@ -271,6 +279,7 @@ static const char *const names[AW_RS_COUNT] = {
     [AW_RS_DUE_TAKE] = "due_take",
     [AW_RS_DUE_DONE] = "due_done",
     [AW_RS_DUE_RELEASE] = "due_release",
+    [AW_RS_DUE_EXTEND] = "due_extend",
     [AW_RS_DUE_STATS] = "due_stats",
 };
 

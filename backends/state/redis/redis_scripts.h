@@ -40,6 +40,7 @@ typedef enum aw_redis_script {
                            -> {member, due_ms, token, value, ...} oldest first */
     AW_RS_DUE_DONE,     /* ARGV member, token -> 1 | 0 (not held) */
     AW_RS_DUE_RELEASE,  /* ARGV member, token, retry_at_ms -> 1 | 0 */
+    AW_RS_DUE_EXTEND,   /* ARGV member, token, lease_ms -> 1 | 0 (not held) */
     AW_RS_DUE_STATS,    /* ARGV now_ms -> {items, waiting, oldest due_ms
                            (string, "" when none), partial 1 | 0}; reads only */
     AW_RS_COUNT

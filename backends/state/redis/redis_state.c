@@ -55,7 +55,7 @@
  *
  * Round trips: each operation is one round trip (each due_* call is one
  * script over its pool's three keys); claim_batch,
- * complete_batch and lease_renew_batch send the whole batch as ONE
+ * complete_batch, lease_renew_batch and due_extend send the whole batch as ONE
  * pipelined round trip (N EVALSHA
  * appended, then N replies read). A NOSCRIPT (scripts flushed on the server)
  * costs one more round trip to reload and one to resend what was refused. */
@@ -836,6 +836,40 @@ static aw_status rs_claim_batch(void *ss, aw_claim *items, size_t n, aw_error *e
     return rc;
 }
 
+/* Send s->cmds[0..n) as ONE pipelined round trip (n EVALSHA appended,
+ * then n replies read) of scripts that answer 1 when the token held its
+ * lease (it was written) and 0 when not: held(items, i) marks item i for
+ * a 1 (the front reset every item to stale). Each script is atomic on its
+ * own; a failed exchange or reply fails the call (nothing the caller
+ * counts on). */
+static aw_status rs_exchange_held(rs_session *s, size_t n, const char *what,
+                                  void (*held)(void *items, size_t i), void *items, aw_error *err)
+{
+    aw_status rc = aw_redis_exchange(&s->conn, s->cmds, n, s->replies, err);
+    for (size_t i = 0; i < n && rc == AW_OK; i++) {
+        const redisReply *r = s->replies[i];
+        rc = aw_redis_check(&s->conn, r, what, err);
+        if (rc == AW_OK && r->type != REDIS_REPLY_INTEGER)
+            rc = rs_unexpected(s, what, err);
+        if (rc == AW_OK && r->integer == 1)
+            held(items, i);
+    }
+    aw_redis_replies_free(s->replies, n);
+    return rc;
+}
+
+static void rs_complete_held(void *items, size_t i) { ((aw_complete *)items)[i].stale = false; }
+
+static void rs_renewal_held(void *items, size_t i)
+{
+    ((aw_lease_renewal *)items)[i].stale = false;
+}
+
+static void rs_extension_held(void *items, size_t i)
+{
+    ((aw_due_extension *)items)[i].stale = false;
+}
+
 static aw_status rs_complete_batch(void *ss, aw_complete *items, size_t n, aw_error *err)
 {
     rs_session *s = ss;
@@ -857,17 +891,7 @@ static aw_status rs_complete_batch(void *ss, aw_complete *items, size_t n, aw_er
         aw_redis_cmd_num(cmd, rs_ttl(c->window_ms));
     }
     /* ONE pipelined round trip for the whole batch, as in claim_batch. */
-    rc = aw_redis_exchange(&s->conn, s->cmds, n, s->replies, err);
-    for (size_t i = 0; i < n && rc == AW_OK; i++) {
-        const redisReply *r = s->replies[i];
-        rc = aw_redis_check(&s->conn, r, "complete", err);
-        if (rc == AW_OK && r->type != REDIS_REPLY_INTEGER)
-            rc = rs_unexpected(s, "complete", err);
-        if (rc == AW_OK)
-            items[i].stale = r->integer != 1;
-    }
-    aw_redis_replies_free(s->replies, n);
-    return rc;
+    return rs_exchange_held(s, n, "complete", rs_complete_held, items, err);
 }
 
 static const aw_state_key *rs_renew_key(const void *items, size_t i)
@@ -893,17 +917,7 @@ static aw_status rs_lease_renew_batch(void *ss, aw_lease_renewal *items, size_t 
      * lease keeper renews hundreds of leases per pass. Each renewal is its
      * own script (atomic per identity); a failed exchange renews nothing
      * the caller can count on (it extends nothing). */
-    rc = aw_redis_exchange(&s->conn, s->cmds, n, s->replies, err);
-    for (size_t i = 0; i < n && rc == AW_OK; i++) {
-        const redisReply *r = s->replies[i];
-        rc = aw_redis_check(&s->conn, r, "lease_renew", err);
-        if (rc == AW_OK && r->type != REDIS_REPLY_INTEGER)
-            rc = rs_unexpected(s, "lease_renew", err);
-        if (rc == AW_OK)
-            items[i].stale = r->integer != 1;
-    }
-    aw_redis_replies_free(s->replies, n);
-    return rc;
+    return rs_exchange_held(s, n, "lease_renew", rs_renewal_held, items, err);
 }
 
 static aw_status rs_lease_release(void *ss, const aw_state_key *k, uint64_t token, aw_error *err)
@@ -916,26 +930,25 @@ static aw_status rs_lease_release(void *ss, const aw_state_key *k, uint64_t toke
 
 #define RS_DUE_KEYS 3 /* waiting zset, lease zset, items hash */
 
-/* The pool's three keys into s->keys, one after another, each
- * s->key_len[0] bytes long (they differ only in their last byte); then the
- * member of key k (NULL for a take) after them, at s->key_off[1]. */
-static aw_status rs_due_keys(rs_session *s, const char *ns, const char *kind,
-                             const aw_state_key *k, aw_error *err)
+/* Append item slot i's keys to s->keys: the pool's three keys one after
+ * another, each s->key_len[2i] bytes long from s->key_off[2i] (they
+ * differ only in their last byte); then the member of key k (NULL for a
+ * take) at s->key_off[2i+1], s->key_len[2i+1] bytes. The caller reserved
+ * 2(i+1) slots. Offsets, not pointers: s->keys may move while it grows. */
+static aw_status rs_due_keys_at(rs_session *s, size_t i, const char *ns, const char *kind,
+                                const aw_state_key *k, aw_error *err)
 {
     static const char suffix[RS_DUE_KEYS] = {'w', 'l', 'h'};
-    aw_status rc = rs_reserve(s, 2, err);
-    if (rc != AW_OK)
-        return rc;
-    aw_buf_reset(&s->keys);
-    for (int i = 0; i < RS_DUE_KEYS; i++) {
-        char x[2] = {suffix[i], '\0'};
+    s->key_off[2 * i] = s->keys.len;
+    for (int j = 0; j < RS_DUE_KEYS; j++) {
+        char x[2] = {suffix[j], '\0'};
         if (aw_redis_key_append(&s->keys, s->b->prefix, s->b->prefix_len, AW_REDIS_SPACE_DUE, ns,
                                 "", kind, x))
             return rs_nomem(err);
-        if (i == 0)
-            s->key_len[0] = s->keys.len;
+        if (j == 0)
+            s->key_len[2 * i] = s->keys.len - s->key_off[2 * i];
     }
-    s->key_off[1] = s->keys.len;
+    s->key_off[2 * i + 1] = s->keys.len;
     if (k) {
         const char *id = k->id ? k->id : "";
         char len[24];
@@ -945,19 +958,37 @@ static aw_status rs_due_keys(rs_session *s, const char *ns, const char *kind,
             aw_buf_append(&s->keys, id, strlen(id)))
             return rs_nomem(err);
     }
-    s->key_len[1] = s->keys.len - s->key_off[1];
+    s->key_len[2 * i + 1] = s->keys.len - s->key_off[2 * i + 1];
     return AW_OK;
 }
 
-/* Start an EVALSHA of a due script with the pool's keys (and the token
- * counter when with_tokens), after rs_due_keys. */
-static void rs_due_cmd(rs_session *s, aw_redis_cmd *cmd, aw_redis_script script, bool with_tokens)
+/* One call's keys (slot 0): the pool's and the member of k, if any. */
+static aw_status rs_due_keys(rs_session *s, const char *ns, const char *kind,
+                             const aw_state_key *k, aw_error *err)
+{
+    aw_status rc = rs_reserve(s, 2, err);
+    if (rc != AW_OK)
+        return rc;
+    aw_buf_reset(&s->keys);
+    return rs_due_keys_at(s, 0, ns, kind, k, err);
+}
+
+/* Start an EVALSHA of a due script with item slot i's pool keys (and the
+ * token counter when with_tokens), after rs_due_keys(_at). */
+static void rs_due_cmd_at(rs_session *s, size_t i, aw_redis_cmd *cmd, aw_redis_script script,
+                          bool with_tokens)
 {
     aw_redis_cmd_script(cmd, script, RS_DUE_KEYS + with_tokens);
-    for (int i = 0; i < RS_DUE_KEYS; i++)
-        aw_redis_cmd_arg(cmd, s->keys.data + (size_t)i * s->key_len[0], s->key_len[0]);
+    for (int j = 0; j < RS_DUE_KEYS; j++)
+        aw_redis_cmd_arg(cmd, s->keys.data + s->key_off[2 * i] + (size_t)j * s->key_len[2 * i],
+                         s->key_len[2 * i]);
     if (with_tokens)
         aw_redis_cmd_arg(cmd, s->b->tokens_key, s->b->tokens_len);
+}
+
+static void rs_due_cmd(rs_session *s, aw_redis_cmd *cmd, aw_redis_script script, bool with_tokens)
+{
+    rs_due_cmd_at(s, 0, cmd, script, with_tokens);
 }
 
 /* Start a pool script (take: with the token counter; stats) with its
@@ -1085,6 +1116,32 @@ static aw_status rs_due_release(void *ss, const aw_state_key *k, uint64_t token,
     return rs_due_token_op(ss, k, AW_RS_DUE_RELEASE, token, &retry_at_ms, err);
 }
 
+/* ONE pipelined round trip for the batch, as in lease_renew_batch: one
+ * AW_RS_DUE_EXTEND script per item (atomic per item; the items may be of
+ * different pools). The keys are all built before any command points
+ * into s->keys. A failed exchange extends nothing the caller counts on. */
+static aw_status rs_due_extend(void *ss, aw_due_extension *items, size_t n, int64_t lease_ms,
+                               aw_error *err)
+{
+    rs_session *s = ss;
+    aw_status rc = rs_reserve(s, 2 * n, err);
+    if (rc != AW_OK)
+        return rc;
+    aw_buf_reset(&s->keys);
+    for (size_t i = 0; i < n && rc == AW_OK; i++)
+        rc = rs_due_keys_at(s, i, items[i].key.ns, items[i].key.kind, &items[i].key, err);
+    if (rc != AW_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        aw_redis_cmd *cmd = &s->cmds[i];
+        rs_due_cmd_at(s, i, cmd, AW_RS_DUE_EXTEND, false);
+        aw_redis_cmd_arg(cmd, s->keys.data + s->key_off[2 * i + 1], s->key_len[2 * i + 1]);
+        aw_redis_cmd_unum(cmd, items[i].token);
+        aw_redis_cmd_num(cmd, rs_ttl(lease_ms));
+    }
+    return rs_exchange_held(s, n, "due_extend", rs_extension_held, items, err);
+}
+
 /* One script (AW_RS_DUE_STATS), so one round trip, read-only. Cost on the
  * server: HLEN O(1), ZCOUNT and the oldest waiting item O(log n), plus the
  * expired leases (normally none: a take moves them back) at most 1,000
@@ -1140,5 +1197,6 @@ const aw_state_driver aw_state_redis_driver = {
     .due_take = rs_due_take,
     .due_done = rs_due_done,
     .due_release = rs_due_release,
+    .due_extend = rs_due_extend,
     .due_stats = rs_due_stats,
 };

@@ -387,6 +387,17 @@ static void *scheduler_main(void *arg)
     return NULL;
 }
 
+/* The per-round arrays (any of them may be NULL). */
+static void free_arrays(aw_scheduler *s)
+{
+    free(s->items);
+    free(s->jobs);
+    free(s->finished);
+    free(s->item_of);
+    free(s->keys);
+    free(s->tokens);
+}
+
 aw_status aw_scheduler_new(aw_worker_ctx *ctx, aw_scheduler **out, aw_error *err)
 {
     *out = NULL;
@@ -405,12 +416,7 @@ aw_status aw_scheduler_new(aw_worker_ctx *ctx, aw_scheduler **out, aw_error *err
     s->tokens = calloc(s->cap, sizeof(*s->tokens));
     if (!s->items || !s->jobs || !s->finished || !s->item_of || !s->keys || !s->tokens ||
         aw_job_queue_init(&s->back)) {
-        free(s->items);
-        free(s->jobs);
-        free(s->finished);
-        free(s->item_of);
-        free(s->keys);
-        free(s->tokens);
+        free_arrays(s);
         free(s);
         return aw_error_set(err, AW_NOMEM, "out of memory");
     }
@@ -437,11 +443,6 @@ void aw_scheduler_stop(aw_scheduler *s)
     aw_state_session_close(s->state);
     aw_pipeline_free(&s->pipeline);
     aw_job_queue_destroy(&s->back);
-    free(s->items);
-    free(s->jobs);
-    free(s->finished);
-    free(s->item_of);
-    free(s->keys);
-    free(s->tokens);
+    free_arrays(s);
     free(s);
 }

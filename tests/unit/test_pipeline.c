@@ -23,6 +23,8 @@
 #include "worker/rules.h"
 #include "worker/worker.h"
 
+#include "worker_fixture.inc"
+
 #define WAIT_MS 10000
 #define TOPIC "actions"
 
@@ -70,35 +72,8 @@ static void setup_rules(fixture *fx, const char *backend, const char *url, int b
     fx->rkt = rd_kafka_topic_new(fx->rk, TOPIC, NULL);
     assert_non_null(fx->rkt);
 
-    aw_worker_ctx *ctx = &fx->ctx;
-    ctx->cfg = fx->cfg;
-    aw_backend_health_init(&ctx->state_health, "state");
-    aw_backend_health_init(&ctx->audit_health, "audit");
-    assert_int_equal(aw_job_queue_init(&ctx->done), 0);
-    assert_int_equal(aw_metrics_init(&ctx->metrics), 0);
-    const char *names[8];
-    for (size_t i = 0; i < fx->cfg->n_rules && i < 8; i++)
-        names[i] = fx->cfg->rules[i].name;
-    assert_int_equal(aw_metrics_init_rules(&ctx->metrics, names, fx->cfg->n_rules), 0);
-    assert_int_equal(aw_metrics_init_machines(&ctx->metrics, fx->cfg->machines,
-                                              fx->cfg->n_machines),
-                     0);
-    aw_state_options so = {.url = fx->cfg->state.url, .key_prefix = fx->cfg->state.key_prefix};
-    if (aw_state_new(backend, &so, &ctx->state, &err) != AW_OK ||
-        aw_provider_set_new(fx->cfg, &ctx->providers, &err) != AW_OK ||
-        aw_lease_keeper_new(ctx->state, fx->cfg->dedup.lease_ms, &ctx->keeper, &err) != AW_OK)
-        fail_msg("setup: %s", err.msg);
-    aw_recorder_options ro = {.state = ctx->state, .threads = 2, .health = &ctx->state_health,
-                              .latency = &ctx->metrics.complete_ms,
-                              .queued = &ctx->metrics.recorder_queue,
-                              .writes = &ctx->metrics.recorder_writes};
-    if (aw_recorder_start(&ro, &ctx->recorder, &err) != AW_OK)
-        fail_msg("recorder: %s", err.msg);
-    fx->p.ctx = ctx;
-    if (aw_state_session_open(ctx->state, &fx->p.state, &err) != AW_OK ||
-        aw_provider_sessions_open(ctx->providers, &fx->p.providers, &err) != AW_OK ||
-        aw_state_session_open(ctx->state, &fx->peer, &err) != AW_OK)
-        fail_msg("sessions: %s", err.msg);
+    fx->ctx.cfg = fx->cfg;
+    worker_ctx_open(&fx->ctx, backend, 2, &fx->p, &fx->peer);
 }
 
 static void setup_lease(fixture *fx, const char *backend, const char *url, int backoff_ms,
@@ -114,29 +89,11 @@ static void setup_with(fixture *fx, const char *backend, const char *url, int ba
 
 static void setup(fixture *fx) { setup_with(fx, "memory", "", 1); }
 
-static void free_job(aw_job *j)
-{
-    rd_kafka_message_t *m = j->msg;
-    j->msg = NULL; /* ours, not librdkafka's */
-    aw_job_free(j);
-    free(m->payload);
-    free(m);
-}
-
 static void teardown(fixture *fx)
 {
     for (size_t i = 0; i < fx->n_back; i++)
-        free_job(fx->back[i]);
-    aw_state_session_close(fx->peer);
-    aw_provider_sessions_close(fx->p.providers);
-    aw_state_session_close(fx->p.state);
-    aw_pipeline_free(&fx->p);
-    aw_recorder_stop(fx->ctx.recorder);
-    aw_lease_keeper_destroy(fx->ctx.keeper);
-    aw_provider_set_destroy(fx->ctx.providers);
-    aw_state_destroy(fx->ctx.state);
-    aw_metrics_destroy(&fx->ctx.metrics);
-    aw_job_queue_destroy(&fx->ctx.done);
+        free_test_job(fx->back[i]);
+    worker_ctx_close(&fx->ctx, &fx->p, fx->peer);
     rd_kafka_topic_destroy(fx->rkt);
     rd_kafka_destroy(fx->rk);
     aw_config_destroy(fx->cfg);

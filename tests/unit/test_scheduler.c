@@ -27,6 +27,8 @@
 #include "worker/schedule_item.h"
 #include "worker/scheduler.h"
 
+#include "worker_fixture.inc"
+
 #define WAIT_MS 10000
 #define TOPIC "actions"
 
@@ -95,30 +97,10 @@ static void setup_with(fixture *fx, const char *extra)
     assert_non_null(fx->rk);
     fx->rkt = rd_kafka_topic_new(fx->rk, TOPIC, NULL);
     assert_non_null(fx->rkt);
-    aw_worker_ctx *ctx = &fx->ctx;
-    ctx->cfg = fx->cfg;
-    ctx->on_outcome = on_outcome;
-    ctx->on_outcome_ud = fx;
-    aw_backend_health_init(&ctx->state_health, "state");
-    aw_backend_health_init(&ctx->audit_health, "audit");
-    assert_int_equal(aw_job_queue_init(&ctx->done), 0);
-    assert_int_equal(aw_metrics_init(&ctx->metrics), 0);
-    aw_state_options so = {.url = fx->cfg->state.url, .key_prefix = fx->cfg->state.key_prefix};
-    if (aw_state_new("memory", &so, &ctx->state, &err) != AW_OK ||
-        aw_provider_set_new(fx->cfg, &ctx->providers, &err) != AW_OK ||
-        aw_lease_keeper_new(ctx->state, fx->cfg->dedup.lease_ms, &ctx->keeper, &err) != AW_OK)
-        fail_msg("setup: %s", err.msg);
-    aw_recorder_options ro = {.state = ctx->state, .threads = 1, .health = &ctx->state_health,
-                              .latency = &ctx->metrics.complete_ms,
-                              .queued = &ctx->metrics.recorder_queue,
-                              .writes = &ctx->metrics.recorder_writes};
-    if (aw_recorder_start(&ro, &ctx->recorder, &err) != AW_OK)
-        fail_msg("recorder: %s", err.msg);
-    fx->p.ctx = ctx;
-    if (aw_state_session_open(ctx->state, &fx->p.state, &err) != AW_OK ||
-        aw_provider_sessions_open(ctx->providers, &fx->p.providers, &err) != AW_OK ||
-        aw_state_session_open(ctx->state, &fx->peer, &err) != AW_OK)
-        fail_msg("sessions: %s", err.msg);
+    fx->ctx.cfg = fx->cfg;
+    fx->ctx.on_outcome = on_outcome;
+    fx->ctx.on_outcome_ud = fx;
+    worker_ctx_open(&fx->ctx, "memory", 1, &fx->p, &fx->peer);
 }
 
 static void setup(fixture *fx)
@@ -126,29 +108,11 @@ static void setup(fixture *fx)
     setup_with(fx, "");
 }
 
-static void free_job(aw_job *j)
-{
-    rd_kafka_message_t *m = j->msg;
-    j->msg = NULL; /* ours, not librdkafka's */
-    aw_job_free(j);
-    free(m->payload);
-    free(m);
-}
-
 static void teardown(fixture *fx)
 {
     for (size_t i = 0; i < fx->n_back; i++)
-        free_job(fx->back[i]);
-    aw_state_session_close(fx->peer);
-    aw_provider_sessions_close(fx->p.providers);
-    aw_state_session_close(fx->p.state);
-    aw_pipeline_free(&fx->p);
-    aw_recorder_stop(fx->ctx.recorder);
-    aw_lease_keeper_destroy(fx->ctx.keeper);
-    aw_provider_set_destroy(fx->ctx.providers);
-    aw_state_destroy(fx->ctx.state);
-    aw_metrics_destroy(&fx->ctx.metrics);
-    aw_job_queue_destroy(&fx->ctx.done);
+        free_test_job(fx->back[i]);
+    worker_ctx_close(&fx->ctx, &fx->p, fx->peer);
     rd_kafka_topic_destroy(fx->rkt);
     rd_kafka_destroy(fx->rk);
     aw_config_destroy(fx->cfg);
@@ -726,8 +690,6 @@ static void test_throttle_delay(void **state)
     fixture fx;
     setup_with(&fx, "rules = ( { name = \"lim\"; verdict = \"throttle\"; key = \"{tenant}\";\n"
                     "  max_count = 1; window_s = 1; on_limit = \"delay\"; } );\n");
-    const char *names[] = {"lim"};
-    assert_int_equal(aw_metrics_init_rules(&fx.ctx.metrics, names, 1), 0);
     aw_error err;
     /* Both actions in one window: start early in one. */
     int64_t ends;
@@ -878,9 +840,6 @@ static void test_event_timeout(void **state)
                     "  transitions = ( { from = [\"new\"]; to = \"open\"; on = \"do\"; },\n"
                     "    { from = [\"open\"]; to = \"acked\"; on = \"ack\"; } );\n"
                     "  timeouts = ( { in = \"open\"; after_s = 60; to = \"stale\"; } ); } );\n");
-    assert_int_equal(aw_metrics_init_machines(&fx.ctx.metrics, fx.cfg->machines,
-                                              fx.cfg->n_machines),
-                     0);
     int64_t t0 = aw_time_now_ms();
     run(&fx, make_job(&fx, 1, "e1", 0)); /* e1: new -> open, seq 1 */
     run(&fx, make_job(&fx, 2, "e2", 0)); /* e2: new -> open, seq 1 */

@@ -10,9 +10,9 @@
  * DONE claim answered as without rules, so a redelivered message never
  * counts twice): one atomic increment of the counter of (rule, key, fixed
  * window) per item, made as one increment by n for the n items of a batch
- * that share a counter (a hot key costs one round trip per batch). Over max_count the lease is released without a done
- * record, so a later message of the same identity may execute in a later
- * window, and then: on_limit "reject": outcome throttled; "delay": the
+ * that share a counter (a hot key costs one round trip per batch). Over
+ * max_count the lease is released without a done record, so a later
+ * message of the same identity may execute in a later window, and then: on_limit "reject": outcome throttled; "delay": the
  * action is put off to the start of the next window, through the due index
  * as a scheduled action (pipeline_schedule.c, outcome scheduled), where it
  * is counted again. A scheduled run over the limit (the next window full

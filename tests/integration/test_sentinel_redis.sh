@@ -31,6 +31,20 @@ STATE_URL+="/$MASTER_NAME/0?connect_timeout_ms=500&command_timeout_ms=2000"
 
 start_kafka "$ACTIONS_TOPIC:8" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 start_webhook --delay-ms 5-15
+
+# A master name the sentinels do not monitor is a configuration error: the
+# worker refuses to start, saying so, and the URL's password is not logged.
+STATE_URL_GOOD=$STATE_URL
+STATE_URL="redis+sentinel://:Pw4Sentinel@127.0.0.1:${SENTINEL_PORTS[1]}/nosuchmaster"
+write_config "$T/bad-master.conf"
+STATE_URL=$STATE_URL_GOOD
+rc=0
+timeout 60 "$WORKER" run -c "$T/bad-master.conf" >"$T/bad-master.log" 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || fail "an unknown master name: want exit 2, got $rc"
+grep -q 'no address for master "nosuchmaster".*monitors no master of that name' \
+    "$T/bad-master.log" || fail "an unknown master name: no clear message"
+! grep -q Pw4Sentinel "$T/bad-master.log" || fail "the password is in the log"
+pass "an unknown master name stops the start-up with a clear message"
 THREADS=4
 CONCURRENCY=16
 WEBHOOK_EXTRA="max_concurrency = $CONCURRENCY;"

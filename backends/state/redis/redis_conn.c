@@ -464,16 +464,17 @@ aw_status aw_redis_conn_connect(aw_redis_conn *c, aw_error *err)
     const aw_redis_config *cfg = c->cfg;
     struct timeval ctv = ms_tv(cfg->connect_timeout_ms);
     aw_status rc = AW_OK;
-    char host[AW_REDIS_ADDR_MAX];
+    /* TCP: the URL's address; Sentinel: the master's, asked for now. */
+    const char *host = cfg->url.host;
+    char master[AW_REDIS_ADDR_MAX];
     int port = cfg->url.port;
-    if (cfg->url.transport == AW_REDIS_SENTINEL) {
+    if (cfg->sentinel) {
         sigpipe_guard g;
         sigpipe_block(&g);
-        rc = aw_redis_sentinel_master(cfg->sentinel, &cfg->url, ctv, host, sizeof(host), &port,
-                                      err);
+        rc = aw_redis_sentinel_master(cfg->sentinel, &cfg->url, ctv, master, sizeof(master),
+                                      &port, err);
         sigpipe_restore(&g);
-    } else if (cfg->url.transport == AW_REDIS_TCP) {
-        snprintf(host, sizeof(host), "%s", cfg->url.host);
+        host = master;
     }
     if (rc != AW_OK) {
         /* no address: backs off below like a failed connect */

@@ -15,9 +15,9 @@
 #    printed ("failover figure"), with how far the replica was behind just
 #    before the kill. docs/backends/redis.md states what can repeat: the
 #    actions whose lease or done record the old primary acknowledged but
-#    had not replicated. On loopback the replica keeps up (0 bytes behind
-#    in every run so far, 0 repeats), so the bound asserted is the in-flight
-#    one: at most threads x max_concurrency calls per worker;
+#    had not replicated. On loopback the replica keeps up (0 repeats in
+#    every run so far), so the bound asserted is the in-flight one: at most
+#    threads x max_concurrency calls per worker;
 #  - every repeat carries a higher fencing token.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/redis_sentinel_servers.sh"

@@ -15,9 +15,10 @@
 #    printed ("failover figure"), with how far the replica was behind just
 #    before the kill. docs/backends/redis.md states what can repeat: the
 #    actions whose lease or done record the old primary acknowledged but
-#    had not replicated. On loopback the replica keeps up (0 repeats in
-#    every run so far), so the bound asserted is the in-flight one: at most
-#    threads x max_concurrency calls per worker;
+#    had not replicated. Measured: 0 in Release runs (the replica keeps up
+#    on loopback), 26 in a ThreadSanitizer run (18 KB behind). The bound
+#    asserted, 128, is the most calls the two workers have in flight at
+#    once (threads x max_concurrency each), about 5 times the worst seen;
 #  - every repeat carries a higher fencing token.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/redis_sentinel_servers.sh"
@@ -105,12 +106,17 @@ for w in w1 w2; do
         "$T/$w.log" || fail "$w: no log line saying the master moved to the replica"
 done
 calls=$(wc -l <"$HOOK_LOG")
-# Each execution beyond one per identity is a duplicate executed instead of
-# deduplicated; one outcome per message either way.
-extra=$((calls - UNIQUE))
+# One outcome per message; a duplicate whose original's done record was lost
+# is executed instead of deduplicated, so only the sum is fixed.
 read_topic "$REPLY_TOPIC" '%s\n' >"$T/replies.jsonl"
-python3 "$AW_SOURCE_DIR/tests/integration/check_replies.py" --executed $((UNIQUE + extra)) \
-    --deduplicated $((DUPS - extra)) <"$T/replies.jsonl" || fail "reply outcomes"
+summary=$(python3 "$AW_SOURCE_DIR/tests/integration/check_replies.py" --failed 0 --rejected 0 \
+    <"$T/replies.jsonl") || fail "reply outcomes: $summary"
+read -r executed deduplicated < <(python3 -c '
+import json, sys
+c = json.loads(sys.argv[1].split(": ", 1)[1])
+print(c.get("executed", 0), c.get("deduplicated", 0))' "$summary")
+[ $((executed + deduplicated)) -eq "$TOTAL" ] && [ "$executed" -ge "$UNIQUE" ] \
+    || fail "reply outcomes: $summary for $UNIQUE actions and $DUPS duplicates"
 [ "$calls" -gt "$CALLS_AT_PROMOTION" ] || fail "no call after the promotion"
 missing=$(cut -f1 "$HOOK_LOG" | sort -u | comm -13 - <(sort "$T/ids.txt") | wc -l)
 [ "$missing" -eq 0 ] || fail "$missing action(s) never executed"
@@ -129,10 +135,16 @@ for line in open(sys.argv[1]):
 print(sum(1 for t in seen.values() if len(t) > 1 and any(a >= b for a, b in zip(t, t[1:]))))
 PY
 )
+# Two ways to run twice: a duplicate executed because its original's done
+# record was lost, or a message claimed again by its own worker because its
+# lease was lost (the call's result is then not recorded).
+dup_runs=$((executed - UNIQUE))
+lease_runs=$((calls - executed))
 BOUND=$((2 * THREADS * CONCURRENCY))
 echo "failover figure: $repeats of $UNIQUE action(s) executed more than once" \
-    "($calls calls for $TOTAL messages, $DUPS of them duplicates; $not_higher repeat(s)" \
-    "without a higher fencing token; bound: $BOUND)"
+    "($calls calls for $TOTAL messages, $DUPS of them duplicates: $dup_runs duplicate(s)" \
+    "executed after a lost done record, $lease_runs call(s) repeated after a lost lease;" \
+    "$not_higher repeat(s) without a higher fencing token; bound: $BOUND)"
 [ "$repeats" -le "$BOUND" ] || fail "$repeats repeats, more than the documented bound $BOUND"
 [ "$not_higher" -eq 0 ] || fail "$not_higher repeat(s) without a higher fencing token"
 pass "failover: nothing lost, the workers continued on the promoted replica," \

@@ -46,6 +46,27 @@ grep -q 'no address for master "nosuchmaster".*monitors no master of that name' 
     "$T/bad-master.log" || fail "an unknown master name: no clear message"
 ! grep -q Pw4Sentinel "$T/bad-master.log" || fail "the password is in the log"
 pass "an unknown master name stops the start-up with a clear message"
+
+# A server the sentinels name but that is not a master (here: a sentinel
+# told to monitor the replica, as it names a demoted primary until it has
+# reconfigured it) is refused after ROLE, and not used.
+redis-cli -p "${SENTINEL_PORTS[0]}" sentinel monitor asreplica 127.0.0.1 "$REPLICA_PORT" 1 \
+    | grep -qx OK || fail "sentinel monitor asreplica"
+STATE_URL="redis+sentinel://127.0.0.1:${SENTINEL_PORTS[0]}/asreplica"
+GROUP_MAIN=$GROUP
+GROUP="$GROUP-role"
+write_config "$T/replica.conf"
+STATE_URL=$STATE_URL_GOOD
+GROUP=$GROUP_MAIN
+start_worker role "$T/replica.conf"
+wait_for 30 "the worker to refuse the replica" grep -q \
+    "the server the sentinels named is not a master (ROLE slave)" "$T/role.log"
+stop_worker "$WORKER_PID"
+! grep -q 'sentinel: master "asreplica" is at' "$T/role.log" \
+    || fail "a session connected to the replica"
+redis-cli -p "${SENTINEL_PORTS[0]}" sentinel remove asreplica | grep -qx OK \
+    || fail "sentinel remove asreplica"
+pass "a server that is not a master is refused (ROLE)"
 THREADS=4
 CONCURRENCY=16
 WEBHOOK_EXTRA="max_concurrency = $CONCURRENCY;"

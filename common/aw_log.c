@@ -140,9 +140,10 @@ void aw_redact_url(const char *url, char *out, size_t outsz)
         /* Query parameters named password/secret/token are masked too. */
         if ((*p == '?' || *p == '&') && p > auth_start) {
             out[o++] = *p++;
-            static const char *const keys[] = {"password=", "secret=", "token=", "key="};
+            static const char *const keys[] = {"password=", "sentinel_password=", "secret=",
+                                               "token=", "key="};
             int masked = 0;
-            for (size_t k = 0; k < 4; k++) {
+            for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
                 size_t kl = strlen(keys[k]);
                 if (strncasecmp(p, keys[k], kl) == 0) {
                     if (o + kl + 4 >= outsz)

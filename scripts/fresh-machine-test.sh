@@ -73,7 +73,7 @@ deb $mirror bookworm-updates main
 deb ${mirror%/debian}/debian-security bookworm-security main
 EOF
 # A chroot must not start the daemons its packages install (redis-server,
-# postgresql): they would hold ports on the host's network.
+# redis-sentinel, postgresql): they would hold ports on the host's network.
 printf '#!/bin/sh\nexit 101\n' >"$R/usr/sbin/policy-rc.d"
 chmod 755 "$R/usr/sbin/policy-rc.d"
 if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then

@@ -26,7 +26,7 @@ PACKAGES=(
 if ! $demo; then
     PACKAGES+=(
         # the test servers (scripts/test-servers.sh) and their clients
-        redis-server postgresql clickhouse-server clickhouse-client
+        redis-server redis-sentinel postgresql clickhouse-server clickhouse-client
         # Kafka client for the integration tests, schema checks, HTTP probes
         kcat python3 python3-jsonschema curl
         # tests/partition: network namespaces, veth pairs and nftables cuts

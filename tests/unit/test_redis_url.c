@@ -99,6 +99,25 @@ static const url_bad bad_urls[] = {
     {"unix://host/tmp/r.sock", "no host"},
     {"unix:///tmp/r.sock?user=bob", "without a password"},
     {"unix:///tmp/r.sock?db=x", "db"},
+    {"redis://h:1?sentinel_password=x", "unknown"},
+    {"redis+sentinel://h1:26379", "master name is missing"},
+    {"redis+sentinel://h1:26379/", "master name is empty"},
+    {"redis+sentinel://h1:26379?db=1", "master name is missing"},
+    {"redis+sentinel:///mymaster", "host"},
+    {"redis+sentinel://h1,,h2/mymaster", "empty sentinel"},
+    {"redis+sentinel://h1,/mymaster", "empty sentinel"},
+    {"redis+sentinel://,h1/mymaster", "empty sentinel"},
+    {"redis+sentinel://h1:0/mymaster", "port"},
+    {"redis+sentinel://h1:1,h2:x/mymaster", "port"},
+    {"redis+sentinel://h1,::1/mymaster", "brackets"},
+    {"redis+sentinel://h1/mymaster/x", "db"},
+    {"redis+sentinel://h1/mymaster/1/2", "db"},
+    {"redis+sentinel://h1/mymaster/1?db=2", "twice"},
+    {"redis+sentinel://h1/my%4master", "percent"},
+    {"redis+sentinel://h1/m?sentinel_user=bob", "sentinel_user given without"},
+    {"redis+sentinel://h1/m?sentinel_password=a&sentinel_password=b", "sentinel_password given twice"},
+    {"redis+sentinel://h1/m?sentinel_password=", "empty sentinel_password"},
+    {"redis+sentinel://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q/m", "too many sentinels"},
 };
 
 static void test_good_urls(void **state)
@@ -135,6 +154,63 @@ static void test_good_urls(void **state)
     }
 }
 
+/* redis+sentinel://: the sentinel list in URL order with its default port,
+ * the master name, the db and both sets of credentials. */
+static void test_sentinel_urls(void **state)
+{
+    (void)state;
+    aw_redis_url u;
+    aw_error err = {0};
+    const char *url = "redis+sentinel://alice:s3%2Fcret@10.0.0.1,[::1]:26380,s3.local:1/"
+                      "my%2Dmaster/2?sentinel_user=sen&sentinel_password=p%40ss&"
+                      "command_timeout_ms=900";
+    if (aw_redis_url_parse(url, &u, &err) != AW_OK)
+        fail_msg("refused: %s", err.msg);
+    assert_int_equal(u.transport, AW_REDIS_SENTINEL);
+    assert_int_equal(u.nsentinels, 3);
+    assert_string_equal(u.sentinels[0].host, "10.0.0.1");
+    assert_int_equal(u.sentinels[0].port, AW_REDIS_SENTINEL_DEFAULT_PORT);
+    assert_string_equal(u.sentinels[1].host, "::1");
+    assert_int_equal(u.sentinels[1].port, 26380);
+    assert_string_equal(u.sentinels[2].host, "s3.local");
+    assert_int_equal(u.sentinels[2].port, 1);
+    assert_string_equal(u.master_name, "my-master");
+    assert_int_equal(u.db, 2);
+    assert_string_equal(u.user, "alice");
+    assert_string_equal(u.password, "s3/cret");
+    assert_string_equal(u.sentinel_user, "sen");
+    assert_string_equal(u.sentinel_password, "p@ss");
+    assert_int_equal(u.command_timeout_ms, 900);
+    assert_null(u.host);
+    assert_null(u.path);
+    aw_redis_url_clear(&u);
+    assert_int_equal(u.nsentinels, 0);
+    assert_null(u.master_name);
+
+    /* One sentinel, no db, master credentials as options, db as an option. */
+    if (aw_redis_url_parse("REDIS+SENTINEL://h/m?password=pw&db=3&sentinel_password=sp", &u,
+                           &err) != AW_OK)
+        fail_msg("refused: %s", err.msg);
+    assert_int_equal(u.nsentinels, 1);
+    assert_string_equal(u.sentinels[0].host, "h");
+    assert_string_equal(u.master_name, "m");
+    assert_int_equal(u.db, 3);
+    assert_null(u.user);
+    assert_string_equal(u.password, "pw");
+    assert_null(u.sentinel_user);
+    assert_string_equal(u.sentinel_password, "sp");
+    aw_redis_url_clear(&u);
+
+    /* Sixteen sentinels are allowed; the seventeenth is refused (bad_urls). */
+    assert_int_equal(
+        aw_redis_url_parse("redis+sentinel://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p/m/", &u, &err),
+        AW_OK);
+    assert_int_equal(u.nsentinels, AW_REDIS_MAX_SENTINELS);
+    assert_string_equal(u.sentinels[15].host, "p");
+    assert_int_equal(u.db, 0);
+    aw_redis_url_clear(&u);
+}
+
 /* Every refusal is AW_CONFIG, names the problem, leaves the struct empty,
  * and never repeats the URL (which may hold a password). */
 static void test_bad_urls(void **state)
@@ -153,6 +229,9 @@ static void test_bad_urls(void **state)
         assert_null(u.path);
         assert_null(u.user);
         assert_null(u.password);
+        assert_null(u.master_name);
+        assert_null(u.sentinel_password);
+        assert_int_equal(u.nsentinels, 0);
         if (strlen(t->url) > 8 && strstr(err.msg, t->url + 8))
             fail_msg("%s: the message repeats the URL: %s", t->url, err.msg);
     }
@@ -171,6 +250,9 @@ static void test_password_never_in_messages(void **state)
         "redis://alice:Hunter2Secret@h:1/x",
         "redis://:Hunter2Secret@h:1?bogus=1",
         "unix://:Hunter2Secret@/tmp/s?db=-1",
+        "redis+sentinel://:Hunter2Secret@h1,h2:0/m",
+        "redis+sentinel://h1/m?sentinel_password=Hunter2Secret&bogus=1",
+        "redis+sentinel://h1/m?password=Hunter2Secret&sentinel_password=Hunter2Secret&db=x",
     };
     for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
         aw_redis_url u;
@@ -247,6 +329,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_urls),
         cmocka_unit_test(test_bad_urls),
+        cmocka_unit_test(test_sentinel_urls),
         cmocka_unit_test(test_password_never_in_messages),
         cmocka_unit_test(test_glob_escape),
         cmocka_unit_test(test_stored_keys),

@@ -87,11 +87,23 @@ aw_status aw_redis_config_init(aw_redis_config *cfg, const char *url, int connec
                               : cfg->url.command_timeout_ms ? cfg->url.command_timeout_ms
                                                             : AW_REDIS_DEFAULT_COMMAND_TIMEOUT_MS;
     const aw_redis_url *u = &cfg->url;
-    if (u->transport == AW_REDIS_TCP)
-        snprintf(cfg->where, sizeof(cfg->where),
-                 strchr(u->host, ':') ? "[%s]:%d db %d" : "%s:%d db %d", u->host, u->port, u->db);
-    else
+    char addr[AW_REDIS_ADDR_MAX];
+    if (u->transport == AW_REDIS_TCP) {
+        aw_redis_format_addr(addr, sizeof(addr), u->host, u->port);
+        snprintf(cfg->where, sizeof(cfg->where), "%s db %d", addr, u->db);
+    } else if (u->transport == AW_REDIS_UNIX) {
         snprintf(cfg->where, sizeof(cfg->where), "unix:%s db %d", u->path, u->db);
+    } else {
+        snprintf(cfg->where, sizeof(cfg->where), "sentinel master %.100s db %d", u->master_name,
+                 u->db);
+        cfg->sentinel = malloc(sizeof(*cfg->sentinel));
+        if (!cfg->sentinel || aw_redis_sentinel_init(cfg->sentinel) != 0) {
+            free(cfg->sentinel);
+            cfg->sentinel = NULL;
+            aw_redis_config_clear(cfg);
+            return aw_error_set(err, AW_NOMEM, "redis state: cannot set up the sentinel state");
+        }
+    }
     return AW_OK;
 }
 
@@ -100,6 +112,10 @@ void aw_redis_config_clear(aw_redis_config *cfg)
     if (!cfg)
         return;
     aw_redis_url_clear(&cfg->url);
+    if (cfg->sentinel) {
+        aw_redis_sentinel_destroy(cfg->sentinel);
+        free(cfg->sentinel);
+    }
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -331,9 +347,28 @@ static aw_status load_scripts(aw_redis_conn *c, aw_error *err)
     return rc;
 }
 
+/* ROLE's reply on a sentinel-discovered server: the sentinels may still
+ * name a primary that was just demoted (or one that is a replica again and
+ * not yet reconfigured); writing there would be lost or refused. */
+static aw_status check_master_role(aw_redis_conn *c, const redisReply *r, aw_error *err)
+{
+    aw_status rc = aw_redis_check(c, r, "ROLE", err);
+    if (rc != AW_OK)
+        return rc;
+    const redisReply *role = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? r->element[0] : NULL;
+    if (role && role->type == REDIS_REPLY_STRING && strcmp(role->str, "master") == 0)
+        return AW_OK;
+    return aw_error_set(err, AW_TRANSIENT,
+                        "redis %s: the server the sentinels named is not a master (ROLE %.20s); "
+                        "waiting for the failover to complete",
+                        c->cfg->where,
+                        role && role->type == REDIS_REPLY_STRING ? role->str : "unreadable");
+}
+
 enum {
     HS_AUTH,
     HS_SELECT,
+    HS_ROLE,
     HS_SETNAME,
     HS_CLIENT_ID,
     HS_SCRIPTS, /* one per script from here */
@@ -363,6 +398,10 @@ static aw_status handshake(aw_redis_conn *c, aw_error *err)
         aw_redis_cmd_plain(&cmds[k], "SELECT");
         aw_redis_cmd_num(&cmds[k], u->db);
         kind[k++] = HS_SELECT;
+    }
+    if (u->transport == AW_REDIS_SENTINEL) {
+        aw_redis_cmd_plain(&cmds[k], "ROLE");
+        kind[k++] = HS_ROLE;
     }
     aw_redis_cmd_plain(&cmds[k], "CLIENT");
     aw_redis_cmd_arg(&cmds[k], "SETNAME", 7);
@@ -399,6 +438,8 @@ static aw_status handshake(aw_redis_conn *c, aw_error *err)
         } else if (kind[i] == HS_SELECT && is_error) {
             rc = aw_error_set(err, AW_CONFIG, "redis %s: SELECT refused: %.160s", c->cfg->where,
                               r->str);
+        } else if (kind[i] == HS_ROLE) {
+            rc = check_master_role(c, r, err);
         } else if (kind[i] == HS_SETNAME) {
             /* Optional: a server may rename or forbid CLIENT. */
         } else if (kind[i] == HS_CLIENT_ID) {
@@ -423,14 +464,30 @@ aw_status aw_redis_conn_connect(aw_redis_conn *c, aw_error *err)
     const aw_redis_config *cfg = c->cfg;
     struct timeval ctv = ms_tv(cfg->connect_timeout_ms);
     aw_status rc = AW_OK;
-    c->ctx = cfg->url.transport == AW_REDIS_TCP
-                 ? redisConnectWithTimeout(cfg->url.host, cfg->url.port, ctv)
-                 : redisConnectUnixWithTimeout(cfg->url.path, ctv);
-    if (!c->ctx) {
+    /* TCP: the URL's address; Sentinel: the master's, asked for now. */
+    const char *host = cfg->url.host;
+    char master[AW_REDIS_ADDR_MAX];
+    int port = cfg->url.port;
+    if (cfg->sentinel) {
+        sigpipe_guard g;
+        sigpipe_block(&g);
+        rc = aw_redis_sentinel_master(cfg->sentinel, &cfg->url, ctv, master, sizeof(master),
+                                      &port, err);
+        sigpipe_restore(&g);
+        host = master;
+    }
+    if (rc != AW_OK) {
+        /* no address: backs off below like a failed connect */
+    } else if (!(c->ctx = cfg->url.transport == AW_REDIS_UNIX
+                              ? redisConnectUnixWithTimeout(cfg->url.path, ctv)
+                              : redisConnectWithTimeout(host, port, ctv))) {
         rc = aw_error_set(err, AW_NOMEM, "redis %s: cannot allocate a connection", cfg->where);
     } else if (c->ctx->err) {
-        rc = aw_error_set(err, AW_TRANSIENT, "redis %s: connect: %s", cfg->where,
-                          c->ctx->errstr);
+        char addr[AW_REDIS_ADDR_MAX] = "";
+        if (cfg->sentinel)
+            aw_redis_format_addr(addr, sizeof(addr), host, port);
+        rc = aw_error_set(err, AW_TRANSIENT, "redis %s: connect%s%s: %s", cfg->where,
+                          cfg->sentinel ? " to the master at " : "", addr, c->ctx->errstr);
         aw_redis_conn_drop(c);
     } else if (redisSetTimeout(c->ctx, ms_tv(cfg->command_timeout_ms)) != REDIS_OK) {
         rc = conn_failed(c, "setting the command timeout", err);
@@ -440,6 +497,8 @@ aw_status aw_redis_conn_connect(aw_redis_conn *c, aw_error *err)
     if (rc == AW_OK) {
         c->failures = 0;
         c->stats.connects++;
+        if (cfg->sentinel)
+            aw_redis_sentinel_connected(cfg->sentinel, cfg->url.master_name, host, port);
         AW_DEBUG("state.redis", "connected to %s (client id %lld)", cfg->where,
                  c->stats.client_id);
         return AW_OK;

@@ -11,7 +11,14 @@
  * and the call returns AW_TRANSIENT. The next call reconnects at once; when
  * a reconnect fails, further attempts wait aw_backoff_ms(failures) and calls
  * made before then fail fast with AW_TRANSIENT (no call ever sleeps here:
- * the only blocking is bounded by the connect and command timeouts). */
+ * the only blocking is bounded by the connect and command timeouts).
+ *
+ * Sentinel (redis+sentinel:// URLs): every connect first asks the sentinels
+ * where the master is (redis_sentinel.h), and the handshake checks ROLE:
+ * a server that is not (or no longer) a master is refused with
+ * AW_TRANSIENT, so a demoted primary is never written to. After a failover
+ * the old connections fail (EOF, or READONLY from a demoted primary: both
+ * drop the connection) and the reconnect finds the promoted replica. */
 #ifndef AW_REDIS_CONN_H
 #define AW_REDIS_CONN_H
 
@@ -22,6 +29,7 @@
 #include <hiredis/hiredis.h>
 
 #include "backends/state/redis/redis_scripts.h"
+#include "backends/state/redis/redis_sentinel.h"
 #include "backends/state/redis/redis_state.h"
 #include "backends/state/redis/redis_url.h"
 #include "common/aw_error.h"
@@ -31,12 +39,14 @@
 #define AW_REDIS_MAX_ARGV 12
 #define AW_REDIS_MAX_NUMS 6
 
-/* What every connection of one backend uses. Immutable after create. */
+/* What every connection of one backend uses. Immutable after create,
+ * except the sentinel state it points to (shared, with its own lock). */
 typedef struct aw_redis_config {
     aw_redis_url url;
     int connect_timeout_ms;
     int command_timeout_ms;
     char where[160]; /* "127.0.0.1:6379 db 0": for messages, never a secret */
+    aw_redis_sentinel *sentinel; /* owned; redis+sentinel:// only, else NULL */
 } aw_redis_config;
 
 typedef struct aw_redis_conn {

@@ -8,18 +8,25 @@
  * name (they increase, period) and cost one key in all: nothing per
  * identity is left behind when leases and locks expire.
  *
- * The counter never expires. Should it be lost anyway (a restart without
- * AOF, FLUSHDB, an eviction under an allkeys-* policy), it is re-seeded from
- * the server clock in microseconds: the next token is then above every token
- * issued before, as long as fewer than one token per microsecond was issued
- * on average (a single Redis runs well under 10^6 scripts/s) and the server
- * clock did not step back. The seed is built by string concatenation
- * (seconds .. six-digit microseconds): exact, no double arithmetic. */
+ * The next token is max(counter, server clock in microseconds) + 1. The
+ * clock term is what keeps tokens increasing when the counter goes back or
+ * is lost: a replica promoted after a failover holds the counter as it was
+ * some writes ago (replication is asynchronous), a restart without AOF,
+ * FLUSHDB or an eviction loses it. Every token issued before was at most
+ * the issuing server's clock then (plus one per token issued within the
+ * same microsecond, far below Redis's rate), so the next one is above all of
+ * them as long as this server's clock is not behind the earlier server's by
+ * more than the time between their tokens (a failover takes seconds:
+ * down-after-milliseconds, then the election). Microseconds since 1970 stay
+ * below 2^53, so tonumber() compares them exactly; the clock value is built
+ * by string concatenation (seconds .. six-digit microseconds). */
 #define LUA_NEXT_TOKEN                                                         \
     "local function next_token(k)\n"                                           \
-    "  if redis.call('EXISTS', k) == 0 then\n"                                 \
-    "    local now = redis.call('TIME')\n"                                     \
-    "    redis.call('SET', k, now[1] .. string.format('%06d', tonumber(now[2])))\n" \
+    "  local now = redis.call('TIME')\n"                                       \
+    "  local us = now[1] .. string.format('%06d', tonumber(now[2]))\n"         \
+    "  local cur = redis.call('GET', k)\n"                                     \
+    "  if not cur or tonumber(cur) < tonumber(us) then\n"                      \
+    "    redis.call('SET', k, us)\n"                                           \
     "  end\n"                                                                  \
     "  redis.call('INCR', k)\n"                                                \
     "  return redis.call('GET', k)\n"                                          \

@@ -14,21 +14,26 @@
  *    are atomic; at most one claimer gets ACQUIRED per identity while its
  *    lease lives. TTLs are PEXPIRE, judged by the server's clock only.
  *  - Replication is asynchronous. When the primary fails and a replica is
- *    promoted (Sentinel, a managed failover), writes the replica had not
- *    received yet are lost: a lease (a second worker may then claim and
- *    execute the same action while the first still runs) or a done record
- *    (a redelivered message executes again). Fencing tokens survive that
- *    (the counter is re-seeded from the clock, redis_scripts.c), so a
- *    provider that refuses stale tokens still sees the two calls ordered.
- *    The same holds for a restart without AOF (appendonly yes with
- *    appendfsync everysec loses at most about a second).
+ *    promoted (Sentinel: redis+sentinel:// URLs, redis_sentinel.h; a
+ *    managed failover), writes the replica had not received yet are lost: a
+ *    lease (its completion then finds no lease and writes nothing, and a
+ *    second worker may claim and execute the same identity meanwhile) or a
+ *    done record (a duplicate or redelivered message executes again).
+ *    Fencing tokens survive that: each is at least the server clock in
+ *    microseconds (redis_scripts.c), so tokens issued after the promotion
+ *    are above those before it while the servers' clocks agree within the
+ *    failover's duration, and a provider that refuses stale tokens still
+ *    sees the two calls ordered. The same holds for a restart without AOF
+ *    (appendonly yes with appendfsync everysec loses at most about a
+ *    second). docs/backends/redis.md says what can run twice, measured.
  *  - WAIT is not used. WAIT n t only reports how many replicas acknowledged
  *    a write; it does not make the write conditional on that, cannot undo
  *    it when fewer did, and a failover may still promote a replica that did
- *    not acknowledge. It would add a round trip (or a replica's latency) to
- *    every claim and complete while turning the loss window into an
- *    ambiguous error rather than closing it. For "nothing executed twice"
- *    across failovers use the PostgreSQL backend (synchronous commit).
+ *    not acknowledge. It would add a replica's latency to every claim and
+ *    complete batch (measured: docs/backends/redis.md) while turning the
+ *    loss window into an ambiguous error rather than closing it. For
+ *    "nothing executed twice" across failovers use the PostgreSQL backend
+ *    (synchronous commit).
  *  - Leases and done records are evicted like any key under an allkeys-*
  *    or volatile-* maxmemory-policy, which silently drops dedup: run the
  *    server with maxmemory-policy noeviction (create() warns otherwise).
@@ -48,7 +53,8 @@
  * Connections: one per session (= per worker thread); a session is never
  * shared. A dropped connection (I/O error, EOF, command timeout) makes the
  * call return AW_TRANSIENT and the next call reconnects (AUTH, SELECT and
- * SCRIPT LOAD again); repeated connect failures back off (redis_conn.h).
+ * SCRIPT LOAD again; with Sentinel the sentinels are asked for the master
+ * first); repeated connect failures back off (redis_conn.h).
  * A call that fails with AW_TRANSIENT may or may not have been applied
  * (the reply, not the command, may be what was lost): a claim retried after
  * such a failure can find its own lease and report BUSY until it expires.

@@ -2,6 +2,7 @@
 #include "backends/state/redis/redis_url.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -101,8 +102,9 @@ static aw_status parse_userinfo(const char *s, size_t len, aw_redis_url *u, aw_e
     return AW_OK;
 }
 
-/* host[:port] or [v6][:port]. */
-static aw_status parse_hostport(const char *s, size_t len, aw_redis_url *u, aw_error *err)
+/* host[:port] or [v6][:port] into *host_out (malloc'd) and *port_out. */
+static aw_status parse_hostport(const char *s, size_t len, int default_port, char **host_out,
+                                int *port_out, aw_redis_url *u, aw_error *err)
 {
     const char *host = s, *port = NULL;
     size_t hlen = len, portlen = 0;
@@ -131,10 +133,10 @@ static aw_status parse_hostport(const char *s, size_t len, aw_redis_url *u, aw_e
     }
     if (hlen == 0)
         return bad(u, err, "host is missing");
-    u->port = AW_REDIS_DEFAULT_PORT;
-    if (port && !parse_num(port, portlen, 1, 65535, &u->port))
+    *port_out = default_port;
+    if (port && !parse_num(port, portlen, 1, 65535, port_out))
         return bad(u, err, "port must be a number 1..65535");
-    url_rc rc = decode(host, hlen, &u->host);
+    url_rc rc = decode(host, hlen, host_out);
     if (rc == URL_NOMEM)
         return nomem(u, err);
     if (rc == URL_BAD)
@@ -142,11 +144,30 @@ static aw_status parse_hostport(const char *s, size_t len, aw_redis_url *u, aw_e
     return AW_OK;
 }
 
+/* The credential options, in the order of their bits in parse_query's
+ * seen_creds. user/password are the master's, sentinel_* the sentinels'. */
+enum { CRED_USER, CRED_PASSWORD, CRED_SENTINEL_USER, CRED_SENTINEL_PASSWORD, CRED_COUNT };
+static const char *const cred_names[CRED_COUNT] = {"user", "password", "sentinel_user",
+                                                   "sentinel_password"};
+
+/* The index of credential option k[0..klen), or -1 when k is none (the
+ * sentinel ones exist only in redis+sentinel:// URLs). */
+static int credential_index(const char *k, size_t klen, const aw_redis_url *u)
+{
+    int n = u->transport == AW_REDIS_SENTINEL ? CRED_COUNT : CRED_SENTINEL_USER;
+    for (int i = 0; i < n; i++)
+        if (klen == strlen(cred_names[i]) && strncasecmp(k, cred_names[i], klen) == 0)
+            return i;
+    return -1;
+}
+
 /* Query options. Each may appear once. */
 static aw_status parse_query(const char *q, aw_redis_url *u, bool db_in_path, aw_error *err)
 {
-    bool seen_db = db_in_path, seen_user = u->user != NULL, seen_pw = u->password != NULL;
-    bool seen_ct = false, seen_cmd = false;
+    bool seen_db = db_in_path, seen_ct = false, seen_cmd = false;
+    char **creds[CRED_COUNT] = {&u->user, &u->password, &u->sentinel_user,
+                                &u->sentinel_password};
+    int ci, seen_creds = (u->user ? 1 << CRED_USER : 0) | (u->password ? 1 << CRED_PASSWORD : 0);
     while (*q) {
         const char *amp = strchr(q, '&');
         size_t len = amp ? (size_t)(amp - q) : strlen(q);
@@ -176,22 +197,30 @@ static aw_status parse_query(const char *q, aw_redis_url *u, bool db_in_path, aw
             if (seen_cmd || !parse_num(v, vlen, 1, URL_MAX_TIMEOUT_MS, &u->command_timeout_ms))
                 return bad(u, err, "command_timeout_ms must be given once, 1..600000");
             seen_cmd = true;
-        } else if (KEY_IS("password") || KEY_IS("user")) {
-            bool is_pw = KEY_IS("password");
-            if (is_pw ? seen_pw : seen_user)
-                return bad(u, err, is_pw ? "password given twice" : "user given twice");
-            if (vlen == 0)
-                return bad(u, err, is_pw ? "empty password" : "empty user");
-            url_rc rc = decode(v, vlen, is_pw ? &u->password : &u->user);
+        } else if ((ci = credential_index(q, klen, u)) >= 0) {
+            char msg[80], **slot = creds[ci];
+            const char *name = cred_names[ci];
+            int bit = 1 << ci;
+            if (seen_creds & bit) {
+                snprintf(msg, sizeof(msg), "%s given twice (option repeated or in userinfo)",
+                         name);
+                return bad(u, err, msg);
+            }
+            if (vlen == 0) {
+                snprintf(msg, sizeof(msg), "empty %s", name);
+                return bad(u, err, msg);
+            }
+            url_rc rc = decode(v, vlen, slot);
             if (rc == URL_NOMEM)
                 return nomem(u, err);
-            if (rc == URL_BAD || !*(is_pw ? u->password : u->user))
+            if (rc == URL_BAD || !*slot)
                 return bad(u, err, "malformed percent-escape in a query option");
-            *(is_pw ? &seen_pw : &seen_user) = true;
+            seen_creds |= bit;
         } else {
             return bad(u, err,
                        "unknown query option (valid: db, user, password, connect_timeout_ms, "
-                       "command_timeout_ms)");
+                       "command_timeout_ms; with redis+sentinel:// also sentinel_user, "
+                       "sentinel_password)");
         }
 #undef KEY_IS
         if (!amp)
@@ -200,6 +229,60 @@ static aw_status parse_query(const char *q, aw_redis_url *u, bool db_in_path, aw
     }
     if (u->user && !u->password)
         return bad(u, err, "user given without a password");
+    if (u->sentinel_user && !u->sentinel_password)
+        return bad(u, err, "sentinel_user given without a sentinel_password");
+    return AW_OK;
+}
+
+/* The sentinels: host[:port] items separated by ','. */
+static aw_status parse_sentinels(const char *s, size_t len, aw_redis_url *u, aw_error *err)
+{
+    const char *end = s + len;
+    for (const char *item = s;; ) {
+        const char *comma = memchr(item, ',', (size_t)(end - item));
+        const char *stop = comma ? comma : end;
+        if (u->nsentinels == AW_REDIS_MAX_SENTINELS)
+            return bad(u, err, "too many sentinels (at most 16)");
+        aw_redis_hostport *h = &u->sentinels[u->nsentinels];
+        if (stop == item)
+            return bad(u, err, "empty sentinel address in the host list (want host:port,host:port)");
+        aw_status rc = parse_hostport(item, (size_t)(stop - item), AW_REDIS_SENTINEL_DEFAULT_PORT,
+                                      &h->host, &h->port, u, err);
+        if (rc != AW_OK)
+            return rc;
+        u->nsentinels++;
+        if (!comma)
+            return AW_OK;
+        item = comma + 1;
+    }
+}
+
+/* "/MASTER_NAME[/db]" after the sentinels; *p moves past it. */
+static aw_status parse_master_path(const char **p, aw_redis_url *u, bool *db_in_path,
+                                   aw_error *err)
+{
+    const char *s = *p;
+    if (*s != '/')
+        return bad(u, err, "the master name is missing: redis+sentinel://host:port,.../MASTER");
+    size_t nlen = strcspn(s + 1, "/?");
+    if (nlen == 0)
+        return bad(u, err, "the master name is empty");
+    url_rc rc = decode(s + 1, nlen, &u->master_name);
+    if (rc == URL_NOMEM)
+        return nomem(u, err);
+    if (rc == URL_BAD)
+        return bad(u, err, "malformed percent-escape in the master name");
+    s += 1 + nlen;
+    if (*s == '/') {
+        size_t dlen = strcspn(s + 1, "?");
+        if (dlen > 0) {
+            if (!parse_num(s + 1, dlen, 0, URL_MAX_DB, &u->db))
+                return bad(u, err, "the path must be /MASTER/db with db a number >= 0");
+            *db_in_path = true;
+        }
+        s += 1 + dlen;
+    }
+    *p = s;
     return AW_OK;
 }
 
@@ -215,10 +298,13 @@ aw_status aw_redis_url_parse(const char *url, aw_redis_url *out, aw_error *err)
     } else if (strncasecmp(url, "unix://", 7) == 0) {
         out->transport = AW_REDIS_UNIX;
         rest = url + 7;
+    } else if (strncasecmp(url, "redis+sentinel://", 17) == 0) {
+        out->transport = AW_REDIS_SENTINEL;
+        rest = url + 17;
     } else if (strncasecmp(url, "rediss://", 9) == 0) {
         return bad(out, err, "rediss:// (TLS) is not supported: hiredis 0.14 has no TLS");
     } else {
-        return bad(out, err, "unsupported scheme; want redis:// or unix://");
+        return bad(out, err, "unsupported scheme; want redis://, unix:// or redis+sentinel://");
     }
 
     /* The authority runs to the first '/' or '?'; userinfo ends at its last
@@ -240,8 +326,15 @@ aw_status aw_redis_url_parse(const char *url, aw_redis_url *out, aw_error *err)
     const char *p = rest + alen; /* at '/', '?' or the end */
     bool db_in_path = false;
 
-    if (out->transport == AW_REDIS_TCP) {
-        aw_status rc = parse_hostport(hp, hplen, out, err);
+    if (out->transport == AW_REDIS_SENTINEL) {
+        aw_status rc = parse_sentinels(hp, hplen, out, err);
+        if (rc == AW_OK)
+            rc = parse_master_path(&p, out, &db_in_path, err);
+        if (rc != AW_OK)
+            return rc;
+    } else if (out->transport == AW_REDIS_TCP) {
+        aw_status rc = parse_hostport(hp, hplen, AW_REDIS_DEFAULT_PORT, &out->host, &out->port,
+                                      out, err);
         if (rc != AW_OK)
             return rc;
         if (*p == '/') {
@@ -274,6 +367,17 @@ aw_status aw_redis_url_parse(const char *url, aw_redis_url *out, aw_error *err)
     return AW_OK;
 }
 
+/* Do not leave a secret lying in freed heap memory. */
+static void free_secret(char *secret)
+{
+    if (!secret)
+        return;
+    volatile char *c = secret;
+    while (*c)
+        *c++ = '\0';
+    free(secret);
+}
+
 void aw_redis_url_clear(aw_redis_url *u)
 {
     if (!u)
@@ -281,12 +385,11 @@ void aw_redis_url_clear(aw_redis_url *u)
     free(u->host);
     free(u->path);
     free(u->user);
-    if (u->password) {
-        /* Do not leave the secret lying in freed heap memory. */
-        volatile char *pw = u->password;
-        while (*pw)
-            *pw++ = '\0';
-        free(u->password);
-    }
+    free(u->master_name);
+    free(u->sentinel_user);
+    for (int i = 0; i < u->nsentinels; i++)
+        free(u->sentinels[i].host);
+    free_secret(u->password);
+    free_secret(u->sentinel_password);
     memset(u, 0, sizeof(*u));
 }

@@ -165,12 +165,13 @@ static aw_chain_next end_job(const aw_config *cfg, const aw_chain_config *c, con
     char *action_id = printf_dup("%s:%s", id, "end", 1);
     const json_t *reply_to = json_object_get(trigger, "reply_to");
     json_t *action =
-        action_id ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:O?, s:{s:s, s:s}}", "id", action_id,
+        action_id ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "id", action_id,
                               "namespace", str_of(trigger, "namespace"), "tenant",
                               str_of(trigger, "tenant"), "provider", "chain", "action_type",
-                              "chain_end", "reply_to", reply_to, "payload", "chain", c->name,
-                              "id", id)
+                              "chain_end", "payload", "chain", c->name, "id", id)
                   : NULL;
+    if (action && reply_to) /* the trigger's: the chain's reply goes where it asked */
+        json_object_set(action, "reply_to", (json_t *)reply_to);
     free(action_id);
     aw_job *j = dtext ? job_of(cfg, action, END_OFFSET, printf_dup("chain:%s:%s", id, "end", 1))
                       : (json_decref(action), NULL);

@@ -604,7 +604,7 @@ static const error_case error_cases[] = {
      ": kafka.dlq_topic: must not be one of kafka.topics (\"acteon.dlq\" is consumed)"},
     /* rules */
     {"rule-verdict", BASE "rules = ( { name = \"r\"; verdict = \"drop\"; } );\n",
-     ":2: rules[0].verdict: must be one of suppress, throttle, lock, state_machine "
+     ":2: rules[0].verdict: must be one of suppress, throttle, lock, state_machine, chain "
      "(got \"drop\")"},
     {"rule-no-name", BASE "rules = ( { name = \"a\"; verdict = \"suppress\"; },\n"
                           "  { verdict = \"suppress\"; } );\n",

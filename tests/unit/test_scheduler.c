@@ -1140,6 +1140,19 @@ static void test_chain_config(void **state)
         if (!strstr(err.msg, bad[i][1]))
             fail_msg("\"%s\" does not name %s", err.msg, bad[i][1]);
     }
+    /* No atomic state (ClickHouse's best effort) or no scheduler
+     * (transactional replies): refused naming the rule. */
+    fixture fx;
+    setup_chain(&fx, "abort");
+    aw_error err;
+    assert_int_equal(aw_rules_check_backend(fx.cfg, true, &err), AW_CONFIG);
+    assert_non_null(strstr(err.msg, "rules[0] (\"orders\").verdict: \"chain\""));
+    assert_int_equal(aw_rules_check_backend(fx.cfg, false, &err), AW_OK);
+    fx.cfg->kafka.transactional_replies = true;
+    assert_int_equal(aw_rules_check_backend(fx.cfg, false, &err), AW_CONFIG);
+    assert_non_null(strstr(err.msg, "transactional_replies"));
+    fx.cfg->kafka.transactional_replies = false;
+    teardown(&fx);
 }
 
 int main(void)

@@ -97,8 +97,11 @@ typedef struct aw_chain_step_config {
     char *payload;       /* template text (common/aw_chain_template.h) */
     int max_attempts;    /* runs of the step while its outcome is failed */
     char *on_failure;    /* "abort", or the name of a later step */
+    char *on_success;    /* "" (the next step), "end", or a later step's name */
     struct aw_chain_template *payload_template; /* parsed at load */
     int on_failure_step; /* resolved at load: -1 abort, else a later index */
+    int on_success_step; /* resolved at load: the index after an executed run;
+                            n_steps = the end */
 } aw_chain_step_config;
 
 typedef struct aw_chain_config {

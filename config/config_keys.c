@@ -512,6 +512,13 @@ static const char *check_step(const aw_chain_config *c, size_t i, const char **k
                              "\"%.64s\")", st->on_failure);
         return why;
     }
+    snprintf(chain_key, sizeof(chain_key), "steps[%zu].on_success", i);
+    if (st->on_success[0] && strcmp(st->on_success, "end") != 0 &&
+        (step_index(c, st->on_success, c->n_steps) <= (int)i)) {
+        snprintf(why, whysz, "\"end\" or the name of a later step of this chain (got "
+                             "\"%.64s\")", st->on_success);
+        return why;
+    }
     snprintf(chain_key, sizeof(chain_key), "steps[%zu].payload", i);
     aw_chain_template *t = NULL;
     aw_error err;
@@ -565,6 +572,9 @@ static const aw_config_key chain_step_keys[] = {
      .def_str = "abort",
      .help = "After the last failed run: \"abort\" (the chain fails) or the name of a later "
              "step to continue with."},
+    {.path = "on_success", .type = AW_KEY_STRING, .offset = AW_CST(on_success), .def_str = "",
+     .help = "After an executed run: \"\" (the next step, or the end after the last), "
+             "\"end\" (the chain completes) or the name of a later step to continue with."},
 };
 
 static const aw_config_key chain_keys[] = {

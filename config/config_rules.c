@@ -41,9 +41,14 @@ static aw_status compile_chains(aw_config *cfg, aw_error *err)
                                     "\"%.64s\" in providers",
                                     cfg->source, i, k, st->provider);
             st->on_failure_step = -1;
-            for (size_t f = k + 1; f < c->n_steps; f++)
+            st->on_success_step = strcmp(st->on_success, "end") == 0 ? (int)c->n_steps
+                                                                      : (int)k + 1;
+            for (size_t f = k + 1; f < c->n_steps; f++) {
                 if (strcmp(c->steps[f].name, st->on_failure) == 0)
                     st->on_failure_step = (int)f;
+                if (strcmp(c->steps[f].name, st->on_success) == 0)
+                    st->on_success_step = (int)f;
+            }
             aw_error e;
             if (!st->payload_template &&
                 aw_chain_template_parse(st->payload, &st->payload_template, &e) != AW_OK)

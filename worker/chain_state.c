@@ -132,7 +132,7 @@ const char *aw_chain_book(const aw_chain_config *c, json_t *doc, int step, int a
                             "attempt", attempt, "outcome", outcome, "result", result,
                             "record_id", record_id, "error", error);
     json_array_append_new(json_object_get(doc, "steps"), run);
-    int next = step + 1, next_attempt = 1;
+    int next = c->steps[step].on_success_step, next_attempt = 1;
     const char *status = "running";
     if (strcmp(outcome, "executed") != 0)
         status = after_failure(&c->steps[step], step, attempt, &next, &next_attempt);

@@ -927,12 +927,12 @@ static void test_value_format(void **state)
 
 /* ---- chains (docs/rules.md, "chain") -------------------------------------- */
 
-/* A chain of three steps: a (noop), b (a webhook nobody answers: failed,
- * run twice, then on_failure) and c (reads b's outcome and the trigger's
- * payload). on_failure of b is "c" or "abort". */
-static void setup_chain(fixture *fx, const char *b_on_failure)
+/* A chain of three steps: a (noop; on_success a_on_success), b (a webhook
+ * nobody answers: failed, run twice, then on_failure) and c (reads b's
+ * outcome and the trigger's payload). on_failure of b is "c" or "abort". */
+static void setup_chain_with(fixture *fx, const char *b_on_failure, const char *a_on_success)
 {
-    char extra[1024];
+    char extra[1200];
     snprintf(extra, sizeof(extra),
              "providers = ( { name = \"noop\"; type = \"noop\"; },\n"
              "  { name = \"dead\"; type = \"webhook\"; url = \"http://127.0.0.1:9/\";\n"
@@ -940,13 +940,18 @@ static void setup_chain(fixture *fx, const char *b_on_failure)
              "rules = ( { name = \"orders\"; verdict = \"chain\"; chain = \"order\"; } );\n"
              "chains = ( { name = \"order\"; steps = (\n"
              "  { name = \"a\"; provider = \"noop\"; action_type = \"reserve\";\n"
-             "    payload = \"{\\\"k\\\": {{action.payload.k}}}\"; },\n"
+             "    on_success = \"%s\"; payload = \"{\\\"k\\\": {{action.payload.k}}}\"; },\n"
              "  { name = \"b\"; provider = \"dead\"; action_type = \"charge\"; max_attempts = 2;\n"
              "    on_failure = \"%s\"; },\n"
              "  { name = \"c\"; provider = \"noop\"; action_type = \"notify\";\n"
              "    payload = \"{\\\"b\\\": {{steps.b.outcome}}, \\\"a\\\": {{steps.a.result}}}\"; } ); } );\n",
-             b_on_failure);
+             a_on_success, b_on_failure);
     setup_from(fx, CONFIG_BASE, extra);
+}
+
+static void setup_chain(fixture *fx, const char *b_on_failure)
+{
+    setup_chain_with(fx, b_on_failure, "");
 }
 
 /* Run rounds until one takes nothing (at most 10). */
@@ -1073,6 +1078,37 @@ static void test_chain_step_done_elsewhere(void **state)
     teardown(&fx);
 }
 
+/* on_success names a later step: b is skipped; c then reads b's outcome,
+ * which is missing: c fails without a call and, its on_failure abort, the
+ * chain fails. "end" ends the chain after a. */
+static void test_chain_on_success(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_chain_with(&fx, "abort", "c");
+    run(&fx, make_job(&fx, 1, "o1", 0));
+    aw_error err;
+    aw_scheduler *s;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    /* a; c not run (template): booked without a job; the end */
+    assert_int_equal(rounds_until_idle(s), 3);
+    assert_int_equal(fx.n_outcomes, 3);
+    assert_int_equal(fx.outcomes[2].outcome, AW_OUTCOME_CHAIN_FAILED);
+    assert_non_null(strstr(fx.outcomes[2].details,
+                           "\"steps\":[{\"step\":\"a\",\"attempt\":1,\"outcome\":\"executed\"},"
+                           "{\"step\":\"c\",\"attempt\":1,\"outcome\":\"failed\"}]"));
+    aw_scheduler_stop(s);
+    teardown(&fx);
+
+    setup_chain_with(&fx, "abort", "end");
+    run(&fx, make_job(&fx, 1, "o1", 0));
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(rounds_until_idle(s), 2); /* a, the end */
+    assert_int_equal(fx.outcomes[2].outcome, AW_OUTCOME_CHAIN_COMPLETED);
+    aw_scheduler_stop(s);
+    teardown(&fx);
+}
+
 static void test_chain_template(void **state)
 {
     (void)state;
@@ -1179,6 +1215,7 @@ int main(void)
         cmocka_unit_test(test_chain_runs_steps),
         cmocka_unit_test(test_chain_aborts),
         cmocka_unit_test(test_chain_step_done_elsewhere),
+        cmocka_unit_test(test_chain_on_success),
         cmocka_unit_test(test_chain_template),
         cmocka_unit_test(test_chain_config),
     };

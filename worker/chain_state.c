@@ -14,13 +14,17 @@ static uint64_t fnv1a(uint64_t h, const char *s)
     return h;
 }
 
-void aw_chain_id(const char *identity, const char *name, char out[AW_CHAIN_ID_LEN + 1])
+void aw_chain_id(const char *identity, const char *record_id, const char *name,
+                 char out[AW_CHAIN_ID_LEN + 1])
 {
-    /* Two bases: a 128-bit name, so no two triggers share a chain. */
-    uint64_t a = fnv1a(fnv1a(14695981039346656037ULL, name), "\n");
-    uint64_t b = fnv1a(fnv1a(0x84222325cbf29ce4ULL, identity), "\n");
-    a = fnv1a(a, identity);
-    b = fnv1a(b, name);
+    /* Two bases and two orders: a 128-bit name, so no two triggers share a
+     * chain. */
+    const char *parts[3] = {name, identity, record_id};
+    uint64_t a = 14695981039346656037ULL, b = 0x84222325cbf29ce4ULL;
+    for (int i = 0; i < 3; i++) {
+        a = fnv1a(fnv1a(a, parts[i]), "\n");
+        b = fnv1a(fnv1a(b, parts[2 - i]), "\n");
+    }
     snprintf(out, AW_CHAIN_ID_LEN + 1, "%016" PRIx64 "%016" PRIx64, a, b);
 }
 

@@ -3,8 +3,8 @@
  * version, so that replicas agree on every step's outcome.
  *
  * Record: ns AW_CHAIN_NS, tenant the chain's name, kind AW_CHAIN_KIND, id
- * the chain id (aw_chain_id: a hash of the trigger's dedup identity, so a
- * redelivered trigger finds its chain). Value, JSON:
+ * the chain id (aw_chain_id: a hash of the trigger's dedup identity and
+ * message coordinates, so a redelivered trigger finds its chain). Value, JSON:
  *   {"chain":NAME,"id":ID,"status":"running"|"completed"|"failed",
  *    "next":I,"attempt":A,"trigger":ACTION,"started_ms":T,"updated_ms":T,
  *    "steps":[{"step":NAME,"attempt":A,"outcome":O,"result":R,
@@ -33,9 +33,14 @@
 #define AW_CHAIN_ID_LEN 32 /* hex digits */
 #define AW_CHAIN_MAX_RACES 16
 
-/* The chain id of a trigger of dedup identity `identity` starting chain
- * `name`: 32 lowercase hex digits (two 64-bit FNV-1a hashes). */
-void aw_chain_id(const char *identity, const char *name, char out[AW_CHAIN_ID_LEN + 1]);
+/* The chain id of the trigger message `record_id` (its coordinates, the
+ * same for every delivery of it) of dedup identity `identity` starting
+ * chain `name`: 32 lowercase hex digits (two 64-bit FNV-1a hashes). A
+ * redelivery finds its chain; the same identity sent again in a new
+ * message (after the dedup window) starts a new one, with new audit
+ * record ids. */
+void aw_chain_id(const char *identity, const char *record_id, const char *name,
+                 char out[AW_CHAIN_ID_LEN + 1]);
 
 /* Create the record of a new run from the trigger's action (its message
  * text) unless it exists, and put its due item due now_ms, unless the run

@@ -48,7 +48,7 @@ static bool start_one(batch *b, item *it)
     }
     const aw_chain_config *c = it->chain->chain_cfg;
     char id[AW_CHAIN_ID_LEN + 1];
-    aw_chain_id(identity, c->name, id);
+    aw_chain_id(identity, it->job->record.record_id, c->name, id);
     start_call call = {.chain = c, .pool = b->ctx->cfg->kafka.group_id, .id = id,
                        .job = it->job, .now_ms = aw_time_now_ms()};
     if (!aw_pipeline_with_retry(b->p,

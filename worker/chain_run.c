@@ -170,8 +170,13 @@ static aw_chain_next end_job(const aw_config *cfg, const aw_chain_config *c, con
                               str_of(trigger, "tenant"), "provider", "chain", "action_type",
                               "chain_end", "payload", "chain", c->name, "id", id)
                   : NULL;
-    if (action && reply_to) /* the trigger's: the chain's reply goes where it asked */
+    /* The trigger's: the chain's reply goes where it asked, with its
+     * metadata (a consumer correlates the end with the trigger). */
+    if (action && reply_to)
         json_object_set(action, "reply_to", (json_t *)reply_to);
+    const json_t *metadata = json_object_get(trigger, "metadata");
+    if (action && metadata)
+        json_object_set(action, "metadata", (json_t *)metadata);
     free(action_id);
     aw_job *j = dtext ? job_of(cfg, action, END_OFFSET, printf_dup("chain:%s:%s", id, "end", 1))
                       : (json_decref(action), NULL);

@@ -13,8 +13,8 @@
  *  - once it ended: the end, a job whose outcome is decided
  *    (chain_completed or chain_failed, details listing every run), recorded
  *    and replied like a state machine's timeout, record id
- *    "chain:<chain id>:end"; its action: the trigger's namespace, tenant
- *    and reply_to, provider "chain", action_type "chain_end".
+ *    "chain:<chain id>:end"; its action: the trigger's namespace, tenant,
+ *    reply_to and metadata, provider "chain", action_type "chain_end".
  * Once a step's job is acknowledged, aw_chain_settle books its outcome and
  * result in the record by compare-and-swap (progress stored after every
  * step) and the item is released to be taken again at once; once the end

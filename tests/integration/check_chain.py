@@ -7,7 +7,8 @@
 Every trigger (the actions file) has exactly one outcome, chain_started,
 naming its chain's id; every chain has its end replied (record_id
 chain:<id>:end), chain_completed, listing one executed run of every step
-in order (the same content if replied again). The webhook saw each step's
+in order (the same content if replied again), with the trigger's
+metadata. The webhook saw each step's
 action (id <chain id>:<step>) called exactly once, its body's payload
 built from the trigger and the step before: payload.order is the trigger's
 order_id, payload.prev the step before's result id (its answer body's id,
@@ -76,8 +77,11 @@ if len(started) < len(actions):
 missing = [c for c in started.values() if c not in ends]
 if missing:
     incomplete(f"{len(missing)} chain(s) without their end, e.g. {missing[:3]}")
+trigger_of = {cid: a for a, cid in started.items()}
 for cid, r in ends.items():
     d = r["details"]
+    if r.get("metadata") != actions[trigger_of[cid]].get("metadata"):
+        sys.exit(f"chain {cid}: its end's metadata {r.get('metadata')} is not the trigger's")
     runs = [(s["step"], s["attempt"], s["outcome"]) for s in d["steps"]]
     if r["outcome"] != "chain_completed" or d["chain"]["status"] != "completed" or \
             runs != [(s, 1, "executed") for s in steps]:

@@ -8,7 +8,7 @@
 #   200 triggers (action_type "order"), keyed by their own ids.
 # Checked from the reply topic, the webhook's peer and detail logs
 # (check_chain.py): one chain_started per trigger, one chain_completed per
-# chain listing the 3 steps executed once each, each step called exactly
+# chain listing the 3 steps executed once each (with the trigger's metadata), each step called exactly
 # once with the payload its template makes; `acteon-worker chain get`
 # shows a chain completed; with an audit backend other than memory, one
 # chain_completed record per chain; /metrics counts the steps.
@@ -71,7 +71,8 @@ with open(sys.argv[1], "w") as f:
     for k in range(int(sys.argv[2])):
         f.write(json.dumps({"id": f"ord-{k:03d}", "namespace": "it", "tenant": "acme",
                             "provider": "webhook", "action_type": "order",
-                            "payload": {"order_id": f"o-{k:03d}"}}) + "\n")
+                            "payload": {"order_id": f"o-{k:03d}"},
+                            "metadata": {"order": f"o-{k:03d}"}}) + "\n")
 PY
 SINCE=$(date -u +%Y-%m-%dT%H:%M:%SZ) # this run's audit records only (a shared database)
 produce_file "$T/actions.jsonl"

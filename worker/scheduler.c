@@ -41,6 +41,10 @@ struct aw_scheduler {
     bool timeouts;                   /* a state machine has timeouts: their
                                         kind is taken too */
     bool chains;                     /* chains are configured: their kind too */
+    bool chain_moved;                /* this round released a chain to go on at
+                                        once: the next round follows without a
+                                        nap (a step every schedule.poll_ms
+                                        would pace every chain by it) */
     pthread_t thread;
     bool started;
     atomic_bool stop;                /* aw_scheduler_stop's request */
@@ -211,9 +215,12 @@ static aw_job *make_chain_job(aw_scheduler *s, size_t i, int64_t now_ms)
                                            &s->ctx->metrics, &j);
     if (next == AW_CHAIN_DROP)
         finish_item(s, i, true, 0, &s->ctx->metrics.due_done);
-    else if (next != AW_CHAIN_JOB)
-        finish_item(s, i, false, next == AW_CHAIN_AGAIN ? 0 : now_ms + s->ctx->cfg->schedule.poll_ms,
-                    &s->ctx->metrics.due_released);
+    else if (next != AW_CHAIN_JOB &&
+             finish_item(s, i, false,
+                         next == AW_CHAIN_AGAIN ? 0 : now_ms + s->ctx->cfg->schedule.poll_ms,
+                         &s->ctx->metrics.due_released) == AW_OK &&
+             next == AW_CHAIN_AGAIN)
+        s->chain_moved = true;
     return j;
 }
 
@@ -226,9 +233,11 @@ static void settle_chain(aw_scheduler *s, size_t i, const aw_job *j)
                                          &s->ctx->metrics);
     if (next == AW_CHAIN_DROP)
         finish_item(s, i, true, 0, &s->ctx->metrics.due_done);
-    else
-        finish_item(s, i, false, next == AW_CHAIN_AGAIN ? 0 : now_ms + s->ctx->cfg->schedule.poll_ms,
-                    &s->ctx->metrics.due_released);
+    else if (finish_item(s, i, false,
+                         next == AW_CHAIN_AGAIN ? 0 : now_ms + s->ctx->cfg->schedule.poll_ms,
+                         &s->ctx->metrics.due_released) == AW_OK &&
+             next == AW_CHAIN_AGAIN)
+        s->chain_moved = true;
 }
 
 static size_t index_of(aw_job *const *jobs, size_t n, const aw_job *j)
@@ -421,9 +430,10 @@ static void *scheduler_main(void *arg)
     aw_scheduler *s = arg;
     int failures = 0;
     while (!stopping(s)) {
+        s->chain_moved = false;
         int n = aw_scheduler_round(s, aw_time_now_ms());
         failures = n < 0 ? failures + 1 : 0;
-        if (n >= (int)s->cap)
+        if (n >= (int)s->cap || s->chain_moved)
             continue; /* more may be due already */
         nap(s, n < 0 ? aw_backoff_ms(failures, s->ctx->cfg->schedule.poll_ms, 5000)
                      : s->ctx->cfg->schedule.poll_ms);

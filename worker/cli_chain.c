@@ -13,7 +13,6 @@
 
 #include "backends/state/state.h"
 #include "config/config.h"
-#include "worker/backend_options.h"
 #include "worker/chain_state.h"
 #include "worker/cli.h"
 
@@ -40,18 +39,15 @@ static aw_status find_chain(aw_state_session *s, const aw_config *cfg, const cha
 
 static int print_chain(const aw_config *cfg, const char *id)
 {
-    aw_state_options so = aw_state_options_from_config(cfg);
-    aw_state *st = NULL;
-    aw_state_session *s = NULL;
+    aw_state *st;
+    aw_state_session *s;
+    int code = aw_cli_open_state("chain get", cfg, &st, &s);
+    if (code)
+        return code;
     aw_error err;
     aw_error_clear(&err);
     json_t *doc = NULL;
-    aw_status rc = aw_state_new(cfg->state.backend, &so, &st, &err);
-    if (rc == AW_OK)
-        rc = aw_state_session_open(st, &s, &err);
-    if (rc == AW_OK)
-        rc = find_chain(s, cfg, id, &doc, &err);
-    int code = 0;
+    aw_status rc = find_chain(s, cfg, id, &doc, &err);
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     if (rc == AW_NOT_FOUND) {
         fprintf(stderr, "acteon-worker chain get: %s: no record in any chain (never started, "
@@ -60,7 +56,7 @@ static int print_chain(const aw_config *cfg, const char *id)
     } else if (rc != AW_OK) {
         fprintf(stderr, "acteon-worker chain get: state backend %s: %s\n", cfg->state.backend,
                 err.msg);
-        code = rc == AW_CONFIG ? 2 : 1;
+        code = 1;
     } else if (!text) {
         fprintf(stderr, "acteon-worker chain get: out of memory\n");
         code = 1;
@@ -69,35 +65,16 @@ static int print_chain(const aw_config *cfg, const char *id)
     }
     free(text);
     json_decref(doc);
-    if (s)
-        aw_state_session_close(s);
-    if (st)
-        aw_state_destroy(st);
+    aw_cli_close_state(st, s);
     return code;
 }
 
 int aw_cmd_chain(int argc, char **argv)
 {
-    const char *file = NULL, *id = NULL;
-    if (argc < 2 || strcmp(argv[1], "get") != 0)
-        return chain_usage(argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-                                         strcmp(argv[1], "-h") == 0)
-                               ? stdout
-                               : stderr);
-    for (int i = 2; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
-            file = argv[++i];
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return chain_usage(stdout);
-        else if (!id && argv[i][0] != '-')
-            id = argv[i];
-        else {
-            fprintf(stderr, "acteon-worker chain get: unexpected argument \"%s\"\n", argv[i]);
-            return chain_usage(stderr);
-        }
-    }
-    if (!file || !id)
-        return chain_usage(stderr);
+    const char *file, *id;
+    int rc = aw_cli_get_args(argc, argv, "chain get", NULL, NULL, &file, &id);
+    if (rc)
+        return chain_usage(rc == -1 ? stdout : stderr);
     aw_config *cfg = NULL;
     int code = aw_cli_load_config(file, &cfg);
     if (code)

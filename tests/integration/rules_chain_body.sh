@@ -116,7 +116,7 @@ if [ "$CHAIN_KILL" != 1 ]; then
 fi
 if [ "${AUDIT_BACKEND:-memory}" != memory ]; then
     # The audit trail holds one chain_completed record per chain (the
-    # outcome passes the audit's CHECK: migration 0009).
+    # outcome passes the audit's CHECK: migration 0010).
     audited_ends() {
         local n
         n=$("$WORKER" --log-level warn audit search -c "$T/worker.conf" --outcome chain_completed \

@@ -113,6 +113,32 @@ if [ "${AUDIT_BACKEND:-memory}" != memory ]; then
         [ "$n" -eq "$moves" ]
     }
     wait_for 60 "$moves state_changed audit records" audited_moves
+    # Every record of one event carries its fingerprint: its moves by
+    # `audit search --fingerprint` are the replies' (seq 1..n).
+    want=$(awk '$1 == "last" && $2 == "ev-042" { print $4 }' "$T/check.out")
+    got=$("$WORKER" --log-level warn audit search -c "$T/worker.conf" --fingerprint ev-042 \
+        --outcome state_changed --since "$SINCE" --all | grep -c '"fingerprint":"ev-042"')
+    [ "$got" -eq "$want" ] || fail "audit search --fingerprint ev-042: $got moves, the replies say $want"
+fi
+if declare -F audit_wipe >/dev/null; then
+    # Replay rebuilds the trail of state outcomes (state_changed, timeouts'
+    # and refusals' records, fingerprints) from the reply topic.
+    search_all() {
+        "$WORKER" --log-level warn audit search -c "$T/worker.conf" --all >"$1" \
+            2>"$T/search.err" || fail "audit search: $(cat "$T/search.err")"
+    }
+    search_all "$T/audit1.jsonl"
+    audit_wipe
+    "$WORKER" --log-level warn migrate -c "$T/worker.conf" >>"$T/migrate.log" 2>&1 \
+        || fail "migrate after the wipe"
+    "$WORKER" replay -c "$T/worker.conf" --no-progress >"$T/replay.out" 2>"$T/replay.log" \
+        || fail "replay: $(cat "$T/replay.out" "$T/replay.log")"
+    search_all "$T/audit2.jsonl"
+    python3 "$AW_SOURCE_DIR/tests/integration/audit_check.py" same "$T/audit1.jsonl" \
+        "$T/audit2.jsonl" --ignore payload || fail "the replayed trail differs"
+    grep -q '"outcome":"state_changed"' "$T/audit2.jsonl" && grep -q '"fingerprint"' "$T/audit2.jsonl" \
+        || fail "the replayed trail has no state_changed record with a fingerprint"
+    echo "replay: $(cat "$T/replay.out")"
 fi
 if [ "$SM_KILL" = 1 ]; then
     pass "kill -9 of a worker on $STATE_BACKEND: every event's moves seq 1..n once each, the killed worker's moves found by their retries, timeouts fired once"

@@ -26,7 +26,8 @@ static const char *str_of(const json_t *o, const char *k)
 
 /* The run's job from its action (a JSON object, consumed): NULL when out
  * of memory; a rejected job is the caller's to judge. */
-static aw_job *job_of(const aw_config *cfg, json_t *action, int64_t offset, char *record_id)
+static aw_job *job_of(const aw_config *cfg, const char *chain_id, json_t *action, int64_t offset,
+                      char *record_id)
 {
     char *text = action ? json_dumps(action, JSON_COMPACT) : NULL;
     json_decref(action);
@@ -34,10 +35,14 @@ static aw_job *job_of(const aw_config *cfg, json_t *action, int64_t offset, char
                                             (size_t)cfg->ingest.max_message_bytes)
                      : NULL;
     free(text);
-    if (j)
+    if (j) {
         j->record_id = record_id;
-    else
+        /* The record's own (audit search --chain); NULL when out of
+         * memory: the record goes without it. */
+        j->record.chain_id = strdup(chain_id);
+    } else {
         free(record_id);
+    }
     return j;
 }
 
@@ -123,7 +128,7 @@ static aw_chain_next step_job(const aw_config *cfg, const aw_chain_config *c, aw
                                      "action_type", st->action_type, "payload", p)
                          : (json_decref(p), NULL);
     free(action_id);
-    aw_job *j = job_of(cfg, action, step_offset(step, attempt),
+    aw_job *j = job_of(cfg, id, action, step_offset(step, attempt),
                        printf_dup("chain:%s:%s", id, st->name, attempt));
     if (!j)
         return AW_CHAIN_RETRY;
@@ -178,7 +183,7 @@ static aw_chain_next end_job(const aw_config *cfg, const aw_chain_config *c, con
     if (action && metadata)
         json_object_set(action, "metadata", (json_t *)metadata);
     free(action_id);
-    aw_job *j = dtext ? job_of(cfg, action, END_OFFSET, printf_dup("chain:%s:%s", id, "end", 1))
+    aw_job *j = dtext ? job_of(cfg, id, action, END_OFFSET, printf_dup("chain:%s:%s", id, "end", 1))
                       : (json_decref(action), NULL);
     if (!j || j->rejected) {
         if (j)

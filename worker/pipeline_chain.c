@@ -11,6 +11,7 @@
  * The outcome is chain_started, details {"chain":{"id","name"}}; the
  * scheduler runs the steps (worker/chain_run.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/aw_clock.h"
@@ -58,6 +59,10 @@ static bool start_one(batch *b, item *it)
         return false;
     if (call.created)
         atomic_fetch_add(&b->ctx->metrics.chains_started, 1);
+    /* The record's own (audit search --chain); NULL when out of memory:
+     * the record goes without it. */
+    if (!it->job->record.chain_id)
+        it->job->record.chain_id = strdup(id);
     aw_buf_reset(&it->details);
     if (aw_details_chain_started(&it->details, id, c->name))
         aw_buf_reset(&it->details);

@@ -11,7 +11,8 @@
 # chain listing the 3 steps executed once each (with the trigger's metadata), each step called exactly
 # once with the payload its template makes; `acteon-worker chain get`
 # shows a chain completed; with an audit backend other than memory, one
-# chain_completed record per chain; /metrics counts the steps.
+# chain_completed record per chain and `audit search --chain ID` finding a
+# chain's 5 records (trigger, steps, end); /metrics counts the steps.
 #
 # With CHAIN_KILL=1 (test_rules_chain_kill9_redis.sh): the webhook answers
 # after 150-300 ms, dedup and
@@ -124,6 +125,20 @@ if [ "${AUDIT_BACKEND:-memory}" != memory ]; then
         [ "$n" -eq "$N_CHAINS" ]
     }
     wait_for 60 "$N_CHAINS chain_completed audit records" audited_ends
+    # A chain's records, found by its id: the trigger, its 3 steps, its end.
+    "$WORKER" --log-level warn audit search -c "$T/worker.conf" --chain "$cid" --all \
+        >"$T/chain-records.jsonl" 2>>"$T/search.err" || fail "audit search --chain $cid"
+    python3 - "$T/chain-records.jsonl" "$cid" <<'PY' || fail "audit search --chain $cid: $(cat "$T/chain-records.jsonl")"
+import json, sys
+cid = sys.argv[2]
+rs = [r for r in map(json.loads, filter(str.strip, open(sys.argv[1]))) if "record_id" in r]
+assert all(r["chain_id"] == cid for r in rs), rs
+outs = sorted(r["outcome"] for r in rs)
+assert outs == sorted(["chain_started", "executed", "executed", "executed",
+                       "chain_completed"]), outs
+runs = sorted(r["record_id"].rsplit(":", 1)[1] for r in rs if r["record_id"].startswith("chain:"))
+assert runs == ["charge", "end", "reserve", "ship"], runs
+PY
 fi
 if [ "$CHAIN_KILL" = 1 ]; then
     pass "kill -9 of a worker on $STATE_BACKEND: $N_CHAINS chains of 3 steps completed, a step called again only if the killed worker had called it, with a higher token"

@@ -43,6 +43,7 @@ typedef struct seen {
     char record_id[320];
     aw_outcome outcome;
     char details[512];
+    char chain_id[40]; /* "" when none */
 } seen;
 
 typedef struct fixture {
@@ -79,6 +80,7 @@ static void on_outcome(void *ud, const aw_audit_record *r)
     snprintf(s->record_id, sizeof(s->record_id), "%s", r->record_id);
     s->outcome = r->outcome;
     snprintf(s->details, sizeof(s->details), "%s", r->details ? r->details : "");
+    snprintf(s->chain_id, sizeof(s->chain_id), "%s", r->chain_id ? r->chain_id : "");
     atomic_store(&fx->published, fx->n_outcomes);
     if (r->outcome != AW_OUTCOME_EXECUTED || !atomic_load(&fx->hold))
         return;
@@ -996,10 +998,12 @@ static void test_chain_runs_steps(void **state)
     const char *runs[] = {"a", "b", "b#2", "c", "end"};
     aw_outcome outs[] = {AW_OUTCOME_EXECUTED, AW_OUTCOME_FAILED, AW_OUTCOME_FAILED,
                          AW_OUTCOME_EXECUTED, AW_OUTCOME_CHAIN_COMPLETED};
+    assert_string_equal(fx.outcomes[0].chain_id, id); /* the trigger's record too */
     for (int k = 0; k < 5; k++) {
         snprintf(want, sizeof(want), "chain:%s:%s", id, runs[k]);
         assert_string_equal(fx.outcomes[k + 1].record_id, want);
         assert_int_equal(fx.outcomes[k + 1].outcome, outs[k]);
+        assert_string_equal(fx.outcomes[k + 1].chain_id, id);
     }
     /* the step result is in the step's details (noop: no body, null) */
     assert_non_null(strstr(fx.outcomes[1].details, "\"result\":null"));

@@ -87,8 +87,12 @@ static aw_chain_next book_unrun(const aw_chain_config *c, aw_state_session *s, c
     aw_status rc = aw_chain_write(s, c, id, doc, version, &err);
     if (rc == AW_CONFLICT) /* booked meanwhile: take it again to see */
         return AW_CHAIN_AGAIN;
-    if (rc != AW_OK)
+    if (rc != AW_OK) {
+        if (!err.retriable)
+            AW_WARN("scheduler", "chain %s/%s: booking a step: %s (tried again)", c->name, id,
+                    err.msg);
         return AW_CHAIN_RETRY;
+    }
     atomic_fetch_add(&m->chain_steps, 1);
     if (strcmp(st, "failed") == 0)
         atomic_fetch_add(&m->chains_failed, 1);
@@ -273,8 +277,13 @@ aw_chain_next aw_chain_settle(const aw_config *cfg, aw_state_session *s, const a
         json_decref(doc);
         if (rc == AW_CONFLICT)
             continue;
-        if (rc != AW_OK) {
-            AW_DEBUG("scheduler", "chain %s/%s: booking step: %s", c->name, it->id, err.msg);
+        if (rc != AW_OK) { /* an outage is the state backend's health to say */
+            if (err.retriable)
+                AW_DEBUG("scheduler", "chain %s/%s: booking a step: %s", c->name, it->id,
+                         err.msg);
+            else
+                AW_WARN("scheduler", "chain %s/%s: booking a step: %s (tried again)", c->name,
+                        it->id, err.msg);
             break;
         }
         atomic_fetch_add(&metrics->chain_steps, 1);

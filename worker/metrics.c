@@ -396,6 +396,10 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
               "State machine rules' moves of an event (read, compare-and-swap, again after a "
               "lost race).",
               &m->event_move_ms);
+    histogram(o, "acteon_chain_start_seconds",
+              "Chain rules' starts of a chain (its record read and created, its due item "
+              "put).",
+              &m->chain_start_ms);
     histogram(o, "acteon_due_put_seconds",
               "State due_put round trips (scheduling actions with a future not_before).",
               &m->due_put_ms);

@@ -129,6 +129,8 @@ typedef struct aw_metrics {
     aw_histogram lock_ms;       /* lock rules' lock_acquire round trips */
     aw_histogram event_move_ms; /* state_machine rules' moves (reads and
                                    compare-and-swaps, races included) */
+    aw_histogram chain_start_ms; /* chain rules' starts (record read and
+                                    created, due item put) */
     aw_histogram due_put_ms;    /* due_put round trips (scheduling) */
     aw_histogram due_take_ms;   /* due_take round trips (the scheduler) */
 

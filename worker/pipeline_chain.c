@@ -54,7 +54,7 @@ static bool start_one(batch *b, item *it)
                        .job = it->job, .now_ms = aw_time_now_ms()};
     if (!aw_pipeline_with_retry(b->p,
                                 &(aw_call_site){"chain start", &b->ctx->metrics.state_retries,
-                                                &b->ctx->metrics.event_move_ms},
+                                                &b->ctx->metrics.chain_start_ms},
                                 call_start, &call, 1))
         return false;
     if (call.created)

@@ -114,6 +114,8 @@ if [ "$CHAIN_KILL" != 1 ]; then
         || fail "chains started summed over the workers: not $N_CHAINS"
     [ "$(metric_sum 'acteon_chains_total{event="completed"}')" -eq "$N_CHAINS" ] \
         || fail "chains completed summed over the workers: not $N_CHAINS"
+    [ "$(metric_sum acteon_chain_start_seconds_count)" -ge "$N_CHAINS" ] \
+        || fail "acteon_chain_start_seconds_count summed over the workers: below $N_CHAINS"
 fi
 if [ "${AUDIT_BACKEND:-memory}" != memory ]; then
     # The audit trail holds one chain_completed record per chain (the

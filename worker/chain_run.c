@@ -46,7 +46,9 @@ static aw_job *job_of(const aw_config *cfg, const char *chain_id, json_t *action
     return j;
 }
 
-static char *printf_dup(const char *fmt, const char *a, const char *b, int n)
+/* A run's name: fmt with a and b ("<chain id>:<step>" and the like), then
+ * "#<n>" for the n-th run of a step (n > 1); NULL when out of memory. */
+static char *run_name(const char *fmt, const char *a, const char *b, int n)
 {
     aw_buf out = {0};
     if (aw_buf_printf(&out, fmt, a, b) || (n > 1 && aw_buf_printf(&out, "#%d", n))) {
@@ -124,7 +126,7 @@ static aw_chain_next step_job(const aw_config *cfg, const aw_chain_config *c, aw
     }
     json_t *p = rc == 0 ? json_loadb(payload.data, payload.len, 0, NULL) : NULL;
     aw_buf_free(&payload);
-    char *action_id = printf_dup("%s:%s", id, st->name, attempt);
+    char *action_id = run_name("%s:%s", id, st->name, attempt);
     json_t *action = p && action_id
                          ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", action_id,
                                      "namespace", str_of(trigger, "namespace"), "tenant",
@@ -133,7 +135,7 @@ static aw_chain_next step_job(const aw_config *cfg, const aw_chain_config *c, aw
                          : (json_decref(p), NULL);
     free(action_id);
     aw_job *j = job_of(cfg, id, action, step_offset(step, attempt),
-                       printf_dup("chain:%s:%s", id, st->name, attempt));
+                       run_name("chain:%s:%s", id, st->name, attempt));
     if (!j)
         return AW_CHAIN_RETRY;
     if (j->rejected) {
@@ -171,7 +173,7 @@ static aw_chain_next end_job(const aw_config *cfg, const aw_chain_config *c, con
                                 "status", ok ? "completed" : "failed", "steps", runs);
     char *dtext = details ? json_dumps(details, JSON_COMPACT) : NULL;
     json_decref(details);
-    char *action_id = printf_dup("%s:%s", id, "end", 1);
+    char *action_id = run_name("%s:%s", id, "end", 1);
     const json_t *reply_to = json_object_get(trigger, "reply_to");
     json_t *action =
         action_id ? json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "id", action_id,
@@ -187,7 +189,7 @@ static aw_chain_next end_job(const aw_config *cfg, const aw_chain_config *c, con
     if (action && metadata)
         json_object_set(action, "metadata", (json_t *)metadata);
     free(action_id);
-    aw_job *j = dtext ? job_of(cfg, id, action, END_OFFSET, printf_dup("chain:%s:%s", id, "end", 1))
+    aw_job *j = dtext ? job_of(cfg, id, action, END_OFFSET, run_name("chain:%s:%s", id, "end", 1))
                       : (json_decref(action), NULL);
     if (!j || j->rejected) {
         if (j)

@@ -21,8 +21,9 @@
  * is acknowledged the item is removed. A killed replica's item is taken by
  * another when its lease runs out, which continues from the record.
  *
- * A payload that cannot be rendered (a value missing) books a failed run
- * of the step (error_code template) without calling anything.
+ * A payload that cannot be rendered (a value missing, not a JSON object)
+ * books a failed run of the step, its "error" saying why, without a job:
+ * nothing is called, claimed or audited.
  *
  * Called on the scheduler's thread with its own state session. */
 #ifndef AW_CHAIN_RUN_H

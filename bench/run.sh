@@ -7,6 +7,7 @@
 #   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] payload [COMBO]     (payload_curve)
 #   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] rss [COMBO]         (rss_flat)
 #   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] rules [STATE...]    (rules_table)
+#   bench/run.sh [-n CHAINS] [-b BUILD_DIR] chain [STATE...]     (chain_table)
 #
 # For each state/audit combination, on a fresh librdkafka mock cluster
 # (tests/support/mock_cluster, a separate process like a broker):
@@ -63,13 +64,13 @@ while getopts "n:b:" o; do
     case $o in
     n) N=$OPTARG ;;
     b) BUILD=$OPTARG ;;
-    *) echo "usage: $0 [-n ACTIONS] [-b BUILD_DIR] [STATE/AUDIT... | slow-webhook | threads [STATE/AUDIT...] | payload [STATE/AUDIT] | rss [STATE/AUDIT] | rules [STATE...]]" >&2; exit 2 ;;
+    *) echo "usage: $0 [-n ACTIONS] [-b BUILD_DIR] [STATE/AUDIT... | slow-webhook | threads [STATE/AUDIT...] | payload [STATE/AUDIT] | rss [STATE/AUDIT] | rules [STATE...] | chain [STATE...]]" >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
 MODE=combos
 case "${1:-}" in
-slow-webhook | threads | payload | rss | rules) MODE=$1; shift ;;
+slow-webhook | threads | payload | rss | rules | chain) MODE=$1; shift ;;
 esac
 COMBOS=("$@")
 if [ -z "$N" ]; then
@@ -77,6 +78,7 @@ if [ -z "$N" ]; then
     slow-webhook) N=20000 ;;
     rss) N=1000000 ;;
     rules) N=50000 ;;
+    chain) N=3000 ;; # chains (3 steps each)
     *) N=100000 ;;
     esac
 fi
@@ -86,7 +88,7 @@ BUILD=$(cd "$BUILD" && pwd)
 WORKER=${AW_BENCH_WORKER:-$BUILD/acteon-worker}
 B=$BUILD/bench
 for f in "$WORKER" "$B/bench_load" "$B/bench_consume" "$B/bench_replies" \
-    "$B/bench_backend" "$BUILD/tests/mock_cluster"; do
+    "$B/bench_backend" "$B/bench_chain_steps" "$BUILD/tests/mock_cluster"; do
     [ -x "$f" ] || { echo "missing $f: build first (cmake --build $BUILD)" >&2; exit 1; }
 done
 THREADS=${AW_BENCH_THREADS:-4}
@@ -761,6 +763,71 @@ $(rule_conf "$c" "$win")" prepare_run "$combo" "$run" "$d" "$THREADS" "$N" 32 "$
     print_table "state|case|actions|actions/s|x none|CPU ms/1000|state calls/action|executed/other|load" "${rows[@]}"
 }
 
+# ---- chains (docs/rules.md, "chain") ----------------------------------------
+# chain_conf: every action (notify) starts a chain of 3 noop steps, each
+# payload from the trigger and the step before.
+chain_conf() {
+    cat <<'CONF'
+rules = ( { name = "bench"; match = { action_type = "notify"; }; verdict = "chain"; chain = "bench"; } );
+chains = ( { name = "bench"; steps = (
+  { name = "s1"; provider = "noop"; action_type = "s1"; payload = "{\"id\": {{action.id}}}"; },
+  { name = "s2"; provider = "noop"; action_type = "s2"; payload = "{\"prev\": {{steps.s1.outcome}}}"; },
+  { name = "s3"; provider = "noop"; action_type = "s3"; payload = "{\"prev\": {{steps.s2.outcome}}}"; } ); } );
+CONF
+}
+# chain_table [STATE...]: per state backend (redis, postgres by default), N
+# triggers pre-filled, one worker: the chains' steps/s (3 x the rate of
+# their end replies, once the worker runs) next to the same-run ceiling of
+# the state operations a step costs, bench_chain_steps on the same config
+# (one session: a replica's scheduler is one thread).
+chain_table() {
+    local states=("${COMBOS[@]}") st combo run d port miss fill ends rate ceil steps_s metrics
+    [ ${#states[@]} -gt 0 ] || states=(redis postgres)
+    local combos=() rows=()
+    for st in "${states[@]}"; do combos+=("$st/memory"); done
+    ensure_servers "${combos[@]}"
+    for combo in "${combos[@]}"; do
+        st=${combo%/*}
+        if miss=$(missing_server "$combo"); then
+            log "$combo: skipped (no server: $miss)"
+            rows+=("$st|skipped: no server ($miss)")
+            continue
+        fi
+        run="chain-$st-$RANDOM$RANDOM"
+        d="$W/$run"
+        port=$(free_port)
+        log "chain: $st: pre-fill $N triggers"
+        EXTRA_CONF="http = { listen = \"127.0.0.1:$port\"; };
+$(chain_conf)" prepare_run "$combo" "$run" "$d" "$THREADS" "$N" 32 --unique
+        start_worker "$d"
+        # N chain_started (source fill) and N ends (source acteon.chains).
+        fill=$("$B/bench_replies" -b "$BOOT" -t replies -n $((2 * N)) --fill fill --paced acteon.chains)
+        CPU=$(cpu_s "$WPID")
+        metrics=$(curl -sf -m 5 "http://127.0.0.1:$port/metrics") || metrics=
+        stop_all
+        ends=$(grep '^paced' <<<"$fill")
+        rate=$(kv rate "$ends")
+        steps_s=$(awk -v r="${rate:-0}" 'BEGIN { printf "%.0f", 3 * r }')
+        log "chain: $st: ceiling (bench_chain_steps, no Kafka)"
+        ceil=$("$B/bench_chain_steps" -c "$d/worker.conf" -n "$N" --run-id "$run-bc")
+        {
+            echo "# $st"
+            echo "load: $LOAD"
+            echo "worker: $fill cpu_s=$CPU"
+            echo "ceiling: $ceil"
+            grep -E '^acteon_(chains_total|chain_steps_total)' <<<"$metrics" || true
+        } >"$d/figures"
+        cat "$d/figures" >&2
+        rows+=("$st|$N|$steps_s|$(kv step_rate "$ceil")|$(ratio "$steps_s" "$(kv step_rate "$ceil")")|$(kv p50_ms "$ends")|$(kv p99_ms "$ends")|$(awk -v c="$CPU" -v n="$N" 'BEGIN { printf "%.0f", c * 1e6 / (3 * n) }')|$LOAD1")
+    done
+    echo
+    echo "chain: N=$N chains of 3 noop steps, one worker, memory audit, workers.threads=$THREADS," \
+        "schedule.batch_size default; steps/s = 3 x the chains' end replies/s; ceiling:" \
+        "bench_chain_steps (the state operations of a step, one session); latency: trigger" \
+        "produced -> end replied; $(machine)"
+    print_table "state|chains|steps/s|ceiling steps/s|x ceiling|p50 ms|p99 ms|CPU ms/1000 steps|load" "${rows[@]}"
+}
+
 case $MODE in
 combos) main_table ;;
 slow-webhook) slow_webhook ;;
@@ -768,4 +835,5 @@ threads) threads_curve ;;
 payload) payload_curve ;;
 rss) rss_flat ;;
 rules) rules_table ;;
+chain) chain_table ;;
 esac

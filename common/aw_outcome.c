@@ -11,6 +11,9 @@ static const char *const names[AW_OUTCOME_COUNT] = {
     [AW_OUTCOME_THROTTLED] = "throttled",
     [AW_OUTCOME_SCHEDULED] = "scheduled",
     [AW_OUTCOME_STATE_CHANGED] = "state_changed",
+    [AW_OUTCOME_CHAIN_STARTED] = "chain_started",
+    [AW_OUTCOME_CHAIN_COMPLETED] = "chain_completed",
+    [AW_OUTCOME_CHAIN_FAILED] = "chain_failed",
 };
 
 const char *aw_outcome_name(aw_outcome o)

@@ -18,11 +18,16 @@ typedef enum aw_outcome {
                               one outcome a second (final) outcome follows */
     AW_OUTCOME_STATE_CHANGED, /* a state_machine rule moved an event from one
                                  state to another (docs/rules.md) */
+    AW_OUTCOME_CHAIN_STARTED,   /* a chain rule started a chain (docs/rules.md) */
+    AW_OUTCOME_CHAIN_COMPLETED, /* a chain's end: every step run, the last
+                                   one not failed */
+    AW_OUTCOME_CHAIN_FAILED,    /* a chain's end: a step failed and aborted it */
     AW_OUTCOME_COUNT
 } aw_outcome;
 
 /* "executed", "failed", "deduplicated", "rejected", "suppressed", "throttled",
- * "scheduled", "state_changed".
+ * "scheduled", "state_changed", "chain_started", "chain_completed",
+ * "chain_failed".
  * Never NULL. */
 const char *aw_outcome_name(aw_outcome o);
 /* Return true and set *out when s names an outcome. */

@@ -50,10 +50,13 @@ typedef struct aw_rule_config {
     int64_t max_wait_ms; /* lock: longest wait for the lock before on_timeout */
     char *on_timeout;    /* lock: "fail" or "dlq" */
     char *machine;       /* state_machine: the name of one of state_machines */
+    char *chain;         /* chain: the name of one of chains */
     struct aw_template *key_template; /* throttle, lock: `key` parsed at load;
                                          state_machine: the machine's fingerprint */
     const struct aw_machine_config *machine_cfg; /* state_machine: resolved at load
                                                     (points into state_machines) */
+    const struct aw_chain_config *chain_cfg; /* chain: resolved at load (points
+                                                into chains) */
 } aw_rule_config;
 
 /* A state machine of state_machine rules (docs/rules.md, "state_machine"):
@@ -83,6 +86,31 @@ typedef struct aw_machine_config {
     size_t n_timeouts;
     int64_t retention_s; /* an event's record lives this long after its last change */
 } aw_machine_config;
+
+/* A chain of chain rules (docs/rules.md, "chain"): steps run one after
+ * another by the scheduler, each a provider call of its own. */
+struct aw_chain_template;
+typedef struct aw_chain_step_config {
+    char *name;          /* unique in its chain; [A-Za-z0-9_.-] */
+    char *provider;      /* one of providers */
+    char *action_type;
+    char *payload;       /* template text (common/aw_chain_template.h) */
+    int max_attempts;    /* runs of the step while its outcome is failed */
+    char *on_failure;    /* "abort", or the name of a later step */
+    char *on_success;    /* "" (the next step), "end", or a later step's name */
+    struct aw_chain_template *payload_template; /* parsed at load */
+    int on_failure_step; /* resolved at load: -1 abort, else a later index */
+    int on_success_step; /* resolved at load: the index after an executed run;
+                            n_steps = the end */
+} aw_chain_step_config;
+
+typedef struct aw_chain_config {
+    char *name;          /* unique; the tenant of its chains' state keys */
+    aw_chain_step_config *steps;
+    size_t n_steps;
+    int64_t retention_s; /* a chain's record lives this long after its last change */
+    int64_t result_max_bytes; /* a step's answer body kept, at most */
+} aw_chain_config;
 
 typedef struct aw_config {
     char *source;        /* file name, or "<dev>" / "<string>" */
@@ -172,10 +200,16 @@ typedef struct aw_config {
 
     aw_machine_config *machines; /* `state_machines`, used by state_machine rules */
     size_t n_machines;
+
+    aw_chain_config *chains; /* `chains`, used by chain rules */
+    size_t n_chains;
 } aw_config;
 
 /* The state machine named name in cfg->machines, or NULL. */
 const aw_machine_config *aw_config_machine(const aw_config *cfg, const char *name);
+
+/* The chain named name in cfg->chains, or NULL. */
+const aw_chain_config *aw_config_chain(const aw_config *cfg, const char *name);
 
 /* Load and validate. On error AW_CONFIG with err->msg naming the file, the
  * line (when libconfig knows it), the key and the problem, e.g.

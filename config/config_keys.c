@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "common/aw_chain_template.h"
 #include "common/aw_template.h"
 #include "config/config.h"
 
@@ -17,6 +18,8 @@
 #define AW_MCH(field) offsetof(aw_machine_config, field)
 #define AW_MTR(field) offsetof(aw_machine_transition, field)
 #define AW_MTO(field) offsetof(aw_machine_timeout, field)
+#define AW_CHN(field) offsetof(aw_chain_config, field)
+#define AW_CST(field) offsetof(aw_chain_step_config, field)
 
 /* ---- value checks shared by several rows ------------------------------- */
 
@@ -122,6 +125,8 @@ static bool rule_key_applies(const void *elem, const char *key)
         return throttle || lock;
     if (strcmp(key, "machine") == 0)
         return strcmp(r->verdict, "state_machine") == 0;
+    if (strcmp(key, "chain") == 0)
+        return strcmp(r->verdict, "chain") == 0;
     if (strcmp(key, "max_count") == 0 || strcmp(key, "window_s") == 0 ||
         strcmp(key, "on_limit") == 0)
         return throttle;
@@ -143,6 +148,11 @@ static const char *check_rule(const void *elem, const char **key, char *why, siz
         *key = "machine";
         snprintf(why, whysz, "required for verdict state_machine (the name of one of "
                              "state_machines)");
+        return why;
+    }
+    if (strcmp(r->verdict, "chain") == 0 && r->chain[0] == '\0') {
+        *key = "chain";
+        snprintf(why, whysz, "required for verdict chain (the name of one of chains)");
         return why;
     }
     if (strcmp(r->verdict, "throttle") != 0 && !lock)
@@ -194,7 +204,7 @@ static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL}
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const provider_types[] = {"log", "webhook", "noop", NULL};
 static const char *const rule_verdicts[] = {"suppress", "throttle", "lock", "state_machine",
-                                            NULL};
+                                            "chain", NULL};
 static const char *const rule_on_timeout[] = {"fail", "dlq", NULL};
 static const char *const rule_on_limit[] = {"reject", "delay", NULL};
 
@@ -231,7 +241,8 @@ static const aw_config_key rule_keys[] = {
              "executions per window_s and key, the rest outcome throttled. lock: actions "
              "with equal keys execute one at a time across all replicas. state_machine: the "
              "action moves its event through the states of `machine`, executed only when "
-             "the transition is allowed (docs/rules.md)."},
+             "the transition is allowed (docs/rules.md). chain: the action starts a run of "
+             "`chain`, whose steps the scheduler executes one after another."},
     {.path = "key", .type = AW_KEY_STRING, .offset = AW_RUL(key), .def_str = "",
      .help = "throttle: the key counted; lock: the lock taken. A template such as \"{tenant}:{payload.user}\" "
              "(fields: namespace, tenant, provider, action_type, id, dedup_key, payload.PATH, "
@@ -263,6 +274,8 @@ static const aw_config_key rule_keys[] = {
              "outcome rejected, reason lock_timeout, a copy to the dead-letter topic."},
     {.path = "machine", .type = AW_KEY_STRING, .offset = AW_RUL(machine), .def_str = "",
      .help = "state_machine: the name of one of state_machines (required)."},
+    {.path = "chain", .type = AW_KEY_STRING, .offset = AW_RUL(chain), .def_str = "",
+     .help = "chain: the name of one of chains (required)."},
 };
 
 /* ---- state_machines[] element rows -------------------------------------- */
@@ -382,15 +395,29 @@ static const char *check_machine(const void *elem, const char **key, char *why, 
 
 /* State names go into the keys of timeouts ("<seq>:<state>:<fingerprint>",
  * worker/event_state.h): no ':' and a bounded length. */
-static const char *check_state_name(const char *v, char *why, size_t whysz)
+static bool plain_name(const char *v)
 {
     size_t n = strlen(v);
-    if (n == 0 || n > 64 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                      "0123456789_.-") != n) {
-        snprintf(why, whysz, "a state name is 1..64 of [A-Za-z0-9_.-] (got \"%.64s\")", v);
-        return why;
-    }
-    return NULL;
+    return n > 0 && n <= 64 &&
+           strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+static const char *check_state_name(const char *v, char *why, size_t whysz)
+{
+    if (plain_name(v))
+        return NULL;
+    snprintf(why, whysz, "a state name is 1..64 of [A-Za-z0-9_.-] (got \"%.64s\")", v);
+    return why;
+}
+
+/* Chain and step names go into state keys and step identities
+ * ("<chain id>:<step>"): the same alphabet as state names. */
+static const char *check_chain_name(const char *v, char *why, size_t whysz)
+{
+    if (plain_name(v))
+        return NULL;
+    snprintf(why, whysz, "a chain or step name is 1..64 of [A-Za-z0-9_.-] (got \"%.64s\")", v);
+    return why;
 }
 
 static const aw_config_key machine_transition_keys[] = {
@@ -451,6 +478,125 @@ static const aw_config_key machine_keys[] = {
      .help = "How long an event's state is kept after its last change; then it is "
              "forgotten (a later action finds it in `initial` again). Longer than every "
              "timeout's after_s."},
+};
+
+/* ---- chains[] element rows ---------------------------------------------- */
+
+/* A chain's cross-key errors name the nested key ("steps[1].payload"). */
+static _Thread_local char chain_key[64];
+
+static int step_index(const aw_chain_config *c, const char *name, size_t below)
+{
+    for (size_t i = 0; i < below && i < c->n_steps; i++)
+        if (strcmp(c->steps[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* One step: on_failure names a later step (so a chain always ends), and
+ * its payload template parses and reads only earlier steps. */
+static const char *check_step(const aw_chain_config *c, size_t i, const char **key, char *why,
+                              size_t whysz)
+{
+    const aw_chain_step_config *st = &c->steps[i];
+    *key = chain_key;
+    if (step_index(c, st->name, i) >= 0) {
+        snprintf(chain_key, sizeof(chain_key), "steps[%zu].name", i);
+        snprintf(why, whysz, "\"%.64s\" is already a step of this chain", st->name);
+        return why;
+    }
+    snprintf(chain_key, sizeof(chain_key), "steps[%zu].on_failure", i);
+    if (strcmp(st->on_failure, "abort") != 0 &&
+        (step_index(c, st->on_failure, c->n_steps) <= (int)i)) {
+        snprintf(why, whysz, "\"abort\" or the name of a later step of this chain (got "
+                             "\"%.64s\")", st->on_failure);
+        return why;
+    }
+    snprintf(chain_key, sizeof(chain_key), "steps[%zu].on_success", i);
+    if (st->on_success[0] && strcmp(st->on_success, "end") != 0 &&
+        (step_index(c, st->on_success, c->n_steps) <= (int)i)) {
+        snprintf(why, whysz, "\"end\" or the name of a later step of this chain (got "
+                             "\"%.64s\")", st->on_success);
+        return why;
+    }
+    snprintf(chain_key, sizeof(chain_key), "steps[%zu].payload", i);
+    aw_chain_template *t = NULL;
+    aw_error err;
+    if (aw_chain_template_parse(st->payload, &t, &err) != AW_OK) {
+        snprintf(why, whysz, "%s", err.msg);
+        return why;
+    }
+    const char *bad = NULL;
+    for (size_t k = 0; !bad && k < t->n_parts; k++) {
+        const aw_chain_tpl_part *p = &t->parts[k];
+        if (p->n_path >= 2 && strcmp(p->path[0], "steps") == 0 &&
+            step_index(c, p->path[1], i) < 0) {
+            snprintf(why, whysz, "{{%.64s}}: \"%.64s\" is not an earlier step of this chain",
+                     p->text, p->path[1]);
+            bad = why;
+        }
+    }
+    aw_chain_template_free(t);
+    return bad;
+}
+
+static const char *check_chain(const void *elem, const char **key, char *why, size_t whysz)
+{
+    const aw_chain_config *c = elem;
+    for (size_t i = 0; i < c->n_steps; i++) {
+        const char *bad = check_step(c, i, key, why, whysz);
+        if (bad)
+            return bad;
+    }
+    return NULL;
+}
+
+static const aw_config_key chain_step_keys[] = {
+    {.path = "name", .type = AW_KEY_STRING, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY,
+     .offset = AW_CST(name), .check = check_chain_name,
+     .help = "The step's name, unique in its chain (1..64 of [A-Za-z0-9_.-]): in its "
+             "identity, its outcome and templates (steps.NAME)."},
+    {.path = "provider", .type = AW_KEY_STRING, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY,
+     .offset = AW_CST(provider), .help = "The provider that executes the step."},
+    {.path = "action_type", .type = AW_KEY_STRING, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY,
+     .offset = AW_CST(action_type), .help = "The step action's action_type."},
+    {.path = "payload", .type = AW_KEY_STRING, .offset = AW_CST(payload), .def_str = "{}",
+     .help = "The step action's payload: a JSON object with {{PATH}} placeholders "
+             "(action.*, steps.NAME.result.*, steps.NAME.outcome, chain.id, chain.name), each "
+             "replaced by the JSON value there (docs/rules.md, \"chain\")."},
+    {.path = "max_attempts", .type = AW_KEY_INT, .offset = AW_CST(max_attempts), .def_num = 1,
+     .min = 1, .max = 100,
+     .help = "Runs of the step while its outcome is failed (each run: the provider's own "
+             "attempts), each under its own identity."},
+    {.path = "on_failure", .type = AW_KEY_STRING, .offset = AW_CST(on_failure),
+     .def_str = "abort",
+     .help = "After the last failed run: \"abort\" (the chain fails) or the name of a later "
+             "step to continue with."},
+    {.path = "on_success", .type = AW_KEY_STRING, .offset = AW_CST(on_success), .def_str = "",
+     .help = "After an executed run: \"\" (the next step, or the end after the last), "
+             "\"end\" (the chain completes) or the name of a later step to continue with."},
+};
+
+static const aw_config_key chain_keys[] = {
+    {.path = "name", .type = AW_KEY_STRING,
+     .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY | AW_KEY_UNIQUE, .offset = AW_CHN(name),
+     .check = check_chain_name,
+     .help = "Unique chain name (1..64 of [A-Za-z0-9_.-]), named by rules (chain), outcomes "
+             "and metrics."},
+    {.path = "steps", .type = AW_KEY_GROUP_LIST, .flags = AW_KEY_REQUIRED | AW_KEY_NONEMPTY,
+     .offset = AW_CHN(steps), .count_offset = AW_CHN(n_steps), .sub = chain_step_keys,
+     .n_sub = sizeof(chain_step_keys) / sizeof(chain_step_keys[0]),
+     .elem_size = sizeof(aw_chain_step_config),
+     .help = "The steps, run in order: ( { name; provider; action_type; payload; "
+             "max_attempts; on_failure; }, ... )."},
+    {.path = "retention_s", .type = AW_KEY_INT64, .offset = AW_CHN(retention_s),
+     .def_num = 604800, .min = 60, .max = 31536000,
+     .help = "How long a chain's record is kept after its last change (`chain get` shows "
+             "it until then)."},
+    {.path = "result_max_bytes", .type = AW_KEY_INT64, .offset = AW_CHN(result_max_bytes),
+     .def_num = 65536, .min = 0, .max = 1048576,
+     .help = "A step's answer body kept as its result, at most (longer: cut, kept as a "
+             "string)."},
 };
 
 /* ---- providers[] element rows ------------------------------------------ */
@@ -713,6 +859,11 @@ static const aw_config_key keys[] = {
      .n_sub = sizeof(machine_keys) / sizeof(machine_keys[0]),
      .elem_size = sizeof(aw_machine_config), .elem_check = check_machine, .def_text = "( )",
      .help = "The machines of state_machine rules (docs/rules.md, \"state_machine\")."},
+    {.path = "chains", .type = AW_KEY_GROUP_LIST, .offset = AW_CFG(chains),
+     .count_offset = AW_CFG(n_chains), .sub = chain_keys,
+     .n_sub = sizeof(chain_keys) / sizeof(chain_keys[0]),
+     .elem_size = sizeof(aw_chain_config), .elem_check = check_chain, .def_text = "( )",
+     .help = "The chains of chain rules (docs/rules.md, \"chain\")."},
 };
 
 /* Replies or dead letters written to a consumed topic would come back as

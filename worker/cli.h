@@ -13,6 +13,7 @@ int aw_cmd_migrate(int argc, char **argv);
 int aw_cmd_audit(int argc, char **argv);
 int aw_cmd_replay(int argc, char **argv);
 int aw_cmd_state(int argc, char **argv);
+int aw_cmd_chain(int argc, char **argv);
 
 /* Shared by the commands: install SIGINT/SIGTERM handlers that stop rt
  * (first signal drains, second exits at once). NULL: signals are ignored
@@ -47,6 +48,23 @@ struct aw_audit;
 struct aw_audit_session;
 int aw_cli_open_audit(const char *cmd, const struct aw_config *cfg, struct aw_audit **audit,
                       struct aw_audit_session **session);
+
+/* Open cfg's state backend and one session of it for command cmd (named in
+ * errors): 0, or the exit code after printing the problem (2 for a
+ * configuration error, else 1). Both closed by aw_cli_close_state (either
+ * may be NULL). */
+struct aw_state;
+struct aw_state_session;
+int aw_cli_open_state(const char *cmd, const struct aw_config *cfg, struct aw_state **st,
+                      struct aw_state_session **session);
+void aw_cli_close_state(struct aw_state *st, struct aw_state_session *session);
+
+/* The arguments of "CMD get -c FILE [OPTION VALUE] ARG" (state get, chain
+ * get; option NULL: none): 0 with *file, *arg and *value set; -1 when help
+ * was asked (usage to stdout), -2 when they are wrong (said on stderr when
+ * an argument is unexpected; usage to stderr). Strings point into argv. */
+int aw_cli_get_args(int argc, char **argv, const char *cmd, const char *option,
+                    const char **value, const char **file, const char **arg);
 
 /* Set by main from the global options; NULL when not given. */
 extern const char *aw_cli_log_level;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "backends/audit/audit.h"
+#include "backends/state/state.h"
 #include "common/aw_clock.h"
 
 #include "common/aw_log.h"
@@ -157,4 +158,60 @@ int aw_cli_open_audit(const char *cmd, const aw_config *cfg, aw_audit **audit,
         return rc == AW_CONFIG ? 2 : 1;
     }
     return 0;
+}
+
+int aw_cli_open_state(const char *cmd, const aw_config *cfg, aw_state **st,
+                      aw_state_session **session)
+{
+    *st = NULL;
+    *session = NULL;
+    aw_state_options so = aw_state_options_from_config(cfg);
+    aw_error err;
+    aw_error_clear(&err);
+    aw_status rc = aw_state_new(cfg->state.backend, &so, st, &err);
+    if (rc == AW_OK)
+        rc = aw_state_session_open(*st, session, &err);
+    if (rc != AW_OK) {
+        fprintf(stderr, "acteon-worker %s: state backend %s: %s\n", cmd, cfg->state.backend,
+                err.msg);
+        aw_cli_close_state(*st, NULL);
+        *st = NULL;
+        return rc == AW_CONFIG ? 2 : 1;
+    }
+    return 0;
+}
+
+void aw_cli_close_state(aw_state *st, aw_state_session *session)
+{
+    if (session)
+        aw_state_session_close(session);
+    if (st)
+        aw_state_destroy(st);
+}
+
+int aw_cli_get_args(int argc, char **argv, const char *cmd, const char *option,
+                    const char **value, const char **file, const char **arg)
+{
+    *file = *arg = NULL;
+    if (value)
+        *value = NULL;
+    if (argc < 2 || strcmp(argv[1], "get") != 0)
+        return argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+                   ? -1
+                   : -2;
+    for (int i = 2; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+            *file = argv[++i];
+        } else if (option && strcmp(argv[i], option) == 0 && i + 1 < argc) {
+            *value = argv[++i];
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            return -1;
+        } else if (!*arg && argv[i][0] != '-') {
+            *arg = argv[i];
+        } else {
+            fprintf(stderr, "acteon-worker %s: unexpected argument \"%s\"\n", cmd, argv[i]);
+            return -2;
+        }
+    }
+    return *file && *arg && (!option || *value) ? 0 : -2;
 }

@@ -10,7 +10,6 @@
 
 #include "backends/state/state.h"
 #include "config/config.h"
-#include "worker/backend_options.h"
 #include "worker/cli.h"
 #include "worker/event_state.h"
 
@@ -25,19 +24,16 @@ static int state_usage(FILE *out)
 
 static int print_event(const aw_config *cfg, const aw_machine_config *m, const char *fp)
 {
-    aw_state_options so = aw_state_options_from_config(cfg);
-    aw_state *st = NULL;
-    aw_state_session *s = NULL;
+    aw_state *st;
+    aw_state_session *s;
+    int code = aw_cli_open_state("state get", cfg, &st, &s);
+    if (code)
+        return code;
     aw_error err;
     aw_error_clear(&err);
     aw_event e;
-    aw_status rc = aw_state_new(cfg->state.backend, &so, &st, &err);
-    if (rc == AW_OK)
-        rc = aw_state_session_open(st, &s, &err);
-    if (rc == AW_OK)
-        rc = aw_event_get(s, m, fp, &e, &err);
+    aw_status rc = aw_event_get(s, m, fp, &e, &err);
     aw_buf out = {0};
-    int code = 0;
     if (rc == AW_NOT_FOUND) {
         fprintf(stderr, "acteon-worker state get: %s/%s: no record (never moved, or expired): "
                         "its state is the initial one, \"%s\"\n",
@@ -46,7 +42,7 @@ static int print_event(const aw_config *cfg, const aw_machine_config *m, const c
     } else if (rc != AW_OK) {
         fprintf(stderr, "acteon-worker state get: state backend %s: %s\n", cfg->state.backend,
                 err.msg);
-        code = rc == AW_CONFIG ? 2 : 1;
+        code = 1;
     } else if (aw_event_write(&e, &out) != 0) {
         fprintf(stderr, "acteon-worker state get: out of memory\n");
         code = 1;
@@ -54,37 +50,16 @@ static int print_event(const aw_config *cfg, const aw_machine_config *m, const c
         printf("%s\n", out.data);
     }
     aw_buf_free(&out);
-    if (s)
-        aw_state_session_close(s);
-    if (st)
-        aw_state_destroy(st);
+    aw_cli_close_state(st, s);
     return code;
 }
 
 int aw_cmd_state(int argc, char **argv)
 {
-    const char *file = NULL, *machine = NULL, *fp = NULL;
-    if (argc < 2 || strcmp(argv[1], "get") != 0)
-        return state_usage(argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-                                         strcmp(argv[1], "-h") == 0)
-                               ? stdout
-                               : stderr);
-    for (int i = 2; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
-            file = argv[++i];
-        else if (strcmp(argv[i], "--machine") == 0 && i + 1 < argc)
-            machine = argv[++i];
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return state_usage(stdout);
-        else if (!fp && argv[i][0] != '-')
-            fp = argv[i];
-        else {
-            fprintf(stderr, "acteon-worker state get: unexpected argument \"%s\"\n", argv[i]);
-            return state_usage(stderr);
-        }
-    }
-    if (!file || !machine || !fp)
-        return state_usage(stderr);
+    const char *file, *machine, *fp;
+    int rc = aw_cli_get_args(argc, argv, "state get", "--machine", &machine, &file, &fp);
+    if (rc)
+        return state_usage(rc == -1 ? stdout : stderr);
     aw_config *cfg = NULL;
     int code = aw_cli_load_config(file, &cfg);
     if (code)

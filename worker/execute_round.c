@@ -104,7 +104,7 @@ static void run_provider(aw_worker_ctx *ctx, aw_provider_sessions *ps, aw_exec *
             .action = &j->action, .body = j->msg->payload, .body_len = j->msg->len,
             .identity = j->record.dedup_identity, .fencing_token = it->token,
             .lock_token = j->lock_token,
-            .attempt = it->attempts + 1};
+            .attempt = it->attempts + 1, .answer = j->answer, .answer_max = j->answer_max};
     }
     round_calls rc = {.ctx = ctx, .x = x, .map = x->map};
     aw_provider_stop stop = {.flag = &ctx->hard_stop,

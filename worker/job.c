@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/aw_buf.h"
 #include "common/aw_clock.h"
 #include "ingest/action_scan.h"
 
@@ -80,6 +81,10 @@ void aw_job_free(aw_job *job)
      * (unknown provider), and those still own their strings. A failed
      * decode leaves the action zeroed, which clears as a no-op. */
     aw_action_clear(&job->action);
+    if (job->answer) {
+        aw_buf_free(job->answer);
+        free(job->answer);
+    }
     /* The record's strings but details live in one block (worker/outcome.c). */
     aw_audit_record *r = &job->record;
     r->record_id = r->source_topic = r->worker_id = r->action_id = r->ns = r->tenant = NULL;

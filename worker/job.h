@@ -54,6 +54,15 @@ typedef struct aw_job {
     char *record_id;           /* owned; NULL: "<topic>:<partition>:<offset>" */
     char *preset_details;      /* owned; NULL: the pipeline decides */
     aw_outcome preset_outcome;
+    /* A chain's step or end (worker/chain_run.h): made by the scheduler.
+     * A step is claimed and executed as any action but neither judged by
+     * rules nor replied (the chain's end is); its provider's answer body
+     * is kept in `answer` (at most answer_max bytes) for its result. */
+    enum { AW_JOB_PLAIN = 0, AW_JOB_CHAIN_STEP, AW_JOB_CHAIN_END } chain_part;
+    int chain_step;            /* the step's index in its chain */
+    int chain_attempt;         /* 1-based run of the step */
+    struct aw_buf *answer;     /* owned; chain steps only, else NULL */
+    size_t answer_max;
     struct aw_job_queue *home; /* NULL: the runtime's completion queue */
     uint32_t generation;       /* assignment generation of its partition */
     unsigned lost_epoch;       /* the context's lost_epoch when it was polled */

@@ -352,6 +352,18 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
                   atomic_load(&m->event_timeouts_fired));
     aw_buf_printf(o, "acteon_event_timeouts_total{result=\"moved_on\"} %lu\n",
                   atomic_load(&m->event_timeouts_moved_on));
+    aw_buf_puts(o, "# HELP acteon_chains_total Chains this replica started or ended "
+                   "(docs/rules.md, \"chain\"); running = started - completed - failed "
+                   "summed over replicas.\n"
+                   "# TYPE acteon_chains_total counter\n");
+    aw_buf_printf(o, "acteon_chains_total{event=\"started\"} %lu\n",
+                  atomic_load(&m->chains_started));
+    aw_buf_printf(o, "acteon_chains_total{event=\"completed\"} %lu\n",
+                  atomic_load(&m->chains_completed));
+    aw_buf_printf(o, "acteon_chains_total{event=\"failed\"} %lu\n",
+                  atomic_load(&m->chains_failed));
+    counter(o, "acteon_chain_steps_total", "Chain step runs this replica recorded in their "
+            "chain (each run of a step once across replicas).", atomic_load(&m->chain_steps));
     counter(o, "acteon_rebalances_total", "Partition assignment changes.",
             atomic_load(&m->rebalances));
     gauge(o, "acteon_assigned_partitions", "Partitions currently assigned.",
@@ -384,6 +396,10 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
               "State machine rules' moves of an event (read, compare-and-swap, again after a "
               "lost race).",
               &m->event_move_ms);
+    histogram(o, "acteon_chain_start_seconds",
+              "Chain rules' starts of a chain (its record read and created, its due item "
+              "put).",
+              &m->chain_start_ms);
     histogram(o, "acteon_due_put_seconds",
               "State due_put round trips (scheduling actions with a future not_before).",
               &m->due_put_ms);

@@ -113,6 +113,12 @@ typedef struct aw_metrics {
     /* State machines' timeouts (docs/rules.md), among those due items: */
     atomic_ulong event_timeouts_fired;    /* moved their event (recorded) */
     atomic_ulong event_timeouts_moved_on; /* found the event moved on: nothing */
+    /* Chains (docs/rules.md, "chain"), counted where the chain's record
+     * changed by this replica's hand (so once across replicas): */
+    atomic_ulong chains_started;   /* records created by a trigger */
+    atomic_ulong chains_completed; /* ended, the last step not failed */
+    atomic_ulong chains_failed;    /* ended, aborted by a failed step */
+    atomic_ulong chain_steps;      /* step runs recorded in their chain */
     atomic_ulong rebalances;
     atomic_long assigned_partitions;
     atomic_int paused;
@@ -123,6 +129,8 @@ typedef struct aw_metrics {
     aw_histogram lock_ms;       /* lock rules' lock_acquire round trips */
     aw_histogram event_move_ms; /* state_machine rules' moves (reads and
                                    compare-and-swaps, races included) */
+    aw_histogram chain_start_ms; /* chain rules' starts (record read and
+                                    created, due item put) */
     aw_histogram due_put_ms;    /* due_put round trips (scheduling) */
     aw_histogram due_take_ms;   /* due_take round trips (the scheduler) */
 

@@ -7,6 +7,7 @@
 
 #include "common/aw_clock.h"
 #include "common/aw_json_obj.h"
+#include "common/aw_json_out.h"
 #include "ingest/json_check.h"
 
 int aw_details_rejected(aw_buf *out, const aw_reject *r)
@@ -77,6 +78,38 @@ int aw_details_add_lock(aw_buf *out, size_t start, const char *key, uint64_t tok
     aw_json_obj_open(&o, "lock");
     aw_json_obj_cstr(&o, "key", key);
     aw_json_obj_int(&o, "token", (int64_t)token);
+    aw_json_obj_close(&o);
+    return aw_json_obj_end(&o);
+}
+
+int aw_details_add_result(aw_buf *out, size_t start, const char *body, size_t len)
+{
+    json_t *v = len ? json_loadb(body, len, JSON_DECODE_ANY, NULL) : json_null();
+    if (!v)
+        v = json_stringn_nocheck(body, len);
+    /* A cut body may not be UTF-8 any more: then as much as is. */
+    if (!v || (json_is_string(v) && !aw_utf8_valid(body, len))) {
+        json_decref(v);
+        v = json_string("(answer body not UTF-8)");
+    }
+    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(v);
+    if (!text)
+        return -1;
+    aw_json_obj o;
+    aw_json_obj_reopen(&o, out, start);
+    aw_json_obj_raw(&o, "result", text);
+    free(text);
+    return aw_json_obj_end(&o);
+}
+
+int aw_details_chain_started(aw_buf *out, const char *id, const char *name)
+{
+    aw_json_obj o;
+    aw_json_obj_begin(&o, out);
+    aw_json_obj_open(&o, "chain");
+    aw_json_obj_cstr(&o, "id", id);
+    aw_json_obj_cstr(&o, "name", name);
     aw_json_obj_close(&o);
     return aw_json_obj_end(&o);
 }

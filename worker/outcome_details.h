@@ -57,6 +57,15 @@ int aw_details_throttled(aw_buf *out, const char *rule, const char *key, int64_t
  * lock's fencing token). 0, or -1 (out untouched past its old end). */
 int aw_details_add_lock(aw_buf *out, size_t start, const char *key, uint64_t token);
 
+/* A chain step's answer (docs/rules.md, "chain"): appends "result": the
+ * body as JSON when it is JSON, else as a string (null when empty), to the
+ * details object at out[start..]. 0, or -1 (out untouched past its old
+ * end). */
+int aw_details_add_result(aw_buf *out, size_t start, const char *body, size_t len);
+
+/* A chain's trigger (outcome chain_started): {"chain":{"id","name"}}. */
+int aw_details_chain_started(aw_buf *out, const char *id, const char *name);
+
 /* A state_machine rule's move, appended to the complete details object at
  * out[start..]: "state":{"rule","machine","fingerprint","from","to","seq"}
  * and "retried":true when the move was made by an earlier attempt of the

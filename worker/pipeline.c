@@ -105,7 +105,9 @@ static void prepare(batch *b, aw_job **jobs)
             else if (it->job->action.not_before_ms > now && !it->job->scheduled)
                 /* Rules judge it when it runs, not now. */
                 aw_pipeline_schedule_prepare(b, it, now);
-            else if (b->ctx->cfg->n_rules) /* the one check when no rules */
+            else if (b->ctx->cfg->n_rules && !it->job->chain_part) /* the one check when no
+                                                                   rules; a chain's step
+                                                                   is not judged again */
                 aw_pipeline_rules_prepare(b, it);
         }
     }
@@ -284,7 +286,8 @@ static size_t hand_off(batch *b, aw_job **finished)
          * its reply goes out at once (scheduling is unavailable in
          * transactional mode, docs/scheduling.md, so only tests meet one
          * there). No producer: unit tests, nothing to deliver. */
-        bool send = !(txn && !j->scheduled) && ctx->producer;
+        bool send = !(txn && !j->scheduled) && ctx->producer &&
+                    j->chain_part != AW_JOB_CHAIN_STEP; /* the chain's end replies */
         atomic_store(&j->pending, send ? aw_outcome_deliveries(j) + 1 : 1);
         if (send) {
             aw_outcome_send(ctx, j);
@@ -318,7 +321,8 @@ size_t aw_pipeline_run(aw_pipeline *p, aw_job **jobs, size_t n, aw_job **finishe
     prepare(&b, jobs);
     bool ok = (!b.n_schedule || aw_pipeline_schedule(&b)) && claim(&b) &&
               (!b.n_throttle || aw_pipeline_throttle(&b)) && (!b.n_lock || aw_pipeline_lock(&b)) &&
-              (!b.n_machine || aw_pipeline_machine(&b)) && aw_pipeline_execute(&b);
+              (!b.n_machine || aw_pipeline_machine(&b)) && (!b.n_chain || aw_pipeline_chain(&b)) &&
+              aw_pipeline_execute(&b);
     aw_lease_keeper_remove_batch(p->ctx->keeper, b.leases.first, b.leases.n);
     /* Locks still held here belong to items that did not get as far as a
      * done record (a backend failure, a hard stop): give them back. */

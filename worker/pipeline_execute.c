@@ -28,6 +28,11 @@ static void executed(batch *b, item *it, const aw_exec_item *x)
         (void)aw_details_add_lock(&it->details, 0, it->lock_key, it->lock_token);
     if (it->move)
         aw_pipeline_machine_executed(it, x->res.ok);
+    /* A chain step's result goes into its done record with the outcome: a
+     * replica that finds the step done continues with it (chain_run.h). */
+    if (it->job->answer)
+        (void)aw_details_add_result(&it->details, 0, it->job->answer->data,
+                                    it->job->answer->len);
     if (b->p->on_executed)
         b->p->on_executed(b->p->on_executed_ud, it->job, it->token);
 }

@@ -113,10 +113,14 @@ void aw_pipeline_rules_prepare(batch *b, item *it)
 {
     aw_rule_scope sc = {0};
     const aw_rule_config *r = aw_rules_match(b->ctx->cfg, &it->job->action, &sc);
-    if (r && strcmp(r->verdict, "suppress") == 0)
+    if (r && strcmp(r->verdict, "suppress") == 0) {
         suppress(b, it, r);
-    else if (r) /* throttle, lock or state_machine: the others config check lets through */
+    } else if (r && r->chain_cfg) { /* started after the claim (pipeline_chain.c) */
+        it->chain = r;
+        b->n_chain++;
+    } else if (r) { /* throttle, lock or state_machine: the others config check lets through */
         prepare_keyed(b, it, r, &sc);
+    }
     aw_rule_scope_clear(&sc);
 }
 

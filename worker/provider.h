@@ -32,6 +32,11 @@ typedef struct aw_provider_call {
     uint64_t lock_token;       /* a lock rule's lock (docs/rules.md), sent as
                                   X-Acteon-Lock-Token; 0 = no lock, no header */
     int attempt;               /* 1-based */
+    struct aw_buf *answer;     /* NULL, or (chain steps) the caller's buffer:
+                                  reset, then filled with the answer body's
+                                  first answer_max bytes by drivers that
+                                  have one (the webhook) */
+    size_t answer_max;
 } aw_provider_call;
 
 typedef struct aw_provider_result {

@@ -181,6 +181,14 @@ aw_status aw_rules_check_backend(const aw_config *cfg, bool best_effort, aw_erro
                                 "rules[%zu] (\"%s\").machine: state machine \"%s\" has timeouts, "
                                 "which need the due index and its scheduler, not available: %s",
                                 i, r->name, r->machine_cfg->name, no_schedule);
+        if ((best_effort || no_schedule) && r->chain_cfg)
+            return aw_error_set(err, AW_CONFIG,
+                                "rules[%zu] (\"%s\").verdict: \"chain\" needs an atomic state "
+                                "backend with the due index and its scheduler: %s",
+                                i, r->name,
+                                no_schedule ? no_schedule
+                                            : "this one is eventually consistent (two replicas "
+                                              "could both run a step)");
         if (no_schedule && aw_rules_delays(r))
             return aw_error_set(err, AW_CONFIG,
                                 "rules[%zu].on_limit: \"delay\" schedules the action, and "

@@ -12,6 +12,8 @@
 #include "common/aw_backoff.h"
 #include "common/aw_clock.h"
 #include "common/aw_log.h"
+#include "worker/chain_run.h"
+#include "worker/chain_state.h"
 #include "worker/event_state.h"
 #include "worker/event_timeout.h"
 #include "worker/job_queue.h"
@@ -38,6 +40,11 @@ struct aw_scheduler {
     bool stats_unsupported;          /* the backend has no due_stats: never again */
     bool timeouts;                   /* a state machine has timeouts: their
                                         kind is taken too */
+    bool chains;                     /* chains are configured: their kind too */
+    bool chain_moved;                /* this round released a chain to go on at
+                                        once: the next round follows without a
+                                        nap (a step every schedule.poll_ms
+                                        would pace every chain by it) */
     pthread_t thread;
     bool started;
     atomic_bool stop;                /* aw_scheduler_stop's request */
@@ -197,6 +204,42 @@ static aw_job *make_timeout_job(aw_scheduler *s, size_t i, int64_t now_ms)
     return NULL;
 }
 
+/* The job of a chain's item (worker/chain_run.h), or NULL: progress booked
+ * without one (released, taken again at once), nothing left to do
+ * (removed), or the state backend failed (released, offered again after a
+ * pause). */
+static aw_job *make_chain_job(aw_scheduler *s, size_t i, int64_t now_ms)
+{
+    aw_job *j = NULL;
+    aw_chain_next next = aw_chain_next_job(s->ctx->cfg, s->state, &s->items[i], now_ms,
+                                           &s->ctx->metrics, &j);
+    if (next == AW_CHAIN_DROP)
+        finish_item(s, i, true, 0, &s->ctx->metrics.due_done);
+    else if (next != AW_CHAIN_JOB &&
+             finish_item(s, i, false,
+                         next == AW_CHAIN_AGAIN ? 0 : now_ms + s->ctx->cfg->schedule.poll_ms,
+                         &s->ctx->metrics.due_released) == AW_OK &&
+             next == AW_CHAIN_AGAIN)
+        s->chain_moved = true;
+    return j;
+}
+
+/* A chain's job acknowledged: its step booked in the chain's record, the
+ * item released to continue (or removed after the end). */
+static void settle_chain(aw_scheduler *s, size_t i, const aw_job *j)
+{
+    int64_t now_ms = aw_time_now_ms();
+    aw_chain_next next = aw_chain_settle(s->ctx->cfg, s->state, &s->items[i], j, now_ms,
+                                         &s->ctx->metrics);
+    if (next == AW_CHAIN_DROP)
+        finish_item(s, i, true, 0, &s->ctx->metrics.due_done);
+    else if (finish_item(s, i, false,
+                         next == AW_CHAIN_AGAIN ? 0 : now_ms + s->ctx->cfg->schedule.poll_ms,
+                         &s->ctx->metrics.due_released) == AW_OK &&
+             next == AW_CHAIN_AGAIN)
+        s->chain_moved = true;
+}
+
 static size_t index_of(aw_job *const *jobs, size_t n, const aw_job *j)
 {
     for (size_t k = 0; k < n; k++)
@@ -244,6 +287,8 @@ static void run_jobs(aw_scheduler *s, size_t nj)
                 /* No outcome recorded or its reply lost: again, at once (a
                  * recorded outcome is answered DONE and replied again). */
                 finish_item(s, i, false, 0, &s->ctx->metrics.due_released);
+            else if (j->chain_part)
+                settle_chain(s, i, j);
             else
                 finish_item(s, i, true, 0, &s->ctx->metrics.due_done);
             s->jobs[k] = NULL;
@@ -326,8 +371,11 @@ static int take_and_run(aw_scheduler *s, const char *kind, int64_t now_ms)
                      : 0;
     size_t nj = 0;
     bool timeouts = strcmp(kind, AW_EVENT_TIMEOUT_KIND) == 0;
+    bool chains = strcmp(kind, AW_CHAIN_KIND) == 0;
     for (size_t i = 0; i < n; i++) {
-        aw_job *j = timeouts ? make_timeout_job(s, i, now_ms) : make_job(s, i);
+        aw_job *j = chains     ? make_chain_job(s, i, now_ms)
+                    : timeouts ? make_timeout_job(s, i, now_ms)
+                               : make_job(s, i);
         if (j) {
             j->home = &s->back;
             j->lost_epoch = atomic_load(&s->ctx->lost_epoch);
@@ -358,10 +406,15 @@ int aw_scheduler_round(aw_scheduler *s, int64_t now_ms)
      * take, so a backlog shows even when each round drains a full batch. */
     refresh_stats(s, now_ms);
     int n = take_and_run(s, AW_SCHEDULE_KIND, now_ms);
-    if (n < 0 || !s->timeouts)
-        return n;
-    int t = take_and_run(s, AW_EVENT_TIMEOUT_KIND, now_ms);
-    return t < 0 ? -1 : t > n ? t : n; /* a full take of either: more may be due */
+    if (n >= 0 && s->timeouts) {
+        int t = take_and_run(s, AW_EVENT_TIMEOUT_KIND, now_ms);
+        n = t < 0 ? -1 : t > n ? t : n; /* a full take of either: more may be due */
+    }
+    if (n >= 0 && s->chains) {
+        int c = take_and_run(s, AW_CHAIN_KIND, now_ms);
+        n = c < 0 ? -1 : c > n ? c : n;
+    }
+    return n;
 }
 
 /* Sleep up to ms, in slices, so a stop is seen within 20 ms. */
@@ -377,9 +430,10 @@ static void *scheduler_main(void *arg)
     aw_scheduler *s = arg;
     int failures = 0;
     while (!stopping(s)) {
+        s->chain_moved = false;
         int n = aw_scheduler_round(s, aw_time_now_ms());
         failures = n < 0 ? failures + 1 : 0;
-        if (n >= (int)s->cap)
+        if (n >= (int)s->cap || s->chain_moved)
             continue; /* more may be due already */
         nap(s, n < 0 ? aw_backoff_ms(failures, s->ctx->cfg->schedule.poll_ms, 5000)
                      : s->ctx->cfg->schedule.poll_ms);
@@ -408,6 +462,7 @@ aw_status aw_scheduler_new(aw_worker_ctx *ctx, aw_scheduler **out, aw_error *err
     s->pipeline.ctx = ctx;
     s->cap = (size_t)ctx->cfg->schedule.batch_size;
     s->timeouts = aw_event_timeouts_configured(ctx->cfg);
+    s->chains = ctx->cfg->n_chains > 0;
     s->items = calloc(s->cap, sizeof(*s->items));
     s->jobs = calloc(s->cap, sizeof(*s->jobs));
     s->finished = calloc(s->cap, sizeof(*s->finished));

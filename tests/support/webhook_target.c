@@ -21,6 +21,7 @@
  * action id is listed in --fail-ids-file (one id per line; the file is read
  * again for every request, so a test may change it while the target runs; a
  * missing file lists nothing): those get --fail-status (default 500).
+ * A 2xx answer's body is {"ok":true,"id":<action_id>}.
  * --delay-ms waits before answering (cut short at shutdown): D ms, or with
  * MIN-MAX a delay drawn uniformly in [MIN, MAX] per request (a fixed-seed
  * generator), so the answers of calls made together spread out.
@@ -381,10 +382,17 @@ static enum MHD_Result handle_hook(target *t, struct MHD_Connection *c, const ch
     pthread_mutex_unlock(&t->mu);
 
     char body[96];
-    if (status >= 200 && status <= 299)
-        snprintf(body, sizeof(body), "{\"ok\":true}");
-    else
-        snprintf(body, sizeof(body), "{\"error\":\"injected failure\",\"status\":%d}", status);
+    if (status >= 200 && status <= 299) {
+        /* The id answered back: a result later calls can use (chain steps'
+         * templates, tests/integration/rules_chain_body.sh). */
+        json_t *ok = json_pack("{s:b, s:s}", "ok", 1, "id", id);
+        char *text = ok ? json_dumps(ok, JSON_COMPACT) : NULL;
+        json_decref(ok);
+        enum MHD_Result ret = respond(c, (unsigned)status, text ? text : "{\"ok\":true}");
+        free(text);
+        return ret;
+    }
+    snprintf(body, sizeof(body), "{\"error\":\"injected failure\",\"status\":%d}", status);
     return respond(c, (unsigned)status, body);
 }
 

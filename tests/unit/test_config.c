@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "common/aw_chain_template.h"
 #include "common/aw_template.h"
 #include "config/config.h"
 
@@ -212,6 +213,17 @@ static const char shape_conf[] =
          "  transitions = ( { from = [\"open\"]; to = \"acked\"; on = \"ack\"; } ); } );\n"
 
 #define BASE "kafka = { brokers = \"b:9092\"; group_id = \"g\"; topics = [ \"t\" ]; };\n"
+
+/* A chain of three log steps: b continues with c after a failure, a skips b
+ * after a success; c reads a's result and the trigger. */
+#define ORDER_CHAIN                                                                       \
+    "chains = ( { name = \"order\"; retention_s = 3600; steps = (\n"                        \
+    "  { name = \"a\"; provider = \"log\"; action_type = \"x\"; on_success = \"c\"; },\n"   \
+    "  { name = \"b\"; provider = \"log\"; action_type = \"y\"; max_attempts = 3;\n"        \
+    "    on_failure = \"c\"; },\n"                                                          \
+    "  { name = \"c\"; provider = \"log\"; action_type = \"z\";\n"                          \
+    "    payload = \"{\\\"r\\\": {{steps.a.result.id}}, \\\"o\\\": {{action.payload.o}}}\"; }\n"  \
+    "  ); } );\n"
 
 #define INCIDENT_MACHINE                                                                  \
     "state_machines = ( { name = \"inc\"; fingerprint = \"{tenant}:{payload.alert_id}\";\n"    \
@@ -604,7 +616,7 @@ static const error_case error_cases[] = {
      ": kafka.dlq_topic: must not be one of kafka.topics (\"acteon.dlq\" is consumed)"},
     /* rules */
     {"rule-verdict", BASE "rules = ( { name = \"r\"; verdict = \"drop\"; } );\n",
-     ":2: rules[0].verdict: must be one of suppress, throttle, lock, state_machine "
+     ":2: rules[0].verdict: must be one of suppress, throttle, lock, state_machine, chain "
      "(got \"drop\")"},
     {"rule-no-name", BASE "rules = ( { name = \"a\"; verdict = \"suppress\"; },\n"
                           "  { verdict = \"suppress\"; } );\n",
@@ -1084,6 +1096,19 @@ static const char *const all_keys[] = {
     "state_machines[].timeouts[].after_s",
     "state_machines[].timeouts[].to",
     "state_machines[].retention_s",
+    "rules[].chain",
+    "chains",
+    "chains[].name",
+    "chains[].steps",
+    "chains[].steps[].name",
+    "chains[].steps[].provider",
+    "chains[].steps[].action_type",
+    "chains[].steps[].payload",
+    "chains[].steps[].max_attempts",
+    "chains[].steps[].on_failure",
+    "chains[].steps[].on_success",
+    "chains[].retention_s",
+    "chains[].result_max_bytes",
 };
 
 static void test_reference(void **state)
@@ -1135,6 +1160,33 @@ static void test_state_machine(void **state)
     aw_config_destroy(cfg);
 }
 
+/* A chain loads as written, its rule resolved to it, its steps' jumps
+ * resolved and templates parsed; printed, it loads the same. */
+static void test_chain(void **state)
+{
+    (void)state;
+    aw_config *cfg = load_ok(BASE "providers = ( { name = \"log\"; type = \"log\"; } );\n"
+                                  "rules = ( { name = \"orders\"; verdict = \"chain\";"
+                                  " chain = \"order\"; } );\n" ORDER_CHAIN);
+    assert_int_equal(cfg->n_chains, 1);
+    const aw_chain_config *c = &cfg->chains[0];
+    assert_ptr_equal(cfg->rules[0].chain_cfg, c);
+    assert_int_equal(c->n_steps, 3);
+    assert_int_equal(c->retention_s, 3600);
+    assert_int_equal(c->result_max_bytes, 65536);
+    assert_int_equal(c->steps[0].on_success_step, 2);  /* "c" */
+    assert_int_equal(c->steps[0].on_failure_step, -1); /* abort */
+    assert_int_equal(c->steps[1].on_success_step, 2);  /* the next */
+    assert_int_equal(c->steps[1].on_failure_step, 2);
+    assert_int_equal(c->steps[1].max_attempts, 3);
+    assert_int_equal(c->steps[2].on_success_step, 3);  /* the end */
+    assert_non_null(c->steps[2].payload_template);
+    assert_int_equal(c->steps[2].payload_template->n_parts, 5);
+    assert_string_equal(c->steps[0].payload, "{}");
+    assert_round_trip(cfg);
+    aw_config_destroy(cfg);
+}
+
 /* Every key appears in the printed configuration, defaults included. */
 static void test_print_lists_every_key(void **state)
 {
@@ -1146,8 +1198,10 @@ static void test_print_lists_every_key(void **state)
              "  { name = \"t\"; verdict = \"throttle\"; key = \"{tenant}\"; max_count = 1;"
              " window_s = 1; },\n"
              "  { name = \"l\"; verdict = \"lock\"; key = \"{tenant}\"; },\n"
-             "  { name = \"m\"; verdict = \"state_machine\"; machine = \"inc\"; } );\n"
-             INCIDENT_MACHINE);
+             "  { name = \"m\"; verdict = \"state_machine\"; machine = \"inc\"; },\n"
+             "  { name = \"c\"; verdict = \"chain\"; chain = \"order\"; } );\n"
+             "providers = ( { name = \"log\"; type = \"log\"; } );\n"
+             INCIDENT_MACHINE ORDER_CHAIN);
     char *out = print_to_string(cfg);
     for (size_t i = 0; i < sizeof(all_keys) / sizeof(all_keys[0]); i++) {
         const char *leaf = strrchr(all_keys[i], '.');
@@ -1238,6 +1292,7 @@ int main(void)
         cmocka_unit_test_teardown(test_round_trip_rules, env_teardown),
         cmocka_unit_test(test_reference),
         cmocka_unit_test_teardown(test_state_machine, env_teardown),
+        cmocka_unit_test_teardown(test_chain, env_teardown),
         cmocka_unit_test_teardown(test_backend_batch_default, env_teardown),
         cmocka_unit_test_teardown(test_print_lists_every_key, env_teardown),
     };

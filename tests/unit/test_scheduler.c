@@ -8,7 +8,10 @@
  * elsewhere is released, not run; a throttle with on_limit = "delay" puts
  * the action over its limit off to the next window through the same index
  * (again when that window is full too, without a second reply), and it runs
- * once then. No Kafka and no producer: audit is off,
+ * once then. Chains (docs/rules.md, "chain"): a trigger answers
+ * chain_started, rounds run the steps one by one (retries, on_failure,
+ * abort), a step found done is not called again, the end is recorded
+ * once; templates and config errors. No Kafka and no producer: audit is off,
  * so a finished job comes straight back. Every wait is bounded. */
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -20,7 +23,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <jansson.h>
+
+#include "common/aw_chain_template.h"
 #include "common/aw_clock.h"
+#include "worker/chain_state.h"
 #include "worker/event_state.h"
 #include "worker/pipeline.h"
 #include "worker/rules.h"
@@ -36,6 +43,7 @@ typedef struct seen {
     char record_id[320];
     aw_outcome outcome;
     char details[512];
+    char chain_id[40]; /* "" when none */
 } seen;
 
 typedef struct fixture {
@@ -56,12 +64,12 @@ typedef struct fixture {
     atomic_bool holding;     /* ... and one does now */
 } fixture;
 
-static const char *CONFIG =
-    "kafka = { brokers = \"b:9092\"; group_id = \"g\"; topics = [ \"" TOPIC "\" ]; };\n"
-    "state = { backend = \"memory\"; };\n"
-    "audit = { enabled = false; };\n"
+#define CONFIG_BASE                                                                          \
+    "kafka = { brokers = \"b:9092\"; group_id = \"g\"; topics = [ \"" TOPIC "\" ]; };\n"         \
+    "state = { backend = \"memory\"; };\n"                                                       \
+    "audit = { enabled = false; };\n"                                                          \
     "dedup = { busy_retry_ms = 5; };\n"
-    "providers = ( { name = \"noop\"; type = \"noop\"; } );\n";
+static const char *CONFIG = CONFIG_BASE "providers = ( { name = \"noop\"; type = \"noop\"; } );\n";
 
 static void on_outcome(void *ud, const aw_audit_record *r)
 {
@@ -72,6 +80,7 @@ static void on_outcome(void *ud, const aw_audit_record *r)
     snprintf(s->record_id, sizeof(s->record_id), "%s", r->record_id);
     s->outcome = r->outcome;
     snprintf(s->details, sizeof(s->details), "%s", r->details ? r->details : "");
+    snprintf(s->chain_id, sizeof(s->chain_id), "%s", r->chain_id ? r->chain_id : "");
     atomic_store(&fx->published, fx->n_outcomes);
     if (r->outcome != AW_OUTCOME_EXECUTED || !atomic_load(&fx->hold))
         return;
@@ -81,13 +90,13 @@ static void on_outcome(void *ud, const aw_audit_record *r)
         aw_sleep_ms(5);
 }
 
-/* CONFIG and then `extra` (more settings, "" for none). */
-static void setup_with(fixture *fx, const char *extra)
+/* base and then `extra` (more settings, "" for none). */
+static void setup_from(fixture *fx, const char *base, const char *extra)
 {
     memset(fx, 0, sizeof(*fx));
     aw_error err = {0};
-    char text[2048];
-    snprintf(text, sizeof(text), "%s%s", CONFIG, extra);
+    char text[4096];
+    snprintf(text, sizeof(text), "%s%s", base, extra);
     if (aw_config_load_string(text, &fx->cfg, &err) != AW_OK)
         fail_msg("config: %s", err.msg);
     char errstr[256];
@@ -101,6 +110,11 @@ static void setup_with(fixture *fx, const char *extra)
     fx->ctx.on_outcome = on_outcome;
     fx->ctx.on_outcome_ud = fx;
     worker_ctx_open(&fx->ctx, "memory", 1, &fx->p, &fx->peer);
+}
+
+static void setup_with(fixture *fx, const char *extra)
+{
+    setup_from(fx, CONFIG, extra);
 }
 
 static void setup(fixture *fx)
@@ -913,6 +927,274 @@ static void test_value_format(void **state)
     aw_buf_free(&v);
 }
 
+/* ---- chains (docs/rules.md, "chain") -------------------------------------- */
+
+/* A chain of three steps: a (noop; on_success a_on_success), b (a webhook
+ * nobody answers: failed, run twice, then on_failure) and c (reads b's
+ * outcome and the trigger's payload). on_failure of b is "c" or "abort". */
+static void setup_chain_with(fixture *fx, const char *b_on_failure, const char *a_on_success)
+{
+    char extra[1200];
+    snprintf(extra, sizeof(extra),
+             "providers = ( { name = \"noop\"; type = \"noop\"; },\n"
+             "  { name = \"dead\"; type = \"webhook\"; url = \"http://127.0.0.1:9/\";\n"
+             "    max_attempts = 1; timeout_ms = 2000; } );\n"
+             "rules = ( { name = \"orders\"; verdict = \"chain\"; chain = \"order\"; } );\n"
+             "chains = ( { name = \"order\"; steps = (\n"
+             "  { name = \"a\"; provider = \"noop\"; action_type = \"reserve\";\n"
+             "    on_success = \"%s\"; payload = \"{\\\"k\\\": {{action.payload.k}}}\"; },\n"
+             "  { name = \"b\"; provider = \"dead\"; action_type = \"charge\"; max_attempts = 2;\n"
+             "    on_failure = \"%s\"; },\n"
+             "  { name = \"c\"; provider = \"noop\"; action_type = \"notify\";\n"
+             "    payload = \"{\\\"b\\\": {{steps.b.outcome}}, \\\"a\\\": {{steps.a.result}}}\"; } ); } );\n",
+             a_on_success, b_on_failure);
+    setup_from(fx, CONFIG_BASE, extra);
+}
+
+static void setup_chain(fixture *fx, const char *b_on_failure)
+{
+    setup_chain_with(fx, b_on_failure, "");
+}
+
+/* Run rounds until one takes nothing (at most 10). */
+static int rounds_until_idle(aw_scheduler *s)
+{
+    int n = 0;
+    while (n < 10 && aw_scheduler_round(s, aw_time_now_ms() + 1000) > 0)
+        n++;
+    return n;
+}
+
+static json_t *chain_doc(fixture *fx, const char *id)
+{
+    json_t *doc = NULL;
+    uint64_t version;
+    aw_error err;
+    assert_int_equal(aw_chain_read(fx->peer, "order", id, &doc, &version, &err), AW_OK);
+    return doc;
+}
+
+static void test_chain_runs_steps(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_chain(&fx, "c");
+    run(&fx, make_job(&fx, 1, "o1", 0));
+    assert_int_equal(fx.outcomes[0].outcome, AW_OUTCOME_CHAIN_STARTED);
+    json_t *d = json_loads(fx.outcomes[0].details, 0, NULL);
+    char id[AW_CHAIN_ID_LEN + 1];
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(json_object_get(d, "chain"), "id")));
+    json_decref(d);
+    assert_int_equal(strlen(id), AW_CHAIN_ID_LEN);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.chains_started), 1);
+
+    aw_error err;
+    aw_scheduler *s;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    /* a, b, b again, c, the end: one round each, then nothing */
+    assert_int_equal(rounds_until_idle(s), 5);
+    assert_int_equal(fx.n_outcomes, 6);
+    char want[128];
+    const char *runs[] = {"a", "b", "b#2", "c", "end"};
+    aw_outcome outs[] = {AW_OUTCOME_EXECUTED, AW_OUTCOME_FAILED, AW_OUTCOME_FAILED,
+                         AW_OUTCOME_EXECUTED, AW_OUTCOME_CHAIN_COMPLETED};
+    assert_string_equal(fx.outcomes[0].chain_id, id); /* the trigger's record too */
+    for (int k = 0; k < 5; k++) {
+        snprintf(want, sizeof(want), "chain:%s:%s", id, runs[k]);
+        assert_string_equal(fx.outcomes[k + 1].record_id, want);
+        assert_int_equal(fx.outcomes[k + 1].outcome, outs[k]);
+        assert_string_equal(fx.outcomes[k + 1].chain_id, id);
+    }
+    /* the step result is in the step's details (noop: no body, null) */
+    assert_non_null(strstr(fx.outcomes[1].details, "\"result\":null"));
+    snprintf(want, sizeof(want),
+             "{\"chain\":{\"id\":\"%s\",\"name\":\"order\",\"status\":\"completed\"},\"steps\":"
+             "[{\"step\":\"a\",\"attempt\":1,\"outcome\":\"executed\"},",
+             id);
+    assert_memory_equal(fx.outcomes[5].details, want, strlen(want));
+    json_t *doc = chain_doc(&fx, id);
+    assert_string_equal(json_string_value(json_object_get(doc, "status")), "completed");
+    assert_int_equal(json_array_size(json_object_get(doc, "steps")), 4);
+    json_decref(doc);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.chain_steps), 4);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.chains_completed), 1);
+
+    /* the trigger again: answered from its done record, no second chain */
+    run(&fx, make_job(&fx, 1, "o1", 0));
+    assert_int_equal(fx.outcomes[6].outcome, AW_OUTCOME_CHAIN_STARTED);
+    assert_int_equal(rounds_until_idle(s), 0);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.chains_started), 1);
+    aw_scheduler_stop(s);
+    teardown(&fx);
+}
+
+static void test_chain_aborts(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_chain(&fx, "abort");
+    run(&fx, make_job(&fx, 1, "o1", 0));
+    aw_error err;
+    aw_scheduler *s;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    /* a, b, b again, the end: c never runs */
+    assert_int_equal(rounds_until_idle(s), 4);
+    assert_int_equal(fx.n_outcomes, 5);
+    assert_int_equal(fx.outcomes[4].outcome, AW_OUTCOME_CHAIN_FAILED);
+    assert_non_null(strstr(fx.outcomes[4].details, "\"status\":\"failed\""));
+    assert_null(strstr(fx.outcomes[4].details, "\"step\":\"c\""));
+    assert_int_equal(atomic_load(&fx.ctx.metrics.chains_failed), 1);
+    aw_scheduler_stop(s);
+    teardown(&fx);
+}
+
+/* A step found done by its claim (an earlier holder crashed after the call)
+ * is not called again: its outcome and result come from the done record. */
+static void test_chain_step_done_elsewhere(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_chain(&fx, "c");
+    run(&fx, make_job(&fx, 1, "o1", 0));
+    aw_error err;
+    aw_scheduler *s;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_round(s, aw_time_now_ms() + 1000), 1); /* a */
+    /* Forget that a was booked: the record back to "a, run 1" as a crash
+     * between a's done record and its booking would leave it. */
+    json_t *d = json_loads(fx.outcomes[0].details, 0, NULL);
+    const char *id = json_string_value(json_object_get(json_object_get(d, "chain"), "id"));
+    json_t *doc = NULL;
+    uint64_t version;
+    assert_int_equal(aw_chain_read(fx.peer, "order", id, &doc, &version, &err), AW_OK);
+    json_array_clear(json_object_get(doc, "steps"));
+    json_object_set_new(doc, "next", json_integer(0));
+    assert_int_equal(aw_chain_write(fx.peer, &fx.cfg->chains[0], id, doc, version, &err), AW_OK);
+    json_decref(doc);
+    assert_int_equal(aw_scheduler_round(s, aw_time_now_ms() + 1000), 1); /* a again */
+    assert_int_equal(fx.outcomes[2].outcome, AW_OUTCOME_EXECUTED);
+    assert_non_null(strstr(fx.outcomes[2].details, "\"redelivered\":true"));
+    assert_non_null(strstr(fx.outcomes[2].details, "\"result\":null"));
+    assert_int_equal(rounds_until_idle(s), 4); /* b, b, c, end */
+    assert_int_equal(fx.outcomes[fx.n_outcomes - 1].outcome, AW_OUTCOME_CHAIN_COMPLETED);
+    json_decref(d);
+    aw_scheduler_stop(s);
+    teardown(&fx);
+}
+
+/* on_success names a later step: b is skipped; c then reads b's outcome,
+ * which is missing: c fails without a call and, its on_failure abort, the
+ * chain fails. "end" ends the chain after a. */
+static void test_chain_on_success(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_chain_with(&fx, "abort", "c");
+    run(&fx, make_job(&fx, 1, "o1", 0));
+    aw_error err;
+    aw_scheduler *s;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    /* a; c not run (template): booked without a job; the end */
+    assert_int_equal(rounds_until_idle(s), 3);
+    assert_int_equal(fx.n_outcomes, 3);
+    assert_int_equal(fx.outcomes[2].outcome, AW_OUTCOME_CHAIN_FAILED);
+    assert_non_null(strstr(fx.outcomes[2].details,
+                           "\"steps\":[{\"step\":\"a\",\"attempt\":1,\"outcome\":\"executed\"},"
+                           "{\"step\":\"c\",\"attempt\":1,\"outcome\":\"failed\"}]"));
+    aw_scheduler_stop(s);
+    teardown(&fx);
+
+    setup_chain_with(&fx, "abort", "end");
+    run(&fx, make_job(&fx, 1, "o1", 0));
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(rounds_until_idle(s), 2); /* a, the end */
+    assert_int_equal(fx.outcomes[2].outcome, AW_OUTCOME_CHAIN_COMPLETED);
+    aw_scheduler_stop(s);
+    teardown(&fx);
+}
+
+static void test_chain_template(void **state)
+{
+    (void)state;
+    aw_chain_template *t = NULL;
+    aw_error err;
+    const char *bad[] = {"", "{\"a\": {{action.id}", "{{ nope.x }}", "{{action}}",
+                         "{{steps.a}}", "{{steps.a.other}}", "{{action..id}}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (aw_chain_template_parse(bad[i], &t, &err) == AW_OK)
+            fail_msg("accepted \"%s\"", bad[i]);
+        assert_null(t);
+    }
+    json_t *scope = json_pack("{s:{s:s, s:{s:i, s:[s]}}, s:{s:{s:s, s:{s:s}}}}", "action", "id",
+                              "x1", "payload", "n", 7, "list", "l0", "steps", "a", "outcome",
+                              "executed", "result", "ref", "r-1");
+    assert_int_equal(aw_chain_template_parse("{\"id\": {{ action.id }}, \"n\": {{action.payload.n}}, "
+                                             "\"l\": {{action.payload.list.0}}, \"ref\": "
+                                             "{{steps.a.result.ref}}, \"a\": {{steps.a.result}}}",
+                                             &t, &err),
+                     AW_OK);
+    aw_buf out = {0};
+    char why[256];
+    assert_int_equal(aw_chain_template_render(t, scope, &out, why, sizeof(why)), 0);
+    assert_string_equal(out.data, "{\"id\": \"x1\", \"n\": 7, \"l\": \"l0\", \"ref\": \"r-1\", "
+                                  "\"a\": {\"ref\":\"r-1\"}}");
+    aw_chain_template_free(t);
+    /* a value missing, and a text that is not an object */
+    assert_int_equal(aw_chain_template_parse("{\"x\": {{steps.b.result.ref}}}", &t, &err), AW_OK);
+    aw_buf_reset(&out);
+    assert_int_equal(aw_chain_template_render(t, scope, &out, why, sizeof(why)), -1);
+    assert_non_null(strstr(why, "steps.b.result.ref"));
+    aw_chain_template_free(t);
+    assert_int_equal(aw_chain_template_parse("[{{action.id}}]", &t, &err), AW_OK);
+    aw_buf_reset(&out);
+    assert_int_equal(aw_chain_template_render(t, scope, &out, why, sizeof(why)), -1);
+    aw_chain_template_free(t);
+    aw_buf_free(&out);
+    json_decref(scope);
+}
+
+/* Config errors name the key; ClickHouse state is refused naming the rule. */
+static void test_chain_config(void **state)
+{
+    (void)state;
+    const char *bad[][2] = {
+        {"chains = ( { name = \"c\"; steps = ( { name = \"a\"; provider = \"noop\"; "
+         "action_type = \"x\"; payload = \"{{steps.b.result}}\"; }, { name = \"b\"; "
+         "provider = \"noop\"; action_type = \"x\"; } ); } );",
+         "chains[0].steps[0].payload"},
+        {"chains = ( { name = \"c\"; steps = ( { name = \"a\"; provider = \"noop\"; "
+         "action_type = \"x\"; on_failure = \"a\"; } ); } );",
+         "chains[0].steps[0].on_failure"},
+        {"chains = ( { name = \"c\"; steps = ( { name = \"a\"; provider = \"nope\"; "
+         "action_type = \"x\"; } ); } );",
+         "chains[0].steps[0].provider"},
+        {"rules = ( { name = \"r\"; verdict = \"chain\"; chain = \"zz\"; } );", "rules[0].chain"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[2048];
+        snprintf(text, sizeof(text), "%s%s\n", CONFIG, bad[i][0]);
+        aw_config *cfg = NULL;
+        aw_error err;
+        if (aw_config_load_string(text, &cfg, &err) == AW_OK)
+            fail_msg("accepted %s", bad[i][0]);
+        if (!strstr(err.msg, bad[i][1]))
+            fail_msg("\"%s\" does not name %s", err.msg, bad[i][1]);
+    }
+    /* No atomic state (ClickHouse's best effort) or no scheduler
+     * (transactional replies): refused naming the rule. */
+    fixture fx;
+    setup_chain(&fx, "abort");
+    aw_error err;
+    assert_int_equal(aw_rules_check_backend(fx.cfg, true, &err), AW_CONFIG);
+    assert_non_null(strstr(err.msg, "rules[0] (\"orders\").verdict: \"chain\""));
+    assert_int_equal(aw_rules_check_backend(fx.cfg, false, &err), AW_OK);
+    fx.cfg->kafka.transactional_replies = true;
+    assert_int_equal(aw_rules_check_backend(fx.cfg, false, &err), AW_CONFIG);
+    assert_non_null(strstr(err.msg, "transactional_replies"));
+    fx.cfg->kafka.transactional_replies = false;
+    teardown(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -934,6 +1216,12 @@ int main(void)
         cmocka_unit_test(test_delay_needs_scheduling),
         cmocka_unit_test(test_state_machine_needs),
         cmocka_unit_test(test_event_timeout),
+        cmocka_unit_test(test_chain_runs_steps),
+        cmocka_unit_test(test_chain_aborts),
+        cmocka_unit_test(test_chain_step_done_elsewhere),
+        cmocka_unit_test(test_chain_on_success),
+        cmocka_unit_test(test_chain_template),
+        cmocka_unit_test(test_chain_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

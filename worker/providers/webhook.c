@@ -35,6 +35,7 @@
 #include <strings.h>
 
 #include "backends/http/http.h"
+#include "common/aw_buf.h"
 #include "common/aw_clock.h"
 #include "common/aw_log.h"
 
@@ -69,6 +70,8 @@ typedef struct webhook_slot {
     char errbuf[CURL_ERROR_SIZE];
     char resp[WEBHOOK_RESP_KEEP + 1]; /* first bytes of the answer body */
     size_t resp_len;
+    aw_buf *answer;                  /* the call's answer buffer, NULL = none */
+    size_t answer_max;
 } webhook_slot;
 
 typedef struct webhook_session {
@@ -160,6 +163,12 @@ static size_t webhook_on_body(char *data, size_t size, size_t nmemb, void *ud)
     memcpy(sl->resp + sl->resp_len, data, take);
     sl->resp_len += take;
     sl->resp[sl->resp_len] = '\0';
+    /* A chain step's result (provider.h: answer): cut at answer_max; out
+     * of memory keeps what fitted. */
+    if (sl->answer && sl->answer->len < sl->answer_max) {
+        size_t keep = sl->answer_max - sl->answer->len;
+        (void)aw_buf_append(sl->answer, data, n < keep ? n : keep);
+    }
     return n; /* everything "consumed": a short count would abort the transfer */
 }
 
@@ -423,6 +432,10 @@ static bool start_call(webhook_session *s, const aw_provider_call *call, size_t 
     sl->resp_len = 0;
     sl->resp[0] = '\0';
     sl->errbuf[0] = '\0';
+    sl->answer = call->answer;
+    sl->answer_max = call->answer_max;
+    if (sl->answer)
+        aw_buf_reset(sl->answer);
     sl->call = index;
     sl->headers = headers;
     curl_easy_setopt(sl->curl, CURLOPT_HTTPHEADER, headers);

@@ -11,6 +11,8 @@ static const char *const names[AW_OUTCOME_COUNT] = {
     [AW_OUTCOME_THROTTLED] = "throttled",
     [AW_OUTCOME_SCHEDULED] = "scheduled",
     [AW_OUTCOME_STATE_CHANGED] = "state_changed",
+    [AW_OUTCOME_GROUPED] = "grouped",
+    [AW_OUTCOME_GROUP_FLUSHED] = "group_flushed",
 };
 
 const char *aw_outcome_name(aw_outcome o)

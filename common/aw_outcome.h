@@ -1,6 +1,7 @@
 /* The terminal outcomes of a consumed message (docs/design.md section 1;
  * suppressed and throttled: docs/rules.md; scheduled: docs/scheduling.md;
- * state_changed: docs/rules.md, "state_machine"). */
+ * state_changed: docs/rules.md, "state_machine"; grouped, group_flushed:
+ * docs/rules.md, "group"). */
 #ifndef AW_OUTCOME_H
 #define AW_OUTCOME_H
 
@@ -18,11 +19,14 @@ typedef enum aw_outcome {
                               one outcome a second (final) outcome follows */
     AW_OUTCOME_STATE_CHANGED, /* a state_machine rule moved an event from one
                                  state to another (docs/rules.md) */
+    AW_OUTCOME_GROUPED,       /* a group rule added the action to a group, which
+                                 executes later as one call (docs/rules.md) */
+    AW_OUTCOME_GROUP_FLUSHED, /* a group's one call executed (docs/rules.md) */
     AW_OUTCOME_COUNT
 } aw_outcome;
 
 /* "executed", "failed", "deduplicated", "rejected", "suppressed", "throttled",
- * "scheduled", "state_changed".
+ * "scheduled", "state_changed", "grouped", "group_flushed".
  * Never NULL. */
 const char *aw_outcome_name(aw_outcome o);
 /* Return true and set *out when s names an outcome. */

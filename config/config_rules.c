@@ -39,6 +39,9 @@ aw_status aw_config_compile_rules(aw_config *cfg, aw_error *err)
                                     cfg->source, i, r->machine);
             text = r->machine_cfg->fingerprint;
             what = "machine's fingerprint";
+        } else if (strcmp(r->verdict, "group") == 0) {
+            text = r->group_by;
+            what = "group_by";
         }
         if (r->key_template || text[0] == '\0')
             continue;

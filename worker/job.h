@@ -54,6 +54,10 @@ typedef struct aw_job {
     char *record_id;           /* owned; NULL: "<topic>:<partition>:<offset>" */
     char *preset_details;      /* owned; NULL: the pipeline decides */
     aw_outcome preset_outcome;
+    /* A group's flush (worker/group_flush.h): the grouped call, claimed and
+     * executed like any action but judged by no rule (its members were). */
+    const struct aw_rule_config *group_rule; /* the group rule, or NULL */
+    char *group_details;       /* owned: {"id","size","members":[ids]} */
     struct aw_job_queue *home; /* NULL: the runtime's completion queue */
     uint32_t generation;       /* assignment generation of its partition */
     unsigned lost_epoch;       /* the context's lost_epoch when it was polled */

@@ -278,7 +278,9 @@ static void rule_counters(aw_buf *o, const aw_metrics *m)
                     {"waited", atomic_load(&r->waited)},
                     {"timed_out", atomic_load(&r->timed_out)},
                     {"state_changed", atomic_load(&r->moved)},
-                    {"state_refused", atomic_load(&r->refused)}};
+                    {"state_refused", atomic_load(&r->refused)},
+                    {"grouped", atomic_load(&r->grouped)},
+                    {"group_opened", atomic_load(&r->groups_opened)}};
         for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
             aw_buf_puts(o, "acteon_rule_verdicts_total{rule=\"");
             label_value(o, r->name);
@@ -352,6 +354,11 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
                   atomic_load(&m->event_timeouts_fired));
     aw_buf_printf(o, "acteon_event_timeouts_total{result=\"moved_on\"} %lu\n",
                   atomic_load(&m->event_timeouts_moved_on));
+    counter(o, "acteon_groups_closed_total",
+            "Groups of group rules closed by this replica's scheduler, their one call "
+            "following (docs/rules.md); open groups = the sum over replicas of "
+            "acteon_rule_verdicts_total{verdict=\"group_opened\"} minus this summed.",
+            atomic_load(&m->groups_closed));
     counter(o, "acteon_rebalances_total", "Partition assignment changes.",
             atomic_load(&m->rebalances));
     gauge(o, "acteon_assigned_partitions", "Partitions currently assigned.",
@@ -384,6 +391,10 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
               "State machine rules' moves of an event (read, compare-and-swap, again after a "
               "lost race).",
               &m->event_move_ms);
+    histogram(o, "acteon_group_join_seconds",
+              "Group rules' joins of a member (reads, marker, compare-and-swap, again after a "
+              "lost race).",
+              &m->group_join_ms);
     histogram(o, "acteon_due_put_seconds",
               "State due_put round trips (scheduling actions with a future not_before).",
               &m->due_put_ms);

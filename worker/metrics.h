@@ -54,6 +54,8 @@ typedef struct aw_rule_counters {
     atomic_ulong timed_out;   /* lock: waited longer than max_wait_ms */
     atomic_ulong moved;       /* state_machine: the transition made, executed */
     atomic_ulong refused;     /* state_machine: no transition, suppressed */
+    atomic_ulong grouped;     /* group: joined a group (its members) */
+    atomic_ulong groups_opened; /* group: of those, the first of a new group */
 } aw_rule_counters;
 
 /* The moves of one state machine's events (docs/rules.md, "state_machine"),
@@ -113,6 +115,9 @@ typedef struct aw_metrics {
     /* State machines' timeouts (docs/rules.md), among those due items: */
     atomic_ulong event_timeouts_fired;    /* moved their event (recorded) */
     atomic_ulong event_timeouts_moved_on; /* found the event moved on: nothing */
+    /* Group rules' flushes (docs/rules.md, "group"), among those due items: */
+    atomic_ulong groups_closed;           /* a group closed by this replica's
+                                             flush (its one call follows) */
     atomic_ulong rebalances;
     atomic_long assigned_partitions;
     atomic_int paused;
@@ -122,6 +127,8 @@ typedef struct aw_metrics {
     aw_histogram throttle_ms;   /* throttle counter increments (rules) */
     aw_histogram lock_ms;       /* lock rules' lock_acquire round trips */
     aw_histogram event_move_ms; /* state_machine rules' moves (reads and
+                                   compare-and-swaps, races included) */
+    aw_histogram group_join_ms; /* group rules' joins (reads, marker and
                                    compare-and-swaps, races included) */
     aw_histogram due_put_ms;    /* due_put round trips (scheduling) */
     aw_histogram due_take_ms;   /* due_take round trips (the scheduler) */

@@ -105,6 +105,8 @@ static void prepare(batch *b, aw_job **jobs)
             else if (it->job->action.not_before_ms > now && !it->job->scheduled)
                 /* Rules judge it when it runs, not now. */
                 aw_pipeline_schedule_prepare(b, it, now);
+            else if (it->job->group_rule) /* a group's call: its members were judged */
+                it->applied = it->job->group_rule;
             else if (b->ctx->cfg->n_rules) /* the one check when no rules */
                 aw_pipeline_rules_prepare(b, it);
         }
@@ -314,7 +316,8 @@ size_t aw_pipeline_run(aw_pipeline *p, aw_job **jobs, size_t n, aw_job **finishe
     prepare(&b, jobs);
     bool ok = (!b.n_schedule || aw_pipeline_schedule(&b)) && claim(&b) &&
               (!b.n_throttle || aw_pipeline_throttle(&b)) && (!b.n_lock || aw_pipeline_lock(&b)) &&
-              (!b.n_machine || aw_pipeline_machine(&b)) && aw_pipeline_execute(&b);
+              (!b.n_machine || aw_pipeline_machine(&b)) && (!b.n_group || aw_pipeline_group(&b)) &&
+              aw_pipeline_execute(&b);
     aw_lease_keeper_remove_batch(p->ctx->keeper, b.leases.first, b.leases.n);
     /* Locks still held here belong to items that did not get as far as a
      * done record (a backend failure, a hard stop): give them back. */

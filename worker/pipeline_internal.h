@@ -10,6 +10,8 @@
  *                       claim, the provider executed only if allowed
  *   pipeline_schedule.c scheduled actions: a future not_before is put in
  *                       the due index (outcome `scheduled`) before the claim
+ *   pipeline_group.c    group rules: the member joins its group after the
+ *                       claim (outcome `grouped`, no provider call)
  *
  * Threads: everything here runs on the worker thread that owns the
  * pipeline; a batch and its items live in the pipeline's scratch for one
@@ -63,6 +65,8 @@ typedef struct item {
     struct aw_event_move *move;     /* the transition made (in the scratch), NULL
                                        until pipeline_machine.c made or found it */
     bool move_retried;              /* the move was an earlier attempt's */
+    const aw_rule_config *group;    /* the group rule that matched, or NULL */
+    const char *group_key;          /* its rendered group_by (in the scratch) */
 } item;
 
 /* The leases taken by one batch, registered with the lease keeper as one
@@ -97,6 +101,7 @@ typedef struct batch {
     size_t n_throttle;         /* items with a throttle rule (rules configured) */
     size_t n_lock;             /* items with a lock rule (rules configured) */
     size_t n_machine;          /* items with a state_machine rule */
+    size_t n_group;            /* items with a group rule */
     size_t n_schedule;         /* items to put in the due index */
     size_t n_delay;            /* of the throttled, those to put off */
     bool submit_failed;        /* a submission failed: leave the rest to the
@@ -164,6 +169,11 @@ aw_state_key aw_pipeline_lock_key(const item *it);
  * good. And the move's part of an executed item's outcome. */
 bool aw_pipeline_machine(batch *b);
 void aw_pipeline_machine_executed(item *it, bool ok);
+/* Group rules (pipeline_group.c), used only for items with a group rule:
+ * after the claim, each acquired item joins its group (outcome grouped,
+ * with a done record; nothing executes); false when the state backend
+ * failed for good. */
+bool aw_pipeline_group(batch *b);
 /* Scheduled actions (pipeline_schedule.c): at prepare, whether a valid
  * item is to be scheduled (set it->schedule, or reject it when scheduling
  * is unavailable); then put every such item in the due index, each

@@ -99,6 +99,10 @@ static void prepare_keyed(batch *b, item *it, const aw_rule_config *r, aw_rule_s
                 it->machine = r;
                 it->fingerprint = copy;
                 b->n_machine++;
+            } else if (strcmp(r->verdict, "group") == 0) {
+                it->group = r;
+                it->group_key = copy;
+                b->n_group++;
             } else {
                 it->throttle = r;
                 it->throttle_key = copy;
@@ -115,7 +119,7 @@ void aw_pipeline_rules_prepare(batch *b, item *it)
     const aw_rule_config *r = aw_rules_match(b->ctx->cfg, &it->job->action, &sc);
     if (r && strcmp(r->verdict, "suppress") == 0)
         suppress(b, it, r);
-    else if (r) /* throttle, lock or state_machine: the others config check lets through */
+    else if (r) /* throttle, lock, state_machine or group: the others config check lets through */
         prepare_keyed(b, it, r, &sc);
     aw_rule_scope_clear(&sc);
 }

@@ -181,6 +181,14 @@ aw_status aw_rules_check_backend(const aw_config *cfg, bool best_effort, aw_erro
                                 "rules[%zu] (\"%s\").machine: state machine \"%s\" has timeouts, "
                                 "which need the due index and its scheduler, not available: %s",
                                 i, r->name, r->machine_cfg->name, no_schedule);
+        bool group = strcmp(r->verdict, "group") == 0;
+        if (group && (best_effort || no_schedule))
+            return aw_error_set(err, AW_CONFIG,
+                                "rules[%zu] (\"%s\").verdict: \"group\" needs an atomic state "
+                                "backend with the due index and its scheduler: %s",
+                                i, r->name,
+                                best_effort ? "the state backend is eventually consistent"
+                                            : no_schedule);
         if (no_schedule && aw_rules_delays(r))
             return aw_error_set(err, AW_CONFIG,
                                 "rules[%zu].on_limit: \"delay\" schedules the action, and "

@@ -22,6 +22,7 @@
 
 #include "common/aw_clock.h"
 #include "worker/event_state.h"
+#include "worker/group_state.h"
 #include "worker/pipeline.h"
 #include "worker/rules.h"
 #include "worker/schedule_item.h"
@@ -882,6 +883,88 @@ static void test_event_timeout(void **state)
     teardown(&fx);
 }
 
+/* A group rule needs an atomic backend with the due index (refused on
+ * ClickHouse, naming the rule) and the scheduler (refused with
+ * transactional replies). */
+static void test_group_needs(void **state)
+{
+    (void)state;
+    static const char rule[] =
+        "rules = ( { name = \"grp\"; verdict = \"group\"; group_by = \"{tenant}\"; } );\n";
+    aw_error err = {0};
+    assert_int_equal(check_backend("", "backend = \"memory\";", rule, false, &err), AW_OK);
+    assert_int_equal(check_backend("", CLICKHOUSE, rule, true, &err), AW_CONFIG);
+    assert_string_equal(err.msg, "rules[0] (\"grp\").verdict: \"group\" needs an atomic state "
+                                 "backend with the due index and its scheduler: the state "
+                                 "backend is eventually consistent");
+    assert_int_equal(check_backend("transactional_replies = true;", "backend = \"memory\";",
+                                   rule, false, &err),
+                     AW_CONFIG);
+    assert_non_null(strstr(err.msg, "rules[0] (\"grp\").verdict: \"group\" needs"));
+    assert_non_null(strstr(err.msg, "transactional_replies"));
+}
+
+/* A group rule: each member answers grouped (a redelivery the same, from
+ * its done record); the scheduler's round at the window's end closes the
+ * group and runs its one call (group_flushed, the member ids in the
+ * details) and removes the item; the flush item put again (taken again
+ * after a crash) makes the same call, answered from its done record
+ * (redelivered), not executed twice. */
+static void test_group_flush(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_with(&fx, "rules = ( { name = \"grp\"; verdict = \"group\"; group_by = \"{payload.k}\";\n"
+                    "  window_ms = 60000; max_size = 5; } );\n");
+    int64_t t0 = aw_time_now_ms();
+    run(&fx, make_job(&fx, 1, "m1", 0));
+    run(&fx, make_job(&fx, 2, "m2", 0));
+    run(&fx, make_job(&fx, 1, "m1", 0)); /* redelivered */
+    assert_int_equal(fx.n_outcomes, 3);
+    assert_int_equal(fx.outcomes[0].outcome, AW_OUTCOME_GROUPED);
+    assert_int_equal(fx.outcomes[1].outcome, AW_OUTCOME_GROUPED);
+    assert_int_equal(fx.outcomes[2].outcome, AW_OUTCOME_GROUPED);
+    char gid[128], want[512];
+    long long born, flush_at;
+    assert_int_equal(sscanf(fx.outcomes[0].details,
+                            "{\"rule\":\"grp\",\"group\":{\"id\":\"grp:%lld:1:v\",\"size\":1,"
+                            "\"flush_at_ms\":%lld}}",
+                            &born, &flush_at),
+                     2);
+    assert_true(born >= t0 && flush_at == born + 60000);
+    snprintf(gid, sizeof(gid), "grp:%lld:1:v", born);
+    assert_non_null(strstr(fx.outcomes[1].details, "\"size\":2"));
+    assert_non_null(strstr(fx.outcomes[2].details, "\"redelivered\":true"));
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].grouped), 2);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].groups_opened), 1);
+
+    aw_scheduler *s;
+    aw_error err;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_round(s, flush_at - 1), 0);
+    assert_int_equal(aw_scheduler_round(s, flush_at), 1);
+    assert_int_equal(fx.n_outcomes, 4);
+    assert_int_equal(fx.outcomes[3].outcome, AW_OUTCOME_GROUP_FLUSHED);
+    snprintf(want, sizeof(want), "\"group\":{\"id\":\"%s\",\"size\":2,\"members\":[\"a-1\","
+             "\"a-2\"]}}", gid);
+    if (!strstr(fx.outcomes[3].details, want))
+        fail_msg("details %s", fx.outcomes[3].details);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.groups_closed), 1);
+    assert_int_equal(aw_scheduler_round(s, flush_at + 3600000), 0); /* removed */
+    /* taken again (as after a crash before due_done): the same call,
+     * answered from its done record */
+    aw_state_key k = {.ns = "g", .tenant = "grp", .kind = AW_GROUP_FLUSH_KIND,
+                      .id = gid + strlen("grp:")};
+    assert_int_equal(aw_state_due_put(fx.peer, &k, flush_at, "1", 1, &err), AW_OK);
+    assert_int_equal(aw_scheduler_round(s, flush_at + 1), 1);
+    assert_int_equal(fx.n_outcomes, 5);
+    assert_int_equal(fx.outcomes[4].outcome, AW_OUTCOME_GROUP_FLUSHED);
+    assert_non_null(strstr(fx.outcomes[4].details, "\"redelivered\":true"));
+    assert_int_equal(atomic_load(&fx.ctx.metrics.groups_closed), 1);
+    aw_scheduler_stop(s);
+    teardown(&fx);
+}
+
 /* The value's header: written and read back; anything else refused. */
 static void test_value_format(void **state)
 {
@@ -934,6 +1017,8 @@ int main(void)
         cmocka_unit_test(test_delay_needs_scheduling),
         cmocka_unit_test(test_state_machine_needs),
         cmocka_unit_test(test_event_timeout),
+        cmocka_unit_test(test_group_needs),
+        cmocka_unit_test(test_group_flush),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

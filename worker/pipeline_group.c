@@ -1,0 +1,98 @@
+/* Group rules in the pipeline (docs/rules.md, "group"): a member joins its
+ * group (worker/group_state.h) and executes nothing itself; the group
+ * executes later, once, as one call (worker/group_flush.h).
+ *
+ * After the claim, only for items whose claim was ACQUIRED (a DONE claim is
+ * answered from its done record: a redelivered member is never added
+ * again, nor judged again): one aw_group_join per item, in batch order,
+ * retried through lost races and outages. Joined (or found joined by an
+ * earlier attempt that crashed before its done record): outcome grouped,
+ * and a done record like an executed action's, written by the execute step
+ * after the join is durable, before the offset is committed. */
+#include <string.h>
+
+#include "common/aw_clock.h"
+#include "common/aw_log.h"
+#include "worker/group_state.h"
+#include "worker/outcome_details.h"
+#include "worker/pipeline_internal.h"
+
+typedef struct join_call {
+    aw_group_ctx ctx;
+    const char *key;
+    aw_group_member member;
+    aw_group_joined res;
+} join_call;
+
+static aw_status call_join(aw_state_session *s, void *items, size_t n, aw_error *err)
+{
+    (void)n; /* one per call */
+    join_call *c = items;
+    c->ctx.state = s;
+    aw_group_joined_clear(&c->res);
+    return aw_group_join(&c->ctx, c->key, &c->member, &c->res, err);
+}
+
+static void joined(batch *b, item *it, const aw_group_joined *res)
+{
+    const aw_rule_config *r = it->group;
+    aw_rule_counters *rc = aw_pipeline_rule_counters(b, r);
+    if (rc && !res->already) {
+        atomic_fetch_add(&rc->grouped, 1);
+        if (res->opened)
+            atomic_fetch_add(&rc->groups_opened, 1);
+    }
+    aw_buf_reset(&it->details);
+    if (aw_details_grouped(&it->details, r->name, res->group_id, res->size, res->flush_at_ms,
+                           res->already))
+        aw_buf_reset(&it->details);
+    it->outcome = AW_OUTCOME_GROUPED;
+    it->applied = r;
+    it->provider = -1;
+    it->finished = true;
+    /* The done record is written by the execute step, as for an executed
+     * item: every delivery of the identity then gets this answer. */
+    it->executed = true;
+    it->answered_us = aw_mono_now_us();
+}
+
+static bool join_one(batch *b, item *it)
+{
+    const aw_action *a = &it->job->action;
+    aw_buf identity = {0};
+    if (aw_action_identity(a, &identity)) {
+        aw_buf_free(&identity);
+        return false;
+    }
+    join_call c = {.ctx = {.rule = it->group,
+                           .pool = b->ctx->cfg->kafka.group_id,
+                           .now_ms = aw_time_now_ms()},
+                   .key = it->group_key,
+                   .member = {.action_id = a->id,
+                              .identity = identity.data,
+                              .record_id = it->job->record.record_id,
+                              .payload = a->payload,
+                              .payload_len = a->payload_len,
+                              .provider = a->provider,
+                              .action_type = a->action_type}};
+    bool ok = aw_pipeline_with_retry(b->p,
+                                     &(aw_call_site){"group join", &b->ctx->metrics.state_retries,
+                                                     &b->ctx->metrics.group_join_ms},
+                                     call_join, &c, 1);
+    if (ok)
+        joined(b, it, &c.res);
+    aw_group_joined_clear(&c.res);
+    aw_buf_free(&identity);
+    return ok;
+}
+
+bool aw_pipeline_group(batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        item *it = &b->items[i];
+        /* Acquired claims only (as for state machines). */
+        if (it->group && !it->finished && it->provider >= 0 && it->token && !join_one(b, it))
+            return false;
+    }
+    return true;
+}

@@ -67,7 +67,7 @@ static aw_job *flush_job(const aw_config *cfg, const aw_rule_config *r, const aw
 
 aw_timeout_fired aw_group_flush_fire(const aw_config *cfg, aw_state_session *s,
                                      const aw_due_item *it, int64_t now_ms, aw_metrics *metrics,
-                                     aw_job **job)
+                                     aw_job **job, int64_t *retry_at_ms)
 {
     *job = NULL;
     const aw_rule_config *r = group_rule(cfg, it->tenant);
@@ -88,6 +88,10 @@ aw_timeout_fired aw_group_flush_fire(const aw_config *cfg, aw_state_session *s,
     }
     if (rc != AW_OK) {
         AW_DEBUG("scheduler", "group flush %s/%s: %s", it->tenant, it->id, err.msg);
+        return AW_TIMEOUT_RETRY;
+    }
+    if (f.not_before_ms) {
+        *retry_at_ms = f.not_before_ms;
         return AW_TIMEOUT_RETRY;
     }
     if (f.closed_now)

@@ -205,16 +205,20 @@ static bool joinable(const aw_group_ctx *c, const json_t *doc, size_t entry_byte
            size < c->rule->max_size && bytes + 1 + (int64_t)entry_bytes <= c->rule->max_bytes;
 }
 
-/* A group that a member cannot join: make it full (if it is not yet) and
- * flush it now, then point the head at the next generation. */
+/* A group that a member cannot join: make it full (if it is not yet), put
+ * its flush due now (again, if it was full already: a put of a lost race
+ * may have moved the item back to the window's end since), then point the
+ * head at the next generation. */
 static aw_status move_on(const aw_group_ctx *c, const char *key, view *v, aw_error *err)
 {
     aw_status rc = AW_OK;
-    if (strcmp(str_of(v->doc, "state"), "open") == 0 && !bool_of(v->doc, "full")) {
-        json_object_set_new(v->doc, "full", json_true());
-        aw_state_key dk = group_key(c, AW_GROUP_KIND, v->doc_id);
-        if ((rc = swap_record(c, &dk, v->doc_version, v->doc, err)) != AW_OK)
-            return rc;
+    if (strcmp(str_of(v->doc, "state"), "open") == 0) {
+        if (!bool_of(v->doc, "full")) {
+            json_object_set_new(v->doc, "full", json_true());
+            aw_state_key dk = group_key(c, AW_GROUP_KIND, v->doc_id);
+            if ((rc = swap_record(c, &dk, v->doc_version, v->doc, err)) != AW_OK)
+                return rc;
+        }
         if ((rc = put_flush(c, v->doc_id, c->now_ms, err)) == AW_CONFLICT) {
             aw_error_clear(err); /* being flushed already */
             rc = AW_OK;
@@ -322,9 +326,24 @@ static aw_status add_member(const aw_group_ctx *c, const char *key, view *v,
     bool full = size >= c->rule->max_size || bytes >= c->rule->max_bytes;
     json_object_set_new(v->doc, "bytes", json_integer(bytes));
     json_object_set_new(v->doc, "full", json_boolean(full));
-    aw_status rc;
-    /* Opening: the flush first, so no crash leaves a group without one. */
-    if (opening && (rc = put_flush(c, v->doc_id, int_of(v->doc, "flush_at_ms"), err)) != AW_OK)
+    /* The flush first, so no crash leaves a group without one, nor a full
+     * one waiting for its window: due at the window's end when opening,
+     * now when full. A put whose compare-and-swap then loses the race
+     * changes nothing that matters: an item made due early finds its group
+     * open and not full, and is put back to the window's end
+     * (aw_group_close); one moved back to the window's end although full
+     * is put due now again by the next member that finds the group full
+     * (move_on). A put refused because the flush holds the item already is
+     * fine: the flush reads the group after our write or closes it before,
+     * and then our write loses. */
+    aw_status rc = AW_OK;
+    if (opening || full)
+        rc = put_flush(c, v->doc_id, full ? c->now_ms : int_of(v->doc, "flush_at_ms"), err);
+    if (rc == AW_CONFLICT && !opening) {
+        aw_error_clear(err);
+        rc = AW_OK;
+    }
+    if (rc != AW_OK)
         return rc;
     aw_state_key dk = group_key(c, AW_GROUP_KIND, v->doc_id);
     if ((rc = swap_record(c, &dk, v->doc_version, v->doc, err)) != AW_OK)
@@ -334,15 +353,7 @@ static aw_status add_member(const aw_group_ctx *c, const char *key, view *v,
     out->filled = full;
     if (!out->group_id)
         return aw_error_set(err, AW_NOMEM, "group: out of memory");
-    /* Full: flush now rather than at the window's end. A put refused
-     * because the flush holds the item already changes nothing. */
-    if (full && !opening && (rc = put_flush(c, v->doc_id, c->now_ms, err)) == AW_CONFLICT) {
-        aw_error_clear(err);
-        rc = AW_OK;
-    } else if (full && opening) {
-        rc = put_flush(c, v->doc_id, c->now_ms, err);
-    }
-    return rc;
+    return AW_OK;
 }
 
 static json_t *member_entry(const aw_group_member *m)
@@ -460,6 +471,13 @@ aw_status aw_group_close(const aw_group_ctx *c, const char *doc_id, aw_group_flu
         if (rc != AW_OK)
             return rc;
         bool closing = strcmp(str_of(doc, "state"), "open") == 0;
+        if (closing && !bool_of(doc, "full") && c->now_ms < int_of(doc, "flush_at_ms")) {
+            /* Made due early by the put of a join that lost its race:
+             * not yet. */
+            out->not_before_ms = int_of(doc, "flush_at_ms");
+            json_decref(doc);
+            return AW_OK;
+        }
         if (closing) {
             json_object_set_new(doc, "state", json_string("closed"));
             json_object_set_new(doc, "full", json_true());

@@ -28,9 +28,10 @@
  * kafka.group_id, kind AW_GROUP_FLUSH_KIND; tenant the rule, id the doc
  * id) due at flush_at_ms = opened_ms + window_ms, then creates the group:
  * no crash can leave a group without its flush. The member that makes it
- * full puts it again due now (a put refused because the item is being
- * flushed already is fine). The scheduler takes the item, closes the group
- * (aw_group_close) and runs the grouped call (worker/group_flush.h).
+ * full puts it due now, before its write, and so does a member that finds
+ * it full and still open (group_state.c says why both). The scheduler
+ * takes the item, closes the group (aw_group_close) and runs the grouped
+ * call (worker/group_flush.h).
  *
  * Pure but for the state calls: any thread, one session per thread. */
 #ifndef AW_GROUP_STATE_H
@@ -101,14 +102,18 @@ typedef struct aw_group_flush {
     int64_t size;
     int64_t gen;
     bool closed_now;   /* this call closed it (not an earlier flush attempt) */
+    int64_t not_before_ms; /* > 0: not closed, its window has not ended and it
+                              is not full (the item was made due early by a
+                              join that lost its race); nothing else is set */
 } aw_group_flush;
 
 void aw_group_flush_clear(aw_group_flush *f);
 
 /* Close the group of doc id `doc_id` (its member list becomes final) and
  * describe it; a group closed before (a flush retried after a crash, or
- * taken again after a lost lease) is described as it is. AW_NOT_FOUND when
- * it has no record (expired). */
+ * taken again after a lost lease) is described as it is; an open group
+ * neither full nor at its window's end is left open (out->not_before_ms
+ * says until when). AW_NOT_FOUND when it has no record (expired). */
 aw_status aw_group_close(const aw_group_ctx *c, const char *doc_id, aw_group_flush *out,
                          aw_error *err);
 

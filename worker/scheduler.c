@@ -186,7 +186,9 @@ static aw_job *make_timeout_job(aw_scheduler *s, size_t i, int64_t now_ms)
     const aw_due_item *it = &s->items[i];
     aw_job *j = NULL;
     bool group = strcmp(it->kind, AW_GROUP_FLUSH_KIND) == 0;
-    switch (group ? aw_group_flush_fire(s->ctx->cfg, s->state, it, now_ms, &s->ctx->metrics, &j)
+    int64_t retry_at = now_ms + s->ctx->cfg->schedule.poll_ms;
+    switch (group ? aw_group_flush_fire(s->ctx->cfg, s->state, it, now_ms, &s->ctx->metrics, &j,
+                                        &retry_at)
                   : aw_event_timeout_fire(s->ctx->cfg, s->state, it, now_ms, &s->ctx->metrics,
                                           &j)) {
     case AW_TIMEOUT_JOB:
@@ -199,8 +201,7 @@ static aw_job *make_timeout_job(aw_scheduler *s, size_t i, int64_t now_ms)
         finish_item(s, i, true, 0, &s->ctx->metrics.due_done);
         return NULL;
     case AW_TIMEOUT_RETRY:
-        finish_item(s, i, false, now_ms + s->ctx->cfg->schedule.poll_ms,
-                    &s->ctx->metrics.due_released);
+        finish_item(s, i, false, retry_at, &s->ctx->metrics.due_released);
         return NULL;
     }
     return NULL;

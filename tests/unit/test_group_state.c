@@ -7,7 +7,8 @@
  * done record) is not added twice, even after its group closed; a member
  * whose marker was written but whose join was not joins once; closing is
  * idempotent; the flush item is put when the group opens, due at the
- * window's end, and again due now when it fills. */
+ * window's end, and again due now when it fills; an item due early leaves
+ * its group open. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -291,6 +292,36 @@ static void test_close_idempotent(void **state)
     teardown(&fx);
 }
 
+/* A flush item made due early (the put of a join that lost its race):
+ * the open group, neither full nor at its window's end, stays open and
+ * says when its window ends; members still join it. */
+static void test_early_flush_waits(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_with(&fx, "");
+    int64_t t0 = 6000000;
+    aw_group_joined j, k;
+    join(&fx, fx.a, t0, 1, 0, &j);
+    aw_group_ctx c = ctx_of(&fx, fx.b, t0 + 10);
+    aw_group_flush f;
+    aw_error err;
+    assert_int_equal(aw_group_close(&c, j.group_id + strlen("alerts:"), &f, &err), AW_OK);
+    assert_int_equal(f.not_before_ms, t0 + 60000);
+    assert_null(f.payload);
+    join(&fx, fx.a, t0 + 20, 2, 0, &k);
+    assert_string_equal(k.group_id, j.group_id);
+    assert_int_equal(k.size, 2);
+    c.now_ms = t0 + 60000;
+    assert_int_equal(aw_group_close(&c, j.group_id + strlen("alerts:"), &f, &err), AW_OK);
+    assert_int_equal(f.not_before_ms, 0);
+    assert_int_equal(f.size, 2);
+    aw_group_flush_clear(&f);
+    aw_group_joined_clear(&j);
+    aw_group_joined_clear(&k);
+    teardown(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_marker_without_join),
         cmocka_unit_test(test_byte_bound),
         cmocka_unit_test(test_close_idempotent),
+        cmocka_unit_test(test_early_flush_waits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,10 +56,18 @@ static aw_job *flush_job(const aw_config *cfg, const aw_rule_config *r, const aw
     aw_job *j = rc ? NULL
                    : aw_job_new_scheduled(AW_GROUP_NS, -1, f->gen, msg.data, msg.len,
                                           (size_t)max);
-    if (j) {
+    aw_buf rid = {0};
+    if (j && !aw_buf_printf(&rid, "group:%s", f->group_id)) {
+        /* Its own record, not "<topic>:<partition>:<offset>:run" (every
+         * group's generation 1 would share that). */
+        j->record_id = aw_buf_steal(&rid);
         j->group_rule = r;
         j->group_details = aw_buf_steal(&details);
+    } else if (j) {
+        aw_job_free(j);
+        j = NULL;
     }
+    aw_buf_free(&rid);
     aw_buf_free(&msg);
     aw_buf_free(&details);
     return j;

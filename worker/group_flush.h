@@ -15,7 +15,8 @@
  * tenant the rule, provider and action_type the rule's group_provider and
  * group_action_type or else the first member's, payload
  * {group_id, rule, key, size, members:[{id, identity, record_id, payload}]};
- * source: topic AW_GROUP_NS, partition -1, offset the generation. Outcome
+ * record id "group:<group id>"; source: topic AW_GROUP_NS, partition -1,
+ * offset the generation. Outcome
  * group_flushed (failed when the provider failed), details "group":
  * {id, size, members:[ids]}.
  *

@@ -945,6 +945,8 @@ static void test_group_flush(void **state)
     assert_int_equal(aw_scheduler_round(s, flush_at), 1);
     assert_int_equal(fx.n_outcomes, 4);
     assert_int_equal(fx.outcomes[3].outcome, AW_OUTCOME_GROUP_FLUSHED);
+    snprintf(want, sizeof(want), "group:%s", gid);
+    assert_string_equal(fx.outcomes[3].record_id, want);
     snprintf(want, sizeof(want), "\"group\":{\"id\":\"%s\",\"size\":2,\"members\":[\"a-1\","
              "\"a-2\"]}}", gid);
     if (!strstr(fx.outcomes[3].details, want))

@@ -27,7 +27,8 @@ static int audit_usage(FILE *out)
             "  through everything. TIME is RFC 3339 or a duration ago (15m, 2h, 7d);\n"
             "  --since is inclusive, --until exclusive. O: executed, failed,\n"
             "  deduplicated, rejected, suppressed, throttled, scheduled,\n"
-            "  state_changed. NAME: the rule whose verdict applied to the action\n"
+            "  state_changed, grouped, group_flushed. NAME: the rule whose verdict\n"
+            "  applied to the action\n"
             "  (docs/rules.md, \"Audit\").\n");
     return out == stdout ? 0 : 2;
 }

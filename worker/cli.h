@@ -49,6 +49,15 @@ struct aw_audit_session;
 int aw_cli_open_audit(const char *cmd, const struct aw_config *cfg, struct aw_audit **audit,
                       struct aw_audit_session **session);
 
+/* Open the configured state backend and a session of it for a command that
+ * reads what the workers keep (state get, group get). Returns 0, or the
+ * exit code after printing the problem (nothing left open). The caller
+ * closes the session, then destroys the backend. */
+struct aw_state;
+struct aw_state_session;
+int aw_cli_open_state(const char *cmd, const struct aw_config *cfg, struct aw_state **state,
+                      struct aw_state_session **session);
+
 /* Set by main from the global options; NULL when not given. */
 extern const char *aw_cli_log_level;
 extern const char *aw_cli_log_format;

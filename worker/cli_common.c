@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "backends/audit/audit.h"
+#include "backends/state/state.h"
 #include "common/aw_clock.h"
 
 #include "common/aw_log.h"
@@ -154,6 +155,28 @@ int aw_cli_open_audit(const char *cmd, const aw_config *cfg, aw_audit **audit,
                 err.msg);
         aw_audit_destroy(*audit);
         *audit = NULL;
+        return rc == AW_CONFIG ? 2 : 1;
+    }
+    return 0;
+}
+
+int aw_cli_open_state(const char *cmd, const aw_config *cfg, aw_state **state,
+                      aw_state_session **session)
+{
+    *state = NULL;
+    *session = NULL;
+    aw_state_options so = aw_state_options_from_config(cfg);
+    aw_error err;
+    aw_error_clear(&err);
+    aw_status rc = aw_state_new(cfg->state.backend, &so, state, &err);
+    if (rc == AW_OK)
+        rc = aw_state_session_open(*state, session, &err);
+    if (rc != AW_OK) {
+        fprintf(stderr, "acteon-worker %s: state backend %s: %s\n", cmd, cfg->state.backend,
+                err.msg);
+        if (*state)
+            aw_state_destroy(*state);
+        *state = NULL;
         return rc == AW_CONFIG ? 2 : 1;
     }
     return 0;

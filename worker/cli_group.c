@@ -11,7 +11,6 @@
 
 #include "backends/state/state.h"
 #include "config/config.h"
-#include "worker/backend_options.h"
 #include "worker/cli.h"
 #include "worker/group_state.h"
 
@@ -26,18 +25,15 @@ static int group_usage(FILE *out)
 
 static int print_group(const aw_config *cfg, const char *id)
 {
-    aw_state_options so = aw_state_options_from_config(cfg);
-    aw_state *st = NULL;
-    aw_state_session *s = NULL;
+    aw_state *st;
+    aw_state_session *s;
+    int code = aw_cli_open_state("group get", cfg, &st, &s);
+    if (code)
+        return code;
     aw_error err;
     aw_error_clear(&err);
     char *text = NULL;
-    aw_status rc = aw_state_new(cfg->state.backend, &so, &st, &err);
-    if (rc == AW_OK)
-        rc = aw_state_session_open(st, &s, &err);
-    if (rc == AW_OK)
-        rc = aw_group_get(s, cfg, id, &text, &err);
-    int code = 0;
+    aw_status rc = aw_group_get(s, cfg, id, &text, &err);
     if (rc != AW_OK) {
         fprintf(stderr, "acteon-worker group get: %s\n", err.msg);
         code = rc == AW_CONFIG ? 2 : 1;
@@ -45,10 +41,8 @@ static int print_group(const aw_config *cfg, const char *id)
         printf("%s\n", text);
     }
     free(text);
-    if (s)
-        aw_state_session_close(s);
-    if (st)
-        aw_state_destroy(st);
+    aw_state_session_close(s);
+    aw_state_destroy(st);
     return code;
 }
 

@@ -10,7 +10,6 @@
 
 #include "backends/state/state.h"
 #include "config/config.h"
-#include "worker/backend_options.h"
 #include "worker/cli.h"
 #include "worker/event_state.h"
 
@@ -25,19 +24,16 @@ static int state_usage(FILE *out)
 
 static int print_event(const aw_config *cfg, const aw_machine_config *m, const char *fp)
 {
-    aw_state_options so = aw_state_options_from_config(cfg);
-    aw_state *st = NULL;
-    aw_state_session *s = NULL;
+    aw_state *st;
+    aw_state_session *s;
+    int code = aw_cli_open_state("state get", cfg, &st, &s);
+    if (code)
+        return code;
     aw_error err;
     aw_error_clear(&err);
     aw_event e;
-    aw_status rc = aw_state_new(cfg->state.backend, &so, &st, &err);
-    if (rc == AW_OK)
-        rc = aw_state_session_open(st, &s, &err);
-    if (rc == AW_OK)
-        rc = aw_event_get(s, m, fp, &e, &err);
+    aw_status rc = aw_event_get(s, m, fp, &e, &err);
     aw_buf out = {0};
-    int code = 0;
     if (rc == AW_NOT_FOUND) {
         fprintf(stderr, "acteon-worker state get: %s/%s: no record (never moved, or expired): "
                         "its state is the initial one, \"%s\"\n",
@@ -54,10 +50,8 @@ static int print_event(const aw_config *cfg, const aw_machine_config *m, const c
         printf("%s\n", out.data);
     }
     aw_buf_free(&out);
-    if (s)
-        aw_state_session_close(s);
-    if (st)
-        aw_state_destroy(st);
+    aw_state_session_close(s);
+    aw_state_destroy(st);
     return code;
 }
 

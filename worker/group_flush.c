@@ -99,7 +99,11 @@ aw_timeout_fired aw_group_flush_fire(const aw_config *cfg, aw_state_session *s,
         return AW_TIMEOUT_RETRY;
     }
     if (f.not_before_ms) {
-        *retry_at_ms = f.not_before_ms;
+        /* Early: the put of a member about to fill the group, its write
+         * not landed yet (or lost, or it crashed): looked at again soon,
+         * not only at the window's end. */
+        if (f.not_before_ms < *retry_at_ms)
+            *retry_at_ms = f.not_before_ms;
         return AW_TIMEOUT_RETRY;
     }
     if (f.closed_now)

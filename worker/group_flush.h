@@ -33,7 +33,8 @@
 /* Fire the flush of due item `it` at wall-clock now_ms: AW_TIMEOUT_JOB with
  * *job, AW_TIMEOUT_DROP (no such group any more: expired, or its rule
  * removed) or AW_TIMEOUT_RETRY (the state backend failed, or the item was
- * due early: *retry_at_ms is then the window's end; left alone otherwise).
+ * due early: *retry_at_ms, the caller's next look, is then made no later
+ * than the window's end).
  * A group closed now (not by an earlier attempt) is counted in metrics. */
 aw_timeout_fired aw_group_flush_fire(const aw_config *cfg, aw_state_session *s,
                                      const aw_due_item *it, int64_t now_ms, aw_metrics *metrics,

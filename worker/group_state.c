@@ -330,8 +330,9 @@ static aw_status add_member(const aw_group_ctx *c, const char *key, view *v,
      * one waiting for its window: due at the window's end when opening,
      * now when full. A put whose compare-and-swap then loses the race
      * changes nothing that matters: an item made due early finds its group
-     * open and not full, and is put back to the window's end
-     * (aw_group_close); one moved back to the window's end although full
+     * open and not full, and is looked at again a poll later (the write of
+     * the member filling it may just not have landed yet), until the
+     * window's end (aw_group_close, aw_group_flush_fire); one moved back to the window's end although full
      * is put due now again by the next member that finds the group full
      * (move_on). A put refused because the flush holds the item already is
      * fine: the flush reads the group after our write or closes it before,

@@ -2,9 +2,10 @@
 # which set STATE_BACKEND and STATE_URL first): three worker processes in
 # one group join 10,000 alerts to the groups of one group rule in the shared
 # state backend.
-#   rule "alerts": group_by {payload.host}, max_size 20, window_ms 120000
-#   (longer than the run: every group flushes because it is full, so the
-#   count of groups is exact); 500 hosts, 20 alerts each, interleaved
+#   rule "alerts": group_by {payload.host}, max_size 20, window_ms 600000
+#   (longer than the test may wait: every group must flush because it is
+#   full, at once, so the count of groups is exact and a full group left
+#   waiting for its window fails the test); 500 hosts, 20 alerts each, interleaved
 #   (alert n is host n % 500) and keyed by their own ids, so one group's
 #   members spread over the partitions and the three workers race to join
 #   them.
@@ -35,7 +36,7 @@ else
 fi
 EXTRA_CONFIG="schedule = { poll_ms = 100; lease_ms = $SCHEDULE_LEASE_MS; };
 rules = ( { name = \"alerts\"; match = { provider = \"webhook\"; };
-            verdict = \"group\"; group_by = \"{payload.host}\"; window_ms = 120000;
+            verdict = \"group\"; group_by = \"{payload.host}\"; window_ms = 600000;
             max_size = 20; group_action_type = \"alert_group\"; } );"
 write_worker_configs w1 w2 w3
 [ "$GROUP_KILL" = 1 ] || for w in w2 w3; do cp "$T/w1.conf" "$T/$w.conf"; done

@@ -942,6 +942,23 @@ static void test_group_flush(void **state)
     aw_error err;
     assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
     assert_int_equal(aw_scheduler_round(s, flush_at - 1), 0);
+    /* Made due early (a member about to fill it put it, its write not
+     * landed yet): the open group is left open and looked at again a poll
+     * later, not only at the window's end. */
+    aw_state_key k = {.ns = "g", .tenant = "grp", .kind = AW_GROUP_FLUSH_KIND,
+                      .id = gid + strlen("grp:")};
+    int64_t early = born + 10, poll = fx.cfg->schedule.poll_ms;
+    assert_int_equal(aw_state_due_put(fx.peer, &k, early, "1", 1, &err), AW_OK);
+    assert_int_equal(aw_scheduler_round(s, early), 1);
+    assert_int_equal(fx.n_outcomes, 3);
+    aw_due_item again[1];
+    size_t n = 0;
+    assert_int_equal(aw_state_due_take(fx.peer, "g", AW_GROUP_FLUSH_KIND, early + poll, 1, 60000,
+                                       again, &n, &err),
+                     AW_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(aw_state_due_release(fx.peer, &k, again[0].token, flush_at, &err), AW_OK);
+    aw_due_item_clear(&again[0]);
     assert_int_equal(aw_scheduler_round(s, flush_at), 1);
     assert_int_equal(fx.n_outcomes, 4);
     assert_int_equal(fx.outcomes[3].outcome, AW_OUTCOME_GROUP_FLUSHED);
@@ -955,8 +972,6 @@ static void test_group_flush(void **state)
     assert_int_equal(aw_scheduler_round(s, flush_at + 3600000), 0); /* removed */
     /* taken again (as after a crash before due_done): the same call,
      * answered from its done record */
-    aw_state_key k = {.ns = "g", .tenant = "grp", .kind = AW_GROUP_FLUSH_KIND,
-                      .id = gid + strlen("grp:")};
     assert_int_equal(aw_state_due_put(fx.peer, &k, flush_at, "1", 1, &err), AW_OK);
     assert_int_equal(aw_scheduler_round(s, flush_at + 1), 1);
     assert_int_equal(fx.n_outcomes, 5);

@@ -46,6 +46,7 @@ def lines(path):
 
 actions = {a["id"]: a for a in lines(args.actions)}
 member_group = {}          # alert id -> group id its reply names
+retried = set()            # alerts found joined by an attempt that crashed
 flushed = collections.Counter()  # group id -> group_flushed replies
 by_source = {}
 for r in lines(args.replies):
@@ -59,6 +60,8 @@ for r in lines(args.replies):
     if r["outcome"] != "grouped":
         sys.exit(f"{r['action_id']}: outcome {r['outcome']}, not grouped: {r['details']}")
     gid = r["details"]["group"]["id"]
+    if r["details"]["group"].get("retried"):
+        retried.add(r["action_id"])
     if member_group.setdefault(r["action_id"], gid) != gid:
         sys.exit(f"{r['action_id']}: replied with two groups {member_group[r['action_id']]} "
                  f"and {gid}")
@@ -124,4 +127,5 @@ if set(seen) != set(actions):
     sys.exit(f"alerts in no call: {sorted(set(actions) - set(seen))[:5]}")
 print(f"{len(actions)} alerts grouped into {len(groups)} groups of {args.size}: "
       f"{sum(len(b) for b in calls.values())} grouped calls, member lists complete and "
-      f"disjoint; {again} group(s) called again after the kill")
+      f"disjoint; {again} group(s) called again after the kill, {len(retried)} member(s) "
+      f"found joined by a killed attempt")

@@ -16,6 +16,9 @@
 # `acteon-worker group get` shows a group closed with its 20 members; with
 # an audit backend other than memory, 500 group_flushed records.
 #
+# ALERTS (default 10000, a multiple of 20) scales the run down for a slow
+# backend (test_rules_group_dynamodb.sh: dynalite, one Node thread).
+#
 # With GROUP_KILL=1 (test_rules_group_kill9_redis.sh): each worker calls its
 # own path (/hook/w1 ...), the webhook answers after 150-300 ms, dedup and
 # due leases last 3 s; once w2 has a grouped call in flight it is killed
@@ -26,6 +29,8 @@
 
 start_kafka "$ACTIONS_TOPIC:8" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 GROUP_KILL=${GROUP_KILL:-0}
+ALERTS=${ALERTS:-10000}
+HOSTS=$((ALERTS / 20))
 if [ "$GROUP_KILL" = 1 ]; then
     start_webhook --delay-ms 150-300 --peer-log "$T/hook.peer" --detail-log "$T/hook.detail"
     LEASE_MS=3000
@@ -51,13 +56,14 @@ if [ "$GROUP_KILL" != 1 ]; then
     workers+=(w3)
 fi
 wait_for 60 "partitions at all the workers" workers_assigned "${workers[@]}"
-python3 - "$T/actions.jsonl" <<'PY'
+python3 - "$T/actions.jsonl" "$ALERTS" "$HOSTS" <<'PY'
 import json, sys
+alerts, hosts = int(sys.argv[2]), int(sys.argv[3])
 with open(sys.argv[1], "w") as f:
-    for n in range(10000):
+    for n in range(alerts):
         f.write(json.dumps({"id": f"al-{n:05d}", "namespace": "it", "tenant": "acme",
                             "provider": "webhook", "action_type": "alert",
-                            "payload": {"host": f"host-{n % 500:03d}", "n": n}}) + "\n")
+                            "payload": {"host": f"host-{n % hosts:03d}", "n": n}}) + "\n")
 PY
 SINCE=$(date -u +%Y-%m-%dT%H:%M:%SZ) # this run's audit records only (a shared database)
 produce_file "$T/actions.jsonl"
@@ -69,7 +75,7 @@ if [ "$GROUP_KILL" = 1 ]; then
 fi
 check_args() {
     echo --actions "$T/actions.jsonl" --replies "$T/replies.jsonl" --hook-log "$HOOK_LOG" \
-        --detail-log "$T/hook.detail" --peer-log "$T/hook.peer" --groups 500 --size 20 \
+        --detail-log "$T/hook.detail" --peer-log "$T/hook.peer" --groups "$HOSTS" --size 20 \
         "${KILLED_ARGS[@]}"
 }
 groups_done() {
@@ -79,7 +85,7 @@ groups_done() {
 }
 # A gap can be passing (a reply not read yet), so a failed check is polled
 # again; the last one's reason is in groups.err.
-wait_for 180 "10,000 replies and 500 grouped calls (last check: $T/groups.err)" groups_done
+wait_for 180 "$ALERTS replies and $HOSTS grouped calls (last check: $T/groups.err)" groups_done
 wait_for 60 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
 read_topic "$REPLY_TOPIC" '%s\n' >"$T/replies.jsonl"
 python3 "$AW_SOURCE_DIR/tests/integration/check_group.py" $(check_args) >"$T/check.out" \
@@ -99,14 +105,14 @@ if [ "${AUDIT_BACKEND:-memory}" != memory ] && [ "$GROUP_KILL" != 1 ]; then
         local n
         n=$("$WORKER" --log-level warn audit search -c "$T/worker.conf" --outcome group_flushed \
             --since "$SINCE" --all 2>>"$T/search.err" | grep -c '"record_id"')
-        [ "$n" -eq 500 ]
+        [ "$n" -eq "$HOSTS" ]
     }
-    wait_for 60 "500 group_flushed audit records" audited_flushes
+    wait_for 60 "$HOSTS group_flushed audit records" audited_flushes
 fi
 if [ "$GROUP_KILL" = 1 ]; then
-    pass "kill -9 of a worker on $STATE_BACKEND: 10,000 alerts in 500 groups of 20, complete and disjoint, a group called again only after the killed worker's call, with a higher token"
+    pass "kill -9 of a worker on $STATE_BACKEND: $ALERTS alerts in $HOSTS groups of 20, complete and disjoint, a group called again only after the killed worker's call, with a higher token"
 else
-    pass "3 workers on $STATE_BACKEND: 10,000 alerts in 500 groups of 20, exactly 500 grouped calls, member lists complete and disjoint"
+    pass "3 workers on $STATE_BACKEND: $ALERTS alerts in $HOSTS groups of 20, exactly $HOSTS grouped calls, member lists complete and disjoint"
     stop_worker "$W2"
 fi
 stop_worker "$W1"

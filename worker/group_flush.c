@@ -90,8 +90,11 @@ aw_timeout_fired aw_group_flush_fire(const aw_config *cfg, aw_state_session *s,
     aw_error_clear(&err);
     aw_status rc = aw_group_close(&c, it->id, &f, &err);
     if (rc == AW_NOT_FOUND) {
-        AW_WARN("scheduler", "group %s:%s: no record (expired before its flush): removed",
-                it->tenant, it->id);
+        int64_t opened = aw_group_flush_value_read(it->value, it->len);
+        if (opened >= 0 && now_ms < opened + r->window_ms + AW_GROUP_CREATE_GRACE_MS)
+            return AW_TIMEOUT_RETRY; /* its first write may not have landed yet */
+        AW_WARN("scheduler", "group %s:%s: no record (expired, or its first member crashed "
+                "before writing it): removed", it->tenant, it->id);
         return AW_TIMEOUT_DROP;
     }
     if (rc != AW_OK) {

@@ -128,13 +128,28 @@ static int64_t position_of(const json_t *doc, const char *identity)
     return 0;
 }
 
-/* The flush item of a group, put due at due_ms. */
+/* The flush item of a group, put due at due_ms; its value is the group's
+ * opened_ms (aw_group_flush_value_read says why). */
 static aw_status put_flush(const aw_group_ctx *c, const char *doc_id, int64_t due_ms,
-                           aw_error *err)
+                           const json_t *doc, aw_error *err)
 {
     aw_state_key k = {.ns = c->pool, .tenant = c->rule->name, .kind = AW_GROUP_FLUSH_KIND,
                       .id = doc_id};
-    return aw_state_due_put(c->state, &k, due_ms, "1", 1, err);
+    char opened[24];
+    int n = snprintf(opened, sizeof(opened), "%" PRId64, int_of(doc, "opened_ms"));
+    return aw_state_due_put(c->state, &k, due_ms, opened, (size_t)n, err);
+}
+
+int64_t aw_group_flush_value_read(const char *value, size_t len)
+{
+    char buf[24];
+    if (!value || len == 0 || len >= sizeof(buf))
+        return -1;
+    memcpy(buf, value, len);
+    buf[len] = '\0';
+    char *end;
+    long long v = strtoll(buf, &end, 10);
+    return *end || v < 0 ? -1 : (int64_t)v;
 }
 
 /* ---- joining ---------------------------------------------------------------- */
@@ -219,7 +234,7 @@ static aw_status move_on(const aw_group_ctx *c, const char *key, view *v, aw_err
             if ((rc = swap_record(c, &dk, v->doc_version, v->doc, err)) != AW_OK)
                 return rc;
         }
-        if ((rc = put_flush(c, v->doc_id, c->now_ms, err)) == AW_CONFLICT) {
+        if ((rc = put_flush(c, v->doc_id, c->now_ms, v->doc, err)) == AW_CONFLICT) {
             aw_error_clear(err); /* being flushed already */
             rc = AW_OK;
         }
@@ -339,7 +354,8 @@ static aw_status add_member(const aw_group_ctx *c, const char *key, view *v,
      * and then our write loses. */
     aw_status rc = AW_OK;
     if (opening || full)
-        rc = put_flush(c, v->doc_id, full ? c->now_ms : int_of(v->doc, "flush_at_ms"), err);
+        rc = put_flush(c, v->doc_id, full ? c->now_ms : int_of(v->doc, "flush_at_ms"), v->doc,
+                       err);
     if (rc == AW_CONFLICT && !opening) {
         aw_error_clear(err);
         rc = AW_OK;

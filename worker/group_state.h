@@ -26,7 +26,8 @@
  *
  * The flush: the member that opens a group first puts a due item (pool: ns
  * kafka.group_id, kind AW_GROUP_FLUSH_KIND; tenant the rule, id the doc
- * id) due at flush_at_ms = opened_ms + window_ms, then creates the group:
+ * id, value the group's opened_ms) due at flush_at_ms = opened_ms +
+ * window_ms, then creates the group:
  * no crash can leave a group without its flush. The member that makes it
  * full puts it due now, before its write, and so does a member that finds
  * it full and still open (group_state.c says why both). The scheduler
@@ -122,6 +123,15 @@ aw_status aw_group_close(const aw_group_ctx *c, const char *doc_id, aw_group_flu
  * names it or it has no record (never existed, or expired). */
 aw_status aw_group_get(aw_state_session *s, const aw_config *cfg, const char *group_id,
                        char **out, aw_error *err);
+
+/* The opened_ms a flush item's value holds, or -1 when it holds none. A
+ * flush finding no group at all looks again until opened_ms + window_ms +
+ * AW_GROUP_CREATE_GRACE_MS (the item is put before the group's first write,
+ * which may not have landed yet), and only then drops the item: by then a
+ * missing group has expired (group_retention_s is at least 2 * window_ms +
+ * 60 s) or was never written (its first member crashed in between). */
+#define AW_GROUP_CREATE_GRACE_MS 60000
+int64_t aw_group_flush_value_read(const char *value, size_t len);
 
 /* Does cfg have an enabled group rule (is the flush kind worth a take)? */
 bool aw_group_rules_configured(const aw_config *cfg);

@@ -982,6 +982,36 @@ static void test_group_flush(void **state)
     teardown(&fx);
 }
 
+/* A flush item whose group has no record yet (the item is put before the
+ * group's first write): looked at again, not removed, until the window
+ * and AW_GROUP_CREATE_GRACE_MS have passed since the group opened; then
+ * removed. */
+static void test_group_flush_before_create(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_with(&fx, "rules = ( { name = \"grp\"; verdict = \"group\"; group_by = \"{payload.k}\";\n"
+                    "  window_ms = 1000; } );\n");
+    int64_t t0 = aw_time_now_ms();
+    aw_state_key k = {.ns = "g", .tenant = "grp", .kind = AW_GROUP_FLUSH_KIND,
+                      .id = "1:1:nothing-yet"};
+    char opened[24];
+    snprintf(opened, sizeof(opened), "%lld", (long long)t0);
+    aw_error err;
+    assert_int_equal(aw_state_due_put(fx.peer, &k, t0, opened, strlen(opened), &err), AW_OK);
+    aw_scheduler *s;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_round(s, t0), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_released), 1); /* kept */
+    int64_t late = t0 + 1000 + AW_GROUP_CREATE_GRACE_MS;
+    assert_int_equal(aw_scheduler_round(s, late), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_done), 1); /* removed */
+    assert_int_equal(aw_scheduler_round(s, late + 3600000), 0);
+    assert_int_equal(fx.n_outcomes, 0);
+    aw_scheduler_stop(s);
+    teardown(&fx);
+}
+
 /* The value's header: written and read back; anything else refused. */
 static void test_value_format(void **state)
 {
@@ -1036,6 +1066,7 @@ int main(void)
         cmocka_unit_test(test_event_timeout),
         cmocka_unit_test(test_group_needs),
         cmocka_unit_test(test_group_flush),
+        cmocka_unit_test(test_group_flush_before_create),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,15 +1,43 @@
 #include "common/aw_clock.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* AW_CLOCK_OFFSET_MS (aw_clock.h), read once before main and never
+ * written again, so every thread reads it without a lock. */
+static int64_t clock_offset_ms;
+
+__attribute__((constructor)) static void read_clock_offset(void)
+{
+    const char *v = getenv("AW_CLOCK_OFFSET_MS");
+    if (!v || !*v)
+        return;
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    /* a year either way is more than any skew worth simulating */
+    if (errno || *end || n < -31536000000LL || n > 31536000000LL) {
+        fprintf(stderr, "AW_CLOCK_OFFSET_MS=\"%s\": not a number of ms within a year: "
+                        "ignored\n", v);
+        return;
+    }
+    clock_offset_ms = n;
+}
+
+int64_t aw_clock_offset_ms(void)
+{
+    return clock_offset_ms;
+}
 
 int64_t aw_time_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + clock_offset_ms;
 }
 
 int64_t aw_mono_now_ms(void)

@@ -5,8 +5,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Wall clock (CLOCK_REALTIME), ms since the Unix epoch: for records and TTLs. */
+/* Wall clock (CLOCK_REALTIME), ms since the Unix epoch: for records and TTLs.
+ * Plus the environment's AW_CLOCK_OFFSET_MS (read once at start-up; for
+ * tests and drills only): a replica whose clock is skewed, as far as every
+ * decision the worker takes by its wall clock goes (leases judged by the
+ * worker's clock, due times, throttle windows, record times), without
+ * moving the clock of the process's other libraries. Why not libfaketime:
+ * under its offsets librdkafka 2.0.2's timers stall (3 group heartbeats in
+ * 20 s instead of 35, measured), so the replica loses its partitions
+ * instead of showing the skew. */
 int64_t aw_time_now_ms(void);
+/* That offset, 0 when unset (the worker logs it at start when set). */
+int64_t aw_clock_offset_ms(void);
 
 /* Monotonic clock, ms: for timeouts, backoff and durations. */
 int64_t aw_mono_now_ms(void);

@@ -19,17 +19,19 @@ static int audit_usage(FILE *out)
     fprintf(out,
             "usage: acteon-worker audit search -c FILE [--namespace NS] [--tenant T]\n"
             "         [--provider P] [--action-type A] [--outcome O] [--rule NAME]\n"
-            "         [--action-id ID]\n"
+            "         [--fingerprint FP] [--group ID] [--chain ID] [--action-id ID]\n"
             "         [--since TIME] [--until TIME] [--limit N] [--cursor C] [--all]\n"
             "         [--format json|table]\n"
             "  Newest first. JSON lines (one record each), then {\"next_cursor\": ...}:\n"
             "  pass it to --cursor for the next page (null = no more). --all pages\n"
             "  through everything. TIME is RFC 3339 or a duration ago (15m, 2h, 7d);\n"
-            "  --since is inclusive, --until exclusive. O: executed, failed,\n"
-            "  deduplicated, rejected, suppressed, throttled, scheduled,\n"
-            "  state_changed, grouped, group_flushed. NAME: the rule whose verdict\n"
-            "  applied to the action\n"
-            "  (docs/rules.md, \"Audit\").\n");
+            "  --since is inclusive, --until exclusive. NAME: the rule whose verdict\n"
+            "  applied to the action (docs/rules.md, \"Audit\"). FP, ID: the event,\n"
+            "  group or chain the action belongs to (docs/rules.md). O:");
+    /* From the list itself, so a new outcome is never missing here. */
+    for (int o = 0; o < AW_OUTCOME_COUNT; o++)
+        fprintf(out, "%s %s", o % 6 == 5 ? "\n    " : "", aw_outcome_name((aw_outcome)o));
+    fputc('\n', out);
     return out == stdout ? 0 : 2;
 }
 
@@ -91,6 +93,12 @@ static int parse_args(int argc, char **argv, const char **file, aw_audit_query *
             slot = &q->action_id;
         else if (strcmp(a, "--rule") == 0)
             slot = &q->rule;
+        else if (strcmp(a, "--fingerprint") == 0)
+            slot = &q->fingerprint;
+        else if (strcmp(a, "--group") == 0)
+            slot = &q->group_id;
+        else if (strcmp(a, "--chain") == 0)
+            slot = &q->chain_id;
         else if (strcmp(a, "--cursor") == 0)
             slot = &q->cursor;
         else if (strcmp(a, "--outcome") == 0)

@@ -1,9 +1,11 @@
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <curl/curl.h>
 
 #include "backends/http/http.h"
+#include "common/aw_clock.h"
 #include "common/aw_log.h"
 #include "config/config.h"
 #include "ingest/kafka_conf.h"
@@ -69,6 +71,9 @@ int aw_cli_serve(const aw_config *cfg, const char *brokers, aw_outcome_fn on_out
         code = 1;
         goto out;
     }
+    if (aw_clock_offset_ms())
+        AW_WARN("run", "wall clock offset by %" PRId64 " ms (AW_CLOCK_OFFSET_MS): for tests only",
+                aw_clock_offset_ms());
     AW_INFO("run", "worker %s: %d thread(s), state=%s audit=%s", cfg->worker_id,
             cfg->workers.threads, cfg->state.backend,
             cfg->audit.enabled ? cfg->audit.backend : "disabled");

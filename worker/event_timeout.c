@@ -48,6 +48,7 @@ static int timeout_job(const aw_config *cfg, const aw_machine_config *m, const c
         j->record_id = id;
         j->preset_details = aw_buf_steal(&details);
         j->preset_outcome = AW_OUTCOME_STATE_CHANGED;
+        j->record.fingerprint = strdup(fp); /* the record's; NULL: without it */
         id = NULL;
         rc = 0;
     } else if (j) { /* a fingerprint too long for an action id, say */

@@ -61,6 +61,7 @@ static aw_job *flush_job(const aw_config *cfg, const aw_rule_config *r, const aw
         /* Its own record, not "<topic>:<partition>:<offset>:run" (every
          * group's generation 1 would share that). */
         j->record_id = aw_buf_steal(&rid);
+        j->record.group_id = strdup(f->group_id); /* the record's; NULL: without it */
         j->group_rule = r;
         j->group_details = aw_buf_steal(&details);
     } else if (j) {

@@ -79,8 +79,10 @@ typedef struct aw_job {
                                   sent as X-Acteon-Lock-Token */
 
     aw_audit_record record;    /* the outcome, filled by the pipeline; its
-                                  strings but details point into `strings`,
-                                  rule into the configuration */
+                                  strings but details, fingerprint,
+                                  group_id and chain_id (its own) point
+                                  into `strings`, rule into the
+                                  configuration */
     char *strings;             /* owned: one block (worker/outcome.c) */
     atomic_int pending;        /* acknowledgements still missing */
     atomic_bool delivery_failed; /* a reply/DLQ delivery failed for good */

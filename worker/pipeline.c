@@ -241,6 +241,12 @@ static void finish(batch *b, bool ok)
             /* The name lives in the configuration, which outlives every
              * job (aw_job_free leaves it alone). */
             j->record.rule = it->applied ? it->applied->name : NULL;
+            /* The event it moved or was refused by; owned by the record
+             * (NULL when out of memory: the record goes without it). */
+            if (it->machine && it->applied == it->machine && !j->record.fingerprint)
+                j->record.fingerprint = strdup(it->fingerprint);
+            if (it->group && !j->record.group_id) /* likewise, the group it joined */
+                j->record.group_id = aw_pipeline_group_record_id(it, text);
             aw_error err;
             if (aw_outcome_finish(b->ctx, j, it->outcome, text, it->token, it->attempts,
                                   &err) != AW_OK) {

@@ -9,6 +9,8 @@
  * earlier attempt that crashed before its done record): outcome grouped,
  * and a done record like an executed action's, written by the execute step
  * after the join is durable, before the offset is committed. */
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/aw_clock.h"
@@ -46,6 +48,10 @@ static void joined(batch *b, item *it, const aw_group_joined *res)
     if (aw_details_grouped(&it->details, r->name, res->group_id, res->size, res->flush_at_ms,
                            res->already))
         aw_buf_reset(&it->details);
+    size_t idlen = strlen(res->group_id);
+    char *id = aw_scratch_calloc(&b->p->scratch, idlen + 1, 1);
+    if (id) /* out of memory: the record goes without its group_id */
+        it->group_id = memcpy(id, res->group_id, idlen);
     it->outcome = AW_OUTCOME_GROUPED;
     it->applied = r;
     it->provider = -1;
@@ -95,4 +101,18 @@ bool aw_pipeline_group(batch *b)
             return false;
     }
     return true;
+}
+
+char *aw_pipeline_group_record_id(const item *it, const char *details)
+{
+    if (!it->group || it->applied != it->group)
+        return NULL;
+    if (it->group_id)
+        return strdup(it->group_id);
+    /* Redelivered (answered from its done record): the details say. */
+    json_t *d = details ? json_loads(details, 0, NULL) : NULL;
+    const char *id = json_string_value(json_object_get(json_object_get(d, "group"), "id"));
+    char *out = id ? strdup(id) : NULL;
+    json_decref(d);
+    return out;
 }

@@ -67,6 +67,8 @@ typedef struct item {
     bool move_retried;              /* the move was an earlier attempt's */
     const aw_rule_config *group;    /* the group rule that matched, or NULL */
     const char *group_key;          /* its rendered group_by (in the scratch) */
+    const char *group_id;           /* the group it joined (in the scratch), NULL
+                                       until pipeline_group.c joined it */
 } item;
 
 /* The leases taken by one batch, registered with the lease keeper as one
@@ -174,6 +176,10 @@ void aw_pipeline_machine_executed(item *it, bool ok);
  * with a done record; nothing executes); false when the state backend
  * failed for good. */
 bool aw_pipeline_group(batch *b);
+/* The audit record's group_id of a finished member (owned by the caller),
+ * or NULL: the group it joined now, or, redelivered, the one the details
+ * of its done record name. (A group's call has its own from its job.) */
+char *aw_pipeline_group_record_id(const item *it, const char *details);
 /* Scheduled actions (pipeline_schedule.c): at prepare, whether a valid
  * item is to be scheduled (set it->schedule, or reject it when scheduling
  * is unavailable); then put every such item in the due index, each

@@ -23,7 +23,8 @@ static const size_t string_fields[] = {
     offsetof(aw_audit_record, dedup_identity), offsetof(aw_audit_record, details),
     offsetof(aw_audit_record, payload),        offsetof(aw_audit_record, metadata),
     offsetof(aw_audit_record, source_topic),   offsetof(aw_audit_record, worker_id),
-    offsetof(aw_audit_record, rule),
+    offsetof(aw_audit_record, rule),           offsetof(aw_audit_record, fingerprint),
+    offsetof(aw_audit_record, group_id),       offsetof(aw_audit_record, chain_id),
 };
 #define AW_N_STRING_FIELDS (sizeof(string_fields) / sizeof(string_fields[0]))
 
@@ -208,6 +209,9 @@ static int put_fields(json_t *j, const aw_audit_record *r)
            put(j, "dedup_identity", str_or_empty(r->dedup_identity)) ||
            put(j, "outcome", json_string(aw_outcome_name(r->outcome))) ||
            (r->rule && put(j, "rule", json_string(r->rule))) ||
+           (r->fingerprint && put(j, "fingerprint", json_string(r->fingerprint))) ||
+           (r->group_id && put(j, "group_id", json_string(r->group_id))) ||
+           (r->chain_id && put(j, "chain_id", json_string(r->chain_id))) ||
            put(j, "details", r->details ? text_json(r->details, true) : json_object()) ||
            (r->payload && put(j, "payload", text_json(r->payload, false))) ||
            (r->metadata && put(j, "metadata", text_json(r->metadata, true))) ||
@@ -252,14 +256,16 @@ int aw_reply_write(const aw_audit_record *r, aw_buf *b)
      * a cursor with no checks: this runs once per message, and a bounds
      * check per appended piece showed in the profile (docs/performance.md,
      * "Instructions per action"). */
-    enum { RID, AID, NS, TEN, PROV, TYPE, IDENT, OUT, TOPIC, WORKER, RULE, NSTR };
+    enum { RID, AID, NS, TEN, PROV, TYPE, IDENT, OUT, TOPIC, WORKER, RULE, FP, GROUP, CHAIN,
+           NSTR };
     const char *str[NSTR] = {r->record_id, r->action_id, r->ns, r->tenant, r->provider,
                              r->action_type, r->dedup_identity, aw_outcome_name(r->outcome),
-                             r->source_topic, r->worker_id, r->rule};
+                             r->source_topic, r->worker_id, r->rule, r->fingerprint,
+                             r->group_id, r->chain_id};
     size_t len[NSTR], details_len = strlen(details);
     size_t metadata_len = r->metadata ? strlen(r->metadata) : 0;
-    /* names and punctuation (under 300 bytes), 5 integers, 3 times */
-    size_t want = 300 + 5 * AW_INT_TEXT + 3 * 40 + details_len + metadata_len;
+    /* names and punctuation (under 350 bytes), 5 integers, 3 times */
+    size_t want = 350 + 5 * AW_INT_TEXT + 3 * 40 + details_len + metadata_len;
     for (int i = 0; i < NSTR; i++) {
         str[i] = str[i] ? str[i] : "";
         len[i] = strlen(str[i]);
@@ -291,6 +297,18 @@ int aw_reply_write(const aw_audit_record *r, aw_buf *b)
     if (r->rule) {
         LIT(",\"rule\":");
         STR(RULE);
+    }
+    if (r->fingerprint) {
+        LIT(",\"fingerprint\":");
+        STR(FP);
+    }
+    if (r->group_id) {
+        LIT(",\"group_id\":");
+        STR(GROUP);
+    }
+    if (r->chain_id) {
+        LIT(",\"chain_id\":");
+        STR(CHAIN);
     }
     LIT(",\"details\":");
     memcpy(o, details, details_len);
@@ -368,11 +386,12 @@ static aw_status get_str(const json_t *j, const char *key, bool nonempty, char *
     return AW_OK;
 }
 
-/* "rule": absent (or null) when no rule applied, else a rule's name. */
-static aw_status get_rule(const json_t *j, char **out, aw_error *err)
+/* An optional non-empty string: absent (or null) leaves *out NULL. For
+ * "rule" (absent when no rule applied) and the state ids. */
+static aw_status get_opt(const json_t *j, const char *key, char **out, aw_error *err)
 {
-    const json_t *v = json_object_get(j, "rule");
-    return v && !json_is_null(v) ? get_str(j, "rule", true, out, err) : AW_OK;
+    const json_t *v = json_object_get(j, key);
+    return v && !json_is_null(v) ? get_str(j, key, true, out, err) : AW_OK;
 }
 
 static aw_status get_int(const json_t *j, const char *key, const char *label, json_int_t max,
@@ -381,6 +400,18 @@ static aw_status get_int(const json_t *j, const char *key, const char *label, js
     const json_t *v = json_object_get(j, key);
     if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
         return bad_field(err, label, "a non-negative integer in range");
+    *out = json_integer_value(v);
+    return AW_OK;
+}
+
+/* source.partition: a partition, or -1 for a record made by the worker
+ * itself with no consumed message behind it (a state machine's timeout,
+ * docs/rules.md): replay rebuilds those too. */
+static aw_status get_partition(const json_t *j, json_int_t *out, aw_error *err)
+{
+    const json_t *v = json_object_get(j, "partition");
+    if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > INT32_MAX)
+        return bad_field(err, "source.partition", "-1 or a partition number");
     *out = json_integer_value(v);
     return AW_OK;
 }
@@ -417,7 +448,7 @@ static aw_status get_json_text(const json_t *j, const char *key, enum json_text_
 static aw_status get_outcome(const json_t *j, aw_outcome *out, aw_error *err)
 {
     if (!aw_outcome_parse(json_string_value(json_object_get(j, "outcome")), out))
-        return bad_field(err, "outcome", "one of executed, failed, deduplicated, rejected, suppressed, throttled, scheduled");
+        return bad_field(err, "outcome", "an outcome's name (docs/messages.md)");
     return AW_OK;
 }
 
@@ -429,7 +460,7 @@ static aw_status get_source(const json_t *j, aw_audit_record *r, aw_error *err)
     json_int_t partition = 0, offset = 0;
     aw_status rc;
     if ((rc = get_str(src, "topic", true, &r->source_topic, err)) ||
-        (rc = get_int(src, "partition", "source.partition", INT32_MAX, &partition, err)) ||
+        (rc = get_partition(src, &partition, err)) ||
         (rc = get_int(src, "offset", "source.offset", INT64_MAX, &offset, err)))
         return rc;
     r->source_partition = (int32_t)partition;
@@ -468,7 +499,10 @@ static aw_status parse_record(const json_t *j, bool with_payload, aw_audit_recor
         (rc = get_str(j, "action_type", false, &r->action_type, err)) ||
         (rc = get_str(j, "dedup_identity", false, &r->dedup_identity, err)) ||
         (rc = get_outcome(j, &r->outcome, err)) ||
-        (rc = get_rule(j, &r->rule, err)) ||
+        (rc = get_opt(j, "rule", &r->rule, err)) ||
+        (rc = get_opt(j, "fingerprint", &r->fingerprint, err)) ||
+        (rc = get_opt(j, "group_id", &r->group_id, err)) ||
+        (rc = get_opt(j, "chain_id", &r->chain_id, err)) ||
         (rc = get_json_text(j, "details", AW_JT_OBJECT, &r->details, err)) ||
         (with_payload &&
          (rc = get_json_text(j, "payload", AW_JT_OPTIONAL_ANY, &r->payload, err))) ||

@@ -26,6 +26,11 @@ typedef struct aw_audit_record {
     char *rule;            /* name of the rule whose verdict applied to the
                               action (docs/rules.md, "Audit"), NULL when
                               none did */
+    /* The state the action belongs to (docs/rules.md), NULL when none;
+     * each searchable (audit search --fingerprint / --group / --chain): */
+    char *fingerprint;     /* a state_machine rule's event fingerprint */
+    char *group_id;        /* a group rule's group (members and the flush) */
+    char *chain_id;        /* a chain rule's chain (trigger, steps, end) */
     char *details;         /* JSON object text, never NULL */
     char *payload;         /* JSON text, NULL when not stored */
     char *metadata;        /* JSON object text, NULL when absent */
@@ -75,6 +80,9 @@ typedef struct aw_audit_query {
     int outcome;           /* -1 = any, else an aw_outcome */
     const char *rule;      /* records of this rule only; never matches a
                               record without a rule */
+    const char *fingerprint; /* these three likewise: records carrying */
+    const char *group_id;    /* that value only */
+    const char *chain_id;
     int64_t from_ms;
     int64_t to_ms;
     size_t limit;          /* clamped to [1, AW_AUDIT_MAX_LIMIT]; 0 = default */

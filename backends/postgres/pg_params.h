@@ -21,7 +21,7 @@ typedef struct aw_pg_stmt_def {
 
 /* Enough for the widest statement (the audit batch insert: one array per
  * record field). */
-#define AW_PG_MAX_PARAMS 24
+#define AW_PG_MAX_PARAMS 32
 
 /* Parameters of one statement. Values are borrowed until the statement
  * returns, except numbers, which live in the struct itself (do not copy a

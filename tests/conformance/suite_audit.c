@@ -162,6 +162,9 @@ static bool oracle_match(const aw_audit_query *q, const aw_audit_record *r)
            str_eq(q->action_id, r->action_id) &&
            /* a record without a rule matches no rule filter, "" included */
            (!q->rule || (r->rule && strcmp(q->rule, r->rule) == 0)) &&
+           (!q->fingerprint || (r->fingerprint && strcmp(q->fingerprint, r->fingerprint) == 0)) &&
+           (!q->group_id || (r->group_id && strcmp(q->group_id, r->group_id) == 0)) &&
+           (!q->chain_id || (r->chain_id && strcmp(q->chain_id, r->chain_id) == 0)) &&
            (q->outcome < 0 || (int)r->outcome == q->outcome) &&
            (q->from_ms == 0 || r->completed_at_ms >= q->from_ms) &&
            (q->to_ms == 0 || r->completed_at_ms < q->to_ms);
@@ -337,6 +340,12 @@ static void test_append_roundtrip_fields(void **state)
     set_str(&r[2].rule, "r\xc3\xa8gle 'x' \\ \"q\"\ttab"); /* non-ASCII, quotes, escapes */
     r[0].outcome = AW_OUTCOME_SCHEDULED;
     r[4].rule = NULL; /* deduplicated: no rule applied */
+    /* the state ids, each on a different record, one with every byte kind */
+    set_str(&r[5].fingerprint, "host-1/disk \xc3\xa9 'q' \"x\"");
+    set_str(&r[1].group_id, "alerts:eu-west:3");
+    set_str(&r[2].chain_id, "orders:o-17");
+    set_str(&r[0].group_id, "g");
+    set_str(&r[0].chain_id, "c");
     r[5].source_partition = 2147483647;
     r[5].source_offset = INT64_MAX;
     r[5].fencing_token = (uint64_t)INT64_MAX;
@@ -357,6 +366,11 @@ static const char *const types[] = {"notify", "charge"};
 /* NULL: no rule applied to the record */
 static const char *const rules[] = {NULL, "quiet-hours", "per-tenant", NULL, "one-at-a-time"};
 #define N_RULES (sizeof(rules) / sizeof(rules[0]))
+/* NULL: the record belongs to no event / group / chain */
+static const char *const fps[] = {NULL, "db-1", NULL, "db-2"};
+static const char *const groups[] = {"g-1", NULL, NULL};
+static const char *const chains[] = {NULL, NULL, "c-1", "c-2", NULL, NULL, NULL};
+#define N_OF(a) (sizeof(a) / sizeof(a[0]))
 
 static void test_query_each_filter(void **state)
 {
@@ -364,7 +378,9 @@ static void test_query_each_filter(void **state)
     scope sc, other;
     scope_init(&sc, c, "filters");
     scope_init(&other, c, "filters_other");
-    enum { N = 24 };
+    /* enough records for every outcome ((i / 3) % AW_OUTCOME_COUNT), with
+     * room for outcomes still to come */
+    enum { N = 48 };
     aw_audit_record *r = recs_new(N + 1);
     for (int i = 0; i < N; i++) {
         make_rec(&r[i], &sc, i, c->base_ms - (i % 5) * 1000);
@@ -373,8 +389,12 @@ static void test_query_each_filter(void **state)
         set_str(&r[i].action_type, types[(i / 2) % 2]);
         r[i].outcome = (aw_outcome)((i / 3) % AW_OUTCOME_COUNT);
         set_str(&r[i].rule, rules[i % N_RULES]);
+        set_str(&r[i].fingerprint, fps[i % N_OF(fps)]);
+        set_str(&r[i].group_id, groups[i % N_OF(groups)]);
+        set_str(&r[i].chain_id, chains[i % N_OF(chains)]);
     }
     make_rec(&r[N], &other, 0, c->base_ms); /* same tenant, other namespace */
+    set_str(&r[N].group_id, "g-1");          /* ... and the same group id */
     append_all(c, r, N + 1, 10);
 
     aw_audit_query q = query_ns(&sc);
@@ -411,6 +431,27 @@ static void test_query_each_filter(void **state)
         check_query(c, &q, 2, r, N + 1);
         assert_true(count_rows(c, &q) > 0);
     }
+    /* each state id alone, and with another filter; one nobody has */
+    for (int k = 0; k < 3; k++) {
+        const char *const *vals = k == 0 ? fps : k == 1 ? groups : chains;
+        size_t nv = k == 0 ? N_OF(fps) : k == 1 ? N_OF(groups) : N_OF(chains);
+        for (size_t i = 0; i <= nv; i++) {
+            const char *v = i < nv ? vals[i] : "no-such-id";
+            if (!v)
+                continue;
+            q = query_ns(&sc);
+            *(k == 0 ? &q.fingerprint : k == 1 ? &q.group_id : &q.chain_id) = v;
+            check_query(c, &q, 2, r, N + 1);
+            assert_true((count_rows(c, &q) > 0) == (i < nv));
+            q.tenant = "acme";
+            check_query(c, &q, 3, r, N + 1);
+        }
+    }
+    /* the same group id in another namespace: only that namespace's row */
+    q = query_ns(&other);
+    q.group_id = "g-1";
+    check_query(c, &q, 2, r, N + 1);
+    assert_int_equal(count_rows(c, &q), 1);
     q = query_ns(&sc);
     q.rule = "quiet-hours";
     q.outcome = AW_OUTCOME_SUPPRESSED;

@@ -413,3 +413,28 @@ metrics_url() {
 # metric NAME FILE: the value of the sample NAME (with its labels, exactly
 # as printed) in the Prometheus text FILE; empty when absent.
 metric() { awk -v m="$1" '$1 == m { print $2 }' "$2"; }
+
+# check_replay_rebuilds PATTERN...: the audit trail of this run (its own
+# store, which the test's audit_wipe empties) is searched whole, wiped,
+# migrated again and rebuilt by `replay` of the reply and DLQ topics: the
+# rebuilt trail must hold the same records (audit_check.py same, payload
+# aside: replies do not carry it) and a line matching each PATTERN (grep
+# -F), so a test names the outcomes it wants rebuilt.
+check_replay_rebuilds() {
+    local p
+    "$WORKER" --log-level warn audit search -c "$T/worker.conf" --all >"$T/audit1.jsonl" \
+        2>"$T/search.err" || fail "audit search: $(cat "$T/search.err")"
+    audit_wipe
+    "$WORKER" --log-level warn migrate -c "$T/worker.conf" >>"$T/migrate.log" 2>&1 \
+        || fail "migrate after the wipe"
+    "$WORKER" replay -c "$T/worker.conf" --no-progress >"$T/replay.out" 2>"$T/replay.log" \
+        || fail "replay: $(cat "$T/replay.out" "$T/replay.log")"
+    "$WORKER" --log-level warn audit search -c "$T/worker.conf" --all >"$T/audit2.jsonl" \
+        2>"$T/search.err" || fail "audit search after the replay: $(cat "$T/search.err")"
+    python3 "$AW_SOURCE_DIR/tests/integration/audit_check.py" same "$T/audit1.jsonl" \
+        "$T/audit2.jsonl" --ignore payload || fail "the replayed trail differs"
+    for p in "$@"; do
+        grep -qF -- "$p" "$T/audit2.jsonl" || fail "the replayed trail has no record with $p"
+    done
+    cat "$T/replay.out"
+}

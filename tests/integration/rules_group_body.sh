@@ -14,7 +14,8 @@
 # calls (one per group id), each listing 20 members, complete and disjoint,
 # each member's reply naming that group; each group replied group_flushed;
 # `acteon-worker group get` shows a group closed with its 20 members; with
-# an audit backend other than memory, 500 group_flushed records.
+# an audit backend other than memory, 500 group_flushed records, and
+# `audit search --group ID` finds a group's 20 members and its call.
 #
 # ALERTS (default 10000, a multiple of 20) scales the run down for a slow
 # backend (test_rules_group_dynamodb.sh: dynalite, one Node thread).
@@ -108,6 +109,10 @@ if [ "${AUDIT_BACKEND:-memory}" != memory ] && [ "$GROUP_KILL" != 1 ]; then
         [ "$n" -eq "$HOSTS" ]
     }
     wait_for 60 "$HOSTS group_flushed audit records" audited_flushes
+    # One group's trail: its 20 members and its call, by group id.
+    n=$("$WORKER" --log-level warn audit search -c "$T/worker.conf" --group "$gid" --all \
+        2>>"$T/search.err" | grep -c '"record_id"')
+    [ "$n" -eq 21 ] || fail "audit search --group $gid: $n records, not 21 (20 members, 1 call)"
 fi
 if [ "$GROUP_KILL" = 1 ]; then
     pass "kill -9 of a worker on $STATE_BACKEND: $ALERTS alerts in $HOSTS groups of 20, complete and disjoint, a group called again only after the killed worker's call, with a higher token"

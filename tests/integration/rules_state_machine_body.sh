@@ -113,6 +113,17 @@ if [ "${AUDIT_BACKEND:-memory}" != memory ]; then
         [ "$n" -eq "$moves" ]
     }
     wait_for 60 "$moves state_changed audit records" audited_moves
+    # Every record of one event carries its fingerprint: its moves by
+    # `audit search --fingerprint` are the replies' (seq 1..n).
+    want=$(awk '$1 == "last" && $2 == "ev-042" { print $4 }' "$T/check.out")
+    got=$("$WORKER" --log-level warn audit search -c "$T/worker.conf" --fingerprint ev-042 \
+        --outcome state_changed --since "$SINCE" --all | grep -c '"fingerprint":"ev-042"')
+    [ "$got" -eq "$want" ] || fail "audit search --fingerprint ev-042: $got moves, the replies say $want"
+fi
+if declare -F audit_wipe >/dev/null; then
+    # Replay rebuilds the trail of state outcomes (state_changed, timeouts'
+    # and refusals' records, fingerprints) from the reply topic.
+    check_replay_rebuilds '"outcome":"state_changed"' '"fingerprint"' '"action_type":"timeout"'
 fi
 if [ "$SM_KILL" = 1 ]; then
     pass "kill -9 of a worker on $STATE_BACKEND: every event's moves seq 1..n once each, the killed worker's moves found by their retries, timeouts fired once"

@@ -34,7 +34,7 @@ STATE_URL="$CH_BASE/?database=$DB"
 write_config "$T/refused.conf"
 
 "$WORKER" migrate -c "$T/refused.conf" >"$T/migrate1.log" 2>&1 || fail "migrate: $(cat "$T/migrate1.log")"
-grep -q "state backend clickhouse: 3 migration(s) applied" "$T/migrate1.log" \
+grep -q "state backend clickhouse: 4 migration(s) applied" "$T/migrate1.log" \
     || fail "first migrate: $(cat "$T/migrate1.log")"
 "$WORKER" migrate -c "$T/refused.conf" >"$T/migrate2.log" 2>&1 || fail "migrate again: $(cat "$T/migrate2.log")"
 grep -q "state backend clickhouse: schema up to date, nothing to apply" "$T/migrate2.log" \

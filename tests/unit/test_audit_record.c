@@ -105,9 +105,25 @@ static aw_audit_record ruled_view(void)
     return r;
 }
 
+/* A state machine's timeout: no message behind it (partition -1), and
+ * the state ids (one of them escaped). */
+static aw_audit_record stateful_view(void)
+{
+    aw_audit_record r = golden_view();
+    r.outcome = AW_OUTCOME_STATE_CHANGED;
+    r.rule = "incidents";
+    r.fingerprint = "host \"a\"/disk r\xc3\xa8gle";
+    r.group_id = "alerts:eu:7";
+    r.chain_id = "orders:o-1";
+    r.source_topic = "acteon.events";
+    r.source_partition = -1;
+    r.source_offset = 3;
+    return r;
+}
+
 typedef aw_audit_record (*view_fn)(void);
 static const view_fn all_views[] = {golden_view, rejected_view, extremes_view,
-                                    scalar_payload_view, ruled_view};
+                                    scalar_payload_view, ruled_view, stateful_view};
 #define N_VIEWS (sizeof(all_views) / sizeof(all_views[0]))
 
 static json_t *load_json(const char *rel)
@@ -316,6 +332,9 @@ static const reject_case reject_cases[] = {
     {NULL, "outcome", "0", "outcome"},
     {NULL, "rule", "\"\"", "rule"},
     {NULL, "rule", "7", "rule"},
+    {NULL, "fingerprint", "\"\"", "fingerprint"},
+    {NULL, "group_id", "[]", "group_id"},
+    {NULL, "chain_id", "7", "chain_id"},
     {NULL, "details", NULL, "details"},
     {NULL, "details", "[1]", "details"},
     {NULL, "details", "null", "details"},
@@ -323,7 +342,7 @@ static const reject_case reject_cases[] = {
     {NULL, "source", NULL, "source"},
     {NULL, "source", "\"orders:2:1042\"", "source"},
     {"source", "topic", "\"\"", "topic"},
-    {"source", "partition", "-1", "source.partition"},
+    {"source", "partition", "-2", "source.partition"},
     {"source", "partition", "2147483648", "source.partition"},
     {"source", "offset", "\"1042\"", "source.offset"},
     {"source", "offset", "-1", "source.offset"},
@@ -750,11 +769,14 @@ static void test_schema_rejects(void **state)
         {NULL, "outcome", "\"done\"", "outcome"},
         {NULL, "rule", "\"\"", "rule"},
         {NULL, "rule", "null", "rule"},
+        {NULL, "fingerprint", "\"\"", "fingerprint"},
+        {NULL, "group_id", "null", "group_id"},
+        {NULL, "chain_id", "7", "chain_id"},
         {NULL, "details", "[]", "details"},
         {NULL, "metadata", "{\"n\":1}", "metadata.n"},
         {NULL, "metadata", "null", "metadata"},
         {NULL, "extra", "1", "extra"},
-        {"source", "partition", "-1", "source.partition"},
+        {"source", "partition", "-2", "source.partition"},
         {"source", "offset", "9.5", "source.offset"},
         {"source", "extra", "1", "extra"},
         {NULL, "completed_at", "\"2026-03-01\"", "completed_at"},

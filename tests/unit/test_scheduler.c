@@ -37,6 +37,7 @@ typedef struct seen {
     char record_id[320];
     aw_outcome outcome;
     char details[512];
+    char group_id[128]; /* the record's group_id, "" when none */
 } seen;
 
 typedef struct fixture {
@@ -73,6 +74,7 @@ static void on_outcome(void *ud, const aw_audit_record *r)
     snprintf(s->record_id, sizeof(s->record_id), "%s", r->record_id);
     s->outcome = r->outcome;
     snprintf(s->details, sizeof(s->details), "%s", r->details ? r->details : "");
+    snprintf(s->group_id, sizeof(s->group_id), "%s", r->group_id ? r->group_id : "");
     atomic_store(&fx->published, fx->n_outcomes);
     if (r->outcome != AW_OUTCOME_EXECUTED || !atomic_load(&fx->hold))
         return;
@@ -933,6 +935,8 @@ static void test_group_flush(void **state)
                      2);
     assert_true(born >= t0 && flush_at == born + 60000);
     snprintf(gid, sizeof(gid), "grp:%lld:1:v", born);
+    for (size_t i = 0; i < 3; i++) /* the redelivered one's from its done record */
+        assert_string_equal(fx.outcomes[i].group_id, gid);
     assert_non_null(strstr(fx.outcomes[1].details, "\"size\":2"));
     assert_non_null(strstr(fx.outcomes[2].details, "\"redelivered\":true"));
     assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].grouped), 2);
@@ -964,6 +968,7 @@ static void test_group_flush(void **state)
     assert_int_equal(fx.outcomes[3].outcome, AW_OUTCOME_GROUP_FLUSHED);
     snprintf(want, sizeof(want), "group:%s", gid);
     assert_string_equal(fx.outcomes[3].record_id, want);
+    assert_string_equal(fx.outcomes[3].group_id, gid);
     snprintf(want, sizeof(want), "\"group\":{\"id\":\"%s\",\"size\":2,\"members\":[\"a-1\","
              "\"a-2\"]}}", gid);
     if (!strstr(fx.outcomes[3].details, want))

@@ -106,6 +106,9 @@ aw_status aw_ch_row_append(aw_buf *b, const aw_audit_record *r, aw_error *err)
     col_s(&w, day);
     col_u(&w, (uint64_t)(INT64_MAX - done));
     col_ns(&w, r->rule);
+    col_ns(&w, r->fingerprint);
+    col_ns(&w, r->group_id);
+    col_ns(&w, r->chain_id);
     if (w.rc) {
         /* drop the partial row: the buffer is as the caller left it */
         b->len = start;
@@ -132,6 +135,12 @@ static int get_str(const json_t *o, const char *k, char **out)
         return -1;
     *out = strndup(json_string_value(v), json_string_length(v));
     return *out ? 0 : -1;
+}
+
+/* A Nullable(String) column: null leaves *out NULL. */
+static int get_nstr(const json_t *o, const char *k, char **out)
+{
+    return json_is_null(json_object_get(o, k)) ? 0 : get_str(o, k, out);
 }
 
 /* 64-bit columns come back quoted (output_format_json_quote_64bit_integers
@@ -199,8 +208,14 @@ aw_status aw_ch_row_parse(const char *line, size_t len, aw_audit_record *out, aw
     if (!bad && get_u64(o, "fencing_token", &out->fencing_token))
         bad = "fencing_token";
     /* rule: Nullable(String), null when no rule applied */
-    if (!bad && !json_is_null(json_object_get(o, "rule")) && get_str(o, "rule", &out->rule))
+    if (!bad && get_nstr(o, "rule", &out->rule))
         bad = "rule";
+    if (!bad && get_nstr(o, "fingerprint", &out->fingerprint))
+        bad = "fingerprint";
+    if (!bad && get_nstr(o, "group_id", &out->group_id))
+        bad = "group_id";
+    if (!bad && get_nstr(o, "chain_id", &out->chain_id))
+        bad = "chain_id";
     if (!bad && get_str(o, "outcome", &outcome))
         bad = "outcome";
     if (!bad && !aw_outcome_parse(outcome, &out->outcome))

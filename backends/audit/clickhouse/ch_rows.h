@@ -16,7 +16,7 @@
     "record_id, action_id, ns, tenant, provider, action_type, dedup_identity, outcome, "      \
     "details, payload, has_payload, metadata, has_metadata, source_topic, source_partition, "  \
     "source_offset, worker_id, fencing_token, attempts, dispatched_at_ms, completed_at_ms, "   \
-    "duration_ms, expires_at_ms, completed_date, ver, rule"
+    "duration_ms, expires_at_ms, completed_date, ver, rule, fingerprint, group_id, chain_id"
 
 /* The INSERT statement line; the rows of aw_ch_row_append follow it. */
 #define AW_CH_INSERT_HEAD                                                                      \

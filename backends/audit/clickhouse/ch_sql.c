@@ -27,7 +27,7 @@ int aw_ch_ids_tsv(aw_buf *b, const char *const *ids, size_t n)
     "record_id, action_id, ns, tenant, provider, action_type, dedup_identity, outcome, "      \
     "details, payload, has_payload, metadata, has_metadata, source_topic, source_partition, "  \
     "source_offset, worker_id, fencing_token, attempts, dispatched_at_ms, completed_at_ms, "   \
-    "duration_ms, expires_at_ms, rule"
+    "duration_ms, expires_at_ms, rule, fingerprint, group_id, chain_id"
 
 static int eq_filter(aw_buf *b, const char *col, const char *v)
 {
@@ -72,7 +72,8 @@ int aw_ch_sql_query(aw_buf *b, const aw_audit_query *q, size_t limit, int has_cu
                        " LIMIT 1 BY record_id) WHERE 1"))
         return -1;
     if ((q->outcome >= 0 && eq_filter(b, "outcome", aw_outcome_name((aw_outcome)q->outcome))) ||
-        eq_filter(b, "rule", q->rule))
+        eq_filter(b, "rule", q->rule) || eq_filter(b, "fingerprint", q->fingerprint) ||
+        eq_filter(b, "group_id", q->group_id) || eq_filter(b, "chain_id", q->chain_id))
         return -1;
     if (has_cursor) {
         if (aw_buf_printf(b, " AND (completed_at_ms, record_id) < (%" PRId64 ", ", cursor_ms) ||

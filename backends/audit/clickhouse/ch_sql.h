@@ -39,7 +39,7 @@ int aw_ch_ids_tsv(aw_buf *b, const char *const *ids, size_t n);
  *     SELECT cols FROM table WHERE <message-derived equality filters>
  *       AND <time bounds, cursor time> ORDER BY record_id, <version order>
  *       LIMIT 1 BY record_id)
- *   WHERE <outcome> AND <rule> AND (completed_at_ms, record_id) < cursor
+ *   WHERE <outcome> AND <rule, state ids> AND (completed_at_ms, record_id) < cursor
  *   ORDER BY completed_at_ms DESC, record_id DESC LIMIT n
  * One row per record_id, the version with the smallest (completed_at_ms,
  * fencing_token, worker_id, outcome): the copy a merge keeps too (ver =
@@ -50,7 +50,8 @@ int aw_ch_ids_tsv(aw_buf *b, const char *const *ids, size_t n);
  * version wins, so pages neither repeat nor skip a record even while
  * copies of it exist. Filters on ns, tenant, provider, action_type and
  * action_id also apply before it: they come from the message, identical in
- * every copy; outcome and rule may differ between copies (the rule is the
+ * every copy; outcome, rule and the state ids (fingerprint, group, chain)
+ * may differ between copies (like the rule, they are the
  * verdict of one processing) and apply after. */
 int aw_ch_sql_query(aw_buf *b, const aw_audit_query *q, size_t limit, int has_cursor,
                     int64_t cursor_ms, const char *cursor_id);

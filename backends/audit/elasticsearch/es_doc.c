@@ -17,6 +17,8 @@ const es_field aw_es_fields[] = {
     {"attempts", ES_LONG, false},          {"dispatched_at_ms", ES_LONG, false},
     {"completed_at_ms", ES_LONG, false},   {"duration_ms", ES_LONG, false},
     {"expires_at_ms", ES_LONG, false},     {"rule", ES_KEYWORD, true},
+    {"fingerprint", ES_KEYWORD, true},     {"group_id", ES_KEYWORD, true},
+    {"chain_id", ES_KEYWORD, true},
 };
 const size_t aw_es_n_fields = sizeof(aw_es_fields) / sizeof(aw_es_fields[0]);
 
@@ -41,6 +43,9 @@ static const str_member str_members[] = {
     {"source_topic", offsetof(aw_audit_record, source_topic), false},
     {"worker_id", offsetof(aw_audit_record, worker_id), false},
     {"rule", offsetof(aw_audit_record, rule), true},
+    {"fingerprint", offsetof(aw_audit_record, fingerprint), true},
+    {"group_id", offsetof(aw_audit_record, group_id), true},
+    {"chain_id", offsetof(aw_audit_record, chain_id), true},
 };
 #define N_STR (sizeof(str_members) / sizeof(str_members[0]))
 

@@ -8,7 +8,8 @@
  * `text` fields. Stored as text, an arbitrary payload shape can never cause
  * a mapping conflict or a mapping explosion, and it comes back byte for byte.
  * payload and metadata are JSON null when the record has none, and so is
- * rule (a keyword) when no rule applied.
+ * rule (a keyword) when no rule applied, and fingerprint, group_id and
+ * chain_id when the action belongs to no event, group or chain.
  *
  * Pure functions, no shared state. */
 #ifndef AW_ES_DOC_H
@@ -23,7 +24,7 @@ typedef enum es_field_kind { ES_KEYWORD, ES_LONG, ES_JSON_TEXT } es_field_kind;
 typedef struct es_field {
     const char *name;
     es_field_kind kind;
-    bool nullable; /* JSON null allowed (payload, metadata, rule) */
+    bool nullable; /* JSON null allowed (payload, metadata, rule, state ids) */
 } es_field;
 
 /* Every document member, in document order. */

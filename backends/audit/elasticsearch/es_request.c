@@ -91,6 +91,9 @@ aw_status aw_es_build_search(const aw_audit_query *q, size_t size, char **body, 
           add_term(filter, "action_type", q->action_type) ||
           add_term(filter, "action_id", q->action_id) ||
           add_term(filter, "rule", q->rule) ||
+          add_term(filter, "fingerprint", q->fingerprint) ||
+          add_term(filter, "group_id", q->group_id) ||
+          add_term(filter, "chain_id", q->chain_id) ||
           (q->outcome >= 0 &&
            add_term(filter, "outcome", aw_outcome_name((aw_outcome)q->outcome)));
     if (!bad && q->from_ms != 0)

@@ -319,6 +319,8 @@ static bool row_matches(const aw_audit_query *q, const aw_audit_record *r)
     return str_match(q->ns, r->ns) && str_match(q->tenant, r->tenant) &&
            str_match(q->provider, r->provider) && str_match(q->action_type, r->action_type) &&
            str_match(q->action_id, r->action_id) && str_match(q->rule, r->rule) &&
+           str_match(q->fingerprint, r->fingerprint) && str_match(q->group_id, r->group_id) &&
+           str_match(q->chain_id, r->chain_id) &&
            (q->outcome < 0 || (int)r->outcome == q->outcome);
 }
 

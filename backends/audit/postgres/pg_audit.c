@@ -34,14 +34,15 @@ static const aw_pg_stmt_def stmts[PGA_STMT_COUNT] = {
     [PGA_INSERT] = {"aw_audit_insert",
                     "INSERT INTO aw_audit_records (" PGA_COLUMN_LIST ") "
                     "SELECT r, a, n, t, p, ty, d, o, de::json, pa::json, me::json, st, sp, so, w, "
-                    "       f, att, da, co, du, ex, ru "
+                    "       f, att, da, co, du, ex, ru, fp, gi, ci "
                     "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
                     "            $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], "
                     "            $11::text[], $12::text[], $13::integer[], $14::bigint[], "
                     "            $15::text[], $16::bigint[], $17::bigint[], $18::bigint[], "
-                    "            $19::bigint[], $20::bigint[], $21::bigint[], $22::text[]) "
+                    "            $19::bigint[], $20::bigint[], $21::bigint[], $22::text[], $23::text[], "
+                    "            $24::text[], $25::text[]) "
                     "     AS b(r, a, n, t, p, ty, d, o, de, pa, me, st, sp, so, w, "
-                    "          f, att, da, co, du, ex, ru) "
+                    "          f, att, da, co, du, ex, ru, fp, gi, ci) "
                     "ON CONFLICT (record_id) DO NOTHING",
                     PGA_COLUMNS},
 

@@ -6,7 +6,7 @@
  * pg_audit_write.c (append_batch), pg_audit_query.c (query). The
  * connection, parameters and migrations are the state backend's, shared in
  * backends/postgres/. Schema: migrations/postgres/0002_audit.sql
- * (and 0003, 0005, 0006). */
+ * (and 0003, 0005, 0006, 0008, 0009). */
 #ifndef AW_PG_AUDIT_INTERNAL_H
 #define AW_PG_AUDIT_INTERNAL_H
 
@@ -34,14 +34,15 @@ const aw_pg_stmt_def *aw_pga_stmt_get(pga_stmt id);
     "record_id, action_id, ns, tenant, provider, action_type, dedup_identity, outcome, "      \
     "details, payload, metadata, source_topic, source_partition, source_offset, worker_id, "  \
     "fencing_token, attempts, dispatched_at_ms, completed_at_ms, duration_ms, expires_at_ms, " \
-    "rule"
-#define PGA_COLUMNS 22
+    "rule, fingerprint, group_id, chain_id"
+#define PGA_COLUMNS 25
 enum {
     PGA_C_RECORD_ID, PGA_C_ACTION_ID, PGA_C_NS, PGA_C_TENANT, PGA_C_PROVIDER,
     PGA_C_ACTION_TYPE, PGA_C_DEDUP_IDENTITY, PGA_C_OUTCOME, PGA_C_DETAILS, PGA_C_PAYLOAD,
     PGA_C_METADATA, PGA_C_SOURCE_TOPIC, PGA_C_SOURCE_PARTITION, PGA_C_SOURCE_OFFSET,
     PGA_C_WORKER_ID, PGA_C_FENCING_TOKEN, PGA_C_ATTEMPTS, PGA_C_DISPATCHED_AT,
     PGA_C_COMPLETED_AT, PGA_C_DURATION, PGA_C_EXPIRES_AT, PGA_C_RULE,
+    PGA_C_FINGERPRINT, PGA_C_GROUP_ID, PGA_C_CHAIN_ID,
 };
 
 /* Shared by every session; immutable after create (read by every thread

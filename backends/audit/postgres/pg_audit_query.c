@@ -48,6 +48,8 @@ static aw_status build_query(pga_session *s, const aw_audit_query *q, size_t lim
          add_eq(sql, p, "provider", q->provider) ||
          add_eq(sql, p, "action_type", q->action_type) ||
          add_eq(sql, p, "action_id", q->action_id) || add_eq(sql, p, "rule", q->rule) ||
+         add_eq(sql, p, "fingerprint", q->fingerprint) ||
+         add_eq(sql, p, "group_id", q->group_id) || add_eq(sql, p, "chain_id", q->chain_id) ||
          add_eq(sql, p, "outcome", q->outcome >= 0 ? aw_outcome_name(q->outcome) : NULL);
     if (!rc && q->from_ms != 0) {
         aw_pg_param_i64(p, q->from_ms);
@@ -110,6 +112,9 @@ static aw_status parse_row(const PGresult *r, int row, aw_audit_record *out, aw_
     out->source_topic = col_str(r, row, PGA_C_SOURCE_TOPIC, &oom);
     out->worker_id = col_str(r, row, PGA_C_WORKER_ID, &oom);
     out->rule = col_str(r, row, PGA_C_RULE, &oom);
+    out->fingerprint = col_str(r, row, PGA_C_FINGERPRINT, &oom);
+    out->group_id = col_str(r, row, PGA_C_GROUP_ID, &oom);
+    out->chain_id = col_str(r, row, PGA_C_CHAIN_ID, &oom);
     out->source_partition = (int32_t)col_i64(r, row, PGA_C_SOURCE_PARTITION);
     out->source_offset = col_i64(r, row, PGA_C_SOURCE_OFFSET);
     out->fencing_token = (uint64_t)col_i64(r, row, PGA_C_FENCING_TOKEN);

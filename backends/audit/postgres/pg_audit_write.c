@@ -2,7 +2,7 @@
  * statement, one round trip:
  *
  *     INSERT INTO aw_audit_records (...)
- *     SELECT ... FROM unnest($1::text[], ..., $22::text[])
+ *     SELECT ... FROM unnest($1::text[], ..., $25::text[])
  *     ON CONFLICT (record_id) DO NOTHING
  *
  * with one binary array parameter per column (aw_pga_stmt_get(PGA_INSERT)).
@@ -92,7 +92,7 @@ static int put_text(aw_buf *b, const char *v)
     return v ? aw_pg_array_bytes(b, v, strlen(v)) : aw_pg_array_null(b);
 }
 
-/* Fill the 22 array parameters from the batch, in `order`. 0 or -1 (OOM). */
+/* Fill the 25 array parameters from the batch, in `order`. 0 or -1 (OOM). */
 static int build_arrays(pga_session *s, const aw_audit_record *recs, const order_item *order,
                         size_t n)
 {
@@ -108,11 +108,13 @@ static int build_arrays(pga_session *s, const aw_audit_record *recs, const order
         [PGA_C_ATTEMPTS] = AW_PG_OID_INT8,       [PGA_C_DISPATCHED_AT] = AW_PG_OID_INT8,
         [PGA_C_COMPLETED_AT] = AW_PG_OID_INT8,   [PGA_C_DURATION] = AW_PG_OID_INT8,
         [PGA_C_EXPIRES_AT] = AW_PG_OID_INT8,     [PGA_C_RULE] = AW_PG_OID_TEXT,
+        [PGA_C_FINGERPRINT] = AW_PG_OID_TEXT,    [PGA_C_GROUP_ID] = AW_PG_OID_TEXT,
+        [PGA_C_CHAIN_ID] = AW_PG_OID_TEXT,
     };
     aw_buf *a = s->arr;
     for (int c = 0; c < PGA_COLUMNS; c++)
-        if (aw_pg_array_begin(&a[c], oid[c], n, c == PGA_C_PAYLOAD || c == PGA_C_METADATA ||
-                                                c == PGA_C_RULE))
+        if (aw_pg_array_begin(&a[c], oid[c], n, c >= PGA_C_RULE || c == PGA_C_PAYLOAD ||
+                                                c == PGA_C_METADATA))
             return -1;
     for (size_t k = 0; k < n; k++) {
         const aw_audit_record *r = &recs[order[k].pos];
@@ -136,7 +138,9 @@ static int build_arrays(pga_session *s, const aw_audit_record *recs, const order
             aw_pg_array_i64(&a[PGA_C_COMPLETED_AT], r->completed_at_ms) ||
             aw_pg_array_i64(&a[PGA_C_DURATION], r->duration_ms) ||
             aw_pg_array_i64(&a[PGA_C_EXPIRES_AT], r->expires_at_ms) ||
-            put_text(&a[PGA_C_RULE], r->rule))
+            put_text(&a[PGA_C_RULE], r->rule) ||
+            put_text(&a[PGA_C_FINGERPRINT], r->fingerprint) ||
+            put_text(&a[PGA_C_GROUP_ID], r->group_id) || put_text(&a[PGA_C_CHAIN_ID], r->chain_id))
             return -1;
     }
     return 0;

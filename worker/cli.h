@@ -58,6 +58,13 @@ struct aw_state_session;
 int aw_cli_open_state(const char *cmd, const struct aw_config *cfg, struct aw_state **state,
                       struct aw_state_session **session);
 
+/* The arguments of "<cmd> get -c FILE [OPT VALUE] ARG" (argv[1] "get"; opt
+ * NULL: none, else required): 0 with *file, *opt_value and *arg set
+ * (borrowed from argv), 1 when help was asked, -1 for a usage error (an
+ * unexpected argument said on stderr). */
+int aw_cli_get_args(int argc, char **argv, const char *cmd, const char *opt,
+                    const char **file, const char **opt_value, const char **arg);
+
 /* Set by main from the global options; NULL when not given. */
 extern const char *aw_cli_log_level;
 extern const char *aw_cli_log_format;

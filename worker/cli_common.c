@@ -181,3 +181,30 @@ int aw_cli_open_state(const char *cmd, const aw_config *cfg, aw_state **state,
     }
     return 0;
 }
+
+int aw_cli_get_args(int argc, char **argv, const char *cmd, const char *opt,
+                    const char **file, const char **opt_value, const char **arg)
+{
+    *file = *arg = NULL;
+    if (opt_value)
+        *opt_value = NULL;
+    if (argc < 2 || strcmp(argv[1], "get") != 0)
+        return argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+                   ? 1
+                   : -1;
+    for (int i = 2; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+            *file = argv[++i];
+        else if (opt && strcmp(argv[i], opt) == 0 && i + 1 < argc)
+            *opt_value = argv[++i];
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+        else if (!*arg && argv[i][0] != '-')
+            *arg = argv[i];
+        else {
+            fprintf(stderr, "acteon-worker %s get: unexpected argument \"%s\"\n", cmd, argv[i]);
+            return -1;
+        }
+    }
+    return *file && *arg && (!opt || *opt_value) ? 0 : -1;
+}

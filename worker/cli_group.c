@@ -48,26 +48,10 @@ static int print_group(const aw_config *cfg, const char *id)
 
 int aw_cmd_group(int argc, char **argv)
 {
-    const char *file = NULL, *id = NULL;
-    if (argc < 2 || strcmp(argv[1], "get") != 0)
-        return group_usage(argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-                                         strcmp(argv[1], "-h") == 0)
-                               ? stdout
-                               : stderr);
-    for (int i = 2; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
-            file = argv[++i];
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return group_usage(stdout);
-        else if (!id && argv[i][0] != '-')
-            id = argv[i];
-        else {
-            fprintf(stderr, "acteon-worker group get: unexpected argument \"%s\"\n", argv[i]);
-            return group_usage(stderr);
-        }
-    }
-    if (!file || !id)
-        return group_usage(stderr);
+    const char *file, *id;
+    int args = aw_cli_get_args(argc, argv, "group", NULL, &file, NULL, &id);
+    if (args)
+        return group_usage(args > 0 ? stdout : stderr);
     aw_config *cfg = NULL;
     int code = aw_cli_load_config(file, &cfg);
     if (code)

@@ -57,28 +57,10 @@ static int print_event(const aw_config *cfg, const aw_machine_config *m, const c
 
 int aw_cmd_state(int argc, char **argv)
 {
-    const char *file = NULL, *machine = NULL, *fp = NULL;
-    if (argc < 2 || strcmp(argv[1], "get") != 0)
-        return state_usage(argc >= 2 && (strcmp(argv[1], "--help") == 0 ||
-                                         strcmp(argv[1], "-h") == 0)
-                               ? stdout
-                               : stderr);
-    for (int i = 2; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
-            file = argv[++i];
-        else if (strcmp(argv[i], "--machine") == 0 && i + 1 < argc)
-            machine = argv[++i];
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            return state_usage(stdout);
-        else if (!fp && argv[i][0] != '-')
-            fp = argv[i];
-        else {
-            fprintf(stderr, "acteon-worker state get: unexpected argument \"%s\"\n", argv[i]);
-            return state_usage(stderr);
-        }
-    }
-    if (!file || !machine || !fp)
-        return state_usage(stderr);
+    const char *file, *machine, *fp;
+    int args = aw_cli_get_args(argc, argv, "state", "--machine", &file, &machine, &fp);
+    if (args)
+        return state_usage(args > 0 ? stdout : stderr);
     aw_config *cfg = NULL;
     int code = aw_cli_load_config(file, &cfg);
     if (code)

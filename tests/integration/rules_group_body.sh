@@ -15,7 +15,8 @@
 # each member's reply naming that group; each group replied group_flushed;
 # `acteon-worker group get` shows a group closed with its 20 members; with
 # an audit backend other than memory, 500 group_flushed records, and
-# `audit search --group ID` finds a group's 20 members and its call.
+# `audit search --group ID` finds a group's 20 members and its call; with
+# audit_wipe (the PostgreSQL test), replay rebuilds the trail.
 #
 # ALERTS (default 10000, a multiple of 20) scales the run down for a slow
 # backend (test_rules_group_dynamodb.sh: dynalite, one Node thread).
@@ -113,6 +114,11 @@ if [ "${AUDIT_BACKEND:-memory}" != memory ] && [ "$GROUP_KILL" != 1 ]; then
     n=$("$WORKER" --log-level warn audit search -c "$T/worker.conf" --group "$gid" --all \
         2>>"$T/search.err" | grep -c '"record_id"')
     [ "$n" -eq 21 ] || fail "audit search --group $gid: $n records, not 21 (20 members, 1 call)"
+fi
+if declare -F audit_wipe >/dev/null; then
+    # Replay rebuilds the trail of the group outcomes (members' and calls'
+    # records, their group ids) from the reply topic.
+    check_replay_rebuilds '"outcome":"grouped"' '"outcome":"group_flushed"' '"group_id"'
 fi
 if [ "$GROUP_KILL" = 1 ]; then
     pass "kill -9 of a worker on $STATE_BACKEND: $ALERTS alerts in $HOSTS groups of 20, complete and disjoint, a group called again only after the killed worker's call, with a higher token"

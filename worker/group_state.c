@@ -209,17 +209,6 @@ static aw_status write_head(const aw_group_ctx *c, const char *key, const view *
     return rc;
 }
 
-/* Can a member of entry_bytes (its JSON) join the group as read? */
-static bool joinable(const aw_group_ctx *c, const json_t *doc, size_t entry_bytes)
-{
-    if (!doc)
-        return true;
-    int64_t size = (int64_t)json_array_size(json_object_get(doc, "members"));
-    int64_t bytes = int_of(doc, "bytes");
-    return strcmp(str_of(doc, "state"), "open") == 0 && !bool_of(doc, "full") &&
-           size < c->rule->max_size && bytes + 1 + (int64_t)entry_bytes <= c->rule->max_bytes;
-}
-
 /* A group that a member cannot join: make it full (if it is not yet), put
  * its flush due now (again, if it was full already: a put of a lost race
  * may have moved the item back to the window's end since), then point the
@@ -324,20 +313,55 @@ static json_t *new_doc(const aw_group_ctx *c, const char *key, const view *v,
                      "members");
 }
 
-/* Add the entry to the group as read (a new one when none) and write it. */
-static aw_status add_member(const aw_group_ctx *c, const char *key, view *v,
-                            const aw_group_member *m, json_t *entry, size_t entry_bytes,
-                            aw_group_joined *out, aw_error *err)
+/* One member on its way in (aw_group_join_many). */
+typedef struct pending {
+    const aw_group_member *m;
+    aw_group_joined *out;
+    json_t *entry;  /* {"id","identity","record_id","payload"} */
+    size_t bytes;   /* its JSON's length */
+    char *marked;   /* the doc id its marker names, as we wrote it; NULL: none yet */
+    bool done;
+    bool chosen;    /* in the write being made */
+} pending;
+
+/* Does a member of `bytes` fit a group of `size` members and `total` bytes?
+ * A lone member larger than max_bytes is let into an empty group (it is
+ * flushed alone), never into one with others. */
+static bool fits(const aw_group_ctx *c, int64_t size, int64_t total, size_t bytes)
+{
+    return size < c->rule->max_size &&
+           (size == 0 || total + 1 + (int64_t)bytes <= c->rule->max_bytes);
+}
+
+/* Add the pending members, in order, up to the first that does not fit,
+ * to the group as read (a new one when none) and write it: one
+ * compare-and-swap for all of them. */
+static aw_status add_members(const aw_group_ctx *c, const char *key, view *v, pending *p,
+                             size_t n, aw_error *err)
 {
     bool opening = v->doc == NULL;
-    if (opening && !(v->doc = new_doc(c, key, v, m)))
+    const aw_group_member *first = NULL;
+    for (size_t i = 0; i < n && !first; i++)
+        if (!p[i].done)
+            first = p[i].m;
+    if (opening && !(v->doc = new_doc(c, key, v, first)))
         return aw_error_set(err, AW_NOMEM, "group: out of memory");
     json_t *members = json_object_get(v->doc, "members");
-    int64_t bytes = int_of(v->doc, "bytes") + (int64_t)entry_bytes +
-                    (json_array_size(members) ? 1 : 0);
-    if (json_array_append(members, entry) != 0)
-        return aw_error_set(err, AW_NOMEM, "group: out of memory");
-    int64_t size = (int64_t)json_array_size(members);
+    int64_t before = (int64_t)json_array_size(members), bytes = int_of(v->doc, "bytes");
+    int64_t size = before;
+    for (size_t i = 0; i < n; i++)
+        p[i].chosen = false;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].done)
+            continue;
+        if (!fits(c, size, bytes, p[i].bytes))
+            break; /* it makes the group full: it and the rest, the next one */
+        if (json_array_append(members, p[i].entry) != 0)
+            return aw_error_set(err, AW_NOMEM, "group: out of memory");
+        bytes += (int64_t)p[i].bytes + (size ? 1 : 0);
+        size++;
+        p[i].chosen = true;
+    }
     bool full = size >= c->rule->max_size || bytes >= c->rule->max_bytes;
     json_object_set_new(v->doc, "bytes", json_integer(bytes));
     json_object_set_new(v->doc, "full", json_boolean(full));
@@ -347,11 +371,11 @@ static aw_status add_member(const aw_group_ctx *c, const char *key, view *v,
      * changes nothing that matters: an item made due early finds its group
      * open and not full, and is looked at again a poll later (the write of
      * the member filling it may just not have landed yet), until the
-     * window's end (aw_group_close, aw_group_flush_fire); one moved back to the window's end although full
-     * is put due now again by the next member that finds the group full
-     * (move_on). A put refused because the flush holds the item already is
-     * fine: the flush reads the group after our write or closes it before,
-     * and then our write loses. */
+     * window's end (aw_group_close, aw_group_flush_fire); one moved back to
+     * the window's end although full is put due now again by the next
+     * member that finds the group full (move_on). A put refused because the
+     * flush holds the item already is fine: the flush reads the group after
+     * our write or closes it before, and then our write loses. */
     aw_status rc = AW_OK;
     if (opening || full)
         rc = put_flush(c, v->doc_id, full ? c->now_ms : int_of(v->doc, "flush_at_ms"), v->doc,
@@ -365,11 +389,17 @@ static aw_status add_member(const aw_group_ctx *c, const char *key, view *v,
     aw_state_key dk = group_key(c, AW_GROUP_KIND, v->doc_id);
     if ((rc = swap_record(c, &dk, v->doc_version, v->doc, err)) != AW_OK)
         return rc;
-    describe(c, v, v->doc, size, out);
-    out->opened = opening;
-    out->filled = full;
-    if (!out->group_id)
-        return aw_error_set(err, AW_NOMEM, "group: out of memory");
+    int64_t pos = before;
+    for (size_t i = 0; i < n; i++) {
+        if (!p[i].chosen)
+            continue;
+        describe(c, v, v->doc, ++pos, p[i].out);
+        p[i].out->opened = opening && pos == 1;
+        p[i].out->filled = full && pos == size;
+        p[i].done = true;
+        if (!p[i].out->group_id)
+            return aw_error_set(err, AW_NOMEM, "group: out of memory");
+    }
     return AW_OK;
 }
 
@@ -381,67 +411,112 @@ static json_t *member_entry(const aw_group_member *m)
                      "record_id", m->record_id, "payload", payload ? payload : json_null());
 }
 
-aw_status aw_group_join(const aw_group_ctx *c, const char *key, const aw_group_member *m,
-                        aw_group_joined *out, aw_error *err)
+/* Mark each pending member for the group as read (group_state.h says why);
+ * a member found joined by an earlier attempt is done. */
+static aw_status mark_all(const aw_group_ctx *c, const view *v, pending *p, size_t n,
+                          aw_error *err)
 {
-    memset(out, 0, sizeof(*out));
-    json_t *entry = member_entry(m);
-    char *entry_text = entry ? json_dumps(entry, JSON_COMPACT) : NULL;
-    if (!entry_text) {
-        json_decref(entry);
-        return aw_error_set(err, AW_NOMEM, "group: out of memory");
-    }
-    size_t entry_bytes = strlen(entry_text);
-    free(entry_text);
-    char *marked = NULL; /* the doc id the marker names, as we wrote it */
-    aw_status rc;
-    for (;;) {
-        view v = {0};
-        bool found = false;
-        int64_t pos = 0;
-        if ((rc = read_view(c, key, &v, err)) != AW_OK) {
-        } else if (marked && v.doc && (pos = position_of(v.doc, m->identity)) != 0) {
-            /* Our write landed although its answer said otherwise. */
-            describe(c, &v, v.doc, pos, out);
-            view_clear(&v);
-            break;
-        } else if (v.doc && !joinable(c, v.doc, entry_bytes)) {
-            /* A lone member larger than max_bytes is let into an empty
-             * group (it is flushed alone), never into one with others. */
-            rc = move_on(c, key, &v, err);
-        } else if (!v.head && (rc = write_head(c, key, &v, v.gen, err)) != AW_OK) {
-        } else if ((!marked || strcmp(marked, v.doc_id) != 0) &&
-                   (rc = mark(c, m, v.doc_id, marked == NULL, out, &found, err)) != AW_OK) {
-        } else if (found) {
-            view_clear(&v);
-            break;
-        } else {
-            free(marked);
-            marked = strdup(v.doc_id);
-            if (!marked)
-                rc = aw_error_set(err, AW_NOMEM, "group: out of memory");
-            else if ((rc = add_member(c, key, &v, m, entry, entry_bytes, out, err)) == AW_OK) {
-                view_clear(&v);
-                break;
-            }
-        }
-        view_clear(&v);
-        if (rc == AW_OK) /* moved on to the next generation: again */
+    for (size_t i = 0; i < n; i++) {
+        if (p[i].done || (p[i].marked && strcmp(p[i].marked, v->doc_id) == 0))
             continue;
+        bool found = false;
+        aw_status rc = mark(c, p[i].m, v->doc_id, p[i].marked == NULL, p[i].out, &found, err);
+        if (rc != AW_OK)
+            return rc;
+        if (found) {
+            p[i].done = true;
+            continue;
+        }
+        free(p[i].marked);
+        if (!(p[i].marked = strdup(v->doc_id)))
+            return aw_error_set(err, AW_NOMEM, "group: out of memory");
+    }
+    return AW_OK;
+}
+
+/* One attempt on the group as read: AW_OK when it made progress (members
+ * joined, or moved on to the next generation), else the error. */
+static aw_status join_step(const aw_group_ctx *c, const char *key, view *v, pending *p,
+                           size_t n, aw_error *err)
+{
+    size_t first = n;
+    for (size_t i = 0; i < n; i++) {
+        int64_t pos;
+        if (!p[i].done && p[i].marked && v->doc && (pos = position_of(v->doc, p[i].m->identity))) {
+            /* Its write landed although the answer said otherwise. */
+            describe(c, v, v->doc, pos, p[i].out);
+            p[i].done = true;
+        }
+        if (!p[i].done && first == n)
+            first = i;
+    }
+    if (first == n)
+        return AW_OK;
+    if (v->doc && !(strcmp(str_of(v->doc, "state"), "open") == 0 && !bool_of(v->doc, "full") &&
+                    fits(c, (int64_t)json_array_size(json_object_get(v->doc, "members")),
+                         int_of(v->doc, "bytes"), p[first].bytes)))
+        return move_on(c, key, v, err);
+    aw_status rc;
+    if (!v->head && (rc = write_head(c, key, v, v->gen, err)) != AW_OK)
+        return rc;
+    if ((rc = mark_all(c, v, p, n, err)) != AW_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (!p[i].done)
+            return add_members(c, key, v, p, n, err);
+    return AW_OK; /* every one found joined before */
+}
+
+aw_status aw_group_join_many(const aw_group_ctx *c, const char *key, const aw_group_member *ms,
+                             size_t n, aw_group_joined *outs, aw_error *err)
+{
+    memset(outs, 0, n * sizeof(*outs));
+    pending *p = calloc(n ? n : 1, sizeof(*p));
+    aw_status rc = p ? AW_OK : aw_error_set(err, AW_NOMEM, "group: out of memory");
+    for (size_t i = 0; rc == AW_OK && i < n; i++) {
+        p[i] = (pending){.m = &ms[i], .out = &outs[i], .entry = member_entry(&ms[i])};
+        char *text = p[i].entry ? json_dumps(p[i].entry, JSON_COMPACT) : NULL;
+        if (!text)
+            rc = aw_error_set(err, AW_NOMEM, "group: out of memory");
+        p[i].bytes = text ? strlen(text) : 0;
+        free(text);
+    }
+    int conflicts = 0;
+    for (bool left = true; rc == AW_OK && left;) {
+        view v = {0};
+        if ((rc = read_view(c, key, &v, err)) == AW_OK)
+            rc = join_step(c, key, &v, p, n, err);
+        view_clear(&v);
+        left = false;
+        for (size_t i = 0; i < n; i++)
+            left = left || !p[i].done;
         if (rc != AW_CONFLICT)
-            break;
-        aw_group_joined_clear(out);
-        if (++out->conflicts >= AW_GROUP_MAX_RACES) {
+            continue;
+        for (size_t i = 0; i < n; i++) /* what the lost write described */
+            if (!p[i].done)
+                aw_group_joined_clear(&outs[i]);
+        if (++conflicts >= AW_GROUP_MAX_RACES) {
             rc = aw_error_set(err, AW_CONFLICT, "group %s/%s: %d joins lost a race in a row",
-                              c->rule->name, key, out->conflicts);
+                              c->rule->name, key, conflicts);
             err->retriable = true;
             break;
         }
         aw_error_clear(err);
+        rc = AW_OK;
     }
-    free(marked);
-    json_decref(entry);
+    for (size_t i = 0; p && i < n; i++) {
+        outs[i].conflicts = conflicts;
+        json_decref(p[i].entry);
+        free(p[i].marked);
+    }
+    free(p);
     return rc;
+}
+
+aw_status aw_group_join(const aw_group_ctx *c, const char *key, const aw_group_member *m,
+                        aw_group_joined *out, aw_error *err)
+{
+    return aw_group_join_many(c, key, m, 1, out, err);
 }
 
 /* ---- closing ---------------------------------------------------------------- */

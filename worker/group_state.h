@@ -91,6 +91,13 @@ void aw_group_joined_clear(aw_group_joined *j);
  * then AW_CONFLICT (retriable). A backend error is returned as it came. */
 aw_status aw_group_join(const aw_group_ctx *c, const char *key, const aw_group_member *m,
                         aw_group_joined *out, aw_error *err);
+/* The same for n members of one key at once (one batch's): each joined
+ * once, in order; those that fit the open group join it with one
+ * compare-and-swap, the rest the next generation. outs[i] is ms[i]'s
+ * (conflicts: the races lost by the whole call). On error none is valid
+ * (the caller clears them). */
+aw_status aw_group_join_many(const aw_group_ctx *c, const char *key, const aw_group_member *ms,
+                             size_t n, aw_group_joined *outs, aw_error *err);
 
 /* A group as its flush sees it (all owned). */
 typedef struct aw_group_flush {

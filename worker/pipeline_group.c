@@ -4,8 +4,9 @@
  *
  * After the claim, only for items whose claim was ACQUIRED (a DONE claim is
  * answered from its done record: a redelivered member is never added
- * again, nor judged again): one aw_group_join per item, in batch order,
- * retried through lost races and outages. Joined (or found joined by an
+ * again, nor judged again): one aw_group_join_many per rule and key of the
+ * batch, its members in batch order (one compare-and-swap for as many as
+ * fit the open group), retried through lost races and outages. Joined (or found joined by an
  * earlier attempt that crashed before its done record): outcome grouped,
  * and a done record like an executed action's, written by the execute step
  * after the join is durable, before the offset is committed. */
@@ -19,20 +20,26 @@
 #include "worker/outcome_details.h"
 #include "worker/pipeline_internal.h"
 
+/* The members of one batch with one rule and key: joined together (one
+ * compare-and-swap for as many as fit the open group). */
 typedef struct join_call {
     aw_group_ctx ctx;
     const char *key;
-    aw_group_member member;
-    aw_group_joined res;
+    size_t n;
+    item **items;
+    aw_group_member *members;
+    aw_group_joined *res;
+    aw_buf *identities;
 } join_call;
 
 static aw_status call_join(aw_state_session *s, void *items, size_t n, aw_error *err)
 {
-    (void)n; /* one per call */
+    (void)n; /* one join_call per call */
     join_call *c = items;
     c->ctx.state = s;
-    aw_group_joined_clear(&c->res);
-    return aw_group_join(&c->ctx, c->key, &c->member, &c->res, err);
+    for (size_t i = 0; i < c->n; i++)
+        aw_group_joined_clear(&c->res[i]);
+    return aw_group_join_many(&c->ctx, c->key, c->members, c->n, c->res, err);
 }
 
 static void joined(batch *b, item *it, const aw_group_joined *res)
@@ -62,44 +69,68 @@ static void joined(batch *b, item *it, const aw_group_joined *res)
     it->answered_us = aw_mono_now_us();
 }
 
-static bool join_one(batch *b, item *it)
+/* Acquired claims only (as for state machines), not joined yet. */
+static bool to_join(const item *it)
 {
-    const aw_action *a = &it->job->action;
-    aw_buf identity = {0};
-    if (aw_action_identity(a, &identity)) {
-        aw_buf_free(&identity);
-        return false;
-    }
-    join_call c = {.ctx = {.rule = it->group,
+    return it->group && !it->finished && it->provider >= 0 && it->token && !it->group_id;
+}
+
+/* Join items[first] and every later item of the batch with its rule and
+ * key, in batch order. */
+static bool join_key(batch *b, size_t first)
+{
+    const item *lead = &b->items[first];
+    aw_scratch *sc = &b->p->scratch;
+    size_t n = 0;
+    for (size_t i = first; i < b->n; i++)
+        n += to_join(&b->items[i]) && b->items[i].group == lead->group &&
+             strcmp(b->items[i].group_key, lead->group_key) == 0;
+    join_call c = {.ctx = {.rule = lead->group,
                            .pool = b->ctx->cfg->kafka.group_id,
                            .now_ms = aw_time_now_ms()},
-                   .key = it->group_key,
-                   .member = {.action_id = a->id,
-                              .identity = identity.data,
-                              .record_id = it->job->record.record_id,
-                              .payload = a->payload,
-                              .payload_len = a->payload_len,
-                              .provider = a->provider,
-                              .action_type = a->action_type}};
-    bool ok = aw_pipeline_with_retry(b->p,
-                                     &(aw_call_site){"group join", &b->ctx->metrics.state_retries,
-                                                     &b->ctx->metrics.group_join_ms},
-                                     call_join, &c, 1);
-    if (ok)
-        joined(b, it, &c.res);
-    aw_group_joined_clear(&c.res);
-    aw_buf_free(&identity);
+                   .key = lead->group_key,
+                   .items = aw_scratch_calloc(sc, n, sizeof(*c.items)),
+                   .members = aw_scratch_calloc(sc, n, sizeof(*c.members)),
+                   .res = aw_scratch_calloc(sc, n, sizeof(*c.res)),
+                   .identities = aw_scratch_calloc(sc, n, sizeof(*c.identities))};
+    if (!c.items || !c.members || !c.res || !c.identities)
+        return false;
+    bool ok = true;
+    for (size_t i = first; ok && i < b->n; i++) {
+        item *it = &b->items[i];
+        if (!to_join(it) || it->group != lead->group || strcmp(it->group_key, lead->group_key))
+            continue;
+        const aw_action *a = &it->job->action;
+        ok = aw_action_identity(a, &c.identities[c.n]) == 0;
+        c.items[c.n] = it;
+        c.members[c.n] = (aw_group_member){.action_id = a->id,
+                                           .identity = c.identities[c.n].data,
+                                           .record_id = it->job->record.record_id,
+                                           .payload = a->payload,
+                                           .payload_len = a->payload_len,
+                                           .provider = a->provider,
+                                           .action_type = a->action_type};
+        c.n++;
+    }
+    ok = ok && aw_pipeline_with_retry(b->p,
+                                      &(aw_call_site){"group join",
+                                                      &b->ctx->metrics.state_retries,
+                                                      &b->ctx->metrics.group_join_ms},
+                                      call_join, &c, 1);
+    for (size_t i = 0; i < c.n; i++) {
+        if (ok)
+            joined(b, c.items[i], &c.res[i]);
+        aw_group_joined_clear(&c.res[i]);
+        aw_buf_free(&c.identities[i]);
+    }
     return ok;
 }
 
 bool aw_pipeline_group(batch *b)
 {
-    for (size_t i = 0; i < b->n; i++) {
-        item *it = &b->items[i];
-        /* Acquired claims only (as for state machines). */
-        if (it->group && !it->finished && it->provider >= 0 && it->token && !join_one(b, it))
+    for (size_t i = 0; i < b->n; i++)
+        if (to_join(&b->items[i]) && !join_key(b, i))
             return false;
-    }
     return true;
 }
 

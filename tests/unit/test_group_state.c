@@ -322,6 +322,63 @@ static void test_early_flush_waits(void **state)
     teardown(&fx);
 }
 
+/* Members of one batch for one key join together: those that fit the open
+ * group with one compare-and-swap (its version moves once), the rest the
+ * next generation; the same call again (a retry after a crash) adds none
+ * of them twice. */
+static void test_join_many(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_with(&fx, "max_size = 3;");
+    int64_t t0 = 7000000;
+    aw_group_joined first;
+    join(&fx, fx.a, t0, 1, 0, &first); /* the open group has 1 of 3 */
+    aw_group_member ms[3];
+    char ids[3][16], idents[3][32];
+    for (int i = 0; i < 3; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "b-%d", i);
+        snprintf(idents[i], sizeof(idents[i]), "ns:t:b-%d", i);
+        ms[i] = (aw_group_member){.action_id = ids[i], .identity = idents[i],
+                                  .record_id = ids[i], .payload = "{}", .payload_len = 2,
+                                  .provider = "noop", .action_type = "alert"};
+    }
+    char doc[64];
+    snprintf(doc, sizeof(doc), "%lld:1:h1", (long long)t0);
+    aw_state_key dk = {.ns = AW_GROUP_NS, .tenant = "alerts", .kind = AW_GROUP_KIND, .id = doc};
+    aw_state_value v0 = {0}, v1 = {0};
+    aw_error err;
+    assert_int_equal(aw_state_get(fx.a, &dk, &v0, &err), AW_OK);
+    aw_group_ctx c = ctx_of(&fx, fx.b, t0 + 5);
+    aw_group_joined outs[3];
+    assert_int_equal(aw_group_join_many(&c, "h1", ms, 3, outs, &err), AW_OK);
+    assert_int_equal(aw_state_get(fx.a, &dk, &v1, &err), AW_OK);
+    assert_int_equal(v1.version, v0.version + 1); /* b-0 and b-1: one write */
+    assert_string_equal(outs[0].group_id, first.group_id);
+    assert_string_equal(outs[1].group_id, first.group_id);
+    assert_int_equal(outs[0].size, 2);
+    assert_int_equal(outs[1].size, 3);
+    assert_true(outs[1].filled);
+    assert_string_not_equal(outs[2].group_id, first.group_id); /* the next generation */
+    assert_int_equal(outs[2].size, 1);
+    assert_true(outs[2].opened);
+    char gen2[128];
+    snprintf(gen2, sizeof(gen2), "%s", outs[2].group_id);
+    for (int i = 0; i < 3; i++)
+        aw_group_joined_clear(&outs[i]);
+    assert_int_equal(aw_group_join_many(&c, "h1", ms, 3, outs, &err), AW_OK);
+    for (int i = 0; i < 3; i++)
+        assert_true(outs[i].already);
+    assert_string_equal(outs[1].group_id, first.group_id);
+    assert_string_equal(outs[2].group_id, gen2);
+    for (int i = 0; i < 3; i++)
+        aw_group_joined_clear(&outs[i]);
+    aw_state_value_clear(&v0);
+    aw_state_value_clear(&v1);
+    aw_group_joined_clear(&first);
+    teardown(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_byte_bound),
         cmocka_unit_test(test_close_idempotent),
         cmocka_unit_test(test_early_flush_waits),
+        cmocka_unit_test(test_join_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

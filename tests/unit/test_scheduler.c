@@ -906,8 +906,8 @@ static void test_group_needs(void **state)
     assert_non_null(strstr(err.msg, "transactional_replies"));
 }
 
-/* A group rule: each member answers grouped (a redelivery the same, from
- * its done record); the scheduler's round at the window's end closes the
+/* A group rule: each member answers grouped (two of one batch joined in
+ * one call; a redelivery the same, from its done record); the scheduler's round at the window's end closes the
  * group and runs its one call (group_flushed, the member ids in the
  * details) and removes the item; the flush item put again (taken again
  * after a crash) makes the same call, answered from its done record
@@ -919,8 +919,16 @@ static void test_group_flush(void **state)
     setup_with(&fx, "rules = ( { name = \"grp\"; verdict = \"group\"; group_by = \"{payload.k}\";\n"
                     "  window_ms = 60000; max_size = 5; } );\n");
     int64_t t0 = aw_time_now_ms();
-    run(&fx, make_job(&fx, 1, "m1", 0));
-    run(&fx, make_job(&fx, 2, "m2", 0));
+    /* m1 and m2 in one batch: one join for both */
+    aw_job *two[2] = {make_job(&fx, 1, "m1", 0), make_job(&fx, 2, "m2", 0)}, *fin[2];
+    assert_int_equal(aw_pipeline_run(&fx.p, two, 2, fin), 2);
+    for (int64_t end = aw_mono_now_ms() + WAIT_MS; fx.n_back < 2 && aw_mono_now_ms() < end;) {
+        aw_job *list = NULL;
+        if (aw_job_queue_pop(&fx.ctx.done, 1, 20, &list) == 1)
+            fx.back[fx.n_back++] = list;
+    }
+    assert_int_equal(fx.n_back, 2);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.group_join_ms.count), 1);
     run(&fx, make_job(&fx, 1, "m1", 0)); /* redelivered */
     assert_int_equal(fx.n_outcomes, 3);
     assert_int_equal(fx.outcomes[0].outcome, AW_OUTCOME_GROUPED);

@@ -317,7 +317,8 @@ static const aw_config_key rule_keys[] = {
              "next (a single member larger than this is flushed alone)."},
     {.path = "group_provider", .type = AW_KEY_STRING, .offset = AW_RUL(group_provider),
      .def_str = "",
-     .help = "group: the provider of the grouped call; \"\": the first member's."},
+     .help = "group: the provider of the grouped call (one of providers); \"\": the first "
+             "member's."},
     {.path = "group_action_type", .type = AW_KEY_STRING, .offset = AW_RUL(group_action_type),
      .def_str = "",
      .help = "group: the action_type of the grouped call; \"\": the first member's."},

@@ -17,6 +17,14 @@ const aw_machine_config *aw_config_machine(const aw_config *cfg, const char *nam
     return NULL;
 }
 
+static bool provider_named(const aw_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_providers; i++)
+        if (strcmp(cfg->providers[i].name, name) == 0)
+            return true;
+    return false;
+}
+
 /* A state_machine rule renders its machine's fingerprint where other rules
  * render their key: each rule gets its own parse of it. */
 aw_status aw_config_compile_rules(aw_config *cfg, aw_error *err)
@@ -42,6 +50,11 @@ aw_status aw_config_compile_rules(aw_config *cfg, aw_error *err)
         } else if (strcmp(r->verdict, "group") == 0) {
             text = r->group_by;
             what = "group_by";
+            if (r->group_provider[0] && !provider_named(cfg, r->group_provider))
+                return aw_error_set(err, AW_CONFIG,
+                                    "%s: rules[%zu].group_provider: no provider named "
+                                    "\"%.64s\" in providers",
+                                    cfg->source, i, r->group_provider);
         }
         if (r->key_template || text[0] == '\0')
             continue;

@@ -609,6 +609,9 @@ static const error_case error_cases[] = {
     {"rule-group-no-by", BASE "rules = ( { name = \"g\"; verdict = \"group\"; } );\n",
      ":2: rules[0].group_by: required for verdict group (a template, e.g. "
      "\"{payload.host}\")"},
+    {"rule-group-provider", BASE "rules = ( { name = \"g\"; verdict = \"group\";\n"
+                                 "  group_by = \"{tenant}\"; group_provider = \"pagr\"; } );\n",
+     ": rules[0].group_provider: no provider named \"pagr\" in providers"},
     {"rule-group-retention", BASE "rules = ( { name = \"g\"; verdict = \"group\";\n"
                                   "  group_by = \"{tenant}\"; window_ms = 3600000;\n"
                                   "  group_retention_s = 3600; } );\n",

@@ -3,7 +3,7 @@
  *
  *   bench_load -b BROKERS -t TOPIC -n N [--prefix P] [--rate PER_S]
  *              [--provider NAME] [--unique] [--payload-bytes B]
- *              [--not-before-s S]
+ *              [--not-before-s S] [--group-size K]
  *
  * Every 10th action repeats the identity of the action 5 before it (10%
  * duplicates, each seen after its original was produced) unless --unique.
@@ -13,6 +13,8 @@
  * part a producer controls) to exactly B bytes with a "pad" string field
  * (bench/run.sh payload); without it the payload is about 70 bytes and the
  * whole action about 290.
+ * --group-size K adds "host":"h<i / K>" to the payload (bench/run.sh group:
+ * a group rule's group_by {payload.host} makes groups of K).
  * --not-before-s S gives every action a `not_before` S seconds after the
  * start of the load (docs/scheduling.md: each is put in the due index and
  * answered `scheduled`; bench/run.sh rules, case "scheduled").
@@ -77,7 +79,7 @@ static int pad_payload(aw_buf *p, size_t bytes)
 int main(int argc, char **argv)
 {
     const char *brokers = NULL, *topic = NULL, *prefix = "b", *provider = "noop";
-    long n = 0, payload_bytes = 0, not_before_s = 0;
+    long n = 0, payload_bytes = 0, not_before_s = 0, group_size = 0;
     bool unique = false;
     double rate = 0;
     static const struct option opts[] = {{"prefix", required_argument, NULL, 'p'},
@@ -86,6 +88,7 @@ int main(int argc, char **argv)
                                          {"unique", no_argument, NULL, 'u'},
                                          {"payload-bytes", required_argument, NULL, 'B'},
                                          {"not-before-s", required_argument, NULL, 'N'},
+                                         {"group-size", required_argument, NULL, 'G'},
                                          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "b:t:n:", opts, NULL)) != -1) {
@@ -103,14 +106,16 @@ int main(int argc, char **argv)
             payload_bytes = atol(optarg);
         else if (c == 'N')
             not_before_s = atol(optarg);
+        else if (c == 'G')
+            group_size = atol(optarg);
         else
             return 2;
     }
     if (!brokers || !topic || n <= 0 || payload_bytes < 0 || payload_bytes > 16 << 20 ||
-        not_before_s < 0) {
+        not_before_s < 0 || group_size < 0) {
         fprintf(stderr, "usage: bench_load -b BROKERS -t TOPIC -n N [--prefix P] [--rate R] "
                         "[--provider NAME] [--unique] [--payload-bytes B (<= 16 MiB)] "
-                        "[--not-before-s S]\n");
+                        "[--not-before-s S] [--group-size K]\n");
         return 2;
     }
     /* One due time for the whole load: the field is the same text in
@@ -149,6 +154,7 @@ int main(int argc, char **argv)
         if (aw_buf_printf(&payload,
                           "{\"n\":%ld,\"to\":\"user%ld@example.com\",\"subject\":\"benchmark action\"",
                           i, ident) != 0 ||
+            (group_size && aw_buf_printf(&payload, ",\"host\":\"h%ld\"", ident / group_size)) ||
             pad_payload(&payload, (size_t)payload_bytes) != 0 ||
             aw_buf_printf(&line,
                           "{\"id\":\"%s-%ld\",\"namespace\":\"bench\",\"tenant\":\"t%ld\","

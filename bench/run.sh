@@ -8,6 +8,7 @@
 #   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] rss [COMBO]         (rss_flat)
 #   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] rules [STATE...]    (rules_table)
 #   bench/run.sh [-n CHAINS] [-b BUILD_DIR] chain [STATE...]     (chain_table)
+#   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] group [STATE...]    (group_table)
 #
 # For each state/audit combination, on a fresh librdkafka mock cluster
 # (tests/support/mock_cluster, a separate process like a broker):
@@ -64,13 +65,13 @@ while getopts "n:b:" o; do
     case $o in
     n) N=$OPTARG ;;
     b) BUILD=$OPTARG ;;
-    *) echo "usage: $0 [-n ACTIONS] [-b BUILD_DIR] [STATE/AUDIT... | slow-webhook | threads [STATE/AUDIT...] | payload [STATE/AUDIT] | rss [STATE/AUDIT] | rules [STATE...] | chain [STATE...]]" >&2; exit 2 ;;
+    *) echo "usage: $0 [-n ACTIONS] [-b BUILD_DIR] [STATE/AUDIT... | slow-webhook | threads [STATE/AUDIT...] | payload [STATE/AUDIT] | rss [STATE/AUDIT] | rules [STATE...] | chain [STATE...] | group [STATE...]]" >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
 MODE=combos
 case "${1:-}" in
-slow-webhook | threads | payload | rss | rules | chain) MODE=$1; shift ;;
+slow-webhook | threads | payload | rss | rules | chain | group) MODE=$1; shift ;;
 esac
 COMBOS=("$@")
 if [ -z "$N" ]; then
@@ -79,6 +80,7 @@ if [ -z "$N" ]; then
     rss) N=1000000 ;;
     rules) N=50000 ;;
     chain) N=3000 ;; # chains (3 steps each)
+    group) N=20000 ;;
     *) N=100000 ;;
     esac
 fi
@@ -763,6 +765,60 @@ $(rule_conf "$c" "$win")" prepare_run "$combo" "$run" "$d" "$THREADS" "$N" 32 "$
     print_table "state|case|actions|actions/s|x none|CPU ms/1000|state calls/action|executed/other|load" "${rows[@]}"
 }
 
+# ---- group: grouped members/s (docs/rules.md, "group") ----------------------
+# For each state backend given (redis postgres unless given; memory audit,
+# so the audit does not bound the figures): the worker drains N unique
+# actions that a group rule (group_by {payload.host}, max_size GROUP_SIZE, a
+# window longer than the run) joins into groups of GROUP_SIZE (bench_load
+# --group-size: consecutive actions share a host, so a group fills within
+# one stretch of the topic), provider noop; "members/s" is the rate of the
+# members' replies (grouped), which never wait for a flush. Then the
+# backend's ceiling for what a member costs there: bench_group, the same
+# joins called directly with the same config and threads (no Kafka, no
+# claim, no done record, no pipeline), its members of one group joined by
+# every thread at once. "flushed" is acteon_groups_closed_total when the
+# drain ended (flushes run on the scheduler's thread, behind the members).
+GROUP_SIZE=${AW_BENCH_GROUP_SIZE:-20}
+group_conf() {
+    echo "schedule = { poll_ms = 100; };
+rules = ( { name = \"bench\"; match = { action_type = \"notify\"; }; verdict = \"group\";
+            group_by = \"{payload.host}\"; window_ms = 3600000; max_size = $GROUP_SIZE; } );"
+}
+group_table() {
+    local states=("${COMBOS[@]}") st combo run d port metrics ceiling miss rows=()
+    [ ${#states[@]} -gt 0 ] || states=(redis postgres)
+    local combos=()
+    for st in "${states[@]}"; do combos+=("$st/memory"); done
+    ensure_servers "${combos[@]}"
+    for combo in "${combos[@]}"; do
+        st=${combo%/*}
+        if miss=$(missing_server "$combo"); then
+            rows+=("$st|skipped: no server ($miss)")
+            continue
+        fi
+        run="group-$st-$RANDOM$RANDOM"
+        d="$W/$run"
+        port=$(free_port)
+        log "group: $st: pre-fill $N actions in groups of $GROUP_SIZE"
+        EXTRA_CONF="http = { listen = \"127.0.0.1:$port\"; };
+$(group_conf)" prepare_run "$combo" "$run" "$d" "$THREADS" "$N" 32 --unique --group-size "$GROUP_SIZE"
+        drain "$d" "$N"
+        metrics=$(curl -sf -m 5 "http://127.0.0.1:$port/metrics") || metrics=
+        stop_all
+        log "group: $st: the backend's ceiling (bench_group, $N members)"
+        ceiling=$("$B/bench_group" -c "$d/worker.conf" -n "$N" --run-id "$run-c")
+        { echo "# $st"; echo "load: $LOAD"; echo "worker: $FILL cpu_s=$CPU"; echo "ceiling: $ceiling"
+          grep -E '^acteon_(outcomes_total|groups_closed_total|group_join_seconds_(count|sum))' <<<"$metrics" || true
+        } >"$d/figures"
+        cat "$d/figures" >&2
+        rows+=("$st|$N|$(kv rate "$FILL")|$(kv rate "$ceiling")|$(ratio "$(kv rate "$FILL")" "$(kv rate "$ceiling")")|$(kv races_per_member "$ceiling")|$(awk -v c="$CPU" -v n="$N" 'BEGIN { printf "%.0f", c * 1e6 / n }')|$(awk '/^acteon_groups_closed_total / { print $2 }' <<<"$metrics")/$((N / GROUP_SIZE))|$LOAD1")
+    done
+    echo
+    echo "group: grouped members/s; N=$N unique actions in groups of $GROUP_SIZE, provider noop, memory" \
+        "audit, workers.threads=$THREADS, $(window_note); ceiling = bench_group (the joins alone); $(machine)"
+    print_table "state|members|members/s (worker)|members/s (ceiling)|x ceiling|races/member (ceiling)|CPU ms/1000|flushed/groups|load" "${rows[@]}"
+}
+
 # ---- chains (docs/rules.md, "chain") ----------------------------------------
 # chain_conf: every action (notify) starts a chain of 3 noop steps, each
 # payload from the trigger and the step before.
@@ -836,4 +892,5 @@ payload) payload_curve ;;
 rss) rss_flat ;;
 rules) rules_table ;;
 chain) chain_table ;;
+group) group_table ;;
 esac

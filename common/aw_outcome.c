@@ -14,6 +14,8 @@ static const char *const names[AW_OUTCOME_COUNT] = {
     [AW_OUTCOME_CHAIN_STARTED] = "chain_started",
     [AW_OUTCOME_CHAIN_COMPLETED] = "chain_completed",
     [AW_OUTCOME_CHAIN_FAILED] = "chain_failed",
+    [AW_OUTCOME_GROUPED] = "grouped",
+    [AW_OUTCOME_GROUP_FLUSHED] = "group_flushed",
 };
 
 const char *aw_outcome_name(aw_outcome o)

@@ -1,6 +1,7 @@
 /* The terminal outcomes of a consumed message (docs/design.md section 1;
  * suppressed and throttled: docs/rules.md; scheduled: docs/scheduling.md;
- * state_changed: docs/rules.md, "state_machine"). */
+ * state_changed: docs/rules.md, "state_machine"; grouped, group_flushed:
+ * docs/rules.md, "group"). */
 #ifndef AW_OUTCOME_H
 #define AW_OUTCOME_H
 
@@ -22,12 +23,15 @@ typedef enum aw_outcome {
     AW_OUTCOME_CHAIN_COMPLETED, /* a chain's end: every step run, the last
                                    one not failed */
     AW_OUTCOME_CHAIN_FAILED,    /* a chain's end: a step failed and aborted it */
+    AW_OUTCOME_GROUPED,       /* a group rule added the action to a group, which
+                                 executes later as one call (docs/rules.md) */
+    AW_OUTCOME_GROUP_FLUSHED, /* a group's one call executed (docs/rules.md) */
     AW_OUTCOME_COUNT
 } aw_outcome;
 
 /* "executed", "failed", "deduplicated", "rejected", "suppressed", "throttled",
  * "scheduled", "state_changed", "chain_started", "chain_completed",
- * "chain_failed".
+ * "chain_failed", "grouped", "group_flushed".
  * Never NULL. */
 const char *aw_outcome_name(aw_outcome o);
 /* Return true and set *out when s names an outcome. */

@@ -41,7 +41,7 @@ typedef struct aw_rule_config {
     char *match_action_type;
     char **match_metadata;   /* key, value, key, value ...: all must equal */
     size_t n_match_metadata; /* pairs */
-    char *verdict;       /* "suppress", "throttle", "lock", "state_machine" */
+    char *verdict;       /* "suppress", "throttle", "lock", "state_machine", "group" */
     char *key;           /* throttle, lock: key template */
     int64_t max_count;   /* throttle: executions per window and key */
     int64_t window_s;    /* throttle: fixed window length */
@@ -57,6 +57,14 @@ typedef struct aw_rule_config {
                                                     (points into state_machines) */
     const struct aw_chain_config *chain_cfg; /* chain: resolved at load (points
                                                 into chains) */
+    /* group (docs/rules.md, "group"); key_template is group_by parsed. */
+    char *group_by;          /* template naming an action's group */
+    int64_t window_ms;       /* a group flushes this long after its first member */
+    int64_t max_size;        /* ... or when it has this many members */
+    int64_t max_bytes;       /* bound of the member list in the grouped call */
+    char *group_provider;    /* the grouped call's provider; "": the first member's */
+    char *group_action_type; /* its action_type; "": the first member's */
+    int64_t group_retention_s; /* groups and member markers kept this long */
 } aw_rule_config;
 
 /* A state machine of state_machine rules (docs/rules.md, "state_machine"):

@@ -127,6 +127,11 @@ static bool rule_key_applies(const void *elem, const char *key)
         return strcmp(r->verdict, "state_machine") == 0;
     if (strcmp(key, "chain") == 0)
         return strcmp(r->verdict, "chain") == 0;
+    if (strcmp(key, "group_by") == 0 || strcmp(key, "window_ms") == 0 ||
+        strcmp(key, "max_size") == 0 || strcmp(key, "max_bytes") == 0 ||
+        strcmp(key, "group_provider") == 0 || strcmp(key, "group_action_type") == 0 ||
+        strcmp(key, "group_retention_s") == 0)
+        return strcmp(r->verdict, "group") == 0;
     if (strcmp(key, "max_count") == 0 || strcmp(key, "window_s") == 0 ||
         strcmp(key, "on_limit") == 0)
         return throttle;
@@ -134,6 +139,35 @@ static bool rule_key_applies(const void *elem, const char *key)
         strcmp(key, "on_timeout") == 0)
         return lock;
     return true;
+}
+
+/* A group rule: group_by required and a valid template; its members kept
+ * (group_retention_s) well past the window, or a group could be forgotten
+ * before it flushes. */
+static const char *check_group_rule(const aw_rule_config *r, const char **key, char *why,
+                                    size_t whysz)
+{
+    if (r->group_by[0] == '\0') {
+        *key = "group_by";
+        snprintf(why, whysz, "required for verdict group (a template, e.g. \"{payload.host}\")");
+        return why;
+    }
+    aw_template *t = NULL;
+    aw_error err;
+    if (aw_template_parse(r->group_by, &t, &err) != AW_OK) {
+        *key = "group_by";
+        snprintf(why, whysz, "%s", err.msg);
+        return why;
+    }
+    aw_template_free(t);
+    if (r->group_retention_s * 1000 < 2 * r->window_ms + 60000) {
+        *key = "group_retention_s";
+        snprintf(why, whysz, "at least 2 * window_ms + 60 s (%lld s here): a group must "
+                 "outlive its window and its flush",
+                 (long long)((2 * r->window_ms + 60000 + 999) / 1000));
+        return why;
+    }
+    return NULL;
 }
 
 /* Rules spanning the keys of one rule: what its verdict needs. The key
@@ -155,6 +189,8 @@ static const char *check_rule(const void *elem, const char **key, char *why, siz
         snprintf(why, whysz, "required for verdict chain (the name of one of chains)");
         return why;
     }
+    if (strcmp(r->verdict, "group") == 0)
+        return check_group_rule(r, key, why, whysz);
     if (strcmp(r->verdict, "throttle") != 0 && !lock)
         return NULL;
     if (r->key[0] == '\0') {
@@ -204,7 +240,7 @@ static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL}
 static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const provider_types[] = {"log", "webhook", "noop", NULL};
 static const char *const rule_verdicts[] = {"suppress", "throttle", "lock", "state_machine",
-                                            "chain", NULL};
+                                            "group", "chain", NULL};
 static const char *const rule_on_timeout[] = {"fail", "dlq", NULL};
 static const char *const rule_on_limit[] = {"reject", "delay", NULL};
 
@@ -241,8 +277,10 @@ static const aw_config_key rule_keys[] = {
              "executions per window_s and key, the rest outcome throttled. lock: actions "
              "with equal keys execute one at a time across all replicas. state_machine: the "
              "action moves its event through the states of `machine`, executed only when "
-             "the transition is allowed (docs/rules.md). chain: the action starts a run of "
-             "`chain`, whose steps the scheduler executes one after another."},
+             "the transition is allowed. group: the action joins the group named by "
+             "group_by, outcome grouped; the group executes once, as one call listing its "
+             "members. chain: the action starts a run of `chain`, whose steps the scheduler "
+             "executes one after another (docs/rules.md)."},
     {.path = "key", .type = AW_KEY_STRING, .offset = AW_RUL(key), .def_str = "",
      .help = "throttle: the key counted; lock: the lock taken. A template such as \"{tenant}:{payload.user}\" "
              "(fields: namespace, tenant, provider, action_type, id, dedup_key, payload.PATH, "
@@ -276,6 +314,32 @@ static const aw_config_key rule_keys[] = {
      .help = "state_machine: the name of one of state_machines (required)."},
     {.path = "chain", .type = AW_KEY_STRING, .offset = AW_RUL(chain), .def_str = "",
      .help = "chain: the name of one of chains (required)."},
+    {.path = "group_by", .type = AW_KEY_STRING, .offset = AW_RUL(group_by), .def_str = "",
+     .help = "group: the template naming an action's group (required; fields as for key), "
+             "e.g. \"{tenant}:{payload.host}\"."},
+    {.path = "window_ms", .type = AW_KEY_INT64, .offset = AW_RUL(window_ms), .def_num = 60000,
+     .min = 1, .max = 86400000,
+     .help = "group: a group flushes this long after its first member joined (wall clock)."},
+    {.path = "max_size", .type = AW_KEY_INT64, .offset = AW_RUL(max_size), .def_num = 100,
+     .min = 1, .max = 10000,
+     .help = "group: a group flushes as soon as it has this many members."},
+    {.path = "max_bytes", .type = AW_KEY_INT64, .offset = AW_RUL(max_bytes),
+     .def_num = 1048576, .min = 1024, .max = 16777216,
+     .help = "group: bound of the member list (ids and payloads, as JSON) in the grouped "
+             "call's payload; a member that would pass it flushes the group and opens the "
+             "next (a single member larger than this is flushed alone)."},
+    {.path = "group_provider", .type = AW_KEY_STRING, .offset = AW_RUL(group_provider),
+     .def_str = "",
+     .help = "group: the provider of the grouped call (one of providers); \"\": the first "
+             "member's."},
+    {.path = "group_action_type", .type = AW_KEY_STRING, .offset = AW_RUL(group_action_type),
+     .def_str = "",
+     .help = "group: the action_type of the grouped call; \"\": the first member's."},
+    {.path = "group_retention_s", .type = AW_KEY_INT64, .offset = AW_RUL(group_retention_s),
+     .def_num = 86400, .min = 60, .max = 31536000,
+     .help = "group: how long a group (flushed or not) and its members' markers are kept in "
+             "the state backend (TTL; `acteon-worker group get` reads them meanwhile); at "
+             "least 2 * window_ms + 60 s."},
 };
 
 /* ---- state_machines[] element rows -------------------------------------- */

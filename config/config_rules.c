@@ -92,6 +92,14 @@ aw_status aw_config_compile_rules(aw_config *cfg, aw_error *err)
                                     cfg->source, i, r->machine);
             text = r->machine_cfg->fingerprint;
             what = "machine's fingerprint";
+        } else if (strcmp(r->verdict, "group") == 0) {
+            text = r->group_by;
+            what = "group_by";
+            if (r->group_provider[0] && !aw_config_find_provider(cfg, r->group_provider))
+                return aw_error_set(err, AW_CONFIG,
+                                    "%s: rules[%zu].group_provider: no provider named "
+                                    "\"%.64s\" in providers",
+                                    cfg->source, i, r->group_provider);
         }
         if (r->key_template || text[0] == '\0')
             continue;

@@ -14,6 +14,7 @@ int aw_cmd_audit(int argc, char **argv);
 int aw_cmd_replay(int argc, char **argv);
 int aw_cmd_state(int argc, char **argv);
 int aw_cmd_chain(int argc, char **argv);
+int aw_cmd_group(int argc, char **argv);
 
 /* Shared by the commands: install SIGINT/SIGTERM handlers that stop rt
  * (first signal drains, second exits at once). NULL: signals are ignored

@@ -99,5 +99,6 @@ void aw_job_free(aw_job *job)
     free(job->topic);
     free(job->record_id);
     free(job->preset_details);
+    free(job->group_details);
     free(job);
 }

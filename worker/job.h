@@ -63,6 +63,10 @@ typedef struct aw_job {
     int chain_attempt;         /* 1-based run of the step */
     struct aw_buf *answer;     /* owned; chain steps only, else NULL */
     size_t answer_max;
+    /* A group's flush (worker/group_flush.h): the grouped call, claimed and
+     * executed like any action but judged by no rule (its members were). */
+    const struct aw_rule_config *group_rule; /* the group rule, or NULL */
+    char *group_details;       /* owned: {"id","size","members":[ids]} */
     struct aw_job_queue *home; /* NULL: the runtime's completion queue */
     uint32_t generation;       /* assignment generation of its partition */
     unsigned lost_epoch;       /* the context's lost_epoch when it was polled */

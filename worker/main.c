@@ -28,6 +28,7 @@ static void usage(FILE *out)
             "  state get -c FILE --machine M FINGERPRINT\n"
             "                               print an event's state (state_machine rules)\n"
             "  chain get -c FILE ID         print a chain run's progress (chain rules)\n"
+            "  group get -c FILE GROUP_ID   print a group and its members (group rules)\n"
             "\n"
             "Every command takes --help. --version prints the version.\n");
 }
@@ -77,6 +78,8 @@ int main(int argc, char **argv)
         return aw_cmd_state(sub_argc, sub_argv);
     if (strcmp(cmd, "chain") == 0)
         return aw_cmd_chain(sub_argc, sub_argv);
+    if (strcmp(cmd, "group") == 0)
+        return aw_cmd_group(sub_argc, sub_argv);
     if (strcmp(cmd, "replay") == 0)
         return aw_cmd_replay(sub_argc, sub_argv);
     fprintf(stderr, "acteon-worker: unknown command \"%s\"\n\n", cmd);

@@ -278,7 +278,9 @@ static void rule_counters(aw_buf *o, const aw_metrics *m)
                     {"waited", atomic_load(&r->waited)},
                     {"timed_out", atomic_load(&r->timed_out)},
                     {"state_changed", atomic_load(&r->moved)},
-                    {"state_refused", atomic_load(&r->refused)}};
+                    {"state_refused", atomic_load(&r->refused)},
+                    {"grouped", atomic_load(&r->grouped)},
+                    {"group_opened", atomic_load(&r->groups_opened)}};
         for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
             aw_buf_puts(o, "acteon_rule_verdicts_total{rule=\"");
             label_value(o, r->name);
@@ -364,6 +366,11 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
                   atomic_load(&m->chains_failed));
     counter(o, "acteon_chain_steps_total", "Chain step runs this replica recorded in their "
             "chain (each run of a step once across replicas).", atomic_load(&m->chain_steps));
+    counter(o, "acteon_groups_closed_total",
+            "Groups of group rules closed by this replica's scheduler, their one call "
+            "following (docs/rules.md); open groups = the sum over replicas of "
+            "acteon_rule_verdicts_total{verdict=\"group_opened\"} minus this summed.",
+            atomic_load(&m->groups_closed));
     counter(o, "acteon_rebalances_total", "Partition assignment changes.",
             atomic_load(&m->rebalances));
     gauge(o, "acteon_assigned_partitions", "Partitions currently assigned.",
@@ -400,6 +407,10 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
               "Chain rules' starts of a chain (its record read and created, its due item "
               "put).",
               &m->chain_start_ms);
+    histogram(o, "acteon_group_join_seconds",
+              "Group rules' joins of a member (reads, marker, compare-and-swap, again after a "
+              "lost race).",
+              &m->group_join_ms);
     histogram(o, "acteon_due_put_seconds",
               "State due_put round trips (scheduling actions with a future not_before).",
               &m->due_put_ms);

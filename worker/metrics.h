@@ -54,6 +54,8 @@ typedef struct aw_rule_counters {
     atomic_ulong timed_out;   /* lock: waited longer than max_wait_ms */
     atomic_ulong moved;       /* state_machine: the transition made, executed */
     atomic_ulong refused;     /* state_machine: no transition, suppressed */
+    atomic_ulong grouped;     /* group: joined a group (its members) */
+    atomic_ulong groups_opened; /* group: of those, the first of a new group */
 } aw_rule_counters;
 
 /* The moves of one state machine's events (docs/rules.md, "state_machine"),
@@ -119,6 +121,9 @@ typedef struct aw_metrics {
     atomic_ulong chains_completed; /* ended, the last step not failed */
     atomic_ulong chains_failed;    /* ended, aborted by a failed step */
     atomic_ulong chain_steps;      /* step runs recorded in their chain */
+    /* Group rules' flushes (docs/rules.md, "group"), among those due items: */
+    atomic_ulong groups_closed;           /* a group closed by this replica's
+                                             flush (its one call follows) */
     atomic_ulong rebalances;
     atomic_long assigned_partitions;
     atomic_int paused;
@@ -131,6 +136,8 @@ typedef struct aw_metrics {
                                    compare-and-swaps, races included) */
     aw_histogram chain_start_ms; /* chain rules' starts (record read and
                                     created, due item put) */
+    aw_histogram group_join_ms; /* group rules' joins (reads, marker and
+                                   compare-and-swaps, races included) */
     aw_histogram due_put_ms;    /* due_put round trips (scheduling) */
     aw_histogram due_take_ms;   /* due_take round trips (the scheduler) */
 

@@ -170,6 +170,22 @@ int aw_details_state_refused(aw_buf *out, const char *rule, const char *machine,
     return aw_json_obj_end(&o);
 }
 
+int aw_details_grouped(aw_buf *out, const char *rule, const char *group_id, int64_t size,
+                       int64_t flush_at_ms, bool retried)
+{
+    aw_json_obj o;
+    aw_json_obj_begin(&o, out);
+    aw_json_obj_cstr(&o, "rule", rule);
+    aw_json_obj_open(&o, "group");
+    aw_json_obj_cstr(&o, "id", group_id);
+    aw_json_obj_int(&o, "size", size);
+    aw_json_obj_int(&o, "flush_at_ms", flush_at_ms);
+    if (retried)
+        aw_json_obj_true(&o, "retried");
+    aw_json_obj_close(&o);
+    return aw_json_obj_end(&o);
+}
+
 int aw_details_lock_timeout(aw_buf *out, const char *rule, const char *key, int64_t waited_ms,
                             int64_t max_wait_ms)
 {

@@ -86,6 +86,12 @@ int aw_details_event_timeout(aw_buf *out, const char *machine, const char *finge
 int aw_details_state_refused(aw_buf *out, const char *rule, const char *machine,
                              const char *fingerprint, const char *state, const char *action_type);
 
+/* Joined a group of a group rule: {"rule","group":{"id","size",
+ * "flush_at_ms"[,"retried":true]}} (size: the members when it joined,
+ * itself included; retried: it joined in an earlier attempt, a retry after
+ * a crash). */
+int aw_details_grouped(aw_buf *out, const char *rule, const char *group_id, int64_t size,
+                       int64_t flush_at_ms, bool retried);
 /* A lock rule's lock stayed held elsewhere longer than max_wait_ms, with
  * on_timeout = "fail": {"error_code":"lock_timeout","error":..,"rule":..,
  * "key":..,"waited_ms":..,"max_wait_ms":..}. */

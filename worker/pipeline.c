@@ -105,6 +105,8 @@ static void prepare(batch *b, aw_job **jobs)
             else if (it->job->action.not_before_ms > now && !it->job->scheduled)
                 /* Rules judge it when it runs, not now. */
                 aw_pipeline_schedule_prepare(b, it, now);
+            else if (it->job->group_rule) /* a group's call: its members were judged */
+                it->applied = it->job->group_rule;
             else if (b->ctx->cfg->n_rules && !it->job->chain_part) /* the one check when no
                                                                    rules; a chain's step
                                                                    is not judged again */
@@ -245,6 +247,8 @@ static void finish(batch *b, bool ok)
              * (NULL when out of memory: the record goes without it). */
             if (it->machine && it->applied == it->machine && !j->record.fingerprint)
                 j->record.fingerprint = strdup(it->fingerprint);
+            if (it->group && !j->record.group_id) /* likewise, the group it joined */
+                j->record.group_id = aw_pipeline_group_record_id(it, text);
             aw_error err;
             if (aw_outcome_finish(b->ctx, j, it->outcome, text, it->token, it->attempts,
                                   &err) != AW_OK) {
@@ -321,7 +325,8 @@ size_t aw_pipeline_run(aw_pipeline *p, aw_job **jobs, size_t n, aw_job **finishe
     prepare(&b, jobs);
     bool ok = (!b.n_schedule || aw_pipeline_schedule(&b)) && claim(&b) &&
               (!b.n_throttle || aw_pipeline_throttle(&b)) && (!b.n_lock || aw_pipeline_lock(&b)) &&
-              (!b.n_machine || aw_pipeline_machine(&b)) && (!b.n_chain || aw_pipeline_chain(&b)) &&
+              (!b.n_machine || aw_pipeline_machine(&b)) && (!b.n_group || aw_pipeline_group(&b)) &&
+              (!b.n_chain || aw_pipeline_chain(&b)) &&
               aw_pipeline_execute(&b);
     aw_lease_keeper_remove_batch(p->ctx->keeper, b.leases.first, b.leases.n);
     /* Locks still held here belong to items that did not get as far as a

@@ -8,6 +8,7 @@
 #include "common/aw_clock.h"
 #include "common/aw_log.h"
 #include "worker/execute_round.h"
+#include "worker/group_flush.h"
 #include "worker/outcome_details.h"
 
 /* A round of provider calls starts no call later than this after its first
@@ -33,6 +34,11 @@ static void executed(batch *b, item *it, const aw_exec_item *x)
     if (it->job->answer)
         (void)aw_details_add_result(&it->details, 0, it->job->answer->data,
                                     it->job->answer->len);
+    if (it->job->group_rule) { /* a group's call: out of memory, no "group" */
+        if (x->res.ok)
+            it->outcome = AW_OUTCOME_GROUP_FLUSHED;
+        (void)aw_group_flush_details(it->job, &it->details, 0);
+    }
     if (b->p->on_executed)
         b->p->on_executed(b->p->on_executed_ud, it->job, it->token);
 }

@@ -12,6 +12,8 @@
  *                       the due index (outcome `scheduled`) before the claim
  *   pipeline_chain.c    chain rules: the chain's record and due item made
  *                       after the claim (outcome `chain_started`)
+ *   pipeline_group.c    group rules: the member joins its group after the
+ *                       claim (outcome `grouped`, no provider call)
  *
  * Threads: everything here runs on the worker thread that owns the
  * pipeline; a batch and its items live in the pipeline's scratch for one
@@ -66,6 +68,10 @@ typedef struct item {
                                        until pipeline_machine.c made or found it */
     bool move_retried;              /* the move was an earlier attempt's */
     const aw_rule_config *chain;    /* the chain rule that matched, or NULL */
+    const aw_rule_config *group;    /* the group rule that matched, or NULL */
+    const char *group_key;          /* its rendered group_by (in the scratch) */
+    const char *group_id;           /* the group it joined (in the scratch), NULL
+                                       until pipeline_group.c joined it */
 } item;
 
 /* The leases taken by one batch, registered with the lease keeper as one
@@ -101,6 +107,7 @@ typedef struct batch {
     size_t n_lock;             /* items with a lock rule (rules configured) */
     size_t n_machine;          /* items with a state_machine rule */
     size_t n_chain;            /* items with a chain rule */
+    size_t n_group;            /* items with a group rule */
     size_t n_schedule;         /* items to put in the due index */
     size_t n_delay;            /* of the throttled, those to put off */
     bool submit_failed;        /* a submission failed: leave the rest to the
@@ -173,6 +180,15 @@ void aw_pipeline_machine_executed(item *it, bool ok);
  * chain_started, with a done record); false when the state backend failed
  * for good. */
 bool aw_pipeline_chain(batch *b);
+/* Group rules (pipeline_group.c), used only for items with a group rule:
+ * after the claim, each acquired item joins its group (outcome grouped,
+ * with a done record; nothing executes); false when the state backend
+ * failed for good. */
+bool aw_pipeline_group(batch *b);
+/* The audit record's group_id of a finished member (owned by the caller),
+ * or NULL: the group it joined now, or, redelivered, the one the details
+ * of its done record name. (A group's call has its own from its job.) */
+char *aw_pipeline_group_record_id(const item *it, const char *details);
 /* Scheduled actions (pipeline_schedule.c): at prepare, whether a valid
  * item is to be scheduled (set it->schedule, or reject it when scheduling
  * is unavailable); then put every such item in the due index, each

@@ -99,6 +99,10 @@ static void prepare_keyed(batch *b, item *it, const aw_rule_config *r, aw_rule_s
                 it->machine = r;
                 it->fingerprint = copy;
                 b->n_machine++;
+            } else if (strcmp(r->verdict, "group") == 0) {
+                it->group = r;
+                it->group_key = copy;
+                b->n_group++;
             } else {
                 it->throttle = r;
                 it->throttle_key = copy;
@@ -118,7 +122,8 @@ void aw_pipeline_rules_prepare(batch *b, item *it)
     } else if (r && r->chain_cfg) { /* started after the claim (pipeline_chain.c) */
         it->chain = r;
         b->n_chain++;
-    } else if (r) { /* throttle, lock or state_machine: the others config check lets through */
+    } else if (r) { /* throttle, lock, state_machine or group: the others config check lets
+                       through */
         prepare_keyed(b, it, r, &sc);
     }
     aw_rule_scope_clear(&sc);

@@ -189,6 +189,14 @@ aw_status aw_rules_check_backend(const aw_config *cfg, bool best_effort, aw_erro
                                 no_schedule ? no_schedule
                                             : "this one is eventually consistent (two replicas "
                                               "could both run a step)");
+        bool group = strcmp(r->verdict, "group") == 0;
+        if (group && (best_effort || no_schedule))
+            return aw_error_set(err, AW_CONFIG,
+                                "rules[%zu] (\"%s\").verdict: \"group\" needs an atomic state "
+                                "backend with the due index and its scheduler: %s",
+                                i, r->name,
+                                best_effort ? "the state backend is eventually consistent"
+                                            : no_schedule);
         if (no_schedule && aw_rules_delays(r))
             return aw_error_set(err, AW_CONFIG,
                                 "rules[%zu].on_limit: \"delay\" schedules the action, and "

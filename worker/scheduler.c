@@ -16,6 +16,8 @@
 #include "worker/chain_state.h"
 #include "worker/event_state.h"
 #include "worker/event_timeout.h"
+#include "worker/group_flush.h"
+#include "worker/group_state.h"
 #include "worker/job_queue.h"
 #include "worker/pipeline.h"
 #include "worker/schedule_item.h"
@@ -45,6 +47,8 @@ struct aw_scheduler {
                                         once: the next round follows without a
                                         nap (a step every schedule.poll_ms
                                         would pace every chain by it) */
+    bool groups;                     /* a group rule is configured: the
+                                        flushes' kind is taken too */
     pthread_t thread;
     bool started;
     atomic_bool stop;                /* aw_scheduler_stop's request */
@@ -181,24 +185,30 @@ static aw_job *make_job(aw_scheduler *s, size_t i)
     return j;
 }
 
-/* The job of a state machine's timeout item (worker/event_timeout.h), or
- * NULL: moved on (removed), or the state backend failed (released, offered
- * again after a pause). */
+/* The job of a state machine's timeout item (worker/event_timeout.h) or of
+ * a group's flush (worker/group_flush.h), or NULL: nothing to do (removed),
+ * or the state backend failed (released, offered again after a pause). */
 static aw_job *make_timeout_job(aw_scheduler *s, size_t i, int64_t now_ms)
 {
     const aw_due_item *it = &s->items[i];
     aw_job *j = NULL;
-    switch (aw_event_timeout_fire(s->ctx->cfg, s->state, it, now_ms, &s->ctx->metrics, &j)) {
+    bool group = strcmp(it->kind, AW_GROUP_FLUSH_KIND) == 0;
+    int64_t retry_at = now_ms + s->ctx->cfg->schedule.poll_ms;
+    switch (group ? aw_group_flush_fire(s->ctx->cfg, s->state, it, now_ms, &s->ctx->metrics, &j,
+                                        &retry_at)
+                  : aw_event_timeout_fire(s->ctx->cfg, s->state, it, now_ms, &s->ctx->metrics,
+                                          &j)) {
     case AW_TIMEOUT_JOB:
-        atomic_fetch_add(&s->ctx->metrics.event_timeouts_fired, 1);
+        if (!group)
+            atomic_fetch_add(&s->ctx->metrics.event_timeouts_fired, 1);
         return j;
     case AW_TIMEOUT_DROP:
-        atomic_fetch_add(&s->ctx->metrics.event_timeouts_moved_on, 1);
+        if (!group)
+            atomic_fetch_add(&s->ctx->metrics.event_timeouts_moved_on, 1);
         finish_item(s, i, true, 0, &s->ctx->metrics.due_done);
         return NULL;
     case AW_TIMEOUT_RETRY:
-        finish_item(s, i, false, now_ms + s->ctx->cfg->schedule.poll_ms,
-                    &s->ctx->metrics.due_released);
+        finish_item(s, i, false, retry_at, &s->ctx->metrics.due_released);
         return NULL;
     }
     return NULL;
@@ -370,7 +380,8 @@ static int take_and_run(aw_scheduler *s, const char *kind, int64_t now_ms)
                                                ctx->cfg->schedule.lease_ms, t0 / 1000)
                      : 0;
     size_t nj = 0;
-    bool timeouts = strcmp(kind, AW_EVENT_TIMEOUT_KIND) == 0;
+    bool timeouts = strcmp(kind, AW_EVENT_TIMEOUT_KIND) == 0 ||
+                    strcmp(kind, AW_GROUP_FLUSH_KIND) == 0;
     bool chains = strcmp(kind, AW_CHAIN_KIND) == 0;
     for (size_t i = 0; i < n; i++) {
         aw_job *j = chains     ? make_chain_job(s, i, now_ms)
@@ -408,11 +419,15 @@ int aw_scheduler_round(aw_scheduler *s, int64_t now_ms)
     int n = take_and_run(s, AW_SCHEDULE_KIND, now_ms);
     if (n >= 0 && s->timeouts) {
         int t = take_and_run(s, AW_EVENT_TIMEOUT_KIND, now_ms);
-        n = t < 0 ? -1 : t > n ? t : n; /* a full take of either: more may be due */
+        n = t < 0 ? -1 : t > n ? t : n; /* a full take of any: more may be due */
     }
     if (n >= 0 && s->chains) {
         int c = take_and_run(s, AW_CHAIN_KIND, now_ms);
         n = c < 0 ? -1 : c > n ? c : n;
+    }
+    if (n >= 0 && s->groups) {
+        int g = take_and_run(s, AW_GROUP_FLUSH_KIND, now_ms);
+        n = g < 0 ? -1 : g > n ? g : n;
     }
     return n;
 }
@@ -463,6 +478,7 @@ aw_status aw_scheduler_new(aw_worker_ctx *ctx, aw_scheduler **out, aw_error *err
     s->cap = (size_t)ctx->cfg->schedule.batch_size;
     s->timeouts = aw_event_timeouts_configured(ctx->cfg);
     s->chains = ctx->cfg->n_chains > 0;
+    s->groups = aw_group_rules_configured(ctx->cfg);
     s->items = calloc(s->cap, sizeof(*s->items));
     s->jobs = calloc(s->cap, sizeof(*s->jobs));
     s->finished = calloc(s->cap, sizeof(*s->finished));

@@ -414,6 +414,22 @@ metrics_url() {
 # as printed) in the Prometheus text FILE; empty when absent.
 metric() { awk -v m="$1" '$1 == m { print $2 }' "$2"; }
 
+# postgres_audit_own_schema: this run's audit trail on PostgreSQL
+# (AW_TEST_POSTGRES_URL) in a schema of its own (search_path in the URL),
+# dropped at exit: this run's records only, which audit_wipe (defined
+# here) empties, for check_replay_rebuilds. Sets AUDIT_BACKEND, AUDIT_URL.
+postgres_audit_own_schema() {
+    SCHEMA="awit_${RUN_ID//-/_}"
+    psql_admin() { PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 "$AW_TEST_POSTGRES_URL" -c "$1" >/dev/null; }
+    psql_admin "CREATE SCHEMA $SCHEMA"
+    CLEANUP_HOOKS+=("psql_admin 'DROP SCHEMA IF EXISTS $SCHEMA CASCADE'")
+    local sep='?'
+    case "$AW_TEST_POSTGRES_URL" in *\?*) sep='&' ;; esac
+    AUDIT_BACKEND=postgres
+    AUDIT_URL="${AW_TEST_POSTGRES_URL}${sep}options=-csearch_path%3D$SCHEMA"
+    audit_wipe() { psql_admin "DROP SCHEMA $SCHEMA CASCADE; CREATE SCHEMA $SCHEMA"; }
+}
+
 # check_replay_rebuilds PATTERN...: the audit trail of this run (its own
 # store, which the test's audit_wipe empties) is searched whole, wiped,
 # migrated again and rebuilt by `replay` of the reply and DLQ topics: the

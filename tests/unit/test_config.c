@@ -616,8 +616,19 @@ static const error_case error_cases[] = {
      ": kafka.dlq_topic: must not be one of kafka.topics (\"acteon.dlq\" is consumed)"},
     /* rules */
     {"rule-verdict", BASE "rules = ( { name = \"r\"; verdict = \"drop\"; } );\n",
-     ":2: rules[0].verdict: must be one of suppress, throttle, lock, state_machine, chain "
+     ":2: rules[0].verdict: must be one of suppress, throttle, lock, state_machine, group, chain "
      "(got \"drop\")"},
+    {"rule-group-no-by", BASE "rules = ( { name = \"g\"; verdict = \"group\"; } );\n",
+     ":2: rules[0].group_by: required for verdict group (a template, e.g. "
+     "\"{payload.host}\")"},
+    {"rule-group-provider", BASE "rules = ( { name = \"g\"; verdict = \"group\";\n"
+                                 "  group_by = \"{tenant}\"; group_provider = \"pagr\"; } );\n",
+     ": rules[0].group_provider: no provider named \"pagr\" in providers"},
+    {"rule-group-retention", BASE "rules = ( { name = \"g\"; verdict = \"group\";\n"
+                                  "  group_by = \"{tenant}\"; window_ms = 3600000;\n"
+                                  "  group_retention_s = 3600; } );\n",
+     ":4: rules[0].group_retention_s: at least 2 * window_ms + 60 s (7260 s here): a group "
+     "must outlive its window and its flush"},
     {"rule-no-name", BASE "rules = ( { name = \"a\"; verdict = \"suppress\"; },\n"
                           "  { verdict = \"suppress\"; } );\n",
      ":3: rules[1].name: required key missing"},

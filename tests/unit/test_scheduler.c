@@ -29,6 +29,7 @@
 #include "common/aw_clock.h"
 #include "worker/chain_state.h"
 #include "worker/event_state.h"
+#include "worker/group_state.h"
 #include "worker/pipeline.h"
 #include "worker/rules.h"
 #include "worker/schedule_item.h"
@@ -44,6 +45,7 @@ typedef struct seen {
     aw_outcome outcome;
     char details[512];
     char chain_id[40]; /* "" when none */
+    char group_id[128]; /* the record's group_id, "" when none */
 } seen;
 
 typedef struct fixture {
@@ -81,6 +83,7 @@ static void on_outcome(void *ud, const aw_audit_record *r)
     s->outcome = r->outcome;
     snprintf(s->details, sizeof(s->details), "%s", r->details ? r->details : "");
     snprintf(s->chain_id, sizeof(s->chain_id), "%s", r->chain_id ? r->chain_id : "");
+    snprintf(s->group_id, sizeof(s->group_id), "%s", r->group_id ? r->group_id : "");
     atomic_store(&fx->published, fx->n_outcomes);
     if (r->outcome != AW_OUTCOME_EXECUTED || !atomic_load(&fx->hold))
         return;
@@ -896,6 +899,146 @@ static void test_event_timeout(void **state)
     teardown(&fx);
 }
 
+/* A group rule needs an atomic backend with the due index (refused on
+ * ClickHouse, naming the rule) and the scheduler (refused with
+ * transactional replies). */
+static void test_group_needs(void **state)
+{
+    (void)state;
+    static const char rule[] =
+        "rules = ( { name = \"grp\"; verdict = \"group\"; group_by = \"{tenant}\"; } );\n";
+    aw_error err = {0};
+    assert_int_equal(check_backend("", "backend = \"memory\";", rule, false, &err), AW_OK);
+    assert_int_equal(check_backend("", CLICKHOUSE, rule, true, &err), AW_CONFIG);
+    assert_string_equal(err.msg, "rules[0] (\"grp\").verdict: \"group\" needs an atomic state "
+                                 "backend with the due index and its scheduler: the state "
+                                 "backend is eventually consistent");
+    assert_int_equal(check_backend("transactional_replies = true;", "backend = \"memory\";",
+                                   rule, false, &err),
+                     AW_CONFIG);
+    assert_non_null(strstr(err.msg, "rules[0] (\"grp\").verdict: \"group\" needs"));
+    assert_non_null(strstr(err.msg, "transactional_replies"));
+}
+
+/* A group rule: each member answers grouped (two of one batch joined in
+ * one call; a redelivery the same, from its done record); the scheduler's round at the window's end closes the
+ * group and runs its one call (group_flushed, the member ids in the
+ * details) and removes the item; the flush item put again (taken again
+ * after a crash) makes the same call, answered from its done record
+ * (redelivered), not executed twice. */
+static void test_group_flush(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_with(&fx, "rules = ( { name = \"grp\"; verdict = \"group\"; group_by = \"{payload.k}\";\n"
+                    "  window_ms = 60000; max_size = 5; } );\n");
+    int64_t t0 = aw_time_now_ms();
+    /* m1 and m2 in one batch: one join for both */
+    aw_job *two[2] = {make_job(&fx, 1, "m1", 0), make_job(&fx, 2, "m2", 0)}, *fin[2];
+    assert_int_equal(aw_pipeline_run(&fx.p, two, 2, fin), 2);
+    for (int64_t end = aw_mono_now_ms() + WAIT_MS; fx.n_back < 2 && aw_mono_now_ms() < end;) {
+        aw_job *list = NULL;
+        if (aw_job_queue_pop(&fx.ctx.done, 1, 20, &list) == 1)
+            fx.back[fx.n_back++] = list;
+    }
+    assert_int_equal(fx.n_back, 2);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.group_join_ms.count), 1);
+    run(&fx, make_job(&fx, 1, "m1", 0)); /* redelivered */
+    assert_int_equal(fx.n_outcomes, 3);
+    assert_int_equal(fx.outcomes[0].outcome, AW_OUTCOME_GROUPED);
+    assert_int_equal(fx.outcomes[1].outcome, AW_OUTCOME_GROUPED);
+    assert_int_equal(fx.outcomes[2].outcome, AW_OUTCOME_GROUPED);
+    char gid[128], want[512];
+    long long born, flush_at;
+    assert_int_equal(sscanf(fx.outcomes[0].details,
+                            "{\"rule\":\"grp\",\"group\":{\"id\":\"grp:%lld:1:v\",\"size\":1,"
+                            "\"flush_at_ms\":%lld}}",
+                            &born, &flush_at),
+                     2);
+    assert_true(born >= t0 && flush_at == born + 60000);
+    snprintf(gid, sizeof(gid), "grp:%lld:1:v", born);
+    for (size_t i = 0; i < 3; i++) /* the redelivered one's from its done record */
+        assert_string_equal(fx.outcomes[i].group_id, gid);
+    assert_non_null(strstr(fx.outcomes[1].details, "\"size\":2"));
+    assert_non_null(strstr(fx.outcomes[2].details, "\"redelivered\":true"));
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].grouped), 2);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.rules[0].groups_opened), 1);
+
+    aw_scheduler *s;
+    aw_error err;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_round(s, flush_at - 1), 0);
+    /* Made due early (a member about to fill it put it, its write not
+     * landed yet): the open group is left open and looked at again a poll
+     * later, not only at the window's end. */
+    aw_state_key k = {.ns = "g", .tenant = "grp", .kind = AW_GROUP_FLUSH_KIND,
+                      .id = gid + strlen("grp:")};
+    int64_t early = born + 10, poll = fx.cfg->schedule.poll_ms;
+    assert_int_equal(aw_state_due_put(fx.peer, &k, early, "1", 1, &err), AW_OK);
+    assert_int_equal(aw_scheduler_round(s, early), 1);
+    assert_int_equal(fx.n_outcomes, 3);
+    aw_due_item again[1];
+    size_t n = 0;
+    assert_int_equal(aw_state_due_take(fx.peer, "g", AW_GROUP_FLUSH_KIND, early + poll, 1, 60000,
+                                       again, &n, &err),
+                     AW_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(aw_state_due_release(fx.peer, &k, again[0].token, flush_at, &err), AW_OK);
+    aw_due_item_clear(&again[0]);
+    assert_int_equal(aw_scheduler_round(s, flush_at), 1);
+    assert_int_equal(fx.n_outcomes, 4);
+    assert_int_equal(fx.outcomes[3].outcome, AW_OUTCOME_GROUP_FLUSHED);
+    snprintf(want, sizeof(want), "group:%s", gid);
+    assert_string_equal(fx.outcomes[3].record_id, want);
+    assert_string_equal(fx.outcomes[3].group_id, gid);
+    snprintf(want, sizeof(want), "\"group\":{\"id\":\"%s\",\"size\":2,\"members\":[\"a-1\","
+             "\"a-2\"]}}", gid);
+    if (!strstr(fx.outcomes[3].details, want))
+        fail_msg("details %s", fx.outcomes[3].details);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.groups_closed), 1);
+    assert_int_equal(aw_scheduler_round(s, flush_at + 3600000), 0); /* removed */
+    /* taken again (as after a crash before due_done): the same call,
+     * answered from its done record */
+    assert_int_equal(aw_state_due_put(fx.peer, &k, flush_at, "1", 1, &err), AW_OK);
+    assert_int_equal(aw_scheduler_round(s, flush_at + 1), 1);
+    assert_int_equal(fx.n_outcomes, 5);
+    assert_int_equal(fx.outcomes[4].outcome, AW_OUTCOME_GROUP_FLUSHED);
+    assert_non_null(strstr(fx.outcomes[4].details, "\"redelivered\":true"));
+    assert_int_equal(atomic_load(&fx.ctx.metrics.groups_closed), 1);
+    aw_scheduler_stop(s);
+    teardown(&fx);
+}
+
+/* A flush item whose group has no record yet (the item is put before the
+ * group's first write): looked at again, not removed, until the window
+ * and AW_GROUP_CREATE_GRACE_MS have passed since the group opened; then
+ * removed. */
+static void test_group_flush_before_create(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup_with(&fx, "rules = ( { name = \"grp\"; verdict = \"group\"; group_by = \"{payload.k}\";\n"
+                    "  window_ms = 1000; } );\n");
+    int64_t t0 = aw_time_now_ms();
+    aw_state_key k = {.ns = "g", .tenant = "grp", .kind = AW_GROUP_FLUSH_KIND,
+                      .id = "1:1:nothing-yet"};
+    char opened[24];
+    snprintf(opened, sizeof(opened), "%lld", (long long)t0);
+    aw_error err;
+    assert_int_equal(aw_state_due_put(fx.peer, &k, t0, opened, strlen(opened), &err), AW_OK);
+    aw_scheduler *s;
+    assert_int_equal(aw_scheduler_new(&fx.ctx, &s, &err), AW_OK);
+    assert_int_equal(aw_scheduler_round(s, t0), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_released), 1); /* kept */
+    int64_t late = t0 + 1000 + AW_GROUP_CREATE_GRACE_MS;
+    assert_int_equal(aw_scheduler_round(s, late), 1);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.due_done), 1); /* removed */
+    assert_int_equal(aw_scheduler_round(s, late + 3600000), 0);
+    assert_int_equal(fx.n_outcomes, 0);
+    aw_scheduler_stop(s);
+    teardown(&fx);
+}
+
 /* The value's header: written and read back; anything else refused. */
 static void test_value_format(void **state)
 {
@@ -1222,6 +1365,9 @@ int main(void)
         cmocka_unit_test(test_chain_on_success),
         cmocka_unit_test(test_chain_template),
         cmocka_unit_test(test_chain_config),
+        cmocka_unit_test(test_group_needs),
+        cmocka_unit_test(test_group_flush),
+        cmocka_unit_test(test_group_flush_before_create),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

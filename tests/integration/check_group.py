@@ -20,6 +20,8 @@ import collections
 import json
 import sys
 
+import checklib
+
 ap = argparse.ArgumentParser()
 ap.add_argument("--actions", required=True)
 ap.add_argument("--replies", required=True)
@@ -34,9 +36,7 @@ args = ap.parse_args()
 
 
 def incomplete(msg):
-    if args.wait:
-        sys.exit(3)
-    sys.exit("incomplete: " + msg)
+    checklib.incomplete(msg, args.wait)
 
 
 def lines(path):

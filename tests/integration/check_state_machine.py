@@ -21,6 +21,9 @@ import collections
 import json
 import sys
 
+import checklib
+from checklib import load_actions
+
 ap = argparse.ArgumentParser()
 ap.add_argument("--actions", required=True)
 ap.add_argument("--replies", required=True)
@@ -31,17 +34,11 @@ ap.add_argument("--peer-log")
 ap.add_argument("--killed")
 args = ap.parse_args()
 
-actions = {}
-with open(args.actions) as f:
-    for line in f:
-        a = json.loads(line)
-        actions[a["id"]] = a
+actions = load_actions(args.actions)
 
 
 def incomplete(msg):
-    if args.wait:
-        sys.exit(3)
-    sys.exit("incomplete: " + msg)
+    checklib.incomplete(msg, args.wait)
 
 
 by_source = {}   # action replies: source -> reply

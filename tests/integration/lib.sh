@@ -454,3 +454,22 @@ check_replay_rebuilds() {
     done
     cat "$T/replay.out"
 }
+
+# check_until SECONDS WHAT CHECKER ARGS...: the end of a rules test. Read the
+# reply topic into $T/replies.jsonl and run tests/integration/CHECKER --wait
+# ARGS until it passes (a gap may be a reply not read yet; the last
+# complaint is in $T/check.err), wait for the offsets committed at the end,
+# then run it once more on the final topic, without --wait, its report in
+# $T/check.out (the test fails if it fails).
+check_until() {
+    local secs=$1 what=$2 checker=$AW_SOURCE_DIR/tests/integration/$3
+    shift 3
+    _check_passes() {
+        read_topic "$REPLY_TOPIC" '%s\n' >"$T/replies.jsonl"
+        python3 "$checker" --wait "$@" >/dev/null 2>"$T/check.err"
+    }
+    wait_for "$secs" "$what (last check: $T/check.err)" _check_passes "$@"
+    wait_for 60 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
+    read_topic "$REPLY_TOPIC" '%s\n' >"$T/replies.jsonl"
+    python3 "$checker" "$@" >"$T/check.out" || fail "$what: $(tail -5 "$T/check.out")"
+}

@@ -74,18 +74,7 @@ check_args() {
     echo --actions "$T/actions.jsonl" --replies "$T/replies.jsonl" --peer-log "$T/hook.peer" \
         --detail-log "$T/hook.detail" --steps reserve,charge,ship "${KILLED_ARGS[@]}"
 }
-chains_done() {
-    read_topic "$REPLY_TOPIC" '%s\n' >"$T/replies.jsonl"
-    python3 "$AW_SOURCE_DIR/tests/integration/check_chain.py" --wait $(check_args) \
-        >/dev/null 2>"$T/chains.err"
-}
-# A gap can be passing (a reply not read yet), so a failed check is polled
-# again; the last one's reason is in chains.err.
-wait_for 180 "$N_CHAINS chains completed (last check: $T/chains.err)" chains_done
-wait_for 60 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
-read_topic "$REPLY_TOPIC" '%s\n' >"$T/replies.jsonl"
-python3 "$AW_SOURCE_DIR/tests/integration/check_chain.py" $(check_args) >"$T/check.out" \
-    || fail "chain replies"
+check_until 180 "$N_CHAINS chains completed" check_chain.py $(check_args)
 head -1 "$T/check.out"
 cid=$(awk '$1 == "chain" { print $2 }' "$T/check.out")
 "$WORKER" --log-level warn chain get -c "$T/worker.conf" "$cid" >"$T/chain.json" \

@@ -80,18 +80,7 @@ check_args() {
         --detail-log "$T/hook.detail" --peer-log "$T/hook.peer" --groups "$HOSTS" --size 20 \
         "${KILLED_ARGS[@]}"
 }
-groups_done() {
-    read_topic "$REPLY_TOPIC" '%s\n' >"$T/replies.jsonl"
-    python3 "$AW_SOURCE_DIR/tests/integration/check_group.py" --wait $(check_args) \
-        >/dev/null 2>"$T/groups.err"
-}
-# A gap can be passing (a reply not read yet), so a failed check is polled
-# again; the last one's reason is in groups.err.
-wait_for 180 "$ALERTS replies and $HOSTS grouped calls (last check: $T/groups.err)" groups_done
-wait_for 60 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
-read_topic "$REPLY_TOPIC" '%s\n' >"$T/replies.jsonl"
-python3 "$AW_SOURCE_DIR/tests/integration/check_group.py" $(check_args) >"$T/check.out" \
-    || fail "group calls and replies"
+check_until 180 "$ALERTS replies and $HOSTS grouped calls" check_group.py $(check_args)
 cat "$T/check.out"
 gid=$(python3 -c 'import json,sys
 for l in open(sys.argv[1]):

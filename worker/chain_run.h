@@ -6,7 +6,8 @@
  *    (id "<chain id>:<step>", "#<n>" appended for the n-th run of the
  *    step; namespace and tenant the trigger's; provider and action_type
  *    the step's; payload its template rendered), claimed, executed and
- *    audited by the ordinary pipeline but not replied. Its answer body is
+ *    audited and replied by the ordinary pipeline (so replay rebuilds its
+ *    record; docs/messages.md). Its answer body is
  *    kept in its done record's details ("result"), so a replica that finds
  *    the step done (its claim answers DONE) continues with the same result
  *    without calling again. Audit record id "chain:<chain id>:<step>[#n]".

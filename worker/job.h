@@ -55,9 +55,9 @@ typedef struct aw_job {
     char *preset_details;      /* owned; NULL: the pipeline decides */
     aw_outcome preset_outcome;
     /* A chain's step or end (worker/chain_run.h): made by the scheduler.
-     * A step is claimed and executed as any action but neither judged by
-     * rules nor replied (the chain's end is); its provider's answer body
-     * is kept in `answer` (at most answer_max bytes) for its result. */
+     * A step is claimed, executed and replied as any action but not judged
+     * by rules; its provider's answer body is kept in `answer` (at most
+     * answer_max bytes) for its result. */
     enum { AW_JOB_PLAIN = 0, AW_JOB_CHAIN_STEP, AW_JOB_CHAIN_END } chain_part;
     int chain_step;            /* the step's index in its chain */
     int chain_attempt;         /* 1-based run of the step */

@@ -290,8 +290,7 @@ static size_t hand_off(batch *b, aw_job **finished)
          * its reply goes out at once (scheduling is unavailable in
          * transactional mode, docs/scheduling.md, so only tests meet one
          * there). No producer: unit tests, nothing to deliver. */
-        bool send = !(txn && !j->scheduled) && ctx->producer &&
-                    j->chain_part != AW_JOB_CHAIN_STEP; /* the chain's end replies */
+        bool send = !(txn && !j->scheduled) && ctx->producer;
         atomic_store(&j->pending, send ? aw_outcome_deliveries(j) + 1 : 1);
         if (send) {
             aw_outcome_send(ctx, j);

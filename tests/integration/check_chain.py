@@ -45,11 +45,16 @@ def incomplete(msg):
 
 started = {}  # trigger id -> chain id
 ends = {}     # chain id -> reply
+step_replies = collections.defaultdict(dict)  # chain id -> record id -> reply
 with open(args.replies) as f:
     for line in f:
         if not line.strip():
             continue
         r = json.loads(line)
+        if r["record_id"].startswith("chain:") and not r["record_id"].endswith(":end"):
+            # a step's run (replied like any action; its chain in chain_id)
+            step_replies[r["chain_id"]][r["record_id"]] = r
+            continue
         if r["record_id"].startswith("chain:"):
             cid = r["details"]["chain"]["id"]
             if r["record_id"] != f"chain:{cid}:end":
@@ -83,6 +88,15 @@ for cid, r in ends.items():
     if r["outcome"] != "chain_completed" or d["chain"]["status"] != "completed" or \
             runs != [(s, 1, "executed") for s in steps]:
         sys.exit(f"chain {cid}: {r['outcome']} {d}")
+    # every step run replied too, with the outcome the end lists (an end
+    # is stored after its steps' records are durable, not after their
+    # replies are read here: a missing one may still come)
+    got = {k: v["outcome"] for k, v in step_replies.get(cid, {}).items()}
+    want_steps = {f"chain:{cid}:{s}": "executed" for s in steps}
+    if got != want_steps:
+        if set(got) <= set(want_steps) and all(got[k] == want_steps[k] for k in got):
+            incomplete(f"chain {cid}: {len(got)} of {len(steps)} step replies")
+        sys.exit(f"chain {cid}: step replies {got}, want {want_steps}")
 
 calls = collections.defaultdict(list)  # action id -> [(arrival ms, token, path)]
 with open(args.peer_log) as f:

@@ -131,6 +131,12 @@ runs = sorted(r["record_id"].rsplit(":", 1)[1] for r in rs if r["record_id"].sta
 assert runs == ["charge", "end", "reserve", "ship"], runs
 PY
 fi
+if declare -F audit_wipe >/dev/null; then
+    # Replay rebuilds a chain's whole trail from the reply topic: triggers,
+    # every step run (replied like any action) and the ends.
+    check_replay_rebuilds '"outcome":"chain_started"' '"outcome":"chain_completed"' \
+        ':reserve","action_id"' '"chain_id"'
+fi
 if [ "$CHAIN_KILL" = 1 ]; then
     pass "kill -9 of a worker on $STATE_BACKEND: $N_CHAINS chains of 3 steps completed, a step called again only if the killed worker had called it, with a higher token"
 else

@@ -959,6 +959,17 @@ const aw_provider_config *aw_config_find_provider(const aw_config *cfg, const ch
     return NULL;
 }
 
+bool aw_config_dispatch_by_key(const aw_config *cfg)
+{
+    const char *d = cfg->workers.dispatch ? cfg->workers.dispatch : "auto";
+    if (strcmp(d, "auto") != 0)
+        return strcmp(d, "key") == 0;
+    for (size_t i = 0; i < cfg->n_rules; i++)
+        if (cfg->rules[i].enabled && cfg->rules[i].machine_cfg)
+            return true;
+    return false;
+}
+
 /* ---- printing ---------------------------------------------------------- */
 
 /* The body of a libconfig string literal: the escapes its scanner knows. */

@@ -171,6 +171,8 @@ typedef struct aw_config {
         int batch_size;      /* micro-batch taken by a worker at once */
         int shutdown_timeout_ms; /* bound on draining in-flight work at exit */
         int rebalance_timeout_ms; /* bound on draining revoked partitions */
+        char *dispatch;      /* "auto", "identity" or "key": which thread takes
+                                a message (aw_config_dispatch_by_key) */
     } workers;
 
     struct {
@@ -251,6 +253,13 @@ void aw_config_print_reference(FILE *out);
 
 /* Find a provider by name; NULL if none. */
 const aw_provider_config *aw_config_find_provider(const aw_config *cfg, const char *name);
+
+/* Do messages go to worker threads by their Kafka key (true) or by their
+ * dedup identity? workers.dispatch "key", or "auto" with an enabled
+ * state_machine rule (its events' actions, keyed by event, must move in
+ * their partition's order: docs/rules.md). A message without a key goes
+ * by identity either way. */
+bool aw_config_dispatch_by_key(const aw_config *cfg);
 
 /* audit.batch_size when the audit backend is clickhouse and the key is not
  * given (config/config.c: apply_backend_defaults). */

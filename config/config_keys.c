@@ -241,6 +241,7 @@ static const char *const log_formats[] = {"text", "json", NULL};
 static const char *const provider_types[] = {"log", "webhook", "noop", NULL};
 static const char *const rule_verdicts[] = {"suppress", "throttle", "lock", "state_machine",
                                             "group", "chain", NULL};
+static const char *const worker_dispatch[] = {"auto", "identity", "key", NULL};
 static const char *const rule_on_timeout[] = {"fail", "dlq", NULL};
 static const char *const rule_on_limit[] = {"reject", "delay", NULL};
 
@@ -843,6 +844,13 @@ static const aw_config_key keys[] = {
     {.path = "workers.rebalance_timeout_ms", .type = AW_KEY_INT,
      .offset = AW_CFG(workers.rebalance_timeout_ms), .def_num = 10000, .min = 1,
      .max = 3600000, .help = "Bound on draining revoked partitions during a rebalance."},
+    {.path = "workers.dispatch", .type = AW_KEY_STRING, .offset = AW_CFG(workers.dispatch),
+     .def_str = "auto", .allowed = worker_dispatch,
+     .help = "Which worker thread takes a message. identity: by its dedup identity "
+             "(spreads a partition over every thread). key: by its Kafka message key, so "
+             "the messages of one key are judged in their partition's order (a message "
+             "without a key: by identity). auto: key when a state_machine rule is "
+             "enabled (its events move in order), else identity."},
 
     /* dedup */
     {.path = "dedup.window_s", .type = AW_KEY_INT64, .offset = AW_CFG(dedup.window_s),

@@ -97,6 +97,10 @@ static aw_status start_audit_writer(aw_runtime *rt, aw_error *err)
 static aw_status start_workers(aw_runtime *rt, aw_error *err)
 {
     size_t n = (size_t)rt->ctx.cfg->workers.threads;
+    rt->dispatch_by_key = aw_config_dispatch_by_key(rt->ctx.cfg);
+    if (rt->dispatch_by_key)
+        AW_INFO("runtime", "messages go to worker threads by their Kafka key "
+                "(workers.dispatch)");
     rt->workers = calloc(n, sizeof(aw_worker));
     if (!rt->workers)
         return aw_error_set(err, AW_NOMEM, "out of memory");

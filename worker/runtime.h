@@ -49,6 +49,7 @@ typedef struct aw_runtime {
     aw_consumer *consumer;       /* polling thread only */
     aw_worker *workers;
     size_t n_workers;
+    bool dispatch_by_key;        /* aw_config_dispatch_by_key, set at start */
     aw_scheduler *scheduler;     /* NULL when scheduling is unavailable;
                                   stopped (and NULL again) by the polling
                                   thread before the workers are joined */

@@ -8,10 +8,23 @@
 
 #include "common/aw_clock.h"
 #include "common/aw_log.h"
+#include "ingest/action.h"
 
 #define POLL_BATCH 512
 
 /* Shard the polled messages by identity, one queue append per worker. */
+/* The worker thread of a job: by its identity (the default: one
+ * identity's messages on one thread, in order), or by its message's Kafka
+ * key (workers.dispatch: one key's messages on one thread, in their
+ * partition's order; a thread judges its jobs in the order it gets them). */
+static size_t shard_of(const aw_runtime *rt, const aw_job *j)
+{
+    const rd_kafka_message_t *m = j->msg;
+    if (rt->dispatch_by_key && m->key && m->key_len)
+        return (size_t)(aw_identity_hash("", 0, "", 0, m->key, m->key_len) % rt->n_workers);
+    return (size_t)(j->hash % rt->n_workers);
+}
+
 static void dispatch(aw_runtime *rt, rd_kafka_message_t **msgs, uint32_t *gens, size_t n)
 {
     size_t nw = rt->n_workers;
@@ -28,7 +41,7 @@ static void dispatch(aw_runtime *rt, rd_kafka_message_t **msgs, uint32_t *gens, 
         }
         atomic_fetch_add(&rt->in_flight, 1);
         atomic_fetch_add(&rt->ctx.metrics.consumed, 1);
-        aw_worker *w = &rt->workers[j->hash % nw];
+        aw_worker *w = &rt->workers[shard_of(rt, j)];
         j->next = NULL;
         if (w->out_tail)
             w->out_tail->next = j;

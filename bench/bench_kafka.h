@@ -34,11 +34,13 @@ bool aw_bench_kafka_opt(int c, const char *arg, const char **brokers, const char
                         long *n);
 
 /* The command line of the state benchmarks (bench_backend,
- * bench_state_calls): -c WORKER_CONFIG -n N [--run-id ID] [--server-pid PID].
+ * bench_state_calls, bench_event_ceiling): -c WORKER_CONFIG -n N
+ * [--run-id ID] [--server-pid PID] [--events M].
  * Strings point into argv. Returns 0, or prints usage (prog) and returns 2. */
 typedef struct aw_bench_args {
     const char *config, *run_id;
     long n, server_pid; /* server_pid 0: not given */
+    long events;        /* --events: 0 when not given */
 } aw_bench_args;
 int aw_bench_args_parse(int argc, char **argv, const char *prog, aw_bench_args *out);
 

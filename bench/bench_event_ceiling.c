@@ -57,10 +57,9 @@ typedef struct part {
     int t;
 } part;
 
-static void die(const char *what, const aw_error *err)
+static _Noreturn void die(const char *what, const aw_error *err)
 {
-    fprintf(stderr, "bench_event_ceiling: %s: %s\n", what, err->msg);
-    exit(1);
+    aw_bench_die("bench_event_ceiling", what, err);
 }
 
 /* One action of a thread in one phase: its claim, identity and event. */

@@ -166,3 +166,9 @@ bool aw_bench_kafka_opt(int c, const char *arg, const char **brokers, const char
         return false;
     return true;
 }
+
+void aw_bench_die(const char *prog, const char *what, const aw_error *err)
+{
+    fprintf(stderr, "%s: %s: %s\n", prog, what, err->msg);
+    exit(1);
+}

@@ -53,6 +53,10 @@ double aw_bench_proc_cpu_s(long pid);
  * aw_state_destroy). Exits the process on failure. */
 void aw_bench_open_state(const char *path, aw_config **cfg, aw_state **st);
 
+/* Print "prog: what: err->msg" on stderr and exit 1 (benchmark programs
+ * have nothing to clean up). */
+_Noreturn void aw_bench_die(const char *prog, const char *what, const aw_error *err);
+
 /* A session of st (the caller closes it). Exits the process on failure. */
 aw_state_session *aw_bench_state_session(aw_state *st);
 

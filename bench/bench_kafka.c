@@ -102,6 +102,7 @@ int aw_bench_args_parse(int argc, char **argv, const char *prog, aw_bench_args *
 {
     static const struct option opts[] = {{"run-id", required_argument, NULL, 'r'},
                                          {"server-pid", required_argument, NULL, 'p'},
+                                         {"events", required_argument, NULL, 'e'},
                                          {NULL, 0, NULL, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "c:n:", opts, NULL)) != -1) {
@@ -113,11 +114,14 @@ int aw_bench_args_parse(int argc, char **argv, const char *prog, aw_bench_args *
             out->run_id = optarg;
         else if (ch == 'p')
             out->server_pid = atol(optarg);
+        else if (ch == 'e')
+            out->events = atol(optarg);
         else
             out->n = -1;
     }
-    if (!out->config || out->n <= 0) {
-        fprintf(stderr, "usage: %s -c WORKER_CONFIG -n N [--run-id ID] [--server-pid PID]\n",
+    if (!out->config || out->n <= 0 || out->events < 0) {
+        fprintf(stderr,
+                "usage: %s -c WORKER_CONFIG -n N [--run-id ID] [--server-pid PID] [--events M]\n",
                 prog);
         return 2;
     }
@@ -161,4 +165,10 @@ bool aw_bench_kafka_opt(int c, const char *arg, const char **brokers, const char
     else
         return false;
     return true;
+}
+
+void aw_bench_die(const char *prog, const char *what, const aw_error *err)
+{
+    fprintf(stderr, "%s: %s: %s\n", prog, what, err->msg);
+    exit(1);
 }

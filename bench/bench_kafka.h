@@ -34,11 +34,13 @@ bool aw_bench_kafka_opt(int c, const char *arg, const char **brokers, const char
                         long *n);
 
 /* The command line of the state benchmarks (bench_backend,
- * bench_state_calls): -c WORKER_CONFIG -n N [--run-id ID] [--server-pid PID].
+ * bench_state_calls, bench_event_ceiling): -c WORKER_CONFIG -n N
+ * [--run-id ID] [--server-pid PID] [--events M].
  * Strings point into argv. Returns 0, or prints usage (prog) and returns 2. */
 typedef struct aw_bench_args {
     const char *config, *run_id;
     long n, server_pid; /* server_pid 0: not given */
+    long events;        /* --events: 0 when not given */
 } aw_bench_args;
 int aw_bench_args_parse(int argc, char **argv, const char *prog, aw_bench_args *out);
 
@@ -50,6 +52,10 @@ double aw_bench_proc_cpu_s(long pid);
  * and create its state backend as the worker does (*st: the caller's,
  * aw_state_destroy). Exits the process on failure. */
 void aw_bench_open_state(const char *path, aw_config **cfg, aw_state **st);
+
+/* Print "prog: what: err->msg" on stderr and exit 1 (benchmark programs
+ * have nothing to clean up). */
+_Noreturn void aw_bench_die(const char *prog, const char *what, const aw_error *err);
 
 /* A session of st (the caller closes it). Exits the process on failure. */
 aw_state_session *aw_bench_state_session(aw_state *st);

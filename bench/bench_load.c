@@ -3,7 +3,7 @@
  *
  *   bench_load -b BROKERS -t TOPIC -n N [--prefix P] [--rate PER_S]
  *              [--provider NAME] [--unique] [--payload-bytes B]
- *              [--not-before-s S] [--group-size K]
+ *              [--not-before-s S] [--group-size K] [--events M]
  *
  * Every 10th action repeats the identity of the action 5 before it (10%
  * duplicates, each seen after its original was produced) unless --unique.
@@ -18,6 +18,12 @@
  * --not-before-s S gives every action a `not_before` S seconds after the
  * start of the load (docs/scheduling.md: each is put in the due index and
  * answered `scheduled`; bench/run.sh rules, case "scheduled").
+ * --events M makes a state-machine load (bench/bench_events.h, bench/run.sh
+ * machine): unique actions, action i concerns event i % M (payload field
+ * "event", "e<event>") with the action_type of its round, and is keyed by
+ * its event so that one partition holds an event's actions in order
+ * (docs/rules.md; the producer is idempotent for that); it also prints how many actions move their event when
+ * each event's actions are applied in order (moves=).
  * metadata.sent_us is the wall time of the produce call, in microseconds:
  * bench_replies subtracts it from the reply's completed_at (the Kafka
  * CreateTime of the message is the same instant, but replies do not carry
@@ -33,6 +39,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "bench/bench_events.h"
 #include "bench/bench_kafka.h"
 #include "common/aw_buf.h"
 #include "common/aw_clock.h"
@@ -79,7 +86,7 @@ static int pad_payload(aw_buf *p, size_t bytes)
 int main(int argc, char **argv)
 {
     const char *brokers = NULL, *topic = NULL, *prefix = "b", *provider = "noop";
-    long n = 0, payload_bytes = 0, not_before_s = 0, group_size = 0;
+    long n = 0, payload_bytes = 0, not_before_s = 0, group_size = 0, events = 0, moves = 0;
     bool unique = false;
     double rate = 0;
     static const struct option opts[] = {{"prefix", required_argument, NULL, 'p'},
@@ -89,6 +96,7 @@ int main(int argc, char **argv)
                                          {"payload-bytes", required_argument, NULL, 'B'},
                                          {"not-before-s", required_argument, NULL, 'N'},
                                          {"group-size", required_argument, NULL, 'G'},
+                                         {"events", required_argument, NULL, 'E'},
                                          {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "b:t:n:", opts, NULL)) != -1) {
@@ -108,14 +116,16 @@ int main(int argc, char **argv)
             not_before_s = atol(optarg);
         else if (c == 'G')
             group_size = atol(optarg);
+        else if (c == 'E')
+            events = atol(optarg);
         else
             return 2;
     }
     if (!brokers || !topic || n <= 0 || payload_bytes < 0 || payload_bytes > 16 << 20 ||
-        not_before_s < 0 || group_size < 0) {
+        not_before_s < 0 || group_size < 0 || events < 0) {
         fprintf(stderr, "usage: bench_load -b BROKERS -t TOPIC -n N [--prefix P] [--rate R] "
                         "[--provider NAME] [--unique] [--payload-bytes B (<= 16 MiB)] "
-                        "[--not-before-s S] [--group-size K]\n");
+                        "[--not-before-s S] [--group-size K] [--events M]\n");
         return 2;
     }
     /* One due time for the whole load: the field is the same text in
@@ -136,6 +146,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_load: %s\n", errstr);
         return 1;
     }
+    /* An event's actions must reach their partition in order: without
+     * idempotence a retried produce request can land after a later one
+     * (seen on the real broker under load: up to 1% of a load reordered). */
+    if (events && rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr,
+                                    sizeof(errstr))) {
+        fprintf(stderr, "bench_load: %s\n", errstr);
+        return 1;
+    }
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_opaque(conf, &acked);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
@@ -148,19 +166,22 @@ int main(int argc, char **argv)
     for (long i = 0; i < n; i++) {
         if (rate > 0)
             sleep_until_us(t0 + (int64_t)((double)i * 1e6 / rate));
-        long ident = !unique && i % 10 == 9 ? i - 5 : i;
+        long ident = !unique && !events && i % 10 == 9 ? i - 5 : i;
+        const char *type = events ? aw_bench_event_type(i, events) : "notify";
         aw_buf_reset(&payload);
         aw_buf_reset(&line);
         if (aw_buf_printf(&payload,
                           "{\"n\":%ld,\"to\":\"user%ld@example.com\",\"subject\":\"benchmark action\"",
                           i, ident) != 0 ||
             (group_size && aw_buf_printf(&payload, ",\"host\":\"h%ld\"", ident / group_size)) ||
+            (events && aw_buf_printf(&payload, ",\"event\":\"e%ld\"",
+                                     aw_bench_event_of(i, events)) != 0) ||
             pad_payload(&payload, (size_t)payload_bytes) != 0 ||
             aw_buf_printf(&line,
                           "{\"id\":\"%s-%ld\",\"namespace\":\"bench\",\"tenant\":\"t%ld\","
-                          "\"provider\":\"%s\",\"action_type\":\"notify\",%s\"payload\":%s,"
+                          "\"provider\":\"%s\",\"action_type\":\"%s\",%s\"payload\":%s,"
                           "\"metadata\":{\"sent_us\":\"%" PRId64 "\"}}",
-                          prefix, ident, ident % 8, provider, not_before, payload.data,
+                          prefix, ident, ident % 8, provider, type, not_before, payload.data,
                           aw_bench_now_us()) != 0) {
             fprintf(stderr, "bench_load: cannot build action %ld (payload of %ld bytes: the "
                             "smallest is about 70)\n",
@@ -178,7 +199,12 @@ int main(int argc, char **argv)
             return 1;
         }
         aw_buf_reset(&key);
-        aw_action_identity(&a, &key);
+        if (events) {
+            moves += aw_bench_event_moves(i, events);
+            aw_buf_printf(&key, "e%ld", aw_bench_event_of(i, events));
+        } else {
+            aw_action_identity(&a, &key);
+        }
         aw_action_clear(&a);
         for (;;) {
             rd_kafka_resp_err_t e = rd_kafka_producev(
@@ -203,7 +229,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_load: %ld of %ld acknowledged\n", acked, n);
         return 1;
     }
-    printf("produced=%ld seconds=%.3f rate=%.0f\n", n, s, (double)n / s);
+    printf("produced=%ld seconds=%.3f rate=%.0f", n, s, (double)n / s);
+    if (events)
+        printf(" events=%ld moves=%ld", events, moves);
+    printf("\n");
     aw_buf_free(&key);
     aw_buf_free(&payload);
     aw_buf_free(&line);

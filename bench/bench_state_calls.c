@@ -48,10 +48,9 @@ typedef struct part {
     enum phase phase;
 } part;
 
-static void die(const char *what, const aw_error *err)
+static _Noreturn void die(const char *what, const aw_error *err)
 {
-    fprintf(stderr, "bench_state_calls: %s: %s\n", what, err->msg);
-    exit(1);
+    aw_bench_die("bench_state_calls", what, err);
 }
 
 /* One thread's items: keys, claims, completes (indexes [from, to)). */

@@ -9,6 +9,7 @@
 #   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] rules [STATE...]    (rules_table)
 #   bench/run.sh [-n CHAINS] [-b BUILD_DIR] chain [STATE...]     (chain_table)
 #   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] group [STATE...]    (group_table)
+#   bench/run.sh [-n ACTIONS] [-b BUILD_DIR] machine [STATE...]  (machine_table)
 #
 # For each state/audit combination, on a fresh librdkafka mock cluster
 # (tests/support/mock_cluster, a separate process like a broker):
@@ -65,13 +66,13 @@ while getopts "n:b:" o; do
     case $o in
     n) N=$OPTARG ;;
     b) BUILD=$OPTARG ;;
-    *) echo "usage: $0 [-n ACTIONS] [-b BUILD_DIR] [STATE/AUDIT... | slow-webhook | threads [STATE/AUDIT...] | payload [STATE/AUDIT] | rss [STATE/AUDIT] | rules [STATE...] | chain [STATE...] | group [STATE...]]" >&2; exit 2 ;;
+    *) echo "usage: $0 [-n ACTIONS] [-b BUILD_DIR] [STATE/AUDIT... | slow-webhook | threads [STATE/AUDIT...] | payload [STATE/AUDIT] | rss [STATE/AUDIT] | rules [STATE...] | chain [STATE...] | group [STATE...] | machine [STATE...]]" >&2; exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
 MODE=combos
 case "${1:-}" in
-slow-webhook | threads | payload | rss | rules | chain | group) MODE=$1; shift ;;
+slow-webhook | threads | payload | rss | rules | chain | group | machine) MODE=$1; shift ;;
 esac
 COMBOS=("$@")
 if [ -z "$N" ]; then
@@ -337,8 +338,8 @@ write_config() {
     cat >"$1" <<CONF
 worker_id = "bench";
 kafka = { brokers = "$BOOT"; group_id = "bench-$4";
-          topics = [ "fill", "paced" ]; reply_topic = "replies"; dlq_topic = "dlq";
-          properties = [ $KAFKA_PROPS ]; };
+          topics = [ "${TOPIC_FILL:-fill}", "paced" ]; reply_topic = "${TOPIC_REPLIES:-replies}";
+          dlq_topic = "${TOPIC_DLQ:-dlq}"; properties = [ $KAFKA_PROPS ]; };
 state = { backend = "$2"; url = "$(backend_url "$2" "$4")"; key_prefix = "bench-$4:"; };
 audit = { enabled = true; backend = "$3"; url = "$(backend_url "$3" "$4")"; };
 workers = { threads = $5; ${AW_BENCH_MAX_IN_FLIGHT:+max_in_flight = $AW_BENCH_MAX_IN_FLIGHT;} };
@@ -376,7 +377,8 @@ start_worker() {
 # start to the end of the drain), WPID, LOAD1.
 drain() {
     start_worker "$1"
-    FILL=$("$B/bench_replies" -b "$BOOT" -t replies -n "$2" --fill fill | grep '^fill')
+    FILL=$("$B/bench_replies" -b "$BOOT" -t "${TOPIC_REPLIES:-replies}" -n "$2" \
+        --fill "${TOPIC_FILL:-fill}" | grep '^fill')
     CPU=$(cpu_s "$WPID")
 }
 
@@ -765,6 +767,154 @@ $(rule_conf "$c" "$win")" prepare_run "$combo" "$run" "$d" "$THREADS" "$N" 32 "$
     print_table "state|case|actions|actions/s|x none|CPU ms/1000|state calls/action|executed/other|load" "${rows[@]}"
 }
 
+# ---- machine: state-machine transitions/s (docs/performance.md) -----------
+# For each state backend given (redis postgres unless given; memory audit,
+# provider noop), AW_BENCH_REPEATS (3) rounds, the backends interleaved in
+# each round. A run pre-fills N actions over AW_BENCH_EVENTS (10,000)
+# events (bench_load --events, bench/bench_events.h: alert, ack, resolve
+# ... so that 8 actions of 10 move their event and 2 are refused), keyed
+# by event; then:
+#   ceiling  bench_event_ceiling on the worker's config: the same backend's
+#            rate for a transition's state calls (claim_batch, a get and a
+#            compare-and-swap per action, complete_batch) at the worker's
+#            threads and batch size, and each part alone (dedup, apply, get);
+#   none     the worker drains the same load with no rules (the dedup path
+#            alone: the baseline);
+#   machine  the worker drains it with one state_machine rule.
+# transitions/s = actions/s x state_changed / N (state_changed from the
+# worker's acteon_rule_verdicts_total); "x ceiling" compares actions/s
+# (the worker may move fewer events than the ceiling: docs/performance.md
+# says why); the state calls' time from its /metrics histograms (claim,
+# complete, event move: sums over the drain); "state busy" is that time
+# over threads x drain time.
+# On a real broker: AW_BENCH_BROKER=HOST:PORT (scripts/kafka-broker.sh
+# start DIR; DIR/bootstrap); every run gets topics of its own there
+# (tests/kafka_admin) and the worker keeps librdkafka's fetch defaults, as
+# bench/broker.sh. Without it, a fresh mock cluster per run.
+MACHINE_CONF='state_machines = ( { name = "incident"; fingerprint = "{payload.event}";
+    initial = "new"; states = [ "new", "open", "acked", "resolved" ];
+    transitions = ( { from = [ "new", "resolved" ]; to = "open"; on = "alert"; },
+                    { from = [ "open" ]; to = "acked"; on = "ack"; },
+                    { from = [ "open", "acked" ]; to = "resolved"; on = "resolve"; } );
+    retention_s = 3600; } );'
+MACHINE_RULE='rules = ( { name = "bench"; verdict = "state_machine"; machine = "incident"; } );'
+# machine_kafka DIR RUN: fresh topics for a run; sets BOOT and TOPIC_*.
+machine_kafka() {
+    TOPIC_FILL=fill TOPIC_REPLIES=replies TOPIC_DLQ=dlq
+    if [ -z "${AW_BENCH_BROKER:-}" ]; then
+        start_mock "$1" fill:32 paced:4 replies:64 dlq:1
+        return
+    fi
+    BOOT=$AW_BENCH_BROKER TOPIC_FILL=$2-fill TOPIC_REPLIES=$2-replies TOPIC_DLQ=$2-dlq
+    "$BUILD/tests/kafka_admin" -b "$BOOT" -t "$TOPIC_FILL:32" -t "$TOPIC_REPLIES:64" \
+        -t "$TOPIC_DLQ:1" -t paced:4 >/dev/null
+}
+# hist_sum METRICS NAME: the _sum of histogram NAME (seconds).
+hist_sum() { awk -v n="acteon_$2_seconds_sum" '$1 == n { print $2 + 0 }' <<<"$1"; }
+# verdicts METRICS VERDICT: acteon_rule_verdicts_total of that verdict.
+verdicts() {
+    awk -v v="verdict=\"$2\"" 'index($0, "acteon_rule_verdicts_total{") == 1 && index($0, v) { s += $NF } END { print s + 0 }' <<<"$1"
+}
+# machine_run STATE CASE RUN: one drain (CASE none or machine) of the load
+# of run RUN; sets FILL, CPU, LOAD1, METRICS.
+machine_run() {
+    local st=$1 case=$2 run=$3 d="$W/$3-$2" port rule=
+    mkdir -p "$d"
+    machine_kafka "$d" "$run-$case"
+    port=$(free_port)
+    [ "$case" = none ] || rule=$MACHINE_RULE
+    write_config "$d/worker.conf" "$st" memory "$run-$case" "$THREADS" \
+        "http = { listen = \"127.0.0.1:$port\"; };
+$MACHINE_CONF
+$rule"
+    [ "$st" = memory ] || "$WORKER" --log-level warn migrate -c "$d/worker.conf" >"$d/migrate.log" 2>&1 ||
+        { log "$st: migrate failed: $(tail -1 "$d/migrate.log")"; exit 1; }
+    LOAD=$("$B/bench_load" -b "$BOOT" -t "$TOPIC_FILL" -n "$N" --prefix "$run" --events "$EVENTS")
+    if [ "$case" = machine ]; then
+        log "machine: $st: ceiling (bench_event_ceiling, no Kafka)"
+        CEIL=$("$B/bench_event_ceiling" -c "$d/worker.conf" -n "$N" --events "$EVENTS" --run-id "$run-ec")
+    fi
+    log "machine: $st, $case: the worker drains $N actions"
+    drain "$d" "$N"
+    METRICS=$(curl -sf -m 5 "http://127.0.0.1:$port/metrics") || METRICS=
+    stop_all
+}
+# med3 VALUES...: "median (min-max)" of the values.
+med3() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf "%s (%s-%s)", m, v[1], v[NR] }'
+}
+machine_table() {
+    local states=("${COMBOS[@]}") st r run rate none_rate moved refused tr ceil_tr ceil_rate busy miss
+    local rows=() sums=() stages=() repeats=${AW_BENCH_REPEATS:-3}
+    EVENTS=${AW_BENCH_EVENTS:-10000}
+    [ ${#states[@]} -gt 0 ] || states=(redis postgres)
+    local combos=()
+    for st in "${states[@]}"; do combos+=("$st/memory"); done
+    ensure_servers "${combos[@]}"
+    [ -z "${AW_BENCH_BROKER:-}" ] || KAFKA_PROPS=${AW_BENCH_KAFKA_PROPS:-}
+    declare -A col=()
+    for ((r = 1; r <= repeats; r++)); do
+        for st in "${states[@]}"; do
+            if miss=$(missing_server "$st/memory"); then
+                [ "$r" -gt 1 ] || { log "$st: skipped (no server: $miss)"; rows+=("$st|skipped: no server ($miss)"); }
+                continue
+            fi
+            run="machine-$st-$r-$RANDOM$RANDOM"
+            machine_run "$st" none "$run"
+            none_rate=$(kv rate "$FILL")
+            machine_run "$st" machine "$run"
+            rate=$(kv rate "$FILL")
+            moved=$(verdicts "$METRICS" state_changed)
+            refused=$(verdicts "$METRICS" state_refused)
+            tr=$(awk -v r="$rate" -v m="$moved" -v n="$N" 'BEGIN { printf "%.0f", r * m / n }')
+            ceil_tr=$(kv transitions_rate "$(grep '^phase=transition' <<<"$CEIL")")
+            ceil_rate=$(kv rate "$(grep '^phase=transition' <<<"$CEIL")")
+            # Share of the threads' drain time spent in state round trips
+            # (claim, event moves, complete; N / rate s of drain).
+            busy=$(awk -v c="$(hist_sum "$METRICS" claim)" -v m="$(hist_sum "$METRICS" event_move)" \
+                -v p="$(hist_sum "$METRICS" complete)" -v t="$THREADS" -v r="$rate" -v n="$N" \
+                'BEGIN { printf "%.2f", (c + m + p) / t / (n / r) }')
+            {
+                echo "# $st round $r"
+                echo "load: $LOAD"
+                echo "ceiling: $CEIL"
+                echo "none: $none_rate; machine: $FILL cpu_s=$CPU moved=$moved refused=$refused busy=$busy"
+                grep -E '^acteon_(claim|complete|event_move)_seconds_(count|sum) ' <<<"$METRICS" || true
+            } >&2
+            rows+=("$st|$r|$N|$rate|$ceil_rate|$(ratio "$rate" "$ceil_rate")|$tr|$ceil_tr|$moved/$refused|$none_rate|$(ratio "$rate" "$none_rate")|$(per1000 "$CPU" "$N")|$busy|$LOAD1")
+            col[$st:rate]+=" $rate" col[$st:tr]+=" $tr" col[$st:ceil]+=" $ceil_tr" col[$st:ceil_rate]+=" $ceil_rate"
+            col[$st:xc]+=" $(ratio "$rate" "$ceil_rate")" col[$st:xn]+=" $(ratio "$rate" "$none_rate")"
+            col[$st:busy]+=" $busy"
+            local ph
+            for ph in dedup apply transition get; do
+                col[$st:$ph]+=" $(kv rate "$(grep "^phase=$ph " <<<"$CEIL")")"
+            done
+            col[$st:move_ms]+=" $(awk -v s="$(hist_sum "$METRICS" event_move)" \
+                -v c="$(awk '$1 == "acteon_event_move_seconds_count" { print $2 }' <<<"$METRICS")" \
+                'BEGIN { if (c > 0) printf "%.3f", s * 1000 / c; else print 0 }')"
+        done
+    done
+    for st in "${states[@]}"; do
+        [ -n "${col[$st:rate]:-}" ] || continue
+        # shellcheck disable=SC2086
+        sums+=("$st|$(med3 ${col[$st:rate]})|$(med3 ${col[$st:ceil_rate]})|$(med3 ${col[$st:xc]})|$(med3 ${col[$st:tr]})|$(med3 ${col[$st:ceil]})|$(med3 ${col[$st:xn]})")
+        # shellcheck disable=SC2086
+        stages+=("$st|$(med3 ${col[$st:dedup]})|$(med3 ${col[$st:apply]})|$(med3 ${col[$st:transition]})|$(med3 ${col[$st:get]})|$(med3 ${col[$st:move_ms]})|$(med3 ${col[$st:busy]})")
+    done
+    local kafka="librdkafka mock cluster"
+    [ -z "${AW_BENCH_BROKER:-}" ] || kafka="Kafka broker $AW_BENCH_BROKER"
+    echo
+    echo "machine: N=$N actions over $EVENTS events per run (8 in 10 move their event), provider noop," \
+        "memory audit, workers.threads=$THREADS, $(window_note), $kafka, $repeats rounds; $(machine)"
+    print_table "state|round|actions|actions/s|ceiling actions/s|x ceiling|transitions/s|ceiling transitions/s|moved/refused|none actions/s|x none|CPU s/1000|state busy|load" "${rows[@]}"
+    echo
+    print_table "state|actions/s|ceiling actions/s|x ceiling|transitions/s|ceiling transitions/s|x none" "${sums[@]}"
+    echo
+    print_table "state|ceiling dedup /s|ceiling apply /s|ceiling transition /s|ceiling get /s|worker ms per move|state busy" "${stages[@]}"
+}
+
 # ---- group: grouped members/s (docs/rules.md, "group") ----------------------
 # For each state backend given (redis postgres unless given; memory audit,
 # so the audit does not bound the figures): the worker drains N unique
@@ -893,4 +1043,5 @@ rss) rss_flat ;;
 rules) rules_table ;;
 chain) chain_table ;;
 group) group_table ;;
+machine) machine_table ;;
 esac

@@ -1006,8 +1006,10 @@ chain_table() {
         EXTRA_CONF="http = { listen = \"127.0.0.1:$port\"; };
 $(chain_conf)" prepare_run "$combo" "$run" "$d" "$THREADS" "$N" 32 --unique
         start_worker "$d"
-        # N chain_started (source fill) and N ends (source acteon.chains).
-        fill=$("$B/bench_replies" -b "$BOOT" -t replies -n $((2 * N)) --fill fill --paced acteon.chains)
+        # N chain_started (source fill), 3N step replies (without the
+        # trigger's metadata: counted "unreadable") and N ends (source
+        # acteon.chains, the trigger's metadata: their latency).
+        fill=$("$B/bench_replies" -b "$BOOT" -t replies -n $((5 * N)) --fill fill --paced acteon.chains)
         CPU=$(cpu_s "$WPID")
         metrics=$(curl -sf -m 5 "http://127.0.0.1:$port/metrics") || metrics=
         stop_all

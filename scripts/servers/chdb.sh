@@ -1,0 +1,140 @@
+# A current ClickHouse engine for scripts/test-servers.sh (sourced, not run):
+# chdb (PyPI chdb-core, an embedded ClickHouse) behind tests/support/
+# chdb_http.py, a thin front speaking the part of ClickHouse's HTTP interface
+# the clickhouse backends use. The 18.16 server (clickhouse.sh) checks the
+# oldest version we support, this one the newest engine; what the front
+# cannot show is in docs/backends/clickhouse-audit.md.
+#
+#   chdb_install           the venv with chdb-core $AW_CHDB_VERSION in
+#                          $AW_CHDB_VENV (default build-chdb/venv in the source
+#                          tree), kept between runs; pip only when missing
+#   chdb_start DIR         install, start the front on a free port (data in
+#                          DIR/data), wait (bounded) until GET /ping answers,
+#                          create the database acteon_test, write to DIR/env:
+#                            export AW_TEST_CLICKHOUSE_CURRENT_URL=\
+#                              http://127.0.0.1:PORT/?database=acteon_test
+#   chdb_stop DIR          SIGTERM, bounded wait (SIGKILL after 20 s)
+#   chdb_kill DIR          SIGKILL (a crash), bounded wait; DIR keeps its data
+#   chdb_restart DIR       start again on the same port and data
+#
+# Needs python3 with the venv module (Debian: python3-venv) and PyPI.
+
+# shellcheck source=scripts/lib/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.sh"
+
+AW_CHDB_VERSION=${AW_CHDB_VERSION:-26.9.0}
+_chdb_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+AW_CHDB_VENV=${AW_CHDB_VENV:-$_chdb_root/build-chdb/venv}
+
+chdb_install() {
+    local py="$AW_CHDB_VENV/bin/python"
+    if [ -x "$py" ] && "$py" -c "import chdb, sys; sys.exit(chdb.__version__ != '$AW_CHDB_VERSION')" \
+        2>/dev/null; then
+        return 0
+    fi
+    echo "chdb: installing chdb-core==$AW_CHDB_VERSION into $AW_CHDB_VENV"
+    rm -rf "$AW_CHDB_VENV"
+    mkdir -p "$(dirname "$AW_CHDB_VENV")"
+    python3 -m venv "$AW_CHDB_VENV" || {
+        echo "python3 -m venv failed (Debian: apt-get install python3-venv)" >&2
+        return 1
+    }
+    "$AW_CHDB_VENV/bin/pip" install -q --disable-pip-version-check \
+        "chdb-core==$AW_CHDB_VERSION" || return 1
+}
+
+_chdb_ping() { # port
+    local out
+    out=$(curl -s -m 2 "http://127.0.0.1:$1/ping" 2>/dev/null) || return 1
+    [ "$out" = "Ok." ]
+}
+
+# Start the front in the background (own process group: the test script's
+# job control never signals it); its pid goes to DIR/chdb.pid. Waits
+# (bounded) until it answers on port (0: a free one, written to DIR/port).
+_chdb_launch() { # dir port
+    local dir=$1 deadline pid
+    rm -f "$dir/port.new"
+    setsid "$AW_CHDB_VENV/bin/python" "$_chdb_root/tests/support/chdb_http.py" \
+        --data "$dir/data" --port "$2" --port-file "$dir/port.new" \
+        >>"$dir/chdb.log" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$dir/chdb.pid"
+    deadline=$((SECONDS + 30))
+    while [ $SECONDS -lt $deadline ]; do
+        if [ -f "$dir/port.new" ] && _chdb_ping "$(cat "$dir/port.new")"; then
+            mv "$dir/port.new" "$dir/port"
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "chdb front did not answer:" >&2
+    tail -n 30 "$dir/chdb.log" >&2 2>/dev/null || true
+    _chdb_stop_pid "$dir" KILL || true
+    return 1
+}
+
+chdb_start() {
+    local dir=$1 port
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd)
+    if [ -f "$dir/chdb.pid" ] && [ -f "$dir/port" ] && _chdb_ping "$(cat "$dir/port")"; then
+        echo "a chdb front started from $dir is still running: stop it first" >&2
+        return 1
+    fi
+    chdb_install || return 1
+    rm -f "$dir/chdb.log"
+    _chdb_launch "$dir" 0 || return 1
+    port=$(cat "$dir/port")
+    curl -sS -m 10 --fail-with-body "http://127.0.0.1:$port/" \
+        --data-binary "CREATE DATABASE IF NOT EXISTS acteon_test" >/dev/null || {
+        chdb_stop "$dir"
+        return 1
+    }
+    echo "export AW_TEST_CLICKHOUSE_CURRENT_URL=http://127.0.0.1:$port/?database=acteon_test" \
+        >"$dir/env"
+    echo "chdb (ClickHouse $("$AW_CHDB_VENV/bin/python" -c 'import chdb; print(chdb.engine_version)' \
+        2>/dev/null || echo "$AW_CHDB_VERSION")) on 127.0.0.1:$port"
+}
+
+_chdb_stop_pid() { # dir [signal]
+    local dir=$1 sig=${2:-TERM} pid deadline
+    pid=$(cat "$dir/chdb.pid" 2>/dev/null || true)
+    [ -n "$pid" ] || return 0
+    kill -"$sig" "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + 20))
+    while [ $SECONDS -lt $deadline ]; do
+        if ! kill -0 "$pid" 2>/dev/null ||
+            grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; then
+            rm -f "$dir/chdb.pid"
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "chdb front (pid $pid) did not stop within 20 s: SIGKILL" >&2
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$dir/chdb.pid"
+    return 1
+}
+
+chdb_stop() {
+    local dir=$1
+    [ -d "$dir" ] || return 0
+    dir=$(cd "$dir" && pwd)
+    [ -f "$dir/chdb.pid" ] || { rm -f "$dir/port"; return 0; }
+    _chdb_stop_pid "$dir" || return 1
+    rm -f "$dir/port"
+}
+
+chdb_kill() {
+    local dir
+    dir=$(cd "$1" && pwd)
+    _chdb_stop_pid "$dir" KILL
+}
+
+chdb_restart() {
+    local dir
+    dir=$(cd "$1" && pwd)
+    _chdb_launch "$dir" "$(cat "$dir/port")"
+}

@@ -19,8 +19,8 @@
 #
 # Needs python3 with the venv module (Debian: python3-venv) and PyPI.
 
-# shellcheck source=scripts/lib/ports.sh
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.sh"
+# shellcheck source=scripts/servers/clickhouse.sh
+source "$(dirname "${BASH_SOURCE[0]}")/clickhouse.sh" # _ch_ping, _ch_test_database; ports, pid files
 
 AW_CHDB_VERSION=${AW_CHDB_VERSION:-26.9.0}
 _chdb_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -39,14 +39,11 @@ chdb_install() {
         echo "python3 -m venv failed (Debian: apt-get install python3-venv)" >&2
         return 1
     }
-    "$AW_CHDB_VENV/bin/pip" install -q --disable-pip-version-check \
+    # --no-deps: pandas, pyarrow and numpy serve chdb's DataFrame and Arrow
+    # results, which the front does not use (text formats only): 560 MB
+    # instead of 890.
+    "$AW_CHDB_VENV/bin/pip" install -q --disable-pip-version-check --no-deps \
         "chdb-core==$AW_CHDB_VERSION" || return 1
-}
-
-_chdb_ping() { # port
-    local out
-    out=$(curl -s -m 2 "http://127.0.0.1:$1/ping" 2>/dev/null) || return 1
-    [ "$out" = "Ok." ]
 }
 
 # Start the front in the background (own process group: the test script's
@@ -62,7 +59,7 @@ _chdb_launch() { # dir port
     echo "$pid" >"$dir/chdb.pid"
     deadline=$((SECONDS + 30))
     while [ $SECONDS -lt $deadline ]; do
-        if [ -f "$dir/port.new" ] && _chdb_ping "$(cat "$dir/port.new")"; then
+        if [ -f "$dir/port.new" ] && _ch_ping "$(cat "$dir/port.new")"; then
             mv "$dir/port.new" "$dir/port"
             return 0
         fi
@@ -79,7 +76,7 @@ chdb_start() {
     local dir=$1 port
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
-    if [ -f "$dir/chdb.pid" ] && [ -f "$dir/port" ] && _chdb_ping "$(cat "$dir/port")"; then
+    if [ -f "$dir/chdb.pid" ] && [ -f "$dir/port" ] && _ch_ping "$(cat "$dir/port")"; then
         echo "a chdb front started from $dir is still running: stop it first" >&2
         return 1
     fi
@@ -87,45 +84,17 @@ chdb_start() {
     rm -f "$dir/chdb.log"
     _chdb_launch "$dir" 0 || return 1
     port=$(cat "$dir/port")
-    curl -sS -m 10 --fail-with-body "http://127.0.0.1:$port/" \
-        --data-binary "CREATE DATABASE IF NOT EXISTS acteon_test" >/dev/null || {
+    _ch_test_database "$dir" "$port" AW_TEST_CLICKHOUSE_CURRENT_URL || {
         chdb_stop "$dir"
         return 1
     }
-    echo "export AW_TEST_CLICKHOUSE_CURRENT_URL=http://127.0.0.1:$port/?database=acteon_test" \
-        >"$dir/env"
     echo "chdb (ClickHouse $("$AW_CHDB_VENV/bin/python" -c 'import chdb; print(chdb.engine_version)' \
         2>/dev/null || echo "$AW_CHDB_VERSION")) on 127.0.0.1:$port"
 }
 
-_chdb_stop_pid() { # dir [signal]
-    local dir=$1 sig=${2:-TERM} pid deadline
-    pid=$(cat "$dir/chdb.pid" 2>/dev/null || true)
-    [ -n "$pid" ] || return 0
-    kill -"$sig" "$pid" 2>/dev/null || true
-    deadline=$((SECONDS + 20))
-    while [ $SECONDS -lt $deadline ]; do
-        if ! kill -0 "$pid" 2>/dev/null ||
-            grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; then
-            rm -f "$dir/chdb.pid"
-            return 0
-        fi
-        sleep 0.05
-    done
-    echo "chdb front (pid $pid) did not stop within 20 s: SIGKILL" >&2
-    kill -9 "$pid" 2>/dev/null || true
-    rm -f "$dir/chdb.pid"
-    return 1
-}
+_chdb_stop_pid() { pid_server_signal "$1" chdb.pid "chdb front" "${2:-TERM}"; }
 
-chdb_stop() {
-    local dir=$1
-    [ -d "$dir" ] || return 0
-    dir=$(cd "$dir" && pwd)
-    [ -f "$dir/chdb.pid" ] || { rm -f "$dir/port"; return 0; }
-    _chdb_stop_pid "$dir" || return 1
-    rm -f "$dir/port"
-}
+chdb_stop() { pid_server_stop "$1" chdb.pid "chdb front"; }
 
 chdb_kill() {
     local dir

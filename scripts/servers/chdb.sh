@@ -27,6 +27,16 @@ _chdb_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 AW_CHDB_VENV=${AW_CHDB_VENV:-$_chdb_root/build-chdb/venv}
 
 chdb_install() {
+    # One install at a time: the outage tests call this too, and two of
+    # them may start at once on a machine without the venv.
+    mkdir -p "$(dirname "$AW_CHDB_VENV")"
+    (
+        flock 9
+        _chdb_install_locked
+    ) 9>"$AW_CHDB_VENV.lock"
+}
+
+_chdb_install_locked() {
     local py="$AW_CHDB_VENV/bin/python"
     if [ -x "$py" ] && "$py" -c "import chdb, sys; sys.exit(chdb.__version__ != '$AW_CHDB_VERSION')" \
         2>/dev/null; then
@@ -34,7 +44,6 @@ chdb_install() {
     fi
     echo "chdb: installing chdb-core==$AW_CHDB_VERSION into $AW_CHDB_VENV"
     rm -rf "$AW_CHDB_VENV"
-    mkdir -p "$(dirname "$AW_CHDB_VENV")"
     python3 -m venv "$AW_CHDB_VENV" || {
         echo "python3 -m venv failed (Debian: apt-get install python3-venv)" >&2
         return 1

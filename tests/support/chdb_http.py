@@ -34,7 +34,6 @@ import argparse
 import http.server
 import os
 import re
-import socket
 import sys
 import threading
 import urllib.parse
@@ -205,7 +204,6 @@ def main():
     except OSError as e:
         print("chdb_http: cannot listen on 127.0.0.1:%d: %s" % (a.port, e), file=sys.stderr)
         return 1
-    srv.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     with open(a.port_file + ".tmp", "w") as f:
         f.write("%d\n" % srv.server_address[1])
     os.replace(a.port_file + ".tmp", a.port_file)

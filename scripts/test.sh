@@ -42,7 +42,7 @@ case "${1:-}" in
 esac
 # One integration test per real server: the Kafka broker, Redis and
 # PostgreSQL (the quick start guide, run as written), ClickHouse, dynalite,
-# OpenSearch.
+# OpenSearch, and the current ClickHouse engine (the chdb front).
 quick_tests='^(integration/(test_docs_quickstart|test_state_clickhouse|test_e2e_dynamodb|test_audit_elasticsearch)|integration-current/test_state_clickhouse|docs/.*|unit/.*)$'
 scripts/install-deps.sh
 

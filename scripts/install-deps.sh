@@ -29,6 +29,9 @@ if ! $demo; then
         redis-server redis-sentinel postgresql clickhouse-server clickhouse-client
         # Kafka client for the integration tests, schema checks, HTTP probes
         kcat python3 python3-jsonschema curl
+        # the venv of the current-ClickHouse test front (scripts/servers/chdb.sh
+        # pip-installs chdb-core into it)
+        python3-venv
         # tests/partition: network namespaces, veth pairs and nftables cuts
         iproute2 nftables
         # sanitizer and fuzz builds; llvm provides llvm-symbolizer, without

@@ -3,7 +3,7 @@
 # on 127.0.0.1, each in its own folder under DIR, on free ports.
 #
 #   scripts/test-servers.sh start DIR [NAME...]  # prints each server's URL; then: source DIR/env
-#                                                # NAMEs: redis postgres clickhouse dynalite (default: all)
+#                                                # NAMEs: redis postgres clickhouse chdb dynalite (default: all)
 #   scripts/test-servers.sh stop DIR
 #
 # Each scripts/servers/NAME.sh defines NAME_start DIR and NAME_stop DIR.

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, build every flavour, start the
 # test servers and run the whole suite:
-#   release build:      unit, conformance and integration tests, and the
+#   release build:      unit, conformance and integration tests, the
+#                       ClickHouse ones again on a current engine (label
+#                       current: chdb behind tests/support/chdb_http.py,
+#                       scripts/servers/chdb.sh; about 3 min), and the
 #                       partition tests (tests/partition/: a worker cut off
 #                       by nftables in a network namespace, on Redis,
 #                       PostgreSQL and dynalite state; their own servers;
@@ -39,8 +42,8 @@ case "${1:-}" in
 esac
 # One integration test per real server: the Kafka broker, Redis and
 # PostgreSQL (the quick start guide, run as written), ClickHouse, dynalite,
-# OpenSearch.
-quick_tests='^(integration/(test_docs_quickstart|test_state_clickhouse|test_e2e_dynamodb|test_audit_elasticsearch)|docs/.*|unit/.*)$'
+# OpenSearch, and the current ClickHouse engine (the chdb front).
+quick_tests='^(integration/(test_docs_quickstart|test_state_clickhouse|test_e2e_dynamodb|test_audit_elasticsearch)|integration-current/test_state_clickhouse|docs/.*|unit/.*)$'
 scripts/install-deps.sh
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
@@ -195,7 +198,7 @@ fi
 if $quick; then
     run_tier build '.' "quick: unit, docs and one integration test per server" -R "$quick_tests"
 else
-run_tier build 'unit|conformance|integration|partition|crash' "release: unit + conformance + integration + partition + crash"
+run_tier build 'unit|conformance|integration|current|partition|crash' "release: unit + conformance + integration + current ClickHouse + partition + crash"
 run_tier build valgrind "valgrind: unit (release build, memcheck)"
 run_tier build-asan 'unit|conformance|integration' "asan+ubsan: unit + conformance + integration"
 fuzz_tier="fuzz: ${AW_FUZZ_SECONDS:-30} s per target (logs: build-fuzz/logs, inputs: build-fuzz/artifacts)"

@@ -154,9 +154,16 @@ static bool is_add_column(const char *stmt, size_t len)
 }
 
 /* 18.16 has no ADD COLUMN IF NOT EXISTS: a column a concurrent (or
- * interrupted) migrate already added answers ILLEGAL_COLUMN (44) "column
- * with this name already exists", which means the statement's work is
- * done. Any other failure stands. */
+ * interrupted) migrate already added answers "column with this name
+ * already exists", which means the statement's work is done. Any other
+ * failure stands. The code says the same thing under two numbers: 18.16
+ * answers ILLEGAL_COLUMN (44), current versions DUPLICATE_COLUMN (15). */
+static bool column_exists_error(const char *body)
+{
+    int code = body ? aw_ch_error_code(body) : -1;
+    return (code == 44 || code == 15) && strstr(body, "already exists");
+}
+
 static aw_status run_stmt(void *ctx, const char *stmt, size_t len, aw_error *err)
 {
     run_ctx *r = ctx;
@@ -164,8 +171,7 @@ static aw_status run_stmt(void *ctx, const char *stmt, size_t len, aw_error *err
     snprintf(what, sizeof(what), "migration %s", r->m->file);
     aw_status rc = aw_ch_request(r->c, stmt, len, what, err);
     const char *body = r->c->resp.data;
-    if (rc != AW_OK && is_add_column(stmt, len) && body && aw_ch_error_code(body) == 44 &&
-        strstr(body, "already exists")) {
+    if (rc != AW_OK && is_add_column(stmt, len) && column_exists_error(body)) {
         AW_INFO("migrate", "clickhouse %s: %s: the column is there already", r->c->cfg->where,
                 r->m->file);
         aw_error_clear(err);

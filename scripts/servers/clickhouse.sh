@@ -24,11 +24,21 @@
 
 # shellcheck source=scripts/lib/ports.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/ports.sh"
+# shellcheck source=scripts/lib/pid-server.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/pid-server.sh"
 
 _ch_ping() { # port
     local out
     out=$(curl -s -m 2 "http://127.0.0.1:$1/ping" 2>/dev/null) || return 1
     [ "$out" = "Ok." ]
+}
+
+# Create the database acteon_test over the HTTP interface on port; write
+# "export VAR=its URL" to DIR/env. Also used by scripts/servers/chdb.sh.
+_ch_test_database() { # dir port var
+    curl -sS -m 10 --fail-with-body "http://127.0.0.1:$2/" \
+        --data-binary "CREATE DATABASE IF NOT EXISTS acteon_test" >/dev/null || return 1
+    echo "export $3=http://127.0.0.1:$2/?database=acteon_test" >"$1/env"
 }
 
 _ch_bin() {
@@ -144,13 +154,10 @@ clickhouse_start() {
         while [ $SECONDS -lt $deadline ]; do
             if _ch_ping "$port"; then
                 echo "$port" >"$dir/port"
-                curl -sS -m 10 --fail-with-body "http://127.0.0.1:$port/" \
-                    --data-binary "CREATE DATABASE IF NOT EXISTS acteon_test" >/dev/null || {
+                _ch_test_database "$dir" "$port" AW_TEST_CLICKHOUSE_URL || {
                     clickhouse_stop "$dir"
                     return 1
                 }
-                echo "export AW_TEST_CLICKHOUSE_URL=http://127.0.0.1:$port/?database=acteon_test" \
-                    >"$dir/env"
                 echo "clickhouse on 127.0.0.1:$port (tcp $tcp)"
                 return 0
             fi
@@ -172,36 +179,9 @@ clickhouse_start() {
     return 1
 }
 
-# Send SIGNAL (default TERM) to the pid in DIR/clickhouse.pid and wait
-# (bounded); SIGKILL at 20 s.
-_ch_stop_pid() {
-    local dir=$1 sig=${2:-TERM} pid deadline
-    pid=$(cat "$dir/clickhouse.pid" 2>/dev/null || true)
-    [ -n "$pid" ] || return 0
-    kill -"$sig" "$pid" 2>/dev/null || true
-    deadline=$((SECONDS + 20))
-    while [ $SECONDS -lt $deadline ]; do
-        if ! kill -0 "$pid" 2>/dev/null ||
-            grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; then
-            rm -f "$dir/clickhouse.pid"
-            return 0
-        fi
-        sleep 0.05
-    done
-    echo "clickhouse (pid $pid) did not stop within 20 s: SIGKILL" >&2
-    kill -9 "$pid" 2>/dev/null || true
-    rm -f "$dir/clickhouse.pid"
-    return 1
-}
+_ch_stop_pid() { pid_server_signal "$1" clickhouse.pid clickhouse "${2:-TERM}"; }
 
-clickhouse_stop() {
-    local dir=$1
-    [ -d "$dir" ] || return 0
-    dir=$(cd "$dir" && pwd)
-    [ -f "$dir/clickhouse.pid" ] || { rm -f "$dir/port"; return 0; }
-    _ch_stop_pid "$dir" || return 1
-    rm -f "$dir/port"
-}
+clickhouse_stop() { pid_server_stop "$1" clickhouse.pid clickhouse; }
 
 clickhouse_kill() {
     local dir

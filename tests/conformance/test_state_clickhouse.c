@@ -2,7 +2,9 @@
  * ClickHouse state backend can be asked.
  *
  * Needs AW_TEST_CLICKHOUSE_URL (scripts/test-servers.sh start DIR writes it
- * to DIR/env); without it the program says why and exits 77 (skipped).
+ * to DIR/env; ctest runs the program twice: conformance/ on 18.16 and, through
+ * tests/support/clickhouse_current.sh, conformance-current/ on a current
+ * engine); without it the program says why and exits 77 (skipped).
  *
  *  0. migrate twice: the second run applies nothing;
  *  1. the suite, cross-process group included. The backend has no atomic

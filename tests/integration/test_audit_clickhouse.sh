@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The audit trail on ClickHouse 18.16 (audit_body.sh): 2,000 actions, one
+# The audit trail on ClickHouse (audit_body.sh; integration/ on 18.16,
+# integration-current/ on a current engine: tests/CMakeLists.txt): 2,000 actions, one
 # record per message, paged search, wipe + replay twice, the action topic
 # again. The tables live in a database of this run's own, which audit_wipe
 # drops and recreates empty.

@@ -5,8 +5,6 @@
 # in-flight window fills and consumption pauses; nothing is dropped: exact
 # outcomes and one audit record per message at the end. See outage_body.sh.
 source "$(dirname "$0")/lib.sh"
-source "$AW_SOURCE_DIR/scripts/servers/clickhouse.sh"
-_ch_bin >/dev/null || { echo "SKIP: clickhouse-server not installed"; exit 77; }
 OUTAGE_OF=audit
 AUDIT_BACKEND=clickhouse
 source "$(dirname "$0")/clickhouse_server.sh"

@@ -6,8 +6,6 @@
 # contention: one worker, each identity's messages processed in offset order.
 # That is this run (one worker process), so the exact outcomes are asserted.
 source "$(dirname "$0")/lib.sh"
-source "$AW_SOURCE_DIR/scripts/servers/clickhouse.sh"
-_ch_bin >/dev/null || { echo "SKIP: clickhouse-server not installed"; exit 77; }
 STATE_BACKEND=clickhouse
 STATE_EXTRA="allow_eventual_consistency = true;"
 source "$(dirname "$0")/clickhouse_server.sh"

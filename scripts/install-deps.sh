@@ -29,6 +29,9 @@ if ! $demo; then
         redis-server redis-sentinel postgresql clickhouse-server clickhouse-client
         # Kafka client for the integration tests, schema checks, HTTP probes
         kcat python3 python3-jsonschema curl
+        # the TLS tests' throw-away CA and certificates (scripts/lib/test-ca.sh);
+        # a minimal Debian 12 image has libssl but not the openssl command
+        openssl
         # tests/partition: network namespaces, veth pairs and nftables cuts
         iproute2 nftables
         # sanitizer and fuzz builds; llvm provides llvm-symbolizer, without

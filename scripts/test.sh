@@ -151,7 +151,7 @@ run_tier() { # run_tier BUILD_DIR LABEL_REGEX NAME [CTEST_ARG...]
     [ $rc -eq 0 ] || failed+=("$3")
 }
 if [ "${AW_KAFKA:-}" = mock ]; then
-    AW_ALLOWED_SKIPS=test_txn_replies
+    AW_ALLOWED_SKIPS="test_txn_replies|test_security" # both need the real broker
 fi
 
 flavours=(release asan tsan)

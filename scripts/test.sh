@@ -125,7 +125,8 @@ done <"$servers_dir/failed"
 # A test skips (exit 77) when a server it needs is absent. Here every server
 # is started, so a skip means a broken set-up and fails the run, loudly -
 # except the transactional-replies test when the suite runs on the mock
-# cluster on purpose (AW_KAFKA=mock), which cannot do transactions, and the
+# cluster on purpose (AW_KAFKA=mock), which cannot do transactions, and
+# test_security then too (it starts a secured broker of its own), and the
 # tests of a server that did not start (that failure is reported once, for
 # the server, not again for every tier). The partition tests skip where no
 # network namespace can be created (not root, no CAP_NET_ADMIN): that too

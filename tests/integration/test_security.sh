@@ -7,8 +7,9 @@
 # state + audit over sslmode=verify-full: 300 actions (30 repeating an id)
 # executed and replied. Then each misconfiguration must make `acteon-worker
 # run` exit non-zero at start, within a bound, naming the connection: a wrong
-# CA for Kafka, a wrong SASL password, a wrong CA for PostgreSQL, and a host
-# name not in the PostgreSQL certificate. No secret (SASL password,
+# CA for Kafka, a wrong SASL password, a wrong CA for PostgreSQL (state, then
+# audit), a host name not in the PostgreSQL certificate, a wrong PostgreSQL
+# password. No secret (SASL password,
 # PostgreSQL password, the wrong password tried) appears in any worker log
 # or in `config check` output.
 #
@@ -74,10 +75,10 @@ kafka_props() { # kafka_props PASSWORD CA
     echo "\"security.protocol=SASL_SSL\", \"sasl.mechanisms=SCRAM-SHA-512\",
           \"sasl.username=$SASL_USER\", \"sasl.password=$1\", \"ssl.ca.location=$2\""
 }
-secure_config() { # secure_config FILE SASL_PASSWORD KAFKA_CA STATE_URL
+secure_config() { # secure_config FILE SASL_PASSWORD KAFKA_CA STATE_URL [AUDIT_URL]
     local boot=$BOOT
     BOOT=$SECURE_BOOT KAFKA_PROPERTIES=$(kafka_props "$2" "$3") \
-        STATE_BACKEND=postgres STATE_URL=$4 AUDIT_BACKEND=postgres AUDIT_URL=$4 \
+        STATE_BACKEND=postgres STATE_URL=$4 AUDIT_BACKEND=postgres AUDIT_URL=${5:-$4} \
         write_config "$1"
     BOOT=$boot
 }
@@ -127,6 +128,14 @@ must_fail_at_start pg-wrong-ca 'state backend postgres.*certificate verify faile
 secure_config "$T/pg-wrong-host.conf" "$SASL_PASSWORD" "$KDIR/tls/ca.pem" \
     "$(pg_url not-in-san.invalid "$T/tls-pg/ca.pem" '&hostaddr=127.0.0.1')"
 must_fail_at_start pg-wrong-host 'state backend postgres.*does not match host name'
+pg_wrong_password_url=$(pg_url 127.0.0.1 "$T/tls-pg/ca.pem")
+pg_wrong_password_url=${pg_wrong_password_url/":$PG_PASSWORD@"/":$WRONG_PASSWORD@"}
+secure_config "$T/pg-wrong-password.conf" "$SASL_PASSWORD" "$KDIR/tls/ca.pem" "$pg_wrong_password_url"
+must_fail_at_start pg-wrong-password 'state backend postgres.*password authentication failed'
+# The audit backend's own start-up check: state fine, audit URL refused.
+secure_config "$T/audit-wrong-ca.conf" "$SASL_PASSWORD" "$KDIR/tls/ca.pem" "$PG_URL" \
+    "$(pg_url 127.0.0.1 "$T/tls-other/ca.pem")"
+must_fail_at_start audit-wrong-ca 'audit backend postgres.*certificate verify failed'
 
 # ---- no secret in any log line or in config check output
 for secret in "$SASL_PASSWORD" "$PG_PASSWORD" "$WRONG_PASSWORD"; do

@@ -104,13 +104,14 @@ audited=$(psql_sock -tAc "SELECT count(*) FROM aw_audit_records" 2>&1) || fail "
 pass "300 actions over SASL_SSL + verify-full: 270 executed, 30 deduplicated, $audited audit records"
 
 # ---- misconfigurations: `run` exits non-zero at start, naming the connection
-# must_fail_at_start NAME PATTERN: run $T/NAME.conf; it must exit non-zero
+# must_fail_at_start NAME PATTERN: run $T/NAME.conf; it must exit 2
 # within START_BOUND seconds and its log must match PATTERN (grep -E).
 must_fail_at_start() {
     local name=$1 pattern=$2 rc=0 t0=$SECONDS
     timeout -k 5 "$START_BOUND" "$WORKER" run -c "$T/$name.conf" >"$T/run-$name.log" 2>&1 || rc=$?
     [ $rc -ne 124 ] && [ $rc -ne 137 ] || fail "$name: still running after ${START_BOUND}s (rc $rc)"
-    [ $rc -ne 0 ] || fail "$name: run exited 0"
+    # 2: a start-up failure (not 0, nor a crash or a sanitizer's report).
+    [ $rc -eq 2 ] || fail "$name: run exited $rc, not 2: $(tail -n 20 "$T/run-$name.log")"
     grep -Eq "$pattern" "$T/run-$name.log" \
         || fail "$name: no line matching '$pattern' in $(tail -n 20 "$T/run-$name.log")"
     pass "$name: exit $rc after $((SECONDS - t0))s: $(grep -Em1 "$pattern" "$T/run-$name.log" | cut -c1-200)"

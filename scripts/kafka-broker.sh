@@ -34,10 +34,11 @@ libs=${AW_KAFKA_LIBS:-$root/build-kafka/libs}
 start_timeout=${AW_KAFKA_START_TIMEOUT:-90}
 host=${AW_KAFKA_HOST:-127.0.0.1}
 stop_timeout=${AW_KAFKA_STOP_TIMEOUT:-30}
+secure=false # start-secure sets it for cmd_start
 
 die() { echo "kafka-broker: $*" >&2; exit 1; }
 usage() {
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,/^set -euo/{/^set/!p}' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -103,7 +104,8 @@ cmd_start_secure() {
     local dir
     dir=$(abs_dir "$1")
     secure_setup "$dir"
-    SECURE=1 cmd_start "$dir"
+    secure=true
+    cmd_start "$dir"
 }
 
 cmd_start() {
@@ -122,7 +124,7 @@ cmd_start() {
         rm -rf "$dir/data"
         sed -e "s|@HOST@|$host|g" -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$cport|g" -e "s|@LOG_DIR@|$dir/data|g" \
             "$root/tests/kafka/server.properties.in" >"$dir/server.properties"
-        if [ -n "${SECURE:-}" ]; then
+        if $secure; then
             secure_properties "$dir" "$port" "$pport"
             scram=(--add-scram "SCRAM-SHA-512=[name=$AW_KAFKA_SCRAM_USER,password=$AW_KAFKA_SCRAM_PASSWORD]")
         fi
@@ -143,7 +145,7 @@ cmd_start() {
         await_start kafka-broker "$pid" "$dir/kafka.log" "$start_timeout" "$attempt" \
             grep -q 'KafkaRaftServer nodeId=1\] Kafka Server started' "$dir/kafka.log" || rc=$?
         [ $rc -eq 2 ] && continue
-        [ -z "${SECURE:-}" ] || echo "127.0.0.1:$pport" >"$dir/bootstrap-plaintext"
+        ! $secure || echo "127.0.0.1:$pport" >"$dir/bootstrap-plaintext"
         echo "$host:$port" >"$dir/bootstrap.tmp"
         mv "$dir/bootstrap.tmp" "$dir/bootstrap"
         echo "kafka-broker: started pid $pid at $host:$port (cluster $id)"

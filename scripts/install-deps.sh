@@ -32,6 +32,9 @@ if ! $demo; then
         # the venv of the current-ClickHouse test front (scripts/servers/chdb.sh
         # pip-installs chdb-core into it)
         python3-venv
+        # the TLS tests' throw-away CA and certificates (scripts/lib/test-ca.sh);
+        # a minimal Debian 12 image has libssl but not the openssl command
+        openssl
         # tests/partition: network namespaces, veth pairs and nftables cuts
         iproute2 nftables
         # sanitizer and fuzz builds; llvm provides llvm-symbolizer, without

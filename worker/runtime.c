@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/aw_log.h"
+#include "ingest/kafka_probe.h"
 #include "worker/backend_options.h"
 #include "worker/rules.h"
 #include "worker/outcome_delivery.h"
@@ -123,6 +124,11 @@ static aw_status start_scheduler(aw_runtime *rt, aw_error *err)
     return rc;
 }
 
+/* How long the start-up probe of a secured Kafka connection waits for a
+ * handshake's verdict: a refusal comes in well under a second; no answer at
+ * all (brokers down) is not an error and only costs this much once. */
+#define KAFKA_PROBE_MS 10000
+
 /* Everything after the runtime's own queue and metrics, in order; the
  * caller destroys the runtime when one fails. */
 static aw_status start_parts(aw_runtime *rt, aw_error *err)
@@ -135,6 +141,11 @@ static aw_status start_parts(aw_runtime *rt, aw_error *err)
         rc = aw_lease_keeper_new(rt->ctx.state, cfg->dedup.lease_ms, &rt->ctx.keeper, err);
     if (rc == AW_OK)
         rc = start_recorder(rt, err);
+    /* A wrong CA or password stops the start here, naming the cause,
+     * instead of the clients retrying it for ever (ingest/kafka_probe.h). */
+    if (rc == AW_OK)
+        rc = aw_kafka_probe(rt->brokers, cfg->kafka.properties, cfg->kafka.n_properties,
+                            KAFKA_PROBE_MS, err);
     if (rc == AW_OK)
         rc = start_producer(rt, err);
     if (rc == AW_OK)

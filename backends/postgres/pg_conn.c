@@ -251,9 +251,25 @@ static void notice_to_log(void *arg, const char *message)
     AW_DEBUG("postgres", "server notice: %s", line);
 }
 
+/* libpq's words (PostgreSQL 15 client and server) for a connection the
+ * server or our TLS check refused, rather than one that could not be made. */
+static bool connect_refused(const char *msg)
+{
+    static const char *const phrases[] = {
+        "certificate verify failed", "does not match host name",
+        "password authentication failed", "no pg_hba.conf entry", "pg_hba.conf rejects",
+        "server does not support SSL", "root certificate file",
+    };
+    for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
+        if (strstr(msg, phrases[i]))
+            return true;
+    return false;
+}
+
 static aw_status connect_fail(aw_pg_conn *c, aw_status st, const char *msg, aw_error *err)
 {
     aw_pg_conn_drop(c);
+    c->refused = connect_refused(msg);
     c->failures++;
     c->retry_at_ms = aw_mono_now_ms() + aw_backoff_ms(c->failures, CONN_BACKOFF_BASE_MS,
                                                       CONN_BACKOFF_MAX_MS);
@@ -314,8 +330,17 @@ aw_status aw_pg_conn_connect(aw_pg_conn *c, aw_error *err)
                             serr.msg, err);
     c->failures = 0;
     c->retry_at_ms = 0;
+    c->refused = false;
     c->stats.connects++;
     return AW_OK;
+}
+
+aw_status aw_pg_conn_probe(aw_pg_conn *c, const char *section, aw_error *err)
+{
+    aw_status rc = aw_pg_conn_connect(c, err);
+    if (rc == AW_TRANSIENT && c->refused)
+        return aw_error_set(err, AW_CONFIG, "%s backend postgres: %s", section, c->last_error);
+    return rc;
 }
 
 aw_status aw_pg_conn_ensure(aw_pg_conn *c, aw_error *err)

@@ -66,6 +66,8 @@ typedef struct aw_pg_conn {
     int64_t retry_at_ms;           /* monotonic: no connect attempt before */
     aw_status last_status;         /* why the last connect failed ... */
     char last_error[sizeof(((aw_error *)0)->msg)]; /* ... in words */
+    bool refused;                  /* ... and it was TLS verification or
+                                      authentication: see aw_pg_conn_probe */
     aw_pg_stats stats;
 } aw_pg_conn;
 
@@ -82,6 +84,14 @@ void aw_pg_config_clear(aw_pg_config *cfg);
 void aw_pg_conn_init(aw_pg_conn *c, const aw_pg_config *cfg, int interrupt_fd);
 /* Connect now unless connected (ignores the backoff). */
 aw_status aw_pg_conn_connect(aw_pg_conn *c, aw_error *err);
+/* The start-up check of a backend's create: connect now. A failed TLS
+ * verification (wrong sslrootcert, a host name not in the certificate) or
+ * authentication (password, pg_hba.conf) is AW_CONFIG "<section> backend
+ * postgres: ...": no retry fixes it, so the start fails naming it. Any
+ * other failure (server down) stays AW_TRANSIENT, for the caller to go on
+ * with. Sessions' own reconnects keep every connect failure transient: a
+ * certificate or password fixed on the server side is picked up. */
+aw_status aw_pg_conn_probe(aw_pg_conn *c, const char *section, aw_error *err);
 /* Connected, or reconnect now unless the backoff after a failed attempt
  * says not yet (then fail fast, AW_TRANSIENT, with that failure's reason).
  * aw_pg_exec_stmt does this itself; call it before aw_pg_exec_params. */

@@ -89,10 +89,11 @@ static aw_status pga_create(const aw_audit_options *opts, void **out, aw_error *
     if (rc != AW_OK)
         goto fail;
     /* Check the schema once, so a database nobody migrated fails the
-     * start-up with the command to run. An unreachable server does not:
+     * start-up with the command to run, and so does a refused TLS check
+     * or password (aw_pg_conn_probe). An unreachable server does not:
      * sessions retry. */
     aw_pg_conn_init(&probe, &b->cfg, -1);
-    rc = aw_pg_conn_connect(&probe, err);
+    rc = aw_pg_conn_probe(&probe, "audit", err);
     if (rc == AW_OK)
         rc = aw_pg_schema_check(&probe, err);
     aw_pg_conn_drop(&probe);

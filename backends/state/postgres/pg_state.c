@@ -142,10 +142,11 @@ static aw_status pg_create(const aw_state_options *opts, void **out, aw_error *e
         goto fail;
     }
     /* Check the schema once, so a database nobody migrated fails the
-     * start-up with the command to run. An unreachable server does not:
+     * start-up with the command to run, and so does a refused TLS check
+     * or password (aw_pg_conn_probe). An unreachable server does not:
      * sessions retry (the worker keeps consumption paused meanwhile). */
     aw_pg_conn_init(&probe, &b->cfg, -1);
-    rc = aw_pg_conn_connect(&probe, err);
+    rc = aw_pg_conn_probe(&probe, "state", err);
     if (rc == AW_OK)
         rc = aw_pg_schema_check(&probe, err);
     if (rc == AW_TRANSIENT) {

@@ -12,7 +12,6 @@
 
 #define POLL_BATCH 512
 
-/* Shard the polled messages by identity, one queue append per worker. */
 /* The worker thread of a job: by its identity (the default: one
  * identity's messages on one thread, in order), or by its message's Kafka
  * key (workers.dispatch: one key's messages on one thread, in their
@@ -25,6 +24,7 @@ static size_t shard_of(const aw_runtime *rt, const aw_job *j)
     return (size_t)(j->hash % rt->n_workers);
 }
 
+/* Shard the polled messages (shard_of), one queue append per worker. */
 static void dispatch(aw_runtime *rt, rd_kafka_message_t **msgs, uint32_t *gens, size_t n)
 {
     size_t nw = rt->n_workers;

@@ -210,6 +210,11 @@ cmd_stop_cluster() {
     [ $# -eq 1 ] || usage
     local dir ndir
     dir=$(abs_dir "$1")
+    # SIGTERM to all first: stopped one by one, the last node waits for a
+    # quorum that has gone and only SIGKILL ends it.
+    for ndir in "$dir"/node*; do
+        [ -f "$ndir/kafka.pid" ] && kill -TERM "$(cat "$ndir/kafka.pid")" 2>/dev/null || true
+    done
     for ndir in "$dir"/node*; do
         [ -d "$ndir" ] && stop_pidfile kafka-broker "$ndir/kafka.pid" "$stop_timeout"
     done

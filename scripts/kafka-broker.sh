@@ -5,7 +5,7 @@
 #
 #   scripts/kafka-broker.sh fetch                      jars -> build-kafka/libs (cached)
 #   scripts/kafka-broker.sh start DIR                  format + start; writes DIR/bootstrap
-#   scripts/kafka-broker.sh create-topic DIR NAME PARTS
+#   scripts/kafka-broker.sh create-topic DIR NAME PARTS [RF [KEY=VALUE...]]
 #   scripts/kafka-broker.sh stop DIR                   SIGTERM, bounded wait (then SIGKILL)
 #
 # A three-node cluster (each node broker + controller, one shared KRaft
@@ -17,7 +17,7 @@
 #   scripts/kafka-broker.sh restart DIR NODE           start NODE again on its own data
 #   scripts/kafka-broker.sh leader DIR TOPIC PART      node id leading TOPIC's partition PART
 #   scripts/kafka-broker.sh controller DIR             node id of the active controller
-#   scripts/kafka-broker.sh create-topic DIR NAME PARTS [RF [KEY=VALUE...]]
+#   scripts/kafka-broker.sh topic-config DIR NAME KEY=VALUE|-KEY   set or remove a topic config
 #
 # start writes DIR/server.properties, DIR/data (log.dirs), DIR/kafka.log,
 # DIR/kafka.pid and, once the broker says it started, DIR/bootstrap
@@ -121,6 +121,20 @@ cmd_create_topic() {
     tool_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$(cat "$dir/bootstrap")" \
         --create --if-not-exists --topic "$name" --partitions "$parts" --replication-factor "$rf" \
         "${configs[@]}"
+}
+
+cmd_topic_config() {
+    [ $# -eq 3 ] || usage
+    need_tools
+    local dir change
+    dir=$(abs_dir "$1")
+    [ -s "$dir/bootstrap" ] || die "no broker bootstrap in $dir"
+    case $3 in
+        -*) change=(--delete-config "${3#-}") ;;
+        *) change=(--add-config "$3") ;;
+    esac
+    tool_java kafka.admin.ConfigCommand --bootstrap-server "$(cat "$dir/bootstrap")" \
+        --alter --entity-type topics --entity-name "$2" "${change[@]}"
 }
 
 # ---- the cluster (start-cluster and the commands that act on one node) ----

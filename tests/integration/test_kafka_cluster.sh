@@ -12,6 +12,8 @@
 #   3. controlled shutdown (SIGTERM) of the leader of actions partition 1,
 #      restart it
 #   4. kill -9 of the active KRaft controller, restart it
+#   5. the reply topic refuses replies (max.message.bytes) until a
+#      transaction was aborted, then accepts them again
 # After each, once the restarted node is back in every ISR: every action
 # so far has exactly one committed reply (read_committed, by source; none
 # missing, none twice), every action was called by the webhook, and an
@@ -24,7 +26,7 @@ command -v java >/dev/null || { echo "SKIP: java not on PATH (the cluster needs 
 
 TXN=${AW_TXN_REPLIES:-true}
 PER_PHASE=800
-PHASES=4
+PHASES=5
 KB="$AW_SOURCE_DIR/scripts/kafka-broker.sh"
 CL="$T/cluster"
 KAFKA_PEER="three-node cluster" # for lib.sh's failure message
@@ -179,9 +181,34 @@ phase 2 "kill -9 of the leader of a reply partition" kill_reply_leader
 phase 3 "controlled shutdown of the leader of actions partition 1" term_leader
 phase 4 "kill -9 of the active controller" kill_controller
 
+# Phase 5, the transactional abort and rewind: the reply topic refuses
+# replies (max.message.bytes=100, MESSAGE_TOO_LARGE) until some transaction
+# was aborted; then the limit is removed. The aborted transactions' offsets
+# were not committed: the workers rewind, dedup answers the messages again
+# with their first outcome (no second webhook call), and their replies go
+# into a later transaction.
+aborts() { cat "$T"/worker-*.log | grep -c 'transaction aborted' || true; }
+aborted_since() { [ "$(aborts)" -gt "$1" ]; }
+aborts0=$(aborts)
+bash "$KB" topic-config "$CL" "$REPLY_TOPIC" max.message.bytes=100 >>"$T/cluster.log" 2>&1 \
+    || fail "topic-config: $(tail -n 5 "$T/cluster.log")"
+n4=$(wc -l <"$T/ids-sent.txt")
+sed -n "$((n4 + 1)),$((n4 + PER_PHASE))p" "$T/actions.jsonl" >"$T/slice.jsonl"
+[ -s "$T/slice.jsonl" ] || fail "no actions left for phase 5"
+produce_file "$T/slice.jsonl"
+python3 -c 'import json, sys; [print(json.loads(l)["id"]) for l in sys.stdin]' \
+    <"$T/slice.jsonl" >>"$T/ids-sent.txt"
+wait_for 60 "an aborted transaction" aborted_since "$aborts0"
+bash "$KB" topic-config "$CL" "$REPLY_TOPIC" -max.message.bytes >>"$T/cluster.log" 2>&1 \
+    || fail "topic-config: $(tail -n 5 "$T/cluster.log")"
+echo "phase 5: replies refused until $(( $(aborts) - aborts0 )) transaction(s) aborted"
+check_so_far "$(wc -l <"$T/ids-sent.txt")" "phase 5 (reply send failure: transactions aborted, rewound)"
+uncommitted=$(kcat -C -b "$BOOT" -t "$REPLY_TOPIC" -X isolation.level=read_uncommitted -e -q -f 'x\n' 2>/dev/null | wc -l)
+echo "read_uncommitted: $uncommitted replies ($((uncommitted - $(wc -l <"$T/committed.txt"))) in aborted transactions)"
+
 wait_for 60 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
 stop_worker "$PID_A"
 stop_worker "$PID_B"
 echo "transactional_replies=$TXN, $((SECONDS - t0))s in all:"
 printf '  %s\n' "${FIG[@]}"
-pass "four broker faults on a three-node cluster: nothing lost, one committed reply per action"
+pass "four broker faults and aborted transactions on a three-node cluster: nothing lost, one committed reply per action"

@@ -65,18 +65,6 @@ PID_A=$WORKER_PID
 start_worker worker-b "$T/worker-b.conf"
 PID_B=$WORKER_PID
 
-# read_replies: every committed reply's "partition offset" (its source).
-read_replies() {
-    kcat -C -b "$BOOT" -t "$REPLY_TOPIC" -X isolation.level=read_committed -e -q -f '%s\n' 2>/dev/null |
-        python3 -c '
-import json, sys
-for line in sys.stdin:
-    if line.strip():
-        r = json.loads(line)
-        print(r["source"]["partition"], r["source"]["offset"])'
-}
-committed_replies_at_least() { [ "$(read_replies | sort -u | wc -l)" -ge "$1" ]; }
-
 # leader_of TOPIC PART / controller: node ids, from the cluster script.
 leader_of() { bash "$KB" leader "$CL" "$1" "$2" 2>/dev/null; }
 controller() { bash "$KB" controller "$CL" 2>/dev/null; }
@@ -95,7 +83,7 @@ full_isr() {
 check_so_far() {
     local n=$1 phase=$2
     wait_for 120 "$n committed replies after $phase" committed_replies_at_least "$n"
-    read_replies | sort >"$T/committed.txt"
+    reply_sources read_committed | sort >"$T/committed.txt"
     kcat -C -b "$BOOT" -t "$ACTIONS_TOPIC" -e -q -f '%p %o\n' 2>/dev/null | sort >"$T/inputs.txt"
     [ "$(wc -l <"$T/inputs.txt")" -eq "$n" ] || fail "$phase: input topic holds $(wc -l <"$T/inputs.txt"), want $n"
     local dups missing
@@ -131,16 +119,22 @@ PY
 }
 
 FIG=()
+# produce_slice K: produce the K-th slice of PER_PHASE actions and note
+# their ids in ids-sent.txt.
+produce_slice() {
+    local from=$(( ($1 - 1) * PER_PHASE + 1 ))
+    sed -n "$from,$((from + PER_PHASE - 1))p" "$T/actions.jsonl" >"$T/slice.jsonl"
+    produce_file "$T/slice.jsonl"
+    python3 -c 'import json, sys; [print(json.loads(l)["id"]) for l in sys.stdin]' \
+        <"$T/slice.jsonl" >>"$T/ids-sent.txt"
+}
 # phase N DESCRIPTION FAULT...: produce slice N, wait for replies to flow,
 # run FAULT (which sets DOWN: the node to restart), restart DOWN, wait until
 # it is back in every ISR, check.
 phase() {
     local k=$1 what=$2 done_before=$(( ($1 - 1) * PER_PHASE ))
     shift 2
-    sed -n "$((done_before + 1)),$((done_before + PER_PHASE))p" "$T/actions.jsonl" >"$T/slice.jsonl"
-    produce_file "$T/slice.jsonl"
-    python3 -c 'import json, sys; [print(json.loads(l)["id"]) for l in sys.stdin]' \
-        <"$T/slice.jsonl" >>"$T/ids-sent.txt"
+    produce_slice "$k"
     wait_for 60 "replies flowing in phase $k" committed_replies_at_least $((done_before + 20))
     local calls
     calls=$(wc -l <"$HOOK_LOG")
@@ -192,18 +186,13 @@ aborted_since() { [ "$(aborts)" -gt "$1" ]; }
 aborts0=$(aborts)
 bash "$KB" topic-config "$CL" "$REPLY_TOPIC" max.message.bytes=100 >>"$T/cluster.log" 2>&1 \
     || fail "topic-config: $(tail -n 5 "$T/cluster.log")"
-n4=$(wc -l <"$T/ids-sent.txt")
-sed -n "$((n4 + 1)),$((n4 + PER_PHASE))p" "$T/actions.jsonl" >"$T/slice.jsonl"
-[ -s "$T/slice.jsonl" ] || fail "no actions left for phase 5"
-produce_file "$T/slice.jsonl"
-python3 -c 'import json, sys; [print(json.loads(l)["id"]) for l in sys.stdin]' \
-    <"$T/slice.jsonl" >>"$T/ids-sent.txt"
+produce_slice 5
 wait_for 60 "an aborted transaction" aborted_since "$aborts0"
 bash "$KB" topic-config "$CL" "$REPLY_TOPIC" -max.message.bytes >>"$T/cluster.log" 2>&1 \
     || fail "topic-config: $(tail -n 5 "$T/cluster.log")"
 echo "phase 5: replies refused until $(( $(aborts) - aborts0 )) transaction(s) aborted"
-check_so_far "$(wc -l <"$T/ids-sent.txt")" "phase 5 (reply send failure: transactions aborted, rewound)"
-uncommitted=$(kcat -C -b "$BOOT" -t "$REPLY_TOPIC" -X isolation.level=read_uncommitted -e -q -f 'x\n' 2>/dev/null | wc -l)
+check_so_far $((5 * PER_PHASE)) "phase 5 (reply send failure: transactions aborted, rewound)"
+uncommitted=$(reply_sources read_uncommitted | wc -l)
 echo "read_uncommitted: $uncommitted replies ($((uncommitted - $(wc -l <"$T/committed.txt"))) in aborted transactions)"
 
 wait_for 60 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"

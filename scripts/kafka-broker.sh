@@ -169,9 +169,10 @@ PROPS
 
 # await_node DIR ID ATTEMPT: wait until node ID logs that it started.
 await_node() {
-    local ndir
+    local ndir cluster_dir=$1
     ndir=$(node_dir "$1" "$2")
-    stop_on_timeout() { cmd_stop_cluster "$1"; }
+    # Called by await_start without arguments: cluster_dir is this call's.
+    stop_on_timeout() { cmd_stop_cluster "$cluster_dir"; }
     await_start "kafka-node$2" "$(cat "$ndir/kafka.pid")" "$ndir/kafka.log" "$start_timeout" "$3" \
         node_ready "$ndir" "$2"
 }

@@ -6,8 +6,19 @@
 #   scripts/kafka-broker.sh fetch                      jars -> build-kafka/libs (cached)
 #   scripts/kafka-broker.sh start DIR                  format + start; writes DIR/bootstrap
 #   scripts/kafka-broker.sh start-secure DIR           the same with a SASL_SSL listener (below)
-#   scripts/kafka-broker.sh create-topic DIR NAME PARTS
+#   scripts/kafka-broker.sh create-topic DIR NAME PARTS [RF [KEY=VALUE...]]
 #   scripts/kafka-broker.sh stop DIR                   SIGTERM, bounded wait (then SIGKILL)
+#
+# A three-node cluster (each node broker + controller, one shared KRaft
+# quorum; replicated internal topics, min.insync.replicas=2):
+#   scripts/kafka-broker.sh start-cluster DIR [N]      N nodes (default 3) in DIR/nodeI
+#   scripts/kafka-broker.sh stop-cluster DIR           stop every node
+#   scripts/kafka-broker.sh kill DIR NODE              SIGKILL node NODE (1..N)
+#   scripts/kafka-broker.sh term DIR NODE              controlled shutdown (SIGTERM, bounded)
+#   scripts/kafka-broker.sh restart DIR NODE           start NODE again on its own data
+#   scripts/kafka-broker.sh leader DIR TOPIC PART      node id leading TOPIC's partition PART
+#   scripts/kafka-broker.sh controller DIR             node id of the active controller
+#   scripts/kafka-broker.sh topic-config DIR NAME KEY=VALUE|-KEY   set or remove a topic config
 #
 # start writes DIR/server.properties, DIR/data (log.dirs), DIR/kafka.log,
 # DIR/kafka.pid and, once the broker says it started, DIR/bootstrap
@@ -56,6 +67,19 @@ tool_java() {
     java -Xms32m -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
         -Dlog4j.configuration="file:$root/tests/kafka/tools-log4j.properties" \
         -cp "$libs/*" "$@"
+}
+
+# launch_node DIR HEAP_OPTION...: run kafka.Kafka on DIR/server.properties in
+# the background (log DIR/kafka.log, pid DIR/kafka.pid).
+launch_node() {
+    local dir=$1
+    shift
+    nohup java "$@" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+        -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+        -Dlog4j.configuration="file:$root/tests/kafka/log4j.properties" \
+        -cp "$libs/*" kafka.Kafka "$dir/server.properties" \
+        </dev/null >"$dir/kafka.log" 2>&1 &
+    echo $! >"$dir/kafka.pid"
 }
 
 cmd_fetch() {
@@ -131,13 +155,8 @@ cmd_start() {
         id=$(tool_java kafka.tools.StorageTool random-uuid) || die "StorageTool random-uuid failed"
         tool_java kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" "${scram[@]}" \
             >"$dir/format.log" 2>&1 || die "StorageTool format failed: $(cat "$dir/format.log")"
-        nohup java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-            -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-            -Dlog4j.configuration="file:$root/tests/kafka/log4j.properties" \
-            -cp "$libs/*" kafka.Kafka "$dir/server.properties" \
-            </dev/null >"$dir/kafka.log" 2>&1 &
-        pid=$!
-        echo "$pid" >"$dir/kafka.pid"
+        launch_node "$dir" -Xms256m -Xmx512m
+        pid=$(cat "$dir/kafka.pid")
         # Ready when KafkaRaftServer logs "[KafkaRaftServer nodeId=1] Kafka
         # Server started" (3.9.2, KRaft): an open port is not enough.
         stop_on_timeout() { cmd_stop "$dir"; }
@@ -155,15 +174,193 @@ cmd_start() {
 }
 
 cmd_create_topic() {
-    [ $# -eq 3 ] || usage
+    [ $# -ge 3 ] || usage
     need_tools
-    local dir
+    local dir name=$2 parts=$3 rf=${4:-1} kv configs=()
     dir=$(abs_dir "$1")
+    shift 4 2>/dev/null || shift $#
+    for kv in "$@"; do configs+=(--config "$kv"); done
     [ -s "$dir/bootstrap" ] || die "no broker bootstrap in $dir"
     local boot=$dir/bootstrap
     [ ! -s "$dir/bootstrap-plaintext" ] || boot=$dir/bootstrap-plaintext # start-secure
     tool_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$(cat "$boot")" \
-        --create --if-not-exists --topic "$2" --partitions "$3" --replication-factor 1
+        --create --if-not-exists --topic "$name" --partitions "$parts" --replication-factor "$rf" \
+        "${configs[@]}"
+}
+
+cmd_topic_config() {
+    [ $# -eq 3 ] || usage
+    need_tools
+    local dir change
+    dir=$(abs_dir "$1")
+    [ -s "$dir/bootstrap" ] || die "no broker bootstrap in $dir"
+    case $3 in
+        -*) change=(--delete-config "${3#-}") ;;
+        *) change=(--add-config "$3") ;;
+    esac
+    tool_java kafka.admin.ConfigCommand --bootstrap-server "$(cat "$dir/bootstrap")" \
+        --alter --entity-type topics --entity-name "$2" "${change[@]}"
+}
+
+# ---- the cluster (start-cluster and the commands that act on one node) ----
+
+# Per node: a small heap (three JVMs share the test machine).
+node_heap=(-Xms128m -Xmx384m)
+
+node_dir() { echo "$1/node$2"; }
+node_ready() { grep -q "KafkaRaftServer nodeId=$2\] Kafka Server started" "$1/kafka.log"; }
+
+# write_node_config DIR ID PORT CPORT VOTERS: the single-node template with
+# this node's id and ports, the shared quorum, and replication for 3 nodes
+# (later keys override the template's in a Java properties file).
+write_node_config() {
+    local dir=$1 id=$2 port=$3 cport=$4 voters=$5
+    sed -e "s|@HOST@|$host|g" -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$cport|g" \
+        -e "s|@LOG_DIR@|$dir/data|g" "$root/tests/kafka/server.properties.in" >"$dir/server.properties"
+    cat >>"$dir/server.properties" <<PROPS
+# ---- cluster node (scripts/kafka-broker.sh start-cluster) ----
+node.id=$id
+controller.quorum.voters=$voters
+default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+# A killed node is fenced (its partitions get new leaders) after 3 s, not 9.
+broker.heartbeat.interval.ms=500
+broker.session.timeout.ms=3000
+PROPS
+}
+
+# await_node DIR ID ATTEMPT: wait until node ID logs that it started.
+await_node() {
+    local ndir cluster_dir=$1
+    ndir=$(node_dir "$1" "$2")
+    # Called by await_start without arguments: cluster_dir is this call's.
+    stop_on_timeout() { cmd_stop_cluster "$cluster_dir"; }
+    await_start "kafka-node$2" "$(cat "$ndir/kafka.pid")" "$ndir/kafka.log" "$start_timeout" "$3" \
+        node_ready "$ndir" "$2"
+}
+
+cmd_start_cluster() {
+    [ $# -ge 1 ] && [ $# -le 2 ] || usage
+    need_tools
+    local dir n=${2:-3} attempt i rc ports voters boot id ndir
+    dir=$(abs_dir "$1")
+    cmd_fetch >/dev/null
+    rm -f "$dir/bootstrap"
+    for attempt in 1 2 3; do
+        # 2 ports per node: client listener, controller listener.
+        read -r -a ports < <(free_ports $((2 * n))) || true
+        [ ${#ports[@]} -eq $((2 * n)) ] || die "cannot pick free ports (python3 needed)"
+        voters="" boot=""
+        for i in $(seq 1 "$n"); do
+            voters+="${voters:+,}$i@127.0.0.1:${ports[2 * i - 1]}"
+            boot+="${boot:+,}$host:${ports[2 * i - 2]}"
+        done
+        id=$(tool_java kafka.tools.StorageTool random-uuid) || die "StorageTool random-uuid failed"
+        for i in $(seq 1 "$n"); do
+            ndir=$(abs_dir "$(node_dir "$dir" "$i")")
+            if [ -f "$ndir/kafka.pid" ] && alive "$(cat "$ndir/kafka.pid")"; then
+                die "node $i is already running from $ndir"
+            fi
+            rm -rf "$ndir/data"
+            write_node_config "$ndir" "$i" "${ports[2 * i - 2]}" "${ports[2 * i - 1]}" "$voters"
+            tool_java kafka.tools.StorageTool format -t "$id" -c "$ndir/server.properties" \
+                >"$ndir/format.log" 2>&1 || die "StorageTool format failed: $(cat "$ndir/format.log")"
+        done
+        # All nodes at once: none finishes starting before the quorum has a
+        # majority.
+        for i in $(seq 1 "$n"); do launch_node "$(node_dir "$dir" "$i")" "${node_heap[@]}"; done
+        rc=0
+        for i in $(seq 1 "$n"); do
+            await_node "$dir" "$i" "$attempt" || { rc=$?; break; }
+        done
+        if [ $rc -eq 2 ]; then cmd_stop_cluster "$dir"; continue; fi
+        echo "$n" >"$dir/nodes"
+        echo "$boot" >"$dir/bootstrap.tmp"
+        mv "$dir/bootstrap.tmp" "$dir/bootstrap"
+        echo "kafka-broker: cluster of $n started at $boot (cluster $id)"
+        return 0
+    done
+    die "could not find free ports"
+}
+
+cmd_stop_cluster() {
+    [ $# -eq 1 ] || usage
+    local dir ndir
+    dir=$(abs_dir "$1")
+    # SIGTERM to all first: stopped one by one, the last node waits for a
+    # quorum that has gone and only SIGKILL ends it.
+    for ndir in "$dir"/node*; do
+        [ -f "$ndir/kafka.pid" ] && kill -TERM "$(cat "$ndir/kafka.pid")" 2>/dev/null || true
+    done
+    for ndir in "$dir"/node*; do
+        [ -d "$ndir" ] && stop_pidfile kafka-broker "$ndir/kafka.pid" "$stop_timeout"
+    done
+    rm -f "$dir/bootstrap"
+}
+
+# node_pidfile DIR NODE: the pid file of a node of the cluster in DIR.
+node_pidfile() {
+    local f
+    f="$(node_dir "$(abs_dir "$1")" "$2")/kafka.pid"
+    [ -f "$f" ] || die "node $2 has no pid file ($f): not running"
+    echo "$f"
+}
+
+cmd_kill() {
+    [ $# -eq 2 ] || usage
+    local f pid
+    f=$(node_pidfile "$1" "$2")
+    pid=$(cat "$f")
+    kill -KILL "$pid" 2>/dev/null || true
+    while alive "$pid"; do sleep 0.1; done # SIGKILL cannot be ignored
+    rm -f "$f"
+}
+
+cmd_term() {
+    [ $# -eq 2 ] || usage
+    stop_pidfile kafka-broker "$(node_pidfile "$1" "$2")" "$stop_timeout"
+}
+
+cmd_restart() {
+    [ $# -eq 2 ] || usage
+    local dir ndir
+    dir=$(abs_dir "$1")
+    ndir=$(node_dir "$dir" "$2")
+    [ -f "$ndir/server.properties" ] || die "no node $2 in $dir"
+    if [ -f "$ndir/kafka.pid" ] && alive "$(cat "$ndir/kafka.pid")"; then
+        die "node $2 is running"
+    fi
+    # Keep the earlier runs' logs: kafka.log.1, .2, ...
+    local k=1
+    while [ -e "$ndir/kafka.log.$k" ]; do k=$((k + 1)); done
+    mv "$ndir/kafka.log" "$ndir/kafka.log.$k"
+    launch_node "$ndir" "${node_heap[@]}"
+    # Its ports are its own (in server.properties): no retry with others.
+    await_node "$dir" "$2" 3
+    echo "kafka-broker: node $2 restarted (pid $(cat "$ndir/kafka.pid"))"
+}
+
+# The leader as the metadata says (asked of any live node of the bootstrap
+# list); a dead node stays leader until the controller notices (broker
+# session timeout), so callers wait for the leader they expect.
+cmd_leader() {
+    [ $# -eq 3 ] || usage
+    local dir
+    dir=$(abs_dir "$1")
+    kcat -L -b "$(cat "$dir/bootstrap")" -t "$2" -m 10 2>/dev/null |
+        sed -n "s/^ *partition $3, leader \(-\?[0-9]*\),.*/\1/p" | grep . || die "no leader known for $2/$3"
+}
+
+cmd_controller() {
+    [ $# -eq 1 ] || usage
+    local dir
+    dir=$(abs_dir "$1")
+    tool_java org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-server "$(cat "$dir/bootstrap")" \
+        describe --status 2>/dev/null | sed -n 's/^LeaderId: *\([0-9]*\).*/\1/p' | grep . \
+        || die "no active controller known"
 }
 
 cmd_stop() {

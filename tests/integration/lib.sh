@@ -357,6 +357,20 @@ import json, sys
 print(len({(r["source"]["partition"], r["source"]["offset"]) for r in map(json.loads, filter(str.strip, sys.stdin))}))'; }
 has_distinct_replies() { [ "$(replies_distinct)" -ge "$1" ]; }
 
+# reply_sources ISOLATION: every reply's source ("partition offset", one a
+# line), read with isolation.level=ISOLATION: read_committed leaves out the
+# replies of aborted transactions (kafka.transactional_replies).
+reply_sources() {
+    kcat -C -b "$BOOT" -t "$REPLY_TOPIC" -X "isolation.level=$1" -e -q -f '%s\n' 2>/dev/null |
+        python3 -c '
+import json, sys
+for line in sys.stdin:
+    if line.strip():
+        r = json.loads(line)
+        print(r["source"]["partition"], r["source"]["offset"])'
+}
+committed_replies_at_least() { [ "$(reply_sources read_committed | sort -u | wc -l)" -ge "$1" ]; }
+
 # produce_file FILE: send each line (keyed by identity) with kcat-compatible
 # keys computed by the worker's own producer.
 produce_file() {

@@ -32,18 +32,6 @@ EXTRA_CONFIG='worker_id = "txn-worker";'
 write_config "$T/worker.conf"
 grep -q "transactional_replies = $TXN;" "$T/worker.conf" || fail "could not set transactional_replies"
 
-# read_replies ISOLATION: every reply's "partition offset" (source), one a line.
-read_replies() {
-    kcat -C -b "$BOOT" -t "$REPLY_TOPIC" -X "isolation.level=$1" -e -q -f '%s\n' 2>/dev/null |
-        python3 -c '
-import json, sys
-for line in sys.stdin:
-    if line.strip():
-        r = json.loads(line)
-        print(r["source"]["partition"], r["source"]["offset"])'
-}
-committed_replies_at_least() { [ "$(read_replies read_committed | sort -u | wc -l)" -ge "$1" ]; }
-
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total $TOTAL --dups 0 --bad 0 \
     --ids "$T/ids.txt" >"$T/actions.jsonl"
 produce_file "$T/actions.jsonl"
@@ -63,8 +51,8 @@ stop_worker "$WORKER_PID"
 
 kcat -C -b "$BOOT" -t "$ACTIONS_TOPIC" -e -q -f '%p %o\n' 2>/dev/null | sort >"$T/inputs.txt"
 [ "$(wc -l <"$T/inputs.txt")" -eq $TOTAL ] || fail "input topic: want $TOTAL messages, got $(wc -l <"$T/inputs.txt")"
-read_replies read_committed | sort >"$T/committed.txt"
-read_replies read_uncommitted | sort >"$T/uncommitted.txt"
+reply_sources read_committed | sort >"$T/committed.txt"
+reply_sources read_uncommitted | sort >"$T/uncommitted.txt"
 n_committed=$(wc -l <"$T/committed.txt")
 n_uncommitted=$(wc -l <"$T/uncommitted.txt")
 dups=$(uniq -d "$T/committed.txt" | wc -l)

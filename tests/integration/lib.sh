@@ -350,11 +350,11 @@ kill9_timed() {
 KILL9_LINGER_MS=2
 KILL9_MARGIN_MS=20
 
-# replies_distinct: how many distinct source messages (partition, offset)
+# replies_distinct: how many distinct source messages (topic, partition, offset)
 # the reply topic answers; has_distinct_replies N: at least N of them.
 replies_distinct() { read_topic "$REPLY_TOPIC" '%s\n' | python3 -c '
 import json, sys
-print(len({(r["source"]["partition"], r["source"]["offset"]) for r in map(json.loads, filter(str.strip, sys.stdin))}))'; }
+print(len({(r["source"]["topic"], r["source"]["partition"], r["source"]["offset"]) for r in map(json.loads, filter(str.strip, sys.stdin))}))'; }
 has_distinct_replies() { [ "$(replies_distinct)" -ge "$1" ]; }
 
 # reply_sources ISOLATION: every reply's source ("partition offset", one a

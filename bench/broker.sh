@@ -26,6 +26,7 @@ BUILD=$(cd "${AW_BUILD_DIR:-build}" && pwd)
 B=$BUILD/bench
 WORKER=${AW_BENCH_WORKER:-$BUILD/acteon-worker}
 THREADS=${AW_BENCH_THREADS:-4}
+KAFKA_PROPS=${AW_BENCH_KAFKA_PROPS:-}
 CLK_TCK=$(getconf CLK_TCK)
 for f in "$WORKER" "$B/bench_load" "$B/bench_consume" "$B/bench_replies" \
     "$BUILD/tests/kafka_admin"; do
@@ -54,48 +55,61 @@ else
     scripts/kafka-broker.sh start "$work/kafka" >"$work/kafka-start.log" 2>&1 ||
         { cat "$work/kafka-start.log" >&2; exit 1; }
     BOOT=$(cat "$work/kafka/bootstrap")
+    BROKER_PID=$(cat "$work/kafka/kafka.pid")
 fi
+# The broker's CPU per action, when its process is known (own broker, or
+# AW_BENCH_BROKER_PID): on a shared machine it competes with the worker.
+BROKER_PID=${BROKER_PID:-${AW_BENCH_BROKER_PID:-}}
+proc_cpu() { [ -n "$1" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 log "broker at $BOOT"
 
 rows=()
 for window in "${windows[@]}"; do
     run="bench$RANDOM$RANDOM"
     fill="$run-fill" replies="$run-replies" dlq="$run-dlq"
-    "$BUILD/tests/kafka_admin" -b "$BOOT" -t "$fill:32" -t "$replies:32" -t "$dlq:1" >/dev/null
+    "$BUILD/tests/kafka_admin" -b "$BOOT" -t "$fill:32" -t "$replies:${AW_BENCH_REPLY_PARTITIONS:-32}" -t "$dlq:1" >/dev/null
     log "window $window: pre-fill $N actions on $fill"
     "$B/bench_load" -b "$BOOT" -t "$fill" -n "$N" --prefix "$run" >/dev/null
     kafka=$("$B/bench_consume" -b "$BOOT" -t "$fill" -n "$N")
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     cat >"$work/worker.conf" <<CONF
 worker_id = "bench";
 kafka = { brokers = "$BOOT"; group_id = "bench-$run";
-          topics = [ "$fill" ]; reply_topic = "$replies"; dlq_topic = "$dlq"; };
+          topics = [ "$fill" ]; reply_topic = "$replies"; dlq_topic = "$dlq";
+          ${KAFKA_PROPS:+properties = [ $KAFKA_PROPS ];} };
 state = { backend = "memory"; };
 audit = { enabled = true; backend = "memory"; };
 workers = { threads = $THREADS; max_in_flight = $window; };
+http = { listen = "127.0.0.1:$port"; };
 dedup = { window_s = 3600; };
 log = { level = "warn"; };
 providers = ( { name = "noop"; type = "noop"; } );
 CONF
     load1=$(cut -d' ' -f1 /proc/loadavg)
     log "window $window: the worker drains $fill"
+    bcpu0=$(proc_cpu "$BROKER_PID")
     "$WORKER" run -c "$work/worker.conf" >"$work/worker-$window.log" 2>&1 &
     wpid=$!
     fill_line=$("$B/bench_replies" -b "$BOOT" -t "$replies" -n "$N" --fill "$fill" | grep '^fill')
     cpu=$(awk -v t="$CLK_TCK" -v n="$N" '{ printf "%.3f", ($14 + $15) / t * 1000 / n }' \
         "/proc/$wpid/stat")
+    bcpu=$(awk -v a="$bcpu0" -v b="$(proc_cpu "$BROKER_PID")" -v t="$CLK_TCK" -v n="$N" \
+        'BEGIN { printf "%.3f", (b - a) / t * 1000 / n }')
+    [ -z "${AW_BENCH_METRICS_DIR:-}" ] ||
+        curl -sf -m 5 "http://127.0.0.1:$port/metrics" >"$AW_BENCH_METRICS_DIR/metrics-$window.txt" || true
     kill -TERM "$wpid"
     wait "$wpid" || true
     wpid=
     rate=$(kv rate "$fill_line")
     ceiling=$(kv rate "$kafka")
     ratio=$(awk -v a="$rate" -v b="$ceiling" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-    rows+=("$window | $N | $rate | $cpu | $ceiling | $ratio | $(kv executed "$fill_line")/$(kv deduplicated "$fill_line") | $load1")
+    rows+=("$window | $N | $rate | $cpu | $ceiling | $bcpu | $ratio | $(kv executed "$fill_line")/$(kv deduplicated "$fill_line") | $load1")
 done
 
 echo
 echo "memory/memory on a real Kafka broker ($BOOT), workers.threads=$THREADS, 10% duplicates," \
     "provider noop; $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1);" \
     "$(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-echo "| workers.max_in_flight | actions | actions/s | CPU s/1000 | Kafka ceiling /s | x Kafka | executed/dedup | load |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| workers.max_in_flight | actions | actions/s | CPU s/1000 | Kafka ceiling /s | broker CPU s/1000 | x Kafka | executed/dedup | load |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for r in "${rows[@]}"; do echo "| $r |"; done

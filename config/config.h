@@ -168,6 +168,7 @@ typedef struct aw_config {
     struct {
         int threads;
         int max_in_flight;   /* messages consumed but not yet committed */
+        int64_t max_in_flight_bytes; /* their bytes (value + key) */
         int batch_size;      /* micro-batch taken by a worker at once */
         int shutdown_timeout_ms; /* bound on draining in-flight work at exit */
         int rebalance_timeout_ms; /* bound on draining revoked partitions */

@@ -834,7 +834,14 @@ static const aw_config_key keys[] = {
      .def_num = 8, .min = 1, .max = 1024, .help = "Worker threads executing actions."},
     {.path = "workers.max_in_flight", .type = AW_KEY_INT,
      .offset = AW_CFG(workers.max_in_flight), .def_num = 10000, .min = 1, .max = 10000000,
-     .help = "Messages consumed but not yet committed; consumption pauses above it."},
+     .help = "Messages consumed and not yet finished (outcome durable, reply acknowledged); "
+             "no more are taken while this many are in flight."},
+    {.path = "workers.max_in_flight_bytes", .type = AW_KEY_INT64,
+     .offset = AW_CFG(workers.max_in_flight_bytes), .def_num = 64 << 20, .min = 1,
+     .max = (int64_t)1 << 40,
+     .help = "Bytes (value + key) of the messages in flight; no more are taken above it, so "
+             "large messages do not multiply memory by workers.max_in_flight. One message is "
+             "always admitted, whatever its size."},
     {.path = "workers.batch_size", .type = AW_KEY_INT, .offset = AW_CFG(workers.batch_size),
      .def_num = 64, .min = 1, .max = 100000,
      .help = "Micro-batch a worker takes at once (one state round trip per batch)."},

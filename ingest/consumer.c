@@ -18,6 +18,8 @@ typedef struct part {
     bool assigned;
     bool revoking;
     int64_t stored;      /* last offset handed to rd_kafka_offsets_store */
+    int64_t stored_at_us; /* monotonic us of the first store not yet
+                             committed, 0 when none */
     int64_t next;        /* offset after the last message handed out in this
                             generation, -1 before the first: the position a
                             refetch seeks to */
@@ -133,6 +135,8 @@ void aw_consumer_store(aw_consumer *c)
             list = rd_kafka_topic_partition_list_new((int)c->n_parts);
         rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = off;
         p->stored = off;
+        if (!p->stored_at_us)
+            p->stored_at_us = aw_mono_now_us();
     }
     if (!list)
         return;
@@ -405,6 +409,34 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     return 0; /* librdkafka frees json */
 }
 
+static void queue_event_cb(rd_kafka_t *rk, void *opaque)
+{
+    (void)rk;
+    const aw_consumer *c = opaque;
+    c->hooks.readable(c->hooks.ud);
+}
+
+/* Auto-commits and our own commits, acknowledged (served by the consumer
+ * queue: the polling thread). */
+static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    (void)rk;
+    aw_consumer *c = opaque;
+    if (err || !offsets)
+        return;
+    int64_t now = aw_mono_now_us();
+    for (int i = 0; i < offsets->cnt; i++) {
+        const rd_kafka_topic_partition_t *o = &offsets->elems[i];
+        part *p = o->err ? NULL : find_part(c, o->topic, o->partition);
+        if (!p || !p->stored_at_us || o->offset < p->stored)
+            continue;
+        if (c->hooks.committed)
+            c->hooks.committed(c->hooks.ud, now - p->stored_at_us);
+        p->stored_at_us = 0;
+    }
+}
+
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     (void)rk;
@@ -477,6 +509,7 @@ aw_status aw_consumer_new(const aw_consumer_options *o, const aw_consumer_hooks 
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_stats_cb(conf, stats_cb);
+    rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
     rd_kafka_conf_set_opaque(conf, c);
 
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
@@ -487,6 +520,8 @@ aw_status aw_consumer_new(const aw_consumer_options *o, const aw_consumer_hooks 
     conf = NULL; /* owned by rk now */
     rd_kafka_poll_set_consumer(c->rk);
     c->queue = rd_kafka_queue_get_consumer(c->rk);
+    if (c->hooks.readable)
+        rd_kafka_queue_cb_event_enable(c->queue, queue_event_cb, c);
 
     rd_kafka_topic_partition_list_t *subs =
         rd_kafka_topic_partition_list_new((int)o->n_topics);
@@ -685,8 +720,11 @@ void aw_consumer_destroy(aw_consumer *c)
 {
     if (!c)
         return;
-    if (c->queue)
+    if (c->queue) {
+        if (c->hooks.readable)
+            rd_kafka_queue_cb_event_enable(c->queue, NULL, NULL);
         rd_kafka_queue_destroy(c->queue);
+    }
     if (c->rk)
         rd_kafka_destroy_flags(c->rk,
                                c->close_abandoned ? RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE : 0);

@@ -40,6 +40,15 @@ typedef struct aw_consumer_hooks {
      * partitions are dropped: work polled from them must not start any
      * more provider call. May be NULL. */
     void (*lost)(void *ud);
+    /* An offset commit of one partition acknowledged, `age_us` after the
+     * first of the offsets it covers was stored (on the polling thread,
+     * inside aw_consumer_poll); may be NULL. */
+    void (*committed)(void *ud, int64_t age_us);
+    /* Called from a librdkafka thread when the consumer queue, empty until
+     * then, gets a message or an event to serve: a polling loop that waits
+     * elsewhere between polls (aw_consumer_poll with timeout 0) is woken by
+     * it. Must not call into the consumer. May be NULL. */
+    void (*readable)(void *ud);
     void *ud;
 } aw_consumer_hooks;
 

@@ -75,6 +75,8 @@ static void ack(aw_audit_writer *w, aw_job *j, bool failed)
 {
     if (failed)
         atomic_store(&j->delivery_failed, true);
+    else
+        j->audit_acked_us = aw_mono_now_us();
     aw_job_queue_ack(w->o.done, j);
 }
 

@@ -101,6 +101,17 @@ typedef struct aw_job {
                                   polling thread (its offset is already done) */
     aw_delivery deliveries[2]; /* delivery report contexts (reply, DLQ) */
     int64_t audit_queued_mono; /* when the audit writer queued its record */
+    /* Stage times (monotonic us, 0 = not reached) for the stage histograms
+     * (metrics.h, aw_stage), read by the polling thread when it releases
+     * the job. Each is written by one thread before its acknowledgement
+     * (whose atomic decrement of `pending` orders it before the release). */
+    int64_t polled_us;         /* dispatched by the polling thread */
+    int64_t window_bytes;      /* counted in the runtime's in_flight_bytes */
+    int64_t taken_us;          /* taken from the queue by its worker thread */
+    int64_t handed_us;         /* outcome handed on (reply sent, audit queued) */
+    int64_t reply_acked_us;    /* last reply/DLQ copy acknowledged (delivery thread) */
+    int64_t audit_acked_us;    /* audit record durable (audit writer) */
+    int64_t acked_us;          /* its last acknowledgement (aw_job_queue_ack) */
     struct aw_job *next;       /* intrusive link for queues */
 } aw_job;
 

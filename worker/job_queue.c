@@ -10,6 +10,7 @@ int aw_job_queue_init(aw_job_queue *q)
     q->head = q->tail = NULL;
     q->len = 0;
     q->closed = false;
+    q->woken = false;
     if (pthread_mutex_init(&q->lock, NULL))
         return -1;
     pthread_condattr_t ca;
@@ -46,6 +47,14 @@ void aw_job_queue_push_list(aw_job_queue *q, aw_job *head, aw_job *tail, size_t 
     pthread_mutex_unlock(&q->lock);
 }
 
+void aw_job_queue_wake(aw_job_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->woken = true;
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+}
+
 void aw_job_queue_push(aw_job_queue *q, aw_job *j) { aw_job_queue_push_list(q, j, j, 1); }
 
 size_t aw_job_queue_pop(aw_job_queue *q, size_t max, int64_t timeout_ms, aw_job **out)
@@ -55,12 +64,14 @@ size_t aw_job_queue_pop(aw_job_queue *q, size_t max, int64_t timeout_ms, aw_job 
     if (timeout_ms > 0)
         aw_mono_deadline(&deadline, timeout_ms);
     pthread_mutex_lock(&q->lock);
-    while (!q->head && !q->closed && timeout_ms != 0) {
+    while (!q->head && !q->closed && !q->woken && timeout_ms != 0) {
         int rc = timeout_ms < 0 ? pthread_cond_wait(&q->cond, &q->lock)
                                 : pthread_cond_timedwait(&q->cond, &q->lock, &deadline);
         if (rc == ETIMEDOUT)
             break;
     }
+    if (timeout_ms != 0)
+        q->woken = false;
     size_t n = 0;
     aw_job *first = q->head, *last = NULL;
     while (q->head && n < max) {
@@ -99,6 +110,8 @@ void aw_job_queue_ack(aw_job_queue *done, aw_job *job)
 {
     /* Read before the last acknowledgement: the job may be gone after it. */
     aw_job_queue *to = job->home ? job->home : done;
-    if (atomic_fetch_sub(&job->pending, 1) <= 1)
+    if (atomic_fetch_sub(&job->pending, 1) <= 1) {
+        job->acked_us = aw_mono_now_us();
         aw_job_queue_push(to, job);
+    }
 }

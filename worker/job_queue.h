@@ -17,6 +17,8 @@ typedef struct aw_job_queue {
     aw_job *head, *tail;   /* guarded by lock */
     size_t len;            /* guarded by lock */
     bool closed;           /* guarded by lock */
+    bool woken;            /* guarded by lock: aw_job_queue_wake was called
+                              since the last pop that waited */
 } aw_job_queue;
 
 int aw_job_queue_init(aw_job_queue *q);
@@ -30,6 +32,12 @@ void aw_job_queue_push_list(aw_job_queue *q, aw_job *head, aw_job *tail, size_t 
  * Waits up to timeout_ms (<0 = forever, 0 = no wait) for the first one.
  * Returns how many were taken; 0 on timeout or when closed and empty. */
 size_t aw_job_queue_pop(aw_job_queue *q, size_t max, int64_t timeout_ms, aw_job **out);
+
+/* End the wait of a pop in progress (or of the next one) with what is
+ * queued, possibly nothing: something else the waiter looks after is ready
+ * (the polling thread waits here for finished jobs and for the consumer
+ * queue). Any thread. */
+void aw_job_queue_wake(aw_job_queue *q);
 
 /* Wake every waiter; later pops return what is left, then 0 at once. */
 void aw_job_queue_close(aw_job_queue *q);

@@ -1,5 +1,6 @@
 #include "worker/metrics.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,8 +10,21 @@
 #include "config/config.h"
 
 /* Upper bounds in ms; the last bucket is +Inf. */
-static const double bounds_ms[AW_HIST_BUCKETS - 1] = {0.5, 1, 2.5, 5, 10, 25, 50, 100,
-                                                      250, 500, 1000, 2500, 5000, 10000};
+static const double bounds_ms[AW_HIST_BUCKETS - 1] = {0.1, 0.25, 0.5, 1,    2.5,  5,
+                                                      10,  25,   50,  100,  250,  500,
+                                                      1000, 2500, 5000, 10000};
+
+const char *aw_stage_name(aw_stage s)
+{
+    static const char *const names[AW_STAGE_COUNT] = {
+        [AW_STAGE_KAFKA] = "kafka",     [AW_STAGE_QUEUE] = "queue",
+        [AW_STAGE_PROCESS] = "process", [AW_STAGE_REPLY] = "reply",
+        [AW_STAGE_AUDIT] = "audit",     [AW_STAGE_ACK] = "ack",
+        [AW_STAGE_IN_FLIGHT] = "in_flight", [AW_STAGE_COMMIT] = "commit",
+        [AW_STAGE_PAUSED] = "paused",   [AW_STAGE_REFETCH] = "refetch",
+    };
+    return (unsigned)s < AW_STAGE_COUNT ? names[s] : "?";
+}
 
 void aw_histogram_observe_us(aw_histogram *h, int64_t us)
 {
@@ -206,19 +220,48 @@ static void due_pool_gauges(aw_buf *o, aw_metrics *m)
                   AW_SCHEDULE_KIND, lag / 1000, lag % 1000);
 }
 
-static void histogram(aw_buf *o, const char *name, const char *help, aw_histogram *h)
+/* One histogram's series; `label` (name="value",) goes before le, and
+ * alone in braces on _sum and _count. */
+static void histogram_series(aw_buf *o, const char *name, const char *label, aw_histogram *h)
 {
-    aw_buf_printf(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
     unsigned long cum = 0;
     for (size_t i = 0; i < AW_HIST_BUCKETS; i++) {
         cum += atomic_load(&h->buckets[i]);
         if (i < AW_HIST_BUCKETS - 1)
-            aw_buf_printf(o, "%s_bucket{le=\"%g\"} %lu\n", name, bounds_ms[i] / 1000.0, cum);
+            aw_buf_printf(o, "%s_bucket{%sle=\"%g\"} %lu\n", name, label,
+                          bounds_ms[i] / 1000.0, cum);
         else
-            aw_buf_printf(o, "%s_bucket{le=\"+Inf\"} %lu\n", name, cum);
+            aw_buf_printf(o, "%s_bucket{%sle=\"+Inf\"} %lu\n", name, label, cum);
     }
-    aw_buf_printf(o, "%s_sum %.6f\n%s_count %lu\n", name,
-                  (double)atomic_load(&h->sum_us) / 1e6, name, atomic_load(&h->count));
+    size_t ll = strlen(label);
+    if (ll) /* without the trailing comma */
+        aw_buf_printf(o, "%s_sum{%.*s} %.6f\n%s_count{%.*s} %lu\n", name, (int)ll - 1, label,
+                      (double)atomic_load(&h->sum_us) / 1e6, name, (int)ll - 1, label,
+                      atomic_load(&h->count));
+    else
+        aw_buf_printf(o, "%s_sum %.6f\n%s_count %lu\n", name,
+                      (double)atomic_load(&h->sum_us) / 1e6, name, atomic_load(&h->count));
+}
+
+static void histogram(aw_buf *o, const char *name, const char *help, aw_histogram *h)
+{
+    aw_buf_printf(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    histogram_series(o, name, "", h);
+}
+
+static void stage_histograms(aw_buf *o, aw_metrics *m)
+{
+    aw_buf_puts(o, "# HELP acteon_stage_seconds Where a consumed message's time goes: kafka "
+                   "(produced -> polled), queue (-> taken by its worker thread), process (-> "
+                   "outcome handed on), reply and audit (-> acknowledged), ack (-> released), "
+                   "in_flight (polled -> released), commit (offset stored -> committed), "
+                   "paused (each pause), refetch (resume -> next message).\n"
+                   "# TYPE acteon_stage_seconds histogram\n");
+    for (int s = 0; s < AW_STAGE_COUNT; s++) {
+        char label[48];
+        snprintf(label, sizeof(label), "stage=\"%s\",", aw_stage_name((aw_stage)s));
+        histogram_series(o, "acteon_stage_seconds", label, &m->stages[s]);
+    }
 }
 
 /* A label value: \\, " and newlines escaped (rule names are free text). */
@@ -421,6 +464,7 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
               &m->provider_ms);
     histogram(o, "acteon_processing_seconds", "From consumption to terminal outcome.",
               &m->end_to_end_ms);
+    stage_histograms(o, m);
     /* Only the partitions assigned now: a lost partition's statistics are
      * frozen here (aw_metrics_update_lag), and its series must go (a
      * Prometheus gauge that stops being exported turns stale) rather than

@@ -19,7 +19,7 @@
 #include "common/aw_buf.h"
 #include "common/aw_outcome.h"
 
-#define AW_HIST_BUCKETS 15
+#define AW_HIST_BUCKETS 17
 
 /* Latency histogram in milliseconds (fixed buckets, see metrics.c). */
 typedef struct aw_histogram {
@@ -29,6 +29,33 @@ typedef struct aw_histogram {
 } aw_histogram;
 
 void aw_histogram_observe_us(aw_histogram *h, int64_t us);
+
+/* Where a consumed message's time goes, stage by stage (docs/performance.md,
+ * "Where a message's time goes"), rendered as acteon_stage_seconds{stage}.
+ * Observed on the polling thread: kafka when the message is polled, the
+ * job's stages when its job is released (runtime_done.c), paused and
+ * refetch at a resume, commit when librdkafka reports an offset commit. */
+typedef enum aw_stage {
+    AW_STAGE_KAFKA = 0, /* produced (the message's timestamp) -> polled:
+                           queued in Kafka, fetched and handed over */
+    AW_STAGE_QUEUE,     /* polled -> taken from its worker thread's queue */
+    AW_STAGE_PROCESS,   /* taken -> outcome handed on: decode, claim,
+                           rules, provider call, done record */
+    AW_STAGE_REPLY,     /* handed on -> reply (and DLQ copy) acknowledged
+                           by the broker */
+    AW_STAGE_AUDIT,     /* handed on -> audit record durable */
+    AW_STAGE_ACK,       /* last acknowledgement -> released by the polling
+                           thread (its slot in the window free) */
+    AW_STAGE_IN_FLIGHT, /* polled -> released: what workers.max_in_flight
+                           counts */
+    AW_STAGE_COMMIT,    /* offset stored -> committed to the group */
+    AW_STAGE_PAUSED,    /* one pause of consumption (window full) */
+    AW_STAGE_REFETCH,   /* resume -> the next message polled */
+    AW_STAGE_COUNT
+} aw_stage;
+
+/* The stage's label value in /metrics. */
+const char *aw_stage_name(aw_stage s);
 
 typedef struct aw_partition_lag {
     char topic[250];
@@ -140,6 +167,7 @@ typedef struct aw_metrics {
                                    compare-and-swaps, races included) */
     aw_histogram due_put_ms;    /* due_put round trips (scheduling) */
     aw_histogram due_take_ms;   /* due_take round trips (the scheduler) */
+    aw_histogram stages[AW_STAGE_COUNT];
 
     /* Per configured rule, in the configuration's order (index = the rule's
      * index); NULL without rules or until aw_metrics_init_rules(). Set

@@ -251,6 +251,7 @@ void aw_outcome_delivered(void *ud, aw_producer *p, const rd_kafka_message_t *ms
     if (!msg->err) {
         atomic_fetch_add(d->kind == AW_DELIVERY_DLQ ? &ctx->metrics.dlq_delivered
                                                     : &ctx->metrics.replies_delivered, 1);
+        job->reply_acked_us = aw_mono_now_us(); /* this thread's only: DLQ and reply */
         aw_job_queue_ack(&ctx->done, job);
         return;
     }

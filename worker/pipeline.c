@@ -277,11 +277,13 @@ static size_t hand_off(batch *b, aw_job **finished)
     /* Not touched after their acknowledgement: a job may be freed by then. */
     aw_job **to_audit = aw_scratch_calloc(&b->p->scratch, b->n, sizeof(*to_audit));
     size_t nf = 0, na = 0;
+    int64_t now_us = aw_mono_now_us();
     for (size_t i = 0; i < b->n; i++) {
         aw_job *j = b->items[i].job;
         if (!b->items[i].finished)
             continue;
         finished[nf++] = j;
+        j->handed_us = now_us;
         if (j->abandoned) {
             aw_job_queue_ack(&ctx->done, j);
             continue;

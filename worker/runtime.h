@@ -55,12 +55,19 @@ typedef struct aw_runtime {
                                   thread before the workers are joined */
 
     atomic_long in_flight;       /* jobs alive (consumed, not yet freed) */
+    atomic_llong in_flight_bytes; /* their messages' bytes (aw_job.window_bytes) */
+    int64_t full_since_us;       /* polling thread only: since when the window
+                                    is full with no job released (0: not full) */
     atomic_bool stopping;        /* graceful stop requested */
     aw_http_endpoint *http;      /* NULL when http.listen is empty */
     pthread_mutex_t audit_ref;   /* guards ctx.audit_writer between the HTTP
                                     thread (/metrics reads its depth) and the
                                     stop that frees it */
     atomic_llong last_tick_mono; /* polling loop heartbeat, for /healthz */
+    int64_t paused_at_us;        /* polling thread only: the pause under way
+                                    (monotonic us), 0 when none */
+    int64_t resumed_at_us;       /* polling thread only: the last resume not
+                                    yet followed by a message, 0 when none */
     aw_state_session *probe;     /* HTTP thread only: /readyz's own state session */
     int64_t probe_at_mono;       /* HTTP thread only: last probe */
 

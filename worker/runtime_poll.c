@@ -12,6 +12,19 @@
 
 #define POLL_BATCH 512
 
+/* How long the window may stay full with no job finishing before fetching
+ * pauses. While jobs finish, a full window just stops taking messages:
+ * librdkafka's prefetch (bounded by queued.max.messages.kbytes) waits in
+ * its queue and is taken as room appears, with no fetch restarted. A pause
+ * drops that prefetch, and the fetch after the resume costs a broker round
+ * trip or more (the "refetch" stage), so it is kept for a stall, where it
+ * also lets the group protocol's events behind the prefetch be served. */
+#define STALL_PAUSE_MS 200
+
+/* How long the loop waits for a finished job or the consumer queue when
+ * neither had anything: a bound on how late a timer-driven step (commit
+ * tick, backpressure, progress log) can be, not a cadence of the work. */
+#define IDLE_WAIT_MS 20
 /* The worker thread of a job: by its identity (the default: one
  * identity's messages on one thread, in order), or by its message's Kafka
  * key (workers.dispatch: one key's messages on one thread, in their
@@ -28,10 +41,21 @@ static size_t shard_of(const aw_runtime *rt, const aw_job *j)
 static void dispatch(aw_runtime *rt, rd_kafka_message_t **msgs, uint32_t *gens, size_t n)
 {
     size_t nw = rt->n_workers;
+    if (!n)
+        return;
+    int64_t now_us = aw_mono_now_us(), wall_ms = aw_time_now_ms();
+    aw_histogram *in_kafka = &rt->ctx.metrics.stages[AW_STAGE_KAFKA];
     for (size_t i = 0; i < n; i++) {
+        int64_t produced_ms = rd_kafka_message_timestamp(msgs[i], NULL);
+        if (produced_ms > 0)
+            aw_histogram_observe_us(in_kafka, (wall_ms - produced_ms) * 1000);
         aw_job *j = aw_job_new(msgs[i], gens[i], (size_t)rt->ctx.cfg->ingest.max_message_bytes);
-        if (j)
+        if (j) {
             j->lost_epoch = atomic_load(&rt->ctx.lost_epoch);
+            j->polled_us = now_us;
+            j->window_bytes = (int64_t)(msgs[i]->len + msgs[i]->key_len);
+            atomic_fetch_add(&rt->in_flight_bytes, j->window_bytes);
+        }
         if (!j) {
             /* Out of memory: leave it in flight (never committed); it is
              * redelivered after a restart. */
@@ -94,25 +118,73 @@ static void lost_hook(void *ud)
     atomic_fetch_add(&rt->ctx.lost_epoch, 1);
 }
 
+static void readable_hook(void *ud)
+{
+    aw_runtime *rt = ud;
+    aw_job_queue_wake(&rt->ctx.done);
+}
+
+static void committed_hook(void *ud, int64_t age_us)
+{
+    aw_runtime *rt = ud;
+    aw_histogram_observe_us(&rt->ctx.metrics.stages[AW_STAGE_COMMIT], age_us);
+}
+
 static void stats_hook(void *ud, aw_consumer *c, const char *json, size_t len)
 {
     aw_runtime *rt = ud;
     aw_metrics_update_lag(&rt->ctx.metrics, json, len, lag_assigned, c);
 }
 
-static void backpressure(aw_runtime *rt)
+/* How many messages the window has room for now (workers.max_in_flight and
+ * workers.max_in_flight_bytes): 0 when full. An empty window always has
+ * room for one, whatever its size. */
+static size_t window_room(const aw_runtime *rt)
+{
+    long in_flight = atomic_load(&rt->in_flight);
+    long room = rt->ctx.cfg->workers.max_in_flight - in_flight;
+    if (room <= 0)
+        return 0;
+    if (in_flight > 0 && atomic_load(&rt->in_flight_bytes) >= rt->ctx.cfg->workers.max_in_flight_bytes)
+        return 0;
+    return (size_t)room;
+}
+
+/* Pause fetching when the window stayed full for STALL_PAUSE_MS with no job
+ * finishing (`released`: how many this round released); resume once it is
+ * half empty, in messages and bytes. */
+static void backpressure(aw_runtime *rt, size_t released)
 {
     long in_flight = atomic_load(&rt->in_flight);
     long max = rt->ctx.cfg->workers.max_in_flight;
     bool paused = aw_consumer_paused(rt->consumer);
-    if (!paused && in_flight >= max) {
-        AW_INFO("runtime", "in-flight window full (%ld of %ld): pausing consumption", in_flight,
-                max);
+    if (!paused) {
+        if (released || window_room(rt) > 0) {
+            rt->full_since_us = 0;
+            return;
+        }
+        int64_t now = aw_mono_now_us();
+        if (!rt->full_since_us)
+            rt->full_since_us = now;
+        if (now - rt->full_since_us < (int64_t)STALL_PAUSE_MS * 1000)
+            return;
+        AW_INFO("runtime", "in-flight window full (%ld of %ld, %lld bytes) with nothing "
+                "finished for %d ms: pausing consumption", in_flight, max,
+                (long long)atomic_load(&rt->in_flight_bytes), STALL_PAUSE_MS);
         aw_consumer_set_paused(rt->consumer, true);
         atomic_store(&rt->ctx.metrics.paused, 1);
-    } else if (paused && in_flight <= max / 2 && !atomic_load(&rt->stopping)) {
+        rt->paused_at_us = now;
+        rt->full_since_us = 0;
+    } else if (in_flight <= max / 2 &&
+               atomic_load(&rt->in_flight_bytes) <= rt->ctx.cfg->workers.max_in_flight_bytes / 2 &&
+               !atomic_load(&rt->stopping)) {
         aw_consumer_set_paused(rt->consumer, false);
         atomic_store(&rt->ctx.metrics.paused, 0);
+        rt->resumed_at_us = aw_mono_now_us();
+        if (rt->paused_at_us)
+            aw_histogram_observe_us(&rt->ctx.metrics.stages[AW_STAGE_PAUSED],
+                                    rt->resumed_at_us - rt->paused_at_us);
+        rt->paused_at_us = 0;
     }
 }
 
@@ -327,6 +399,7 @@ static aw_status open_consumer(aw_runtime *rt, aw_error *err)
     };
     aw_consumer_hooks hooks = {.drain = drain_hook, .assigned = assigned_hook,
                                .stats = stats_hook, .lost = lost_hook,
+                               .committed = committed_hook, .readable = readable_hook,
                                .commit = aw_runtime_txn_mode(rt) ? aw_runtime_commit_hook : NULL,
                                .ud = rt};
     return aw_consumer_new(&co, &hooks, &rt->consumer, err);
@@ -352,22 +425,34 @@ static void poll_loop(aw_runtime *rt)
         atomic_store(&rt->last_tick_mono, aw_mono_now_ms());
         /* Never take more than the window has room for: the window, not
          * the fetch size, bounds memory and the work a stop must drain.
-         * When full (and paused) keep polling a little, to serve the group
-         * protocol and collect what was fetched before the pause. */
-        long room = rt->ctx.cfg->workers.max_in_flight - atomic_load(&rt->in_flight);
-        size_t want = room <= 0 ? 1 : room < POLL_BATCH ? (size_t)room : POLL_BATCH;
-        size_t n = aw_consumer_poll(rt->consumer, msgs, gens, want, 20);
+         * Full, the loop leaves messages in librdkafka's queue; paused, it
+         * polls one at a time to serve the group protocol (a paused
+         * partition delivers nothing). Never blocks here: the wait is on
+         * the completion queue below, which the consumer queue wakes. */
+        size_t room = window_room(rt);
+        bool paused = aw_consumer_paused(rt->consumer);
+        size_t want = room ? (room < POLL_BATCH ? room : POLL_BATCH) : paused ? 1 : 0;
+        size_t n = want ? aw_consumer_poll(rt->consumer, msgs, gens, want, 0) : 0;
         int64_t now = aw_mono_now_ms();
         if (n) {
             watch.last_busy = now;
             watch.idle_noted = false;
+            if (rt->resumed_at_us) { /* the first message since a resume */
+                aw_histogram_observe_us(&rt->ctx.metrics.stages[AW_STAGE_REFETCH],
+                                        aw_mono_now_us() - rt->resumed_at_us);
+                rt->resumed_at_us = 0;
+            }
         } else {
             stall_check(rt, &watch, now);
         }
         dispatch(rt, msgs, gens, n);
-        aw_runtime_process_done(rt, 0);
+        size_t released = aw_runtime_process_done(rt, 0);
+        /* Nothing came either way: wait for a finished job or for the
+         * consumer queue (readable_hook), whichever first. */
+        if (!n && !released)
+            released = aw_runtime_process_done(rt, IDLE_WAIT_MS);
         aw_runtime_commit_tick(rt, false);
-        backpressure(rt);
+        backpressure(rt, released);
         if (aw_mono_now_ms() >= next_progress) {
             log_progress(rt);
             next_progress = aw_mono_now_ms() + 30000;

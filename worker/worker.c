@@ -106,9 +106,11 @@ static size_t fill(aw_worker *w, int64_t timeout_ms)
     aw_job *list = NULL;
     size_t n = aw_job_queue_pop(&w->queue, want - w->n_pending, timeout_ms, &list);
     size_t max_bytes = (size_t)w->ctx->cfg->ingest.max_message_bytes;
+    int64_t now_us = list ? aw_mono_now_us() : 0;
     while (list) {
         aw_job *next = list->next;
         list->next = NULL;
+        list->taken_us = now_us;
         /* Parsing and validation happen here, in parallel on every worker,
          * not on the polling thread (which only scanned the identity). */
         aw_job_decode(list, max_bytes);

@@ -41,12 +41,17 @@ write_config "$T/worker.conf"
 "$WORKER" --log-level warn migrate -c "$T/worker.conf" >"$T/migrate.log" 2>&1 \
     || fail "migrate: $(cat "$T/migrate.log")"
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --ids "$T/ids.txt" >"$T/actions.jsonl"
-produce_file "$T/actions.jsonl"
+# The first 300 messages before the outage, the other 700 during it: the
+# outage meets work however fast the first part went.
+head -n 300 "$T/actions.jsonl" >"$T/actions-1.jsonl"
+tail -n +301 "$T/actions.jsonl" >"$T/actions-2.jsonl"
+produce_file "$T/actions-1.jsonl"
 start_worker worker "$T/worker.conf"
 
 wait_for 120 "the first 150 calls" hook_calls_at_least 150
 if [ "$OUTAGE_OF" = audit ]; then rss_before=$(vm_rss_kb "$WORKER_PID"); fi
 server_stop
+produce_file "$T/actions-2.jsonl"
 # Failed attempts are logged once per outage ("<backend> down: ...
 # (retrying with backoff ...)"), not per attempt.
 retrying() { grep -q "$OUTAGE_OF backend down: " "$T/worker.log" && grep -q "pausing consumption" "$T/worker.log"; }

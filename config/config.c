@@ -640,9 +640,13 @@ static void apply_backend_defaults(aw_loader *ld)
     size_t n;
     const aw_config_key *keys = aw_config_keys(&n);
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(keys[i].path, "audit.batch_size") == 0 && !ld->seen[i] &&
-            ld->cfg->audit.backend && strcmp(ld->cfg->audit.backend, "clickhouse") == 0)
+        bool clickhouse = ld->cfg->audit.backend && strcmp(ld->cfg->audit.backend, "clickhouse") == 0;
+        if (!clickhouse || ld->seen[i])
+            continue;
+        if (strcmp(keys[i].path, "audit.batch_size") == 0)
             ld->cfg->audit.batch_size = AW_CLICKHOUSE_AUDIT_BATCH_SIZE;
+        else if (strcmp(keys[i].path, "audit.flush_interval_ms") == 0)
+            ld->cfg->audit.flush_interval_ms = AW_CLICKHOUSE_AUDIT_FLUSH_MS;
     }
 }
 

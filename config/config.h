@@ -156,7 +156,8 @@ typedef struct aw_config {
         int batch_size;          /* records per backend call, at most (default
                                     500; AW_CLICKHOUSE_AUDIT_BATCH_SIZE with
                                     the clickhouse backend) */
-        int flush_interval_ms;   /* longest wait for a batch to fill */
+        int flush_interval_ms;   /* longest wait for a batch to fill (0: none;
+                                    AW_CLICKHOUSE_AUDIT_FLUSH_MS with clickhouse) */
         int queue_capacity;      /* records queued for the writers, at most */
         int writers;             /* writer threads */
         int cleanup_interval_s;  /* retention cleanup period, 0 = off */
@@ -265,5 +266,8 @@ bool aw_config_dispatch_by_key(const aw_config *cfg);
 /* audit.batch_size when the audit backend is clickhouse and the key is not
  * given (config/config.c: apply_backend_defaults). */
 #define AW_CLICKHOUSE_AUDIT_BATCH_SIZE 5000
+/* ClickHouse's audit.flush_interval_ms default: at a low rate every record
+ * would otherwise be an INSERT, hence a part, of its own. */
+#define AW_CLICKHOUSE_AUDIT_FLUSH_MS 50
 
 #endif

@@ -811,8 +811,11 @@ static const aw_config_key keys[] = {
              "audit.backend is clickhouse and this key is not given: ClickHouse pays "
              "per INSERT)."},
     {.path = "audit.flush_interval_ms", .type = AW_KEY_INT,
-     .offset = AW_CFG(audit.flush_interval_ms), .def_num = 50, .min = 0, .max = 60000,
-     .help = "Longest a record waits for its batch to fill before it is written anyway."},
+     .offset = AW_CFG(audit.flush_interval_ms), .def_num = 0, .min = 0, .max = 60000,
+     .help = "Longest a record waits for its batch to fill before it is written anyway. 0: "
+             "written as soon as a writer is free (what arrives during a write goes into the "
+             "next one, so batches grow with the load and no record waits for a timer). 50 "
+             "when audit.backend is clickhouse and this key is not given (a part per INSERT)."},
     {.path = "audit.queue_capacity", .type = AW_KEY_INT, .offset = AW_CFG(audit.queue_capacity),
      .def_num = 10000, .min = 1, .max = 10000000,
      .help = "Records waiting for the audit writer at most; when full, workers wait "

@@ -19,7 +19,7 @@
  * drops that prefetch, and the fetch after the resume costs a broker round
  * trip or more (the "refetch" stage), so it is kept for a stall, where it
  * also lets the group protocol's events behind the prefetch be served. */
-#define STALL_PAUSE_MS 200
+#define STALL_PAUSE_MS 1000
 
 /* How long the loop waits for a finished job or the consumer queue when
  * neither had anything: a bound on how late a timer-driven step (commit

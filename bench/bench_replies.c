@@ -1,6 +1,6 @@
 /* Read the worker's replies and turn them into the end-to-end figures.
  *
- *   bench_replies -b BROKERS -t REPLY_TOPIC -n TOTAL --fill TOPIC [--paced TOPIC]
+ *   bench_replies -b BROKERS -t REPLY_TOPIC -n TOTAL --fill TOPIC [--paced TOPIC]...
  *
  * Waits (at most 600 s) until TOTAL replies are on the reply topic, then
  * prints one line of key=value figures per source topic:
@@ -9,8 +9,9 @@
  *   p50/p99  completed_at - metadata.sent_us (produce time, bench_load), ms;
  *   outcomes executed / deduplicated / other.
  * For the pre-filled topic the latency is mostly time spent queued in
- * Kafka; the paced topic (open-loop load below the drain rate) gives the
- * latency an action sees when the worker keeps up.
+ * Kafka; a paced topic (open-loop load below the drain rate) gives the
+ * latency an action sees when the worker keeps up. Each --paced topic (at
+ * most MAX_PACED) gets its own line, "paced topic=NAME ...". 
  *
  * It shares the 2 cores with the worker it measures, so it reads replies
  * with the worker's own strict checker (ingest/json_check.h) instead of a
@@ -59,15 +60,18 @@ static void add(series *s, int64_t completed_us, double lat_ms, const char *outc
         s->other++;
 }
 
+#define MAX_PACED 8
+
 static void report(const char *name, series *s)
 {
     if (!s->n)
         return;
     qsort(s->lat_ms, (size_t)s->n, sizeof(double), cmp_double);
     double span = (double)(s->last_us - s->first_us) / 1e6;
-    printf("%s replies=%ld executed=%ld deduplicated=%ld other=%ld rate=%.0f "
+    printf("%s%s%s replies=%ld executed=%ld deduplicated=%ld other=%ld rate=%.0f "
            "p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n",
-           name, s->n, s->executed, s->dedup, s->other,
+           name, strcmp(name, "paced") == 0 ? " topic=" : "",
+           strcmp(name, "paced") == 0 ? s->topic : "", s->n, s->executed, s->dedup, s->other,
            span > 0 ? (double)(s->n - 1) / span : 0.0, s->lat_ms[s->n / 2],
            s->lat_ms[(long)((double)s->n * 0.99)], s->lat_ms[s->n - 1]);
 }
@@ -131,7 +135,8 @@ static bool read_reply(const char *text, size_t len, reply_view *r)
 int main(int argc, char **argv)
 {
     const char *brokers = NULL, *topic = NULL;
-    series fill = {0}, paced = {0};
+    series fill = {0}, paced[MAX_PACED] = {{0}};
+    size_t n_paced = 0;
     long total = 0;
     static const struct option opts[] = {{"fill", required_argument, NULL, 'f'},
                                          {"paced", required_argument, NULL, 'p'},
@@ -142,8 +147,8 @@ int main(int argc, char **argv)
             continue;
         if (c == 'f')
             fill.topic = optarg;
-        else if (c == 'p')
-            paced.topic = optarg;
+        else if (c == 'p' && n_paced < MAX_PACED)
+            paced[n_paced++].topic = optarg;
         else
             return 2;
     }
@@ -167,10 +172,10 @@ int main(int argc, char **argv)
         reply_view r;
         bool ok = read_reply(m->payload, m->len, &r);
         int64_t at_ms;
-        series *s = !ok                                            ? NULL
-                    : strcmp(r.topic, fill.topic) == 0                  ? &fill
-                    : paced.topic && strcmp(r.topic, paced.topic) == 0 ? &paced
-                                                                        : NULL;
+        series *s = ok && strcmp(r.topic, fill.topic) == 0 ? &fill : NULL;
+        for (size_t i = 0; ok && !s && i < n_paced; i++)
+            if (strcmp(r.topic, paced[i].topic) == 0)
+                s = &paced[i];
         if (s && aw_time_parse_rfc3339(r.completed_at, &at_ms) == 0) {
             /* completed_at has millisecond resolution: the latency is
              * accurate to 1 ms, enough for figures of several ms. */
@@ -184,7 +189,8 @@ int main(int argc, char **argv)
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     report("fill", &fill);
-    report("paced", &paced);
+    for (size_t i = 0; i < n_paced; i++)
+        report("paced", &paced[i]);
     if (bad)
         printf("unreadable replies=%ld\n", bad);
     if (got < total) {

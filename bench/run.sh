@@ -96,15 +96,22 @@ for f in "$WORKER" "$B/bench_load" "$B/bench_consume" "$B/bench_replies" \
 done
 THREADS=${AW_BENCH_THREADS:-4}
 PACED_S=${AW_BENCH_PACED_S:-10}
-# The latency phase runs at this rate (or half the drain rate if that is
-# lower): one fixed load for every combination, so their latencies compare.
-PACED_RATE=${AW_BENCH_PACED_RATE:-1000}
+# The latency phases run at these rates, one after the other, each on a
+# topic of its own (or at half the drain rate if that is lower; "half": half
+# the drain rate): one fixed load for every combination, so their latencies
+# compare. The main table shows the first; all go in the latency table.
+read -r -a PACED_RATES <<<"${AW_BENCH_PACED_RATES:-${AW_BENCH_PACED_RATE:-1000}}"
 CLK_TCK=$(getconf CLK_TCK)
 # librdkafka properties of the worker, as a libconfig list body. The mock
 # cluster answers a Fetch with no data only after the full fetch.wait.max.ms
 # (500 ms by default; a real broker answers as soon as data arrives), which
 # would add 0-500 ms to every latency at low load: wait 10 ms at most.
-KAFKA_PROPS=${AW_BENCH_KAFKA_PROPS:-'"fetch.wait.max.ms=10"'}
+# On a real broker (AW_BENCH_BROKER) the worker keeps librdkafka's defaults.
+if [ -n "${AW_BENCH_BROKER:-}" ]; then
+    KAFKA_PROPS=${AW_BENCH_KAFKA_PROPS:-}
+else
+    KAFKA_PROPS=${AW_BENCH_KAFKA_PROPS:-'"fetch.wait.max.ms=10"'}
+fi
 # The mock keeps about 5 MiB (and 100,000 messages) per partition and drops
 # the oldest beyond that. The curves size N or the partition count so that a
 # topic holds at most this much per partition: half the limit, a margin for
@@ -207,22 +214,18 @@ slow_webhook() {
         [ "$conc" != 1 ] || n=$base_n
         local d="$W/$run"
         mkdir -p "$d"
-        log "slow-webhook max_concurrency=$conc: mock cluster, target (${delay} ms), pre-fill $n"
-        "$BUILD/tests/mock_cluster" --bootstrap-file "$d/bootstrap" --topic fill:32 \
-            --topic replies:64 --topic dlq:1 >"$d/mock.log" 2>&1 &
-        PIDS+=($!)
+        log "slow-webhook max_concurrency=$conc: topics, target (${delay} ms), pre-fill $n"
+        run_kafka "$d" "$run" 32
         "$BUILD/tests/webhook_target" --port-file "$d/hook.port" --log "$d/hook.calls" \
             --delay-ms "$delay" >"$d/target.log" 2>&1 &
         PIDS+=($!)
-        wait_file 20 "$d/bootstrap"
         wait_file 20 "$d/hook.port"
-        BOOT=$(cat "$d/bootstrap")
         local key="max_concurrency = $conc;"
         [ "$conc" != none ] || key=
         cat >"$d/worker.conf" <<CONF
 worker_id = "bench";
 kafka = { brokers = "$BOOT"; group_id = "bench-$run";
-          topics = [ "fill" ]; reply_topic = "replies"; dlq_topic = "dlq";
+          topics = [ "$TOPIC_FILL" ]; reply_topic = "$TOPIC_REPLIES"; dlq_topic = "$TOPIC_DLQ";
           properties = [ $KAFKA_PROPS ]; };
 state = { backend = "memory"; };
 audit = { enabled = true; backend = "memory"; };
@@ -233,7 +236,7 @@ providers = ( { name = "webhook"; type = "webhook";
                 url = "http://127.0.0.1:$(cat "$d/hook.port")/hook";
                 timeout_ms = 5000; $key } );
 CONF
-        "$B/bench_load" -b "$BOOT" -t fill -n "$n" --prefix "$run" --provider webhook \
+        "$B/bench_load" -b "$BOOT" -t "$TOPIC_FILL" -n "$n" --prefix "$run" --provider webhook \
             --unique >/dev/null
         local load1
         load1=$(cut -d' ' -f1 /proc/loadavg)
@@ -241,7 +244,7 @@ CONF
         local wpid=$!
         PIDS+=($wpid)
         local fill
-        fill=$("$B/bench_replies" -b "$BOOT" -t replies -n "$n" --fill fill | grep '^fill')
+        fill=$("$B/bench_replies" -b "$BOOT" -t "$TOPIC_REPLIES" -n "$n" --fill "$TOPIC_FILL" | grep '^fill')
         local ut stt cpu
         read -r ut stt < <(awk '{ print $14, $15 }' "/proc/$wpid/stat")
         cpu=$(awk -v u="$ut" -v s="$stt" -v t="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.3f", (u + s) / t * 1000 / n }')
@@ -338,7 +341,7 @@ write_config() {
     cat >"$1" <<CONF
 worker_id = "bench";
 kafka = { brokers = "$BOOT"; group_id = "bench-$4";
-          topics = [ "${TOPIC_FILL:-fill}", "paced" ]; reply_topic = "${TOPIC_REPLIES:-replies}";
+          topics = [ "${TOPIC_FILL:-fill}"$(paced_topics_conf) ]; reply_topic = "${TOPIC_REPLIES:-replies}";
           dlq_topic = "${TOPIC_DLQ:-dlq}"; properties = [ $KAFKA_PROPS ]; };
 state = { backend = "$2"; url = "$(backend_url "$2" "$4")"; key_prefix = "bench-$4:"; };
 audit = { enabled = true; backend = "$3"; url = "$(backend_url "$3" "$4")"; };
@@ -349,20 +352,48 @@ providers = ( { name = "noop"; type = "noop"; } );
 ${6:-}
 CONF
 }
+# run_kafka DIR RUN FILL_PARTITIONS [REPLY_PARTITIONS]: the run's topics.
+# Without AW_BENCH_BROKER a fresh mock cluster with topics fill, paced1..K
+# (one per AW_BENCH_PACED_RATES entry), replies and dlq; on a real broker
+# (AW_BENCH_BROKER=HOST:PORT, scripts/kafka-broker.sh start DIR) the same
+# topics named RUN-fill, RUN-paced1, ..., created with tests/kafka_admin, so
+# a broker serves any number of runs. Sets BOOT, TOPIC_FILL, TOPIC_REPLIES,
+# TOPIC_DLQ and PACED_TOPICS.
+run_kafka() {
+    local d=$1 run=$2 parts=$3 rparts=${4:-64} pre= i specs=()
+    [ -z "${AW_BENCH_BROKER:-}" ] || pre="$run-"
+    TOPIC_FILL=${pre}fill TOPIC_REPLIES=${pre}replies TOPIC_DLQ=${pre}dlq PACED_TOPICS=()
+    for ((i = 1; i <= ${#PACED_RATES[@]}; i++)); do PACED_TOPICS+=("${pre}paced$i"); done
+    specs=("$TOPIC_FILL:$parts" "$TOPIC_REPLIES:$rparts" "$TOPIC_DLQ:1")
+    for i in "${PACED_TOPICS[@]}"; do specs+=("$i:4"); done
+    if [ -z "${AW_BENCH_BROKER:-}" ]; then
+        start_mock "$d" "${specs[@]}"
+        return
+    fi
+    BOOT=$AW_BENCH_BROKER
+    local args=()
+    for i in "${specs[@]}"; do args+=(-t "$i"); done
+    "$BUILD/tests/kafka_admin" -b "$BOOT" "${args[@]}" >/dev/null
+}
+# paced_topics_conf: the paced topics as libconfig list items.
+paced_topics_conf() {
+    local t
+    for t in "${PACED_TOPICS[@]}"; do printf ', "%s"' "$t"; done
+}
 # prepare_run COMBO RUN DIR THREADS N FILL_PARTITIONS [bench_load options]:
-# mock cluster, worker config, migrations, N actions pre-filled on "fill";
-# sets LOAD (bench_load's line).
+# the run's topics (run_kafka), worker config, migrations, N actions
+# pre-filled on TOPIC_FILL; sets LOAD (bench_load's line).
 prepare_run() {
     local combo=$1 run=$2 d=$3 threads=$4 n=$5 parts=$6
     shift 6
     mkdir -p "$d"
-    start_mock "$d" "fill:$parts" paced:4 replies:64 dlq:1
+    run_kafka "$d" "$run" "$parts"
     write_config "$d/worker.conf" "${combo%/*}" "${combo#*/}" "$run" "$threads" "${EXTRA_CONF:-}"
     if [ "$combo" != memory/memory ]; then
         "$WORKER" --log-level warn migrate -c "$d/worker.conf" >"$d/migrate.log" 2>&1 ||
             { log "$combo: migrate failed: $(tail -1 "$d/migrate.log")"; exit 1; }
     fi
-    LOAD=$("$B/bench_load" -b "$BOOT" -t fill -n "$n" --prefix "$run" "$@")
+    LOAD=$("$B/bench_load" -b "$BOOT" -t "$TOPIC_FILL" -n "$n" --prefix "$run" "$@")
 }
 # start_worker DIR: the worker on DIR/worker.conf; sets WPID and LOAD1 (the
 # 1-minute load average just before: how busy the machine is, others too).
@@ -412,10 +443,34 @@ server_baselines() {
     fi
 }
 
+# latency_phases COMBO RUN DRAIN_RATE DONE: with the worker running and DONE
+# replies written, one paced load per PACED_RATES entry for PACED_S seconds
+# on its own topic (PACED_TOPICS), each waited for in full; sets PACED_AT
+# (the rates) and PACED_LINES (bench_replies' lines), and adds a row per
+# phase to LAT_ROWS.
+latency_phases() {
+    local combo=$1 run=$2 drain=$3 done=$4 i r n line
+    PACED_AT=() PACED_LINES=()
+    for ((i = 0; i < ${#PACED_RATES[@]}; i++)); do
+        r=${PACED_RATES[$i]}
+        [ "$r" != half ] || r=$drain
+        r=$(awk -v r="$r" -v d="$drain" 'BEGIN { printf "%d", d / 2 < r ? d / 2 : r }')
+        n=$((r * PACED_S))
+        log "$combo: latency, paced load of $r/s for ${PACED_S}s"
+        "$B/bench_load" -b "$BOOT" -t "${PACED_TOPICS[$i]}" -n "$n" --rate "$r" \
+            --prefix "$run-p$i" >/dev/null
+        done=$((done + n))
+        line=$("$B/bench_replies" -b "$BOOT" -t "$TOPIC_REPLIES" -n "$done" \
+            --fill "$TOPIC_FILL" --paced "${PACED_TOPICS[$i]}" | grep '^paced')
+        PACED_AT+=("$r") PACED_LINES+=("$line")
+        LAT_ROWS+=("$combo|${PACED_RATES[$i]}|$r|$n|$(kv p50_ms "$line")|$(kv p99_ms "$line")|$(kv max_ms "$line")|$LOAD1")
+    done
+}
+
 main_table() {
     local combo st au run d n miss kc bc paced_rate paced_n paced rss_kb rate kafka_rate be_rate
     local rows=()
-    BASE=()
+    BASE=() LAT_ROWS=()
     ensure_servers "${COMBOS[@]}"
     server_baselines
     for combo in "${COMBOS[@]}"; do
@@ -428,27 +483,23 @@ main_table() {
         run="${combo//\//-}-$RANDOM$RANDOM"
         d="$W/$run"
         n=$(combo_n "$combo" "$N")
-        log "$combo: mock cluster, pre-fill $n actions"
+        log "$combo: ${AW_BENCH_BROKER:+broker }topics, pre-fill $n actions"
         # An action is ~250 bytes, a reply ~700, and the reply topic gets
         # N + the paced load. 32 and 64 partitions leave room for N up to
         # ~300,000.
         prepare_run "$combo" "$run" "$d" "$THREADS" "$n" 32
 
         log "$combo: Kafka ceiling (plain consumer)"
-        kc=$("$B/bench_consume" -b "$BOOT" -t fill -n "$n")
+        kc=$("$B/bench_consume" -b "$BOOT" -t "$TOPIC_FILL" -n "$n")
         log "$combo: backend ceiling (bench_backend, no Kafka)"
         bc=$("$B/bench_backend" -c "$d/worker.conf" -n "$n" --run-id "$run-bb")
 
         log "$combo: worker drains $n actions"
         drain "$d" "$n"
         rate=$(kv rate "$FILL")
-        paced_rate=$(awk -v r="$rate" -v p="$PACED_RATE" 'BEGIN { printf "%d", r / 2 < p ? r / 2 : p }')
-        paced_n=$((paced_rate * PACED_S))
-        log "$combo: latency, paced load of $paced_rate/s for ${PACED_S}s"
-        "$B/bench_load" -b "$BOOT" -t paced -n "$paced_n" --rate "$paced_rate" \
-            --prefix "$run-p" >/dev/null
-        paced=$("$B/bench_replies" -b "$BOOT" -t replies -n $((n + paced_n)) --fill fill \
-            --paced paced | grep '^paced')
+        latency_phases "$combo" "$run" "$rate" "$n"
+        paced=${PACED_LINES[0]}
+        paced_rate=${PACED_AT[0]}
         rss_kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$WPID/status")
         stop_all
         drop_run_data "$combo" "$run"
@@ -459,7 +510,7 @@ main_table() {
             echo "kafka: $kc"
             echo "backend: $bc"
             echo "worker: $FILL cpu_s=$CPU rss_kb=$rss_kb"
-            echo "paced: $paced"
+            printf 'paced: %s\n' "${PACED_LINES[@]}"
         } >"$d/figures"
         cat "$d/figures" >&2
         kafka_rate=$(kv rate "$kc")
@@ -471,6 +522,12 @@ main_table() {
     echo "N=$N actions per combination (capped: ${!N_CAP[*]} at ${N_CAP[*]}; 10% duplicates, provider noop)," \
         "workers.threads=$THREADS, $(window_note); $(machine)"
     print_table "state/audit|actions|actions/s|p50 ms|p99 ms|at /s|peak RSS MiB|CPU s/1000|Kafka ceiling /s|x Kafka|backend ceiling /s|x backend|seed /s|x seed|executed/dedup|load" "${rows[@]}"
+    if [ ${#PACED_RATES[@]} -gt 1 ]; then
+        echo
+        echo "Latency, action produced -> outcome (reply's completed_at), open-loop loads of ${PACED_S} s" \
+            "each after the drain (a load is capped at half the drain rate)"
+        print_table "state/audit|asked /s|ran at /s|actions|p50 ms|p99 ms|max ms|load" "${LAT_ROWS[@]}"
+    fi
     if [ ${#BASE[@]} -gt 0 ]; then
         echo
         print_table "server baseline (public tool)|result" "${BASE[@]}"
@@ -500,7 +557,7 @@ threads_curve() {
             d="$W/$run"
             log "threads: $combo, workers.threads=$t, pre-fill $n"
             prepare_run "$combo" "$run" "$d" "$t" "$n" 32
-            kc=$("$B/bench_consume" -b "$BOOT" -t fill -n "$n")
+            kc=$("$B/bench_consume" -b "$BOOT" -t "$TOPIC_FILL" -n "$n")
             drain "$d" "$n"
             stop_all
             drop_run_data "$combo" "$run"
@@ -552,7 +609,7 @@ payload_curve() {
         log "payload: $size bytes, pre-fill $n actions on $parts partitions"
         EXTRA_CONF="ingest = { max_message_bytes = $max; };" \
             prepare_run "$combo" "$run" "$d" "$THREADS" "$n" $parts --payload-bytes "$size"
-        kc=$("$B/bench_consume" -b "$BOOT" -t fill -n "$n")
+        kc=$("$B/bench_consume" -b "$BOOT" -t "$TOPIC_FILL" -n "$n")
         drain "$d" "$n"
         stop_all
         drop_run_data "$combo" "$run"
@@ -798,17 +855,6 @@ MACHINE_CONF='state_machines = ( { name = "incident"; fingerprint = "{payload.ev
                     { from = [ "open", "acked" ]; to = "resolved"; on = "resolve"; } );
     retention_s = 3600; } );'
 MACHINE_RULE='rules = ( { name = "bench"; verdict = "state_machine"; machine = "incident"; } );'
-# machine_kafka DIR RUN: fresh topics for a run; sets BOOT and TOPIC_*.
-machine_kafka() {
-    TOPIC_FILL=fill TOPIC_REPLIES=replies TOPIC_DLQ=dlq
-    if [ -z "${AW_BENCH_BROKER:-}" ]; then
-        start_mock "$1" fill:32 paced:4 replies:64 dlq:1
-        return
-    fi
-    BOOT=$AW_BENCH_BROKER TOPIC_FILL=$2-fill TOPIC_REPLIES=$2-replies TOPIC_DLQ=$2-dlq
-    "$BUILD/tests/kafka_admin" -b "$BOOT" -t "$TOPIC_FILL:32" -t "$TOPIC_REPLIES:64" \
-        -t "$TOPIC_DLQ:1" -t paced:4 >/dev/null
-}
 # hist_sum METRICS NAME: the _sum of histogram NAME (seconds).
 hist_sum() { awk -v n="acteon_$2_seconds_sum" '$1 == n { print $2 + 0 }' <<<"$1"; }
 # verdicts METRICS VERDICT: acteon_rule_verdicts_total of that verdict.
@@ -820,7 +866,7 @@ verdicts() {
 machine_run() {
     local st=$1 case=$2 run=$3 d="$W/$3-$2" port rule=
     mkdir -p "$d"
-    machine_kafka "$d" "$run-$case"
+    run_kafka "$d" "$run-$case" 32
     port=$(free_port)
     [ "$case" = none ] || rule=$MACHINE_RULE
     write_config "$d/worker.conf" "$st" memory "$run-$case" "$THREADS" \
@@ -853,7 +899,6 @@ machine_table() {
     local combos=()
     for st in "${states[@]}"; do combos+=("$st/memory"); done
     ensure_servers "${combos[@]}"
-    [ -z "${AW_BENCH_BROKER:-}" ] || KAFKA_PROPS=${AW_BENCH_KAFKA_PROPS:-}
     declare -A col=()
     for ((r = 1; r <= repeats; r++)); do
         for st in "${states[@]}"; do
@@ -1009,7 +1054,7 @@ $(chain_conf)" prepare_run "$combo" "$run" "$d" "$THREADS" "$N" 32 --unique
         # N chain_started (source fill), 3N step replies (without the
         # trigger's metadata: counted "unreadable") and N ends (source
         # acteon.chains, the trigger's metadata: their latency).
-        fill=$("$B/bench_replies" -b "$BOOT" -t replies -n $((5 * N)) --fill fill --paced acteon.chains)
+        fill=$("$B/bench_replies" -b "$BOOT" -t "$TOPIC_REPLIES" -n $((5 * N)) --fill "$TOPIC_FILL" --paced acteon.chains)
         CPU=$(cpu_s "$WPID")
         metrics=$(curl -sf -m 5 "http://127.0.0.1:$port/metrics") || metrics=
         stop_all

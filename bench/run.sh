@@ -655,15 +655,21 @@ rss_flat() {
         log "rss: memory audit keeps every record for audit.retention_s (>= 60 s): RSS grows by design"
     if [ "${combo%/*}" = memory ]; then DEDUP_WINDOW_S=${AW_BENCH_RSS_WINDOW_S:-10}; fi
     total=$((N + tail))
-    # ~250 bytes an action
-    parts=$((total * 250 / PART_BUDGET + 1))
+    # ~250 bytes an action, plus AW_BENCH_RSS_PAYLOAD_BYTES of payload text
+    # when set (ingest.max_message_bytes raised to fit)
+    local size=${AW_BENCH_RSS_PAYLOAD_BYTES:-0} load_opt=() ingest=
+    if [ "$size" -gt 0 ]; then
+        load_opt=(--payload-bytes "$size")
+        ingest="ingest = { max_message_bytes = $((size + 4096 > 1048576 ? size + 4096 : 1048576)); };"
+    fi
+    parts=$((total * (250 + size) / PART_BUDGET + 1))
     [ $parts -ge 32 ] || parts=32
     port=$(free_port)
     run="rss-${combo//\//-}-$RANDOM$RANDOM"
     d="$W/$run"
-    log "rss: $combo, pre-fill $total actions on $parts partitions"
-    EXTRA_CONF="http = { listen = \"127.0.0.1:$port\"; };" \
-        prepare_run "$combo" "$run" "$d" "$THREADS" "$total" "$parts"
+    log "rss: $combo, pre-fill $total actions${load_opt[*]:+ (${load_opt[*]})} on $parts partitions"
+    EXTRA_CONF="http = { listen = \"127.0.0.1:$port\"; };
+$ingest" prepare_run "$combo" "$run" "$d" "$THREADS" "$total" "$parts" "${load_opt[@]}"
     log "rss: worker drains; VmRSS every $every actions"
     start_worker "$d"
     t0=$SECONDS
@@ -697,7 +703,7 @@ rss_flat() {
     stop_all
     drop_run_data "$combo" "$run"
     echo
-    echo "rss: $combo, workers.threads=$THREADS, $total actions pre-filled on $parts partitions" \
+    echo "rss: $combo, workers.threads=$THREADS, $total actions${load_opt[*]:+ of ${size}-byte payloads} pre-filled on $parts partitions" \
         "(N=$N + a tail of $tail), 10% duplicates, provider noop, dedup.window_s=${DEDUP_WINDOW_S:-3600}," \
         "$(window_note), MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-unset}; load $LOAD1; $(machine)"
     print_table "actions|sampled at|VmRSS MiB|max VmRSS over the last $win MiB|RssAnon MiB|s since start|CPU s/1000" "${rows[@]}"

@@ -10,10 +10,11 @@
 source "$(dirname "$0")/lib.sh"
 
 start_kafka "$ACTIONS_TOPIC:4" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
-# 20 ms per call, 4 threads and a small in-flight window: slow enough to
-# stop the worker mid-run with most of the topic still unconsumed.
+# 200 ms per call and a window of 40: at most 40 calls in flight, so at most
+# 200 calls/s whatever the machine; the stop after 100 replies (0.5 s at
+# the least) lands with most of the topic still unconsumed.
 MAX_IN_FLIGHT=40
-start_webhook --delay-ms 20
+start_webhook --delay-ms 200
 write_config "$T/worker.conf"
 
 

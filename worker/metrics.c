@@ -9,11 +9,6 @@
 #include "worker/schedule_item.h"
 #include "config/config.h"
 
-/* Upper bounds in ms; the last bucket is +Inf. */
-static const double bounds_ms[AW_HIST_BUCKETS - 1] = {0.1, 0.25, 0.5, 1,    2.5,  5,
-                                                      10,  25,   50,  100,  250,  500,
-                                                      1000, 2500, 5000, 10000};
-
 const char *aw_stage_name(aw_stage s)
 {
     static const char *const names[AW_STAGE_COUNT] = {
@@ -26,16 +21,25 @@ const char *aw_stage_name(aw_stage s)
     return (unsigned)s < AW_STAGE_COUNT ? names[s] : "?";
 }
 
+/* Upper bounds in microseconds (rendered in seconds); the last bucket is
+ * +Inf. The search runs for every observation (seven per message for the
+ * stage histograms), so it compares integers. */
+static const int64_t bounds_us[AW_HIST_BUCKETS - 1] = {100,    250,     500,     1000,
+                                                       2500,   5000,    10000,   25000,
+                                                       50000,  100000,  250000,  500000,
+                                                       1000000, 2500000, 5000000, 10000000};
+
 void aw_histogram_observe_us(aw_histogram *h, int64_t us)
 {
     if (us < 0)
         us = 0;
     size_t i = 0;
-    while (i < AW_HIST_BUCKETS - 1 && (double)us / 1000.0 > bounds_ms[i])
+    while (i < AW_HIST_BUCKETS - 1 && us > bounds_us[i])
         i++;
-    atomic_fetch_add(&h->buckets[i], 1);
-    atomic_fetch_add(&h->count, 1);
-    atomic_fetch_add(&h->sum_us, (unsigned long long)us);
+    /* Counters only: nothing else is ordered by them. */
+    atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->sum_us, (unsigned long long)us, memory_order_relaxed);
 }
 
 int aw_metrics_init(aw_metrics *m)
@@ -229,7 +233,7 @@ static void histogram_series(aw_buf *o, const char *name, const char *label, aw_
         cum += atomic_load(&h->buckets[i]);
         if (i < AW_HIST_BUCKETS - 1)
             aw_buf_printf(o, "%s_bucket{%sle=\"%g\"} %lu\n", name, label,
-                          bounds_ms[i] / 1000.0, cum);
+                          (double)bounds_us[i] / 1e6, cum);
         else
             aw_buf_printf(o, "%s_bucket{%sle=\"+Inf\"} %lu\n", name, label, cum);
     }

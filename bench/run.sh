@@ -45,6 +45,7 @@ COMBOS_ALL=(
     redis/memory
     redis/clickhouse
     dynamodb/postgres
+    clickhouse/memory
     redis/elasticsearch
 )
 # The seed's throughput per state backend (docs: backends.md), actions/s.
@@ -58,7 +59,9 @@ declare -A URL_VAR=([redis]=AW_TEST_REDIS_URL [postgres]=AW_TEST_POSTGRES_URL
 # At most this many actions for a combination using the backend: dynalite
 # does about 1,000 sequential calls/s (two per action, and the backend
 # ceiling runs the same calls again), so N = 100,000 would take 7 minutes.
-declare -A N_CAP=([dynamodb]=10000)
+# A key ending in "/" caps the combinations with that state backend only:
+# ClickHouse as state does an INSERT and a SELECT per micro-batch step.
+declare -A N_CAP=([dynamodb]=10000 [clickhouse/]=20000)
 
 N=
 BUILD=build
@@ -326,7 +329,7 @@ drop_run_data() { # drop_run_data COMBO RUN: what a run left in shared servers
 # combo_n COMBO N: N, capped by N_CAP for the combination's backends.
 combo_n() {
     local n=$2 b
-    for b in ${1/\// }; do
+    for b in ${1/\// } "${1%/*}/"; do
         [ -z "${N_CAP[$b]:-}" ] || [ "$n" -le "${N_CAP[$b]}" ] || n=${N_CAP[$b]}
     done
     echo "$n"
@@ -343,7 +346,8 @@ worker_id = "bench";
 kafka = { brokers = "$BOOT"; group_id = "bench-$4";
           topics = [ "${TOPIC_FILL:-fill}"$(paced_topics_conf) ]; reply_topic = "${TOPIC_REPLIES:-replies}";
           dlq_topic = "${TOPIC_DLQ:-dlq}"; properties = [ $KAFKA_PROPS ]; };
-state = { backend = "$2"; url = "$(backend_url "$2" "$4")"; key_prefix = "bench-$4:"; };
+state = { backend = "$2"; url = "$(backend_url "$2" "$4")"; key_prefix = "bench-$4:";
+          $([ "$2" != clickhouse ] || echo "allow_eventual_consistency = true;") };
 audit = { enabled = true; backend = "$3"; url = "$(backend_url "$3" "$4")"; };
 workers = { threads = $5; ${AW_BENCH_MAX_IN_FLIGHT:+max_in_flight = $AW_BENCH_MAX_IN_FLIGHT;} };
 dedup = { window_s = ${DEDUP_WINDOW_S:-3600}; };

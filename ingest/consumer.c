@@ -463,6 +463,9 @@ static aw_status consumer_conf(const aw_consumer_options *o, rd_kafka_conf_t *co
          * coordinator, and a fifth of librdkafka's default of 5 s. */
         {"auto.commit.interval.ms", "200"},
         {"auto.offset.reset", "earliest"},
+        /* Fetch, commit and heartbeat requests go out at once, not behind
+         * the ACK of the previous request (see the producer's). */
+        {"socket.nagle.disable", "true"},
         {"enable.partition.eof", "false"},
         {"session.timeout.ms", "10000"},
         {"statistics.interval.ms", "5000"},

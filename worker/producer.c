@@ -63,6 +63,12 @@ static aw_status producer_conf(const aw_producer_options *o, rd_kafka_conf_t *co
     static const char *const defaults[][2] = {
         {"enable.idempotence", "true"},
         {"linger.ms", "5"},
+        /* A reply request waits for nothing once librdkafka sends it:
+         * with Nagle's algorithm a request smaller than the MSS (all of
+         * them on loopback) waited for the previous one's ACK while others
+         * were in flight (docs/performance.md, "Where a message's time
+         * goes"). */
+        {"socket.nagle.disable", "true"},
         {"message.timeout.ms", "0"},
         {"topic.metadata.propagation.max.ms", "10000"},
         /* A DLQ copy carries the original value, which may be as large as

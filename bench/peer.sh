@@ -15,9 +15,10 @@
 # ...) and the table gives each figure's median, the rates of every run in
 # the last column. Knobs: AW_BENCH_BROKER=HOST:PORT (a running broker; its
 # CPU with AW_BENCH_BROKER_PID), AW_TEST_REDIS_URL (else a Redis of its own,
-# scripts/test-servers.sh), AW_BUILD_DIR (build), AW_BENCH_THREADS (worker
-# threads in noop and redis, 4), AW_PEER_CONCURRENCY (the peer's
-# maxConcurrency: 64, webhook 512), AW_PEER_TOOLS ("worker peer").
+# scripts/test-servers.sh; a given one's CPU with AW_BENCH_REDIS_PID),
+# AW_BUILD_DIR (build), AW_BENCH_THREADS (worker threads in noop and redis,
+# 4), AW_PEER_CONCURRENCY (the peer's maxConcurrency: 64, webhook 512),
+# AW_PEER_TOOLS ("worker peer"), AW_PEER_OUT (build-peer).
 # Needs the C build (cmake), Java 17 and Maven (docs/performance.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,7 +75,9 @@ if [[ " ${modes[*]} " == *" redis "* ]] && [ -z "${AW_TEST_REDIS_URL:-}" ]; then
     # shellcheck disable=SC1091
     source "$PEER_WORK/servers/env"
     export AW_TEST_REDIS_URL
+    REDIS_PID=$(cat "$PEER_WORK/servers/redis/redis.pid")
 fi
+REDIS_PID=${REDIS_PID:-${AW_BENCH_REDIS_PID:-}}
 _peer_log "broker at $BOOT"
 
 lines=$PEER_WORK/lines
@@ -107,17 +110,17 @@ echo "acteon-worker and Confluent Parallel Consumer on a real Kafka broker ($BOO
     "32 partitions, $N actions per run (noop, redis: 10% repeated identities;" \
     "webhook: unique, ${PEER_DELAY_MS} ms target), median of $RUNS run(s);" \
     "$(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1);" \
-    "load $(printf '%s\n' "${loads[@]}" | sort -n | sed -n '1p;$p' | paste -sd- -);" \
+    "load $(printf '%s\n' "${loads[@]}" | sort -n | sed -n '1p;$p' | uniq | paste -sd- -);" \
     "$(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-echo "| tool | mode | actions | actions/s | CPU s/1000 | broker CPU s/1000 | executed/dedup/other | p50 ms | runs (actions/s) |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| tool | mode | actions | actions/s | CPU s/1000 | broker CPU s/1000 | Redis CPU s/1000 | executed/dedup/other | p50 ms | runs (actions/s) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 awk '
 function kv(k,   i, a) { for (i = 1; i <= NF; i++) { split($i, a, "="); if (a[1] == k) return a[2] } return "" }
-function median(list,   v, n, i, j, t) {
+function median(list, fmt,   v, n, i, j, t) {
     n = split(list, v, " ")
     for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
     if (n == 0 || v[1] == "") return "-"
-    return n % 2 ? v[(n + 1) / 2] : sprintf("%g", (v[n / 2] + v[n / 2 + 1]) / 2)
+    return sprintf(fmt, n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2)
 }
 {
     key = kv("tool") " | " kv("mode")
@@ -125,15 +128,17 @@ function median(list,   v, n, i, j, t) {
     n[key] = kv("actions")
     rate[key] = rate[key] " " kv("rate"); cpu[key] = cpu[key] " " kv("cpu_per_1000")
     b = kv("broker_cpu_per_1000"); if (b != "") bcpu[key] = bcpu[key] " " b
+    r = kv("redis_cpu_per_1000"); if (r != "") rcpu[key] = rcpu[key] " " r
     p50[key] = p50[key] " " kv("p50_ms")
     out[key] = kv("executed") "/" kv("deduplicated") "/" kv("other")
-    if (kv("mode") == "webhook") out[key] = out[key] ", " kv("calls") " calls"
+    if (kv("mode") == "webhook") out[key] = out[key] ", " kv("calls") " calls, " kv("max_in_flight") " at once"
     runs[key] = runs[key] (runs[key] == "" ? "" : ", ") kv("rate")
 }
 END {
     for (k = 1; k <= keys; k++) {
         key = order[k]
-        printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", key, n[key], median(rate[key]),
-            median(cpu[key]), median(bcpu[key]), out[key], median(p50[key]), runs[key]
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", key, n[key], median(rate[key], "%.0f"),
+            median(cpu[key], "%.3f"), median(bcpu[key], "%.3f"), median(rcpu[key], "%.3f"), out[key],
+            median(p50[key], "%.0f"), runs[key]
     }
 }' "$lines"

@@ -13,17 +13,19 @@
 #
 # MODE is noop, redis (SET NX on the dedup identity) or webhook (a POST to a
 # target answering in 50 ms). Both run lines print
-#   tool= mode= actions= rate= cpu_per_1000= broker_cpu_per_1000=
-#   executed= deduplicated= other= p50_ms= p99_ms= calls=
+#   tool= mode= actions= rate= cpu_per_1000= broker_cpu_per_1000= redis_cpu_per_1000=
+#   executed= deduplicated= other= p50_ms= p99_ms= calls= max_in_flight=
 # rate and latencies come from bench_replies on REPLIES (the same reader
 # for both tools: the replies' completed_at); calls is the webhook target's
-# count of POSTs (0 outside webhook mode).
+# count of POSTs and max_in_flight the most it answered at once (0 outside
+# webhook mode).
 #
 # The caller sets: BOOT (HOST:PORT of the broker), BUILD (the C build
 # folder: bench/bench_load, bench/bench_replies, tests/webhook_target,
 # acteon-worker), PEER_WORK (a scratch folder for configs and logs);
-# optionally BROKER_PID (the broker's CPU is then measured), AW_TEST_REDIS_URL
-# (redis mode), AW_BENCH_THREADS (worker threads in noop and redis, 4).
+# optionally BROKER_PID and REDIS_PID (their CPU is then measured),
+# AW_TEST_REDIS_URL (redis mode), AW_BENCH_THREADS (worker threads in noop
+# and redis, 4).
 # Needs Java 17 and Maven on PATH (peer_build, peer_run).
 
 PEER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -38,6 +40,17 @@ _peer_kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 # _peer_ticks PID: user + system CPU ticks of PID (0 when unknown or gone).
 _peer_ticks() { { [ -n "$1" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; } || echo 0; }
 _peer_per_1000() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.3f", s * 1000 / n }'; }
+# The servers' CPU is taken around each drain: _peer_mark before the tool
+# starts, _peer_server_cpu PID TICKS0 N after (empty when PID is unknown).
+_peer_mark() {
+    _peer_b0=$(_peer_ticks "${BROKER_PID:-}")
+    _peer_r0=$(_peer_ticks "${REDIS_PID:-}")
+}
+_peer_server_cpu() {
+    [ -n "$1" ] || return 0
+    awk -v a="$2" -v b="$(_peer_ticks "$1")" -v t="$(getconf CLK_TCK)" -v n="$3" \
+        'BEGIN { printf "%.3f", (b - a) / t * 1000 / n }'
+}
 
 _peer_sources_sum() {
     find "$PEER_SRC" -type f \( -name pom.xml -o -name '*.java' \) -print0 | sort -z |
@@ -87,6 +100,7 @@ peer_webhook_start() {
     done
     PEER_WEBHOOK_URL="http://127.0.0.1:$(cat "$dir/hook.port")/hook"
     PEER_WEBHOOK_CALLS=$dir/hook.calls
+    PEER_WEBHOOK_STATS="http://127.0.0.1:$(cat "$dir/hook.port")/stats"
 }
 
 peer_webhook_stop() {
@@ -99,24 +113,25 @@ peer_webhook_stop() {
 # _peer_measure TOOL MODE TOPIC REPLIES N CPU_CMD: wait for the N replies
 # with bench_replies, then print the run line; CPU_CMD sets _peer_cpu to
 # the drained process's CPU seconds (run after the replies are in, in this
-# shell: it may `wait` for the process). Uses the caller's broker ticks in
-# _peer_b0.
+# shell: it may `wait` for the process). The caller ran _peer_mark.
 _peer_measure() {
-    local tool=$1 mode=$2 topic=$3 replies=$4 n=$5 cpu_cmd=$6 fill cpu bcpu calls=0
+    local tool=$1 mode=$2 topic=$3 replies=$4 n=$5 cpu_cmd=$6 fill bcpu rcpu calls=0 conc=
     fill=$("$BUILD/bench/bench_replies" -b "$BOOT" -t "$replies" -n "$n" --fill "$topic" | grep '^fill') ||
         { _peer_log "$tool $mode: bench_replies did not see $n replies"; return 1; }
-    bcpu=$(awk -v a="$_peer_b0" -v b="$(_peer_ticks "${BROKER_PID:-}")" -v t="$(getconf CLK_TCK)" \
-        'BEGIN { print (b - a) / t }')
+    bcpu=$(_peer_server_cpu "${BROKER_PID:-}" "$_peer_b0" "$n")
+    rcpu=$(_peer_server_cpu "${REDIS_PID:-}" "$_peer_r0" "$n")
     $cpu_cmd || return 1
-    cpu=$_peer_cpu
-    [ "$mode" != webhook ] || calls=$(wc -l <"$PEER_WEBHOOK_CALLS")
-    [ -n "${BROKER_PID:-}" ] || bcpu=
+    if [ "$mode" = webhook ]; then
+        calls=$(wc -l <"$PEER_WEBHOOK_CALLS")
+        conc=$(curl -sf -m 5 "$PEER_WEBHOOK_STATS" | sed -n 's/.*"max_in_flight": *\([0-9]*\).*/\1/p')
+    fi
+    [ "$mode" = redis ] || rcpu=
     echo "tool=$tool mode=$mode actions=$n rate=$(_peer_kv rate "$fill")" \
-        "cpu_per_1000=$(_peer_per_1000 "$cpu" "$n")" \
-        "broker_cpu_per_1000=${bcpu:+$(_peer_per_1000 "$bcpu" "$n")}" \
+        "cpu_per_1000=$(_peer_per_1000 "$_peer_cpu" "$n")" \
+        "broker_cpu_per_1000=$bcpu redis_cpu_per_1000=$rcpu" \
         "executed=$(_peer_kv executed "$fill") deduplicated=$(_peer_kv deduplicated "$fill")" \
         "other=$(_peer_kv other "$fill") p50_ms=$(_peer_kv p50_ms "$fill")" \
-        "p99_ms=$(_peer_kv p99_ms "$fill") calls=$calls"
+        "p99_ms=$(_peer_kv p99_ms "$fill") calls=$calls max_in_flight=${conc:-0}"
 }
 
 # peer_run MODE TOPIC REPLIES N: the peer (a fresh consumer group) drains N
@@ -129,7 +144,7 @@ peer_run() {
     [ "$mode" != redis ] || args+=(--redis "${AW_TEST_REDIS_URL:?redis mode needs AW_TEST_REDIS_URL}")
     [ "$mode" != webhook ] || args+=(--webhook "${PEER_WEBHOOK_URL:?webhook mode needs peer_webhook_start}")
     [ -z "${AW_PEER_CONCURRENCY:-}" ] || args+=(--concurrency "$AW_PEER_CONCURRENCY")
-    _peer_b0=$(_peer_ticks "${BROKER_PID:-}")
+    _peer_mark
     java -Xms256m -Xmx1g -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
         -cp "$PEER_OUT/target/peer-bench-0.jar:$PEER_OUT/lib/*" io.acteon.bench.peer.PeerBench \
         "${args[@]}" >"$out" 2>"$PEER_WORK/peer-$topic.log" &
@@ -173,7 +188,7 @@ CONF
         "$BUILD/acteon-worker" --log-level warn migrate -c "$conf" >"$PEER_WORK/migrate-$topic.log" 2>&1 ||
             { _peer_log "migrate failed: $(tail -1 "$PEER_WORK/migrate-$topic.log")"; return 1; }
     fi
-    _peer_b0=$(_peer_ticks "${BROKER_PID:-}")
+    _peer_mark
     "$BUILD/acteon-worker" run -c "$conf" >"$PEER_WORK/worker-$topic.log" 2>&1 &
     wpid=$!
     _peer_worker_cpu() { _peer_cpu=$(awk -v t="$(getconf CLK_TCK)" '{ print ($14 + $15) / t }' "/proc/$wpid/stat"); }

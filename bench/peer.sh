@@ -130,8 +130,11 @@ function median(list, fmt,   v, n, i, j, t) {
     b = kv("broker_cpu_per_1000"); if (b != "") bcpu[key] = bcpu[key] " " b
     r = kv("redis_cpu_per_1000"); if (r != "") rcpu[key] = rcpu[key] " " r
     p50[key] = p50[key] " " kv("p50_ms")
+    # Outcomes and calls of the last run (the same in every complete run);
+    # the most calls the target had at once over all runs.
     out[key] = kv("executed") "/" kv("deduplicated") "/" kv("other")
-    if (kv("mode") == "webhook") out[key] = out[key] ", " kv("calls") " calls, " kv("max_in_flight") " at once"
+    if (kv("max_in_flight") + 0 > most[key]) most[key] = kv("max_in_flight") + 0
+    if (kv("mode") == "webhook") out[key] = out[key] ", " kv("calls") " calls, up to " most[key] " at once"
     runs[key] = runs[key] (runs[key] == "" ? "" : ", ") kv("rate")
 }
 END {

@@ -26,7 +26,7 @@
 # optionally BROKER_PID and REDIS_PID (their CPU is then measured),
 # AW_TEST_REDIS_URL (redis mode), AW_BENCH_THREADS (worker threads in noop
 # and redis, 4).
-# Needs Java 17 and Maven on PATH (peer_build, peer_run).
+# Needs a JDK 17 (javac: peer_build) and Maven on PATH.
 
 PEER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PEER_SRC=$PEER_ROOT/bench/peer
@@ -64,7 +64,10 @@ peer_build() {
         return 0
     fi
     command -v mvn >/dev/null || { _peer_log "mvn not found on PATH (Maven builds the peer)"; return 1; }
-    command -v java >/dev/null || { _peer_log "java not found on PATH (Java 17)"; return 1; }
+    # A JRE (scripts/install-deps.sh's default-jre-headless) runs the broker
+    # but cannot compile the peer.
+    command -v javac >/dev/null ||
+        { _peer_log "javac not found on PATH: the peer needs a JDK 17 (Debian: default-jdk-headless)"; return 1; }
     _peer_log "building the peer (mvn package into $PEER_OUT)"
     rm -rf "$PEER_OUT"
     mkdir -p "$PEER_OUT"

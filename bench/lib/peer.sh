@@ -32,8 +32,8 @@ PEER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PEER_SRC=$PEER_ROOT/bench/peer
 PEER_OUT=${AW_PEER_OUT:-$PEER_ROOT/build-peer}
 PEER_DELAY_MS=${AW_PEER_DELAY_MS:-50}
-PEER_WEBHOOK_URL=
-PEER_WEBHOOK_PID=
+# Set by peer_webhook_start for the runs of webhook mode.
+PEER_WEBHOOK_URL= PEER_WEBHOOK_STATS= PEER_WEBHOOK_CALLS= PEER_WEBHOOK_PID=
 
 _peer_log() { echo "[peer $(date -u +%H:%M:%S)] $*" >&2; }
 _peer_kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }

@@ -21,8 +21,10 @@
 #             8 threads, 64 calls in flight each;
 #   rss       bench/run.sh rss: redis/postgres over N/10 actions with 64 KiB
 #             payloads (AW_BENCH_RSS_PAYLOAD_BYTES);
-#   peer      Confluent Parallel Consumer on the same broker (bench/peer.sh
-#             when present).
+#   peer      bench/peer.sh: Confluent Parallel Consumer and the worker on
+#             the same broker and load, N/2 actions (noop, Redis SET NX dedup,
+#             50 ms webhook; AW_BENCH_PEER_RUNS rounds, 1); needs a JDK and
+#             Maven (docs/performance.md, "Peer").
 #
 # Starts a broker with scripts/kafka-broker.sh (Java 17; the jars of
 # `scripts/kafka-broker.sh fetch`) and Redis and PostgreSQL with
@@ -214,11 +216,9 @@ for section in "${sections[@]}"; do
         AW_BENCH_RSS_PAYLOAD_BYTES=${AW_BENCH_RSS_PAYLOAD_BYTES:-65536} run_sh -n "$((N / 10))" rss redis/postgres
         ;;
     peer)
-        if [ -x bench/peer.sh ]; then
-            AW_BENCH_BROKER=$BOOT AW_BENCH_BROKER_PID=$BROKER_PID bench/peer.sh -n "$N"
-        else
-            log "peer: bench/peer.sh is not there: skipped"
-        fi
+        servers
+        AW_BENCH_BROKER=$BOOT AW_BENCH_BROKER_PID=$BROKER_PID AW_BENCH_THREADS=$THREADS \
+            bench/peer.sh -n "$((N / 2))" -r "${AW_BENCH_PEER_RUNS:-1}"
         ;;
     *) echo "broker: unknown section $section (windows, table, webhook, rss, peer)" >&2; exit 2 ;;
     esac

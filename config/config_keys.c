@@ -842,9 +842,9 @@ static const aw_config_key keys[] = {
     {.path = "workers.max_in_flight_bytes", .type = AW_KEY_INT64,
      .offset = AW_CFG(workers.max_in_flight_bytes), .def_num = 64 << 20, .min = 1,
      .max = (int64_t)1 << 40,
-     .help = "Bytes (value + key) of the messages in flight; no more are taken above it, so "
-             "large messages do not multiply memory by workers.max_in_flight. One message is "
-             "always admitted, whatever its size."},
+     .help = "Bytes (value + key) of the messages in flight: a message is taken only while "
+             "one of ingest.max_message_bytes still fits, so large messages do not multiply "
+             "memory by workers.max_in_flight. At least ingest.max_message_bytes."},
     {.path = "workers.batch_size", .type = AW_KEY_INT, .offset = AW_CFG(workers.batch_size),
      .def_num = 64, .min = 1, .max = 100000,
      .help = "Micro-batch a worker takes at once (one state round trip per batch)."},
@@ -949,10 +949,18 @@ static const aw_config_key keys[] = {
 };
 
 /* Replies or dead letters written to a consumed topic would come back as
- * actions, be rejected, and be written again: a loop. */
+ * actions, be rejected, and be written again: a loop. The window's byte
+ * bound admits a message only when one of the largest accepted size still
+ * fits, so it must hold at least one. */
 const char *aw_config_check_all(const aw_config *cfg, const char **key, char *why,
                                 size_t whysz)
 {
+    if (cfg->workers.max_in_flight_bytes < cfg->ingest.max_message_bytes) {
+        *key = "workers.max_in_flight_bytes";
+        snprintf(why, whysz, "must be at least ingest.max_message_bytes (%lld)",
+                 (long long)cfg->ingest.max_message_bytes);
+        return why;
+    }
     for (size_t i = 0; i < cfg->kafka.n_topics; i++) {
         const char *t = cfg->kafka.topics[i];
         if (strcmp(t, cfg->kafka.reply_topic) == 0 || strcmp(t, cfg->kafka.dlq_topic) == 0) {

@@ -106,12 +106,13 @@ typedef struct aw_job {
      * the job. Each is written by one thread before its acknowledgement
      * (whose atomic decrement of `pending` orders it before the release). */
     int64_t polled_us;         /* dispatched by the polling thread */
-    int64_t window_bytes;      /* counted in the runtime's in_flight_bytes */
     int64_t taken_us;          /* taken from the queue by its worker thread */
     int64_t handed_us;         /* outcome handed on (reply sent, audit queued) */
     int64_t reply_acked_us;    /* last reply/DLQ copy acknowledged (delivery thread) */
     int64_t audit_acked_us;    /* audit record durable (audit writer) */
     int64_t acked_us;          /* its last acknowledgement (aw_job_queue_ack) */
+    int64_t window_bytes;      /* its message's bytes in the runtime's
+                                  in_flight_bytes (polling thread) */
     struct aw_job *next;       /* intrusive link for queues */
 } aw_job;
 

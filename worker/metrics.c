@@ -425,6 +425,10 @@ int aw_metrics_render(aw_metrics *m, const aw_metrics_gauges *g, aw_buf *o)
     gauge(o, "acteon_in_flight", "Messages consumed and not yet committed.", g->in_flight);
     gauge(o, "acteon_in_flight_max", "Bound on in-flight messages (workers.max_in_flight).",
           g->max_in_flight);
+    gauge(o, "acteon_in_flight_bytes", "Bytes (value + key) of the messages in flight.",
+          g->in_flight_bytes);
+    gauge(o, "acteon_in_flight_bytes_max", "Bound on them (workers.max_in_flight_bytes).",
+          g->max_in_flight_bytes);
     gauge(o, "acteon_audit_queue_depth", "Audit records waiting for the audit writer.",
           g->audit_queue_depth);
     gauge(o, "acteon_audit_queue_capacity", "Bound on the audit queue (audit.queue_capacity).",

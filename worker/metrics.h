@@ -224,6 +224,8 @@ void aw_metrics_mark_assigned(aw_metrics *m, aw_lag_assigned_fn assigned, void *
 typedef struct aw_metrics_gauges {
     long in_flight;
     long max_in_flight;
+    long in_flight_bytes;
+    long max_in_flight_bytes;
     long audit_queue_depth;
     long audit_queue_capacity;
 } aw_metrics_gauges;

@@ -13,7 +13,9 @@ static void http_metrics(void *ud, aw_buf *out)
 {
     aw_runtime *rt = ud;
     aw_metrics_gauges g = {.in_flight = atomic_load(&rt->in_flight),
-                           .max_in_flight = rt->ctx.cfg->workers.max_in_flight};
+                           .max_in_flight = rt->ctx.cfg->workers.max_in_flight,
+                           .in_flight_bytes = (long)atomic_load(&rt->in_flight_bytes),
+                           .max_in_flight_bytes = (long)rt->ctx.cfg->workers.max_in_flight_bytes};
     pthread_mutex_lock(&rt->audit_ref);
     if (rt->ctx.audit_writer) {
         g.audit_queue_depth = (long)aw_audit_writer_depth(rt->ctx.audit_writer);

@@ -136,18 +136,21 @@ static void stats_hook(void *ud, aw_consumer *c, const char *json, size_t len)
     aw_metrics_update_lag(&rt->ctx.metrics, json, len, lag_assigned, c);
 }
 
-/* How many messages the window has room for now (workers.max_in_flight and
- * workers.max_in_flight_bytes): 0 when full. An empty window always has
- * room for one, whatever its size. */
+/* How many messages the window has room for now: 0 when full. Counted in
+ * messages (workers.max_in_flight) and in bytes: before it is polled a
+ * message's size is unknown, so only as many are taken as would fit were
+ * each of the largest accepted size (ingest.max_message_bytes; the config
+ * check makes the bound hold at least one). Larger ones (rejected by size)
+ * are the only overshoot. */
 static size_t window_room(const aw_runtime *rt)
 {
-    long in_flight = atomic_load(&rt->in_flight);
-    long room = rt->ctx.cfg->workers.max_in_flight - in_flight;
-    if (room <= 0)
+    const aw_config *cfg = rt->ctx.cfg;
+    long room = cfg->workers.max_in_flight - atomic_load(&rt->in_flight);
+    int64_t fit = (cfg->workers.max_in_flight_bytes - atomic_load(&rt->in_flight_bytes)) /
+                  cfg->ingest.max_message_bytes;
+    if (room <= 0 || fit <= 0)
         return 0;
-    if (in_flight > 0 && atomic_load(&rt->in_flight_bytes) >= rt->ctx.cfg->workers.max_in_flight_bytes)
-        return 0;
-    return (size_t)room;
+    return (size_t)(fit < room ? fit : room);
 }
 
 /* Pause fetching when the window stayed full for STALL_PAUSE_MS with no job

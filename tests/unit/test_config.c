@@ -614,6 +614,9 @@ static const error_case error_cases[] = {
     {"dlq-is-input", "kafka = { brokers = \"b\"; group_id = \"g\";\n"
                      "  topics = [ \"acteon.dlq\" ]; };\n",
      ": kafka.dlq_topic: must not be one of kafka.topics (\"acteon.dlq\" is consumed)"},
+    {"window-bytes-below-message", BASE "workers = { max_in_flight_bytes = 500000; };\n"
+                                        "ingest = { max_message_bytes = 600000; };\n",
+     ": workers.max_in_flight_bytes: must be at least ingest.max_message_bytes (600000)"},
     /* rules */
     {"rule-verdict", BASE "rules = ( { name = \"r\"; verdict = \"drop\"; } );\n",
      ":2: rules[0].verdict: must be one of suppress, throttle, lock, state_machine, group, chain "

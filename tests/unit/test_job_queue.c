@@ -115,12 +115,37 @@ static void test_fifo_and_close(void **state)
     aw_job_queue_destroy(&q);
 }
 
+/* A wake ends the wait of the next pop that waits (the polling thread's
+ * wait for finished jobs, woken by the consumer queue) with what is there,
+ * nothing here, and is used up by it: the pop after it waits again. */
+static void test_wake_ends_a_wait(void **state)
+{
+    (void)state;
+    aw_job_queue q;
+    assert_int_equal(aw_job_queue_init(&q), 0);
+    aw_job *list = NULL;
+    aw_job_queue_wake(&q);
+    assert_int_equal(aw_job_queue_pop(&q, 8, 0, &list), 0); /* no wait: not used up */
+    int64_t t0 = aw_mono_now_ms();
+    assert_int_equal(aw_job_queue_pop(&q, 8, 30000, &list), 0);
+    assert_true(aw_mono_now_ms() - t0 < 15000);
+    assert_null(list);
+    assert_false(q.woken); /* used up by the pop that waited */
+    aw_job job;
+    memset(&job, 0, sizeof(job));
+    aw_job_queue_push(&q, &job);
+    assert_int_equal(aw_job_queue_pop(&q, 8, 30000, &list), 1);
+    assert_ptr_equal(list, &job);
+    aw_job_queue_destroy(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_last_ack_hands_back_once),
         cmocka_unit_test(test_abandoned_goes_at_once),
         cmocka_unit_test(test_fifo_and_close),
+        cmocka_unit_test(test_wake_ends_a_wait),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -288,6 +288,13 @@ static size_t unescape(const char *text, size_t len, char *out)
 
 void aw_json_string_copy(const aw_json_value *v, char *out)
 {
+    /* No escape in it (its decoded length is its raw length): the bytes
+     * between the quotes as they are, without looking for backslashes. */
+    if (v->str_len + 2 == v->len) {
+        memcpy(out, v->text + 1, v->str_len);
+        out[v->str_len] = '\0';
+        return;
+    }
     (void)unescape(v->text, v->len, out);
 }
 

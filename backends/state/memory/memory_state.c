@@ -354,12 +354,13 @@ static void mem_shard_grow(mem_shard *sh)
 static mem_entry *mem_insert(const mem_ref *ref)
 {
     mem_shard *sh = ref->shard;
-    mem_entry *e = calloc(1, sizeof(*e) + ref->klen);
+    /* Not calloc: the fields are set here and the key bytes copied, so
+     * zeroing them first would be wasted (one insert per message). */
+    mem_entry *e = malloc(sizeof(*e) + ref->klen);
     if (!e)
         return NULL;
+    *e = (mem_entry){.hash = ref->hash, .klen = ref->klen};
     memcpy(e->key, ref->key, ref->klen);
-    e->klen = ref->klen;
-    e->hash = ref->hash;
     mem_shard_grow(sh);
     mem_entry **head = &sh->buckets[e->hash & (sh->nbuckets - 1)];
     e->next = *head;

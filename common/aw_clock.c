@@ -85,17 +85,23 @@ char *aw_time_format_rfc3339(int64_t ms, char *out, size_t outsz)
         sod += 86400;
         days -= 1;
     }
-    /* The date of the last day formatted on this thread: the three times of
-     * a record, and record after record, nearly always fall on it. */
-    static _Thread_local int64_t cached_days = INT64_MIN;
-    static _Thread_local int64_t cached_year;
-    static _Thread_local int cached_mon, cached_mday;
-    if (days != cached_days) {
-        civil_from_days(days, &cached_year, &cached_mon, &cached_mday);
-        cached_days = days;
+    /* The dates of the last two days formatted on this thread: a record's
+     * times fall on today and, for expires_at, on the day its retention
+     * ends, record after record. */
+    static _Thread_local struct {
+        int64_t days, year;
+        int mon, mday;
+    } cache[2] = {{INT64_MIN, 0, 0, 0}, {INT64_MIN, 0, 0, 0}};
+    static _Thread_local unsigned next_slot;
+    unsigned slot = cache[0].days == days ? 0 : cache[1].days == days ? 1 : 2;
+    if (slot == 2) {
+        slot = next_slot;
+        next_slot ^= 1;
+        civil_from_days(days, &cache[slot].year, &cache[slot].mon, &cache[slot].mday);
+        cache[slot].days = days;
     }
-    int64_t year = cached_year;
-    int mon = cached_mon, mday = cached_mday;
+    int64_t year = cache[slot].year;
+    int mon = cache[slot].mon, mday = cache[slot].mday;
     int hour = (int)(sod / 3600), min = (int)(sod / 60 % 60), sec = (int)(sod % 60);
     if (year < 0 || year > 9999 || outsz < 25) {
         snprintf(out, outsz, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)year, mon, mday,

@@ -75,6 +75,16 @@ static void test_time_format(void **state)
         int64_t span = 253402300800000 + 62167219200000;
         expect_time((int64_t)(x % (uint64_t)span) - 62167219200000);
     }
+    /* Record after record: today, today again, the day retention ends,
+     * and now and then a third day (the per-thread cache of two dates). */
+    for (int i = 0; i < 300; i++) {
+        int64_t now = 1764115200123 + (int64_t)i * 3600 * 1000;
+        expect_time(now);
+        expect_time(now + 17);
+        expect_time(now + 7 * 86400000LL);
+        if (i % 7 == 0)
+            expect_time(now - 400 * 86400000LL);
+    }
     char small[10];
     aw_time_format_rfc3339(0, small, sizeof small); /* too small: cut, terminated */
     assert_int_equal(strlen(small), sizeof small - 1);

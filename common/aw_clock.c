@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/aw_digits.h"
+
 /* AW_CLOCK_OFFSET_MS (aw_clock.h), read once before main and never
  * written again, so every thread reads it without a lock. */
 static int64_t clock_offset_ms;
@@ -70,14 +72,6 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
-/* v in 0..99 as two digits at p; returns p + 2. */
-static char *two_digits(char *p, int v)
-{
-    p[0] = (char)('0' + v / 10);
-    p[1] = (char)('0' + v % 10);
-    return p + 2;
-}
-
 char *aw_time_format_rfc3339(int64_t ms, char *out, size_t outsz)
 {
     int64_t secs = ms / 1000;
@@ -91,9 +85,23 @@ char *aw_time_format_rfc3339(int64_t ms, char *out, size_t outsz)
         sod += 86400;
         days -= 1;
     }
-    int64_t year;
-    int mon, mday;
-    civil_from_days(days, &year, &mon, &mday);
+    /* The dates of the last two days formatted on this thread: a record's
+     * times fall on today and, for expires_at, on the day its retention
+     * ends, record after record. */
+    static _Thread_local struct {
+        int64_t days, year;
+        int mon, mday;
+    } cache[2] = {{INT64_MIN, 0, 0, 0}, {INT64_MIN, 0, 0, 0}};
+    static _Thread_local unsigned next_slot;
+    unsigned slot = cache[0].days == days ? 0 : cache[1].days == days ? 1 : 2;
+    if (slot == 2) {
+        slot = next_slot;
+        next_slot ^= 1;
+        civil_from_days(days, &cache[slot].year, &cache[slot].mon, &cache[slot].mday);
+        cache[slot].days = days;
+    }
+    int64_t year = cache[slot].year;
+    int mon = cache[slot].mon, mday = cache[slot].mday;
     int hour = (int)(sod / 3600), min = (int)(sod / 60 % 60), sec = (int)(sod % 60);
     if (year < 0 || year > 9999 || outsz < 25) {
         snprintf(out, outsz, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)year, mon, mday,
@@ -102,23 +110,23 @@ char *aw_time_format_rfc3339(int64_t ms, char *out, size_t outsz)
     }
     /* The common case by hand: snprintf was a visible share of the
      * per-message CPU. */
-    int y = (int)year;
+    unsigned y = (unsigned)year;
     char *p = out;
-    p = two_digits(p, y / 100);
-    p = two_digits(p, y % 100);
+    p = aw_two_digits(p, y / 100);
+    p = aw_two_digits(p, y % 100);
     *p++ = '-';
-    p = two_digits(p, mon);
+    p = aw_two_digits(p, (unsigned)mon);
     *p++ = '-';
-    p = two_digits(p, mday);
+    p = aw_two_digits(p, (unsigned)mday);
     *p++ = 'T';
-    p = two_digits(p, hour);
+    p = aw_two_digits(p, (unsigned)hour);
     *p++ = ':';
-    p = two_digits(p, min);
+    p = aw_two_digits(p, (unsigned)min);
     *p++ = ':';
-    p = two_digits(p, sec);
+    p = aw_two_digits(p, (unsigned)sec);
     *p++ = '.';
     *p++ = (char)('0' + frac / 100);
-    p = two_digits(p, frac % 100);
+    p = aw_two_digits(p, (unsigned)(frac % 100));
     *p++ = 'Z';
     *p = '\0';
     return out;

@@ -65,6 +65,26 @@ static int put_quoted(aw_buf *b, const char *s, size_t len, const char *suffix)
     return 0;
 }
 
+/* n bytes from p to o; returns o + n. Most runs are a short string whole
+ * (an id, a name): up to 16 bytes they are copied with two fixed-size,
+ * possibly overlapping moves instead of a call to memcpy. */
+static inline char *copy_run(char *o, const unsigned char *p, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        memcpy(o, p, 8);
+        memcpy(o + n - 8, p + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+        memcpy(o, p, 4);
+        memcpy(o + n - 4, p + n - 4, 4);
+    } else if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            o[i] = (char)p[i];
+    } else {
+        memcpy(o, p, n);
+    }
+    return o + n;
+}
+
 char *aw_json_escape_into(char *o, const char *s, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -73,8 +93,7 @@ char *aw_json_escape_into(char *o, const char *s, size_t len)
     while (p < end) {
         /* Runs of bytes that need no escape are copied whole. */
         const unsigned char *run = aw_scan_plain(p, end);
-        memcpy(o, p, (size_t)(run - p));
-        o += run - p;
+        o = copy_run(o, p, (size_t)(run - p));
         p = run;
         if (p >= end)
             break;

@@ -12,7 +12,7 @@ struct aw_scratch_block {
 
 #define ALIGN_UP(x) (((x) + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1))
 
-void *aw_scratch_calloc(aw_scratch *s, size_t n, size_t size)
+void *aw_scratch_alloc(aw_scratch *s, size_t n, size_t size)
 {
     if (size && n > SIZE_MAX / size)
         return NULL;
@@ -21,15 +21,22 @@ void *aw_scratch_calloc(aw_scratch *s, size_t n, size_t size)
     if (s->base && s->cap - s->used >= bytes) {
         void *p = s->base + s->used;
         s->used += bytes;
-        return memset(p, 0, bytes);
+        return p;
     }
-    aw_scratch_block *b = calloc(1, sizeof(*b) + bytes);
+    aw_scratch_block *b = malloc(sizeof(*b) + bytes);
     if (!b)
         return NULL;
     b->next = s->overflow;
     s->overflow = b;
     s->overflow_bytes += bytes;
     return b->data;
+}
+
+void *aw_scratch_calloc(aw_scratch *s, size_t n, size_t size)
+{
+    void *p = aw_scratch_alloc(s, n, size);
+    /* n * size cannot overflow here: aw_scratch_alloc refused that. */
+    return p ? memset(p, 0, n * size) : NULL;
 }
 
 void aw_scratch_reset(aw_scratch *s)

@@ -50,6 +50,21 @@ static inline const unsigned char *aw_scan_plain(const unsigned char *p, const u
             AW_TS_FIRST(p, special);
         p += 8;
     }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* Four of the last seven bytes the same way: the end of a short string
+     * is the common case when the caller bounds the scan by the string. */
+    if (end - p >= 4) {
+        uint32_t x;
+        memcpy(&x, p, sizeof x);
+        const uint32_t ones = (uint32_t)AW_TS_ONES, highs = (uint32_t)AW_TS_HIGHS;
+        uint32_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+        uint32_t special = ((x - ones * 0x20) & ~x & highs) | (x & highs) |
+                           ((q - ones) & ~q & highs) | ((b - ones) & ~b & highs);
+        if (special)
+            return p + (__builtin_ctz(special) >> 3);
+        p += 4;
+    }
+#endif
     while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
         p++;
     return p;

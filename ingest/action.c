@@ -189,7 +189,9 @@ static void aw_collect_member(void *ctx, const char *key, size_t key_len,
 {
     aw_collect *c = ctx;
     for (int f = c->from; f < c->to; f++) {
-        if (aw_member_names[f].len == key_len &&
+        /* The first byte before the call to memcmp: most names are told
+         * apart by their length and first byte. */
+        if (aw_member_names[f].len == key_len && aw_member_names[f].name[0] == key[0] &&
             memcmp(aw_member_names[f].name, key, key_len) == 0) {
             c->m->has[f] = true;
             c->m->v[f] = *v;

@@ -11,11 +11,13 @@ int aw_exec_init(aw_exec *x, aw_scratch *s, size_t cap)
     memset(x, 0, sizeof(*x));
     size_t c = cap ? cap : 1;
     x->cap = cap;
-    x->items = aw_scratch_calloc(s, c, sizeof(*x->items));
-    x->calls = aw_scratch_calloc(s, c, sizeof(*x->calls));
-    x->res = aw_scratch_calloc(s, c, sizeof(*x->res));
-    x->due = aw_scratch_calloc(s, c, sizeof(*x->due));
-    x->map = aw_scratch_calloc(s, c, sizeof(*x->map));
+    /* Not zeroed: aw_exec_add writes an item whole before anything reads
+     * it, a round its calls, results, due list and map. */
+    x->items = aw_scratch_alloc(s, c, sizeof(*x->items));
+    x->calls = aw_scratch_alloc(s, c, sizeof(*x->calls));
+    x->res = aw_scratch_alloc(s, c, sizeof(*x->res));
+    x->due = aw_scratch_alloc(s, c, sizeof(*x->due));
+    x->map = aw_scratch_alloc(s, c, sizeof(*x->map));
     return x->items && x->calls && x->res && x->due && x->map ? 0 : -1;
 }
 
@@ -100,6 +102,8 @@ static void run_provider(aw_worker_ctx *ctx, aw_provider_sessions *ps, aw_exec *
         aw_job *j = it->job;
         it->booked = false;
         x->map[m] = x->due[k];
+        /* A driver may fill only some fields of its answer. */
+        x->res[m] = (aw_provider_result){0};
         x->calls[m++] = (aw_provider_call){
             .action = &j->action, .body = j->msg->payload, .body_len = j->msg->len,
             .identity = j->record.dedup_identity, .fencing_token = it->token,

@@ -17,22 +17,26 @@ int aw_outcome_deliveries(const aw_job *job)
     return 1;
 }
 
+/* A header whose name is a literal: its length known, no strlen. */
+#define ADD_HEADER(h, name, value, len) \
+    rd_kafka_header_add(h, name, (ssize_t)sizeof(name) - 1, value, len)
+
 static rd_kafka_headers_t *reply_headers(const aw_job *job)
 {
     const aw_audit_record *r = &job->record;
-    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
-    char num[32];
-    rd_kafka_header_add(h, "acteon.correlation_id", -1, r->action_id, -1);
-    rd_kafka_header_add(h, "acteon.outcome", -1, aw_outcome_name(r->outcome), -1);
-    rd_kafka_header_add(h, "acteon.source_topic", -1, r->source_topic, -1);
-    rd_kafka_header_add(h, "acteon.source_partition", -1, num,
-                        (ssize_t)aw_format_int(num, r->source_partition));
-    rd_kafka_header_add(h, "acteon.source_offset", -1, num,
-                        (ssize_t)aw_format_int(num, r->source_offset));
+    bool traced = !job->rejected && (job->action.traceparent || job->action.tracestate);
+    /* Sized to what it gets: the list grows by doubling otherwise. */
+    rd_kafka_headers_t *h = rd_kafka_headers_new(traced ? 8 : 6);
+    char num[AW_INT_TEXT];
+    ADD_HEADER(h, "acteon.correlation_id", r->action_id, -1);
+    ADD_HEADER(h, "acteon.outcome", aw_outcome_name(r->outcome), -1);
+    ADD_HEADER(h, "acteon.source_topic", r->source_topic, -1);
+    ADD_HEADER(h, "acteon.source_partition", num, (ssize_t)aw_format_int(num, r->source_partition));
+    ADD_HEADER(h, "acteon.source_offset", num, (ssize_t)aw_format_int(num, r->source_offset));
     if (!job->rejected && job->action.traceparent)
-        rd_kafka_header_add(h, "traceparent", -1, job->action.traceparent, -1);
+        ADD_HEADER(h, "traceparent", job->action.traceparent, -1);
     if (!job->rejected && job->action.tracestate)
-        rd_kafka_header_add(h, "tracestate", -1, job->action.tracestate, -1);
+        ADD_HEADER(h, "tracestate", job->action.tracestate, -1);
     return h;
 }
 
@@ -107,7 +111,7 @@ static bool reply_to_allowed(const aw_config *cfg, const char *topic)
     return false;
 }
 
-static void send_reply(aw_worker_ctx *ctx, aw_job *job)
+static void send_reply(aw_worker_ctx *ctx, aw_job *job, aw_buf *text)
 {
     aw_delivery *d = &job->deliveries[AW_DELIVERY_REPLY];
     d->job = job;
@@ -123,11 +127,10 @@ static void send_reply(aw_worker_ctx *ctx, aw_job *job)
             refused = true;
         }
     }
-    aw_buf text = {0};
     aw_error err;
-    if (aw_reply_write(&job->record, &text) != 0) {
+    aw_buf_reset(text);
+    if (aw_reply_write(&job->record, text) != 0) {
         AW_ERROR("reply", "%s: cannot encode the reply (out of memory?)", job->record.record_id);
-        aw_buf_free(&text);
         delivery_failed(ctx, job);
         return;
     }
@@ -141,12 +144,12 @@ static void send_reply(aw_worker_ctx *ctx, aw_job *job)
                  job->action.reply_to);
         rd_kafka_header_add(h, "acteon.reply_to_error", -1, why, -1);
     }
-    if (aw_producer_send(ctx->producer, topic, key, strlen(key), text.data, text.len, h, d,
+    /* librdkafka copies the value: text is free again once this returns. */
+    if (aw_producer_send(ctx->producer, topic, key, strlen(key), text->data, text->len, h, d,
                          &err) != AW_OK) {
         AW_ERROR("reply", "%s: %s", job->record.record_id, err.msg);
         delivery_failed(ctx, job);
     }
-    aw_buf_free(&text);
 }
 
 static void send_dlq(aw_worker_ctx *ctx, aw_job *job)
@@ -177,15 +180,22 @@ static void send_dlq(aw_worker_ctx *ctx, aw_job *job)
     }
 }
 
-void aw_outcome_send(aw_worker_ctx *ctx, aw_job *job)
+void aw_outcome_send_with(aw_worker_ctx *ctx, aw_job *job, aw_buf *text)
 {
     if (job->rejected) {
         send_dlq(ctx, job);
         if (job->reject.action_id[0])
-            send_reply(ctx, job);
+            send_reply(ctx, job, text);
     } else {
-        send_reply(ctx, job);
+        send_reply(ctx, job, text);
     }
+}
+
+void aw_outcome_send(aw_worker_ctx *ctx, aw_job *job)
+{
+    aw_buf text = {0};
+    aw_outcome_send_with(ctx, job, &text);
+    aw_buf_free(&text);
 }
 
 static bool too_large(rd_kafka_resp_err_t e)

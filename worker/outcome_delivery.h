@@ -18,6 +18,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "common/aw_buf.h"
 #include "worker/context.h"
 #include "worker/job.h"
 
@@ -27,6 +28,11 @@ int aw_outcome_deliveries(const aw_job *job);
 /* Send the reply and/or DLQ copy; each delivery report acks the job once.
  * A send that fails at once is acked as a failed delivery. */
 void aw_outcome_send(aw_worker_ctx *ctx, aw_job *job);
+
+/* aw_outcome_send writing the reply's text in the caller's text (reset
+ * first, its room kept): a worker thread passes the same buffer for every
+ * reply, which saves a malloc and free of ~1.5 KiB per reply. */
+void aw_outcome_send_with(aw_worker_ctx *ctx, aw_job *job, aw_buf *text);
 
 /* The delivery report handler (producer options' on_delivery; ud is the
  * aw_worker_ctx). */

@@ -295,7 +295,7 @@ static size_t hand_off(batch *b, aw_job **finished)
         bool send = !(txn && !j->scheduled) && ctx->producer;
         atomic_store(&j->pending, send ? aw_outcome_deliveries(j) + 1 : 1);
         if (send) {
-            aw_outcome_send(ctx, j);
+            aw_outcome_send_with(ctx, j, &b->p->reply);
             /* Nothing reads the parsed action any more (the reply is built,
              * the audit record has its own copy): free the tree on the
              * thread that allocated it, before any acknowledgement can hand
@@ -342,4 +342,5 @@ void aw_pipeline_free(aw_pipeline *p)
 {
     aw_scratch_free(&p->scratch);
     aw_buf_free(&p->summaries);
+    aw_buf_free(&p->reply);
 }

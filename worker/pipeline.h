@@ -53,6 +53,8 @@ typedef struct aw_pipeline {
     aw_scratch scratch;              /* owned: the arrays of one batch */
     aw_buf summaries;                /* owned: done-record summaries of one
                                         complete call */
+    aw_buf reply;                    /* owned: the text of the reply being
+                                        sent (aw_outcome_send_with) */
     aw_pipeline_executed_fn on_executed;
     void *on_executed_ud;
 } aw_pipeline;

@@ -252,6 +252,38 @@ static void test_many_keys(void **state)
     }
 }
 
+/* Keys that differ only in their middle bytes (the duplicate check's hash
+ * looks at a key's first and last eight bytes): distinct keys, whether the
+ * object is small (pairs compared) or large (sorted). */
+/* n keys "aaaaaaaa<i>bbbbbbbb", the last one's <i> replaced by last_key. */
+static size_t alike_keys(char *t, size_t cap, int n, int last_key)
+{
+    size_t at = 0;
+    t[at++] = '{';
+    for (int i = 0; i < n; i++)
+        at += (size_t)snprintf(t + at, cap - at, "%s\"aaaaaaaa%02dbbbbbbbb\":%d", i ? "," : "",
+                               i == n - 1 ? last_key : i, i);
+    t[at++] = '}';
+    return at;
+}
+
+static void test_keys_alike_but_middle(void **state)
+{
+    (void)state;
+    for (int n = 2; n <= 40; n += 38) {
+        char t[2048];
+        aw_json_value v;
+        aw_json_error err;
+        size_t len = alike_keys(t, sizeof t, n, n - 1);
+        if (check(t, len, &v, &err) != 0)
+            fail_msg("%d keys alike but in the middle: %s", n, err.text);
+        assert_int_equal(v.count, (size_t)n);
+        len = alike_keys(t, sizeof t, n, 0); /* the last key equal to the first */
+        assert_int_equal(check(t, len, &v, &err), -1);
+        assert_string_equal(err.text, "duplicate object key");
+    }
+}
+
 /* Keys of enclosing objects stay checked after a nested object grew the key
  * stack and the side buffer (which may move them). */
 static void test_keys_across_nesting(void **state)
@@ -298,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_values),              cmocka_unit_test(test_unescape),
         cmocka_unit_test(test_members),             cmocka_unit_test(test_depth),
         cmocka_unit_test(test_many_keys),           cmocka_unit_test(test_keys_across_nesting),
+        cmocka_unit_test(test_keys_alike_but_middle),
         cmocka_unit_test(test_long_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,8 +55,31 @@ static void test_scratch(void **state)
     aw_scratch_free(&s); /* twice is harmless */
 }
 
+/* aw_scratch_alloc: the same arena without the zeroing (what was written
+ * before a reset may still be there), aligned, and refusing an overflowing
+ * n * size like aw_scratch_calloc. */
+static void test_scratch_alloc(void **state)
+{
+    (void)state;
+    aw_scratch s = {0};
+    char *a = aw_scratch_alloc(&s, 3, 1);
+    uint64_t *b = aw_scratch_alloc(&s, 100, sizeof(uint64_t));
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal((uintptr_t)b % alignof(max_align_t), 0);
+    assert_null(aw_scratch_alloc(&s, SIZE_MAX / 2, 4));
+    aw_scratch_reset(&s);
+    uint64_t *c = aw_scratch_alloc(&s, 100, sizeof(uint64_t));
+    assert_true((char *)c >= s.base && (char *)c < s.base + s.cap);
+    memset(c, 0xee, 100 * sizeof(uint64_t));
+    /* calloc after alloc in one unit: still zeroed. */
+    assert_zeroed_and_aligned(aw_scratch_calloc(&s, 64, 1), 64);
+    aw_scratch_free(&s);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_scratch)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_scratch),
+                                       cmocka_unit_test(test_scratch_alloc)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

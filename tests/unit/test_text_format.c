@@ -1,8 +1,9 @@
 /* The hand-written formatters of the hot path, against libc's own:
  * aw_time_format_rfc3339 (civil_from_days) against gmtime_r + snprintf over
  * edge dates and a sweep of 50,000 pseudo-random instants, aw_format_int
- * against snprintf, aw_key_encode's layout, aw_audit_record_id, and the
- * word-at-a-time scans of common/aw_text_scan.h against byte loops. */
+ * against snprintf, aw_key_encode's layout (and aw_key_decode back),
+ * aw_audit_record_id, the word-at-a-time scans of common/aw_text_scan.h
+ * against byte loops, and the JSON string escaper against jansson. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,8 @@
 #include <cmocka.h>
 
 #include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +21,7 @@
 #include "backends/audit/audit_types.h"
 #include "common/aw_buf.h"
 #include "common/aw_clock.h"
+#include "common/aw_json_out.h"
 #include "common/aw_key.h"
 #include "common/aw_text_scan.h"
 
@@ -71,6 +75,16 @@ static void test_time_format(void **state)
         int64_t span = 253402300800000 + 62167219200000;
         expect_time((int64_t)(x % (uint64_t)span) - 62167219200000);
     }
+    /* Record after record: today, today again, the day retention ends,
+     * and now and then a third day (the per-thread cache of two dates). */
+    for (int i = 0; i < 300; i++) {
+        int64_t now = 1764115200123 + (int64_t)i * 3600 * 1000;
+        expect_time(now);
+        expect_time(now + 17);
+        expect_time(now + 7 * 86400000LL);
+        if (i % 7 == 0)
+            expect_time(now - 400 * 86400000LL);
+    }
     char small[10];
     aw_time_format_rfc3339(0, small, sizeof small); /* too small: cut, terminated */
     assert_int_equal(strlen(small), sizeof small - 1);
@@ -98,6 +112,21 @@ static void test_key_and_record_id(void **state)
     assert_string_equal(b.data, "2:ns8:tenant:x1:did-1");
     assert_int_equal(aw_key_encode(&b, "", "", "", NULL), 0); /* appends */
     assert_string_equal(b.data, "2:ns8:tenant:x1:did-10:0:0:");
+    /* Lengths of two digits, and the parts read back. */
+    char tenant[12] = "0123456789:";
+    aw_buf_reset(&b);
+    assert_int_equal(aw_key_encode(&b, "ns", tenant, "lock", "a:b"), 0);
+    assert_string_equal(b.data, "2:ns11:0123456789:4:locka:b");
+    const char *ns, *t, *kind, *kid;
+    size_t ns_len, t_len, kind_len, kid_len;
+    assert_int_equal(aw_key_decode(b.data, b.len, &ns, &ns_len, &t, &t_len, &kind, &kind_len,
+                                   &kid, &kid_len),
+                     0);
+    assert_int_equal(t_len, strlen(tenant));
+    assert_memory_equal(t, tenant, t_len);
+    assert_int_equal(kind_len, 4);
+    assert_int_equal(kid_len, 3);
+    assert_memory_equal(kid, "a:b", 3);
     aw_buf_free(&b);
 
     char id[64];
@@ -156,6 +185,39 @@ static void test_scans(void **state)
     }
 }
 
+/* aw_json_out_string (aw_json_escape_into) against json_dumps of the same
+ * string: every special byte at every position of strings up to 40 bytes
+ * (short runs are copied by fixed-size moves, long ones by memcpy). */
+static void test_escape(void **state)
+{
+    (void)state;
+    static const unsigned char specials[] = {0x01, 0x1f, '\n', '"', '\\', 0x7f, '/', 'a'};
+    char s[48];
+    for (size_t len = 0; len <= 40; len++) {
+        for (size_t at = 0; at <= len; at++) {
+            for (size_t k = 0; k < sizeof specials; k++) {
+                for (size_t i = 0; i < len; i++)
+                    s[i] = (char)('a' + i % 26);
+                if (at < len)
+                    s[at] = (char)specials[k];
+                if (at + 2 < len) /* and a two-byte UTF-8 sequence after it */
+                    s[at + 1] = (char)0xc3, s[at + 2] = (char)0xa9;
+                json_t *j = json_stringn(s, len);
+                assert_non_null(j);
+                char *want = json_dumps(j, JSON_ENCODE_ANY);
+                aw_buf got = {0};
+                assert_int_equal(aw_json_out_string(&got, s, len), 0);
+                if (strcmp(got.data, want) != 0)
+                    fail_msg("len %zu, byte 0x%02x at %zu: got %s, want %s", len, specials[k],
+                             at, got.data, want);
+                aw_buf_free(&got);
+                free(want);
+                json_decref(j);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_format_int),
         cmocka_unit_test(test_key_and_record_id),
         cmocka_unit_test(test_scans),
+        cmocka_unit_test(test_escape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

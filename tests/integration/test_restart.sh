@@ -11,8 +11,8 @@ source "$(dirname "$0")/lib.sh"
 
 start_kafka "$ACTIONS_TOPIC:4" "$REPLY_TOPIC:4" "$DLQ_TOPIC:1"
 # 200 ms per call and a window of 40: at most 40 calls in flight, so at most
-# 200 calls/s whatever the machine; the stop after 100 replies (0.5 s at
-# the least) lands with most of the topic still unconsumed.
+# 200 calls/s whatever the machine; the stop after 100 calls (0.5 s at the
+# least) lands with most of the topic still unconsumed.
 MAX_IN_FLIGHT=40
 start_webhook --delay-ms 200
 write_config "$T/worker.conf"

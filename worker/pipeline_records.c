@@ -3,8 +3,8 @@
  * while the batch's calls still run, the records of the calls answered so
  * far go to the recorder (worker/recorder.h) once the oldest of them has
  * waited COMPLETE_LINGER_MS for others to share its round trip; after every
- * round the worker thread writes whatever is left itself, retrying through
- * outages. */
+ * round the worker thread writes whatever is left itself, beside the
+ * recorder's writes, retrying through outages. */
 #include "worker/pipeline_internal.h"
 
 #include <stdlib.h>
@@ -13,6 +13,7 @@
 #include "common/aw_clock.h"
 #include "common/aw_log.h"
 #include "worker/outcome_details.h"
+#include "worker/record_trace.h"
 
 /* How long a call's answer waits for others to share its done-record round
  * trip: after a crash, calls answered within this before it can run again
@@ -149,6 +150,7 @@ static void submit(batch *b)
     s->next = b->submissions;
     b->submissions = s;
     b->oldest_unrecorded = 0;
+    aw_record_trace('H', cs, (size_t)n);
     aw_recorder_submit(b->ctx->recorder, &s->rb);
 }
 
@@ -175,23 +177,39 @@ int64_t aw_records_tick(batch *b)
     return 0;
 }
 
-bool aw_records_write(batch *b)
+/* Write the unrecorded records from this thread, retrying through outages. */
+static bool write_listed(batch *b)
 {
-    if (b->submissions)
-        harvest(b, true);
     aw_complete *cs = NULL;
     size_t *idx = NULL;
     long n = list_records(b, &cs, &idx);
-    if (n < 0)
+    if (n <= 0)
+        return n == 0;
+    aw_record_trace('H', cs, (size_t)n);
+    if (!aw_pipeline_with_retry(b->p,
+                                &(aw_call_site){"complete", &b->ctx->metrics.state_retries,
+                                                &b->ctx->metrics.complete_ms},
+                                call_complete, cs, (size_t)n))
         return false;
-    if (n && !aw_pipeline_with_retry(b->p,
-                                     &(aw_call_site){"complete", &b->ctx->metrics.state_retries,
-                                                     &b->ctx->metrics.complete_ms},
-                                     call_complete, cs, (size_t)n))
+    aw_record_trace('A', cs, (size_t)n);
+    book_written(b, cs, idx, (size_t)n, aw_mono_now_us());
+    return true;
+}
+
+/* The records not yet with the recorder go out at once, beside its writes
+ * rather than after them (their answers are exposed until they leave: a
+ * slow backend must not hold them behind the recorder's round trips); then
+ * the recorder's are waited for, and those it failed written here too. */
+bool aw_records_write(batch *b)
+{
+    if (!write_listed(b))
         return false;
+    if (b->submissions) {
+        harvest(b, true);
+        if (!write_listed(b))
+            return false;
+    }
     b->oldest_unrecorded = 0;
     b->submit_failed = false;
-    if (n)
-        book_written(b, cs, idx, (size_t)n, aw_mono_now_us());
     return true;
 }

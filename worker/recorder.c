@@ -7,6 +7,7 @@
 #include "common/aw_clock.h"
 #include "common/aw_fail_log.h"
 #include "common/aw_log.h"
+#include "worker/record_trace.h"
 
 /* At most this many records in one write, whatever is queued: a round trip
  * of a bounded size, and a thread left free for what comes meanwhile. */
@@ -128,6 +129,7 @@ static aw_status write_taken(writer *w, size_t n)
         AW_DEBUG("recorder", "done records: %s (the worker threads retry them)", err.msg);
         return rc;
     }
+    aw_record_trace('A', w->merged, total);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < w->taken[i]->n; j++)

@@ -17,8 +17,13 @@
 #  - a repeated call carries a higher fencing token than the one before it;
 #  - every repeated action's earlier call was made by the killed worker and
 #    was either (a) in flight at the kill (answer not queued before it) or
-#    (b) answered within [kill - COMPLETE_LINGER_MS - margin, kill]; (c) one
-#    answered earlier, or (d) one made by a live worker, fails the test.
+#    (b) answered within [kill - COMPLETE_LINGER_MS - margin, kill], or (e)
+#    answered earlier but its done record, handed over within the linger and
+#    margin of the answer, not acknowledged by the state backend before the
+#    kill (w2's AW_TEST_RECORD_TRACE, worker/record_trace.h, says when each
+#    was handed over and acknowledged); (c) one whose record was
+#    acknowledged before the kill or not handed over in time, or (d) one
+#    made by a live worker, fails the test.
 #
 # The margin: the worker hands an answer's done record to a recorder thread
 # within COMPLETE_LINGER_MS = 2 ms (worker/pipeline_records.c) of receiving
@@ -28,16 +33,12 @@
 # the response, then the response crosses loopback and the worker thread,
 # woken from curl_multi_poll, must be scheduled to read it, on a 2-core
 # machine shared with other work (several ms are common there); (2) the
-# done-record write leaving the worker and reaching the state server before
-# the kill (a record the server received is applied even though its sender
-# died); (3) the ms granularity of the target's clock. The kill itself is
-# not in it: bash's builtin kill is bracketed by $EPOCHREALTIME reads (no
-# fork), and the window is measured from the earlier one, which the kill
-# cannot precede (SIGKILL is delivered before kill(2) returns; the reads
-# were up to 6 ms apart when the script was preempted). Not covered, as the
-# contract does not allow for it: a state backend slower than the answers
-# come (records queue for a recorder thread); the worker's
-# acteon_done_record_lag_seconds, printed below, shows it.
+# ms granularity of the target's clock. The kill itself is not in it:
+# bash's builtin kill is bracketed by $EPOCHREALTIME reads (no fork), and
+# the window is measured from the earlier one, which the kill cannot
+# precede (SIGKILL is delivered before kill(2) returns; the reads were up to
+# 6 ms apart when the script was preempted). The state backend's own write
+# time is not in it either: the trace gives it, class (e).
 # KILL9_LINGER_MS (2 ms, COMPLETE_LINGER_MS in worker/pipeline_records.c)
 # and KILL9_MARGIN_MS (20 ms) are set in lib.sh.
 
@@ -72,7 +73,8 @@ print(len({(r["source"]["partition"], r["source"]["offset"]) for r in map(json.l
 has_distinct_replies() { [ "$(distinct_replies)" -ge "$1" ]; }
 
 start_worker w1 "$T/w1.conf"; W1=$WORKER_PID
-start_worker w2 "$T/w2.conf"; W2=$WORKER_PID
+# w2 traces its done records (worker/record_trace.h) for kill9_check.py.
+AW_TEST_RECORD_TRACE="$T/w2.records" start_worker w2 "$T/w2.conf"; W2=$WORKER_PID
 # The actions once both hold partitions: produced earlier, the first worker
 # to join takes the whole in-flight window (1,024) before the second is
 # assigned anything (a real broker's rebalance takes seconds), and on
@@ -105,6 +107,6 @@ stop_worker "$W3"
 stop_webhook
 python3 "$AW_SOURCE_DIR/tests/integration/kill9_check.py" --calls "$PEER_LOG" --ids "$T/ids.txt" \
     --killed /hook/w2 --kill-before "$KILL_BEFORE" --kill-after "$KILL_AFTER" \
-    --linger-ms "$KILL9_LINGER_MS" --margin-ms "$KILL9_MARGIN_MS" --metrics "$T/w2.metrics" \
-    || fail "re-executions beyond the calls in flight at the kill and the completion linger"
-pass "kill -9: only calls in flight at the kill or answered within the linger ran again, each with a higher fencing token"
+    --linger-ms "$KILL9_LINGER_MS" --margin-ms "$KILL9_MARGIN_MS" --records "$T/w2.records" --metrics "$T/w2.metrics" \
+    || fail "re-executions beyond the calls in flight at the kill and the answers not yet recorded"
+pass "kill -9: only calls in flight at the kill or answered but not yet recorded ran again, each with a higher fencing token"

@@ -23,6 +23,17 @@ called more than once, each earlier call is classified:
       [kill - L - M, kill], M the margin (see kill9_body.sh for what it covers);
   (c) violation: made by the killed worker and answered before that window;
   (d) violation: made by a worker that was not killed.
+With --records (the killed worker's AW_TEST_RECORD_TRACE, worker/
+record_trace.h: per done record, when it was handed over for writing and
+when the state backend acknowledged it), a call is judged by what the
+worker had done at the kill rather than by the window alone:
+  (c) also when its record was acknowledged before the kill (the record was
+      in the backend, yet the action ran again), inside the window or not;
+  (e) allowed: answered before the window, but its record had been handed
+      over within [answer, answer + L + M] and was not acknowledged before
+      the kill: the state backend was slower than the answers came, which
+      the contract allows for (the exposure is the linger plus the wait for
+      a recorder thread plus the write).
 Also, every later call of an action must carry a higher fencing token than
 the one before (by arrival), every action in IDS is called at least once
 with a 2xx answer, and no call answers non-2xx (the target injects none).
@@ -39,6 +50,8 @@ ap.add_argument("--kill-before", type=int, required=True)
 ap.add_argument("--kill-after", type=int, required=True)
 ap.add_argument("--linger-ms", type=float, required=True)
 ap.add_argument("--margin-ms", type=float, required=True)
+ap.add_argument("--records", help="the killed worker's done-record trace "
+                "(AW_TEST_RECORD_TRACE)")
 ap.add_argument("--metrics", help="the killed worker's /metrics shortly before the kill "
                 "(diagnostic: its done-record write latencies are printed)")
 args = ap.parse_args()
@@ -58,9 +71,23 @@ with open(args.calls, encoding="utf-8") as f:
         p = line.rstrip("\n").split("\t")
         if len(p) < 10:
             sys.exit(f"{args.calls}:{n}: want 10 tab-separated fields, got {len(p)}")
-        calls.append({"id": p[0], "token": int(p[1]) if p[1].isdigit() else -1,
+        calls.append({"id": p[0], "token": int(p[1]) if p[1].isdigit() else -1, "key": p[2],
                       "status": int(p[4]), "arr": int(p[6]), "mono": int(p[7]),
                       "ans": int(p[8]), "path": p[9]})
+
+# (identity, token) -> realtime ms when handed over / acknowledged, the
+# earliest of each (a record the worker thread rewrites after a failed
+# recorder attempt is handed over twice).
+handed, acked = {}, {}
+if args.records:
+    with open(args.records, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            p = line.rstrip("\n").split("\t")
+            if len(p) != 4 or p[0] not in "HA":
+                sys.exit(f"{args.records}:{n}: want H|A, identity, token, realtime us")
+            d = handed if p[0] == "H" else acked
+            k = (p[1], int(p[2]))
+            d[k] = min(d.get(k, float("inf")), int(p[3]) / 1000.0)
 
 bad = []
 non2xx = [c for c in calls if not 200 <= c["status"] <= 299]
@@ -103,12 +130,17 @@ for aid, cs in by_id.items():
         if b["token"] <= a["token"]:
             token_bad.append((aid, a, b))
     for e in cs[:-1]:
+        rk = (e["key"], e["token"])
         if e["path"] != args.killed:
             kind = "d"
         elif in_flight(e):
             kind = "a"
+        elif args.records and acked.get(rk, float("inf")) < k0:
+            kind = "c"
         elif e["ans"] >= window_start:
             kind = "b"
+        elif args.records and handed.get(rk, float("inf")) <= e["ans"] + args.linger_ms + args.margin_ms:
+            kind = "e"
         else:
             kind = "c"
         kinds[kind] += 1
@@ -123,7 +155,22 @@ print(f"killed worker: in flight at the kill {n_in_flight}, "
       f"answered within the linger window {n_window}")
 print(f"re-executed: {repeated} action(s); earlier calls: in flight at the kill {kinds['a']}, "
       f"linger window {kinds['b']}, answered earlier (c) {kinds['c']}, "
-      f"by a live worker (d) {kinds['d']}")
+      f"by a live worker (d) {kinds['d']}"
+      + (f", record handed over in time but not acknowledged at the kill (e) {kinds['e']}"
+         if args.records else ""))
+if args.records:
+    rec_killed = [c for c in killed if not in_flight(c)]
+    lags = sorted(acked[(c["key"], c["token"])] - c["ans"] for c in rec_killed
+                  if acked.get((c["key"], c["token"]), float("inf")) < k0)
+    handoffs = sorted(handed[(c["key"], c["token"])] - c["ans"] for c in rec_killed
+                      if (c["key"], c["token"]) in handed)
+    if handoffs:
+        print(f"killed worker's answers handed over for recording: {len(handoffs)}, answer to "
+              f"hand-over median {handoffs[len(handoffs) // 2]:.1f} ms, "
+              f"max {handoffs[-1]:.1f} ms")
+    if lags:
+        print(f"killed worker's records acknowledged before the kill: {len(lags)}, answer to "
+              f"acknowledgement median {lags[len(lags) // 2]:.1f} ms, max {lags[-1]:.1f} ms")
 # How far the killed worker's records lagged its answers: among its calls
 # answered before the kill, the newest one recorded (not called again) and
 # the oldest one not recorded (called again).
@@ -138,7 +185,7 @@ c_gaps = [k0 - e["ans"] for kind, _, e, _ in violations if kind == "c"]
 if c_gaps:
     print(f"(c) calls answered {min(c_gaps):.1f} to {max(c_gaps):.1f} ms before the kill")
 print(f"KILL9 in_flight={n_in_flight} linger_window={n_window} re_executed={repeated} "
-      f"a={kinds['a']} b={kinds['b']} c={kinds['c']} d={kinds['d']} "
+      f"a={kinds['a']} b={kinds['b']} c={kinds['c']} d={kinds['d']} e={kinds['e']} "
       f"c_max_ms={max(c_gaps) if c_gaps else 0:.1f}")
 
 def histogram_of(path, name):
@@ -175,8 +222,14 @@ for name, what in (("acteon_complete_seconds", "done-record writes (complete_bat
 for kind, aid, e, cs in sorted(violations, key=lambda v: v[2]["ans"]):
     hist = "; ".join(f"{c['path']} token {c['token']} arrived {c['arr']} answered {c['ans']}"
                      for c in cs)
+    rk = (e["key"], e["token"])
+    rec = ""
+    if args.records:
+        rec = ("; its record " + (f"handed over kill - {k0 - handed[rk]:.1f} ms"
+                                  if rk in handed else "never handed over")
+               + (f", acknowledged kill - {k0 - acked[rk]:.1f} ms" if rk in acked else ""))
     bad.append(f"({kind}) {aid}: earlier call by {e['path']} token {e['token']} "
-               f"answered {e['ans']} = kill - {k0 - e['ans']:.1f} ms "
+               f"answered {e['ans']} = kill - {k0 - e['ans']:.1f} ms{rec} "
                f"(arrived kill - {k0 - e['arr']:.1f} ms); all calls: {hist}")
 for aid, a, b in token_bad:
     bad.append(f"{aid}: call by {b['path']} with token {b['token']} after one by "

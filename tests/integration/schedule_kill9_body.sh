@@ -57,7 +57,8 @@ EXTRA_CONFIG="schedule = { poll_ms = 100; lease_ms = ${SCHED9_LEASE_MS:-3000}; }
 write_worker_configs w1 w2 w3
 
 start_worker w1 "$T/w1.conf"; W1=$WORKER_PID
-start_worker w2 "$T/w2.conf"; W2=$WORKER_PID
+# w2 traces its done records (worker/record_trace.h) for kill9_check.py.
+AW_TEST_RECORD_TRACE="$T/w2.records" start_worker w2 "$T/w2.conf"; W2=$WORKER_PID
 start_worker w3 "$T/w3.conf"; W3=$WORKER_PID
 # Settled, not merely assigned once: every action must be consumed (and
 # answered `scheduled`) before its time, and a rebalance still under way
@@ -108,8 +109,8 @@ python3 "$CHECK" check --crash --killed /hook/w2 --actions "$T/actions.jsonl" --
     --peer-log "$PEER_LOG" || fail "scheduled actions"
 python3 "$AW_SOURCE_DIR/tests/integration/kill9_check.py" --calls "$PEER_LOG" --ids "$T/ids.txt" \
     --killed /hook/w2 --kill-before "$KILL_BEFORE" --kill-after "$KILL_AFTER" \
-    --linger-ms "$KILL9_LINGER_MS" --margin-ms "$KILL9_MARGIN_MS" \
-    || fail "re-executions beyond the calls in flight at the kill and the completion linger"
+    --linger-ms "$KILL9_LINGER_MS" --margin-ms "$KILL9_MARGIN_MS" --records "$T/w2.records" \
+    || fail "re-executions beyond the calls in flight at the kill and the answers not yet recorded"
 # Information: who ran what, and due leases lost under a live replica:
 # ran out before due_done/due_release ("lease lost before"), or a renewal
 # refused by the lease keeper ("due lease of ... lost"; harmless, see

@@ -203,7 +203,8 @@ print(s.getsockname()[1])'
 # answers every call after AW_BENCH_SLOW_DELAY_MS (50); memory state and
 # audit, workers.threads = AW_BENCH_SLOW_THREADS (8), N unique actions for
 # provider "webhook". One run per providers[].max_concurrency value in
-# AW_BENCH_SLOW_CONC ("1 64"); 1 is the one-call-at-a-time path, the
+# AW_BENCH_SLOW_CONC ("1 64"), workers.batch_size AW_BENCH_SLOW_BATCH (64);
+# 1 is the one-call-at-a-time path, the
 # baseline of the same run, and drains only AW_BENCH_SLOW_BASE_N actions
 # (N / 10: at ~160/s a full N would take minutes). "none" leaves the key out
 # (a worker binary that predates it, via AW_BENCH_WORKER; no ideal then).
@@ -211,7 +212,7 @@ print(s.getsockname()[1])'
 slow_webhook() {
     local threads=${AW_BENCH_SLOW_THREADS:-8} delay=${AW_BENCH_SLOW_DELAY_MS:-50}
     local concs=${AW_BENCH_SLOW_CONC:-"1 64"} base_n=${AW_BENCH_SLOW_BASE_N:-$((N / 10))}
-    local batch=64 rows=() seq_rate= conc
+    local batch=${AW_BENCH_SLOW_BATCH:-64} rows=() seq_rate= conc
     for conc in $concs; do
         local n=$N run="slow-$conc-$RANDOM$RANDOM"
         [ "$conc" != 1 ] || n=$base_n

@@ -697,8 +697,10 @@ static const aw_config_key provider_keys[] = {
     {.path = "max_concurrency", .type = AW_KEY_INT, .offset = AW_PRV(max_concurrency),
      .def_num = 64, .min = 1, .max = 1024,
      .help = "webhook: calls one worker thread keeps in flight at once (its micro-batch "
-             "runs them concurrently; 1 = one after the other). Each needs a connection: "
-             "allow workers.threads x this many sockets."},
+             "runs them concurrently, the next call starting as one answers; 1 = one after "
+             "the other). Each needs a connection: allow workers.threads x this many "
+             "sockets. A batch ends with its slowest call: workers.batch_size of 4x this "
+             "keeps the window full across it."},
 };
 
 /* ---- the table --------------------------------------------------------- */

@@ -11,9 +11,22 @@
 #include "worker/group_flush.h"
 #include "worker/outcome_details.h"
 
-/* A round of provider calls starts no call later than this after its first
- * (execute_round.h), so that the calls of a round answer close together. */
-#define ROUND_START_WINDOW_MS 20
+/* How long after its start a round may still start calls
+ * (execute_round.h). While the recorder takes the done records as the
+ * answers come, a round is a sliding window over the whole batch: a call
+ * starts as soon as another answers, for a third of the lease (the lease
+ * keeper renews at that age, so the gate still finds every lease held).
+ * Once a hand-over to the recorder has failed, the records wait for the
+ * end of the round: rounds are kept short (ROUND_START_WINDOW_SHORT_MS) so
+ * that they do not wait long. */
+#define ROUND_START_WINDOW_SHORT_MS 20
+
+static int64_t round_start_window_ms(const batch *b)
+{
+    int64_t third = b->ctx->cfg->dedup.lease_ms / 3;
+    return b->submit_failed || third < ROUND_START_WINDOW_SHORT_MS ? ROUND_START_WINDOW_SHORT_MS
+                                                                   : third;
+}
 
 /* The provider's last answer (worker/execute_round) becomes the outcome. */
 static void executed(batch *b, item *it, const aw_exec_item *x)
@@ -170,7 +183,7 @@ bool aw_pipeline_execute(batch *b)
         if (!b->items[i].finished && b->items[i].provider >= 0)
             aw_exec_add(&ex, b->items[i].job, b->items[i].provider, b->items[i].token, i);
     while (aw_exec_pending(&ex)) {
-        bool going = aw_exec_round(b->ctx, b->p->providers, &ex, ROUND_START_WINDOW_MS);
+        bool going = aw_exec_round(b->ctx, b->p->providers, &ex, round_start_window_ms(b));
         round_done(b, &ex, going);
         if (!aw_records_write(b))
             return false;

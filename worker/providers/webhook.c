@@ -18,7 +18,8 @@
  *
  * Concurrency: execute_many runs the calls of a micro-batch together on one
  * curl multi handle, at most max_concurrency in flight (a sliding window:
- * the next call starts when one answers). execute is execute_many of one.
+ * the next call starts when one answers), driven from epoll
+ * (backends/http/curl_events.h). execute is execute_many of one.
  *
  * Threads: the provider is immutable after create and shared; a session owns
  * one CURL multi handle and a pool of max_concurrency easy handles (created
@@ -34,6 +35,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "backends/http/curl_events.h"
 #include "backends/http/http.h"
 #include "common/aw_buf.h"
 #include "common/aw_clock.h"
@@ -77,6 +79,7 @@ typedef struct webhook_slot {
 typedef struct webhook_session {
     const webhook_provider *p;
     CURLM *multi;
+    aw_curl_events events;           /* drives multi */
     webhook_slot *slots;             /* p->max_concurrency of them */
     size_t *free_slots;              /* stack of indexes into slots */
     size_t n_free;
@@ -204,6 +207,7 @@ static void webhook_session_close(void *session)
     if (!s)
         return;
     /* Between calls no handle is in the multi: the pool is idle. */
+    aw_curl_events_close(&s->events);
     if (s->multi)
         curl_multi_cleanup(s->multi);
     for (size_t i = 0; s->slots && i < s->p->max_concurrency; i++)
@@ -236,6 +240,8 @@ static aw_status webhook_session_open(void *provider, void **session, aw_error *
     s->n_free = p->max_concurrency;
     /* Keep one idle connection per handle for the next batch. */
     CURLMcode mc = curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)p->max_concurrency);
+    if (mc == CURLM_OK)
+        mc = aw_curl_events_init(&s->events, s->multi);
     if (mc != CURLM_OK) {
         rc = aw_error_set(err, AW_INTERNAL, "webhook %s: curl multi option: %s", p->name,
                           curl_multi_strerror(mc));
@@ -549,13 +555,10 @@ static aw_status webhook_execute_many(void *session, const aw_provider_call *cal
         }
         if (running == 0)
             break;
-        int still;
-        CURLMcode mc = curl_multi_perform(s->multi, &still);
+        int wait_ms = (int)aw_provider_tick(stop, WEBHOOK_POLL_MS);
+        CURLMcode mc = aw_curl_events_run(&s->events, wait_ms);
         if (mc == CURLM_OK)
             running -= collect_done(s, res, stop);
-        int wait_ms = (int)aw_provider_tick(stop, WEBHOOK_POLL_MS);
-        if (mc == CURLM_OK && running > 0)
-            mc = curl_multi_poll(s->multi, NULL, 0, wait_ms, NULL);
         if (mc != CURLM_OK) {
             fail_all(s, mc, res, next, n);
             return AW_OK;

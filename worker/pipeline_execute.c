@@ -16,9 +16,9 @@
  * answers come, a round is a sliding window over the whole batch: a call
  * starts as soon as another answers, for a third of the lease (the lease
  * keeper renews at that age, so the gate still finds every lease held).
- * Once a hand-over to the recorder has failed, the records wait for the
- * end of the round: rounds are kept short (ROUND_START_WINDOW_SHORT_MS) so
- * that they do not wait long. */
+ * While hand-overs to the recorder fail, rounds are kept short
+ * (ROUND_START_WINDOW_SHORT_MS): the worker thread's own write at the end
+ * of each round, retried through the outage, is then what records them. */
 #define ROUND_START_WINDOW_SHORT_MS 20
 
 static int64_t round_start_window_ms(const batch *b)

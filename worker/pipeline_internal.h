@@ -110,9 +110,11 @@ typedef struct batch {
     size_t n_group;            /* items with a group rule */
     size_t n_schedule;         /* items to put in the due index */
     size_t n_delay;            /* of the throttled, those to put off */
-    bool submit_failed;        /* a submission failed: leave the rest to the
-                                  ends of the rounds (no attempt every few ms
-                                  through an outage) */
+    bool submit_failed;        /* a submission failed: no other one for
+                                  RESUBMIT_PAUSE_MS (no attempt every few ms
+                                  through an outage); the end of the round
+                                  writes what is left */
+    int64_t submit_failed_ms;  /* aw_mono_now_ms() when it was found */
 } batch;
 
 /* The state key of a job's identity. */

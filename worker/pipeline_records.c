@@ -19,6 +19,10 @@
  * trip: after a crash, calls answered within this before it can run again
  * (docs/operations.md, "Crashes"). */
 #define COMPLETE_LINGER_MS 2
+/* After a hand-over to the recorder failed (state backend unreachable), the
+ * next waits this long: rounds can last seconds, and a blip must not hold
+ * their records back that long. */
+#define RESUBMIT_PAUSE_MS 100
 
 static aw_status call_complete(aw_state_session *s, void *items, size_t n, aw_error *err)
 {
@@ -128,6 +132,7 @@ static void harvest(batch *b, bool wait)
         for (size_t k = 0; k < s->rb.n; k++)
             b->items[s->idx[k]].submitted = false;
         b->submit_failed = true;
+        b->submit_failed_ms = aw_mono_now_ms();
     }
 }
 
@@ -161,16 +166,24 @@ void aw_records_answered(batch *b)
 }
 
 /* Between waits of the provider calls: book what the recorder wrote, and
- * hand it the records once the oldest answer has waited COMPLETE_LINGER_MS;
- * else say when to come back. */
+ * hand it the records once the oldest answer has waited COMPLETE_LINGER_MS
+ * (and RESUBMIT_PAUSE_MS has passed since a failed hand-over); else say
+ * when to come back. */
 int64_t aw_records_tick(batch *b)
 {
     if (!b->ctx->recorder)
         return 0;
     harvest(b, false);
-    if (!b->oldest_unrecorded || b->submit_failed)
+    if (!b->oldest_unrecorded)
         return 0;
-    int64_t wait = b->oldest_unrecorded + COMPLETE_LINGER_MS - aw_mono_now_ms();
+    int64_t now = aw_mono_now_ms();
+    if (b->submit_failed) {
+        int64_t pause = b->submit_failed_ms + RESUBMIT_PAUSE_MS - now;
+        if (pause > 0)
+            return pause;
+        b->submit_failed = false;
+    }
+    int64_t wait = b->oldest_unrecorded + COMPLETE_LINGER_MS - now;
     if (wait > 0)
         return wait;
     submit(b);

@@ -14,8 +14,10 @@
 /* How long after its start a round may still start calls
  * (execute_round.h). While the recorder takes the done records as the
  * answers come, a round is a sliding window over the whole batch: a call
- * starts as soon as another answers, for a third of the lease (the lease
- * keeper renews at that age, so the gate still finds every lease held).
+ * starts as soon as another answers, for a third of the shortest lease the
+ * batch's calls need (the claim's, and a lock rule's lock's): the lease
+ * keeper renews at that age, so the gate still finds each one held, where a
+ * longer window would have it refuse every call under a shorter lock.
  * While hand-overs to the recorder fail, rounds are kept short
  * (ROUND_START_WINDOW_SHORT_MS): the worker thread's own write at the end
  * of each round, retried through the outage, is then what records them. */
@@ -23,7 +25,13 @@
 
 static int64_t round_start_window_ms(const batch *b)
 {
-    int64_t third = b->ctx->cfg->dedup.lease_ms / 3;
+    int64_t shortest = b->ctx->cfg->dedup.lease_ms;
+    for (size_t i = 0; i < b->n; i++) {
+        const item *it = &b->items[i];
+        if (it->lock_token && it->lock && it->lock->lock_ttl_ms < shortest)
+            shortest = it->lock->lock_ttl_ms;
+    }
+    int64_t third = shortest / 3;
     return b->submit_failed || third < ROUND_START_WINDOW_SHORT_MS ? ROUND_START_WINDOW_SHORT_MS
                                                                    : third;
 }

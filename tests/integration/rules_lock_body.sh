@@ -26,7 +26,10 @@ if [ "$LOCK_KILL" = 1 ]; then
     LOCK_TTL_MS=3000
 else
     start_webhook --delay-ms 2-12 --peer-log "$T/hook.peer" --detail-log "$T/hook.detail"
-    LOCK_TTL_MS=10000
+    # Shorter than a third of the claim's lease (10 s): a round must start
+    # its calls within a third of the lock's lease, not the claim's, or the
+    # gate would refuse every call under the lock.
+    LOCK_TTL_MS=2000
 fi
 MAX_IN_FLIGHT=400
 EXTRA_CONFIG="rules = (

@@ -84,6 +84,16 @@ static void book(round_calls *rc, size_t i)
 
 static void on_answer(void *ud, size_t i) { book(ud, i); }
 
+/* Each call, just before it starts: the gate again, now (a partition lost
+ * since the round began stops its calls; leases were checked to last until
+ * the round's start window closes). */
+static bool on_may_start(void *ud, size_t i)
+{
+    round_calls *rc = ud;
+    aw_exec *x = rc->x;
+    return !x->may_start || x->may_start(x->ud, &x->items[rc->map[i]], aw_mono_now_ms());
+}
+
 static int64_t on_tick(void *ud)
 {
     round_calls *rc = ud;
@@ -113,7 +123,8 @@ static void run_provider(aw_worker_ctx *ctx, aw_provider_sessions *ps, aw_exec *
     round_calls rc = {.ctx = ctx, .x = x, .map = x->map};
     aw_provider_stop stop = {.flag = &ctx->hard_stop,
                              .start_until_ms = aw_mono_now_ms() + start_window_ms,
-                             .answered = on_answer, .tick = on_tick, .ud = &rc};
+                             .answered = on_answer, .tick = on_tick,
+                             .may_start = on_may_start, .ud = &rc};
     aw_provider_execute_many(ps, provider, x->calls, x->res, m, &stop);
     /* Answers no hook told of (a driver failing as a whole fills them all
      * at the end). */

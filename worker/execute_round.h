@@ -9,13 +9,16 @@
  * writes the done records between rounds, so a round starts no call later
  * than start_window_ms after its start: the done record of a call that
  * returned early is not held back by a long tail of calls still to start
- * (with max_concurrency = 1 the rounds are the old one-at-a-time loop).
+ * when nothing writes the records as the answers come.
  *
  * Each answer is booked as it arrives (on_final tells the caller of a final
  * one then), not when the round ends.
  *
- * Before each attempt the gate (may_start) is asked; an item it refuses
- * becomes final without a call (refused), whatever attempts it made.
+ * Before each attempt the gate (may_start) is asked, at the round's start
+ * for the whole start window (an item it refuses becomes final without a
+ * call: refused, whatever attempts it made) and again, for now, just before
+ * the call starts (a refusal then stops the round's starting of calls; the
+ * next round's gate refuses the item).
  *
  * Metrics: provider_ms observes every call made, provider_retries counts
  * every retry scheduled (as the one-at-a-time loop did).

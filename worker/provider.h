@@ -65,6 +65,10 @@ typedef struct aw_provider_stop {
      * caller records finished work from them while other calls still run. */
     void (*answered)(void *ud, size_t i);
     int64_t (*tick)(void *ud);
+    /* Optional: may calls[i] start now? Asked just before it would; a no
+     * stops the starting of calls as the flag does (the caller's next
+     * round sorts out which may go on). */
+    bool (*may_start)(void *ud, size_t i);
     void *ud;
 } aw_provider_stop;
 
@@ -97,9 +101,10 @@ extern const aw_provider_driver aw_provider_noop_driver;
 const aw_provider_driver *aw_provider_driver_find(const char *type);
 const char *aw_provider_driver_types(void);
 
-/* May execute_many start a call now, having started `started` of them?
- * Not once stop->flag is set; not after stop->start_until_ms unless
- * started == 0 (every batch makes progress). stop may be NULL. */
+/* May execute_many start calls[started] now, having started the ones
+ * before it? Not once stop->flag is set; not after stop->start_until_ms
+ * unless started == 0 (every batch makes progress); not when
+ * stop->may_start says no. stop may be NULL. */
 bool aw_provider_may_start(const aw_provider_stop *stop, size_t started);
 
 /* Tell stop's answered hook (if any) that res[i] is in. stop may be NULL. */

@@ -37,7 +37,9 @@ bool aw_provider_may_start(const aw_provider_stop *stop, size_t started)
         return true;
     if (stop->flag && atomic_load(stop->flag))
         return false;
-    return started == 0 || stop->start_until_ms == 0 || aw_mono_now_ms() < stop->start_until_ms;
+    if (started > 0 && stop->start_until_ms != 0 && aw_mono_now_ms() >= stop->start_until_ms)
+        return false;
+    return !stop->may_start || stop->may_start(stop->ud, started);
 }
 
 void aw_provider_answered(const aw_provider_stop *stop, size_t i)

@@ -859,7 +859,8 @@ static const aw_config_key keys[] = {
     {.path = "workers.dispatch", .type = AW_KEY_STRING, .offset = AW_CFG(workers.dispatch),
      .def_str = "auto", .allowed = worker_dispatch,
      .help = "Which worker thread takes a message. identity: by its dedup identity "
-             "(spreads a partition over every thread). key: by its Kafka message key, so "
+             "(a message goes to the thread holding its identity's jobs in flight, else to the least "
+             "loaded). key: by its Kafka message key, so "
              "the messages of one key are judged in their partition's order (a message "
              "without a key: by identity). auto: key when a state_machine rule is "
              "enabled (its events move in order), else identity."},

@@ -78,6 +78,9 @@ typedef struct aw_job {
     aw_reject reject;
     uint64_t hash;             /* identity hash (shard + per-key order) */
     bool scanned;              /* hash came from the identity scan */
+    uint64_t route_hash;       /* polling thread only: its entry in the
+                                  runtime's route map (worker/route_map.h) */
+    bool routed;               /* polling thread only: counted there */
     int64_t consumed_at_mono;
     int64_t not_before_mono;   /* lease busy elsewhere: retry after this */
     int busy_waits;            /* how many times the claim found a live lease */

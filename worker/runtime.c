@@ -281,6 +281,7 @@ void aw_runtime_destroy(aw_runtime *rt)
     aw_job_queue_destroy(&rt->ctx.done);
     aw_metrics_destroy(&rt->ctx.metrics);
     free(rt->workers);
+    aw_route_map_free(&rt->routes);
     pthread_mutex_destroy(&rt->audit_ref);
     free(rt);
 }

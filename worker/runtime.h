@@ -39,6 +39,7 @@
 #include "worker/context.h"
 #include "worker/http_endpoint.h"
 #include "worker/job.h"
+#include "worker/route_map.h"
 #include "worker/scheduler.h"
 #include "worker/worker.h"
 
@@ -50,6 +51,8 @@ typedef struct aw_runtime {
     aw_worker *workers;
     size_t n_workers;
     bool dispatch_by_key;        /* aw_config_dispatch_by_key, set at start */
+    aw_route_map routes;         /* polling thread only: the worker holding
+                                    each identity's (or key's) jobs in flight */
     aw_scheduler *scheduler;     /* NULL when scheduling is unavailable;
                                   stopped (and NULL again) by the polling
                                   thread before the workers are joined */

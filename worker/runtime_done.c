@@ -49,6 +49,10 @@ size_t aw_runtime_process_done(aw_runtime *rt, int64_t timeout_ms)
     int64_t now_us = n ? aw_mono_now_us() : 0;
     while (list) {
         aw_job *next = list->next;
+        if (list->routed) { /* its worker is done with it */
+            aw_route_map_remove(&rt->routes, list->route_hash);
+            list->routed = false;
+        }
         if (!list->txn_replied)
             observe_stages(rt, list, now_us);
         bool done = false;

@@ -4,6 +4,7 @@
  * its aw_consumer_poll. */
 #include "worker/runtime_internal.h"
 
+#include <limits.h>
 #include <pthread.h>
 
 #include "common/aw_clock.h"
@@ -25,22 +26,69 @@
  * neither had anything: a bound on how late a timer-driven step (commit
  * tick, backpressure, progress log) can be, not a cadence of the work. */
 #define IDLE_WAIT_MS 20
-/* The worker thread of a job: by its identity (the default: one
- * identity's messages on one thread, in order), or by its message's Kafka
- * key (workers.dispatch: one key's messages on one thread, in their
- * partition's order; a thread judges its jobs in the order it gets them). */
-static size_t shard_of(const aw_runtime *rt, const aw_job *j)
+/* What orders a job: its identity (the default: one identity's messages in
+ * order), or its message's Kafka key (workers.dispatch: one key's messages
+ * in their partition's order; a thread judges its jobs in the order it
+ * gets them). */
+static uint64_t route_hash_of(const aw_runtime *rt, const aw_job *j)
 {
     const rd_kafka_message_t *m = j->msg;
     if (rt->dispatch_by_key && m->key && m->key_len)
-        return (size_t)(aw_identity_hash("", 0, "", 0, m->key, m->key_len) % rt->n_workers);
-    return (size_t)(j->hash % rt->n_workers);
+        return aw_identity_hash("", 0, "", 0, m->key, m->key_len);
+    return j->hash;
 }
 
-/* Shard the polled messages (shard_of), one queue append per worker. */
+/* The thread with the fewest jobs given and not handed on (counting those
+ * of this dispatch not pushed yet), the first of those: a lightly loaded
+ * worker keeps its threads few and their batches large. */
+static size_t least_loaded(const aw_runtime *rt)
+{
+    size_t best = 0;
+    long best_load = LONG_MAX;
+    for (size_t k = 0; k < rt->n_workers; k++) {
+        const aw_worker *w = &rt->workers[k];
+        long load = atomic_load(&w->load) + (long)w->out_n;
+        if (load < best_load) {
+            best = k;
+            best_load = load;
+        }
+    }
+    return best;
+}
+
+/* The worker for job j: the one holding its identity's jobs in flight,
+ * else the thread the poll's current chunk goes to (*chunk_left jobs of
+ * workers.batch_size left before the least loaded is picked again). */
+static size_t route(aw_runtime *rt, aw_job *j, size_t *cur, size_t *chunk_left)
+{
+    if (rt->n_workers == 1)
+        return 0;
+    uint64_t h = route_hash_of(rt, j);
+    long held = aw_route_map_find(&rt->routes, h);
+    size_t k;
+    if (held >= 0) {
+        k = (size_t)held;
+    } else {
+        if (!*chunk_left) {
+            *cur = least_loaded(rt);
+            *chunk_left = (size_t)rt->ctx.cfg->workers.batch_size;
+        }
+        k = *cur;
+        (*chunk_left)--;
+    }
+    /* Out of memory with the map full: routed uncounted, so a later job of
+     * the identity may go to another thread while this one runs. */
+    if (aw_route_map_add(&rt->routes, h, (uint32_t)k) == 0) {
+        j->route_hash = h;
+        j->routed = true;
+    }
+    return k;
+}
+
+/* Route the polled messages (route()), one queue append per worker. */
 static void dispatch(aw_runtime *rt, rd_kafka_message_t **msgs, uint32_t *gens, size_t n)
 {
-    size_t nw = rt->n_workers;
+    size_t nw = rt->n_workers, cur = 0, chunk_left = 0;
     if (!n)
         return;
     int64_t now_us = aw_mono_now_us(), wall_ms = aw_time_now_ms();
@@ -65,7 +113,7 @@ static void dispatch(aw_runtime *rt, rd_kafka_message_t **msgs, uint32_t *gens, 
         }
         atomic_fetch_add(&rt->in_flight, 1);
         atomic_fetch_add(&rt->ctx.metrics.consumed, 1);
-        aw_worker *w = &rt->workers[shard_of(rt, j)];
+        aw_worker *w = &rt->workers[route(rt, j, &cur, &chunk_left)];
         j->next = NULL;
         if (w->out_tail)
             w->out_tail->next = j;
@@ -76,6 +124,9 @@ static void dispatch(aw_runtime *rt, rd_kafka_message_t **msgs, uint32_t *gens, 
     }
     for (size_t k = 0; k < nw; k++) {
         aw_worker *w = &rt->workers[k];
+        if (!w->out_n)
+            continue;
+        atomic_fetch_add(&w->load, (long)w->out_n);
         aw_job_queue_push_list(&w->queue, w->out_head, w->out_tail, w->out_n);
         w->out_head = w->out_tail = NULL;
         w->out_n = 0;

@@ -119,6 +119,7 @@ static size_t fill(aw_worker *w, int64_t timeout_ms)
              * restart because its offset is never marked done. */
             list->abandoned = true;
             aw_job_queue_ack(&w->ctx->done, list);
+            atomic_fetch_sub(&w->load, 1);
         }
         list = next;
     }
@@ -146,9 +147,12 @@ static void abandon_all(aw_worker *w)
         w->pending[i]->abandoned = true;
         aw_job_queue_ack(&w->ctx->done, w->pending[i]);
     }
+    atomic_fetch_sub(&w->load, (long)w->n_pending);
     w->n_pending = 0;
     aw_job *list = NULL;
-    while (aw_job_queue_pop(&w->queue, 1024, 0, &list)) {
+    size_t n;
+    while ((n = aw_job_queue_pop(&w->queue, 1024, 0, &list))) {
+        atomic_fetch_sub(&w->load, (long)n);
         while (list) {
             aw_job *next = list->next;
             list->abandoned = true;
@@ -195,6 +199,7 @@ static void *worker_main(void *arg)
             continue;
         size_t n_finished = aw_pipeline_run(&w->pipeline, batch, n, finished);
         compact(w, finished, n_finished);
+        atomic_fetch_sub(&w->load, (long)n_finished);
     }
     abandon_all(w);
     free(batch);
@@ -209,6 +214,7 @@ static void *worker_main(void *arg)
 aw_status aw_worker_start(aw_worker *w, aw_worker_ctx *ctx, size_t index, aw_error *err)
 {
     memset(w, 0, sizeof(*w));
+    atomic_init(&w->load, 0);
     w->ctx = ctx;
     w->pipeline.ctx = ctx;
     w->index = index;

@@ -1,11 +1,12 @@
 /* One worker thread: takes micro-batches of jobs from its queue, keeping
  * jobs of one identity in offset order, and runs them through the pipeline.
  *
- * The runtime shards jobs by identity hash, so one identity always lands on
- * the same worker.
+ * The runtime gives the jobs of an identity with jobs in flight to the
+ * worker holding those (worker/route_map.h), so one identity's jobs in
+ * flight together are on one worker, in order.
  *
- * Threads and ownership: `queue` is the only field shared between threads
- * (it has its own lock); the fields under "worker thread only" are touched
+ * Threads and ownership: `queue` (it has its own lock) and `load` (atomic)
+ * are the only fields shared between threads; the fields under "worker thread only" are touched
  * by the worker's thread alone, those under "polling thread only" by the
  * polling thread alone (dispatch, runtime_poll.c). The worker borrows the
  * context; it owns its sessions, its pipeline and the jobs it holds until
@@ -14,6 +15,7 @@
 #define AW_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -27,6 +29,10 @@ typedef struct aw_worker {
     pthread_t thread;
     bool started;
     aw_job_queue queue;
+    atomic_long load;          /* jobs given to this worker and not yet handed
+                                  on (queued, or pending here): the polling
+                                  thread adds what it pushes, the worker
+                                  thread subtracts what leaves it */
 
     /* worker thread only: */
     aw_state_session *state;

@@ -49,7 +49,9 @@ static const char *CONFIG =
     "providers = (\n"
     "  { name = \"noop\"; type = \"noop\"; },\n"
     "  { name = \"down\"; type = \"webhook\"; url = \"http://127.0.0.1:1/\"; timeout_ms = 2000;\n"
-    "    max_attempts = 3; backoff_base_ms = %d; backoff_max_ms = %d; }\n"
+    "    max_attempts = 3; backoff_base_ms = %d; backoff_max_ms = %d; },\n"
+    "  { name = \"one\"; type = \"webhook\"; url = \"http://127.0.0.1:1/\"; timeout_ms = 2000;\n"
+    "    max_attempts = 1; max_concurrency = 1; }\n"
     ");\n";
 
 /* rules: the text of a `rules = ( ... );` setting, or "". */
@@ -529,6 +531,37 @@ static void test_partition_lost(void **state)
     assert_int_equal(run(&fx, &j, 1), 1);
     assert_true(j->abandoned);
     assert_int_equal(atomic_load(&fx.ctx.metrics.provider_ms.count), 0);
+    teardown(&fx);
+}
+
+/* The group takes the partition away while the first call of a round is
+ * answered. */
+static void lose_partition(void *ud, aw_job *job, uint64_t token)
+{
+    (void)job;
+    (void)token;
+    fixture *fx = ud;
+    atomic_fetch_add(&fx->ctx.lost_epoch, 1);
+}
+
+/* Lost in the middle of a round (calls one at a time): the next call of
+ * the round does not start; the gate is asked again before each call, not
+ * only when the round begins. */
+static void test_partition_lost_mid_round(void **state)
+{
+    (void)state;
+    fixture fx;
+    setup(&fx);
+    fx.p.on_executed = lose_partition;
+    fx.p.on_executed_ud = &fx;
+    aw_job *jobs[2] = {make_job(&fx, 1, "a-1", "k-1", "one"), make_job(&fx, 2, "a-2", "k-2", "one")};
+    assert_int_equal(run(&fx, jobs, 2), 2);
+    assert_int_equal(atomic_load(&fx.ctx.metrics.provider_ms.count), 1);
+    /* The call made has its outcome (its offset is the next owner's to
+     * commit); the one not started is given up. */
+    assert_false(jobs[0]->abandoned);
+    assert_int_equal(jobs[0]->record.outcome, AW_OUTCOME_FAILED);
+    assert_true(jobs[1]->abandoned);
     teardown(&fx);
 }
 
@@ -1027,6 +1060,7 @@ int main(void)
         cmocka_unit_test(test_rejected),
         cmocka_unit_test(test_lease_lost),
         cmocka_unit_test(test_partition_lost),
+        cmocka_unit_test(test_partition_lost_mid_round),
         cmocka_unit_test(test_lease_lapsed),
         cmocka_unit_test(test_backend_outage),
         cmocka_unit_test(test_stop_during_outage),

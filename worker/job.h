@@ -76,7 +76,7 @@ typedef struct aw_job {
     bool rejected;             /* decode/validation failed: see reject */
     aw_action action;          /* valid when !rejected */
     aw_reject reject;
-    uint64_t hash;             /* identity hash (shard + per-key order) */
+    uint64_t hash;             /* identity hash (routing + per-identity order) */
     bool scanned;              /* hash came from the identity scan */
     uint64_t route_hash;       /* polling thread only: its entry in the
                                   runtime's route map (worker/route_map.h) */

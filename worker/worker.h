@@ -8,9 +8,9 @@
  * Threads and ownership: `queue` (it has its own lock) and `load` (atomic)
  * are the only fields shared between threads; the fields under "worker
  * thread only" are touched by the worker's thread alone, those under
- * "polling thread only" by the polling thread alone (dispatch, runtime_poll.c). The worker borrows the
- * context; it owns its sessions, its pipeline and the jobs it holds until
- * it hands them on. */
+ * "polling thread only" by the polling thread alone (dispatch,
+ * runtime_poll.c). The worker borrows the context; it owns its sessions,
+ * its pipeline and the jobs it holds until it hands them on. */
 #ifndef AW_WORKER_H
 #define AW_WORKER_H
 

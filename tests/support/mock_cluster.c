@@ -7,6 +7,8 @@
  *
  * Writes the bootstrap address to F (atomically) once the topics exist, then
  * runs until SIGTERM/SIGINT. Committed offsets live as long as the process.
+ * AW_MOCK_DEBUG=CONTEXTS (librdkafka debug contexts, e.g. "mock") logs the
+ * cluster's own work on stderr.
  *
  * --control FIFO: fault injection while the cluster runs. The process makes
  * the named pipe FIFO (or uses an existing one) and reads lines from it:
@@ -367,6 +369,16 @@ int main(int argc, char **argv)
     char errstr[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
+    /* AW_MOCK_DEBUG=mock (any librdkafka debug contexts): the cluster's own
+     * log on stderr, e.g. which Produce requests it acknowledged without
+     * writing them (duplicates of a producer's last five). */
+    const char *debug = getenv("AW_MOCK_DEBUG");
+    if (debug && *debug &&
+        (rd_kafka_conf_set(conf, "debug", debug, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK ||
+         rd_kafka_conf_set(conf, "log_level", "7", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)) {
+        fprintf(stderr, "mock_cluster: AW_MOCK_DEBUG=%s: %s\n", debug, errstr);
+        return 2;
+    }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!rk) {
         fprintf(stderr, "mock_cluster: %s\n", errstr);

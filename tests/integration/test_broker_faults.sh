@@ -39,6 +39,8 @@ WEBHOOK_EXTRA="max_concurrency = 1;"
 # design: those messages cannot be committed) and "work goes on meanwhile"
 # below would depend on how many happened to be in flight.
 MAX_IN_FLIGHT=1500
+METRICS_PORT=$(free_port)
+EXTRA_CONFIG="http = { listen = \"127.0.0.1:$METRICS_PORT\"; };"
 write_config "$T/worker.conf"
 python3 "$AW_SOURCE_DIR/tests/integration/gen_actions.py" --total 3000 --dups 300 --bad 30 \
     --ids "$T/ids.txt" >"$T/actions.jsonl"
@@ -107,13 +109,34 @@ pass "coordinator broker down beyond the session timeout: assignment lost, rejoi
 # ---- the end: exact outcomes, nothing lost, nothing executed twice
 wait_for 120 "2982 replies" topic_has "$REPLY_TOPIC" 2982
 wait_for 60 "offsets committed at the end" committed_at_end "$GROUP" "$ACTIONS_TOPIC"
+curl -sf --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" >"$T/metrics.txt" \
+    || fail "cannot read /metrics"
 stop_worker "$WORKER_PID"
 check_exact_run 2670 300 12
 # Every malformed message is dead-lettered (a re-sent copy has the same
-# source coordinates).
+# source coordinates): each rejected outcome's DLQ copy acknowledged by the
+# broker, and found on the DLQ topic.
+metric() { sed -n "s/^$1 \([0-9]*\)$/\1/p" "$T/metrics.txt"; }
+rejected=$(metric 'acteon_outcomes_total{outcome="rejected"}')
+acked=$(metric acteon_dlq_messages_total)
+[ -n "$rejected" ] && [ "$rejected" -ge 30 ] && [ "$acked" = "$rejected" ] \
+    || fail "DLQ: ${acked:-?} copies acknowledged for ${rejected:-?} rejected outcomes"
 read_topic "$DLQ_TOPIC" '%h\n' | grep -o 'acteon.dlq.source_partition=[0-9]*,acteon.dlq.source_offset=[0-9]*' \
     | sort -u >"$T/dlq.sources"
-[ "$(wc -l <"$T/dlq.sources")" -eq 30 ] || fail "DLQ: want 30 distinct sources, got $(wc -l <"$T/dlq.sources")"
+stored=$(count_topic "$DLQ_TOPIC")
+distinct=$(wc -l <"$T/dlq.sources")
+# librdkafka's mock cluster sometimes acknowledges a DLQ copy it never
+# stores (about 1 run in 15 under load: the worker's delivery reports 30,
+# the topic 26 or 27, the mock's own log without those appends; see
+# AW_MOCK_DEBUG in tests/support/mock_cluster.c). A real broker does not.
+# Those copies, and only those, are not asked of the topic.
+lost_by_mock=$((acked - stored))
+if [ "$distinct" -ne 30 ]; then
+    [ "$lost_by_mock" -gt 0 ] && [ $((distinct + lost_by_mock)) -ge 30 ] \
+        || fail "DLQ: want 30 distinct sources, got $distinct ($stored stored, $acked acknowledged)"
+    echo "note: the mock cluster acknowledged $lost_by_mock DLQ copies it did not store" \
+        "($acked acknowledged, $stored on the topic): $distinct of 30 sources there"
+fi
 # Between the lost assignment and the rejoin nothing is assigned: the
 # fetch-stall watchdog has nothing to restart and must stay quiet (it used
 # to fire on the stale lag of the last statistics).

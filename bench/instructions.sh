@@ -11,7 +11,11 @@
 #   bench/instructions.sh [-n N] [WORKER_BINARY ...]   (default: build/acteon-worker)
 #
 # With two or more binaries it prints each one's count and its ratio to the
-# first. AW_BENCH_KEEP=1 keeps the callgrind outputs (cg.I*, for
+# first. Each count is also split by whose code caused it
+# (bench/lib/callgrind_owners.py: the C library's malloc, memcpy and locks
+# go to whoever called them): the worker's own code, librdkafka (the Kafka
+# client's consumer, producer and their threads) and the rest (jansson for
+# librdkafka's statistics, zlib's CRC for the reply partitioner, start-up). AW_BENCH_KEEP=1 keeps the callgrind outputs (cg.I*, for
 # callgrind_annotate) and logs, and says where. Needs valgrind (callgrind_control stops the worker's counting
 # before bench/run.sh stops it) and the normal build (bench/run.sh's tools).
 set -euo pipefail
@@ -23,8 +27,9 @@ if [ "${1:-}" = "-n" ]; then
 fi
 bins=("$@")
 [ ${#bins[@]} -gt 0 ] || bins=("${AW_BUILD_DIR:-build}/acteon-worker")
-command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
-    { echo "instructions: needs valgrind (callgrind)" >&2; exit 1; }
+command -v valgrind >/dev/null && command -v callgrind_control >/dev/null &&
+    command -v python3 >/dev/null ||
+    { echo "instructions: needs valgrind (callgrind) and python3" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/aw-instr.XXXXXX)
 trap '[ -n "${AW_BENCH_KEEP:-}" ] && echo "files kept in $work" >&2 || rm -rf "$work"' EXIT
@@ -43,7 +48,7 @@ EOF
 chmod +x "$work/wrapper.sh"
 
 first=""
-printf '| worker | actions | instructions | per action | x first |\n|---|---|---|---|---|\n'
+printf '| worker | actions | instructions | per action | x first | worker code | librdkafka | rest |\n|---|---|---|---|---|---|---|---|\n'
 for i in "${!bins[@]}"; do
     bin=$(readlink -f "${bins[$i]}")
     out="$work/cg.$i"
@@ -61,5 +66,9 @@ for i in "${!bins[@]}"; do
     per=$((total / actions))
     [ -n "$first" ] || first=$per
     ratio=$(awk -v a="$per" -v b="$first" 'BEGIN {printf "%.3f", a / b}')
-    printf '| %s | %d | %d | %d | %s |\n' "$bin" "$actions" "$total" "$per" "$ratio"
+    parts=("$out")
+    for f in "$out".[0-9]*; do [ ! -e "$f" ] || parts+=("$f"); done
+    read -r own kafka rest < <(python3 bench/lib/callgrind_owners.py --summary "$actions" "${parts[@]}")
+    printf '| %s | %d | %d | %d | %s | %s | %s | %s |\n' "$bin" "$actions" "$total" "$per" "$ratio" \
+        "$own" "$kafka" "$rest"
 done

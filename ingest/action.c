@@ -184,14 +184,33 @@ typedef struct aw_collect {
     int from, to; /* the names looked for: [from, to) */
 } aw_collect;
 
+/* The named members by their first byte, each as 1 + its F_ index (0 ends
+ * the list): a member is compared with at most four names rather than
+ * every one (this runs for every top-level member of every message).
+ * tests/unit/test_action.c decodes every named member. */
+static const unsigned char aw_members_by_first[128][4] = {
+    ['i'] = {F_ID + 1},
+    ['n'] = {F_NS + 1, F_NOT_BEFORE + 1},
+    ['t'] = {F_TENANT + 1, F_TRACE_CONTEXT + 1, F_TRACEPARENT + 1, F_TRACESTATE + 1},
+    ['p'] = {F_PROVIDER + 1, F_PAYLOAD + 1},
+    ['a'] = {F_TYPE + 1},
+    ['d'] = {F_DEDUP_KEY + 1},
+    ['c'] = {F_CREATED_AT + 1},
+    ['m'] = {F_METADATA + 1},
+    ['r'] = {F_REPLY_TO + 1},
+};
+
 static void aw_collect_member(void *ctx, const char *key, size_t key_len,
                               const aw_json_value *v)
 {
     aw_collect *c = ctx;
-    for (int f = c->from; f < c->to; f++) {
-        /* The first byte before the call to memcmp: most names are told
-         * apart by their length and first byte. */
-        if (aw_member_names[f].len == key_len && aw_member_names[f].name[0] == key[0] &&
+    unsigned char first = key_len ? (unsigned char)key[0] : 0;
+    if (first >= 128)
+        return;
+    const unsigned char *cand = aw_members_by_first[first];
+    for (int i = 0; i < 4 && cand[i]; i++) {
+        int f = cand[i] - 1;
+        if (f >= c->from && f < c->to && aw_member_names[f].len == key_len &&
             memcmp(aw_member_names[f].name, key, key_len) == 0) {
             c->m->has[f] = true;
             c->m->v[f] = *v;

@@ -25,7 +25,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_consume -b BROKERS -t TOPIC -n N\n");
         return 2;
     }
-    rd_kafka_t *rk = aw_bench_consume_topic(brokers, topic);
+    rd_kafka_t *rk = aw_bench_consume_topic(brokers, topic, NULL);
     long got = 0, bytes = 0;
     int64_t first = 0, deadline = aw_bench_now_us() + 120 * 1000000LL;
     while (got < n && aw_bench_now_us() < deadline) {

@@ -25,7 +25,7 @@ static void set(rd_kafka_conf_t *conf, const char *k, const char *v)
     }
 }
 
-rd_kafka_t *aw_bench_consumer_new(const char *brokers)
+rd_kafka_t *aw_bench_consumer_new(const char *brokers, const char *const *props)
 {
     char errstr[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -36,6 +36,8 @@ rd_kafka_t *aw_bench_consumer_new(const char *brokers)
     set(conf, "enable.auto.commit", "false");
     set(conf, "enable.partition.eof", "false");
     set(conf, "log_level", "3");
+    for (size_t i = 0; props && props[i] && props[i + 1]; i += 2)
+        set(conf, props[i], props[i + 1]);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
     if (!rk) {
         fprintf(stderr, "bench: consumer: %s\n", errstr);
@@ -145,9 +147,10 @@ double aw_bench_proc_cpu_s(long pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-rd_kafka_t *aw_bench_consume_topic(const char *brokers, const char *topic)
+rd_kafka_t *aw_bench_consume_topic(const char *brokers, const char *topic,
+                                   const char *const *props)
 {
-    rd_kafka_t *rk = aw_bench_consumer_new(brokers);
+    rd_kafka_t *rk = aw_bench_consumer_new(brokers, props);
     const char *topics[] = {topic, NULL};
     aw_bench_assign_all(rk, topics);
     return rk;

@@ -17,16 +17,18 @@
 int64_t aw_bench_now_us(void);
 
 /* A consumer on brokers with librdkafka's defaults (the worker's too), for
- * manual assignment. Exits the process on failure: benchmark programs have
- * nothing to clean up. */
-rd_kafka_t *aw_bench_consumer_new(const char *brokers);
+ * manual assignment, then props (NULL, or name, value, ..., NULL). Exits the
+ * process on failure: benchmark programs have nothing to clean up. */
+rd_kafka_t *aw_bench_consumer_new(const char *brokers, const char *const *props);
 
 /* Assign every partition of each topic (NULL-terminated list) at the
  * beginning. Returns the number of partitions, exits on failure. */
 int aw_bench_assign_all(rd_kafka_t *rk, const char *const *topics);
 
-/* A consumer on brokers assigned to all of topic from the beginning. */
-rd_kafka_t *aw_bench_consume_topic(const char *brokers, const char *topic);
+/* A consumer on brokers (with props, as above) assigned to all of topic
+ * from the beginning. */
+rd_kafka_t *aw_bench_consume_topic(const char *brokers, const char *topic,
+                                   const char *const *props);
 
 /* The -b BROKERS -t TOPIC -n N options of the Kafka benchmarks: true when
  * getopt's c is one of them (stored; strings point into argv). */

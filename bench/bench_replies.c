@@ -13,6 +13,12 @@
  * latency an action sees when the worker keeps up. Each --paced topic (at
  * most MAX_PACED) gets its own line, "paced topic=NAME ...". 
  *
+ * Replies to a warm-up action (bench_load --warm-up-s: metadata.warm_up) are
+ * counted towards TOTAL and left out of every figure.
+ * AW_BENCH_REPLIES_DUMP=FILE writes one line per reply to FILE: sent_us,
+ * completed_at (ms), the reply's Kafka timestamp (ms), the latency (ms),
+ * its source topic: to see when the slow ones happened.
+ *
  * It shares the 2 cores with the worker it measures, so it reads replies
  * with the worker's own strict checker (ingest/json_check.h) instead of a
  * jansson tree: that took it from about a core at 60,000 replies/s to a
@@ -78,7 +84,7 @@ static void report(const char *name, series *s)
 
 /* The members of a reply the figures need, as unescaped strings. */
 typedef struct reply_view {
-    char topic[256], completed_at[64], outcome[32], sent_us[32];
+    char topic[256], completed_at[64], outcome[32], sent_us[32], warm_up[8];
 } reply_view;
 
 typedef struct member_want {
@@ -125,10 +131,11 @@ static bool read_reply(const char *text, size_t len, reply_view *r)
                          {"source", NULL, 0, &source},
                          {"metadata", NULL, 0, &metadata}};
     member_want src[] = {{"topic", r->topic, sizeof r->topic, NULL}};
-    member_want meta[] = {{"sent_us", r->sent_us, sizeof r->sent_us, NULL}};
+    member_want meta[] = {{"sent_us", r->sent_us, sizeof r->sent_us, NULL},
+                          {"warm_up", r->warm_up, sizeof r->warm_up, NULL}};
     return members(text, len, top, 4) && source.text && metadata.text &&
            members(source.text, source.len, src, 1) &&
-           members(metadata.text, metadata.len, meta, 1) && r->topic[0] &&
+           members(metadata.text, metadata.len, meta, 2) && r->topic[0] &&
            r->completed_at[0] && r->outcome[0] && r->sent_us[0];
 }
 
@@ -157,8 +164,22 @@ int main(int argc, char **argv)
                         "[--paced T]\n");
         return 2;
     }
-    rd_kafka_t *rk = aw_bench_consume_topic(brokers, topic);
+    /* The reader's own delay is in no figure (both ends of a latency are
+     * times written into the messages, completed_at and sent_us), so it
+     * lets the broker gather replies for up to 100 ms per fetch: fetching
+     * each few replies as they come cost the broker, on the same two cores
+     * as the worker it measures, about a tenth of a core at 5,000/s
+     * (docs/performance.md, "The reply reader's fetches"). */
+    static const char *const lazy_fetch[] = {"fetch.wait.max.ms", "100", "fetch.min.bytes",
+                                             "1048576", NULL};
+    rd_kafka_t *rk = aw_bench_consume_topic(brokers, topic, lazy_fetch);
     long got = 0, bad = 0;
+    const char *dump_path = getenv("AW_BENCH_REPLIES_DUMP");
+    FILE *dump = dump_path ? fopen(dump_path, "w") : NULL;
+    if (dump_path && !dump) {
+        perror(dump_path);
+        return 2;
+    }
     int64_t deadline = aw_bench_now_us() + 600 * 1000000LL;
     while (got < total && aw_bench_now_us() < deadline) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
@@ -171,6 +192,10 @@ int main(int argc, char **argv)
         got++;
         reply_view r;
         bool ok = read_reply(m->payload, m->len, &r);
+        if (ok && r.warm_up[0]) {
+            rd_kafka_message_destroy(m);
+            continue;
+        }
         int64_t at_ms;
         series *s = ok && strcmp(r.topic, fill.topic) == 0 ? &fill : NULL;
         for (size_t i = 0; ok && !s && i < n_paced; i++)
@@ -181,6 +206,10 @@ int main(int argc, char **argv)
              * accurate to 1 ms, enough for figures of several ms. */
             int64_t sent_us = strtoll(r.sent_us, NULL, 10);
             add(s, at_ms * 1000, (double)(at_ms * 1000 - sent_us) / 1000.0, r.outcome);
+            if (dump)
+                fprintf(dump, "%lld %lld %lld %.1f %s\n", (long long)sent_us, (long long)at_ms,
+                        (long long)rd_kafka_message_timestamp(m, NULL),
+                        (double)(at_ms * 1000 - sent_us) / 1000.0, r.topic);
         } else {
             bad++;
         }
@@ -188,6 +217,8 @@ int main(int argc, char **argv)
     }
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
+    if (dump)
+        fclose(dump);
     report("fill", &fill);
     for (size_t i = 0; i < n_paced; i++)
         report("paced", &paced[i]);

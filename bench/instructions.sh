@@ -52,7 +52,7 @@ printf '| worker | actions | instructions | per action | x first | worker code |
 for i in "${!bins[@]}"; do
     bin=$(readlink -f "${bins[$i]}")
     out="$work/cg.$i"
-    AW_INSTR_BIN="$bin" AW_INSTR_OUT="$out" AW_BENCH_PACED_S=1 \
+    AW_INSTR_BIN="$bin" AW_INSTR_OUT="$out" AW_BENCH_PACED_S=1 AW_BENCH_PACED_WARM_S=0 \
         AW_BENCH_WORKER="$work/wrapper.sh" \
         bench/run.sh -n "$N" memory/memory >"$work/run.$i.log" 2>&1 ||
         { echo "instructions: bench/run.sh failed for $bin (log: $work/run.$i.log)" >&2;

@@ -20,8 +20,10 @@
 #      (bench_backend, same config file);
 #   4. the worker drains the topic; its drain rate comes from the replies'
 #      completed_at (bench_replies), CPU and peak RSS from /proc;
-#   5. latency: a paced load (1,000/s, at most half the drain rate; 10 s) on
-#      the "paced" topic while the worker runs: produce -> reply completed_at.
+#   5. latency: a paced load (1,000/s, at most half the drain rate; 10 s,
+#      after 4 s of warm-up from the same producer that the figures leave
+#      out: AW_BENCH_PACED_S, AW_BENCH_PACED_WARM_S, whole seconds) on the
+#      "paced" topic while the worker runs: produce -> reply completed_at.
 # Ratios are to figures measured in this same run (machines are noisy: the
 # ratios hold, absolute times do not) and to the seed's published figures.
 # The curves (threads, payload) repeat steps 1, 2 and 4 per point; rss is one
@@ -99,6 +101,9 @@ for f in "$WORKER" "$B/bench_load" "$B/bench_consume" "$B/bench_replies" \
 done
 THREADS=${AW_BENCH_THREADS:-4}
 PACED_S=${AW_BENCH_PACED_S:-10}
+# Seconds the paced producer runs before its measured PACED_S (left out of
+# the figures: bench_load --warm-up-s).
+PACED_WARM_S=${AW_BENCH_PACED_WARM_S:-4}
 # The latency phases run at these rates, one after the other, each on a
 # topic of its own (or at half the drain rate if that is lower; "half": half
 # the drain rate): one fixed load for every combination, so their latencies
@@ -461,10 +466,10 @@ latency_phases() {
         [ "$r" != half ] || r=$drain
         r=$(awk -v r="$r" -v d="$drain" 'BEGIN { printf "%d", d / 2 < r ? d / 2 : r }')
         n=$((r * PACED_S))
-        log "$combo: latency, paced load of $r/s for ${PACED_S}s"
+        log "$combo: latency, paced load of $r/s for ${PACED_S}s (after ${PACED_WARM_S}s of warm-up)"
         "$B/bench_load" -b "$BOOT" -t "${PACED_TOPICS[$i]}" -n "$n" --rate "$r" \
-            --prefix "$run-p$i" >/dev/null
-        done=$((done + n))
+            --warm-up-s "$PACED_WARM_S" --prefix "$run-p$i" >/dev/null
+        done=$((done + n + r * PACED_WARM_S))
         line=$("$B/bench_replies" -b "$BOOT" -t "$TOPIC_REPLIES" -n "$done" \
             --fill "$TOPIC_FILL" --paced "${PACED_TOPICS[$i]}" | grep '^paced')
         PACED_AT+=("$r") PACED_LINES+=("$line")

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/aw_digits.h"
+
 int aw_key_encode(aw_buf *out, const char *ns, const char *tenant, const char *kind,
                   const char *id)
 {
@@ -18,7 +20,13 @@ int aw_key_encode(aw_buf *out, const char *ns, const char *tenant, const char *k
     char *o = out->data + out->len;
     for (int i = 0; i < 4; i++) {
         if (i < 3) {
-            o += aw_format_int(o, (int64_t)lens[i]);
+            /* Lengths are nearly always one or two digits. */
+            if (lens[i] < 10)
+                *o++ = (char)('0' + lens[i]);
+            else if (lens[i] < 100)
+                o = aw_two_digits(o, (unsigned)lens[i]);
+            else
+                o += aw_format_int(o, (int64_t)lens[i]);
             *o++ = ':';
         }
         memcpy(o, parts[i], lens[i]);

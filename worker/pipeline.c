@@ -193,9 +193,10 @@ static bool claim(batch *b)
 {
     aw_scratch *sc = &b->p->scratch;
     aw_claim *claims = aw_scratch_calloc(sc, b->n, sizeof(*claims));
-    size_t *idx = aw_scratch_calloc(sc, b->n, sizeof(*idx));
-    aw_state_key *keys = aw_scratch_calloc(sc, b->n, sizeof(*keys));
-    uint64_t *tokens = aw_scratch_calloc(sc, b->n, sizeof(*tokens));
+    /* Each written before it is read: not zeroed. */
+    size_t *idx = aw_scratch_alloc(sc, b->n, sizeof(*idx));
+    aw_state_key *keys = aw_scratch_alloc(sc, b->n, sizeof(*keys));
+    uint64_t *tokens = aw_scratch_alloc(sc, b->n, sizeof(*tokens));
     if (!claims || !idx || !keys || !tokens)
         return false;
     size_t nc = 0;

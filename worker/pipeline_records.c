@@ -50,8 +50,9 @@ static long list_records(batch *b, aw_complete **cs, size_t **idx)
     aw_scratch *sc = &b->p->scratch;
     aw_buf *sums = &b->p->summaries;
     *cs = aw_scratch_calloc(sc, n, sizeof(**cs));
-    *idx = aw_scratch_calloc(sc, n, sizeof(**idx));
-    size_t *off = aw_scratch_calloc(sc, n, sizeof(*off));
+    /* Each written before it is read: not zeroed. */
+    *idx = aw_scratch_alloc(sc, n, sizeof(**idx));
+    size_t *off = aw_scratch_alloc(sc, n, sizeof(*off));
     if (!*cs || !*idx || !off)
         return -1;
     aw_buf_reset(sums);
@@ -72,7 +73,7 @@ static long list_records(batch *b, aw_complete **cs, size_t **idx)
                                  .window_ms = b->ctx->cfg->dedup.window_s * 1000};
         (*idx)[k++] = i;
     }
-    char *text = aw_scratch_calloc(sc, sums->len, 1);
+    char *text = aw_scratch_alloc(sc, sums->len, 1);
     if (!text)
         return -1;
     memcpy(text, sums->data, sums->len);

@@ -127,6 +127,14 @@ static void test_key_and_record_id(void **state)
     assert_int_equal(kind_len, 4);
     assert_int_equal(kid_len, 3);
     assert_memory_equal(kid, "a:b", 3);
+    /* Three digits. */
+    char big[151];
+    memset(big, 'x', 150);
+    big[150] = '\0';
+    aw_buf_reset(&b);
+    assert_int_equal(aw_key_encode(&b, big, "t", "k", "i"), 0);
+    assert_memory_equal(b.data, "150:xx", 6);
+    assert_string_equal(b.data + 4 + 150, "1:t1:ki");
     aw_buf_free(&b);
 
     char id[64];

@@ -27,7 +27,8 @@
 #             Maven (docs/performance.md, "Peer").
 #
 # Starts a broker with scripts/kafka-broker.sh (Java 17; the jars of
-# `scripts/kafka-broker.sh fetch`) and Redis and PostgreSQL with
+# `scripts/kafka-broker.sh fetch`; Kafka's default 1 GiB segments, not the
+# tests' 16 MiB) and Redis and PostgreSQL with
 # scripts/test-servers.sh, and stops them at the end, unless
 # AW_BENCH_BROKER=HOST:PORT (and AW_BENCH_BROKER_PID, for the broker's CPU
 # column) or AW_TEST_REDIS_URL / AW_TEST_POSTGRES_URL name running ones.
@@ -80,7 +81,12 @@ else
     log "starting a Kafka broker (scripts/kafka-broker.sh)"
     mkdir -p "$work/kafka"
     own_broker=true
-    scripts/kafka-broker.sh start "$work/kafka" >"$work/kafka-start.log" 2>&1 ||
+    # Kafka's default segment size, as a production broker has: the test
+    # template's 16 MiB segments roll the paced topic's partitions every
+    # few seconds at half the drain rate, and each roll delayed the actions
+    # around it by 30-75 ms (docs/performance.md, "The paced load's start").
+    AW_KAFKA_PROPERTIES="log.segment.bytes=1073741824 ${AW_KAFKA_PROPERTIES:-}" \
+        scripts/kafka-broker.sh start "$work/kafka" >"$work/kafka-start.log" 2>&1 ||
         { cat "$work/kafka-start.log" >&2; exit 1; }
     BOOT=$(cat "$work/kafka/bootstrap")
     BROKER_PID=$(cat "$work/kafka/kafka.pid")

@@ -63,7 +63,9 @@ if [ -n "${AW_BENCH_BROKER:-}" ]; then
 else
     _peer_log "starting a Kafka broker (scripts/kafka-broker.sh)"
     own_broker=true
-    scripts/kafka-broker.sh start "$PEER_WORK/kafka" >"$PEER_WORK/kafka-start.log" 2>&1 ||
+    # Kafka's default segment size, as bench/broker.sh's broker.
+    AW_KAFKA_PROPERTIES="log.segment.bytes=1073741824 ${AW_KAFKA_PROPERTIES:-}" \
+        scripts/kafka-broker.sh start "$PEER_WORK/kafka" >"$PEER_WORK/kafka-start.log" 2>&1 ||
         { cat "$PEER_WORK/kafka-start.log" >&2; exit 1; }
     BOOT=$(cat "$PEER_WORK/kafka/bootstrap")
     BROKER_PID=$(cat "$PEER_WORK/kafka/kafka.pid")

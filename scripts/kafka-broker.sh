@@ -30,6 +30,11 @@
 # (tests/partition/) set a veth address so a worker in another network
 # namespace can reach the broker; the controller listener stays on loopback.
 #
+# AW_KAFKA_PROPERTIES="KEY=VALUE ..." (start, start-secure): broker
+# properties appended to the template's, which they override (later keys
+# win in a Java properties file). bench/broker.sh gives Kafka's default
+# segment size back this way (the template's 16 MiB segments suit tests).
+#
 # start-secure: the client listener is SASL_SSL (SCRAM-SHA-512) with a server
 # certificate from a test CA made in DIR/tls (scripts/lib/test-ca.sh: SAN
 # IP:127.0.0.1 and DNS:localhost); clients trust DIR/tls/ca.pem. The one
@@ -148,6 +153,9 @@ cmd_start() {
         rm -rf "$dir/data"
         sed -e "s|@HOST@|$host|g" -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$cport|g" -e "s|@LOG_DIR@|$dir/data|g" \
             "$root/tests/kafka/server.properties.in" >"$dir/server.properties"
+        for kv in ${AW_KAFKA_PROPERTIES:-}; do
+            printf '%s\n' "$kv" >>"$dir/server.properties"
+        done
         if $secure; then
             secure_properties "$dir" "$port" "$pport"
             scram=(--add-scram "SCRAM-SHA-512=[name=$AW_KAFKA_SCRAM_USER,password=$AW_KAFKA_SCRAM_PASSWORD]")

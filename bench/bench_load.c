@@ -181,20 +181,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_load: %s\n", errstr);
         return 1;
     }
-    /* A paced load stands for a producer that has been running: its
-     * connection and the topic's metadata come before the clock starts.
-     * Without this the first messages waited for them in librdkafka's queue
-     * and reached the broker 0.2-0.7 s late with the worker running, which
-     * was the whole p99 of a 10 s paced phase (docs/performance.md, "The
-     * paced load's start"). */
-    if (rate > 0) {
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-        const struct rd_kafka_metadata *md = NULL;
-        if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
-            rd_kafka_metadata_destroy(md);
-        if (rkt)
-            rd_kafka_topic_destroy(rkt);
-    }
     aw_buf key = {0}, payload = {0}, line = {0};
     long warm = (long)(warm_up_s * rate);
     char warm_prefix[256];

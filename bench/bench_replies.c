@@ -169,7 +169,7 @@ int main(int argc, char **argv)
      * lets the broker gather replies for up to 100 ms per fetch: fetching
      * each few replies as they come cost the broker, on the same two cores
      * as the worker it measures, about a tenth of a core at 5,000/s
-     * (docs/performance.md, "The reply reader's fetches"). */
+     * (docs/performance.md, "The paced load's start"). */
     static const char *const lazy_fetch[] = {"fetch.wait.max.ms", "100", "fetch.min.bytes",
                                              "1048576", NULL};
     rd_kafka_t *rk = aw_bench_consume_topic(brokers, topic, lazy_fetch);

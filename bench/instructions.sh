@@ -15,7 +15,8 @@
 # (bench/lib/callgrind_owners.py: the C library's malloc, memcpy and locks
 # go to whoever called them): the worker's own code, librdkafka (the Kafka
 # client's consumer, producer and their threads) and the rest (jansson for
-# librdkafka's statistics, zlib's CRC for the reply partitioner, start-up). AW_BENCH_KEEP=1 keeps the callgrind outputs (cg.I*, for
+# librdkafka's statistics, zlib's CRC for the reply partitioner, start-up).
+# AW_BENCH_KEEP=1 keeps the callgrind outputs (cg.I*, for
 # callgrind_annotate) and logs, and says where. Needs valgrind (callgrind_control stops the worker's counting
 # before bench/run.sh stops it) and the normal build (bench/run.sh's tools).
 set -euo pipefail

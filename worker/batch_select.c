@@ -42,8 +42,11 @@ static bool seen_init(seen_hashes *s, size_t n)
     while (cap < 2 * n)
         cap <<= 1;
     s->mask = cap - 1;
+    s->slot = NULL; /* seen_free's no-op until a table is taken */
+    if (n >= UINT32_MAX) /* slots hold 1 + an index */
+        return false;
     s->slot = cap <= INLINE_SLOTS ? s->inline_slot : malloc(cap * sizeof *s->slot);
-    if (!s->slot || n >= UINT32_MAX)
+    if (!s->slot)
         return false;
     memset(s->slot, 0, cap * sizeof *s->slot);
     return true;
